@@ -1,0 +1,39 @@
+# Thin wrapper around CMake.  `make` builds into build/, `make check` runs
+# every test twice (a normal build and an ASan+UBSan build), `make demo`
+# shows a registered child's case file.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= 2
+
+.PHONY: all deps configure check check-normal check-asan demo install clean format
+
+all: deps configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+deps:
+	@sh tools/install-deps.sh
+
+configure:
+	@cmake -S . -B $(BUILD) -DHAVEN_WERROR=ON >/dev/null
+
+check: deps check-normal check-asan
+
+check-normal:
+	cmake -S . -B $(BUILD) -DHAVEN_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+check-asan:
+	cmake -S . -B $(ASAN_BUILD) -DHAVEN_WERROR=ON -DHAVEN_SANITIZE=ON \
+	      -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+demo: all
+	@sh tools/demo.sh $(BUILD)/haven
+
+install: all
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

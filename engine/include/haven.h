@@ -1,0 +1,224 @@
+/*
+ * haven.h - the public interface of libhaven, the child protection case
+ * management engine.
+ *
+ * Invariants:
+ *  - Every function that can fail returns an hv_status.  On failure the
+ *    detailed one-line message is available from hv_errmsg(engine) until the
+ *    next call on the same engine; it never contains identifying data (names,
+ *    locations, narrative).
+ *  - Results come back through trailing out-parameters (marked "out:"), which
+ *    are set to NULL/0 on failure.  A returned `char *` belongs to the caller
+ *    and is freed with hv_free(); a returned `const char *` is borrowed.
+ *  - Every change is one SQLite transaction that also appends an event; a
+ *    failing call changes nothing.
+ *  - Structured input and output is JSON text (UTF-8).  The JSON shapes are
+ *    documented in README.md ("The case record").
+ *  - Destructors (hv_engine_close, hv_free, hv_workflow_free) accept NULL.
+ */
+#ifndef HAVEN_H
+#define HAVEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(HV_BUILDING_LIBRARY) && defined(__GNUC__)
+#define HV_API __attribute__((visibility("default")))
+#else
+#define HV_API
+#endif
+
+#define HV_VERSION_STRING "0.1.0"
+
+/*
+ * Status codes: one table, so names, messages and exit codes never drift.
+ * XX(NAME, exit code (sysexits.h), message)
+ */
+#define HV_STATUS_MAP(XX)                                                    \
+    XX(OK, 0, "ok")                                                          \
+    XX(USAGE, 64, "usage error")                                             \
+    XX(INVALID, 65, "invalid data")                                          \
+    XX(REFUSED, 65, "refused")                                               \
+    XX(DUPLICATE, 65, "possible duplicate")                                  \
+    XX(CONFLICT, 65, "stale version (the case changed since it was read)")   \
+    XX(CORRUPT, 65, "not a valid haven database")                            \
+    XX(NOINPUT, 66, "missing input file")                                    \
+    XX(NOTFOUND, 69, "not found")                                            \
+    XX(NOMEM, 70, "out of memory")                                           \
+    XX(INTERNAL, 70, "internal error")                                       \
+    XX(CANTCREATE, 73, "cannot create")                                      \
+    XX(IOERR, 74, "input/output error")                                      \
+    XX(BUSY, 75, "database busy (retry)")                                    \
+    XX(DENIED, 77, "permission denied")
+
+typedef enum {
+#define HV_STATUS_ENUM(name, code, msg) HV_##name,
+    HV_STATUS_MAP(HV_STATUS_ENUM)
+#undef HV_STATUS_ENUM
+        HV_STATUS_COUNT
+} hv_status;
+
+/* The fixed message of a status ("not found"); never NULL. */
+HV_API const char *hv_strerror(hv_status st);
+/* The status's symbolic name ("NOTFOUND"); never NULL. */
+HV_API const char *hv_status_name(hv_status st);
+/* The process exit code (sysexits.h) for a status. */
+HV_API int hv_status_exit_code(hv_status st);
+
+/* Free memory returned by the library (char * results).  NULL is a no-op. */
+HV_API void hv_free(void *p);
+
+/* ---- Time ------------------------------------------------------------- */
+
+typedef int64_t hv_time; /* UTC seconds since 1970-01-01 */
+
+/* Parses "2026-11-28", "2026-11-28T09:30", "2026-11-28T09:30:00Z" (UTC or
+ * with a +hh:mm offset).  Returns HV_INVALID on anything else. */
+HV_API hv_status hv_time_parse(const char *text, hv_time *out);
+/* Formats as "2026-11-28T09:30:00Z" into buf (at least 21 bytes). */
+HV_API void hv_time_format(hv_time t, char *buf, size_t size);
+/* Parses a duration "48h", "14d", "2w", "3mo", "1y", "90min", "30s".
+ * Months are 30 days, years 365 days.  HV_INVALID on anything else. */
+HV_API hv_status hv_duration_parse(const char *text, int64_t *out_seconds);
+
+/* ---- The engine -------------------------------------------------------- */
+
+typedef struct hv_engine hv_engine;
+
+/* Options for creating a database with hv_engine_init. */
+typedef struct {
+    const char *agency;        /* agency code, [A-Z0-9]{2,12} (required) */
+    const char *agency_name;   /* display name (optional) */
+    const char *workflow_path; /* YAML workflow file (required) */
+    const char *rules_dir;     /* rule pack folder (optional until rules) */
+    const char *ref_pattern;   /* default "AGENCY-YYYY-NNNNN" */
+    const char *admin;         /* the first administrator's login */
+} hv_init_options;
+
+/* Creates and initialises a new database at path.  Refuses an existing,
+ * initialised database (HV_CANTCREATE).  On failure nothing is left behind.
+ * out: *err receives a malloc'd message on failure (free with hv_free). */
+HV_API hv_status hv_engine_init(const char *path, const hv_init_options *opts,
+                                char **err);
+
+/* Opens an existing database, migrating its schema if it is older.
+ * out: *out is the engine (NULL on failure); *err a message on failure. */
+HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err);
+
+/* Closes the engine and its database.  NULL is a no-op. */
+HV_API void hv_engine_close(hv_engine *e);
+
+/* The last detailed message (borrowed until the next call on e). */
+HV_API const char *hv_errmsg(const hv_engine *e);
+
+/* The acting user's login for later changes (default "system"). */
+HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login);
+/* Busy timeout in milliseconds (default 5000). */
+HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms);
+
+/* ---- The clock ---------------------------------------------------------- */
+
+typedef enum { HV_CLOCK_SYSTEM, HV_CLOCK_FIXED, HV_CLOCK_SIMULATED } hv_clock_mode;
+
+/* The engine's current time. */
+HV_API hv_time hv_now(const hv_engine *e);
+HV_API hv_clock_mode hv_clock_mode_get(const hv_engine *e);
+/* Back to the system clock. */
+HV_API void hv_clock_use_system(hv_engine *e);
+/* A clock fixed at t (--now). */
+HV_API void hv_clock_fix(hv_engine *e, hv_time t);
+/* A simulated clock starting at t, moved only by hv_clock_advance/set. */
+HV_API void hv_clock_simulate(hv_engine *e, hv_time t);
+/* Sets a fixed or simulated clock to t (HV_INVALID on the system clock). */
+HV_API hv_status hv_clock_set(hv_engine *e, hv_time t);
+/* Moves a fixed or simulated clock forward by seconds >= 0. */
+HV_API hv_status hv_clock_advance(hv_engine *e, int64_t seconds);
+
+/* ---- Cases -------------------------------------------------------------- */
+
+/* Registration flags. */
+#define HV_REGISTER_FORCE 0x1u /* register despite possible duplicates */
+
+/* Registers a child from a JSON object (see README, "Registering"):
+ *   {"source": "school", "location": "...", "concerns": ["..."],
+ *    "child": {"name", "age" | "dob", "sex"}, "family": [{...}],
+ *    "consent": {"registration": "caregiver", ...}, "form": {...}}
+ * Validates against the workflow, looks for possible duplicates (refused
+ * with HV_DUPLICATE unless HV_REGISTER_FORCE; the message lists only their
+ * references), then writes the case, persons, consents, the event and the
+ * first task in one transaction.
+ * out: *out_ref the new reference (free with hv_free). */
+HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
+                                  unsigned flags, char **out_ref);
+
+/* Possible duplicates of a registration input, as a JSON array of
+ * references.  out: *out_json. */
+HV_API hv_status hv_case_find_duplicates(hv_engine *e, const char *input_json,
+                                         char **out_json);
+
+/* The case file as JSON (identification, child, family, concerns, consent,
+ * stage, tasks, history).  HV_NOTFOUND for an unknown reference. */
+HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
+                                  char **out_json);
+
+/* Filters for hv_case_list; NULL fields do not filter. */
+typedef struct {
+    const char *stage;
+    const char *source;
+    const char *concern;
+    const char *assignee;
+    int limit; /* 0: no limit */
+} hv_case_filter;
+
+/* Case summaries (ref, stage, source, assignee, registered_at, version,
+ * concerns) as a JSON array, newest first. */
+HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *filter,
+                              char **out_json);
+
+/* Cases whose child's name matches text, honouring spelling variants
+ * (soundex and a normalised spelling of each name part), as a JSON array of
+ * summaries with the matched name. */
+HV_API hv_status hv_case_search(hv_engine *e, const char *text,
+                                char **out_json);
+
+/* Adds a dated case note.  expected_version > 0 refuses the change with
+ * HV_CONFLICT when the case's version differs (a stale copy);
+ * 0 means "the current version".  out: *out_version the new version. */
+HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
+                              int64_t expected_version, int64_t *out_version);
+
+/* The case's events, oldest first, as a JSON array. */
+HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
+                                      char **out_json);
+
+/* ---- Workflows ---------------------------------------------------------- */
+
+typedef struct hv_workflow hv_workflow;
+
+/* Loads and validates a workflow file.  On failure *err holds
+ * "FILE:LINE:COLUMN: message" (free with hv_free). */
+HV_API hv_status hv_workflow_load_file(const char *path, hv_workflow **out,
+                                       char **err);
+/* The same from text in memory; name is used in messages. */
+HV_API hv_status hv_workflow_load_string(const char *text, size_t len,
+                                         const char *name, hv_workflow **out,
+                                         char **err);
+HV_API void hv_workflow_free(hv_workflow *wf);
+HV_API const char *hv_workflow_id(const hv_workflow *wf);
+HV_API const char *hv_workflow_name(const hv_workflow *wf);
+HV_API int hv_workflow_version(const hv_workflow *wf);
+HV_API size_t hv_workflow_stage_count(const hv_workflow *wf);
+
+typedef enum { HV_GRAPH_DOT, HV_GRAPH_MERMAID } hv_graph_format;
+/* The workflow's stages and transitions as Graphviz DOT or Mermaid. */
+HV_API hv_status hv_workflow_graph(const hv_workflow *wf, hv_graph_format fmt,
+                                   char **out_text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAVEN_H */
