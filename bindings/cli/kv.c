@@ -1,0 +1,189 @@
+/* kv.c - key=value arguments to JSON. */
+#include "kv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARTS 8
+
+/* 1 if s is all digits (a list index). */
+static int is_index(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* The declared type of a dotted key; "*" in a field path matches an index. */
+static kv_type field_type(const kv_field *fields, char parts[][64], int n)
+{
+    for (const kv_field *f = fields; f && f->path; f++) {
+        const char *p = f->path;
+        int i = 0, ok = 1;
+        while (ok && i < n && *p) {
+            size_t len = strcspn(p, ".");
+            if (!(len == 1 && *p == '*' && is_index(parts[i])) &&
+                (strlen(parts[i]) != len || strncmp(p, parts[i], len) != 0))
+                ok = 0;
+            p += len;
+            if (*p == '.')
+                p++;
+            i++;
+        }
+        if (ok && i == n && !*p)
+            return f->type;
+    }
+    return KV_TEXT;
+}
+
+/* Converts a value to JSON of the given type; NULL on a bad value. */
+static json_t *typed_value(const char *v, kv_type type)
+{
+    switch (type) {
+    case KV_INT: {
+        char *end;
+        errno = 0;
+        if (!*v || !(isdigit((unsigned char)*v) || *v == '-'))
+            return NULL;
+        long long n = strtoll(v, &end, 10);
+        if (*end || errno)
+            return NULL;
+        return json_integer(n);
+    }
+    case KV_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "yes"))
+            return json_true();
+        if (!strcmp(v, "false") || !strcmp(v, "no"))
+            return json_false();
+        return NULL;
+    case KV_LIST: {
+        json_t *arr = json_array();
+        const char *p = v;
+        while (arr && *p) {
+            size_t len = strcspn(p, ",");
+            while (len > 0 && isspace((unsigned char)*p)) {
+                p++;
+                len--;
+            }
+            size_t trimmed = len;
+            while (trimmed > 0 && isspace((unsigned char)p[trimmed - 1]))
+                trimmed--;
+            if (trimmed > 0)
+                json_array_append_new(arr, json_stringn(p, trimmed));
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+        return arr;
+    }
+    default:
+        return json_string(v);
+    }
+}
+
+/* Turns objects whose keys are all indices into lists ordered by index. */
+static json_t *listify(json_t *node)
+{
+    if (!json_is_object(node))
+        return json_incref(node);
+    const char *key;
+    json_t *v;
+    int all_index = json_object_size(node) > 0;
+    json_object_foreach(node, key, v) {
+        if (!is_index(key))
+            all_index = 0;
+    }
+    if (!all_index) {
+        json_t *obj = json_object();
+        json_object_foreach(node, key, v)
+            json_object_set_new(obj, key, listify(v));
+        return obj;
+    }
+    /* Sort indices numerically (few entries: selection by minimum). */
+    json_t *arr = json_array();
+    size_t n = json_object_size(node);
+    long last = -1;
+    for (size_t i = 0; i < n; i++) {
+        long best = -1;
+        json_t *best_v = NULL;
+        json_object_foreach(node, key, v) {
+            long k = strtol(key, NULL, 10);
+            if (k > last && (best < 0 || k < best)) {
+                best = k;
+                best_v = v;
+            }
+        }
+        last = best;
+        json_array_append_new(arr, listify(best_v));
+    }
+    return arr;
+}
+
+json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
+                   size_t errsize)
+{
+    json_t *root = json_object();
+    for (int a = 0; a < argc; a++) {
+        const char *eq = strchr(argv[a], '=');
+        char parts[MAX_PARTS][64];
+        int n = 0;
+        if (!eq || eq == argv[a]) {
+            snprintf(err, errsize, "expected key=value, got '%.40s'", argv[a]);
+            goto fail;
+        }
+        const char *p = argv[a];
+        while (p < eq) {
+            size_t len = strcspn(p, ".=");
+            if (len == 0 || len >= 64 || n == MAX_PARTS) {
+                snprintf(err, errsize, "malformed key '%.*s'",
+                         (int)(eq - argv[a] > 60 ? 60 : eq - argv[a]), argv[a]);
+                goto fail;
+            }
+            memcpy(parts[n], p, len);
+            parts[n++][len] = '\0';
+            p += len;
+            if (*p == '.')
+                p++;
+        }
+        const char *value = eq + 1;
+        kv_type type = field_type(fields, parts, n);
+        json_t *node = root;
+        for (int i = 0; i < n - 1; i++) {
+            json_t *next = json_object_get(node, parts[i]);
+            if (!next) {
+                next = json_object();
+                json_object_set_new(node, parts[i], next);
+            } else if (!json_is_object(next)) {
+                snprintf(err, errsize, "key '%.*s' is both a value and a group",
+                         (int)(eq - argv[a]), argv[a]);
+                goto fail;
+            }
+            node = next;
+        }
+        if (json_object_get(node, parts[n - 1])) {
+            snprintf(err, errsize, "key '%.*s' given twice",
+                     (int)(eq - argv[a]), argv[a]);
+            goto fail;
+        }
+        json_t *v = typed_value(value, type);
+        if (!v) {
+            snprintf(err, errsize, "%.*s: must be %s", (int)(eq - argv[a]),
+                     argv[a],
+                     type == KV_INT ? "a whole number" : "true or false");
+            goto fail;
+        }
+        json_object_set_new(node, parts[n - 1], v);
+    }
+    json_t *out = listify(root);
+    json_decref(root);
+    return out;
+fail:
+    json_decref(root);
+    return NULL;
+}

@@ -1,0 +1,766 @@
+/*
+ * main.c - the `haven` command.
+ *
+ *   haven [--db PATH] [--as LOGIN] [--now ISO8601] [--json] COMMAND ...
+ *
+ * Exit codes follow sysexits.h (see hv_status_exit_code); errors are one
+ * line on stderr, `haven: WHAT: WHY`, and change nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "haven.h"
+#include "kv.h"
+
+#define EXIT_USAGE 64
+#define MAX_INPUT_BYTES (4 * 1024 * 1024)
+
+typedef struct {
+    const char *db;
+    const char *as;
+    const char *now_text;
+    hv_time now;
+    int has_now;
+    int json;
+} globals;
+
+typedef int (*command_fn)(const globals *g, int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    command_fn run;
+    const char *usage;
+    const char *help;
+} command;
+
+/* ---- output helpers ------------------------------------------------------ */
+
+static int fail(int code, const char *what, const char *why)
+{
+    fprintf(stderr, "haven: %s: %s\n", what, why);
+    return code;
+}
+
+/* Reports an engine failure: the engine's message, the status's code. */
+static int fail_status(hv_status st, const char *msg)
+{
+    fprintf(stderr, "haven: %s\n", msg && *msg ? msg : hv_strerror(st));
+    return hv_status_exit_code(st);
+}
+
+static void print_json(json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+/* Prints JSON text returned by the engine as it is (already indented). */
+static void print_json_text(const char *text) { puts(text); }
+
+static const char *str_or(json_t *obj, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* ---- engine set-up ------------------------------------------------------- */
+
+/* Opens the engine with the globals applied.  On failure prints the error
+ * and returns the exit code; on success returns 0 and sets *out. */
+static int open_engine(const globals *g, hv_engine **out)
+{
+    char *err = NULL;
+    hv_status st = hv_engine_open(g->db, out, &err);
+    if (st != HV_OK) {
+        int code = fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    const char *busy = getenv("HAVEN_BUSY_TIMEOUT");
+    if (busy && *busy)
+        hv_engine_set_busy_timeout(*out, atoi(busy));
+    if (g->has_now)
+        hv_clock_fix(*out, g->now);
+    if (g->as && (st = hv_engine_set_actor(*out, g->as)) != HV_OK) {
+        int code = fail_status(st, hv_errmsg(*out));
+        hv_engine_close(*out);
+        *out = NULL;
+        return code;
+    }
+    return 0;
+}
+
+/* Reads --json-in input: a file path or "-" for stdin.  Returns malloc'd
+ * text or NULL after printing an error (*code set). */
+static char *read_input(const char *path, int *code)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "haven: %s: cannot open: %s\n", path, strerror(errno));
+        *code = 66;
+        return NULL;
+    }
+    char *buf = malloc(MAX_INPUT_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_INPUT_BYTES + 1, f) : 0;
+    if (f != stdin)
+        fclose(f);
+    if (!buf) {
+        *code = 70;
+        return NULL;
+    }
+    if (n > MAX_INPUT_BYTES) {
+        free(buf);
+        fprintf(stderr, "haven: %s: input larger than %d bytes\n", path,
+                MAX_INPUT_BYTES);
+        *code = 65;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+static int cmd_init(const globals *g, int argc, char **argv)
+{
+    hv_init_options o = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = !strcmp(a, "--agency")        ? &o.agency
+                            : !strcmp(a, "--agency-name") ? &o.agency_name
+                            : !strcmp(a, "--workflow")    ? &o.workflow_path
+                            : !strcmp(a, "--rules")       ? &o.rules_dir
+                            : !strcmp(a, "--ref-pattern") ? &o.ref_pattern
+                                                          : NULL;
+        if (!slot)
+            return fail(EXIT_USAGE, "init", "unknown argument (see haven init "
+                                            "--help)");
+        if (i + 1 >= argc)
+            return fail(EXIT_USAGE, "init", "option needs a value");
+        *slot = argv[++i];
+    }
+    if (!o.agency || !o.workflow_path)
+        return fail(EXIT_USAGE, "init", "--agency CODE and --workflow FILE are "
+                                        "required");
+    o.admin = g->as;
+    char *err = NULL;
+    hv_status st = hv_engine_init(g->db, &o, &err);
+    if (st != HV_OK) {
+        int code = fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    if (g->json) {
+        json_t *r = json_pack("{s:s,s:s,s:s}", "db", g->db, "agency", o.agency,
+                              "admin", g->as);
+        print_json(r);
+        json_decref(r);
+    } else {
+        printf("initialised %s for agency %s (administrator %s)\n", g->db,
+               o.agency, g->as);
+    }
+    return 0;
+}
+
+/* ---- register ------------------------------------------------------------ */
+
+static const kv_field register_fields[] = {
+    {"child.age", KV_INT},
+    {"family.*.age", KV_INT},
+    {"family.*.lives_with_child", KV_BOOL},
+    {"concerns", KV_LIST},
+    {NULL, KV_TEXT},
+};
+
+static int cmd_register(const globals *g, int argc, char **argv)
+{
+    unsigned flags = 0;
+    const char *json_in = NULL;
+    int npairs = 0, code = 0;
+    char **pairs = calloc((size_t)argc + 1, sizeof *pairs);
+    char *input = NULL, *ref = NULL;
+    hv_engine *e = NULL;
+    if (!pairs)
+        return 70;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) {
+            flags |= HV_REGISTER_FORCE;
+        } else if (!strcmp(argv[i], "--json-in")) {
+            if (i + 1 >= argc) {
+                code = fail(EXIT_USAGE, "register", "--json-in needs FILE or -");
+                goto done;
+            }
+            json_in = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            code = fail(EXIT_USAGE, "register",
+                        "unknown option (see haven register --help)");
+            goto done;
+        } else {
+            pairs[npairs++] = argv[i];
+        }
+    }
+    if (json_in && npairs > 0) {
+        code = fail(EXIT_USAGE, "register",
+                    "give key=value pairs or --json-in, not both");
+        goto done;
+    }
+    if (!json_in && npairs == 0) {
+        code = fail(EXIT_USAGE, "register",
+                    "nothing to register (see haven register --help)");
+        goto done;
+    }
+    if (json_in) {
+        if (!(input = read_input(json_in, &code)))
+            goto done;
+    } else {
+        char err[200];
+        json_t *obj = kv_to_json(npairs, pairs, register_fields, err,
+                                 sizeof err);
+        if (!obj) {
+            code = fail(65, "register", err);
+            goto done;
+        }
+        input = json_dumps(obj, JSON_COMPACT);
+        json_decref(obj);
+    }
+    if ((code = open_engine(g, &e)))
+        goto done;
+    hv_status st = hv_case_register(e, input, flags, &ref);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+        goto done;
+    }
+    if (g->json) {
+        json_t *r = json_pack("{s:s}", "ref", ref);
+        print_json(r);
+        json_decref(r);
+    } else {
+        printf("%s\n", ref);
+    }
+done:
+    hv_free(ref);
+    free(input);
+    free(pairs);
+    hv_engine_close(e);
+    return code;
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+/* Prints a case file for a person to read. */
+static void render_case(json_t *c)
+{
+    json_t *child = json_object_get(c, "child");
+    json_t *stage = json_object_get(c, "stage");
+    json_t *wf = json_object_get(c, "workflow");
+    json_t *risk = json_object_get(c, "risk");
+    size_t i;
+    json_t *v;
+    printf("Case %s  (version %lld)\n", str_or(c, "ref", "?"),
+           (long long)json_integer_value(json_object_get(c, "version")));
+    printf("  Agency:      %s, workflow %s v%lld\n", str_or(c, "agency", "-"),
+           str_or(wf, "id", "-"),
+           (long long)json_integer_value(json_object_get(wf, "version")));
+    printf("  Stage:       %s (%s), %s\n", str_or(stage, "label", "-"),
+           str_or(stage, "id", "-"), str_or(c, "status", "-"));
+    printf("  Registered:  %s by %s\n", str_or(c, "registered_at", "-"),
+           str_or(c, "registered_by", "-"));
+    printf("  Assigned to: %s\n", str_or(c, "assignee", "-"));
+    printf("  Source:      %s\n", str_or(c, "source", "-"));
+    printf("  Urgency:     %s\n", str_or(c, "urgency", "not yet decided"));
+    printf("  Risk:        %s\n", str_or(risk, "level", "not yet assessed"));
+    printf("\nChild\n");
+    printf("  Name:        %s\n", str_or(child, "name", "-"));
+    json_t *age = json_object_get(child, "age");
+    if (json_is_integer(age))
+        printf("  Age:         %lld\n", (long long)json_integer_value(age));
+    if (json_is_string(json_object_get(child, "dob")))
+        printf("  Born:        %s\n", str_or(child, "dob", "-"));
+    printf("  Sex:         %s\n", str_or(child, "sex", "-"));
+    printf("  Location:    %s\n", str_or(c, "location", "-"));
+    json_t *family = json_object_get(c, "family");
+    printf("\nFamily\n");
+    if (json_array_size(family) == 0)
+        printf("  (none recorded)\n");
+    json_array_foreach(family, i, v) {
+        printf("  - %s: %s", str_or(v, "relationship", "?"),
+               str_or(v, "name", "(no name)"));
+        if (json_is_integer(json_object_get(v, "age")))
+            printf(", %lld", (long long)json_integer_value(json_object_get(v, "age")));
+        json_t *lw = json_object_get(v, "lives_with_child");
+        if (json_is_boolean(lw))
+            printf(", %s", json_is_true(lw) ? "lives with the child"
+                                            : "lives elsewhere");
+        printf("\n");
+    }
+    printf("\nConcerns\n  ");
+    json_array_foreach(json_object_get(c, "concerns"), i, v)
+        printf("%s%s", i ? ", " : "", json_string_value(v));
+    printf("\n\nConsent\n");
+    json_array_foreach(json_object_get(c, "consent"), i, v) {
+        printf("  %s: given by %s on %s%s\n", str_or(v, "scope", "?"),
+               str_or(v, "given_by", "?"), str_or(v, "given_at", "?"),
+               json_is_string(json_object_get(v, "withdrawn_at"))
+                   ? " (withdrawn)"
+                   : "");
+    }
+    printf("\nTasks\n");
+    if (json_array_size(json_object_get(c, "tasks")) == 0)
+        printf("  (none)\n");
+    json_array_foreach(json_object_get(c, "tasks"), i, v) {
+        printf("  [%s] %s, due %s%s\n", str_or(v, "status", "?"),
+               str_or(v, "label", str_or(v, "kind", "?")),
+               str_or(v, "due_at", "?"),
+               json_is_true(json_object_get(v, "overdue")) ? "  OVERDUE" : "");
+    }
+    json_t *notes = json_object_get(c, "notes");
+    if (json_array_size(notes) > 0) {
+        printf("\nNotes\n");
+        json_array_foreach(notes, i, v)
+            printf("  %s %s: %s\n", str_or(v, "at", "?"), str_or(v, "by", "?"),
+                   str_or(v, "text", ""));
+    }
+    printf("\nHistory\n");
+    json_array_foreach(json_object_get(c, "history"), i, v) {
+        char *data = json_dumps(json_object_get(v, "data"),
+                                JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
+               str_or(v, "actor", "?"), str_or(v, "kind", "?"),
+               data ? data : "");
+        free(data);
+    }
+}
+
+/* Runs fn(e, ref, &text) and prints the JSON or its rendering. */
+static int show_like(const globals *g, int argc, char **argv, const char *what,
+                     hv_status (*fn)(hv_engine *, const char *, char **),
+                     void (*render)(json_t *))
+{
+    hv_engine *e = NULL;
+    char *text = NULL;
+    int code;
+    if (argc != 1 || argv[0][0] == '-')
+        return fail(EXIT_USAGE, what, "give one case reference");
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = fn(e, argv[0], &text);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json) {
+        print_json_text(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render(v);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
+static int cmd_show(const globals *g, int argc, char **argv)
+{
+    return show_like(g, argc, argv, "show", hv_case_get_json, render_case);
+}
+
+static void render_history(json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        char *data = json_dumps(json_object_get(v, "data"),
+                                JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%lld  %s  %-10s %-14s %s\n",
+               (long long)json_integer_value(json_object_get(v, "seq")),
+               str_or(v, "at", "?"), str_or(v, "actor", "?"),
+               str_or(v, "kind", "?"), data ? data : "");
+        free(data);
+    }
+}
+
+static int cmd_history(const globals *g, int argc, char **argv)
+{
+    return show_like(g, argc, argv, "history", hv_case_history_json,
+                     render_history);
+}
+
+/* ---- list and search ----------------------------------------------------- */
+
+static void render_summaries(json_t *arr, int with_name)
+{
+    size_t i, j;
+    json_t *v, *c;
+    if (json_array_size(arr) == 0) {
+        printf("no cases\n");
+        return;
+    }
+    printf("%-18s %-26s %-8s %-10s %-10s %-20s %s\n", "REF", "STAGE", "STATUS",
+           "SOURCE", "ASSIGNEE", "REGISTERED", with_name ? "NAME" : "CONCERNS");
+    json_array_foreach(arr, i, v) {
+        printf("%-18s %-26s %-8s %-10s %-10s %-20s ", str_or(v, "ref", "?"),
+               str_or(v, "stage", "?"), str_or(v, "status", "?"),
+               str_or(v, "source", "?"), str_or(v, "assignee", "-"),
+               str_or(v, "registered_at", "?"));
+        if (with_name) {
+            printf("%s", str_or(v, "name", "-"));
+        } else {
+            json_array_foreach(json_object_get(v, "concerns"), j, c)
+                printf("%s%s", j ? "," : "", json_string_value(c));
+        }
+        printf("\n");
+    }
+}
+
+static int cmd_list(const globals *g, int argc, char **argv)
+{
+    hv_case_filter f = {0};
+    hv_engine *e = NULL;
+    char *text = NULL;
+    int code;
+    for (int i = 0; i < argc; i++) {
+        const char **slot = !strcmp(argv[i], "--stage")      ? &f.stage
+                            : !strcmp(argv[i], "--source")   ? &f.source
+                            : !strcmp(argv[i], "--concern")  ? &f.concern
+                            : !strcmp(argv[i], "--assignee") ? &f.assignee
+                                                             : NULL;
+        if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n <= 0)
+                return fail(EXIT_USAGE, "list", "--limit needs a positive "
+                                                "number");
+            f.limit = (int)n;
+            continue;
+        }
+        if (!slot)
+            return fail(EXIT_USAGE, "list", "unknown argument (see haven list "
+                                            "--help)");
+        if (i + 1 >= argc)
+            return fail(EXIT_USAGE, "list", "option needs a value");
+        *slot = argv[++i];
+    }
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_case_list(e, &f, &text);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json) {
+        print_json_text(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render_summaries(v, 0);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
+static int cmd_search(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    char *text = NULL;
+    int code;
+    if (argc != 1 || argv[0][0] == '-')
+        return fail(EXIT_USAGE, "search", "give one name (quote it if it has "
+                                          "spaces)");
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_case_search(e, argv[0], &text);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json) {
+        print_json_text(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render_summaries(v, 1);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
+/* ---- note ---------------------------------------------------------------- */
+
+static int cmd_note(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    const char *ref = NULL, *text = NULL;
+    long long expect = 0;
+    int code;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--expect-version") && i + 1 < argc) {
+            char *end;
+            expect = strtoll(argv[++i], &end, 10);
+            if (*end || expect <= 0)
+                return fail(EXIT_USAGE, "note", "--expect-version needs a "
+                                                "positive number");
+        } else if (!strncmp(argv[i], "text=", 5)) {
+            text = argv[i] + 5;
+        } else if (argv[i][0] == '-') {
+            return fail(EXIT_USAGE, "note", "unknown option (see haven note "
+                                            "--help)");
+        } else if (!ref) {
+            ref = argv[i];
+        } else {
+            return fail(EXIT_USAGE, "note", "unexpected argument (the note "
+                                            "goes in text=...)");
+        }
+    }
+    if (!ref)
+        return fail(EXIT_USAGE, "note", "give a case reference");
+    if (!text)
+        return fail(65, "note", "missing required field 'text'");
+    if ((code = open_engine(g, &e)))
+        return code;
+    int64_t version = 0;
+    hv_status st = hv_case_note(e, ref, text, expect, &version);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json) {
+        json_t *r = json_pack("{s:s,s:I}", "ref", ref, "version",
+                              (json_int_t)version);
+        print_json(r);
+        json_decref(r);
+    } else {
+        printf("%s: note added (version %lld)\n", ref, (long long)version);
+    }
+    hv_engine_close(e);
+    return code;
+}
+
+/* ---- workflow ------------------------------------------------------------ */
+
+static int cmd_workflow(const globals *g, int argc, char **argv)
+{
+    hv_graph_format fmt = HV_GRAPH_DOT;
+    const char *file = NULL;
+    if (argc < 1 || (strcmp(argv[0], "check") && strcmp(argv[0], "graph")))
+        return fail(EXIT_USAGE, "workflow", "use 'workflow check FILE' or "
+                                            "'workflow graph FILE'");
+    int graph = !strcmp(argv[0], "graph");
+    for (int i = 1; i < argc; i++) {
+        if (graph && !strcmp(argv[i], "--mermaid"))
+            fmt = HV_GRAPH_MERMAID;
+        else if (graph && !strcmp(argv[i], "--dot"))
+            fmt = HV_GRAPH_DOT;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return fail(EXIT_USAGE, "workflow", "unknown option");
+        else if (!file)
+            file = argv[i];
+        else
+            return fail(EXIT_USAGE, "workflow", "give one FILE");
+    }
+    if (!file)
+        return fail(EXIT_USAGE, "workflow", "give a workflow FILE");
+    hv_workflow *wf = NULL;
+    char *err = NULL;
+    hv_status st = hv_workflow_load_file(file, &wf, &err);
+    if (st != HV_OK) {
+        int code = fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    if (graph) {
+        char *text = NULL;
+        st = hv_workflow_graph(wf, fmt, &text);
+        if (st == HV_OK)
+            fputs(text, stdout);
+        hv_free(text);
+    } else if (g->json) {
+        json_t *r = json_pack("{s:s,s:b,s:s,s:s,s:i,s:I}", "file", file, "ok",
+                              1, "id", hv_workflow_id(wf), "name",
+                              hv_workflow_name(wf), "version",
+                              hv_workflow_version(wf), "stages",
+                              (json_int_t)hv_workflow_stage_count(wf));
+        print_json(r);
+        json_decref(r);
+    } else {
+        printf("%s: ok: workflow %s version %d, %zu stages\n", file,
+               hv_workflow_id(wf), hv_workflow_version(wf),
+               hv_workflow_stage_count(wf));
+    }
+    hv_workflow_free(wf);
+    return st == HV_OK ? 0 : fail_status(st, hv_strerror(st));
+}
+
+/* ---- the table of commands ----------------------------------------------- */
+
+static int cmd_help(const globals *g, int argc, char **argv);
+
+static const command commands[] = {
+    {"init", cmd_init,
+     "haven init --agency CODE --workflow FILE [--rules DIR] "
+     "[--ref-pattern PATTERN] [--agency-name NAME]",
+     "Create a new database for an agency, with its workflow.  The acting\n"
+     "user (--as) becomes its first administrator.  PATTERN makes case\n"
+     "references (default AGENCY-YYYY-NNNNN): AGENCY, YYYY or YY, and a run\n"
+     "of 3-9 N's for the number; they never carry identifying data."},
+    {"register", cmd_register,
+     "haven register [--force] (key=value ... | --json-in FILE|-)",
+     "Register a child.  Keys: child.name, child.age or child.dob\n"
+     "(YYYY-MM-DD), child.sex, location, source (a referral source code),\n"
+     "concerns (codes, comma-separated), consent.SCOPE=WHO (e.g.\n"
+     "consent.registration=caregiver), family.N.name / .relationship / .age /\n"
+     ".sex / .lives_with_child, form.KEY for agency form fields.  Prints the\n"
+     "new reference.  A possible duplicate (same sex, similar name, age\n"
+     "within a year, same location) is refused with exit 65 and the matching\n"
+     "references; --force registers anyway and records the override."},
+    {"show", cmd_show, "haven show REF",
+     "Print the case file: identification, child, family, concerns, consent,\n"
+     "stage, tasks, notes and history."},
+    {"list", cmd_list,
+     "haven list [--stage S] [--source S] [--concern C] [--assignee LOGIN] "
+     "[--limit N]",
+     "List cases, newest first, with the given filters."},
+    {"search", cmd_search, "haven search NAME",
+     "Find children by name, honouring spelling variants (Noor, Nour, Nur)."},
+    {"note", cmd_note, "haven note REF text=TEXT [--expect-version N]",
+     "Add a dated note to a case.  With --expect-version, the note is refused\n"
+     "(exit 65) if the case changed since you read version N."},
+    {"history", cmd_history, "haven history REF",
+     "Print a case's events, oldest first."},
+    {"workflow", cmd_workflow,
+     "haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid]",
+     "Check a workflow file (errors give FILE:LINE:COLUMN), or draw it as\n"
+     "Graphviz DOT (the default; pipe into `dot -Tsvg`) or Mermaid."},
+    {"help", cmd_help, "haven help [COMMAND]", "Show help."},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: haven [--db PATH] [--as LOGIN] [--now ISO8601] [--json] "
+            "COMMAND ...\n\n"
+            "Haven %s - child protection case management.\n\n"
+            "Global options:\n"
+            "  --db PATH      the database (default $HAVEN_DB, else "
+            "./haven.db)\n"
+            "  --as LOGIN     the acting user (default $HAVEN_USER, else "
+            "$USER)\n"
+            "  --now TIME     fix the clock, e.g. 2026-11-28T09:00:00Z\n"
+            "  --json         print JSON instead of text\n"
+            "  --version, --help\n\nCommands:\n",
+            HV_VERSION_STRING);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out,
+            "\n`haven COMMAND --help` describes one command.\n"
+            "Exit codes: 0 ok, 64 usage, 65 bad data or refusal, 66 missing "
+            "input file,\n69 not found, 70 internal error, 73 cannot create, "
+            "75 database busy (retry),\n77 permission denied.\n");
+}
+
+static int cmd_help(const globals *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (!strcmp(commands[i].name, argv[0])) {
+            printf("usage: %s\n\n%s\n", commands[i].usage, commands[i].help);
+            return 0;
+        }
+    }
+    return fail(EXIT_USAGE, argv[0], "unknown command (see haven --help)");
+}
+
+int main(int argc, char **argv)
+{
+    globals g = {0};
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0, code;
+    if (!rest)
+        return 70;
+    g.db = getenv("HAVEN_DB");
+    if (!g.db || !*g.db)
+        g.db = "haven.db";
+    g.as = getenv("HAVEN_USER");
+    if (!g.as || !*g.as)
+        g.as = getenv("USER");
+    if (!g.as || !*g.as)
+        g.as = "admin";
+    /* Global options may come before or after the command. */
+    int after_dashdash = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (after_dashdash) {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        if (!strcmp(a, "--"))
+            after_dashdash = 1, slot = NULL;
+        else if (!strcmp(a, "--db"))
+            slot = &g.db;
+        else if (!strcmp(a, "--as"))
+            slot = &g.as;
+        else if (!strcmp(a, "--now"))
+            slot = &g.now_text;
+        else if (!strcmp(a, "--json")) {
+            g.json = 1;
+            continue;
+        } else if (!strcmp(a, "--version")) {
+            if (g.json)
+                printf("{\n  \"version\": \"%s\"\n}\n", HV_VERSION_STRING);
+            else
+                printf("haven %s\n", HV_VERSION_STRING);
+            free(rest);
+            return 0;
+        } else {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        if (after_dashdash)
+            continue;
+        if (i + 1 >= argc) {
+            free(rest);
+            return fail(EXIT_USAGE, a, "needs a value");
+        }
+        *slot = argv[++i];
+    }
+    if (g.now_text) {
+        if (hv_time_parse(g.now_text, &g.now) != HV_OK) {
+            free(rest);
+            return fail(EXIT_USAGE, "--now",
+                        "not an ISO 8601 time (e.g. 2026-11-28T09:00:00Z)");
+        }
+        g.has_now = 1;
+    }
+    if (nrest == 0 || !strcmp(rest[0], "--help") || !strcmp(rest[0], "-h")) {
+        usage(nrest == 0 ? stderr : stdout);
+        free(rest);
+        return nrest == 0 ? EXIT_USAGE : 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, rest[0]) != 0)
+            continue;
+        for (int j = 1; j < nrest; j++) {
+            if (!strcmp(rest[j], "--help") || !strcmp(rest[j], "-h")) {
+                printf("usage: %s\n\n%s\n", commands[i].usage,
+                       commands[i].help);
+                free(rest);
+                return 0;
+            }
+        }
+        code = commands[i].run(&g, nrest - 1, rest + 1);
+        free(rest);
+        return code;
+    }
+    code = fail(EXIT_USAGE, rest[0], "unknown command (see haven --help)");
+    free(rest);
+    return code;
+}

@@ -1,0 +1,512 @@
+/* engine.c - creating and opening an engine, its clock and its messages. */
+#include "engine.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "store.h"
+
+#define DEFAULT_BUSY_MS 5000
+#define DEFAULT_REF_PATTERN "AGENCY-YYYY-NNNNN"
+
+/* ---- messages ------------------------------------------------------------ */
+
+hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[1024];
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *copy = hv__strdup(buf);
+    if (copy) {
+        hv__free(e->errmsg);
+        e->errmsg = copy;
+    }
+    return st;
+}
+
+void hv__clear_error(hv_engine *e)
+{
+    if (e->errmsg && e->errmsg[0])
+        e->errmsg[0] = '\0';
+}
+
+hv_status hv__sql_fail(hv_engine *e, int rc, const char *what)
+{
+    int primary = rc & 0xff;
+    hv_status st;
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return hv__fail(e, HV_BUSY,
+                        "%s: database is locked by another process (%s); "
+                        "try again",
+                        e->path, what);
+    case SQLITE_NOMEM: st = HV_NOMEM; break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: st = HV_CORRUPT; break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: st = HV_DENIED; break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL: st = HV_IOERR; break;
+    case SQLITE_CANTOPEN: st = HV_CANTCREATE; break;
+    case SQLITE_CONSTRAINT: st = HV_INVALID; break;
+    default: st = HV_INTERNAL; break;
+    }
+    return hv__fail(e, st, "%s: %s: %s", e->path, what,
+                    e->db ? sqlite3_errmsg(e->db) : sqlite3_errstr(rc));
+}
+
+HV_API const char *hv_errmsg(const hv_engine *e)
+{
+    if (!e)
+        return "no engine";
+    return e->errmsg ? e->errmsg : "";
+}
+
+/* ---- clock --------------------------------------------------------------- */
+
+HV_API hv_time hv_now(const hv_engine *e)
+{
+    if (e->clock_mode == HV_CLOCK_SYSTEM)
+        return (hv_time)time(NULL);
+    return e->clock_time;
+}
+
+HV_API hv_clock_mode hv_clock_mode_get(const hv_engine *e)
+{
+    return e->clock_mode;
+}
+
+HV_API void hv_clock_use_system(hv_engine *e)
+{
+    e->clock_mode = HV_CLOCK_SYSTEM;
+}
+
+HV_API void hv_clock_fix(hv_engine *e, hv_time t)
+{
+    e->clock_mode = HV_CLOCK_FIXED;
+    e->clock_time = t;
+}
+
+HV_API void hv_clock_simulate(hv_engine *e, hv_time t)
+{
+    e->clock_mode = HV_CLOCK_SIMULATED;
+    e->clock_time = t;
+}
+
+HV_API hv_status hv_clock_set(hv_engine *e, hv_time t)
+{
+    hv__clear_error(e);
+    if (e->clock_mode == HV_CLOCK_SYSTEM)
+        return hv__fail(e, HV_INVALID, "clock: the system clock cannot be set");
+    e->clock_time = t;
+    return HV_OK;
+}
+
+HV_API hv_status hv_clock_advance(hv_engine *e, int64_t seconds)
+{
+    hv__clear_error(e);
+    if (e->clock_mode == HV_CLOCK_SYSTEM)
+        return hv__fail(e, HV_INVALID,
+                        "clock: the system clock cannot be advanced");
+    if (seconds < 0)
+        return hv__fail(e, HV_INVALID, "clock: cannot go back in time");
+    e->clock_time += seconds;
+    return HV_OK;
+}
+
+/* ---- engine lifecycle ---------------------------------------------------- */
+
+/* A fresh engine in a safe "closed" state (no database yet). */
+static hv_engine *engine_new(const char *path)
+{
+    hv_engine *e = hv__calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->path = hv__strdup(path);
+    e->errmsg = hv__strdup("");
+    e->actor = hv__strdup("system");
+    e->busy_ms = DEFAULT_BUSY_MS;
+    e->clock_mode = HV_CLOCK_SYSTEM;
+    if (!e->path || !e->errmsg || !e->actor) {
+        hv_engine_close(e);
+        return NULL;
+    }
+    return e;
+}
+
+HV_API void hv_engine_close(hv_engine *e)
+{
+    if (!e)
+        return;
+    if (e->db) {
+        hv__store_rollback(e);
+        sqlite3_close_v2(e->db);
+    }
+    hv_workflow_free(e->wf);
+    hv__free(e->path);
+    hv__free(e->errmsg);
+    hv__free(e->actor);
+    hv__free(e->agency_code);
+    hv__free(e->ref_pattern);
+    hv__free(e->rules_dir);
+    hv__free(e);
+}
+
+HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login)
+{
+    hv__clear_error(e);
+    size_t n = login ? strlen(login) : 0;
+    if (n == 0 || n > 64)
+        return hv__fail(e, HV_USAGE, "user: a login is 1 to 64 characters");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)login[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '@')
+            return hv__fail(e, HV_USAGE,
+                            "user: a login uses letters, digits and . _ - @");
+    }
+    char *copy = hv__strdup(login);
+    if (!copy)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv__free(e->actor);
+    e->actor = copy;
+    return HV_OK;
+}
+
+HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
+{
+    e->busy_ms = ms < 0 ? 0 : ms;
+    if (e->db)
+        sqlite3_busy_timeout(e->db, e->busy_ms);
+}
+
+/* Reads one meta value into *out (malloc'd).  HV_CORRUPT if missing. */
+static hv_status read_meta(hv_engine *e, const char *key, char **out)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *out = NULL;
+    if ((s = hv__store_prepare(e, "SELECT value FROM meta WHERE key=?1", &st)))
+        return s;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = hv__column_strdup(st, 0);
+        s = *out ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        s = hv__fail(e, HV_CORRUPT, "%s: not a haven database (no %s)",
+                     e->path, key);
+    } else {
+        s = hv__sql_fail(e, rc, "reading settings");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* Loads the settings and the current workflow from the database. */
+static hv_status load_settings(hv_engine *e)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    char *agency_id = NULL, *err = NULL;
+    if ((s = read_meta(e, "agency", &e->agency_code)) ||
+        (s = read_meta(e, "ref_pattern", &e->ref_pattern)) ||
+        (s = read_meta(e, "rules_dir", &e->rules_dir)) ||
+        (s = read_meta(e, "agency_id", &agency_id)))
+        goto done;
+    e->agency_id = strtoll(agency_id, NULL, 10);
+    if ((s = hv__store_prepare(e,
+                               "SELECT id, code, source FROM workflows"
+                               " ORDER BY id DESC LIMIT 1",
+                               &st)))
+        goto done;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        s = rc == SQLITE_DONE
+                ? hv__fail(e, HV_CORRUPT, "%s: not a haven database (no "
+                                          "workflow)", e->path)
+                : hv__sql_fail(e, rc, "reading the workflow");
+        goto done;
+    }
+    e->workflow_row = sqlite3_column_int64(st, 0);
+    const char *source = (const char *)sqlite3_column_text(st, 2);
+    int len = sqlite3_column_bytes(st, 2);
+    char name[96];
+    snprintf(name, sizeof name, "workflow %s (stored)",
+             (const char *)sqlite3_column_text(st, 1));
+    s = hv_workflow_load_string(source ? source : "", (size_t)len, name,
+                                &e->wf, &err);
+    if (s != HV_OK)
+        s = hv__fail(e, s == HV_NOMEM ? HV_NOMEM : HV_CORRUPT, "%s",
+                     err ? err : "stored workflow invalid");
+done:
+    sqlite3_finalize(st);
+    hv__free(agency_id);
+    hv__free(err);
+    return s;
+}
+
+/* Takes e's message as a caller-owned error string and closes e. */
+static void fail_with_engine(hv_engine *e, char **err)
+{
+    if (err && !*err)
+        *err = hv__strdup(e->errmsg && e->errmsg[0] ? e->errmsg : "failed");
+    hv_engine_close(e);
+}
+
+HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
+{
+    hv_status s;
+    struct stat sb;
+    *out = NULL;
+    if (err)
+        *err = NULL;
+    if (stat(path, &sb) != 0) {
+        if (err)
+            *err = hv__asprintf("%s: no database here (create one with "
+                                "'haven init')",
+                                path);
+        return HV_NOINPUT;
+    }
+    hv_engine *e = engine_new(path);
+    if (!e)
+        return HV_NOMEM;
+    if ((s = hv__store_open(path, 0, e->busy_ms, &e->db, err)) != HV_OK) {
+        hv_engine_close(e);
+        return s;
+    }
+    int version = 0;
+    if ((s = hv__store_schema_version(e, &version)))
+        goto fail;
+    if (version == 0) {
+        s = hv__fail(e, HV_CORRUPT,
+                     "%s: not a haven database (create one with 'haven init')",
+                     path);
+        goto fail;
+    }
+    if ((s = hv__store_migrate(e, 0)) || (s = load_settings(e)))
+        goto fail;
+    *out = e;
+    return HV_OK;
+fail:
+    fail_with_engine(e, err);
+    return s;
+}
+
+/* Checks an agency code: 2 to 12 of A-Z and 0-9. */
+static int valid_agency_code(const char *code)
+{
+    size_t n = code ? strlen(code) : 0;
+    if (n < 2 || n > 12)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isupper((unsigned char)code[i]) && !isdigit((unsigned char)code[i]))
+            return 0;
+    return 1;
+}
+
+hv_status hv__ref_pattern_check(const char *pattern, char **why);
+
+/* Inserts one meta row. */
+static hv_status put_meta(hv_engine *e, const char *key, const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    if ((s = hv__store_prepare(e, "INSERT INTO meta (key, value) VALUES (?1,?2)",
+                               &st)))
+        return s;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "writing settings");
+}
+
+/* Writes the agency, settings, first administrator and workflow. */
+static hv_status init_contents(hv_engine *e, const hv_init_options *o,
+                               const char *workflow_text,
+                               const hv_workflow *wf)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    char buf[32];
+    hv_time now = hv_now(e);
+    if ((s = hv__store_begin(e)))
+        return s;
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO agencies (code, name, created_at)"
+                               " VALUES (?1, ?2, ?3)",
+                               &st)))
+        goto fail;
+    sqlite3_bind_text(st, 1, o->agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->agency_name ? o->agency_name : o->agency, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "writing the agency");
+        goto fail;
+    }
+    e->agency_id = sqlite3_last_insert_rowid(e->db);
+    snprintf(buf, sizeof buf, "%lld", (long long)e->agency_id);
+    if ((s = put_meta(e, "agency", o->agency)) ||
+        (s = put_meta(e, "agency_id", buf)) ||
+        (s = put_meta(e, "ref_pattern", o->ref_pattern ? o->ref_pattern
+                                                        : DEFAULT_REF_PATTERN)) ||
+        (s = put_meta(e, "rules_dir", o->rules_dir ? o->rules_dir : "")))
+        goto fail;
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO users (login, agency_id, role,"
+                               " created_at) VALUES (?1,?2,'administrator',?3)",
+                               &st)))
+        goto fail;
+    sqlite3_bind_text(st, 1, o->admin ? o->admin : "admin", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, e->agency_id);
+    sqlite3_bind_int64(st, 3, now);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "writing the administrator");
+        goto fail;
+    }
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO workflows (code, version, source,"
+                               " loaded_at) VALUES (?1,?2,?3,?4)",
+                               &st)))
+        goto fail;
+    sqlite3_bind_text(st, 1, hv_workflow_id(wf), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, hv_workflow_version(wf));
+    sqlite3_bind_text(st, 3, workflow_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "storing the workflow");
+        goto fail;
+    }
+    json_t *data = json_pack("{s:s,s:s,s:i}", "agency", o->agency, "workflow",
+                             hv_workflow_id(wf), "workflow_version",
+                             hv_workflow_version(wf));
+    s = hv__store_append_event(e, 0, "initialised", data, NULL);
+    json_decref(data);
+    if (s)
+        goto fail;
+    return hv__store_commit(e);
+fail:
+    sqlite3_finalize(st);
+    hv__store_rollback(e);
+    return s;
+}
+
+/* Reads a whole file (at most limit bytes) into a malloc'd string. */
+static hv_status read_text_file(const char *path, size_t limit, char **out,
+                                char **err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *err = hv__asprintf("%s: cannot open: %s", path, strerror(errno));
+        return HV_NOINPUT;
+    }
+    char *buf = hv__malloc(limit + 1);
+    size_t n = buf ? fread(buf, 1, limit + 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return HV_NOMEM;
+    if (n > limit) {
+        hv__free(buf);
+        *err = hv__asprintf("%s: larger than %zu bytes", path, limit);
+        return HV_INVALID;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return HV_OK;
+}
+
+HV_API hv_status hv_engine_init(const char *path, const hv_init_options *o,
+                                char **err)
+{
+    hv_status s;
+    hv_workflow *wf = NULL;
+    hv_engine *e = NULL;
+    char *text = NULL, *why = NULL;
+    int created = 0;
+    struct stat sb;
+    *err = NULL;
+    if (!o || !valid_agency_code(o->agency)) {
+        *err = hv__strdup("init: --agency must be 2 to 12 capital letters or "
+                          "digits");
+        return HV_USAGE;
+    }
+    if (!o->workflow_path) {
+        *err = hv__strdup("init: --workflow FILE is required");
+        return HV_USAGE;
+    }
+    if (hv__ref_pattern_check(o->ref_pattern ? o->ref_pattern
+                                             : DEFAULT_REF_PATTERN,
+                              &why) != HV_OK) {
+        *err = hv__asprintf("init: --ref-pattern: %s", why ? why : "invalid");
+        hv__free(why);
+        return HV_USAGE;
+    }
+    if (o->rules_dir && o->rules_dir[0] &&
+        (stat(o->rules_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        *err = hv__asprintf("%s: no such rules folder", o->rules_dir);
+        return HV_NOINPUT;
+    }
+    if ((s = hv_workflow_load_file(o->workflow_path, &wf, err)))
+        return s;
+    if ((s = read_text_file(o->workflow_path, HV_WF_MAX_BYTES, &text, err)))
+        goto done;
+    if (stat(path, &sb) == 0 && sb.st_size > 0) {
+        *err = hv__asprintf("%s: already exists; refusing to initialise it "
+                            "again",
+                            path);
+        s = HV_CANTCREATE;
+        goto done;
+    }
+    created = stat(path, &sb) != 0;
+    if (!(e = engine_new(path))) {
+        s = HV_NOMEM;
+        goto done;
+    }
+    if ((s = hv__store_open(path, 1, e->busy_ms, &e->db, err)))
+        goto done;
+    if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
+        (s = hv__store_migrate(e, 0)) ||
+        (s = init_contents(e, o, text, wf))) {
+        if (s == HV_CANTCREATE || s == HV_IOERR || s == HV_DENIED)
+            s = HV_CANTCREATE;
+        goto done;
+    }
+done:
+    if (s != HV_OK && e && !*err)
+        *err = hv__strdup(e->errmsg && e->errmsg[0] ? e->errmsg : "failed");
+    hv_engine_close(e);
+    if (s != HV_OK && created) {
+        /* Leave nothing behind: the file did not exist before. */
+        char side[4200];
+        unlink(path);
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+    }
+    hv_workflow_free(wf);
+    hv__free(text);
+    return s;
+}

@@ -1,0 +1,39 @@
+/*
+ * engine.h - the engine object and helpers shared by the engine's files
+ * (internal).
+ */
+#ifndef HV_ENGINE_H
+#define HV_ENGINE_H
+
+#include <sqlite3.h>
+
+#include "haven.h"
+#include "workflow.h"
+
+struct hv_engine {
+    sqlite3 *db;
+    char *path;
+    char *errmsg;          /* last detailed message; "" when none */
+    char *actor;           /* acting user's login */
+    hv_clock_mode clock_mode;
+    hv_time clock_time;    /* fixed / simulated time */
+    int busy_ms;
+    /* From the database at open. */
+    int64_t agency_id;
+    char *agency_code;
+    char *ref_pattern;
+    char *rules_dir;
+    int64_t workflow_row;  /* workflows.id of the current workflow */
+    hv_workflow *wf;       /* the current workflow, parsed */
+};
+
+/* Sets e->errmsg from a printf format and returns st (for `return`). */
+hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Clears the last message (start of every public call). */
+void hv__clear_error(hv_engine *e);
+/* Maps a SQLite result code to a status and records a message naming what
+ * was being done; never includes bound values. */
+hv_status hv__sql_fail(hv_engine *e, int rc, const char *what);
+
+#endif

@@ -1,0 +1,463 @@
+/* store.c - opening the SQLite file, the schema and its migrations, and the
+ * small write helpers every change uses. */
+#include "store.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "names.h"
+
+/*
+ * Schema migrations, in order: migrations[i] takes user_version i to i+1.
+ * Never edit a shipped migration; add a new one.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ");"
+    "CREATE TABLE agencies ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  login TEXT NOT NULL UNIQUE,"
+    "  agency_id INTEGER NOT NULL REFERENCES agencies(id),"
+    "  role TEXT NOT NULL CHECK (role IN ('caseworker','supervisor','manager',"
+    "                                     'administrator','trainer')),"
+    "  supervisor_id INTEGER REFERENCES users(id),"
+    "  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0,1)),"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE workflows ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  loaded_at INTEGER NOT NULL,"
+    "  UNIQUE (code, version)"
+    ");"
+    "CREATE TABLE ref_counters ("
+    "  prefix TEXT PRIMARY KEY,"
+    "  next INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE cases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ref TEXT NOT NULL UNIQUE,"
+    "  agency_id INTEGER NOT NULL REFERENCES agencies(id),"
+    "  workflow_id INTEGER NOT NULL REFERENCES workflows(id),"
+    "  stage TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open',"
+    "         'not_registered','closed','transferred')),"
+    "  source TEXT NOT NULL,"
+    "  location TEXT,"
+    "  urgency TEXT CHECK (urgency IN ('immediate','high','normal')),"
+    "  risk_level TEXT CHECK (risk_level IN ('low','medium','high','critical')),"
+    "  risk_score REAL,"
+    "  assignee_id INTEGER REFERENCES users(id),"
+    "  registered_at INTEGER NOT NULL,"
+    "  registered_by INTEGER NOT NULL REFERENCES users(id),"
+    "  updated_at INTEGER NOT NULL,"
+    "  closed_at INTEGER,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  form TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(form))"
+    ");"
+    "CREATE INDEX cases_stage ON cases(stage, status);"
+    "CREATE INDEX cases_assignee ON cases(assignee_id, status);"
+    "CREATE INDEX cases_source ON cases(source);"
+    "CREATE TABLE case_concerns ("
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  code TEXT NOT NULL,"
+    "  PRIMARY KEY (case_id, code)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX case_concerns_code ON case_concerns(code, case_id);"
+    "CREATE TABLE persons ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  role TEXT NOT NULL CHECK (role IN ('child','family')),"
+    "  relationship TEXT,"
+    "  name TEXT,"
+    "  birth_date TEXT,"
+    "  age INTEGER CHECK (age IS NULL OR age BETWEEN 0 AND 120),"
+    "  age_recorded_at INTEGER,"
+    "  sex TEXT,"
+    "  lives_with_child INTEGER CHECK (lives_with_child IN (0,1)),"
+    "  details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))"
+    ");"
+    "CREATE INDEX persons_case ON persons(case_id, role);"
+    "CREATE TABLE consents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  scope TEXT NOT NULL,"
+    "  given_by TEXT NOT NULL,"
+    "  given_at INTEGER NOT NULL,"
+    "  recorded_by INTEGER NOT NULL REFERENCES users(id),"
+    "  withdrawn_at INTEGER,"
+    "  withdrawn_reason TEXT"
+    ");"
+    "CREATE INDEX consents_case ON consents(case_id, scope);"
+    "CREATE TABLE tasks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  kind TEXT NOT NULL,"
+    "  label TEXT,"
+    "  due_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','done',"
+    "         'cancelled')),"
+    "  done_at INTEGER,"
+    "  assignee_id INTEGER REFERENCES users(id),"
+    "  cancel_reason TEXT"
+    ");"
+    "CREATE INDEX tasks_due ON tasks(status, due_at);"
+    "CREATE INDEX tasks_assignee_due ON tasks(assignee_id, status, due_at);"
+    "CREATE INDEX tasks_case ON tasks(case_id, status);"
+    "CREATE TABLE notes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  at INTEGER NOT NULL,"
+    "  author_id INTEGER NOT NULL REFERENCES users(id),"
+    "  text TEXT NOT NULL"
+    ");"
+    "CREATE INDEX notes_case ON notes(case_id, at);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  case_id INTEGER REFERENCES cases(id),"
+    "  kind TEXT NOT NULL,"
+    "  data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),"
+    "  decision TEXT CHECK (decision IS NULL OR json_valid(decision)),"
+    "  prev_hash BLOB,"
+    "  hash BLOB"
+    ");"
+    "CREATE INDEX events_case ON events(case_id, seq);"
+    "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+
+    /* 1 -> 2: spelling-variant keys of names, for search and duplicate
+     * detection, back-filled from the names already recorded. */
+    "CREATE TABLE person_name_keys ("
+    "  person_id INTEGER NOT NULL REFERENCES persons(id),"
+    "  key TEXT NOT NULL,"
+    "  PRIMARY KEY (key, person_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX person_name_keys_person ON person_name_keys(person_id);"
+    "INSERT INTO person_name_keys (person_id, key)"
+    "  SELECT p.id, k.value FROM persons p, json_each(hv_name_keys(p.name)) k"
+    "  WHERE p.name IS NOT NULL;",
+};
+
+#define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(MIGRATION_COUNT == HV_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* SQL function hv_name_keys(name): a JSON array of the name's keys. */
+static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *name = (const char *)sqlite3_value_text(argv[0]);
+    json_t *keys = json_array();
+    char *text = NULL;
+    if (!keys || (name && hv__name_keys(name, keys) != 0) ||
+        !(text = json_dumps(keys, JSON_COMPACT))) {
+        json_decref(keys);
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    free(text);
+    json_decref(keys);
+}
+
+hv_status hv__store_open(const char *path, int create, int busy_ms,
+                         sqlite3 **out_db, char **err)
+{
+    sqlite3 *db = NULL;
+    hv_status st = HV_OK;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                (create ? SQLITE_OPEN_CREATE : 0);
+    *out_db = NULL;
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        st = rc == SQLITE_NOMEM ? HV_NOMEM
+             : rc == SQLITE_READONLY || rc == SQLITE_PERM ? HV_DENIED
+                                                          : HV_CANTCREATE;
+        *err = hv__asprintf("%s: cannot open database: %s", path,
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db, 0);
+    sqlite3_busy_timeout(db, busy_ms);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+    rc = sqlite3_exec(db,
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+                      "PRAGMA trusted_schema=OFF; PRAGMA synchronous=FULL;",
+                      NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "hv_name_keys", 1,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                                         SQLITE_DIRECTONLY,
+                                     NULL, sql_name_keys, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        st = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? HV_BUSY
+             : rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? HV_CORRUPT
+                                                            : HV_INTERNAL;
+        *err = hv__asprintf("%s: cannot set up database: %s", path,
+                            sqlite3_errmsg(db));
+        goto fail;
+    }
+    *out_db = db;
+    return HV_OK;
+fail:
+    sqlite3_close(db);
+    return st;
+}
+
+hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt)
+{
+    int rc = sqlite3_prepare_v2(e->db, sql, -1, stmt, NULL);
+    if (rc != SQLITE_OK) {
+        *stmt = NULL;
+        return hv__sql_fail(e, rc, "preparing a query");
+    }
+    return HV_OK;
+}
+
+hv_status hv__store_exec(hv_engine *e, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(e->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    if (rc != SQLITE_OK)
+        return hv__sql_fail(e, rc, "running a statement");
+    return HV_OK;
+}
+
+hv_status hv__store_schema_version(hv_engine *e, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    *version = 0;
+    hv_status s = hv__store_prepare(e, "PRAGMA user_version", &st);
+    if (s != HV_OK)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return hv__sql_fail(e, rc, "reading the schema version");
+    return HV_OK;
+}
+
+hv_status hv__store_begin(hv_engine *e)
+{
+    int rc = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return hv__sql_fail(e, rc, "starting a transaction");
+    return HV_OK;
+}
+
+hv_status hv__store_commit(hv_engine *e)
+{
+    int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        hv_status st = hv__sql_fail(e, rc, "committing");
+        hv__store_rollback(e);
+        return st;
+    }
+    return HV_OK;
+}
+
+void hv__store_rollback(hv_engine *e)
+{
+    if (!sqlite3_get_autocommit(e->db))
+        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+hv_status hv__store_migrate(hv_engine *e, int up_to)
+{
+    int version = 0;
+    int target = up_to > 0 && up_to < HV_SCHEMA_VERSION ? up_to
+                                                          : HV_SCHEMA_VERSION;
+    hv_status st = hv__store_schema_version(e, &version);
+    if (st != HV_OK)
+        return st;
+    if (version > HV_SCHEMA_VERSION)
+        return hv__fail(e, HV_INVALID,
+                        "%s: database schema version %d is newer than this "
+                        "haven understands (%d); upgrade haven",
+                        e->path, version, HV_SCHEMA_VERSION);
+    if (version >= target)
+        return HV_OK;
+    if ((st = hv__store_begin(e)) != HV_OK)
+        return st;
+    /* Re-read under the write lock: another process may have migrated. */
+    if ((st = hv__store_schema_version(e, &version)) != HV_OK)
+        goto fail;
+    for (int v = version; v < target; v++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(e->db, migrations[v], NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+            st = hv__fail(e, rc == SQLITE_BUSY ? HV_BUSY : HV_INTERNAL,
+                          "%s: migrating schema %d to %d: %s", e->path, v,
+                          v + 1, msg ? msg : sqlite3_errstr(rc));
+            sqlite3_free(msg);
+            goto fail;
+        }
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", target);
+    if ((st = hv__store_exec(e, pragma)) != HV_OK)
+        goto fail;
+    return hv__store_commit(e);
+fail:
+    hv__store_rollback(e);
+    return st;
+}
+
+hv_status hv__store_user_id(hv_engine *e, const char *login, int64_t *user_id)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *user_id = 0;
+    if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login=?1", &st)))
+        return s;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *user_id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return HV_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "looking up the acting user");
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO users (login, agency_id, role,"
+                               " created_at) VALUES (?1, ?2, 'caseworker', ?3)",
+                               &st)))
+        return s;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, e->agency_id);
+    sqlite3_bind_int64(st, 3, hv_now(e));
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "adding the acting user");
+    *user_id = sqlite3_last_insert_rowid(e->db);
+    return HV_OK;
+}
+
+hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data,
+                                 json_t *decision)
+{
+    sqlite3_stmt *st = NULL;
+    char *data_text = NULL, *decision_text = NULL;
+    hv_status s = HV_OK;
+    data_text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                     : strdup("{}");
+    if (!data_text)
+        return hv__fail(e, HV_NOMEM, "out of memory writing an event");
+    if (decision && !(decision_text = json_dumps(decision, JSON_COMPACT |
+                                                               JSON_PRESERVE_ORDER))) {
+        s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
+        goto done;
+    }
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO events (at, actor, case_id, kind,"
+                               " data, decision) VALUES (?1,?2,?3,?4,?5,?6)",
+                               &st)))
+        goto done;
+    sqlite3_bind_int64(st, 1, hv_now(e));
+    sqlite3_bind_text(st, 2, e->actor, -1, SQLITE_STATIC);
+    if (case_id > 0)
+        sqlite3_bind_int64(st, 3, case_id);
+    sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, data_text, -1, SQLITE_STATIC);
+    if (decision_text)
+        sqlite3_bind_text(st, 6, decision_text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, "appending an event");
+done:
+    sqlite3_finalize(st);
+    free(data_text);
+    free(decision_text);
+    return s;
+}
+
+hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
+                                int64_t *case_id, int64_t *version)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *case_id = 0;
+    if (version)
+        *version = 0;
+    if ((s = hv__store_prepare(e, "SELECT id, version FROM cases WHERE ref=?1",
+                               &st)))
+        return s;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *case_id = sqlite3_column_int64(st, 0);
+        if (version)
+            *version = sqlite3_column_int64(st, 1);
+        s = HV_OK;
+    } else if (rc == SQLITE_DONE) {
+        s = hv__fail(e, HV_NOTFOUND, "no case %s", ref);
+    } else {
+        s = hv__sql_fail(e, rc, "looking up a case");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+hv_status hv__store_case_touch(hv_engine *e, int64_t case_id,
+                               int64_t expected_version, int64_t *new_version)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *new_version = 0;
+    if ((s = hv__store_prepare(e,
+                               "UPDATE cases SET version = version + 1,"
+                               " updated_at = ?2 WHERE id = ?1 AND"
+                               " (?3 = 0 OR version = ?3) RETURNING version",
+                               &st)))
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    sqlite3_bind_int64(st, 2, hv_now(e));
+    sqlite3_bind_int64(st, 3, expected_version);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *new_version = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "updating a case");
+    if (*new_version == 0)
+        return hv__fail(e, HV_CONFLICT,
+                        "stale version: the case is no longer at version %lld "
+                        "(reload it and try again)",
+                        (long long)expected_version);
+    return HV_OK;
+}
+
+char *hv__column_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? hv__strdup((const char *)t) : NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * store.h - the SQLite case store (internal).
+ *
+ * The store knows SQL and the schema; it never calls Lua or parses YAML.
+ * Every write runs inside hv__store_begin()/hv__store_commit() (a
+ * BEGIN IMMEDIATE transaction); on any failure the caller calls
+ * hv__store_rollback() and nothing is changed.
+ */
+#ifndef HV_STORE_H
+#define HV_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "engine.h"
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define HV_SCHEMA_VERSION 2
+
+/* Opens the SQLite file with Haven's settings (foreign keys, secure_delete,
+ * trusted_schema off, defensive mode, busy timeout) and registers the name
+ * functions.  create=1 allows creating the file.
+ * out: *out_db (NULL on failure); *err a message. */
+hv_status hv__store_open(const char *path, int create, int busy_ms,
+                         sqlite3 **out_db, char **err);
+/* Brings the schema to HV_SCHEMA_VERSION in one transaction.  up_to limits
+ * the target version (tests build old databases with it; 0 = latest). */
+hv_status hv__store_migrate(hv_engine *e, int up_to);
+/* Reads PRAGMA user_version.  out: *version. */
+hv_status hv__store_schema_version(hv_engine *e, int *version);
+
+hv_status hv__store_begin(hv_engine *e);
+hv_status hv__store_commit(hv_engine *e);
+void hv__store_rollback(hv_engine *e);
+
+/* Prepares sql or records a message.  out: *stmt. */
+hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt);
+/* Runs a statement with no result rows to completion and finalises it. */
+hv_status hv__store_exec(hv_engine *e, const char *sql);
+
+/* The users.id of login, creating the user as a caseworker of the engine's
+ * agency when unknown.  Inside a transaction.  out: *user_id. */
+hv_status hv__store_user_id(hv_engine *e, const char *login, int64_t *user_id);
+
+/* Appends an event in the current transaction.  data and decision are JSON
+ * objects (may be NULL); they must never hold names or narrative. */
+hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data,
+                                 json_t *decision);
+
+/* Case id and version by reference.  HV_NOTFOUND if unknown. */
+hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
+                                int64_t *case_id, int64_t *version);
+
+/* Bumps a case's version, refusing with HV_CONFLICT if it is not
+ * expected_version (when expected_version > 0).  out: *new_version. */
+hv_status hv__store_case_touch(hv_engine *e, int64_t case_id,
+                               int64_t expected_version, int64_t *new_version);
+
+/* Text column helper: a malloc'd copy of column i, or NULL for NULL. */
+char *hv__column_strdup(sqlite3_stmt *st, int i);
+
+#endif
