@@ -290,7 +290,7 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     /* Concerns are plain codes. */
     if ((s = hv__store_prepare(e,
                                "SELECT code FROM case_concerns WHERE"
-                               " case_id = ?1 ORDER BY rowid",
+                               " case_id = ?1 ORDER BY code",
                                &st)))
         goto done;
     sqlite3_bind_int64(st, 1, case_id);

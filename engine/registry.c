@@ -867,7 +867,7 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     if ((s = hv__store_case_lookup(e, ref, &case_id, &version)) ||
         (s = hv__store_user_id(e, e->actor, &user_id)))
         goto fail;
-    if ((s = hv__store_case_touch(e, case_id, expected_version, &version)))
+    if ((s = hv__store_case_touch(e, ref, case_id, expected_version, &version)))
         goto fail;
     if ((s = hv__store_prepare(e,
                                "INSERT INTO notes (case_id, at, author_id,"

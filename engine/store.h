@@ -54,8 +54,9 @@ hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
 
 /* Bumps a case's version, refusing with HV_CONFLICT if it is not
  * expected_version (when expected_version > 0).  out: *new_version. */
-hv_status hv__store_case_touch(hv_engine *e, int64_t case_id,
-                               int64_t expected_version, int64_t *new_version);
+hv_status hv__store_case_touch(hv_engine *e, const char *ref,
+                               int64_t case_id, int64_t expected_version,
+                               int64_t *new_version);
 
 /* Text column helper: a malloc'd copy of column i, or NULL for NULL. */
 char *hv__column_strdup(sqlite3_stmt *st, int i);

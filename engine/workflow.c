@@ -154,17 +154,30 @@ done:
     return st;
 }
 
-/* Records a libyaml parser error in ld.  Returns HV_INVALID or HV_NOMEM. */
-static hv_status syntax_error(loader *ld, const yaml_parser_t *parser)
+/* Records a libyaml parser error in ld; text (len bytes) is the input, to
+ * place reader errors, which libyaml reports as a byte offset.
+ * Returns HV_INVALID or HV_NOMEM. */
+static hv_status syntax_error(loader *ld, const yaml_parser_t *parser,
+                              const char *text, size_t len)
 {
     if (parser->error == YAML_MEMORY_ERROR)
         return HV_NOMEM;
     int line = (int)parser->problem_mark.line + 1;
     int column = (int)parser->problem_mark.column + 1;
     const char *problem = parser->problem ? parser->problem : "unknown problem";
-    if (parser->error == YAML_READER_ERROR)
-        return fail_at(ld, line, column, "YAML syntax error: %s (at byte %zu)",
-                       problem, parser->problem_offset);
+    if (parser->error == YAML_READER_ERROR) {
+        line = column = 1;
+        for (size_t i = 0; i < parser->problem_offset && i < len; i++) {
+            if (text[i] == '\n') {
+                line++;
+                column = 1;
+            } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+                column++; /* characters, like libyaml's marks */
+            }
+        }
+        return fail_at(ld, line, column, "YAML syntax error: %s (byte %zu)", problem,
+                       parser->problem_offset);
+    }
     if (parser->context)
         return fail_at(ld, line, column, "YAML syntax error: %s (%s)", problem,
                        parser->context);
@@ -281,7 +294,7 @@ static hv_status parse_tree(loader *ld, const char *text, size_t len, node **out
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     while (!finished) {
         if (!yaml_parser_parse(&parser, &event)) {
-            st = syntax_error(ld, &parser);
+            st = syntax_error(ld, &parser, text, len);
             goto done;
         }
         have_event = 1;

@@ -63,3 +63,87 @@ char *tu_read_file(const char *path, size_t *len)
     }
     return buf;
 }
+
+#include <sqlite3.h>
+
+const char *tu_db_path(const char *dir)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/haven.db", dir);
+    return buf;
+}
+
+hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern)
+{
+    char *err = NULL;
+    hv_engine *e = NULL;
+    *dir = tu_tempdir();
+    assert_non_null(*dir);
+    char wf[4096];
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    hv_init_options o = {.agency = "CP", .workflow_path = wf,
+                         .ref_pattern = ref_pattern, .admin = "admin"};
+    hv_status st = hv_engine_init(tu_db_path(*dir), &o, &err);
+    if (st != HV_OK)
+        fail_msg("init: %s", err ? err : "?");
+    st = hv_engine_open(tu_db_path(*dir), &e, &err);
+    if (st != HV_OK)
+        fail_msg("open: %s", err ? err : "?");
+    hv_clock_fix(e, TU_T0);
+    assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
+    return e;
+}
+
+long tu_count(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+char *tu_fingerprint(const char *db_path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *tables = NULL, *rows = NULL;
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        goto done;
+    sqlite3_prepare_v2(db,
+                       "SELECT name FROM sqlite_schema WHERE type='table'"
+                       " ORDER BY name",
+                       -1, &tables, NULL);
+    while (tables && sqlite3_step(tables) == SQLITE_ROW) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"",
+                 (const char *)sqlite3_column_text(tables, 0));
+        if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+            continue;
+        while (sqlite3_step(rows) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(rows); i++) {
+                const char *v = (const char *)sqlite3_column_text(rows, i);
+                size_t n = strlen(v ? v : "NULL") + 2;
+                if (len + n + 1 > cap) {
+                    cap = (cap + n) * 2;
+                    out = realloc(out, cap);
+                }
+                len += (size_t)sprintf(out + len, "%s|", v ? v : "NULL");
+            }
+            out[len++] = '\n';
+            out[len] = '\0';
+        }
+        sqlite3_finalize(rows);
+    }
+done:
+    sqlite3_finalize(tables);
+    sqlite3_close(db);
+    return out;
+}

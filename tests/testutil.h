@@ -19,3 +19,21 @@ void tu_rmtree(const char *dir);
 char *tu_read_file(const char *path, size_t *len);
 
 #endif
+
+#include "haven.h"
+
+/* The clock every unit test starts at: 2026-11-28T09:00:00Z. */
+#define TU_T0 ((hv_time)1795856400)
+
+/* A fresh database in a new temp dir, initialised for agency CP with
+ * workflows/iasc.yaml and opened with a fixed clock at TU_T0, acting as
+ * "amal".  out: *dir (malloc'd), *db_path (static buffer per call). */
+hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern);
+/* Runs a COUNT(*) style query on the engine's database file through a
+ * separate connection; -1 on error. */
+long tu_count(const char *db_path, const char *sql);
+/* The database file path inside dir (static buffer). */
+const char *tu_db_path(const char *dir);
+/* A whole-database fingerprint (every table's rows), malloc'd, to show a
+ * refused call changed nothing. */
+char *tu_fingerprint(const char *db_path);
