@@ -440,6 +440,12 @@ static hv_status read_text_file(const char *path, size_t limit, char **out,
 HV_API hv_status hv_engine_init(const char *path, const hv_init_options *o,
                                 char **err)
 {
+    return hv__engine_init_schema(path, o, 0, err);
+}
+
+hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
+                                 int schema_version, char **err)
+{
     hv_status s;
     hv_workflow *wf = NULL;
     hv_engine *e = NULL;
@@ -487,7 +493,7 @@ HV_API hv_status hv_engine_init(const char *path, const hv_init_options *o,
     if ((s = hv__store_open(path, 1, e->busy_ms, &e->db, err)))
         goto done;
     if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
-        (s = hv__store_migrate(e, 0)) ||
+        (s = hv__store_migrate(e, schema_version)) ||
         (s = init_contents(e, o, text, wf))) {
         if (s == HV_CANTCREATE || s == HV_IOERR || s == HV_DENIED)
             s = HV_CANTCREATE;

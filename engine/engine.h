@@ -36,4 +36,9 @@ void hv__clear_error(hv_engine *e);
  * was being done; never includes bound values. */
 hv_status hv__sql_fail(hv_engine *e, int rc, const char *what);
 
+/* hv_engine_init, stopping the schema at schema_version (0 = latest); tests
+ * use it to build databases of older schema versions. */
+hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
+                                 int schema_version, char **err);
+
 #endif

@@ -260,7 +260,7 @@ static hv_status attach(loader *ld, node **root, node *const *stack, size_t dept
     node *parent = stack[depth - 1];
     if (parent->kind == NODE_MAPPING && parent->nitems % 2 == 0 &&
         n->kind != NODE_SCALAR) {
-        st = FAIL_AT_NODE(ld, n, "mapping keys must be plain text");
+        st = FAIL_AT_NODE(ld, n, "mapping keys must be text, not a list or a mapping");
         goto done;
     }
     st = node_append(parent, n);

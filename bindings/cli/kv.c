@@ -134,7 +134,10 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
         char parts[MAX_PARTS][64];
         int n = 0;
         if (!eq || eq == argv[a]) {
-            snprintf(err, errsize, "expected key=value, got '%.40s'", argv[a]);
+            /* The argument itself may be a name: never echo it. */
+            snprintf(err, errsize,
+                     "argument %d is not key=value (quote values with spaces)",
+                     a + 1);
             goto fail;
         }
         const char *p = argv[a];

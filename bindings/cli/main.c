@@ -312,6 +312,17 @@ static void render_case(json_t *c)
                    ? " (withdrawn)"
                    : "");
     }
+    json_t *form = json_object_get(c, "form");
+    if (json_object_size(form) > 0) {
+        const char *key;
+        printf("\nForm\n");
+        json_object_foreach(form, key, v) {
+            char *text = json_is_string(v) ? NULL
+                                           : json_dumps(v, JSON_ENCODE_ANY);
+            printf("  %s: %s\n", key, text ? text : json_string_value(v));
+            free(text);
+        }
+    }
     printf("\nTasks\n");
     if (json_array_size(json_object_get(c, "tasks")) == 0)
         printf("  (none)\n");
@@ -760,7 +771,9 @@ int main(int argc, char **argv)
         free(rest);
         return code;
     }
-    code = fail(EXIT_USAGE, rest[0], "unknown command (see haven --help)");
+    code = fail(EXIT_USAGE, rest[0],
+                rest[0][0] == '-' ? "unknown option (see haven --help)"
+                                  : "unknown command (see haven --help)");
     free(rest);
     return code;
 }

@@ -1,0 +1,86 @@
+# lib.sh - helpers for the command-line tests (POSIX sh).
+# Each test script sources this, runs `haven` ($HAVEN) in a fresh temporary
+# folder, and checks exit codes, output and the database after each call.
+set -u
+
+: "${HAVEN:?set HAVEN to the haven binary}"
+: "${HAVEN_SOURCE_DIR:?set HAVEN_SOURCE_DIR to the source tree}"
+SRC=$HAVEN_SOURCE_DIR
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/haven-cli-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+export HAVEN_DB="$WORK/haven.db"
+export HAVEN_USER=amal
+unset HAVEN_BUSY_TIMEOUT
+T0=2026-11-28T09:00:00Z
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); }
+failt() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
+
+# run ARGS...: runs haven; sets RC, OUT (stdout file), ERR (stderr file).
+run() {
+    "$HAVEN" "$@" >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    OUT="$WORK/out"
+    ERR="$WORK/err"
+}
+
+# expect_rc CODE WHAT
+expect_rc() {
+    if [ "$RC" -eq "$1" ]; then pass; else
+        failt "$2: exit $RC, want $1; stderr: $(head -c 300 "$ERR")"; fi
+}
+
+# expect_out PATTERN WHAT (grep -E on stdout)
+expect_out() {
+    if grep -Eq -- "$1" "$OUT"; then pass; else
+        failt "$2: stdout lacks /$1/: $(head -c 300 "$OUT")"; fi
+}
+
+# expect_err PATTERN WHAT: stderr is one line "haven: ..." matching PATTERN
+expect_err() {
+    lines=$(wc -l <"$ERR")
+    if [ "$lines" -eq 1 ] && grep -q '^haven: ' "$ERR" && grep -Eq -- "$1" "$ERR"; then
+        pass
+    else
+        failt "$2: stderr not one line matching /$1/: $(head -c 400 "$ERR")"
+    fi
+}
+
+# no_text TEXT FILE WHAT: FILE does not contain TEXT
+no_text() {
+    if grep -q -- "$1" "$2"; then failt "$3: '$1' found in $2"; else pass; fi
+}
+
+# fingerprint: a digest of the whole database content.
+fingerprint() {
+    sqlite3 "$HAVEN_DB" .dump | sha256sum | cut -d' ' -f1
+}
+
+# sql QUERY: one value from the database.
+sql() { sqlite3 "$HAVEN_DB" "$1"; }
+
+# json_ok FILE: 1 if FILE is valid JSON (SQLite's JSON parser).
+json_ok() { sqlite3 :memory: "SELECT json_valid(readfile('$1'))"; }
+# json_get FILE PATH: a value from a JSON file.
+json_get() { sqlite3 :memory: "SELECT json_extract(readfile('$1'), '$2')"; }
+
+init_db() {
+    run --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
+        --rules "$SRC/rules/default"
+    [ "$RC" -eq 0 ] || { echo "init failed: $(cat "$ERR")" >&2; exit 1; }
+}
+
+register_noor() {
+    run --now "$T0" register child.name=Noor child.age=12 child.sex=female \
+        source=school concerns=emotional_distress,school_decline \
+        consent.registration=caregiver location=Riverside "$@"
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
