@@ -658,8 +658,8 @@ static hv_status write_registration(hv_engine *e, registration *r,
     hv_time now = hv_now(e);
     const hv_stage *stage = entry_stage(e->wf);
     *out_ref = NULL;
-    form_text = json_dumps(r->form ? r->form : json_object(),
-                           JSON_COMPACT | JSON_PRESERVE_ORDER);
+    form_text = r->form ? json_dumps(r->form, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                        : strdup("{}");
     if (!form_text)
         return hv__fail(e, HV_NOMEM, "out of memory");
     if ((s = hv__store_begin(e)))
