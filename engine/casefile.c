@@ -385,6 +385,20 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     hv__clear_error(e);
     if (!f)
         f = &none;
+    /* Filters name workflow codes: an unknown one is a mistake, not "no
+     * cases". */
+    if (f->stage && !hv__workflow_stage(e->wf, f->stage))
+        return hv__fail(e, HV_INVALID, "list: --stage: no stage '%s' in "
+                        "workflow %s", hv__echo_safe(f->stage) ? f->stage : "?",
+                        e->wf->id);
+    if (f->source && hv__workflow_lookup(e->wf, "referral_sources") &&
+        !hv__workflow_has_code(e->wf, "referral_sources", f->source))
+        return hv__fail(e, HV_INVALID, "list: --source: unknown code '%s'",
+                        hv__echo_safe(f->source) ? f->source : "?");
+    if (f->concern && hv__workflow_lookup(e->wf, "concerns") &&
+        !hv__workflow_has_code(e->wf, "concerns", f->concern))
+        return hv__fail(e, HV_INVALID, "list: --concern: unknown code '%s'",
+                        hv__echo_safe(f->concern) ? f->concern : "?");
     if ((s = hv__store_prepare(
              e,
              "SELECT " SUMMARY_COLUMNS " FROM cases c"

@@ -6,9 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "alloc.h"
 #include "store.h"
@@ -130,6 +133,9 @@ HV_API hv_status hv_clock_advance(hv_engine *e, int64_t seconds)
 /* A fresh engine in a safe "closed" state (no database yet). */
 static hv_engine *engine_new(const char *path)
 {
+    /* jansson allocates through the engine's allocator too, so tests that
+     * make allocations fail reach every JSON path. */
+    json_set_alloc_funcs(hv__malloc, hv__free);
     hv_engine *e = hv__calloc(1, sizeof *e);
     if (!e)
         return NULL;
@@ -163,18 +169,47 @@ HV_API void hv_engine_close(hv_engine *e)
     hv__free(e);
 }
 
-HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login)
+int hv__valid_login(const char *login)
 {
-    hv__clear_error(e);
     size_t n = login ? strlen(login) : 0;
     if (n == 0 || n > 64)
-        return hv__fail(e, HV_USAGE, "user: a login is 1 to 64 characters");
+        return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)login[i];
         if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '@')
-            return hv__fail(e, HV_USAGE,
-                            "user: a login uses letters, digits and . _ - @");
+            return 0;
     }
+    return 1;
+}
+
+int hv__echo_safe(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    int lower = 0, upper = 0, digit = 0;
+    if (n == 0 || n > 40)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (islower(c))
+            lower = 1;
+        else if (isupper(c))
+            upper = 1;
+        else if (isdigit(c))
+            digit = 1;
+        else if (!strchr("_./-", c))
+            return 0;
+    }
+    /* a code (lower case, digits, _) or a reference (upper case with a
+     * number); a capitalised word may be a name and is never echoed */
+    return (lower && !upper) || (!lower && digit) || (!lower && !upper);
+}
+
+HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login)
+{
+    hv__clear_error(e);
+    if (!hv__valid_login(login))
+        return hv__fail(e, HV_USAGE,
+                        "user: a login is 1 to 64 letters, digits and . _ - @");
     char *copy = hv__strdup(login);
     if (!copy)
         return hv__fail(e, HV_NOMEM, "out of memory");
@@ -271,7 +306,7 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     *out = NULL;
     if (err)
         *err = NULL;
-    if (stat(path, &sb) != 0) {
+    if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
         if (err)
             *err = hv__asprintf("%s: no database here (create one with "
                                 "'haven init')",
@@ -335,14 +370,33 @@ static hv_status put_meta(hv_engine *e, const char *key, const char *value)
 /* Writes the agency, settings, first administrator and workflow. */
 static hv_status init_contents(hv_engine *e, const hv_init_options *o,
                                const char *workflow_text,
-                               const hv_workflow *wf)
+                               const hv_workflow *wf, int schema_version)
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
     char buf[32];
+    int version = 0;
     hv_time now = hv_now(e);
     if ((s = hv__store_begin(e)))
         return s;
+    /* Under the write lock: refuse a file another process initialised. */
+    if ((s = hv__store_schema_version(e, &version)))
+        goto fail;
+    if ((s = hv__store_prepare(e, "SELECT count(*) FROM sqlite_schema", &st)))
+        goto fail;
+    int rc = sqlite3_step(st);
+    int objects = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version != 0 || objects != 0) {
+        s = hv__fail(e, HV_CANTCREATE,
+                     "%s: already exists; refusing to initialise it again",
+                     e->path);
+        goto fail;
+    }
+    if ((s = hv__store_migrate_steps(
+             e, 0, schema_version > 0 ? schema_version : HV_SCHEMA_VERSION)))
+        goto fail;
     if ((s = hv__store_prepare(e,
                                "INSERT INTO agencies (code, name, created_at)"
                                " VALUES (?1, ?2, ?3)",
@@ -352,7 +406,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
     sqlite3_bind_text(st, 2, o->agency_name ? o->agency_name : o->agency, -1,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     sqlite3_finalize(st);
     st = NULL;
     if (rc != SQLITE_DONE) {
@@ -449,7 +503,7 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     hv_status s;
     hv_workflow *wf = NULL;
     hv_engine *e = NULL;
-    char *text = NULL, *why = NULL;
+    char *text = NULL, *why = NULL, *tmp = NULL;
     int created = 0;
     struct stat sb;
     *err = NULL;
@@ -460,6 +514,11 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     }
     if (!o->workflow_path) {
         *err = hv__strdup("init: --workflow FILE is required");
+        return HV_USAGE;
+    }
+    if (o->admin && !hv__valid_login(o->admin)) {
+        *err = hv__strdup("init: the administrator's login (--as) is 1 to 64 "
+                          "letters, digits and . _ - @");
         return HV_USAGE;
     }
     if (hv__ref_pattern_check(o->ref_pattern ? o->ref_pattern
@@ -478,40 +537,81 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
         return s;
     if ((s = read_text_file(o->workflow_path, HV_WF_MAX_BYTES, &text, err)))
         goto done;
-    if (stat(path, &sb) == 0 && sb.st_size > 0) {
-        *err = hv__asprintf("%s: already exists; refusing to initialise it "
-                            "again",
-                            path);
+    int replace_empty = 0;
+    if (stat(path, &sb) == 0) {
+        if (sb.st_size > 0 || !S_ISREG(sb.st_mode)) {
+            *err = hv__asprintf("%s: already exists; refusing to initialise "
+                                "it again",
+                                path);
+            s = HV_CANTCREATE;
+            goto done;
+        }
+        replace_empty = 1; /* an empty file (e.g. from mktemp) is taken */
+    }
+    /* Build the whole database in a temporary file beside the target, then
+     * link it into place: link() never overwrites, so two processes
+     * initialising one path cannot both win, and a failure leaves nothing
+     * half-made at the path. */
+    tmp = hv__asprintf("%s.init-XXXXXX", path);
+    if (!tmp) {
+        s = HV_NOMEM;
+        goto done;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        *err = hv__asprintf("%s: cannot create: %s", path, strerror(errno));
         s = HV_CANTCREATE;
         goto done;
     }
-    created = stat(path, &sb) != 0;
+    close(fd);
+    created = 1;
     if (!(e = engine_new(path))) {
         s = HV_NOMEM;
         goto done;
     }
-    if ((s = hv__store_open(path, 1, e->busy_ms, &e->db, err)))
+    if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)))
         goto done;
     if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
-        (s = hv__store_migrate(e, schema_version)) ||
-        (s = init_contents(e, o, text, wf))) {
-        if (s == HV_CANTCREATE || s == HV_IOERR || s == HV_DENIED)
+        (s = init_contents(e, o, text, wf, schema_version))) {
+        if (s == HV_IOERR || s == HV_DENIED)
             s = HV_CANTCREATE;
         goto done;
     }
+    hv_engine_close(e); /* checkpoints and removes the WAL */
+    e = NULL;
+    if (replace_empty ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
+        s = HV_CANTCREATE;
+        *err = errno == EEXIST
+                   ? hv__asprintf("%s: already exists; refusing to initialise "
+                                  "it again",
+                                  path)
+                   : hv__asprintf("%s: cannot create: %s", path,
+                                  strerror(errno));
+        goto done;
+    }
+    /* Make the new name durable. */
+    char *slash = strrchr(tmp, '/');
+    char *dir = slash ? hv__strndup(tmp, (size_t)(slash - tmp + 1))
+                      : hv__strdup(".");
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    hv__free(dir);
 done:
     if (s != HV_OK && e && !*err)
         *err = hv__strdup(e->errmsg && e->errmsg[0] ? e->errmsg : "failed");
     hv_engine_close(e);
-    if (s != HV_OK && created) {
-        /* Leave nothing behind: the file did not exist before. */
+    if (created) {
         char side[4200];
-        unlink(path);
-        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(tmp);
+        snprintf(side, sizeof side, "%s-wal", tmp);
         unlink(side);
-        snprintf(side, sizeof side, "%s-shm", path);
+        snprintf(side, sizeof side, "%s-shm", tmp);
         unlink(side);
     }
+    hv__free(tmp);
     hv_workflow_free(wf);
     hv__free(text);
     return s;

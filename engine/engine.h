@@ -36,6 +36,12 @@ void hv__clear_error(hv_engine *e);
  * was being done; never includes bound values. */
 hv_status hv__sql_fail(hv_engine *e, int rc, const char *what);
 
+/* 1 if login is 1-64 of letters, digits, . _ - @. */
+int hv__valid_login(const char *login);
+/* A short token is echoed in messages only if it looks like a code or a
+ * reference (never free text that may be a name): 1 if it does. */
+int hv__echo_safe(const char *s);
+
 /* hv_engine_init, stopping the schema at schema_version (0 = latest); tests
  * use it to build databases of older schema versions. */
 hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,

@@ -28,6 +28,13 @@ static const char *const default_sexes[] = {"female", "male", "other",
 static const char *const default_givers[] = {"child", "caregiver", "both",
                                              "guardian", NULL};
 
+/* The value itself if it looks like a code, else a placeholder: a mistyped
+ * value may be a name, which never goes into a message. */
+static const char *echo_code(const char *v)
+{
+    return hv__echo_safe(v) ? v : "(value not shown)";
+}
+
 static int in_list(const char *const *list, const char *s)
 {
     for (; *list; list++)
@@ -44,8 +51,13 @@ static hv_status check_keys(hv_engine *e, json_t *obj, const char *where,
     json_t *v;
     json_object_foreach(obj, key, v) {
         if (!in_list(allowed, key))
-            return hv__fail(e, HV_INVALID, "register: unknown field '%s%s'",
-                            where, key);
+            return hv__echo_safe(key)
+                       ? hv__fail(e, HV_INVALID,
+                                  "register: unknown field '%s%s'", where, key)
+                       : hv__fail(e, HV_INVALID,
+                                  "register: unknown field in '%s' (not "
+                                  "shown: it does not look like a field name)",
+                                  where[0] ? where : "the input");
     }
     return HV_OK;
 }
@@ -193,7 +205,7 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
                                           default_sexes))
             return hv__fail(e, HV_INVALID,
                             "register: child.sex: unknown code '%s'",
-                            r->child_sex);
+                            echo_code(r->child_sex));
         if (r->child_dob) {
             hv_time dob;
             if (hv_time_parse(r->child_dob, &dob) != HV_OK ||
@@ -225,7 +237,7 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
         return s;
     if (r->source && !code_allowed(e, "referral_sources", r->source, NULL))
         return hv__fail(e, HV_INVALID, "register: source: unknown code '%s'",
-                        r->source);
+                        echo_code(r->source));
     r->concerns = json_object_get(in, "concerns");
     if (r->concerns) {
         size_t i;
@@ -239,13 +251,13 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
                                 "register: concerns[%zu]: must be a code", i);
             if (!code_allowed(e, "concerns", json_string_value(c), NULL))
                 return hv__fail(e, HV_INVALID,
-                                "register: concerns: unknown code '%.64s'",
-                                json_string_value(c));
+                                "register: concerns: unknown code '%s'",
+                                echo_code(json_string_value(c)));
             for (size_t j = 0; j < i; j++)
                 if (json_equal(json_array_get(r->concerns, j), c))
                     return hv__fail(e, HV_INVALID,
                                     "register: concerns: '%s' given twice",
-                                    json_string_value(c));
+                                    echo_code(json_string_value(c)));
         }
     }
     r->consent = json_object_get(in, "consent");
@@ -260,16 +272,16 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
             if (hv__workflow_lookup(e->wf, "consent_scopes") &&
                 !hv__workflow_has_code(e->wf, "consent_scopes", scope))
                 return hv__fail(e, HV_INVALID,
-                                "register: consent.%.64s: unknown consent "
+                                "register: consent.%s: unknown consent "
                                 "scope",
-                                scope);
+                                echo_code(scope));
             if (!json_is_string(g) ||
                 !code_allowed(e, "consent_givers", json_string_value(g),
                               default_givers))
                 return hv__fail(e, HV_INVALID,
-                                "register: consent.%.64s: who gave it must be "
+                                "register: consent.%s: who gave it must be "
                                 "one of child, caregiver, both, guardian",
-                                scope);
+                                echo_code(scope));
         }
     }
     r->family = json_object_get(in, "family");
@@ -304,8 +316,8 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
             if (!code_allowed(e, "relationships", rel, NULL) &&
                 hv__workflow_lookup(e->wf, "relationships"))
                 return hv__fail(e, HV_INVALID,
-                                "register: %s: unknown code '%.64s'", where,
-                                rel);
+                                "register: %s: unknown code '%s'", where,
+                                echo_code(rel));
             snprintf(where, sizeof where, "family.%zu.name", i + 1);
             if ((s = opt_string(e, m, "name", where, MAX_NAME_BYTES, &name)))
                 return s;
@@ -314,7 +326,8 @@ static hv_status validate(hv_engine *e, json_t *in, registration *r)
                 return s;
             if (sex && !code_allowed(e, "sexes", sex, default_sexes))
                 return hv__fail(e, HV_INVALID,
-                                "register: %s: unknown code '%s'", where, sex);
+                                "register: %s: unknown code '%s'", where,
+                                echo_code(sex));
             snprintf(where, sizeof where, "family.%zu.age", i + 1);
             if ((s = opt_age(e, m, where, 120, &age)))
                 return s;
@@ -516,7 +529,8 @@ static hv_status find_duplicates(hv_engine *e, const registration *r,
              "SELECT DISTINCT c.ref FROM persons p"
              " JOIN cases c ON c.id = p.case_id"
              " WHERE p.role = 'child' AND p.sex = ?2"
-             "   AND lower(trim(c.location)) = lower(trim(?3))"
+             "   AND replace(replace(lower(c.location), ' ', ''), char(9), '')"
+             "       = replace(replace(lower(?3), ' ', ''), char(9), '')"
              "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
              "       <= 1"
              "   AND p.id IN (SELECT person_id FROM person_name_keys"
@@ -647,9 +661,12 @@ static const hv_stage *entry_stage(const hv_workflow *wf)
 }
 
 /* Writes the whole registration in one transaction.  out: *out_ref. */
+static void join_refs(json_t *refs, char *buf, size_t size);
+
 static hv_status write_registration(hv_engine *e, registration *r,
-                                    json_t *overridden, char **out_ref)
+                                    unsigned flags, char **out_ref)
 {
+    json_t *overridden = NULL;
     sqlite3_stmt *st = NULL;
     hv_status s;
     char *ref = NULL, *form_text = NULL;
@@ -659,11 +676,25 @@ static hv_status write_registration(hv_engine *e, registration *r,
     const hv_stage *stage = entry_stage(e->wf);
     *out_ref = NULL;
     form_text = r->form ? json_dumps(r->form, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                        : strdup("{}");
+                        : hv__strdup("{}");
     if (!form_text)
         return hv__fail(e, HV_NOMEM, "out of memory");
     if ((s = hv__store_begin(e)))
         goto done;
+    /* Duplicates are looked for under the write lock, so two processes
+     * registering the same child at once cannot both miss each other. */
+    if ((s = find_duplicates(e, r, &overridden)))
+        goto fail;
+    if (json_array_size(overridden) > 0 && !(flags & HV_REGISTER_FORCE)) {
+        char refs[512];
+        join_refs(overridden, refs, sizeof refs);
+        s = hv__fail(e, HV_DUPLICATE,
+                     "register: possible duplicate of %s (same sex, similar "
+                     "name, age within a year, same location); check, or use "
+                     "--force to register anyway",
+                     refs);
+        goto fail;
+    }
     if ((s = hv__store_user_id(e, e->actor, &user_id)) ||
         (s = next_reference(e, &ref)))
         goto fail;
@@ -750,11 +781,17 @@ static hv_status write_registration(hv_engine *e, registration *r,
         goto fail;
     }
     json_t *consent_scopes = json_array();
+    int bad = !consent_scopes;
     json_object_foreach(r->consent, scope, v)
-        json_array_append_new(consent_scopes, json_string(scope));
-    json_object_set_new(data, "consent", consent_scopes);
+        bad |= json_array_append_new(consent_scopes, json_string(scope));
+    bad |= json_object_set_new(data, "consent", consent_scopes);
     if (overridden && json_array_size(overridden) > 0)
-        json_object_set(data, "duplicate_warning_overridden", overridden);
+        bad |= json_object_set(data, "duplicate_warning_overridden",
+                               overridden);
+    if (bad) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto fail;
+    }
     if ((s = hv__store_append_event(e, case_id, "registered", data, NULL)))
         goto fail;
     if ((s = hv__store_commit(e)))
@@ -767,6 +804,7 @@ fail:
 done:
     sqlite3_finalize(st);
     json_decref(data);
+    json_decref(overridden);
     hv__free(ref);
     free(form_text);
     return s;
@@ -780,9 +818,21 @@ static hv_status parse_input(hv_engine *e, const char *text, json_t **out)
     if (!text)
         return hv__fail(e, HV_USAGE, "register: no input");
     json_t *in = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!in)
+    if (!in) {
+        /* jansson's text quotes the input ("near '...'"): never echo it. */
+        const char *why;
+        switch (json_error_code(&jerr)) {
+        case json_error_end_of_input_expected: why = "text after the JSON value"; break;
+        case json_error_premature_end_of_input: why = "the JSON ends early"; break;
+        case json_error_invalid_utf8: why = "not UTF-8"; break;
+        case json_error_duplicate_key: why = "a key given twice"; break;
+        case json_error_null_character:
+        case json_error_null_byte_in_key: why = "a NUL character"; break;
+        default: why = "not valid JSON"; break;
+        }
         return hv__fail(e, HV_INVALID, "register: input:%d:%d: %s", jerr.line,
-                        jerr.column, jerr.text);
+                        jerr.column, why);
+    }
     *out = in;
     return HV_OK;
 }
@@ -804,28 +854,16 @@ static void join_refs(json_t *refs, char *buf, size_t size)
 HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
                                   unsigned flags, char **out_ref)
 {
-    json_t *in = NULL, *dups = NULL;
+    json_t *in = NULL;
     registration r;
     hv_status s;
     *out_ref = NULL;
     hv__clear_error(e);
-    if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)) ||
-        (s = find_duplicates(e, &r, &dups)))
+    if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)))
         goto done;
-    if (json_array_size(dups) > 0 && !(flags & HV_REGISTER_FORCE)) {
-        char refs[512];
-        join_refs(dups, refs, sizeof refs);
-        s = hv__fail(e, HV_DUPLICATE,
-                     "register: possible duplicate of %s (same sex, similar "
-                     "name, age within a year, same location); check, or use "
-                     "--force to register anyway",
-                     refs);
-        goto done;
-    }
-    s = write_registration(e, &r, dups, out_ref);
+    s = write_registration(e, &r, flags, out_ref);
 done:
     json_decref(in);
-    json_decref(dups);
     return s;
 }
 
@@ -862,6 +900,10 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
         return hv__fail(e, HV_INVALID, "note: text: must not be empty");
     if (strlen(text) > 20000)
         return hv__fail(e, HV_INVALID, "note: text: longer than 20000 bytes");
+    for (const char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+            return hv__fail(e, HV_INVALID,
+                            "note: text: control characters not allowed");
     if ((s = hv__store_begin(e)))
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, &version)) ||

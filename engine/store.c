@@ -217,7 +217,10 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     if (rc != SQLITE_OK) {
         st = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? HV_BUSY
              : rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? HV_CORRUPT
-                                                            : HV_INTERNAL;
+             : rc == SQLITE_READONLY || rc == SQLITE_PERM ||
+                     rc == SQLITE_CANTOPEN
+                 ? HV_DENIED
+                 : HV_INTERNAL;
         *err = hv__asprintf("%s: cannot set up database: %s", path,
                             sqlite3_errmsg(db));
         goto fail;
@@ -290,6 +293,25 @@ void hv__store_rollback(hv_engine *e)
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)
+{
+    for (int v = from; v < to; v++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(e->db, migrations[v], NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+            hv_status st = hv__fail(e, rc == SQLITE_BUSY ? HV_BUSY : HV_INTERNAL,
+                                    "%s: migrating schema %d to %d: %s",
+                                    e->path, v, v + 1,
+                                    msg ? msg : sqlite3_errstr(rc));
+            sqlite3_free(msg);
+            return st;
+        }
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", to);
+    return hv__store_exec(e, pragma);
+}
+
 hv_status hv__store_migrate(hv_engine *e, int up_to)
 {
     int version = 0;
@@ -310,20 +332,8 @@ hv_status hv__store_migrate(hv_engine *e, int up_to)
     /* Re-read under the write lock: another process may have migrated. */
     if ((st = hv__store_schema_version(e, &version)) != HV_OK)
         goto fail;
-    for (int v = version; v < target; v++) {
-        char *msg = NULL;
-        int rc = sqlite3_exec(e->db, migrations[v], NULL, NULL, &msg);
-        if (rc != SQLITE_OK) {
-            st = hv__fail(e, rc == SQLITE_BUSY ? HV_BUSY : HV_INTERNAL,
-                          "%s: migrating schema %d to %d: %s", e->path, v,
-                          v + 1, msg ? msg : sqlite3_errstr(rc));
-            sqlite3_free(msg);
-            goto fail;
-        }
-    }
-    char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", target);
-    if ((st = hv__store_exec(e, pragma)) != HV_OK)
+    if (version < target &&
+        (st = hv__store_migrate_steps(e, version, target)) != HV_OK)
         goto fail;
     return hv__store_commit(e);
 fail:
@@ -372,7 +382,7 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
     char *data_text = NULL, *decision_text = NULL;
     hv_status s = HV_OK;
     data_text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                     : strdup("{}");
+                     : hv__strdup("{}");
     if (!data_text)
         return hv__fail(e, HV_NOMEM, "out of memory writing an event");
     if (decision && !(decision_text = json_dumps(decision, JSON_COMPACT |
@@ -398,8 +408,8 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
         s = hv__sql_fail(e, rc, "appending an event");
 done:
     sqlite3_finalize(st);
-    free(data_text);
-    free(decision_text);
+    hv__free(data_text);
+    hv__free(decision_text);
     return s;
 }
 
@@ -422,7 +432,11 @@ hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
             *version = sqlite3_column_int64(st, 1);
         s = HV_OK;
     } else if (rc == SQLITE_DONE) {
-        s = hv__fail(e, HV_NOTFOUND, "%s: no such case", ref);
+        s = hv__echo_safe(ref)
+                ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
+                : hv__fail(e, HV_NOTFOUND,
+                           "no such case (the reference given is not shown: "
+                           "it does not look like one)");
     } else {
         s = hv__sql_fail(e, rc, "looking up a case");
     }

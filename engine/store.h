@@ -26,6 +26,9 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
 /* Brings the schema to HV_SCHEMA_VERSION in one transaction.  up_to limits
  * the target version (tests build old databases with it; 0 = latest). */
 hv_status hv__store_migrate(hv_engine *e, int up_to);
+/* Applies migrations from..to inside the caller's transaction and sets
+ * user_version. */
+hv_status hv__store_migrate_steps(hv_engine *e, int from, int to);
 /* Reads PRAGMA user_version.  out: *version. */
 hv_status hv__store_schema_version(hv_engine *e, int *version);
 

@@ -521,6 +521,11 @@ static hv_status build_lookup(loader *ld, const node *list, hv_lookup *lookup)
             goto done;
         }
     }
+    if (list->nitems == 0) {
+        st = FAIL_AT_NODE(ld, list, "lookup " QUOTED " must list at least one code",
+                          lookup->name);
+        goto done;
+    }
     st = find_duplicate(list->items, list->nitems, 1, &dup);
     if (st == HV_OK && dup)
         st = FAIL_AT_NODE(ld, dup, "duplicate code " QUOTED " in lookup " QUOTED,
@@ -779,6 +784,7 @@ static hv_status link_stages(loader *ld, const node *stages_key,
     const hv_stage **by_id = NULL;
     size_t *mark = NULL;  /* which stage last listed this stage in `next` */
     size_t *queue = NULL; /* breadth-first search over `next` */
+    size_t *redge_start = NULL, *redges = NULL;
     int any_terminal = 0;
 
     by_id = hv__malloc(n * sizeof *by_id);
@@ -859,7 +865,56 @@ static hv_status link_stages(loader *ld, const node *stages_key,
             goto done;
         }
     }
+
+    /* No traps: every stage must be able to reach a terminal stage.  A
+     * breadth-first search from the terminal stages over reversed edges
+     * (the reversed graph in compressed rows: redge_start/redges). */
+    size_t nedges = 0;
+    for (size_t i = 0; i < n; i++)
+        nedges += wf->stages[i].nnext;
+    redge_start = hv__calloc(n + 1, sizeof *redge_start);
+    redges = hv__malloc((nedges ? nedges : 1) * sizeof *redges);
+    if (!redge_start || !redges) {
+        st = HV_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < wf->stages[i].nnext; j++)
+            redge_start[wf->stages[i].next[j] + 1]++;
+    for (size_t i = 0; i < n; i++)
+        redge_start[i + 1] += redge_start[i];
+    memset(mark, 0, n * sizeof *mark); /* reused as fill cursors */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < wf->stages[i].nnext; j++) {
+            size_t t = wf->stages[i].next[j];
+            redges[redge_start[t] + mark[t]++] = i;
+        }
+    memset(mark, 0, n * sizeof *mark);
+    head = tail = 0;
+    for (size_t i = 0; i < n; i++)
+        if (wf->stages[i].terminal) {
+            mark[i] = 1;
+            queue[tail++] = i;
+        }
+    while (head < tail) {
+        size_t t = queue[head++];
+        for (size_t k = redge_start[t]; k < redge_start[t + 1]; k++)
+            if (!mark[redges[k]]) {
+                mark[redges[k]] = 1;
+                queue[tail++] = redges[k];
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!mark[i]) {
+            st = fail_at(ld, wf->stages[i].line, wf->stages[i].column,
+                         "stage " QUOTED " is a trap: no terminal stage can be "
+                         "reached from it", wf->stages[i].id);
+            goto done;
+        }
+    }
 done:
+    hv__free(redge_start);
+    hv__free(redges);
     hv__free(by_id);
     hv__free(mark);
     hv__free(queue);

@@ -40,6 +40,15 @@ static void init_sets_up_the_database(void **state)
     assert_int_equal(on, 0);
     sqlite3_db_config(e->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &on);
     assert_int_equal(on, 1);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(e->db, "PRAGMA secure_delete", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(e->db, "PRAGMA synchronous", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2); /* FULL */
+    sqlite3_finalize(q);
     /* Foreign keys are enforced: a task for a case that does not exist. */
     assert_int_not_equal(sqlite3_exec(e->db,
                                       "INSERT INTO tasks (case_id, kind, due_at,"

@@ -191,6 +191,8 @@ static const rejection rejections[] = {
     {"bad_approval.yaml", 6, 15, "'approval' must be one of"},
     {"bad_check.yaml", 6, 12, "'check' must be one of"},
     {"bad_terminal.yaml", 6, 15, "'terminal' must be true or false"},
+    {"bad_trap.yaml", 10, 3, "stage 'c' is a trap"},
+    {"bad_empty_lookup.yaml", 6, 13, "must list at least one code"},
 };
 
 /* One fixture (the test's state) is refused with HV_INVALID, and the
@@ -448,9 +450,9 @@ int main(void)
         REJECTION_TEST(24), REJECTION_TEST(25), REJECTION_TEST(26), REJECTION_TEST(27),
         REJECTION_TEST(28), REJECTION_TEST(29), REJECTION_TEST(30), REJECTION_TEST(31),
         REJECTION_TEST(32), REJECTION_TEST(33), REJECTION_TEST(34), REJECTION_TEST(35),
-        REJECTION_TEST(36), REJECTION_TEST(37),
+        REJECTION_TEST(36), REJECTION_TEST(37), REJECTION_TEST(38), REJECTION_TEST(39),
     };
-    _Static_assert(sizeof rejections / sizeof rejections[0] == 38,
+    _Static_assert(sizeof rejections / sizeof rejections[0] == 40,
                    "every rejection fixture has a REJECTION_TEST entry");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make cmake pkg-config
 liblua5.4-dev lua5.4 libsqlite3-dev sqlite3 libyaml-dev libreadline-dev
-libjansson-dev libcmocka-dev graphviz"
+libjansson-dev libcmocka-dev libsodium-dev graphviz"
 
 missing=""
 for p in $PACKAGES; do

@@ -9,10 +9,11 @@
 
 #define MAX_PARTS 8
 
-/* 1 if s is all digits (a list index). */
+/* 1 if s is a list index: digits without a leading zero (so "1" and "01"
+ * cannot both name the same person). */
 static int is_index(const char *s)
 {
-    if (!*s)
+    if (!*s || (s[0] == '0' && s[1]))
         return 0;
     for (; *s; s++)
         if (!isdigit((unsigned char)*s))
@@ -125,6 +126,16 @@ static json_t *listify(json_t *node)
     return arr;
 }
 
+/* 1 if the key (argv text up to eq) is letters, digits, _ and dots only,
+ * so it can be echoed without echoing what may be a name. */
+static int key_is_plain(const char *key, const char *eq)
+{
+    for (const char *p = key; p < eq; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.')
+            return 0;
+    return 1;
+}
+
 json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
                    size_t errsize)
 {
@@ -133,6 +144,7 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
         const char *eq = strchr(argv[a], '=');
         char parts[MAX_PARTS][64];
         int n = 0;
+        int n_is_arg = a + 1;
         if (!eq || eq == argv[a]) {
             /* The argument itself may be a name: never echo it. */
             snprintf(err, errsize,
@@ -143,9 +155,15 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
         const char *p = argv[a];
         while (p < eq) {
             size_t len = strcspn(p, ".=");
-            if (len == 0 || len >= 64 || n == MAX_PARTS) {
-                snprintf(err, errsize, "malformed key '%.*s'",
-                         (int)(eq - argv[a] > 60 ? 60 : eq - argv[a]), argv[a]);
+            int plain = 1;
+            for (size_t c = 0; c < len; c++)
+                if (!isalnum((unsigned char)p[c]) && p[c] != '_')
+                    plain = 0;
+            if (len == 0 || len >= 64 || n == MAX_PARTS || !plain) {
+                snprintf(err, errsize,
+                         "argument %d: malformed key (parts of letters, "
+                         "digits and _ separated by dots)",
+                         n_is_arg);
                 goto fail;
             }
             memcpy(parts[n], p, len);
@@ -161,27 +179,43 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
             json_t *next = json_object_get(node, parts[i]);
             if (!next) {
                 next = json_object();
-                json_object_set_new(node, parts[i], next);
+                if (json_object_set_new(node, parts[i], next) != 0) {
+                    snprintf(err, errsize,
+                             "argument %d: the key is not UTF-8 text",
+                             n_is_arg);
+                    goto fail;
+                }
             } else if (!json_is_object(next)) {
-                snprintf(err, errsize, "key '%.*s' is both a value and a group",
-                         (int)(eq - argv[a]), argv[a]);
+                snprintf(err, errsize,
+                         "argument %d: its key is both a value and a group",
+                         n_is_arg);
                 goto fail;
             }
             node = next;
         }
         if (json_object_get(node, parts[n - 1])) {
-            snprintf(err, errsize, "key '%.*s' given twice",
-                     (int)(eq - argv[a]), argv[a]);
+            snprintf(err, errsize, "argument %d: its key was given before",
+                     n_is_arg);
             goto fail;
         }
         json_t *v = typed_value(value, type);
         if (!v) {
-            snprintf(err, errsize, "%.*s: must be %s", (int)(eq - argv[a]),
-                     argv[a],
-                     type == KV_INT ? "a whole number" : "true or false");
+            const char *want = type == KV_INT    ? "a whole number"
+                               : type == KV_BOOL ? "true or false"
+                                                 : "UTF-8 text";
+            if (key_is_plain(argv[a], eq))
+                snprintf(err, errsize, "%.*s: must be %s", (int)(eq - argv[a]),
+                         argv[a], want);
+            else
+                snprintf(err, errsize, "argument %d: must be %s", n_is_arg,
+                         want);
             goto fail;
         }
-        json_object_set_new(node, parts[n - 1], v);
+        if (json_object_set_new(node, parts[n - 1], v) != 0) {
+            snprintf(err, errsize, "argument %d: the key is not UTF-8 text",
+                     n_is_arg);
+            goto fail;
+        }
     }
     json_t *out = listify(root);
     json_decref(root);

@@ -85,8 +85,17 @@ static int open_engine(const globals *g, hv_engine **out)
         return code;
     }
     const char *busy = getenv("HAVEN_BUSY_TIMEOUT");
-    if (busy && *busy)
-        hv_engine_set_busy_timeout(*out, atoi(busy));
+    if (busy && *busy) {
+        char *end;
+        long ms = strtol(busy, &end, 10);
+        if (*end || ms < 0 || ms > 3600000) {
+            hv_engine_close(*out);
+            *out = NULL;
+            return fail(EXIT_USAGE, "HAVEN_BUSY_TIMEOUT",
+                        "milliseconds from 0 to 3600000");
+        }
+        hv_engine_set_busy_timeout(*out, (int)ms);
+    }
     if (g->has_now)
         hv_clock_fix(*out, g->now);
     if (g->as && (st = hv_engine_set_actor(*out, g->as)) != HV_OK) {
@@ -442,12 +451,14 @@ static int cmd_list(const globals *g, int argc, char **argv)
                             : !strcmp(argv[i], "--concern")  ? &f.concern
                             : !strcmp(argv[i], "--assignee") ? &f.assignee
                                                              : NULL;
-        if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--limit") && i + 1 >= argc)
+            return fail(EXIT_USAGE, "list", "--limit needs a number");
+        if (!strcmp(argv[i], "--limit")) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
-            if (*end || n <= 0)
-                return fail(EXIT_USAGE, "list", "--limit needs a positive "
-                                                "number");
+            if (*end || n <= 0 || n > 1000000)
+                return fail(EXIT_USAGE, "list", "--limit needs a number from 1 "
+                                                "to 1000000");
             f.limit = (int)n;
             continue;
         }
@@ -509,7 +520,9 @@ static int cmd_note(const globals *g, int argc, char **argv)
     long long expect = 0;
     int code;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--expect-version") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--expect-version") && i + 1 >= argc) {
+            return fail(EXIT_USAGE, "note", "--expect-version needs a number");
+        } else if (!strcmp(argv[i], "--expect-version")) {
             char *end;
             expect = strtoll(argv[++i], &end, 10);
             if (*end || expect <= 0)
@@ -584,8 +597,16 @@ static int cmd_workflow(const globals *g, int argc, char **argv)
     if (graph) {
         char *text = NULL;
         st = hv_workflow_graph(wf, fmt, &text);
-        if (st == HV_OK)
+        if (st == HV_OK && g->json) {
+            json_t *r = json_pack("{s:s,s:s,s:s}", "workflow",
+                                  hv_workflow_id(wf), "format",
+                                  fmt == HV_GRAPH_DOT ? "dot" : "mermaid",
+                                  "graph", text);
+            print_json(r);
+            json_decref(r);
+        } else if (st == HV_OK) {
             fputs(text, stdout);
+        }
         hv_free(text);
     } else if (g->json) {
         json_t *r = json_pack("{s:s,s:b,s:s,s:s,s:i,s:I}", "file", file, "ok",
@@ -705,7 +726,7 @@ int main(int argc, char **argv)
     if (!g.as || !*g.as)
         g.as = "admin";
     /* Global options may come before or after the command. */
-    int after_dashdash = 0;
+    int after_dashdash = 0, want_version = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
@@ -725,12 +746,8 @@ int main(int argc, char **argv)
             g.json = 1;
             continue;
         } else if (!strcmp(a, "--version")) {
-            if (g.json)
-                printf("{\n  \"version\": \"%s\"\n}\n", HV_VERSION_STRING);
-            else
-                printf("haven %s\n", HV_VERSION_STRING);
-            free(rest);
-            return 0;
+            want_version = 1;
+            continue;
         } else {
             rest[nrest++] = argv[i];
             continue;
@@ -742,6 +759,14 @@ int main(int argc, char **argv)
             return fail(EXIT_USAGE, a, "needs a value");
         }
         *slot = argv[++i];
+    }
+    if (want_version) {
+        if (g.json)
+            printf("{\n  \"version\": \"%s\"\n}\n", HV_VERSION_STRING);
+        else
+            printf("haven %s\n", HV_VERSION_STRING);
+        free(rest);
+        return 0;
     }
     if (g.now_text) {
         if (hv_time_parse(g.now_text, &g.now) != HV_OK) {

@@ -35,4 +35,40 @@ TOTAL=$((N * 2))
 [ "$(sql "SELECT count(*) FROM tasks WHERE kind='initial_assessment'")" = "$TOTAL" ] && pass || failt "tasks"
 [ "$(sql 'PRAGMA integrity_check')" = ok ] && pass || failt "integrity_check"
 [ "$(sql 'PRAGMA foreign_key_check' | wc -l)" = 0 ] && pass || failt "foreign keys"
+
+# The same child registered by two processes at once: one case, one refusal
+# (duplicates are looked for under the write lock).
+k=1
+while [ $k -le 10 ]; do
+    for w in 1 2; do
+        "$HAVEN" register child.name="Sami$k" child.age=9 child.sex=male source=community \
+            concerns=neglect consent.registration=caregiver location="Block $k" \
+            >/dev/null 2>>dup.err &
+    done
+    wait
+    k=$((k + 1))
+done
+[ "$(sql "SELECT count(*) FROM cases WHERE location LIKE 'Block %'")" = 10 ] && pass \
+    || failt "concurrent duplicates: $(sql "SELECT count(*) FROM cases WHERE location LIKE 'Block %'") cases"
+[ "$(grep -c 'possible duplicate' dup.err)" = 10 ] && pass || failt "ten duplicate refusals"
+
+# Two processes initialising one new database: one wins, the other is
+# refused (73) and removes nothing.
+k=1
+while [ $k -le 10 ]; do
+    rm -f race.db race.db-wal race.db-shm
+    "$HAVEN" --db race.db init --agency CP --workflow "$SRC/workflows/iasc.yaml" >/dev/null 2>race1.err &
+    P1=$!
+    "$HAVEN" --db race.db init --agency CP --workflow "$SRC/workflows/iasc.yaml" >/dev/null 2>race2.err &
+    P2=$!
+    wait $P1; R1=$?
+    wait $P2; R2=$?
+    if [ -s race.db ] && [ "$(sqlite3 race.db 'SELECT count(*) FROM agencies')" = 1 ] &&
+       { [ "$R1/$R2" = 0/73 ] || [ "$R1/$R2" = 73/0 ]; }; then
+        pass
+    else
+        failt "init race $k: exits $R1 $R2, $(cat race1.err race2.err)"
+    fi
+    k=$((k + 1))
+done
 finish

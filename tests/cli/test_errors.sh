@@ -40,6 +40,27 @@ bad_register 65 "possible duplicate of $REF" child.name=Nour child.age=12 child.
     source=health concerns=neglect consent.registration=child location=riverside
 no_text "Nour" "$ERR" "duplicate warning names no one"
 
+# Identifying data never goes into an error message.
+printf '{"child": {"name": "Noor" "Hassan"}}' > named.json
+run register --json-in named.json; expect_rc 65 "malformed JSON with a name"
+no_text "Hassan" "$ERR" "JSON errors do not quote the input"
+bad_register 65 "child.sex" child.name=Layla source=community location=Hilltop \
+    consent.registration=child concerns=neglect child.age=9 child.sex=Noor
+no_text "Noor" "$ERR" "a mistyped code that may be a name is not echoed"
+run --now "$T0" register "Noor Hassan lives at 12 Secret St.x=1" $BASE concerns=neglect child.age=9
+expect_rc 65 "a key that is free text"; no_text "Secret" "$ERR" "free-text keys are not echoed"; unchanged "free-text key"
+run show Noor; expect_rc 69 "a name given as a reference"; no_text "Noor" "$ERR" "references that look like names are not echoed"
+# "1" and "01" would name the same family member: refused, not merged.
+bad_register 65 "family" $BASE concerns=neglect child.age=9 family.1.relationship=mother family.01.relationship=father
+run list --stage nowhere; expect_rc 65 "unknown stage filter"; expect_err "stage" "unknown stage filter"
+run list --concern sadness; expect_rc 65 "unknown concern filter"
+run list --limit; expect_rc 64 "--limit without a value"
+HAVEN_BUSY_TIMEOUT=abc "$HAVEN" list >"$WORK/out" 2>"$WORK/err"; RC=$?
+expect_rc 64 "bad HAVEN_BUSY_TIMEOUT"; expect_err "HAVEN_BUSY_TIMEOUT" "bad HAVEN_BUSY_TIMEOUT"
+run note "$REF" "text=$(printf 'bell\033[2J')"; expect_rc 65 "control characters in a note"; unchanged "control characters in a note"
+run --as "Jane Doe" --db other.db init --agency CP --workflow "$SRC/workflows/iasc.yaml"
+expect_rc 64 "an administrator login with a space"; [ ! -e other.db ] && pass || failt "bad admin login left a file"
+
 # Malformed JSON input, missing input file.
 printf '{"source": "school",' > broken.json
 run register --json-in broken.json; expect_rc 65 "malformed JSON"; expect_err "input:" "malformed JSON"; unchanged "malformed JSON"
