@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "alloc.h"
+#include "rules.h"
 #include "store.h"
 
 #define DEFAULT_BUSY_MS 5000
@@ -160,6 +161,7 @@ HV_API void hv_engine_close(hv_engine *e)
         sqlite3_close_v2(e->db);
     }
     hv_workflow_free(e->wf);
+    hv__rules_free(e->rules);
     hv__free(e->path);
     hv__free(e->errmsg);
     hv__free(e->actor);
@@ -216,6 +218,11 @@ HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login)
     hv__free(e->actor);
     e->actor = copy;
     return HV_OK;
+}
+
+HV_API void hv_engine_set_rules_log(hv_engine *e, FILE *log)
+{
+    e->rules_log = log;
 }
 
 HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
@@ -368,17 +375,24 @@ static hv_status put_meta(hv_engine *e, const char *key, const char *value)
 }
 
 /* Writes the agency, settings, first administrator and workflow. */
+hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
+
 static hv_status init_contents(hv_engine *e, const hv_init_options *o,
                                const char *workflow_text,
-                               const hv_workflow *wf, int schema_version)
+                               const hv_workflow *wf, int schema_version,
+                               const hv_pack *pack)
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
     char buf[32];
     int version = 0;
     hv_time now = hv_now(e);
+    /* Reloads read the folder again from anywhere: keep its full path. */
+    char *rules_abs = o->rules_dir && o->rules_dir[0]
+                          ? realpath(o->rules_dir, NULL)
+                          : NULL;
     if ((s = hv__store_begin(e)))
-        return s;
+        goto fail;
     /* Under the write lock: refuse a file another process initialised. */
     if ((s = hv__store_schema_version(e, &version)))
         goto fail;
@@ -419,7 +433,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
         (s = put_meta(e, "agency_id", buf)) ||
         (s = put_meta(e, "ref_pattern", o->ref_pattern ? o->ref_pattern
                                                         : DEFAULT_REF_PATTERN)) ||
-        (s = put_meta(e, "rules_dir", o->rules_dir ? o->rules_dir : "")))
+        (s = put_meta(e, "rules_dir", rules_abs ? rules_abs : "")))
         goto fail;
     if ((s = hv__store_prepare(e,
                                "INSERT INTO users (login, agency_id, role,"
@@ -452,15 +466,24 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
         s = hv__sql_fail(e, rc, "storing the workflow");
         goto fail;
     }
+    if (pack && (s = hv__store_rule_pack(e, pack)))
+        goto fail;
     json_t *data = json_pack("{s:s,s:s,s:i}", "agency", o->agency, "workflow",
                              hv_workflow_id(wf), "workflow_version",
                              hv_workflow_version(wf));
+    if (data && pack)
+        json_object_set_new(data, "rules",
+                            json_pack("{s:s,s:s,s:s}", "pack", pack->name,
+                                      "version", pack->version, "hash",
+                                      pack->hash));
     s = hv__store_append_event(e, 0, "initialised", data, NULL);
     json_decref(data);
     if (s)
         goto fail;
+    free(rules_abs);
     return hv__store_commit(e);
 fail:
+    free(rules_abs);
     sqlite3_finalize(st);
     hv__store_rollback(e);
     return s;
@@ -504,6 +527,7 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     hv_workflow *wf = NULL;
     hv_engine *e = NULL;
     char *text = NULL, *why = NULL, *tmp = NULL;
+    hv_pack *pack = NULL;
     int created = 0;
     struct stat sb;
     *err = NULL;
@@ -535,6 +559,16 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     }
     if ((s = hv_workflow_load_file(o->workflow_path, &wf, err)))
         return s;
+    if (o->rules_dir && o->rules_dir[0]) {
+        /* The pack must load (every hook compiles) before anything is made. */
+        hv_rules *probe = NULL;
+        hv_pack *copy = NULL;
+        if ((s = hv__pack_read_dir(o->rules_dir, &pack, err)) ||
+            (s = hv__pack_read_dir(o->rules_dir, &copy, err)) ||
+            (s = hv__rules_new(copy, 0, NULL, NULL, &probe, err)))
+            goto done;
+        hv__rules_free(probe);
+    }
     if ((s = read_text_file(o->workflow_path, HV_WF_MAX_BYTES, &text, err)))
         goto done;
     int replace_empty = 0;
@@ -572,7 +606,7 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)))
         goto done;
     if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
-        (s = init_contents(e, o, text, wf, schema_version))) {
+        (s = init_contents(e, o, text, wf, schema_version, pack))) {
         if (s == HV_IOERR || s == HV_DENIED)
             s = HV_CANTCREATE;
         goto done;
@@ -612,6 +646,7 @@ done:
         unlink(side);
     }
     hv__free(tmp);
+    hv__pack_free(pack);
     hv_workflow_free(wf);
     hv__free(text);
     return s;

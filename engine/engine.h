@@ -6,6 +6,7 @@
 #define HV_ENGINE_H
 
 #include <sqlite3.h>
+#include <stdio.h>
 
 #include "haven.h"
 #include "workflow.h"
@@ -25,7 +26,14 @@ struct hv_engine {
     char *rules_dir;
     int64_t workflow_row;  /* workflows.id of the current workflow */
     hv_workflow *wf;       /* the current workflow, parsed */
+    struct hv_rules *rules; /* the rule pack in force (NULL: none) */
+    int rules_loaded;      /* rules looked up in the database already */
+    FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
 };
+
+/* The rule pack in force, loaded from the database on first use.  *out is
+ * NULL when the database has no pack (the workflow's defaults decide). */
+hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
 
 /* Sets e->errmsg from a printf format and returns st (for `return`). */
 hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "engine.h"
 #include "names.h"
+#include "rules.h"
 #include "store.h"
 
 #define MAX_CHILD_AGE 17   /* a child: under the age of majority (18) */
@@ -144,6 +145,12 @@ typedef struct {
     json_t *family;   /* array of objects, or NULL */
     json_t *consent;  /* object scope -> giver */
     json_t *form;     /* object or NULL */
+    /* Decided by the rules (or the workflow's defaults). */
+    int eligible;
+    const char *urgency;       /* NULL: not decided */
+    int64_t initial_due;       /* seconds after registration; 0: default */
+    int64_t comprehensive_due; /* 0: the workflow's default */
+    json_t *decisions;         /* array of decision records, or NULL */
 } registration;
 
 /* 1 if the dotted path names a present, non-empty value in the input. */
@@ -660,6 +667,18 @@ static const hv_stage *entry_stage(const hv_workflow *wf)
     return first;
 }
 
+/* The stage of a child the rules found not eligible: the first terminal
+ * stage in the first stage's `next` (iasc: not_eligible), else the first
+ * stage itself. */
+static const hv_stage *not_eligible_stage(const hv_workflow *wf)
+{
+    const hv_stage *first = &wf->stages[0];
+    for (size_t i = 0; i < first->nnext; i++)
+        if (wf->stages[first->next[i]].terminal)
+            return &wf->stages[first->next[i]];
+    return first;
+}
+
 /* Writes the whole registration in one transaction.  out: *out_ref. */
 static void join_refs(json_t *refs, char *buf, size_t size);
 
@@ -673,7 +692,8 @@ static hv_status write_registration(hv_engine *e, registration *r,
     json_t *data = NULL;
     int64_t user_id = 0, case_id;
     hv_time now = hv_now(e);
-    const hv_stage *stage = entry_stage(e->wf);
+    const hv_stage *stage = r->eligible ? entry_stage(e->wf)
+                                        : not_eligible_stage(e->wf);
     *out_ref = NULL;
     form_text = r->form ? json_dumps(r->form, JSON_COMPACT | JSON_PRESERVE_ORDER)
                         : hv__strdup("{}");
@@ -702,10 +722,14 @@ static hv_status write_registration(hv_engine *e, registration *r,
                                "INSERT INTO cases (ref, agency_id, workflow_id,"
                                " stage, source, location, assignee_id,"
                                " registered_at, registered_by, updated_at,"
-                               " form) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?7,?8,"
-                               "?9)",
+                               " form, status, urgency) VALUES (?1,?2,?3,?4,?5,"
+                               "?6,?7,?8,?7,?8,?9,?10,?11)",
                                &st)))
         goto fail;
+    sqlite3_bind_text(st, 10, r->eligible ? "open" : "not_registered", -1,
+                      SQLITE_STATIC);
+    if (r->urgency)
+        sqlite3_bind_text(st, 11, r->urgency, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, e->agency_id);
     sqlite3_bind_int64(st, 3, e->workflow_row);
@@ -750,8 +774,19 @@ static hv_status write_registration(hv_engine *e, registration *r,
                                user_id)))
             goto fail;
     }
-    if (stage->due_seconds > 0 || stage->due != HV_DUE_NONE) {
-        int64_t due = stage->due_seconds > 0 ? stage->due_seconds : 48 * 3600;
+    /* The first tasks: the entry stage (the initial assessment) and, if the
+     * workflow has one, the comprehensive assessment. */
+    const hv_stage *comp = hv__workflow_stage(e->wf, "comprehensive_assessment");
+    for (int k = 0; k < 2 && r->eligible; k++) {
+        const hv_stage *ts = k == 0 ? stage : comp;
+        int64_t rule_due = k == 0 ? r->initial_due : r->comprehensive_due;
+        if (!ts || ts == &e->wf->stages[0] || (k == 1 && ts == stage))
+            continue;
+        if (!rule_due && ts->due_seconds <= 0 && ts->due == HV_DUE_NONE)
+            continue;
+        int64_t due = rule_due > 0           ? rule_due
+                      : ts->due_seconds > 0 ? ts->due_seconds
+                                            : 48 * 3600;
         if ((s = hv__store_prepare(e,
                                    "INSERT INTO tasks (case_id, kind, label,"
                                    " due_at, created_at, assignee_id) VALUES"
@@ -759,8 +794,8 @@ static hv_status write_registration(hv_engine *e, registration *r,
                                    &st)))
             goto fail;
         sqlite3_bind_int64(st, 1, case_id);
-        sqlite3_bind_text(st, 2, stage->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, stage->label, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ts->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ts->label, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, now + due);
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, user_id);
@@ -768,7 +803,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
         sqlite3_finalize(st);
         st = NULL;
         if (rc != SQLITE_DONE) {
-            s = hv__sql_fail(e, rc, "scheduling the first task");
+            s = hv__sql_fail(e, rc, "scheduling the first tasks");
             goto fail;
         }
     }
@@ -792,7 +827,18 @@ static hv_status write_registration(hv_engine *e, registration *r,
         s = hv__fail(e, HV_NOMEM, "out of memory");
         goto fail;
     }
-    if ((s = hv__store_append_event(e, case_id, "registered", data, NULL)))
+    if (r->urgency)
+        bad |= json_object_set_new(data, "urgency", json_string(r->urgency));
+    if (bad) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((s = hv__store_append_event(e, case_id,
+                                    r->eligible ? "registered"
+                                                : "not_registered",
+                                    data,
+                                    json_array_size(r->decisions) ? r->decisions
+                                                                  : NULL)))
         goto fail;
     if ((s = hv__store_commit(e)))
         goto done;
@@ -851,6 +897,88 @@ static void join_refs(json_t *refs, char *buf, size_t size)
     }
 }
 
+/* The read-only view of a registration the rules see: everything the
+ * engine reasons about, and no names. */
+static json_t *registration_view(hv_engine *e, const registration *r)
+{
+    json_t *child = json_object(), *family = json_array();
+    json_t *in_child = json_object_get(r->input, "child");
+    size_t i;
+    json_t *m;
+    if (json_object_get(in_child, "age"))
+        json_object_set(child, "age", json_object_get(in_child, "age"));
+    if (json_object_get(in_child, "sex"))
+        json_object_set(child, "sex", json_object_get(in_child, "sex"));
+    if (json_object_get(in_child, "dob"))
+        json_object_set(child, "dob", json_object_get(in_child, "dob"));
+    json_array_foreach(r->family, i, m) {
+        json_t *p = json_deep_copy(m);
+        json_object_del(p, "name");
+        json_array_append_new(family, p);
+    }
+    return json_pack("{s:s,s:s,s:s,s:s?,s:O,s:o,s:o,s:O,s:I,s:[],s:[],s:[],s:O}",
+                     "stage", e->wf->stages[0].id, "status", "open", "source",
+                     r->source, "location", r->location, "concerns",
+                     r->concerns, "child", child, "family", family, "consent",
+                     r->consent, "registered_at", (json_int_t)hv_now(e),
+                     "assessments", "followups", "reviews", "form",
+                     r->form ? r->form : json_object());
+}
+
+/* Asks the rule pack (if any) who is eligible, how urgent, and when the
+ * assessments fall due.  Fills r; a rule error is HV_REFUSED. */
+static hv_status decide(hv_engine *e, registration *r)
+{
+    hv_rules *rules = NULL;
+    hv_status s;
+    r->eligible = 1;
+    if ((s = hv__engine_rules(e, &rules)) || !rules)
+        return s;
+    const hv_pack *p = hv__rules_pack(rules);
+    json_t *view = registration_view(e, r);
+    json_t *ctx = json_pack("{s:I,s:{s:s,s:s}}", "now", (json_int_t)hv_now(e),
+                            "pack", "name", p->name, "version", p->version);
+    r->decisions = json_array();
+    if (!view || !ctx || !r->decisions) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    static const hv_hook order[] = {HV_HOOK_REGISTRATION, HV_HOOK_ASSESSMENT};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *result = NULL;
+        char *err = NULL;
+        if (!hv__rules_has(rules, order[k]) || !r->eligible)
+            continue;
+        if ((s = hv__rules_call(rules, order[k], view, ctx, &result, &err))) {
+            s = hv__fail(e, s, "register: %s", err ? err : "rule error");
+            hv__free(err);
+            goto done;
+        }
+        if (order[k] == HV_HOOK_REGISTRATION) {
+            r->eligible = json_is_true(json_object_get(result, "eligible"));
+            /* a static string from the contract, not the result's memory */
+            const char *u = json_string_value(json_object_get(result, "urgency"));
+            r->urgency = !strcmp(u, "immediate") ? "immediate"
+                         : !strcmp(u, "high")    ? "high"
+                                                 : "normal";
+        } else {
+            r->initial_due = json_integer_value(json_object_get(result, "initial_due"));
+            r->comprehensive_due =
+                json_integer_value(json_object_get(result, "comprehensive_due"));
+        }
+        json_t *d = hv__rules_decision(rules, order[k], result);
+        json_decref(result);
+        if (!d || json_array_append_new(r->decisions, d)) {
+            s = hv__fail(e, HV_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+done:
+    json_decref(view);
+    json_decref(ctx);
+    return s;
+}
+
 HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
                                   unsigned flags, char **out_ref)
 {
@@ -859,10 +987,13 @@ HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
     hv_status s;
     *out_ref = NULL;
     hv__clear_error(e);
-    if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)))
+    r.decisions = NULL;
+    if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)) ||
+        (s = decide(e, &r)))
         goto done;
     s = write_registration(e, &r, flags, out_ref);
 done:
+    json_decref(r.decisions);
     json_decref(in);
     return s;
 }

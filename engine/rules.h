@@ -93,4 +93,16 @@ hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems);
  * hash and the result. */
 json_t *hv__rules_decision(const hv_rules *r, hv_hook h, json_t *result);
 
+/* Internals shared with the test runner (rulestest.c). */
+struct lua_State;
+struct lua_State *hv__rules_lua(hv_rules *r);
+int hv__rules_base_ref(hv_rules *r);
+long hv__rules_budget(hv_rules *r);
+void hv__rules_set_budget(hv_rules *r, long budget);
+void hv__rules_push_json(struct lua_State *L, json_t *v, int readonly);
+json_t *hv__rules_to_json(struct lua_State *L, int idx, const char **why);
+void hv__rules_push_env(hv_rules *r, int extra_idx);
+int hv__rules_pcall(hv_rules *r, int nargs, int nresults);
+char *hv__rules_error_text(hv_rules *r, int status);
+
 #endif

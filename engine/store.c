@@ -158,6 +158,19 @@ static const char *const migrations[] = {
     "INSERT INTO person_name_keys (person_id, key)"
     "  SELECT p.id, k.value FROM persons p, json_each(hv_name_keys(p.name)) k"
     "  WHERE p.name IS NOT NULL;",
+
+    /* 2 -> 3: rule packs, stored whole (files and content hash) so the pack
+     * in force is exactly the one recorded, and a broken folder on disk
+     * never replaces it. */
+    "CREATE TABLE rule_packs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  loaded_at INTEGER NOT NULL,"
+    "  loaded_by TEXT NOT NULL"
+    ");",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

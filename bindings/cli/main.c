@@ -98,6 +98,8 @@ static int open_engine(const globals *g, hv_engine **out)
     }
     if (g->has_now)
         hv_clock_fix(*out, g->now);
+    if (getenv("HAVEN_RULES_LOG") && *getenv("HAVEN_RULES_LOG"))
+        hv_engine_set_rules_log(*out, stderr);
     if (g->as && (st = hv_engine_set_actor(*out, g->as)) != HV_OK) {
         int code = fail_status(st, hv_errmsg(*out));
         hv_engine_close(*out);
@@ -247,13 +249,26 @@ static int cmd_register(const globals *g, int argc, char **argv)
         code = fail_status(st, hv_errmsg(e));
         goto done;
     }
+    /* Eligibility is the rules' decision: say when the child was recorded
+     * but not registered. */
+    char *file = NULL;
+    json_t *c = NULL;
+    if (hv_case_get_json(e, ref, &file) == HV_OK)
+        c = json_loads(file, 0, NULL);
+    hv_free(file);
+    int registered = !c || strcmp(str_or(c, "status", "open"), "not_registered");
     if (g->json) {
-        json_t *r = json_pack("{s:s}", "ref", ref);
+        json_t *r = json_pack("{s:s,s:b,s:s?}", "ref", ref, "registered",
+                              registered, "urgency", str_or(c, "urgency", NULL));
         print_json(r);
         json_decref(r);
-    } else {
+    } else if (registered) {
         printf("%s\n", ref);
+    } else {
+        printf("%s\nnot registered: the rules found the child not eligible "
+               "(haven explain %s says why)\n", ref, ref);
     }
+    json_decref(c);
 done:
     hv_free(ref);
     free(input);
@@ -625,6 +640,110 @@ static int cmd_workflow(const globals *g, int argc, char **argv)
     return st == HV_OK ? 0 : fail_status(st, hv_strerror(st));
 }
 
+/* ---- rules and explain ----------------------------------------------------- */
+
+static int cmd_rules(const globals *g, int argc, char **argv)
+{
+    char *err = NULL;
+    hv_status st;
+    if (argc < 1)
+        return fail(EXIT_USAGE, "rules", "use 'rules check DIR', 'rules test "
+                                         "DIR' or 'rules reload [DIR]'");
+    const char *sub = argv[0];
+    if (!strcmp(sub, "reload")) {
+        hv_engine *e = NULL;
+        char *text = NULL;
+        int code;
+        if (argc > 2)
+            return fail(EXIT_USAGE, "rules reload", "give at most one DIR");
+        if ((code = open_engine(g, &e)))
+            return code;
+        st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
+        if (st != HV_OK) {
+            code = fail_status(st, hv_errmsg(e));
+        } else if (g->json) {
+            print_json_text(text);
+        } else {
+            json_t *v = json_loads(text, 0, NULL);
+            printf("rules: %s %s (sha256 %.12s) in force%s\n",
+                   str_or(v, "name", "?"), str_or(v, "version", "?"),
+                   str_or(v, "hash", "?"),
+                   json_is_true(json_object_get(v, "changed")) ? ""
+                                                               : ", unchanged");
+            json_decref(v);
+        }
+        hv_free(text);
+        hv_engine_close(e);
+        return code;
+    }
+    if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
+        return fail(EXIT_USAGE, "rules", "use 'rules check DIR', 'rules test "
+                                         "DIR' or 'rules reload [DIR]'");
+    if (!strcmp(sub, "check")) {
+        int problems = 0;
+        st = hv_rules_check_dir(argv[1], stdout, &problems, &err);
+        if (st != HV_OK) {
+            int code = fail_status(st, err);
+            hv_free(err);
+            return code;
+        }
+        if (problems) {
+            fprintf(stderr, "haven: rules check: %s: %d problem%s\n", argv[1],
+                    problems, problems == 1 ? "" : "s");
+            return 65;
+        }
+        printf("%s: ok: every hook loads and returns its contract's shape\n",
+               argv[1]);
+        return 0;
+    }
+    int passed = 0, failed = 0;
+    st = hv_rules_test_dir(argv[1], stdout, &passed, &failed, &err);
+    if (st != HV_OK) {
+        int code = fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    return failed ? 65 : 0;
+}
+
+static void render_explain(json_t *arr)
+{
+    size_t i, j, k;
+    json_t *v, *d, *x;
+    if (json_array_size(arr) == 0)
+        printf("no rule decisions recorded (the workflow's defaults decided)\n");
+    json_array_foreach(arr, i, v) {
+        printf("%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "event", "?"),
+               str_or(v, "actor", "?"));
+        json_array_foreach(json_object_get(v, "decisions"), j, d) {
+            json_t *res = json_object_get(d, "result");
+            printf("  %s, pack %s %s (sha256 %.12s)\n", str_or(d, "hook", "?"),
+                   str_or(d, "pack", "?"), str_or(d, "version", "?"),
+                   str_or(d, "hash", "?"));
+            const char *key;
+            json_object_foreach(res, key, x) {
+                if (json_is_array(x)) {
+                    printf("    %s:", key);
+                    json_t *item;
+                    json_array_foreach(x, k, item)
+                        printf("%s %s", k ? "," : "", json_string_value(item));
+                    printf("%s\n", json_array_size(x) ? "" : " (none)");
+                } else {
+                    char *t = json_dumps(x, JSON_ENCODE_ANY);
+                    printf("    %s: %s\n", key, t ? t : "?");
+                    free(t);
+                }
+            }
+        }
+    }
+}
+
+static int cmd_explain(const globals *g, int argc, char **argv)
+{
+    return show_like(g, argc, argv, "explain", hv_case_explain_json,
+                     render_explain);
+}
+
 /* ---- the table of commands ----------------------------------------------- */
 
 static int cmd_help(const globals *g, int argc, char **argv);
@@ -665,6 +784,17 @@ static const command commands[] = {
      "haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid]",
      "Check a workflow file (errors give FILE:LINE:COLUMN), or draw it as\n"
      "Graphviz DOT (the default; pipe into `dot -Tsvg`) or Mermaid."},
+    {"explain", cmd_explain, "haven explain REF",
+     "Why the case is where it is: every rule decision on the case, with the\n"
+     "hook, the pack's name, version and content hash, and the reasons or\n"
+     "factors the rule gave."},
+    {"rules", cmd_rules,
+     "haven rules check DIR | haven rules test DIR | haven rules reload [DIR]",
+     "check: load every hook of the pack in DIR and run it on sample cases,\n"
+     "reporting each problem as FILE:LINE (exit 65 if any).\n"
+     "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"
+     "reload: load the pack again (from DIR, or the folder recorded at init)\n"
+     "into the database; a pack that fails to load leaves the one in force."},
     {"help", cmd_help, "haven help [COMMAND]", "Show help."},
 };
 

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,7 +95,8 @@ typedef struct {
     const char *agency;        /* agency code, [A-Z0-9]{2,12} (required) */
     const char *agency_name;   /* display name (optional) */
     const char *workflow_path; /* YAML workflow file (required) */
-    const char *rules_dir;     /* rule pack folder (optional until rules) */
+    const char *rules_dir;     /* rule pack folder (optional: without one the
+                                * workflow's defaults decide) */
     const char *ref_pattern;   /* default "AGENCY-YYYY-NNNNN" */
     const char *admin;         /* the first administrator's login */
 } hv_init_options;
@@ -117,6 +119,8 @@ HV_API const char *hv_errmsg(const hv_engine *e);
 
 /* The acting user's login for later changes (default "system"). */
 HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login);
+/* Where the log() lines of rules go (NULL, the default: dropped). */
+HV_API void hv_engine_set_rules_log(hv_engine *e, FILE *log);
 /* Busy timeout in milliseconds (default 5000). */
 HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms);
 
@@ -194,6 +198,31 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
 /* The case's events, oldest first, as a JSON array. */
 HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
                                       char **out_json);
+
+/* Why the case is where it is: every rule decision recorded on the case
+ * (hook, pack name, version, content hash, the result with its reasons or
+ * factors), oldest first, as a JSON array. */
+HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
+                                      char **out_json);
+
+/* ---- Rule packs ---------------------------------------------------------- */
+
+/* Loads every hook of the pack in dir and runs it against built-in sample
+ * cases, checking each result against its contract; prints each problem
+ * as "FILE:LINE: message (sample: ...)" to out.  HV_OK with *problems 0
+ * when all is well; a pack that does not load is HV_INVALID with *err. */
+HV_API hv_status hv_rules_check_dir(const char *dir, FILE *out, int *problems,
+                                    char **err);
+/* Runs the pack's tests (dir/tests/ *.lua), a line per test and the closing
+ * "N passed, N failed" to out. */
+HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
+                                   int *failed, char **err);
+/* Reloads the engine's rule pack from dir (NULL: the folder recorded at
+ * init or the last reload).  A pack that fails to load leaves the pack in
+ * force as it is and says why.  out: *out_json {name, version, hash,
+ * changed}. */
+HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
+                                 char **out_json);
 
 /* ---- Workflows ---------------------------------------------------------- */
 

@@ -1,0 +1,1090 @@
+/*
+ * rules.c - the sandboxed Lua rules host.
+ *
+ * How a call is made safe (after Redis's scripting engine and lua.c):
+ *  - hooks load as text only ("t" mode) into their own _ENV: a read-only
+ *    proxy over a frozen allow-list of names; assigning a global is an error;
+ *  - library tables (string, table, math, utf8, coroutine) are read-only
+ *    proxies over copies holding only their safe functions; the string
+ *    metatable is locked;
+ *  - every call runs under an instruction budget: a count hook that, once
+ *    the budget is spent, fires on every instruction of every thread and
+ *    raises each time, so neither pcall nor a coroutine can swallow it; a
+ *    call during which the budget ran out fails even if the rule caught the
+ *    error;
+ *  - all memory comes from an allocator with a cap; running into it fails
+ *    the call the same way;
+ *  - the case view and context are read-only proxies; results are read with
+ *    raw accesses only (no metamethod of the rule's ever runs in C's hands)
+ *    and checked field by field against the hook's contract;
+ *  - setmetatable refuses __gc, so no finalizer can run (or loop) later;
+ *  - after every call the hook is cleared and the stack restored.
+ */
+#include "rules.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define HOOK_STEP 1000          /* instructions between budget checks */
+#define MAX_LIST_ITEMS 100      /* reasons, factors, unmet */
+#define MAX_TEXT_BYTES 1000     /* each item */
+#define MAX_SECONDS (10LL * 365 * 86400)
+
+typedef struct {
+    size_t used, cap;
+    int hit; /* an allocation was refused by the cap during this call */
+} mem_state;
+
+struct hv_rules {
+    lua_State *L;
+    hv_pack *pack;
+    mem_state mem;
+    long budget;           /* instructions per call */
+    long used;             /* spent in this call */
+    int exceeded;          /* the budget ran out during this call */
+    int depth;             /* nesting of calls (tests call hooks) */
+    int hook_ref[HV_HOOK_COUNT];
+    int hook_line[HV_HOOK_COUNT];
+    int base_ref;          /* the frozen allow-list (real table) */
+    hv_rules_log_fn log_fn;
+    void *log_ud;
+    const char *current;   /* hook being called, for log() */
+    char paths[HV_HOOK_COUNT][512]; /* "dir/hook.lua", for messages */
+};
+
+/* ---- memory -------------------------------------------------------------- */
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mem_state *m = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        hv__free(ptr);
+        m->used -= old;
+        return NULL;
+    }
+    if (nsize > old && m->used - old + nsize > m->cap) {
+        m->hit = 1;
+        return NULL;
+    }
+    void *p = hv__realloc(ptr, nsize);
+    if (p)
+        m->used = m->used - old + nsize;
+    return p;
+}
+
+static hv_rules *rules_of(lua_State *L)
+{
+    return *(hv_rules **)lua_getextraspace(L);
+}
+
+/* ---- the instruction budget ---------------------------------------------- */
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    hv_rules *r = rules_of(L);
+    if (!r->exceeded) {
+        r->used += HOOK_STEP;
+        if (r->used <= r->budget)
+            return;
+        r->exceeded = 1;
+    }
+    /* From now on raise on every instruction of this thread. */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    lua_getinfo(L, "Sl", ar);
+    lua_pushfstring(L, "%s:%d: instruction budget of %d exceeded",
+                    ar->short_src, ar->currentline, (int)r->budget);
+    lua_error(L);
+}
+
+static void start_budget(hv_rules *r)
+{
+    r->used = 0;
+    r->exceeded = 0;
+    r->mem.hit = 0;
+    lua_sethook(r->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+}
+
+static void stop_budget(hv_rules *r) { lua_sethook(r->L, NULL, 0, 0); }
+
+/* ---- read-only proxies ---------------------------------------------------- */
+
+static int ro_newindex(lua_State *L)
+{
+    return luaL_error(L, "attempt to change a read-only table");
+}
+
+/* Pushes the real table behind the proxy at idx. */
+static void push_real(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx)) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_getfield(L, -1, "__index");
+    lua_remove(L, -2);
+}
+
+static int ro_len(lua_State *L)
+{
+    push_real(L, 1);
+    lua_pushinteger(L, lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0);
+    return 1;
+}
+
+/* The iterator of pairs(proxy): walks the real table (an upvalue), never
+ * handing it to the rule. */
+static int ro_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int ro_pairs(lua_State *L)
+{
+    push_real(L, 1);
+    lua_pushcclosure(L, ro_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Replaces the table on top with a read-only proxy of it. */
+static void make_readonly(lua_State *L)
+{
+    lua_newtable(L);          /* real proxy */
+    lua_createtable(L, 0, 6); /* real proxy mt */
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, ro_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, ro_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, ro_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_remove(L, -2);
+}
+
+/* Pushes a JSON value as Lua: objects and arrays as read-only tables when
+ * readonly, else plain tables. */
+static void push_json(lua_State *L, json_t *v, int readonly)
+{
+    size_t i;
+    const char *key;
+    json_t *item;
+    luaL_checkstack(L, 4, "nesting");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach(v, key, item) {
+            if (json_is_null(item))
+                continue;
+            push_json(L, item, readonly);
+            lua_setfield(L, -2, key);
+        }
+        if (readonly)
+            make_readonly(L);
+        break;
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        json_array_foreach(v, i, item) {
+            push_json(L, item, readonly);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        if (readonly)
+            make_readonly(L);
+        break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+/* Converts the Lua value at idx (plain data, no metamethods consulted) to
+ * JSON; NULL with *why set on a value that is not plain data or nested
+ * deeper than HV_RULES_MAX_DEPTH. */
+static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return json_null();
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx))) {
+            *why = "a number that is not finite";
+            return NULL;
+        }
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        json_t *j = json_stringn(s, n);
+        if (!j)
+            *why = "text that is not UTF-8";
+        return j;
+    }
+    case LUA_TTABLE: break;
+    default:
+        *why = "a value that is not data (a function, thread or userdata)";
+        return NULL;
+    }
+    if (depth >= HV_RULES_MAX_DEPTH) {
+        *why = "tables nested too deeply";
+        return NULL;
+    }
+    if (!lua_checkstack(L, 4)) {
+        *why = "tables nested too deeply";
+        return NULL;
+    }
+    /* A proxy: convert what it stands for. */
+    if (lua_getmetatable(L, idx)) {
+        lua_getfield(L, -1, "__newindex");
+        int is_proxy = lua_tocfunction(L, -1) == ro_newindex;
+        lua_pop(L, 1);
+        if (is_proxy) {
+            lua_getfield(L, -1, "__index");
+            json_t *j = to_json(L, -1, depth, why);
+            lua_pop(L, 2);
+            return j;
+        }
+        lua_pop(L, 1);
+    }
+    size_t n = lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    json_t *out;
+    if (n > 0 && count == n) {
+        out = json_array();
+        for (size_t i = 1; out && i <= n; i++) {
+            lua_rawgeti(L, idx, (lua_Integer)i);
+            json_t *item = to_json(L, -1, depth + 1, why);
+            lua_pop(L, 1);
+            if (!item || json_array_append_new(out, item)) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    out = json_object();
+    lua_pushnil(L);
+    while (out && lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            *why = "a table mixing list items and named fields";
+            lua_pop(L, 2);
+            json_decref(out);
+            return NULL;
+        }
+        json_t *item = to_json(L, -1, depth + 1, why);
+        if (!item || json_object_set_new(out, lua_tostring(L, -2), item)) {
+            lua_pop(L, 2);
+            json_decref(out);
+            if (!*why)
+                *why = "a field name that is not UTF-8";
+            return NULL;
+        }
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+/* ---- helpers given to rules ------------------------------------------------ */
+
+static int scaled(lua_State *L, lua_Number factor)
+{
+    lua_Number n = luaL_checknumber(L, 1);
+    lua_Number v = n * factor;
+    if (!isfinite(v))
+        return luaL_error(L, "duration out of range");
+    if (v == floor(v) && fabs(v) < 9e15)
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushnumber(L, v);
+    return 1;
+}
+
+static int h_hours(lua_State *L) { return scaled(L, 3600); }
+static int h_days(lua_State *L) { return scaled(L, 86400); }
+static int h_weeks(lua_State *L) { return scaled(L, 7 * 86400); }
+static int h_months(lua_State *L) { return scaled(L, 30 * 86400); }
+
+/* has(list, x): 1 if x is an element of list (a table or proxy). */
+static int h_has(lua_State *L)
+{
+    luaL_checkany(L, 2);
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, 1, i);
+        int eq = lua_rawequal(L, -1, 2);
+        lua_pop(L, 1);
+        if (eq) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    }
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* log(msg): one line to the engine's log (at most 200 bytes). */
+static int h_log(lua_State *L)
+{
+    hv_rules *r = rules_of(L);
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    char line[201];
+    size_t k = n < 200 ? n : 200;
+    memcpy(line, s, k);
+    line[k] = '\0';
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned char)line[i] < 0x20)
+            line[i] = ' ';
+    if (r->log_fn)
+        r->log_fn(r->log_ud, r->current ? r->current : "rules", line);
+    return 0;
+}
+
+/* setmetatable without __gc (no finalizer may run later) and never on a
+ * protected table. */
+static int h_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_isnil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc is not allowed in rules");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* ---- the sandbox ------------------------------------------------------------ */
+
+static const char *const base_names[] = {
+    "assert", "error",  "ipairs",   "next",     "pairs",  "pcall",
+    "xpcall", "select", "tonumber", "tostring", "type",   "rawequal",
+    "rawlen", "rawget", "getmetatable", "_VERSION", NULL};
+static const char *const string_names[] = {
+    "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
+    "match", "rep", "reverse", "sub", "upper", "pack", "packsize", "unpack",
+    NULL};
+static const char *const table_names[] = {"concat", "insert", "move", "pack",
+                                          "remove", "sort", "unpack", NULL};
+static const char *const math_names[] = {
+    "abs", "ceil", "cos", "deg", "exp", "floor", "fmod", "huge", "log",
+    "max", "maxinteger", "min", "mininteger", "modf", "pi", "rad", "sin",
+    "sqrt", "tan", "tointeger", "type", "ult", "acos", "asin", "atan", NULL};
+static const char *const utf8_names[] = {"char", "charpattern", "codepoint",
+                                         "codes", "len", "offset", NULL};
+static const char *const coroutine_names[] = {
+    "create", "isyieldable", "resume", "running", "status", "wrap", "yield",
+    "close", NULL};
+
+/* Sets base[name] = a read-only proxy of the allowed members of the
+ * library table at lib_idx. */
+static void add_library(lua_State *L, int base, int lib_idx, const char *name,
+                        const char *const *names)
+{
+    lua_newtable(L);
+    for (const char *const *n = names; *n; n++) {
+        lua_getfield(L, lib_idx, *n);
+        lua_setfield(L, -2, *n);
+    }
+    make_readonly(L);
+    lua_setfield(L, base, name);
+}
+
+/* Pattern functions guarded against runaway backtracking: a pattern with
+ * several unbounded repetitions over a long subject costs roughly
+ * len^repetitions steps inside C, where the count hook cannot see them;
+ * that estimate is charged to the budget first.  Upvalues: the original
+ * function, and whether it is string.find (whose 4th argument asks for a
+ * plain search). */
+static int guarded(lua_State *L)
+{
+    hv_rules *r = rules_of(L);
+    size_t slen = 0, plen = 0;
+    luaL_checklstring(L, 1, &slen);
+    const char *pattern = luaL_checklstring(L, 2, &plen);
+    int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
+    if (!plain && r->depth > 0) {
+        int reps = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (pattern[i] == '%')
+                i++;
+            else if (pattern[i] == '*' || pattern[i] == '+' || pattern[i] == '-')
+                reps++;
+        }
+        double cost = (double)slen + 1;
+        for (int i = 1; i < reps && cost < 1e18; i++)
+            cost *= (double)slen + 1;
+        cost /= 10; /* a backtracking step is cheaper than an instruction */
+        if (cost > (double)(r->budget - r->used)) {
+            r->exceeded = 1;
+            return luaL_error(L, "pattern too costly for the instruction "
+                                 "budget (%d repetitions over %d bytes)",
+                              reps, (int)slen);
+        }
+        r->used += (long)cost;
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Builds the allow-list and locks shared metatables.  Leaves nothing on
+ * the stack; stores the base table in the registry. */
+static void build_sandbox(hv_rules *r)
+{
+    lua_State *L = r->L;
+    luaL_openlibs(L);
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    lua_newtable(L);
+    int base = lua_gettop(L);
+    for (const char *const *n = base_names; *n; n++) {
+        lua_getfield(L, g, *n);
+        lua_setfield(L, base, *n);
+    }
+    static const luaL_Reg helpers[] = {
+        {"hours", h_hours}, {"days", h_days},     {"weeks", h_weeks},
+        {"months", h_months}, {"has", h_has},     {"log", h_log},
+        {"setmetatable", h_setmetatable}, {NULL, NULL}};
+    luaL_setfuncs(L, helpers, 0);
+    /* string, with the pattern functions guarded */
+    lua_getfield(L, g, "string");
+    int str = lua_gettop(L);
+    lua_newtable(L);
+    int str_copy = lua_gettop(L);
+    for (const char *const *n = string_names; *n; n++) {
+        lua_getfield(L, str, *n);
+        if (!strcmp(*n, "find") || !strcmp(*n, "match") ||
+            !strcmp(*n, "gmatch") || !strcmp(*n, "gsub")) {
+            lua_pushboolean(L, !strcmp(*n, "find"));
+            lua_pushcclosure(L, guarded, 2);
+        }
+        lua_setfield(L, str_copy, *n);
+    }
+    lua_pushvalue(L, str_copy);
+    make_readonly(L);
+    int str_proxy = lua_gettop(L);
+    lua_pushvalue(L, str_proxy);
+    lua_setfield(L, base, "string");
+    /* the shared string metatable: methods from the proxy, locked */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushvalue(L, str_proxy);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    lua_settop(L, base);
+    lua_getfield(L, g, "table");
+    add_library(L, base, lua_gettop(L), "table", table_names);
+    lua_pop(L, 1);
+    lua_getfield(L, g, "math");
+    add_library(L, base, lua_gettop(L), "math", math_names);
+    lua_pop(L, 1);
+    lua_getfield(L, g, "utf8");
+    add_library(L, base, lua_gettop(L), "utf8", utf8_names);
+    lua_pop(L, 1);
+    lua_getfield(L, g, "coroutine");
+    add_library(L, base, lua_gettop(L), "coroutine", coroutine_names);
+    lua_pop(L, 1);
+    /* _G: the frozen allow-list itself, read-only */
+    lua_pushvalue(L, base);
+    make_readonly(L);
+    lua_setfield(L, base, "_G");
+    r->base_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* Empty the real globals: nothing outside the allow-list is reachable. */
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_settop(L, 0);
+}
+
+/* Pushes a fresh read-only environment over the allow-list, with the
+ * extra table at extra_idx (0: none) layered over it. */
+static void push_env(hv_rules *r, int extra_idx)
+{
+    lua_State *L = r->L;
+    lua_newtable(L); /* env */
+    lua_newtable(L); /* mt */
+    if (extra_idx) {
+        lua_pushvalue(L, extra_idx);
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, ro_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+/* ---- calling -------------------------------------------------------------- */
+
+static int message_handler(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        /* never call the rule's __tostring; say where it was raised */
+        hv_rules *r = rules_of(L);
+        lua_Debug ar;
+        int level = 1;
+        while (lua_getstack(L, level, &ar)) {
+            lua_getinfo(L, "Sl", &ar);
+            if (ar.currentline > 0)
+                break;
+            level++;
+        }
+        if (ar.currentline > 0)
+            lua_pushfstring(L, "%s:%d: error object is a %s value", ar.short_src,
+                            ar.currentline, luaL_typename(L, 1));
+        else
+            lua_pushfstring(L, "%s: error object is a %s value",
+                            r->current ? r->current : "rules",
+                            luaL_typename(L, 1));
+    }
+    return 1;
+}
+
+/* The error text at the top of the stack, with the limits named. */
+static char *error_text(hv_rules *r, int status)
+{
+    lua_State *L = r->L;
+    if (r->mem.hit || status == LUA_ERRMEM)
+        return hv__asprintf("%s: memory cap of %zu MiB exceeded",
+                            r->current ? r->current : "rules",
+                            r->mem.cap >> 20);
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                      : "rule error";
+    if (r->exceeded && !strstr(msg, "budget"))
+        return hv__asprintf("%s: instruction budget of %ld exceeded",
+                            r->current ? r->current : "rules", r->budget);
+    return hv__strdup(msg);
+}
+
+/* Calls the function at the top of the stack (with nargs arguments below
+ * it... pushed after it) under the budget; leaves one result or the error.
+ * Nested calls (a test calling a hook) share the outer budget. */
+static int budgeted_pcall(hv_rules *r, int nargs, int nresults)
+{
+    lua_State *L = r->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    if (r->depth++ == 0)
+        start_budget(r);
+    int status = lua_pcall(L, nargs, nresults, base);
+    if (--r->depth == 0)
+        stop_budget(r);
+    lua_remove(L, base);
+    if (status == LUA_OK && (r->exceeded || r->mem.hit) && r->depth == 0)
+        status = LUA_ERRRUN; /* the rule swallowed a limit: still a failure */
+    return status;
+}
+
+/* ---- result contracts ------------------------------------------------------ */
+
+typedef enum { F_BOOL, F_NUMBER, F_SECONDS, F_SECONDS0, F_ENUM, F_CODE, F_LIST } field_type;
+typedef struct {
+    const char *name;
+    field_type type;
+    const char *const *values; /* F_ENUM */
+} field;
+
+static const char *const urgencies[] = {"immediate", "high", "normal", NULL};
+static const char *const levels[] = {"low", "medium", "high", "critical", NULL};
+
+static const field contract_registration[] = {
+    {"eligible", F_BOOL, NULL}, {"urgency", F_ENUM, urgencies},
+    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_risk[] = {
+    {"level", F_ENUM, levels}, {"score", F_NUMBER, NULL},
+    {"factors", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_followup[] = {
+    {"every", F_SECONDS, NULL}, {"method", F_CODE, NULL},
+    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_closure[] = {
+    {"ok", F_BOOL, NULL}, {"unmet", F_LIST, NULL},
+    {"final_followup_after", F_SECONDS0, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_assessment[] = {
+    {"initial_due", F_SECONDS, NULL}, {"comprehensive_due", F_SECONDS, NULL},
+    {NULL, F_BOOL, NULL}};
+static const field contract_review[] = {{"every", F_SECONDS, NULL},
+                                        {NULL, F_BOOL, NULL}};
+static const field *const contracts[HV_HOOK_COUNT] = {
+    contract_registration, contract_risk,       contract_followup,
+    contract_closure,      contract_assessment, contract_review};
+
+/* Describes the contract of a hook, e.g. "{ eligible, urgency, reasons }". */
+static void contract_text(hv_hook h, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "{ ");
+    for (const field *f = contracts[h]; f->name && n < size; f++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", f->name,
+                              f[1].name ? ", " : " }");
+}
+
+/* Checks the result table at idx against the hook's contract; on success
+ * returns the JSON result, else NULL with a message in why (size bytes). */
+static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
+                            size_t size)
+{
+    lua_State *L = r->L;
+    char shape[160];
+    contract_text(h, shape, sizeof shape);
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        snprintf(why, size, "must return a table %s, not a %s value", shape,
+                 luaL_typename(L, idx));
+        return NULL;
+    }
+    /* unknown fields (raw traversal: no metamethods) */
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int known = 0;
+        if (lua_type(L, -2) == LUA_TSTRING)
+            for (const field *f = contracts[h]; f->name; f++)
+                if (!strcmp(f->name, lua_tostring(L, -2)))
+                    known = 1;
+        if (!known) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                snprintf(why, size, "unknown field '%.40s' in the result %s",
+                         lua_tostring(L, -2), shape);
+            else
+                snprintf(why, size, "the result must be %s (it has a %s key)",
+                         shape, luaL_typename(L, -2));
+            lua_pop(L, 2);
+            return NULL;
+        }
+        lua_pop(L, 1);
+    }
+    json_t *out = json_object();
+    if (!out) {
+        snprintf(why, size, "out of memory");
+        return NULL;
+    }
+    for (const field *f = contracts[h]; f->name; f++) {
+        lua_pushstring(L, f->name);
+        int t = lua_rawget(L, idx);
+        json_t *v = NULL;
+        if (t == LUA_TNIL) {
+            snprintf(why, size, "missing field '%s' in the result %s", f->name,
+                     shape);
+            goto bad;
+        }
+        switch (f->type) {
+        case F_BOOL:
+            if (t != LUA_TBOOLEAN) {
+                snprintf(why, size, "'%s' must be true or false, not a %s",
+                         f->name, lua_typename(L, t));
+                goto bad;
+            }
+            v = json_boolean(lua_toboolean(L, -1));
+            break;
+        case F_NUMBER:
+            if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
+                snprintf(why, size, "'%s' must be a finite number", f->name);
+                goto bad;
+            }
+            v = lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
+                                     : json_real(lua_tonumber(L, -1));
+            break;
+        case F_SECONDS:
+        case F_SECONDS0: {
+            lua_Number s = lua_tonumber(L, -1);
+            if (t != LUA_TNUMBER || !isfinite(s) || s != floor(s) ||
+                s < (f->type == F_SECONDS ? 1 : 0) || s > (lua_Number)MAX_SECONDS) {
+                snprintf(why, size,
+                         "'%s' must be a whole number of seconds %s 10 years "
+                         "(use hours(), days(), weeks(), months())",
+                         f->name,
+                         f->type == F_SECONDS ? "from 1 to" : "from 0 to");
+                goto bad;
+            }
+            v = json_integer((json_int_t)s);
+            break;
+        }
+        case F_ENUM:
+        case F_CODE: {
+            const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            int ok = s != NULL;
+            if (ok && f->type == F_ENUM) {
+                ok = 0;
+                for (const char *const *e = f->values; *e; e++)
+                    ok |= !strcmp(*e, s);
+            } else if (ok) {
+                ok = s[0] && strlen(s) <= 64;
+                for (const char *c = s; ok && *c; c++)
+                    ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                         *c == '_';
+            }
+            if (!ok) {
+                if (f->type == F_ENUM) {
+                    char list[120];
+                    size_t n = 0;
+                    list[0] = '\0';
+                    for (const char *const *e = f->values; *e; e++)
+                        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+                                              n ? ", " : "", *e);
+                    snprintf(why, size, "'%s' must be one of %s", f->name, list);
+                } else {
+                    snprintf(why, size, "'%s' must be a code ([a-z0-9_]+)",
+                             f->name);
+                }
+                goto bad;
+            }
+            v = json_string(s);
+            break;
+        }
+        case F_LIST: {
+            if (t != LUA_TTABLE) {
+                snprintf(why, size, "'%s' must be a list of text, not a %s",
+                         f->name, lua_typename(L, t));
+                goto bad;
+            }
+            int list = lua_gettop(L);
+            size_t n = lua_rawlen(L, list), count = 0;
+            lua_pushnil(L);
+            while (lua_next(L, list)) {
+                count++;
+                lua_pop(L, 1);
+            }
+            if (count != n || n > MAX_LIST_ITEMS) {
+                snprintf(why, size,
+                         "'%s' must be a list (a sequence of at most %d "
+                         "items)", f->name, MAX_LIST_ITEMS);
+                goto bad;
+            }
+            v = json_array();
+            for (size_t i = 1; v && i <= n; i++) {
+                size_t len;
+                if (lua_rawgeti(L, list, (lua_Integer)i) != LUA_TSTRING) {
+                    snprintf(why, size, "'%s'[%zu] must be text, not a %s",
+                             f->name, i, luaL_typename(L, -1));
+                    lua_pop(L, 1);
+                    json_decref(v);
+                    goto bad;
+                }
+                const char *s = lua_tolstring(L, -1, &len);
+                json_t *item = len <= MAX_TEXT_BYTES ? json_stringn(s, len) : NULL;
+                lua_pop(L, 1);
+                if (!item) {
+                    snprintf(why, size, "'%s'[%zu] must be UTF-8 text of at "
+                             "most %d bytes", f->name, i, MAX_TEXT_BYTES);
+                    json_decref(v);
+                    goto bad;
+                }
+                json_array_append_new(v, item);
+            }
+            break;
+        }
+        }
+        lua_pop(L, 1);
+        if (!v || json_object_set_new(out, f->name, v)) {
+            snprintf(why, size, "out of memory");
+            json_decref(out);
+            return NULL;
+        }
+        continue;
+    bad:
+        lua_pop(L, 1);
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+typedef struct {
+    hv_rules *r;
+    hv_hook h;
+    json_t *view, *ctx;
+    json_t *result;
+    char why[400];
+} call_args;
+
+/* Runs in protected mode: pushes the hook and its read-only arguments,
+ * calls it, and checks what it returned. */
+static int call_trampoline(lua_State *L)
+{
+    call_args *a = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
+    push_json(L, a->view, 1);
+    push_json(L, a->ctx, 1);
+    lua_call(L, 2, 1);
+    a->result = check_result(a->r, a->h, lua_gettop(L), a->why, sizeof a->why);
+    return 0;
+}
+
+/* Calls hook h with the view and ctx JSON and returns the checked result;
+ * on failure sets *err.  The stack is restored either way. */
+static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
+                           json_t **out, char **err)
+{
+    lua_State *L = r->L;
+    int top = lua_gettop(L);
+    const char *saved = r->current;
+    char file[600];
+    call_args a = {r, h, view, ctx, NULL, ""};
+    *out = NULL;
+    snprintf(file, sizeof file, "%s/%s", r->pack->dir ? r->pack->dir : r->pack->name,
+             hv__hook_file(h));
+    if (r->hook_ref[h] == LUA_NOREF) {
+        *err = hv__asprintf("%s: the pack has no %s hook", file, hv__hook_name(h));
+        return HV_REFUSED;
+    }
+    if (!lua_checkstack(L, 8)) {
+        *err = hv__strdup("rules: stack exhausted");
+        return HV_REFUSED;
+    }
+    r->current = r->paths[h];
+    lua_pushcfunction(L, call_trampoline);
+    lua_pushlightuserdata(L, &a);
+    int status = budgeted_pcall(r, 1, 0);
+    hv_status st = HV_OK;
+    if (status != LUA_OK) {
+        *err = error_text(r, status);
+        st = HV_REFUSED;
+        json_decref(a.result);
+    } else if (!a.result) {
+        *err = hv__asprintf("%s:%d: %s result: %s", file, r->hook_line[h],
+                            hv__hook_name(h), a.why);
+        st = HV_REFUSED;
+    } else {
+        *out = a.result;
+    }
+    lua_settop(L, top);
+    r->current = saved;
+    if (st != HV_OK && r->depth == 0) {
+        /* leave the state clean for the next call */
+        r->exceeded = 0;
+        r->mem.hit = 0;
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+    if (st != HV_OK && !*err)
+        *err = hv__strdup("rules: out of memory");
+    return st;
+}
+
+/* ---- for the test runner (rulestest.c) ---- */
+
+lua_State *hv__rules_lua(hv_rules *r) { return r->L; }
+int hv__rules_base_ref(hv_rules *r) { return r->base_ref; }
+long hv__rules_budget(hv_rules *r) { return r->budget; }
+void hv__rules_set_budget(hv_rules *r, long budget) { r->budget = budget; }
+void hv__rules_push_json(lua_State *L, json_t *v, int readonly)
+{
+    push_json(L, v, readonly);
+}
+json_t *hv__rules_to_json(lua_State *L, int idx, const char **why)
+{
+    *why = NULL;
+    return to_json(L, idx, 0, why);
+}
+void hv__rules_push_env(hv_rules *r, int extra_idx) { push_env(r, extra_idx); }
+int hv__rules_pcall(hv_rules *r, int nargs, int nresults)
+{
+    return budgeted_pcall(r, nargs, nresults);
+}
+char *hv__rules_error_text(hv_rules *r, int status)
+{
+    char *t = error_text(r, status);
+    if (r->depth == 0) {
+        r->exceeded = 0;
+        r->mem.hit = 0;
+    }
+    return t;
+}
+
+hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
+                         json_t *ctx, json_t **out_result, char **err)
+{
+    *err = NULL;
+    return call_hook(r, h, case_view, ctx, out_result, err);
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+typedef struct {
+    hv_rules *r;
+    hv_hook h;
+    char *err;
+} load_args;
+
+/* Protected: compiles one hook (text only) into its own environment, runs
+ * the chunk (under the budget, by the caller) and keeps the function it
+ * returns.  Problems go to a->err; only memory errors are raised. */
+static int load_trampoline(lua_State *L)
+{
+    load_args *a = lua_touserdata(L, 1);
+    hv_rules *r = a->r;
+    const char *src = r->pack->sources[a->h];
+    char chunk[600];
+    snprintf(chunk, sizeof chunk, "@%s/%s",
+             r->pack->dir ? r->pack->dir : r->pack->name, hv__hook_file(a->h));
+    int status = luaL_loadbufferx(L, src, strlen(src), chunk, "t");
+    if (status != LUA_OK) {
+        if (status == LUA_ERRMEM)
+            return lua_error(L);
+        const char *msg = lua_tostring(L, -1);
+        /* Lua names the file in syntax errors but not when it refuses a
+         * binary chunk: always say which file. */
+        a->err = strncmp(msg, chunk + 1, strlen(chunk + 1)) == 0
+                     ? hv__strdup(msg)
+                     : hv__asprintf("%s:1: %s", chunk + 1, msg);
+        return 0;
+    }
+    push_env(r, 0);
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) != LUA_TFUNCTION) {
+        a->err = hv__asprintf("%s:1: the file must return a function (it "
+                              "returned a %s value)",
+                              chunk + 1, luaL_typename(L, -1));
+        return 0;
+    }
+    lua_Debug ar;
+    lua_pushvalue(L, -1);
+    lua_getinfo(L, ">S", &ar);
+    r->hook_line[a->h] = ar.linedefined > 0 ? ar.linedefined : 1;
+    r->hook_ref[a->h] = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
+{
+    load_args a = {r, h, NULL};
+    r->hook_ref[h] = LUA_NOREF;
+    if (!r->pack->sources[h])
+        return HV_OK;
+    r->current = r->paths[h];
+    lua_pushcfunction(r->L, load_trampoline);
+    lua_pushlightuserdata(r->L, &a);
+    int status = budgeted_pcall(r, 1, 0);
+    if (status != LUA_OK && !a.err)
+        a.err = error_text(r, status);
+    lua_settop(r->L, 0);
+    r->current = NULL;
+    r->exceeded = 0;
+    r->mem.hit = 0;
+    if (a.err) {
+        *err = a.err;
+        return HV_INVALID;
+    }
+    return HV_OK;
+}
+
+static int sandbox_trampoline(lua_State *L)
+{
+    build_sandbox(lua_touserdata(L, 1));
+    return 0;
+}
+
+hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
+                        hv_rules_log_fn log_fn, void *log_ud, hv_rules **out,
+                        char **err)
+{
+    hv_status st = HV_OK;
+    *out = NULL;
+    *err = NULL;
+    hv_rules *r = hv__calloc(1, sizeof *r);
+    if (!r) {
+        hv__pack_free(pack);
+        return HV_NOMEM;
+    }
+    r->pack = pack;
+    r->budget = pack->budget > 0 ? pack->budget : HV_RULES_DEFAULT_BUDGET;
+    r->mem.cap = memory_cap ? memory_cap : HV_RULES_DEFAULT_MEMORY;
+    r->log_fn = log_fn;
+    r->log_ud = log_ud;
+    r->base_ref = LUA_NOREF;
+    for (int i = 0; i < HV_HOOK_COUNT; i++) {
+        r->hook_ref[i] = LUA_NOREF;
+        snprintf(r->paths[i], sizeof r->paths[i], "%s/%s",
+                 pack->dir ? pack->dir : pack->name, hv__hook_file((hv_hook)i));
+    }
+    r->L = lua_newstate(capped_alloc, &r->mem);
+    if (!r->L) {
+        hv__rules_free(r);
+        return HV_NOMEM;
+    }
+    *(hv_rules **)lua_getextraspace(r->L) = r;
+    lua_setwarnf(r->L, NULL, NULL);
+    lua_pushcfunction(r->L, sandbox_trampoline);
+    lua_pushlightuserdata(r->L, r);
+    if (lua_pcall(r->L, 1, 0, 0) != LUA_OK) {
+        hv__rules_free(r);
+        *err = hv__strdup("rules: out of memory building the sandbox");
+        return HV_NOMEM;
+    }
+    for (int i = 0; i < HV_HOOK_COUNT && st == HV_OK; i++)
+        st = load_hook(r, (hv_hook)i, err);
+    if (st != HV_OK) {
+        hv__rules_free(r);
+        if (!*err)
+            *err = hv__strdup("rules: out of memory");
+        return st;
+    }
+    *out = r;
+    return HV_OK;
+}
+
+void hv__rules_free(hv_rules *r)
+{
+    if (!r)
+        return;
+    if (r->L)
+        lua_close(r->L);
+    hv__pack_free(r->pack);
+    hv__free(r);
+}
+
+const hv_pack *hv__rules_pack(const hv_rules *r) { return r->pack; }
+
+int hv__rules_has(const hv_rules *r, hv_hook h)
+{
+    return r->hook_ref[h] != LUA_NOREF;
+}
+
+json_t *hv__rules_decision(const hv_rules *r, hv_hook h, json_t *result)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:O}", "hook", hv__hook_file(h), "pack",
+                     r->pack->name, "version", r->pack->version, "hash",
+                     r->pack->hash, "result", result);
+}

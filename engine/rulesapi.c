@@ -1,0 +1,250 @@
+/* rulesapi.c - the rule pack in force (stored in the database), reloading
+ * it, the rule-writer tools, and explaining a case's decisions. */
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "rules.h"
+#include "store.h"
+
+/* Writes a log() line of a rule to the engine's rules log. */
+static void engine_log(void *ud, const char *hook, const char *line)
+{
+    hv_engine *e = ud;
+    if (e->rules_log)
+        fprintf(e->rules_log, "haven: rules log: %s: %s\n", hook, line);
+}
+
+/* Inserts a pack into rule_packs (inside the caller's transaction). */
+hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
+hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    json_t *j = hv__pack_to_json(pack);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return hv__fail(e, HV_NOMEM, "out of memory storing the rule pack");
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO rule_packs (name, version, hash,"
+                               " source, loaded_at, loaded_by) VALUES"
+                               " (?1,?2,?3,?4,?5,?6)",
+                               &st)) == HV_OK) {
+        sqlite3_bind_text(st, 1, pack->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, pack->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, pack->hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, hv_now(e));
+        sqlite3_bind_text(st, 6, e->actor, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            s = hv__sql_fail(e, rc, "storing the rule pack");
+    }
+    sqlite3_finalize(st);
+    hv__free(text);
+    return s;
+}
+
+hv_status hv__engine_rules(hv_engine *e, hv_rules **out)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *out = NULL;
+    if (e->rules_loaded) {
+        *out = e->rules;
+        return HV_OK;
+    }
+    if ((s = hv__store_prepare(e,
+                               "SELECT source FROM rule_packs ORDER BY id DESC"
+                               " LIMIT 1",
+                               &st)))
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        e->rules_loaded = 1;
+        return HV_OK;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return hv__sql_fail(e, rc, "reading the rule pack");
+    }
+    json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    sqlite3_finalize(st);
+    hv_pack *pack = NULL;
+    char *err = NULL;
+    if (!j || (s = hv__pack_from_json(j, &pack, &err)) ||
+        (s = hv__rules_new(pack, 0, engine_log, e, &e->rules, &err))) {
+        if (!j)
+            s = HV_CORRUPT;
+        s = hv__fail(e, s == HV_NOMEM ? HV_NOMEM : HV_CORRUPT,
+                     "%s: the stored rule pack does not load: %s", e->path,
+                     err ? err : "damaged");
+        json_decref(j);
+        hv__free(err);
+        return s;
+    }
+    json_decref(j);
+    e->rules_loaded = 1;
+    *out = e->rules;
+    return HV_OK;
+}
+
+/* Loads the pack in dir into a new rules host.  out: *out. */
+static hv_status load_dir(const char *dir, hv_rules **out, char **err)
+{
+    hv_pack *pack = NULL;
+    hv_status s = hv__pack_read_dir(dir, &pack, err);
+    if (s == HV_OK)
+        s = hv__rules_new(pack, 0, NULL, NULL, out, err);
+    return s;
+}
+
+HV_API hv_status hv_rules_check_dir(const char *dir, FILE *out, int *problems,
+                                    char **err)
+{
+    hv_rules *r = NULL;
+    *problems = 0;
+    *err = NULL;
+    hv_status s = load_dir(dir, &r, err);
+    if (s != HV_OK)
+        return s;
+    s = hv__rules_check(r, out, problems);
+    hv__rules_free(r);
+    return s;
+}
+
+/* log() lines during tests go to the test output. */
+static void test_log(void *ud, const char *hook, const char *line)
+{
+    fprintf((FILE *)ud, "     log: %s: %s\n", hook, line);
+}
+
+HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
+                                   int *failed, char **err)
+{
+    hv_rules *r = NULL;
+    hv_pack *pack = NULL;
+    char tests[4096];
+    *passed = *failed = 0;
+    *err = NULL;
+    hv_status s = hv__pack_read_dir(dir, &pack, err);
+    if (s == HV_OK)
+        s = hv__rules_new(pack, 0, test_log, out, &r, err);
+    if (s != HV_OK)
+        return s;
+    snprintf(tests, sizeof tests, "%s/tests", dir);
+    s = hv__rules_run_tests(r, tests, out, passed, failed, err);
+    hv__rules_free(r);
+    return s;
+}
+
+HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
+                                 char **out_json)
+{
+    hv_rules *fresh = NULL, *current = NULL;
+    hv_pack *copy = NULL;
+    char *err = NULL;
+    hv_status s;
+    *out_json = NULL;
+    hv__clear_error(e);
+    const char *from = dir && dir[0] ? dir : e->rules_dir;
+    if (!from || !from[0])
+        return hv__fail(e, HV_USAGE,
+                        "rules reload: no rules folder recorded; give one");
+    if ((s = hv__engine_rules(e, &current)))
+        return s;
+    const hv_pack *old = current ? hv__rules_pack(current) : NULL;
+    if ((s = load_dir(from, &fresh, &err))) {
+        s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT : HV_INVALID,
+                     "rules reload: %s; the pack in force is still %s %s", err,
+                     old ? old->name : "(none)", old ? old->version : "");
+        hv__free(err);
+        return s;
+    }
+    const hv_pack *p = hv__rules_pack(fresh);
+    int changed = !old || strcmp(old->hash, p->hash) != 0;
+    if (changed) {
+        json_t *data = json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "pack", p->name,
+                                 "version", p->version, "hash", p->hash,
+                                 "previous_version", old ? old->version : NULL,
+                                 "previous_hash", old ? old->hash : NULL);
+        if (!data) {
+            hv__rules_free(fresh);
+            return hv__fail(e, HV_NOMEM, "out of memory");
+        }
+        if ((s = hv__store_begin(e)) == HV_OK &&
+            (s = hv__store_rule_pack(e, p)) == HV_OK &&
+            (s = hv__store_append_event(e, 0, "rules_loaded", data, NULL)) ==
+                HV_OK)
+            s = hv__store_commit(e);
+        else
+            hv__store_rollback(e);
+        json_decref(data);
+        if (s != HV_OK) {
+            hv__rules_free(fresh);
+            return s;
+        }
+        hv__rules_free(e->rules);
+        e->rules = fresh;
+        fresh = NULL;
+        e->rules_loaded = 1;
+        (void)copy;
+    }
+    p = hv__rules_pack(e->rules);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:b}", "name", p->name, "version",
+                          p->version, "hash", p->hash, "changed", changed);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    hv__rules_free(fresh);
+    if (!text)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    *out_json = hv__strdup(text);
+    hv__free(text);
+    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
+
+HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
+                                      char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    int64_t case_id;
+    *out_json = NULL;
+    hv__clear_error(e);
+    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+        return s;
+    if ((s = hv__store_prepare(e,
+                               "SELECT seq, at, actor, kind, decision FROM"
+                               " events WHERE case_id = ?1 AND decision IS"
+                               " NOT NULL ORDER BY seq",
+                               &st)))
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    json_t *arr = json_array();
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char at[32];
+        hv_time_format(sqlite3_column_int64(st, 1), at, sizeof at);
+        json_t *decisions = json_loads((const char *)sqlite3_column_text(st, 4),
+                                       0, NULL);
+        json_t *row = json_pack("{s:I,s:s,s:s,s:s,s:o}", "seq",
+                                (json_int_t)sqlite3_column_int64(st, 0), "at",
+                                at, "actor", sqlite3_column_text(st, 2), "event",
+                                sqlite3_column_text(st, 3), "decisions",
+                                decisions ? decisions : json_array());
+        if (!row || json_array_append_new(arr, row)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!arr)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(arr);
+    *out_json = text ? hv__strdup(text) : NULL;
+    hv__free(text);
+    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
