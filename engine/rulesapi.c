@@ -1,5 +1,6 @@
 /* rulesapi.c - the rule pack in force (stored in the database), reloading
  * it, the rule-writer tools, and explaining a case's decisions. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -140,6 +141,22 @@ HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
     return s;
 }
 
+/* Records the folder later reloads read. */
+static hv_status set_rules_dir(hv_engine *e, const char *dir)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, "UPDATE meta SET value = ?1 WHERE"
+                                       " key = 'rules_dir'", &st);
+    if (s == HV_OK) {
+        sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            s = hv__sql_fail(e, rc, "recording the rules folder");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
 HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
                                  char **out_json)
 {
@@ -174,14 +191,21 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
             hv__rules_free(fresh);
             return hv__fail(e, HV_NOMEM, "out of memory");
         }
+        char *abs = dir && dir[0] ? realpath(dir, NULL) : NULL;
         if ((s = hv__store_begin(e)) == HV_OK &&
             (s = hv__store_rule_pack(e, p)) == HV_OK &&
+            (!abs || (s = set_rules_dir(e, abs)) == HV_OK) &&
             (s = hv__store_append_event(e, 0, "rules_loaded", data, NULL)) ==
                 HV_OK)
             s = hv__store_commit(e);
         else
             hv__store_rollback(e);
         json_decref(data);
+        if (s == HV_OK && abs) {
+            hv__free(e->rules_dir);
+            e->rules_dir = hv__strdup(abs);
+        }
+        free(abs);
         if (s != HV_OK) {
             hv__rules_free(fresh);
             return s;

@@ -83,7 +83,11 @@ static void registers_noor_in_one_transaction(void **state)
     assert_int_equal(json_array_size(json_object_get(c, "concerns")), 2);
     assert_int_equal(json_integer_value(json_object_get(c, "version")), 1);
     assert_string_equal(json_string_value(json_object_get(c, "assignee")), "amal");
-    assert_int_equal(json_array_size(json_object_get(c, "tasks")), 1);
+    /* The initial and the comprehensive assessment (iasc.yaml: 14d). */
+    assert_int_equal(json_array_size(json_object_get(c, "tasks")), 2);
+    assert_int_equal(tu_count(db(f), "SELECT due_at - created_at FROM tasks"
+                                     " WHERE kind='comprehensive_assessment'"),
+                     14 * 86400);
     assert_int_equal(json_array_size(json_object_get(c, "history")), 1);
     json_decref(c);
     /* The event holds no name and no location. */
