@@ -916,13 +916,13 @@ static json_t *registration_view(hv_engine *e, const registration *r)
         json_object_del(p, "name");
         json_array_append_new(family, p);
     }
-    return json_pack("{s:s,s:s,s:s,s:s?,s:O,s:o,s:o,s:O,s:I,s:[],s:[],s:[],s:O}",
+    return json_pack("{s:s,s:s,s:s,s:s?,s:O,s:o,s:o,s:O,s:I,s:[],s:[],s:[],s:o}",
                      "stage", e->wf->stages[0].id, "status", "open", "source",
                      r->source, "location", r->location, "concerns",
                      r->concerns, "child", child, "family", family, "consent",
                      r->consent, "registered_at", (json_int_t)hv_now(e),
                      "assessments", "followups", "reviews", "form",
-                     r->form ? r->form : json_object());
+                     r->form ? json_incref(r->form) : json_object());
 }
 
 /* Asks the rule pack (if any) who is eligible, how urgent, and when the
