@@ -592,11 +592,49 @@ done:
 /* The keys a stage may have, in the order they are usually written. */
 enum {
     STAGE_LABEL, STAGE_DESCRIPTION, STAGE_REQUIRES, STAGE_NEXT, STAGE_DUE,
-    STAGE_DEFAULT_DUE, STAGE_APPROVAL, STAGE_CHECK, STAGE_TERMINAL
+    STAGE_DEFAULT_DUE, STAGE_APPROVAL, STAGE_CHECK, STAGE_TERMINAL, STAGE_STEP
 };
 static const char *const stage_keys[] = {
     "label", "description", "requires", "next", "due", "default_due",
-    "approval", "check", "terminal", NULL};
+    "approval", "check", "terminal", "step", NULL};
+
+/* `step:` values, in hv_step order (index 0 is "none"). */
+static const char *const step_names[] = {
+    "none", "registration", "not_eligible", "initial_assessment",
+    "comprehensive_assessment", "planning", "implementation", "followup",
+    "evaluation", "closure", "closed", NULL};
+
+const char *hv__step_name(hv_step s)
+{
+    return s < HV_STEP_COUNT ? step_names[s] : "none";
+}
+
+/* The step of a stage with a well-known id and no `step:`. */
+static hv_step step_from_id(const char *id)
+{
+    static const struct {
+        const char *id;
+        hv_step step;
+    } known[] = {
+        {"registration", HV_STEP_REGISTRATION},
+        {"not_eligible", HV_STEP_NOT_ELIGIBLE},
+        {"initial_assessment", HV_STEP_INITIAL_ASSESSMENT},
+        {"comprehensive_assessment", HV_STEP_COMPREHENSIVE_ASSESSMENT},
+        {"case_planning", HV_STEP_PLANNING},
+        {"planning", HV_STEP_PLANNING},
+        {"implementation", HV_STEP_IMPLEMENTATION},
+        {"follow_up_review", HV_STEP_FOLLOWUP},
+        {"followup", HV_STEP_FOLLOWUP},
+        {"follow_up", HV_STEP_FOLLOWUP},
+        {"evaluation", HV_STEP_EVALUATION},
+        {"closure", HV_STEP_CLOSURE},
+        {"closed", HV_STEP_CLOSED},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(known[i].id, id))
+            return known[i].step;
+    return HV_STEP_NONE;
+}
 
 /* Reads `requires` (a list of dotted field paths) into stage.
  * Returns HV_OK, HV_INVALID or HV_NOMEM. */
@@ -664,6 +702,7 @@ static hv_status build_stage(loader *ld, const node *key, const node *value,
     hv_status st = HV_OK;
     const node *due = NULL, *default_due = NULL;
     int64_t default_seconds = 0;
+    int step_given = 0;
 
     stage->line = key->line;
     stage->column = key->column;
@@ -722,6 +761,16 @@ static hv_status build_stage(loader *ld, const node *key, const node *value,
             st = take_choice(ld, v, "check", checks, "none or rule", &choice);
             stage->check = (hv_check_kind)choice;
             break;
+        case STAGE_STEP:
+            st = take_choice(ld, v, "step", step_names,
+                             "none, registration, not_eligible, "
+                             "initial_assessment, comprehensive_assessment, "
+                             "planning, implementation, followup, evaluation, "
+                             "closure or closed",
+                             &choice);
+            stage->step = (hv_step)choice;
+            step_given = 1;
+            break;
         case STAGE_TERMINAL:
             /* a quoted "true" is text, not a boolean */
             choice = v->kind == NODE_SCALAR && v->plain ? key_index(booleans, v->text)
@@ -734,13 +783,15 @@ static hv_status build_stage(loader *ld, const node *key, const node *value,
             st = FAIL_AT_NODE(ld, k,
                               "unknown key " QUOTED " in stage " QUOTED
                               " (expected label, description, requires, next, "
-                              "due, default_due, approval, check, terminal)",
+                              "due, default_due, approval, check, terminal, step)",
                               k->text, stage->id);
             break;
         }
         if (st != HV_OK)
             goto done;
     }
+    if (!step_given)
+        stage->step = step_from_id(stage->id);
     if (!stage->label) {
         stage->label = hv__strdup(stage->id);
         if (!stage->label) {

@@ -18,6 +18,29 @@ typedef enum { HV_DUE_NONE, HV_DUE_FIXED, HV_DUE_RULE } hv_due_kind;
 typedef enum { HV_APPROVAL_NONE, HV_APPROVAL_SUPERVISOR, HV_APPROVAL_MANAGER } hv_approval_kind;
 typedef enum { HV_CHECK_NONE, HV_CHECK_RULE } hv_check_kind;
 
+/* What a stage is for: which lifecycle step happens there.  Set with
+ * `step:`, or taken from a well-known stage id (registration,
+ * initial_assessment, comprehensive_assessment, case_planning/planning,
+ * implementation, follow_up_review/followup, evaluation, closure, closed,
+ * not_eligible). */
+typedef enum {
+    HV_STEP_NONE,
+    HV_STEP_REGISTRATION,
+    HV_STEP_NOT_ELIGIBLE,
+    HV_STEP_INITIAL_ASSESSMENT,
+    HV_STEP_COMPREHENSIVE_ASSESSMENT,
+    HV_STEP_PLANNING,
+    HV_STEP_IMPLEMENTATION,
+    HV_STEP_FOLLOWUP,
+    HV_STEP_EVALUATION,
+    HV_STEP_CLOSURE,
+    HV_STEP_CLOSED,
+    HV_STEP_COUNT
+} hv_step;
+
+/* The step's name as written in `step:` ("initial_assessment", ...). */
+const char *hv__step_name(hv_step s);
+
 typedef struct {
     char *name;    /* "concerns", "referral_sources", ... */
     char **codes;  /* codes, in file order */
@@ -37,6 +60,7 @@ typedef struct {
     hv_approval_kind approval;
     hv_check_kind check;
     int terminal;
+    hv_step step;        /* what happens at this stage */
     int line, column;    /* where the stage's key is, for messages */
 } hv_stage;
 

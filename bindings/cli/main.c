@@ -640,6 +640,256 @@ static int cmd_workflow(const globals *g, int argc, char **argv)
     return st == HV_OK ? 0 : fail_status(st, hv_strerror(st));
 }
 
+/* ---- lifecycle steps -------------------------------------------------------- */
+
+static const kv_field step_fields[] = {
+    {"needs", KV_LIST},        {"risks", KV_LIST},     {"strengths", KV_LIST},
+    {"info_needed", KV_LIST},  {"sources", KV_LIST},   {"verified", KV_LIST},
+    {"participants", KV_LIST}, {"decisions", KV_LIST}, {"indicators", KV_LIST},
+    {"addresses", KV_LIST},    {"action", KV_INT},     {"referral", KV_INT},
+    {"withdraw", KV_BOOL},     {NULL, KV_TEXT},
+};
+
+/* haven STEP REF [key=value ... | --json-in FILE] [--expect-version N] */
+static int run_step(const globals *g, const char *name, int argc, char **argv)
+{
+    const char *ref = NULL, *json_in = NULL;
+    long long expect = 0;
+    int npairs = 0, code = 0;
+    char **pairs = calloc((size_t)argc + 1, sizeof *pairs);
+    char *input = NULL, *out = NULL;
+    hv_engine *e = NULL;
+    if (!pairs)
+        return 70;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json-in") || !strcmp(argv[i], "--expect-version")) {
+            if (i + 1 >= argc) {
+                code = fail(EXIT_USAGE, name, "option needs a value");
+                goto done;
+            }
+            if (argv[i][2] == 'j') {
+                json_in = argv[++i];
+            } else {
+                char *end;
+                expect = strtoll(argv[++i], &end, 10);
+                if (*end || expect <= 0) {
+                    code = fail(EXIT_USAGE, name,
+                                "--expect-version needs a positive number");
+                    goto done;
+                }
+            }
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            code = fail(EXIT_USAGE, name, "unknown option (see --help)");
+            goto done;
+        } else if (!ref && !strchr(argv[i], '=')) {
+            ref = argv[i];
+        } else {
+            pairs[npairs++] = argv[i];
+        }
+    }
+    if (!ref) {
+        code = fail(EXIT_USAGE, name, "give a case reference");
+        goto done;
+    }
+    if (json_in && npairs) {
+        code = fail(EXIT_USAGE, name, "give key=value pairs or --json-in, not both");
+        goto done;
+    }
+    if (json_in) {
+        if (!(input = read_input(json_in, &code)))
+            goto done;
+    } else {
+        char err[200];
+        json_t *obj = kv_to_json(npairs, pairs, step_fields, err, sizeof err);
+        if (!obj) {
+            code = fail(65, name, err);
+            goto done;
+        }
+        input = json_dumps(obj, JSON_COMPACT);
+        json_decref(obj);
+    }
+    if ((code = open_engine(g, &e)))
+        goto done;
+    hv_status st = hv_case_step(e, ref, name, input, expect, &out);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+        goto done;
+    }
+    if (g->json) {
+        print_json_text(out);
+    } else {
+        json_t *v = json_loads(out, 0, NULL);
+        printf("%s: %s; stage %s (%s), %s, version %lld\n", ref,
+               str_or(v, "event", name), str_or(v, "stage_label", "?"),
+               str_or(v, "stage", "?"), str_or(v, "status", "?"),
+               (long long)json_integer_value(json_object_get(v, "version")));
+        if (json_object_get(v, "risk"))
+            printf("  risk: %s\n", str_or(v, "risk", "?"));
+        if (json_object_get(v, "approval"))
+            printf("  waiting for a supervisor's approval\n");
+        json_t *f = json_object_get(v, "next_followup");
+        if (f)
+            printf("  next follow-up: %s (%s), every %lld days\n",
+                   str_or(f, "due", "?"), str_or(f, "method", "?"),
+                   (long long)json_integer_value(json_object_get(f, "every")) / 86400);
+        json_t *r = json_object_get(v, "next_review");
+        if (r)
+            printf("  next review: %s\n", str_or(r, "due", "?"));
+        if (json_object_get(v, "final_followup_due"))
+            printf("  final follow-up due: %s\n", str_or(v, "final_followup_due", "?"));
+        if (json_object_get(v, "referral"))
+            printf("  referral %lld sent\n",
+                   (long long)json_integer_value(json_object_get(v, "referral")));
+        json_decref(v);
+    }
+done:
+    hv_free(out);
+    free(input);
+    free(pairs);
+    hv_engine_close(e);
+    return code;
+}
+
+#define STEP_COMMAND(verb)                                                     \
+    static int cmd_##verb(const globals *g, int argc, char **argv)             \
+    {                                                                          \
+        return run_step(g, #verb, argc, argv);                                 \
+    }
+STEP_COMMAND(assess)
+STEP_COMMAND(plan)
+STEP_COMMAND(approve)
+STEP_COMMAND(reject)
+STEP_COMMAND(act)
+STEP_COMMAND(refer)
+STEP_COMMAND(conference)
+STEP_COMMAND(followup)
+STEP_COMMAND(review)
+STEP_COMMAND(evaluate)
+STEP_COMMAND(close)
+STEP_COMMAND(reopen)
+STEP_COMMAND(transfer)
+STEP_COMMAND(assign)
+STEP_COMMAND(consent)
+
+/* ---- due and users --------------------------------------------------------- */
+
+static void render_due(json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(arr) == 0) {
+        printf("nothing due\n");
+        return;
+    }
+    printf("%-20s %-9s %-18s %-12s %-10s %s\n", "DUE", "URGENCY", "REF", "ASSIGNEE",
+           "", "TASK");
+    json_array_foreach(arr, i, v) {
+        char late[32] = "";
+        if (json_is_true(json_object_get(v, "overdue")))
+            snprintf(late, sizeof late, "LATE %lldd",
+                     (long long)json_integer_value(json_object_get(v, "late_by")) / 86400);
+        printf("%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
+               str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
+               str_or(v, "assignee", "(any)"), late, str_or(v, "label", "?"));
+    }
+}
+
+static int cmd_due(const globals *g, int argc, char **argv)
+{
+    hv_due_filter f = {0};
+    hv_engine *e = NULL;
+    char *text = NULL;
+    int code;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--overdue")) {
+            f.overdue_only = 1;
+        } else if (!strcmp(argv[i], "--team")) {
+            f.team = 1;
+        } else if (!strcmp(argv[i], "--agency")) {
+            f.agency = 1;
+        } else if ((!strcmp(argv[i], "--for") || !strcmp(argv[i], "--within")) &&
+                   i + 1 >= argc) {
+            return fail(EXIT_USAGE, "due", "option needs a value");
+        } else if (!strcmp(argv[i], "--for")) {
+            f.login = argv[++i];
+        } else if (!strcmp(argv[i], "--within")) {
+            if (hv_duration_parse(argv[++i], &f.within) != HV_OK)
+                return fail(EXIT_USAGE, "due", "--within takes a duration such as "
+                                               "7d or 48h");
+        } else {
+            return fail(EXIT_USAGE, "due", "unknown argument (see haven due --help)");
+        }
+    }
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_task_list_due(e, &f, &text);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json) {
+        print_json_text(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render_due(v);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
+static int cmd_user(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    int code;
+    if (argc >= 1 && !strcmp(argv[0], "list") && argc == 1) {
+        char *text = NULL;
+        if ((code = open_engine(g, &e)))
+            return code;
+        hv_status st = hv_user_list(e, &text);
+        if (st != HV_OK) {
+            code = fail_status(st, hv_errmsg(e));
+        } else if (g->json) {
+            print_json_text(text);
+        } else {
+            json_t *v = json_loads(text, 0, NULL), *u;
+            size_t i;
+            json_array_foreach(v, i, u)
+                printf("%-16s %-14s %-16s %s, %lld open cases\n",
+                       str_or(u, "login", "?"), str_or(u, "role", "?"),
+                       str_or(u, "supervisor", "-"),
+                       json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
+                       (long long)json_integer_value(json_object_get(u, "open_cases")));
+            json_decref(v);
+        }
+        hv_free(text);
+        hv_engine_close(e);
+        return code;
+    }
+    if (argc < 2 || strcmp(argv[0], "add"))
+        return fail(EXIT_USAGE, "user", "use 'user add LOGIN --role ROLE "
+                                        "[--supervisor LOGIN]' or 'user list'");
+    const char *login = argv[1], *role = NULL, *supervisor = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--role"))
+            role = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--supervisor"))
+            supervisor = argv[++i];
+        else
+            return fail(EXIT_USAGE, "user add", "unknown argument");
+    }
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_user_add(e, login, role, supervisor);
+    if (st != HV_OK)
+        code = fail_status(st, hv_errmsg(e));
+    else if (!g->json)
+        printf("user %s added (%s)\n", login, role);
+    else
+        printf("{\n  \"login\": \"%s\",\n  \"role\": \"%s\"\n}\n", login, role);
+    hv_engine_close(e);
+    return code;
+}
+
 /* ---- rules and explain ----------------------------------------------------- */
 
 static int cmd_rules(const globals *g, int argc, char **argv)
@@ -784,6 +1034,67 @@ static const command commands[] = {
      "haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid]",
      "Check a workflow file (errors give FILE:LINE:COLUMN), or draw it as\n"
      "Graphviz DOT (the default; pipe into `dot -Tsvg`) or Mermaid."},
+    {"assess", cmd_assess,
+     "haven assess REF kind=initial|comprehensive|reassessment safety=ok|concern|urgent ...",
+     "Record an assessment (seed 001: initial within 24-48 hours; the Best\n"
+     "Interests Assessment with elements.childs_views, .family_relationships,\n"
+     ".safe_environment, .development_identity, .strengths_resources).  Lists:\n"
+     "needs, risks, strengths, info_needed, sources, verified (comma-separated,\n"
+     "or needs.1=... for text with commas); summary.  Closes the assessment's\n"
+     "task, moves the case on and re-scores risk with risk.lua."},
+    {"plan", cmd_plan,
+     "haven plan REF goal=... indicators.1=... target_date=YYYY-MM-DD addresses.1=... "
+     "actions.1.title=... actions.1.responsible=caseworker|child|family|provider "
+     "actions.1.type=direct_support|referral|coordination actions.1.due=YYYY-MM-DD",
+     "Make a case plan (a new version each time) with a SMART goal; a refused\n"
+     "plan names the missing SMART part.  Where the workflow asks, it waits for\n"
+     "a supervisor's approval; an approved plan schedules its actions, the\n"
+     "first follow-up (followup.lua) and the first review (review.lua)."},
+    {"approve", cmd_approve, "haven approve REF [note=...]",
+     "A supervisor approves what waits on the case (a plan or a closure)."},
+    {"reject", cmd_reject, "haven reject REF reason=...",
+     "A supervisor rejects what waits on the case, with the reason."},
+    {"act", cmd_act, "haven act REF action=N status=in_progress|done|dropped [reason=...]",
+     "Update an action of the plan in force (dropping one needs a reason)."},
+    {"refer", cmd_refer,
+     "haven refer REF service=CODE provider=NAME [action=N] [override=REASON] | "
+     "haven refer REF referral=N status=accepted|declined|completed [outcome=...]",
+     "Refer to a service, only with consent to share information on record\n"
+     "(a supervisor may override with a reason); then track the referral."},
+    {"conference", cmd_conference,
+     "haven conference REF participants=... decisions=... [at=DATE]",
+     "Record a case conference with its participants and decisions."},
+    {"followup", cmd_followup,
+     "haven followup REF method=CODE safety=ok|concern|urgent [notes=...] [at=DATE]",
+     "Record a follow-up (home visit scheduled or unannounced, phone call,\n"
+     "meeting, provider check).  A concern re-scores risk; the next follow-up\n"
+     "is scheduled from followup.lua.  On a closed case: the final follow-up."},
+    {"review", cmd_review, "haven review REF outcome=continue|adjust_plan|plan_closure [notes=...]",
+     "Review the plan; adjust_plan opens a new plan version."},
+    {"evaluate", cmd_evaluate,
+     "haven evaluate REF outcome=achieved|partly_achieved|not_achieved [indicators=...]",
+     "Evaluate the plan's goal against its indicators (workflows with evaluation)."},
+    {"close", cmd_close, "haven close REF reason=CODE [notes=...]",
+     "Request closure with a reason; closure.lua must agree and a supervisor\n"
+     "approves where the workflow asks.  Closing schedules the final follow-up\n"
+     "and cancels every other task."},
+    {"reopen", cmd_reopen, "haven reopen REF reason=...",
+     "Reopen a closed case, back to assessment."},
+    {"transfer", cmd_transfer, "haven transfer REF agency=NAME [reason=...] [override=REASON]",
+     "Transfer to another agency (needs consent for transfer); closes the case\n"
+     "here as transferred."},
+    {"assign", cmd_assign, "haven assign REF to=LOGIN",
+     "Reassign the case and its open tasks to another caseworker."},
+    {"consent", cmd_consent,
+     "haven consent REF scope=CODE given_by=child|caregiver|both|guardian | "
+     "haven consent REF scope=CODE withdraw=yes [reason=...]",
+     "Record or withdraw consent for a scope (information_sharing, referral,\n"
+     "transfer, export)."},
+    {"due", cmd_due, "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d]",
+     "What is due and overdue, late first, then by urgency."},
+    {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list",
+     "Manage users (an administrator adds them).  Roles: caseworker,\n"
+     "supervisor, manager, administrator, trainer."},
     {"explain", cmd_explain, "haven explain REF",
      "Why the case is where it is: every rule decision on the case, with the\n"
      "hook, the pack's name, version and content hash, and the reasons or\n"

@@ -199,6 +199,54 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
 HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
                                       char **out_json);
 
+/* One lifecycle step on a case, with its input as a JSON object:
+ *   assess     kind (initial|comprehensive|reassessment), safety, needs,
+ *              risks, strengths, info_needed, sources, verified, summary,
+ *              elements {childs_views, family_relationships,
+ *              safe_environment, development_identity, strengths_resources}
+ *   plan       goal, indicators[], target_date, addresses[], actions[{title,
+ *              responsible, provider, type, due}]
+ *   approve    note | reject: reason       (a supervisor; plan or closure)
+ *   act        action (number), status, reason
+ *   refer      service, provider, action, override | referral, status, outcome
+ *   conference at, participants[], decisions[]
+ *   followup   method, safety (ok|concern|urgent), notes, at
+ *   review     outcome (continue|adjust_plan|plan_closure), notes
+ *   evaluate   outcome (achieved|partly_achieved|not_achieved), indicators[]
+ *   close      reason, notes  | reopen: reason
+ *   transfer   agency, reason, override
+ *   assign     to (login)     | consent: scope, given_by, withdraw, reason
+ * The workflow decides what is allowed where; a refusal is HV_REFUSED (or
+ * HV_INVALID for bad input, HV_DENIED for a missing role) and changes
+ * nothing.  expected_version > 0 refuses a stale copy (HV_CONFLICT).
+ * out: *out_json {ref, step, event, version, stage, status, ...}. */
+HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *step,
+                              const char *input_json, int64_t expected_version,
+                              char **out_json);
+
+/* ---- Deadlines and users -------------------------------------------------- */
+
+typedef struct {
+    const char *login;   /* whose tasks (NULL: the acting user) */
+    int team;            /* also the cases of the people login supervises */
+    int agency;          /* every task of the agency */
+    int overdue_only;    /* only what is late */
+    int64_t within;      /* only what falls due within this many seconds */
+} hv_due_filter;
+
+/* Open tasks as a JSON array, overdue first, then by urgency and due time:
+ * {ref, kind, label, due_at, overdue, late_by, urgency, assignee, stage,
+ * risk}.  Supervisors also see approvals waiting for any supervisor. */
+HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
+                                  char **out_json);
+
+/* Adds a user (the acting user must be an administrator). role: caseworker,
+ * supervisor, manager, administrator, trainer; supervisor: a login or NULL. */
+HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
+                             const char *supervisor);
+/* Users as a JSON array {login, role, supervisor, active, open_cases}. */
+HV_API hv_status hv_user_list(hv_engine *e, char **out_json);
+
 /* Why the case is where it is: every rule decision recorded on the case
  * (hook, pack name, version, content hash, the result with its reasons or
  * factors), oldest first, as a JSON array. */

@@ -1,0 +1,226 @@
+/* users.c - the people who use Haven (login, role, supervisor) and the
+ * due list of tasks. */
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "store.h"
+
+static const char *const roles[] = {"caseworker", "supervisor", "manager",
+                                    "administrator", "trainer", NULL};
+
+/* The acting user's role ("" if unknown). out: buf. */
+static hv_status actor_role(hv_engine *e, char *buf, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1"
+                                       " AND active = 1", &st);
+    buf[0] = '\0';
+    if (s)
+        return s;
+    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf, size, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return HV_OK;
+}
+
+HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
+                             const char *supervisor)
+{
+    sqlite3_stmt *st = NULL;
+    char mine[32];
+    hv_status s;
+    int ok = 0;
+    hv__clear_error(e);
+    if (!hv__valid_login(login))
+        return hv__fail(e, HV_USAGE, "user add: a login is 1 to 64 letters, "
+                                     "digits and . _ - @");
+    for (const char *const *r = roles; *r; r++)
+        ok |= role && !strcmp(*r, role);
+    if (!ok)
+        return hv__fail(e, HV_USAGE, "user add: --role is one of caseworker, "
+                                     "supervisor, manager, administrator, "
+                                     "trainer");
+    if ((s = hv__store_begin(e)))
+        return s;
+    if ((s = actor_role(e, mine, sizeof mine)))
+        goto fail;
+    if (strcmp(mine, "administrator")) {
+        s = hv__fail(e, HV_DENIED, "user add: only an administrator adds users "
+                                   "(%s is %s)", e->actor,
+                     mine[0] ? mine : "not a user here");
+        goto fail;
+    }
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO users (login, agency_id, role,"
+                               " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
+                               " (SELECT id FROM users WHERE login = ?4), ?5)",
+                               &st)))
+        goto fail;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, e->agency_id);
+    sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+    if (supervisor)
+        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, hv_now(e));
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_CONSTRAINT) {
+        s = hv__fail(e, HV_INVALID, "user add: '%s' already exists", login);
+        goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "adding a user");
+        goto fail;
+    }
+    if (supervisor) {
+        int64_t sup = 0;
+        if ((s = hv__store_prepare(e, "SELECT supervisor_id FROM users WHERE"
+                                      " login = ?1", &st)))
+            goto fail;
+        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            sup = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!sup) {
+            s = hv__fail(e, HV_NOTFOUND, "user add: no user '%s' to supervise",
+                         hv__echo_safe(supervisor) ? supervisor : "?");
+            goto fail;
+        }
+    }
+    json_t *data = json_pack("{s:s,s:s,s:s?}", "login", login, "role", role,
+                             "supervisor", supervisor);
+    s = hv__store_append_event(e, 0, "user_added", data, NULL);
+    json_decref(data);
+    if (s || (s = hv__store_commit(e)))
+        goto fail;
+    return HV_OK;
+fail:
+    hv__store_rollback(e);
+    return s;
+}
+
+HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *out_json = NULL;
+    hv__clear_error(e);
+    if ((s = hv__store_prepare(e,
+                               "SELECT u.login, u.role, s.login, u.active,"
+                               " (SELECT count(*) FROM cases WHERE assignee_id"
+                               " = u.id AND status = 'open') FROM users u LEFT"
+                               " JOIN users s ON s.id = u.supervisor_id ORDER"
+                               " BY u.login",
+                               &st)))
+        return s;
+    json_t *arr = json_array();
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *sup = (const char *)sqlite3_column_text(st, 2);
+        json_t *row = json_pack("{s:s,s:s,s:s?,s:b,s:I}", "login",
+                                sqlite3_column_text(st, 0), "role",
+                                sqlite3_column_text(st, 1), "supervisor", sup,
+                                "active", sqlite3_column_int(st, 3), "open_cases",
+                                (json_int_t)sqlite3_column_int64(st, 4));
+        if (!row || json_array_append_new(arr, row)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    *out_json = text ? hv__strdup(text) : NULL;
+    hv__free(text);
+    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
+
+HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
+                                  char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    hv_due_filter none = {0};
+    char role[32];
+    *out_json = NULL;
+    hv__clear_error(e);
+    if (!f)
+        f = &none;
+    const char *who = f->login ? f->login : e->actor;
+    if ((s = actor_role(e, role, sizeof role)))
+        return s;
+    if (f->login) {
+        /* a supervisor's role decides whether unassigned approvals show */
+        sqlite3_stmt *r = NULL;
+        if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1",
+                                   &r)))
+            return s;
+        sqlite3_bind_text(r, 1, who, -1, SQLITE_STATIC);
+        role[0] = '\0';
+        if (sqlite3_step(r) == SQLITE_ROW)
+            snprintf(role, sizeof role, "%s", sqlite3_column_text(r, 0));
+        sqlite3_finalize(r);
+    }
+    int approver = !strcmp(role, "supervisor") || !strcmp(role, "manager");
+    hv_time now = hv_now(e);
+    /* Overdue first, then by urgency, then by due time. */
+    if ((s = hv__store_prepare(
+             e,
+             "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency, u.login,"
+             " c.stage, c.risk_level, t.id"
+             " FROM tasks t JOIN cases c ON c.id = t.case_id"
+             " LEFT JOIN users u ON u.id = t.assignee_id"
+             " WHERE t.status = 'open'"
+             "   AND (c.status = 'open' OR t.kind = 'final_followup')"
+             "   AND (?1 = 1"
+             "        OR u.login = ?2"
+             "        OR (?3 = 1 AND t.kind = 'approval' AND t.assignee_id IS NULL)"
+             "        OR (?4 = 1 AND u.supervisor_id = (SELECT id FROM users"
+             "            WHERE login = ?2)))"
+             "   AND (?5 = 0 OR t.due_at < ?6)"
+             "   AND (?7 = 0 OR t.due_at <= ?6 + ?7)"
+             " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0"
+             "   WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at,"
+             "   t.id",
+             &st)))
+        return s;
+    sqlite3_bind_int(st, 1, f->agency);
+    sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, approver);
+    sqlite3_bind_int(st, 4, f->team);
+    sqlite3_bind_int(st, 5, f->overdue_only);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, f->within > 0 ? f->within : 0);
+    json_t *arr = json_array();
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char due[32];
+        int64_t due_at = sqlite3_column_int64(st, 3);
+        hv_time_format(due_at, due, sizeof due);
+        const char *urg = (const char *)sqlite3_column_text(st, 4);
+        const char *assignee = (const char *)sqlite3_column_text(st, 5);
+        const char *risk = (const char *)sqlite3_column_text(st, 7);
+        json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:s?,s:s?,s:s,s:s?}",
+                                "ref", sqlite3_column_text(st, 0), "kind",
+                                sqlite3_column_text(st, 1), "label",
+                                sqlite3_column_text(st, 2), "due_at", due,
+                                "overdue", due_at < now, "late_by",
+                                (json_int_t)(due_at < now ? now - due_at : 0),
+                                "urgency", urg, "assignee", assignee, "stage",
+                                sqlite3_column_text(st, 6), "risk", risk);
+        if (!row || json_array_append_new(arr, row)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    *out_json = text ? hv__strdup(text) : NULL;
+    hv__free(text);
+    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
