@@ -170,6 +170,112 @@ static hv_status history(hv_engine *e, int64_t case_id, json_t *arr)
                      case_id, arr, event_row, "reading the history");
 }
 
+/* A generic row: every column by its name; *_at / due_at columns as ISO
+ * times, *_json columns parsed. */
+static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
+{
+    (void)e;
+    int r = 0;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        size_t n = strlen(name);
+        if (n > 5 && !strcmp(name + n - 5, "_json")) {
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+            r |= set_json_col(o, key, st, i);
+        } else if ((n >= 3 && !strcmp(name + n - 3, "_at")) || !strcmp(name, "at")) {
+            r |= set_time(o, name, st, i);
+        } else {
+            r |= set_col(o, name, st, i);
+        }
+    }
+    return r;
+}
+
+/* The lifecycle sections of the case file: assessments, plans with their
+ * actions, referrals, conferences, follow-ups, reviews, evaluations,
+ * approvals. */
+static hv_status build_lifecycle(hv_engine *e, int64_t case_id, json_t *c)
+{
+    static const struct {
+        const char *key;
+        const char *sql;
+    } sections[] = {
+        {"assessments",
+         "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety, a.data AS"
+         " detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
+         " WHERE case_id = ?1 ORDER BY a.at, a.id"},
+        {"plans",
+         "SELECT p.id, p.version, p.status, p.goal, p.indicators AS"
+         " indicators_json, p.addresses AS addresses_json, p.target_date AS"
+         " target_at, p.created_at, u.login AS created_by, p.decided_at,"
+         " d.login AS decided_by, p.decision_reason, (SELECT"
+         " json_group_array(json_object('number', seq, 'title', title,"
+         " 'responsible', responsible, 'provider', provider, 'type', type,"
+         " 'due', strftime('%Y-%m-%dT%H:%M:%SZ', due_at, 'unixepoch'),"
+         " 'status', status, 'reason', status_reason)) FROM (SELECT * FROM"
+         " plan_actions WHERE plan_id = p.id ORDER BY seq)) AS actions_json"
+         " FROM plans p LEFT JOIN users u ON u.id = p.created_by LEFT JOIN users"
+         " d ON d.id = p.decided_by WHERE p.case_id = ?1 ORDER BY p.version"},
+        {"referrals",
+         "SELECT r.seq AS number, r.service, r.provider, r.status, r.sent_at,"
+         " r.updated_at, r.outcome, o.login AS consent_overridden_by,"
+         " r.consent_override_reason FROM referrals r LEFT JOIN users o ON"
+         " o.id = r.consent_override_by WHERE r.case_id = ?1 ORDER BY r.seq"},
+        {"conferences",
+         "SELECT k.at, u.login AS recorded_by, k.participants AS"
+         " participants_json, k.decisions AS decisions_json FROM conferences k"
+         " LEFT JOIN users u ON u.id = k.recorded_by WHERE k.case_id = ?1"
+         " ORDER BY k.at, k.id"},
+        {"followups",
+         "SELECT f.at, u.login AS by_user, f.method, f.safety, f.notes, f.final"
+         " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
+         " f.case_id = ?1 ORDER BY f.at, f.id"},
+        {"reviews",
+         "SELECT r.at, u.login AS by_user, r.outcome, r.notes FROM reviews r"
+         " LEFT JOIN users u ON u.id = r.by_id WHERE r.case_id = ?1 ORDER BY"
+         " r.at, r.id"},
+        {"evaluations",
+         "SELECT v.at, u.login AS by_user, p.version AS plan_version,"
+         " v.outcome, v.data AS detail_json FROM evaluations v LEFT JOIN users"
+         " u ON u.id = v.by_id LEFT JOIN plans p ON p.id = v.plan_id WHERE"
+         " v.case_id = ?1 ORDER BY v.at, v.id"},
+        {"approvals",
+         "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
+         " a.decided_at, d.login AS decided_by, a.reason FROM approvals a LEFT"
+         " JOIN users r ON r.id = a.requested_by LEFT JOIN users d ON d.id ="
+         " a.decided_by WHERE a.case_id = ?1 ORDER BY a.id"},
+    };
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        json_t *arr = json_array();
+        hv_status s;
+        if (!arr || json_object_set_new(c, sections[i].key, arr))
+            return hv__fail(e, HV_NOMEM, "out of memory");
+        if ((s = case_rows(e, sections[i].sql, case_id, arr, generic_row,
+                           "reading the case file")))
+            return s;
+    }
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e,
+                                    "SELECT closure_reason, closed_at,"
+                                    " transferred_to, closure_planned FROM cases"
+                                    " WHERE id = ?1",
+                                    &st);
+    if (s)
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *cl = json_object();
+        set_col(cl, "reason", st, 0);
+        set_time(cl, "closed_at", st, 1);
+        set_col(cl, "transferred_to", st, 2);
+        json_object_set_new(cl, "planned", json_boolean(sqlite3_column_int(st, 3)));
+        json_object_set_new(c, "closure", cl);
+    }
+    sqlite3_finalize(st);
+    return HV_OK;
+}
+
 /* Builds the whole case file of case_id into obj. */
 static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
 {
@@ -285,8 +391,12 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
                        " u ON u.id = n.author_id WHERE case_id = ?1"
                        " ORDER BY at, n.id",
                        case_id, notes, note_row, "reading notes")) ||
+        (s = build_lifecycle(e, case_id, c)) ||
         (s = history(e, case_id, hist)))
         goto done;
+    /* history last, after the lifecycle sections */
+    json_object_del(c, "history");
+    json_object_set(c, "history", hist);
     /* Concerns are plain codes. */
     if ((s = hv__store_prepare(e,
                                "SELECT code FROM case_concerns WHERE"

@@ -11,6 +11,7 @@
  * appends one event holding codes, row ids and the rule decisions — never
  * names or narrative — all in one transaction, or nothing.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -42,12 +43,8 @@ typedef struct {
 
 /* ---- small SQL helpers -------------------------------------------------- */
 
-/* Runs sql with up to 6 bind values described by fmt ('i' int64, 't' text,
- * 'n' null) to completion. */
-static hv_status exec_binds(step *sc, const char *sql, const char *fmt, ...)
-    __attribute__((unused));
-
-#include <stdarg.h>
+/* Runs sql to completion with bind values described by fmt, one letter
+ * each: 'i' int64, 't' text (NULL binds null), 'n' null. */
 static hv_status exec_binds(step *sc, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
@@ -622,17 +619,20 @@ static hv_status rescore_risk(step *sc)
         return s;
     const char *level = json_string_value(json_object_get(r, "level"));
     json_t *score = json_object_get(r, "score");
-    s = exec_binds(sc, "UPDATE cases SET risk_level = ?2, risk_score = ?3 WHERE id = ?1",
-                   "iti", sc->case_id, level, (int64_t)json_number_value(score));
+    sqlite3_stmt *st = NULL;
+    if ((s = hv__store_prepare(sc->e,
+                               "UPDATE cases SET risk_level = ?2, risk_score = ?3"
+                               " WHERE id = ?1",
+                               &st)) == HV_OK) {
+        sqlite3_bind_int64(st, 1, sc->case_id);
+        sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, json_number_value(score));
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            s = hv__sql_fail(sc->e, rc, sc->verb);
+    }
+    sqlite3_finalize(st);
     if (s == HV_OK) {
-        sqlite3_stmt *st = NULL;
-        if (hv__store_prepare(sc->e, "UPDATE cases SET risk_score = ?2 WHERE id = ?1",
-                              &st) == HV_OK) {
-            sqlite3_bind_int64(st, 1, sc->case_id);
-            sqlite3_bind_double(st, 2, json_number_value(score));
-            sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
         json_object_set_new(sc->data, "risk", json_string(level));
         json_object_set_new(sc->out, "risk", json_string(level));
     }

@@ -776,7 +776,10 @@ static hv_status write_registration(hv_engine *e, registration *r,
     }
     /* The first tasks: the entry stage (the initial assessment) and, if the
      * workflow has one, the comprehensive assessment. */
-    const hv_stage *comp = hv__workflow_stage(e->wf, "comprehensive_assessment");
+    const hv_stage *comp = NULL;
+    for (size_t k = 0; k < e->wf->nstages && !comp; k++)
+        if (e->wf->stages[k].step == HV_STEP_COMPREHENSIVE_ASSESSMENT)
+            comp = &e->wf->stages[k];
     for (int k = 0; k < 2 && r->eligible; k++) {
         const hv_stage *ts = k == 0 ? stage : comp;
         int64_t rule_due = k == 0 ? r->initial_due : r->comprehensive_due;

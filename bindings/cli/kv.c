@@ -21,7 +21,8 @@ static int is_index(const char *s)
     return 1;
 }
 
-/* The declared type of a dotted key; "*" in a field path matches an index. */
+/* The declared type of a dotted key; "*" in a field path matches any one
+ * part (a list index or a field name). */
 static kv_type field_type(const kv_field *fields, char parts[][64], int n)
 {
     for (const kv_field *f = fields; f && f->path; f++) {
@@ -29,7 +30,7 @@ static kv_type field_type(const kv_field *fields, char parts[][64], int n)
         int i = 0, ok = 1;
         while (ok && i < n && *p) {
             size_t len = strcspn(p, ".");
-            if (!(len == 1 && *p == '*' && is_index(parts[i])) &&
+            if (!(len == 1 && *p == '*') &&
                 (strlen(parts[i]) != len || strncmp(p, parts[i], len) != 0))
                 ok = 0;
             p += len;
@@ -56,6 +57,20 @@ static json_t *typed_value(const char *v, kv_type type)
         if (*end || errno)
             return NULL;
         return json_integer(n);
+    }
+    case KV_AUTO: {
+        /* agency form fields: true/false and whole numbers as such */
+        if (!strcmp(v, "true"))
+            return json_true();
+        if (!strcmp(v, "false"))
+            return json_false();
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (*v && (isdigit((unsigned char)*v) || *v == '-') && !*end && !errno &&
+            !(v[0] == '0' && v[1]) && !(v[0] == '-' && v[1] == '0'))
+            return json_integer(n);
+        return json_string(v);
     }
     case KV_BOOL:
         if (!strcmp(v, "true") || !strcmp(v, "yes"))

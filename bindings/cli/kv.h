@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
-typedef enum { KV_TEXT, KV_INT, KV_LIST, KV_BOOL } kv_type;
+/* KV_AUTO: true/false become booleans and whole numbers integers (used for
+ * agency form fields); everything else stays text. */
+typedef enum { KV_TEXT, KV_INT, KV_LIST, KV_BOOL, KV_AUTO } kv_type;
 
 typedef struct {
     const char *path; /* dotted, "*" matches a list index */

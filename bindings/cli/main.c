@@ -188,6 +188,7 @@ static const kv_field register_fields[] = {
     {"family.*.age", KV_INT},
     {"family.*.lives_with_child", KV_BOOL},
     {"concerns", KV_LIST},
+    {"form.*", KV_AUTO},
     {NULL, KV_TEXT},
 };
 
@@ -279,6 +280,162 @@ done:
 
 /* ---- show ---------------------------------------------------------------- */
 
+/* Prints the items of a JSON list of text joined with "; ". */
+static void print_list(const char *label, json_t *list)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(list) == 0)
+        return;
+    printf("    %s: ", label);
+    json_array_foreach(list, i, v) {
+        if (json_is_string(v))
+            printf("%s%s", i ? "; " : "", json_string_value(v));
+        else if (json_is_object(v))
+            printf("%s%s%s", i ? "; " : "", str_or(v, "source", "?"),
+                   json_is_true(json_object_get(v, "verified")) ? " (verified)" : "");
+    }
+    printf("\n");
+}
+
+/* The lifecycle sections of a case file. */
+static void render_lifecycle(json_t *c)
+{
+    size_t i, j;
+    json_t *v, *a;
+    json_t *sec = json_object_get(c, "assessments");
+    if (json_array_size(sec)) {
+        printf("\nAssessments\n");
+        json_array_foreach(sec, i, v) {
+            json_t *d = json_object_get(v, "detail");
+            printf("  %s  %s by %s, safety %s\n", str_or(v, "at", "?"),
+                   str_or(v, "kind", "?"), str_or(v, "by_user", "?"),
+                   str_or(v, "safety", "-"));
+            if (json_is_string(json_object_get(d, "summary")))
+                printf("    summary: %s\n", str_or(d, "summary", ""));
+            const char *key;
+            json_t *el;
+            json_object_foreach(json_object_get(d, "elements"), key, el)
+                printf("    %s: %s\n", key, json_string_value(el));
+            print_list("needs", json_object_get(d, "needs"));
+            print_list("risks", json_object_get(d, "risks"));
+            print_list("strengths", json_object_get(d, "strengths"));
+            print_list("information still needed", json_object_get(d, "info_needed"));
+            print_list("sources", json_object_get(d, "sources"));
+        }
+    }
+    sec = json_object_get(c, "plans");
+    if (json_array_size(sec)) {
+        printf("\nCase plans\n");
+        json_array_foreach(sec, i, v) {
+            printf("  version %lld, %s (made %s by %s", 
+                   (long long)json_integer_value(json_object_get(v, "version")),
+                   str_or(v, "status", "?"), str_or(v, "created_at", "?"),
+                   str_or(v, "created_by", "?"));
+            if (json_is_string(json_object_get(v, "decided_by")))
+                printf("; decided %s by %s", str_or(v, "decided_at", "?"),
+                       str_or(v, "decided_by", "?"));
+            printf(")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
+                   str_or(v, "target_at", "?"));
+            print_list("indicators", json_object_get(v, "indicators"));
+            print_list("addresses", json_object_get(v, "addresses"));
+            if (json_is_string(json_object_get(v, "decision_reason")))
+                printf("    rejected: %s\n", str_or(v, "decision_reason", ""));
+            json_array_foreach(json_object_get(v, "actions"), j, a) {
+                printf("    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
+                       (long long)json_integer_value(json_object_get(a, "number")),
+                       str_or(a, "title", "?"), str_or(a, "status", "?"),
+                       str_or(a, "responsible", "?"),
+                       json_is_string(json_object_get(a, "provider")) ? ": " : "",
+                       str_or(a, "provider", ""), str_or(a, "type", "?"),
+                       str_or(a, "due", "?"),
+                       json_is_string(json_object_get(a, "reason")) ? " - " : "",
+                       str_or(a, "reason", ""));
+            }
+        }
+    }
+    sec = json_object_get(c, "referrals");
+    if (json_array_size(sec)) {
+        printf("\nReferrals\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
+                   (long long)json_integer_value(json_object_get(v, "number")),
+                   str_or(v, "service", "?"), str_or(v, "provider", "?"),
+                   str_or(v, "status", "?"), str_or(v, "sent_at", "?"),
+                   str_or(v, "updated_at", "?"),
+                   json_is_string(json_object_get(v, "outcome")) ? "; outcome: " : "",
+                   str_or(v, "outcome", ""));
+            if (json_is_string(json_object_get(v, "consent_overridden_by")))
+                printf("     consent overridden by %s: %s\n",
+                       str_or(v, "consent_overridden_by", "?"),
+                       str_or(v, "consent_override_reason", ""));
+        }
+    }
+    sec = json_object_get(c, "conferences");
+    if (json_array_size(sec)) {
+        printf("\nCase conferences\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %s (recorded by %s)\n", str_or(v, "at", "?"),
+                   str_or(v, "recorded_by", "?"));
+            print_list("participants", json_object_get(v, "participants"));
+            print_list("decisions", json_object_get(v, "decisions"));
+        }
+    }
+    sec = json_object_get(c, "followups");
+    if (json_array_size(sec)) {
+        printf("\nFollow-ups\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
+                   str_or(v, "method", "?"), str_or(v, "by_user", "?"),
+                   str_or(v, "safety", "?"),
+                   json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
+                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
+                   str_or(v, "notes", ""));
+    }
+    sec = json_object_get(c, "reviews");
+    if (json_array_size(sec)) {
+        printf("\nReviews\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s  %s by %s%s%s\n", str_or(v, "at", "?"),
+                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"),
+                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
+                   str_or(v, "notes", ""));
+    }
+    sec = json_object_get(c, "evaluations");
+    if (json_array_size(sec)) {
+        printf("\nEvaluations\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
+                   (long long)json_integer_value(json_object_get(v, "plan_version")),
+                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"));
+            print_list("indicators", json_object_get(json_object_get(v, "detail"), "indicators"));
+        }
+    }
+    sec = json_object_get(c, "approvals");
+    if (json_array_size(sec)) {
+        printf("\nApprovals\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
+                   str_or(v, "status", "?"), str_or(v, "requested_at", "?"),
+                   str_or(v, "requested_by", "?"),
+                   json_is_string(json_object_get(v, "decided_by")) ? "; decided " : "",
+                   str_or(v, "decided_at", ""),
+                   json_is_string(json_object_get(v, "decided_by")) ? " by " : "",
+                   str_or(v, "decided_by", ""),
+                   json_is_string(json_object_get(v, "reason")) ? ": " : "",
+                   str_or(v, "reason", ""));
+    }
+    json_t *cl = json_object_get(c, "closure");
+    if (json_is_string(json_object_get(cl, "reason"))) {
+        printf("\nClosure\n  %s on %s%s%s\n", str_or(cl, "reason", "?"),
+               str_or(cl, "closed_at", "?"),
+               json_is_string(json_object_get(cl, "transferred_to")) ? ", transferred to " : "",
+               str_or(cl, "transferred_to", ""));
+    } else if (json_is_true(json_object_get(cl, "planned"))) {
+        printf("\nClosure\n  planned (a review decided to plan closure)\n");
+    }
+}
+
 /* Prints a case file for a person to read. */
 static void render_case(json_t *c)
 {
@@ -356,6 +513,7 @@ static void render_case(json_t *c)
                str_or(v, "due_at", "?"),
                json_is_true(json_object_get(v, "overdue")) ? "  OVERDUE" : "");
     }
+    render_lifecycle(c);
     json_t *notes = json_object_get(c, "notes");
     if (json_array_size(notes) > 0) {
         printf("\nNotes\n");
