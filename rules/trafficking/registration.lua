@@ -19,11 +19,17 @@
 -- for unaccompanied, child marriage, child labour, family separation and
 -- undocumented children; otherwise normal.
 
+-- The codes workflows/trafficking.yaml adds (sexual_exploitation,
+-- forced_labour, domestic_servitude, drug_selling, migrant) are served too.
 local SERVED = { "trafficking", "unaccompanied", "forced_marriage", "child_marriage",
-  "statelessness", "exploitation", "child_labour", "family_separation" }
+  "statelessness", "exploitation", "child_labour", "family_separation",
+  "sexual_exploitation", "forced_labour", "domestic_servitude", "drug_selling",
+  "migrant" }
 local SERVED_FLAGS = { "returnee", "undocumented", "vulnerable_to_trafficking" }
-local IMMEDIATE = { "trafficking", "exploitation", "forced_marriage", "sexual_abuse" }
-local HIGH = { "unaccompanied", "child_marriage", "child_labour", "family_separation" }
+local IMMEDIATE = { "trafficking", "exploitation", "forced_marriage", "sexual_abuse",
+  "sexual_exploitation", "forced_labour", "domestic_servitude" }
+local HIGH = { "unaccompanied", "child_marriage", "child_labour", "family_separation",
+  "drug_selling", "migrant" }
 
 ---@param case HavenCase
 ---@param ctx HavenContext
