@@ -651,3 +651,38 @@ done:
     hv__free(text);
     return s;
 }
+
+HV_API const hv_workflow *hv_engine_workflow(const hv_engine *e) { return e->wf; }
+
+HV_API const char *hv_engine_actor(const hv_engine *e) { return e->actor; }
+
+HV_API size_t hv_workflow_lookup_count(const hv_workflow *wf)
+{
+    return wf ? wf->nlookups : 0;
+}
+
+HV_API const char *hv_workflow_lookup_name(const hv_workflow *wf, size_t i)
+{
+    return wf && i < wf->nlookups ? wf->lookups[i].name : NULL;
+}
+
+HV_API const char *const *hv_workflow_lookup_codes(const hv_workflow *wf,
+                                                    size_t i, size_t *count)
+{
+    if (!wf || i >= wf->nlookups) {
+        *count = 0;
+        return NULL;
+    }
+    *count = wf->lookups[i].ncodes;
+    return (const char *const *)wf->lookups[i].codes;
+}
+
+HV_API const char *hv_workflow_stage_id(const hv_workflow *wf, size_t i)
+{
+    return wf && i < wf->nstages ? wf->stages[i].id : NULL;
+}
+
+HV_API const char *hv_workflow_stage_label(const hv_workflow *wf, size_t i)
+{
+    return wf && i < wf->nstages ? wf->stages[i].label : NULL;
+}

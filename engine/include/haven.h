@@ -290,6 +290,19 @@ HV_API const char *hv_workflow_name(const hv_workflow *wf);
 HV_API int hv_workflow_version(const hv_workflow *wf);
 HV_API size_t hv_workflow_stage_count(const hv_workflow *wf);
 
+/* The workflow the engine's database was initialised with (borrowed). */
+HV_API const hv_workflow *hv_engine_workflow(const hv_engine *e);
+/* The acting user's login (borrowed). */
+HV_API const char *hv_engine_actor(const hv_engine *e);
+/* The workflow's lookups: their number, names, and codes (borrowed). */
+HV_API size_t hv_workflow_lookup_count(const hv_workflow *wf);
+HV_API const char *hv_workflow_lookup_name(const hv_workflow *wf, size_t i);
+HV_API const char *const *hv_workflow_lookup_codes(const hv_workflow *wf,
+                                                    size_t i, size_t *count);
+/* The stage ids and labels (borrowed), i < hv_workflow_stage_count. */
+HV_API const char *hv_workflow_stage_id(const hv_workflow *wf, size_t i);
+HV_API const char *hv_workflow_stage_label(const hv_workflow *wf, size_t i);
+
 typedef enum { HV_GRAPH_DOT, HV_GRAPH_MERMAID } hv_graph_format;
 /* The workflow's stages and transitions as Graphviz DOT or Mermaid. */
 HV_API hv_status hv_workflow_graph(const hv_workflow *wf, hv_graph_format fmt,

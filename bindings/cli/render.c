@@ -1,0 +1,312 @@
+/* render.c - case files, lists and due lists as people read them (the
+ * `haven` command and the REPL print the same). */
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *str_or(json_t *obj, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+/* Prints the items of a JSON list of text joined with "; ". */
+static void print_list(const char *label, json_t *list)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(list) == 0)
+        return;
+    printf("    %s: ", label);
+    json_array_foreach(list, i, v) {
+        if (json_is_string(v))
+            printf("%s%s", i ? "; " : "", json_string_value(v));
+        else if (json_is_object(v))
+            printf("%s%s%s", i ? "; " : "", str_or(v, "source", "?"),
+                   json_is_true(json_object_get(v, "verified")) ? " (verified)" : "");
+    }
+    printf("\n");
+}
+
+/* The lifecycle sections of a case file. */
+static void render_lifecycle(json_t *c)
+{
+    size_t i, j;
+    json_t *v, *a;
+    json_t *sec = json_object_get(c, "assessments");
+    if (json_array_size(sec)) {
+        printf("\nAssessments\n");
+        json_array_foreach(sec, i, v) {
+            json_t *d = json_object_get(v, "detail");
+            printf("  %s  %s by %s, safety %s\n", str_or(v, "at", "?"),
+                   str_or(v, "kind", "?"), str_or(v, "by_user", "?"),
+                   str_or(v, "safety", "-"));
+            if (json_is_string(json_object_get(d, "summary")))
+                printf("    summary: %s\n", str_or(d, "summary", ""));
+            const char *key;
+            json_t *el;
+            json_object_foreach(json_object_get(d, "elements"), key, el)
+                printf("    %s: %s\n", key, json_string_value(el));
+            print_list("needs", json_object_get(d, "needs"));
+            print_list("risks", json_object_get(d, "risks"));
+            print_list("strengths", json_object_get(d, "strengths"));
+            print_list("information still needed", json_object_get(d, "info_needed"));
+            print_list("sources", json_object_get(d, "sources"));
+        }
+    }
+    sec = json_object_get(c, "plans");
+    if (json_array_size(sec)) {
+        printf("\nCase plans\n");
+        json_array_foreach(sec, i, v) {
+            printf("  version %lld, %s (made %s by %s", 
+                   (long long)json_integer_value(json_object_get(v, "version")),
+                   str_or(v, "status", "?"), str_or(v, "created_at", "?"),
+                   str_or(v, "created_by", "?"));
+            if (json_is_string(json_object_get(v, "decided_by")))
+                printf("; decided %s by %s", str_or(v, "decided_at", "?"),
+                       str_or(v, "decided_by", "?"));
+            printf(")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
+                   str_or(v, "target_at", "?"));
+            print_list("indicators", json_object_get(v, "indicators"));
+            print_list("addresses", json_object_get(v, "addresses"));
+            if (json_is_string(json_object_get(v, "decision_reason")))
+                printf("    rejected: %s\n", str_or(v, "decision_reason", ""));
+            json_array_foreach(json_object_get(v, "actions"), j, a) {
+                printf("    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
+                       (long long)json_integer_value(json_object_get(a, "number")),
+                       str_or(a, "title", "?"), str_or(a, "status", "?"),
+                       str_or(a, "responsible", "?"),
+                       json_is_string(json_object_get(a, "provider")) ? ": " : "",
+                       str_or(a, "provider", ""), str_or(a, "type", "?"),
+                       str_or(a, "due", "?"),
+                       json_is_string(json_object_get(a, "reason")) ? " - " : "",
+                       str_or(a, "reason", ""));
+            }
+        }
+    }
+    sec = json_object_get(c, "referrals");
+    if (json_array_size(sec)) {
+        printf("\nReferrals\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
+                   (long long)json_integer_value(json_object_get(v, "number")),
+                   str_or(v, "service", "?"), str_or(v, "provider", "?"),
+                   str_or(v, "status", "?"), str_or(v, "sent_at", "?"),
+                   str_or(v, "updated_at", "?"),
+                   json_is_string(json_object_get(v, "outcome")) ? "; outcome: " : "",
+                   str_or(v, "outcome", ""));
+            if (json_is_string(json_object_get(v, "consent_overridden_by")))
+                printf("     consent overridden by %s: %s\n",
+                       str_or(v, "consent_overridden_by", "?"),
+                       str_or(v, "consent_override_reason", ""));
+        }
+    }
+    sec = json_object_get(c, "conferences");
+    if (json_array_size(sec)) {
+        printf("\nCase conferences\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %s (recorded by %s)\n", str_or(v, "at", "?"),
+                   str_or(v, "recorded_by", "?"));
+            print_list("participants", json_object_get(v, "participants"));
+            print_list("decisions", json_object_get(v, "decisions"));
+        }
+    }
+    sec = json_object_get(c, "followups");
+    if (json_array_size(sec)) {
+        printf("\nFollow-ups\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
+                   str_or(v, "method", "?"), str_or(v, "by_user", "?"),
+                   str_or(v, "safety", "?"),
+                   json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
+                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
+                   str_or(v, "notes", ""));
+    }
+    sec = json_object_get(c, "reviews");
+    if (json_array_size(sec)) {
+        printf("\nReviews\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s  %s by %s%s%s\n", str_or(v, "at", "?"),
+                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"),
+                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
+                   str_or(v, "notes", ""));
+    }
+    sec = json_object_get(c, "evaluations");
+    if (json_array_size(sec)) {
+        printf("\nEvaluations\n");
+        json_array_foreach(sec, i, v) {
+            printf("  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
+                   (long long)json_integer_value(json_object_get(v, "plan_version")),
+                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"));
+            print_list("indicators", json_object_get(json_object_get(v, "detail"), "indicators"));
+        }
+    }
+    sec = json_object_get(c, "approvals");
+    if (json_array_size(sec)) {
+        printf("\nApprovals\n");
+        json_array_foreach(sec, i, v)
+            printf("  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
+                   str_or(v, "status", "?"), str_or(v, "requested_at", "?"),
+                   str_or(v, "requested_by", "?"),
+                   json_is_string(json_object_get(v, "decided_by")) ? "; decided " : "",
+                   str_or(v, "decided_at", ""),
+                   json_is_string(json_object_get(v, "decided_by")) ? " by " : "",
+                   str_or(v, "decided_by", ""),
+                   json_is_string(json_object_get(v, "reason")) ? ": " : "",
+                   str_or(v, "reason", ""));
+    }
+    json_t *cl = json_object_get(c, "closure");
+    if (json_is_string(json_object_get(cl, "reason"))) {
+        printf("\nClosure\n  %s on %s%s%s\n", str_or(cl, "reason", "?"),
+               str_or(cl, "closed_at", "?"),
+               json_is_string(json_object_get(cl, "transferred_to")) ? ", transferred to " : "",
+               str_or(cl, "transferred_to", ""));
+    } else if (json_is_true(json_object_get(cl, "planned"))) {
+        printf("\nClosure\n  planned (a review decided to plan closure)\n");
+    }
+}
+
+/* Prints a case file for a person to read. */
+void render_case(json_t *c)
+{
+    json_t *child = json_object_get(c, "child");
+    json_t *stage = json_object_get(c, "stage");
+    json_t *wf = json_object_get(c, "workflow");
+    json_t *risk = json_object_get(c, "risk");
+    size_t i;
+    json_t *v;
+    printf("Case %s  (version %lld)\n", str_or(c, "ref", "?"),
+           (long long)json_integer_value(json_object_get(c, "version")));
+    printf("  Agency:      %s, workflow %s v%lld\n", str_or(c, "agency", "-"),
+           str_or(wf, "id", "-"),
+           (long long)json_integer_value(json_object_get(wf, "version")));
+    printf("  Stage:       %s (%s), %s\n", str_or(stage, "label", "-"),
+           str_or(stage, "id", "-"), str_or(c, "status", "-"));
+    printf("  Registered:  %s by %s\n", str_or(c, "registered_at", "-"),
+           str_or(c, "registered_by", "-"));
+    printf("  Assigned to: %s\n", str_or(c, "assignee", "-"));
+    printf("  Source:      %s\n", str_or(c, "source", "-"));
+    printf("  Urgency:     %s\n", str_or(c, "urgency", "not yet decided"));
+    printf("  Risk:        %s\n", str_or(risk, "level", "not yet assessed"));
+    printf("\nChild\n");
+    printf("  Name:        %s\n", str_or(child, "name", "-"));
+    json_t *age = json_object_get(child, "age");
+    if (json_is_integer(age))
+        printf("  Age:         %lld\n", (long long)json_integer_value(age));
+    if (json_is_string(json_object_get(child, "dob")))
+        printf("  Born:        %s\n", str_or(child, "dob", "-"));
+    printf("  Sex:         %s\n", str_or(child, "sex", "-"));
+    printf("  Location:    %s\n", str_or(c, "location", "-"));
+    json_t *family = json_object_get(c, "family");
+    printf("\nFamily\n");
+    if (json_array_size(family) == 0)
+        printf("  (none recorded)\n");
+    json_array_foreach(family, i, v) {
+        printf("  - %s: %s", str_or(v, "relationship", "?"),
+               str_or(v, "name", "(no name)"));
+        if (json_is_integer(json_object_get(v, "age")))
+            printf(", %lld", (long long)json_integer_value(json_object_get(v, "age")));
+        json_t *lw = json_object_get(v, "lives_with_child");
+        if (json_is_boolean(lw))
+            printf(", %s", json_is_true(lw) ? "lives with the child"
+                                            : "lives elsewhere");
+        printf("\n");
+    }
+    printf("\nConcerns\n  ");
+    json_array_foreach(json_object_get(c, "concerns"), i, v)
+        printf("%s%s", i ? ", " : "", json_string_value(v));
+    printf("\n\nConsent\n");
+    json_array_foreach(json_object_get(c, "consent"), i, v) {
+        printf("  %s: given by %s on %s%s\n", str_or(v, "scope", "?"),
+               str_or(v, "given_by", "?"), str_or(v, "given_at", "?"),
+               json_is_string(json_object_get(v, "withdrawn_at"))
+                   ? " (withdrawn)"
+                   : "");
+    }
+    json_t *form = json_object_get(c, "form");
+    if (json_object_size(form) > 0) {
+        const char *key;
+        printf("\nForm\n");
+        json_object_foreach(form, key, v) {
+            char *text = json_is_string(v) ? NULL
+                                           : json_dumps(v, JSON_ENCODE_ANY);
+            printf("  %s: %s\n", key, text ? text : json_string_value(v));
+            free(text);
+        }
+    }
+    printf("\nTasks\n");
+    if (json_array_size(json_object_get(c, "tasks")) == 0)
+        printf("  (none)\n");
+    json_array_foreach(json_object_get(c, "tasks"), i, v) {
+        printf("  [%s] %s, due %s%s\n", str_or(v, "status", "?"),
+               str_or(v, "label", str_or(v, "kind", "?")),
+               str_or(v, "due_at", "?"),
+               json_is_true(json_object_get(v, "overdue")) ? "  OVERDUE" : "");
+    }
+    render_lifecycle(c);
+    json_t *notes = json_object_get(c, "notes");
+    if (json_array_size(notes) > 0) {
+        printf("\nNotes\n");
+        json_array_foreach(notes, i, v)
+            printf("  %s %s: %s\n", str_or(v, "at", "?"), str_or(v, "by", "?"),
+                   str_or(v, "text", ""));
+    }
+    printf("\nHistory\n");
+    json_array_foreach(json_object_get(c, "history"), i, v) {
+        char *data = json_dumps(json_object_get(v, "data"),
+                                JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
+               str_or(v, "actor", "?"), str_or(v, "kind", "?"),
+               data ? data : "");
+        free(data);
+    }
+}
+
+void render_summaries(json_t *arr, int with_name)
+{
+    size_t i, j;
+    json_t *v, *c;
+    if (json_array_size(arr) == 0) {
+        printf("no cases\n");
+        return;
+    }
+    printf("%-18s %-26s %-8s %-10s %-10s %-20s %s\n", "REF", "STAGE", "STATUS",
+           "SOURCE", "ASSIGNEE", "REGISTERED", with_name ? "NAME" : "CONCERNS");
+    json_array_foreach(arr, i, v) {
+        printf("%-18s %-26s %-8s %-10s %-10s %-20s ", str_or(v, "ref", "?"),
+               str_or(v, "stage", "?"), str_or(v, "status", "?"),
+               str_or(v, "source", "?"), str_or(v, "assignee", "-"),
+               str_or(v, "registered_at", "?"));
+        if (with_name) {
+            printf("%s", str_or(v, "name", "-"));
+        } else {
+            json_array_foreach(json_object_get(v, "concerns"), j, c)
+                printf("%s%s", j ? "," : "", json_string_value(c));
+        }
+        printf("\n");
+    }
+}
+
+void render_due(json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(arr) == 0) {
+        printf("nothing due\n");
+        return;
+    }
+    printf("%-20s %-9s %-18s %-12s %-10s %s\n", "DUE", "URGENCY", "REF", "ASSIGNEE",
+           "", "TASK");
+    json_array_foreach(arr, i, v) {
+        char late[32] = "";
+        if (json_is_true(json_object_get(v, "overdue")))
+            snprintf(late, sizeof late, "LATE %lldd",
+                     (long long)json_integer_value(json_object_get(v, "late_by")) / 86400);
+        printf("%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
+               str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
+               str_or(v, "assignee", "(any)"), late, str_or(v, "label", "?"));
+    }
+}
+

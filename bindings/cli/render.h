@@ -1,0 +1,16 @@
+/* render.h - printing case files, case lists and due lists for people. */
+#ifndef HV_RENDER_H
+#define HV_RENDER_H
+
+#include <jansson.h>
+
+/* The string member key of obj, or dflt. */
+const char *str_or(json_t *obj, const char *key, const char *dflt);
+/* A case file as in `haven show`. */
+void render_case(json_t *c);
+/* Case summaries as in `haven list` (with_name: as in `haven search`). */
+void render_summaries(json_t *arr, int with_name);
+/* A due list as in `haven due`. */
+void render_due(json_t *arr);
+
+#endif

@@ -1,0 +1,790 @@
+/*
+ * lhaven.c - the Lua module `haven`, after Lua's own liolib.c.
+ *
+ *   local haven = require "haven"
+ *   local e <close> = haven.open{ db = "agency.db", as = "amal", now = "2026-11-28T09:00:00Z" }
+ *   local c = e:register{ child = { name = "Noor", age = 12, sex = "female" }, ... }
+ *   c:followup{ method = "home_visit_scheduled", safety = "ok" }
+ *   for _, t in ipairs(e:due()) do print(t.ref, t.label, t.due_at) end
+ *
+ * Two userdata types: haven.Engine and haven.Case (a reference to a case on
+ * an engine).  Expected failures (a refusal, an unknown reference) return
+ * nil, message, exit code, status name; misuse raises ("bad argument #n").
+ * Values come back as plain tables decoded from the engine's JSON; times
+ * are ISO 8601 strings, with haven.time()/haven.iso() to convert.
+ */
+#include "lhaven.h"
+
+#include <lauxlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "haven.h"
+
+#define ENGINE "haven.Engine"
+#define CASE "haven.Case"
+#define MAX_DEPTH 32
+
+typedef struct {
+    hv_engine *e;  /* NULL once closed */
+    int borrowed;  /* not ours to close */
+} lengine;
+
+typedef struct {
+    char ref[48];
+} lcase;
+
+/* ---- JSON <-> Lua ---------------------------------------------------------- */
+
+static void push_json(lua_State *L, json_t *v, int depth)
+{
+    size_t i;
+    const char *key;
+    json_t *item;
+    luaL_checkstack(L, 3, "JSON too deep");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach(v, key, item) {
+            if (json_is_null(item) || depth > MAX_DEPTH)
+                continue;
+            push_json(L, item, depth + 1);
+            lua_setfield(L, -2, key);
+        }
+        break;
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        json_array_foreach(v, i, item) {
+            if (depth > MAX_DEPTH)
+                break;
+            push_json(L, item, depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+/* Pushes the JSON text as Lua (nil on invalid text). */
+static void push_json_text(lua_State *L, const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    if (v)
+        push_json(L, v, 0);
+    else
+        lua_pushnil(L);
+    json_decref(v);
+}
+
+/* Converts the Lua value at idx to JSON; raises on what is not data. */
+static json_t *to_json(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return json_null();
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        return lua_isinteger(L, idx) ? json_integer(lua_tointeger(L, idx))
+                                     : json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        json_t *j = json_stringn(s, n);
+        if (!j)
+            luaL_error(L, "text that is not UTF-8");
+        return j;
+    }
+    case LUA_TTABLE: break;
+    default:
+        luaL_error(L, "cannot pass a %s value to haven", luaL_typename(L, idx));
+        return NULL;
+    }
+    if (depth > MAX_DEPTH)
+        luaL_error(L, "tables nested too deeply");
+    luaL_checkstack(L, 4, "tables nested too deeply");
+    size_t n = lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    json_t *out;
+    if (n > 0 && count == n) {
+        out = json_array();
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, (lua_Integer)i);
+            json_array_append_new(out, to_json(L, -1, depth + 1));
+            lua_pop(L, 1);
+        }
+        return out;
+    }
+    out = json_object();
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            json_decref(out);
+            luaL_error(L, "a table mixing list items and named fields");
+        }
+        json_object_set_new(out, lua_tostring(L, -2), to_json(L, -1, depth + 1));
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx, 0); }
+
+/* JSON text of the table at idx (malloc'd); "{}" for none/nil. */
+static char *table_text(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return strdup("{}");
+    luaL_checktype(L, idx, LUA_TTABLE);
+    json_t *j = to_json(L, idx, 0);
+    char *t = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return t;
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+/* nil, message, exit code, status name. */
+static int push_failure(lua_State *L, hv_status st, const char *msg)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, msg && *msg ? msg : hv_strerror(st));
+    lua_pushinteger(L, hv_status_exit_code(st));
+    lua_pushstring(L, hv_status_name(st));
+    return 4;
+}
+
+/* ---- Engine ------------------------------------------------------------------ */
+
+static lengine *check_engine(lua_State *L, int idx)
+{
+    lengine *le = luaL_checkudata(L, idx, ENGINE);
+    if (!le->e)
+        luaL_error(L, "attempt to use a closed haven engine");
+    return le;
+}
+
+/* A new Engine userdata, created closed (safe if what follows fails). */
+static lengine *new_engine(lua_State *L)
+{
+    lengine *le = lua_newuserdatauv(L, sizeof *le, 0);
+    le->e = NULL;
+    le->borrowed = 0;
+    luaL_setmetatable(L, ENGINE);
+    return le;
+}
+
+void lhaven_push_borrowed_engine(lua_State *L, void *engine)
+{
+    lengine *le = new_engine(L);
+    le->e = engine;
+    le->borrowed = 1;
+}
+
+/* Applies the `as` and `now` options of the table at idx. */
+static void apply_options(lua_State *L, int idx, hv_engine *e)
+{
+    if (lua_getfield(L, idx, "as") == LUA_TSTRING) {
+        if (hv_engine_set_actor(e, lua_tostring(L, -1)) != HV_OK)
+            luaL_error(L, "%s", hv_errmsg(e));
+    }
+    lua_pop(L, 1);
+    int t = lua_getfield(L, idx, "now");
+    if (t == LUA_TSTRING) {
+        hv_time now;
+        if (hv_time_parse(lua_tostring(L, -1), &now) != HV_OK)
+            luaL_error(L, "now: not an ISO 8601 time");
+        hv_clock_simulate(e, now);
+    } else if (t == LUA_TNUMBER) {
+        hv_clock_simulate(e, (hv_time)lua_tointeger(L, -1));
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "now: an ISO 8601 time or a number");
+    }
+    lua_pop(L, 1);
+}
+
+/* haven.open(path [, options]) or haven.open{ db = ..., as = ..., now = ... } */
+static int l_open(lua_State *L)
+{
+    const char *path;
+    int opts = 0;
+    if (lua_istable(L, 1)) {
+        opts = 1;
+        lua_getfield(L, 1, "db");
+        path = luaL_optstring(L, -1, NULL);
+        lua_pop(L, 1);
+        if (!path)
+            return luaL_argerror(L, 1, "db = PATH is required");
+        lua_pushstring(L, path);
+        path = lua_tostring(L, -1);
+    } else {
+        path = luaL_checkstring(L, 1);
+        if (!lua_isnoneornil(L, 2)) {
+            luaL_checktype(L, 2, LUA_TTABLE);
+            opts = 2;
+        }
+    }
+    lengine *le = new_engine(L);
+    char *err = NULL;
+    hv_status st = hv_engine_open(path, &le->e, &err);
+    if (st != HV_OK) {
+        int n = push_failure(L, st, err);
+        hv_free(err);
+        return n;
+    }
+    if (opts)
+        apply_options(L, opts, le->e);
+    return 1;
+}
+
+/* haven.init{ db, agency, workflow, rules, ref_pattern, agency_name, as } */
+static int l_init(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    hv_init_options o = {0};
+    const char **slots[] = {&o.agency, &o.workflow_path, &o.rules_dir,
+                            &o.ref_pattern, &o.agency_name, &o.admin};
+    const char *keys[] = {"agency", "workflow", "rules", "ref_pattern",
+                          "agency_name", "as"};
+    for (int i = 0; i < 6; i++) {
+        lua_getfield(L, 1, keys[i]);
+        *slots[i] = luaL_optstring(L, -1, NULL);
+        lua_pop(L, 1); /* strings stay alive in the argument table */
+    }
+    lua_getfield(L, 1, "db");
+    const char *db = luaL_optstring(L, -1, NULL);
+    if (!db)
+        return luaL_argerror(L, 1, "db = PATH is required");
+    char *err = NULL;
+    hv_status st = hv_engine_init(db, &o, &err);
+    if (st != HV_OK) {
+        int n = push_failure(L, st, err);
+        hv_free(err);
+        return n;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int engine_gc(lua_State *L)
+{
+    lengine *le = luaL_checkudata(L, 1, ENGINE);
+    if (le->e && !le->borrowed)
+        hv_engine_close(le->e);
+    le->e = NULL;
+    return 0;
+}
+
+static int engine_tostring(lua_State *L)
+{
+    lengine *le = luaL_checkudata(L, 1, ENGINE);
+    if (le->e)
+        lua_pushfstring(L, "haven.Engine (%s)", hv_engine_actor(le->e));
+    else
+        lua_pushliteral(L, "haven.Engine (closed)");
+    return 1;
+}
+
+/* Pushes a Case for ref with the engine (at engine_idx) as its user value. */
+static void push_case(lua_State *L, int engine_idx, const char *ref)
+{
+    engine_idx = lua_absindex(L, engine_idx);
+    lcase *c = lua_newuserdatauv(L, sizeof *c, 1);
+    snprintf(c->ref, sizeof c->ref, "%s", ref);
+    luaL_setmetatable(L, CASE);
+    lua_pushvalue(L, engine_idx);
+    lua_setiuservalue(L, -2, 1);
+}
+
+/* e:register(t [, { force = true }]) -> Case | nil, msg, code */
+static int e_register(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    unsigned flags = 0;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "force");
+        if (lua_toboolean(L, -1))
+            flags |= HV_REGISTER_FORCE;
+        lua_pop(L, 1);
+    }
+    char *input = table_text(L, 2), *ref = NULL;
+    hv_status st = hv_case_register(le->e, input, flags, &ref);
+    free(input);
+    if (st != HV_OK)
+        return push_failure(L, st, hv_errmsg(le->e));
+    push_case(L, 1, ref);
+    hv_free(ref);
+    return 1;
+}
+
+/* e:case(ref) -> Case | nil, msg, code (the case must exist). */
+static int e_case(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    const char *ref = luaL_checkstring(L, 2);
+    char *text = NULL;
+    hv_status st = hv_case_history_json(le->e, ref, &text);
+    hv_free(text);
+    if (st != HV_OK)
+        return push_failure(L, st, hv_errmsg(le->e));
+    push_case(L, 1, ref);
+    return 1;
+}
+
+/* Runs fn(e, ..., &json) and returns the decoded JSON. */
+#define RETURN_JSON(le, call)                                                  \
+    do {                                                                       \
+        char *text_ = NULL;                                                    \
+        hv_status st_ = (call);                                                \
+        if (st_ != HV_OK)                                                      \
+            return push_failure(L, st_, hv_errmsg((le)->e));                   \
+        push_json_text(L, text_);                                              \
+        hv_free(text_);                                                        \
+        return 1;                                                              \
+    } while (0)
+
+static int e_show(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    const char *ref = luaL_checkstring(L, 2);
+    RETURN_JSON(le, hv_case_get_json(le->e, ref, &text_));
+}
+
+static int e_search(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    RETURN_JSON(le, hv_case_search(le->e, name, &text_));
+}
+
+/* e:list{ stage, source, concern, assignee, limit } */
+static int e_list(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    hv_case_filter f = {0};
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        const char **slots[] = {&f.stage, &f.source, &f.concern, &f.assignee};
+        const char *keys[] = {"stage", "source", "concern", "assignee"};
+        for (int i = 0; i < 4; i++) {
+            lua_getfield(L, 2, keys[i]);
+            *slots[i] = luaL_optstring(L, -1, NULL);
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, 2, "limit");
+        f.limit = (int)luaL_optinteger(L, -1, 0);
+        lua_pop(L, 1);
+    }
+    RETURN_JSON(le, hv_case_list(le->e, &f, &text_));
+}
+
+/* e:due{ for = LOGIN, team = true, agency = true, overdue = true, within = "7d" } */
+static int e_due(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    hv_due_filter f = {0};
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "for");
+        f.login = luaL_optstring(L, -1, NULL);
+        lua_pop(L, 1);
+        lua_getfield(L, 2, "team");
+        f.team = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "agency");
+        f.agency = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "overdue");
+        f.overdue_only = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+        if (lua_getfield(L, 2, "within") == LUA_TSTRING) {
+            if (hv_duration_parse(lua_tostring(L, -1), &f.within) != HV_OK)
+                return luaL_error(L, "within: a duration such as 7d");
+        } else if (lua_isinteger(L, -1)) {
+            f.within = lua_tointeger(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    RETURN_JSON(le, hv_task_list_due(le->e, &f, &text_));
+}
+
+/* Seconds from a duration string ("2w") or a number. */
+static int64_t check_duration(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        int64_t s;
+        if (hv_duration_parse(lua_tostring(L, idx), &s) != HV_OK)
+            luaL_argerror(L, idx, "a duration such as 2w, 14d, 48h, 3mo");
+        return s;
+    }
+    return (int64_t)luaL_checkinteger(L, idx);
+}
+
+/* e:now() -> ISO text, seconds */
+static int e_now(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    char buf[32];
+    hv_time_format(hv_now(le->e), buf, sizeof buf);
+    lua_pushstring(L, buf);
+    lua_pushinteger(L, (lua_Integer)hv_now(le->e));
+    return 2;
+}
+
+/* e:advance("2w") moves a simulated or fixed clock forward. */
+static int e_advance(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    int64_t s = check_duration(L, 2);
+    if (hv_clock_mode_get(le->e) == HV_CLOCK_SYSTEM)
+        hv_clock_simulate(le->e, hv_now(le->e));
+    if (hv_clock_advance(le->e, s) != HV_OK)
+        return luaL_error(L, "%s", hv_errmsg(le->e));
+    return e_now(L);
+}
+
+/* e:set_now("2027-03-01") sets the simulated clock. */
+static int e_set_now(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    hv_time t;
+    if (lua_type(L, 2) == LUA_TNUMBER)
+        t = (hv_time)luaL_checkinteger(L, 2);
+    else if (hv_time_parse(luaL_checkstring(L, 2), &t) != HV_OK)
+        return luaL_argerror(L, 2, "an ISO 8601 time");
+    hv_clock_simulate(le->e, t);
+    return e_now(L);
+}
+
+static int e_whoami(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    lua_pushstring(L, hv_engine_actor(le->e));
+    return 1;
+}
+
+/* e:as(login): act as another user from now on. */
+static int e_as(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    if (hv_engine_set_actor(le->e, luaL_checkstring(L, 2)) != HV_OK)
+        return push_failure(L, HV_USAGE, hv_errmsg(le->e));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int e_user_add(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    hv_status st = hv_user_add(le->e, luaL_checkstring(L, 2),
+                               luaL_checkstring(L, 3), luaL_optstring(L, 4, NULL));
+    if (st != HV_OK)
+        return push_failure(L, st, hv_errmsg(le->e));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int e_users(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    RETURN_JSON(le, hv_user_list(le->e, &text_));
+}
+
+static int e_rules_reload(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    const char *dir = luaL_optstring(L, 2, NULL);
+    RETURN_JSON(le, hv_rules_reload(le->e, dir, &text_));
+}
+
+/* e:workflow() -> { id, name, version, stages = {{id, label}...},
+ * lookups = { name = {codes...} } } */
+static int e_workflow(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    const hv_workflow *wf = hv_engine_workflow(le->e);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, hv_workflow_id(wf));
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, hv_workflow_name(wf));
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, hv_workflow_version(wf));
+    lua_setfield(L, -2, "version");
+    lua_createtable(L, (int)hv_workflow_stage_count(wf), 0);
+    for (size_t i = 0; i < hv_workflow_stage_count(wf); i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, hv_workflow_stage_id(wf, i));
+        lua_setfield(L, -2, "id");
+        lua_pushstring(L, hv_workflow_stage_label(wf, i));
+        lua_setfield(L, -2, "label");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "stages");
+    lua_newtable(L);
+    for (size_t i = 0; i < hv_workflow_lookup_count(wf); i++) {
+        size_t n;
+        const char *const *codes = hv_workflow_lookup_codes(wf, i, &n);
+        lua_createtable(L, (int)n, 0);
+        for (size_t j = 0; j < n; j++) {
+            lua_pushstring(L, codes[j]);
+            lua_rawseti(L, -2, (lua_Integer)j + 1);
+        }
+        lua_setfield(L, -2, hv_workflow_lookup_name(wf, i));
+    }
+    lua_setfield(L, -2, "lookups");
+    return 1;
+}
+
+static int e_close(lua_State *L)
+{
+    luaL_checkudata(L, 1, ENGINE);
+    return engine_gc(L);
+}
+
+/* ---- Case -------------------------------------------------------------------- */
+
+/* The case at idx and its open engine. */
+static lengine *case_engine(lua_State *L, int idx, lcase **out)
+{
+    lcase *c = luaL_checkudata(L, idx, CASE);
+    lua_getiuservalue(L, idx, 1);
+    lengine *le = luaL_testudata(L, -1, ENGINE);
+    lua_pop(L, 1);
+    if (!le || !le->e)
+        luaL_error(L, "attempt to use a case of a closed haven engine");
+    *out = c;
+    return le;
+}
+
+/* c:STEP{ ... [, expect_version = N] } for every lifecycle step. */
+static int c_step(lua_State *L)
+{
+    lcase *c;
+    lengine *le = case_engine(L, 1, &c);
+    const char *step = lua_tostring(L, lua_upvalueindex(1));
+    int64_t expect = 0;
+    if (lua_istable(L, 2)) {
+        if (lua_getfield(L, 2, "expect_version") == LUA_TNUMBER) {
+            expect = lua_tointeger(L, -1);
+            lua_pushnil(L);
+            lua_setfield(L, 2, "expect_version");
+        }
+        lua_pop(L, 1);
+    } else if (lua_type(L, 2) == LUA_TSTRING) {
+        /* c:reopen "reason", c:assign "login", c:reject "reason" */
+        const char *key = !strcmp(step, "assign") ? "to" : "reason";
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, key);
+        lua_replace(L, 2);
+    }
+    char *input = table_text(L, 2), *out = NULL;
+    hv_status st = hv_case_step(le->e, c->ref, step, input, expect, &out);
+    free(input);
+    if (st != HV_OK)
+        return push_failure(L, st, hv_errmsg(le->e));
+    push_json_text(L, out);
+    hv_free(out);
+    return 1;
+}
+
+static int c_show(lua_State *L)
+{
+    lcase *c;
+    lengine *le = case_engine(L, 1, &c);
+    RETURN_JSON(le, hv_case_get_json(le->e, c->ref, &text_));
+}
+
+static int c_history(lua_State *L)
+{
+    lcase *c;
+    lengine *le = case_engine(L, 1, &c);
+    RETURN_JSON(le, hv_case_history_json(le->e, c->ref, &text_));
+}
+
+static int c_explain(lua_State *L)
+{
+    lcase *c;
+    lengine *le = case_engine(L, 1, &c);
+    RETURN_JSON(le, hv_case_explain_json(le->e, c->ref, &text_));
+}
+
+/* c:note("text" [, expect_version]) -> new version */
+static int c_note(lua_State *L)
+{
+    lcase *c;
+    lengine *le = case_engine(L, 1, &c);
+    const char *text = luaL_checkstring(L, 2);
+    int64_t version = 0;
+    hv_status st = hv_case_note(le->e, c->ref, text, luaL_optinteger(L, 3, 0), &version);
+    if (st != HV_OK)
+        return push_failure(L, st, hv_errmsg(le->e));
+    lua_pushinteger(L, (lua_Integer)version);
+    return 1;
+}
+
+/* c.ref, c.stage, c.status, ... read from the case file; methods first. */
+static int case_index(lua_State *L)
+{
+    lcase *c = luaL_checkudata(L, 1, CASE);
+    const char *key = luaL_checkstring(L, 2);
+    luaL_getmetatable(L, CASE);
+    lua_getfield(L, -1, "methods");
+    if (lua_getfield(L, -1, key) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 3);
+    if (!strcmp(key, "ref")) {
+        lua_pushstring(L, c->ref);
+        return 1;
+    }
+    lengine *le = case_engine(L, 1, &c);
+    char *text = NULL;
+    if (hv_case_get_json(le->e, c->ref, &text) != HV_OK)
+        return luaL_error(L, "%s", hv_errmsg(le->e));
+    json_t *v = json_loads(text, 0, NULL);
+    hv_free(text);
+    json_t *field = json_object_get(v, key);
+    /* c.stage is the stage id; c.risk the level. */
+    if (json_is_object(field) && json_object_get(field, "id"))
+        field = json_object_get(field, "id");
+    else if (json_is_object(field) && !strcmp(key, "risk"))
+        field = json_object_get(field, "level");
+    if (field)
+        push_json(L, field, 0);
+    else
+        lua_pushnil(L);
+    json_decref(v);
+    return 1;
+}
+
+static int case_tostring(lua_State *L)
+{
+    lcase *c = luaL_checkudata(L, 1, CASE);
+    lua_pushfstring(L, "haven.Case %s", c->ref);
+    return 1;
+}
+
+static int case_eq(lua_State *L)
+{
+    lcase *a = luaL_checkudata(L, 1, CASE), *b = luaL_checkudata(L, 2, CASE);
+    lua_pushboolean(L, strcmp(a->ref, b->ref) == 0);
+    return 1;
+}
+
+/* ---- module functions ------------------------------------------------------------ */
+
+/* haven.time("2026-11-28") -> seconds */
+static int l_time(lua_State *L)
+{
+    hv_time t;
+    if (hv_time_parse(luaL_checkstring(L, 1), &t) != HV_OK)
+        return luaL_argerror(L, 1, "an ISO 8601 date or time");
+    lua_pushinteger(L, (lua_Integer)t);
+    return 1;
+}
+
+/* haven.iso(seconds) -> "2026-11-28T00:00:00Z" */
+static int l_iso(lua_State *L)
+{
+    char buf[32];
+    hv_time_format((hv_time)luaL_checkinteger(L, 1), buf, sizeof buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* haven.duration("2w") -> seconds */
+static int l_duration(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)check_duration(L, 1));
+    return 1;
+}
+
+/* haven.rules_check(dir) -> problems (0 = ok), report text */
+static int l_rules_check(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    char *buf = NULL, *err = NULL;
+    size_t len = 0;
+    int problems = 0;
+    FILE *out = open_memstream(&buf, &len);
+    hv_status st = hv_rules_check_dir(dir, out, &problems, &err);
+    fclose(out);
+    if (st != HV_OK) {
+        free(buf);
+        int n = push_failure(L, st, err);
+        hv_free(err);
+        return n;
+    }
+    lua_pushinteger(L, problems);
+    lua_pushlstring(L, buf ? buf : "", len);
+    free(buf);
+    return 2;
+}
+
+static const char *const steps[] = {
+    "assess", "plan", "approve", "reject", "act", "refer", "conference",
+    "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
+    "consent", NULL};
+
+static const luaL_Reg engine_methods[] = {
+    {"register", e_register}, {"case", e_case},       {"find", e_case},
+    {"show", e_show},         {"search", e_search},   {"list", e_list},
+    {"due", e_due},           {"now", e_now},         {"advance", e_advance},
+    {"set_now", e_set_now},   {"whoami", e_whoami},   {"as", e_as},
+    {"user_add", e_user_add}, {"users", e_users},     {"rules_reload", e_rules_reload},
+    {"workflow", e_workflow}, {"close", e_close},     {NULL, NULL}};
+
+static const luaL_Reg engine_meta[] = {
+    {"__gc", engine_gc}, {"__close", engine_gc}, {"__tostring", engine_tostring},
+    {"__index", NULL},   {"__name", NULL},       {NULL, NULL}};
+
+static const luaL_Reg case_methods[] = {
+    {"show", c_show}, {"history", c_history}, {"explain", c_explain},
+    {"note", c_note}, {NULL, NULL}};
+
+static const luaL_Reg module_functions[] = {
+    {"open", l_open},         {"init", l_init},     {"time", l_time},
+    {"iso", l_iso},           {"duration", l_duration},
+    {"rules_check", l_rules_check}, {NULL, NULL}};
+
+LHAVEN_API int luaopen_haven(lua_State *L)
+{
+    /* Engine */
+    if (luaL_newmetatable(L, ENGINE)) {
+        luaL_setfuncs(L, engine_meta, 0);
+        luaL_newlib(L, engine_methods);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+    /* Case */
+    if (luaL_newmetatable(L, CASE)) {
+        luaL_newlib(L, case_methods);
+        for (const char *const *s = steps; *s; s++) {
+            lua_pushstring(L, *s);
+            lua_pushcclosure(L, c_step, 1);
+            lua_setfield(L, -2, *s);
+        }
+        lua_setfield(L, -2, "methods");
+        lua_pushcfunction(L, case_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, case_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushcfunction(L, case_eq);
+        lua_setfield(L, -2, "__eq");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, module_functions);
+    lua_pushstring(L, HV_VERSION_STRING);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

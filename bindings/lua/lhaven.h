@@ -1,0 +1,29 @@
+/* lhaven.h - the Lua module `haven` (bindings/lua/lhaven.c). */
+#ifndef LHAVEN_H
+#define LHAVEN_H
+
+#include <lua.h>
+
+#if defined(__GNUC__)
+#define LHAVEN_API __attribute__((visibility("default")))
+#else
+#define LHAVEN_API
+/* The Lua value at idx as JSON (raises on what is not plain data). */
+struct json_t;
+struct json_t *lhaven_to_json(lua_State *L, int idx);
+
+#endif
+
+/* Opens the module: returns the `haven` table. */
+LHAVEN_API int luaopen_haven(lua_State *L);
+
+/* Pushes the engine userdata of an open engine the caller already holds
+ * (the REPL and the scenario runner share theirs).  The Lua object does not
+ * close it. */
+void lhaven_push_borrowed_engine(lua_State *L, void *engine);
+
+/* The Lua value at idx as JSON (raises on what is not plain data). */
+struct json_t;
+struct json_t *lhaven_to_json(lua_State *L, int idx);
+
+#endif

@@ -1,0 +1,589 @@
+/*
+ * repl.c - `haven repl`, after Lua's own lua.c: lines are tried as
+ * `return <line>` first so expressions print; input whose syntax error ends
+ * at <eof> continues on the next line; every chunk runs under a message
+ * handler; Ctrl-C cancels the line being typed (readline's callback
+ * interface, the signal handler only sets a flag) or stops running code
+ * (a hook set from the handler, as lua.c does); Ctrl-D leaves.
+ *
+ * The Lua it offers is safe by default: the `haven` module, the caseworker
+ * commands of prelude.lua, and base, string, table, math, utf8, coroutine
+ * without io, os, package/require, debug, dofile, loadfile or binary
+ * chunks.  `--unsafe` gives an administrator the full standard library.
+ */
+#include "repl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "lhaven.h"
+#include "render.h"
+#include "repl_prelude.h"
+
+#define EXIT_REFUSED 65
+
+/* Only what the signal handler may touch. */
+static volatile sig_atomic_t interrupted;
+static lua_State *running_state; /* set while Lua code runs */
+
+/* ---- rendering callbacks for the prelude ------------------------------------ */
+
+/* Calls fn with the Lua table at 1 as JSON. */
+static int with_json(lua_State *L, void (*fn)(json_t *))
+{
+    json_t *v = lhaven_to_json(L, 1);
+    fn(v);
+    json_decref(v);
+    fflush(stdout);
+    return 0;
+}
+
+static void render_search(json_t *v) { render_summaries(v, 1); }
+static void render_list(json_t *v) { render_summaries(v, 0); }
+
+static void render_explain(json_t *arr)
+{
+    char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    puts(t ? t : "[]");
+    free(t);
+}
+
+static int r_case(lua_State *L) { return with_json(L, render_case); }
+static int r_due(lua_State *L) { return with_json(L, render_due); }
+static int r_search(lua_State *L) { return with_json(L, render_search); }
+static int r_list(lua_State *L) { return with_json(L, render_list); }
+static int r_explain(lua_State *L) { return with_json(L, render_explain); }
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* Message handler: a friendly error (a refusal, a missing field) stays as it
+ * is; anything else gets a traceback. */
+static int message_handler(lua_State *L)
+{
+    if (lua_istable(L, 1)) {
+        lua_getglobal(L, "__friendly_mt");
+        lua_getmetatable(L, 1);
+        int friendly = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (friendly)
+            return 1;
+    }
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Interactive sessions mark refusals with "! "; scripts use the command
+ * line's one-line form "haven: WHAT: WHY". */
+static const char *refusal_prefix = "haven: ";
+
+/* Prints the error at the top; returns its exit code (65 for refusals). */
+static int report_error(lua_State *L)
+{
+    int code = 70;
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "message");
+        lua_getfield(L, -2, "code");
+        code = (int)luaL_optinteger(L, -1, EXIT_REFUSED);
+        fprintf(stderr, "%s%s\n", refusal_prefix,
+                lua_tostring(L, -2) ? lua_tostring(L, -2) : "refused");
+        lua_pop(L, 2);
+    } else {
+        fprintf(stderr, "%s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    }
+    lua_pop(L, 1);
+    fflush(stderr);
+    return code;
+}
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (running_state) /* as lua.c: stop running code at the next instruction */
+        lua_sethook(running_state, stop_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+/* Runs the chunk on the stack with a message handler; prints results. */
+static int run_chunk(lua_State *L)
+{
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    running_state = L;
+    int status = lua_pcall(L, 0, LUA_MULTRET, base);
+    running_state = NULL;
+    lua_sethook(L, NULL, 0, 0);
+    lua_remove(L, base);
+    if (status != LUA_OK)
+        return report_error(L);
+    int n = lua_gettop(L) - base + 1;
+    if (n > 0) {
+        lua_getglobal(L, "__print_values");
+        lua_insert(L, base);
+        lua_pushcfunction(L, message_handler);
+        lua_insert(L, base);
+        status = lua_pcall(L, n, 0, base);
+        lua_remove(L, base);
+        if (status != LUA_OK)
+            return report_error(L);
+    }
+    lua_settop(L, base - 1);
+    return 0;
+}
+
+/* Compiles text: first as "return <text>" (expressions print), then as a
+ * statement.  Returns LUA_OK, or the status with the message on the stack. */
+static int compile(lua_State *L, const char *text)
+{
+    const char *ret = lua_pushfstring(L, "return %s;", text);
+    int status = luaL_loadbufferx(L, ret, strlen(ret), "=stdin", "t");
+    lua_remove(L, -2);
+    if (status == LUA_OK)
+        return LUA_OK;
+    lua_pop(L, 1);
+    return luaL_loadbufferx(L, text, strlen(text), "=stdin", "t");
+}
+
+/* 1 if the message on the stack says the input ended too soon. */
+static int incomplete(lua_State *L, int status)
+{
+    if (status != LUA_ERRSYNTAX)
+        return 0;
+    size_t n;
+    const char *msg = lua_tolstring(L, -1, &n);
+    return n >= 5 && strcmp(msg + n - 5, "<eof>") == 0;
+}
+
+/* ---- the sandbox ------------------------------------------------------------ */
+
+/* load() of text only. */
+static int safe_load(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+static void open_libraries(lua_State *L, int unsafe)
+{
+    if (unsafe) {
+        luaL_openlibs(L);
+        luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+        lua_pushcfunction(L, luaopen_haven);
+        lua_setfield(L, -2, "haven");
+        lua_pop(L, 1);
+    } else {
+        static const luaL_Reg libs[] = {
+            {LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
+            {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
+            {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
+            {NULL, NULL}};
+        for (const luaL_Reg *lib = libs; lib->func; lib++) {
+            luaL_requiref(L, lib->name, lib->func, 1);
+            lua_pop(L, 1);
+        }
+        static const char *const removed[] = {"dofile", "loadfile", "collectgarbage",
+                                              NULL};
+        for (const char *const *n = removed; *n; n++) {
+            lua_pushnil(L);
+            lua_setglobal(L, *n);
+        }
+        lua_pushcfunction(L, safe_load);
+        lua_setglobal(L, "load");
+        lua_getglobal(L, "string");
+        lua_pushnil(L);
+        lua_setfield(L, -2, "dump");
+        lua_pop(L, 1);
+    }
+    luaopen_haven(L);
+    lua_setglobal(L, "haven");
+}
+
+/* ---- completion -------------------------------------------------------------- */
+
+static lua_State *completion_state;
+static json_t *candidates; /* words offered by the generator */
+
+static void add_word(const char *w)
+{
+    if (w && *w)
+        json_array_append_new(candidates, json_string(w));
+}
+
+/* Commands, case references and lookup codes. */
+static void collect_words(lua_State *L)
+{
+    static const char *const commands[] = {
+        "due", "show", "open", "register", "search", "help", "whoami", "list",
+        "assess", "plan", "approve", "reject", "act", "refer", "conference",
+        "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
+        "consent", "note", "explain", "history", "now", "advance", NULL};
+    json_decref(candidates);
+    candidates = json_array();
+    for (const char *const *c = commands; *c; c++)
+        add_word(*c);
+    lua_getglobal(L, "engine");
+    if (lua_isuserdata(L, -1)) {
+        /* references of recent cases */
+        lua_getfield(L, -1, "list");
+        lua_pushvalue(L, -2);
+        lua_createtable(L, 0, 1);
+        lua_pushinteger(L, 500);
+        lua_setfield(L, -2, "limit");
+        if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+            for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+                lua_getfield(L, -1, "ref");
+                add_word(lua_tostring(L, -1));
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        /* lookup codes */
+        lua_getfield(L, -1, "workflow");
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+            lua_getfield(L, -1, "lookups");
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+                    add_word(lua_tostring(L, -1));
+                    lua_pop(L, 1);
+                }
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static char *generator(const char *text, int state)
+{
+    static size_t index;
+    if (!state)
+        index = 0;
+    size_t n = strlen(text);
+    while (index < json_array_size(candidates)) {
+        const char *w = json_string_value(json_array_get(candidates, index++));
+        if (strncmp(w, text, n) == 0)
+            return strdup(w);
+    }
+    return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    (void)start;
+    (void)end;
+    rl_attempted_completion_over = 1;
+    collect_words(completion_state);
+    return rl_completion_matches(text, generator);
+}
+
+/* ---- history ------------------------------------------------------------------ */
+
+/* Lines that may hold a child's name or narrative are never saved. */
+static int sensitive(const char *line)
+{
+    static const char *const words[] = {"register", "search", "name", "note",
+                                        "notes", "summary", "goal", "elements",
+                                        "reason", "provider", "location", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strstr(line, *w))
+            return 1;
+    return 0;
+}
+
+static char history_path[4096];
+
+static void history_open(void)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home)
+        return;
+    snprintf(history_path, sizeof history_path, "%s/.haven_history", home);
+    /* Created 0600: only its owner reads it. */
+    int fd = open(history_path, O_CREAT | O_RDWR, 0600);
+    if (fd < 0) {
+        history_path[0] = '\0';
+        return;
+    }
+    fchmod(fd, 0600);
+    close(fd);
+    read_history(history_path);
+}
+
+static void history_save(void)
+{
+    if (history_path[0])
+        write_history(history_path);
+}
+
+/* ---- the interactive loop ------------------------------------------------------ */
+
+static char *pending_line;
+static int line_ready, eof_seen;
+
+static void line_handler(char *line)
+{
+    if (!line)
+        eof_seen = 1;
+    pending_line = line;
+    line_ready = 1;
+    rl_callback_handler_remove();
+}
+
+/* Reads one line with readline's callback interface so Ctrl-C only sets a
+ * flag.  Returns the line (malloc'd), NULL at EOF, or "" with *cancelled
+ * set when Ctrl-C was pressed. */
+static char *read_line(const char *prompt, int *cancelled)
+{
+    *cancelled = 0;
+    line_ready = 0;
+    eof_seen = 0;
+    pending_line = NULL;
+    rl_callback_handler_install(prompt, line_handler);
+    while (!line_ready) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fileno(rl_instream), &fds);
+        int r = select(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL);
+        if (interrupted) {
+            interrupted = 0;
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_callback_handler_remove();
+            fputs("^C\n", rl_outstream);
+            fflush(rl_outstream);
+            *cancelled = 1;
+            return strdup("");
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rl_callback_handler_remove();
+            return NULL;
+        }
+        rl_callback_read_char();
+    }
+    return eof_seen ? NULL : pending_line;
+}
+
+/* The prompt: the open case, and ">>" while a statement continues. */
+static void make_prompt(lua_State *L, int continuing, char *buf, size_t size)
+{
+    if (continuing) {
+        snprintf(buf, size, ">> ");
+        return;
+    }
+    lua_getglobal(L, "__prompt_case");
+    if (lua_isstring(L, -1))
+        snprintf(buf, size, "haven %s> ", lua_tostring(L, -1));
+    else
+        snprintf(buf, size, "haven> ");
+    lua_pop(L, 1);
+}
+
+static int interactive(lua_State *L, int unsafe, hv_engine *e)
+{
+    char prompt[96];
+    luaL_Buffer pending;
+    int have_pending = 0;
+    printf("Haven %s REPL - acting as %s%s. help() lists the commands; "
+           "Ctrl-D leaves.\n",
+           HV_VERSION_STRING, hv_engine_actor(e),
+           unsafe ? " - UNSAFE: the full Lua standard library, no sandbox" : "");
+    completion_state = L;
+    refusal_prefix = "! ";
+    rl_attempted_completion_function = complete;
+    rl_catch_signals = 0;
+    rl_readline_name = "haven";
+    history_open();
+    char *acc = NULL; /* the statement being typed over several lines */
+    (void)pending;
+    (void)have_pending;
+    for (;;) {
+        int cancelled;
+        make_prompt(L, acc != NULL, prompt, sizeof prompt);
+        char *line = read_line(prompt, &cancelled);
+        if (!line) {
+            putchar('\n');
+            break;
+        }
+        if (cancelled) {
+            free(acc);
+            acc = NULL;
+            free(line);
+            continue;
+        }
+        char *text;
+        if (acc) {
+            text = malloc(strlen(acc) + strlen(line) + 2);
+            sprintf(text, "%s\n%s", acc, line);
+            free(acc);
+            acc = NULL;
+        } else {
+            text = strdup(line);
+        }
+        free(line);
+        if (!*text) {
+            free(text);
+            continue;
+        }
+        int status = compile(L, text);
+        if (incomplete(L, status)) {
+            lua_pop(L, 1);
+            acc = text;
+            continue;
+        }
+        if (!sensitive(text))
+            add_history(text);
+        free(text);
+        if (status != LUA_OK) {
+            fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            continue;
+        }
+        run_chunk(L);
+        fflush(stdout);
+    }
+    free(acc);
+    history_save();
+    json_decref(candidates);
+    candidates = NULL;
+    return 0;
+}
+
+/* Not a terminal: reads statements from stdin, stops at the first error. */
+static int batch(lua_State *L, FILE *in)
+{
+    char *line = NULL, *acc = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        char *text;
+        if (acc) {
+            text = malloc(strlen(acc) + (size_t)n + 2);
+            sprintf(text, "%s\n%s", acc, line);
+            free(acc);
+            acc = NULL;
+        } else {
+            text = strdup(line);
+        }
+        if (!*text) {
+            free(text);
+            continue;
+        }
+        int status = compile(L, text);
+        if (incomplete(L, status)) {
+            lua_pop(L, 1);
+            acc = text;
+            continue;
+        }
+        free(text);
+        int code = 0;
+        if (status != LUA_OK) {
+            fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            code = EXIT_REFUSED;
+        } else {
+            code = run_chunk(L);
+        }
+        fflush(stdout);
+        if (code) {
+            free(line);
+            return code;
+        }
+    }
+    free(line);
+    if (acc) {
+        fprintf(stderr, "stdin: the input ended inside a statement\n");
+        free(acc);
+        return EXIT_REFUSED;
+    }
+    return 0;
+}
+
+int hv_repl_run(hv_engine *e, const hv_repl_options *o)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return 70;
+    int code = 0;
+    open_libraries(L, o->unsafe);
+    lhaven_push_borrowed_engine(L, e);
+    lua_setglobal(L, "engine");
+    /* The caseworker commands. */
+    static const luaL_Reg renderers[] = {
+        {"case", r_case}, {"due", r_due}, {"search", r_search}, {"list", r_list},
+        {"explain", r_explain}, {"history", r_explain}, {NULL, NULL}};
+    if (luaL_loadbufferx(L, repl_prelude, strlen(repl_prelude), "=prelude", "t") !=
+        LUA_OK) {
+        fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
+        lua_close(L);
+        return 70;
+    }
+    lua_getglobal(L, "engine");
+    luaL_newlib(L, renderers);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
+        lua_close(L);
+        return 70;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: select() wakes up */
+    if (o->expr) {
+        int status = compile(L, o->expr);
+        if (status != LUA_OK) {
+            fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            code = EXIT_REFUSED;
+        } else {
+            code = run_chunk(L);
+        }
+        fflush(stdout);
+    } else if (isatty(STDIN_FILENO)) {
+        code = interactive(L, o->unsafe, e);
+    } else {
+        code = batch(L, stdin);
+    }
+    signal(SIGINT, SIG_DFL);
+    lua_close(L);
+    return code;
+}

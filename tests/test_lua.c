@@ -1,0 +1,106 @@
+/* test_lua.c - the Lua module `haven` through an embedded Lua state. */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhaven.h"
+#include "testutil.h"
+
+/* Runs a Lua chunk with DB, WORKFLOW and RULES set; fails the test with the
+ * Lua error if it raises. */
+static void run_lua(const char *code)
+{
+    char *dir = tu_tempdir();
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    luaL_requiref(L, "haven", luaopen_haven, 0);
+    lua_pop(L, 1);
+    char db[4200];
+    snprintf(db, sizeof db, "%s/haven.db", dir);
+    lua_pushstring(L, db);
+    lua_setglobal(L, "DB");
+    lua_pushstring(L, tu_source_path("workflows/iasc.yaml"));
+    lua_setglobal(L, "WORKFLOW");
+    lua_pushstring(L, tu_source_path("rules/default"));
+    lua_setglobal(L, "RULES");
+    if (luaL_dostring(L, code) != LUA_OK)
+        fail_msg("lua: %s", lua_tostring(L, -1));
+    lua_close(L);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void the_whole_api_from_lua(void **state)
+{
+    (void)state;
+    run_lua(
+        "local haven = require 'haven'\n"
+        "assert(haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW, rules = RULES, as = 'admin' })\n"
+        "do\n"
+        "  local e <close> = assert(haven.open{ db = DB, as = 'admin', now = '2026-11-28T09:00:00Z' })\n"
+        "  assert(e:user_add('sara', 'supervisor'))\n"
+        "  assert(e:user_add('amal', 'caseworker', 'sara'))\n"
+        "  e:as('amal')\n"
+        "  assert(e:whoami() == 'amal')\n"
+        "  local c = assert(e:register{ source = 'school', location = 'Riverside',\n"
+        "    concerns = { 'emotional_distress', 'school_decline' },\n"
+        "    child = { name = 'Noor', age = 12, sex = 'female' },\n"
+        "    consent = { registration = 'caregiver' } })\n"
+        "  assert(c.ref == 'CP-2026-00001', c.ref)\n"
+        "  assert(c.stage == 'initial_assessment', c.stage)\n"
+        "  assert(c.urgency == 'normal')\n"
+        "  local file = c:show()\n"
+        "  assert(file.child.name == 'Noor' and #file.tasks == 2)\n"
+        "  -- an expected failure returns nil, message, code, status\n"
+        "  local r, msg, code, name = c:plan{ goal = 'too early' }\n"
+        "  assert(r == nil and code == 65 and name == 'REFUSED' and msg:find('assessment'), msg)\n"
+        "  local none, m2, c2 = e:case('CP-2099-00001')\n"
+        "  assert(none == nil and c2 == 69, m2)\n"
+        "  -- the clock\n"
+        "  local iso, secs = e:advance('1d')\n"
+        "  assert(iso == '2026-11-29T09:00:00Z' and secs == haven.time('2026-11-29T09:00:00Z'))\n"
+        "  assert(haven.iso(secs) == iso and haven.duration('2w') == 14 * 86400)\n"
+        "  local a = assert(c:assess{ kind = 'initial', safety = 'ok', needs = { 'psychosocial support' } })\n"
+        "  assert(a.stage == 'comprehensive_assessment' and a.risk)\n"
+        "  assert(#e:due() >= 1 and e:due()[1].ref == c.ref)\n"
+        "  assert(#e:search('Nour') == 1)\n"
+        "  assert(#e:list{ concern = 'school_decline' } == 1)\n"
+        "  assert(c:note('Called the school') == 3)\n"
+        "  assert(#c:history() == 3)\n"
+        "  assert(#c:explain() >= 1)\n"
+        "  assert(e:workflow().lookups.referral_sources[4] == 'school')\n"
+        "  -- misuse raises\n"
+        "  local ok, err = pcall(function() return e:register(42) end)\n"
+        "  assert(not ok and err:find(\"bad argument #1 to 'register'\"), err)\n"
+        "  ok, err = pcall(function() return haven.open(true) end)\n"
+        "  assert(not ok and err:find('bad argument'), err)\n"
+        "  held = e\n"
+        "  held_case = c\n"
+        "end\n"
+        "-- the <close> variable closed the engine: using it again raises\n"
+        "local ok, err = pcall(held.due, held)\n"
+        "assert(not ok and err:find('closed haven engine'), err)\n"
+        "ok, err = pcall(held_case.show, held_case)\n"
+        "assert(not ok and err:find('closed haven engine'), err)\n"
+        "assert(tostring(held) == 'haven.Engine (closed)')\n");
+}
+
+static void opening_what_is_not_there_fails_softly(void **state)
+{
+    (void)state;
+    run_lua("local haven = require 'haven'\n"
+            "local e, msg, code = haven.open(DB .. '.missing')\n"
+            "assert(e == nil and code == 66 and msg:find('haven init'), msg)\n"
+            "local ok, m, c = haven.init{ db = DB, agency = 'bad code', workflow = WORKFLOW }\n"
+            "assert(ok == nil and c == 64, m)\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_whole_api_from_lua),
+        cmocka_unit_test(opening_what_is_not_there_fails_softly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

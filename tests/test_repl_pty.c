@@ -1,0 +1,157 @@
+/* test_repl_pty.c - drives the interactive REPL through a pseudo-terminal:
+ * tab completion, a multi-line entry, Ctrl-C, a friendly refusal, Ctrl-D,
+ * and the history file. */
+#include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char transcript[1 << 20];
+static size_t tlen;
+
+/* Reads from the pty until want appears after offset `from` or 10 s pass. */
+static int wait_for(int fd, size_t from, const char *want)
+{
+    for (int waited = 0; waited < 10000;) {
+        transcript[tlen] = '\0';
+        if (strstr(transcript + from, want))
+            return 1;
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, 100);
+        waited += 100;
+        if (r > 0) {
+            ssize_t n = read(fd, transcript + tlen, sizeof transcript - tlen - 1);
+            if (n > 0)
+                tlen += (size_t)n;
+            else if (n < 0 && errno != EINTR)
+                return 0;
+        }
+    }
+    return 0;
+}
+
+static void send_keys(int fd, const char *keys)
+{
+    ssize_t n = write(fd, keys, strlen(keys));
+    (void)n;
+    usleep(50000);
+}
+
+#define EXPECT(fd, from, text)                                                 \
+    do {                                                                       \
+        if (!wait_for(fd, from, text))                                         \
+            fail_msg("expected '%s'; the screen so far:\n%s", text,            \
+                     transcript + (from));                                     \
+    } while (0)
+
+static void drive_the_repl(void **state)
+{
+    (void)state;
+    const char *haven = getenv("HAVEN");
+    if (!haven)
+        skip();
+    char *dir = tu_tempdir();
+    char cmd[32768], wf[4200], rules[4200];
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init"
+             " --agency CP --workflow %s --rules %s >/dev/null &&"
+             " HAVEN_DB=%s/h.db %s --as amal --now 2026-11-28T09:00:00Z register"
+             " child.name=Noor child.age=12 child.sex=female location=Riverside"
+             " source=school concerns=emotional_distress"
+             " consent.registration=caregiver >/dev/null",
+             dir, dir, haven, wf, rules, dir, haven);
+    assert_int_equal(system(cmd), 0);
+    int fd;
+    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char db[4200];
+        snprintf(db, sizeof db, "%s/h.db", dir);
+        setenv("HAVEN_DB", db, 1);
+        setenv("HOME", dir, 1);
+        setenv("TERM", "dumb", 1);
+        execl(haven, haven, "--as", "amal", "--now", "2026-11-29T09:00:00Z", "repl",
+              (char *)NULL);
+        _exit(127);
+    }
+    EXPECT(fd, 0, "haven> ");
+    /* Tab completion: a command, then a case reference. */
+    size_t mark = tlen;
+    send_keys(fd, "sho\t");
+    EXPECT(fd, mark, "show");
+    send_keys(fd, "\"CP-2026-0000\t");
+    EXPECT(fd, mark, "CP-2026-00001");
+    /* readline closes the quote it completed inside */
+    send_keys(fd, "\r");
+    EXPECT(fd, mark, "Case CP-2026-00001");
+    EXPECT(fd, mark, "haven> ");
+    /* A multi-line entry. */
+    mark = tlen;
+    send_keys(fd, "for i = 1, 2 do\r");
+    EXPECT(fd, mark, ">> ");
+    send_keys(fd, "print('line ' .. i * 10)\r");
+    send_keys(fd, "end\r");
+    EXPECT(fd, mark, "line 20");
+    /* Ctrl-C cancels the line being typed. */
+    mark = tlen;
+    send_keys(fd, "due(");
+    send_keys(fd, "\x03");
+    EXPECT(fd, mark, "^C");
+    send_keys(fd, "40 + 2\r");
+    EXPECT(fd, mark, "42");
+    /* A friendly refusal: one line, no traceback. */
+    mark = tlen;
+    send_keys(fd, "show \"CP-2099-00001\"\r");
+    EXPECT(fd, mark, "! CP-2099-00001: no such case");
+    EXPECT(fd, mark, "haven> ");
+    if (strstr(transcript + mark, "traceback"))
+        fail_msg("a refusal printed a traceback:\n%s", transcript + mark);
+    /* Open the case and record a follow-up... refused before a plan. */
+    mark = tlen;
+    send_keys(fd, "open \"CP-2026-00001\"\r");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    send_keys(fd, "search \"Noor\"\r");
+    EXPECT(fd, mark, "Noor");
+    /* Ctrl-D leaves. */
+    send_keys(fd, "\x04");
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        usleep(100000);
+    if (!WIFEXITED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the REPL did not exit on Ctrl-D");
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(fd);
+    /* The history: 0600, and the line naming the child was not saved. */
+    char hist[4200];
+    snprintf(hist, sizeof hist, "%s/.haven_history", dir);
+    struct stat sb;
+    assert_int_equal(stat(hist, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char *text = tu_read_file(hist, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "40 + 2"));
+    assert_null(strstr(text, "Noor"));
+    free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(drive_the_repl)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
