@@ -1717,7 +1717,9 @@ static hv_status step_close(step *sc)
     const hv_stage *target = next_with(sc, HV_STEP_CLOSURE);
     if (!target)
         return wrong_stage(sc, "this stage does not lead to closure");
-    if ((s = closure_verdict(sc, target, reason, &final_after)) ||
+    /* Closure is judged on the risk as it is now, not as last scored. */
+    if ((s = rescore_risk(sc)) ||
+        (s = closure_verdict(sc, target, reason, &final_after)) ||
         (s = move_to(sc, target)))
         return s;
     json_object_set_new(sc->data, "closure_reason", json_string(reason));

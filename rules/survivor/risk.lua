@@ -63,6 +63,22 @@ return function(case, ctx)
   local safety = obs and obs.safety
   if safety == "concern" then add(5, "latest_safety_concern") end
 
+  -- Protective factors: "Re-assessment of safety and risk" over time.
+  -- Consecutive safe follow-ups (the latest first) take 3 points each, up
+  -- to 4 of them, and a latest assessment that found the child safe with
+  -- no open risks takes 3: a survivor's case can come down to low risk once
+  -- safety has held, so it can close.
+  local safe_run = 0
+  local fus = case.followups or {}
+  for i = #fus, 1, -1 do
+    if fus[i].safety ~= "ok" or safe_run == 4 then break end
+    safe_run = safe_run + 1
+  end
+  if safe_run > 0 then add(-3 * safe_run, "safe_followups_in_a_row") end
+  if a and a.safety == "ok" and (a.risks == nil or #a.risks == 0) then
+    add(-3, "assessed_safe")
+  end
+
   score = math.max(score, 0)
   local level = level_of(score)
   if safety == "urgent" then

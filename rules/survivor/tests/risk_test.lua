@@ -33,3 +33,13 @@ test("distress alone with a supportive caregiver is low", function()
   local r = risk(case { concerns = { "emotional_distress" }, form = { caregiver_supportive = true } })
   expect(r.level).to_be("low")
 end)
+
+test("safety that holds brings a survivor's risk down: four safe follow-ups and a safe re-assessment are low", function()
+  local fu = {}
+  for i = 1, 4 do fu[i] = { at = at("2027-01-01T09:00:00Z") + i * days(7), method = "meeting", safety = "ok" } end
+  local r = risk(case{ concerns = { "sexual_abuse" }, followups = fu,
+    assessments = { { kind = "reassessment", at = at("2027-02-01T09:00:00Z"), safety = "ok",
+                      needs = {}, risks = {}, strengths = {}, info_needed = {} } } })
+  expect(r.level).to_be("low")
+  expect(r.factors).to_contain("safe_followups_in_a_row")
+end)
