@@ -381,7 +381,8 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
     if (!v)
         return hv__fail(e, HV_NOMEM, "out of memory");
     json_t *assessments = json_array(), *followups = json_array(),
-           *reviews = json_array();
+           *reviews = json_array(), *evaluations = json_array();
+    json_object_set_new(v, "evaluations", evaluations);
     json_object_set_new(v, "assessments", assessments);
     json_object_set_new(v, "followups", followups);
     json_object_set_new(v, "reviews", reviews);
@@ -396,7 +397,11 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
         (s = view_rows(e,
                        "SELECT at, outcome FROM reviews WHERE case_id = ?1"
                        " ORDER BY at, id",
-                       case_id, reviews, review_row)))
+                       case_id, reviews, review_row)) ||
+        (s = view_rows(e,
+                       "SELECT at, outcome FROM evaluations WHERE case_id = ?1"
+                       " ORDER BY at, id",
+                       case_id, evaluations, review_row)))
         goto fail;
     /* The plan in force: the latest approved, else the latest made. */
     if ((s = hv__store_prepare(e,
@@ -833,10 +838,10 @@ static hv_status step_assess(step *sc)
             goto done;
         }
     }
-    data = json_pack("{s:O,s:O,s:O,s:O,s:o,s:s?,s:O}", "needs", lists[0],
+    data = json_pack("{s:O,s:O,s:O,s:O,s:o,s:s?,s:o}", "needs", lists[0],
                      "risks", lists[1], "strengths", lists[2], "info_needed",
                      lists[3], "sources", src, "summary", summary, "elements",
-                     el ? el : json_object());
+                     el ? json_incref(el) : json_object());
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     if (!text) {
         s = fail(sc, HV_NOMEM, "out of memory");
@@ -1756,10 +1761,32 @@ static hv_status step_reopen(step *sc)
                         " closure_reason = NULL, transferred_to = NULL WHERE id = ?1",
                         "i", sc->case_id)))
         return s;
-    int64_t due = target->due_seconds > 0 ? target->due_seconds : 48 * 3600;
-    if ((s = task_add(sc, target->id, target->label, hv_now(sc->e) + due,
+    /* The assessments fall due again, as at registration: assessment.lua
+     * decides (by the case's urgency), else the stages' defaults. */
+    json_t *r = NULL;
+    if ((s = run_rule(sc, HV_HOOK_ASSESSMENT, NULL, &r)))
+        return s;
+    int64_t initial = r ? json_integer_value(json_object_get(r, "initial_due")) : 0;
+    int64_t comprehensive =
+        r ? json_integer_value(json_object_get(r, "comprehensive_due")) : 0;
+    json_decref(r);
+    if (!initial)
+        initial = target->due_seconds > 0 ? target->due_seconds : 48 * 3600;
+    if ((s = task_add(sc, target->id, target->label, hv_now(sc->e) + initial,
                       sc->assignee_id, 0)))
         return s;
+    for (size_t k = 0; k < sc->wf->nstages; k++) {
+        const hv_stage *c = &sc->wf->stages[k];
+        if (c->step != HV_STEP_COMPREHENSIVE_ASSESSMENT)
+            continue;
+        int64_t due = comprehensive ? comprehensive
+                      : c->due_seconds > 0 ? c->due_seconds
+                                           : 14 * 86400;
+        if ((s = task_add(sc, c->id, c->label, hv_now(sc->e) + due,
+                          sc->assignee_id, 0)))
+            return s;
+        break;
+    }
     json_object_set_new(sc->data, "reopened", json_true());
     sc->event_kind = "reopened";
     return HV_OK;

@@ -301,9 +301,10 @@ void render_due(json_t *arr)
            "", "TASK");
     json_array_foreach(arr, i, v) {
         char late[32] = "";
+        long long late_by = (long long)json_integer_value(json_object_get(v, "late_by"));
         if (json_is_true(json_object_get(v, "overdue")))
-            snprintf(late, sizeof late, "LATE %lldd",
-                     (long long)json_integer_value(json_object_get(v, "late_by")) / 86400);
+            snprintf(late, sizeof late, late_by >= 86400 ? "LATE %lldd" : "LATE %lldh",
+                     late_by >= 86400 ? late_by / 86400 : (late_by + 3599) / 3600);
         printf("%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
                str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
                str_or(v, "assignee", "(any)"), late, str_or(v, "label", "?"));

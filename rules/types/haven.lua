@@ -101,6 +101,7 @@
 ---@field plan HavenPlan|nil
 ---@field followups HavenFollowup[]    # oldest first
 ---@field reviews HavenReview[]        # oldest first
+---@field evaluations HavenReview[]    # oldest first: { at, outcome = achieved|partly_achieved|not_achieved }
 ---@field form table<string, any>      # agency-specific form fields
 
 ---@class HavenPackInfo

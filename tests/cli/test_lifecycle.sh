@@ -55,7 +55,7 @@ due_as() {
 # due_lists TASK_PATTERN on|late WHAT: the due list (OUT) has TASK, late or not.
 due_lists() {
     if [ "$2" = late ]; then
-        expect_out "^[^ ]+ +[a-z]+ +$REF +[a-z]+ +LATE [0-9]+d +$1" "$3 (late)"
+        expect_out "^[^ ]+ +[a-z]+ +$REF +[a-z]+ +LATE [0-9]+[dh] +$1" "$3 (late)"
     else
         expect_out "^[^ ]+ +[a-z]+ +$REF +[a-z(]+[a-z)]* +$1" "$3 (not late)"
     fi

@@ -135,6 +135,10 @@ at 2027-01-03T10:00:00Z follow_up_monitoring "follow-up" followup "$REF" method=
 at 2027-01-10T10:00:00Z follow_up_monitoring "action 2 done" act "$REF" action=2 status=done
 at 2027-01-12T10:00:00Z follow_up_monitoring "review" review "$REF" outcome=plan_closure
 at 2027-01-17T10:00:00Z follow_up_monitoring "follow-up" followup "$REF" method=meeting safety=ok
+# Safety that holds brings the risk of re-trafficking down (risk.lua's
+# protective factors): a fourth safe follow-up and a safe re-assessment.
+at 2027-01-18T10:00:00Z follow_up_monitoring "follow-up" followup "$REF" method=meeting safety=ok
+at 2027-01-19T10:00:00Z follow_up_monitoring "a safe re-assessment" assess "$REF" kind=reassessment safety=ok
 at 2027-01-20T10:00:00Z evaluation "evaluation" evaluate "$REF" outcome=achieved \
     indicators.1=safe_at_followups
 field_is '$.evaluations[0].outcome' achieved "the evaluation recorded"
