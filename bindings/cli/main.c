@@ -18,6 +18,7 @@
 #include "kv.h"
 #include "render.h"
 #include "repl.h"
+#include "scenario.h"
 
 #define EXIT_USAGE 64
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)
@@ -874,6 +875,39 @@ static int cmd_repl(const globals *g, int argc, char **argv)
     return code;
 }
 
+/* ---- scenarios ------------------------------------------------------------ */
+
+static int cmd_scenario(const globals *g, int argc, char **argv)
+{
+    (void)g;
+    const char *html = NULL;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int n = 0;
+    if (!files)
+        return 70;
+    if (argc < 1 || strcmp(argv[0], "run")) {
+        free(files);
+        return fail(EXIT_USAGE, "scenario", "use 'scenario run [--html FILE] FILE...'");
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--html") && i + 1 < argc) {
+            html = argv[++i];
+        } else if (argv[i][0] == '-') {
+            free(files);
+            return fail(EXIT_USAGE, "scenario", "unknown option");
+        } else {
+            files[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        free(files);
+        return fail(EXIT_USAGE, "scenario", "give at least one scenario FILE");
+    }
+    int code = hv_scenario_run(files, n, html);
+    free(files);
+    return code;
+}
+
 /* ---- the table of commands ----------------------------------------------- */
 
 static int cmd_help(const globals *g, int argc, char **argv);
@@ -975,6 +1009,11 @@ static const command commands[] = {
     {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list",
      "Manage users (an administrator adds them).  Roles: caseworker,\n"
      "supervisor, manager, administrator, trainer."},
+    {"scenario", cmd_scenario, "haven scenario run [--html FILE] FILE...",
+     "Run training scenarios, each on a fresh temporary database with a\n"
+     "simulated clock: a transcript, each failed expectation with its file and\n"
+     "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
+     "--html writes the first scenario's timeline page."},
     {"repl", cmd_repl, "haven repl [--unsafe] [-e CODE]",
      "The caseworker REPL: due(), show \"REF\", open \"REF\", then steps on the\n"
      "open case (followup{ method = ..., safety = ... }), register{...},\n"
