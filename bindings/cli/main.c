@@ -882,7 +882,7 @@ static int cmd_scenario(const globals *g, int argc, char **argv)
     (void)g;
     const char *html = NULL;
     char **files = calloc((size_t)argc + 1, sizeof *files);
-    int n = 0;
+    int n = 0, show = 0;
     if (!files)
         return 70;
     if (argc < 1 || strcmp(argv[0], "run")) {
@@ -892,6 +892,8 @@ static int cmd_scenario(const globals *g, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--html") && i + 1 < argc) {
             html = argv[++i];
+        } else if (!strcmp(argv[i], "--show")) {
+            show = 1;
         } else if (argv[i][0] == '-') {
             free(files);
             return fail(EXIT_USAGE, "scenario", "unknown option");
@@ -903,9 +905,17 @@ static int cmd_scenario(const globals *g, int argc, char **argv)
         free(files);
         return fail(EXIT_USAGE, "scenario", "give at least one scenario FILE");
     }
-    int code = hv_scenario_run(files, n, html);
+    int code = hv_scenario_run(files, n, html, show);
     free(files);
     return code;
+}
+
+static int cmd_train(const globals *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc != 1 || argv[0][0] == '-')
+        return fail(EXIT_USAGE, "train", "use 'train NAME' (e.g. train noor)");
+    return hv_train_run(argv[0]);
 }
 
 /* ---- the table of commands ----------------------------------------------- */
@@ -1009,11 +1019,20 @@ static const command commands[] = {
     {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list",
      "Manage users (an administrator adds them).  Roles: caseworker,\n"
      "supervisor, manager, administrator, trainer."},
-    {"scenario", cmd_scenario, "haven scenario run [--html FILE] FILE...",
+    {"scenario", cmd_scenario, "haven scenario run [--html FILE] [--show] FILE...",
      "Run training scenarios, each on a fresh temporary database with a\n"
      "simulated clock: a transcript, each failed expectation with its file and\n"
      "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
-     "--html writes the first scenario's timeline page."},
+     "--html writes the first scenario's timeline page; --show prints each\n"
+     "case's file at the end."},
+    {"train", cmd_train, "haven train NAME",
+     "The trainee exercise (scenarios/train/NAME.lua): the referral, then the\n"
+     "template's four parts (assessment summary; SMART goal; three to five key\n"
+     "actions with responsible party and timeline; follow-up and review plan),\n"
+     "checked against the engine's rules, and the model answer beside yours.\n"
+     "Answers from a file: 'key: value' lines (needs, risks, strengths,\n"
+     "info_needed, goal, indicators, target, action: title | who | when,\n"
+     "followup, review).  Exit 0 when complete, 65 when parts are missing."},
     {"repl", cmd_repl, "haven repl [--unsafe] [-e CODE]",
      "The caseworker REPL: due(), show \"REF\", open \"REF\", then steps on the\n"
      "open case (followup{ method = ..., safety = ... }), register{...},\n"

@@ -4,6 +4,7 @@
 #include "scenario.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -13,8 +14,12 @@
 #include <unistd.h>
 
 #include "lhaven.h"
+#include "render.h"
 #include "scenario_prelude.h"
 #include "scenario_timeline.h"
+#include "scenario_train.h"
+
+#include <readline/readline.h>
 
 #ifndef HAVEN_DATADIR
 #define HAVEN_DATADIR "/usr/local/share/haven"
@@ -134,8 +139,27 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Prints the case files of the scenario's cases (S.files) as `haven show`. */
+static void show_cases(lua_State *L)
+{
+    lua_getglobal(L, "__scenario");
+    lua_getfield(L, -1, "files");
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            json_t *v = lhaven_to_json(L, -1);
+            printf("\n");
+            render_case(v);
+            json_decref(v);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 2);
+}
+
 /* Runs one scenario; adds its counts; writes html when asked. */
-static int run_one(const char *file, const char *html, int *passed, int *failed)
+static int run_one(const char *file, const char *html, int show, int *passed,
+                   int *failed)
 {
     run_state rs;
     const char *tmp = getenv("TMPDIR");
@@ -192,6 +216,8 @@ static int run_one(const char *file, const char *html, int *passed, int *failed)
         (*failed)++;
     }
     lua_settop(L, handler);
+    if (show)
+        show_cases(L);
     if (html) {
         lua_getglobal(L, "__scenario");
         int s_idx = lua_gettop(L);
@@ -227,7 +253,7 @@ done:
     return code;
 }
 
-int hv_scenario_run(char **files, int nfiles, const char *html_path)
+int hv_scenario_run(char **files, int nfiles, const char *html_path, int show)
 {
     int passed = 0, failed = 0, code = 0;
     for (int i = 0; i < nfiles; i++) {
@@ -237,7 +263,7 @@ int hv_scenario_run(char **files, int nfiles, const char *html_path)
         }
     }
     for (int i = 0; i < nfiles; i++) {
-        int c = run_one(files[i], i == 0 ? html_path : NULL, &passed, &failed);
+        int c = run_one(files[i], i == 0 ? html_path : NULL, show, &passed, &failed);
         if (c && !code)
             code = c;
         fflush(stdout);
@@ -246,4 +272,81 @@ int hv_scenario_run(char **files, int nfiles, const char *html_path)
     if (code)
         return code;
     return failed ? 65 : 0;
+}
+
+/* read_line(prompt) for train.lua: readline on a terminal, else stdin. */
+static int t_read_line(lua_State *L)
+{
+    const char *prompt = luaL_optstring(L, 1, "");
+    if (isatty(STDIN_FILENO)) {
+        char *line = readline(prompt);
+        if (!line)
+            return 0;
+        lua_pushstring(L, line);
+        free(line);
+        return 1;
+    }
+    char buf[8192];
+    if (!fgets(buf, sizeof buf, stdin))
+        return 0;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+int hv_train_run(const char *name)
+{
+    run_state rs;
+    char exercise[4200];
+    const char *tmp = getenv("TMPDIR");
+    /* The exercise: scenarios/train/NAME.lua, found as workflows are. */
+    snprintf(rs.file, sizeof rs.file, "./train");
+    snprintf(rs.chunk, sizeof rs.chunk, "@train");
+    snprintf(rs.dir, sizeof rs.dir, "%s/haven-train-XXXXXX", tmp ? tmp : "/tmp");
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+            fprintf(stderr, "haven: train: an exercise name is lower-case letters, digits and _\n");
+            return 64;
+        }
+    const char *roots[] = {"scenarios/train", HAVEN_DATADIR "/scenarios/train"};
+    exercise[0] = '\0';
+    for (int i = 0; i < 2 && !exercise[0]; i++) {
+        snprintf(exercise, sizeof exercise, "%s/%s.lua", roots[i], name);
+        if (!exists(exercise))
+            exercise[0] = '\0';
+    }
+    if (!exercise[0]) {
+        fprintf(stderr, "haven: train: no exercise '%s' (scenarios/train/%s.lua)\n", name, name);
+        return 66;
+    }
+    if (!mkdtemp(rs.dir)) {
+        fprintf(stderr, "haven: train: cannot create a temporary folder\n");
+        return 73;
+    }
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    luaL_requiref(L, "haven", luaopen_haven, 1);
+    int code = 70;
+    if (luaL_loadbufferx(L, scenario_train, strlen(scenario_train), "=train", "t") != LUA_OK)
+        goto fail;
+    lua_pushvalue(L, 1);
+    lua_newtable(L);
+    static const luaL_Reg host[] = {{"database", h_database}, {"find", h_find}, {NULL, NULL}};
+    lua_pushlightuserdata(L, &rs);
+    luaL_setfuncs(L, host, 1);
+    if (luaL_dofile(L, exercise) != LUA_OK)
+        goto fail;
+    lua_pushcfunction(L, t_read_line);
+    lua_pushboolean(L, isatty(STDIN_FILENO));
+    if (lua_pcall(L, 5, 1, 0) != LUA_OK)
+        goto fail;
+    code = lua_toboolean(L, -1) ? 0 : 65;
+    goto done;
+fail:
+    fprintf(stderr, "haven: train: %s\n", lua_tostring(L, -1));
+done:
+    fflush(stdout);
+    lua_close(L);
+    remove_dir(rs.dir);
+    return code;
 }
