@@ -87,6 +87,11 @@ lina:followup{ method = "phone_call", safety = "ok" }
 expect(lina.risk, "risk after two months").to_be("low")
 expect(lina:followup_every(), "after the plan's first two months: monthly").to_be(months(1))
 
+-- "Review: ... every 3 months": progress, the plan goes on.
+at(lina:task("review").due_at)
+lina:review{ outcome = "continue", notes = "reading improving" }
+expect(lina:due_in("review"), "the next review in three months").to_be(months(3))
+
 -- The visit of the quiz.
 at(lina:task("followup").due_at)
 say("During a follow-up visit, the caseworker notices the family's financial situation has "
@@ -95,9 +100,10 @@ say("The father lost his job; rent is late and there is little food at home.")
 lina:followup{ method = "home_visit_scheduled", safety = "concern",
                notes = "father lost his job; rent late; little food" }
 -- "Frequency: Depends on the level of risk and case needs (could be daily,
---  weekly, monthly)."  risk.lua: a concern as the latest observation adds 5
--- (and takes away the three safe follow-ups in a row).
-expect(lina:show().risk.score, "risk score after the concern").to_be(before + 5 + 3)
+--  weekly, monthly)."  The concern re-scores the risk (risk.lua): emotional
+-- distress 2 + school decline 1 + under 12: 1 + one assessed risk 2 - three
+-- strengths 3, and a concern as the latest observation adds 5: 8, medium.
+expect(lina:show().risk.score, "risk score after the concern").to_be(8)
 expect(lina.risk, "risk level after the concern").to_be("medium")
 -- followup.lua: at most weekly after a follow-up that reported a concern.
 expect(lina:followup_every(), "follow-up after the concern").to_be(weeks(1))
@@ -137,13 +143,15 @@ lina:plan{
     { title = "Refer the father to financial support", responsible = "caseworker",
       type = "referral", due = haven_iso(v2_day + weeks(2)) },
     { title = "Food parcels until the support starts", responsible = "provider",
-      type = "referral", due = haven_iso(v2_day + weeks(1)) },
+      provider = "Community food bank", type = "referral", due = haven_iso(v2_day + weeks(1)) },
   } }
 expect(lina.stage, "version 2 waits for approval").to_be("case_planning")
 as("sara")
 lina:approve()
 as("amal")
 expect(lina.stage).to_be("implementation")
+-- The approved version schedules its own review: monthly at high risk.
+expect(lina:due_in("review"), "review of version 2").to_be(months(1))
 
 local plans = lina:show().plans
 expect(#plans, "two plan versions").to_be(2)
@@ -161,7 +169,10 @@ expect(v1 and v1.goal, "version 1 still readable").to_contain("reads at her grad
 lina:refer{ service = "financial", provider = "Municipal family support", action = 2 }
 lina:refer{ service = "other", provider = "Community food bank", action = 3 }
 lina:act{ action = 2, status = "done" }
-expect(lina:task("referral"), "a task to check the referral's outcome").to_be_truthy()
+-- "what is the case worker's primary responsibility after making the
+--  referral?" - following it up: a task to check each referral's outcome.
+expect(lina:task("referral_outcome"), "a task to check the referral's outcome").to_be_truthy()
+expect(lina:due_in("referral_outcome"), "referral outcome check").to_be(weeks(2))
 -- A fresh plan counts as the plan's first two months, but the concern keeps
 -- the follow-ups weekly.
 expect(lina:due_in("followup"), "follow-up after the new plan").to_be(weeks(1))

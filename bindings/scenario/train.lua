@@ -136,6 +136,14 @@ if #p2 == 0 and #p3 == 0 then
 end
 part("SMART goal", p2)
 part("Key actions", p3)
+if #p2 > 0 or #p3 > 0 then
+  -- The trainee's plan did not pass: a scratch plan lets the rules say how
+  -- often this child should be followed up, to judge part 4 all the same.
+  c:plan{ goal = "Scratch plan for judging the follow-up frequency", indicators = { "scratch" },
+    target_date = haven.iso(now + 180 * 86400), addresses = { "scratch" },
+    actions = { { title = "scratch", responsible = "caseworker", type = "direct_support",
+                  due = haven.iso(now + 86400) } } }
+end
 
 -- 4. Follow-up and review: the frequency must fit the risk the rules give.
 local p4 = {}
