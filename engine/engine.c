@@ -376,6 +376,7 @@ static hv_status put_meta(hv_engine *e, const char *key, const char *value)
 
 /* Writes the agency, settings, first administrator and workflow. */
 hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
+hv_status hv__audit_make_key(hv_engine *e);
 
 static hv_status init_contents(hv_engine *e, const hv_init_options *o,
                                const char *workflow_text,
@@ -603,6 +604,8 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
         s = HV_NOMEM;
         goto done;
     }
+    if (o->admin)
+        hv_engine_set_actor(e, o->admin);
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)))
         goto done;
     if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
@@ -622,6 +625,19 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
                    : hv__asprintf("%s: cannot create: %s", path,
                                   strerror(errno));
         goto done;
+    }
+    /* The audit signing key, beside the database (not in it). */
+    {
+        hv_engine *k = engine_new(path);
+        hv_status ks = k ? hv__audit_make_key(k) : HV_NOMEM;
+        if (ks != HV_OK && !*err)
+            *err = hv__strdup(k && k->errmsg ? k->errmsg : "cannot make the audit key");
+        hv_engine_close(k);
+        if (ks != HV_OK) {
+            s = ks;
+            unlink(path);
+            goto done;
+        }
     }
     /* Make the new name durable. */
     char *slash = strrchr(tmp, '/');

@@ -51,6 +51,18 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision);
 
+/* ---- the audit hash chain (audit.c) ---- */
+#define HV_AUDIT_HASH_BYTES 32
+/* The next event's sequence number and the hash it chains to (inside the
+ * write transaction).  out: *seq, prev (when *has_prev). */
+hv_status hv__audit_next(hv_engine *e, int64_t *seq,
+                         unsigned char prev[HV_AUDIT_HASH_BYTES], int *has_prev);
+/* BLAKE2b-256 of prev (NULL: the first entry) and the entry's fields. */
+void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
+                    const char *actor, int64_t case_id, const char *kind,
+                    const char *data, const char *decision,
+                    unsigned char out[HV_AUDIT_HASH_BYTES]);
+
 /* Case id and version by reference.  HV_NOTFOUND if unknown. */
 hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
                                 int64_t *case_id, int64_t *version);

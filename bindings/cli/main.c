@@ -918,6 +918,78 @@ static int cmd_train(const globals *g, int argc, char **argv)
     return hv_train_run(argv[0]);
 }
 
+/* ---- audit ------------------------------------------------------------------ */
+
+static int cmd_audit(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    char *text = NULL, *checkpoint = NULL;
+    const char *ref = NULL, *user = NULL;
+    hv_time since = 0;
+    int code;
+    if (argc < 1)
+        return fail(EXIT_USAGE, "audit", "use 'audit verify [--checkpoint FILE]', "
+                                         "'audit checkpoint' or 'audit log [REF] "
+                                         "[--user U] [--since T]'");
+    const char *sub = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc && !strcmp(sub, "verify")) {
+            int rc = 0;
+            if (!(checkpoint = read_input(argv[++i], &rc)))
+                return rc;
+        } else if (!strcmp(argv[i], "--user") && i + 1 < argc && !strcmp(sub, "log")) {
+            user = argv[++i];
+        } else if (!strcmp(argv[i], "--since") && i + 1 < argc && !strcmp(sub, "log")) {
+            if (hv_time_parse(argv[++i], &since) != HV_OK) {
+                free(checkpoint);
+                return fail(EXIT_USAGE, "audit log", "--since takes an ISO 8601 time");
+            }
+        } else if (!strcmp(sub, "log") && !ref && argv[i][0] != '-') {
+            ref = argv[i];
+        } else {
+            free(checkpoint);
+            return fail(EXIT_USAGE, "audit", "unknown argument");
+        }
+    }
+    if (strcmp(sub, "verify") && strcmp(sub, "checkpoint") && strcmp(sub, "log")) {
+        free(checkpoint);
+        return fail(EXIT_USAGE, "audit", "use verify, checkpoint or log");
+    }
+    if ((code = open_engine(g, &e))) {
+        free(checkpoint);
+        return code;
+    }
+    hv_status st = !strcmp(sub, "verify")       ? hv_audit_verify(e, checkpoint, &text)
+                   : !strcmp(sub, "checkpoint") ? hv_audit_checkpoint(e, &text)
+                                                : hv_audit_log(e, ref, user, since, &text);
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json || !strcmp(sub, "checkpoint")) {
+        print_json_text(text);
+    } else if (!strcmp(sub, "verify")) {
+        json_t *v = json_loads(text, 0, NULL);
+        printf("audit: ok: %lld entries chained up to entry %lld%s%s\n",
+               (long long)json_integer_value(json_object_get(v, "entries")),
+               (long long)json_integer_value(json_object_get(v, "head_seq")),
+               json_integer_value(json_object_get(v, "legacy_entries")) ? " (older entries predate the chain)" : "",
+               checkpoint ? "; the checkpoint matches" : "");
+        json_decref(v);
+    } else {
+        json_t *v = json_loads(text, 0, NULL), *r;
+        size_t i;
+        json_array_foreach(v, i, r)
+            printf("%6lld  %s  %-10s %-13s %-16s %s\n",
+                   (long long)json_integer_value(json_object_get(r, "seq")),
+                   str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
+                   str_or(r, "ref", "-"), str_or(r, "action", "?"));
+        json_decref(v);
+    }
+    hv_free(text);
+    free(checkpoint);
+    hv_engine_close(e);
+    return code;
+}
+
 /* ---- the table of commands ----------------------------------------------- */
 
 static int cmd_help(const globals *g, int argc, char **argv);
@@ -1050,6 +1122,15 @@ static const command commands[] = {
      "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"
      "reload: load the pack again (from DIR, or the folder recorded at init)\n"
      "into the database; a pack that fails to load leaves the one in force."},
+    {"audit", cmd_audit,
+     "haven audit verify [--checkpoint FILE] | haven audit checkpoint | "
+     "haven audit log [REF] [--user U] [--since T]",
+     "verify: walk the events' hash chain; names the first entry changed,\n"
+     "deleted, reordered or inserted, or a cut tail (exit 65).  With a\n"
+     "checkpoint: also a database restored to an older state or rewritten.\n"
+     "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key).\n"
+     "log: who did what to which case, when (supervisors, managers and\n"
+     "administrators); no case content."},
     {"help", cmd_help, "haven help [COMMAND]", "Show help."},
 };
 

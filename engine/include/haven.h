@@ -272,6 +272,23 @@ HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
 HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
                                  char **out_json);
 
+/* ---- The audit trail ---------------------------------------------------- */
+
+/* Walks the events' hash chain; HV_INVALID naming the first bad entry
+ * (changed, deleted, reordered, inserted, or a cut tail).  With a
+ * checkpoint (the JSON of hv_audit_checkpoint), also detects a database
+ * restored to an older state or rewritten after it.  out: *out_json
+ * {ok, entries, legacy_entries, head_seq, head_hash, checkpoint}. */
+HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
+                                 char **out_json);
+/* A signed head of the chain {seq, hash, at, public_key, signature} (Ed25519,
+ * the key in "<db>.audit-key", made at init, outside the database). */
+HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json);
+/* The events (seq, at, user, role, ref, action; no case content) for
+ * supervisors, managers and administrators; ref/user NULL: all. */
+HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
+                              hv_time since, char **out_json);
+
 /* ---- Workflows ---------------------------------------------------------- */
 
 typedef struct hv_workflow hv_workflow;

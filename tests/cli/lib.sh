@@ -80,6 +80,14 @@ register_noor() {
 }
 
 finish() {
+    # Every database a test leaves behind must still verify.
+    if [ -s "$HAVEN_DB" ]; then
+        if "$HAVEN" --db "$HAVEN_DB" audit verify >/dev/null 2>"$WORK/verify.err"; then
+            pass
+        else
+            failt "audit verify on the test's database: $(cat "$WORK/verify.err")"
+        fi
+    fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
     exit $?
