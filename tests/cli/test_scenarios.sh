@@ -1,0 +1,108 @@
+#!/bin/sh
+# Training scenarios: `haven scenario run` over the shipped scenarios, a
+# fixture with a wrong expectation, and the --html timeline page (checked as
+# text and as a headless Chromium screenshot).
+. "$(dirname "$0")/lib.sh"
+
+FIX="$SRC/tests/fixtures/scenarios"
+
+# ---- every shipped scenario holds ------------------------------------------
+# (a glob, so a new scenario is run as soon as it is added)
+run scenario run "$SRC"/scenarios/*.lua
+expect_rc 0 "scenario run scenarios/*.lua"
+for f in "$SRC"/scenarios/*.lua; do
+    expect_out "^== $f\$" "transcript header for $(basename "$f")"
+done
+expect_out '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}  start ' "transcript: start lines"
+expect_out '  say     ' "transcript: narration"
+expect_out ' registered: ' "transcript: steps"
+expect_out '  refused ' "transcript: expected refusals"
+expect_out ' end     [0-9]+ passed, 0 failed$' "transcript: each scenario's end line"
+if grep -Eq '  (FAIL|ERROR) ' "$OUT"; then
+    failt "a shipped scenario failed: $(grep -E '  (FAIL|ERROR) ' "$OUT" | head -5)"
+else pass; fi
+last=$(tail -n 1 "$OUT")
+case $last in
+[1-9]*" passed, 0 failed") pass ;;
+*) failt "closing line '$last', want 'N passed, 0 failed'" ;;
+esac
+# The closing count is the sum of the scenarios' own counts.
+sum=$(sed -n 's/.* end     \([0-9]*\) passed, 0 failed$/\1/p' "$OUT" |
+      awk '{ s += $1 } END { print s + 0 }')
+[ "$last" = "$sum passed, 0 failed" ] && pass || failt "closing '$last' is not the sum $sum"
+
+# Each scenario alone holds too (a fresh database each).
+for f in "$SRC"/scenarios/*.lua; do
+    run scenario run "$f"
+    expect_rc 0 "scenario run $(basename "$f")"
+    expect_out '^[1-9][0-9]* passed, 0 failed$' "$(basename "$f") closing line"
+done
+
+# ---- a wrong expectation: exit 65, its file and line --------------------------
+WRONG="$FIX/wrong_expectation.lua"
+line=$(grep -n 'to_be("immediate")' "$WRONG" | cut -d: -f1)
+[ -n "$line" ] && pass || failt "the fixture's wrong expectation not found"
+run scenario run "$WRONG"
+expect_rc 65 "a wrong expectation exits 65"
+expect_out "  FAIL    .*wrong_expectation\\.lua:$line: urgency: expected \"immediate\", got \"normal\"" \
+    "the failure names wrong_expectation.lua:$line"
+expect_out '^1 passed, 1 failed$' "the wrong expectation's counts"
+n=$(grep -c 'wrong_expectation\.lua:[0-9]*:' "$OUT")
+[ "$n" -eq 1 ] && pass || failt "one failure line expected, got $n"
+
+# A wrong expectation among good scenarios still fails the run.
+run scenario run "$SRC/scenarios/neglect.lua" "$WRONG"
+expect_rc 65 "a good and a wrong scenario: exit 65"
+expect_out '^[0-9]+ passed, 1 failed$' "a good and a wrong scenario: counts"
+
+run scenario run "$WORK/no_such_scenario.lua"
+expect_rc 66 "a missing scenario file"
+
+# ---- the HTML timeline of Noor -------------------------------------------------
+PAGE="$WORK/page.html"
+run scenario run --html "$PAGE" "$SRC/scenarios/noor.lua"
+expect_rc 0 "scenario run --html"
+if [ -s "$PAGE" ]; then pass; else failt "--html wrote no page"; fi
+# Self-contained: nothing fetched from elsewhere.  The only URL allowed is
+# the SVG namespace name, which is an identifier, never fetched.
+urls=$(grep -Eo 'https?://[^"'"'"' )<>]*' "$PAGE" | grep -v '^http://www\.w3\.org/2000/svg$')
+[ -z "$urls" ] && pass || failt "the page references $(echo "$urls" | head -3)"
+no_text '<script src' "$PAGE" "no external script"
+no_text '<link' "$PAGE" "no linked stylesheet"
+no_text '@import' "$PAGE" "no imported stylesheet"
+for want in '<svg' 'class="stage"' 'class="task late"' 'class="task ontime"' \
+    'class="followup"' 'class="risk"'; do
+    if grep -q -- "$want" "$PAGE"; then pass; else failt "the page lacks $want"; fi
+done
+# Noor's stages appear as bands, and her name as the page's title.
+grep -q 'follow up review' "$PAGE" && pass || failt "no follow-up stage band"
+grep -q 'Noor (seed 001, section 8)' "$PAGE" && pass || failt "no scenario title"
+
+# ---- a screenshot of the page is not blank ------------------------------------
+if ! command -v chromium >/dev/null 2>&1; then
+    failt "chromium is missing: run 'sh tools/install-deps.sh' (as root) to install it"
+else
+    shoot() { # shoot URL PNG
+        timeout 90 chromium --headless --no-sandbox --disable-gpu \
+            --user-data-dir="$WORK/chromium" --hide-scrollbars \
+            --screenshot="$2" --window-size=1200,1400 "$1" >/dev/null 2>&1
+    }
+    shoot "file://$PAGE" "$WORK/shot.png"
+    shoot about:blank "$WORK/blank.png"
+    if [ -s "$WORK/shot.png" ] && [ -s "$WORK/blank.png" ]; then
+        pass
+        # PNG signature: bytes 2-4 are "PNG".
+        [ "$(head -c 4 "$WORK/shot.png" | tail -c 3)" = PNG ] && pass || failt "shot.png is not a PNG"
+        shot=$(wc -c <"$WORK/shot.png")
+        blank=$(wc -c <"$WORK/blank.png")
+        # A uniform image compresses to a few KB (about:blank is ~8 KB at
+        # this size); a drawn timeline and transcript is many times larger.
+        [ "$shot" -gt 20000 ] && pass || failt "screenshot only $shot bytes: blank?"
+        [ "$shot" -gt $((blank * 5)) ] && pass ||
+            failt "screenshot $shot bytes is not several times a blank page ($blank bytes)"
+    else
+        failt "chromium wrote no screenshot (shot.png or blank.png missing)"
+    fi
+fi
+
+finish
