@@ -1797,14 +1797,36 @@ static hv_status step_transfer(step *sc)
     static const char *const fields[] = {"agency", "reason", "override", NULL};
     hv_status s;
     const char *agency, *reason;
-    int overridden = 0;
+    
     int64_t final_after;
     if ((s = check_fields(sc, fields)) || (s = need_open(sc)) ||
         (s = in_text(sc, "agency", 1, &agency)) ||
-        (s = in_text(sc, "reason", 0, &reason)) ||
-        (s = consent_or_override(sc, "transfer", "a transfer to another agency",
-                                 &overridden)))
+        (s = in_text(sc, "reason", 0, &reason)))
         return s;
+    /* "Transfer requires ... the consent of the child and family" (seed
+     * 001): consent for the transfer scope itself, given by both. */
+    int64_t both = 0;
+    if ((s = query_int(sc,
+                       "SELECT count(*) FROM consents WHERE case_id = ?1 AND"
+                       " scope = ?2 AND given_by = 'both' AND withdrawn_at IS"
+                       " NULL",
+                       sc->case_id, "transfer", 0, &both)))
+        return s;
+    if (!both) {
+        const char *override;
+        if ((s = in_text(sc, "override", 0, &override)))
+            return s;
+        if (!override)
+            return fail(sc, HV_REFUSED,
+                        "a transfer needs the consent of the child and family "
+                        "(consent scope=transfer given_by=both); a supervisor "
+                        "may override=REASON");
+        if (!is_supervisor(sc, HV_APPROVAL_SUPERVISOR))
+            return fail(sc, HV_DENIED, "only a supervisor may override missing "
+                                       "consent (%s is a %s)",
+                        sc->e->actor, sc->role);
+        json_object_set_new(sc->data, "consent_overridden", json_true());
+    }
     const hv_stage *closed = NULL;
     for (size_t i = 0; i < sc->wf->nstages && !closed; i++)
         if (sc->wf->stages[i].step == HV_STEP_CLOSED)

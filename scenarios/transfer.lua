@@ -86,7 +86,7 @@ expect(omar.status, "still open").to_be("open")
 advance("1d")
 expect_refusal(function()
   omar:transfer{ agency = "Northern District Child Protection Unit", reason = "family moved" }
-end, "no consent on record covers a transfer")
+end, "the consent of the child and family")
 expect(omar.status, "a refused transfer changes nothing").to_be("open")
 expect(omar:task("followup"), "follow-up still due").to_be_truthy()
 

@@ -919,7 +919,7 @@ static void reopened_initial_assessment_due_follows_the_rules(void **state)
                                       "\"concerns\":[\"sexual_abuse\"],\"child\":"
                                       "{\"name\":\"Sami\",\"age\":9,\"sex\":\"male\"},"
                                       "\"consent\":{\"registration\":\"guardian\","
-                                      "\"transfer\":\"guardian\"}}",
+                                      "\"transfer\":\"both\"}}",
                                       0, &ref2),
                      HV_OK);
     assert_int_equal(tu_count(db(f), "SELECT t.due_at - t.created_at FROM tasks t"

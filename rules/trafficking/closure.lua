@@ -43,7 +43,10 @@ local function goals_met(case, ctx, unmet)
       end
     end
   end
-  if #(case.reviews or {}) == 0 then unmet[#unmet + 1] = "no_evaluation_held" end
+  -- "an evaluation held": the workflow's evaluation step, or a review
+  if #(case.evaluations or {}) == 0 and #(case.reviews or {}) == 0 then
+    unmet[#unmet + 1] = "no_evaluation_held"
+  end
   local f = case.followups or {}
   if #f == 0 or f[#f].safety ~= "ok" then unmet[#unmet + 1] = "new_problems_at_last_followup" end
   if case.form and case.form.trafficker_contact == true then

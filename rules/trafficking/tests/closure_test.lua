@@ -61,3 +61,12 @@ test("death closes with no final follow-up; an unknown reason is refused", funct
   expect(closure(case {}, "death")).to_equal({ ok = true, unmet = {}, final_followup_after = 0 })
   expect(closure(case {}, "whatever").unmet).to_contain("unknown_closure_reason")
 end)
+
+test("an evaluation of the plan counts as the evaluation held", function()
+  local c = case{ concerns = { "trafficking" }, risk = { level = "low", score = 2 },
+    plan = { goal = "reintegration", target_date = at("2027-06-01T00:00:00Z"), version = 1,
+             approved_at = at("2026-12-05T00:00:00Z"), actions = { { status = "done", due = at("2027-01-01T00:00:00Z") } } },
+    evaluations = { { at = at("2027-01-20T10:00:00Z"), outcome = "achieved" } } }
+  local r = closure(c, "goals_achieved", { now = at("2027-02-01T00:00:00Z") })
+  for _, u in ipairs(r.unmet) do expect(u ~= "no_evaluation_held", u).to_be_truthy() end
+end)
