@@ -82,18 +82,38 @@ hv_status hv__audit_next(hv_engine *e, int64_t *seq,
     return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "reading the audit chain");
 }
 
+/* Where the chain starts (meta audit_chain_from; 1 when absent). */
+static hv_status chain_start(hv_engine *e, int64_t *from)
+{
+    sqlite3_stmt *st = NULL;
+    *from = 1;
+    hv_status s = hv__store_prepare(e, "SELECT value FROM meta WHERE key ="
+                                       " 'audit_chain_from'", &st);
+    if (s)
+        return s;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *from = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (*from < 1)
+        *from = 1;
+    return HV_OK;
+}
+
 /* Walks the chain.  On the first problem returns HV_INVALID with a message
  * naming the entry.  out: *entries checked, *legacy entries before the
- * chain (written before it existed), the head seq and hash. */
+ * chain (written by versions without it), the head seq and hash. */
 static hv_status walk(hv_engine *e, int64_t *entries, int64_t *legacy,
                       int64_t *head_seq, unsigned char head[HV_AUDIT_HASH_BYTES])
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
     unsigned char last[HV_AUDIT_HASH_BYTES], calc[HV_AUDIT_HASH_BYTES];
-    int have_last = 0, chained = 0;
-    int64_t expect_seq = 0;
+    int have_last = 0;
+    int64_t from, expect_seq;
     *entries = *legacy = *head_seq = 0;
+    if ((s = chain_start(e, &from)))
+        return s;
+    expect_seq = from;
     if ((s = hv__store_prepare(e,
                                "SELECT seq, at, actor, case_id, kind, data,"
                                " decision, prev_hash, hash FROM events ORDER BY"
@@ -107,35 +127,44 @@ static hv_status walk(hv_engine *e, int64_t *entries, int64_t *legacy,
         int prev_len = sqlite3_column_bytes(st, 7);
         const void *hash = sqlite3_column_blob(st, 8);
         int hash_len = sqlite3_column_bytes(st, 8);
-        if (!chained && hash_len == 0) {
+        if (seq < from) {
+            /* written before the chain existed: never hashed */
+            if (hash_len != 0) {
+                s = hv__fail(e, HV_INVALID, "audit verify: entry %lld is "
+                                            "before the chain's start but "
+                                            "hashed: the start was moved",
+                             (long long)seq);
+                goto done;
+            }
             (*legacy)++;
-            expect_seq = seq + 1;
             continue;
         }
-        chained = 1;
-        if (expect_seq && seq != expect_seq) {
+        if (seq != expect_seq) {
             s = hv__fail(e, HV_INVALID,
-                         "audit verify: entry %lld is missing (the chain jumps "
+                         "audit verify: entry %lld is missing (the chain goes "
                          "from %lld to %lld): deleted or reordered",
                          (long long)expect_seq, (long long)expect_seq - 1,
                          (long long)seq);
             goto done;
         }
         if (hash_len != HV_AUDIT_HASH_BYTES) {
-            s = hv__fail(e, HV_INVALID, "audit verify: entry %lld has no hash",
+            s = hv__fail(e, HV_INVALID, "audit verify: entry %lld has no hash "
+                                        "(its hash was removed)",
                          (long long)seq);
             goto done;
         }
-        if (have_last && (prev_len != HV_AUDIT_HASH_BYTES ||
-                          memcmp(prev, last, HV_AUDIT_HASH_BYTES) != 0)) {
+        /* The first chained entry follows nothing; each later one follows
+         * the entry before it. */
+        if (have_last ? (prev_len != HV_AUDIT_HASH_BYTES ||
+                         memcmp(prev, last, HV_AUDIT_HASH_BYTES) != 0)
+                      : prev_len != 0) {
             s = hv__fail(e, HV_INVALID,
                          "audit verify: entry %lld does not follow entry %lld "
                          "(inserted, reordered or an earlier entry replaced)",
                          (long long)seq, (long long)seq - 1);
             goto done;
         }
-        hv__audit_hash(have_last ? last : (prev_len == HV_AUDIT_HASH_BYTES ? prev : NULL),
-                       seq, sqlite3_column_int64(st, 1),
+        hv__audit_hash(have_last ? last : NULL, seq, sqlite3_column_int64(st, 1),
                        (const char *)sqlite3_column_text(st, 2),
                        sqlite3_column_int64(st, 3),
                        (const char *)sqlite3_column_text(st, 4),
@@ -167,11 +196,12 @@ static hv_status walk(hv_engine *e, int64_t *entries, int64_t *legacy,
         return s;
     if (sqlite3_step(st) == SQLITE_ROW)
         highest = sqlite3_column_int64(st, 0);
-    if (highest > *head_seq + (chained ? 0 : *legacy)) {
+    int64_t last_seq = have_last ? *head_seq : from - 1;
+    if (highest > last_seq) {
         s = hv__fail(e, HV_INVALID,
                      "audit verify: entries after %lld are missing (the log "
                      "went up to %lld): the tail was cut",
-                     (long long)*head_seq, (long long)highest);
+                     (long long)last_seq, (long long)highest);
         goto done;
     }
     if (have_last)

@@ -550,6 +550,41 @@ static hv_status tasks_cancel(step *sc, const char *kind, const char *reason)
                       "itit", sc->case_id, kind, (int64_t)hv_now(sc->e), reason);
 }
 
+/* Records a reason or note given with a step as a dated case note (the
+ * narrative stays out of the event). */
+static hv_status add_note(step *sc, const char *prefix, const char *text)
+{
+    if (!text)
+        return HV_OK;
+    char *full = hv__asprintf("%s: %s", prefix, text);
+    if (!full)
+        return fail(sc, HV_NOMEM, "out of memory");
+    hv_status s = exec_binds(sc,
+                             "INSERT INTO notes (case_id, at, author_id, text)"
+                             " VALUES (?1,?2,?3,?4)",
+                             "iiit", sc->case_id, (int64_t)hv_now(sc->e),
+                             sc->user_id, full);
+    hv__free(full);
+    return s;
+}
+
+/* Cancels approvals still waiting (the case closed, moved or reopened). */
+static hv_status cancel_approvals(step *sc, const char *reason)
+{
+    hv_status s = exec_binds(sc,
+                             "UPDATE approvals SET status = 'rejected', decided_at"
+                             " = ?2, reason = ?3 WHERE case_id = ?1 AND status ="
+                             " 'pending'",
+                             "iit", sc->case_id, (int64_t)hv_now(sc->e), reason);
+    if (s == HV_OK)
+        s = exec_binds(sc,
+                       "UPDATE plans SET status = 'rejected', decided_at = ?2,"
+                       " decision_reason = ?3 WHERE case_id = ?1 AND status ="
+                       " 'pending_approval'",
+                       "iit", sc->case_id, (int64_t)hv_now(sc->e), reason);
+    return s;
+}
+
 /* ---- moving along the workflow -------------------------------------------- */
 
 /* The first stage in the current stage's `next` whose step is `kind`. */
@@ -1154,6 +1189,7 @@ static hv_status do_close(step *sc, const char *reason, int64_t final_after)
         return wrong_stage(sc, "the workflow has no closed stage after closure");
     if ((s = move_to(sc, target)) ||
         (s = tasks_cancel(sc, NULL, "case closed")) ||
+        (s = cancel_approvals(sc, "case closed")) ||
         (s = exec_binds(sc,
                         "UPDATE cases SET status = 'closed', closed_at = ?2,"
                         " closure_reason = ?3, closure_planned = 0 WHERE id = ?1",
@@ -1233,6 +1269,13 @@ static hv_status step_decide(step *sc, int approve)
     json_t *detail = col_json(st, 3);
     sqlite3_finalize(st);
     const hv_stage *at = sc->stage;
+    hv_step needed = !strcmp(subject, "plan") ? HV_STEP_PLANNING : HV_STEP_CLOSURE;
+    if (!case_open(sc) || at->step != needed) {
+        json_decref(detail);
+        return fail(sc, HV_REFUSED, "the %s waiting is no longer current (the "
+                                    "case is %s at stage %s)",
+                    subject, sc->status, at->id);
+    }
     if (!is_supervisor(sc, at->approval)) {
         json_decref(detail);
         return fail(sc, HV_DENIED, "only a %s may %s the %s (%s is a %s)",
@@ -1251,6 +1294,16 @@ static hv_status step_decide(step *sc, int approve)
     }
     json_object_set_new(sc->data, "subject", json_string(subject));
     json_object_set_new(sc->out, "subject", json_string(subject));
+    {
+        const char *note = json_string_value(json_object_get(sc->in, "note"));
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%s %s", approve ? "Approved" : "Rejected",
+                 subject);
+        if ((s = add_note(sc, prefix, approve ? note : reason))) {
+            json_decref(detail);
+            return s;
+        }
+    }
     if (!strcmp(subject, "plan")) {
         if (approve) {
             s = approve_plan(sc, subject_id);
@@ -1728,6 +1781,8 @@ static hv_status step_close(step *sc)
         (s = move_to(sc, target)))
         return s;
     json_object_set_new(sc->data, "closure_reason", json_string(reason));
+    if ((s = add_note(sc, "Closure requested", notes)))
+        return s;
     if (target->approval != HV_APPROVAL_NONE) {
         json_t *detail = json_pack("{s:s,s:I}", "reason", reason,
                                    "final_followup_after", (json_int_t)final_after);
@@ -1756,6 +1811,8 @@ static hv_status step_reopen(step *sc)
         return wrong_stage(sc, "the workflow does not allow reopening from here");
     if ((s = move_to(sc, target)) ||
         (s = tasks_cancel(sc, NULL, "case reopened")) ||
+        (s = cancel_approvals(sc, "case reopened")) ||
+        (s = add_note(sc, "Reopened", reason)) ||
         (s = exec_binds(sc,
                         "UPDATE cases SET status = 'open', closed_at = NULL,"
                         " closure_reason = NULL, transferred_to = NULL WHERE id = ?1",
@@ -1841,8 +1898,17 @@ static hv_status step_transfer(step *sc)
                             " transferred_to = ?4 WHERE id = ?1",
                         "itit", sc->case_id, closed->id, (int64_t)hv_now(sc->e),
                         agency)) ||
-        (s = tasks_cancel(sc, NULL, "case transferred")))
+        (s = tasks_cancel(sc, NULL, "case transferred")) ||
+        (s = cancel_approvals(sc, "case transferred")) ||
+        (s = add_note(sc, "Transferred", reason)))
         return s;
+    {
+        const char *override = json_string_value(json_object_get(sc->in, "override"));
+        if (json_object_get(sc->data, "consent_overridden") &&
+            (s = add_note(sc, "Consent for the transfer overridden by a supervisor",
+                          override)))
+            return s;
+    }
     json_object_set_new(sc->data, "from", json_string(sc->stage->id));
     json_object_set_new(sc->data, "to", json_string(closed->id));
     sc->stage = closed;

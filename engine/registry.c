@@ -1038,6 +1038,10 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
         if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
             return hv__fail(e, HV_INVALID,
                             "note: text: control characters not allowed");
+    json_t *utf8 = json_string(text);
+    if (!utf8)
+        return hv__fail(e, HV_INVALID, "note: text: not UTF-8 text");
+    json_decref(utf8);
     if ((s = hv__store_begin(e)))
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, &version)) ||

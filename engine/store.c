@@ -294,6 +294,12 @@ static const char *const migrations[] = {
     "ALTER TABLE cases ADD COLUMN closure_reason TEXT;"
     "ALTER TABLE cases ADD COLUMN transferred_to TEXT;"
     "ALTER TABLE cases ADD COLUMN closure_planned INTEGER NOT NULL DEFAULT 0;",
+
+    /* 4 -> 5: where the audit hash chain starts.  Events written before
+     * (by older versions) stay as they are; every later one is chained, and
+     * `audit verify` accepts unchained entries only below this number. */
+    "INSERT OR REPLACE INTO meta (key, value)"
+    "  SELECT 'audit_chain_from', coalesce(max(seq), 0) + 1 FROM events;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -422,6 +422,8 @@ static int cmd_note(const globals *g, int argc, char **argv)
                 return fail(EXIT_USAGE, "note", "--expect-version needs a "
                                                 "positive number");
         } else if (!strncmp(argv[i], "text=", 5)) {
+            if (text)
+                return fail(EXIT_USAGE, "note", "text= given twice");
             text = argv[i] + 5;
         } else if (argv[i][0] == '-') {
             return fail(EXIT_USAGE, "note", "unknown option (see haven note "

@@ -84,32 +84,41 @@ static void push_json_text(lua_State *L, const char *text)
     json_decref(v);
 }
 
-/* Converts the Lua value at idx to JSON; raises on what is not data. */
-static json_t *to_json(lua_State *L, int idx, int depth)
+/* Converts the Lua value at idx to JSON.  Returns NULL with *why set on what
+ * is not plain data (nothing is left allocated); never raises except for
+ * Lua's own stack errors. */
+static json_t *convert(lua_State *L, int idx, int depth, const char **why)
 {
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return json_null();
     case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
-        return lua_isinteger(L, idx) ? json_integer(lua_tointeger(L, idx))
-                                     : json_real(lua_tonumber(L, idx));
+        if (lua_isinteger(L, idx))
+            return json_integer(lua_tointeger(L, idx));
+        if (lua_tonumber(L, idx) != lua_tonumber(L, idx) ||
+            lua_tonumber(L, idx) - lua_tonumber(L, idx) != 0) {
+            *why = "a number that is not finite";
+            return NULL;
+        }
+        return json_real(lua_tonumber(L, idx));
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         json_t *j = json_stringn(s, n);
         if (!j)
-            luaL_error(L, "text that is not UTF-8");
+            *why = "text that is not UTF-8";
         return j;
     }
     case LUA_TTABLE: break;
     default:
-        luaL_error(L, "cannot pass a %s value to haven", luaL_typename(L, idx));
+        *why = "a value that is not data (a function, thread or userdata)";
         return NULL;
     }
-    if (depth > MAX_DEPTH)
-        luaL_error(L, "tables nested too deeply");
-    luaL_checkstack(L, 4, "tables nested too deeply");
+    if (depth > MAX_DEPTH || !lua_checkstack(L, 4)) {
+        *why = "tables nested too deeply";
+        return NULL;
+    }
     size_t n = lua_rawlen(L, idx), count = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -119,24 +128,47 @@ static json_t *to_json(lua_State *L, int idx, int depth)
     json_t *out;
     if (n > 0 && count == n) {
         out = json_array();
-        for (size_t i = 1; i <= n; i++) {
+        for (size_t i = 1; out && i <= n; i++) {
             lua_rawgeti(L, idx, (lua_Integer)i);
-            json_array_append_new(out, to_json(L, -1, depth + 1));
+            json_t *item = convert(L, -1, depth + 1, why);
             lua_pop(L, 1);
+            if (!item || json_array_append_new(out, item)) {
+                json_decref(out);
+                return NULL;
+            }
         }
         return out;
     }
     out = json_object();
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    while (out && lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) {
+            *why = "a table mixing list items and named fields";
+            lua_pop(L, 2);
             json_decref(out);
-            luaL_error(L, "a table mixing list items and named fields");
+            return NULL;
         }
-        json_object_set_new(out, lua_tostring(L, -2), to_json(L, -1, depth + 1));
+        json_t *item = convert(L, -1, depth + 1, why);
+        if (!item || json_object_set_new(out, lua_tostring(L, -2), item)) {
+            if (item == NULL || !*why)
+                *why = *why ? *why : "a field name that is not UTF-8";
+            lua_pop(L, 2);
+            json_decref(out);
+            return NULL;
+        }
         lua_pop(L, 1);
     }
     return out;
+}
+
+/* The value at idx as JSON; raises "bad data: WHY" after cleaning up. */
+static json_t *to_json(lua_State *L, int idx, int depth)
+{
+    const char *why = NULL;
+    json_t *j = convert(L, idx, depth, &why);
+    if (!j)
+        luaL_error(L, "cannot pass %s to haven", why ? why : "this value");
+    return j;
 }
 
 json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx, 0); }
@@ -746,7 +778,7 @@ static const luaL_Reg engine_methods[] = {
 
 static const luaL_Reg engine_meta[] = {
     {"__gc", engine_gc}, {"__close", engine_gc}, {"__tostring", engine_tostring},
-    {"__index", NULL},   {"__name", NULL},       {NULL, NULL}};
+    {NULL, NULL}};
 
 static const luaL_Reg case_methods[] = {
     {"show", c_show}, {"history", c_history}, {"explain", c_explain},

@@ -1,7 +1,7 @@
 -- prelude.lua - the commands a caseworker types in `haven repl`, defined
 -- over the `haven` module.  Compiled into the binary (repl_prelude.h).
 local E, render = ...
-local FRIENDLY = {}
+local FRIENDLY = { __name = "haven refusal" }
 local current = nil
 
 local function friendly(msg, code)

@@ -73,9 +73,8 @@ static int r_explain(lua_State *L) { return with_json(L, render_explain); }
  * is; anything else gets a traceback. */
 static int message_handler(lua_State *L)
 {
-    if (lua_istable(L, 1)) {
-        lua_getglobal(L, "__friendly_mt");
-        lua_getmetatable(L, 1);
+    if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "haven.friendly");
         int friendly = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
         if (friendly)
@@ -97,14 +96,19 @@ static int report_error(lua_State *L)
 {
     int code = 70;
     if (lua_istable(L, -1)) {
+        int isnum = 0;
         lua_getfield(L, -1, "message");
         lua_getfield(L, -2, "code");
-        code = (int)luaL_optinteger(L, -1, EXIT_REFUSED);
-        fprintf(stderr, "%s%s\n", refusal_prefix,
-                lua_tostring(L, -2) ? lua_tostring(L, -2) : "refused");
+        code = (int)lua_tointegerx(L, -1, &isnum);
+        if (!isnum || code <= 0 || code > 125)
+            code = EXIT_REFUSED;
+        const char *msg = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                         : "refused";
+        fprintf(stderr, "%s%s\n", refusal_prefix, msg);
         lua_pop(L, 2);
     } else {
-        fprintf(stderr, "%s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        fprintf(stderr, "%s%s\n", refusal_prefix[0] == '!' ? "" : "haven: repl: ",
+                lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     }
     lua_pop(L, 1);
     fflush(stderr);
@@ -314,15 +318,49 @@ static char **complete(const char *text, int start, int end)
 
 /* ---- history ------------------------------------------------------------------ */
 
-/* Lines that may hold a child's name or narrative are never saved. */
+/* 1 if a string's content looks like a code ("phone_call") or a case
+ * reference ("CP-2026-00001"), never a name or narrative. */
+static int code_like(const char *s, size_t n)
+{
+    int lower = 0, upper = 0, digit = 0;
+    if (n == 0 || n > 40)
+        return n == 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            lower = 1;
+        else if (c >= 'A' && c <= 'Z')
+            upper = 1;
+        else if (c >= '0' && c <= '9')
+            digit = 1;
+        else if (!strchr("_-/.:", c))
+            return 0;
+    }
+    return !(lower && upper) && (!upper || digit);
+}
+
+/* A line may hold a child's name or narrative when any string in it is not
+ * a code or a reference (or when it registers or searches): such lines are
+ * never written to the history. */
 static int sensitive(const char *line)
 {
-    static const char *const words[] = {"register", "search", "name", "note",
-                                        "notes", "summary", "goal", "elements",
-                                        "reason", "provider", "location", NULL};
-    for (const char *const *w = words; *w; w++)
-        if (strstr(line, *w))
+    if (strstr(line, "register") || strstr(line, "search") || strstr(line, "[["))
+        return 1;
+    for (const char *p = line; *p; p++) {
+        if (*p != '"' && *p != '\'')
+            continue;
+        char quote = *p;
+        const char *start = ++p;
+        while (*p && *p != quote) {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        if (!code_like(start, (size_t)(p - start)))
             return 1;
+        if (!*p)
+            break;
+    }
     return 0;
 }
 
@@ -564,6 +602,12 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         lua_close(L);
         return 70;
     }
+    /* The prelude's marker for friendly errors, kept out of reach of the
+     * REPL's Lua. */
+    lua_getglobal(L, "__friendly_mt");
+    lua_setfield(L, LUA_REGISTRYINDEX, "haven.friendly");
+    lua_pushnil(L);
+    lua_setglobal(L, "__friendly_mt");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

@@ -14,7 +14,9 @@ local function seconds(text)
     if text:lower():find("immediate") or text:lower():find("ongoing") then return 0 end
     return nil
   end
+  if n > 3650 then return nil end           -- ten years of anything is a typo
   local u = unit:sub(1, 1)
+  if unit:find("^mi") then return n * 60 end
   if unit:find("^mo") then return n * 30 * 86400 end
   if u == "h" then return n * 3600 end
   if u == "d" then return n * 86400 end
@@ -89,10 +91,11 @@ for _, k in ipairs({ "needs", "risks", "strengths", "info_needed" }) do
   if #lists[k] == 0 then p1[#p1 + 1] = "no " .. k:gsub("_", " ") end
 end
 E:advance("1d")
-c:assess{ kind = "initial", safety = "ok", needs = lists.needs, risks = lists.risks,
-          strengths = lists.strengths, info_needed = lists.info_needed }
+local initial, why = c:assess{ kind = "initial", safety = "ok", needs = lists.needs,
+  risks = lists.risks, strengths = lists.strengths, info_needed = lists.info_needed }
+if not initial then p1[#p1 + 1] = "the engine refused it: " .. tostring(why) end
 E:advance("9d")
-local bia = c:assess{ kind = "comprehensive", needs = lists.needs, risks = lists.risks,
+local bia = initial and c:assess{ kind = "comprehensive", needs = lists.needs, risks = lists.risks,
   strengths = lists.strengths, info_needed = lists.info_needed,
   elements = { childs_views = "(exercise)", family_relationships = "(exercise)",
                safe_environment = "(exercise)", development_identity = "(exercise)",

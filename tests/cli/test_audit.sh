@@ -31,6 +31,10 @@ tamper reordered "UPDATE events SET seq = 100 WHERE seq = 2; UPDATE events SET s
 tamper inserted "INSERT INTO events (seq, at, actor, kind, data, prev_hash, hash) SELECT 8, at, 'mallory', 'registered', '{}', hash, randomblob(32) FROM events WHERE seq = 7" 'entry 8'
 tamper actor "UPDATE events SET actor = 'mallory' WHERE seq = 6" 'entry 6 was changed'
 tamper truncated "DELETE FROM events WHERE seq = 7" 'entries after 6 are missing'
+tamper prefix "DELETE FROM events WHERE seq <= 3" 'entry 1 is missing'
+tamper blanked "UPDATE events SET hash = NULL, prev_hash = NULL WHERE seq <= 3" 'entry 1 has no hash'
+tamper moved_start "UPDATE meta SET value = '4' WHERE key = 'audit_chain_from'" 'entry 1 is before the chain'
+tamper first_prev "UPDATE events SET prev_hash = randomblob(32) WHERE seq = 1" 'entry 1 does not follow'
 
 # A signed checkpoint, then a rollback to an older copy, and a rewrite.
 cp haven.db older.db; cp haven.db.audit-key older.db.audit-key

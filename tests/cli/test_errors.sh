@@ -77,6 +77,13 @@ run show CP-2026-09999; expect_rc 69 "unknown reference"; expect_err "CP-2026-09
 run history CP-2026-09999; expect_rc 69 "unknown reference (history)"
 run note CP-2026-09999 text=hello; expect_rc 69 "unknown reference (note)"; unchanged "note on unknown case"
 
+# A note that is not UTF-8 is refused and the case file stays readable.
+BEFORE=$(fingerprint)
+run note "$REF" "text=$(printf 'bad \377 bytes')"; expect_rc 65 "a note that is not UTF-8"
+expect_err 'not UTF-8' "a note that is not UTF-8"; unchanged "a note that is not UTF-8"
+run show "$REF"; expect_rc 0 "the case file stays readable"
+run note "$REF" text=a text=b; expect_rc 64 "text given twice"
+
 # A stale case version.
 run note "$REF" "text=first" --expect-version 1; expect_rc 0 "note at version 1"
 BEFORE=$(fingerprint)

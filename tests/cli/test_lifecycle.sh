@@ -314,4 +314,28 @@ n=$(sqlite3 :memory: "SELECT json_array_length(readfile('$OUT'), '\$.followups')
 # Every event is in the history.
 n=$(sql "SELECT count(*) FROM events WHERE case_id IS NOT NULL")
 [ "$n" -eq 24 ] && pass || failt "every step recorded: $n events, want 24"
+
+# A plan waiting for approval does not survive a transfer: the supervisor
+# can no longer approve it, and the reasons given are kept as case notes.
+run --as admin user add bilal --role caseworker --supervisor sara
+run --as bilal --now 2027-01-01T09:00:00Z register child.name=Rami child.age=11 child.sex=male \
+    location=Harbour source=family concerns=neglect consent.registration=both consent.transfer=both
+expect_rc 0 "register Rami"; R2=$(cat "$OUT")
+run --as bilal --now 2027-01-02T09:00:00Z assess "$R2" kind=initial safety=ok
+run --as bilal --now 2027-01-05T09:00:00Z assess "$R2" kind=comprehensive elements.childs_views=a \
+    elements.family_relationships=b elements.safe_environment=c elements.development_identity=d \
+    elements.strengths_resources=e
+run --as bilal --now 2027-01-06T09:00:00Z plan "$R2" goal="Within 3 months Rami attends school every day" \
+    indicators.1=attendance target_date=2027-04-06 addresses.1=schooling actions.1.title=visits \
+    actions.1.responsible=caseworker actions.1.type=direct_support actions.1.due=2027-02-01
+expect_rc 0 "Rami's plan waits for approval"
+run --as bilal --now 2027-01-07T09:00:00Z transfer "$R2" agency="Harbour district unit" reason="ZZREASON family moved"
+expect_rc 0 "transfer with the family's consent"
+BEFORE_T=$(fingerprint)
+run --as sara --now 2027-01-08T09:00:00Z approve "$R2"
+expect_rc 65 "a stale approval after a transfer is refused"; expect_err 'nothing on this case is waiting' "the withdrawn approval is named"
+[ "$(fingerprint)" = "$BEFORE_T" ] && pass || failt "the refused approval changed nothing"
+[ "$(sql "SELECT count(*) FROM notes WHERE text LIKE '%ZZREASON%'")" = 1 ] && pass || failt "the transfer reason is kept as a note"
+[ "$(sql "SELECT count(*) FROM events WHERE data LIKE '%ZZREASON%'")" = 0 ] && pass || failt "the reason is not in the events"
+[ "$(sql "SELECT p.status FROM plans p JOIN cases c ON c.id = p.case_id WHERE c.ref = '$R2'")" = rejected ] && pass || failt "the waiting plan was withdrawn"
 finish

@@ -88,6 +88,7 @@ hostile shaped "return function(c) if c.form.attack then return { eligible = 'ye
 # Reloading: a new version comes into force; a broken one leaves it.
 make_pack live registration.lua "$(cat "$SRC/rules/default/registration.lua")"
 run --db live.db init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules live
+run --db live.db --as bilal rules reload; expect_rc 77 "a caseworker cannot change the rule pack"
 run --db live.db rules reload; expect_rc 0 "reload unchanged"; expect_out 'unchanged' "reload unchanged"
 sed -i 's/^version: .*/version: "1.1.0"/' live/pack.yaml
 run --db live.db rules reload; expect_rc 0 "reload a new version"; expect_out 'default 1\.1\.0' "new version in force"
