@@ -161,12 +161,23 @@ static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
     return s;
 }
 
+/* Records that identifying data was read (the audit trail's read events;
+ * they are not part of the case's story). */
+static hv_status audit_read(hv_engine *e, int64_t case_id, const char *action)
+{
+    json_t *data = json_pack("{s:s}", "action", action);
+    hv_status s = hv__audit_event(e, case_id, "viewed", data);
+    json_decref(data);
+    return s;
+}
+
 /* The events of a case as a JSON array. */
 static hv_status history(hv_engine *e, int64_t case_id, json_t *arr)
 {
     return case_rows(e,
                      "SELECT seq, at, actor, kind, data, decision FROM events"
-                     " WHERE case_id = ?1 ORDER BY seq",
+                     " WHERE case_id = ?1 AND kind NOT IN ('viewed',"
+                     " 'access_refused') ORDER BY seq",
                      case_id, arr, event_row, "reading the history");
 }
 
@@ -430,12 +441,13 @@ HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
     hv__clear_error(e);
     if (!ref)
         return hv__fail(e, HV_USAGE, "show: a case reference is required");
-    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+    if ((s = hv__case_access(e, ref, "show", 0, &case_id, NULL)))
         return s;
     json_t *c = json_object();
     if (!c)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = build_case(e, case_id, c)) == HV_OK)
+    if ((s = build_case(e, case_id, c)) == HV_OK &&
+        (s = audit_read(e, case_id, "show")) == HV_OK)
         s = dump_out(e, c, out_json);
     json_decref(c);
     return s;
@@ -448,12 +460,13 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
     hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
-    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+    if ((s = hv__case_access(e, ref, "history", 0, &case_id, NULL)))
         return s;
     json_t *arr = json_array();
     if (!arr)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = history(e, case_id, arr)) == HV_OK)
+    if ((s = history(e, case_id, arr)) == HV_OK &&
+        (s = audit_read(e, case_id, "history")) == HV_OK)
         s = dump_out(e, arr, out_json);
     json_decref(arr);
     return s;
@@ -495,6 +508,10 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     hv__clear_error(e);
     if (!f)
         f = &none;
+    int all = 0, supervisor = 0;
+    int64_t me = 0;
+    if ((s = hv__list_scope(e, &all, &me, &supervisor)))
+        return s;
     /* Filters name workflow codes: an unknown one is a mistake, not "no
      * cases". */
     if (f->stage && !hv__workflow_stage(e->wf, f->stage))
@@ -513,7 +530,10 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
              e,
              "SELECT " SUMMARY_COLUMNS " FROM cases c"
              " LEFT JOIN users u ON u.id = c.assignee_id"
-             " WHERE (?1 IS NULL OR c.stage = ?1)"
+             " LEFT JOIN users a ON a.id = c.assignee_id"
+             " WHERE (?6 = 1 OR c.assignee_id = ?7 OR (?8 = 1 AND"
+             "        a.supervisor_id = ?7))"
+             "   AND (?1 IS NULL OR c.stage = ?1)"
              "   AND (?2 IS NULL OR c.source = ?2)"
              "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_concerns k"
              "        WHERE k.case_id = c.id AND k.code = ?3))"
@@ -530,6 +550,9 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     if (f->assignee)
         sqlite3_bind_text(st, 4, f->assignee, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int(st, 6, all);
+    sqlite3_bind_int64(st, 7, me);
+    sqlite3_bind_int(st, 8, supervisor);
     json_t *arr = json_array();
     s = arr ? collect(e, st, arr, summary_row, "listing cases")
             : hv__fail(e, HV_NOMEM, "out of memory");
@@ -568,6 +591,17 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
         s = hv__fail(e, HV_NOMEM, "out of memory");
         goto done;
     }
+    /* Names are identifying data: only the roles that read case files
+     * search, and only among their own cases. */
+    int64_t me = 0;
+    char role[32];
+    if ((s = hv__actor(e, &me, role, sizeof role)))
+        goto done;
+    if (!hv__role_reads_cases(role)) {
+        s = hv__fail(e, HV_DENIED, "search: a%s %s does not search names",
+                     role[0] == 'a' ? "n" : "", role);
+        goto done;
+    }
     /* A child matches when any part of the searched name shares a
      * spelling key with a part of the child's name; the children sharing
      * the most keys come first. */
@@ -579,12 +613,30 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
              " JOIN (SELECT person_id, count(*) AS hits FROM person_name_keys"
              "       WHERE key IN (SELECT value FROM json_each(?1))"
              "       GROUP BY person_id) m ON m.person_id = p.id"
-             " WHERE p.role = 'child'"
+             " LEFT JOIN users a ON a.id = c.assignee_id"
+             " WHERE p.role = 'child' AND (c.assignee_id = ?2 OR (?3 = 1 AND"
+             "       a.supervisor_id = ?2))"
              " ORDER BY m.hits DESC, c.id DESC LIMIT 200",
              &st)))
         goto done;
     sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, me);
+    sqlite3_bind_int(st, 3, !strcmp(role, "supervisor"));
     s = collect(e, st, arr, search_row, "searching");
+    sqlite3_finalize(st);
+    st = NULL;
+    if (s == HV_OK) {
+        /* Each hit is a read of a name: one audit event per case shown. */
+        size_t i;
+        json_t *hit;
+        json_array_foreach(arr, i, hit) {
+            int64_t id = 0;
+            if (hv__store_case_lookup(e, json_string_value(json_object_get(hit, "ref")),
+                                      &id, NULL) == HV_OK &&
+                (s = audit_read(e, id, "search")) != HV_OK)
+                break;
+        }
+    }
     if (s == HV_OK)
         s = dump_out(e, arr, out_json);
 done:
@@ -592,5 +644,32 @@ done:
     json_decref(keys);
     json_decref(arr);
     free(keys_text);
+    return s;
+}
+
+HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
+                                      char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t case_id;
+    hv_status s;
+    *out_json = NULL;
+    hv__clear_error(e);
+    if ((s = hv__case_access(e, ref, "summary", 0, &case_id, NULL)))
+        return s;
+    if ((s = hv__store_prepare(e,
+                               "SELECT " SUMMARY_COLUMNS " FROM cases c"
+                               " LEFT JOIN users u ON u.id = c.assignee_id"
+                               " WHERE c.id = ?1",
+                               &st)))
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    json_t *arr = json_array();
+    s = arr ? collect(e, st, arr, summary_row, "reading a case")
+            : hv__fail(e, HV_NOMEM, "out of memory");
+    sqlite3_finalize(st);
+    if (s == HV_OK)
+        s = dump_out(e, json_array_get(arr, 0), out_json);
+    json_decref(arr);
     return s;
 }

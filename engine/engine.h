@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "haven.h"
 #include "workflow.h"
 
@@ -29,7 +31,29 @@ struct hv_engine {
     struct hv_rules *rules; /* the rule pack in force (NULL: none) */
     int rules_loaded;      /* rules looked up in the database already */
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
+    int64_t refused_case;  /* an access refusal to audit after a rollback */
 };
+
+/* ---- need-to-know (access.c) ---- */
+/* The acting user (must exist and be active; HV_DENIED otherwise).
+ * out: *user_id, role. */
+hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
+/* 1 for the roles that read case files (caseworker, supervisor). */
+int hv__role_reads_cases(const char *role);
+/* The case by reference if the acting user may reach it; otherwise
+ * HV_NOTFOUND exactly as for an unknown reference (and the refusal is
+ * audited: at once, or by hv__audit_pending_refusal after the caller's
+ * rollback when in_transaction), or HV_DENIED for roles that read no case
+ * files.  out: *case_id, *version. */
+hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
+                          int in_transaction, int64_t *case_id, int64_t *version);
+void hv__audit_pending_refusal(hv_engine *e, const char *action);
+/* Appends an audit event in its own transaction. */
+hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
+                          struct json_t *data);
+/* The acting user's scope for lists: everything (managers), or their own
+ * cases and (supervisors) their team's. */
+hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
 
 /* The rule pack in force, loaded from the database on first use.  *out is
  * NULL when the database has no pack (the workflow's defaults decide). */

@@ -2121,7 +2121,7 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
     }
     if ((s = hv__store_begin(e)))
         goto done;
-    if ((s = hv__store_case_lookup(e, ref, &sc.case_id, &sc.version)) ||
+    if ((s = hv__case_access(e, ref, name, 1, &sc.case_id, &sc.version)) ||
         (s = hv__store_user_id(e, e->actor, &sc.user_id)) ||
         (s = load_case(&sc)))
         goto fail;
@@ -2166,6 +2166,7 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
     goto done;
 fail:
     hv__store_rollback(e);
+    hv__audit_pending_refusal(e, name);
 done:
     json_decref(sc.in);
     json_decref(sc.decisions);

@@ -715,8 +715,18 @@ static hv_status write_registration(hv_engine *e, registration *r,
                      refs);
         goto fail;
     }
-    if ((s = hv__store_user_id(e, e->actor, &user_id)) ||
-        (s = next_reference(e, &ref)))
+    {
+        char role[32];
+        if ((s = hv__actor(e, &user_id, role, sizeof role)))
+            goto fail;
+        if (!hv__role_reads_cases(role)) {
+            s = hv__fail(e, HV_DENIED, "register: caseworkers and supervisors "
+                                       "register children (%s is %s)",
+                         e->actor, role);
+            goto fail;
+        }
+    }
+    if ((s = next_reference(e, &ref)))
         goto fail;
     if ((s = hv__store_prepare(e,
                                "INSERT INTO cases (ref, agency_id, workflow_id,"
@@ -1044,7 +1054,7 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     json_decref(utf8);
     if ((s = hv__store_begin(e)))
         return s;
-    if ((s = hv__store_case_lookup(e, ref, &case_id, &version)) ||
+    if ((s = hv__case_access(e, ref, "note", 1, &case_id, &version)) ||
         (s = hv__store_user_id(e, e->actor, &user_id)))
         goto fail;
     if ((s = hv__store_case_touch(e, ref, case_id, expected_version, &version)))
@@ -1076,5 +1086,6 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     return HV_OK;
 fail:
     hv__store_rollback(e);
+    hv__audit_pending_refusal(e, "note");
     return s;
 }

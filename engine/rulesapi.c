@@ -253,8 +253,15 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
     int64_t case_id;
     *out_json = NULL;
     hv__clear_error(e);
-    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+    if ((s = hv__case_access(e, ref, "explain", 0, &case_id, NULL)))
         return s;
+    {
+        json_t *data = json_pack("{s:s}", "action", "explain");
+        s = hv__audit_event(e, case_id, "viewed", data);
+        json_decref(data);
+        if (s)
+            return s;
+    }
     if ((s = hv__store_prepare(e,
                                "SELECT seq, at, actor, kind, decision FROM"
                                " events WHERE case_id = ?1 AND decision IS"

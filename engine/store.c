@@ -488,32 +488,22 @@ hv_status hv__store_user_id(hv_engine *e, const char *login, int64_t *user_id)
     sqlite3_stmt *st = NULL;
     hv_status s;
     *user_id = 0;
-    if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login=?1", &st)))
+    if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login = ?1 AND"
+                                  " active = 1", &st)))
         return s;
     sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if (rc == SQLITE_ROW)
         *user_id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return HV_OK;
-    }
     sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return HV_OK;
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up the acting user");
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO users (login, agency_id, role,"
-                               " created_at) VALUES (?1, ?2, 'caseworker', ?3)",
-                               &st)))
-        return s;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, e->agency_id);
-    sqlite3_bind_int64(st, 3, hv_now(e));
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "adding the acting user");
-    *user_id = sqlite3_last_insert_rowid(e->db);
-    return HV_OK;
+    return hv__fail(e, HV_DENIED, "%s: no such active user here (an "
+                                  "administrator adds users with 'haven user "
+                                  "add')",
+                    hv__echo_safe(login) ? login : "the acting user");
 }
 
 hv_status hv__store_append_event(hv_engine *e, int64_t case_id,

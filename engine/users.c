@@ -166,6 +166,15 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         sqlite3_finalize(r);
     }
     int approver = !strcmp(role, "supervisor") || !strcmp(role, "manager");
+    /* Whose tasks the caller may see: their own cases, their team's
+     * (supervisors), the agency (managers). */
+    int all = 0, sup = 0;
+    int64_t me = 0;
+    if ((s = hv__list_scope(e, &all, &me, &sup)))
+        return s;
+    if (f->agency && !all && !sup)
+        return hv__fail(e, HV_DENIED, "due: --agency is for supervisors and "
+                                      "managers");
     hv_time now = hv_now(e);
     /* Overdue first, then by urgency, then by due time. */
     if ((s = hv__store_prepare(
@@ -174,7 +183,10 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
              " c.stage, c.risk_level, t.id"
              " FROM tasks t JOIN cases c ON c.id = t.case_id"
              " LEFT JOIN users u ON u.id = t.assignee_id"
+             " LEFT JOIN users ca ON ca.id = c.assignee_id"
              " WHERE t.status = 'open'"
+             "   AND (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"
+             "        ca.supervisor_id = ?9) OR (t.kind = 'approval' AND ?10 = 1))"
              "   AND (c.status = 'open' OR t.kind = 'final_followup')"
              "   AND (?1 = 1"
              "        OR u.login = ?2"
@@ -195,6 +207,9 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     sqlite3_bind_int(st, 5, f->overdue_only);
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, f->within > 0 ? f->within : 0);
+    sqlite3_bind_int(st, 8, all || (f->agency && sup && 0));
+    sqlite3_bind_int64(st, 9, me);
+    sqlite3_bind_int(st, 10, sup);
     json_t *arr = json_array();
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {

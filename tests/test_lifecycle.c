@@ -89,6 +89,7 @@ static int setup(void **state)
     assert_int_equal(hv_user_add(f->e, "sara", "supervisor", NULL), HV_OK);
     assert_int_equal(hv_user_add(f->e, "amal", "caseworker", "sara"), HV_OK);
     assert_int_equal(hv_user_add(f->e, "omar", "caseworker", "sara"), HV_OK);
+    assert_int_equal(hv_user_add(f->e, "mona", "manager", NULL), HV_OK);
     as(f, "amal");
     assert_int_equal(hv_case_register(f->e, NOOR, 0, &f->ref), HV_OK);
     *state = f;
@@ -1092,6 +1093,10 @@ static void due_list_orders_overdue_first_and_filters(void **state)
     assert_int_equal(json_array_size(o), 0);
     json_decref(o);
     hv_due_filter agency = {.agency = 1};
+    char *denied = NULL;
+    /* need-to-know: a caseworker has no agency view */
+    assert_int_equal(hv_task_list_due(f->e, &agency, &denied), HV_DENIED);
+    as(f, "mona"); /* a manager sees the agency's tasks, pseudonymously */
     json_t *a = due_list(f, &agency);
     assert_int_equal(json_array_size(a), 4);
     json_decref(a);

@@ -38,6 +38,7 @@ static void a_first_version_database_opens_and_is_migrated(void **state)
     assert_int_equal(tu_count(path, "PRAGMA user_version"), HV_SCHEMA_VERSION);
     /* Migration 2 back-filled the spelling keys of the names on record. */
     assert_true(tu_count(path, "SELECT count(*) FROM person_name_keys") >= 4);
+    hv_engine_set_actor(e, "amal"); /* the caseworker of the old database */
     assert_int_equal(hv_case_search(e, "Nour", &json), HV_OK);
     assert_non_null(strstr(json, "CP-2026-00001"));
     hv_free(json);

@@ -65,11 +65,13 @@ static void drive_the_repl(void **state)
     snprintf(cmd, sizeof cmd,
              "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init"
              " --agency CP --workflow %s --rules %s >/dev/null &&"
+             " HAVEN_DB=%s/h.db %s --as admin user add amal --role caseworker"
+             " >/dev/null &&"
              " HAVEN_DB=%s/h.db %s --as amal --now 2026-11-28T09:00:00Z register"
              " child.name=Noor child.age=12 child.sex=female location=Riverside"
              " source=school concerns=emotional_distress"
              " consent.registration=caregiver >/dev/null",
-             dir, dir, haven, wf, rules, dir, haven);
+             dir, dir, haven, wf, rules, dir, haven, dir, haven);
     assert_int_equal(system(cmd), 0);
     int fd;
     pid_t pid = forkpty(&fd, NULL, NULL, NULL);

@@ -65,10 +65,12 @@ static void events_are_append_only(void **state)
     (void)state;
     char *dir;
     hv_engine *e = tu_fresh_engine(&dir, NULL);
+    long before = tu_count(tu_db_path(dir), "SELECT count(*) FROM events");
+    assert_true(before >= 1);
     assert_int_not_equal(sqlite3_exec(e->db, "UPDATE events SET kind='x'", NULL, NULL, NULL), SQLITE_OK);
     assert_non_null(strstr(sqlite3_errmsg(e->db), "append-only"));
     assert_int_not_equal(sqlite3_exec(e->db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(tu_count(tu_db_path(dir), "SELECT count(*) FROM events"), 1);
+    assert_int_equal(tu_count(tu_db_path(dir), "SELECT count(*) FROM events"), before);
     hv_engine_close(e);
     tu_rmtree(dir);
     free(dir);

@@ -90,6 +90,11 @@ hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern)
     if (st != HV_OK)
         fail_msg("open: %s", err ? err : "?");
     hv_clock_fix(e, TU_T0);
+    /* sara supervises amal and bilal, the caseworkers the tests act as. */
+    assert_int_equal(hv_engine_set_actor(e, "admin"), HV_OK);
+    assert_int_equal(hv_user_add(e, "sara", "supervisor", NULL), HV_OK);
+    assert_int_equal(hv_user_add(e, "amal", "caseworker", "sara"), HV_OK);
+    assert_int_equal(hv_user_add(e, "bilal", "caseworker", "sara"), HV_OK);
     assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
     return e;
 }

@@ -251,7 +251,7 @@ static int cmd_register(const globals *g, int argc, char **argv)
      * but not registered. */
     char *file = NULL;
     json_t *c = NULL;
-    if (hv_case_get_json(e, ref, &file) == HV_OK)
+    if (hv_case_summary_json(e, ref, &file) == HV_OK)
         c = json_loads(file, 0, NULL);
     hv_free(file);
     int registered = !c || strcmp(str_or(c, "status", "open"), "not_registered");

@@ -681,12 +681,24 @@ static int case_index(lua_State *L)
     }
     lengine *le = case_engine(L, 1, &c);
     char *text = NULL;
-    if (hv_case_get_json(le->e, c->ref, &text) != HV_OK)
+    /* stage, status, urgency, risk, version, ... come from the summary (not
+     * an audited read); anything else from the case file. */
+    static const char *const summary_keys[] = {"stage", "status", "urgency",
+        "risk", "version", "source", "assignee", "registered_at", "concerns",
+        NULL};
+    int in_summary = 0;
+    for (const char *const *k = summary_keys; *k; k++)
+        in_summary |= !strcmp(*k, key);
+    hv_status st = in_summary ? hv_case_summary_json(le->e, c->ref, &text)
+                              : hv_case_get_json(le->e, c->ref, &text);
+    if (st != HV_OK)
         return luaL_error(L, "%s", hv_errmsg(le->e));
+    if (in_summary && !strcmp(key, "risk"))
+        key = "risk_level";
     json_t *v = json_loads(text, 0, NULL);
     hv_free(text);
     json_t *field = json_object_get(v, key);
-    /* c.stage is the stage id; c.risk the level. */
+    /* in the case file, stage is {id, label} and risk {level, score} */
     if (json_is_object(field) && json_object_get(field, "id"))
         field = json_object_get(field, "id");
     else if (json_is_object(field) && !strcmp(key, "risk"))

@@ -36,9 +36,8 @@ end
 function open(ref)
   current = check(E:case(ref))
   __prompt_case = current.ref
-  local file = check(E:show(current.ref))
-  print(string.format("%s open: stage %s (%s), %s; show() prints the case file",
-    current.ref, file.stage.label, file.stage.id, file.status))
+  print(string.format("%s open: stage %s, %s; show() prints the case file",
+    current.ref, current.stage, current.status))
 end
 
 -- the open case, for Lua use: case():show(), case().stage

@@ -169,6 +169,12 @@ HV_API hv_status hv_case_find_duplicates(hv_engine *e, const char *input_json,
 HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
                                   char **out_json);
 
+/* A case's pseudonymous summary (ref, stage, status, source, assignee,
+ * registered_at, version, urgency, risk_level, concerns): no names, so not
+ * an audited read. */
+HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
+                                      char **out_json);
+
 /* Filters for hv_case_list; NULL fields do not filter. */
 typedef struct {
     const char *stage;

@@ -67,10 +67,20 @@ json_ok() { sqlite3 :memory: "SELECT json_valid(readfile('$1'))"; }
 # json_get FILE PATH: a value from a JSON file.
 json_get() { sqlite3 :memory: "SELECT json_extract(readfile('$1'), '$2')"; }
 
+# add_users [DB]: sara supervises the caseworkers amal and bilal.
+add_users() {
+    for u in "sara --role supervisor" "amal --role caseworker --supervisor sara" \
+             "bilal --role caseworker --supervisor sara" "mona --role manager"; do
+        # shellcheck disable=SC2086
+        "$HAVEN" --db "${1:-$HAVEN_DB}" --as admin user add $u >/dev/null 2>&1
+    done
+}
+
 init_db() {
-    run --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
+    run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
         --rules "$SRC/rules/default"
     [ "$RC" -eq 0 ] || { echo "init failed: $(cat "$ERR")" >&2; exit 1; }
+    add_users
 }
 
 register_noor() {

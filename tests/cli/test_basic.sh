@@ -10,7 +10,8 @@ run; expect_rc 64 "no command"
 init_db
 [ "$(sql 'PRAGMA user_version')" -ge 2 ] && pass || failt "schema version"
 [ "$(sql 'PRAGMA journal_mode')" = wal ] && pass || failt "WAL"
-[ "$(sql "SELECT role FROM users WHERE login='amal'")" = administrator ] && pass || failt "init admin"
+[ "$(sql "SELECT role FROM users WHERE login='admin'")" = administrator ] && pass || failt "init admin"
+[ "$(sql "SELECT role FROM users WHERE login='amal'")" = caseworker ] && pass || failt "amal is a caseworker"
 
 register_noor family.1.relationship=mother family.1.name=Amal \
     family.1.lives_with_child=yes family.2.relationship=sibling family.2.age=8
@@ -58,12 +59,12 @@ RC=$?; expect_rc 0 "register --json-in -"
 [ "$(json_get reg.json '$.ref')" = CP-2026-00003 ] && pass || failt "--json register"
 
 run list; expect_rc 0 "list"; expect_out 'CP-2026-00003' "list shows cases"
-run list --source police; expect_rc 0 "list --source"
+run --as sara list --source police; expect_rc 0 "list --source (sara supervises both)"
 [ "$(grep -c CP-2026 "$OUT")" = 2 ] && pass || failt "list --source police: 2 cases"
 run --json list --concern school_decline
 cp "$OUT" list.json
 [ "$(json_get list.json '$[0].ref')" = "$REF" ] && pass || failt "list --concern"
-run list --assignee bilal; expect_out 'CP-2026-00002' "list --assignee"
+run --as sara list --assignee bilal; expect_out 'CP-2026-00002' "list --assignee"
 no_text 'CP-2026-00001' "$OUT" "list --assignee excludes others"
 run list --stage closed; expect_out 'no cases' "list --stage closed"
 no_text 'Noor' "$WORK/out" "list shows no names"

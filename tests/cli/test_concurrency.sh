@@ -6,6 +6,8 @@
 
 N=${HAVEN_CONCURRENCY_N:-500}
 init_db
+"$HAVEN" --as admin user add workerA --role caseworker >/dev/null
+"$HAVEN" --as admin user add workerB --role caseworker >/dev/null
 export HAVEN_BUSY_TIMEOUT=30000
 
 writer() {

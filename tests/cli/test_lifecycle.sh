@@ -312,7 +312,7 @@ n=$(sqlite3 :memory: "SELECT json_array_length(readfile('$OUT'), '\$.followups')
 # Confidentiality: the events hold no names, locations or narrative.
 [ "$(sql "SELECT count(*) FROM events WHERE data LIKE '%Noor%' OR data LIKE '%Riverside%' OR data LIKE '%allowance%' OR data LIKE '%Municipal%'")" = 0 ] && pass || failt "no names or free text in events"
 # Every event is in the history.
-n=$(sql "SELECT count(*) FROM events WHERE case_id IS NOT NULL")
+n=$(sql "SELECT count(*) FROM events WHERE case_id IS NOT NULL AND kind NOT IN ('viewed', 'access_refused')")
 [ "$n" -eq 24 ] && pass || failt "every step recorded: $n events, want 24"
 
 # A plan waiting for approval does not survive a transfer: the supervisor

@@ -40,7 +40,9 @@ expect_rc 65 "a refusal in a script"
 expect_err '^haven: plan: not allowed at stage comprehensive_assessment' "a friendly one-line refusal"
 no_text "not reached" "$WORK/out" "the script stops at the first refusal"
 no_text "traceback" "$WORK/err" "no traceback for a refusal"
-[ "$(fingerprint)" = "$BEFORE" ] && pass || failt "a refusal changed the database"
+# (opening the case is an audited read; the refused plan writes nothing)
+[ "$(sql "SELECT count(*) FROM plans")" = 0 ] && [ "$(sql "SELECT version FROM cases WHERE ref='CP-2026-00001'")" = 2 ] \
+    && pass || failt "a refusal changed the case"
 run --as amal repl -e 'show "CP-2099-00001"'; expect_rc 69 "unknown reference in the REPL"
 run --as amal repl -e 'followup{ method = "phone_call", safety = "ok" }'
 expect_rc 65 "a step with no open case"; expect_err 'no case is open' "no open case"

@@ -39,8 +39,8 @@ expect_out '[0-9]+ passed, [1-9][0-9]* failed' "failing closing line"
 # The same child under the default and the survivor pack.
 NOOR="child.name=Noor child.age=12 child.sex=female source=school concerns=emotional_distress,school_decline consent.registration=caregiver location=Riverside"
 for pack in default survivor; do
-    run --db "$pack.db" --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/$pack"
-    expect_rc 0 "init with $pack"
+    run --db "$pack.db" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/$pack"
+    expect_rc 0 "init with $pack"; add_users "$pack.db"
     # shellcheck disable=SC2086
     run --db "$pack.db" --now "$T0" --json register $NOOR
     expect_rc 0 "register under $pack"; cp "$OUT" "$pack.json"
@@ -59,7 +59,8 @@ run --db survivor.db --json explain CP-2026-00001; cp "$OUT" explain.json
 [ "$(json_get explain.json '$[0].decisions[0].hash')" = "$(sqlite3 survivor.db 'SELECT hash FROM rule_packs')" ] && pass || failt "explain hash is the stored pack's"
 
 # Not eligible under the trafficking pack: recorded, not registered, no tasks.
-run --db traf.db --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/trafficking"
+run --db traf.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/trafficking"
+add_users traf.db
 # shellcheck disable=SC2086
 run --db traf.db --now "$T0" register $NOOR; expect_rc 0 "register under trafficking"
 expect_out 'not registered' "not eligible is said"
@@ -70,8 +71,8 @@ expect_out 'not registered' "not eligible is said"
 hostile() { # NAME LUA WANT
     make_pack "$1" registration.lua "$2"
     rm -f "$1.db"
-    run --db "$1.db" --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
-    expect_rc 0 "init with $1 (the hostile branch is off by default)"
+    run --db "$1.db" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
+    expect_rc 0 "init with $1 (the hostile branch is off by default)"; add_users "$1.db"
     BEFORE=$(sqlite3 "$1.db" .dump | sha256sum)
     # shellcheck disable=SC2086
     run --db "$1.db" --now "$T0" register $NOOR form.attack=yes
@@ -87,15 +88,16 @@ hostile shaped "return function(c) if c.form.attack then return { eligible = 'ye
 
 # Reloading: a new version comes into force; a broken one leaves it.
 make_pack live registration.lua "$(cat "$SRC/rules/default/registration.lua")"
-run --db live.db init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules live
+run --db live.db --as admin init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules live
+add_users live.db
 run --db live.db --as bilal rules reload; expect_rc 77 "a caseworker cannot change the rule pack"
-run --db live.db rules reload; expect_rc 0 "reload unchanged"; expect_out 'unchanged' "reload unchanged"
+run --db live.db --as admin rules reload; expect_rc 0 "reload unchanged"; expect_out 'unchanged' "reload unchanged"
 sed -i 's/^version: .*/version: "1.1.0"/' live/pack.yaml
-run --db live.db rules reload; expect_rc 0 "reload a new version"; expect_out 'default 1\.1\.0' "new version in force"
+run --db live.db --as admin rules reload; expect_rc 0 "reload a new version"; expect_out 'default 1\.1\.0' "new version in force"
 [ "$(sqlite3 live.db "SELECT count(*) FROM events WHERE kind='rules_loaded'")" = 1 ] && pass || failt "reload recorded"
 printf 'return function(c) return {\n' > live/risk.lua
 BEFORE=$(sqlite3 live.db .dump | sha256sum)
-run --db live.db rules reload; expect_rc 65 "reload a broken pack"
+run --db live.db --as admin rules reload; expect_rc 65 "reload a broken pack"
 expect_err 'live/risk.lua:[0-9]+:.*still default 1\.1\.0' "broken reload keeps the pack in force"
 [ "$(sqlite3 live.db .dump | sha256sum)" = "$BEFORE" ] && pass || failt "broken reload changed the database"
 # shellcheck disable=SC2086

@@ -1,0 +1,153 @@
+/*
+ * access.c - need-to-know (issue: confidentiality).  The acting user must
+ * exist and be active.  A caseworker reaches the cases assigned to them; a
+ * supervisor those of the caseworkers they supervise and their own; a
+ * manager sees pseudonymous lists and counts but no case file; an
+ * administrator manages users and configuration and reads no case content;
+ * a trainer works only in scenario databases.  A case outside the caller's
+ * scope is "not found", exactly like a case that does not exist, and the
+ * refusal is audited.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "store.h"
+
+hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, "SELECT id, role FROM users WHERE login"
+                                       " = ?1 AND active = 1", &st);
+    *user_id = 0;
+    role[0] = '\0';
+    if (s)
+        return s;
+    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *user_id = sqlite3_column_int64(st, 0);
+        snprintf(role, size, "%s", sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return HV_OK;
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "looking up the acting user");
+    return hv__fail(e, HV_DENIED, "%s: no such active user here (an "
+                                  "administrator adds users with 'haven user "
+                                  "add')",
+                    hv__echo_safe(e->actor) ? e->actor : "the acting user");
+}
+
+int hv__role_reads_cases(const char *role)
+{
+    return !strcmp(role, "caseworker") || !strcmp(role, "supervisor");
+}
+
+/* Appends an audit event in its own transaction (the caller holds none). */
+hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
+                          json_t *data)
+{
+    hv_status s = hv__store_begin(e);
+    if (s)
+        return s;
+    if ((s = hv__store_append_event(e, case_id, kind, data, NULL)) == HV_OK)
+        return hv__store_commit(e);
+    hv__store_rollback(e);
+    return s;
+}
+
+hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
+                          int in_transaction, int64_t *case_id, int64_t *version)
+{
+    sqlite3_stmt *st = NULL;
+    char role[32];
+    int64_t me, assignee = 0, supervisor = 0, id = 0, ver = 0;
+    hv_status s;
+    *case_id = 0;
+    if (version)
+        *version = 0;
+    if ((s = hv__actor(e, &me, role, sizeof role)))
+        return s;
+    if (!hv__role_reads_cases(role))
+        return hv__fail(e, HV_DENIED,
+                        "%s: a%s %s reads no case files (caseworkers and "
+                        "supervisors do)",
+                        action, role[0] == 'a' ? "n" : "", role);
+    if ((s = hv__store_prepare(e,
+                               "SELECT c.id, c.version, c.assignee_id,"
+                               " coalesce(a.supervisor_id, 0) FROM cases c"
+                               " LEFT JOIN users a ON a.id = c.assignee_id"
+                               " WHERE c.ref = ?1",
+                               &st)))
+        return s;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        ver = sqlite3_column_int64(st, 1);
+        assignee = sqlite3_column_int64(st, 2);
+        supervisor = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "looking up a case");
+    int in_scope = id && (assignee == me || (!strcmp(role, "supervisor") &&
+                                             supervisor == me));
+    if (!in_scope) {
+        if (id && !in_transaction) {
+            json_t *data = json_pack("{s:s,s:s}", "action", action, "why",
+                                     "outside the user's cases");
+            hv__audit_event(e, id, "access_refused", data);
+            json_decref(data);
+        }
+        if (id && in_transaction)
+            e->refused_case = id;
+        return hv__echo_safe(ref)
+                   ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
+                   : hv__fail(e, HV_NOTFOUND, "no such case (the reference given "
+                                              "is not shown: it does not look "
+                                              "like one)");
+    }
+    *case_id = id;
+    if (version)
+        *version = ver;
+    return HV_OK;
+}
+
+void hv__audit_pending_refusal(hv_engine *e, const char *action)
+{
+    if (!e->refused_case)
+        return;
+    json_t *data = json_pack("{s:s,s:s}", "action", action, "why",
+                             "outside the user's cases");
+    char *keep = hv__strdup(e->errmsg);
+    hv__audit_event(e, e->refused_case, "access_refused", data);
+    json_decref(data);
+    if (keep) {
+        hv__free(e->errmsg);
+        e->errmsg = keep;
+    }
+    e->refused_case = 0;
+}
+
+/* The scope of lists for the acting user, as bind values for
+ * "(?A = 1 OR c.assignee_id = ?M OR (?S = 1 AND a.supervisor_id = ?M))". */
+hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor)
+{
+    char role[32];
+    hv_status s = hv__actor(e, me, role, sizeof role);
+    *all = *supervisor = 0;
+    if (s)
+        return s;
+    if (!strcmp(role, "manager")) {
+        *all = 1; /* pseudonymous lists and counts of the agency */
+        return HV_OK;
+    }
+    if (!hv__role_reads_cases(role))
+        return hv__fail(e, HV_DENIED, "a%s %s reads no case lists",
+                        role[0] == 'a' ? "n" : "", role);
+    *supervisor = !strcmp(role, "supervisor");
+    return HV_OK;
+}
