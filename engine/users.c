@@ -1,6 +1,9 @@
 /* users.c - the people who use Haven (login, role, supervisor) and the
  * due list of tasks. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "engine.h"
@@ -94,6 +97,75 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
     json_t *data = json_pack("{s:s,s:s,s:s?}", "login", login, "role", role,
                              "supervisor", supervisor);
     s = hv__store_append_event(e, 0, "user_added", data, NULL);
+    json_decref(data);
+    if (s || (s = hv__store_commit(e)))
+        goto fail;
+    return HV_OK;
+fail:
+    hv__store_rollback(e);
+    return s;
+}
+
+/* Changes a user (administrators only): active 0/1 (-1: unchanged), role
+ * (NULL: unchanged), supervisor (NULL: unchanged, "" none). */
+HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
+                                const char *role, const char *supervisor)
+{
+    sqlite3_stmt *st = NULL;
+    char mine[32];
+    hv_status s;
+    int ok = role == NULL;
+    hv__clear_error(e);
+    for (const char *const *r = roles; role && *r; r++)
+        ok |= !strcmp(*r, role);
+    if (!ok)
+        return hv__fail(e, HV_USAGE, "user: a role is one of caseworker, "
+                                     "supervisor, manager, administrator, trainer");
+    if ((s = hv__store_begin(e)))
+        return s;
+    if ((s = actor_role(e, mine, sizeof mine)))
+        goto fail;
+    if (strcmp(mine, "administrator")) {
+        s = hv__fail(e, HV_DENIED, "user: only an administrator changes users "
+                                   "(%s is %s)", e->actor,
+                     mine[0] ? mine : "not a user here");
+        goto fail;
+    }
+    if (!strcmp(login, e->actor) && (active == 0 || (role && strcmp(role, "administrator")))) {
+        s = hv__fail(e, HV_REFUSED, "user: an administrator cannot disable or "
+                                    "demote themself");
+        goto fail;
+    }
+    if ((s = hv__store_prepare(e,
+                               "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
+                               " active ELSE ?2 END, role = coalesce(?3, role),"
+                               " supervisor_id = CASE WHEN ?4 IS NULL THEN"
+                               " supervisor_id WHEN ?4 = '' THEN NULL ELSE"
+                               " (SELECT id FROM users WHERE login = ?4) END"
+                               " WHERE login = ?1",
+                               &st)))
+        goto fail;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, active);
+    if (role)
+        sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+    if (supervisor)
+        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "changing a user");
+        goto fail;
+    }
+    if (sqlite3_changes(e->db) == 0) {
+        s = hv__fail(e, HV_NOTFOUND, "user: no user '%s'",
+                     hv__echo_safe(login) ? login : "?");
+        goto fail;
+    }
+    json_t *data = json_pack("{s:s,s:i,s:s?,s:s?}", "login", login, "active",
+                             active, "role", role, "supervisor", supervisor);
+    s = hv__store_append_event(e, 0, "user_changed", data, NULL);
     json_decref(data);
     if (s || (s = hv__store_commit(e)))
         goto fail;
@@ -238,4 +310,51 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     *out_json = text ? hv__strdup(text) : NULL;
     hv__free(text);
     return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
+
+HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
+{
+    char mine[32];
+    hv_status s;
+    sqlite3 *dest = NULL;
+    hv__clear_error(e);
+    if ((s = actor_role(e, mine, sizeof mine)))
+        return s;
+    if (strcmp(mine, "administrator"))
+        return hv__fail(e, HV_DENIED, "backup: only an administrator makes "
+                                      "backups (%s is %s)", e->actor,
+                        mine[0] ? mine : "not a user here");
+    /* A new file only, readable by its owner alone. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return hv__fail(e, HV_CANTCREATE, "%s: cannot create: %s", path,
+                        strerror(errno));
+    close(fd);
+    int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dest, "main", e->db, "main")
+                                        : NULL;
+    if (!b) {
+        s = hv__fail(e, HV_CANTCREATE, "%s: cannot write the backup: %s", path,
+                     dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    /* One step copies everything under a consistent read. */
+    rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        s = rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+                ? hv__fail(e, HV_BUSY, "backup: the database is busy; try again")
+                : hv__fail(e, HV_IOERR, "%s: backup failed: %s", path,
+                           sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_close(dest);
+    json_t *data = json_pack("{s:s}", "action", "backup");
+    s = hv__audit_event(e, 0, "backup_made", data);
+    json_decref(data);
+    return s;
+fail:
+    sqlite3_close(dest);
+    unlink(path);
+    return s;
 }

@@ -724,9 +724,43 @@ static int cmd_user(const globals *g, int argc, char **argv)
         hv_engine_close(e);
         return code;
     }
+    if (argc >= 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable") ||
+                      !strcmp(argv[0], "role"))) {
+        const char *role = NULL, *sup = NULL;
+        int active = -1;
+        if (!strcmp(argv[0], "disable") && argc == 2)
+            active = 0;
+        else if (!strcmp(argv[0], "enable") && argc == 2)
+            active = 1;
+        else if (!strcmp(argv[0], "role") && argc >= 3) {
+            role = argv[2];
+            for (int i = 3; i < argc; i++) {
+                if (!strcmp(argv[i], "--supervisor") && i + 1 < argc)
+                    sup = argv[++i];
+                else
+                    return fail(EXIT_USAGE, "user role", "unknown argument");
+            }
+        } else {
+            return fail(EXIT_USAGE, "user", "use 'user disable LOGIN', 'user enable "
+                                            "LOGIN' or 'user role LOGIN ROLE "
+                                            "[--supervisor LOGIN]'");
+        }
+        if ((code = open_engine(g, &e)))
+            return code;
+        hv_status st = hv_user_update(e, argv[1], active, role, sup);
+        if (st != HV_OK)
+            code = fail_status(st, hv_errmsg(e));
+        else
+            printf("user %s %s\n", argv[1],
+                   active == 0 ? "disabled" : active == 1 ? "enabled" : "changed");
+        hv_engine_close(e);
+        return code;
+    }
     if (argc < 2 || strcmp(argv[0], "add"))
         return fail(EXIT_USAGE, "user", "use 'user add LOGIN --role ROLE "
-                                        "[--supervisor LOGIN]' or 'user list'");
+                                        "[--supervisor LOGIN]', 'user list', 'user "
+                                        "disable|enable LOGIN' or 'user role LOGIN "
+                                        "ROLE'");
     const char *login = argv[1], *role = NULL, *supervisor = NULL;
     for (int i = 2; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--role"))
@@ -920,6 +954,24 @@ static int cmd_train(const globals *g, int argc, char **argv)
     return hv_train_run(argv[0]);
 }
 
+static int cmd_backup(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    int code;
+    if (argc != 1 || argv[0][0] == '-')
+        return fail(EXIT_USAGE, "backup", "give the new FILE");
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_engine_backup(e, argv[0]);
+    if (st != HV_OK)
+        code = fail_status(st, hv_errmsg(e));
+    else
+        printf("backup written to %s (keep it as safe as the database; the "
+               "audit key %s.audit-key is not in it)\n", argv[0], g->db);
+    hv_engine_close(e);
+    return code;
+}
+
 /* ---- audit ------------------------------------------------------------------ */
 
 static int cmd_audit(const globals *g, int argc, char **argv)
@@ -1090,7 +1142,8 @@ static const command commands[] = {
      "transfer, export)."},
     {"due", cmd_due, "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d]",
      "What is due and overdue, late first, then by urgency."},
-    {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list",
+    {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list | "
+     "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN]",
      "Manage users (an administrator adds them).  Roles: caseworker,\n"
      "supervisor, manager, administrator, trainer."},
     {"scenario", cmd_scenario, "haven scenario run [--html FILE] [--show] FILE...",
@@ -1133,6 +1186,9 @@ static const command commands[] = {
      "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key).\n"
      "log: who did what to which case, when (supervisors, managers and\n"
      "administrators); no case content."},
+    {"backup", cmd_backup, "haven backup FILE",
+     "A consistent online copy of the database into a new FILE (mode 0600),\n"
+     "while others keep working; administrators only."},
     {"help", cmd_help, "haven help [COMMAND]", "Show help."},
 };
 

@@ -250,6 +250,14 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
  * supervisor, manager, administrator, trainer; supervisor: a login or NULL. */
 HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                              const char *supervisor);
+/* Changes a user (an administrator only): active 1/0 (-1 unchanged), role
+ * (NULL unchanged), supervisor login (NULL unchanged, "" none).  A disabled
+ * user can no longer act. */
+HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
+                                const char *role, const char *supervisor);
+/* A consistent online copy of the database into a new file (mode 0600),
+ * through SQLite's backup API; administrators only. */
+HV_API hv_status hv_engine_backup(hv_engine *e, const char *path);
 /* Users as a JSON array {login, role, supervisor, active, open_cases}. */
 HV_API hv_status hv_user_list(hv_engine *e, char **out_json);
 

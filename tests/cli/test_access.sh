@@ -66,6 +66,27 @@ expect_rc 77 "an administrator registers no child"
 # The acting user must exist and be active.
 run --as nobody list; expect_rc 77 "an unknown user"; expect_err 'no such active user' "an unknown user is named"
 
+# Users: disable, enable, change a role (administrators only).
+run --as amal user disable bilal; expect_rc 77 "a caseworker cannot disable users"
+run --as admin user disable bilal; expect_rc 0 "disable a user"
+run --as bilal list; expect_rc 77 "a disabled user cannot act"; expect_err 'no such active user' "disabled"
+run --as admin user enable bilal; expect_rc 0 "enable a user again"
+run --as bilal list; expect_rc 0 "enabled again"
+run --as admin user role bilal supervisor; expect_rc 0 "change a role"
+[ "$(sql "SELECT role FROM users WHERE login='bilal'")" = supervisor ] && pass || failt "the role changed"
+run --as admin user disable admin; expect_rc 65 "an administrator cannot disable themself"
+run --as admin user role nosuch caseworker; expect_rc 69 "an unknown user"
+
+# Backups: a consistent online copy, administrators only.
+run --as amal backup copy.db; expect_rc 77 "a caseworker makes no backup"
+run --as admin backup copy.db; expect_rc 0 "an administrator makes a backup"
+[ "$(stat -c %a copy.db)" = 600 ] && pass || failt "the backup is 0600"
+[ "$(sqlite3 copy.db 'PRAGMA integrity_check')" = ok ] && pass || failt "the backup is intact"
+[ "$(sqlite3 copy.db 'SELECT count(*) FROM cases')" = "$(sql 'SELECT count(*) FROM cases')" ] && pass || failt "the backup has every case"
+cp haven.db.audit-key copy.db.audit-key
+run --db copy.db audit verify; expect_rc 0 "the backup's audit chain verifies"
+run --as admin backup copy.db; expect_rc 73 "a backup never overwrites"
+
 # The Lua module keeps the same rules.
 cat > lua.lua <<LUA
 local haven = require "haven"
