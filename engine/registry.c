@@ -533,15 +533,14 @@ static hv_status find_duplicates(hv_engine *e, const registration *r,
         goto found; /* not enough to compare: no candidates */
     if ((s = hv__store_prepare(
              e,
-             "SELECT DISTINCT c.ref FROM persons p"
+             "SELECT DISTINCT c.ref FROM person_name_keys k"
+             " JOIN persons p ON p.id = k.person_id"
              " JOIN cases c ON c.id = p.case_id"
-             " WHERE p.role = 'child' AND p.sex = ?2"
-             "   AND replace(replace(lower(c.location), ' ', ''), char(9), '')"
-             "       = replace(replace(lower(?3), ' ', ''), char(9), '')"
+             " WHERE k.key IN (SELECT 'd:' || value || '|' || ?2 || '|' ||"
+             "       replace(replace(lower(?3), ' ', ''), char(9), '')"
+             "       FROM json_each(?1))"
              "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
              "       <= 1"
-             "   AND p.id IN (SELECT person_id FROM person_name_keys"
-             "                WHERE key IN (SELECT value FROM json_each(?1)))"
              " ORDER BY c.id DESC LIMIT 20",
              &st)))
         goto done;
@@ -761,6 +760,29 @@ static hv_status write_registration(hv_engine *e, registration *r,
     json_t *child = json_object_get(r->input, "child");
     if (child && (s = insert_person(e, case_id, "child", child)))
         goto fail;
+    if (child && r->child_name && r->child_sex && r->location) {
+        /* the duplicate-detection keys of the child (schema 6) */
+        int64_t person_id = sqlite3_last_insert_rowid(e->db);
+        if ((s = hv__store_prepare(e,
+                                   "INSERT OR IGNORE INTO person_name_keys"
+                                   " (person_id, key) SELECT ?1, 'd:' || value"
+                                   " || '|' || ?3 || '|' || replace(replace("
+                                   "lower(?4), ' ', ''), char(9), '') FROM"
+                                   " json_each(hv_name_keys(?2))",
+                                   &st)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, person_id);
+        sqlite3_bind_text(st, 2, r->child_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, r->child_sex, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r->location, -1, SQLITE_STATIC);
+        int krc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (krc != SQLITE_DONE) {
+            s = hv__sql_fail(e, krc, "indexing a name");
+            goto fail;
+        }
+    }
     size_t i;
     json_t *v;
     json_array_foreach(r->family, i, v) {

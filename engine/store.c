@@ -300,6 +300,17 @@ static const char *const migrations[] = {
      * `audit verify` accepts unchained entries only below this number. */
     "INSERT OR REPLACE INTO meta (key, value)"
     "  SELECT 'audit_chain_from', coalesce(max(seq), 0) + 1 FROM events;",
+
+    /* 5 -> 6: duplicate-detection keys ("d:" + a name key + sex + the
+     * normalised location) so the check before each registration is an
+     * index lookup, not a scan of every child sharing a common name. */
+    "INSERT OR IGNORE INTO person_name_keys (person_id, key)"
+    "  SELECT p.id, 'd:' || k.value || '|' || p.sex || '|' ||"
+    "         replace(replace(lower(c.location), ' ', ''), char(9), '')"
+    "  FROM persons p JOIN cases c ON c.id = p.case_id,"
+    "       json_each(hv_name_keys(p.name)) k"
+    "  WHERE p.role = 'child' AND p.name IS NOT NULL AND p.sex IS NOT NULL"
+    "    AND c.location IS NOT NULL AND k.value NOT LIKE 'd:%';",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
