@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all deps configure check check-normal check-asan demo install clean format
+.PHONY: all deps configure check check-normal check-asan demo install clean format fuzz
 
 all: deps configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -31,6 +31,12 @@ check-asan:
 
 demo: all
 	@sh tools/demo.sh $(BUILD)/haven
+
+# Fuzzing with libFuzzer (clang): each harness runs FUZZ_SECONDS and adds
+# what it finds to tests/fuzz/corpus/, which `make check` then replays.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	sh tools/fuzz.sh $(FUZZ_SECONDS)
 
 install: all
 	cmake --install $(BUILD)
