@@ -1,0 +1,240 @@
+/* test_faults.c - I/O errors and a full disk, injected through a test VFS
+ * that wraps the default one: every write, sync or truncate after the N-th
+ * fails.  For N = 0, 1, 2, ... through a whole registration and a whole
+ * follow-up, the call fails cleanly (or succeeds), the database stays
+ * intact and whole, and the audit chain verifies. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static sqlite3_vfs *real;
+static sqlite3_vfs faulty;
+static sqlite3_io_methods faulty_methods;
+static long writes_left = -1; /* -1: no fault */
+static int fault_code = SQLITE_IOERR_WRITE;
+static long faults_injected;
+
+typedef struct {
+    sqlite3_file base;
+    sqlite3_file *inner;
+} faulty_file;
+
+static int fail_now(void)
+{
+    if (writes_left < 0)
+        return 0;
+    if (writes_left == 0) {
+        faults_injected++;
+        return 1;
+    }
+    writes_left--;
+    return 0;
+}
+
+#define INNER(f) (((faulty_file *)(f))->inner)
+static int f_close(sqlite3_file *f)
+{
+    int rc = INNER(f)->pMethods->xClose(INNER(f));
+    free(INNER(f));
+    return rc;
+}
+static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return INNER(f)->pMethods->xRead(INNER(f), b, n, o); }
+static int f_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+    if (fail_now())
+        return fault_code;
+    return INNER(f)->pMethods->xWrite(INNER(f), b, n, o);
+}
+static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    if (fail_now())
+        return SQLITE_IOERR_TRUNCATE;
+    return INNER(f)->pMethods->xTruncate(INNER(f), size);
+}
+static int f_sync(sqlite3_file *f, int flags)
+{
+    if (fail_now())
+        return SQLITE_IOERR_FSYNC;
+    return INNER(f)->pMethods->xSync(INNER(f), flags);
+}
+static int f_size(sqlite3_file *f, sqlite3_int64 *s) { return INNER(f)->pMethods->xFileSize(INNER(f), s); }
+static int f_lock(sqlite3_file *f, int l) { return INNER(f)->pMethods->xLock(INNER(f), l); }
+static int f_unlock(sqlite3_file *f, int l) { return INNER(f)->pMethods->xUnlock(INNER(f), l); }
+static int f_check(sqlite3_file *f, int *r) { return INNER(f)->pMethods->xCheckReservedLock(INNER(f), r); }
+static int f_fcntl(sqlite3_file *f, int op, void *a) { return INNER(f)->pMethods->xFileControl(INNER(f), op, a); }
+static int f_sector(sqlite3_file *f) { return INNER(f)->pMethods->xSectorSize(INNER(f)); }
+static int f_dev(sqlite3_file *f) { return INNER(f)->pMethods->xDeviceCharacteristics(INNER(f)); }
+static int f_shmmap(sqlite3_file *f, int a, int b, int c, void volatile **p) { return INNER(f)->pMethods->xShmMap(INNER(f), a, b, c, p); }
+static int f_shmlock(sqlite3_file *f, int a, int b, int c) { return INNER(f)->pMethods->xShmLock(INNER(f), a, b, c); }
+static void f_shmbarrier(sqlite3_file *f) { INNER(f)->pMethods->xShmBarrier(INNER(f)); }
+static int f_shmunmap(sqlite3_file *f, int d) { return INNER(f)->pMethods->xShmUnmap(INNER(f), d); }
+
+static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out)
+{
+    (void)vfs;
+    faulty_file *ff = (faulty_file *)file;
+    ff->inner = calloc(1, (size_t)real->szOsFile);
+    int rc = real->xOpen(real, name, ff->inner, flags, out);
+    if (rc != SQLITE_OK) {
+        free(ff->inner);
+        ff->base.pMethods = NULL;
+        return rc;
+    }
+    faulty_methods = *ff->inner->pMethods;
+    faulty_methods.xClose = f_close;
+    faulty_methods.xRead = f_read;
+    faulty_methods.xWrite = f_write;
+    faulty_methods.xTruncate = f_truncate;
+    faulty_methods.xSync = f_sync;
+    faulty_methods.xFileSize = f_size;
+    faulty_methods.xLock = f_lock;
+    faulty_methods.xUnlock = f_unlock;
+    faulty_methods.xCheckReservedLock = f_check;
+    faulty_methods.xFileControl = f_fcntl;
+    faulty_methods.xSectorSize = f_sector;
+    faulty_methods.xDeviceCharacteristics = f_dev;
+    faulty_methods.xShmMap = f_shmmap;
+    faulty_methods.xShmLock = f_shmlock;
+    faulty_methods.xShmBarrier = f_shmbarrier;
+    faulty_methods.xShmUnmap = f_shmunmap;
+    faulty_methods.xFetch = NULL;
+    faulty_methods.xUnfetch = NULL;
+    if (faulty_methods.iVersion > 2)
+        faulty_methods.iVersion = 2;
+    ff->base.pMethods = &faulty_methods;
+    return SQLITE_OK;
+}
+
+static int f_delete(sqlite3_vfs *v, const char *n, int s) { (void)v; return real->xDelete(real, n, s); }
+static int f_access(sqlite3_vfs *v, const char *n, int f, int *o) { (void)v; return real->xAccess(real, n, f, o); }
+static int f_full(sqlite3_vfs *v, const char *n, int sz, char *o) { (void)v; return real->xFullPathname(real, n, sz, o); }
+static int f_random(sqlite3_vfs *v, int n, char *o) { (void)v; return real->xRandomness(real, n, o); }
+static int f_sleep(sqlite3_vfs *v, int us) { (void)v; return real->xSleep(real, us); }
+static int f_time(sqlite3_vfs *v, double *t) { (void)v; return real->xCurrentTime(real, t); }
+static int f_lasterr(sqlite3_vfs *v, int n, char *o) { (void)v; return real->xGetLastError(real, n, o); }
+static int f_time64(sqlite3_vfs *v, sqlite3_int64 *t) { (void)v; return real->xCurrentTimeInt64(real, t); }
+
+static void install_vfs(void)
+{
+    real = sqlite3_vfs_find(NULL);
+    memset(&faulty, 0, sizeof faulty);
+    faulty.iVersion = 2;
+    faulty.szOsFile = (int)sizeof(faulty_file);
+    faulty.mxPathname = real->mxPathname;
+    faulty.zName = "haven-faulty";
+    faulty.xOpen = f_open;
+    faulty.xDelete = f_delete;
+    faulty.xAccess = f_access;
+    faulty.xFullPathname = f_full;
+    faulty.xRandomness = f_random;
+    faulty.xSleep = f_sleep;
+    faulty.xCurrentTime = f_time;
+    faulty.xGetLastError = f_lasterr;
+    faulty.xCurrentTimeInt64 = f_time64;
+    sqlite3_vfs_register(&faulty, 1);
+}
+
+static void check_intact(const char *db, long cases_before, long *cases_after)
+{
+    writes_left = -1;
+    long n = tu_count(db, "SELECT count(*) FROM cases");
+    assert_true(n == cases_before || n == cases_before + 1);
+    *cases_after = n;
+    assert_int_equal(tu_count(db, "SELECT count(*) FROM cases c WHERE (SELECT count(*)"
+                                  " FROM events WHERE case_id = c.id AND kind ="
+                                  " 'registered') != 1 OR (SELECT count(*) FROM tasks"
+                                  " WHERE case_id = c.id) < 2"),
+                     0);
+    hv_engine *e = NULL;
+    char *err = NULL, *out = NULL;
+    assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+    hv_engine_set_actor(e, "amal");
+    if (hv_audit_verify(e, NULL, &out) != HV_OK)
+        fail_msg("audit verify after a fault: %s", hv_errmsg(e));
+    hv_free(out);
+    hv_engine_close(e);
+}
+
+static const char *const NOOR =
+    "{\"source\":\"school\",\"location\":\"Riverside\",\"concerns\":[\"neglect\"],"
+    "\"child\":{\"name\":\"Noor\",\"age\":12,\"sex\":\"female\"},"
+    "\"consent\":{\"registration\":\"caregiver\"}}";
+
+static void faults_during(int code, void **state)
+{
+    (void)state;
+    char *dir;
+    hv_engine *e = tu_fresh_engine(&dir, NULL);
+    hv_engine_close(e);
+    char db[4200];
+    snprintf(db, sizeof db, "%s", tu_db_path(dir));
+    fault_code = code;
+    long before = tu_count(db, "SELECT count(*) FROM cases"), after = before;
+    int succeeded = 0;
+    long failures = 0;
+    for (long n = 0; n < 2000 && !succeeded; n++) {
+        char *err = NULL, *ref = NULL;
+        e = NULL;
+        if (hv_engine_open(db, &e, &err) != HV_OK) {
+            hv_free(err);
+            continue;
+        }
+        hv_engine_set_actor(e, "amal");
+        hv_clock_fix(e, TU_T0);
+        writes_left = n;
+        hv_status st = hv_case_register(e, NOOR, HV_REGISTER_FORCE, &ref);
+        writes_left = -1;
+        if (st == HV_OK) {
+            succeeded = 1;
+        } else {
+            failures++;
+            assert_true(st == HV_IOERR || st == HV_INTERNAL || st == HV_CORRUPT ||
+                        st == HV_BUSY);
+            assert_null(strchr(hv_errmsg(e), '\n'));
+        }
+        hv_free(ref);
+        hv_engine_close(e);
+        check_intact(db, before, &after);
+        before = after;
+    }
+    assert_true(succeeded);
+    /* A follow-up-like change on the case: a note, with faults. */
+    succeeded = 0;
+    for (long n = 0; n < 2000 && !succeeded; n++) {
+        char *err = NULL;
+        int64_t v = 0;
+        e = NULL;
+        assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+        hv_engine_set_actor(e, "amal");
+        writes_left = n;
+        hv_status st = hv_case_note(e, "CP-2026-00001", "called the school", 0, &v);
+        writes_left = -1;
+        succeeded = st == HV_OK;
+        if (!succeeded)
+            failures++;
+        hv_engine_close(e);
+        check_intact(db, before, &after);
+        assert_int_equal(tu_count(db, "SELECT count(*) FROM notes"), succeeded ? 1 : 0);
+    }
+    assert_true(succeeded);
+    print_message("%s: %ld faults injected, %ld calls failed cleanly\n",
+                  code == SQLITE_FULL ? "disk full" : "I/O errors", faults_injected,
+                  failures);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void io_errors(void **state) { faults_during(SQLITE_IOERR_WRITE, state); }
+static void disk_full(void **state) { faults_during(SQLITE_FULL, state); }
+
+int main(void)
+{
+    install_vfs();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(io_errors),
+        cmocka_unit_test(disk_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
