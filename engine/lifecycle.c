@@ -378,6 +378,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
                             json_pack("{s:o,s:f}", "level", col_text(st, 6),
                                       "score", sqlite3_column_double(st, 7)));
     sqlite3_finalize(st);
+    st = NULL;
     if (!v)
         return hv__fail(e, HV_NOMEM, "out of memory");
     json_t *assessments = json_array(), *followups = json_array(),
@@ -2139,10 +2140,10 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
         (s = hv__store_append_event(e, sc.case_id,
                                     sc.event_kind ? sc.event_kind : name, sc.data,
                                     json_array_size(sc.decisions) ? sc.decisions
-                                                                  : NULL)) ||
-        (s = hv__store_commit(e)))
+                                                                  : NULL)))
         goto fail;
-    /* What the caller sees: where the case is now. */
+    /* What the caller sees, built before the commit: once committed, the
+     * step has happened and must not be reported as failed. */
     sqlite3_stmt *st = NULL;
     char *status = NULL;
     if (hv__store_prepare(e, "SELECT status FROM cases WHERE id = ?1", &st) == HV_OK) {
@@ -2151,18 +2152,29 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
             status = hv__column_strdup(st, 0);
     }
     sqlite3_finalize(st);
-    json_object_set_new(sc.out, "ref", json_string(ref));
-    json_object_set_new(sc.out, "step", json_string(name));
-    json_object_set_new(sc.out, "event", json_string(sc.event_kind ? sc.event_kind : name));
-    json_object_set_new(sc.out, "version", json_integer(version));
-    json_object_set_new(sc.out, "stage", json_string(sc.stage->id));
-    json_object_set_new(sc.out, "stage_label", json_string(sc.stage->label));
-    json_object_set_new(sc.out, "status", json_string(status ? status : "?"));
+    int bad = !status;
+    bad |= json_object_set_new(sc.out, "ref", json_string(ref));
+    bad |= json_object_set_new(sc.out, "step", json_string(name));
+    bad |= json_object_set_new(sc.out, "event",
+                               json_string(sc.event_kind ? sc.event_kind : name));
+    bad |= json_object_set_new(sc.out, "version", json_integer(version));
+    bad |= json_object_set_new(sc.out, "stage", json_string(sc.stage->id));
+    bad |= json_object_set_new(sc.out, "stage_label", json_string(sc.stage->label));
+    bad |= json_object_set_new(sc.out, "status", json_string(status ? status : "?"));
     hv__free(status);
-    char *text = json_dumps(sc.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    *out_json = text ? hv__strdup(text) : NULL;
+    char *text = bad ? NULL : json_dumps(sc.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *result = text ? hv__strdup(text) : NULL;
     hv__free(text);
-    s = *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    if (!result) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((s = hv__store_commit(e))) {
+        hv__free(result);
+        goto fail;
+    }
+    *out_json = result;
+    s = HV_OK;
     goto done;
 fail:
     hv__store_rollback(e);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "testutil.h"
 
 static sqlite3_vfs *real;
@@ -226,6 +227,114 @@ static void faults_during(int code, void **state)
     free(dir);
 }
 
+/* Takes CP-2026-00001 to implementation (rules: default pack). */
+static hv_engine *case_in_implementation(char **dir)
+{
+    char *err = NULL, *out = NULL, *ref = NULL;
+    *dir = tu_tempdir();
+    char db[4200];
+    snprintf(db, sizeof db, "%s", tu_db_path(*dir));
+    hv_init_options o = {.agency = "CP", .workflow_path = tu_source_path("workflows/iasc.yaml"),
+                         .admin = "admin"};
+    char rules[4200];
+    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
+    o.rules_dir = rules;
+    char wf[4200];
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    o.workflow_path = wf;
+    assert_int_equal(hv_engine_init(db, &o, &err), HV_OK);
+    hv_engine *e = NULL;
+    assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+    hv_clock_fix(e, TU_T0);
+    hv_engine_set_actor(e, "admin");
+    assert_int_equal(hv_user_add(e, "sara", "supervisor", NULL), HV_OK);
+    assert_int_equal(hv_user_add(e, "amal", "caseworker", "sara"), HV_OK);
+    hv_engine_set_actor(e, "amal");
+    assert_int_equal(hv_case_register(e, NOOR, 0, &ref), HV_OK);
+    static const char *const steps[][2] = {
+        {"assess", "{\"kind\":\"initial\",\"safety\":\"ok\"}"},
+        {"assess", "{\"kind\":\"comprehensive\",\"elements\":{\"childs_views\":\"a\","
+                   "\"family_relationships\":\"b\",\"safe_environment\":\"c\","
+                   "\"development_identity\":\"d\",\"strengths_resources\":\"e\"}}"},
+        {"plan", "{\"goal\":\"Within 6 months Noor is doing better\",\"indicators\":[\"x\"],"
+                 "\"target_date\":\"2027-05-01\",\"addresses\":[\"y\"],\"actions\":[{\"title\":"
+                 "\"t\",\"responsible\":\"caseworker\",\"type\":\"direct_support\",\"due\":"
+                 "\"2027-01-01\"}]}"},
+    };
+    for (int i = 0; i < 3; i++) {
+        hv_clock_advance(e, 86400);
+        if (hv_case_step(e, ref, steps[i][0], steps[i][1], 0, &out) != HV_OK)
+            fail_msg("%s: %s", steps[i][0], hv_errmsg(e));
+        hv_free(out);
+    }
+    hv_engine_set_actor(e, "sara");
+    assert_int_equal(hv_case_step(e, ref, "approve", "{}", 0, &out), HV_OK);
+    hv_free(out);
+    hv_engine_set_actor(e, "amal");
+    hv_free(ref);
+    return e;
+}
+
+static const char *const FOLLOWUP = "{\"method\":\"phone_call\",\"safety\":\"concern\"}";
+
+/* A whole follow-up (risk.lua re-scores, followup.lua reschedules) under
+ * I/O faults and allocation failures at every point. */
+static void faults_during_a_followup(void **state)
+{
+    (void)state;
+    char *dir;
+    hv_engine *e = case_in_implementation(&dir);
+    hv_engine_close(e);
+    char db[4200];
+    snprintf(db, sizeof db, "%s", tu_db_path(dir));
+    long io_failures = 0, alloc_failures = 0;
+    for (int kind = 0; kind < 2; kind++) {
+        int done = 0;
+        for (long n = 0; n < 100000 && !done; n++) {
+            char *err = NULL, *out = NULL;
+            e = NULL;
+            assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+            hv_engine_set_actor(e, "amal");
+            hv_clock_fix(e, TU_T0 + 10 * 86400);
+            long followups = tu_count(db, "SELECT count(*) FROM followups");
+            if (kind == 0) {
+                fault_code = SQLITE_IOERR_WRITE;
+                writes_left = n;
+            } else {
+                hv__alloc_fail_after(n);
+            }
+            hv_status st = hv_case_step(e, "CP-2026-00001", "followup", FOLLOWUP, 0, &out);
+            writes_left = -1;
+            hv__alloc_fail_after(-1);
+            hv_free(out);
+            hv_engine_close(e);
+            long now = tu_count(db, "SELECT count(*) FROM followups");
+            if (st == HV_OK) {
+                done = 1;
+                assert_int_equal(now, followups + 1);
+            } else {
+                if (kind == 0)
+                    io_failures++;
+                else
+                    alloc_failures++;
+                assert_int_equal(now, followups);
+            }
+            long before = 1, after;
+            check_intact(db, before, &after);
+            /* the follow-up, its event and the next follow-up task, or none */
+            assert_int_equal(tu_count(db, "SELECT count(*) FROM followups"),
+                             tu_count(db, "SELECT count(*) FROM events WHERE kind = 'followed_up'"));
+            assert_int_equal(tu_count(db, "SELECT count(*) FROM tasks WHERE kind ="
+                                          " 'followup' AND status = 'open'"), 1);
+        }
+        assert_true(done);
+    }
+    print_message("follow-up: %ld I/O faults and %ld allocation failures, each "
+                  "failed cleanly\n", io_failures, alloc_failures);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void io_errors(void **state) { faults_during(SQLITE_IOERR_WRITE, state); }
 static void disk_full(void **state) { faults_during(SQLITE_FULL, state); }
 
@@ -235,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(io_errors),
         cmocka_unit_test(disk_full),
+        cmocka_unit_test(faults_during_a_followup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
