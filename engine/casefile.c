@@ -213,47 +213,54 @@ static hv_status build_lifecycle(hv_engine *e, int64_t case_id, json_t *c)
         const char *sql;
     } sections[] = {
         {"assessments",
-         "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety, a.data AS"
-         " detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
+         "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety,"
+         " hv_open(a.data) AS detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
          " WHERE case_id = ?1 ORDER BY a.at, a.id"},
         {"plans",
-         "SELECT p.id, p.version, p.status, p.goal, p.indicators AS"
-         " indicators_json, p.addresses AS addresses_json, p.target_date AS"
-         " target_at, p.created_at, u.login AS created_by, p.decided_at,"
-         " d.login AS decided_by, p.decision_reason, (SELECT"
-         " json_group_array(json_object('number', seq, 'title', title,"
-         " 'responsible', responsible, 'provider', provider, 'type', type,"
+         "SELECT p.id, p.version, p.status, hv_open(p.goal) AS goal,"
+         " hv_open(p.indicators) AS indicators_json, hv_open(p.addresses) AS"
+         " addresses_json, p.target_date AS target_at, p.created_at, u.login"
+         " AS created_by, p.decided_at, d.login AS decided_by,"
+         " hv_open(p.decision_reason) AS decision_reason, (SELECT"
+         " json_group_array(json_object('number', seq, 'title',"
+         " hv_open(title), 'responsible', responsible, 'provider',"
+         " hv_open(provider), 'type', type,"
          " 'due', strftime('%Y-%m-%dT%H:%M:%SZ', due_at, 'unixepoch'),"
-         " 'status', status, 'reason', status_reason)) FROM (SELECT * FROM"
+         " 'status', status, 'reason', hv_open(status_reason))) FROM (SELECT * FROM"
          " plan_actions WHERE plan_id = p.id ORDER BY seq)) AS actions_json"
          " FROM plans p LEFT JOIN users u ON u.id = p.created_by LEFT JOIN users"
          " d ON d.id = p.decided_by WHERE p.case_id = ?1 ORDER BY p.version"},
         {"referrals",
-         "SELECT r.seq AS number, r.service, r.provider, r.status, r.sent_at,"
-         " r.updated_at, r.outcome, o.login AS consent_overridden_by,"
-         " r.consent_override_reason FROM referrals r LEFT JOIN users o ON"
+         "SELECT r.seq AS number, r.service, hv_open(r.provider) AS provider,"
+         " r.status, r.sent_at, r.updated_at, hv_open(r.outcome) AS outcome,"
+         " o.login AS consent_overridden_by, hv_open(r.consent_override_reason)"
+         " AS consent_override_reason FROM referrals r LEFT JOIN users o ON"
          " o.id = r.consent_override_by WHERE r.case_id = ?1 ORDER BY r.seq"},
         {"conferences",
-         "SELECT k.at, u.login AS recorded_by, k.participants AS"
-         " participants_json, k.decisions AS decisions_json FROM conferences k"
+         "SELECT k.at, u.login AS recorded_by, hv_open(k.participants) AS"
+         " participants_json, hv_open(k.decisions) AS decisions_json FROM"
+         " conferences k"
          " LEFT JOIN users u ON u.id = k.recorded_by WHERE k.case_id = ?1"
          " ORDER BY k.at, k.id"},
         {"followups",
-         "SELECT f.at, u.login AS by_user, f.method, f.safety, f.notes, f.final"
+         "SELECT f.at, u.login AS by_user, f.method, f.safety,"
+         " hv_open(f.notes) AS notes, f.final"
          " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
          " f.case_id = ?1 ORDER BY f.at, f.id"},
         {"reviews",
-         "SELECT r.at, u.login AS by_user, r.outcome, r.notes FROM reviews r"
+         "SELECT r.at, u.login AS by_user, r.outcome, hv_open(r.notes) AS notes"
+         " FROM reviews r"
          " LEFT JOIN users u ON u.id = r.by_id WHERE r.case_id = ?1 ORDER BY"
          " r.at, r.id"},
         {"evaluations",
          "SELECT v.at, u.login AS by_user, p.version AS plan_version,"
-         " v.outcome, v.data AS detail_json FROM evaluations v LEFT JOIN users"
+         " v.outcome, hv_open(v.data) AS detail_json FROM evaluations v LEFT JOIN users"
          " u ON u.id = v.by_id LEFT JOIN plans p ON p.id = v.plan_id WHERE"
          " v.case_id = ?1 ORDER BY v.at, v.id"},
         {"approvals",
          "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
-         " a.decided_at, d.login AS decided_by, a.reason FROM approvals a LEFT"
+         " a.decided_at, d.login AS decided_by, hv_open(a.reason) AS reason"
+         " FROM approvals a LEFT"
          " JOIN users r ON r.id = a.requested_by LEFT JOIN users d ON d.id ="
          " a.decided_by WHERE a.case_id = ?1 ORDER BY a.id"},
     };
@@ -269,7 +276,8 @@ static hv_status build_lifecycle(hv_engine *e, int64_t case_id, json_t *c)
     sqlite3_stmt *st = NULL;
     hv_status s = hv__store_prepare(e,
                                     "SELECT closure_reason, closed_at,"
-                                    " transferred_to, closure_planned FROM cases"
+                                    " hv_open(transferred_to), closure_planned"
+                                    " FROM cases"
                                     " WHERE id = ?1",
                                     &st);
     if (s)
@@ -303,9 +311,9 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     if ((s = hv__store_prepare(
              e,
              "SELECT c.ref, a.code, w.code, w.version, c.stage, c.status,"
-             " c.source, c.location, c.urgency, c.risk_level, c.risk_score,"
-             " u.login, c.registered_at, r.login, c.updated_at, c.closed_at,"
-             " c.version, c.form"
+             " c.source, hv_open(c.location), c.urgency, c.risk_level,"
+             " c.risk_score, u.login, c.registered_at, r.login, c.updated_at,"
+             " c.closed_at, c.version, hv_open(c.form)"
              " FROM cases c JOIN agencies a ON a.id = c.agency_id"
              " JOIN workflows w ON w.id = c.workflow_id"
              " LEFT JOIN users u ON u.id = c.assignee_id"
@@ -356,8 +364,8 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
         goto done;
     }
     if ((s = hv__store_prepare(e,
-                               "SELECT name, relationship, age,"
-                               " age_recorded_at, birth_date, sex,"
+                               "SELECT hv_open(name), relationship, age,"
+                               " age_recorded_at, hv_open(birth_date), sex,"
                                " lives_with_child FROM persons"
                                " WHERE case_id = ?1 AND role = 'child'",
                                &st))) {
@@ -381,8 +389,9 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     json_object_set_new(c, "form", form ? form : json_object());
     json_object_set(c, "history", hist);
     if ((s = case_rows(e,
-                       "SELECT name, relationship, age, age_recorded_at,"
-                       " birth_date, sex, lives_with_child FROM persons"
+                       "SELECT hv_open(name), relationship, age,"
+                       " age_recorded_at, hv_open(birth_date), sex,"
+                       " lives_with_child FROM persons"
                        " WHERE case_id = ?1 AND role = 'family' ORDER BY id",
                        case_id, family, person_row, "reading the family")) ||
         (s = case_rows(e,
@@ -398,7 +407,7 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
                        " ORDER BY status != 'open', due_at, t.id",
                        case_id, tasks, task_row, "reading tasks")) ||
         (s = case_rows(e,
-                       "SELECT at, u.login, text FROM notes n LEFT JOIN users"
+                       "SELECT at, u.login, hv_open(text) FROM notes n LEFT JOIN users"
                        " u ON u.id = n.author_id WHERE case_id = ?1"
                        " ORDER BY at, n.id",
                        case_id, notes, note_row, "reading notes")) ||
@@ -583,6 +592,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
         s = hv__fail(e, HV_NOMEM, "out of memory");
         goto done;
     }
+    if ((s = hv__need_key(e, "search")))
+        goto done;
     if (!text || hv__name_keys(text, keys) != 0 || json_array_size(keys) == 0) {
         s = hv__fail(e, HV_USAGE, "search: give a name (letters) to search for");
         goto done;
@@ -607,11 +618,11 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
      * the most keys come first. */
     if ((s = hv__store_prepare(
              e,
-             "SELECT " SUMMARY_COLUMNS ", p.name FROM persons p"
+             "SELECT " SUMMARY_COLUMNS ", hv_open(p.name) FROM persons p"
              " JOIN cases c ON c.id = p.case_id"
              " LEFT JOIN users u ON u.id = c.assignee_id"
              " JOIN (SELECT person_id, count(*) AS hits FROM person_name_keys"
-             "       WHERE key IN (SELECT value FROM json_each(?1))"
+             "       WHERE key IN (SELECT hv_blind(value) FROM json_each(?1))"
              "       GROUP BY person_id) m ON m.person_id = p.id"
              " LEFT JOIN users a ON a.id = c.assignee_id"
              " WHERE p.role = 'child' AND (c.assignee_id = ?2 OR (?3 = 1 AND"

@@ -336,6 +336,14 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
                      path);
         goto fail;
     }
+    /* The data key: unwrapped when the key file or passphrase is here; a
+     * database from before encryption gets one as it is migrated. */
+    if ((s = hv__crypto_register(e)))
+        goto fail;
+    if (version < 7 && (s = hv__keys_create(e)))
+        goto fail;
+    if (version >= 7 && (s = hv__keys_load(e)))
+        goto fail;
     if ((s = hv__store_migrate(e, 0)) || (s = load_settings(e)))
         goto fail;
     *out = e;
@@ -529,7 +537,7 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
     hv_engine *e = NULL;
     char *text = NULL, *why = NULL, *tmp = NULL;
     hv_pack *pack = NULL;
-    int created = 0;
+    int created = 0, made_key_file = 0;
     struct stat sb;
     *err = NULL;
     if (!o || !valid_agency_code(o->agency)) {
@@ -608,6 +616,18 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
         hv_engine_set_actor(e, o->admin);
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)))
         goto done;
+    if ((s = hv__crypto_register(e)))
+        goto done;
+    if (schema_version == 0 || schema_version >= 7) {
+        char key_path[4200];
+        const char *env = getenv("HAVEN_KEY_FILE");
+        snprintf(key_path, sizeof key_path, "%s", env && *env ? env : "");
+        if (!key_path[0])
+            snprintf(key_path, sizeof key_path, "%s.key", path);
+        made_key_file = access(key_path, F_OK) != 0;
+        if ((s = hv__keys_create(e)))
+            goto done;
+    }
     if ((s = hv__store_exec(e, "PRAGMA journal_mode=WAL")) ||
         (s = init_contents(e, o, text, wf, schema_version, pack))) {
         if (s == HV_IOERR || s == HV_DENIED)
@@ -660,6 +680,12 @@ done:
         unlink(side);
         snprintf(side, sizeof side, "%s-shm", tmp);
         unlink(side);
+    }
+    if (s != HV_OK && made_key_file && !(getenv("HAVEN_KEY_FILE") &&
+                                         *getenv("HAVEN_KEY_FILE"))) {
+        char key_path[4200];
+        snprintf(key_path, sizeof key_path, "%s.key", path);
+        unlink(key_path);
     }
     hv__free(tmp);
     hv__pack_free(pack);

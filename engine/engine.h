@@ -32,7 +32,22 @@ struct hv_engine {
     int rules_loaded;      /* rules looked up in the database already */
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
     int64_t refused_case;  /* an access refusal to audit after a rollback */
+    /* Encryption at rest (crypto.c). */
+    unsigned char data_key[32], index_key[32], kek[32];
+    unsigned char kdf_salt[16];
+    int have_key, have_kek, key_passphrase;
 };
+
+/* ---- encryption at rest (crypto.c) ---- */
+/* Registers hv_seal/hv_open/hv_blind/... on the engine's connection. */
+hv_status hv__crypto_register(hv_engine *e);
+/* Makes a new data key (and the key file, or uses $HAVEN_PASSPHRASE). */
+hv_status hv__keys_create(hv_engine *e);
+/* Unwraps the data key from the database if the key file or passphrase is
+ * here; otherwise the engine reads pseudonymously (have_key 0). */
+hv_status hv__keys_load(hv_engine *e);
+/* HV_DENIED naming the action when the data key is not here. */
+hv_status hv__need_key(hv_engine *e, const char *action);
 
 /* ---- need-to-know (access.c) ---- */
 /* The acting user (must exist and be active; HV_DENIED otherwise).

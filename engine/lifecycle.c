@@ -341,14 +341,14 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
     *out = NULL;
     if ((s = hv__store_prepare(
              e,
-             "SELECT ref, stage, status, source, location, urgency,"
-             " risk_level, risk_score, registered_at, form,"
+             "SELECT ref, stage, status, source, hv_open(location), urgency,"
+             " risk_level, risk_score, registered_at, hv_open(form),"
              " (SELECT json_group_array(code) FROM case_concerns"
              "   WHERE case_id = c.id),"
              " (SELECT json_group_object(scope, given_by) FROM consents"
              "   WHERE case_id = c.id AND withdrawn_at IS NULL),"
              " (SELECT json_object('age', age + (?2 - age_recorded_at) /"
-             "   31556952, 'sex', sex, 'dob', birth_date) FROM persons"
+             "   31556952, 'sex', sex, 'dob', hv_open(birth_date)) FROM persons"
              "   WHERE case_id = c.id AND role = 'child'),"
              " (SELECT json_group_array(json_object('relationship',"
              "   relationship, 'age', age, 'sex', sex, 'lives_with_child',"
@@ -388,7 +388,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
     json_object_set_new(v, "followups", followups);
     json_object_set_new(v, "reviews", reviews);
     if ((s = view_rows(e,
-                       "SELECT kind, at, safety, data FROM assessments WHERE"
+                       "SELECT kind, at, safety, hv_open(data) FROM assessments WHERE"
                        " case_id = ?1 ORDER BY at, id",
                        case_id, assessments, assessment_row)) ||
         (s = view_rows(e,
@@ -406,7 +406,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
         goto fail;
     /* The plan in force: the latest approved, else the latest made. */
     if ((s = hv__store_prepare(e,
-                               "SELECT id, goal, target_date, decided_at,"
+                               "SELECT id, hv_open(goal), target_date, decided_at,"
                                " version, status FROM plans WHERE case_id = ?1"
                                " AND status IN ('approved','pending_approval')"
                                " ORDER BY status = 'approved' DESC, version"
@@ -562,7 +562,7 @@ static hv_status add_note(step *sc, const char *prefix, const char *text)
         return fail(sc, HV_NOMEM, "out of memory");
     hv_status s = exec_binds(sc,
                              "INSERT INTO notes (case_id, at, author_id, text)"
-                             " VALUES (?1,?2,?3,?4)",
+                             " VALUES (?1,?2,?3,hv_seal(?4))",
                              "iiit", sc->case_id, (int64_t)hv_now(sc->e),
                              sc->user_id, full);
     hv__free(full);
@@ -574,13 +574,13 @@ static hv_status cancel_approvals(step *sc, const char *reason)
 {
     hv_status s = exec_binds(sc,
                              "UPDATE approvals SET status = 'rejected', decided_at"
-                             " = ?2, reason = ?3 WHERE case_id = ?1 AND status ="
+                             " = ?2, reason = hv_seal(?3) WHERE case_id = ?1 AND status ="
                              " 'pending'",
                              "iit", sc->case_id, (int64_t)hv_now(sc->e), reason);
     if (s == HV_OK)
         s = exec_binds(sc,
                        "UPDATE plans SET status = 'rejected', decided_at = ?2,"
-                       " decision_reason = ?3 WHERE case_id = ?1 AND status ="
+                       " decision_reason = hv_seal(?3) WHERE case_id = ?1 AND status ="
                        " 'pending_approval'",
                        "iit", sc->case_id, (int64_t)hv_now(sc->e), reason);
     return s;
@@ -885,7 +885,7 @@ static hv_status step_assess(step *sc)
     }
     s = exec_binds(sc,
                    "INSERT INTO assessments (case_id, kind, at, by_id, safety,"
-                   " data) VALUES (?1,?2,?3,?4,?5,?6)",
+                   " data) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
                    "itiitt", sc->case_id, kind, (int64_t)at, sc->user_id,
                    safety, text);
     hv__free(text);
@@ -960,7 +960,7 @@ static hv_status approve_plan(step *sc, int64_t plan_id)
                         "iii", plan_id, (int64_t)hv_now(sc->e), sc->user_id)))
         return s;
     if ((s = hv__store_prepare(sc->e,
-                               "SELECT id, seq, title, due_at FROM plan_actions"
+                               "SELECT id, seq, type, due_at FROM plan_actions"
                                " WHERE plan_id = ?1 AND status IN ('pending',"
                                "'in_progress') ORDER BY seq",
                                &st)))
@@ -969,7 +969,9 @@ static hv_status approve_plan(step *sc, int64_t plan_id)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         char label[200];
-        snprintf(label, sizeof label, "Action %lld: %.150s",
+        /* The label names the action by number and type only: titles are
+         * narrative and stay sealed in plan_actions. */
+        snprintf(label, sizeof label, "Action %lld (%.40s)",
                  (long long)sqlite3_column_int64(st, 1),
                  (const char *)sqlite3_column_text(st, 2));
         if ((s = task_add(sc, "action", label, sqlite3_column_int64(st, 3),
@@ -1136,8 +1138,9 @@ static hv_status step_plan(step *sc)
     s = ind && adr ? exec_binds(sc,
                                 "INSERT INTO plans (case_id, version, goal,"
                                 " indicators, addresses, target_date, status,"
-                                " created_at, created_by) VALUES (?1,?2,?3,?4,"
-                                "?5,?6,?7,?8,?9)",
+                                " created_at, created_by) VALUES (?1,?2,"
+                                "hv_seal(?3),hv_seal(?4),hv_seal(?5),?6,?7,?8,"
+                                "?9)",
                                 "iitttitii", sc->case_id, version, goal, ind,
                                 adr, (int64_t)target,
                                 approval ? "pending_approval" : "approved",
@@ -1154,7 +1157,8 @@ static hv_status step_plan(step *sc)
         if ((s = exec_binds(sc,
                             "INSERT INTO plan_actions (plan_id, case_id, seq,"
                             " title, responsible, provider, type, due_at,"
-                            " updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                            " updated_at) VALUES (?1,?2,?3,hv_seal(?4),?5,"
+                            "hv_seal(?6),?7,?8,?9)",
                             "iiittttii", plan_id, sc->case_id, (int64_t)i + 1,
                             json_string_value(json_object_get(a, "title")),
                             json_string_value(json_object_get(a, "responsible")),
@@ -1286,7 +1290,7 @@ static hv_status step_decide(step *sc, int approve)
     }
     if ((s = exec_binds(sc,
                         "UPDATE approvals SET status = ?2, decided_at = ?3,"
-                        " decided_by = ?4, reason = ?5 WHERE id = ?1",
+                        " decided_by = ?4, reason = hv_seal(?5) WHERE id = ?1",
                         "itiit", approval_id, approve ? "approved" : "rejected",
                         (int64_t)hv_now(sc->e), sc->user_id, reason)) ||
         (s = tasks_done(sc, "approval", approval_id))) {
@@ -1312,7 +1316,8 @@ static hv_status step_decide(step *sc, int approve)
         } else {
             s = exec_binds(sc,
                            "UPDATE plans SET status = 'rejected', decided_at = ?2,"
-                           " decided_by = ?3, decision_reason = ?4 WHERE id = ?1",
+                           " decided_by = ?3, decision_reason = hv_seal(?4) WHERE"
+                           " id = ?1",
                            "iiit", subject_id, (int64_t)hv_now(sc->e),
                            sc->user_id, reason);
             sc->event_kind = "plan_rejected";
@@ -1383,7 +1388,7 @@ static hv_status step_act(step *sc)
         return fail(sc, HV_INVALID, "missing required field 'reason' (why the "
                                     "action is dropped)");
     if ((s = exec_binds(sc,
-                        "UPDATE plan_actions SET status = ?2, status_reason = ?3,"
+                        "UPDATE plan_actions SET status = ?2, status_reason = hv_seal(?3),"
                         " updated_at = ?4 WHERE id = ?1",
                         "itti", action_id, status, reason, (int64_t)hv_now(sc->e))))
         return s;
@@ -1494,7 +1499,8 @@ static hv_status step_refer(step *sc)
                         (long long)number, was);
         if ((s = exec_binds(sc,
                             "UPDATE referrals SET status = ?2, outcome ="
-                            " coalesce(?3, outcome), updated_at = ?4 WHERE id = ?1",
+                            " coalesce(hv_seal(?3), outcome), updated_at = ?4"
+                            " WHERE id = ?1",
                             "itti", id, status, outcome, (int64_t)hv_now(sc->e))))
             return s;
         if (strcmp(status, "accepted") &&
@@ -1546,7 +1552,8 @@ static hv_status step_refer(step *sc)
                         "INSERT INTO referrals (case_id, seq, service, provider,"
                         " action_id, status, sent_at, updated_at,"
                         " consent_override_by, consent_override_reason) VALUES"
-                        " (?1,?2,?3,?4,nullif(?5,0),'sent',?6,?6,nullif(?7,0),?8)",
+                        " (?1,?2,?3,hv_seal(?4),nullif(?5,0),'sent',?6,?6,"
+                        "nullif(?7,0),hv_seal(?8))",
                         "iittiiit", sc->case_id, next_seq, service, provider,
                         action_id, (int64_t)hv_now(sc->e),
                         overridden ? sc->user_id : (int64_t)0,
@@ -1582,7 +1589,8 @@ static hv_status step_conference(step *sc)
     char *d = json_dumps(decisions, JSON_COMPACT);
     s = p && d ? exec_binds(sc,
                             "INSERT INTO conferences (case_id, at, recorded_by,"
-                            " participants, decisions) VALUES (?1,?2,?3,?4,?5)",
+                            " participants, decisions) VALUES (?1,?2,?3,"
+                            "hv_seal(?4),hv_seal(?5))",
                             "iiitt", sc->case_id, (int64_t)at, sc->user_id, p, d)
                : fail(sc, HV_NOMEM, "out of memory");
     hv__free(p);
@@ -1629,7 +1637,8 @@ static hv_status step_followup(step *sc)
         /* The final follow-up after closure. */
         if ((s = exec_binds(sc,
                             "INSERT INTO followups (case_id, at, by_id, method,"
-                            " safety, notes, final) VALUES (?1,?2,?3,?4,?5,?6,1)",
+                            " safety, notes, final) VALUES (?1,?2,?3,?4,?5,"
+                            "hv_seal(?6),1)",
                             "iiittt", sc->case_id, (int64_t)at, sc->user_id,
                             method, safety, notes)) ||
             (s = tasks_done(sc, "final_followup", 0)))
@@ -1651,7 +1660,7 @@ static hv_status step_followup(step *sc)
     }
     if ((s = exec_binds(sc,
                         "INSERT INTO followups (case_id, at, by_id, method,"
-                        " safety, notes) VALUES (?1,?2,?3,?4,?5,?6)",
+                        " safety, notes) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
                         "iiittt", sc->case_id, (int64_t)at, sc->user_id, method,
                         safety, notes)))
         return s;
@@ -1694,7 +1703,7 @@ static hv_status step_review(step *sc)
         return wrong_stage(sc, "a review happens during follow-up");
     if ((s = exec_binds(sc,
                         "INSERT INTO reviews (case_id, at, by_id, outcome, notes)"
-                        " VALUES (?1,?2,?3,?4,?5)",
+                        " VALUES (?1,?2,?3,?4,hv_seal(?5))",
                         "iiitt", sc->case_id, (int64_t)hv_now(sc->e), sc->user_id,
                         outcome, notes)) ||
         (s = tasks_done(sc, "review", 0)))
@@ -1747,7 +1756,7 @@ static hv_status step_evaluate(step *sc)
     json_decref(data);
     s = text ? exec_binds(sc,
                           "INSERT INTO evaluations (case_id, plan_id, at, by_id,"
-                          " outcome, data) VALUES (?1,?2,?3,?4,?5,?6)",
+                          " outcome, data) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
                           "iiiitt", sc->case_id, plan_id, (int64_t)hv_now(sc->e),
                           sc->user_id, outcome, text)
              : fail(sc, HV_NOMEM, "out of memory");
@@ -1896,7 +1905,7 @@ static hv_status step_transfer(step *sc)
     /* A transfer closes the case here whatever stage it is at. */
     if ((s = exec_binds(sc, "UPDATE cases SET stage = ?2, status = 'transferred',"
                             " closed_at = ?3, closure_reason = 'transferred',"
-                            " transferred_to = ?4 WHERE id = ?1",
+                            " transferred_to = hv_seal(?4) WHERE id = ?1",
                         "itit", sc->case_id, closed->id, (int64_t)hv_now(sc->e),
                         agency)) ||
         (s = tasks_cancel(sc, NULL, "case transferred")) ||
@@ -1980,7 +1989,7 @@ static hv_status step_consent(step *sc)
             return fail(sc, HV_REFUSED, "no consent for %s is on record", scope);
         if ((s = exec_binds(sc,
                             "UPDATE consents SET withdrawn_at = ?2,"
-                            " withdrawn_reason = ?3 WHERE id = ?1",
+                            " withdrawn_reason = hv_seal(?3) WHERE id = ?1",
                             "iit", active, (int64_t)hv_now(sc->e), reason)))
             return s;
         sc->event_kind = "consent_withdrawn";
@@ -2103,6 +2112,8 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
     if (!run)
         return hv__fail(e, HV_USAGE, "no such step '%s'",
                         name && hv__echo_safe(name) ? name : "?");
+    if ((s = hv__need_key(e, name)))
+        return s;
     sc.e = e;
     sc.ref = ref;
     sc.verb = name;

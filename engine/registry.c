@@ -536,8 +536,8 @@ static hv_status find_duplicates(hv_engine *e, const registration *r,
              "SELECT DISTINCT c.ref FROM person_name_keys k"
              " JOIN persons p ON p.id = k.person_id"
              " JOIN cases c ON c.id = p.case_id"
-             " WHERE k.key IN (SELECT 'd:' || value || '|' || ?2 || '|' ||"
-             "       replace(replace(lower(?3), ' ', ''), char(9), '')"
+             " WHERE k.key IN (SELECT hv_blind('d:' || value || '|' || ?2 ||"
+             "       '|' || replace(replace(lower(?3), ' ', ''), char(9), ''))"
              "       FROM json_each(?1))"
              "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
              "       <= 1"
@@ -587,7 +587,8 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
                                "INSERT INTO persons (case_id, role,"
                                " relationship, name, birth_date, age,"
                                " age_recorded_at, sex, lives_with_child)"
-                               " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                               " VALUES (?1,?2,?3,hv_seal(?4),hv_seal(?5),?6,?7,"
+                               "?8,?9)",
                                &st)))
         return s;
     sqlite3_bind_int64(st, 1, case_id);
@@ -619,8 +620,8 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
     int64_t person_id = sqlite3_last_insert_rowid(e->db);
     if ((s = hv__store_prepare(e,
                                "INSERT OR IGNORE INTO person_name_keys"
-                               " (person_id, key) SELECT ?1, value FROM"
-                               " json_each(hv_name_keys(?2))",
+                               " (person_id, key) SELECT ?1, hv_blind(value)"
+                               " FROM json_each(hv_name_keys(?2))",
                                &st)))
         return s;
     sqlite3_bind_int64(st, 1, person_id);
@@ -732,7 +733,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
                                " stage, source, location, assignee_id,"
                                " registered_at, registered_by, updated_at,"
                                " form, status, urgency) VALUES (?1,?2,?3,?4,?5,"
-                               "?6,?7,?8,?7,?8,?9,?10,?11)",
+                               "hv_seal(?6),?7,?8,?7,?8,hv_seal(?9),?10,?11)",
                                &st)))
         goto fail;
     sqlite3_bind_text(st, 10, r->eligible ? "open" : "not_registered", -1,
@@ -765,10 +766,10 @@ static hv_status write_registration(hv_engine *e, registration *r,
         int64_t person_id = sqlite3_last_insert_rowid(e->db);
         if ((s = hv__store_prepare(e,
                                    "INSERT OR IGNORE INTO person_name_keys"
-                                   " (person_id, key) SELECT ?1, 'd:' || value"
-                                   " || '|' || ?3 || '|' || replace(replace("
-                                   "lower(?4), ' ', ''), char(9), '') FROM"
-                                   " json_each(hv_name_keys(?2))",
+                                   " (person_id, key) SELECT ?1, hv_blind('d:'"
+                                   " || value || '|' || ?3 || '|' || replace("
+                                   "replace(lower(?4), ' ', ''), char(9), ''))"
+                                   " FROM json_each(hv_name_keys(?2))",
                                    &st)))
             goto fail;
         sqlite3_bind_int64(st, 1, person_id);
@@ -1023,6 +1024,8 @@ HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
     *out_ref = NULL;
     hv__clear_error(e);
     r.decisions = NULL;
+    if ((s = hv__need_key(e, "register")))
+        return s;
     if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)) ||
         (s = decide(e, &r)))
         goto done;
@@ -1062,6 +1065,8 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     int64_t case_id, version, user_id, note_id;
     *out_version = 0;
     hv__clear_error(e);
+    if ((s = hv__need_key(e, "note")))
+        return s;
     if (!text || !text[0] || strspn(text, " \t\n") == strlen(text))
         return hv__fail(e, HV_INVALID, "note: text: must not be empty");
     if (strlen(text) > 20000)
@@ -1083,7 +1088,7 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
         goto fail;
     if ((s = hv__store_prepare(e,
                                "INSERT INTO notes (case_id, at, author_id,"
-                               " text) VALUES (?1,?2,?3,?4)",
+                               " text) VALUES (?1,?2,?3,hv_seal(?4))",
                                &st)))
         goto fail;
     sqlite3_bind_int64(st, 1, case_id);

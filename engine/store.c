@@ -311,6 +311,43 @@ static const char *const migrations[] = {
     "       json_each(hv_name_keys(p.name)) k"
     "  WHERE p.role = 'child' AND p.name IS NOT NULL AND p.sex IS NOT NULL"
     "    AND c.location IS NOT NULL AND k.value NOT LIKE 'd:%';",
+
+    /* 6 -> 7: identifying data and narrative encrypted at rest (crypto.c):
+     * the wrapped data key, every such column sealed in place, and the
+     * name keys replaced by their blind-index form. */
+    "INSERT OR REPLACE INTO meta (key, value) VALUES"
+    "  ('data_key', hv_wrapped_key()), ('key_mode', hv_key_mode()),"
+    "  ('kdf_salt', hv_kdf_salt());"
+    "DELETE FROM person_name_keys;"
+    "INSERT OR IGNORE INTO person_name_keys (person_id, key)"
+    "  SELECT p.id, hv_blind(k.value) FROM persons p,"
+    "         json_each(hv_name_keys(p.name)) k WHERE p.name IS NOT NULL;"
+    "INSERT OR IGNORE INTO person_name_keys (person_id, key)"
+    "  SELECT p.id, hv_blind('d:' || k.value || '|' || p.sex || '|' ||"
+    "         replace(replace(lower(c.location), ' ', ''), char(9), ''))"
+    "  FROM persons p JOIN cases c ON c.id = p.case_id,"
+    "       json_each(hv_name_keys(p.name)) k"
+    "  WHERE p.role = 'child' AND p.name IS NOT NULL AND p.sex IS NOT NULL"
+    "    AND c.location IS NOT NULL;"
+    "UPDATE persons SET name = hv_seal(name), birth_date = hv_seal(birth_date),"
+    "  details = hv_seal(details);"
+    "UPDATE cases SET location = hv_seal(location), form = hv_seal(form),"
+    "  transferred_to = hv_seal(transferred_to);"
+    "UPDATE notes SET text = hv_seal(text);"
+    "UPDATE consents SET withdrawn_reason = hv_seal(withdrawn_reason);"
+    "UPDATE assessments SET data = hv_seal(data);"
+    "UPDATE plans SET goal = hv_seal(goal), indicators = hv_seal(indicators),"
+    "  addresses = hv_seal(addresses), decision_reason = hv_seal(decision_reason);"
+    "UPDATE plan_actions SET title = hv_seal(title), provider = hv_seal(provider),"
+    "  status_reason = hv_seal(status_reason);"
+    "UPDATE referrals SET provider = hv_seal(provider), outcome = hv_seal(outcome),"
+    "  consent_override_reason = hv_seal(consent_override_reason);"
+    "UPDATE conferences SET participants = hv_seal(participants),"
+    "  decisions = hv_seal(decisions);"
+    "UPDATE followups SET notes = hv_seal(notes);"
+    "UPDATE reviews SET notes = hv_seal(notes);"
+    "UPDATE evaluations SET data = hv_seal(data);"
+    "UPDATE approvals SET reason = hv_seal(reason);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

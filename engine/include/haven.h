@@ -121,6 +121,8 @@ HV_API const char *hv_errmsg(const hv_engine *e);
 HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login);
 /* Where the log() lines of rules go (NULL, the default: dropped). */
 HV_API void hv_engine_set_rules_log(hv_engine *e, FILE *log);
+/* 1 if the engine holds the data key (identifying data readable). */
+HV_API int hv_engine_has_key(const hv_engine *e);
 /* Busy timeout in milliseconds (default 5000). */
 HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms);
 

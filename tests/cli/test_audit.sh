@@ -17,7 +17,7 @@ run audit verify; expect_rc 0 "a fresh database verifies"; expect_out 'ok: 10 en
 # Each tampering on a copy, with the append-only triggers dropped as an
 # attacker with the file would.
 tamper() { # NAME SQL WANT
-    cp haven.db "$1.db"; cp haven.db.audit-key "$1.db.audit-key"
+    cp haven.db "$1.db"; cp haven.db.audit-key "$1.db.audit-key"; cp haven.db.key "$1.db.key"
     sqlite3 "$1.db" "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete; $2"
     run --db "$1.db" audit verify
     expect_rc 65 "$1 is detected"
@@ -36,14 +36,14 @@ tamper moved_start "UPDATE meta SET value = '4' WHERE key = 'audit_chain_from'" 
 tamper first_prev "UPDATE events SET prev_hash = randomblob(32) WHERE seq = 1" 'entry 1 does not follow'
 
 # A signed checkpoint, then a rollback to an older copy, and a rewrite.
-cp haven.db older.db; cp haven.db.audit-key older.db.audit-key
+cp haven.db older.db; cp haven.db.audit-key older.db.audit-key; cp haven.db.key older.db.key
 run --as amal --now 2026-11-30T09:00:00Z note CP-2026-00002 text="Called the family"
 run audit checkpoint; expect_rc 0 "checkpoint"; cp "$OUT" checkpoint.json
 [ "$(json_get checkpoint.json '$.seq')" = 11 ] && pass || failt "the checkpoint is at the head"
 run audit verify --checkpoint checkpoint.json; expect_rc 0 "the checkpoint matches"
 run --db older.db audit verify --checkpoint checkpoint.json
 expect_rc 65 "a rollback is detected"; expect_err 'restored to an older state' "a rollback is named"
-cp haven.db rewritten.db; cp haven.db.audit-key rewritten.db.audit-key
+cp haven.db rewritten.db; cp haven.db.audit-key rewritten.db.audit-key; cp haven.db.key rewritten.db.key
 sqlite3 rewritten.db "DROP TRIGGER events_append_only_delete; DELETE FROM events WHERE seq = 11; DELETE FROM notes; UPDATE sqlite_sequence SET seq = 10 WHERE name = 'events'"
 run --db rewritten.db --as amal --now 2026-11-30T10:00:00Z note CP-2026-00003 text="a different note"
 run --db rewritten.db audit verify; expect_rc 0 "the rewritten chain is itself consistent"

@@ -1,0 +1,327 @@
+/*
+ * crypto.c - identifying data encrypted at rest.
+ *
+ * Names, dates of birth, locations, form data and free-text narrative are
+ * stored sealed with XChaCha20-Poly1305 (libsodium) under a random 256-bit
+ * data key.  The data key is kept in the database only wrapped (secretbox)
+ * by a key-encryption key that never is: a key file beside the database
+ * (<db>.key, or $HAVEN_KEY_FILE), or a passphrase ($HAVEN_PASSPHRASE,
+ * Argon2id).  Name lookups use a keyed blind index (HMAC-SHA-256 of the
+ * normalised name keys), so search works with the key and reveals nothing
+ * without it.  Without the key the database reads as pseudonymous
+ * references, stages, risks and dates.
+ *
+ * The SQL functions hv_seal(text), hv_open(blob), hv_blind(text) and
+ * hv_wrapped_key() do the work inside statements, on this connection only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "store.h"
+
+#define SEAL_MAGIC "HV1"
+#define SEAL_AD "haven-v1"
+
+static void key_file_path(const hv_engine *e, char *buf, size_t size)
+{
+    const char *env = getenv("HAVEN_KEY_FILE");
+    if (env && *env)
+        snprintf(buf, size, "%s", env);
+    else
+        snprintf(buf, size, "%s.key", e->path);
+}
+
+/* Derives the blind-index key from the data key. */
+static void derive_index_key(hv_engine *e)
+{
+    crypto_generichash(e->index_key, sizeof e->index_key,
+                       (const unsigned char *)"haven-blind-index", 17,
+                       e->data_key, sizeof e->data_key);
+}
+
+/* The key-encryption key: from the passphrase (with salt) or the key file.
+ * create: make the key file when missing.  Returns 0 or -1. */
+static int get_kek(hv_engine *e, const unsigned char *salt, int passphrase,
+                   int create, unsigned char kek[32])
+{
+    if (passphrase) {
+        const char *p = getenv("HAVEN_PASSPHRASE");
+        if (!p || !*p || !salt)
+            return -1;
+        return crypto_pwhash(kek, 32, p, strlen(p), salt,
+                             crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                             crypto_pwhash_ALG_ARGON2ID13);
+    }
+    char path[4200], hex[80];
+    key_file_path(e, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f && create) {
+        randombytes_buf(kek, 32);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0)
+            return -1;
+        sodium_bin2hex(hex, sizeof hex, kek, 32);
+        ssize_t n = write(fd, hex, 64);
+        close(fd);
+        return n == 64 ? 0 : -1;
+    }
+    if (!f)
+        return -1;
+    size_t n = fread(hex, 1, sizeof hex - 1, f);
+    fclose(f);
+    hex[n] = '\0';
+    size_t len = 0;
+    if (sodium_hex2bin(kek, 32, hex, n, " \n", &len, NULL) != 0 || len != 32)
+        return -1;
+    return 0;
+}
+
+hv_status hv__keys_create(hv_engine *e)
+{
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
+    const char *p = getenv("HAVEN_PASSPHRASE");
+    e->key_passphrase = p && *p;
+    if (e->key_passphrase)
+        randombytes_buf(e->kdf_salt, sizeof e->kdf_salt);
+    if (get_kek(e, e->kdf_salt, e->key_passphrase, 1, e->kek) != 0) {
+        char path[4200];
+        key_file_path(e, path, sizeof path);
+        return hv__fail(e, HV_CANTCREATE, "%s: cannot create the data key "
+                                          "file (it exists already, or the "
+                                          "folder is not writable)",
+                        path);
+    }
+    randombytes_buf(e->data_key, sizeof e->data_key);
+    derive_index_key(e);
+    e->have_key = 1;
+    e->have_kek = 1;
+    return HV_OK;
+}
+
+hv_status hv__keys_load(hv_engine *e)
+{
+    sqlite3_stmt *st = NULL;
+    char *wrapped = NULL, *mode = NULL, *salt_hex = NULL;
+    hv_status s;
+    e->have_key = 0;
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
+    if ((s = hv__store_prepare(e, "SELECT key, value FROM meta WHERE key IN"
+                                  " ('data_key', 'key_mode', 'kdf_salt')", &st)))
+        return s;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        char **slot = !strcmp(k, "data_key") ? &wrapped
+                      : !strcmp(k, "key_mode") ? &mode
+                                               : &salt_hex;
+        hv__free(*slot);
+        *slot = hv__column_strdup(st, 1);
+    }
+    sqlite3_finalize(st);
+    unsigned char salt[crypto_pwhash_SALTBYTES], blob[256];
+    size_t len = 0, salt_len = 0;
+    int passphrase = mode && !strcmp(mode, "passphrase");
+    if (!wrapped)
+        goto done; /* no data key yet (older schema): made at migration */
+    if (passphrase && (!salt_hex || sodium_hex2bin(salt, sizeof salt, salt_hex,
+                                                   strlen(salt_hex), NULL,
+                                                   &salt_len, NULL) != 0))
+        goto done;
+    if (sodium_hex2bin(blob, sizeof blob, wrapped, strlen(wrapped), NULL, &len,
+                       NULL) != 0 ||
+        len != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32)
+        goto done;
+    if (get_kek(e, passphrase ? salt : NULL, passphrase, 0, e->kek) != 0)
+        goto done; /* no key here: pseudonymous reading only */
+    if (crypto_secretbox_open_easy(e->data_key, blob + crypto_secretbox_NONCEBYTES,
+                                   len - crypto_secretbox_NONCEBYTES, blob, e->kek) != 0)
+        goto done; /* the wrong key file or passphrase */
+    derive_index_key(e);
+    e->have_key = 1;
+    e->have_kek = 1;
+done:
+    hv__free(wrapped);
+    hv__free(mode);
+    hv__free(salt_hex);
+    return HV_OK;
+}
+
+/* hv_seal(text) -> blob */
+static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    hv_engine *e = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (!e->have_key) {
+        sqlite3_result_error(ctx, "the data key is not available (key file or "
+                                  "passphrase)", -1);
+        return;
+    }
+    const unsigned char *text = sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+    size_t total = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+                   crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    unsigned char *out = sqlite3_malloc64(total);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    memcpy(out, SEAL_MAGIC, 3);
+    unsigned char *nonce = out + 3;
+    randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, text, n,
+        (const unsigned char *)SEAL_AD, strlen(SEAL_AD), NULL, nonce, e->data_key);
+    sqlite3_result_blob64(ctx, out, total, sqlite3_free);
+}
+
+/* hv_open(blob) -> text; NULL without the key; plaintext passes through. */
+static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    hv_engine *e = sqlite3_user_data(ctx);
+    int type = sqlite3_value_type(argv[0]);
+    if (type == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (type != SQLITE_BLOB) {
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    const unsigned char *in = sqlite3_value_blob(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+    size_t head = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    if (n < head + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+        memcmp(in, SEAL_MAGIC, 3) != 0) {
+        sqlite3_result_error(ctx, "a sealed value is damaged", -1);
+        return;
+    }
+    if (!e->have_key) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    unsigned char *out = sqlite3_malloc64(n);
+    unsigned long long mlen = 0;
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            out, &mlen, NULL, in + head, n - head, (const unsigned char *)SEAL_AD,
+            strlen(SEAL_AD), in + 3, e->data_key) != 0) {
+        sqlite3_free(out);
+        sqlite3_result_error(ctx, "a sealed value does not open: it was changed "
+                                  "or the key is wrong", -1);
+        return;
+    }
+    sqlite3_result_text64(ctx, (const char *)out, mlen, sqlite3_free, SQLITE_UTF8);
+}
+
+/* hv_blind(text) -> "b:" + hex HMAC-SHA-256 under the index key. */
+static void sql_blind(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    hv_engine *e = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (!e->have_key) {
+        sqlite3_result_error(ctx, "the data key is not available (key file or "
+                                  "passphrase): names cannot be looked up",
+                             -1);
+        return;
+    }
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    char hex[2 + 2 * crypto_auth_hmacsha256_BYTES + 1] = "b:";
+    crypto_auth_hmacsha256(mac, sqlite3_value_text(argv[0]),
+                           (unsigned long long)sqlite3_value_bytes(argv[0]),
+                           e->index_key);
+    sodium_bin2hex(hex + 2, sizeof hex - 2, mac, sizeof mac);
+    sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
+}
+
+/* hv_wrapped_key() -> the data key wrapped by the key-encryption key. */
+static void sql_wrapped_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    hv_engine *e = sqlite3_user_data(ctx);
+    if (!e->have_kek) {
+        sqlite3_result_error(ctx, "no key-encryption key", -1);
+        return;
+    }
+    unsigned char blob[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32];
+    char hex[2 * sizeof blob + 1];
+    randombytes_buf(blob, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(blob + crypto_secretbox_NONCEBYTES, e->data_key, 32, blob,
+                          e->kek);
+    sodium_bin2hex(hex, sizeof hex, blob, sizeof blob);
+    sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
+}
+
+/* hv_key_mode() and hv_kdf_salt() for the meta rows. */
+static void sql_key_mode(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    hv_engine *e = sqlite3_user_data(ctx);
+    sqlite3_result_text(ctx, e->key_passphrase ? "passphrase" : "key_file", -1,
+                        SQLITE_STATIC);
+}
+
+static void sql_kdf_salt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    hv_engine *e = sqlite3_user_data(ctx);
+    char hex[2 * crypto_pwhash_SALTBYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, e->kdf_salt, sizeof e->kdf_salt);
+    sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
+}
+
+hv_status hv__crypto_register(hv_engine *e)
+{
+    static const struct {
+        const char *name;
+        int args;
+        void (*fn)(sqlite3_context *, int, sqlite3_value **);
+    } fns[] = {{"hv_seal", 1, sql_seal},       {"hv_open", 1, sql_open},
+               {"hv_blind", 1, sql_blind},     {"hv_wrapped_key", 0, sql_wrapped_key},
+               {"hv_key_mode", 0, sql_key_mode}, {"hv_kdf_salt", 0, sql_kdf_salt}};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        int rc = sqlite3_create_function(e->db, fns[i].name, fns[i].args,
+                                         SQLITE_UTF8 | SQLITE_DIRECTONLY, e,
+                                         fns[i].fn, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return hv__sql_fail(e, rc, "setting up encryption");
+    }
+    return HV_OK;
+}
+
+HV_API int hv_engine_has_key(const hv_engine *e) { return e->have_key; }
+
+hv_status hv__need_key(hv_engine *e, const char *action)
+{
+    if (e->have_key)
+        return HV_OK;
+    return hv__fail(e, HV_DENIED, "%s: the data key is not available here (the "
+                                  "key file %s.key, $HAVEN_KEY_FILE or "
+                                  "$HAVEN_PASSPHRASE): identifying data cannot "
+                                  "be read or written",
+                    action, e->path);
+}
