@@ -358,3 +358,99 @@ fail:
     unlink(path);
     return s;
 }
+
+HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
+{
+    sqlite3_stmt *st = NULL;
+    char mine[32], status[24] = "";
+    int64_t case_id = 0, closed_at = 0, retention = 7LL * 365 * 86400;
+    hv_status s;
+    hv__clear_error(e);
+    if ((s = hv__store_begin(e)))
+        return s;
+    if ((s = actor_role(e, mine, sizeof mine)))
+        goto fail;
+    if (strcmp(mine, "administrator")) {
+        s = hv__fail(e, HV_DENIED, "purge: only an administrator purges cases "
+                                   "(%s is %s)", e->actor,
+                     mine[0] ? mine : "not a user here");
+        goto fail;
+    }
+    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+        goto fail;
+    if ((s = hv__store_prepare(e, "SELECT status, coalesce(closed_at, 0), (SELECT"
+                                  " value FROM meta WHERE key = 'retention')"
+                                  " FROM cases WHERE id = ?1", &st)))
+        goto fail;
+    sqlite3_bind_int64(st, 1, case_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 0));
+        closed_at = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+            retention = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!strcmp(status, "open")) {
+        s = hv__fail(e, HV_REFUSED, "purge: %s is open; only a closed case is "
+                                    "purged", ref);
+        goto fail;
+    }
+    if (closed_at && hv_now(e) < closed_at + retention) {
+        char until[32];
+        hv_time_format(closed_at + retention, until, sizeof until);
+        s = hv__fail(e, HV_REFUSED, "purge: %s is within the agency's retention "
+                                    "period (until %s)", ref, until);
+        goto fail;
+    }
+    /* Identifying data and narrative go; codes, stages, dates, risk and the
+     * audit events stay (pseudonymous statistics). */
+    static const char *const wipe[] = {
+        "DELETE FROM person_name_keys WHERE person_id IN (SELECT id FROM persons"
+        " WHERE case_id = ?1)",
+        "UPDATE persons SET name = NULL, birth_date = NULL, details = '{}' WHERE"
+        " case_id = ?1",
+        "UPDATE cases SET location = NULL, form = '{}', transferred_to = NULL"
+        " WHERE id = ?1",
+        "DELETE FROM notes WHERE case_id = ?1",
+        "UPDATE consents SET withdrawn_reason = NULL WHERE case_id = ?1",
+        "UPDATE assessments SET data = '{}' WHERE case_id = ?1",
+        "UPDATE plans SET goal = '', indicators = '[]', addresses = '[]',"
+        " decision_reason = NULL WHERE case_id = ?1",
+        "UPDATE plan_actions SET title = '', provider = NULL, status_reason ="
+        " NULL WHERE case_id = ?1",
+        "UPDATE referrals SET provider = '', outcome = NULL,"
+        " consent_override_reason = NULL WHERE case_id = ?1",
+        "UPDATE conferences SET participants = '[]', decisions = '[]' WHERE"
+        " case_id = ?1",
+        "UPDATE followups SET notes = NULL WHERE case_id = ?1",
+        "UPDATE reviews SET notes = NULL WHERE case_id = ?1",
+        "UPDATE evaluations SET data = '{}' WHERE case_id = ?1",
+        "UPDATE approvals SET reason = NULL WHERE case_id = ?1",
+        "UPDATE cases SET version = version + 1 WHERE id = ?1",
+        NULL};
+    for (const char *const *sql = wipe; *sql; sql++) {
+        if ((s = hv__store_prepare(e, *sql, &st)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, case_id);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc != SQLITE_DONE) {
+            s = hv__sql_fail(e, rc, "purging");
+            goto fail;
+        }
+    }
+    json_t *data = json_pack("{s:s}", "action", "purge");
+    s = hv__store_append_event(e, case_id, "purged", data, NULL);
+    json_decref(data);
+    if (s || (s = hv__store_commit(e)))
+        goto fail;
+    /* Push the overwritten pages out of the WAL as well. */
+    sqlite3_wal_checkpoint_v2(e->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return HV_OK;
+fail:
+    sqlite3_finalize(st);
+    hv__store_rollback(e);
+    return s;
+}

@@ -954,6 +954,24 @@ static int cmd_train(const globals *g, int argc, char **argv)
     return hv_train_run(argv[0]);
 }
 
+static int cmd_purge(const globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    int code;
+    if (argc != 1 || argv[0][0] == '-')
+        return fail(EXIT_USAGE, "purge", "give one case reference");
+    if ((code = open_engine(g, &e)))
+        return code;
+    hv_status st = hv_case_purge(e, argv[0]);
+    if (st != HV_OK)
+        code = fail_status(st, hv_errmsg(e));
+    else
+        printf("%s: identifying data erased; codes, dates and the audit trail "
+               "remain\n", argv[0]);
+    hv_engine_close(e);
+    return code;
+}
+
 static int cmd_backup(const globals *g, int argc, char **argv)
 {
     hv_engine *e = NULL;
@@ -966,8 +984,9 @@ static int cmd_backup(const globals *g, int argc, char **argv)
     if (st != HV_OK)
         code = fail_status(st, hv_errmsg(e));
     else
-        printf("backup written to %s (keep it as safe as the database; the "
-               "audit key %s.audit-key is not in it)\n", argv[0], g->db);
+        printf("backup written to %s (identifying data stays sealed in it; the "
+               "data key %s.key and the audit key %s.audit-key are not in it)\n",
+               argv[0], g->db, g->db);
     hv_engine_close(e);
     return code;
 }
@@ -1186,6 +1205,11 @@ static const command commands[] = {
      "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key).\n"
      "log: who did what to which case, when (supervisors, managers and\n"
      "administrators); no case content."},
+    {"purge", cmd_purge, "haven purge REF",
+     "Erase a closed case's identifying data and narrative irrecoverably\n"
+     "after the agency's retention period (7 years unless the database's\n"
+     "meta 'retention' says otherwise), keeping its pseudonymous statistics and\n"
+     "audit events; administrators only."},
     {"backup", cmd_backup, "haven backup FILE",
      "A consistent online copy of the database into a new FILE (mode 0600),\n"
      "while others keep working; administrators only."},

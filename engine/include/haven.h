@@ -260,6 +260,11 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
 /* A consistent online copy of the database into a new file (mode 0600),
  * through SQLite's backup API; administrators only. */
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path);
+/* Erases a closed case's identifying data and narrative irrecoverably
+ * (secure_delete; the WAL checkpointed), keeping its codes, stages, dates,
+ * risk and audit events.  Administrators only, after the agency's
+ * retention period (meta `retention` seconds; 7 years by default). */
+HV_API hv_status hv_case_purge(hv_engine *e, const char *ref);
 /* Users as a JSON array {login, role, supervisor, active, open_cases}. */
 HV_API hv_status hv_user_list(hv_engine *e, char **out_json);
 

@@ -54,6 +54,25 @@ run --as amal search Noor; expect_rc 77 "a wrong key file reads nothing"
 mv away.key haven.db.key
 run --as amal search Noor; expect_rc 0 "the key back: search works again"
 
+# Purge: only a closed case, only after the retention period, only an
+# administrator; identifying data gone for good, statistics and audit kept.
+run --as admin purge "$REF"; expect_rc 65 "an open case is not purged"
+sqlite3 haven.db "INSERT OR REPLACE INTO meta VALUES ('retention', '86400')"
+run --as amal --now 2026-12-11T09:00:00Z consent "$REF" scope=transfer given_by=both
+run --as amal --now 2026-12-11T09:00:00Z transfer "$REF" agency=Elsewhere reason=moved
+expect_rc 0 "the case transferred (closed here)"
+run --as admin --now 2026-12-11T10:00:00Z purge "$REF"; expect_rc 65 "within the retention period"
+run --as amal --now 2026-12-20T10:00:00Z purge "$REF"; expect_rc 77 "a caseworker purges nothing"
+run --as admin --now 2026-12-20T10:00:00Z purge "$REF"; expect_rc 0 "purged after the retention period"
+run --as sara show "$REF"; expect_rc 0 "the pseudonymous case file remains"
+for c in $CANARIES; do
+    if grep -q "$c" "$OUT"; then failt "$c survives the purge"; else pass; fi
+done
+expect_out 'emotional_distress' "codes stay"
+run --as amal search Zqxwyvname; no_text "$REF" "$OUT" "a purged child is not found by name"
+run audit verify; expect_rc 0 "the audit chain survives the purge"
+[ "$(sql "SELECT count(*) FROM events WHERE kind = 'purged'")" = 1 ] && pass || failt "the purge is audited"
+
 # A passphrase instead of a key file (Argon2id).
 HAVEN_PASSPHRASE="correct horse battery staple" "$HAVEN" --db pass.db --as admin init --agency CP \
     --workflow "$SRC/workflows/iasc.yaml" >/dev/null 2>&1 && pass || failt "init with a passphrase"
