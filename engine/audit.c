@@ -415,8 +415,9 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
     if (ref && (s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         return s;
     if ((s = hv__store_prepare(e,
-                               "SELECT v.seq, v.at, v.actor, u.role, c.ref,"
-                               " v.kind FROM events v LEFT JOIN cases c ON"
+                               "SELECT v.seq, v.at, v.actor, coalesce(json_extract("
+                               "v.data, '$.by_role'), u.role), c.ref, v.kind,"
+                               " json_extract(v.data, '$.purpose') FROM events v LEFT JOIN cases c ON"
                                " c.id = v.case_id LEFT JOIN users u ON u.login ="
                                " v.actor WHERE (?1 = 0 OR v.case_id = ?1) AND"
                                " (?2 IS NULL OR v.actor = ?2) AND v.at >= ?3"
@@ -432,12 +433,13 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char at[32];
         hv_time_format(sqlite3_column_int64(st, 1), at, sizeof at);
-        json_t *row = json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s}", "seq",
+        json_t *row = json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s,s:s?}", "seq",
                                 (json_int_t)sqlite3_column_int64(st, 0), "at", at,
                                 "user", sqlite3_column_text(st, 2), "role",
                                 (const char *)sqlite3_column_text(st, 3), "ref",
                                 (const char *)sqlite3_column_text(st, 4), "action",
-                                sqlite3_column_text(st, 5));
+                                sqlite3_column_text(st, 5), "purpose",
+                                (const char *)sqlite3_column_text(st, 6));
         if (!row || json_array_append_new(arr, row)) {
             json_decref(arr);
             arr = NULL;

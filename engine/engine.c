@@ -165,6 +165,7 @@ HV_API void hv_engine_close(hv_engine *e)
     hv__free(e->path);
     hv__free(e->errmsg);
     hv__free(e->actor);
+    hv__free(e->purpose);
     hv__free(e->agency_code);
     hv__free(e->ref_pattern);
     hv__free(e->rules_dir);
@@ -217,6 +218,21 @@ HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login)
         return hv__fail(e, HV_NOMEM, "out of memory");
     hv__free(e->actor);
     e->actor = copy;
+    return HV_OK;
+}
+
+HV_API hv_status hv_engine_set_purpose(hv_engine *e, const char *purpose)
+{
+    hv__clear_error(e);
+    if (purpose && (!purpose[0] || strlen(purpose) > 80 || !hv__echo_safe(purpose)))
+        return hv__fail(e, HV_USAGE, "purpose: a short code such as "
+                                     "court_report or supervision (letters, "
+                                     "digits, _ - . /)");
+    char *copy = purpose ? hv__strdup(purpose) : NULL;
+    if (purpose && !copy)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv__free(e->purpose);
+    e->purpose = copy;
     return HV_OK;
 }
 

@@ -32,6 +32,7 @@ struct hv_engine {
     int rules_loaded;      /* rules looked up in the database already */
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
     int64_t refused_case;  /* an access refusal to audit after a rollback */
+    char *purpose;         /* why the user acts (recorded in events), or NULL */
     /* Encryption at rest (crypto.c). */
     unsigned char data_key[32], index_key[32], kek[32];
     unsigned char kdf_salt[16];

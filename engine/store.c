@@ -561,8 +561,24 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
     sqlite3_stmt *st = NULL;
     char *data_text = NULL, *decision_text = NULL;
     hv_status s = HV_OK;
-    data_text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                     : hv__strdup("{}");
+    /* Who acted in which role, and why (when a purpose was given): the
+     * audit trail's own fields. */
+    json_t *full = data ? json_copy(data) : json_object();
+    if (full) {
+        sqlite3_stmt *r = NULL;
+        if (hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1", &r) ==
+            HV_OK) {
+            sqlite3_bind_text(r, 1, e->actor, -1, SQLITE_STATIC);
+            if (sqlite3_step(r) == SQLITE_ROW)
+                json_object_set_new(full, "by_role",
+                                    json_string((const char *)sqlite3_column_text(r, 0)));
+        }
+        sqlite3_finalize(r);
+        if (e->purpose)
+            json_object_set_new(full, "purpose", json_string(e->purpose));
+    }
+    data_text = full ? json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(full);
     if (!data_text)
         return hv__fail(e, HV_NOMEM, "out of memory writing an event");
     if (decision && !(decision_text = json_dumps(decision, JSON_COMPACT |

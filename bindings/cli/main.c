@@ -26,6 +26,7 @@
 typedef struct {
     const char *db;
     const char *as;
+    const char *purpose;
     const char *now_text;
     hv_time now;
     int has_now;
@@ -95,6 +96,12 @@ static int open_engine(const globals *g, hv_engine **out)
     }
     if (g->has_now)
         hv_clock_fix(*out, g->now);
+    if (g->purpose && (st = hv_engine_set_purpose(*out, g->purpose)) != HV_OK) {
+        int code = fail_status(st, hv_errmsg(*out));
+        hv_engine_close(*out);
+        *out = NULL;
+        return code;
+    }
     if (getenv("HAVEN_RULES_LOG") && *getenv("HAVEN_RULES_LOG"))
         hv_engine_set_rules_log(*out, stderr);
     if (g->as && (st = hv_engine_set_actor(*out, g->as)) != HV_OK) {
@@ -1230,6 +1237,7 @@ static void usage(FILE *out)
             "  --as LOGIN     the acting user (default $HAVEN_USER, else "
             "$USER)\n"
             "  --now TIME     fix the clock, e.g. 2026-11-28T09:00:00Z\n"
+            "  --purpose CODE why you act (recorded in the audit trail)\n"
             "  --json         print JSON instead of text\n"
             "  --version, --help\n\nCommands:\n",
             HV_VERSION_STRING);
@@ -1290,6 +1298,8 @@ int main(int argc, char **argv)
             slot = &g.as;
         else if (!strcmp(a, "--now"))
             slot = &g.now_text;
+        else if (!strcmp(a, "--purpose"))
+            slot = &g.purpose;
         else if (!strcmp(a, "--json")) {
             g.json = 1;
             continue;

@@ -119,6 +119,9 @@ HV_API const char *hv_errmsg(const hv_engine *e);
 
 /* The acting user's login for later changes (default "system"). */
 HV_API hv_status hv_engine_set_actor(hv_engine *e, const char *login);
+/* Why the acting user acts (e.g. "court_report"): a short code recorded in
+ * every event, the audit trail's "purpose where given".  NULL: none. */
+HV_API hv_status hv_engine_set_purpose(hv_engine *e, const char *purpose);
 /* Where the log() lines of rules go (NULL, the default: dropped). */
 HV_API void hv_engine_set_rules_log(hv_engine *e, FILE *log);
 /* 1 if the engine holds the data key (identifying data readable). */

@@ -66,6 +66,13 @@ expect_rc 77 "an administrator registers no child"
 # The acting user must exist and be active.
 run --as nobody list; expect_rc 77 "an unknown user"; expect_err 'no such active user' "an unknown user is named"
 
+# A purpose, where given, goes into the audit trail with the user's role.
+run --as sara --purpose court_report show "$NOOR"; expect_rc 0 "a read with a purpose"
+run --as sara audit log "$NOOR"; expect_out 'sara +supervisor +CP-2026-[0-9]+ +viewed' "the read is in the audit log"
+[ "$(sql "SELECT count(*) FROM events WHERE kind = 'viewed' AND json_extract(data, '$.purpose') = 'court_report' AND json_extract(data, '$.by_role') = 'supervisor'")" = 1 ] \
+    && pass || failt "the event records the role and the purpose"
+run --as sara --purpose "Noor's file" show "$NOOR"; expect_rc 64 "a purpose is a code, not free text"
+
 # Users: disable, enable, change a role (administrators only).
 run --as amal user disable bilal; expect_rc 77 "a caseworker cannot disable users"
 run --as admin user disable bilal; expect_rc 0 "disable a user"
