@@ -412,7 +412,11 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
                                       "administrators (%s is %s)",
                         e->actor, role[0] ? role : "not a user here");
     int64_t case_id = 0;
-    if (ref && (s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+    /* A supervisor reads the log of their team's cases only. */
+    if (ref && !strcmp(role, "supervisor") &&
+        (s = hv__case_access(e, ref, "audit log", 0, &case_id, NULL)))
+        return s;
+    if (ref && !case_id && (s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         return s;
     if ((s = hv__store_prepare(e,
                                "SELECT v.seq, v.at, v.actor, coalesce(json_extract("

@@ -64,14 +64,36 @@ static int get_kek(hv_engine *e, const unsigned char *salt, int passphrase,
     key_file_path(e, path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f && create) {
-        randombytes_buf(kek, 32);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        /* Written whole to a temporary file, synced, then linked into place
+         * (never over an existing key) and the folder synced: a crash leaves
+         * either no key file or a complete one. */
+        char tmp[4300];
+        snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+        int fd = mkstemp(tmp);
         if (fd < 0)
             return -1;
+        randombytes_buf(kek, 32);
         sodium_bin2hex(hex, sizeof hex, kek, 32);
-        ssize_t n = write(fd, hex, 64);
+        int ok = fchmod(fd, 0600) == 0 && write(fd, hex, 64) == 64 && fsync(fd) == 0;
         close(fd);
-        return n == 64 ? 0 : -1;
+        sodium_memzero(hex, sizeof hex);
+        ok = ok && link(tmp, path) == 0;
+        unlink(tmp);
+        if (ok) {
+            char dir[4300];
+            snprintf(dir, sizeof dir, "%s", path);
+            char *slash = strrchr(dir, '/');
+            if (slash)
+                *slash = '\0';
+            else
+                snprintf(dir, sizeof dir, ".");
+            int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+        }
+        return ok ? 0 : -1;
     }
     if (!f)
         return -1;
@@ -79,9 +101,9 @@ static int get_kek(hv_engine *e, const unsigned char *salt, int passphrase,
     fclose(f);
     hex[n] = '\0';
     size_t len = 0;
-    if (sodium_hex2bin(kek, 32, hex, n, " \n", &len, NULL) != 0 || len != 32)
-        return -1;
-    return 0;
+    int bad = sodium_hex2bin(kek, 32, hex, n, " \n", &len, NULL) != 0 || len != 32;
+    sodium_memzero(hex, sizeof hex);
+    return bad ? -1 : 0;
 }
 
 hv_status hv__keys_create(hv_engine *e)
@@ -149,6 +171,7 @@ hv_status hv__keys_load(hv_engine *e)
     e->have_key = 1;
     e->have_kek = 1;
 done:
+    sodium_memzero(blob, sizeof blob);
     hv__free(wrapped);
     hv__free(mode);
     hv__free(salt_hex);

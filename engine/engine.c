@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "alloc.h"
 #include "rules.h"
@@ -162,6 +163,9 @@ HV_API void hv_engine_close(hv_engine *e)
     }
     hv_workflow_free(e->wf);
     hv__rules_free(e->rules);
+    sodium_memzero(e->data_key, sizeof e->data_key);
+    sodium_memzero(e->index_key, sizeof e->index_key);
+    sodium_memzero(e->kek, sizeof e->kek);
     hv__free(e->path);
     hv__free(e->errmsg);
     hv__free(e->actor);
@@ -356,11 +360,12 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
      * database from before encryption gets one as it is migrated. */
     if ((s = hv__crypto_register(e)))
         goto fail;
-    if (version < 7 && (s = hv__keys_create(e)))
+    if ((s = hv__store_migrate(e, 0)))
         goto fail;
-    if (version >= 7 && (s = hv__keys_load(e)))
+    /* Unless this process just made it, unwrap the data key. */
+    if (!e->have_key && (s = hv__keys_load(e)))
         goto fail;
-    if ((s = hv__store_migrate(e, 0)) || (s = load_settings(e)))
+    if ((s = load_settings(e)))
         goto fail;
     *out = e;
     return HV_OK;

@@ -1044,6 +1044,18 @@ HV_API hv_status hv_case_find_duplicates(hv_engine *e, const char *input_json,
     hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
+    {
+        /* only those who register children look for duplicates */
+        int64_t me;
+        char role[32];
+        if ((s = hv__actor(e, &me, role, sizeof role)))
+            return s;
+        if (!hv__role_reads_cases(role))
+            return hv__fail(e, HV_DENIED, "duplicates: caseworkers and "
+                                          "supervisors only");
+        if ((s = hv__need_key(e, "duplicates")))
+            return s;
+    }
     if ((s = parse_input(e, input_json, &in)) || (s = validate(e, in, &r)) ||
         (s = find_duplicates(e, &r, &dups)))
         goto done;

@@ -522,6 +522,10 @@ hv_status hv__store_migrate(hv_engine *e, int up_to)
     /* Re-read under the write lock: another process may have migrated. */
     if ((st = hv__store_schema_version(e, &version)) != HV_OK)
         goto fail;
+    /* Encryption arrives with schema 7: its data key is made here, under
+     * the lock, only by the process that really migrates. */
+    if (version < 7 && target >= 7 && (st = hv__keys_create(e)) != HV_OK)
+        goto fail;
     if (version < target &&
         (st = hv__store_migrate_steps(e, version, target)) != HV_OK)
         goto fail;

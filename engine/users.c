@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -135,6 +136,21 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
         s = hv__fail(e, HV_REFUSED, "user: an administrator cannot disable or "
                                     "demote themself");
         goto fail;
+    }
+    if (supervisor && supervisor[0]) {
+        int64_t sup_id = 0;
+        sqlite3_stmt *q = NULL;
+        if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login = ?1", &q)))
+            goto fail;
+        sqlite3_bind_text(q, 1, supervisor, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            sup_id = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        if (!sup_id) {
+            s = hv__fail(e, HV_NOTFOUND, "user: no user '%s' to supervise",
+                         hv__echo_safe(supervisor) ? supervisor : "?");
+            goto fail;
+        }
     }
     if ((s = hv__store_prepare(e,
                                "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
@@ -386,8 +402,19 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 0));
         closed_at = sqlite3_column_int64(st, 1);
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-            retention = sqlite3_column_int64(st, 2);
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+            const char *r = (const char *)sqlite3_column_text(st, 2);
+            char *end;
+            long long v = strtoll(r, &end, 10);
+            if (*end || v < 0) {
+                sqlite3_finalize(st);
+                st = NULL;
+                s = hv__fail(e, HV_INVALID, "purge: the retention setting is not "
+                                            "a number of seconds");
+                goto fail;
+            }
+            retention = v;
+        }
     }
     sqlite3_finalize(st);
     st = NULL;

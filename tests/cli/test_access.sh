@@ -66,6 +66,10 @@ expect_rc 77 "an administrator registers no child"
 # The acting user must exist and be active.
 run --as nobody list; expect_rc 77 "an unknown user"; expect_err 'no such active user' "an unknown user is named"
 
+# The audit log of a case follows the same scope for supervisors.
+run --as zoe audit log "$NOOR"; expect_rc 69 "another team's supervisor cannot read the case's log"
+run --as sara audit log "$NOOR"; expect_rc 0 "the team's supervisor reads it"
+
 # A purpose, where given, goes into the audit trail with the user's role.
 run --as sara --purpose court_report show "$NOOR"; expect_rc 0 "a read with a purpose"
 run --as sara audit log "$NOOR"; expect_out 'sara +supervisor +CP-2026-[0-9]+ +viewed' "the read is in the audit log"

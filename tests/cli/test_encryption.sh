@@ -73,6 +73,20 @@ run --as amal search Zqxwyvname; no_text "$REF" "$OUT" "a purged child is not fo
 run audit verify; expect_rc 0 "the audit chain survives the purge"
 [ "$(sql "SELECT count(*) FROM events WHERE kind = 'purged'")" = 1 ] && pass || failt "the purge is audited"
 
+# A database from before encryption, opened by two processes at once: one
+# migrates and makes the key, the other uses it; nothing is sealed under a
+# key that is not kept.
+sqlite3 old.db < "$SRC/tests/fixtures/schema_v1.sql"
+"$HAVEN" --db old.db --as amal note CP-2026-00001 text="first" >/dev/null 2>old1.err &
+P1=$!
+"$HAVEN" --db old.db --as amal note CP-2026-00001 text="second" >/dev/null 2>old2.err &
+P2=$!
+wait $P1; wait $P2
+run --db old.db --as amal show CP-2026-00001; expect_rc 0 "the migrated database reads"
+expect_out 'Noor' "the old names survive the migration, sealed"
+[ "$(sqlite3 old.db "SELECT count(*) FROM persons WHERE typeof(name) = 'text'")" = 0 ] && pass || failt "old names sealed"
+[ "$(stat -c %a old.db.key)" = 600 ] && pass || failt "the migration made a 0600 key file"
+
 # A passphrase instead of a key file (Argon2id).
 HAVEN_PASSPHRASE="correct horse battery staple" "$HAVEN" --db pass.db --as admin init --agency CP \
     --workflow "$SRC/workflows/iasc.yaml" >/dev/null 2>&1 && pass || failt "init with a passphrase"
