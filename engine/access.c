@@ -40,6 +40,42 @@ hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
                     hv__echo_safe(e->actor) ? e->actor : "the acting user");
 }
 
+/* The acting user's role, "" if they are not an active user here. */
+hv_status hv__actor_role(hv_engine *e, char *role, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1"
+                                       " AND active = 1", &st);
+    role[0] = '\0';
+    if (s)
+        return s;
+    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(role, size, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "looking up the acting user");
+    return HV_OK;
+}
+
+/* Refuses (HV_DENIED, "<refusal> (<actor> is <role>)") unless the acting
+ * user's role is one of the space-separated words in roles. */
+hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
+                           char *role, size_t size)
+{
+    hv_status s = hv__actor_role(e, role, size);
+    if (s)
+        return s;
+    size_t n = strlen(role);
+    for (const char *w = roles; n && (w = strstr(w, role)); w += n)
+        if ((w == roles || w[-1] == ' ') && (w[n] == ' ' || !w[n]))
+            return HV_OK;
+    return hv__fail(e, HV_DENIED, "%s (%s is %s)", refusal,
+                    hv__echo_safe(e->actor) ? e->actor : "the acting user",
+                    role[0] ? role : "not a user here");
+}
+
 int hv__role_reads_cases(const char *role)
 {
     return !strcmp(role, "caseworker") || !strcmp(role, "supervisor");

@@ -396,21 +396,13 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
-    char role[32] = "";
+    char role[32];
     *out_json = NULL;
     hv__clear_error(e);
-    if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1 AND"
-                                  " active = 1", &st)))
+    if ((s = hv__require_role(e, "supervisor manager administrator",
+                              "audit log: for supervisors, managers and "
+                              "administrators", role, sizeof role)))
         return s;
-    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(role, sizeof role, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    if (strcmp(role, "supervisor") && strcmp(role, "manager") &&
-        strcmp(role, "administrator"))
-        return hv__fail(e, HV_DENIED, "audit log: for supervisors, managers and "
-                                      "administrators (%s is %s)",
-                        e->actor, role[0] ? role : "not a user here");
     int64_t case_id = 0;
     /* A supervisor reads the log of their team's cases only. */
     if (ref && !strcmp(role, "supervisor") &&

@@ -55,6 +55,9 @@ hv_status hv__need_key(hv_engine *e, const char *action);
  * out: *user_id, role. */
 hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
 /* 1 for the roles that read case files (caseworker, supervisor). */
+hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
+hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
+                           char *role, size_t size);
 int hv__role_reads_cases(const char *role);
 /* The case by reference if the acting user may reach it; otherwise
  * HV_NOTFOUND exactly as for an unknown reference (and the refusal is

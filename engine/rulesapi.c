@@ -167,21 +167,11 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     *out_json = NULL;
     hv__clear_error(e);
     /* Only an administrator changes the rules that decide for every case. */
-    {
-        sqlite3_stmt *st = NULL;
-        char role[32] = "";
-        if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1"
-                                      " AND active = 1", &st)))
-            return s;
-        sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(role, sizeof role, "%s", sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        if (strcmp(role, "administrator"))
-            return hv__fail(e, HV_DENIED, "rules reload: only an administrator "
-                                          "changes the rule pack (%s is %s)",
-                            e->actor, role[0] ? role : "not a user here");
-    }
+    char role[32];
+    if ((s = hv__require_role(e, "administrator", "rules reload: only an "
+                              "administrator changes the rule pack", role,
+                              sizeof role)))
+        return s;
     const char *from = dir && dir[0] ? dir : e->rules_dir;
     if (!from || !from[0])
         return hv__fail(e, HV_USAGE,

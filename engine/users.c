@@ -13,22 +13,6 @@
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
                                     "administrator", "trainer", NULL};
 
-/* The acting user's role ("" if unknown). out: buf. */
-static hv_status actor_role(hv_engine *e, char *buf, size_t size)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1"
-                                       " AND active = 1", &st);
-    buf[0] = '\0';
-    if (s)
-        return s;
-    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(buf, size, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return HV_OK;
-}
-
 HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                              const char *supervisor)
 {
@@ -48,14 +32,9 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                                      "trainer");
     if ((s = hv__store_begin(e)))
         return s;
-    if ((s = actor_role(e, mine, sizeof mine)))
+    if ((s = hv__require_role(e, "administrator", "user add: only an "
+                              "administrator adds users", mine, sizeof mine)))
         goto fail;
-    if (strcmp(mine, "administrator")) {
-        s = hv__fail(e, HV_DENIED, "user add: only an administrator adds users "
-                                   "(%s is %s)", e->actor,
-                     mine[0] ? mine : "not a user here");
-        goto fail;
-    }
     if ((s = hv__store_prepare(e,
                                "INSERT INTO users (login, agency_id, role,"
                                " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
@@ -124,14 +103,9 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                                      "supervisor, manager, administrator, trainer");
     if ((s = hv__store_begin(e)))
         return s;
-    if ((s = actor_role(e, mine, sizeof mine)))
+    if ((s = hv__require_role(e, "administrator", "user: only an "
+                              "administrator changes users", mine, sizeof mine)))
         goto fail;
-    if (strcmp(mine, "administrator")) {
-        s = hv__fail(e, HV_DENIED, "user: only an administrator changes users "
-                                   "(%s is %s)", e->actor,
-                     mine[0] ? mine : "not a user here");
-        goto fail;
-    }
     if (!strcmp(login, e->actor) && (active == 0 || (role && strcmp(role, "administrator")))) {
         s = hv__fail(e, HV_REFUSED, "user: an administrator cannot disable or "
                                     "demote themself");
@@ -239,7 +213,7 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     if (!f)
         f = &none;
     const char *who = f->login ? f->login : e->actor;
-    if ((s = actor_role(e, role, sizeof role)))
+    if ((s = hv__actor_role(e, role, sizeof role)))
         return s;
     if (f->login) {
         /* a supervisor's role decides whether unassigned approvals show */
@@ -334,12 +308,9 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
     hv_status s;
     sqlite3 *dest = NULL;
     hv__clear_error(e);
-    if ((s = actor_role(e, mine, sizeof mine)))
+    if ((s = hv__require_role(e, "administrator", "backup: only an "
+                              "administrator makes backups", mine, sizeof mine)))
         return s;
-    if (strcmp(mine, "administrator"))
-        return hv__fail(e, HV_DENIED, "backup: only an administrator makes "
-                                      "backups (%s is %s)", e->actor,
-                        mine[0] ? mine : "not a user here");
     /* A new file only, readable by its owner alone. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
@@ -384,14 +355,9 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     hv__clear_error(e);
     if ((s = hv__store_begin(e)))
         return s;
-    if ((s = actor_role(e, mine, sizeof mine)))
+    if ((s = hv__require_role(e, "administrator", "purge: only an "
+                              "administrator purges cases", mine, sizeof mine)))
         goto fail;
-    if (strcmp(mine, "administrator")) {
-        s = hv__fail(e, HV_DENIED, "purge: only an administrator purges cases "
-                                   "(%s is %s)", e->actor,
-                     mine[0] ? mine : "not a user here");
-        goto fail;
-    }
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         goto fail;
     if ((s = hv__store_prepare(e, "SELECT status, coalesce(closed_at, 0), (SELECT"
