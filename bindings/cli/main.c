@@ -69,6 +69,27 @@ static void print_json(json_t *v)
 /* Prints JSON text returned by the engine as it is (already indented). */
 static void print_json_text(const char *text) { puts(text); }
 
+/* Ends a command whose engine call answers JSON text: prints the error, or
+ * the text as it is (--json, or no render), or render() of it; then frees
+ * the text and closes the engine.  Returns the exit code. */
+static int finish(const globals *g, hv_engine *e, hv_status st, char *text,
+                  void (*render)(json_t *))
+{
+    int code = 0;
+    if (st != HV_OK) {
+        code = fail_status(st, hv_errmsg(e));
+    } else if (g->json || !render) {
+        print_json_text(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render(v);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
 /* ---- engine set-up ------------------------------------------------------- */
 
 /* Opens the engine with the globals applied.  On failure prints the error
@@ -297,18 +318,7 @@ static int show_like(const globals *g, int argc, char **argv, const char *what,
     if ((code = open_engine(g, &e)))
         return code;
     hv_status st = fn(e, argv[0], &text);
-    if (st != HV_OK) {
-        code = fail_status(st, hv_errmsg(e));
-    } else if (g->json) {
-        print_json_text(text);
-    } else {
-        json_t *v = json_loads(text, 0, NULL);
-        render(v);
-        json_decref(v);
-    }
-    hv_free(text);
-    hv_engine_close(e);
-    return code;
+    return finish(g, e, st, text, render);
 }
 
 static int cmd_show(const globals *g, int argc, char **argv)
@@ -372,18 +382,7 @@ static int cmd_list(const globals *g, int argc, char **argv)
     if ((code = open_engine(g, &e)))
         return code;
     hv_status st = hv_case_list(e, &f, &text);
-    if (st != HV_OK) {
-        code = fail_status(st, hv_errmsg(e));
-    } else if (g->json) {
-        print_json_text(text);
-    } else {
-        json_t *v = json_loads(text, 0, NULL);
-        render_summaries(v, 0);
-        json_decref(v);
-    }
-    hv_free(text);
-    hv_engine_close(e);
-    return code;
+    return finish(g, e, st, text, render_listed);
 }
 
 static int cmd_search(const globals *g, int argc, char **argv)
@@ -397,18 +396,7 @@ static int cmd_search(const globals *g, int argc, char **argv)
     if ((code = open_engine(g, &e)))
         return code;
     hv_status st = hv_case_search(e, argv[0], &text);
-    if (st != HV_OK) {
-        code = fail_status(st, hv_errmsg(e));
-    } else if (g->json) {
-        print_json_text(text);
-    } else {
-        json_t *v = json_loads(text, 0, NULL);
-        render_summaries(v, 1);
-        json_decref(v);
-    }
-    hv_free(text);
-    hv_engine_close(e);
-    return code;
+    return finish(g, e, st, text, render_found);
 }
 
 /* ---- note ---------------------------------------------------------------- */
@@ -689,18 +677,7 @@ static int cmd_due(const globals *g, int argc, char **argv)
     if ((code = open_engine(g, &e)))
         return code;
     hv_status st = hv_task_list_due(e, &f, &text);
-    if (st != HV_OK) {
-        code = fail_status(st, hv_errmsg(e));
-    } else if (g->json) {
-        print_json_text(text);
-    } else {
-        json_t *v = json_loads(text, 0, NULL);
-        render_due(v);
-        json_decref(v);
-    }
-    hv_free(text);
-    hv_engine_close(e);
-    return code;
+    return finish(g, e, st, text, render_due);
 }
 
 static int cmd_user(const globals *g, int argc, char **argv)
@@ -712,24 +689,7 @@ static int cmd_user(const globals *g, int argc, char **argv)
         if ((code = open_engine(g, &e)))
             return code;
         hv_status st = hv_user_list(e, &text);
-        if (st != HV_OK) {
-            code = fail_status(st, hv_errmsg(e));
-        } else if (g->json) {
-            print_json_text(text);
-        } else {
-            json_t *v = json_loads(text, 0, NULL), *u;
-            size_t i;
-            json_array_foreach(v, i, u)
-                printf("%-16s %-14s %-16s %s, %lld open cases\n",
-                       str_or(u, "login", "?"), str_or(u, "role", "?"),
-                       str_or(u, "supervisor", "-"),
-                       json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
-                       (long long)json_integer_value(json_object_get(u, "open_cases")));
-            json_decref(v);
-        }
-        hv_free(text);
-        hv_engine_close(e);
-        return code;
+        return finish(g, e, st, text, render_users);
     }
     if (argc >= 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable") ||
                       !strcmp(argv[0], "role"))) {
@@ -809,22 +769,7 @@ static int cmd_rules(const globals *g, int argc, char **argv)
         if ((code = open_engine(g, &e)))
             return code;
         st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
-        if (st != HV_OK) {
-            code = fail_status(st, hv_errmsg(e));
-        } else if (g->json) {
-            print_json_text(text);
-        } else {
-            json_t *v = json_loads(text, 0, NULL);
-            printf("rules: %s %s (sha256 %.12s) in force%s\n",
-                   str_or(v, "name", "?"), str_or(v, "version", "?"),
-                   str_or(v, "hash", "?"),
-                   json_is_true(json_object_get(v, "changed")) ? ""
-                                                               : ", unchanged");
-            json_decref(v);
-        }
-        hv_free(text);
-        hv_engine_close(e);
-        return code;
+        return finish(g, e, st, text, render_reload);
     }
     if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
         return fail(EXIT_USAGE, "rules", "use 'rules check DIR', 'rules test "
@@ -1042,32 +987,11 @@ static int cmd_audit(const globals *g, int argc, char **argv)
     hv_status st = !strcmp(sub, "verify")       ? hv_audit_verify(e, checkpoint, &text)
                    : !strcmp(sub, "checkpoint") ? hv_audit_checkpoint(e, &text)
                                                 : hv_audit_log(e, ref, user, since, &text);
-    if (st != HV_OK) {
-        code = fail_status(st, hv_errmsg(e));
-    } else if (g->json || !strcmp(sub, "checkpoint")) {
-        print_json_text(text);
-    } else if (!strcmp(sub, "verify")) {
-        json_t *v = json_loads(text, 0, NULL);
-        printf("audit: ok: %lld entries chained up to entry %lld%s%s\n",
-               (long long)json_integer_value(json_object_get(v, "entries")),
-               (long long)json_integer_value(json_object_get(v, "head_seq")),
-               json_integer_value(json_object_get(v, "legacy_entries")) ? " (older entries predate the chain)" : "",
-               checkpoint ? "; the checkpoint matches" : "");
-        json_decref(v);
-    } else {
-        json_t *v = json_loads(text, 0, NULL), *r;
-        size_t i;
-        json_array_foreach(v, i, r)
-            printf("%6lld  %s  %-10s %-13s %-16s %s\n",
-                   (long long)json_integer_value(json_object_get(r, "seq")),
-                   str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
-                   str_or(r, "ref", "-"), str_or(r, "action", "?"));
-        json_decref(v);
-    }
-    hv_free(text);
     free(checkpoint);
-    hv_engine_close(e);
-    return code;
+    return finish(g, e, st, text,
+                  !strcmp(sub, "checkpoint") ? NULL
+                  : !strcmp(sub, "verify")   ? render_verify
+                                             : render_audit_log);
 }
 
 /* ---- the table of commands ----------------------------------------------- */

@@ -311,3 +311,48 @@ void render_due(json_t *arr)
     }
 }
 
+
+void render_listed(json_t *arr) { render_summaries(arr, 0); }
+
+void render_found(json_t *arr) { render_summaries(arr, 1); }
+
+void render_users(json_t *arr)
+{
+    json_t *u;
+    size_t i;
+    json_array_foreach(arr, i, u)
+        printf("%-16s %-14s %-16s %s, %lld open cases\n",
+               str_or(u, "login", "?"), str_or(u, "role", "?"),
+               str_or(u, "supervisor", "-"),
+               json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
+               (long long)json_integer_value(json_object_get(u, "open_cases")));
+}
+
+void render_reload(json_t *r)
+{
+    printf("rules: %s %s (sha256 %.12s) in force%s\n", str_or(r, "name", "?"),
+           str_or(r, "version", "?"), str_or(r, "hash", "?"),
+           json_is_true(json_object_get(r, "changed")) ? "" : ", unchanged");
+}
+
+void render_verify(json_t *r)
+{
+    printf("audit: ok: %lld entries chained up to entry %lld%s%s\n",
+           (long long)json_integer_value(json_object_get(r, "entries")),
+           (long long)json_integer_value(json_object_get(r, "head_seq")),
+           json_integer_value(json_object_get(r, "legacy_entries"))
+               ? " (older entries predate the chain)" : "",
+           json_is_true(json_object_get(r, "checkpoint"))
+               ? "; the checkpoint matches" : "");
+}
+
+void render_audit_log(json_t *arr)
+{
+    json_t *r;
+    size_t i;
+    json_array_foreach(arr, i, r)
+        printf("%6lld  %s  %-10s %-13s %-16s %s\n",
+               (long long)json_integer_value(json_object_get(r, "seq")),
+               str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
+               str_or(r, "ref", "-"), str_or(r, "action", "?"));
+}

@@ -12,5 +12,14 @@ void render_case(json_t *c);
 void render_summaries(json_t *arr, int with_name);
 /* A due list as in `haven due`. */
 void render_due(json_t *arr);
+/* render_summaries without names (`haven list`) and with (`haven search`). */
+void render_listed(json_t *arr);
+void render_found(json_t *arr);
+/* `haven user list`, `haven rules reload`, `haven audit verify` and
+ * `haven audit log`. */
+void render_users(json_t *arr);
+void render_reload(json_t *r);
+void render_verify(json_t *r);
+void render_audit_log(json_t *arr);
 
 #endif
