@@ -51,9 +51,6 @@ static int with_json(lua_State *L, void (*fn)(json_t *))
     return 0;
 }
 
-static void render_search(json_t *v) { render_summaries(v, 1); }
-static void render_list(json_t *v) { render_summaries(v, 0); }
-
 static void render_explain(json_t *arr)
 {
     char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -63,8 +60,8 @@ static void render_explain(json_t *arr)
 
 static int r_case(lua_State *L) { return with_json(L, render_case); }
 static int r_due(lua_State *L) { return with_json(L, render_due); }
-static int r_search(lua_State *L) { return with_json(L, render_search); }
-static int r_list(lua_State *L) { return with_json(L, render_list); }
+static int r_search(lua_State *L) { return with_json(L, render_found); }
+static int r_list(lua_State *L) { return with_json(L, render_listed); }
 static int r_explain(lua_State *L) { return with_json(L, render_explain); }
 
 /* ---- errors ------------------------------------------------------------------ */
