@@ -1,6 +1,8 @@
 /* driver.c - runs a fuzz harness over the files of its corpus (the inputs
  * libFuzzer found so far) as a regression test in `make check`, without
- * libFuzzer: `fuzz_X_regress FILE...` or a folder. */
+ * libFuzzer: `fuzz_X_regress FILE|FOLDER...` (the corpus folder, and the
+ * project's own rule and workflow files as seeds).  A path that cannot be
+ * read fails the run, so a misnamed seed is not silently skipped. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,14 +11,27 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
+#define HV_FUZZ_MAX_INPUT (4 * 1024 * 1024)
+
+static void die(const char *path, const char *why)
+{
+    fprintf(stderr, "fuzz driver: %s: %s\n", path, why);
+    exit(1);
+}
+
 static int run_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return 0;
-    unsigned char *buf = malloc(4 * 1024 * 1024);
-    size_t n = fread(buf, 1, 4 * 1024 * 1024, f);
+        die(path, "cannot open");
+    unsigned char *buf = malloc(HV_FUZZ_MAX_INPUT);
+    if (!buf)
+        die(path, "out of memory");
+    size_t n = fread(buf, 1, HV_FUZZ_MAX_INPUT, f);
+    int bad = ferror(f);
     fclose(f);
+    if (bad)
+        die(path, "cannot read");
     LLVMFuzzerTestOneInput(buf, n);
     free(buf);
     return 1;
@@ -28,7 +43,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         struct stat sb;
         if (stat(argv[i], &sb) != 0)
-            continue;
+            die(argv[i], "no such file or folder");
         if (!S_ISDIR(sb.st_mode)) {
             count += run_file(argv[i]);
             continue;
@@ -40,7 +55,8 @@ int main(int argc, char **argv)
             if (ent->d_name[0] == '.')
                 continue;
             snprintf(path, sizeof path, "%s/%s", argv[i], ent->d_name);
-            count += run_file(path);
+            if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+                count += run_file(path);
         }
         if (d)
             closedir(d);
