@@ -94,18 +94,6 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-static int consent_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
-{
-    (void)e;
-    int r = 0;
-    r |= set_col(o, "scope", st, 0);
-    r |= set_col(o, "given_by", st, 1);
-    r |= set_time(o, "given_at", st, 2);
-    r |= set_time(o, "withdrawn_at", st, 3);
-    r |= set_col(o, "recorded_by", st, 4);
-    return r;
-}
-
 static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = 0;
@@ -120,16 +108,6 @@ static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     int overdue = strcmp((const char *)sqlite3_column_text(st, 4), "open") == 0
                   && sqlite3_column_int64(st, 3) < hv_now(e);
     r |= json_object_set_new(o, "overdue", json_boolean(overdue));
-    return r;
-}
-
-static int note_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
-{
-    (void)e;
-    int r = 0;
-    r |= set_time(o, "at", st, 0);
-    r |= set_col(o, "by", st, 1);
-    r |= set_col(o, "text", st, 2);
     return r;
 }
 
@@ -396,10 +374,11 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
                        case_id, family, person_row, "reading the family")) ||
         (s = case_rows(e,
                        "SELECT scope, given_by, given_at, withdrawn_at,"
-                       " u.login FROM consents k LEFT JOIN users u ON"
+                       " u.login AS recorded_by FROM consents k LEFT JOIN"
+                       " users u ON"
                        " u.id = k.recorded_by WHERE case_id = ?1 ORDER BY"
                        " k.id",
-                       case_id, consents, consent_row, "reading consent")) ||
+                       case_id, consents, generic_row, "reading consent")) ||
         (s = case_rows(e,
                        "SELECT t.id, kind, label, due_at, status, done_at,"
                        " u.login, t.created_at FROM tasks t LEFT JOIN users u"
@@ -407,10 +386,11 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
                        " ORDER BY status != 'open', due_at, t.id",
                        case_id, tasks, task_row, "reading tasks")) ||
         (s = case_rows(e,
-                       "SELECT at, u.login, hv_open(text) FROM notes n LEFT JOIN users"
+                       "SELECT at, u.login AS \"by\", hv_open(text) AS text"
+                       " FROM notes n LEFT JOIN users"
                        " u ON u.id = n.author_id WHERE case_id = ?1"
                        " ORDER BY at, n.id",
-                       case_id, notes, note_row, "reading notes")) ||
+                       case_id, notes, generic_row, "reading notes")) ||
         (s = build_lifecycle(e, case_id, c)) ||
         (s = history(e, case_id, hist)))
         goto done;

@@ -77,6 +77,15 @@ run note "$REF" "text=Called the school counsellor" --expect-version 1
 expect_rc 0 "note"; expect_out 'version 2' "note bumps the version"
 run history "$REF"; expect_rc 0 "history"; expect_out 'note_added' "history has the note"
 no_text 'counsellor' "$OUT" "events hold no narrative"
+# The case file's notes and consents: each field by name, times as ISO 8601.
+"$HAVEN" --json show "$REF" >"$WORK/c.json"
+[ "$(json_get c.json '$.notes[0].text')" = "Called the school counsellor" ] \
+    && pass || failt "show --json: note text"
+[ "$(json_get c.json '$.notes[0].by')" = "$HAVEN_USER" ] && pass || failt "show --json: note by"
+json_get c.json '$.notes[0].at' | grep -Eq '^20[0-9-]+T[0-9:]+Z$' && pass || failt "show --json: note at"
+[ "$(json_get c.json '$.consent[0].scope')" = "registration" ] && pass || failt "show --json: consent scope"
+[ "$(json_get c.json '$.consent[0].recorded_by')" = "$HAVEN_USER" ] && pass || failt "show --json: consent recorded_by"
+json_get c.json '$.consent[0].given_at' | grep -Eq '^20[0-9-]+T[0-9:]+Z$' && pass || failt "show --json: consent given_at"
 
 # The events never hold names or places.
 [ "$(sql "SELECT count(*) FROM events WHERE data LIKE '%Noor%' OR data LIKE '%Riverside%' OR data LIKE '%Omar%'")" = 0 ] \
