@@ -221,8 +221,9 @@ static void push_json(lua_State *L, json_t *v, int readonly)
 
 /* Converts the Lua value at idx (plain data, no metamethods consulted) to
  * JSON; NULL with *why set on a value that is not plain data or nested
- * deeper than HV_RULES_MAX_DEPTH. */
-static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
+ * max levels deep. */
+static json_t *to_json(lua_State *L, int idx, int depth, int max,
+                       const char **why)
 {
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
@@ -249,7 +250,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
         *why = "a value that is not data (a function, thread or userdata)";
         return NULL;
     }
-    if (depth >= HV_RULES_MAX_DEPTH) {
+    if (depth >= max) {
         *why = "tables nested too deeply";
         return NULL;
     }
@@ -264,7 +265,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
         lua_pop(L, 1);
         if (is_proxy) {
             lua_getfield(L, -1, "__index");
-            json_t *j = to_json(L, -1, depth, why);
+            json_t *j = to_json(L, -1, depth, max, why);
             lua_pop(L, 2);
             return j;
         }
@@ -281,7 +282,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
         out = json_array();
         for (size_t i = 1; out && i <= n; i++) {
             lua_rawgeti(L, idx, (lua_Integer)i);
-            json_t *item = to_json(L, -1, depth + 1, why);
+            json_t *item = to_json(L, -1, depth + 1, max, why);
             lua_pop(L, 1);
             if (!item || json_array_append_new(out, item)) {
                 json_decref(out);
@@ -299,7 +300,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, const char **why)
             json_decref(out);
             return NULL;
         }
-        json_t *item = to_json(L, -1, depth + 1, why);
+        json_t *item = to_json(L, -1, depth + 1, max, why);
         if (!item || json_object_set_new(out, lua_tostring(L, -2), item)) {
             lua_pop(L, 2);
             json_decref(out);
@@ -912,10 +913,10 @@ void hv__rules_push_json(lua_State *L, json_t *v, int readonly)
 {
     push_json(L, v, readonly);
 }
-json_t *hv__rules_to_json(lua_State *L, int idx, const char **why)
+json_t *hv__rules_to_json(lua_State *L, int idx, int max_depth, const char **why)
 {
     *why = NULL;
-    return to_json(L, idx, 0, why);
+    return to_json(L, idx, 0, max_depth, why);
 }
 void hv__rules_push_env(hv_rules *r, int extra_idx) { push_env(r, extra_idx); }
 int hv__rules_pcall(hv_rules *r, int nargs, int nresults)

@@ -99,8 +99,14 @@ struct lua_State *hv__rules_lua(hv_rules *r);
 int hv__rules_base_ref(hv_rules *r);
 long hv__rules_budget(hv_rules *r);
 void hv__rules_set_budget(hv_rules *r, long budget);
+/* The one Lua <-> JSON conversion, shared with the Lua module (lhaven.c):
+ * push: JSON as Lua tables (read-only proxies when readonly; JSON null
+ * members left out); to_json: plain Lua data as JSON (a read-only proxy as
+ * what it stands for), NULL with *why on anything else or on nesting
+ * max_depth levels deep. */
 void hv__rules_push_json(struct lua_State *L, json_t *v, int readonly);
-json_t *hv__rules_to_json(struct lua_State *L, int idx, const char **why);
+json_t *hv__rules_to_json(struct lua_State *L, int idx, int max_depth,
+                          const char **why);
 void hv__rules_push_env(hv_rules *r, int extra_idx);
 int hv__rules_pcall(hv_rules *r, int nargs, int nresults);
 char *hv__rules_error_text(hv_rules *r, int status);

@@ -110,11 +110,11 @@ static int t_call(lua_State *L)
     if (h == HV_HOOK_COUNT)
         return luaL_error(L, "no hook '%s'", name);
     const char *why = NULL;
-    json_t *view = hv__rules_to_json(L, 2, &why);
+    json_t *view = hv__rules_to_json(L, 2, HV_RULES_MAX_DEPTH, &why);
     if (!view)
         return luaL_error(L, "the case: %s", why ? why : "out of memory");
     json_t *ctx = lua_isnoneornil(L, 3) ? json_object()
-                                        : hv__rules_to_json(L, 3, &why);
+                                        : hv__rules_to_json(L, 3, HV_RULES_MAX_DEPTH, &why);
     if (!ctx || !json_is_object(ctx)) {
         json_decref(view);
         json_decref(ctx);

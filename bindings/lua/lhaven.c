@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "haven.h"
+#include "rules.h"
 
 #define ENGINE "haven.Engine"
 #define CASE "haven.Case"
@@ -37,141 +38,31 @@ typedef struct {
 
 /* ---- JSON <-> Lua ---------------------------------------------------------- */
 
-static void push_json(lua_State *L, json_t *v, int depth)
-{
-    size_t i;
-    const char *key;
-    json_t *item;
-    luaL_checkstack(L, 3, "JSON too deep");
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        lua_createtable(L, 0, (int)json_object_size(v));
-        json_object_foreach(v, key, item) {
-            if (json_is_null(item) || depth > MAX_DEPTH)
-                continue;
-            push_json(L, item, depth + 1);
-            lua_setfield(L, -2, key);
-        }
-        break;
-    case JSON_ARRAY:
-        lua_createtable(L, (int)json_array_size(v), 0);
-        json_array_foreach(v, i, item) {
-            if (depth > MAX_DEPTH)
-                break;
-            push_json(L, item, depth + 1);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
-        break;
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
-    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
-    case JSON_TRUE: lua_pushboolean(L, 1); break;
-    case JSON_FALSE: lua_pushboolean(L, 0); break;
-    default: lua_pushnil(L); break;
-    }
-}
+/* JSON as plain tables (the engine's own converter, rules.c). */
+static void push_json(lua_State *L, json_t *v) { hv__rules_push_json(L, v, 0); }
 
 /* Pushes the JSON text as Lua (nil on invalid text). */
 static void push_json_text(lua_State *L, const char *text)
 {
     json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
     if (v)
-        push_json(L, v, 0);
+        push_json(L, v);
     else
         lua_pushnil(L);
     json_decref(v);
 }
 
-/* Converts the Lua value at idx to JSON.  Returns NULL with *why set on what
- * is not plain data (nothing is left allocated); never raises except for
- * Lua's own stack errors. */
-static json_t *convert(lua_State *L, int idx, int depth, const char **why)
-{
-    idx = lua_absindex(L, idx);
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL: return json_null();
-    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return json_integer(lua_tointeger(L, idx));
-        if (lua_tonumber(L, idx) != lua_tonumber(L, idx) ||
-            lua_tonumber(L, idx) - lua_tonumber(L, idx) != 0) {
-            *why = "a number that is not finite";
-            return NULL;
-        }
-        return json_real(lua_tonumber(L, idx));
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(L, idx, &n);
-        json_t *j = json_stringn(s, n);
-        if (!j)
-            *why = "text that is not UTF-8";
-        return j;
-    }
-    case LUA_TTABLE: break;
-    default:
-        *why = "a value that is not data (a function, thread or userdata)";
-        return NULL;
-    }
-    if (depth > MAX_DEPTH || !lua_checkstack(L, 4)) {
-        *why = "tables nested too deeply";
-        return NULL;
-    }
-    size_t n = lua_rawlen(L, idx), count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        count++;
-        lua_pop(L, 1);
-    }
-    json_t *out;
-    if (n > 0 && count == n) {
-        out = json_array();
-        for (size_t i = 1; out && i <= n; i++) {
-            lua_rawgeti(L, idx, (lua_Integer)i);
-            json_t *item = convert(L, -1, depth + 1, why);
-            lua_pop(L, 1);
-            if (!item || json_array_append_new(out, item)) {
-                json_decref(out);
-                return NULL;
-            }
-        }
-        return out;
-    }
-    out = json_object();
-    lua_pushnil(L);
-    while (out && lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            *why = "a table mixing list items and named fields";
-            lua_pop(L, 2);
-            json_decref(out);
-            return NULL;
-        }
-        json_t *item = convert(L, -1, depth + 1, why);
-        if (!item || json_object_set_new(out, lua_tostring(L, -2), item)) {
-            if (item == NULL || !*why)
-                *why = *why ? *why : "a field name that is not UTF-8";
-            lua_pop(L, 2);
-            json_decref(out);
-            return NULL;
-        }
-        lua_pop(L, 1);
-    }
-    return out;
-}
-
 /* The value at idx as JSON; raises "bad data: WHY" after cleaning up. */
-static json_t *to_json(lua_State *L, int idx, int depth)
+static json_t *to_json(lua_State *L, int idx)
 {
     const char *why = NULL;
-    json_t *j = convert(L, idx, depth, &why);
+    json_t *j = hv__rules_to_json(L, idx, MAX_DEPTH + 1, &why);
     if (!j)
         luaL_error(L, "cannot pass %s to haven", why ? why : "this value");
     return j;
 }
 
-json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx, 0); }
+json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx); }
 
 /* JSON text of the table at idx (malloc'd); "{}" for none/nil. */
 static char *table_text(lua_State *L, int idx)
@@ -179,7 +70,7 @@ static char *table_text(lua_State *L, int idx)
     if (lua_isnoneornil(L, idx))
         return strdup("{}");
     luaL_checktype(L, idx, LUA_TTABLE);
-    json_t *j = to_json(L, idx, 0);
+    json_t *j = to_json(L, idx);
     char *t = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return t;
@@ -704,7 +595,7 @@ static int case_index(lua_State *L)
     else if (json_is_object(field) && !strcmp(key, "risk"))
         field = json_object_get(field, "level");
     if (field)
-        push_json(L, field, 0);
+        push_json(L, field);
     else
         lua_pushnil(L);
     json_decref(v);
