@@ -2083,15 +2083,6 @@ static hv_status load_case(step *sc)
     if (!sc->stage)
         return hv__fail(sc->e, HV_CORRUPT, "%s: the case is at a stage its "
                                            "workflow does not have", sc->ref);
-    st = NULL;
-    if ((s = hv__store_prepare(sc->e, "SELECT role FROM users WHERE id = ?1", &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, sc->user_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        sc->role = hv__column_strdup(st, 0);
-    sqlite3_finalize(st);
-    if (!sc->role)
-        return hv__fail(sc->e, HV_NOMEM, "out of memory");
     return HV_OK;
 }
 
@@ -2133,10 +2124,15 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
     }
     if ((s = hv__store_begin(e)))
         goto done;
+    char role[32];
     if ((s = hv__case_access(e, ref, name, 1, &sc.case_id, &sc.version)) ||
-        (s = hv__store_user_id(e, e->actor, &sc.user_id)) ||
+        (s = hv__actor(e, &sc.user_id, role, sizeof role)) ||
         (s = load_case(&sc)))
         goto fail;
+    if (!(sc.role = hv__strdup(role))) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto fail;
+    }
     if (expected_version > 0 && expected_version != sc.version) {
         s = hv__fail(e, HV_CONFLICT,
                      "%s: stale version: the case changed since version %lld "

@@ -1093,8 +1093,9 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     json_decref(utf8);
     if ((s = hv__store_begin(e)))
         return s;
+    char role[32];
     if ((s = hv__case_access(e, ref, "note", 1, &case_id, &version)) ||
-        (s = hv__store_user_id(e, e->actor, &user_id)))
+        (s = hv__actor(e, &user_id, role, sizeof role)))
         goto fail;
     if ((s = hv__store_case_touch(e, ref, case_id, expected_version, &version)))
         goto fail;

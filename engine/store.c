@@ -535,29 +535,6 @@ fail:
     return st;
 }
 
-hv_status hv__store_user_id(hv_engine *e, const char *login, int64_t *user_id)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *user_id = 0;
-    if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login = ?1 AND"
-                                  " active = 1", &st)))
-        return s;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *user_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return HV_OK;
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "looking up the acting user");
-    return hv__fail(e, HV_DENIED, "%s: no such active user here (an "
-                                  "administrator adds users with 'haven user "
-                                  "add')",
-                    hv__echo_safe(login) ? login : "the acting user");
-}
-
 hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision)

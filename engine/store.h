@@ -41,10 +41,6 @@ hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt);
 /* Runs a statement with no result rows to completion and finalises it. */
 hv_status hv__store_exec(hv_engine *e, const char *sql);
 
-/* The users.id of an active user (HV_DENIED when there is none).
- * out: *user_id. */
-hv_status hv__store_user_id(hv_engine *e, const char *login, int64_t *user_id);
-
 /* Appends an event in the current transaction.  data and decision are JSON
  * objects (may be NULL); they must never hold names or narrative. */
 hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
