@@ -345,11 +345,9 @@ HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
                           (json_int_t)entries, "legacy_entries",
                           (json_int_t)legacy, "head_seq", (json_int_t)head_seq,
                           "head_hash", head_hex, "checkpoint", checkpoint_json != NULL);
-    char *text = r ? json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, r, out_json);
     json_decref(r);
-    *out_json = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }
 
 HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json)
@@ -384,11 +382,9 @@ HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json)
                           "seq", (json_int_t)head_seq, "hash", head_hex, "at",
                           at_iso, "at_seconds", (json_int_t)at, "public_key",
                           pk_hex, "signature", sig_hex);
-    char *out = r ? json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, r, out_json);
     json_decref(r);
-    *out_json = out ? hv__strdup(out) : NULL;
-    hv__free(out);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }
 
 HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
@@ -442,9 +438,7 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
         }
     }
     sqlite3_finalize(st);
-    char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, arr, out_json);
     json_decref(arr);
-    *out_json = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }

@@ -53,15 +53,6 @@ static json_t *current_age(sqlite3_stmt *st, int age_col, int at_col,
     return json_integer(age);
 }
 
-/* Serialises v into a malloc'd string for the caller (hv_free). */
-static hv_status dump_out(hv_engine *e, json_t *v, char **out)
-{
-    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    *out = text ? hv__strdup(text) : NULL;
-    free(text);
-    return *out ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
-}
-
 /* Runs st, appending one object per row built by `row` to arr. */
 typedef int (*row_fn)(json_t *obj, sqlite3_stmt *st, hv_engine *e);
 static hv_status collect(hv_engine *e, sqlite3_stmt *st, json_t *arr,
@@ -437,7 +428,7 @@ HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
         return hv__fail(e, HV_NOMEM, "out of memory");
     if ((s = build_case(e, case_id, c)) == HV_OK &&
         (s = audit_read(e, case_id, "show")) == HV_OK)
-        s = dump_out(e, c, out_json);
+        s = hv__json_out(e, c, out_json);
     json_decref(c);
     return s;
 }
@@ -456,7 +447,7 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
         return hv__fail(e, HV_NOMEM, "out of memory");
     if ((s = history(e, case_id, arr)) == HV_OK &&
         (s = audit_read(e, case_id, "history")) == HV_OK)
-        s = dump_out(e, arr, out_json);
+        s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
 }
@@ -547,7 +538,7 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
             : hv__fail(e, HV_NOMEM, "out of memory");
     sqlite3_finalize(st);
     if (s == HV_OK)
-        s = dump_out(e, arr, out_json);
+        s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
 }
@@ -629,7 +620,7 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
         }
     }
     if (s == HV_OK)
-        s = dump_out(e, arr, out_json);
+        s = hv__json_out(e, arr, out_json);
 done:
     sqlite3_finalize(st);
     json_decref(keys);
@@ -660,7 +651,7 @@ HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
             : hv__fail(e, HV_NOMEM, "out of memory");
     sqlite3_finalize(st);
     if (s == HV_OK)
-        s = dump_out(e, json_array_get(arr, 0), out_json);
+        s = hv__json_out(e, json_array_get(arr, 0), out_json);
     json_decref(arr);
     return s;
 }

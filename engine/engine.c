@@ -44,6 +44,14 @@ void hv__clear_error(hv_engine *e)
         e->errmsg[0] = '\0';
 }
 
+hv_status hv__json_out(hv_engine *e, json_t *v, char **out)
+{
+    /* jansson allocates through hv__malloc (engine_new), so its text is
+     * already the caller's to hv_free. */
+    *out = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    return *out ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+}
+
 hv_status hv__sql_fail(hv_engine *e, int rc, const char *what)
 {
     int primary = rc & 0xff;

@@ -81,6 +81,10 @@ hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
 /* Sets e->errmsg from a printf format and returns st (for `return`). */
 hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The JSON answer of a public call: v as indented text (key order kept)
+ * into *out for the caller to hv_free; HV_NOMEM when v is NULL or cannot
+ * be written.  v stays the caller's. */
+hv_status hv__json_out(hv_engine *e, json_t *v, char **out);
 /* Clears the last message (start of every public call). */
 void hv__clear_error(hv_engine *e);
 /* Maps a SQLite result code to a status and records a message naming what

@@ -2169,13 +2169,9 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
     bad |= json_object_set_new(sc.out, "stage_label", json_string(sc.stage->label));
     bad |= json_object_set_new(sc.out, "status", json_string(status ? status : "?"));
     hv__free(status);
-    char *text = bad ? NULL : json_dumps(sc.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    char *result = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    if (!result) {
-        s = hv__fail(e, HV_NOMEM, "out of memory");
+    char *result = NULL;
+    if ((s = hv__json_out(e, bad ? NULL : sc.out, &result)))
         goto fail;
-    }
     if ((s = hv__store_commit(e))) {
         hv__free(result);
         goto fail;

@@ -225,14 +225,10 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     p = hv__rules_pack(e->rules);
     json_t *j = json_pack("{s:s,s:s,s:s,s:b}", "name", p->name, "version",
                           p->version, "hash", p->hash, "changed", changed);
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, j, out_json);
     json_decref(j);
     hv__rules_free(fresh);
-    if (!text)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    *out_json = hv__strdup(text);
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }
 
 HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
@@ -279,9 +275,7 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
     sqlite3_finalize(st);
     if (!arr)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    s = hv__json_out(e, arr, out_json);
     json_decref(arr);
-    *out_json = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }

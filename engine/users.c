@@ -194,11 +194,9 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
         }
     }
     sqlite3_finalize(st);
-    char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, arr, out_json);
     json_decref(arr);
-    *out_json = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }
 
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
@@ -295,11 +293,9 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         }
     }
     sqlite3_finalize(st);
-    char *text = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    s = hv__json_out(e, arr, out_json);
     json_decref(arr);
-    *out_json = text ? hv__strdup(text) : NULL;
-    hv__free(text);
-    return *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    return s;
 }
 
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
