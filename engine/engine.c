@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "fileio.h"
 #include "rules.h"
 #include "store.h"
 
@@ -527,31 +528,6 @@ fail:
     return s;
 }
 
-/* Reads a whole file (at most limit bytes) into a malloc'd string. */
-static hv_status read_text_file(const char *path, size_t limit, char **out,
-                                char **err)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = hv__asprintf("%s: cannot open: %s", path, strerror(errno));
-        return HV_NOINPUT;
-    }
-    char *buf = hv__malloc(limit + 1);
-    size_t n = buf ? fread(buf, 1, limit + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return HV_NOMEM;
-    if (n > limit) {
-        hv__free(buf);
-        *err = hv__asprintf("%s: larger than %zu bytes", path, limit);
-        return HV_INVALID;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return HV_OK;
-}
-
 HV_API hv_status hv_engine_init(const char *path, const hv_init_options *o,
                                 char **err)
 {
@@ -595,8 +571,12 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
         *err = hv__asprintf("%s: no such rules folder", o->rules_dir);
         return HV_NOINPUT;
     }
-    if ((s = hv_workflow_load_file(o->workflow_path, &wf, err)))
-        return s;
+    /* The text is read once: parsed here and kept in the database. */
+    size_t text_len = 0;
+    if ((s = hv__read_file(o->workflow_path, HV_WF_MAX_BYTES, 0, &text,
+                           &text_len, err)) ||
+        (s = hv_workflow_load_string(text, text_len, o->workflow_path, &wf, err)))
+        goto done;
     if (o->rules_dir && o->rules_dir[0]) {
         /* The pack must load (every hook compiles) before anything is made. */
         hv_rules *probe = NULL;
@@ -607,8 +587,6 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
             goto done;
         hv__rules_free(probe);
     }
-    if ((s = read_text_file(o->workflow_path, HV_WF_MAX_BYTES, &text, err)))
-        goto done;
     int replace_empty = 0;
     if (stat(path, &sb) == 0) {
         if (sb.st_size > 0 || !S_ISREG(sb.st_mode)) {

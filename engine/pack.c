@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "alloc.h"
+#include "fileio.h"
 #include "rules.h"
 
 #define MAX_HOOK_BYTES (256 * 1024)
@@ -41,33 +42,20 @@ void hv__pack_free(hv_pack *p)
 static hv_status read_file(const char *path, size_t limit, char **out,
                            char **err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return HV_NOINPUT;
-        *err = hv__asprintf("%s: cannot open: %s", path, strerror(errno));
-        return HV_NOINPUT;
-    }
-    char *buf = hv__malloc(limit + 1);
-    size_t n = buf ? fread(buf, 1, limit + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return HV_NOMEM;
-    if (n > limit) {
-        hv__free(buf);
+    size_t n;
+    hv_status st = hv__read_file(path, limit, 1, out, &n, err);
+    if (st != HV_OK)
+        return st;
+    if (n > limit)
         *err = hv__asprintf("%s: larger than %zu bytes", path, limit);
-        return HV_INVALID;
-    }
-    buf[n] = '\0';
-    if (strlen(buf) != n) {
-        hv__free(buf);
+    else if (strlen(*out) != n)
         *err = hv__asprintf("%s: contains a NUL byte (binary files are not "
                             "allowed)", path);
-        return HV_INVALID;
-    }
-    *out = buf;
-    return HV_OK;
+    else
+        return HV_OK;
+    hv__free(*out);
+    *out = NULL;
+    return HV_INVALID;
 }
 
 /* Parses pack.yaml: a flat mapping of name, version, description, budget. */

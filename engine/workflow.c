@@ -18,6 +18,7 @@
 #include "workflow.h"
 
 #include "alloc.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1129,61 +1130,18 @@ done:
  * or HV_USAGE (no out). */
 HV_API hv_status hv_workflow_load_file(const char *path, hv_workflow **out, char **err)
 {
-    hv_status st = HV_OK;
-    FILE *file = NULL;
     char *text = NULL;
-    size_t len = 0, capacity = 0;
-
+    size_t len = 0;
     if (out)
         *out = NULL;
     if (err)
         *err = NULL;
-    if (!path || !out) {
-        st = HV_USAGE;
-        goto done;
-    }
-    file = fopen(path, "rb");
-    if (!file) {
-        int saved = errno;
-        if (err && !(*err = hv__asprintf("%s: cannot open: %s", path, strerror(saved))))
-            st = HV_NOMEM;
-        else
-            st = HV_NOINPUT;
-        goto done;
-    }
-    /* Read at most one byte more than the limit: enough to refuse it. */
-    for (;;) {
-        if (len == capacity) {
-            if (capacity > HV_WF_MAX_BYTES)
-                break;
-            size_t grown = capacity ? capacity * 2 : 16384;
-            if (grown > (size_t)HV_WF_MAX_BYTES + 1)
-                grown = (size_t)HV_WF_MAX_BYTES + 1;
-            char *bigger = hv__realloc(text, grown);
-            if (!bigger) {
-                st = HV_NOMEM;
-                goto done;
-            }
-            text = bigger;
-            capacity = grown;
-        }
-        size_t got = fread(text + len, 1, capacity - len, file);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(file)) {
-        int saved = errno;
-        if (err && !(*err = hv__asprintf("%s: cannot read: %s", path, strerror(saved))))
-            st = HV_NOMEM;
-        else
-            st = HV_NOINPUT;
-        goto done;
-    }
-    st = load_text(path, text, len, out, err);
-done:
-    if (file)
-        fclose(file);
+    if (!path || !out)
+        return HV_USAGE;
+    /* One byte over the limit is enough for load_text to refuse it. */
+    hv_status st = hv__read_file(path, HV_WF_MAX_BYTES, 0, &text, &len, err);
+    if (st == HV_OK)
+        st = load_text(path, text, len, out, err);
     hv__free(text);
     return st;
 }

@@ -1,0 +1,44 @@
+/* fileio.c - one reader for workflow files, rule packs and hooks. */
+#include "fileio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+static hv_status say(char **err, const char *path, const char *what, int code)
+{
+    if (err && !(*err = hv__asprintf("%s: %s: %s", path, what, strerror(code))))
+        return HV_NOMEM;
+    return HV_NOINPUT;
+}
+
+hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
+                        char **out, size_t *len, char **err)
+{
+    *out = NULL;
+    *len = 0;
+    if (err)
+        *err = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return missing_ok && errno == ENOENT ? HV_NOINPUT
+                                             : say(err, path, "cannot open", errno);
+    char *buf = hv__malloc(limit + 2);
+    if (!buf) {
+        fclose(f);
+        return HV_NOMEM;
+    }
+    size_t n = fread(buf, 1, limit + 1, f);
+    int bad = ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    if (bad) {
+        hv__free(buf);
+        return say(err, path, "cannot read", bad);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return HV_OK;
+}

@@ -1,0 +1,17 @@
+/* fileio.h - reading the files an agency hands the engine (internal). */
+#ifndef HV_FILEIO_H
+#define HV_FILEIO_H
+
+#include <stddef.h>
+
+#include "haven.h"
+
+/* Reads at most limit + 1 bytes of the file at path (so a caller can tell a
+ * file larger than limit: *len > limit) into *out, NUL-terminated, for
+ * hv__free.  HV_NOINPUT when it cannot be opened or read, with *err (if err
+ * is not NULL) saying so, except that a file that does not exist leaves
+ * *err NULL when missing_ok (the caller says what was missing); HV_NOMEM. */
+hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
+                        char **out, size_t *len, char **err);
+
+#endif
