@@ -167,6 +167,7 @@ HV_API void hv_engine_close(hv_engine *e)
     if (!e)
         return;
     if (e->db) {
+        hv_engine_batch_rollback(e);
         hv__store_rollback(e);
         sqlite3_close_v2(e->db);
     }
@@ -259,6 +260,43 @@ HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
     e->busy_ms = ms < 0 ? 0 : ms;
     if (e->db)
         sqlite3_busy_timeout(e->db, e->busy_ms);
+}
+
+HV_API hv_status hv_engine_batch_begin(hv_engine *e)
+{
+    hv__clear_error(e);
+    if (e->batch)
+        return hv__fail(e, HV_USAGE, "a batch is already open");
+    int rc = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return hv__sql_fail(e, rc, "starting a batch");
+    e->batch = 1;
+    return HV_OK;
+}
+
+HV_API hv_status hv_engine_batch_commit(hv_engine *e)
+{
+    hv__clear_error(e);
+    if (!e->batch)
+        return hv__fail(e, HV_USAGE, "no batch is open");
+    e->batch = 0;
+    int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        hv_status st = hv__sql_fail(e, rc, "committing the batch");
+        hv__store_rollback(e);
+        return st;
+    }
+    return HV_OK;
+}
+
+HV_API void hv_engine_batch_rollback(hv_engine *e)
+{
+    if (!e || !e->batch)
+        return;
+    e->batch = 0;
+    e->batch_change = 0;
+    if (!sqlite3_get_autocommit(e->db))
+        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Reads one meta value into *out (malloc'd).  HV_CORRUPT if missing. */

@@ -33,6 +33,8 @@ struct hv_engine {
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
     int64_t refused_case;  /* an access refusal to audit after a rollback */
     char *purpose;         /* why the user acts (recorded in events), or NULL */
+    int batch;             /* inside hv_engine_batch_begin (one transaction) */
+    int batch_change;      /* a change's savepoint is open in the batch */
     /* Encryption at rest (crypto.c). */
     unsigned char data_key[32], index_key[32], kek[32];
     unsigned char kdf_salt[16];

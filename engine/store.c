@@ -458,27 +458,41 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
     return HV_OK;
 }
 
+/* Inside a batch (hv_engine_batch_begin) each change is a savepoint of
+ * the batch's one transaction: it succeeds or fails on its own, and the
+ * batch commits them together. */
 hv_status hv__store_begin(hv_engine *e)
 {
-    int rc = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = sqlite3_exec(e->db, e->batch ? "SAVEPOINT hv_change" : "BEGIN IMMEDIATE",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return hv__sql_fail(e, rc, "starting a transaction");
+    e->batch_change = e->batch;
     return HV_OK;
 }
 
 hv_status hv__store_commit(hv_engine *e)
 {
-    int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    int rc = sqlite3_exec(e->db, e->batch ? "RELEASE hv_change" : "COMMIT", NULL,
+                          NULL, NULL);
     if (rc != SQLITE_OK) {
         hv_status st = hv__sql_fail(e, rc, "committing");
         hv__store_rollback(e);
         return st;
     }
+    e->batch_change = 0;
     return HV_OK;
 }
 
 void hv__store_rollback(hv_engine *e)
 {
+    if (e->batch) {
+        if (e->batch_change)
+            sqlite3_exec(e->db, "ROLLBACK TO hv_change; RELEASE hv_change", NULL,
+                         NULL, NULL);
+        e->batch_change = 0;
+        return;
+    }
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -404,6 +404,44 @@ static void registration_survives_allocation_failures(void **state)
     assert_true(done);
 }
 
+/* Bulk loading (hv_engine_batch_begin): registrations share one transaction;
+ * a refused registration in the batch changes nothing and the others still
+ * commit; a rolled-back batch leaves nothing, and nothing is visible to
+ * another connection before the commit. */
+static void a_batch_is_one_transaction(void **state)
+{
+    fixture *f = *state;
+    char *ref = NULL, *before = tu_fingerprint(db(f));
+    assert_int_equal(hv_engine_batch_begin(f->e), HV_OK);
+    assert_int_equal(hv_engine_batch_begin(f->e), HV_USAGE);
+    assert_int_equal(hv_case_register(f->e, NOOR, 0, &ref), HV_OK);
+    hv_free(ref);
+    assert_int_equal(hv_case_register(f->e, "{\"source\":\"nowhere\"}", 0, &ref),
+                     HV_INVALID);
+    assert_null(ref);
+    hv_engine_batch_rollback(f->e);
+    char *after = tu_fingerprint(db(f));
+    assert_string_equal(before, after);
+    free(after);
+    free(before);
+
+    assert_int_equal(hv_engine_batch_begin(f->e), HV_OK);
+    assert_int_equal(hv_case_register(f->e, NOOR, 0, &ref), HV_OK);
+    hv_free(ref);
+    assert_int_equal(hv_case_register(f->e, "{\"source\":\"nowhere\"}", 0, &ref),
+                     HV_INVALID);
+    /* The duplicate is refused inside the batch: the batch sees its own
+     * registrations. */
+    assert_int_equal(hv_case_register(f->e, NOOR, 0, &ref), HV_DUPLICATE);
+    assert_int_equal(hv_case_register(f->e, NOOR, HV_REGISTER_FORCE, &ref), HV_OK);
+    hv_free(ref);
+    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM cases"), 0);
+    assert_int_equal(hv_engine_batch_commit(f->e), HV_OK);
+    assert_int_equal(hv_engine_batch_commit(f->e), HV_USAGE);
+    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM cases"), 2);
+    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM events WHERE kind='registered'"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +456,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_stale_version_is_a_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_references_are_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(registration_survives_allocation_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_is_one_transaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,16 @@ HV_API int hv_engine_has_key(const hv_engine *e);
 /* Busy timeout in milliseconds (default 5000). */
 HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms);
 
+/* Bulk loading: the changes made between hv_engine_batch_begin and
+ * hv_engine_batch_commit share one transaction (one fsync).  Each call in
+ * the batch still succeeds or fails on its own (a failed call changes
+ * nothing), but nothing is durable, or visible to other processes, until
+ * the commit; hv_engine_batch_rollback (or closing the engine) undoes every
+ * change of the batch.  Nested batches are refused (HV_USAGE). */
+HV_API hv_status hv_engine_batch_begin(hv_engine *e);
+HV_API hv_status hv_engine_batch_commit(hv_engine *e);
+HV_API void hv_engine_batch_rollback(hv_engine *e);
+
 /* ---- The clock ---------------------------------------------------------- */
 
 typedef enum { HV_CLOCK_SYSTEM, HV_CLOCK_FIXED, HV_CLOCK_SIMULATED } hv_clock_mode;
