@@ -29,7 +29,7 @@ hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
         *user_id = sqlite3_column_int64(st, 0);
         snprintf(role, size, "%s", sqlite3_column_text(st, 1));
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc == SQLITE_ROW)
         return HV_OK;
     if (rc != SQLITE_DONE)
@@ -53,7 +53,7 @@ hv_status hv__actor_role(hv_engine *e, char *role, size_t size)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         snprintf(role, size, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up the acting user");
     return HV_OK;
@@ -126,7 +126,7 @@ hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
         assignee = sqlite3_column_int64(st, 2);
         supervisor = sqlite3_column_int64(st, 3);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up a case");
     int in_scope = id && (assignee == me || (!strcmp(role, "supervisor") &&

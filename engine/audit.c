@@ -78,7 +78,7 @@ hv_status hv__audit_next(hv_engine *e, int64_t *seq,
             *has_prev = 1;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "reading the audit chain");
 }
 
@@ -93,7 +93,7 @@ static hv_status chain_start(hv_engine *e, int64_t *from)
         return s;
     if (sqlite3_step(st) == SQLITE_ROW)
         *from = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (*from < 1)
         *from = 1;
     return HV_OK;
@@ -187,7 +187,7 @@ static hv_status walk(hv_engine *e, int64_t *entries, int64_t *legacy,
         s = hv__sql_fail(e, rc, "reading the audit chain");
         goto done;
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     /* A truncated tail: SQLite remembers the highest sequence ever used. */
     int64_t highest = 0;
@@ -207,7 +207,7 @@ static hv_status walk(hv_engine *e, int64_t *entries, int64_t *legacy,
     if (have_last)
         memcpy(head, last, HV_AUDIT_HASH_BYTES);
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return s;
 }
 
@@ -333,7 +333,7 @@ HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
         sqlite3_bind_int64(st, 1, seq);
         int same = sqlite3_step(st) == SQLITE_ROW &&
                    strcasecmp((const char *)sqlite3_column_text(st, 0), hash) == 0;
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         json_decref(cp);
         if (!same)
             return hv__fail(e, HV_INVALID,
@@ -437,7 +437,7 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
             arr = NULL;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;

@@ -126,7 +126,7 @@ static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
         return s;
     sqlite3_bind_int64(st, 1, case_id);
     s = collect(e, st, arr, row, what);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return s;
 }
 
@@ -260,7 +260,7 @@ static hv_status build_lifecycle(hv_engine *e, int64_t case_id, json_t *c)
         json_object_set_new(cl, "planned", json_boolean(sqlite3_column_int(st, 3)));
         json_object_set_new(c, "closure", cl);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return HV_OK;
 }
 
@@ -325,7 +325,7 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     json_t *form = NULL;
     const char *form_text = (const char *)sqlite3_column_text(st, 17);
     form = form_text ? json_loads(form_text, 0, NULL) : NULL;
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (r) {
         json_decref(form);
@@ -347,7 +347,7 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
         json_object_del(child, "relationship");
         json_object_del(child, "lives_with_child");
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     json_object_set(c, "child", child);
     json_object_set(c, "family", family);
@@ -401,7 +401,7 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     if (rc != SQLITE_DONE)
         s = hv__sql_fail(e, rc, "reading concerns");
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     json_decref(child);
     json_decref(family);
     json_decref(concerns);
@@ -536,7 +536,7 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     json_t *arr = json_array();
     s = arr ? collect(e, st, arr, summary_row, "listing cases")
             : hv__fail(e, HV_NOMEM, "out of memory");
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (s == HV_OK)
         s = hv__json_out(e, arr, out_json);
     json_decref(arr);
@@ -605,7 +605,7 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
     sqlite3_bind_int64(st, 2, me);
     sqlite3_bind_int(st, 3, !strcmp(role, "supervisor"));
     s = collect(e, st, arr, search_row, "searching");
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (s == HV_OK) {
         /* Each hit is a read of a name: one audit event per case shown. */
@@ -622,7 +622,7 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
     if (s == HV_OK)
         s = hv__json_out(e, arr, out_json);
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     json_decref(keys);
     json_decref(arr);
     free(keys_text);
@@ -649,7 +649,7 @@ HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
     json_t *arr = json_array();
     s = arr ? collect(e, st, arr, summary_row, "reading a case")
             : hv__fail(e, HV_NOMEM, "out of memory");
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (s == HV_OK)
         s = hv__json_out(e, json_array_get(arr, 0), out_json);
     json_decref(arr);

@@ -148,7 +148,7 @@ hv_status hv__keys_load(hv_engine *e)
         hv__free(*slot);
         *slot = hv__column_strdup(st, 1);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     unsigned char salt[crypto_pwhash_SALTBYTES], blob[256];
     size_t len = 0, salt_len = 0;
     int passphrase = mode && !strcmp(mode, "passphrase");

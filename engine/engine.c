@@ -169,6 +169,7 @@ HV_API void hv_engine_close(hv_engine *e)
     if (e->db) {
         hv_engine_batch_rollback(e);
         hv__store_rollback(e);
+        hv__store_cache_clear(e);
         sqlite3_close_v2(e->db);
     }
     hv_workflow_free(e->wf);
@@ -318,7 +319,7 @@ static hv_status read_meta(hv_engine *e, const char *key, char **out)
     } else {
         s = hv__sql_fail(e, rc, "reading settings");
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return s;
 }
 
@@ -359,7 +360,7 @@ static hv_status load_settings(hv_engine *e)
         s = hv__fail(e, s == HV_NOMEM ? HV_NOMEM : HV_CORRUPT, "%s",
                      err ? err : "stored workflow invalid");
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__free(agency_id);
     hv__free(err);
     return s;
@@ -446,7 +447,7 @@ static hv_status put_meta(hv_engine *e, const char *key, const char *value)
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "writing settings");
 }
 
@@ -477,7 +478,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
         goto fail;
     int rc = sqlite3_step(st);
     int objects = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (version != 0 || objects != 0) {
         s = hv__fail(e, HV_CANTCREATE,
@@ -498,7 +499,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "writing the agency");
@@ -521,7 +522,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
     sqlite3_bind_int64(st, 2, e->agency_id);
     sqlite3_bind_int64(st, 3, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "writing the administrator");
@@ -537,7 +538,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
     sqlite3_bind_text(st, 3, workflow_text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "storing the workflow");
@@ -561,7 +562,7 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
     return hv__store_commit(e);
 fail:
     free(rules_abs);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__store_rollback(e);
     return s;
 }

@@ -13,6 +13,12 @@
 #include "haven.h"
 #include "workflow.h"
 
+#define HV_STMT_CACHE 512
+typedef struct {
+    sqlite3_stmt *stmt;
+    int busy; /* handed out by hv__store_prepare, not yet finalized */
+} hv_stmt_slot;
+
 struct hv_engine {
     sqlite3 *db;
     char *path;
@@ -33,6 +39,7 @@ struct hv_engine {
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
     int64_t refused_case;  /* an access refusal to audit after a rollback */
     char *purpose;         /* why the user acts (recorded in events), or NULL */
+    hv_stmt_slot stmts[HV_STMT_CACHE]; /* prepared statements (store.c) */
     int batch;             /* inside hv_engine_batch_begin (one transaction) */
     int batch_change;      /* a change's savepoint is open in the batch */
     /* Encryption at rest (crypto.c). */

@@ -68,7 +68,7 @@ static hv_status exec_binds(step *sc, const char *sql, const char *fmt, ...)
     int rc = sqlite3_step(st);
     while (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(sc->e, rc, sc->verb);
 }
 
@@ -88,7 +88,7 @@ static hv_status query_int(step *sc, const char *sql, int64_t a, const char *b,
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? HV_OK
                                                  : hv__sql_fail(sc->e, rc, sc->verb);
 }
@@ -288,11 +288,11 @@ static hv_status view_rows(hv_engine *e, const char *sql, int64_t case_id,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *row = fn(st);
         if (!row || json_array_append_new(arr, row)) {
-            sqlite3_finalize(st);
+            hv__store_finalize(e, st);
             return hv__fail(e, HV_NOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "reading the case");
 }
 
@@ -362,7 +362,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
     sqlite3_bind_int64(st, 2, hv_now(e));
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         return hv__sql_fail(e, rc, "reading the case");
     }
     v = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "ref",
@@ -377,7 +377,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
         json_object_set_new(v, "risk",
                             json_pack("{s:o,s:f}", "level", col_text(st, 6),
                                       "score", sqlite3_column_double(st, 7)));
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (!v)
         return hv__fail(e, HV_NOMEM, "out of memory");
@@ -426,7 +426,7 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
         if (plan && approved)
             json_object_set_new(plan, "approved_at",
                                 json_integer(sqlite3_column_int64(st, 3)));
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         st = NULL;
         if (!plan) {
             s = hv__fail(e, HV_NOMEM, "out of memory");
@@ -440,11 +440,11 @@ static hv_status case_view(hv_engine *e, int64_t case_id, json_t **out)
                            action_row)))
             goto fail;
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     *out = v;
     return HV_OK;
 fail:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     json_decref(v);
     return s;
 }
@@ -672,7 +672,7 @@ static hv_status rescore_risk(step *sc)
         if (rc != SQLITE_DONE)
             s = hv__sql_fail(sc->e, rc, sc->verb);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     if (s == HV_OK) {
         json_object_set_new(sc->data, "risk", json_string(level));
         json_object_set_new(sc->out, "risk", json_string(level));
@@ -976,11 +976,11 @@ static hv_status approve_plan(step *sc, int64_t plan_id)
                  (const char *)sqlite3_column_text(st, 2));
         if ((s = task_add(sc, "action", label, sqlite3_column_int64(st, 3),
                           sc->assignee_id, sqlite3_column_int64(st, 0)))) {
-            sqlite3_finalize(st);
+            hv__store_finalize(sc->e, st);
             return s;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(sc->e, rc, sc->verb);
     json_object_set_new(sc->data, "plan_approved", json_integer(plan_id));
@@ -1263,7 +1263,7 @@ static hv_status step_decide(step *sc, int approve)
         return s;
     sqlite3_bind_int64(st, 1, sc->case_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
         return fail(sc, HV_REFUSED, "nothing on this case is waiting for "
                                     "approval");
     }
@@ -1272,7 +1272,7 @@ static hv_status step_decide(step *sc, int approve)
     snprintf(subject, sizeof subject, "%s", sqlite3_column_text(st, 1));
     int64_t subject_id = sqlite3_column_int64(st, 2);
     json_t *detail = col_json(st, 3);
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     const hv_stage *at = sc->stage;
     hv_step needed = !strcmp(subject, "plan") ? HV_STEP_PLANNING : HV_STEP_CLOSURE;
     if (!case_open(sc) || at->step != needed) {
@@ -1373,14 +1373,14 @@ static hv_status step_act(step *sc)
     sqlite3_bind_int64(st, 1, plan_id);
     sqlite3_bind_int64(st, 2, seq);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
         return fail(sc, HV_NOTFOUND, "the plan in force has no action %lld",
                     (long long)seq);
     }
     action_id = sqlite3_column_int64(st, 0);
     char was[16];
     snprintf(was, sizeof was, "%s", sqlite3_column_text(st, 1));
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     if (!strcmp(was, "done") || !strcmp(was, "dropped"))
         return fail(sc, HV_REFUSED, "action %lld is already %s", (long long)seq,
                     was);
@@ -1420,7 +1420,7 @@ static hv_status has_consent(step *sc, const char *a, const char *b, int *yes)
         sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
     }
     *yes = n > 0;
     return s;
@@ -1486,7 +1486,7 @@ static hv_status step_refer(step *sc)
             id = sqlite3_column_int64(st, 0);
             snprintf(was, sizeof was, "%s", sqlite3_column_text(st, 1));
         }
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
         if (!id)
             return fail(sc, HV_NOTFOUND, "no referral %lld on this case",
                         (long long)number);
@@ -1534,7 +1534,7 @@ static hv_status step_refer(step *sc)
         sqlite3_bind_int64(st, 1, plan_id);
         sqlite3_bind_int64(st, 2, action_seq);
         action_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
         if (!action_id)
             return fail(sc, HV_NOTFOUND, "the plan in force has no action %lld",
                         (long long)action_seq);
@@ -1946,7 +1946,7 @@ static hv_status step_assign(step *sc)
     sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         user = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     if (!user)
         return fail(sc, HV_NOTFOUND, "no active user '%s'",
                     hv__echo_safe(to) ? to : "?");
@@ -2052,7 +2052,7 @@ static hv_status load_case(step *sc)
         sc->workflow_row = sqlite3_column_int64(st, 4);
         sc->version = sqlite3_column_int64(st, 5);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(sc->e, st);
     if (rc != SQLITE_ROW)
         return hv__sql_fail(sc->e, rc, "reading the case");
     if (!sc->stage_id || !sc->status)
@@ -2072,7 +2072,7 @@ static hv_status load_case(step *sc)
         } else {
             s = HV_CORRUPT;
         }
-        sqlite3_finalize(st);
+        hv__store_finalize(sc->e, st);
         hv__free(err);
         if (s)
             return hv__fail(sc->e, HV_CORRUPT, "%s: the case's workflow is "
@@ -2158,7 +2158,7 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
         if (sqlite3_step(st) == SQLITE_ROW)
             status = hv__column_strdup(st, 0);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     int bad = !status;
     bad |= json_object_set_new(sc.out, "ref", json_string(ref));
     bad |= json_object_set_new(sc.out, "step", json_string(name));

@@ -503,7 +503,7 @@ static hv_status next_reference(hv_engine *e, char **out_ref)
     if (!*out_ref)
         s = hv__fail(e, HV_NOMEM, "out of memory");
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__free(fmt);
     hv__free(prefix);
     return s;
@@ -565,7 +565,7 @@ found:
     *out = refs;
     refs = NULL;
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     json_decref(keys);
     json_decref(refs);
     free(keys_text);
@@ -612,7 +612,7 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
     if (json_is_boolean(lw))
         sqlite3_bind_int(st, 9, json_is_true(lw));
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "recording a person");
     if (!name)
@@ -627,7 +627,7 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
     sqlite3_bind_int64(st, 1, person_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "indexing a name");
     return HV_OK;
@@ -649,7 +649,7 @@ static hv_status insert_simple(hv_engine *e, const char *sql, int64_t case_id,
     sqlite3_bind_int64(st, 4, t);
     sqlite3_bind_int64(st, 5, user);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return rc == SQLITE_DONE ? HV_OK
                              : hv__sql_fail(e, rc, "recording the case");
 }
@@ -751,7 +751,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
     sqlite3_bind_int64(st, 8, now);
     sqlite3_bind_text(st, 9, form_text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "recording the case");
@@ -777,7 +777,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
         sqlite3_bind_text(st, 3, r->child_sex, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, r->location, -1, SQLITE_STATIC);
         int krc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         st = NULL;
         if (krc != SQLITE_DONE) {
             s = hv__sql_fail(e, krc, "indexing a name");
@@ -836,7 +836,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, user_id);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         st = NULL;
         if (rc != SQLITE_DONE) {
             s = hv__sql_fail(e, rc, "scheduling the first tasks");
@@ -884,7 +884,7 @@ static hv_status write_registration(hv_engine *e, registration *r,
 fail:
     hv__store_rollback(e);
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     json_decref(data);
     json_decref(overridden);
     hv__free(ref);
@@ -1109,7 +1109,7 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
     sqlite3_bind_int64(st, 3, user_id);
     sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "recording a note");
         goto fail;

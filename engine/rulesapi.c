@@ -42,7 +42,7 @@ hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack)
         if (rc != SQLITE_DONE)
             s = hv__sql_fail(e, rc, "storing the rule pack");
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__free(text);
     return s;
 }
@@ -63,16 +63,16 @@ hv_status hv__engine_rules(hv_engine *e, hv_rules **out)
         return s;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         e->rules_loaded = 1;
         return HV_OK;
     }
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         return hv__sql_fail(e, rc, "reading the rule pack");
     }
     json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv_pack *pack = NULL;
     char *err = NULL;
     if (!j || (s = hv__pack_from_json(j, &pack, &err)) ||
@@ -153,7 +153,7 @@ static hv_status set_rules_dir(hv_engine *e, const char *dir)
         if (rc != SQLITE_DONE)
             s = hv__sql_fail(e, rc, "recording the rules folder");
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return s;
 }
 
@@ -272,7 +272,7 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
             arr = NULL;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (!arr)
         return hv__fail(e, HV_NOMEM, "out of memory");
     s = hv__json_out(e, arr, out_json);

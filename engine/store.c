@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -396,7 +397,7 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
     rc = sqlite3_exec(db,
-                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-16384;"
                       "PRAGMA trusted_schema=OFF; PRAGMA synchronous=FULL;",
                       NULL, NULL, NULL);
     if (rc == SQLITE_OK)
@@ -422,14 +423,80 @@ fail:
     return st;
 }
 
+/* The statement cache: every query the engine runs is prepared once per
+ * connection and kept (SQLite's parser and code generator cost more than
+ * most of Haven's queries themselves).  Slots are found by a hash of the
+ * SQL text and checked against it; a statement already in use (a query
+ * running inside another's loop) is prepared afresh and finalized after. */
+static uint32_t sql_hash(const char *sql)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+#define HV_STMT_PROBES 8
+
 hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt)
 {
-    int rc = sqlite3_prepare_v2(e->db, sql, -1, stmt, NULL);
+    uint32_t h = sql_hash(sql);
+    hv_stmt_slot *victim = NULL;
+    for (uint32_t k = 0; k < HV_STMT_PROBES; k++) {
+        hv_stmt_slot *slot = &e->stmts[(h + k) % HV_STMT_CACHE];
+        if (!slot->stmt) {
+            if (!victim || victim->stmt)
+                victim = slot;
+            break;
+        }
+        if (slot->busy)
+            continue;
+        if (!strcmp(sqlite3_sql(slot->stmt), sql)) {
+            slot->busy = 1;
+            *stmt = slot->stmt;
+            return HV_OK;
+        }
+        if (!victim)
+            victim = slot;
+    }
+    int rc = sqlite3_prepare_v3(e->db, sql, -1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
+                                stmt, NULL);
     if (rc != SQLITE_OK) {
         *stmt = NULL;
         return hv__sql_fail(e, rc, "preparing a query");
     }
+    if (victim && *stmt) {
+        sqlite3_finalize(victim->stmt);
+        victim->stmt = *stmt;
+        victim->busy = 1;
+    }
     return HV_OK;
+}
+
+void hv__store_finalize(hv_engine *e, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    uint32_t h = sql_hash(sqlite3_sql(stmt));
+    for (uint32_t k = 0; k < HV_STMT_PROBES; k++) {
+        hv_stmt_slot *slot = &e->stmts[(h + k) % HV_STMT_CACHE];
+        if (slot->stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            slot->busy = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+void hv__store_cache_clear(hv_engine *e)
+{
+    for (size_t i = 0; i < HV_STMT_CACHE; i++) {
+        sqlite3_finalize(e->stmts[i].stmt);
+        e->stmts[i].stmt = NULL;
+        e->stmts[i].busy = 0;
+    }
 }
 
 hv_status hv__store_exec(hv_engine *e, const char *sql)
@@ -452,7 +519,7 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_ROW)
         return hv__sql_fail(e, rc, "reading the schema version");
     return HV_OK;
@@ -568,7 +635,7 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                 json_object_set_new(full, "by_role",
                                     json_string((const char *)sqlite3_column_text(r, 0)));
         }
-        sqlite3_finalize(r);
+        hv__store_finalize(e, r);
         if (e->purpose)
             json_object_set_new(full, "purpose", json_string(e->purpose));
     }
@@ -613,7 +680,7 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
     if (rc != SQLITE_DONE)
         s = hv__sql_fail(e, rc, "appending an event");
 done:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__free(data_text);
     hv__free(decision_text);
     return s;
@@ -646,7 +713,7 @@ hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
     } else {
         s = hv__sql_fail(e, rc, "looking up a case");
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     return s;
 }
 
@@ -671,7 +738,7 @@ hv_status hv__store_case_touch(hv_engine *e, const char *ref,
         *new_version = sqlite3_column_int64(st, 0);
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "updating a case");
     if (*new_version == 0)

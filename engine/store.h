@@ -36,8 +36,14 @@ hv_status hv__store_begin(hv_engine *e);
 hv_status hv__store_commit(hv_engine *e);
 void hv__store_rollback(hv_engine *e);
 
-/* Prepares sql or records a message.  out: *stmt. */
+/* Prepares sql (or takes it from the engine's statement cache) or records
+ * a message.  out: *stmt, to give back with hv__store_finalize. */
 hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt);
+/* Done with a statement of hv__store_prepare: a cached one is reset (its
+ * bindings cleared) for the next use, any other finalized.  NULL: no-op. */
+void hv__store_finalize(hv_engine *e, sqlite3_stmt *stmt);
+/* Finalizes every cached statement (before closing the connection). */
+void hv__store_cache_clear(hv_engine *e);
 /* Runs a statement with no result rows to completion and finalises it. */
 hv_status hv__store_exec(hv_engine *e, const char *sql);
 

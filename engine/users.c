@@ -48,7 +48,7 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
         sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, hv_now(e));
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc == SQLITE_CONSTRAINT) {
         s = hv__fail(e, HV_INVALID, "user add: '%s' already exists", login);
@@ -66,7 +66,7 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
         sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             sup = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         st = NULL;
         if (!sup) {
             s = hv__fail(e, HV_NOTFOUND, "user add: no user '%s' to supervise",
@@ -119,7 +119,7 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
         sqlite3_bind_text(q, 1, supervisor, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW)
             sup_id = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
+        hv__store_finalize(e, q);
         if (!sup_id) {
             s = hv__fail(e, HV_NOTFOUND, "user: no user '%s' to supervise",
                          hv__echo_safe(supervisor) ? supervisor : "?");
@@ -142,7 +142,7 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
     if (supervisor)
         sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "changing a user");
@@ -193,7 +193,7 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
             arr = NULL;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
@@ -223,7 +223,7 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         role[0] = '\0';
         if (sqlite3_step(r) == SQLITE_ROW)
             snprintf(role, sizeof role, "%s", sqlite3_column_text(r, 0));
-        sqlite3_finalize(r);
+        hv__store_finalize(e, r);
     }
     int approver = !strcmp(role, "supervisor") || !strcmp(role, "manager");
     /* Whose tasks the caller may see: their own cases, their team's
@@ -292,7 +292,7 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
             arr = NULL;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
@@ -369,7 +369,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
             char *end;
             long long v = strtoll(r, &end, 10);
             if (*end || v < 0) {
-                sqlite3_finalize(st);
+                hv__store_finalize(e, st);
                 st = NULL;
                 s = hv__fail(e, HV_INVALID, "purge: the retention setting is not "
                                             "a number of seconds");
@@ -378,7 +378,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
             retention = v;
         }
     }
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     st = NULL;
     if (!strcmp(status, "open")) {
         s = hv__fail(e, HV_REFUSED, "purge: %s is open; only a closed case is "
@@ -423,7 +423,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
             goto fail;
         sqlite3_bind_int64(st, 1, case_id);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        hv__store_finalize(e, st);
         st = NULL;
         if (rc != SQLITE_DONE) {
             s = hv__sql_fail(e, rc, "purging");
@@ -439,7 +439,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     sqlite3_wal_checkpoint_v2(e->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     return HV_OK;
 fail:
-    sqlite3_finalize(st);
+    hv__store_finalize(e, st);
     hv__store_rollback(e);
     return s;
 }

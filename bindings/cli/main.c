@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "haven.h"
+#include "gen.h"
 #include "kv.h"
 #include "render.h"
 #include "repl.h"
@@ -996,6 +997,121 @@ static int cmd_audit(const globals *g, int argc, char **argv)
 
 /* ---- the table of commands ----------------------------------------------- */
 
+/* ---- gen: a synthetic caseload ------------------------------------------------ */
+
+/* A shipped file: PATH as given if it exists, else under HAVEN_DATADIR. */
+static const char *shipped(const char *path, char *buf, size_t size)
+{
+    if (access(path, F_OK) == 0)
+        return path;
+    snprintf(buf, size, "%s/%s", HAVEN_DATADIR, path);
+    return buf;
+}
+
+static int cmd_gen(const globals *g, int argc, char **argv)
+{
+    gen_options o = {.seed = 1};
+    hv_init_options io = {.agency = "GEN", .agency_name = "Synthetic caseload"};
+    char wbuf[4096], rbuf[4096], *end;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--bulk")) {
+            o.batch = 1000;
+            continue;
+        }
+        if (!v)
+            return fail(EXIT_USAGE, "gen", "unknown argument or option without a "
+                                           "value (see haven gen --help)");
+        i++;
+        if (!strcmp(a, "--history")) {
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 100)
+                return fail(EXIT_USAGE, "gen", "--history takes a percentage 0-100");
+            o.history_percent = n == 100 ? 0 : n == 0 ? -1 : (int)n;
+        } else if (!strcmp(a, "--cases") || !strcmp(a, "--batch") || !strcmp(a, "--span")) {
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 100000000)
+                return fail(EXIT_USAGE, "gen", "--cases, --batch and --span take a "
+                                               "positive whole number");
+            if (a[2] == 'c')
+                o.cases = n;
+            else if (a[2] == 'b')
+                o.batch = (int)(n > 1000000 ? 1000000 : n);
+            else
+                o.span_days = (int)(n > 36500 ? 36500 : n);
+        } else if (!strcmp(a, "--seed")) {
+            o.seed = strtoull(v, &end, 10);
+            if (*end || !*v)
+                return fail(EXIT_USAGE, "gen", "--seed takes a whole number");
+        } else if (!strcmp(a, "--workflow")) {
+            io.workflow_path = v;
+        } else if (!strcmp(a, "--rules")) {
+            io.rules_dir = v;
+        } else if (!strcmp(a, "--agency")) {
+            io.agency = v;
+        } else {
+            return fail(EXIT_USAGE, "gen", "unknown argument (see haven gen --help)");
+        }
+    }
+    if (o.cases < 1)
+        return fail(EXIT_USAGE, "gen", "--cases N is required");
+    if (g->has_now)
+        o.end = g->now;
+    if (access(g->db, F_OK) != 0) {
+        /* A new database for the caseload. */
+        char *err = NULL;
+        if (!io.workflow_path)
+            io.workflow_path = shipped("workflows/iasc.yaml", wbuf, sizeof wbuf);
+        if (!io.rules_dir && !strstr(io.workflow_path, "/trafficking") &&
+            !strstr(io.workflow_path, "/survivor"))
+            io.rules_dir = shipped("rules/default", rbuf, sizeof rbuf);
+        io.admin = g->as;
+        hv_status st = hv_engine_init(g->db, &io, &err);
+        if (st != HV_OK) {
+            int code = fail_status(st, err);
+            hv_free(err);
+            return code;
+        }
+    } else if (io.workflow_path || io.rules_dir) {
+        return fail(EXIT_USAGE, "gen", "--workflow and --rules are for a new "
+                                       "database; this one exists");
+    }
+    hv_engine *e = NULL;
+    int code;
+    if ((code = open_engine(g, &e)))
+        return code;
+    gen_stats st;
+    char *err = NULL;
+    hv_status s = gen_run(e, g->as, &o, &st, &err);
+    if (s != HV_OK) {
+        code = fail_status(s, err ? err : hv_strerror(s));
+        free(err);
+        hv_engine_close(e);
+        return code;
+    }
+    double rate = st.seconds > 0 ? (double)o.cases / st.seconds : 0;
+    if (g->json) {
+        json_t *r = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "cases",
+            (json_int_t)o.cases, "seed", (json_int_t)o.seed, "registered",
+            (json_int_t)st.registered, "not_registered", (json_int_t)st.not_registered,
+            "open", (json_int_t)st.open, "closed", (json_int_t)st.closed, "steps",
+            (json_int_t)st.steps, "refused", (json_int_t)st.refused, "caseworkers",
+            (json_int_t)st.caseworkers, "supervisors", (json_int_t)st.supervisors,
+            "seconds", st.seconds, "cases_per_second", rate);
+        print_json(r);
+        json_decref(r);
+    } else {
+        printf("generated %ld cases (seed %llu): %ld open, %ld closed, %ld not "
+               "registered; %ld steps (%ld refused by rules); %ld caseworkers, %ld "
+               "supervisors; %.1f s, %.0f cases/s\n",
+               o.cases, o.seed, st.open, st.closed, st.not_registered, st.steps,
+               st.refused, st.caseworkers, st.supervisors, st.seconds, rate);
+    }
+    hv_engine_close(e);
+    return 0;
+}
+
 static int cmd_help(const globals *g, int argc, char **argv);
 
 static const command commands[] = {
@@ -1141,6 +1257,21 @@ static const command commands[] = {
      "after the agency's retention period (7 years unless the database's\n"
      "meta 'retention' says otherwise), keeping its pseudonymous statistics and\n"
      "audit events; administrators only."},
+    {"gen", cmd_gen,
+     "haven gen --cases N [--seed S] [--bulk | --batch N] [--span DAYS]\n"
+     "          [--history PERCENT]\n"
+     "          [--workflow FILE --rules DIR --agency CODE]",
+     "Fill a database with a synthetic caseload through the engine's own API:\n"
+     "children registered over the last --span days (730) before --now\n"
+     "(2026-11-28T09:00Z), walked through assessment, planning, approval,\n"
+     "actions, referrals, follow-ups, reviews, closure and the final follow-up;\n"
+     "some stall and fall late.  Caseworkers cw0001... get 20-60 open cases\n"
+     "each, supervisors sup001... a team of six.  The same seed gives the same\n"
+     "caseload.  A new database is made with --workflow (workflows/iasc.yaml)\n"
+     "and --rules (rules/default), the acting user its administrator.  --bulk\n"
+     "commits 1,000 registrations (with their histories) per transaction.\n"
+     "--history walks only that share of the cases (100); the rest stay as\n"
+     "registered, waiting for their initial assessment."},
     {"backup", cmd_backup, "haven backup FILE",
      "A consistent online copy of the database into a new FILE (mode 0600),\n"
      "while others keep working; administrators only."},
