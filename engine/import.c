@@ -39,7 +39,9 @@ static void reject_message(report *r, int64_t row, const char *msg)
     const char *why = msg;
     if (!strncmp(why, "register: ", 10))
         why += 10;
-    if (!strncmp(why, "unknown field '", 15)) {
+    if (!strncmp(why, "possible duplicate", 18)) {
+        snprintf(field, sizeof field, "child");
+    } else if (!strncmp(why, "unknown field '", 15)) {
         size_t n = strcspn(why + 15, "'");
         snprintf(field, sizeof field, "%.*s", (int)n, why + 15);
         why = "unknown field";
