@@ -16,6 +16,7 @@
 
 #include "haven.h"
 #include "gen.h"
+#include "exportcmd.h"
 #include "kv.h"
 #include "render.h"
 #include "repl.h"
@@ -1113,6 +1114,15 @@ static int cmd_gen(const globals *g, int argc, char **argv)
 }
 
 static int cmd_help(const globals *g, int argc, char **argv);
+static int open_engine_cb(const void *g, hv_engine **out) { return open_engine(g, out); }
+static int cmd_export(const globals *g, int argc, char **argv)
+{
+    return exportcmd_export(g, open_engine_cb, g->json, argc, argv);
+}
+static int cmd_import(const globals *g, int argc, char **argv)
+{
+    return exportcmd_import(g, open_engine_cb, g->json, argc, argv);
+}
 
 static const command commands[] = {
     {"init", cmd_init,
@@ -1275,6 +1285,23 @@ static const command commands[] = {
     {"backup", cmd_backup, "haven backup FILE",
      "A consistent online copy of the database into a new FILE (mode 0600),\n"
      "while others keep working; administrators only."},
+    {"export", cmd_export,
+     "haven export --format csv|json [--pseudonymous] [--since T] [--override REASON] [--out PATH]",
+     "Export the cases in your scope: CSV (--out DIRECTORY: cases, persons,\n"
+     "assessments, plans, actions, referrals, followups, reviews, closures .csv)\n"
+     "or JSON (whole case histories; --out FILE, default standard output).\n"
+     "Each file says what it holds and for whom (# lines in CSV, \"about\" in\n"
+     "JSON).  Identifiable exports need the data key and include only cases\n"
+     "with consent scope export or information_sharing, unless a supervisor\n"
+     "gives --override REASON (a code); --pseudonymous drops names, dates of\n"
+     "birth (age bands instead), locations below the district and free text.\n"
+     "Every export is audited."},
+    {"import", cmd_import, "haven import --format csv|json FILE [--skip-bad]",
+     "Import registrations (CSV: a header of 'haven register' keys, one child\n"
+     "per row) or whole case histories (a Haven JSON export), in one\n"
+     "transaction: every rejected row is reported as 'row N: FIELD: why' and\n"
+     "nothing is written (exit 65) unless --skip-bad, which keeps the good\n"
+     "rows (exit 0)."},
     {"help", cmd_help, "haven help [COMMAND]", "Show help."},
 };
 

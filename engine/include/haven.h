@@ -323,6 +323,54 @@ HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json);
 HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
                               hv_time since, char **out_json);
 
+/* ---- Export and import ---------------------------------------------------- */
+
+/* What hv_export writes (see README, "Export and import"). */
+typedef struct {
+    const char *format;   /* "csv" or "json" */
+    const char *out_path; /* json: the file (NULL: written to `out` once
+                           * complete); csv: a directory (made if missing),
+                           * one file per table */
+    FILE *out;            /* json without out_path (e.g. stdout) */
+    int pseudonymous;     /* no names, dates of birth, locations below the
+                           * district, or free text; age bands instead */
+    hv_time since;        /* > 0: only cases registered or changed since */
+    const char *override; /* a supervisor's reason code: also the cases
+                           * without export consent (identifiable only) */
+} hv_export_options;
+
+/* Exports the cases in the acting user's scope (caseworkers their own,
+ * supervisors also their team's, managers every case but pseudonymously
+ * only; administrators and trainers none).  An identifiable export needs
+ * the data key and leaves out (and counts) the cases without unwithdrawn
+ * consent for `export` or `information_sharing`, unless a supervisor gives
+ * an override.  Files are written whole (mode 0600, a temporary file
+ * renamed) or not at all; the export is audited (an `exported` event, and
+ * for identifiable exports a `viewed` event per case).
+ * out: *out_json {format, identifiable, cases, left_out_without_consent,
+ * overridden, files}. */
+HV_API hv_status hv_export(hv_engine *e, const hv_export_options *o,
+                           char **out_json);
+
+/* What hv_import reads. */
+typedef struct {
+    const char *format; /* "csv" (registrations, one per row) or "json" (a
+                         * Haven JSON export: whole case histories) */
+    const char *path;   /* the file */
+    int skip_bad;       /* commit the good rows even if some are rejected */
+} hv_import_options;
+
+/* Imports a file in one transaction: every row or case is validated on its
+ * own (CSV rows are registrations through hv_case_register); when any is
+ * rejected, nothing is written unless skip_bad.  HV_OK when nothing was
+ * rejected, or skip_bad was given; HV_REFUSED when rows were rejected (and
+ * nothing written); HV_INVALID for a file that is not CSV/JSON at all;
+ * HV_NOINPUT for a missing file.  out: *out_json (also on HV_REFUSED)
+ * {format, rows, imported, rejected: [{row, field, why}], committed,
+ * refs}. */
+HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
+                           char **out_json);
+
 /* ---- Workflows ---------------------------------------------------------- */
 
 typedef struct hv_workflow hv_workflow;
