@@ -332,7 +332,7 @@ static void chart_bars(FILE *f, const bars *b)
         int y = 3 + (int)r * row_h;
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"lbl\">",
                 LABEL_W - 8, y + row_h / 2 + 4);
-        esc_short(f, b->row_label[r], 26);
+        esc_short(f, b->row_label[r], 22);
         fputs("</text>\n", f);
         double x = LABEL_W, sum = 0;
         for (size_t s = 0; s < b->series; s++) {
