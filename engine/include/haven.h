@@ -371,6 +371,30 @@ typedef struct {
 HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
                            char **out_json);
 
+/* ---- Reports -------------------------------------------------------------- */
+
+/* What a caseload report covers.  since/until (0: open-ended) bound the
+ * period [since, until) of the registrations, closures, durations, closure
+ * reasons and monthly series; caseworker (a login, or NULL) narrows the
+ * report to that caseworker's cases within the caller's scope. */
+typedef struct {
+    hv_time since, until;
+    const char *caseworker;
+} hv_report_options;
+
+/* The caseload report of the acting user's scope (a caseworker: their
+ * cases; a supervisor: their team's; a manager: the agency's) as JSON:
+ * open cases by stage, risk and urgency; overdue and due-this-week tasks by
+ * kind and caseworker; approvals pending; follow-up compliance; median and
+ * 90th-percentile days to the initial assessment, the approved plan and
+ * closure; closure reasons; registrations and closures per month (see
+ * README, "Reports").  Aggregates only: no names or other identifying data.
+ * Administrators and trainers are refused (HV_DENIED); --caseworker outside
+ * the scope is HV_DENIED, an unknown one HV_NOTFOUND.  Writes nothing.
+ * out: *out_json. */
+HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
+                                char **out_json);
+
 /* ---- Workflows ---------------------------------------------------------- */
 
 typedef struct hv_workflow hv_workflow;

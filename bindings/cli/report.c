@@ -1,0 +1,738 @@
+/*
+ * report.c - `haven report` for people: text tables, and one self-contained
+ * HTML page with an inline SVG chart per figure.  Both read the JSON of
+ * hv_report_json; every text put into the page is escaped.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- reading the report ------------------------------------------------------ */
+
+static json_int_t num(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static const char *text(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : dflt;
+}
+
+/* The member at a dotted path ("tasks.overdue"), or NULL. */
+static json_t *at(json_t *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+static const char *const window_names[][2] = {
+    {"last_30_days", "last 30 days"},
+    {"last_90_days", "last 90 days"},
+    {"period", "the period"},
+};
+static const char *const milestone_names[][2] = {
+    {"initial_assessment", "initial assessment"},
+    {"approved_plan", "approved plan"},
+    {"closure", "closure"},
+};
+#define NWINDOWS 3
+#define NMILESTONES 3
+
+/* "12.5" for a number, "-" for null. */
+static const char *fmt_days(json_t *v, char *buf, size_t size)
+{
+    if (!json_is_number(v))
+        return "-";
+    snprintf(buf, size, "%.1f", json_number_value(v));
+    return buf;
+}
+
+static const char *fmt_share(json_t *v, char *buf, size_t size)
+{
+    if (!json_is_number(v))
+        return "-";
+    snprintf(buf, size, "%.1f%%", json_number_value(v) * 100.0);
+    return buf;
+}
+
+static void describe_scope(FILE *f, json_t *r)
+{
+    const char *scope = text(r, "scope", "");
+    fprintf(f, "%s", !strcmp(scope, "agency") ? "the whole agency"
+                     : !strcmp(scope, "team") ? "the team of "
+                                              : "the cases of ");
+}
+
+/* ---- text -------------------------------------------------------------------- */
+
+static void heading(const char *title, json_int_t n, int with_n)
+{
+    if (with_n)
+        printf("\n%s: %lld\n", title, (long long)n);
+    else
+        printf("\n%s\n", title);
+}
+
+static void text_counts(const char *col, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    printf("  %-28s %8s\n", col, "CASES");
+    json_object_foreach(obj, k, v)
+        printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
+}
+
+static void text_tasks(const char *title, json_t *g)
+{
+    const char *k;
+    json_t *v, *p;
+    size_t i;
+    heading(title, num(g, "total"), 1);
+    if (!num(g, "total"))
+        return;
+    printf("  %-28s %8s\n", "KIND", "TASKS");
+    json_object_foreach(json_object_get(g, "by_kind"), k, v)
+        printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
+    printf("  %-28s %8s  %s\n", "ASSIGNED TO", "TASKS", "BY KIND");
+    json_array_foreach(json_object_get(g, "by_caseworker"), i, p) {
+        printf("  %-28s %8lld ", text(p, "caseworker", "(unassigned)"),
+               (long long)num(p, "total"));
+        json_object_foreach(json_object_get(p, "by_kind"), k, v)
+            printf(" %s %lld", k, (long long)json_integer_value(v));
+        printf("\n");
+    }
+}
+
+void render_report(json_t *r)
+{
+    char b1[32], b2[32];
+    size_t i;
+    json_t *v;
+    printf("Caseload report for ");
+    describe_scope(stdout, r);
+    if (strcmp(text(r, "scope", ""), "agency"))
+        printf("%s", text(r, "actor", "?"));
+    printf(" (%s %s), made %s\n", text(r, "role", "?"), text(r, "actor", "?"),
+           text(r, "generated_at", "?"));
+    if (json_is_string(json_object_get(r, "caseworker")))
+        printf("Caseworker: %s\n", text(r, "caseworker", ""));
+    printf("Period: %s to %s (registrations, closures, durations, months)\n",
+           text(r, "since", "the beginning"), text(r, "until", "now"));
+
+    json_t *open = json_object_get(r, "open_cases");
+    heading("Open cases", num(open, "total"), 1);
+    printf("  %-28s %8s  %s\n", "STAGE", "CASES", "LABEL");
+    json_array_foreach(json_object_get(open, "by_stage"), i, v)
+        printf("  %-28s %8lld  %s\n", text(v, "stage", "?"),
+               (long long)num(v, "count"), text(v, "label", "?"));
+    text_counts("RISK LEVEL", json_object_get(open, "by_risk"));
+    text_counts("URGENCY", json_object_get(open, "by_urgency"));
+
+    text_tasks("Tasks overdue", at(r, "tasks.overdue"));
+    text_tasks("Tasks due in the next 7 days", at(r, "tasks.due_this_week"));
+
+    json_t *ap = json_object_get(r, "approvals_pending");
+    heading("Approvals pending", num(ap, "total"), 1);
+    if (num(ap, "total"))
+        printf("  plan %lld, closure %lld; the oldest has waited %s days\n",
+               (long long)num(json_object_get(ap, "by_subject"), "plan"),
+               (long long)num(json_object_get(ap, "by_subject"), "closure"),
+               fmt_days(json_object_get(ap, "oldest_waiting_days"), b1, sizeof b1));
+
+    heading("Follow-up compliance (done on or before the due date)", 0, 0);
+    printf("  %-16s %8s %8s %8s %8s %8s\n", "FELL DUE IN", "DUE", "ON TIME",
+           "LATE", "NOT DONE", "SHARE");
+    for (int k = 0; k < NWINDOWS; k++) {
+        json_t *w = at(json_object_get(r, "followup_compliance"), window_names[k][0]);
+        printf("  %-16s %8lld %8lld %8lld %8lld %8s\n", window_names[k][1],
+               (long long)num(w, "due"), (long long)num(w, "on_time"),
+               (long long)num(w, "late"), (long long)num(w, "not_done"),
+               fmt_share(json_object_get(w, "ratio"), b1, sizeof b1));
+    }
+
+    heading("Days from registration to", 0, 0);
+    printf("  %-22s %8s %8s %8s\n", "MILESTONE", "CASES", "MEDIAN", "90TH PCT");
+    for (int k = 0; k < NMILESTONES; k++) {
+        json_t *m = at(json_object_get(r, "time_to"), milestone_names[k][0]);
+        printf("  %-22s %8lld %8s %8s\n", milestone_names[k][1],
+               (long long)num(m, "cases"),
+               fmt_days(json_object_get(m, "median_days"), b1, sizeof b1),
+               fmt_days(json_object_get(m, "p90_days"), b2, sizeof b2));
+    }
+
+    heading("Closure reasons", 0, 0);
+    if (!json_array_size(json_object_get(r, "closure_reasons")))
+        printf("  no closures in the period\n");
+    else
+        printf("  %-28s %8s\n", "REASON", "CASES");
+    json_array_foreach(json_object_get(r, "closure_reasons"), i, v)
+        printf("  %-28s %8lld\n", text(v, "reason", "?"), (long long)num(v, "count"));
+
+    heading("Cases registered and closed per month", 0, 0);
+    if (!json_array_size(json_object_get(r, "per_month")))
+        printf("  none in the period\n");
+    else
+        printf("  %-10s %10s %10s\n", "MONTH", "REGISTERED", "CLOSED");
+    json_array_foreach(json_object_get(r, "per_month"), i, v)
+        printf("  %-10s %10lld %10lld\n", text(v, "month", "?"),
+               (long long)num(v, "registered"), (long long)num(v, "closed"));
+}
+
+/* ---- HTML ---------------------------------------------------------------------- */
+
+/* Escapes text for HTML and SVG (element content and quoted attributes). */
+static void esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* Escapes at most max bytes of s (cut at a UTF-8 character boundary) and
+ * "..." when it was longer: bar labels fit their column. */
+static void esc_short(FILE *f, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) {
+        esc(f, s);
+        return;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    char buf[64];
+    if (max >= sizeof buf)
+        max = sizeof buf - 1;
+    memcpy(buf, s, max);
+    buf[max] = '\0';
+    esc(f, buf);
+    fputs("...", f);
+}
+
+/* Colours that stay apart on screen and in greyscale print (darker to
+ * lighter), each with a value label beside it anyway. */
+static const char *const palette[] = {"#1b4f72", "#d35400", "#27ae60", "#8e44ad",
+                                      "#c0392b", "#7f8c8d", "#2e86c1", "#b7950b",
+                                      "#16a085", "#6e2c00"};
+#define NPALETTE (sizeof palette / sizeof palette[0])
+
+/* A bar chart: rows of bars, one series (plain bars), several stacked in
+ * one bar, or several side by side (grouped). */
+typedef struct {
+    const char *title;
+    const char *note;        /* a line under the title (may be NULL) */
+    size_t rows, series;
+    const char **row_label;  /* rows */
+    const char **series_label; /* series (a legend when series > 1) */
+    double *v;               /* rows x series */
+    int stacked;
+    const char *unit;        /* after each value ("", "%", " d") */
+    double max;              /* 0: the largest bar */
+} bars;
+
+#define LABEL_W 190
+#define BAR_W 330
+#define ROW_H 26
+
+static void chart_open(FILE *f, const char *title, const char *note)
+{
+    fputs("<section class=\"chart\"><h2>", f);
+    esc(f, title);
+    fputs("</h2>\n", f);
+    if (note) {
+        fputs("<p class=\"note\">", f);
+        esc(f, note);
+        fputs("</p>\n", f);
+    }
+}
+
+static void legend(FILE *f, size_t n, const char **labels)
+{
+    fputs("<p class=\"legend\">", f);
+    for (size_t s = 0; s < n; s++) {
+        fprintf(f, "<span><svg width=\"12\" height=\"12\" aria-hidden=\"true\">"
+                   "<rect width=\"12\" height=\"12\" fill=\"%s\"/></svg> ",
+                palette[s % NPALETTE]);
+        esc(f, labels[s]);
+        fputs("</span> ", f);
+    }
+    fputs("</p>\n", f);
+}
+
+static void svg_open(FILE *f, const char *title, int w, int h)
+{
+    fprintf(f, "<svg viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" "
+               "preserveAspectRatio=\"xMinYMin meet\" style=\"max-width:%dpx\"><title>", w, h, w);
+    esc(f, title);
+    fputs("</title>\n", f);
+}
+
+static void fmt_value(char *buf, size_t size, double v, const char *unit)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, size, "%.0f%s", v, unit);
+    else
+        snprintf(buf, size, "%.1f%s", v, unit);
+}
+
+static void chart_bars(FILE *f, const bars *b)
+{
+    chart_open(f, b->title, b->note);
+    if (b->rows == 0) {
+        fputs("<p class=\"none\">None.</p></section>\n", f);
+        return;
+    }
+    size_t per_row = b->stacked ? 1 : b->series;
+    double max = b->max;
+    for (size_t r = 0; r < b->rows && b->max <= 0; r++) {
+        double sum = 0;
+        for (size_t s = 0; s < b->series; s++) {
+            double x = b->v[r * b->series + s];
+            if (b->stacked)
+                sum += x;
+            else if (x > max)
+                max = x;
+        }
+        if (sum > max)
+            max = sum;
+    }
+    if (max <= 0)
+        max = 1;
+    int bar_h = per_row > 1 ? 12 : 18;
+    int row_h = per_row > 1 ? (int)per_row * (bar_h + 2) + 8 : ROW_H;
+    int w = LABEL_W + BAR_W + 90, h = (int)b->rows * row_h + 6;
+    if (b->series > 1)
+        legend(f, b->series, b->series_label);
+    svg_open(f, b->title, w, h);
+    char val[48];
+    for (size_t r = 0; r < b->rows; r++) {
+        int y = 3 + (int)r * row_h;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"lbl\">",
+                LABEL_W - 8, y + row_h / 2 + 4);
+        esc_short(f, b->row_label[r], 22);
+        fputs("</text>\n", f);
+        double x = LABEL_W, sum = 0;
+        for (size_t s = 0; s < b->series; s++) {
+            double v = b->v[r * b->series + s];
+            double len = v / max * BAR_W;
+            int by = b->stacked || per_row == 1 ? y + (row_h - bar_h) / 2
+                                                : y + 4 + (int)s * (bar_h + 2);
+            if (!b->stacked)
+                x = LABEL_W;
+            if (v > 0) {
+                fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                           "fill=\"%s\"><title>",
+                        x, by, len < 1 ? 1 : len, bar_h, palette[s % NPALETTE]);
+                esc(f, b->row_label[r]);
+                if (b->series > 1) {
+                    fputs(", ", f);
+                    esc(f, b->series_label[s]);
+                }
+                fmt_value(val, sizeof val, v, b->unit);
+                fprintf(f, ": %s</title></rect>\n", val);
+            }
+            if (!b->stacked) {
+                fmt_value(val, sizeof val, v, b->unit);
+                fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%s</text>\n",
+                        x + (len < 1 ? 1 : len) + 4, by + bar_h - 3, val);
+            }
+            x += len;
+            sum += v;
+        }
+        if (b->stacked) {
+            fmt_value(val, sizeof val, sum, b->unit);
+            fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%s</text>\n", x + 4,
+                    y + (row_h - bar_h) / 2 + bar_h - 4, val);
+        }
+    }
+    fputs("</svg></section>\n", f);
+}
+
+/* The monthly line chart of registrations and closures. */
+static void chart_months(FILE *f, const char *title, json_t *months)
+{
+    static const char *const names[] = {"registered", "closed"};
+    chart_open(f, title, "Cases registered and cases closed in each month (UTC).");
+    size_t n = json_array_size(months);
+    if (n == 0) {
+        fputs("<p class=\"none\">None in the period.</p></section>\n", f);
+        return;
+    }
+    legend(f, 2, (const char **)names);
+    int left = 50, right = 40, top = 12, bottom = 46, plot_w = 540, plot_h = 220;
+    int w = left + plot_w + right, h = top + plot_h + bottom;
+    json_int_t max = 1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(months, i, m) {
+        if (num(m, "registered") > max)
+            max = num(m, "registered");
+        if (num(m, "closed") > max)
+            max = num(m, "closed");
+    }
+    svg_open(f, title, w, h);
+    /* Axes with three grid lines. */
+    for (int k = 0; k <= 2; k++) {
+        double y = top + plot_h - plot_h * k / 2.0;
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
+                   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"val\">%lld</text>\n",
+                left, y, left + plot_w, y, left - 6, y + 4,
+                (long long)(max * k / 2));
+    }
+    double step = n > 1 ? (double)plot_w / (double)(n - 1) : 0;
+    size_t every = n <= 12 ? 1 : (n + 11) / 12;
+    json_array_foreach(months, i, m) {
+        if (i % every && i != n - 1)
+            continue;
+        double x = left + (n > 1 ? step * (double)i : plot_w / 2.0);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"val\">",
+                x, top + plot_h + 18);
+        esc(f, text(m, "month", "?"));
+        fputs("</text>\n", f);
+    }
+    for (int s = 0; s < 2; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\"%s points=\"",
+                palette[s], s ? " stroke-dasharray=\"6 3\"" : "");
+        json_array_foreach(months, i, m) {
+            double x = left + (n > 1 ? step * (double)i : plot_w / 2.0);
+            double y = top + plot_h - (double)num(m, names[s]) / (double)max * plot_h;
+            fprintf(f, "%.1f,%.1f ", x, y);
+        }
+        fputs("\"/>\n", f);
+        json_array_foreach(months, i, m) {
+            double x = left + (n > 1 ? step * (double)i : plot_w / 2.0);
+            double y = top + plot_h - (double)num(m, names[s]) / (double)max * plot_h;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
+                    x, y, palette[s]);
+            esc(f, text(m, "month", "?"));
+            fprintf(f, ": %lld %s</title></circle>\n", (long long)num(m, names[s]),
+                    names[s]);
+        }
+    }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"val\">cases per month</text>\n",
+            left, h - 6);
+    fputs("</svg>\n", f);
+    /* The figures as a table too (printed pages, screen readers). */
+    fputs("<table><thead><tr><th>Month</th><th>Registered</th><th>Closed</th>"
+          "</tr></thead><tbody>\n", f);
+    json_array_foreach(months, i, m) {
+        fputs("<tr><td>", f);
+        esc(f, text(m, "month", "?"));
+        fprintf(f, "</td><td>%lld</td><td>%lld</td></tr>\n",
+                (long long)num(m, "registered"), (long long)num(m, "closed"));
+    }
+    fputs("</tbody></table></section>\n", f);
+}
+
+/* One-series bars from an object {label: count} (keys in order). */
+static void chart_object(FILE *f, const char *title, const char *note, json_t *obj)
+{
+    size_t n = json_object_size(obj), r = 0;
+    const char **labels = calloc(n + 1, sizeof *labels);
+    double *v = calloc(n + 1, sizeof *v);
+    const char *k;
+    json_t *x;
+    if (labels && v) {
+        json_object_foreach(obj, k, x) {
+            labels[r] = k;
+            v[r++] = (double)json_integer_value(x);
+        }
+        bars b = {title, note, r, 1, labels, NULL, v, 0, "", 0};
+        chart_bars(f, &b);
+    }
+    free(labels);
+    free(v);
+}
+
+#define MAX_PEOPLE_IN_CHART 25
+
+/* A stacked bar of tasks by kind (all together), and one per caseworker. */
+static void chart_tasks(FILE *f, const char *what, json_t *g)
+{
+    json_t *by_kind = json_object_get(g, "by_kind");
+    json_t *people = json_object_get(g, "by_caseworker");
+    size_t nk = json_object_size(by_kind), np = json_array_size(people);
+    const char **kinds = calloc(nk + 1, sizeof *kinds);
+    const char **rows = calloc(np + 1, sizeof *rows);
+    double *v = calloc((np + 1) * (nk + 1), sizeof *v);
+    char title[128], note[160];
+    const char *k;
+    json_t *x, *p;
+    size_t i = 0;
+    if (!kinds || !rows || !v)
+        goto done;
+    json_object_foreach(by_kind, k, x) {
+        kinds[i] = k;
+        v[i++] = (double)json_integer_value(x);
+    }
+    static const char *const all_row[] = {"all"};
+    snprintf(title, sizeof title, "%s by kind", what);
+    snprintf(note, sizeof note, "%lld tasks in all, one colour per kind.",
+             (long long)num(g, "total"));
+    bars b = {title, note, nk ? 1 : 0, nk, (const char **)all_row, kinds, v, 1, "", 0};
+    chart_bars(f, &b);
+    /* Per person: the rows come ordered by login; the chart shows those
+     * with the most tasks when there are many. */
+    size_t shown = np < MAX_PEOPLE_IN_CHART ? np : MAX_PEOPLE_IN_CHART;
+    int *taken = calloc(np + 1, sizeof *taken);
+    if (!taken)
+        goto done;
+    memset(v, 0, (np + 1) * (nk + 1) * sizeof *v);
+    for (size_t r = 0; r < shown; r++) {
+        size_t best = np;
+        for (size_t j = 0; j < np; j++)
+            if (!taken[j] && (best == np || num(json_array_get(people, j), "total") >
+                                                num(json_array_get(people, best), "total")))
+                best = j;
+        taken[best] = 1;
+        p = json_array_get(people, best);
+        rows[r] = text(p, "caseworker", "(unassigned)");
+        for (size_t s = 0; s < nk; s++)
+            v[r * nk + s] = (double)num(json_object_get(p, "by_kind"), kinds[s]);
+    }
+    free(taken);
+    snprintf(title, sizeof title, "%s by caseworker", what);
+    if (np > shown)
+        snprintf(note, sizeof note, "The %zu of %zu people with the most tasks; "
+                                    "stacked by kind.", shown, np);
+    else
+        snprintf(note, sizeof note, "Whom the tasks are assigned to; stacked by kind.");
+    bars c = {title, note, shown, nk, rows, kinds, v, 1, "", 0};
+    chart_bars(f, &c);
+done:
+    free(kinds);
+    free(rows);
+    free(v);
+}
+
+static const char page_css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "margin:0 auto;padding:1rem;max-width:52rem;color:#111;background:#fff;"
+    "line-height:1.4}"
+    "h1{font-size:1.5rem;margin:.2rem 0}"
+    "h2{font-size:1.1rem;margin:1.2rem 0 .3rem;border-bottom:1px solid #ccc}"
+    ".meta{color:#333;font-size:.95rem}"
+    ".note,.legend{font-size:.85rem;color:#333;margin:.2rem 0}"
+    ".legend span{margin-right:.8rem;white-space:nowrap}"
+    ".legend svg{display:inline-block;vertical-align:middle}"
+    "svg{display:block;height:auto}"
+    "svg text{font-size:13px;fill:#111}"
+    "svg .val{font-size:12px;fill:#222}"
+    "svg .grid{stroke:#ccc;stroke-width:1}"
+    "table{border-collapse:collapse;font-size:.9rem;margin:.4rem 0}"
+    "th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}"
+    ".chart{break-inside:avoid;page-break-inside:avoid}"
+    "@media (max-width:600px){body{padding:.5rem}h1{font-size:1.25rem}"
+    "table{font-size:.8rem}}"
+    "@media print{body{max-width:none;padding:0;font-size:10pt}"
+    "h2{break-after:avoid;page-break-after:avoid}"
+    "svg{max-width:100%!important}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
+static void write_page(FILE *f, json_t *r)
+{
+    char b1[32], b2[32];
+    size_t i;
+    json_t *v;
+    const char *scope = text(r, "scope", "");
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>Haven caseload report</title>\n<style>", f);
+    fputs(page_css, f);
+    fputs("</style></head><body>\n<h1>Haven caseload report</h1>\n<p class=\"meta\">", f);
+    fputs("Where cases stand and what is late, for ", f);
+    describe_scope(f, r);
+    if (strcmp(scope, "agency"))
+        esc(f, text(r, "actor", "?"));
+    if (json_is_string(json_object_get(r, "caseworker"))) {
+        fputs(", narrowed to the cases of ", f);
+        esc(f, text(r, "caseworker", ""));
+    }
+    fputs(". Made for ", f);
+    esc(f, text(r, "actor", "?"));
+    fputs(" (", f);
+    esc(f, text(r, "role", "?"));
+    fputs(") at ", f);
+    esc(f, text(r, "generated_at", "?"));
+    fputs(". Period: ", f);
+    esc(f, text(r, "since", "the beginning"));
+    fputs(" to ", f);
+    esc(f, text(r, "until", "now"));
+    fputs(" (registrations, closures, durations, closure reasons and the monthly "
+          "series); open cases, tasks and approvals are as they stand now. "
+          "Aggregate figures only: no names or other identifying data.</p>\n", f);
+
+    json_t *open = json_object_get(r, "open_cases");
+    json_t *by_stage = json_object_get(open, "by_stage");
+    size_t ns = json_array_size(by_stage);
+    const char **labels = calloc(ns + 1, sizeof *labels);
+    double *vals = calloc(ns + 1, sizeof *vals);
+    if (labels && vals) {
+        json_array_foreach(by_stage, i, v) {
+            labels[i] = text(v, "label", "?");
+            vals[i] = (double)num(v, "count");
+        }
+        char note[64];
+        snprintf(note, sizeof note, "%lld open cases.", (long long)num(open, "total"));
+        bars b = {"Open cases by stage", note, ns, 1, labels, NULL, vals, 0, "", 0};
+        chart_bars(f, &b);
+    }
+    free(labels);
+    free(vals);
+    chart_object(f, "Open cases by risk level", "The risk level last scored.",
+                 json_object_get(open, "by_risk"));
+    chart_object(f, "Open cases by urgency", NULL, json_object_get(open, "by_urgency"));
+
+    chart_tasks(f, "Overdue tasks", at(r, "tasks.overdue"));
+    chart_tasks(f, "Tasks due in the next 7 days", at(r, "tasks.due_this_week"));
+
+    json_t *ap = json_object_get(r, "approvals_pending");
+    char apnote[96];
+    if (num(ap, "total"))
+        snprintf(apnote, sizeof apnote, "%lld waiting; the oldest for %s days.",
+                 (long long)num(ap, "total"),
+                 fmt_days(json_object_get(ap, "oldest_waiting_days"), b1, sizeof b1));
+    else
+        snprintf(apnote, sizeof apnote, "Nothing is waiting for approval.");
+    chart_object(f, "Approvals pending", apnote, json_object_get(ap, "by_subject"));
+
+    /* Compliance: the share of follow-ups done on time, per window. */
+    {
+        const char *rows[NWINDOWS];
+        double share[NWINDOWS];
+        json_t *fc = json_object_get(r, "followup_compliance");
+        for (int k = 0; k < NWINDOWS; k++) {
+            json_t *w = json_object_get(fc, window_names[k][0]);
+            rows[k] = window_names[k][1];
+            share[k] = json_number_value(json_object_get(w, "ratio")) * 100.0;
+        }
+        bars b = {"Follow-up compliance",
+                  "Share of the follow-ups that fell due in each window that were "
+                  "done on or before their due date.",
+                  NWINDOWS, 1, rows, NULL, share, 0, "%", 100};
+        chart_bars(f, &b);
+        fputs("<table><thead><tr><th>Fell due in</th><th>Due</th><th>On time</th>"
+              "<th>Late</th><th>Not done</th><th>Share</th></tr></thead><tbody>\n", f);
+        for (int k = 0; k < NWINDOWS; k++) {
+            json_t *w = json_object_get(fc, window_names[k][0]);
+            fprintf(f, "<tr><td>%s</td><td>%lld</td><td>%lld</td><td>%lld</td>"
+                       "<td>%lld</td><td>%s</td></tr>\n",
+                    window_names[k][1], (long long)num(w, "due"),
+                    (long long)num(w, "on_time"), (long long)num(w, "late"),
+                    (long long)num(w, "not_done"),
+                    fmt_share(json_object_get(w, "ratio"), b1, sizeof b1));
+        }
+        fputs("</tbody></table>\n", f);
+    }
+
+    /* Time to milestones: median and 90th percentile side by side. */
+    {
+        const char *rows[NMILESTONES];
+        static const char *const series[] = {"median", "90th percentile"};
+        double d[NMILESTONES * 2];
+        json_t *tt = json_object_get(r, "time_to");
+        for (int k = 0; k < NMILESTONES; k++) {
+            json_t *m = json_object_get(tt, milestone_names[k][0]);
+            rows[k] = milestone_names[k][1];
+            d[k * 2] = json_number_value(json_object_get(m, "median_days"));
+            d[k * 2 + 1] = json_number_value(json_object_get(m, "p90_days"));
+        }
+        bars b = {"Days from registration to each milestone",
+                  "Median and 90th percentile (nearest rank) over the cases that "
+                  "reached the milestone in the period.",
+                  NMILESTONES, 2, rows, (const char **)series, d, 0, " d", 0};
+        chart_bars(f, &b);
+        fputs("<table><thead><tr><th>Milestone</th><th>Cases</th><th>Median days</th>"
+              "<th>90th percentile days</th></tr></thead><tbody>\n", f);
+        for (int k = 0; k < NMILESTONES; k++) {
+            json_t *m = json_object_get(tt, milestone_names[k][0]);
+            fprintf(f, "<tr><td>%s</td><td>%lld</td><td>%s</td><td>%s</td></tr>\n",
+                    milestone_names[k][1], (long long)num(m, "cases"),
+                    fmt_days(json_object_get(m, "median_days"), b1, sizeof b1),
+                    fmt_days(json_object_get(m, "p90_days"), b2, sizeof b2));
+        }
+        fputs("</tbody></table>\n", f);
+    }
+
+    json_t *reasons = json_object_get(r, "closure_reasons");
+    size_t nr = json_array_size(reasons);
+    labels = calloc(nr + 1, sizeof *labels);
+    vals = calloc(nr + 1, sizeof *vals);
+    if (labels && vals) {
+        json_array_foreach(reasons, i, v) {
+            labels[i] = text(v, "reason", "?");
+            vals[i] = (double)num(v, "count");
+        }
+        bars b = {"Closure reasons", "Cases closed (or transferred) in the period.",
+                  nr, 1, labels, NULL, vals, 0, "", 0};
+        chart_bars(f, &b);
+    }
+    free(labels);
+    free(vals);
+
+    chart_months(f, "Cases registered and closed per month",
+                 json_object_get(r, "per_month"));
+    fputs("<p class=\"note\">Made by haven report. The figures are defined in the "
+          "README, section Reports.</p>\n</body></html>\n", f);
+}
+
+int report_write_html(const char *path, json_t *r)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return 70;
+    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp); /* mode 0600 */
+    if (fd < 0) {
+        fprintf(stderr, "haven: %s: cannot create: %s\n", path, strerror(errno));
+        free(tmp);
+        return 73;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        fprintf(stderr, "haven: %s: cannot write\n", path);
+        return 74;
+    }
+    write_page(f, r);
+    int bad = fflush(f) != 0 || ferror(f) || fchmod(fd, 0600) != 0 || fsync(fd) != 0;
+    int err = errno;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        if (!bad)
+            err = errno;
+        unlink(tmp);
+        fprintf(stderr, "haven: %s: cannot write: %s\n", path, strerror(err));
+        free(tmp);
+        return 74;
+    }
+    free(tmp);
+    return 0;
+}

@@ -1,0 +1,689 @@
+/*
+ * report.c - the caseload report (issue 9): where cases stand and what is
+ * late, for the acting user's scope, as aggregate figures only.
+ *
+ * Every figure is an aggregate SQL query over the tables (GROUP BY in
+ * SQLite); the only per-case work in C is stepping through the sorted
+ * durations of a milestone to pick the median and the 90th percentile, so
+ * memory stays bounded however many cases there are.  The report holds no
+ * names, dates of birth, locations, narrative or case references: codes,
+ * counts, durations and the logins of staff only.  It reads inside one read
+ * transaction (a consistent snapshot) and writes nothing, not even an
+ * event: like a case list, it is pseudonymous and not an audited read.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "store.h"
+
+#define DAY 86400
+#define WEEK (7 * DAY)
+
+/* What every query of one report binds: the scope, the narrowing to one
+ * caseworker, the clock and the period. */
+typedef struct {
+    hv_engine *e;
+    int all, sup;     /* managers: every case; supervisors: their team */
+    int64_t me, cw;   /* the acting user; --caseworker's id (0: none) */
+    hv_time now, since, until; /* the period [since, until) */
+} report_query;
+
+/* The cases the acting user may count, narrowed to one caseworker's: the
+ * token @SCOPE in a query becomes the condition on c for this scope, written
+ * so that SQLite can use the cases_assignee index for a caseworker's or a
+ * team's report instead of scanning every case of the agency. */
+#define SCOPE_FROM " FROM cases c"
+#define SCOPE_WHERE " @SCOPE"
+
+static const char *scope_condition(const report_query *q)
+{
+    if (q->cw)
+        return "c.assignee_id = :cw";
+    if (q->all)
+        return "1";
+    if (q->sup)
+        return "c.assignee_id IN (SELECT id FROM users WHERE id = :me OR"
+               " supervisor_id = :me)";
+    return "c.assignee_id = :me";
+}
+
+static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0)
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* Prepares sql and binds the named parameters it uses: :all :me :sup :cw
+ * :now :week (now + 7 days) :since :until, and :from/:to. */
+static hv_status prepare(report_query *q, const char *sql, hv_time from,
+                         hv_time to, sqlite3_stmt **st)
+{
+    char *text = hv__strdup(sql), *at;
+    while (text && (at = strstr(text, "@SCOPE"))) {
+        char *next = hv__asprintf("%.*s%s%s", (int)(at - text), text,
+                                  scope_condition(q), at + strlen("@SCOPE"));
+        hv__free(text);
+        text = next;
+    }
+    if (!text)
+        return hv__fail(q->e, HV_NOMEM, "out of memory");
+    hv_status s = hv__store_prepare(q->e, text, st);
+    hv__free(text);
+    if (s)
+        return s;
+    bind_named(*st, ":all", q->all);
+    bind_named(*st, ":me", q->me);
+    bind_named(*st, ":sup", q->sup);
+    bind_named(*st, ":cw", q->cw);
+    bind_named(*st, ":now", q->now);
+    bind_named(*st, ":week", q->now + WEEK);
+    bind_named(*st, ":since", q->since);
+    bind_named(*st, ":until", q->until);
+    bind_named(*st, ":from", from);
+    bind_named(*st, ":to", to);
+    return HV_OK;
+}
+
+/* Finishes a stepping loop: HV_OK at SQLITE_DONE, a message otherwise. */
+static hv_status stepped(report_query *q, sqlite3_stmt *st, int rc,
+                         const char *what)
+{
+    hv__store_finalize(q->e, st);
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(q->e, rc, what);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, const char *dflt)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return t ? t : dflt;
+}
+
+/* Adds n to the integer member key of obj (created at 0). */
+static int add_count(json_t *obj, const char *key, json_int_t n)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v)
+        return json_integer_set(v, json_integer_value(v) + n);
+    return json_object_set_new(obj, key, json_integer(n));
+}
+
+static int set_time(json_t *o, const char *key, hv_time t)
+{
+    char buf[32];
+    hv_time_format(t, buf, sizeof buf);
+    return json_object_set_new(o, key, json_string(buf));
+}
+
+/* Seconds as days, rounded to a tenth. */
+static json_t *days(double seconds)
+{
+    return json_real(round(seconds / DAY * 10.0) / 10.0);
+}
+
+/* ---- open cases by stage, risk level and urgency --------------------------- */
+
+static hv_status open_cases(report_query *q, json_t *out)
+{
+    static const char *const risks[] = {"low", "medium", "high", "critical",
+                                        "unscored", NULL};
+    static const char *const urgencies[] = {"immediate", "high", "normal",
+                                            "unset", NULL};
+    sqlite3_stmt *st = NULL;
+    json_t *stage_counts = json_object(), *by_stage = json_array(),
+           *by_risk = json_object(), *by_urgency = json_object();
+    json_int_t total = 0;
+    int bad = !stage_counts || !by_stage || !by_risk || !by_urgency;
+    for (int i = 0; !bad && risks[i]; i++)
+        bad |= json_object_set_new(by_risk, risks[i], json_integer(0));
+    for (int i = 0; !bad && urgencies[i]; i++)
+        bad |= json_object_set_new(by_urgency, urgencies[i], json_integer(0));
+    hv_status s = bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
+                      : prepare(q,
+                                "SELECT c.stage, c.risk_level, c.urgency,"
+                                " count(*)" SCOPE_FROM
+                                " WHERE c.status = 'open' AND" SCOPE_WHERE
+                                " GROUP BY 1, 2, 3",
+                                0, 0, &st);
+    if (s)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_int_t n = sqlite3_column_int64(st, 3);
+        total += n;
+        bad |= add_count(stage_counts, col_text(st, 0, "?"), n);
+        bad |= add_count(by_risk, col_text(st, 1, "unscored"), n);
+        bad |= add_count(by_urgency, col_text(st, 2, "unset"), n);
+    }
+    if ((s = stepped(q, st, rc, "report: counting open cases")))
+        goto done;
+    /* Stages in the workflow's order, then any the workflow no longer has. */
+    const hv_workflow *wf = q->e->wf;
+    for (size_t k = 0; k <= wf->nstages; k++) {
+        const char *id;
+        json_t *n;
+        void *it = json_object_iter(stage_counts);
+        if (k < wf->nstages) {
+            id = wf->stages[k].id;
+            if (!(n = json_object_get(stage_counts, id)))
+                continue;
+            bad |= json_array_append_new(
+                by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label",
+                                    wf->stages[k].label, "count", n));
+            continue;
+        }
+        for (; it; it = json_object_iter_next(stage_counts, it)) {
+            id = json_object_iter_key(it);
+            if (hv__workflow_stage(wf, id))
+                continue;
+            bad |= json_array_append_new(
+                by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label", id,
+                                    "count", json_object_iter_value(it)));
+        }
+    }
+    bad |= json_object_set_new(out, "total", json_integer(total));
+    bad |= json_object_set(out, "by_stage", by_stage);
+    bad |= json_object_set(out, "by_risk", by_risk);
+    bad |= json_object_set(out, "by_urgency", by_urgency);
+    if (bad)
+        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+done:
+    json_decref(stage_counts);
+    json_decref(by_stage);
+    json_decref(by_risk);
+    json_decref(by_urgency);
+    return s;
+}
+
+/* ---- overdue and due-this-week tasks by kind and by caseworker ------------- */
+
+static json_t *task_group(void)
+{
+    return json_pack("{s:i,s:{},s:[]}", "total", 0, "by_kind", "by_caseworker");
+}
+
+/* Adds n tasks of kind for login (NULL: unassigned) to group g; rows come
+ * ordered by login, so a login's entry is the last one or a new one. */
+static int task_group_add(json_t *g, const char *kind, const char *login,
+                          json_int_t n)
+{
+    int bad = add_count(g, "total", n);
+    bad |= add_count(json_object_get(g, "by_kind"), kind, n);
+    json_t *people = json_object_get(g, "by_caseworker");
+    size_t len = json_array_size(people);
+    json_t *last = len ? json_array_get(people, len - 1) : NULL;
+    json_t *who = last ? json_object_get(last, "caseworker") : NULL;
+    int same = last && (login ? json_is_string(who) &&
+                                    !strcmp(json_string_value(who), login)
+                              : json_is_null(who));
+    if (!same) {
+        last = json_pack("{s:s?,s:i,s:{}}", "caseworker", login, "total", 0,
+                         "by_kind");
+        bad |= json_array_append_new(people, last);
+    }
+    if (!last)
+        return -1;
+    bad |= add_count(last, "total", n);
+    bad |= add_count(json_object_get(last, "by_kind"), kind, n);
+    return bad;
+}
+
+static hv_status tasks_due(report_query *q, json_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *overdue = task_group(), *week = task_group();
+    int bad = !overdue || !week;
+    /* Open tasks of the cases in scope (and the final follow-up of a closed
+     * one), as `haven due` lists them; grouped by the task's assignee. */
+    hv_status s =
+        bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
+            : prepare(q,
+                      "SELECT t.kind, u.login, t.due_at < :now, count(*)"
+                      " FROM tasks t JOIN cases c ON c.id = t.case_id"
+                      " LEFT JOIN users u ON u.id = t.assignee_id"
+                      " WHERE t.status = 'open' AND t.due_at < :week"
+                      "   AND (c.status = 'open' OR t.kind = 'final_followup')"
+                      "   AND" SCOPE_WHERE
+                      " GROUP BY 1, 2, 3 ORDER BY u.login IS NULL, u.login, 1",
+                      0, 0, &st);
+    if (s)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        bad |= task_group_add(sqlite3_column_int(st, 2) ? overdue : week,
+                              col_text(st, 0, "?"),
+                              (const char *)sqlite3_column_text(st, 1),
+                              sqlite3_column_int64(st, 3));
+    if ((s = stepped(q, st, rc, "report: counting due tasks")))
+        goto done;
+    bad |= json_object_set(out, "overdue", overdue);
+    bad |= json_object_set(out, "due_this_week", week);
+    if (bad)
+        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+done:
+    json_decref(overdue);
+    json_decref(week);
+    return s;
+}
+
+/* ---- approvals pending ------------------------------------------------------ */
+
+static hv_status approvals_pending(report_query *q, json_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *by_subject = json_pack("{s:i,s:i}", "plan", 0, "closure", 0);
+    json_int_t total = 0;
+    int64_t oldest = 0;
+    int bad = !by_subject;
+    hv_status s = bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
+                      : prepare(q,
+                                "SELECT ap.subject, count(*),"
+                                " min(ap.requested_at) FROM approvals ap"
+                                " JOIN cases c ON c.id = ap.case_id"
+                                          " WHERE ap.status = 'pending' AND" SCOPE_WHERE
+                                " GROUP BY 1",
+                                0, 0, &st);
+    if (s)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_int_t n = sqlite3_column_int64(st, 1);
+        int64_t first = sqlite3_column_int64(st, 2);
+        total += n;
+        bad |= add_count(by_subject, col_text(st, 0, "?"), n);
+        if (!oldest || first < oldest)
+            oldest = first;
+    }
+    if ((s = stepped(q, st, rc, "report: counting approvals")))
+        goto done;
+    bad |= json_object_set_new(out, "total", json_integer(total));
+    bad |= json_object_set(out, "by_subject", by_subject);
+    bad |= json_object_set_new(out, "oldest_waiting_days",
+                               total ? days((double)(q->now - oldest))
+                                     : json_null());
+    if (bad)
+        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+done:
+    json_decref(by_subject);
+    return s;
+}
+
+/* ---- follow-up compliance ----------------------------------------------------- */
+
+/* Follow-up tasks (kinds followup and final_followup, not cancelled) that
+ * fell due in [from, to): how many, done on or before the due date, done
+ * after it, still not done; on_time / due as the ratio. */
+static hv_status compliance_window(report_query *q, hv_time from, hv_time to,
+                                   json_t **out)
+{
+    sqlite3_stmt *st = NULL;
+    json_int_t due = 0, on_time = 0, late = 0, missed = 0;
+    *out = NULL;
+    hv_status s = prepare(q,
+                          "SELECT count(*),"
+                          " coalesce(sum(t.status = 'done' AND t.done_at <="
+                          " t.due_at), 0),"
+                          " coalesce(sum(t.status = 'done' AND t.done_at >"
+                          " t.due_at), 0),"
+                          " coalesce(sum(t.status = 'open'), 0)"
+                          " FROM tasks t JOIN cases c ON c.id = t.case_id"
+                              " WHERE t.status IN ('open', 'done')"
+                          "   AND t.due_at >= :from AND t.due_at < :to"
+                          "   AND t.kind IN ('followup', 'final_followup')"
+                          "   AND" SCOPE_WHERE,
+                          from, to, &st);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        due = sqlite3_column_int64(st, 0);
+        on_time = sqlite3_column_int64(st, 1);
+        late = sqlite3_column_int64(st, 2);
+        missed = sqlite3_column_int64(st, 3);
+        rc = SQLITE_DONE;
+    }
+    if ((s = stepped(q, st, rc, "report: follow-up compliance")))
+        return s;
+    *out = json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time,
+                     "late", late, "not_done", missed, "ratio",
+                     due ? json_real(round((double)on_time / (double)due * 1000.0) /
+                                     1000.0)
+                         : json_null());
+    return *out ? HV_OK : hv__fail(q->e, HV_NOMEM, "out of memory");
+}
+
+static hv_status followup_compliance(report_query *q, json_t *out)
+{
+    static const struct {
+        const char *key;
+        int days;
+    } windows[] = {{"last_30_days", 30}, {"last_90_days", 90}, {"period", 0}};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        json_t *w = NULL;
+        hv_time from = windows[i].days ? q->now - (hv_time)windows[i].days * DAY
+                                       : q->since;
+        hv_time to = windows[i].days || q->until > q->now ? q->now : q->until;
+        hv_status s = compliance_window(q, from, to, &w);
+        if (s)
+            return s;
+        if (json_object_set_new(out, windows[i].key, w))
+            return hv__fail(q->e, HV_NOMEM, "out of memory");
+    }
+    return HV_OK;
+}
+
+/* ---- time from registration to a milestone --------------------------------------- */
+
+/* The milestones: when a case c reached each (NULL: not yet), as a
+ * correlated subquery on the case's own rows (an index lookup per case in
+ * scope, so a caseworker's report reads only their cases). */
+static const struct {
+    const char *key;
+    const char *reached;  /* per case, for a caseworker's or a team's scope */
+    const char *grouped;  /* (case_id, reached) for the whole agency at once */
+} milestones[] = {
+    {"initial_assessment",
+     "(SELECT min(x.at) FROM assessments x WHERE x.case_id = c.id AND"
+     " x.kind = 'initial')",
+     "SELECT case_id, min(at) AS reached FROM assessments WHERE kind ="
+     " 'initial' GROUP BY case_id"},
+    {"approved_plan",
+     "(SELECT min(x.decided_at) FROM plans x WHERE x.case_id = c.id AND"
+     " x.status IN ('approved', 'superseded') AND x.decided_at IS NOT NULL)",
+     "SELECT case_id, min(decided_at) AS reached FROM plans WHERE status IN"
+     " ('approved', 'superseded') AND decided_at IS NOT NULL GROUP BY case_id"},
+    {"closure",
+     "CASE WHEN c.status IN ('closed', 'transferred') THEN c.closed_at END",
+     "SELECT id AS case_id, closed_at AS reached FROM cases WHERE status IN"
+     " ('closed', 'transferred')"},
+};
+
+/* The value at nearest rank ceil(p/100 * n) (1-based) of n sorted values. */
+static int64_t rank_of(int p, int64_t n)
+{
+    int64_t r = (p * n + 99) / 100;
+    return r < 1 ? 1 : r;
+}
+
+/* Cases in scope that reached the milestone within the period: their count
+ * and the median and 90th percentile of the seconds from registration. */
+static hv_status milestone(report_query *q, const char *reached,
+                           const char *grouped, json_t **out)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[1024];
+    int64_t n = 0, median = 0, p90 = 0;
+    *out = NULL;
+    /* First the count, then the sorted durations, stepped only as far as
+     * the 90th percentile. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (q->all && !q->cw) /* one pass over the rows beats a lookup per case */
+            snprintf(sql, sizeof sql,
+                     "SELECT %s FROM (SELECT c.registered_at AS registered,"
+                     " g.reached FROM (%s) g JOIN cases c ON c.id = g.case_id) m"
+                     " WHERE m.reached >= :since AND m.reached < :until%s",
+                     pass ? "max(m.reached - m.registered, 0) AS d" : "count(*)",
+                     grouped, pass ? " ORDER BY d" : "");
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT %s FROM (SELECT c.registered_at AS registered, %s AS"
+                     " reached" SCOPE_FROM " WHERE" SCOPE_WHERE ") m"
+                     " WHERE m.reached >= :since AND m.reached < :until%s",
+                     pass ? "max(m.reached - m.registered, 0) AS d" : "count(*)",
+                     reached, pass ? " ORDER BY d" : "");
+        hv_status s = prepare(q, sql, 0, 0, &st);
+        if (s)
+            return s;
+        int rc = SQLITE_DONE;
+        if (!pass) {
+            if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                n = sqlite3_column_int64(st, 0);
+                rc = SQLITE_DONE;
+            }
+        } else {
+            int64_t i = 0, r50 = rank_of(50, n), r90 = rank_of(90, n);
+            while (i < r90 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                i++;
+                if (i == r50)
+                    median = sqlite3_column_int64(st, 0);
+                if (i == r90)
+                    p90 = sqlite3_column_int64(st, 0);
+            }
+            if (i == r90 || n == 0)
+                rc = SQLITE_DONE;
+        }
+        if ((s = stepped(q, st, rc, "report: time to a milestone")))
+            return s;
+        if (n == 0)
+            break;
+    }
+    *out = json_pack("{s:I,s:o,s:o}", "cases", (json_int_t)n, "median_days",
+                     n ? days((double)median) : json_null(), "p90_days",
+                     n ? days((double)p90) : json_null());
+    return *out ? HV_OK : hv__fail(q->e, HV_NOMEM, "out of memory");
+}
+
+static hv_status time_to(report_query *q, json_t *out)
+{
+    for (size_t i = 0; i < sizeof milestones / sizeof milestones[0]; i++) {
+        json_t *m = NULL;
+        hv_status s = milestone(q, milestones[i].reached, milestones[i].grouped, &m);
+        if (s)
+            return s;
+        if (json_object_set_new(out, milestones[i].key, m))
+            return hv__fail(q->e, HV_NOMEM, "out of memory");
+    }
+    return HV_OK;
+}
+
+/* ---- closure reasons and the monthly series ---------------------------------------- */
+
+static hv_status closure_reasons(report_query *q, json_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = 0;
+    hv_status s = prepare(q,
+                          "SELECT coalesce(c.closure_reason, 'unknown'), count(*)"
+                          SCOPE_FROM
+                          " WHERE c.status IN ('closed', 'transferred')"
+                          "   AND c.closed_at >= :since AND c.closed_at < :until"
+                          "   AND" SCOPE_WHERE
+                          " GROUP BY 1 ORDER BY 2 DESC, 1",
+                          0, 0, &st);
+    if (s)
+        return s;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        bad |= json_array_append_new(
+            out, json_pack("{s:s,s:I}", "reason", col_text(st, 0, "?"), "count",
+                           (json_int_t)sqlite3_column_int64(st, 1)));
+    if ((s = stepped(q, st, rc, "report: closure reasons")))
+        return s;
+    return bad ? hv__fail(q->e, HV_NOMEM, "out of memory") : HV_OK;
+}
+
+static int month_append(json_t *out, int year, int month, json_int_t reg,
+                        json_int_t closed)
+{
+    char m[32];
+    snprintf(m, sizeof m, "%04d-%02d", year % 10000, month % 100);
+    return json_array_append_new(out, json_pack("{s:s,s:I,s:I}", "month", m,
+                                                "registered", reg, "closed",
+                                                closed));
+}
+
+/* Cases registered and closed per calendar month (UTC) in the period, every
+ * month from the first to the last with any, zeros included. */
+static hv_status per_month(report_query *q, json_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = 0, year = 0, month = 0;
+    hv_status s = prepare(
+        q,
+        "SELECT m, sum(r), sum(k) FROM ("
+        " SELECT strftime('%Y-%m', c.registered_at, 'unixepoch') AS m, 1 AS r,"
+        "  0 AS k" SCOPE_FROM
+        "  WHERE c.status <> 'not_registered' AND c.registered_at >= :since"
+        "    AND c.registered_at < :until AND" SCOPE_WHERE
+        " UNION ALL"
+        " SELECT strftime('%Y-%m', c.closed_at, 'unixepoch'), 0, 1" SCOPE_FROM
+        "  WHERE c.status IN ('closed', 'transferred') AND c.closed_at >= :since"
+        "    AND c.closed_at < :until AND" SCOPE_WHERE
+        ") GROUP BY m ORDER BY m",
+        0, 0, &st);
+    if (s)
+        return s;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int y, mo;
+        if (sscanf(col_text(st, 0, ""), "%d-%d", &y, &mo) != 2)
+            continue;
+        /* The months between with nothing in them. */
+        if (year && ++month > 12) {
+            month = 1;
+            year++;
+        }
+        while (year && year * 12 + month < y * 12 + mo) {
+            bad |= month_append(out, year, month, 0, 0);
+            if (++month > 12) {
+                month = 1;
+                year++;
+            }
+        }
+        year = y;
+        month = mo;
+        bad |= month_append(out, y, mo, sqlite3_column_int64(st, 1),
+                            sqlite3_column_int64(st, 2));
+    }
+    if ((s = stepped(q, st, rc, "report: registrations and closures per month")))
+        return s;
+    return bad ? hv__fail(q->e, HV_NOMEM, "out of memory") : HV_OK;
+}
+
+/* ---- the report ------------------------------------------------------------------ */
+
+/* The scope and the --caseworker narrowing.  Administrators and trainers
+ * get no report (they read no case lists); a caseworker may narrow only to
+ * themselves, a supervisor to themselves or someone they supervise. */
+static hv_status report_scope(hv_engine *e, const hv_report_options *o,
+                              report_query *q, char *role, size_t size,
+                              const char **scope)
+{
+    hv_status s = hv__actor(e, &q->me, role, size);
+    if (s)
+        return s;
+    if (strcmp(role, "manager") && !hv__role_reads_cases(role))
+        return hv__fail(e, HV_DENIED,
+                        "report: a%s %s sees no caseload reports (caseworkers, "
+                        "supervisors and managers do)",
+                        role[0] == 'a' ? "n" : "", role);
+    q->all = !strcmp(role, "manager");
+    q->sup = !strcmp(role, "supervisor");
+    *scope = q->all ? "agency" : q->sup ? "team" : "own";
+    if (!o->caseworker)
+        return HV_OK;
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0, supervisor = 0;
+    if ((s = hv__store_prepare(e, "SELECT id, coalesce(supervisor_id, 0) FROM"
+                                  " users WHERE login = ?1", &st)))
+        return s;
+    sqlite3_bind_text(st, 1, o->caseworker, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        supervisor = sqlite3_column_int64(st, 1);
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "report: looking up the caseworker");
+    const char *who = hv__echo_safe(o->caseworker) ? o->caseworker
+                                                   : "the login given";
+    if (!id)
+        return hv__fail(e, HV_NOTFOUND, "report: --caseworker %s: no such user",
+                        who);
+    if (!q->all && id != q->me && !(q->sup && supervisor == q->me))
+        return hv__fail(e, HV_DENIED,
+                        "report: --caseworker %s: outside your scope (a %s "
+                        "reports on %s)",
+                        who, role, q->sup ? "their team" : "their own cases");
+    q->cw = id;
+    return HV_OK;
+}
+
+HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
+                                char **out_json)
+{
+    hv_report_options none = {0};
+    report_query q = {0};
+    char role[32];
+    const char *scope = NULL;
+    json_t *r = NULL;
+    int began = 0;
+    hv_status s;
+    *out_json = NULL;
+    hv__clear_error(e);
+    if (!o)
+        o = &none;
+    q.e = e;
+    q.now = hv_now(e);
+    q.since = o->since ? o->since : INT64_MIN;
+    q.until = o->until ? o->until : INT64_MAX;
+    if (o->since && o->until && o->since >= o->until)
+        return hv__fail(e, HV_INVALID, "report: --since must be before --until");
+    /* One read transaction: every figure from the same snapshot. */
+    if (sqlite3_get_autocommit(e->db)) {
+        int rc = sqlite3_exec(e->db, "BEGIN DEFERRED", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return hv__sql_fail(e, rc, "report: starting a read");
+        began = 1;
+    }
+    if ((s = report_scope(e, o, &q, role, sizeof role, &scope)))
+        goto done;
+    json_t *open = json_object(), *tasks = json_object(),
+           *approvals = json_object(), *compliance = json_object(),
+           *times = json_object(), *reasons = json_array(),
+           *months = json_array();
+    r = json_object();
+    int bad = !r;
+    bad |= json_object_set_new(r, "report", json_string("caseload"));
+    bad |= set_time(r, "generated_at", q.now);
+    bad |= json_object_set_new(r, "actor", json_string(e->actor));
+    bad |= json_object_set_new(r, "role", json_string(role));
+    bad |= json_object_set_new(r, "scope", json_string(scope));
+    bad |= json_object_set_new(r, "caseworker",
+                                     o->caseworker ? json_string(o->caseworker)
+                                                   : json_null());
+    bad |= (o->since ? set_time(r, "since", o->since)
+                           : json_object_set_new(r, "since", json_null()));
+    bad |= (o->until ? set_time(r, "until", o->until)
+                           : json_object_set_new(r, "until", json_null()));
+    bad |= json_object_set_new(r, "open_cases", open);
+    bad |= json_object_set_new(r, "tasks", tasks);
+    bad |= json_object_set_new(r, "approvals_pending", approvals);
+    bad |= json_object_set_new(r, "followup_compliance", compliance);
+    bad |= json_object_set_new(r, "time_to", times);
+    bad |= json_object_set_new(r, "closure_reasons", reasons);
+    bad |= json_object_set_new(r, "per_month", months);
+    if (bad) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((s = open_cases(&q, open)) || (s = tasks_due(&q, tasks)) ||
+        (s = approvals_pending(&q, approvals)) ||
+        (s = followup_compliance(&q, compliance)) || (s = time_to(&q, times)) ||
+        (s = closure_reasons(&q, reasons)) || (s = per_month(&q, months)))
+        goto done;
+    /* hv__json_out's text, with reals to 12 digits so a ratio of 1/3 reads
+     * 0.333, not 0.33300000000000002. */
+    *out_json = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                  JSON_REAL_PRECISION(12));
+    s = *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+done:
+    if (began)
+        sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    json_decref(r);
+    return s;
+}
