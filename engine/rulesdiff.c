@@ -45,9 +45,10 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out);
 /* ---- one case, held in C ------------------------------------------------- */
 
 /* A value as SQLite (or a parsed JSON) gave it. */
-typedef enum { C_NIL, C_INT, C_REAL, C_TEXT, C_BOOL, C_JSON } cell_type;
+typedef enum { C_NIL, C_INT, C_REAL, C_TEXT, C_BOOL, C_JSON, C_SEALED } cell_type;
 typedef struct {
     cell_type type;
+    int json;        /* parse the text as JSON once opened (nil if it is not) */
     int64_t i;
     double d;
     size_t off, len; /* text in the arena */
@@ -71,7 +72,7 @@ typedef struct {
     int has_child;
     cell child[3];    /* age, sex, dob */
     rows family;      /* relationship, age, sex, lives_with_child */
-    rows assessments; /* kind, at, safety, needs, risks, strengths, info_needed */
+    rows assessments; /* kind, at, safety, data (sealed JSON) */
     rows followups;   /* at, method, safety */
     rows reviews;     /* at, outcome */
     rows evaluations; /* at, outcome */
@@ -273,16 +274,21 @@ typedef struct {
 
 /* ---- the run ------------------------------------------------------------------ */
 
+struct run;
+struct push_args;
 typedef struct {
     hv_rules *r;
-    int ctx_ref; /* {now, pack} read-only, made on first use */
-    const char *name;
+    int ctx_ref;   /* {now, pack} read-only, made on first use */
+    int empty_ref; /* one empty read-only list for every empty list */
+    struct run *d;
+    struct push_args *args; /* of the call under way */
 } side;
 
-typedef struct {
+typedef struct run {
     hv_engine *e;
     unsigned hooks;
     int apply;
+    int64_t view_gen; /* one per hook call: older views are spent */
     side s[2]; /* old, new */
     stream streams[S_COUNT];
     sqlite3_stmt *cases, *actions;
@@ -323,42 +329,49 @@ static hv_status stream_seek(hv_engine *e, stream *s, int64_t case_id)
     return HV_OK;
 }
 
-/* Opens a sealed column into c (nil without the key). */
-static hv_status open_cell(run *d, cell *c, sqlite3_stmt *st, int i)
+/* Keeps a possibly sealed column as it is stored (opened only if a rule
+ * reads it: see cell_ready); json: parse it once opened. */
+static void seal_cell(record *rec, cell *c, sqlite3_stmt *st, int i, int json)
 {
     int type = sqlite3_column_type(st, i);
-    if (type != SQLITE_BLOB) {
-        if (type == SQLITE_NULL)
-            c->type = C_NIL;
-        else
-            col_cell_text(&d->rec, c, st, i);
-        return HV_OK;
+    if (type == SQLITE_BLOB) {
+        cell_text(rec, c, sqlite3_column_blob(st, i),
+                  (size_t)sqlite3_column_bytes(st, i));
+        if (c->type == C_TEXT)
+            c->type = C_SEALED;
+    } else if (type == SQLITE_NULL) {
+        c->type = C_NIL;
+    } else {
+        col_cell_text(rec, c, st, i);
     }
-    char *plain = NULL;
-    size_t n = 0;
-    const char *why = hv__crypto_open(d->e, sqlite3_column_blob(st, i),
-                                      (size_t)sqlite3_column_bytes(st, i),
-                                      &plain, &n);
-    if (why)
-        return hv__fail(d->e, HV_CORRUPT, "reading the open cases: %s", why);
-    cell_text(&d->rec, c, plain, n);
-    hv__free(plain);
-    return HV_OK;
+    c->json = json;
 }
 
-/* A sealed JSON column parsed (nil when absent or not JSON, as col_json). */
-static hv_status open_json(run *d, cell *c, sqlite3_stmt *st, int i)
+/* Opens a sealed cell (nil without the key, as hv_open) and parses it when
+ * it holds JSON (nil when it is not JSON, as case_view's col_json).
+ * Returns NULL, or why it does not open. */
+static const char *cell_ready(run *d, cell *c)
 {
-    cell t = {0};
-    hv_status s = open_cell(d, &t, st, i);
-    if (s || t.type != C_TEXT)
-        return s;
-    json_t *j = json_loadb(d->rec.arena + t.off, t.len, 0, NULL);
-    if (j) {
-        c->type = C_JSON;
+    record *rec = &d->rec;
+    if (c->type == C_SEALED) {
+        char *plain = NULL;
+        size_t n = 0;
+        const char *why = hv__crypto_open(d->e, (const unsigned char *)rec->arena + c->off,
+                                          c->len, &plain, &n);
+        if (why)
+            return why;
+        cell_text(rec, c, plain, n); /* C_NIL without the key */
+        hv__free(plain);
+        if (rec->nomem)
+            return "out of memory";
+    }
+    if (c->json && c->type == C_TEXT) {
+        json_t *j = json_loadb(rec->arena + c->off, c->len, 0, NULL);
+        c->type = j ? C_JSON : C_NIL;
         c->j = j;
     }
-    return HV_OK;
+    c->json = 0;
+    return NULL;
 }
 
 /* Reads the rows of every stream for case_id into d->rec. */
@@ -412,8 +425,7 @@ static hv_status collect(run *d, int64_t case_id)
                                      31556952;
                     }
                     col_cell_value(rec, &rec->child[1], st, 5);
-                    if ((s = open_cell(d, &rec->child[2], st, 6)))
-                        return s;
+                    seal_cell(rec, &rec->child[2], st, 6, 0);
                 } else if ((row = rows_add(rec, &rec->family))) {
                     col_cell_value(rec, &row[0], st, 2);
                     col_cell_value(rec, &row[1], st, 3);
@@ -429,24 +441,10 @@ static hv_status collect(run *d, int64_t case_id)
             }
             case S_ASSESSMENTS:
                 if ((row = rows_add(rec, &rec->assessments))) {
-                    cell data = {0};
                     col_cell_text(rec, &row[0], st, 1);
                     cell_int(&row[1], sqlite3_column_int64(st, 2));
                     col_cell_text(rec, &row[2], st, 3);
-                    if ((s = open_json(d, &data, st, 4)))
-                        return s;
-                    static const char *const lists[] = {"needs", "risks",
-                        "strengths", "info_needed"};
-                    for (int l = 0; l < 4; l++) {
-                        json_t *v = data.type == C_JSON
-                                        ? json_object_get(data.j, lists[l])
-                                        : NULL;
-                        row[3 + l].type = C_JSON;
-                        row[3 + l].j = v ? json_incref(v) : json_array();
-                        if (!row[3 + l].j)
-                            rec->nomem = 1;
-                    }
-                    cell_clear(&data);
+                    seal_cell(rec, &row[3], st, 4, 1);
                 }
                 break;
             case S_FOLLOWUPS:
@@ -513,8 +511,7 @@ static hv_status collect(run *d, int64_t case_id)
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             if (sqlite3_column_int(st, 0) == 0) {
-                if ((s = open_cell(d, &rec->plan_goal, st, 1)))
-                    return s;
+                seal_cell(rec, &rec->plan_goal, st, 1, 0);
                 continue;
             }
             cell *row = rows_add(rec, &rec->actions);
@@ -533,55 +530,15 @@ static hv_status collect(run *d, int64_t case_id)
 
 /* ---- the view, as Lua ----------------------------------------------------------- */
 
-static void push_cell(lua_State *L, const record *rec, const cell *c)
-{
-    switch (c->type) {
-    case C_INT: lua_pushinteger(L, (lua_Integer)c->i); break;
-    case C_REAL: lua_pushnumber(L, c->d); break;
-    case C_TEXT: lua_pushlstring(L, rec->arena + c->off, c->len); break;
-    case C_BOOL: lua_pushboolean(L, (int)c->i); break;
-    case C_JSON: hv__rules_push_json(L, c->j, 1); break;
-    default: lua_pushnil(L); break;
-    }
-}
+/* The view is a read-only proxy whose fields are built on first use
+ * (lazy_index), so a rule pays only for what it reads, and a sealed field
+ * (location, the child's date of birth, the form, assessment data, the
+ * plan's goal) is opened only if read.  Reading a field that was not yet
+ * built after the hook call returned is an error.  pairs() builds every
+ * field first; the lists and small tables inside are built whole, as
+ * read-only proxies like the step's. */
 
-/* t[name] = c for the table on top (nil cells left out). */
-static void set_cell(lua_State *L, const record *rec, const char *name,
-                     const cell *c)
-{
-    if (c->type == C_NIL)
-        return;
-    push_cell(L, rec, c);
-    if (lua_isnil(L, -1))
-        lua_pop(L, 1);
-    else
-        lua_setfield(L, -2, name);
-}
-
-/* t[name] = read-only list of rows, each a read-only table of names. */
-static void set_rows(lua_State *L, const record *rec, const char *name,
-                     const rows *r, const char *const *names)
-{
-    lua_createtable(L, (int)r->n, 0);
-    for (size_t i = 0; i < r->n; i++) {
-        const cell *row = r->cells + i * (size_t)r->width;
-        if (!names) {
-            push_cell(L, rec, &row[0]);
-        } else {
-            lua_createtable(L, 0, r->width);
-            for (int k = 0; k < r->width; k++)
-                set_cell(L, rec, names[k], &row[k]);
-            hv__rules_readonly(L);
-        }
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    hv__rules_readonly(L);
-    lua_setfield(L, -2, name);
-}
-
-static const char *const levels[] = {"low", "medium", "high", "critical"};
-
-typedef struct {
+typedef struct push_args {
     run *d;
     side *sd;
     const char *reason;   /* closure */
@@ -589,10 +546,312 @@ typedef struct {
     hv_rule_values risk;
 } push_args;
 
+enum { VIEW_ROOT, VIEW_CHILD };
+static const char *const root_fields[] = {
+    "ref", "stage", "status", "source", "location", "urgency", "registered_at",
+    "form", "concerns", "consent", "child", "family", "risk", "evaluations",
+    "assessments", "followups", "reviews", "plan", NULL};
+static const char *const child_fields[] = {"age", "sex", "dob", NULL};
+static const char *const *const view_fields[] = {root_fields, child_fields};
+
+static const char *const levels[] = {"low", "medium", "high", "critical"};
+
+/* Pushes a cell (opening it first); raises if it does not open. */
+static void push_cell(lua_State *L, run *d, cell *c)
+{
+    const char *why = cell_ready(d, c);
+    if (why)
+        luaL_error(L, "the case view: %s", why);
+    switch (c->type) {
+    case C_INT: lua_pushinteger(L, (lua_Integer)c->i); break;
+    case C_REAL: lua_pushnumber(L, c->d); break;
+    case C_TEXT: lua_pushlstring(L, d->rec.arena + c->off, c->len); break;
+    case C_BOOL: lua_pushboolean(L, (int)c->i); break;
+    case C_JSON: hv__rules_push_json(L, c->j, 1); break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+/* t[name] = c for the table on top (nil left out). */
+static void set_cell(lua_State *L, run *d, const char *name, cell *c)
+{
+    push_cell(L, d, c);
+    if (lua_isnil(L, -1))
+        lua_pop(L, 1);
+    else
+        lua_setfield(L, -2, name);
+}
+
+static void push_empty(lua_State *L, side *sd)
+{
+    if (sd->empty_ref == LUA_NOREF) {
+        lua_newtable(L);
+        hv__rules_readonly(L);
+        lua_pushvalue(L, -1);
+        sd->empty_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sd->empty_ref);
+}
+
+/* Pushes a read-only list of rows (each a read-only table of names), or of
+ * the first cells when names is NULL. */
+static void push_rows(lua_State *L, side *sd, rows *r, const char *const *names)
+{
+    run *d = sd->d;
+    if (r->n == 0) {
+        push_empty(L, sd);
+        return;
+    }
+    lua_createtable(L, (int)r->n, 0);
+    for (size_t i = 0; i < r->n; i++) {
+        cell *row = r->cells + i * (size_t)r->width;
+        if (!names) {
+            push_cell(L, d, &row[0]);
+        } else {
+            lua_createtable(L, 0, r->width);
+            for (int k = 0; k < r->width; k++)
+                set_cell(L, d, names[k], &row[k]);
+            hv__rules_readonly(L);
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    hv__rules_readonly(L);
+}
+
+/* The assessments: kind, at, safety and the four lists of their data. */
+static void push_assessments(lua_State *L, side *sd)
+{
+    static const char *const lists[] = {"needs", "risks", "strengths",
+                                        "info_needed"};
+    run *d = sd->d;
+    rows *r = &d->rec.assessments;
+    if (r->n == 0) {
+        push_empty(L, sd);
+        return;
+    }
+    lua_createtable(L, (int)r->n, 0);
+    for (size_t i = 0; i < r->n; i++) {
+        cell *row = r->cells + i * 4;
+        lua_createtable(L, 0, 7);
+        set_cell(L, d, "kind", &row[0]);
+        set_cell(L, d, "at", &row[1]);
+        set_cell(L, d, "safety", &row[2]);
+        const char *why = cell_ready(d, &row[3]);
+        if (why)
+            luaL_error(L, "the case view: %s", why);
+        for (int l = 0; l < 4; l++) {
+            json_t *v = row[3].type == C_JSON ? json_object_get(row[3].j, lists[l])
+                                              : NULL;
+            if (v)
+                hv__rules_push_json(L, v, 1);
+            else
+                push_empty(L, sd);
+            if (lua_isnil(L, -1))
+                lua_pop(L, 1);
+            else
+                lua_setfield(L, -2, lists[l]);
+        }
+        hv__rules_readonly(L);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    hv__rules_readonly(L);
+}
+
+static void push_lazy(lua_State *L, side *sd, int kind);
+
+/* Pushes field k of a lazy table (nil when the case has none). */
+static void build_field(lua_State *L, side *sd, int kind, int k)
+{
+    static const char *const family[] = {"relationship", "age", "sex",
+                                         "lives_with_child"};
+    static const char *const followup[] = {"at", "method", "safety"};
+    static const char *const review[] = {"at", "outcome"};
+    static const char *const action[] = {"status", "due", "type", "responsible"};
+    run *d = sd->d;
+    record *c = &d->rec;
+    const push_args *a = sd->args;
+    luaL_checkstack(L, 12, "the case view");
+    if (kind == VIEW_CHILD) {
+        push_cell(L, d, &c->child[k]);
+        return;
+    }
+    switch (k) {
+    case 0: push_cell(L, d, &c->ref); break;
+    case 1: push_cell(L, d, &c->stage); break;
+    case 2: push_cell(L, d, &c->status); break;
+    case 3: push_cell(L, d, &c->source); break;
+    case 4: push_cell(L, d, &c->location); break;
+    case 5: push_cell(L, d, &c->urgency); break;
+    case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
+    case 7: push_cell(L, d, &c->form); break;
+    case 8: push_rows(L, sd, &c->concerns, NULL); break;
+    case 9: /* scope -> given_by; a later row of a scope wins */
+        lua_createtable(L, 0, (int)c->consents.n);
+        for (size_t i = 0; i < c->consents.n; i++) {
+            cell *row = c->consents.cells + i * 2;
+            push_cell(L, d, &row[1]);
+            lua_setfield(L, -2, c->arena + row[0].off);
+        }
+        hv__rules_readonly(L);
+        break;
+    case 10:
+        if (c->has_child)
+            push_lazy(L, sd, VIEW_CHILD);
+        else
+            lua_pushnil(L);
+        break;
+    case 11: push_rows(L, sd, &c->family, family); break;
+    case 12:
+        if (!a->replace_risk && c->risk_level.type == C_NIL) {
+            lua_pushnil(L);
+            break;
+        }
+        lua_createtable(L, 0, 2);
+        if (a->replace_risk) {
+            lua_pushstring(L, levels[a->risk.level]);
+            lua_setfield(L, -2, "level");
+            lua_pushnumber(L, a->risk.score);
+        } else {
+            set_cell(L, d, "level", &c->risk_level);
+            lua_pushnumber(L, c->risk_score);
+        }
+        lua_setfield(L, -2, "score");
+        hv__rules_readonly(L);
+        break;
+    case 13: push_rows(L, sd, &c->evaluations, review); break;
+    case 14: push_assessments(L, sd); break;
+    case 15: push_rows(L, sd, &c->followups, followup); break;
+    case 16: push_rows(L, sd, &c->reviews, review); break;
+    case 17:
+        if (!c->has_plan) {
+            lua_pushnil(L);
+            break;
+        }
+        lua_createtable(L, 0, 5);
+        set_cell(L, d, "goal", &c->plan_goal);
+        lua_pushinteger(L, (lua_Integer)c->plan_target);
+        lua_setfield(L, -2, "target_date");
+        lua_pushinteger(L, (lua_Integer)c->plan_version);
+        lua_setfield(L, -2, "version");
+        push_rows(L, sd, &c->actions, action);
+        lua_setfield(L, -2, "actions");
+        if (c->plan_approved) {
+            lua_pushinteger(L, (lua_Integer)c->plan_approved_at);
+            lua_setfield(L, -2, "approved_at");
+        }
+        hv__rules_readonly(L);
+        break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+/* __index of a lazy table.  Upvalues: the real table, the built fields (a
+ * bit mask), the view's call number, the kind, the side. */
+static int lazy_index(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(4));
+    const char *key = lua_tostring(L, 2);
+    int k = 0;
+    const char *const *names = view_fields[kind];
+    while (names[k] && strcmp(names[k], key))
+        k++;
+    lua_Integer built = lua_tointeger(L, lua_upvalueindex(2));
+    if (!names[k] || (built & ((lua_Integer)1 << k)))
+        return 1; /* nil */
+    side *sd = lua_touserdata(L, lua_upvalueindex(5));
+    if (lua_tointeger(L, lua_upvalueindex(3)) != sd->d->view_gen)
+        return luaL_error(L, "the case view can be read only during the "
+                             "rule's call");
+    lua_pop(L, 1);
+    build_field(L, sd, kind, k);
+    lua_pushinteger(L, built | ((lua_Integer)1 << k));
+    lua_replace(L, lua_upvalueindex(2));
+    if (!lua_isnil(L, -1)) {
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, lua_upvalueindex(1));
+    }
+    return 1;
+}
+
+static int lazy_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushvalue(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs: builds every field, then walks the real table.  Upvalues: the
+ * real table, the __index closure, the kind. */
+static int lazy_pairs(lua_State *L)
+{
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(3));
+    for (const char *const *n = view_fields[kind]; *n; n++) {
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_pushvalue(L, 1);
+        lua_pushstring(L, *n);
+        lua_call(L, 2, 0);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, lazy_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int lazy_len(lua_State *L)
+{
+    lua_pushinteger(L, 0);
+    return 1;
+}
+
+static int lazy_newindex(lua_State *L)
+{
+    return luaL_error(L, "attempt to change a read-only table");
+}
+
+static void push_lazy(lua_State *L, side *sd, int kind)
+{
+    luaL_checkstack(L, 10, "the case view");
+    lua_createtable(L, 0, 0);                           /* proxy */
+    lua_createtable(L, 0, 5);                           /* proxy mt */
+    lua_createtable(L, 0, kind == VIEW_ROOT ? 18 : 3);  /* real */
+    int real = lua_gettop(L);
+    lua_pushvalue(L, real);
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, (lua_Integer)sd->d->view_gen);
+    lua_pushinteger(L, kind);
+    lua_pushlightuserdata(L, sd);
+    lua_pushcclosure(L, lazy_index, 5);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, real - 1, "__index");
+    lua_pushvalue(L, real);
+    lua_insert(L, -2);
+    lua_pushinteger(L, kind);
+    lua_pushcclosure(L, lazy_pairs, 3);
+    lua_setfield(L, real - 1, "__pairs");
+    lua_pop(L, 1); /* real */
+    lua_pushcfunction(L, lazy_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, lazy_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
 /* Pushes the read-only ctx {now, pack = {name, version}, reason}. */
 static void push_ctx(lua_State *L, push_args *a, hv_rules *r)
 {
-    if (!a->reason && a->sd && a->sd->ctx_ref != LUA_NOREF) {
+    if (!a->reason && a->sd->ctx_ref != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, a->sd->ctx_ref);
         return;
     }
@@ -612,92 +871,19 @@ static void push_ctx(lua_State *L, push_args *a, hv_rules *r)
         lua_setfield(L, -2, "reason");
     }
     hv__rules_readonly(L);
-    if (!a->reason && a->sd) {
+    if (!a->reason) {
         lua_pushvalue(L, -1);
         a->sd->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
 }
 
-/* Pushes the case view exactly as case_view() gives it to a step. */
-static void push_view(lua_State *L, const record *c, const push_args *a)
-{
-    static const char *const family[] = {"relationship", "age", "sex",
-                                         "lives_with_child"};
-    static const char *const assessment[] = {"kind", "at", "safety", "needs",
-                                             "risks", "strengths", "info_needed"};
-    static const char *const followup[] = {"at", "method", "safety"};
-    static const char *const review[] = {"at", "outcome"};
-    static const char *const action[] = {"status", "due", "type", "responsible"};
-    luaL_checkstack(L, 24, "the case view");
-    lua_createtable(L, 0, 18);
-    set_cell(L, c, "ref", &c->ref);
-    set_cell(L, c, "stage", &c->stage);
-    set_cell(L, c, "status", &c->status);
-    set_cell(L, c, "source", &c->source);
-    set_cell(L, c, "location", &c->location);
-    set_cell(L, c, "urgency", &c->urgency);
-    lua_pushinteger(L, (lua_Integer)c->registered_at);
-    lua_setfield(L, -2, "registered_at");
-    set_cell(L, c, "form", &c->form);
-    set_rows(L, c, "concerns", &c->concerns, NULL);
-    /* consent: scope -> given_by (a later row of a scope wins) */
-    lua_createtable(L, 0, (int)c->consents.n);
-    for (size_t i = 0; i < c->consents.n; i++) {
-        const cell *row = c->consents.cells + i * 2;
-        push_cell(L, c, &row[1]);
-        lua_setfield(L, -2, c->arena + row[0].off);
-    }
-    hv__rules_readonly(L);
-    lua_setfield(L, -2, "consent");
-    if (c->has_child) {
-        lua_createtable(L, 0, 3);
-        set_cell(L, c, "age", &c->child[0]);
-        set_cell(L, c, "sex", &c->child[1]);
-        set_cell(L, c, "dob", &c->child[2]);
-        hv__rules_readonly(L);
-        lua_setfield(L, -2, "child");
-    }
-    set_rows(L, c, "family", &c->family, family);
-    if (a->replace_risk || c->risk_level.type != C_NIL) {
-        lua_createtable(L, 0, 2);
-        if (a->replace_risk) {
-            lua_pushstring(L, levels[a->risk.level]);
-            lua_setfield(L, -2, "level");
-            lua_pushnumber(L, a->risk.score);
-        } else {
-            set_cell(L, c, "level", &c->risk_level);
-            lua_pushnumber(L, c->risk_score);
-        }
-        lua_setfield(L, -2, "score");
-        hv__rules_readonly(L);
-        lua_setfield(L, -2, "risk");
-    }
-    set_rows(L, c, "evaluations", &c->evaluations, review);
-    set_rows(L, c, "assessments", &c->assessments, assessment);
-    set_rows(L, c, "followups", &c->followups, followup);
-    set_rows(L, c, "reviews", &c->reviews, review);
-    if (c->has_plan) {
-        lua_createtable(L, 0, 5);
-        set_cell(L, c, "goal", &c->plan_goal);
-        lua_pushinteger(L, (lua_Integer)c->plan_target);
-        lua_setfield(L, -2, "target_date");
-        lua_pushinteger(L, (lua_Integer)c->plan_version);
-        lua_setfield(L, -2, "version");
-        set_rows(L, c, "actions", &c->actions, action);
-        if (c->plan_approved) {
-            lua_pushinteger(L, (lua_Integer)c->plan_approved_at);
-            lua_setfield(L, -2, "approved_at");
-        }
-        hv__rules_readonly(L);
-        lua_setfield(L, -2, "plan");
-    }
-    hv__rules_readonly(L);
-}
-
+/* The hook's arguments: the view of d->rec and the ctx. */
 static void pusher(lua_State *L, void *ud)
 {
     push_args *a = ud;
-    push_view(L, &a->d->rec, a);
+    a->d->view_gen++;
+    a->sd->args = a;
+    push_lazy(L, a->sd, VIEW_ROOT);
     push_ctx(L, a, a->sd->r);
 }
 
@@ -1040,12 +1226,14 @@ static void run_free(run *d)
 {
     close_statements(d);
     record_free(&d->rec);
-    for (int i = 0; i < 2; i++)
-        if (d->s[i].r && d->s[i].ctx_ref != LUA_NOREF) {
-            luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX,
-                       d->s[i].ctx_ref);
-            d->s[i].ctx_ref = LUA_NOREF;
-        }
+    for (int i = 0; i < 2; i++) {
+        if (!d->s[i].r)
+            continue;
+        luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX, d->s[i].ctx_ref);
+        luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX, d->s[i].empty_ref);
+        d->s[i].ctx_ref = d->s[i].empty_ref = LUA_NOREF;
+        lua_gc(hv__rules_lua(d->s[i].r), LUA_GCINC, 0, 0, 0);
+    }
     json_decref(d->changed);
     json_decref(d->errors);
     json_decref(d->counts);
@@ -1113,14 +1301,13 @@ static hv_status scan(run *d)
         col_cell_text(c, &c->stage, st, 2);
         col_cell_text(c, &c->status, st, 3);
         col_cell_text(c, &c->source, st, 4);
-        if ((s = open_cell(d, &c->location, st, 5)))
-            return s;
+        seal_cell(c, &c->location, st, 5, 0);
         col_cell_text(c, &c->urgency, st, 6);
         col_cell_text(c, &c->risk_level, st, 7);
         c->risk_score = sqlite3_column_double(st, 8);
         c->registered_at = sqlite3_column_int64(st, 9);
-        if ((s = open_json(d, &c->form, st, 10)) || (s = collect(d, c->id)) ||
-            (s = evaluate(d)))
+        seal_cell(c, &c->form, st, 10, 1);
+        if ((s = collect(d, c->id)) || (s = evaluate(d)))
             return s;
         if (d->evaluated % GC_EVERY == 0)
             for (int i = 0; i < 2; i++)
@@ -1164,11 +1351,14 @@ static hv_status run_init(run *d, hv_engine *e, const char *new_pack_dir,
     *fresh = NULL;
     d->e = e;
     d->now = hv_now(e);
-    d->s[0].ctx_ref = d->s[1].ctx_ref = LUA_NOREF;
+    for (int i = 0; i < 2; i++) {
+        d->s[i].ctx_ref = d->s[i].empty_ref = LUA_NOREF;
+        d->s[i].d = d;
+    }
     rows_init(&d->rec.concerns, 1);
     rows_init(&d->rec.consents, 2);
     rows_init(&d->rec.family, 4);
-    rows_init(&d->rec.assessments, 7);
+    rows_init(&d->rec.assessments, 4);
     rows_init(&d->rec.followups, 3);
     rows_init(&d->rec.reviews, 2);
     rows_init(&d->rec.evaluations, 2);
@@ -1246,6 +1436,8 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
     d.ud = o ? o->ud : NULL;
     if ((s = run_init(&d, e, new_pack_dir, "rules diff", &fresh)))
         goto done;
+    for (int i = 0; i < 2; i++)
+        lua_gc(hv__rules_lua(d.s[i].r), LUA_GCGEN, 0, 0);
     /* One snapshot: a read transaction that writes nothing. */
     if ((s = hv__store_exec(e, "BEGIN")))
         goto done;
@@ -1379,15 +1571,62 @@ done:
 typedef struct {
     run *d;
     json_t *out;
-    const char *why;
 } view_json_args;
+
+/* The value at idx as JSON, read through __pairs and __len as a rule
+ * would (so every lazy field is built); a table with a length is a list. */
+static json_t *deep_json(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 8, "deep_json");
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        return lua_isinteger(L, idx) ? json_integer(lua_tointeger(L, idx))
+                                     : json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: return json_string(lua_tostring(L, idx));
+    case LUA_TTABLE: break;
+    default: return json_null();
+    }
+    if (depth > 32)
+        return json_null();
+    lua_Integer n = luaL_len(L, idx);
+    json_t *out = n > 0 ? json_array() : json_object();
+    if (n > 0) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, idx, i);
+            json_array_append_new(out, deep_json(L, -1, depth + 1));
+            lua_pop(L, 1);
+        }
+        return out;
+    }
+    luaL_getmetafield(L, idx, "__pairs");
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 3);
+    for (;;) {
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_call(L, 2, 2);
+        if (lua_isnil(L, -2)) {
+            lua_pop(L, 5);
+            break;
+        }
+        json_object_set_new(out, lua_tostring(L, -2), deep_json(L, -1, depth + 1));
+        lua_pop(L, 1);
+        lua_replace(L, -2);
+    }
+    return out;
+}
 
 static int view_json_trampoline(lua_State *L)
 {
     view_json_args *a = lua_touserdata(L, 1);
-    push_args pa = {a->d, NULL, NULL, 0, {0}};
-    push_view(L, &a->d->rec, &pa);
-    a->out = hv__rules_to_json(L, -1, 64, &a->why);
+    push_args pa = {a->d, &a->d->s[0], NULL, 0, {0}};
+    a->d->view_gen++;
+    pa.sd->args = &pa;
+    push_lazy(L, pa.sd, VIEW_ROOT);
+    a->out = deep_json(L, -1, 0);
     return 0;
 }
 
@@ -1401,11 +1640,14 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out)
     d.e = e;
     d.now = hv_now(e);
     d.hooks = HV_DIFF_ALL;
-    d.s[0].ctx_ref = d.s[1].ctx_ref = LUA_NOREF;
+    for (int i = 0; i < 2; i++) {
+        d.s[i].ctx_ref = d.s[i].empty_ref = LUA_NOREF;
+        d.s[i].d = &d;
+    }
     rows_init(&d.rec.concerns, 1);
     rows_init(&d.rec.consents, 2);
     rows_init(&d.rec.family, 4);
-    rows_init(&d.rec.assessments, 7);
+    rows_init(&d.rec.assessments, 4);
     rows_init(&d.rec.followups, 3);
     rows_init(&d.rec.reviews, 2);
     rows_init(&d.rec.evaluations, 2);
@@ -1428,16 +1670,17 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out)
     col_cell_text(c, &c->stage, st, 2);
     col_cell_text(c, &c->status, st, 3);
     col_cell_text(c, &c->source, st, 4);
-    if ((s = open_cell(&d, &c->location, st, 5)))
-        goto done;
+    seal_cell(c, &c->location, st, 5, 0);
     col_cell_text(c, &c->urgency, st, 6);
     col_cell_text(c, &c->risk_level, st, 7);
     c->risk_score = sqlite3_column_double(st, 8);
     c->registered_at = sqlite3_column_int64(st, 9);
-    if ((s = open_json(&d, &c->form, st, 10)) || (s = collect(&d, c->id)))
+    seal_cell(c, &c->form, st, 10, 1);
+    if ((s = collect(&d, c->id)))
         goto done;
     lua_State *L = hv__rules_lua(current);
-    view_json_args a = {&d, NULL, NULL};
+    view_json_args a = {&d, NULL};
+    d.s[0].r = current;
     lua_pushcfunction(L, view_json_trampoline);
     lua_pushlightuserdata(L, &a);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -1446,7 +1689,7 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out)
         goto done;
     }
     if (!a.out)
-        s = hv__fail(e, HV_INTERNAL, "the view: %s", a.why ? a.why : "?");
+        s = hv__fail(e, HV_INTERNAL, "the view does not convert");
     *out = a.out;
 done:
     run_free(&d);
