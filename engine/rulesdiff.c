@@ -789,18 +789,25 @@ static int lazy_next(lua_State *L)
     return 1;
 }
 
-/* __pairs: builds every field, then walks the real table.  Upvalues: the
- * real table, the __index closure, the kind. */
+/* __pairs: builds every field (through the proxy's __index closure), then
+ * walks the real table (the closure's first upvalue). */
 static int lazy_pairs(lua_State *L)
 {
-    int kind = (int)lua_tointeger(L, lua_upvalueindex(3));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    if (!lua_getmetatable(L, 1) || lua_getfield(L, 2, "__index") != LUA_TFUNCTION ||
+        lua_tocfunction(L, 3) != lazy_index)
+        return luaL_error(L, "not a case view");
+    lua_getupvalue(L, 3, 4);
+    int kind = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
     for (const char *const *n = view_fields[kind]; *n; n++) {
-        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_pushvalue(L, 3);
         lua_pushvalue(L, 1);
         lua_pushstring(L, *n);
         lua_call(L, 2, 0);
     }
-    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_getupvalue(L, 3, 1);
     lua_pushcclosure(L, lazy_next, 1);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -831,14 +838,10 @@ static void push_lazy(lua_State *L, side *sd, int kind)
     lua_pushinteger(L, kind);
     lua_pushlightuserdata(L, sd);
     lua_pushcclosure(L, lazy_index, 5);
-    lua_pushvalue(L, -1);
     lua_setfield(L, real - 1, "__index");
-    lua_pushvalue(L, real);
-    lua_insert(L, -2);
-    lua_pushinteger(L, kind);
-    lua_pushcclosure(L, lazy_pairs, 3);
-    lua_setfield(L, real - 1, "__pairs");
     lua_pop(L, 1); /* real */
+    lua_pushcfunction(L, lazy_pairs);
+    lua_setfield(L, -2, "__pairs");
     lua_pushcfunction(L, lazy_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushcfunction(L, lazy_len);
