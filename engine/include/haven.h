@@ -337,7 +337,9 @@ typedef void (*hv_rules_diff_fn)(void *ud, const char *case_json);
 
 typedef struct {
     unsigned hooks;            /* HV_DIFF_... mask; 0 = all */
-    hv_rules_diff_fn on_change; /* NULL: changed cases go into "changed" */
+    hv_rules_diff_fn on_change; /* NULL: changed cases go into "changed"
+                                 * (memory grows with them; on a large
+                                 * caseload stream them here instead) */
     void *ud;
 } hv_rules_diff_options;
 
