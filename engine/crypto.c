@@ -211,6 +211,39 @@ static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
+static const char OPEN_NOMEM[] = "out of memory";
+
+/* Opens a sealed value (as hv_open does): *out (hv__malloc'd, NUL
+ * terminated, *outlen bytes) or NULL without the key.  Returns NULL on
+ * success, else why it does not open. */
+const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
+                            char **out, size_t *outlen)
+{
+    size_t head = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    *out = NULL;
+    *outlen = 0;
+    if (n < head + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+        memcmp(in, SEAL_MAGIC, 3) != 0)
+        return "a sealed value is damaged";
+    if (!e->have_key)
+        return NULL;
+    unsigned char *plain = hv__malloc(n + 1);
+    unsigned long long mlen = 0;
+    if (!plain)
+        return OPEN_NOMEM;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain, &mlen, NULL, in + head, n - head, (const unsigned char *)SEAL_AD,
+            strlen(SEAL_AD), in + 3, e->data_key) != 0) {
+        hv__free(plain);
+        return "a sealed value does not open: it was changed or the key is "
+               "wrong";
+    }
+    plain[mlen] = '\0';
+    *out = (char *)plain;
+    *outlen = (size_t)mlen;
+    return NULL;
+}
+
 /* hv_open(blob) -> text; NULL without the key; plaintext passes through. */
 static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -225,33 +258,19 @@ static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_value(ctx, argv[0]);
         return;
     }
-    const unsigned char *in = sqlite3_value_blob(argv[0]);
-    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
-    size_t head = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-    if (n < head + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
-        memcmp(in, SEAL_MAGIC, 3) != 0) {
-        sqlite3_result_error(ctx, "a sealed value is damaged", -1);
-        return;
-    }
-    if (!e->have_key) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    unsigned char *out = sqlite3_malloc64(n);
-    unsigned long long mlen = 0;
-    if (!out) {
+    char *plain = NULL;
+    size_t n = 0;
+    const char *why = hv__crypto_open(e, sqlite3_value_blob(argv[0]),
+                                      (size_t)sqlite3_value_bytes(argv[0]),
+                                      &plain, &n);
+    if (why == OPEN_NOMEM)
         sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            out, &mlen, NULL, in + head, n - head, (const unsigned char *)SEAL_AD,
-            strlen(SEAL_AD), in + 3, e->data_key) != 0) {
-        sqlite3_free(out);
-        sqlite3_result_error(ctx, "a sealed value does not open: it was changed "
-                                  "or the key is wrong", -1);
-        return;
-    }
-    sqlite3_result_text64(ctx, (const char *)out, mlen, sqlite3_free, SQLITE_UTF8);
+    else if (why)
+        sqlite3_result_error(ctx, why, -1);
+    else if (!plain)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_text64(ctx, plain, n, hv__free, SQLITE_UTF8);
 }
 
 /* hv_blind(text) -> "b:" + hex HMAC-SHA-256 under the index key. */

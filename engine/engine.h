@@ -56,6 +56,10 @@ hv_status hv__keys_create(hv_engine *e);
 /* Unwraps the data key from the database if the key file or passphrase is
  * here; otherwise the engine reads pseudonymously (have_key 0). */
 hv_status hv__keys_load(hv_engine *e);
+/* Opens a sealed value in C (hv_open in SQL): *out to hv__free, NULL
+ * without the key; returns NULL, or why it does not open. */
+const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
+                            char **out, size_t *outlen);
 /* HV_DENIED naming the action when the data key is not here. */
 hv_status hv__need_key(hv_engine *e, const char *action);
 

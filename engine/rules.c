@@ -663,10 +663,51 @@ static void contract_text(hv_hook h, char *buf, size_t size)
                               f[1].name ? ", " : " }");
 }
 
+/* 1 if s[0..n) is UTF-8 as jansson accepts it (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Checks the result table at idx against the hook's contract; on success
- * returns the JSON result, else NULL with a message in why (size bytes). */
-static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
-                            size_t size)
+ * returns the JSON result (or, when vals is given, a non-NULL marker and
+ * the result's scalars in *vals without building any JSON), else NULL with
+ * a message in why (size bytes). */
+static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
+                               size_t size, hv_rule_values *vals)
 {
     lua_State *L = r->L;
     char shape[160];
@@ -696,11 +737,13 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
         }
         lua_pop(L, 1);
     }
-    json_t *out = json_object();
+    json_t *out = vals ? json_null() : json_object();
     if (!out) {
         snprintf(why, size, "out of memory");
         return NULL;
     }
+    if (vals)
+        memset(vals, 0, sizeof *vals);
     for (const field *f = contracts[h]; f->name; f++) {
         lua_pushstring(L, f->name);
         int t = lua_rawget(L, idx);
@@ -717,15 +760,20 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
                          f->name, lua_typename(L, t));
                 goto bad;
             }
-            v = json_boolean(lua_toboolean(L, -1));
+            if (vals)
+                vals->ok = lua_toboolean(L, -1);
+            v = vals ? out : json_boolean(lua_toboolean(L, -1));
             break;
         case F_NUMBER:
             if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
                 snprintf(why, size, "'%s' must be a finite number", f->name);
                 goto bad;
             }
-            v = lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
-                                     : json_real(lua_tonumber(L, -1));
+            if (vals)
+                vals->score = lua_tonumber(L, -1);
+            v = vals ? out
+                : lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
+                                       : json_real(lua_tonumber(L, -1));
             break;
         case F_SECONDS:
         case F_SECONDS0: {
@@ -739,7 +787,11 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
                          f->type == F_SECONDS ? "from 1 to" : "from 0 to");
                 goto bad;
             }
-            v = json_integer((json_int_t)s);
+            if (vals && f->type == F_SECONDS0)
+                vals->final_after = (int64_t)s;
+            else if (vals)
+                vals->every = (int64_t)s;
+            v = vals ? out : json_integer((json_int_t)s);
             break;
         }
         case F_ENUM:
@@ -771,7 +823,14 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
                 }
                 goto bad;
             }
-            v = json_string(s);
+            if (vals && f->type == F_ENUM) {
+                vals->level = 0;
+                for (const char *const *e = f->values; strcmp(*e, s); e++)
+                    vals->level++;
+            } else if (vals) {
+                vals->method = s;
+            }
+            v = vals ? out : json_string(s);
             break;
         }
         case F_LIST: {
@@ -793,31 +852,39 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
                          "items)", f->name, MAX_LIST_ITEMS);
                 goto bad;
             }
-            v = json_array();
+            v = vals ? out : json_array();
             for (size_t i = 1; v && i <= n; i++) {
                 size_t len;
                 if (lua_rawgeti(L, list, (lua_Integer)i) != LUA_TSTRING) {
                     snprintf(why, size, "'%s'[%zu] must be text, not a %s",
                              f->name, i, luaL_typename(L, -1));
                     lua_pop(L, 1);
-                    json_decref(v);
+                    if (!vals)
+                        json_decref(v);
                     goto bad;
                 }
                 const char *s = lua_tolstring(L, -1, &len);
-                json_t *item = len <= MAX_TEXT_BYTES ? json_stringn(s, len) : NULL;
+                json_t *item = len > MAX_TEXT_BYTES ? NULL
+                               : vals ? (utf8_valid((const unsigned char *)s, len)
+                                             ? out : NULL)
+                                      : json_stringn(s, len);
                 lua_pop(L, 1);
                 if (!item) {
                     snprintf(why, size, "'%s'[%zu] must be UTF-8 text of at "
                              "most %d bytes", f->name, i, MAX_TEXT_BYTES);
-                    json_decref(v);
+                    if (!vals)
+                        json_decref(v);
                     goto bad;
                 }
-                json_array_append_new(v, item);
+                if (!vals)
+                    json_array_append_new(v, item);
             }
             break;
         }
         }
         lua_pop(L, 1);
+        if (vals)
+            continue;
         if (!v || json_object_set_new(out, f->name, v)) {
             snprintf(why, size, "out of memory");
             json_decref(out);
@@ -830,6 +897,12 @@ static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
         return NULL;
     }
     return out;
+}
+
+static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
+                            size_t size)
+{
+    return check_result_as(r, h, idx, why, size, NULL);
 }
 
 typedef struct {
@@ -902,6 +975,107 @@ static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
         *err = hv__strdup("rules: out of memory");
     return st;
 }
+
+/* ---- the bulk path (rulesdiff.c): views pushed straight as Lua ---------- */
+
+typedef struct {
+    hv_rules *r;
+    hv_hook h;
+    hv_rules_pusher push;
+    void *ud;
+    hv_rule_values *vals;
+    int checked;
+    char why[400];
+} bulk_args;
+
+/* Protected: pushes the hook, lets the caller push the view and ctx, calls
+ * the hook and checks the result (scalars only); the result stays on the
+ * stack. */
+static int bulk_trampoline(lua_State *L)
+{
+    bulk_args *a = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
+    a->push(L, a->ud);
+    lua_call(L, 2, 1);
+    a->checked = check_result_as(a->r, a->h, lua_gettop(L), a->why,
+                                 sizeof a->why, a->vals) != NULL;
+    return 1;
+}
+
+hv_status hv__rules_call_bulk(hv_rules *r, hv_hook h, hv_rules_pusher push,
+                              void *ud, hv_rule_values *vals, char **err)
+{
+    lua_State *L = r->L;
+    int top = lua_gettop(L);
+    bulk_args a = {r, h, push, ud, vals, 0, ""};
+    *err = NULL;
+    if (r->hook_ref[h] == LUA_NOREF) {
+        *err = hv__asprintf("%s: the pack has no %s hook", r->paths[h],
+                            hv__hook_name(h));
+        return HV_REFUSED;
+    }
+    if (!lua_checkstack(L, 8)) {
+        *err = hv__strdup("rules: stack exhausted");
+        return HV_REFUSED;
+    }
+    r->current = r->paths[h];
+    lua_pushcfunction(L, bulk_trampoline);
+    lua_pushlightuserdata(L, &a);
+    int status = budgeted_pcall(r, 1, 1);
+    r->current = NULL;
+    if (status == LUA_OK && a.checked)
+        return HV_OK; /* the result is on top */
+    if (status != LUA_OK)
+        *err = error_text(r, status);
+    else
+        *err = hv__asprintf("%s:%d: %s result: %s", r->paths[h],
+                            r->hook_line[h], hv__hook_name(h), a.why);
+    lua_settop(L, top);
+    r->exceeded = 0;
+    r->mem.hit = 0;
+    lua_gc(L, LUA_GCCOLLECT);
+    if (!*err)
+        *err = hv__strdup("rules: out of memory");
+    return HV_REFUSED;
+}
+
+typedef struct {
+    hv_rules *r;
+    hv_hook h;
+    json_t *out;
+    char why[400];
+} result_args;
+
+static int result_trampoline(lua_State *L)
+{
+    result_args *a = lua_touserdata(L, 1);
+    a->out = check_result(a->r, a->h, 2, a->why, sizeof a->why);
+    return 0;
+}
+
+json_t *hv__rules_bulk_result(hv_rules *r, hv_hook h)
+{
+    lua_State *L = r->L;
+    result_args a = {r, h, NULL, ""};
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 4))
+        return NULL;
+    lua_pushcfunction(L, result_trampoline);
+    lua_pushlightuserdata(L, &a);
+    lua_pushvalue(L, top);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        json_decref(a.out);
+        a.out = NULL;
+    }
+    lua_settop(L, top);
+    return a.out;
+}
+
+void hv__rules_bulk_pop(hv_rules *r) { lua_pop(r->L, 1); }
+
+void hv__rules_readonly(lua_State *L) { make_readonly(L); }
+
+const char *hv__rules_path(const hv_rules *r, hv_hook h) { return r->paths[h]; }
 
 /* ---- for the test runner (rulestest.c) ---- */
 

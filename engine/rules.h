@@ -12,6 +12,7 @@
 #ifndef HV_RULES_H
 #define HV_RULES_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -79,6 +80,35 @@ int hv__rules_has(const hv_rules *r, hv_hook h);
  * call either way.  out: *out_result. */
 hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
                          json_t *ctx, json_t **out_result, char **err);
+
+/* ---- the bulk path (rulesdiff.c) ----
+ * A hook called on a view pushed straight as Lua tables (no JSON), under
+ * the same sandbox, budget and memory cap as hv__rules_call, the result
+ * checked against the same contract.  push runs inside the protected call
+ * and must push exactly two values: the view and the ctx (read-only, see
+ * hv__rules_readonly).  On HV_OK the result table is left on top of the
+ * state's stack with its scalars in *vals (method borrowed from it) until
+ * hv__rules_bulk_pop; hv__rules_bulk_result converts it to JSON (the shape
+ * hv__rules_call returns).  On a rule error: HV_REFUSED, *err
+ * "FILE:LINE: ...", the stack as it was. */
+typedef struct {
+    int ok;              /* closure */
+    int level;           /* risk: 0 low .. 3 critical */
+    double score;        /* risk */
+    int64_t every;       /* followup, review */
+    const char *method;  /* followup */
+    int64_t final_after; /* closure */
+} hv_rule_values;
+struct lua_State;
+typedef void (*hv_rules_pusher)(struct lua_State *L, void *ud);
+hv_status hv__rules_call_bulk(hv_rules *r, hv_hook h, hv_rules_pusher push,
+                              void *ud, hv_rule_values *vals, char **err);
+json_t *hv__rules_bulk_result(hv_rules *r, hv_hook h);
+void hv__rules_bulk_pop(hv_rules *r);
+/* Replaces the table on top with a read-only proxy of it (as views are). */
+void hv__rules_readonly(struct lua_State *L);
+/* "dir/hook.lua" of a hook, for messages. */
+const char *hv__rules_path(const hv_rules *r, hv_hook h);
 
 /* Runs the pack's tests (every *.lua in dir/tests, sorted), printing a line
  * per test to out and the closing "N passed, N failed".  out: counts. */

@@ -20,6 +20,7 @@
 #include "kv.h"
 #include "render.h"
 #include "report.h"
+#include "diffcmd.h"
 #include "repl.h"
 #include "scenario.h"
 
@@ -755,6 +756,50 @@ static int cmd_user(const globals *g, int argc, char **argv)
 
 /* ---- rules and explain ----------------------------------------------------- */
 
+/* rules diff [DIR] [--hooks LIST] [--json] | rules apply DIR */
+static int cmd_rules_diff(const globals *g, int argc, char **argv)
+{
+    const char *dir = NULL;
+    unsigned hooks = 0;
+    int json = g->json, code;
+    hv_engine *e = NULL;
+    int apply = !strcmp(argv[0], "apply");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json") && !apply)
+            json = 1;
+        else if (!strcmp(argv[i], "--hooks") && i + 1 < argc && !apply) {
+            if (!(hooks = cli_diff_hooks(argv[++i])))
+                return fail(EXIT_USAGE, "rules diff", "--hooks takes a list of "
+                            "risk, followup, review, closure");
+        } else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else
+            return fail(EXIT_USAGE, apply ? "rules apply" : "rules diff",
+                        apply ? "use 'rules apply DIR'"
+                              : "use 'rules diff [DIR] [--hooks LIST] [--json]'");
+    }
+    if (apply && !dir)
+        return fail(EXIT_USAGE, "rules apply", "use 'rules apply DIR'");
+    if ((code = open_engine(g, &e)))
+        return code;
+    if (apply) {
+        char *text = NULL;
+        hv_status st = hv_rules_apply(e, dir, &text);
+        return finish(g, e, st, text, render_apply);
+    }
+    long long rule_errors = 0;
+    hv_status st = cli_rules_diff(e, dir, hooks, json, &rule_errors);
+    if (st != HV_OK)
+        code = fail_status(st, hv_errmsg(e));
+    else if (rule_errors) {
+        fprintf(stderr, "haven: rules diff: the rules failed on %lld evaluation%s "
+                "(listed)\n", rule_errors, rule_errors == 1 ? "" : "s");
+        code = 65;
+    }
+    hv_engine_close(e);
+    return code;
+}
+
 static int cmd_rules(const globals *g, int argc, char **argv)
 {
     char *err = NULL;
@@ -763,6 +808,8 @@ static int cmd_rules(const globals *g, int argc, char **argv)
         return fail(EXIT_USAGE, "rules", "use 'rules check DIR', 'rules test "
                                          "DIR' or 'rules reload [DIR]'");
     const char *sub = argv[0];
+    if (!strcmp(sub, "diff") || !strcmp(sub, "apply"))
+        return cmd_rules_diff(g, argc, argv);
     if (!strcmp(sub, "reload")) {
         hv_engine *e = NULL;
         char *text = NULL;
@@ -1289,7 +1336,8 @@ static const command commands[] = {
      "hook, the pack's name, version and content hash, and the reasons or\n"
      "factors the rule gave."},
     {"rules", cmd_rules,
-     "haven rules check DIR | haven rules test DIR | haven rules reload [DIR]",
+     "haven rules check DIR | haven rules test DIR | haven rules reload [DIR] | "
+     "haven rules diff [DIR] [--hooks LIST] [--json] | haven rules apply DIR",
      "check: load every hook of the pack in DIR and run it on sample cases,\n"
      "reporting each problem as FILE:LINE (exit 65 if any).\n"
      "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"

@@ -395,6 +395,57 @@ typedef struct {
 HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
                                 char **out_json);
 
+/* ---- Dry runs of rule changes ------------------------------------------- */
+
+/* Which decisions hv_rules_diff compares (bit mask; 0 = all). */
+#define HV_DIFF_RISK 1u     /* risk.lua on every open case */
+#define HV_DIFF_FOLLOWUP 2u /* followup.lua where a follow-up is scheduled */
+#define HV_DIFF_REVIEW 4u   /* review.lua where a review is scheduled */
+#define HV_DIFF_CLOSURE 8u  /* closure.lua where closure waits for approval */
+#define HV_DIFF_ALL 15u
+
+/* Receives each changed case as compact JSON (borrowed for the call). */
+typedef void (*hv_rules_diff_fn)(void *ud, const char *case_json);
+
+typedef struct {
+    unsigned hooks;            /* HV_DIFF_... mask; 0 = all */
+    hv_rules_diff_fn on_change; /* NULL: changed cases go into "changed"
+                                 * (memory grows with them; on a large
+                                 * caseload stream them here instead) */
+    void *ud;
+} hv_rules_diff_options;
+
+/* Evaluates every open case in the acting user's scope (caseworkers their
+ * own, supervisors their team's, managers and administrators all) under
+ * the pack in force and under the pack in new_pack_dir (NULL: the pack in
+ * force against itself), and reports the cases whose decision would
+ * change.  Writes nothing at all (one read transaction, no audit event).
+ * A rule error on a case does not stop the diff: it is listed in "errors"
+ * (ref, hook, pack old/new, "FILE:LINE: message") and the call still
+ * returns HV_OK.  A new pack that does not load: HV_INVALID with
+ * "FILE:LINE: ...".  out: *out_json {old:{name,version,hash}, new:{...},
+ * cases_evaluated, cases_changed, counts:{risk_up, risk_down,
+ * risk_score_up, risk_score_down, followup_more_often,
+ * followup_less_often, followup_method_changed, review_more_often,
+ * review_less_often, closure_now_allowed, closure_now_refused,
+ * closure_final_followup_changed} (only kinds seen), errors_total, errors,
+ * changed:[{ref, risk:{old,new}, followup:{old,new,due:{now,new}},
+ * review:{old,new,due:{now,new}}, closure:{old,new,reason}}]} where old
+ * and new are the hooks' results (with their reasons or factors). */
+HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
+                               const hv_rules_diff_options *o, char **out_json);
+/* Administrators only.  In one transaction: stores the pack in
+ * new_pack_dir as the pack in force (as hv_rules_reload), and for every
+ * open case whose decision changes sets the new risk (where a risk was
+ * scored), moves the open follow-up and review tasks to their creation
+ * time plus the new interval, and appends one "rules_applied" event citing
+ * both packs (name, version, hash) with the new decisions.  A rule error
+ * on any case refuses the whole change (HV_REFUSED naming the case, the
+ * hook and FILE:LINE); nothing is changed.  out: *out_json {name,
+ * version, hash, changed, cases_evaluated, cases_changed}. */
+HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
+                                char **out_json);
+
 /* ---- Workflows ---------------------------------------------------------- */
 
 typedef struct hv_workflow hv_workflow;

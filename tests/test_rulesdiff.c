@@ -1,0 +1,275 @@
+/* test_rulesdiff.c - the bulk path of `rules diff` and `rules apply`: the
+ * view it builds for every open case equals the view a step gives the
+ * hooks (case_view()), the pack in force against itself changes nothing,
+ * and a pack raising one concern's weight lists exactly the open cases
+ * with that concern.  Cases are walked through assessment, planning,
+ * approval, follow-ups, a review and a closure request, so every part of
+ * the view (child, family, consents, form, assessments, plan and actions,
+ * follow-ups, reviews) is compared. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "engine.h"
+#include "testutil.h"
+
+#define DAY ((hv_time)86400)
+
+hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out);
+hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out);
+
+#define CHILD(name, age, concerns)                                            \
+    "{\"source\":\"school\",\"location\":\"Riverside\",\"concerns\":["       \
+    concerns "],\"child\":{\"name\":\"" name "\",\"age\":" #age             \
+    ",\"sex\":\"female\"},\"family\":[{"              \
+    "\"relationship\":\"mother\",\"name\":\"Amal\",\"lives_with_child\":"    \
+    "true},{\"relationship\":\"sibling\",\"age\":8,\"sex\":\"male\","        \
+    "\"lives_with_child\":false}],\"consent\":{\"registration\":"            \
+    "\"caregiver\"},\"form\":{\"referral_note\":\"sad\",\"score\":3}}"
+
+#define BIA                                                                  \
+    "{\"kind\":\"comprehensive\",\"safety\":\"ok\",\"elements\":{"           \
+    "\"childs_views\":\"a\",\"family_relationships\":\"b\","                 \
+    "\"safe_environment\":\"c\",\"development_identity\":\"d\","             \
+    "\"strengths_resources\":\"e\"},\"needs\":[\"psychosocial_support\"],"   \
+    "\"risks\":[\"deteriorating_mental_health\"],"                           \
+    "\"strengths\":[\"school_connection\"],\"info_needed\":[\"x\"]}"
+
+#define PLAN                                                                 \
+    "{\"goal\":\"Within 6 months her psychosocial well-being improves\",\"indicators\":[\"anxiety reduced\"],\"target_date\":"      \
+    "\"2027-05-31\",\"addresses\":[\"psychosocial_support\"],\"actions\":["  \
+    "{\"title\":\"PSS\",\"responsible\":\"caseworker\",\"type\":"            \
+    "\"direct_support\",\"due\":\"2026-12-31\"}]}"
+
+typedef struct {
+    char *dir;
+    hv_engine *e;
+} fixture;
+
+static void as(fixture *f, const char *login)
+{
+    assert_int_equal(hv_engine_set_actor(f->e, login), HV_OK);
+}
+
+static void step(fixture *f, const char *ref, const char *verb, const char *in)
+{
+    char *out = NULL;
+    hv_status st = hv_case_step(f->e, ref, verb, in, 0, &out);
+    if (st != HV_OK)
+        fail_msg("%s %s: %s", verb, ref, hv_errmsg(f->e));
+    hv_free(out);
+}
+
+static char *reg(fixture *f, const char *input)
+{
+    char *ref = NULL;
+    hv_status st = hv_case_register(f->e, input, HV_REGISTER_FORCE, &ref);
+    if (st != HV_OK)
+        fail_msg("register: %s", hv_errmsg(f->e));
+    return ref;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char *err = NULL;
+    char wf[4096], rules[4096];
+    f->dir = tu_tempdir();
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
+    hv_init_options o = {.agency = "CP", .workflow_path = wf,
+                         .rules_dir = rules, .admin = "admin"};
+    if (hv_engine_init(tu_db_path(f->dir), &o, &err) != HV_OK)
+        fail_msg("init: %s", err ? err : "?");
+    if (hv_engine_open(tu_db_path(f->dir), &f->e, &err) != HV_OK)
+        fail_msg("open: %s", err ? err : "?");
+    hv_clock_fix(f->e, TU_T0);
+    as(f, "admin");
+    assert_int_equal(hv_user_add(f->e, "sara", "supervisor", NULL), HV_OK);
+    assert_int_equal(hv_user_add(f->e, "amal", "caseworker", "sara"), HV_OK);
+    as(f, "amal");
+    /* a: walked to a closure request; b: to follow-up with a review;
+     * c: assessed once; d: registered only (child labour); e: closed */
+    char *a = reg(f, CHILD("Noor", 12, "\"emotional_distress\",\"school_decline\""));
+    char *b = reg(f, CHILD("Lina", 4, "\"child_labour\",\"neglect\""));
+    char *c = reg(f, CHILD("Sami", 9, "\"child_labour\""));
+    char *d = reg(f, CHILD("Rami", 15, "\"child_labour\",\"other\""));
+    char *e = reg(f, CHILD("Dana", 10, "\"child_labour\""));
+    const char *walked[] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        step(f, walked[i], "assess", "{\"kind\":\"initial\",\"safety\":\"ok\"}");
+        step(f, walked[i], "assess", BIA);
+        step(f, walked[i], "plan", PLAN);
+        as(f, "sara");
+        step(f, walked[i], "approve", "{}");
+        as(f, "amal");
+        step(f, walked[i], "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
+    }
+    assert_int_equal(hv_clock_advance(f->e, 20 * DAY), HV_OK);
+    step(f, b, "followup", "{\"method\":\"phone_call\",\"safety\":\"concern\"}");
+    step(f, b, "review", "{\"outcome\":\"continue\"}");
+    step(f, c, "assess", "{\"kind\":\"initial\",\"safety\":\"concern\","
+                         "\"risks\":[\"r1\",\"r2\"]}");
+    step(f, a, "act", "{\"action\":1,\"status\":\"done\"}");
+    step(f, a, "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
+    assert_int_equal(hv_clock_advance(f->e, 40 * DAY), HV_OK);
+    step(f, a, "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
+    step(f, a, "close", "{\"reason\":\"no_longer_at_risk\"}");
+    step(f, e, "close", "{\"reason\":\"death\"}");
+    as(f, "sara");
+    step(f, e, "approve", "{}");
+    as(f, "amal");
+    step(f, e, "consent", "{\"scope\":\"transfer\",\"given_by\":\"both\"}");
+    /* a year on: ages move with the clock */
+    assert_int_equal(hv_clock_advance(f->e, 400 * DAY), HV_OK);
+    hv_free(a);
+    hv_free(b);
+    hv_free(c);
+    hv_free(d);
+    hv_free(e);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    hv_engine_close(f->e);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* What a rule can tell apart: JSON nulls are absent in Lua, and an empty
+ * list and an empty object are the same empty table. */
+static json_t *normalise(json_t *v)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0)
+            return json_object();
+        json_t *out = json_array();
+        json_array_foreach(v, i, x) json_array_append_new(out, normalise(x));
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        json_object_foreach(v, k, x) if (!json_is_null(x))
+            json_object_set_new(out, k, normalise(x));
+        return out;
+    }
+    return json_incref(v);
+}
+
+static void bulk_view_equals_case_view(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int compared = 0;
+    assert_int_equal(sqlite3_open(tu_db_path(f->dir), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, status FROM cases ORDER BY id",
+                                        -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int open = !strcmp((const char *)sqlite3_column_text(st, 1), "open");
+        json_t *step_view = NULL, *bulk = NULL;
+        assert_int_equal(hv__case_view(f->e, id, &step_view), HV_OK);
+        hv_status s = hv__rules_bulk_view(f->e, id, &bulk);
+        if (!open) {
+            /* closed cases are not evaluated */
+            assert_int_equal(s, HV_NOTFOUND);
+            json_decref(step_view);
+            continue;
+        }
+        assert_int_equal(s, HV_OK);
+        json_t *want = normalise(step_view);
+        json_t *got = normalise(bulk);
+        if (!json_equal(want, got)) {
+            char *a = json_dumps(want, JSON_SORT_KEYS);
+            char *b = json_dumps(got, JSON_SORT_KEYS);
+            fail_msg("case %lld: the bulk view differs\nstep: %s\nbulk: %s",
+                     (long long)id, a, b);
+        }
+        /* the parts that matter are really there */
+        assert_non_null(json_object_get(got, "child"));
+        assert_non_null(json_object_get(got, "location"));
+        compared++;
+        json_decref(want);
+        json_decref(got);
+        json_decref(step_view);
+        json_decref(bulk);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(compared, 4);
+}
+
+static json_t *diff(fixture *f, const char *dir, unsigned hooks)
+{
+    char *out = NULL;
+    hv_rules_diff_options o = {hooks, NULL, NULL};
+    hv_status s = hv_rules_diff(f->e, dir, &o, &out);
+    if (s != HV_OK)
+        fail_msg("rules diff: %s", hv_errmsg(f->e));
+    json_t *j = json_loads(out, 0, NULL);
+    hv_free(out);
+    assert_non_null(j);
+    return j;
+}
+
+static void pack_against_itself_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    char *before = tu_fingerprint(tu_db_path(f->dir));
+    json_t *j = diff(f, NULL, 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "cases_evaluated")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "cases_changed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "errors_total")), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "changed")), 0);
+    json_decref(j);
+    char *after = tu_fingerprint(tu_db_path(f->dir));
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void heavier_concern_lists_exactly_its_cases(void **state)
+{
+    fixture *f = *state;
+    char pack[4096];
+    snprintf(pack, sizeof pack, "%s",
+             tu_source_path("tests/fixtures/rules/child_labour"));
+    json_t *j = diff(f, pack, HV_DIFF_RISK);
+    json_t *changed = json_object_get(j, "changed");
+    /* the open cases with child labour: Lina, Sami, Rami (Dana is closed) */
+    assert_int_equal(json_array_size(changed), 3);
+    const char *refs[] = {"CP-2026-00002", "CP-2026-00003", "CP-2026-00004"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *c = json_array_get(changed, i);
+        assert_string_equal(json_string_value(json_object_get(c, "ref")), refs[i]);
+        json_t *risk = json_object_get(c, "risk");
+        double old = json_number_value(json_object_get(json_object_get(risk, "old"), "score"));
+        double new = json_number_value(json_object_get(json_object_get(risk, "new"), "score"));
+        assert_true(new - old == 8.0);
+    }
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(bulk_view_equals_case_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(pack_against_itself_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(heavier_concern_lists_exactly_its_cases,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
