@@ -38,6 +38,9 @@ typedef struct {
     json_t *decisions;     /* rule decisions for the event */
     json_t *data;          /* the event's data */
     json_t *out;           /* what the caller gets back */
+    json_t *view;          /* the rules' view of the case, kept while no
+                            * write has happened since it was read */
+    sqlite3_int64 view_changes; /* sqlite3_total_changes64 when it was read */
     const char *event_kind;
 } step;
 
@@ -497,8 +500,18 @@ static hv_status run_rule(step *sc, hv_hook h, const char *reason,
     if ((s = hv__engine_rules(sc->e, &rules)) || !rules ||
         !hv__rules_has(rules, h))
         return s;
-    if ((s = case_view(sc->e, sc->case_id, &view)))
-        return s;
+    /* Hooks run one after another in a step (risk, then follow-up, then
+     * review...); the view is read again only when something was written
+     * since (rescore_risk keeps it current itself). */
+    sqlite3_int64 changes = sqlite3_total_changes64(sc->e->db);
+    if (!sc->view || sc->view_changes != changes) {
+        json_decref(sc->view);
+        sc->view = NULL;
+        if ((s = case_view(sc->e, sc->case_id, &sc->view)))
+            return s;
+        sc->view_changes = changes;
+    }
+    view = json_incref(sc->view);
     const hv_pack *p = hv__rules_pack(rules);
     ctx = json_pack("{s:I,s:{s:s,s:s}}", "now", (json_int_t)hv_now(sc->e),
                     "pack", "name", p->name, "version", p->version);
@@ -681,6 +694,14 @@ static hv_status rescore_risk(step *sc)
             s = hv__sql_fail(sc->e, rc, sc->verb);
     }
     hv__store_finalize(sc->e, st);
+    if (s == HV_OK && sc->view &&
+        sc->view_changes + 1 == sqlite3_total_changes64(sc->e->db)) {
+        /* The view was current before this one update: keep it so. */
+        json_t *risk = json_pack("{s:s,s:f}", "level", level, "score",
+                                 json_number_value(score));
+        if (risk && json_object_set_new(sc->view, "risk", risk) == 0)
+            sc->view_changes++;
+    }
     if (s == HV_OK) {
         json_object_set_new(sc->data, "risk", json_string(level));
         json_object_set_new(sc->out, "risk", json_string(level));
@@ -2193,6 +2214,7 @@ fail:
 done:
     json_decref(sc.in);
     json_decref(sc.decisions);
+    json_decref(sc.view);
     json_decref(sc.data);
     json_decref(sc.out);
     hv_workflow_free(sc.own_wf);

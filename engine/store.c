@@ -349,6 +349,14 @@ static const char *const migrations[] = {
     "UPDATE reviews SET notes = hv_seal(notes);"
     "UPDATE evaluations SET data = hv_seal(data);"
     "UPDATE approvals SET reason = hv_seal(reason);",
+
+    /* 7 -> 8: every per-case table indexed by case, so reading one case
+     * (a step's view of it, the case file) costs the same on a national
+     * caseload as on a small one. */
+    "CREATE INDEX IF NOT EXISTS reviews_case ON reviews(case_id, at);"
+    "CREATE INDEX IF NOT EXISTS evaluations_case ON evaluations(case_id, at);"
+    "CREATE INDEX IF NOT EXISTS conferences_case ON conferences(case_id);"
+    "CREATE INDEX IF NOT EXISTS plan_actions_case ON plan_actions(case_id);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -397,7 +405,7 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
     rc = sqlite3_exec(db,
-                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-16384;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
                       "PRAGMA trusted_schema=OFF; PRAGMA synchronous=FULL;",
                       NULL, NULL, NULL);
     if (rc == SQLITE_OK)
