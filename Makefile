@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all deps configure check check-normal check-asan demo install clean format fuzz
+.PHONY: all deps configure check check-normal check-asan demo install clean format fuzz bench
 
 all: deps configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -31,6 +31,19 @@ check-asan:
 
 demo: all
 	@sh tools/demo.sh $(BUILD)/haven
+
+# Benchmarks against the raw SQLite/Lua limits (bench/bench.c): prints every
+# figure and writes bench/RESULTS.md.  The generated caseloads are kept in
+# $(BENCH_DATA) for the next run (delete it to make them again).  A release
+# build, apart from the test builds.
+BENCH_BUILD ?= build-bench
+BENCH_DATA  ?= $(BENCH_BUILD)/data
+BENCH_SIZES ?= 10000,100000,1000000
+bench: deps
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BENCH_BUILD) -j$(JOBS)
+	$(BENCH_BUILD)/haven-bench --haven $(BENCH_BUILD)/haven --source . \
+	    --data $(BENCH_DATA) --sizes $(BENCH_SIZES) --out bench/RESULTS.md
 
 # Fuzzing with libFuzzer (clang): each harness runs FUZZ_SECONDS and adds
 # what it finds to tests/fuzz/corpus/, which `make check` then replays.

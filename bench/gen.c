@@ -64,27 +64,36 @@ static size_t rskew(rng *r, size_t n)
 
 /* ---- who the children are ---- */
 
-static const char *const girls[] = {
-    "Noor", "Amira", "Lina", "Sara", "Maya", "Hana", "Aisha", "Fatima", "Leila",
-    "Zainab", "Rania", "Dina", "Salma", "Yasmin", "Mariam", "Nadia", "Grace",
-    "Esther", "Ruth", "Joy", "Achieng", "Wanjiru", "Amina", "Halima", "Mercy",
-    "Faith", "Lucia", "Ana", "Sofia", "Elena", "Priya", "Anjali", "Mei", "Linh",
-    "Thu", "Ayesha", "Samira", "Rehema", "Neema", "Imani"};
-static const char *const boys[] = {
-    "Omar", "Yusuf", "Adam", "Karim", "Ali", "Hassan", "Samir", "Tariq", "Bilal",
-    "Idris", "Musa", "Ibrahim", "Jamal", "Rami", "Khalid", "Daniel", "David",
-    "Peter", "John", "Otieno", "Kamau", "Juma", "Baraka", "Emmanuel", "Joseph",
-    "Mateo", "Luis", "Carlos", "Andrei", "Ivan", "Ravi", "Arjun", "Minh", "Tuan",
-    "Bao", "Farid", "Nasser", "Abdi", "Said", "Faisal"};
-static const char *const families[] = {
-    "Haddad", "Khalil", "Mansour", "Nasser", "Saleh", "Aziz", "Rahman", "Hussein",
-    "Farah", "Osman", "Abdullah", "Hamdan", "Bakr", "Darwish", "Ochieng", "Mwangi",
-    "Wambui", "Kiprop", "Mutua", "Njoroge", "Okafor", "Adeyemi", "Mensah", "Diallo",
-    "Traore", "Keita", "Garcia", "Lopez", "Martinez", "Hernandez", "Popescu",
-    "Ionescu", "Petrov", "Ivanova", "Sharma", "Patel", "Singh", "Nguyen", "Tran",
-    "Pham", "Le", "Ahmadi", "Karimi", "Hosseini", "Yilmaz", "Demir", "Kaya",
-    "Celik", "Mohamed", "Ali", "Warsame", "Abdi", "Hassan", "Jama", "Tesfaye",
-    "Bekele", "Girma", "Haile", "Kebede", "Alemu"};
+/* Names are made from syllables, so a national caseload has about as many
+ * distinct names as a real one (a few short lists would make every child a
+ * possible duplicate of hundreds of others). */
+static const char *const syllables[] = {
+    "a",  "ba", "da", "e",  "fa", "ha", "i",  "ja", "ka", "la", "ma", "na",
+    "o",  "ra", "sa", "ta", "u",  "wa", "ya", "za", "bi", "di", "fi", "hi",
+    "ki", "li", "mi", "ni", "ri", "si", "ti", "zi", "bo", "do", "ko", "lo",
+    "mo", "no", "ro", "so", "to", "bu", "du", "ku", "lu", "mu", "nu", "ru",
+    "su", "tu", "el", "an", "ar", "in", "is", "om", "un", "ez"};
+static const char *const girl_endings[] = {"a", "ia", "ina", "ah", "ira", "ene", "is", "ey"};
+static const char *const boy_endings[] = {"o", "an", "im", "ed", "ir", "us", "el", "ik"};
+static const char *const family_endings[] = {
+    "", "ani", "ov", "ez", "ua", "ian", "ou", "awi", "ski", "ete", "oro", "enga"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A capitalised name of 1-3 syllables and an ending into buf. */
+static void make_name(rng *r, int parts, const char *const *endings, size_t nend,
+                      char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < parts; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s",
+                              syllables[rnext(r) % COUNT(syllables)]);
+    snprintf(buf + n, size - n, "%s", endings[rnext(r) % nend]);
+    if (buf[0] >= 'a' && buf[0] <= 'z')
+        buf[0] = (char)(buf[0] - 'a' + 'A');
+}
+
 static const char *const districts[] = {
     "Riverside", "Northgate", "Eastfield", "Westbrook", "Hillcrest", "Lakeside",
     "Southport", "Old Town", "Greenvale", "Stonebridge", "Harbour", "Meadowland"};
@@ -100,8 +109,6 @@ static const char *const strengths[] = {
 static const char *const needs[] = {
     "psychosocial_support", "school_support", "income_support", "safe_place",
     "health_care", "legal_advice", "family_mediation"};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- what happens to each case ---- */
 
@@ -320,9 +327,13 @@ static int registration_json(gen *g, long i, const gplan *p, char *buf, size_t s
 {
     rng r = rstream(g->o->seed, (uint64_t)i, 0x1D);
     int girl = rchance(&r, 52);
-    const char *given = girl ? girls[rnext(&r) % COUNT(girls)] : boys[rnext(&r) % COUNT(boys)];
-    const char *family = families[rnext(&r) % COUNT(families)];
-    const char *mother = girls[rnext(&r) % COUNT(girls)];
+    char given[48], family[64], mother[48];
+    make_name(&r, 1 + (int)(rnext(&r) % 2), girl ? girl_endings : boy_endings,
+              girl ? COUNT(girl_endings) : COUNT(boy_endings), given, sizeof given);
+    make_name(&r, 2 + (int)(rnext(&r) % 2), family_endings, COUNT(family_endings), family,
+              sizeof family);
+    make_name(&r, 1 + (int)(rnext(&r) % 2), girl_endings, COUNT(girl_endings), mother,
+              sizeof mother);
     int age = (int)rrange(&r, 0, 17);
     const char *district = districts[rnext(&r) % COUNT(districts)];
     const char *area = areas[rnext(&r) % COUNT(areas)];
@@ -431,6 +442,18 @@ static const char *step_json(gen *g, const gplan *p, const gstep *s, char *buf,
         return "close";
     }
     return NULL;
+}
+
+int gen_registration_json(hv_engine *e, unsigned long long seed, long i, char *buf,
+                          size_t size)
+{
+    gen_options o = {.seed = seed, .cases = i + 1};
+    gen g = {.e = e, .o = &o};
+    g.wf = hv_engine_workflow(e);
+    g.concerns = lookup(g.wf, "concerns", &g.nconcerns);
+    g.sources = lookup(g.wf, "referral_sources", &g.nsources);
+    gplan p = {.consent_referral = 1};
+    return registration_json(&g, i, &p, buf, size);
 }
 
 /* Refusals a closure falls back from, in order. */

@@ -42,4 +42,9 @@ typedef struct {
 hv_status gen_run(hv_engine *e, const char *admin_login, const gen_options *o,
                   gen_stats *stats, char **err);
 
+/* The registration input (JSON) gen_run would use for child i with this
+ * seed, for the engine's workflow: 0, or -1 if it does not fit. */
+int gen_registration_json(hv_engine *e, unsigned long long seed, long i, char *buf,
+                          size_t size);
+
 #endif

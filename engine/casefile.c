@@ -650,6 +650,35 @@ HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
     s = arr ? collect(e, st, arr, summary_row, "reading a case")
             : hv__fail(e, HV_NOMEM, "out of memory");
     hv__store_finalize(e, st);
+    st = NULL;
+    /* The open tasks (kind, label, due): codes and dates, no narrative. */
+    json_t *tasks = json_array();
+    if (s == HV_OK && (!tasks || json_object_set_new(json_array_get(arr, 0),
+                                                     "open_tasks", tasks)))
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+    if (s == HV_OK &&
+        (s = hv__store_prepare(e,
+                               "SELECT kind, label, due_at FROM tasks WHERE"
+                               " case_id = ?1 AND status = 'open' ORDER BY due_at, id",
+                               &st)) == HV_OK) {
+        sqlite3_bind_int64(st, 1, case_id);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            char due[32];
+            hv_time_format(sqlite3_column_int64(st, 2), due, sizeof due);
+            if (json_array_append_new(
+                    tasks, json_pack("{s:s,s:s,s:s,s:s}", "kind",
+                                     (const char *)sqlite3_column_text(st, 0), "label",
+                                     (const char *)sqlite3_column_text(st, 1), "due_at",
+                                     due, "status", "open"))) {
+                s = hv__fail(e, HV_NOMEM, "out of memory");
+                break;
+            }
+        }
+        if (s == HV_OK && rc != SQLITE_DONE)
+            s = hv__sql_fail(e, rc, "reading the case's tasks");
+    }
+    hv__store_finalize(e, st);
     if (s == HV_OK)
         s = hv__json_out(e, json_array_get(arr, 0), out_json);
     json_decref(arr);

@@ -44,6 +44,7 @@ static void derive_index_key(hv_engine *e)
     crypto_generichash(e->index_key, sizeof e->index_key,
                        (const unsigned char *)"haven-blind-index", 17,
                        e->data_key, sizeof e->data_key);
+    crypto_auth_hmacsha256_init(&e->index_mac, e->index_key, sizeof e->index_key);
 }
 
 /* The key-encryption key: from the passphrase (with salt) or the key file.
@@ -290,9 +291,13 @@ static void sql_blind(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     char hex[2 + 2 * crypto_auth_hmacsha256_BYTES + 1] = "b:";
-    crypto_auth_hmacsha256(mac, sqlite3_value_text(argv[0]),
-                           (unsigned long long)sqlite3_value_bytes(argv[0]),
-                           e->index_key);
+    /* HMAC-SHA256 under the index key, from the state keyed once (the
+     * key's padding blocks are hashed once per engine, not per name). */
+    crypto_auth_hmacsha256_state hs = e->index_mac;
+    crypto_auth_hmacsha256_update(&hs, sqlite3_value_text(argv[0]),
+                                  (unsigned long long)sqlite3_value_bytes(argv[0]));
+    crypto_auth_hmacsha256_final(&hs, mac);
+    sodium_memzero(&hs, sizeof hs);
     sodium_bin2hex(hex + 2, sizeof hex - 2, mac, sizeof mac);
     sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
 }

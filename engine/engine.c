@@ -177,6 +177,7 @@ HV_API void hv_engine_close(hv_engine *e)
     sodium_memzero(e->data_key, sizeof e->data_key);
     sodium_memzero(e->index_key, sizeof e->index_key);
     sodium_memzero(e->kek, sizeof e->kek);
+    sodium_memzero(&e->index_mac, sizeof e->index_mac);
     hv__free(e->path);
     hv__free(e->errmsg);
     hv__free(e->actor);

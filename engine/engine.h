@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "haven.h"
 #include "workflow.h"
@@ -45,6 +46,7 @@ struct hv_engine {
     /* Encryption at rest (crypto.c). */
     unsigned char data_key[32], index_key[32], kek[32];
     unsigned char kdf_salt[16];
+    crypto_auth_hmacsha256_state index_mac; /* HMAC keyed with index_key */
     int have_key, have_kek, key_passphrase;
 };
 

@@ -199,17 +199,44 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     return s;
 }
 
-HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
-                                  char **out_json)
+/* The open tasks a due list covers.  Each kind of list takes its own
+ * indexed path (a UNION ALL of disjoint branches; the ones a call does not
+ * want are switched off by their first condition): the user's own tasks
+ * and, for approvers, the approvals waiting for any supervisor
+ * (tasks_assignee_due); a supervisor's team (users, then each member's
+ * tasks); the agency (tasks_due, by due time).  The caller's scope is then
+ * checked on the case. */
+#define DUE_FROM                                                               \
+    " FROM (SELECT t.* FROM tasks t WHERE ?1 = 0 AND t.status = 'open'"        \
+    "         AND t.assignee_id = (SELECT id FROM users WHERE login = ?2)"      \
+    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    "       UNION ALL"                                                         \
+    "       SELECT t.* FROM tasks t WHERE ?1 = 0 AND ?3 = 1"                   \
+    "         AND t.status = 'open' AND t.assignee_id IS NULL"                  \
+    "         AND t.kind = 'approval'"                                         \
+    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    "       UNION ALL"                                                         \
+    "       SELECT t.* FROM users m JOIN tasks t ON t.assignee_id = m.id"       \
+    "         AND t.status = 'open'"                                           \
+    "         WHERE ?1 = 0 AND ?4 = 1 AND m.supervisor_id ="                   \
+    "           (SELECT id FROM users WHERE login = ?2)"                       \
+    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    "       UNION ALL"                                                         \
+    "       SELECT t.* FROM tasks t WHERE ?1 = 1 AND t.status = 'open'"        \
+    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    "      ) t JOIN cases c ON c.id = t.case_id"                               \
+    " WHERE (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"                     \
+    "        (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"  \
+    "        OR (t.kind = 'approval' AND ?10 = 1))"                            \
+    "   AND (c.status = 'open' OR t.kind = 'final_followup')"
+
+/* Prepares the due query (head: what to select) for the filter, with the
+ * caller's scope checked.  out: *st. */
+static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql,
+                           sqlite3_stmt **st)
 {
-    sqlite3_stmt *st = NULL;
     hv_status s;
-    hv_due_filter none = {0};
     char role[32];
-    *out_json = NULL;
-    hv__clear_error(e);
-    if (!f)
-        f = &none;
     const char *who = f->login ? f->login : e->actor;
     if ((s = hv__actor_role(e, role, sizeof role)))
         return s;
@@ -235,41 +262,40 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     if (f->agency && !all && !sup)
         return hv__fail(e, HV_DENIED, "due: --agency is for supervisors and "
                                       "managers");
-    hv_time now = hv_now(e);
-    /* Overdue first, then by urgency, then by due time. */
-    if ((s = hv__store_prepare(
-             e,
-             "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency, u.login,"
-             " c.stage, c.risk_level, t.id"
-             " FROM tasks t JOIN cases c ON c.id = t.case_id"
-             " LEFT JOIN users u ON u.id = t.assignee_id"
-             " LEFT JOIN users ca ON ca.id = c.assignee_id"
-             " WHERE t.status = 'open'"
-             "   AND (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"
-             "        ca.supervisor_id = ?9) OR (t.kind = 'approval' AND ?10 = 1))"
-             "   AND (c.status = 'open' OR t.kind = 'final_followup')"
-             "   AND (?1 = 1"
-             "        OR u.login = ?2"
-             "        OR (?3 = 1 AND t.kind = 'approval' AND t.assignee_id IS NULL)"
-             "        OR (?4 = 1 AND u.supervisor_id = (SELECT id FROM users"
-             "            WHERE login = ?2)))"
-             "   AND (?5 = 0 OR t.due_at < ?6)"
-             "   AND (?7 = 0 OR t.due_at <= ?6 + ?7)"
-             " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0"
-             "   WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at,"
-             "   t.id",
-             &st)))
+    if ((s = hv__store_prepare(e, sql, st)))
         return s;
-    sqlite3_bind_int(st, 1, f->agency);
-    sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, approver);
-    sqlite3_bind_int(st, 4, f->team);
-    sqlite3_bind_int(st, 5, f->overdue_only);
-    sqlite3_bind_int64(st, 6, now);
-    sqlite3_bind_int64(st, 7, f->within > 0 ? f->within : 0);
-    sqlite3_bind_int(st, 8, all || (f->agency && sup && 0));
-    sqlite3_bind_int64(st, 9, me);
-    sqlite3_bind_int(st, 10, sup);
+    sqlite3_bind_int(*st, 1, f->agency);
+    sqlite3_bind_text(*st, 2, who, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(*st, 3, approver);
+    sqlite3_bind_int(*st, 4, f->team);
+    sqlite3_bind_int(*st, 5, f->overdue_only);
+    sqlite3_bind_int64(*st, 6, hv_now(e));
+    sqlite3_bind_int64(*st, 7, f->within > 0 ? f->within : 0);
+    sqlite3_bind_int(*st, 8, all);
+    sqlite3_bind_int64(*st, 9, me);
+    sqlite3_bind_int(*st, 10, sup);
+    return HV_OK;
+}
+
+HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
+                                  char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    hv_due_filter none = {0};
+    *out_json = NULL;
+    hv__clear_error(e);
+    /* Overdue first, then by urgency, then by due time. */
+    if ((s = due_query(e, f ? f : &none,
+                       "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency,"
+                       " (SELECT login FROM users WHERE id = t.assignee_id),"
+                       " c.stage, c.risk_level, t.id" DUE_FROM
+                       " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN"
+                       "   'immediate' THEN 0 WHEN 'high' THEN 1 WHEN 'normal'"
+                       "   THEN 2 ELSE 3 END, t.due_at, t.id",
+                       &st)))
+        return s;
+    hv_time now = hv_now(e);
     json_t *arr = json_array();
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -296,6 +322,23 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
+}
+
+HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
+                                   int64_t *out_count)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    hv_due_filter none = {0};
+    *out_count = 0;
+    hv__clear_error(e);
+    if ((s = due_query(e, f ? f : &none, "SELECT count(*)" DUE_FROM, &st)))
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out_count = sqlite3_column_int64(st, 0);
+    hv__store_finalize(e, st);
+    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "counting tasks");
 }
 
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)

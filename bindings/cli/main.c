@@ -657,9 +657,11 @@ static int cmd_due(const globals *g, int argc, char **argv)
     hv_due_filter f = {0};
     hv_engine *e = NULL;
     char *text = NULL;
-    int code;
+    int code, count = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--overdue")) {
+        if (!strcmp(argv[i], "--count")) {
+            count = 1;
+        } else if (!strcmp(argv[i], "--overdue")) {
             f.overdue_only = 1;
         } else if (!strcmp(argv[i], "--team")) {
             f.team = 1;
@@ -680,6 +682,19 @@ static int cmd_due(const globals *g, int argc, char **argv)
     }
     if ((code = open_engine(g, &e)))
         return code;
+    if (count) {
+        int64_t n = 0;
+        hv_status st = hv_task_count_due(e, &f, &n);
+        if (st != HV_OK) {
+            code = fail_status(st, hv_errmsg(e));
+        } else if (g->json) {
+            printf("{\n  \"count\": %lld\n}\n", (long long)n);
+        } else {
+            printf("%lld\n", (long long)n);
+        }
+        hv_engine_close(e);
+        return code;
+    }
     hv_status st = hv_task_list_due(e, &f, &text);
     return finish(g, e, st, text, render_due);
 }
@@ -1305,8 +1320,9 @@ static const command commands[] = {
      "haven consent REF scope=CODE withdraw=yes [reason=...]",
      "Record or withdraw consent for a scope (information_sharing, referral,\n"
      "transfer, export)."},
-    {"due", cmd_due, "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d]",
-     "What is due and overdue, late first, then by urgency."},
+    {"due", cmd_due, "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count]",
+     "What is due and overdue, late first, then by urgency; --count prints how\n"
+     "many tasks the list holds instead (e.g. the agency's overdue count)."},
     {"user", cmd_user, "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list | "
      "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN]",
      "Manage users (an administrator adds them).  Roles: caseworker,\n"

@@ -576,7 +576,7 @@ static int case_index(lua_State *L)
      * an audited read); anything else from the case file. */
     static const char *const summary_keys[] = {"stage", "status", "urgency",
         "risk", "version", "source", "assignee", "registered_at", "concerns",
-        NULL};
+        "open_tasks", NULL};
     int in_summary = 0;
     for (const char *const *k = summary_keys; *k; k++)
         in_summary |= !strcmp(*k, key);

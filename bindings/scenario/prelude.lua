@@ -172,7 +172,7 @@ function Case:explain() return self._c:explain() end
 -- The next open task of a kind: { due_at (ISO), due (seconds), label }.
 function Case:task(kind)
   local best
-  for _, t in ipairs(self._c:show().tasks) do
+  for _, t in ipairs(self._c.open_tasks) do
     if t.status == "open" and (kind == nil or t.kind == kind) then
       local due = haven.time(t.due_at)
       if not best or due < best.due then best = { due_at = t.due_at, due = due, label = t.label, kind = t.kind } end

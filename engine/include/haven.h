@@ -185,8 +185,8 @@ HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
                                   char **out_json);
 
 /* A case's pseudonymous summary (ref, stage, status, source, assignee,
- * registered_at, version, urgency, risk_level, concerns): no names, so not
- * an audited read. */
+ * registered_at, version, urgency, risk_level, concerns, open_tasks [{kind,
+ * label, due_at, status}]): no names, so not an audited read. */
 HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
                                       char **out_json);
 
@@ -260,6 +260,10 @@ typedef struct {
  * risk}.  Supervisors also see approvals waiting for any supervisor. */
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
                                   char **out_json);
+/* How many open tasks the same filter lists (e.g. the agency's overdue
+ * tasks), without listing them.  out: *out_count. */
+HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
+                                   int64_t *out_count);
 
 /* Adds a user (the acting user must be an administrator). role: caseworker,
  * supervisor, manager, administrator, trainer; supervisor: a login or NULL. */
