@@ -100,6 +100,20 @@ hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
  * into *out for the caller to hv_free; HV_NOMEM when v is NULL or cannot
  * be written.  v stays the caller's. */
 hv_status hv__json_out(hv_engine *e, json_t *v, char **out);
+/* JSON text written directly, in hv__json_out's layout (two-space indent,
+ * keys in order), for answers with many rows where building jansson values
+ * only to print them costs more than the query.  err is set on a failed
+ * allocation (every call after it does nothing). */
+typedef struct {
+    char *text;
+    size_t len, cap;
+    int err;
+} hv_jbuf;
+void hv__jb_raw(hv_jbuf *b, const char *s, size_t n);
+void hv__jb_str(hv_jbuf *b, const char *s);   /* "escaped", or null */
+void hv__jb_key(hv_jbuf *b, int first, const char *key); /* ,\n    "key": */
+void hv__jb_int(hv_jbuf *b, long long v);
+
 /* Clears the last message (start of every public call). */
 void hv__clear_error(hv_engine *e);
 /* Maps a SQLite result code to a status and records a message naming what

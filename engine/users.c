@@ -295,33 +295,52 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
                        "   THEN 2 ELSE 3 END, t.due_at, t.id",
                        &st)))
         return s;
+    /* Written as text row by row: a supervisor's or the agency's list can
+     * hold thousands of tasks. */
     hv_time now = hv_now(e);
-    json_t *arr = json_array();
-    int rc;
-    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    hv_jbuf b = {0};
+    int rc, n = 0;
+    hv__jb_raw(&b, "[", 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         char due[32];
         int64_t due_at = sqlite3_column_int64(st, 3);
         hv_time_format(due_at, due, sizeof due);
-        const char *urg = (const char *)sqlite3_column_text(st, 4);
-        const char *assignee = (const char *)sqlite3_column_text(st, 5);
-        const char *risk = (const char *)sqlite3_column_text(st, 7);
-        json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:s?,s:s?,s:s,s:s?}",
-                                "ref", sqlite3_column_text(st, 0), "kind",
-                                sqlite3_column_text(st, 1), "label",
-                                sqlite3_column_text(st, 2), "due_at", due,
-                                "overdue", due_at < now, "late_by",
-                                (json_int_t)(due_at < now ? now - due_at : 0),
-                                "urgency", urg, "assignee", assignee, "stage",
-                                sqlite3_column_text(st, 6), "risk", risk);
-        if (!row || json_array_append_new(arr, row)) {
-            json_decref(arr);
-            arr = NULL;
-        }
+        hv__jb_raw(&b, n ? ",\n  {" : "\n  {", n ? 5 : 4);
+        n++;
+        hv__jb_key(&b, 1, "ref");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 0));
+        hv__jb_key(&b, 0, "kind");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 1));
+        hv__jb_key(&b, 0, "label");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 2));
+        hv__jb_key(&b, 0, "due_at");
+        hv__jb_str(&b, due);
+        hv__jb_key(&b, 0, "overdue");
+        hv__jb_raw(&b, due_at < now ? "true" : "false", due_at < now ? 4 : 5);
+        hv__jb_key(&b, 0, "late_by");
+        hv__jb_int(&b, due_at < now ? (long long)(now - due_at) : 0);
+        hv__jb_key(&b, 0, "urgency");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 4));
+        hv__jb_key(&b, 0, "assignee");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 5));
+        hv__jb_key(&b, 0, "stage");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 6));
+        hv__jb_key(&b, 0, "risk");
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 7));
+        hv__jb_raw(&b, "\n  }", 4);
     }
+    hv__jb_raw(&b, n ? "\n]" : "]", n ? 2 : 1);
     hv__store_finalize(e, st);
-    s = hv__json_out(e, arr, out_json);
-    json_decref(arr);
-    return s;
+    if (rc != SQLITE_DONE) {
+        hv__free(b.text);
+        return hv__sql_fail(e, rc, "listing what is due");
+    }
+    if (b.err) {
+        hv__free(b.text);
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    }
+    *out_json = b.text;
+    return HV_OK;
 }
 
 HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
