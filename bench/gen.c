@@ -478,6 +478,19 @@ static hv_status run_case(gen *g, long i, const gplan *p, long cw)
     }
     if (s)
         return failf(g, s, "registering");
+    /* The pack's registration rule may find the child not eligible. */
+    char *sum = NULL;
+    if ((s = hv_case_summary_json(g->e, ref, &sum))) {
+        hv_free(ref);
+        return failf(g, s, "reading a registered case");
+    }
+    int eligible = !strstr(sum, "\"not_registered\"");
+    hv_free(sum);
+    if (!eligible) {
+        g->st->not_registered++;
+        hv_free(ref);
+        return HV_OK;
+    }
     g->st->registered++;
     int closed = 0;
     for (int k = 0; k < p->nsteps; k++) {

@@ -1118,6 +1118,7 @@ static int cmd_gen(const globals *g, int argc, char **argv)
     gen_options o = {.seed = 1};
     hv_init_options io = {.agency = "GEN", .agency_name = "Synthetic caseload"};
     char wbuf[4096], rbuf[4096], *end;
+    int agency_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--bulk")) {
@@ -1146,7 +1147,7 @@ static int cmd_gen(const globals *g, int argc, char **argv)
                 o.span_days = (int)(n > 36500 ? 36500 : n);
         } else if (!strcmp(a, "--seed")) {
             o.seed = strtoull(v, &end, 10);
-            if (*end || !*v)
+            if (*end || !*v || *v == '-' || *v == '+')
                 return fail(EXIT_USAGE, "gen", "--seed takes a whole number");
         } else if (!strcmp(a, "--workflow")) {
             io.workflow_path = v;
@@ -1154,6 +1155,7 @@ static int cmd_gen(const globals *g, int argc, char **argv)
             io.rules_dir = v;
         } else if (!strcmp(a, "--agency")) {
             io.agency = v;
+            agency_given = 1;
         } else {
             return fail(EXIT_USAGE, "gen", "unknown argument (see haven gen --help)");
         }
@@ -1177,9 +1179,9 @@ static int cmd_gen(const globals *g, int argc, char **argv)
             hv_free(err);
             return code;
         }
-    } else if (io.workflow_path || io.rules_dir) {
-        return fail(EXIT_USAGE, "gen", "--workflow and --rules are for a new "
-                                       "database; this one exists");
+    } else if (io.workflow_path || io.rules_dir || agency_given) {
+        return fail(EXIT_USAGE, "gen", "--workflow, --rules and --agency are for a "
+                                       "new database; this one exists");
     }
     hv_engine *e = NULL;
     int code;
