@@ -659,7 +659,7 @@ HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
     if (s == HV_OK &&
         (s = hv__store_prepare(e,
                                "SELECT kind, label, due_at FROM tasks WHERE"
-                               " case_id = ?1 AND status = 'open' ORDER BY due_at, id",
+                               " case_id = ?1 AND status = 'open' ORDER BY due_at + 0, id",
                                &st)) == HV_OK) {
         sqlite3_bind_int64(st, 1, case_id);
         int rc;
