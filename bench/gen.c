@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #define DAY 86400
 #define HOUR 3600
 #define TEAM_SIZE 6
@@ -118,6 +120,8 @@ enum {
     S_PLAN,
     S_APPROVE_PLAN,
     S_REFER,
+    S_REFER_ACCEPTED,
+    S_REFER_DONE,
     S_ACT,
     S_FOLLOWUP,
     S_REVIEW,
@@ -138,6 +142,7 @@ typedef struct {
     int nsteps;
     gstep steps[MAX_STEPS];
     int closes;            /* the closure is approved before the last day */
+    int stalled;           /* the history stops early: its tasks fall late */
 } gplan;
 
 static int step_cmp(const void *pa, const void *pb)
@@ -175,8 +180,15 @@ static void make_plan(const gen_options *o, hv_time end, long i, gplan *p)
     add(p, t += rrange(&r, 2 * HOUR, 3 * DAY), S_APPROVE_PLAN, 0, 0);
     hv_time approved = t;
     const gstep *plan = &p->steps[2];
-    if (p->consent_referral && rchance(&r, 70))
-        add(p, approved + rrange(&r, DAY, 5 * DAY), S_REFER, (int)rrange(&r, 0, 100), 0);
+    if (p->consent_referral && rchance(&r, 70)) {
+        hv_time sent = approved + rrange(&r, DAY, 5 * DAY);
+        add(p, sent, S_REFER, (int)rrange(&r, 0, 100), 0);
+        /* The provider accepts within the week and has helped within
+         * the month. */
+        hv_time accepted = sent + rrange(&r, HOUR, 7 * DAY);
+        add(p, accepted, S_REFER_ACCEPTED, 0, 0);
+        add(p, accepted + rrange(&r, 5 * DAY, 30 * DAY), S_REFER_DONE, 0, 0);
+    }
     add(p, plan->at + (hv_time)plan->a * DAY - rrange(&r, 0, 3 * DAY), S_ACT, 1, 0);
     add(p, plan->at + (hv_time)plan->b * DAY - rrange(&r, 0, 3 * DAY), S_ACT, 2, 0);
     hv_time close_at = p->reg + rrange(&r, 75, 420) * DAY;
@@ -201,8 +213,10 @@ static void make_plan(const gen_options *o, hv_time end, long i, gplan *p)
                  (o->history_percent > 0 && rchance(&r, o->history_percent));
     if (!walked)
         p->nsteps = 0;
-    else if (rchance(&r, 7))
+    else if (rchance(&r, 7)) {
         p->nsteps = (int)rrange(&r, 0, p->nsteps - 1);
+        p->stalled = 1;
+    }
     int n = 0;
     while (n < p->nsteps && p->steps[n].at < end)
         n++;
@@ -422,6 +436,13 @@ static const char *step_json(gen *g, const gplan *p, const gstep *s, char *buf,
                             "\"action\":2}",
                  g->nservices ? g->services[(size_t)s->a % g->nservices] : "other");
         return "refer";
+    case S_REFER_ACCEPTED:
+        snprintf(buf, size, "{\"referral\":1,\"status\":\"accepted\"}");
+        return "refer";
+    case S_REFER_DONE:
+        snprintf(buf, size, "{\"referral\":1,\"status\":\"completed\","
+                            "\"outcome\":\"service_received\"}");
+        return "refer";
     case S_ACT:
         snprintf(buf, size, "{\"action\":%d,\"status\":\"done\"}", s->a);
         return "act";
@@ -459,6 +480,80 @@ int gen_registration_json(hv_engine *e, unsigned long long seed, long i, char *b
 /* Refusals a closure falls back from, in order. */
 static const char *const close_fallbacks[] = {"no_longer_at_risk", "moved_out_of_area",
                                               "inaccessible", NULL};
+
+/* A caseworker keeping up: the open case's tasks that fell due before the
+ * last day are done shortly before or after their due time, as the rules
+ * scheduled them (a follow-up as often as the risk demands, the review,
+ * the plan's actions, a supervisor's approval), for at most a dozen rounds.
+ * Stalled cases are left behind: their tasks stay late. */
+static hv_status catch_up(gen *g, long i, const char *ref, const char *login,
+                          const char *sup, hv_time last)
+{
+    rng r = rstream(g->o->seed, (uint64_t)i, 0xCA7C);
+    for (int round = 0; round < 12; round++) {
+        char *sum = NULL, json[256], *out = NULL;
+        hv_status s = hv_case_summary_json(g->e, ref, &sum);
+        if (s)
+            return failf(g, s, "reading a case");
+        json_t *v = json_loads(sum, 0, NULL), *t, *pick = NULL;
+        hv_free(sum);
+        hv_time due = 0, best = 0;
+        size_t k;
+        json_array_foreach(json_object_get(v, "open_tasks"), k, t) {
+            hv_time d;
+            if (hv_time_parse(json_string_value(json_object_get(t, "due_at")), &d) ||
+                d >= g->end)
+                continue;
+            if (!pick || d < best) {
+                pick = t;
+                best = d;
+            }
+        }
+        const char *kind = pick ? json_string_value(json_object_get(pick, "kind")) : NULL;
+        const char *label = pick ? json_string_value(json_object_get(pick, "label")) : "";
+        const char *step = NULL, *as = login;
+        due = best;
+        if (!kind) {
+        } else if (!strcmp(kind, "followup") || !strcmp(kind, "final_followup")) {
+            step = "followup";
+            snprintf(json, sizeof json, "{\"method\":\"%s\",\"safety\":\"ok\"}",
+                     g->nmethods ? g->methods[rnext(&r) % g->nmethods] : "phone_call");
+        } else if (!strcmp(kind, "review")) {
+            step = "review";
+            snprintf(json, sizeof json, "{\"outcome\":\"continue\"}");
+        } else if (!strcmp(kind, "action")) {
+            int n = 0;
+            if (sscanf(label, "Action %d", &n) == 1) {
+                step = "act";
+                snprintf(json, sizeof json, "{\"action\":%d,\"status\":\"done\"}", n);
+            }
+        } else if (!strcmp(kind, "approval")) {
+            step = "approve";
+            as = sup;
+            snprintf(json, sizeof json, "{}");
+        }
+        json_decref(v);
+        if (!step)
+            return HV_OK;
+        /* Mostly a little early or on the day; some a few days late. */
+        hv_time at = due - rrange(&r, 0, 2 * DAY) + (rchance(&r, 15) ? rrange(&r, DAY, 5 * DAY) : 0);
+        if (at <= last)
+            at = last + HOUR;
+        if (at >= g->end)
+            return HV_OK;
+        if ((s = hv_clock_set(g->e, at)) || (s = hv_engine_set_actor(g->e, as)))
+            return failf(g, s, "setting the clock");
+        s = hv_case_step(g->e, ref, step, json, 0, &out);
+        hv_free(out);
+        if (s == HV_REFUSED || s == HV_INVALID || s == HV_DENIED || s == HV_NOTFOUND)
+            return HV_OK;
+        if (s)
+            return failf(g, s, "catching up");
+        g->st->steps++;
+        last = at;
+    }
+    return HV_OK;
+}
 
 static hv_status run_case(gen *g, long i, const gplan *p, long cw)
 {
@@ -512,13 +607,19 @@ static hv_status run_case(gen *g, long i, const gplan *p, long cw)
             s = HV_OK;
             break;
         }
-        if (s == HV_REFUSED || s == HV_INVALID || s == HV_DENIED) {
+        if (s == HV_REFUSED || s == HV_INVALID || s == HV_DENIED || s == HV_NOTFOUND) {
             /* The rules or the workflow said no (another workflow, another
-             * pack): the history stops here, as a caseworker's would. */
+             * pack): a follow-up, review, action or referral is skipped;
+             * a step that moves the case stops its history here, as a
+             * caseworker's would. */
             g->st->refused++;
             if (getenv("HAVEN_GEN_DEBUG"))
                 fprintf(stderr, "gen: %s %s: %s\n", ref, step, hv_errmsg(g->e));
             s = HV_OK;
+            if (st->kind == S_REFER || st->kind == S_REFER_ACCEPTED ||
+                st->kind == S_REFER_DONE || st->kind == S_ACT ||
+                st->kind == S_FOLLOWUP || st->kind == S_REVIEW)
+                continue;
             break;
         }
         if (s)
@@ -529,6 +630,9 @@ static hv_status run_case(gen *g, long i, const gplan *p, long cw)
     }
     if (s)
         s = failf(g, s, "walking a case");
+    /* A case walked through its plan and still open is kept up to date. */
+    if (!s && !closed && !p->stalled && p->nsteps > 3)
+        s = catch_up(g, i, ref, login, sup, p->steps[p->nsteps - 1].at);
     closed ? g->st->closed++ : g->st->open++;
     hv_free(ref);
     return s;
