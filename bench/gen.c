@@ -535,8 +535,12 @@ static hv_status catch_up(gen *g, long i, const char *ref, const char *login,
         json_decref(v);
         if (!step)
             return HV_OK;
-        /* Mostly a little early or on the day; some a few days late. */
-        hv_time at = due - rrange(&r, 0, 2 * DAY) + (rchance(&r, 15) ? rrange(&r, DAY, 5 * DAY) : 0);
+        /* The first catch-up is in the last days before the end (the
+         * case's planned history may have stopped long before); then each
+         * task a little early or on the day, some a few days late. */
+        hv_time at = round == 0 ? g->end - rrange(&r, 6 * HOUR, 4 * DAY)
+                                : due - rrange(&r, 0, 2 * DAY) +
+                                      (rchance(&r, 15) ? rrange(&r, DAY, 5 * DAY) : 0);
         if (at <= last)
             at = last + HOUR;
         if (at >= g->end)
