@@ -357,10 +357,17 @@ static int registration_json(gen *g, long i, const gplan *p, char *buf, size_t s
     size_t used = 0;
     for (int k = 0; k < nc && g->nconcerns; k++) {
         const char *c = g->concerns[rskew(&r, g->nconcerns)];
-        if (strstr(concerns, c))
+        char quoted[128];
+        snprintf(quoted, sizeof quoted, "\"%s\"", c);
+        if (strstr(concerns, quoted))
             continue;
-        used += (size_t)snprintf(concerns + used, sizeof concerns - used, "%s\"%s\"",
-                                 used ? "," : "", c);
+        int n = snprintf(concerns + used, sizeof concerns - used, "%s%s",
+                         used ? "," : "", quoted);
+        if (n < 0 || (size_t)n >= sizeof concerns - used) {
+            concerns[used] = '\0'; /* codes too long for more: keep those in */
+            break;
+        }
+        used += (size_t)n;
     }
     char fam[512];
     int nf = snprintf(fam, sizeof fam,

@@ -85,8 +85,8 @@ int hv__role_reads_cases(const char *role)
 hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
                           json_t *data)
 {
-    hv_status s = hv__store_begin(e);
-    if (s)
+    hv_status s = hv__not_in_batch(e, kind);
+    if (s || (s = hv__store_begin(e)))
         return s;
     if ((s = hv__store_append_event(e, case_id, kind, data, NULL)) == HV_OK)
         return hv__store_commit(e);

@@ -652,7 +652,7 @@ HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
     hv__store_finalize(e, st);
     st = NULL;
     /* The open tasks (kind, label, due): codes and dates, no narrative. */
-    json_t *tasks = json_array();
+    json_t *tasks = s == HV_OK ? json_array() : NULL;
     if (s == HV_OK && (!tasks || json_object_set_new(json_array_get(arr, 0),
                                                      "open_tasks", tasks)))
         s = hv__fail(e, HV_NOMEM, "out of memory");

@@ -332,6 +332,16 @@ HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
         sqlite3_busy_timeout(e->db, e->busy_ms);
 }
 
+hv_status hv__not_in_batch(hv_engine *e, const char *what)
+{
+    if (!e->batch)
+        return HV_OK;
+    return hv__fail(e, HV_USAGE, "%s: not inside a batch (what it does outside "
+                                 "the database, or its audit record, could not be "
+                                 "undone with the batch); commit the batch first",
+                    what);
+}
+
 HV_API hv_status hv_engine_batch_begin(hv_engine *e)
 {
     hv__clear_error(e);
@@ -350,6 +360,10 @@ HV_API hv_status hv_engine_batch_commit(hv_engine *e)
     if (!e->batch)
         return hv__fail(e, HV_USAGE, "no batch is open");
     e->batch = 0;
+    e->batch_change = 0;
+    if (sqlite3_get_autocommit(e->db))
+        return hv__fail(e, HV_INTERNAL, "the batch was undone by an earlier "
+                                        "failure; nothing of it was kept");
     int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         hv_status st = hv__sql_fail(e, rc, "committing the batch");

@@ -93,6 +93,11 @@ hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
  * NULL when the database has no pack (the workflow's defaults decide). */
 hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
 
+/* HV_USAGE when a batch is open: for calls whose effects or audit records
+ * must not be undone with a batch (exports, backups, purges, rule packs,
+ * audited reads). */
+hv_status hv__not_in_batch(hv_engine *e, const char *what);
+
 /* Sets e->errmsg from a printf format and returns st (for `return`). */
 hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -517,6 +517,8 @@ HV_API hv_status hv_export(hv_engine *e, const hv_export_options *o,
     x.first_case = 1;
     *out_json = NULL;
     hv__clear_error(e);
+    if (hv__not_in_batch(e, "export"))
+        return HV_USAGE;
     if (!o || !o->format || (strcmp(o->format, "csv") && strcmp(o->format, "json")))
         return hv__fail(e, HV_USAGE, "export: --format csv or json");
     x.csv = !strcmp(o->format, "csv");

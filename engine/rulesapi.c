@@ -166,6 +166,8 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
+    if (hv__not_in_batch(e, "rules reload"))
+        return HV_USAGE;
     /* Only an administrator changes the rules that decide for every case. */
     char role[32];
     if ((s = hv__require_role(e, "administrator", "rules reload: only an "

@@ -1484,6 +1484,8 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
     char role[32];
     *out_json = NULL;
     hv__clear_error(e);
+    if (hv__not_in_batch(e, "rules apply"))
+        return HV_USAGE;
     memset(&d, 0, sizeof d);
     if ((s = hv__require_role(e, "administrator", "rules apply: only an "
                               "administrator changes the rule pack", role,

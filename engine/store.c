@@ -473,7 +473,9 @@ hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt)
         *stmt = NULL;
         return hv__sql_fail(e, rc, "preparing a query");
     }
-    if (victim && *stmt) {
+    /* Kept only when its text is the whole of sql (hv__store_finalize finds
+     * the slot again by the statement's own text). */
+    if (victim && *stmt && !strcmp(sqlite3_sql(*stmt), sql)) {
         sqlite3_finalize(victim->stmt);
         victim->stmt = *stmt;
         victim->busy = 1;
@@ -538,6 +540,11 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
  * batch commits them together. */
 hv_status hv__store_begin(hv_engine *e)
 {
+    if (e->batch && sqlite3_get_autocommit(e->db))
+        return hv__fail(e, HV_INTERNAL, "the batch was undone by an earlier "
+                                        "failure; roll it back and start again");
+    if (e->batch && e->batch_change)
+        return hv__fail(e, HV_INTERNAL, "a change is already open in this batch");
     int rc = sqlite3_exec(e->db, e->batch ? "SAVEPOINT hv_change" : "BEGIN IMMEDIATE",
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)

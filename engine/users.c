@@ -220,6 +220,7 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     "         AND t.status = 'open'"                                           \
     "         WHERE ?1 = 0 AND ?4 = 1 AND m.supervisor_id ="                   \
     "           (SELECT id FROM users WHERE login = ?2)"                       \
+    "         AND m.login <> ?2"                                               \
     "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
     "       UNION ALL"                                                         \
     "       SELECT t.* FROM tasks t WHERE ?1 = 1 AND t.status = 'open'"        \
@@ -366,6 +367,8 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
     hv_status s;
     sqlite3 *dest = NULL;
     hv__clear_error(e);
+    if (hv__not_in_batch(e, "backup"))
+        return HV_USAGE;
     if ((s = hv__require_role(e, "administrator", "backup: only an "
                               "administrator makes backups", mine, sizeof mine)))
         return s;
@@ -411,6 +414,8 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     int64_t case_id = 0, closed_at = 0, retention = 7LL * 365 * 86400;
     hv_status s;
     hv__clear_error(e);
+    if (hv__not_in_batch(e, "purge"))
+        return HV_USAGE;
     if ((s = hv__store_begin(e)))
         return s;
     if ((s = hv__require_role(e, "administrator", "purge: only an "

@@ -427,6 +427,13 @@ static void a_batch_is_one_transaction(void **state)
 
     assert_int_equal(hv_engine_batch_begin(f->e), HV_OK);
     assert_int_equal(hv_case_register(f->e, NOOR, 0, &ref), HV_OK);
+    /* What a batch could not undo is refused inside one: an audited read
+     * (its record would go with a rollback), a backup. */
+    char *text = NULL, bpath[4200];
+    assert_int_equal(hv_case_get_json(f->e, ref, &text), HV_USAGE);
+    assert_null(text);
+    snprintf(bpath, sizeof bpath, "%s/backup.db", f->dir);
+    assert_int_equal(hv_engine_backup(f->e, bpath), HV_USAGE);
     hv_free(ref);
     assert_int_equal(hv_case_register(f->e, "{\"source\":\"nowhere\"}", 0, &ref),
                      HV_INVALID);
