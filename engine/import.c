@@ -266,7 +266,7 @@ static json_t *listify(json_t *v)
     json_t *x;
     int numeric = json_object_size(v) > 0;
     json_object_foreach(v, key, x) {
-        json_int_t n;
+        json_int_t n = -1;
         if (!whole_number(key, &n) || n < 0)
             numeric = 0;
     }
@@ -282,7 +282,7 @@ static json_t *listify(json_t *v)
     for (size_t k = 0; k < json_object_size(v); k++) {
         json_int_t best = -1;
         json_object_foreach(v, key, x) {
-            json_int_t n;
+            json_int_t n = -1;
             whole_number(key, &n);
             if (n > last && (best < 0 || n < best))
                 best = n;
