@@ -506,21 +506,29 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
         !hv__workflow_has_code(e->wf, "concerns", f->concern))
         return hv__fail(e, HV_INVALID, "list: --concern: unknown code '%s'",
                         hv__echo_safe(f->concern) ? f->concern : "?");
+    /* The agency's list walks the cases newest first; a caseworker's or a
+     * supervisor's starts from their own cases and their team's (through
+     * the assignee index), so it costs the same on a national caseload. */
+#define LIST_FILTERS                                                           \
+    " LEFT JOIN users u ON u.id = c.assignee_id"                               \
+    " WHERE (?1 IS NULL OR c.stage = ?1)"                                      \
+    "   AND (?2 IS NULL OR c.source = ?2)"                                     \
+    "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_concerns k"              \
+    "        WHERE k.case_id = c.id AND k.code = ?3))"                         \
+    "   AND (?4 IS NULL OR u.login = ?4)"                                      \
+    " ORDER BY c.id DESC LIMIT ?5"
     if ((s = hv__store_prepare(
              e,
-             "SELECT " SUMMARY_COLUMNS " FROM cases c"
-             " LEFT JOIN users u ON u.id = c.assignee_id"
-             " LEFT JOIN users a ON a.id = c.assignee_id"
-             " WHERE (?6 = 1 OR c.assignee_id = ?7 OR (?8 = 1 AND"
-             "        a.supervisor_id = ?7))"
-             "   AND (?1 IS NULL OR c.stage = ?1)"
-             "   AND (?2 IS NULL OR c.source = ?2)"
-             "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM case_concerns k"
-             "        WHERE k.case_id = c.id AND k.code = ?3))"
-             "   AND (?4 IS NULL OR u.login = ?4)"
-             " ORDER BY c.id DESC LIMIT ?5",
+             all ? "SELECT " SUMMARY_COLUMNS " FROM cases c" LIST_FILTERS
+                 : "SELECT " SUMMARY_COLUMNS " FROM ("
+                   "   SELECT * FROM cases WHERE assignee_id = ?7"
+                   "   UNION ALL"
+                   "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
+                   "   WHERE ?8 = 1 AND m.supervisor_id = ?7 AND m.id <> ?7"
+                   " ) c" LIST_FILTERS,
              &st)))
         return s;
+#undef LIST_FILTERS
     if (f->stage)
         sqlite3_bind_text(st, 1, f->stage, -1, SQLITE_STATIC);
     if (f->source)
@@ -530,9 +538,10 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     if (f->assignee)
         sqlite3_bind_text(st, 4, f->assignee, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
-    sqlite3_bind_int(st, 6, all);
-    sqlite3_bind_int64(st, 7, me);
-    sqlite3_bind_int(st, 8, supervisor);
+    if (!all) {
+        sqlite3_bind_int64(st, 7, me);
+        sqlite3_bind_int(st, 8, supervisor);
+    }
     json_t *arr = json_array();
     s = arr ? collect(e, st, arr, summary_row, "listing cases")
             : hv__fail(e, HV_NOMEM, "out of memory");
@@ -589,16 +598,20 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
      * the most keys come first. */
     if ((s = hv__store_prepare(
              e,
-             "SELECT " SUMMARY_COLUMNS ", hv_open(p.name) FROM persons p"
-             " JOIN cases c ON c.id = p.case_id"
-             " LEFT JOIN users u ON u.id = c.assignee_id"
-             " JOIN (SELECT person_id, count(*) AS hits FROM person_name_keys"
-             "       WHERE key IN (SELECT hv_blind(value) FROM json_each(?1))"
-             "       GROUP BY person_id) m ON m.person_id = p.id"
-             " LEFT JOIN users a ON a.id = c.assignee_id"
-             " WHERE p.role = 'child' AND (c.assignee_id = ?2 OR (?3 = 1 AND"
-             "       a.supervisor_id = ?2))"
-             " ORDER BY m.hits DESC, c.id DESC LIMIT 200",
+             /* From the user's own cases and their team's (the assignee
+              * index), each child's keys looked up by person: the same
+              * cost on a national caseload as on a small one. */
+             "SELECT * FROM (SELECT " SUMMARY_COLUMNS ", hv_open(p.name),"
+             "   (SELECT count(*) FROM person_name_keys k WHERE k.person_id = p.id"
+             "    AND +k.key IN (SELECT hv_blind(value) FROM json_each(?1))) AS hits,"
+             "   c.id AS case_id FROM ("
+             "   SELECT * FROM cases WHERE assignee_id = ?2"
+             "   UNION ALL"
+             "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
+             "   WHERE ?3 = 1 AND m.supervisor_id = ?2 AND m.id <> ?2"
+             " ) c CROSS JOIN persons p ON p.case_id = c.id AND p.role = 'child'"
+             " LEFT JOIN users u ON u.id = c.assignee_id)"
+             " WHERE hits > 0 ORDER BY hits DESC, case_id DESC LIMIT 200",
              &st)))
         goto done;
     sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);

@@ -405,7 +405,7 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
     rc = sqlite3_exec(db,
-                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-8192;"
                       "PRAGMA trusted_schema=OFF; PRAGMA synchronous=FULL;",
                       NULL, NULL, NULL);
     if (rc == SQLITE_OK)

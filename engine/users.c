@@ -206,35 +206,42 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
  * (tasks_assignee_due); a supervisor's team (users, then each member's
  * tasks); the agency (tasks_due, by due time).  The caller's scope is then
  * checked on the case. */
+#define DUE_WINDOW                                                             \
+    " AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)"
+/* The caller's scope, checked on the case. */
+#define DUE_SCOPE                                                              \
+    " (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"                           \
+    "   (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"       \
+    "   OR (t.kind = 'approval' AND ?10 = 1))"                                 \
+    " AND (c.status = 'open' OR t.kind = 'final_followup')"
+/* A personal list, each part through the assignee index: the user's own
+ * tasks, the approvals waiting for any supervisor (approvers), the team's
+ * tasks (--team). */
 #define DUE_FROM                                                               \
-    " FROM (SELECT t.* FROM tasks t WHERE ?1 = 0 AND t.status = 'open'"        \
+    " FROM (SELECT t.* FROM tasks t WHERE t.status = 'open'"                   \
     "         AND t.assignee_id = (SELECT id FROM users WHERE login = ?2)"      \
-    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    DUE_WINDOW                                                                 \
     "       UNION ALL"                                                         \
-    "       SELECT t.* FROM tasks t WHERE ?1 = 0 AND ?3 = 1"                   \
+    "       SELECT t.* FROM tasks t WHERE ?3 = 1"                              \
     "         AND t.status = 'open' AND t.assignee_id IS NULL"                  \
-    "         AND t.kind = 'approval'"                                         \
-    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
+    "         AND t.kind = 'approval'" DUE_WINDOW                              \
     "       UNION ALL"                                                         \
-    "       SELECT t.* FROM users m JOIN tasks t ON t.assignee_id = m.id"       \
+    "       SELECT t.* FROM users m CROSS JOIN tasks t ON t.assignee_id = m.id"       \
     "         AND t.status = 'open'"                                           \
-    "         WHERE ?1 = 0 AND ?4 = 1 AND m.supervisor_id ="                   \
+    "         WHERE ?4 = 1 AND m.supervisor_id ="                              \
     "           (SELECT id FROM users WHERE login = ?2)"                       \
-    "         AND m.login <> ?2"                                               \
-    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
-    "       UNION ALL"                                                         \
-    "       SELECT t.* FROM tasks t WHERE ?1 = 1 AND t.status = 'open'"        \
-    "         AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)" \
-    "      ) t JOIN cases c ON c.id = t.case_id"                               \
-    " WHERE (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"                     \
-    "        (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"  \
-    "        OR (t.kind = 'approval' AND ?10 = 1))"                            \
-    "   AND (c.status = 'open' OR t.kind = 'final_followup')"
+    "         AND m.login <> ?2" DUE_WINDOW                                    \
+    "      ) t JOIN cases c ON c.id = t.case_id WHERE" DUE_SCOPE
+/* The agency's list (--agency): the open tasks streamed in due order
+ * (nothing set aside in memory, however many there are). */
+#define DUE_FROM_AGENCY                                                        \
+    " FROM tasks t JOIN cases c ON c.id = t.case_id"                           \
+    " WHERE t.status = 'open'" DUE_WINDOW " AND" DUE_SCOPE
 
 /* Prepares the due query (head: what to select) for the filter, with the
  * caller's scope checked.  out: *st. */
 static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql,
-                           sqlite3_stmt **st)
+                           const char *agency_sql, sqlite3_stmt **st)
 {
     hv_status s;
     char role[32];
@@ -263,7 +270,7 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql
     if (f->agency && !all && !sup)
         return hv__fail(e, HV_DENIED, "due: --agency is for supervisors and "
                                       "managers");
-    if ((s = hv__store_prepare(e, sql, st)))
+    if ((s = hv__store_prepare(e, f->agency ? agency_sql : sql, st)))
         return s;
     sqlite3_bind_int(*st, 1, f->agency);
     sqlite3_bind_text(*st, 2, who, -1, SQLITE_TRANSIENT);
@@ -278,6 +285,15 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql
     return HV_OK;
 }
 
+/* The due list: overdue first, then by urgency, then by due time. */
+#define DUE_LIST_HEAD                                                          \
+    "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency,"                      \
+    " (SELECT login FROM users WHERE id = t.assignee_id), c.stage,"            \
+    " c.risk_level, t.id"
+#define DUE_LIST_ORDER                                                         \
+    " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0 WHEN"    \
+    " 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at, t.id"
+
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
                                   char **out_json)
 {
@@ -286,15 +302,8 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     hv_due_filter none = {0};
     *out_json = NULL;
     hv__clear_error(e);
-    /* Overdue first, then by urgency, then by due time. */
-    if ((s = due_query(e, f ? f : &none,
-                       "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency,"
-                       " (SELECT login FROM users WHERE id = t.assignee_id),"
-                       " c.stage, c.risk_level, t.id" DUE_FROM
-                       " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN"
-                       "   'immediate' THEN 0 WHEN 'high' THEN 1 WHEN 'normal'"
-                       "   THEN 2 ELSE 3 END, t.due_at, t.id",
-                       &st)))
+    if ((s = due_query(e, f ? f : &none, DUE_LIST_HEAD DUE_FROM DUE_LIST_ORDER,
+                       DUE_LIST_HEAD DUE_FROM_AGENCY DUE_LIST_ORDER, &st)))
         return s;
     /* Written as text row by row: a supervisor's or the agency's list can
      * hold thousands of tasks. */
@@ -352,7 +361,8 @@ HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
     hv_due_filter none = {0};
     *out_count = 0;
     hv__clear_error(e);
-    if ((s = due_query(e, f ? f : &none, "SELECT count(*)" DUE_FROM, &st)))
+    if ((s = due_query(e, f ? f : &none, "SELECT count(*)" DUE_FROM,
+                       "SELECT count(*)" DUE_FROM_AGENCY, &st)))
         return s;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
