@@ -4,7 +4,9 @@
 # switch, with the affected risks and due dates updated in one
 # transaction).  The fixture pack weighs child labour 14 instead of 6.
 . "$(dirname "$0")/lib.sh"
-NEW="$SRC/tests/fixtures/rules/child_labour"
+# The default pack with child labour weighing 14 instead of 6, made from
+# rules/default by CMakeLists.txt.
+NEW="${HAVEN_FIXTURES:?set HAVEN_FIXTURES to the build's fixtures folder}/rules/child_labour"
 init_db
 
 reg() { # AS NAME AGE CONCERNS: registers, sets REF
