@@ -76,6 +76,35 @@ add_users() {
     done
 }
 
+# expect_screenshot PAGE WIDTH: headless Chromium renders the HTML file PAGE
+# at WIDTHx1400 into a PNG that is not blank (many times the size of
+# about:blank's, which compresses to a few KB).
+expect_screenshot() {
+    if ! command -v chromium >/dev/null 2>&1; then
+        failt "chromium is missing: run 'sh tools/install-deps.sh' (as root) to install it"
+        return
+    fi
+    for target in "file://$1 shot" "about:blank blank"; do
+        # shellcheck disable=SC2086
+        set -- "$1" "$2" $target
+        timeout 90 chromium --headless --no-sandbox --disable-gpu \
+            --user-data-dir="$WORK/chromium" --hide-scrollbars \
+            --screenshot="$WORK/$4.png" --window-size="$2,1400" "$3" >/dev/null 2>&1
+    done
+    if [ -s "$WORK/shot.png" ] && [ -s "$WORK/blank.png" ]; then
+        pass
+        # PNG signature: bytes 2-4 are "PNG".
+        [ "$(head -c 4 "$WORK/shot.png" | tail -c 3)" = PNG ] && pass || failt "shot.png is not a PNG"
+        shot=$(wc -c <"$WORK/shot.png")
+        blank=$(wc -c <"$WORK/blank.png")
+        [ "$shot" -gt 20000 ] && pass || failt "screenshot only $shot bytes: blank?"
+        [ "$shot" -gt $((blank * 5)) ] && pass ||
+            failt "screenshot $shot bytes is not several times a blank page ($blank bytes)"
+    else
+        failt "chromium wrote no screenshot (shot.png or blank.png missing)"
+    fi
+}
+
 init_db() {
     run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
         --rules "$SRC/rules/default"

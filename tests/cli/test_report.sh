@@ -320,28 +320,7 @@ expect_rc 73 "an HTML file that cannot be created"
 expect_err 'cannot create' "cannot create message"
 
 # ---- a screenshot of the page is not blank ----------------------------------------------
-if ! command -v chromium >/dev/null 2>&1; then
-    failt "chromium is missing: run 'sh tools/install-deps.sh' (as root) to install it"
-else
-    shoot() { # shoot URL PNG
-        timeout 90 chromium --headless --no-sandbox --disable-gpu \
-            --user-data-dir="$WORK/chromium" --hide-scrollbars \
-            --screenshot="$2" --window-size=1000,1400 "$1" >/dev/null 2>&1
-    }
-    shoot "file://$PAGE" "$WORK/shot.png"
-    shoot about:blank "$WORK/blank.png"
-    if [ -s "$WORK/shot.png" ] && [ -s "$WORK/blank.png" ]; then
-        pass
-        [ "$(head -c 4 "$WORK/shot.png" | tail -c 3)" = PNG ] && pass || failt "shot.png is not a PNG"
-        shot=$(wc -c <"$WORK/shot.png")
-        blank=$(wc -c <"$WORK/blank.png")
-        [ "$shot" -gt 20000 ] && pass || failt "screenshot only $shot bytes: blank?"
-        [ "$shot" -gt $((blank * 5)) ] && pass ||
-            failt "screenshot $shot bytes is not several times a blank page ($blank bytes)"
-    else
-        failt "chromium wrote no screenshot (shot.png or blank.png missing)"
-    fi
-fi
+expect_screenshot "$PAGE" 1000
 
 # ---- a report writes nothing ----------------------------------------------------------------
 [ "$(fingerprint)" = "$before" ] && pass || failt "a report changed the database"
