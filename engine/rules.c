@@ -141,7 +141,7 @@ static int ro_len(lua_State *L)
 
 /* The iterator of pairs(proxy): walks the real table (an upvalue), never
  * handing it to the rule. */
-static int ro_next(lua_State *L)
+int hv__rules_ro_next(lua_State *L)
 {
     lua_settop(L, 2);
     lua_pushvalue(L, 2);
@@ -154,7 +154,7 @@ static int ro_next(lua_State *L)
 static int ro_pairs(lua_State *L)
 {
     push_real(L, 1);
-    lua_pushcclosure(L, ro_next, 1);
+    lua_pushcclosure(L, hv__rules_ro_next, 1);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;

@@ -138,6 +138,9 @@ void hv__rules_push_json(struct lua_State *L, json_t *v, int readonly);
 json_t *hv__rules_to_json(struct lua_State *L, int idx, int max_depth,
                           const char **why);
 void hv__rules_push_env(hv_rules *r, int extra_idx);
+/* The iterator of pairs() over a read-only view: walks the real table held
+ * as its upvalue 1 (a lua_CFunction). */
+int hv__rules_ro_next(struct lua_State *L);
 int hv__rules_pcall(hv_rules *r, int nargs, int nresults);
 char *hv__rules_error_text(hv_rules *r, int status);
 

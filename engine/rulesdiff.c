@@ -228,47 +228,43 @@ enum {
 /* Each stream walks a table in case id order; ?1 is the lowest case id
  * wanted (a stream far behind the case asked for seeks instead of
  * stepping).  Column 0 is the case id. */
-static const struct {
-    const char *sql;
-    int seekable;
-} stream_sql[S_COUNT] = {
-    [S_CONCERNS] = {"SELECT case_id, code FROM case_concerns WHERE case_id >= ?1"
-                    " ORDER BY case_id, code", 1},
-    [S_CONSENTS] = {"SELECT case_id, scope, given_by FROM consents INDEXED BY"
+static const char *const stream_sql[S_COUNT] = {
+    [S_CONCERNS] = "SELECT case_id, code FROM case_concerns WHERE case_id >= ?1"
+                    " ORDER BY case_id, code",
+    [S_CONSENTS] = "SELECT case_id, scope, given_by FROM consents INDEXED BY"
                     " consents_case WHERE case_id >= ?1 AND withdrawn_at IS NULL"
-                    " ORDER BY case_id, scope", 1},
-    [S_PERSONS] = {"SELECT case_id, role, relationship, age, age_recorded_at,"
+                    " ORDER BY case_id, scope",
+    [S_PERSONS] = "SELECT case_id, role, relationship, age, age_recorded_at,"
                    " sex, birth_date, lives_with_child FROM persons INDEXED BY"
-                   " persons_case WHERE case_id >= ?1 ORDER BY case_id, role", 1},
-    [S_ASSESSMENTS] = {"SELECT case_id, kind, at, safety, data FROM assessments"
+                   " persons_case WHERE case_id >= ?1 ORDER BY case_id, role",
+    [S_ASSESSMENTS] = "SELECT case_id, kind, at, safety, data FROM assessments"
                        " INDEXED BY assessments_case WHERE case_id >= ?1"
-                       " ORDER BY case_id, at", 1},
-    [S_FOLLOWUPS] = {"SELECT case_id, at, method, safety FROM followups INDEXED"
+                       " ORDER BY case_id, at",
+    [S_FOLLOWUPS] = "SELECT case_id, at, method, safety FROM followups INDEXED"
                      " BY followups_case WHERE case_id >= ?1 AND final = 0"
-                     " ORDER BY case_id, at", 1},
-    /* reviews and evaluations have no case index: sorted once */
-    [S_REVIEWS] = {"SELECT case_id, at, outcome FROM reviews WHERE case_id >= ?1"
-                   " ORDER BY case_id, at, id", 0},
-    [S_EVALUATIONS] = {"SELECT case_id, at, outcome FROM evaluations WHERE"
-                       " case_id >= ?1 ORDER BY case_id, at, id", 0},
-    [S_PLANS] = {"SELECT case_id, id, goal, target_date, decided_at, version,"
+                     " ORDER BY case_id, at",
+    [S_REVIEWS] = "SELECT case_id, at, outcome FROM reviews INDEXED BY"
+                   " reviews_case WHERE case_id >= ?1 ORDER BY case_id, at",
+    [S_EVALUATIONS] = "SELECT case_id, at, outcome FROM evaluations INDEXED BY"
+                       " evaluations_case WHERE case_id >= ?1 ORDER BY case_id,"
+                       " at",
+    [S_PLANS] = "SELECT case_id, id, goal, target_date, decided_at, version,"
                  " status FROM plans WHERE case_id >= ?1 AND status IN"
-                 " ('approved','pending_approval') ORDER BY case_id, version", 1},
-    [S_TASKS] = {"SELECT case_id, kind, id, created_at, due_at FROM tasks"
+                 " ('approved','pending_approval') ORDER BY case_id, version",
+    [S_TASKS] = "SELECT case_id, kind, id, created_at, due_at FROM tasks"
                  " INDEXED BY tasks_case WHERE case_id >= ?1 AND status ="
                  " 'open' AND kind IN ('followup','review') ORDER BY case_id,"
-                 " status", 1},
-    [S_CLOSURE] = {"SELECT case_id, json_extract(detail, '$.reason') FROM"
+                 " status",
+    [S_CLOSURE] = "SELECT case_id, json_extract(detail, '$.reason') FROM"
                    " approvals INDEXED BY approvals_case WHERE case_id >= ?1"
                    " AND status = 'pending' AND subject = 'closure' ORDER BY"
-                   " case_id, status", 1},
+                   " case_id, status",
 };
 
 typedef struct {
     sqlite3_stmt *st;
     int row;    /* a row is current */
     int64_t id; /* its case id */
-    int seekable;
     int used;   /* the stream is read at all */
 } stream;
 
@@ -320,7 +316,7 @@ static hv_status stream_seek(hv_engine *e, stream *s, int64_t case_id)
 {
     hv_status st;
     for (int steps = 0; s->row && s->id < case_id; steps++) {
-        if (s->seekable && steps >= 16) {
+        if (steps >= 16) {
             sqlite3_reset(s->st);
             sqlite3_bind_int64(s->st, 1, case_id);
             return stream_step(e, s);
@@ -781,16 +777,6 @@ static int lazy_index(lua_State *L)
     return 1;
 }
 
-static int lazy_next(lua_State *L)
-{
-    lua_settop(L, 2);
-    lua_pushvalue(L, 2);
-    if (lua_next(L, lua_upvalueindex(1)))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
 /* __pairs: builds every field (through the proxy's __index closure), then
  * walks the real table (the closure's first upvalue). */
 static int lazy_pairs(lua_State *L)
@@ -810,7 +796,7 @@ static int lazy_pairs(lua_State *L)
         lua_call(L, 2, 0);
     }
     lua_getupvalue(L, 3, 1);
-    lua_pushcclosure(L, lazy_next, 1);
+    lua_pushcclosure(L, hv__rules_ro_next, 1);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
@@ -1289,8 +1275,7 @@ static hv_status prepare(run *d, int all, int64_t me, int supervisor,
                                     : 1;
         if (!sm->used)
             continue;
-        sm->seekable = stream_sql[k].seekable;
-        if ((s = hv__store_prepare(d->e, stream_sql[k].sql, &sm->st)))
+        if ((s = hv__store_prepare(d->e, stream_sql[k], &sm->st)))
             return s;
         sqlite3_bind_int64(sm->st, 1, only_case);
         if ((s = stream_step(d->e, sm)))
