@@ -740,41 +740,12 @@ static hv_status append_history(case_import *ci, json_t *ev)
                               ? json_dumps(decision, JSON_COMPACT | JSON_ENCODE_ANY |
                                                        JSON_PRESERVE_ORDER)
                               : NULL;
-    int64_t seq;
-    unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
-    int has_prev;
-    sqlite3_stmt *st = NULL;
     hv_status s;
-    if (!data_text) {
+    if (!data_text)
         s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((s = hv__audit_next(e, &seq, prev, &has_prev)))
-        goto done;
-    hv__audit_hash(has_prev ? prev : NULL, seq, at, actor, ci->case_id, kind,
-                   data_text, decision_text, hash);
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO events (seq, at, actor, case_id,"
-                               " kind, data, decision, prev_hash, hash) VALUES"
-                               " (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                               &st)))
-        goto done;
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_int64(st, 2, at);
-    sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, ci->case_id);
-    sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, data_text, -1, SQLITE_STATIC);
-    if (decision_text)
-        sqlite3_bind_text(st, 7, decision_text, -1, SQLITE_STATIC);
-    if (has_prev)
-        sqlite3_bind_blob(st, 8, prev, HV_AUDIT_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 9, hash, HV_AUDIT_HASH_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "importing the history");
-done:
-    hv__store_finalize(e, st);
+    else
+        s = hv__store_chain_event(e, at, actor, ci->case_id, kind, data_text,
+                                  decision_text);
     free(data_text);
     free(decision_text);
     return s;

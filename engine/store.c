@@ -631,11 +631,50 @@ fail:
     return st;
 }
 
+hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
+                                int64_t case_id, const char *kind,
+                                const char *data_text, const char *decision_text)
+{
+    /* The hash chain: this entry's hash covers the previous hash and the
+     * entry itself (audit.c). */
+    sqlite3_stmt *st = NULL;
+    int64_t seq = 0;
+    unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
+    int has_prev = 0;
+    hv_status s;
+    if ((s = hv__audit_next(e, &seq, prev, &has_prev)))
+        return s;
+    hv__audit_hash(has_prev ? prev : NULL, seq, at, actor, case_id, kind,
+                   data_text, decision_text, hash);
+    if ((s = hv__store_prepare(e,
+                               "INSERT INTO events (seq, at, actor, case_id,"
+                               " kind, data, decision, prev_hash, hash) VALUES"
+                               " (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                               &st)))
+        return s;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+    if (case_id > 0)
+        sqlite3_bind_int64(st, 4, case_id);
+    sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, data_text, -1, SQLITE_STATIC);
+    if (decision_text)
+        sqlite3_bind_text(st, 7, decision_text, -1, SQLITE_STATIC);
+    if (has_prev)
+        sqlite3_bind_blob(st, 8, prev, sizeof prev, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 9, hash, sizeof hash, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, "appending an event");
+    hv__store_finalize(e, st);
+    return s;
+}
+
 hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision)
 {
-    sqlite3_stmt *st = NULL;
     char *data_text = NULL, *decision_text = NULL;
     hv_status s = HV_OK;
     /* Who acted in which role, and why (when a purpose was given): the
@@ -663,39 +702,9 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
         s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
         goto done;
     }
-    /* The hash chain: this entry's hash covers the previous hash and the
-     * entry itself (audit.c). */
-    int64_t seq = 0;
-    unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
-    int has_prev = 0;
-    hv_time at = hv_now(e);
-    if ((s = hv__audit_next(e, &seq, prev, &has_prev)))
-        goto done;
-    hv__audit_hash(has_prev ? prev : NULL, seq, at, e->actor, case_id, kind,
-                   data_text, decision_text, hash);
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO events (seq, at, actor, case_id,"
-                               " kind, data, decision, prev_hash, hash) VALUES"
-                               " (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                               &st)))
-        goto done;
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_int64(st, 2, at);
-    sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC);
-    if (case_id > 0)
-        sqlite3_bind_int64(st, 4, case_id);
-    sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, data_text, -1, SQLITE_STATIC);
-    if (decision_text)
-        sqlite3_bind_text(st, 7, decision_text, -1, SQLITE_STATIC);
-    if (has_prev)
-        sqlite3_bind_blob(st, 8, prev, sizeof prev, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 9, hash, sizeof hash, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "appending an event");
+    s = hv__store_chain_event(e, hv_now(e), e->actor, case_id, kind, data_text,
+                              decision_text);
 done:
-    hv__store_finalize(e, st);
     hv__free(data_text);
     hv__free(decision_text);
     return s;

@@ -53,6 +53,13 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision);
 
+/* Appends an event whose data and decision are already JSON text, at a
+ * given time and by a given actor (append_event, and import replaying a
+ * history): numbers it and chains its hash to the previous entry. */
+hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
+                                int64_t case_id, const char *kind,
+                                const char *data_text, const char *decision_text);
+
 /* ---- the audit hash chain (audit.c) ---- */
 #define HV_AUDIT_HASH_BYTES 32
 /* The next event's sequence number and the hash it chains to (inside the
