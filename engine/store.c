@@ -389,6 +389,15 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (create ? SQLITE_OPEN_CREATE : 0);
     *out_db = NULL;
+    /* A savepoint's journal (each change of a batch is one) is kept in
+     * memory up to 4 MiB instead of being spilled to a temporary file page
+     * by page.  Process-wide, so set before SQLite's first use; when the
+     * host already used SQLite this fails harmlessly and the default stays. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
+    }
     int rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         st = rc == SQLITE_NOMEM ? HV_NOMEM
@@ -538,6 +547,19 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
 /* Inside a batch (hv_engine_batch_begin) each change is a savepoint of
  * the batch's one transaction: it succeeds or fails on its own, and the
  * batch commits them together. */
+/* Runs one cached transaction statement; returns SQLite's code. */
+static int run_cached(hv_engine *e, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (hv__store_prepare(e, sql, &st) != HV_OK)
+        return sqlite3_errcode(e->db);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    hv__store_finalize(e, st);
+    return rc;
+}
+
 hv_status hv__store_begin(hv_engine *e)
 {
     if (e->batch && sqlite3_get_autocommit(e->db))
@@ -545,8 +567,7 @@ hv_status hv__store_begin(hv_engine *e)
                                         "failure; roll it back and start again");
     if (e->batch && e->batch_change)
         return hv__fail(e, HV_INTERNAL, "a change is already open in this batch");
-    int rc = sqlite3_exec(e->db, e->batch ? "SAVEPOINT hv_change" : "BEGIN IMMEDIATE",
-                          NULL, NULL, NULL);
+    int rc = run_cached(e, e->batch ? "SAVEPOINT hv_change" : "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK)
         return hv__sql_fail(e, rc, "starting a transaction");
     e->batch_change = e->batch;
@@ -555,8 +576,7 @@ hv_status hv__store_begin(hv_engine *e)
 
 hv_status hv__store_commit(hv_engine *e)
 {
-    int rc = sqlite3_exec(e->db, e->batch ? "RELEASE hv_change" : "COMMIT", NULL,
-                          NULL, NULL);
+    int rc = run_cached(e, e->batch ? "RELEASE hv_change" : "COMMIT");
     if (rc != SQLITE_OK) {
         hv_status st = hv__sql_fail(e, rc, "committing");
         hv__store_rollback(e);
@@ -569,14 +589,13 @@ hv_status hv__store_commit(hv_engine *e)
 void hv__store_rollback(hv_engine *e)
 {
     if (e->batch) {
-        if (e->batch_change)
-            sqlite3_exec(e->db, "ROLLBACK TO hv_change; RELEASE hv_change", NULL,
-                         NULL, NULL);
+        if (e->batch_change && run_cached(e, "ROLLBACK TO hv_change") == SQLITE_OK)
+            run_cached(e, "RELEASE hv_change");
         e->batch_change = 0;
         return;
     }
     if (!sqlite3_get_autocommit(e->db))
-        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+        run_cached(e, "ROLLBACK");
 }
 
 hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)
