@@ -710,8 +710,12 @@ static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
                                size_t size, hv_rule_values *vals)
 {
     lua_State *L = r->L;
-    char shape[160];
-    contract_text(h, shape, sizeof shape);
+    /* the contract's text, for the messages (made once per hook: the same
+     * text every time) */
+    static char shapes[HV_HOOK_COUNT][160];
+    char *shape = shapes[h];
+    if (!shape[0])
+        contract_text(h, shape, sizeof shapes[h]);
     if (lua_type(L, idx) != LUA_TTABLE) {
         snprintf(why, size, "must return a table %s, not a %s value", shape,
                  luaL_typename(L, idx));

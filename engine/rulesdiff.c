@@ -276,6 +276,7 @@ typedef struct {
     hv_rules *r;
     int ctx_ref;   /* {now, pack} read-only, made on first use */
     int empty_ref; /* one empty read-only list for every empty list */
+    int names_ref; /* the lazy views' field numbers (push_field_numbers) */
     struct run *d;
     struct push_args *args; /* of the call under way */
 } side;
@@ -753,13 +754,15 @@ static int lazy_index(lua_State *L)
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
         return 1;
     int kind = (int)lua_tointeger(L, lua_upvalueindex(4));
-    const char *key = lua_tostring(L, 2);
-    int k = 0;
-    const char *const *names = view_fields[kind];
-    while (names[k] && strcmp(names[k], key))
-        k++;
+    /* the field's number: names -> kind * 64 + k (upvalue 6) */
+    lua_pushvalue(L, 2);
+    lua_Integer code = lua_rawget(L, lua_upvalueindex(6)) == LUA_TNUMBER
+                           ? lua_tointeger(L, -1)
+                           : -1;
+    lua_pop(L, 1);
+    int k = (int)(code & 63);
     lua_Integer built = lua_tointeger(L, lua_upvalueindex(2));
-    if (!names[k] || (built & ((lua_Integer)1 << k)))
+    if (code < 0 || code >> 6 != kind || (built & ((lua_Integer)1 << k)))
         return 1; /* nil */
     side *sd = lua_touserdata(L, lua_upvalueindex(5));
     if (lua_tointeger(L, lua_upvalueindex(3)) != sd->d->view_gen)
@@ -813,6 +816,24 @@ static int lazy_newindex(lua_State *L)
     return luaL_error(L, "attempt to change a read-only table");
 }
 
+/* Pushes the table of the lazy views' field names -> kind * 64 + number
+ * (one per side, made on first use). */
+static void push_field_numbers(lua_State *L, side *sd)
+{
+    if (sd->names_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sd->names_ref);
+        return;
+    }
+    lua_createtable(L, 0, 24);
+    for (int kind = 0; kind < 2; kind++)
+        for (int k = 0; view_fields[kind][k]; k++) {
+            lua_pushinteger(L, (lua_Integer)kind * 64 + k);
+            lua_setfield(L, -2, view_fields[kind][k]);
+        }
+    lua_pushvalue(L, -1);
+    sd->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 static void push_lazy(lua_State *L, side *sd, int kind)
 {
     luaL_checkstack(L, 10, "the case view");
@@ -825,7 +846,8 @@ static void push_lazy(lua_State *L, side *sd, int kind)
     lua_pushinteger(L, (lua_Integer)sd->d->view_gen);
     lua_pushinteger(L, kind);
     lua_pushlightuserdata(L, sd);
-    lua_pushcclosure(L, lazy_index, 5);
+    push_field_numbers(L, sd);
+    lua_pushcclosure(L, lazy_index, 6);
     lua_setfield(L, real - 1, "__index");
     lua_pop(L, 1); /* real */
     lua_pushcfunction(L, lazy_pairs);
@@ -1229,7 +1251,8 @@ static void run_free(run *d)
             continue;
         luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX, d->s[i].ctx_ref);
         luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX, d->s[i].empty_ref);
-        d->s[i].ctx_ref = d->s[i].empty_ref = LUA_NOREF;
+        luaL_unref(hv__rules_lua(d->s[i].r), LUA_REGISTRYINDEX, d->s[i].names_ref);
+        d->s[i].ctx_ref = d->s[i].empty_ref = d->s[i].names_ref = LUA_NOREF;
         lua_gc(hv__rules_lua(d->s[i].r), LUA_GCINC, 0, 0, 0);
     }
     json_decref(d->changed);
@@ -1349,7 +1372,7 @@ static hv_status run_init(run *d, hv_engine *e, const char *new_pack_dir,
     d->e = e;
     d->now = hv_now(e);
     for (int i = 0; i < 2; i++) {
-        d->s[i].ctx_ref = d->s[i].empty_ref = LUA_NOREF;
+        d->s[i].ctx_ref = d->s[i].empty_ref = d->s[i].names_ref = LUA_NOREF;
         d->s[i].d = d;
     }
     rows_init(&d->rec.concerns, 1);
@@ -1641,7 +1664,7 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out)
     d.now = hv_now(e);
     d.hooks = HV_DIFF_ALL;
     for (int i = 0; i < 2; i++) {
-        d.s[i].ctx_ref = d.s[i].empty_ref = LUA_NOREF;
+        d.s[i].ctx_ref = d.s[i].empty_ref = d.s[i].names_ref = LUA_NOREF;
         d.s[i].d = &d;
     }
     rows_init(&d.rec.concerns, 1);
