@@ -47,6 +47,7 @@ struct hv_engine {
     unsigned char data_key[32], index_key[32], kek[32];
     unsigned char kdf_salt[16];
     crypto_auth_hmacsha256_state index_mac; /* HMAC keyed with index_key */
+#define HV_BLIND_BYTES 12 /* the blind index keeps this much of the HMAC */
     int have_key, have_kek, key_passphrase;
 };
 

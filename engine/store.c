@@ -357,6 +357,21 @@ static const char *const migrations[] = {
     "CREATE INDEX IF NOT EXISTS evaluations_case ON evaluations(case_id, at);"
     "CREATE INDEX IF NOT EXISTS conferences_case ON conferences(case_id);"
     "CREATE INDEX IF NOT EXISTS plan_actions_case ON plan_actions(case_id);",
+
+    /* 8 -> 9: blind name keys as 12-byte blobs (crypto.c, hv_blind) instead
+     * of the hex text of the whole HMAC: the two b-trees of the name keys
+     * were half of a database, and each registration writes about twelve
+     * keys at random places in them. */
+    "CREATE TABLE person_name_keys_9 ("
+    "  person_id INTEGER NOT NULL REFERENCES persons(id),"
+    "  key BLOB NOT NULL,"
+    "  PRIMARY KEY (key, person_id)"
+    ") WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO person_name_keys_9 (person_id, key)"
+    "  SELECT person_id, hv_blind_from_text(key) FROM person_name_keys;"
+    "DROP TABLE person_name_keys;"
+    "ALTER TABLE person_name_keys_9 RENAME TO person_name_keys;"
+    "CREATE INDEX person_name_keys_person ON person_name_keys(person_id);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

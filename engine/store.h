@@ -15,7 +15,7 @@
 #include "engine.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 8
+#define HV_SCHEMA_VERSION 9
 
 /* Opens the SQLite file with Haven's settings (foreign keys, secure_delete,
  * trusted_schema off, defensive mode, busy timeout) and registers the name

@@ -128,12 +128,77 @@ static void a_newer_schema_is_refused_untouched(void **state)
     free(dir);
 }
 
+/* Schema 8 kept each blind name key as "b:" + the hex of the whole HMAC;
+ * schema 9 keeps its first 12 bytes as a blob.  A database with keys in
+ * the old form (made here from a new one: the old text is the new key's
+ * hex followed by the rest of an HMAC) is migrated without the data key,
+ * and search and the duplicate check find its children as before. */
+static void schema_8_text_name_keys_become_blobs(void **state)
+{
+    (void)state;
+    char *dir = NULL, *err = NULL, *ref = NULL, *json = NULL;
+    hv_engine *e = tu_fresh_engine(&dir, NULL);
+    const char *noor = "{\"source\":\"school\",\"location\":\"Riverside\","
+                       "\"concerns\":[\"neglect\"],\"child\":{\"name\":\"Noor\","
+                       "\"age\":12,\"sex\":\"female\"},"
+                       "\"consent\":{\"registration\":\"child\"}}";
+    assert_int_equal(hv_case_register(e, noor, 0, &ref), HV_OK);
+    hv_engine_close(e);
+    const char *path = tu_db_path(dir);
+    long keys = tu_count(path, "SELECT count(*) FROM person_name_keys");
+    assert_true(keys >= 4);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db,
+                     "BEGIN;"
+                     "CREATE TABLE k8 (person_id INTEGER NOT NULL REFERENCES"
+                     "  persons(id), key TEXT NOT NULL, PRIMARY KEY (key, person_id))"
+                     "  WITHOUT ROWID;"
+                     "INSERT INTO k8 SELECT person_id, 'b:' || lower(hex(key)) ||"
+                     "  '0123456789abcdef0123456789abcdef01234567' FROM person_name_keys;"
+                     "DROP TABLE person_name_keys;"
+                     "ALTER TABLE k8 RENAME TO person_name_keys;"
+                     "CREATE INDEX person_name_keys_person ON person_name_keys(person_id);"
+                     "PRAGMA user_version=8;"
+                     "COMMIT;",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("making schema 8: %s", msg);
+    sqlite3_close(db);
+    assert_int_equal(tu_count(path, "SELECT count(*) FROM person_name_keys WHERE"
+                                    " typeof(key) = 'text' AND length(key) = 66"),
+                     keys);
+    if (hv_engine_open(path, &e, &err) != HV_OK)
+        fail_msg("open: %s", err);
+    assert_int_equal(tu_count(path, "PRAGMA user_version"), HV_SCHEMA_VERSION);
+    assert_int_equal(tu_count(path, "SELECT count(*) FROM person_name_keys WHERE"
+                                    " typeof(key) = 'blob' AND length(key) = 12"),
+                     keys);
+    hv_clock_fix(e, TU_T0);
+    assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
+    assert_int_equal(hv_case_search(e, "Nour", &json), HV_OK);
+    assert_non_null(strstr(json, ref));
+    hv_free(json);
+    char *ref2 = NULL;
+    const char *nur = "{\"source\":\"school\",\"location\":\"Riverside\","
+                      "\"concerns\":[\"neglect\"],\"child\":{\"name\":\"Nur\","
+                      "\"age\":12,\"sex\":\"female\"},"
+                      "\"consent\":{\"registration\":\"child\"}}";
+    assert_int_equal(hv_case_register(e, nur, 0, &ref2), HV_DUPLICATE);
+    assert_non_null(strstr(hv_errmsg(e), ref));
+    hv_engine_close(e);
+    hv_free(ref);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_first_version_database_opens_and_is_migrated),
         cmocka_unit_test(the_first_migration_is_unchanged),
         cmocka_unit_test(a_newer_schema_is_refused_untouched),
+        cmocka_unit_test(schema_8_text_name_keys_become_blobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
