@@ -342,14 +342,28 @@ hv_status hv__not_in_batch(hv_engine *e, const char *what)
                     what);
 }
 
+/* Back to temporary files for sorts (report and export sort large sets,
+ * which in memory would grow the process past its budget). */
+static void batch_end(hv_engine *e)
+{
+    sqlite3_exec(e->db, "PRAGMA temp_store=DEFAULT", NULL, NULL, NULL);
+}
+
 HV_API hv_status hv_engine_batch_begin(hv_engine *e)
 {
     hv__clear_error(e);
     if (e->batch)
         return hv__fail(e, HV_USAGE, "a batch is already open");
+    /* Each change of the batch is a savepoint, whose journal of the pages
+     * it changes is kept in memory (and emptied as the change is released)
+     * rather than written page by page to a temporary file.  A speed-up
+     * only: if it cannot be set, the batch runs as well without it. */
+    sqlite3_exec(e->db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
     int rc = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
+    if (rc != SQLITE_OK) {
+        batch_end(e);
         return hv__sql_fail(e, rc, "starting a batch");
+    }
     e->batch = 1;
     return HV_OK;
 }
@@ -361,15 +375,19 @@ HV_API hv_status hv_engine_batch_commit(hv_engine *e)
         return hv__fail(e, HV_USAGE, "no batch is open");
     e->batch = 0;
     e->batch_change = 0;
-    if (sqlite3_get_autocommit(e->db))
+    if (sqlite3_get_autocommit(e->db)) {
+        batch_end(e);
         return hv__fail(e, HV_INTERNAL, "the batch was undone by an earlier "
                                         "failure; nothing of it was kept");
+    }
     int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         hv_status st = hv__sql_fail(e, rc, "committing the batch");
         hv__store_rollback(e);
+        batch_end(e);
         return st;
     }
+    batch_end(e);
     return HV_OK;
 }
 
@@ -381,6 +399,7 @@ HV_API void hv_engine_batch_rollback(hv_engine *e)
     e->batch_change = 0;
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+    batch_end(e);
 }
 
 /* Reads one meta value into *out (malloc'd).  HV_CORRUPT if missing. */

@@ -533,15 +533,14 @@ static hv_status find_duplicates(hv_engine *e, const registration *r,
         goto found; /* not enough to compare: no candidates */
     if ((s = hv__store_prepare(
              e,
-             "SELECT DISTINCT c.ref FROM person_name_keys k"
+             "SELECT c.id, c.ref FROM person_name_keys k"
              " JOIN persons p ON p.id = k.person_id"
              " JOIN cases c ON c.id = p.case_id"
              " WHERE k.key IN (SELECT hv_blind('d:' || value || '|' || ?2 ||"
              "       '|' || replace(replace(lower(?3), ' ', ''), char(9), ''))"
              "       FROM json_each(?1))"
              "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
-             "       <= 1"
-             " ORDER BY c.id DESC LIMIT 20",
+             "       <= 1",
              &st)))
         goto done;
     sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
@@ -549,14 +548,43 @@ static hv_status find_duplicates(hv_engine *e, const registration *r,
     sqlite3_bind_text(st, 3, r->location, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, r->child_age);
     sqlite3_bind_int64(st, 5, hv_now(e));
-    int rc;
+    /* The newest MAX_DUPLICATES cases, each once: kept here rather than
+     * with DISTINCT and ORDER BY, which cost SQLite two temporary b-trees
+     * at every registration for the few rows a name and place match. */
+    enum { MAX_DUPLICATES = 20 };
+    struct {
+        int64_t id;
+        json_t *ref;
+    } top[MAX_DUPLICATES];
+    int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (json_array_append_new(
-                refs, json_string((const char *)sqlite3_column_text(st, 0)))) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int at = n, seen = 0;
+        for (int i = 0; i < n && !seen; i++)
+            seen = top[i].id == id;
+        while (at > 0 && top[at - 1].id < id)
+            at--;
+        if (seen || at >= MAX_DUPLICATES)
+            continue;
+        json_t *ref = json_string((const char *)sqlite3_column_text(st, 1));
+        if (!ref) {
             s = hv__fail(e, HV_NOMEM, "out of memory");
-            goto done;
+            break;
         }
+        if (n == MAX_DUPLICATES)
+            json_decref(top[--n].ref);
+        memmove(&top[at + 1], &top[at], (size_t)(n - at) * sizeof top[0]);
+        top[at].id = id;
+        top[at].ref = ref;
+        n++;
     }
+    for (int i = 0; i < n; i++)
+        if (s == HV_OK && json_array_append_new(refs, top[i].ref))
+            s = hv__fail(e, HV_NOMEM, "out of memory");
+        else if (s != HV_OK)
+            json_decref(top[i].ref);
+    if (s != HV_OK)
+        goto done;
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "looking for duplicates");
         goto done;

@@ -930,6 +930,13 @@ static int call_trampoline(lua_State *L)
     return 0;
 }
 
+/* The hook's file, for messages: DIR/risk.lua. */
+static void hook_file(const hv_rules *r, hv_hook h, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", r->pack->dir ? r->pack->dir : r->pack->name,
+             hv__hook_file(h));
+}
+
 /* Calls hook h with the view and ctx JSON and returns the checked result;
  * on failure sets *err.  The stack is restored either way. */
 static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
@@ -941,9 +948,8 @@ static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
     char file[600];
     call_args a = {r, h, view, ctx, NULL, ""};
     *out = NULL;
-    snprintf(file, sizeof file, "%s/%s", r->pack->dir ? r->pack->dir : r->pack->name,
-             hv__hook_file(h));
     if (r->hook_ref[h] == LUA_NOREF) {
+        hook_file(r, h, file, sizeof file);
         *err = hv__asprintf("%s: the pack has no %s hook", file, hv__hook_name(h));
         return HV_REFUSED;
     }
@@ -961,6 +967,7 @@ static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
         st = HV_REFUSED;
         json_decref(a.result);
     } else if (!a.result) {
+        hook_file(r, h, file, sizeof file);
         *err = hv__asprintf("%s:%d: %s result: %s", file, r->hook_line[h],
                             hv__hook_name(h), a.why);
         st = HV_REFUSED;

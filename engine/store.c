@@ -404,15 +404,6 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (create ? SQLITE_OPEN_CREATE : 0);
     *out_db = NULL;
-    /* A savepoint's journal (each change of a batch is one) is kept in
-     * memory up to 4 MiB instead of being spilled to a temporary file page
-     * by page.  Process-wide, so set before SQLite's first use; when the
-     * host already used SQLite this fails harmlessly and the default stays. */
-    static int configured;
-    if (!configured) {
-        configured = 1;
-        sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
-    }
     int rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         st = rc == SQLITE_NOMEM ? HV_NOMEM
