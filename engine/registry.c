@@ -1008,6 +1008,7 @@ static hv_status decide(hv_engine *e, registration *r)
         goto done;
     }
     static const hv_hook order[] = {HV_HOOK_REGISTRATION, HV_HOOK_ASSESSMENT};
+    hv__rules_pin(rules, view, ctx); /* both hooks see the same view */
     for (size_t k = 0; k < 2; k++) {
         json_t *result = NULL;
         char *err = NULL;
@@ -1038,6 +1039,7 @@ static hv_status decide(hv_engine *e, registration *r)
         }
     }
 done:
+    hv__rules_unpin(rules);
     json_decref(view);
     json_decref(ctx);
     return s;

@@ -57,6 +57,9 @@ struct hv_rules {
     void *log_ud;
     const char *current;   /* hook being called, for log() */
     char paths[HV_HOOK_COUNT][512]; /* "dir/hook.lua", for messages */
+    /* arguments pushed once for several calls (hv__rules_pin) */
+    const json_t *pin[2];
+    int pin_ref[2];
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -917,24 +920,48 @@ typedef struct {
     char why[400];
 } call_args;
 
+/* Pushes v read-only; a pinned argument is made once and kept. */
+static void push_arg(lua_State *L, hv_rules *r, const json_t *v)
+{
+    int k = v == r->pin[0] ? 0 : v == r->pin[1] ? 1 : -1;
+    if (k >= 0 && r->pin_ref[k] != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->pin_ref[k]);
+        return;
+    }
+    push_json(L, (json_t *)v, 1);
+    if (k >= 0) {
+        lua_pushvalue(L, -1);
+        r->pin_ref[k] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+}
+
+void hv__rules_pin(hv_rules *r, const json_t *view, const json_t *ctx)
+{
+    hv__rules_unpin(r);
+    r->pin[0] = view;
+    r->pin[1] = ctx;
+}
+
+void hv__rules_unpin(hv_rules *r)
+{
+    for (int k = 0; k < 2; k++) {
+        luaL_unref(r->L, LUA_REGISTRYINDEX, r->pin_ref[k]);
+        r->pin_ref[k] = LUA_NOREF;
+        r->pin[k] = NULL;
+    }
+}
+
 /* Runs in protected mode: pushes the hook and its read-only arguments,
  * calls it, and checks what it returned. */
 static int call_trampoline(lua_State *L)
 {
     call_args *a = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
-    push_json(L, a->view, 1);
-    push_json(L, a->ctx, 1);
+    push_arg(L, a->r, a->view);
+    push_arg(L, a->r, a->ctx);
     lua_call(L, 2, 1);
     a->result = check_result(a->r, a->h, lua_gettop(L), a->why, sizeof a->why);
     return 0;
-}
-
-/* The hook's file, for messages: DIR/risk.lua. */
-static void hook_file(const hv_rules *r, hv_hook h, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s/%s", r->pack->dir ? r->pack->dir : r->pack->name,
-             hv__hook_file(h));
 }
 
 /* Calls hook h with the view and ctx JSON and returns the checked result;
@@ -945,11 +972,10 @@ static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
     lua_State *L = r->L;
     int top = lua_gettop(L);
     const char *saved = r->current;
-    char file[600];
+    const char *file = r->paths[h];
     call_args a = {r, h, view, ctx, NULL, ""};
     *out = NULL;
     if (r->hook_ref[h] == LUA_NOREF) {
-        hook_file(r, h, file, sizeof file);
         *err = hv__asprintf("%s: the pack has no %s hook", file, hv__hook_name(h));
         return HV_REFUSED;
     }
@@ -967,7 +993,6 @@ static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
         st = HV_REFUSED;
         json_decref(a.result);
     } else if (!a.result) {
-        hook_file(r, h, file, sizeof file);
         *err = hv__asprintf("%s:%d: %s result: %s", file, r->hook_line[h],
                             hv__hook_name(h), a.why);
         st = HV_REFUSED;
@@ -1220,6 +1245,7 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
     r->log_fn = log_fn;
     r->log_ud = log_ud;
     r->base_ref = LUA_NOREF;
+    r->pin_ref[0] = r->pin_ref[1] = LUA_NOREF;
     for (int i = 0; i < HV_HOOK_COUNT; i++) {
         r->hook_ref[i] = LUA_NOREF;
         snprintf(r->paths[i], sizeof r->paths[i], "%s/%s",

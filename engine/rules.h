@@ -80,6 +80,11 @@ int hv__rules_has(const hv_rules *r, hv_hook h);
  * call either way.  out: *out_result. */
 hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
                          json_t *ctx, json_t **out_result, char **err);
+/* Until hv__rules_unpin, calls given exactly these view and ctx objects
+ * (unchanged meanwhile) share one read-only Lua copy of each, made at the
+ * first call, instead of making it at every call. */
+void hv__rules_pin(hv_rules *r, const json_t *view, const json_t *ctx);
+void hv__rules_unpin(hv_rules *r);
 
 /* ---- the bulk path (rulesdiff.c) ----
  * A hook called on a view pushed straight as Lua tables (no JSON), under
