@@ -678,8 +678,8 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
         goto done;
     /* hv__json_out's text, with reals to 12 digits so a ratio of 1/3 reads
      * 0.333, not 0.33300000000000002. */
-    *out_json = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                  JSON_REAL_PRECISION(12));
+    *out_json = json_dumps(r, (o->compact ? JSON_COMPACT : JSON_INDENT(2)) |
+                                  JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     s = *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
 done:
     if (began)

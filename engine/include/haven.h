@@ -384,6 +384,8 @@ HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
 typedef struct {
     hv_time since, until;
     const char *caseworker;
+    int compact; /* the JSON on one line: an eighth of the indented text,
+                  * for a caller that parses it rather than shows it */
 } hv_report_options;
 
 /* The caseload report of the acting user's scope (a caseworker: their

@@ -107,6 +107,10 @@ before=$(fingerprint)
 
 # ---- the manager: the whole agency, aggregates only -----------------------------
 report mona
+# --json is indented like every --json answer (the engine's one-line text is
+# re-indented by the command), with the keys in the report's own order
+[ "$(sed -n '1p;2p' "$OUT" | tr -d '\n')" = '{  "report": "caseload",' ] &&
+    [ "$(wc -l <"$OUT")" -gt 50 ] && pass || failt "report --json indented"
 is '$.scope' agency "manager's scope"
 is '$.role' manager "role"
 is '$.generated_at' "$NOW" "made at"
