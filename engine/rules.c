@@ -713,13 +713,10 @@ static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
                                size_t size, hv_rule_values *vals)
 {
     lua_State *L = r->L;
-    /* the contract's text, for the messages (made once per hook: the same
-     * text every time) */
-    static char shapes[HV_HOOK_COUNT][160];
-    char *shape = shapes[h];
-    if (!shape[0])
-        contract_text(h, shape, sizeof shapes[h]);
+    /* the contract's text, for the messages (made only for one) */
+    char shape[160];
     if (lua_type(L, idx) != LUA_TTABLE) {
+        contract_text(h, shape, sizeof shape);
         snprintf(why, size, "must return a table %s, not a %s value", shape,
                  luaL_typename(L, idx));
         return NULL;
@@ -733,6 +730,7 @@ static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
                 if (!strcmp(f->name, lua_tostring(L, -2)))
                     known = 1;
         if (!known) {
+            contract_text(h, shape, sizeof shape);
             if (lua_type(L, -2) == LUA_TSTRING)
                 snprintf(why, size, "unknown field '%.40s' in the result %s",
                          lua_tostring(L, -2), shape);
@@ -756,6 +754,7 @@ static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
         int t = lua_rawget(L, idx);
         json_t *v = NULL;
         if (t == LUA_TNIL) {
+            contract_text(h, shape, sizeof shape);
             snprintf(why, size, "missing field '%s' in the result %s", f->name,
                      shape);
             goto bad;

@@ -746,7 +746,8 @@ static void build_field(lua_State *L, side *sd, int kind, int k)
 }
 
 /* __index of a lazy table.  Upvalues: the real table, the built fields (a
- * bit mask), the view's call number, the kind, the side. */
+ * bit mask), the view's call number, the kind, the side, the field numbers
+ * (push_field_numbers). */
 static int lazy_index(lua_State *L)
 {
     lua_settop(L, 2);
@@ -827,6 +828,10 @@ static void push_field_numbers(lua_State *L, side *sd)
     lua_createtable(L, 0, 24);
     for (int kind = 0; kind < 2; kind++)
         for (int k = 0; view_fields[kind][k]; k++) {
+            /* one number per name: no name may be a field of two kinds */
+            if (lua_getfield(L, -1, view_fields[kind][k]) != LUA_TNIL)
+                luaL_error(L, "the case view: field %s twice", view_fields[kind][k]);
+            lua_pop(L, 1);
             lua_pushinteger(L, (lua_Integer)kind * 64 + k);
             lua_setfield(L, -2, view_fields[kind][k]);
         }

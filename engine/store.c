@@ -550,9 +550,6 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
     return HV_OK;
 }
 
-/* Inside a batch (hv_engine_batch_begin) each change is a savepoint of
- * the batch's one transaction: it succeeds or fails on its own, and the
- * batch commits them together. */
 /* Runs one cached transaction statement; returns SQLite's code. */
 static int run_cached(hv_engine *e, const char *sql)
 {
@@ -566,6 +563,9 @@ static int run_cached(hv_engine *e, const char *sql)
     return rc;
 }
 
+/* Inside a batch (hv_engine_batch_begin) each change is a savepoint of
+ * the batch's one transaction: it succeeds or fails on its own, and the
+ * batch commits them together. */
 hv_status hv__store_begin(hv_engine *e)
 {
     if (e->batch && sqlite3_get_autocommit(e->db))
@@ -595,13 +595,16 @@ hv_status hv__store_commit(hv_engine *e)
 void hv__store_rollback(hv_engine *e)
 {
     if (e->batch) {
-        if (e->batch_change && run_cached(e, "ROLLBACK TO hv_change") == SQLITE_OK)
-            run_cached(e, "RELEASE hv_change");
+        /* not through the cache: a failed prepare would replace the
+         * message of the failure being undone */
+        if (e->batch_change)
+            sqlite3_exec(e->db, "ROLLBACK TO hv_change; RELEASE hv_change", NULL,
+                         NULL, NULL);
         e->batch_change = 0;
         return;
     }
     if (!sqlite3_get_autocommit(e->db))
-        run_cached(e, "ROLLBACK");
+        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)

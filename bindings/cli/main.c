@@ -1097,7 +1097,7 @@ static int cmd_report(const globals *g, int argc, char **argv)
     hv_free(text);
     hv_engine_close(e);
     if (!r)
-        return fail(70, "report", "out of memory");
+        return fail(70, "report", "the engine's report is not JSON (out of memory?)");
     if (html) {
         code = report_write_html(html, r);
         if (code == 0)
