@@ -332,6 +332,13 @@ HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
         sqlite3_busy_timeout(e->db, e->busy_ms);
 }
 
+HV_API hv_status hv_engine_set_scratch(hv_engine *e)
+{
+    hv__clear_error(e);
+    int rc = sqlite3_exec(e->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HV_OK : hv__sql_fail(e, rc, "scratch database");
+}
+
 hv_status hv__not_in_batch(hv_engine *e, const char *what)
 {
     if (!e->batch)

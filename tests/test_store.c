@@ -49,6 +49,13 @@ static void init_sets_up_the_database(void **state)
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(q, 0), 2); /* FULL */
     sqlite3_finalize(q);
+    /* A scratch database (a scenario's) commits without waiting for the
+     * disk; a case database never does (above). */
+    assert_int_equal(hv_engine_set_scratch(e), HV_OK);
+    assert_int_equal(sqlite3_prepare_v2(e->db, "PRAGMA synchronous", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0); /* OFF */
+    sqlite3_finalize(q);
     /* Foreign keys are enforced: a task for a case that does not exist. */
     assert_int_not_equal(sqlite3_exec(e->db,
                                       "INSERT INTO tasks (case_id, kind, due_at,"

@@ -135,9 +135,15 @@ static void apply_options(lua_State *L, int idx, hv_engine *e)
         luaL_error(L, "now: an ISO 8601 time or a number");
     }
     lua_pop(L, 1);
+    /* scratch = true: a throwaway database (hv_engine_set_scratch) */
+    if (lua_getfield(L, idx, "scratch") != LUA_TNIL && lua_toboolean(L, -1) &&
+        hv_engine_set_scratch(e) != HV_OK)
+        luaL_error(L, "%s", hv_errmsg(e));
+    lua_pop(L, 1);
 }
 
-/* haven.open(path [, options]) or haven.open{ db = ..., as = ..., now = ... } */
+/* haven.open(path [, options]) or haven.open{ db = ..., as = ..., now = ...,
+ * scratch = true } */
 static int l_open(lua_State *L)
 {
     const char *path;

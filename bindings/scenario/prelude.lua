@@ -100,7 +100,10 @@ function scenario(t)
     rules = t.rules ~= false and host.find("rules", t.rules or "default", "") or nil,
     as = "admin" }
   if not ok then error("scenario setup: " .. tostring(msg), 2) end
-  E = assert(haven.open{ db = db, as = "admin", now = t.start or "2026-11-28T09:00:00Z" })
+  -- the scenario's own temporary database, removed after the run: it need
+  -- not survive a power cut, so its commits do not wait for the disk
+  E = assert(haven.open{ db = db, as = "admin", now = t.start or "2026-11-28T09:00:00Z",
+                         scratch = true })
   __engine = E
   assert(E:user_add(users.supervisor, "supervisor"))
   assert(E:user_add(users.caseworker, "caseworker", users.supervisor))

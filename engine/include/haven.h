@@ -128,6 +128,11 @@ HV_API void hv_engine_set_rules_log(hv_engine *e, FILE *log);
 HV_API int hv_engine_has_key(const hv_engine *e);
 /* Busy timeout in milliseconds (default 5000). */
 HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms);
+/* For a scratch database that is thrown away after use (a training
+ * scenario's): commits no longer wait for the disk (synchronous=OFF), so a
+ * power cut may lose or damage it.  Never for case records.  Lasts until
+ * the engine is closed. */
+HV_API hv_status hv_engine_set_scratch(hv_engine *e);
 
 /* Bulk loading: the changes made between hv_engine_batch_begin and
  * hv_engine_batch_commit share one transaction (one fsync).  Each call in
