@@ -84,6 +84,8 @@ typedef struct {
     int64_t followup_task, followup_created, followup_due;
     int64_t review_task, review_created, review_due;
     cell closure_reason;
+    /* the streams read for this case so far (bit per S_*: load_stream) */
+    unsigned loaded;
     /* text */
     char *arena;
     size_t used, cap;
@@ -204,6 +206,7 @@ static void record_reset(record *rec)
         rows_clear(lists[k]);
     rec->has_child = rec->has_plan = rec->plan_approved = 0;
     rec->followup_task = rec->review_task = 0;
+    rec->loaded = 0;
     rec->used = 0;
 }
 
@@ -292,6 +295,7 @@ typedef struct run {
     stream streams[S_COUNT];
     sqlite3_stmt *cases, *actions;
     record rec;
+    hv_status fatal; /* a stream failed to read during a rule call (need) */
     hv_time now;
     /* results */
     json_t *changed, *errors, *counts;
@@ -374,14 +378,15 @@ static const char *cell_ready(run *d, cell *c)
 }
 
 /* Reads the rows of every stream for case_id into d->rec. */
-static hv_status collect(run *d, int64_t case_id)
+static hv_status load_stream(run *d, int k)
 {
     record *rec = &d->rec;
-    hv_status s;
-    for (int k = 0; k < S_COUNT; k++) {
-        stream *sm = &d->streams[k];
-        if (!sm->used)
-            continue;
+    int64_t case_id = rec->id;
+    hv_status s = HV_OK;
+    stream *sm = &d->streams[k];
+    if (!sm->used || (rec->loaded & (1u << k)))
+        return HV_OK;
+    {
         if ((s = stream_seek(d->e, sm, case_id)))
             return s;
         for (; sm->row && sm->id == case_id; s = stream_step(d->e, sm)) {
@@ -502,7 +507,7 @@ static hv_status collect(run *d, int64_t case_id)
         if (s)
             return s;
     }
-    if (rec->has_plan) {
+    if (k == S_PLANS && rec->has_plan) {
         /* the goal of the chosen plan, and its actions */
         sqlite3_stmt *st = d->actions;
         sqlite3_reset(st);
@@ -524,7 +529,35 @@ static hv_status collect(run *d, int64_t case_id)
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return hv__sql_fail(d->e, rc, "reading the open cases");
     }
-    return rec->nomem ? hv__fail(d->e, HV_NOMEM, "out of memory") : HV_OK;
+    if (rec->nomem)
+        return hv__fail(d->e, HV_NOMEM, "out of memory");
+    rec->loaded |= 1u << k;
+    return HV_OK;
+}
+
+/* Starts the case rec->id: reads now only what the engine itself decides
+ * on (the scheduled follow-up and review, a closure waiting); every other
+ * stream is read when a rule first reads its part of the view (need), so
+ * a rule that reads the concerns and the follow-ups costs those rows only. */
+static hv_status collect(run *d, int64_t case_id)
+{
+    hv_status s;
+    d->rec.id = case_id;
+    d->rec.loaded = 0;
+    if ((s = load_stream(d, S_TASKS)) || (s = load_stream(d, S_CLOSURE)))
+        return s;
+    return HV_OK;
+}
+
+/* Reads stream k of the case for the view; a failure to read stops the
+ * whole run (d->fatal), not just this rule call. */
+static void need(lua_State *L, run *d, int k)
+{
+    hv_status s = load_stream(d, k);
+    if (s) {
+        d->fatal = s;
+        luaL_error(L, "the case view: %s", hv_errmsg(d->e));
+    }
 }
 
 /* ---- the view, as Lua ----------------------------------------------------------- */
@@ -684,8 +717,12 @@ static void build_field(lua_State *L, side *sd, int kind, int k)
     case 5: push_cell(L, d, &c->urgency); break;
     case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
     case 7: push_cell(L, d, &c->form); break;
-    case 8: push_rows(L, sd, &c->concerns, NULL); break;
+    case 8:
+        need(L, d, S_CONCERNS);
+        push_rows(L, sd, &c->concerns, NULL);
+        break;
     case 9: /* scope -> given_by; a later row of a scope wins */
+        need(L, d, S_CONSENTS);
         lua_createtable(L, 0, (int)c->consents.n);
         for (size_t i = 0; i < c->consents.n; i++) {
             cell *row = c->consents.cells + i * 2;
@@ -695,12 +732,16 @@ static void build_field(lua_State *L, side *sd, int kind, int k)
         hv__rules_readonly(L);
         break;
     case 10:
+        need(L, d, S_PERSONS);
         if (c->has_child)
             push_lazy(L, sd, VIEW_CHILD);
         else
             lua_pushnil(L);
         break;
-    case 11: push_rows(L, sd, &c->family, family); break;
+    case 11:
+        need(L, d, S_PERSONS);
+        push_rows(L, sd, &c->family, family);
+        break;
     case 12:
         if (!a->replace_risk && c->risk_level.type == C_NIL) {
             lua_pushnil(L);
@@ -718,11 +759,24 @@ static void build_field(lua_State *L, side *sd, int kind, int k)
         lua_setfield(L, -2, "score");
         hv__rules_readonly(L);
         break;
-    case 13: push_rows(L, sd, &c->evaluations, review); break;
-    case 14: push_assessments(L, sd); break;
-    case 15: push_rows(L, sd, &c->followups, followup); break;
-    case 16: push_rows(L, sd, &c->reviews, review); break;
+    case 13:
+        need(L, d, S_EVALUATIONS);
+        push_rows(L, sd, &c->evaluations, review);
+        break;
+    case 14:
+        need(L, d, S_ASSESSMENTS);
+        push_assessments(L, sd);
+        break;
+    case 15:
+        need(L, d, S_FOLLOWUPS);
+        push_rows(L, sd, &c->followups, followup);
+        break;
+    case 16:
+        need(L, d, S_REVIEWS);
+        push_rows(L, sd, &c->reviews, review);
+        break;
     case 17:
+        need(L, d, S_PLANS);
         if (!c->has_plan) {
             lua_pushnil(L);
             break;
@@ -1332,7 +1386,7 @@ static hv_status scan(run *d)
         c->risk_score = sqlite3_column_double(st, 8);
         c->registered_at = sqlite3_column_int64(st, 9);
         seal_cell(c, &c->form, st, 10, 1);
-        if ((s = collect(d, c->id)) || (s = evaluate(d)))
+        if ((s = collect(d, c->id)) || (s = evaluate(d)) || (s = d->fatal))
             return s;
         if (d->evaluated % GC_EVERY == 0)
             for (int i = 0; i < 2; i++)
