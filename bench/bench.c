@@ -1025,6 +1025,7 @@ int main(int argc, char **argv)
         {"report (manager)", {haven_bin, "--db", big, "--as", "manager1", "report", NULL}, 0},
         {"rules diff (the pack against itself)", {haven_bin, "--db", big, "--as", "admin", "rules", "diff", NULL}, 0},
         {"audit verify", {haven_bin, "--db", big, "--as", "admin", "audit", "verify", NULL}, 0},
+        {"export --format json --pseudonymous (a team)", {haven_bin, "--db", big, "--as", "sup001", "export", "--format", "json", "--pseudonymous", NULL}, 0},
     };
     size_t ncmds = sizeof cmds / sizeof cmds[0];
     char rss_file[4200];
