@@ -953,14 +953,14 @@ static hv_status import_case(case_import *ci)
     return bump_counter(e, ci->ref);
 }
 
-/* Checks the export's "about": a Haven identifiable export of this agency
- * and workflow. */
-static hv_status check_about(hv_engine *e, json_t *doc, const char *path)
+/* Checks the export's "about" (NULL: none came before "cases"): a Haven
+ * identifiable export of this agency and workflow, with a "cases" list. */
+static hv_status check_about(hv_engine *e, json_t *about, int has_cases,
+                             const char *path)
 {
-    json_t *about = json_object_get(doc, "about");
     const char *format = json_string_value(json_object_get(about, "format"));
     if (!json_is_object(about) || !format || strcmp(format, "haven-export-1") ||
-        !json_is_array(json_object_get(doc, "cases")))
+        !has_cases)
         return hv__fail(e, HV_INVALID, "import: %s: not a Haven JSON export "
                                        "(no \"about\" of format haven-export-1 "
                                        "and \"cases\" list)", path);
@@ -985,41 +985,260 @@ static hv_status check_about(hv_engine *e, json_t *doc, const char *path)
     return HV_OK;
 }
 
+/* Imports one case history (its own savepoint of the import's batch). */
+static hv_status import_one(hv_engine *e, json_t *c, report *r)
+{
+    case_import ci = {.e = e, .c = c};
+    int64_t row = ++r->rows;
+    hv_status s;
+    if ((s = hv__store_begin(e)))
+        return s;
+    s = import_case(&ci);
+    hv__free(ci.ids);
+    if (s == HV_OK) {
+        if ((s = hv__store_commit(e)))
+            return s;
+        r->imported++;
+        json_array_append_new(r->refs, json_string(ci.ref));
+        return HV_OK;
+    }
+    hv__store_rollback(e);
+    if (s != HV_REFUSED)
+        return s;
+    reject(r, row, ci.field, ci.why);
+    return HV_OK;
+}
+
+/* ---- reading a JSON export one case at a time ---------------------------------
+ *
+ * An export is {"about": {...}, "cases": [{...}, ...]}.  Rather than the
+ * whole file as one tree (ten times its size in memory), the reader walks
+ * the top level itself and hands each value, one at a time, to jansson:
+ * memory is one case history, whatever the number of cases. */
+
+#define MAX_VALUE_BYTES (64u << 20) /* one case history, at most */
+
+typedef struct {
+    FILE *f;
+    int c;              /* the next byte, or EOF */
+    int line, col;      /* of that byte, from 1 */
+    char *buf;          /* the value being read */
+    size_t len, cap;
+    int vline, vcol;    /* where it starts */
+    int too_big;
+} jreader;
+
+static void jr_next(jreader *j)
+{
+    if (j->c == '\n') {
+        j->line++;
+        j->col = 1;
+    } else if (j->c != EOF) {
+        j->col++;
+    }
+    j->c = getc(j->f);
+}
+
+static void jr_ws(jreader *j)
+{
+    while (j->c == ' ' || j->c == '\t' || j->c == '\n' || j->c == '\r')
+        jr_next(j);
+}
+
+/* Keeps the current byte in the value and moves on; 0 if out of room. */
+static int jr_keep(jreader *j)
+{
+    if (j->len + 2 > j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 4096;
+        char *b = cap > MAX_VALUE_BYTES ? NULL : hv__realloc(j->buf, cap);
+        if (!b) {
+            j->too_big = 1;
+            return 0;
+        }
+        j->buf = b;
+        j->cap = cap;
+    }
+    j->buf[j->len++] = (char)j->c;
+    jr_next(j);
+    return 1;
+}
+
+/* Reads one JSON value's text into j->buf (brackets balanced, strings
+ * whole; jansson checks the rest).  0 on success. */
+static int jr_value(jreader *j)
+{
+    int depth = 0;
+    jr_ws(j);
+    j->len = 0;
+    j->vline = j->line;
+    j->vcol = j->col;
+    for (;;) {
+        int c = j->c;
+        if (c == EOF)
+            return -1;
+        if (c == '"') {
+            /* a string, whole: brackets inside it do not count */
+            if (!jr_keep(j))
+                return -1;
+            while (j->c != '"') {
+                if (j->c == EOF)
+                    return -1;
+                if (j->c == '\\' && (!jr_keep(j) || j->c == EOF))
+                    return -1;
+                if (!jr_keep(j))
+                    return -1;
+            }
+            if (!jr_keep(j))
+                return -1;
+            if (depth == 0)
+                break;
+            continue;
+        }
+        if (depth == 0 && j->len > 0 &&
+            (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' ||
+             c == '\r'))
+            break; /* the end of a number or literal */
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return -1;
+            depth--;
+        }
+        if (!jr_keep(j))
+            return -1;
+        if (depth == 0 && (c == '}' || c == ']'))
+            break;
+    }
+    j->buf[j->len] = '\0';
+    return 0;
+}
+
+/* The value read, as JSON; NULL (and *line, *col of the fault) if not. */
+static json_t *jr_json(jreader *j, int *line, int *col)
+{
+    json_error_t err;
+    json_t *v = json_loadb(j->buf, j->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                           &err);
+    if (!v) {
+        *line = j->vline + (err.line > 0 ? err.line - 1 : 0);
+        *col = err.line > 1 ? err.column : j->vcol + (err.column > 0 ? err.column - 1 : 0);
+    }
+    return v;
+}
+
 static hv_status import_json(hv_engine *e, FILE *f, const char *path, report *r)
 {
-    json_error_t jerr;
+    jreader j = {.f = f, .line = 1, .col = 1};
+    json_t *about = NULL;
     hv_status s = HV_OK;
-    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        /* jansson's text may quote the input: only the position */
-        return hv__fail(e, HV_INVALID, "import: %s:%d:%d: not valid JSON", path,
-                        jerr.line, jerr.column);
-    if ((s = check_about(e, doc, path)))
-        goto done;
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(doc, "cases"), i, c) {
-        case_import ci = {.e = e, .c = c};
-        int64_t row = ++r->rows;
-        if ((s = hv__store_begin(e)))
-            goto done;
-        s = import_case(&ci);
-        hv__free(ci.ids);
-        if (s == HV_OK) {
-            if ((s = hv__store_commit(e)))
-                goto done;
-            r->imported++;
-            json_array_append_new(r->refs, json_string(ci.ref));
-        } else {
-            hv__store_rollback(e);
-            if (s != HV_REFUSED)
-                goto done;
-            reject(r, row, ci.field, ci.why);
-            s = HV_OK;
+    int line = 0, col = 0, seen_cases = 0;
+    j.c = getc(f);
+    jr_ws(&j);
+    if (j.c != '{')
+        goto bad;
+    jr_next(&j);
+    jr_ws(&j);
+    if (j.c == '}') {
+        jr_next(&j);
+    } else {
+        for (;;) {
+            /* a key */
+            jr_ws(&j);
+            if (j.c != '"' || jr_value(&j))
+                goto bad;
+            json_t *k = jr_json(&j, &line, &col);
+            if (!k)
+                goto bad_at;
+            int is_about = json_is_string(k) && !strcmp(json_string_value(k), "about");
+            int is_cases = json_is_string(k) && !strcmp(json_string_value(k), "cases");
+            json_decref(k);
+            if ((is_about && about) || (is_cases && seen_cases))
+                goto bad; /* a key twice */
+            jr_ws(&j);
+            if (j.c != ':')
+                goto bad;
+            jr_next(&j);
+            jr_ws(&j);
+            if (is_cases && j.c == '[') {
+                /* the about comes first in every export: checked before
+                 * any case is read */
+                if ((s = check_about(e, about, 1, path)))
+                    goto done;
+                seen_cases = 1;
+                jr_next(&j);
+                jr_ws(&j);
+                if (j.c == ']') {
+                    jr_next(&j);
+                } else {
+                    for (;;) {
+                        if (jr_value(&j))
+                            goto bad;
+                        json_t *c = jr_json(&j, &line, &col);
+                        if (!c)
+                            goto bad_at;
+                        s = json_is_object(c)
+                                ? import_one(e, c, r)
+                                : hv__fail(e, HV_INVALID, "import: %s:%d:%d: a case "
+                                                          "must be an object",
+                                           path, j.vline, j.vcol);
+                        json_decref(c);
+                        if (s)
+                            goto done;
+                        jr_ws(&j);
+                        if (j.c == ']') {
+                            jr_next(&j);
+                            break;
+                        }
+                        if (j.c != ',')
+                            goto bad;
+                        jr_next(&j);
+                    }
+                }
+            } else {
+                if (jr_value(&j))
+                    goto bad;
+                json_t *v = jr_json(&j, &line, &col);
+                if (!v)
+                    goto bad_at;
+                if (is_about)
+                    about = v;
+                else
+                    json_decref(v); /* another key: not ours */
+                if (is_cases) {
+                    s = check_about(e, about, 0, path); /* "cases" not a list */
+                    goto done;
+                }
+            }
+            jr_ws(&j);
+            if (j.c == '}') {
+                jr_next(&j);
+                break;
+            }
+            if (j.c != ',')
+                goto bad;
+            jr_next(&j);
         }
     }
+    jr_ws(&j);
+    if (j.c != EOF)
+        goto bad;
+    if (!seen_cases)
+        s = check_about(e, about, 0, path);
+    goto done;
+bad:
+    line = j.line;
+    col = j.col;
+bad_at:
+    /* no text of the input in the message: only where */
+    s = j.too_big ? hv__fail(e, HV_INVALID, "import: %s:%d:%d: a value larger than "
+                                           "%u MiB", path, j.vline, j.vcol,
+                             MAX_VALUE_BYTES >> 20)
+                  : hv__fail(e, HV_INVALID, "import: %s:%d:%d: not valid JSON", path,
+                             line, col);
 done:
-    json_decref(doc);
+    json_decref(about);
+    hv__free(j.buf);
     return s;
 }
 

@@ -29,7 +29,9 @@ run --as bilal --now "$T0" register child.name="Bilalcase Krumpet" child.age=16 
     concerns=neglect consent.registration=caregiver consent.export=both
 expect_rc 0 "register C (bilal's)"; C=$(head -1 "$OUT")
 
-step "note A" --now 2026-11-28T10:00:00Z note "$A" text="Canarynote Frumious visited"
+# brackets, braces, quotes and a backslash inside a text: the JSON import
+# reads an export a value at a time, and must not end a case inside a string
+step "note A" --now 2026-11-28T10:00:00Z note "$A" text='Canarynote Frumious visited [kitchen] {door} "back" \ }] end'
 step "assess A" --now 2026-11-29T10:00:00Z assess "$A" kind=initial safety=ok \
     needs.1=psychosocial_support summary="Canarysummary Bandersnatch"
 step "BIA A" --now 2026-11-30T10:00:00Z assess "$A" kind=comprehensive safety=ok \
@@ -131,6 +133,7 @@ step "since" --as sara --now 2026-12-01T09:00:00Z export --format json --pseudon
 # ---- JSON round trip into a fresh database -------------------------------------
 step "full export" --as sara $N export --format json --override migration --out all.json
 grep -q '"cases": \[' all.json && pass || failt "JSON cases list"
+grep -qF '[kitchen] {door} \"back\" \\ }] end' all.json && pass || failt "the note's brackets and quotes in the export"
 NEW="$WORK/new.db"
 run --db "$NEW" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default"
 expect_rc 0 "init the new database"
@@ -143,6 +146,25 @@ expect_rc 65 "a missing assignee refuses the import"
 expect_out "^row [0-9]+: case.assignee: no user 'bilal'" "the report names the missing login"
 [ "$(newfp)" = "$fp" ] && pass || failt "a refused import changed the database"
 "$HAVEN" --db "$NEW" --as admin user add bilal --role caseworker --supervisor sara >/dev/null
+# the import reads the file a case at a time, inside one transaction: a file
+# that breaks after some cases were read leaves nothing of them behind
+fp=$(newfp)
+head -c $(($(wc -c <all.json) - 60)) all.json >cut.json
+run --db "$NEW" --as sara $N import --format json cut.json
+expect_rc 65 "a cut file"; expect_err "cut.json:[0-9]+:[0-9]+: not valid JSON" "where it breaks"
+{ cat all.json; echo '{}'; } >tail.json
+run --db "$NEW" --as sara $N import --format json tail.json
+expect_rc 65 "text after the export"; expect_err "tail.json:[0-9]+:[0-9]+: not valid JSON" "where"
+printf '{"about": {}, "about": {}, "cases": []}' >twice.json
+run --db "$NEW" --as sara $N import --format json twice.json
+expect_rc 65 "about twice"; expect_err "twice.json:1:[0-9]+: not valid JSON" "a key twice"
+printf '{"cases": [], "about": {}}' >late.json
+run --db "$NEW" --as sara $N import --format json late.json
+expect_rc 65 "cases before about"; expect_err "not a Haven JSON export" "about comes first"
+sqlite3 :memory: "SELECT json_object('about', json(json_extract(CAST(readfile('all.json') AS TEXT), '\$.about')), 'cases', json_array(1))" >notobj.json
+run --db "$NEW" --as sara $N import --format json notobj.json
+expect_rc 65 "a case that is not an object"; expect_err "a case must be an object" "why"
+[ "$(newfp)" = "$fp" ] && pass || failt "a broken import file changed the database"
 step "import the histories" --db "$NEW" --as sara $N import --format json all.json
 expect_out "imported 3 of 3 rows" "import summary"
 # every case file the same, but for the history's sequence numbers (the
