@@ -1016,7 +1016,7 @@ static hv_status import_one(hv_engine *e, json_t *c, report *r)
  * the top level itself and hands each value, one at a time, to jansson:
  * memory is one case history, whatever the number of cases. */
 
-#define MAX_VALUE_BYTES (64u << 20) /* one case history, at most */
+#define MAX_VALUE_BYTES (256u << 20) /* one case history's text, at most */
 
 typedef struct {
     FILE *f;
@@ -1025,7 +1025,7 @@ typedef struct {
     char *buf;          /* the value being read */
     size_t len, cap;
     int vline, vcol;    /* where it starts */
-    int too_big;
+    int too_big, nomem;
 } jreader;
 
 static void jr_next(jreader *j)
@@ -1034,7 +1034,12 @@ static void jr_next(jreader *j)
         j->line++;
         j->col = 1;
     } else if (j->c != EOF) {
-        j->col++;
+        /* columns in characters, as jansson counts them */
+        int c = getc(j->f);
+        if ((c & 0xC0) != 0x80 || c == EOF)
+            j->col++;
+        j->c = c;
+        return;
     }
     j->c = getc(j->f);
 }
@@ -1050,9 +1055,13 @@ static int jr_keep(jreader *j)
 {
     if (j->len + 2 > j->cap) {
         size_t cap = j->cap ? j->cap * 2 : 4096;
-        char *b = cap > MAX_VALUE_BYTES ? NULL : hv__realloc(j->buf, cap);
-        if (!b) {
+        if (cap > MAX_VALUE_BYTES) {
             j->too_big = 1;
+            return 0;
+        }
+        char *b = hv__realloc(j->buf, cap);
+        if (!b) {
+            j->nomem = 1;
             return 0;
         }
         j->buf = b;
@@ -1130,11 +1139,17 @@ static json_t *jr_json(jreader *j, int *line, int *col)
 static hv_status import_json(hv_engine *e, FILE *f, const char *path, report *r)
 {
     jreader j = {.f = f, .line = 1, .col = 1};
-    json_t *about = NULL;
+    json_t *about = NULL, *seen = json_object();
     hv_status s = HV_OK;
     int line = 0, col = 0, seen_cases = 0;
+    if (!seen)
+        return hv__fail(e, HV_NOMEM, "out of memory");
     j.c = getc(f);
     jr_ws(&j);
+    if (j.c == '[') {
+        s = check_about(e, NULL, 0, path); /* JSON, but not an export */
+        goto done;
+    }
     if (j.c != '{')
         goto bad;
     jr_next(&j);
@@ -1150,11 +1165,21 @@ static hv_status import_json(hv_engine *e, FILE *f, const char *path, report *r)
             json_t *k = jr_json(&j, &line, &col);
             if (!k)
                 goto bad_at;
-            int is_about = json_is_string(k) && !strcmp(json_string_value(k), "about");
-            int is_cases = json_is_string(k) && !strcmp(json_string_value(k), "cases");
+            const char *name = json_string_value(k);
+            int is_about = name && !strcmp(name, "about");
+            int is_cases = name && !strcmp(name, "cases");
+            int twice = !name || json_object_get(seen, name) != NULL;
+            if (!twice && json_object_set_new(seen, name, json_true())) {
+                json_decref(k);
+                s = hv__fail(e, HV_NOMEM, "out of memory");
+                goto done;
+            }
             json_decref(k);
-            if ((is_about && about) || (is_cases && seen_cases))
-                goto bad; /* a key twice */
+            if (twice) { /* a key twice */
+                line = j.vline;
+                col = j.vcol;
+                goto bad_at;
+            }
             jr_ws(&j);
             if (j.c != ':')
                 goto bad;
@@ -1231,13 +1256,20 @@ bad:
     col = j.col;
 bad_at:
     /* no text of the input in the message: only where */
-    s = j.too_big ? hv__fail(e, HV_INVALID, "import: %s:%d:%d: a value larger than "
-                                           "%u MiB", path, j.vline, j.vcol,
-                             MAX_VALUE_BYTES >> 20)
-                  : hv__fail(e, HV_INVALID, "import: %s:%d:%d: not valid JSON", path,
-                             line, col);
+    if (ferror(f))
+        s = hv__fail(e, HV_IOERR, "import: %s:%d:%d: cannot read: %s", path, j.line,
+                     j.col, strerror(errno));
+    else if (j.nomem)
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+    else if (j.too_big)
+        s = hv__fail(e, HV_INVALID, "import: %s:%d:%d: a value larger than %u MiB",
+                     path, j.vline, j.vcol, MAX_VALUE_BYTES >> 20);
+    else
+        s = hv__fail(e, HV_INVALID, "import: %s:%d:%d: not valid JSON", path, line,
+                     col);
 done:
     json_decref(about);
+    json_decref(seen);
     hv__free(j.buf);
     return s;
 }

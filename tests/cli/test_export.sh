@@ -158,6 +158,12 @@ expect_rc 65 "text after the export"; expect_err "tail.json:[0-9]+:[0-9]+: not v
 printf '{"about": {}, "about": {}, "cases": []}' >twice.json
 run --db "$NEW" --as sara $N import --format json twice.json
 expect_rc 65 "about twice"; expect_err "twice.json:1:[0-9]+: not valid JSON" "a key twice"
+printf '{"x": 1, "x": 2}' >twice2.json
+run --db "$NEW" --as sara $N import --format json twice2.json
+expect_rc 65 "any key twice"; expect_err "twice2.json:1:10: not valid JSON" "at the second key"
+printf '[]' >list.json
+run --db "$NEW" --as sara $N import --format json list.json
+expect_rc 65 "a list"; expect_err "not a Haven JSON export" "JSON, but not an export"
 printf '{"cases": [], "about": {}}' >late.json
 run --db "$NEW" --as sara $N import --format json late.json
 expect_rc 65 "cases before about"; expect_err "not a Haven JSON export" "about comes first"
