@@ -75,22 +75,8 @@ static char *reg(fixture *f, const char *input)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char *err = NULL;
-    char wf[4096], rules[4096];
-    f->dir = tu_tempdir();
-    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
-    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
-    hv_init_options o = {.agency = "CP", .workflow_path = wf,
-                         .rules_dir = rules, .admin = "admin"};
-    if (hv_engine_init(tu_db_path(f->dir), &o, &err) != HV_OK)
-        fail_msg("init: %s", err ? err : "?");
-    if (hv_engine_open(tu_db_path(f->dir), &f->e, &err) != HV_OK)
-        fail_msg("open: %s", err ? err : "?");
-    hv_clock_fix(f->e, TU_T0);
-    as(f, "admin");
-    assert_int_equal(hv_user_add(f->e, "sara", "supervisor", NULL), HV_OK);
-    assert_int_equal(hv_user_add(f->e, "amal", "caseworker", "sara"), HV_OK);
-    as(f, "amal");
+    /* amal (caseworker) under sara (supervisor), acting as amal */
+    f->e = tu_fresh_engine_rules(&f->dir, "rules/default");
     /* a: walked to a closure request; b: to follow-up with a review;
      * c: assessed once; d: registered only (child labour); e: closed */
     char *a = reg(f, CHILD("Noor", 12, "\"emotional_distress\",\"school_decline\""));

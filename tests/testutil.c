@@ -73,15 +73,19 @@ const char *tu_db_path(const char *dir)
     return buf;
 }
 
-hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern)
+static hv_engine *fresh_engine(char **dir, const char *ref_pattern,
+                               const char *rules_dir)
 {
     char *err = NULL;
     hv_engine *e = NULL;
     *dir = tu_tempdir();
     assert_non_null(*dir);
-    char wf[4096];
+    char wf[4096], rules[4096];
     snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    if (rules_dir)
+        snprintf(rules, sizeof rules, "%s", tu_source_path(rules_dir));
     hv_init_options o = {.agency = "CP", .workflow_path = wf,
+                         .rules_dir = rules_dir ? rules : NULL,
                          .ref_pattern = ref_pattern, .admin = "admin"};
     hv_status st = hv_engine_init(tu_db_path(*dir), &o, &err);
     if (st != HV_OK)
@@ -97,6 +101,16 @@ hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern)
     assert_int_equal(hv_user_add(e, "bilal", "caseworker", "sara"), HV_OK);
     assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
     return e;
+}
+
+hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern)
+{
+    return fresh_engine(dir, ref_pattern, NULL);
+}
+
+hv_engine *tu_fresh_engine_rules(char **dir, const char *rules_dir)
+{
+    return fresh_engine(dir, NULL, rules_dir);
 }
 
 long tu_count(const char *db_path, const char *sql)

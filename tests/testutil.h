@@ -29,6 +29,8 @@ char *tu_read_file(const char *path, size_t *len);
  * workflows/iasc.yaml and opened with a fixed clock at TU_T0, acting as
  * "amal".  out: *dir (malloc'd), *db_path (static buffer per call). */
 hv_engine *tu_fresh_engine(char **dir, const char *ref_pattern);
+/* The same with a rule pack (rules_dir relative to the source tree). */
+hv_engine *tu_fresh_engine_rules(char **dir, const char *rules_dir);
 /* Runs a COUNT(*) style query on the engine's database file through a
  * separate connection; -1 on error. */
 long tu_count(const char *db_path, const char *sql);
