@@ -1026,6 +1026,21 @@ static json_t *both_json(run *d, hv_hook h)
     return json_pack("{s:o?,s:o?}", "old", o, "new", n);
 }
 
+/* Adds hook h's {old, new} to the case's entry (made on first use) under
+ * key; returns it (borrowed, for more detail), or NULL when out of memory. */
+static json_t *add_change(run *d, json_t **entry, hv_hook h, const char *key)
+{
+    record *c = &d->rec;
+    if (!*entry)
+        *entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off, c->ref.len);
+    json_t *both = both_json(d, h);
+    if (!*entry || !both) {
+        json_decref(both);
+        return NULL;
+    }
+    return json_object_set_new(*entry, key, both) ? NULL : both;
+}
+
 static void set_due(json_t *entry, const char *key, int64_t due, int64_t new_due)
 {
     char a[32], b[32];
@@ -1066,16 +1081,10 @@ static hv_status evaluate(run *d)
             risk_changed = risk[0].level != risk[1].level ||
                            risk[0].score != risk[1].score;
             if (risk_changed && (want & HV_DIFF_RISK)) {
-                entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off,
-                                  c->ref.len);
-                json_t *both = both_json(d, HV_HOOK_RISK);
-                if (!entry || !both) {
-                    json_decref(both);
+                if (!add_change(d, &entry, HV_HOOK_RISK, "risk")) {
                     pop_both(d, risk_ok);
-                    s = hv__fail(d->e, HV_NOMEM, "out of memory");
-                    goto done;
+                    goto nomem;
                 }
-                json_object_set_new(entry, "risk", both);
                 count(d, risk[1].level > risk[0].level ? "risk_up"
                          : risk[1].level < risk[0].level ? "risk_down"
                          : risk[1].score > risk[0].score ? "risk_score_up"
@@ -1095,17 +1104,10 @@ static hv_status evaluate(run *d)
             fu_changed = fu[0].every != fu[1].every ||
                          strcmp(fu[0].method, fu[1].method) != 0;
             if (fu_changed) {
-                if (!entry)
-                    entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off,
-                                      c->ref.len);
-                json_t *both = both_json(d, HV_HOOK_FOLLOWUP);
-                if (entry && both) {
-                    set_due(both, "due", c->followup_due,
-                            c->followup_created + fu[1].every);
-                    json_object_set_new(entry, "followup", both);
-                } else {
-                    json_decref(both);
-                }
+                json_t *both = add_change(d, &entry, HV_HOOK_FOLLOWUP, "followup");
+                if (!both)
+                    goto nomem; /* its results are popped at done */
+                set_due(both, "due", c->followup_due, c->followup_created + fu[1].every);
                 count(d, fu[1].every < fu[0].every ? "followup_more_often"
                          : fu[1].every > fu[0].every ? "followup_less_often"
                                                      : "followup_method_changed");
@@ -1120,17 +1122,12 @@ static hv_status evaluate(run *d)
         if (rv_ok[0] && rv_ok[1]) {
             rv_changed = rv[0].every != rv[1].every;
             if (rv_changed) {
-                if (!entry)
-                    entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off,
-                                      c->ref.len);
-                json_t *both = both_json(d, HV_HOOK_REVIEW);
-                if (entry && both) {
-                    set_due(both, "due", c->review_due,
-                            c->review_created + rv[1].every);
-                    json_object_set_new(entry, "review", both);
-                } else {
-                    json_decref(both);
+                json_t *both = add_change(d, &entry, HV_HOOK_REVIEW, "review");
+                if (!both) {
+                    pop_both(d, rv_ok);
+                    goto nomem;
                 }
+                set_due(both, "due", c->review_due, c->review_created + rv[1].every);
                 count(d, rv[1].every < rv[0].every ? "review_more_often"
                                                     : "review_less_often");
             }
@@ -1143,17 +1140,12 @@ static hv_status evaluate(run *d)
         call_both(d, HV_HOOK_CLOSURE, args, cl, ok);
         if (ok[0] && ok[1] &&
             (cl[0].ok != cl[1].ok || cl[0].final_after != cl[1].final_after)) {
-            if (!entry)
-                entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off,
-                                  c->ref.len);
-            json_t *both = both_json(d, HV_HOOK_CLOSURE);
-            if (entry && both) {
-                json_object_set_new(both, "reason",
-                                    json_string(args[0].reason));
-                json_object_set_new(entry, "closure", both);
-            } else {
-                json_decref(both);
+            json_t *both = add_change(d, &entry, HV_HOOK_CLOSURE, "closure");
+            if (!both) {
+                pop_both(d, ok);
+                goto nomem;
             }
+            json_object_set_new(both, "reason", json_string(args[0].reason));
             count(d, cl[0].ok == cl[1].ok ? "closure_final_followup_changed"
                      : cl[1].ok ? "closure_now_allowed"
                                 : "closure_now_refused");
@@ -1175,9 +1167,14 @@ static hv_status evaluate(run *d)
             s = hv__fail(d->e, HV_NOMEM, "out of memory");
         }
     }
+    goto done;
+nomem:
+    s = hv__fail(d->e, HV_NOMEM, "out of memory");
+done:
+    /* the follow-up's results stay on the stacks until here (apply reads
+     * the method, borrowed from them) */
     if (fu_changed)
         pop_both(d, fu_ok);
-done:
     json_decref(entry);
     return s;
 }
