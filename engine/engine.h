@@ -65,6 +65,11 @@ const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
                             char **out, size_t *outlen);
 /* HV_DENIED naming the action when the data key is not here. */
 hv_status hv__need_key(hv_engine *e, const char *action);
+/* Indexes a person's name (nothing when NULL) for search, and with the
+ * sex and the case's location (both given only for the child) for the
+ * duplicate check (registry.c). */
+hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
+                         const char *sex, const char *location);
 
 /* ---- need-to-know (access.c) ---- */
 /* The acting user (must exist and be active; HV_DENIED otherwise).

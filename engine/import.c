@@ -798,49 +798,6 @@ static hv_status bump_counter(hv_engine *e, const char *ref)
     return s;
 }
 
-/* Indexes a person's name for search and duplicates (as registration
- * does). */
-static hv_status index_person(hv_engine *e, int64_t person_id, json_t *p,
-                              const char *location)
-{
-    const char *name = json_string_value(json_object_get(p, "name"));
-    const char *sex = json_string_value(json_object_get(p, "sex"));
-    const char *role = json_string_value(json_object_get(p, "role"));
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    if (!name)
-        return HV_OK;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !(role && !strcmp(role, "child") && sex && location))
-            break;
-        if ((s = hv__store_prepare(e,
-                                   pass == 0
-                                       ? "INSERT OR IGNORE INTO person_name_keys"
-                                         " (person_id, key) SELECT ?1,"
-                                         " hv_blind(value) FROM"
-                                         " json_each(hv_name_keys(?2))"
-                                       : "INSERT OR IGNORE INTO person_name_keys"
-                                         " (person_id, key) SELECT ?1,"
-                                         " hv_blind('d:' || value || '|' || ?3"
-                                         " || '|' || replace(replace(lower(?4),"
-                                         " ' ', ''), char(9), '')) FROM"
-                                         " json_each(hv_name_keys(?2))",
-                                   &st)))
-            return s;
-        sqlite3_bind_int64(st, 1, person_id);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        if (pass == 1) {
-            sqlite3_bind_text(st, 3, sex, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, location, -1, SQLITE_STATIC);
-        }
-        int rc = sqlite3_step(st);
-        hv__store_finalize(e, st);
-        if (rc != SQLITE_DONE)
-            return hv__sql_fail(e, rc, "indexing a name");
-    }
-    return HV_OK;
-}
-
 /* Imports one exported case inside the caller's savepoint. */
 static hv_status import_case(case_import *ci)
 {
@@ -911,6 +868,8 @@ static hv_status import_case(case_import *ci)
     const char *location = json_string_value(json_object_get(kase, "location"));
     json_array_foreach(json_object_get(c, "persons"), i, v) {
         int64_t person_id = 0;
+        const char *role = json_string_value(json_object_get(v, "role"));
+        int child = role && !strcmp(role, "child");
         if ((s = insert_row(ci, "persons", v,
                             "INSERT INTO persons (id, case_id, role,"
                             " relationship, name, birth_date, age,"
@@ -922,7 +881,10 @@ static hv_status import_case(case_import *ci)
                             " age_recorded_at:t sex:s lives_with_child:b"
                             " details:j",
                             &person_id)) ||
-            (s = index_person(e, person_id, v, location)))
+            (s = hv__index_name(e, person_id,
+                                json_string_value(json_object_get(v, "name")),
+                                json_string_value(json_object_get(v, "sex")),
+                                child ? location : NULL)))
             return s;
     }
     /* Every other section, in an order where each row finds the rows it

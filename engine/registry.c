@@ -602,9 +602,42 @@ done:
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* Inserts one person and their name keys.  out: nothing. */
+hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
+                         const char *sex, const char *location)
+{
+    static const char *const sql[2] = {
+        /* the spelling keys, for search */
+        "INSERT OR IGNORE INTO person_name_keys (person_id, key) SELECT ?1,"
+        " hv_blind(value) FROM json_each(hv_name_keys(?2))",
+        /* the duplicate-detection keys of a child (schema 6) */
+        "INSERT OR IGNORE INTO person_name_keys (person_id, key) SELECT ?1,"
+        " hv_blind('d:' || value || '|' || ?3 || '|' || replace(replace("
+        "lower(?4), ' ', ''), char(9), '')) FROM json_each(hv_name_keys(?2))"};
+    if (!name)
+        return HV_OK;
+    for (int pass = 0; pass < (sex && location ? 2 : 1); pass++) {
+        sqlite3_stmt *st = NULL;
+        hv_status s = hv__store_prepare(e, sql[pass], &st);
+        if (s)
+            return s;
+        sqlite3_bind_int64(st, 1, person_id);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        if (pass == 1) {
+            sqlite3_bind_text(st, 3, sex, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, location, -1, SQLITE_STATIC);
+        }
+        int rc = sqlite3_step(st);
+        hv__store_finalize(e, st);
+        if (rc != SQLITE_DONE)
+            return hv__sql_fail(e, rc, "indexing a name");
+    }
+    return HV_OK;
+}
+
+/* Inserts one person and their name keys (a child's duplicate keys too,
+ * given the case's location).  out: nothing. */
 static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
-                               json_t *p)
+                               json_t *p, const char *location)
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
@@ -643,22 +676,8 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
     hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "recording a person");
-    if (!name)
-        return HV_OK;
-    int64_t person_id = sqlite3_last_insert_rowid(e->db);
-    if ((s = hv__store_prepare(e,
-                               "INSERT OR IGNORE INTO person_name_keys"
-                               " (person_id, key) SELECT ?1, hv_blind(value)"
-                               " FROM json_each(hv_name_keys(?2))",
-                               &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, person_id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "indexing a name");
-    return HV_OK;
+    return hv__index_name(e, sqlite3_last_insert_rowid(e->db), name,
+                          json_string_value(json_object_get(p, "sex")), location);
 }
 
 /* Runs an INSERT with text/int binds given as a printf-free list. */
@@ -787,35 +806,12 @@ static hv_status write_registration(hv_engine *e, registration *r,
     }
     case_id = sqlite3_last_insert_rowid(e->db);
     json_t *child = json_object_get(r->input, "child");
-    if (child && (s = insert_person(e, case_id, "child", child)))
+    if (child && (s = insert_person(e, case_id, "child", child, r->location)))
         goto fail;
-    if (child && r->child_name && r->child_sex && r->location) {
-        /* the duplicate-detection keys of the child (schema 6) */
-        int64_t person_id = sqlite3_last_insert_rowid(e->db);
-        if ((s = hv__store_prepare(e,
-                                   "INSERT OR IGNORE INTO person_name_keys"
-                                   " (person_id, key) SELECT ?1, hv_blind('d:'"
-                                   " || value || '|' || ?3 || '|' || replace("
-                                   "replace(lower(?4), ' ', ''), char(9), ''))"
-                                   " FROM json_each(hv_name_keys(?2))",
-                                   &st)))
-            goto fail;
-        sqlite3_bind_int64(st, 1, person_id);
-        sqlite3_bind_text(st, 2, r->child_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, r->child_sex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r->location, -1, SQLITE_STATIC);
-        int krc = sqlite3_step(st);
-        hv__store_finalize(e, st);
-        st = NULL;
-        if (krc != SQLITE_DONE) {
-            s = hv__sql_fail(e, krc, "indexing a name");
-            goto fail;
-        }
-    }
     size_t i;
     json_t *v;
     json_array_foreach(r->family, i, v) {
-        if ((s = insert_person(e, case_id, "family", v)))
+        if ((s = insert_person(e, case_id, "family", v, NULL)))
             goto fail;
     }
     json_array_foreach(r->concerns, i, v) {
