@@ -149,27 +149,24 @@ expect_out "^row [0-9]+: case.assignee: no user 'bilal'" "the report names the m
 # the import reads the file a case at a time, inside one transaction: a file
 # that breaks after some cases were read leaves nothing of them behind
 fp=$(newfp)
+refused() { # FILE ERROR WHAT: the import of FILE exits 65 saying ERROR
+    run --db "$NEW" --as sara $N import --format json "$1"
+    expect_rc 65 "$3"; expect_err "$2" "$3"
+}
 head -c $(($(wc -c <all.json) - 60)) all.json >cut.json
-run --db "$NEW" --as sara $N import --format json cut.json
-expect_rc 65 "a cut file"; expect_err "cut.json:[0-9]+:[0-9]+: not valid JSON" "where it breaks"
+refused cut.json "cut.json:[0-9]+:[0-9]+: not valid JSON" "a cut file, where it breaks"
 { cat all.json; echo '{}'; } >tail.json
-run --db "$NEW" --as sara $N import --format json tail.json
-expect_rc 65 "text after the export"; expect_err "tail.json:[0-9]+:[0-9]+: not valid JSON" "where"
+refused tail.json "tail.json:[0-9]+:[0-9]+: not valid JSON" "text after the export"
 printf '{"about": {}, "about": {}, "cases": []}' >twice.json
-run --db "$NEW" --as sara $N import --format json twice.json
-expect_rc 65 "about twice"; expect_err "twice.json:1:[0-9]+: not valid JSON" "a key twice"
+refused twice.json "twice.json:1:[0-9]+: not valid JSON" "about twice"
 printf '{"x": 1, "x": 2}' >twice2.json
-run --db "$NEW" --as sara $N import --format json twice2.json
-expect_rc 65 "any key twice"; expect_err "twice2.json:1:10: not valid JSON" "at the second key"
+refused twice2.json "twice2.json:1:10: not valid JSON" "any key twice, at the second key"
 printf '[]' >list.json
-run --db "$NEW" --as sara $N import --format json list.json
-expect_rc 65 "a list"; expect_err "not a Haven JSON export" "JSON, but not an export"
+refused list.json "not a Haven JSON export" "a list: JSON, but not an export"
 printf '{"cases": [], "about": {}}' >late.json
-run --db "$NEW" --as sara $N import --format json late.json
-expect_rc 65 "cases before about"; expect_err "not a Haven JSON export" "about comes first"
+refused late.json "not a Haven JSON export" "cases before about"
 sqlite3 :memory: "SELECT json_object('about', json(json_extract(CAST(readfile('all.json') AS TEXT), '\$.about')), 'cases', json_array(1))" >notobj.json
-run --db "$NEW" --as sara $N import --format json notobj.json
-expect_rc 65 "a case that is not an object"; expect_err "a case must be an object" "why"
+refused notobj.json "a case must be an object" "a case that is not an object"
 [ "$(newfp)" = "$fp" ] && pass || failt "a broken import file changed the database"
 step "import the histories" --db "$NEW" --as sara $N import --format json all.json
 expect_out "imported 3 of 3 rows" "import summary"
