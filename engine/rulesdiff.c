@@ -1065,6 +1065,7 @@ static hv_status evaluate(run *d)
     int ok[2];
     int risk_changed = 0, fu_changed = 0, rv_changed = 0, changed = 0;
     json_t *entry = NULL;
+    char *reason = NULL; /* the closure's, for closure.lua */
     hv_status s = HV_OK;
     unsigned want = d->hooks;
     int need_fu = (want & HV_DIFF_FOLLOWUP) && c->followup_task;
@@ -1135,8 +1136,12 @@ static hv_status evaluate(run *d)
         pop_both(d, rv_ok);
     }
     if (need_cl) {
+        /* a copy: the record's text moves as the rules read more of it */
+        if (!(reason = hv__strndup(c->arena + c->closure_reason.off,
+                                   c->closure_reason.len)))
+            goto nomem;
         for (int i = 0; i < 2; i++)
-            args[i].reason = c->arena + c->closure_reason.off;
+            args[i].reason = reason;
         call_both(d, HV_HOOK_CLOSURE, args, cl, ok);
         if (ok[0] && ok[1] &&
             (cl[0].ok != cl[1].ok || cl[0].final_after != cl[1].final_after)) {
@@ -1175,6 +1180,7 @@ done:
      * the method, borrowed from them) */
     if (fu_changed)
         pop_both(d, fu_ok);
+    hv__free(reason);
     json_decref(entry);
     return s;
 }
