@@ -51,7 +51,7 @@ typedef struct {
     int json;        /* parse the text as JSON once opened (nil if it is not) */
     int64_t i;
     double d;
-    size_t off, len; /* text in the arena */
+    size_t off, len; /* in the record's text */
     json_t *j;       /* C_JSON, owned */
 } cell;
 
@@ -86,9 +86,7 @@ typedef struct {
     cell closure_reason;
     /* the streams read for this case so far (bit per S_*: load_stream) */
     unsigned loaded;
-    /* text */
-    char *arena;
-    size_t used, cap;
+    hv_jbuf text;     /* the cells' text, each ended by a NUL */
     int nomem;
 } record;
 
@@ -135,32 +133,24 @@ static void cell_clear(cell *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Copies text into the arena. */
+/* Copies text into the record's text (it may move: keep offsets). */
 static void cell_text(record *rec, cell *c, const char *t, size_t n)
 {
+    size_t off = rec->text.len;
     if (!t) {
         c->type = C_NIL;
         return;
     }
-    if (rec->used + n + 1 > rec->cap) {
-        size_t cap = rec->cap ? rec->cap : 1024;
-        while (cap < rec->used + n + 1)
-            cap *= 2;
-        char *a = hv__realloc(rec->arena, cap);
-        if (!a) {
-            rec->nomem = 1;
-            c->type = C_NIL;
-            return;
-        }
-        rec->arena = a;
-        rec->cap = cap;
+    hv__jb_raw(&rec->text, t, n);
+    hv__jb_raw(&rec->text, "", 1); /* its NUL */
+    if (rec->text.err) {
+        rec->nomem = 1;
+        c->type = C_NIL;
+        return;
     }
-    memcpy(rec->arena + rec->used, t, n);
-    rec->arena[rec->used + n] = '\0';
     c->type = C_TEXT;
-    c->off = rec->used;
+    c->off = off;
     c->len = n;
-    rec->used += n + 1;
 }
 
 /* Column i as text (sqlite3_column_text, as case_view's col_text). */
@@ -207,7 +197,7 @@ static void record_reset(record *rec)
     rec->has_child = rec->has_plan = rec->plan_approved = 0;
     rec->followup_task = rec->review_task = 0;
     rec->loaded = 0;
-    rec->used = 0;
+    rec->text.len = 0;
 }
 
 static void record_free(record *rec)
@@ -218,7 +208,7 @@ static void record_free(record *rec)
                      &rec->evaluations, &rec->actions};
     for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
         rows_free(lists[k]);
-    hv__free(rec->arena);
+    hv__free(rec->text.text);
 }
 
 /* ---- the streams ---------------------------------------------------------- */
@@ -359,7 +349,7 @@ static const char *cell_ready(run *d, cell *c)
     if (c->type == C_SEALED) {
         char *plain = NULL;
         size_t n = 0;
-        const char *why = hv__crypto_open(d->e, (const unsigned char *)rec->arena + c->off,
+        const char *why = hv__crypto_open(d->e, (const unsigned char *)rec->text.text + c->off,
                                           c->len, &plain, &n);
         if (why)
             return why;
@@ -369,7 +359,7 @@ static const char *cell_ready(run *d, cell *c)
             return "out of memory";
     }
     if (c->json && c->type == C_TEXT) {
-        json_t *j = json_loadb(rec->arena + c->off, c->len, 0, NULL);
+        json_t *j = json_loadb(rec->text.text + c->off, c->len, 0, NULL);
         c->type = j ? C_JSON : C_NIL;
         c->j = j;
     }
@@ -597,7 +587,7 @@ static void push_cell(lua_State *L, run *d, cell *c)
     switch (c->type) {
     case C_INT: lua_pushinteger(L, (lua_Integer)c->i); break;
     case C_REAL: lua_pushnumber(L, c->d); break;
-    case C_TEXT: lua_pushlstring(L, d->rec.arena + c->off, c->len); break;
+    case C_TEXT: lua_pushlstring(L, d->rec.text.text + c->off, c->len); break;
     case C_BOOL: lua_pushboolean(L, (int)c->i); break;
     case C_JSON: hv__rules_push_json(L, c->j, 1); break;
     default: lua_pushnil(L); break;
@@ -727,7 +717,7 @@ static void build_field(lua_State *L, side *sd, int kind, int k)
         for (size_t i = 0; i < c->consents.n; i++) {
             cell *row = c->consents.cells + i * 2;
             push_cell(L, d, &row[1]);
-            lua_setfield(L, -2, c->arena + row[0].off);
+            lua_setfield(L, -2, c->text.text + row[0].off);
         }
         hv__rules_readonly(L);
         break;
@@ -967,7 +957,7 @@ static void add_error(run *d, int side_no, hv_hook h, char *msg)
     d->nerrors++;
     if (d->nerrors <= MAX_ERRORS_LISTED) {
         json_t *o = json_pack("{s:s%,s:s,s:s,s:s}", "ref",
-                              d->rec.arena + d->rec.ref.off, d->rec.ref.len,
+                              d->rec.text.text + d->rec.ref.off, d->rec.ref.len,
                               "hook", hv__hook_name(h), "pack",
                               side_no ? "new" : "old", "message",
                               msg ? msg : "rule error");
@@ -1032,7 +1022,7 @@ static json_t *add_change(run *d, json_t **entry, hv_hook h, const char *key)
 {
     record *c = &d->rec;
     if (!*entry)
-        *entry = json_pack("{s:s%}", "ref", c->arena + c->ref.off, c->ref.len);
+        *entry = json_pack("{s:s%}", "ref", c->text.text + c->ref.off, c->ref.len);
     json_t *both = both_json(d, h);
     if (!*entry || !both) {
         json_decref(both);
@@ -1137,7 +1127,7 @@ static hv_status evaluate(run *d)
     }
     if (need_cl) {
         /* a copy: the record's text moves as the rules read more of it */
-        if (!(reason = hv__strndup(c->arena + c->closure_reason.off,
+        if (!(reason = hv__strndup(c->text.text + c->closure_reason.off,
                                    c->closure_reason.len)))
             goto nomem;
         for (int i = 0; i < 2; i++)
