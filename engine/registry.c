@@ -608,20 +608,28 @@ hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
     static const char *const sql[2] = {
         /* the spelling keys, for search */
         "INSERT OR IGNORE INTO person_name_keys (person_id, key) SELECT ?1,"
-        " hv_blind(value) FROM json_each(hv_name_keys(?2))",
+        " hv_blind(value) FROM json_each(?2)",
         /* the duplicate-detection keys of a child (schema 6) */
         "INSERT OR IGNORE INTO person_name_keys (person_id, key) SELECT ?1,"
         " hv_blind('d:' || value || '|' || ?3 || '|' || replace(replace("
-        "lower(?4), ' ', ''), char(9), '')) FROM json_each(hv_name_keys(?2))"};
+        "lower(?4), ' ', ''), char(9), '')) FROM json_each(?2)"};
     if (!name)
         return HV_OK;
-    for (int pass = 0; pass < (sex && location ? 2 : 1); pass++) {
+    /* the name's spelling keys, made once for both */
+    json_t *keys = json_array();
+    char *text = keys && hv__name_keys(name, keys) == 0
+                     ? json_dumps(keys, JSON_COMPACT)
+                     : NULL;
+    json_decref(keys);
+    if (!text)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = HV_OK;
+    for (int pass = 0; pass < (sex && location ? 2 : 1) && !s; pass++) {
         sqlite3_stmt *st = NULL;
-        hv_status s = hv__store_prepare(e, sql[pass], &st);
-        if (s)
-            return s;
+        if ((s = hv__store_prepare(e, sql[pass], &st)))
+            break;
         sqlite3_bind_int64(st, 1, person_id);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
         if (pass == 1) {
             sqlite3_bind_text(st, 3, sex, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 4, location, -1, SQLITE_STATIC);
@@ -629,9 +637,10 @@ hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
         int rc = sqlite3_step(st);
         hv__store_finalize(e, st);
         if (rc != SQLITE_DONE)
-            return hv__sql_fail(e, rc, "indexing a name");
+            s = hv__sql_fail(e, rc, "indexing a name");
     }
-    return HV_OK;
+    free(text);
+    return s;
 }
 
 /* Inserts one person and their name keys (a child's duplicate keys too,
