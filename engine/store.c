@@ -534,6 +534,41 @@ hv_status hv__store_exec(hv_engine *e, const char *sql)
     return HV_OK;
 }
 
+/* Runs sql (through the statement cache) to completion with the bind
+ * values described by binds, one letter each: 'i' int64_t, 'd' double,
+ * 't' text (a NULL pointer binds null), 'n' null (its argument is skipped).
+ * A failure is recorded with `what` (never a bound value).  The one
+ * "exec with binds" helper of the engine. */
+hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
+                          const char *binds, ...)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, sql, &st);
+    if (s)
+        return s;
+    va_list ap;
+    va_start(ap, binds);
+    for (int i = 0; binds[i]; i++) {
+        if (binds[i] == 'i') {
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        } else if (binds[i] == 'd') {
+            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+        } else if (binds[i] == 't') {
+            const char *t = va_arg(ap, const char *);
+            if (t)
+                sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT);
+        } else {
+            (void)va_arg(ap, void *);
+        }
+    }
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    hv__store_finalize(e, st);
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, what);
+}
+
 hv_status hv__store_schema_version(hv_engine *e, int *version)
 {
     sqlite3_stmt *st = NULL;

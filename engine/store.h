@@ -47,6 +47,11 @@ void hv__store_cache_clear(hv_engine *e);
 /* Runs a statement with no result rows to completion and finalises it. */
 hv_status hv__store_exec(hv_engine *e, const char *sql);
 
+/* Runs sql to completion with bind values described by binds ('i' int64_t,
+ * 'd' double, 't' text or NULL, 'n' null), naming `what` on failure. */
+hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
+                          const char *binds, ...);
+
 /* Appends an event in the current transaction.  data and decision are JSON
  * objects (may be NULL); they must never hold names or narrative. */
 hv_status hv__store_append_event(hv_engine *e, int64_t case_id,

@@ -225,6 +225,66 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
 HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
                                       char **out_json);
 
+/*
+ * The lifecycle steps of hv_case_step: the one list of step verbs, which
+ * every front end (the command line, the Lua module, the REPL, scenarios)
+ * takes from here.  XX(verb, synopsis of its key=value input, help text).
+ */
+#define HV_STEP_MAP(XX)                                                        \
+    XX(assess,                                                                 \
+       "kind=initial|comprehensive|reassessment safety=ok|concern|urgent ...", \
+       "Record an assessment (seed 001: initial within 24-48 hours; the Best\n" \
+       "Interests Assessment with elements.childs_views, .family_relationships,\n" \
+       ".safe_environment, .development_identity, .strengths_resources).  Lists:\n" \
+       "needs, risks, strengths, info_needed, sources, verified (comma-separated,\n" \
+       "or needs.1=... for text with commas); summary.  Closes the assessment's\n" \
+       "task, moves the case on and re-scores risk with risk.lua.")              \
+    XX(plan,                                                                   \
+       "goal=... indicators.1=... target_date=YYYY-MM-DD addresses.1=... "       \
+       "actions.1.title=... actions.1.responsible=caseworker|child|family|provider " \
+       "actions.1.type=direct_support|referral|coordination actions.1.due=YYYY-MM-DD", \
+       "Make a case plan (a new version each time) with a SMART goal; a refused\n" \
+       "plan names the missing SMART part.  Where the workflow asks, it waits for\n" \
+       "a supervisor's approval; an approved plan schedules its actions, the\n" \
+       "first follow-up (followup.lua) and the first review (review.lua).")       \
+    XX(approve, "[note=...]",                                                  \
+       "A supervisor approves what waits on the case (a plan or a closure).")    \
+    XX(reject, "reason=...",                                                   \
+       "A supervisor rejects what waits on the case, with the reason.")          \
+    XX(act, "action=N status=in_progress|done|dropped [reason=...]",           \
+       "Update an action of the plan in force (dropping one needs a reason).")   \
+    XX(refer,                                                                  \
+       "service=CODE provider=NAME [action=N] [override=REASON] | "             \
+       "referral=N status=accepted|declined|completed [outcome=...]",            \
+       "Refer to a service, only with consent to share information on record\n" \
+       "(a supervisor may override with a reason); then track the referral.")    \
+    XX(conference, "participants=... decisions=... [at=DATE]",                 \
+       "Record a case conference with its participants and decisions.")         \
+    XX(followup, "method=CODE safety=ok|concern|urgent [notes=...] [at=DATE]",  \
+       "Record a follow-up (home visit scheduled or unannounced, phone call,\n" \
+       "meeting, provider check).  A concern re-scores risk; the next follow-up\n" \
+       "is scheduled from followup.lua.  On a closed case: the final follow-up.") \
+    XX(review, "outcome=continue|adjust_plan|plan_closure [notes=...]",         \
+       "Review the plan; adjust_plan opens a new plan version.")                 \
+    XX(evaluate,                                                               \
+       "outcome=achieved|partly_achieved|not_achieved [indicators=...]",         \
+       "Evaluate the plan's goal against its indicators (workflows with evaluation).") \
+    XX(close, "reason=CODE [notes=...]",                                       \
+       "Request closure with a reason; closure.lua must agree and a supervisor\n" \
+       "approves where the workflow asks.  Closing schedules the final follow-up\n" \
+       "and cancels every other task.")                                          \
+    XX(reopen, "reason=...", "Reopen a closed case, back to assessment.")       \
+    XX(transfer, "agency=NAME [reason=...] [override=REASON]",                 \
+       "Transfer to another agency (needs consent for transfer); closes the case\n" \
+       "here as transferred.")                                                   \
+    XX(assign, "to=LOGIN",                                                     \
+       "Reassign the case and its open tasks to another caseworker.")            \
+    XX(consent,                                                                \
+       "scope=CODE given_by=child|caregiver|both|guardian | "                   \
+       "scope=CODE withdraw=yes [reason=...]",                                   \
+       "Record or withdraw consent for a scope (information_sharing, referral,\n" \
+       "transfer, export).")
+
 /* One lifecycle step on a case, with its input as a JSON object:
  *   assess     kind (initial|comprehensive|reassessment), safety, needs,
  *              risks, strengths, info_needed, sources, verified, summary,
