@@ -40,6 +40,15 @@ struct hv_engine {
     FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
     int64_t refused_case;  /* an access refusal to audit after a rollback */
     char *purpose;         /* why the user acts (recorded in events), or NULL */
+    /* The acting user of the call in progress, resolved once per call by
+     * the call context (context.c) and forgotten when the call ends; the
+     * event append takes the role from here instead of asking the users
+     * table again.  known 0: no call context (look the user up). */
+    struct {
+        int known;
+        int64_t user_id;
+        char role[32];
+    } who;
     hv_stmt_slot stmts[HV_STMT_CACHE]; /* prepared statements (store.c) */
     int batch;             /* inside hv_engine_batch_begin (one transaction) */
     int batch_change;      /* a change's savepoint is open in the batch */
