@@ -4,7 +4,10 @@
 # `layers`, part of `all`) and by ctest (unit_layers); exits 1 naming every
 # breach, 0 when the house is in order.
 #
-#   sh tools/check-layers.sh SOURCE_DIR ENGINE_OBJECT_DIR [GENERATED_DIR]
+#   sh tools/check-layers.sh SOURCE_DIR GENERATED_DIR ENGINE_OBJECT...
+#
+# (GENERATED_DIR: the build's generated headers, or "-" for none; the
+# objects: the engine's object files, one per engine/*.c.)
 #
 # What it checks:
 #  1. A file under bindings/ includes ("...") only haven.h, headers of
@@ -22,9 +25,11 @@
 #     hv_ prototype is typed into a .c file.
 set -eu
 
-src=${1:?usage: check-layers.sh SOURCE_DIR ENGINE_OBJECT_DIR [GENERATED_DIR]}
-objdir=${2:?usage: check-layers.sh SOURCE_DIR ENGINE_OBJECT_DIR [GENERATED_DIR]}
-gendir=${3:-}
+usage="usage: check-layers.sh SOURCE_DIR GENERATED_DIR ENGINE_OBJECT..."
+[ $# -ge 3 ] || { echo "$usage" >&2; exit 64; }
+src=$1
+gendir=$2
+shift 2
 NM=${NM:-nm}
 
 tmp=$(mktemp -d)
@@ -39,7 +44,7 @@ awk '!/^#/ && NF > 1 { for (i = 2; i <= NF; i++) print $i, $1 }' \
 
 # ---- 1. front ends include only the public header -----------------------------
 (cd "$src/bindings" && find . -name '*.h' -exec basename {} \;) >"$tmp/bindings_h"
-if [ -n "$gendir" ] && [ -d "$gendir" ]; then
+if [ "$gendir" != - ] && [ -d "$gendir" ]; then
     (cd "$gendir" && ls) >>"$tmp/bindings_h"
 else
     # Without the build's folder, the embedded Lua of the front ends.
@@ -76,8 +81,8 @@ for f in "$src"/engine/*.c "$src"/engine/*.h; do
 done
 
 # ---- 3. calls go down, and never in a loop ---------------------------------------
-for o in "$objdir"/*.o; do
-    [ -e "$o" ] || { err "$objdir: no object files"; break; }
+for o in "$@"; do
+    [ -f "$o" ] || { err "$o: no such object file"; continue; }
     b=$(basename "$o"); b=${b%.o}; b=${b%.c}
     "$NM" -g --defined-only "$o" | awk -v f="$b" '$3 ~ /^hv_/ { print "D", f, $3 }'
     "$NM" -u "$o" | awk -v f="$b" '$2 ~ /^hv_/ { print "U", f, $2 }'
