@@ -1,4 +1,5 @@
-/* alloc.c - the engine's allocation functions, with failure injection. */
+/* alloc.c - the engine's allocation functions, with failure injection and
+ * a per-thread count of failures. */
 #include "alloc.h"
 
 #include <stdarg.h>
@@ -9,39 +10,66 @@
 /* Remaining allocations before injected failure; -1 = never fail.  Thread
  * local so that one test thread's injection cannot leak into another. */
 static _Thread_local long allocs_until_failure = -1;
+/* 1: only the one allocation at allocs_until_failure == 0 fails. */
+static _Thread_local int fail_only_once;
+/* Allocations that failed on this thread (injected or real). */
+static _Thread_local unsigned long failures;
 
-void hv__alloc_fail_after(long n) { allocs_until_failure = n; }
+void hv__alloc_fail_after(long n)
+{
+    allocs_until_failure = n;
+    fail_only_once = 0;
+}
+
+void hv__alloc_fail_once(long n)
+{
+    allocs_until_failure = n;
+    fail_only_once = 1;
+}
+
+unsigned long hv__alloc_failures(void) { return failures; }
 
 /* Returns 1 if this allocation should fail by injection. */
 static int injected_failure(void)
 {
     if (allocs_until_failure < 0)
         return 0;
-    if (allocs_until_failure == 0)
+    if (allocs_until_failure == 0) {
+        if (fail_only_once)
+            allocs_until_failure = -1;
         return 1;
+    }
     allocs_until_failure--;
     return 0;
+}
+
+/* Counts a NULL result as a failure; returns p. */
+static void *counted(void *p)
+{
+    if (!p)
+        failures++;
+    return p;
 }
 
 void *hv__malloc(size_t n)
 {
     if (injected_failure())
-        return NULL;
-    return malloc(n ? n : 1);
+        return counted(NULL);
+    return counted(malloc(n ? n : 1));
 }
 
 void *hv__calloc(size_t count, size_t size)
 {
     if (injected_failure())
-        return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+        return counted(NULL);
+    return counted(calloc(count ? count : 1, size ? size : 1));
 }
 
 void *hv__realloc(void *p, size_t n)
 {
     if (injected_failure())
-        return NULL;
-    return realloc(p, n ? n : 1);
+        return counted(NULL);
+    return counted(realloc(p, n ? n : 1));
 }
 
 void hv__free(void *p) { free(p); }

@@ -1,27 +1,49 @@
 /*
  * alloc.h - the one allocation path of libhaven (internal).
  *
- * Every allocation in the engine goes through these functions, so tests can
- * make the N-th allocation fail (hv__alloc_fail_after) and exercise the
- * out-of-memory paths instead of assuming them.
+ * Every allocation in the engine goes through these functions (jansson's
+ * too: the engine installs hv__malloc/hv__free as its allocator), so tests
+ * can make allocations fail (hv__alloc_fail_after, hv__alloc_fail_once) and
+ * exercise the out-of-memory paths instead of assuming them.
+ *
+ * Invariants: a NULL result is always a failure (a zero-size request is
+ * served as one byte); every failure, injected or real, is counted per
+ * thread (hv__alloc_failures), so a caller that cannot see every result
+ * (jansson dropping a field when json_object_set_new fails) can still tell
+ * that something was lost.
  */
 #ifndef HV_ALLOC_H
 #define HV_ALLOC_H
 
 #include <stddef.h>
 
+/* malloc/calloc/realloc through the injection point: NULL on failure (and
+ * the failure is counted).  The result is the caller's, for hv__free. */
 void *hv__malloc(size_t n);
 void *hv__calloc(size_t count, size_t size);
+/* On failure p is untouched and still the caller's. */
 void *hv__realloc(void *p, size_t n);
+/* Frees what the functions here returned; NULL is a no-op. */
 void hv__free(void *p);
+/* A copy of s (NULL for NULL or on failure), for hv__free. */
 char *hv__strdup(const char *s);
+/* A NUL-terminated copy of the first n bytes of s, for hv__free. */
 char *hv__strndup(const char *s, size_t n);
-/* printf into a fresh buffer; NULL on failure. */
+/* printf into a fresh buffer for hv__free; NULL on failure. */
 char *hv__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* How many allocations have failed on this thread since it started (never
+ * goes down).  A change compares it with the count taken when it began to
+ * learn whether anything it built may be incomplete. */
+unsigned long hv__alloc_failures(void);
+
 /* Test hook: after n more successful allocations, every allocation fails.
- * n < 0 turns failure injection off (the default).  Not thread-safe; meant
- * for single-threaded unit tests.  Exported for tests only. */
+ * n < 0 turns failure injection off (the default).  Thread local: one
+ * test thread's injection cannot leak into another.  Exported for tests. */
 void hv__alloc_fail_after(long n);
+/* Test hook: after n more successful allocations, the next one fails and
+ * every later one succeeds again (one failure only, so code that goes on
+ * after a lost allocation is seen going on).  n < 0: off. */
+void hv__alloc_fail_once(long n);
 
 #endif

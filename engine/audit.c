@@ -5,6 +5,8 @@
  * database, outside it) detects a database restored to an older state or
  * rewritten after the checkpoint.
  */
+#include "audit.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -15,72 +17,9 @@
 
 #include "alloc.h"
 #include "engine.h"
+#include "error.h"
+#include "events.h"
 #include "store.h"
-
-/* Feeds a 64-bit integer, little-endian. */
-static void put_int(crypto_generichash_state *h, int64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-    crypto_generichash_update(h, b, sizeof b);
-}
-
-/* Feeds a text with its terminating NUL (NULL as a lone 0xff). */
-static void put_text(crypto_generichash_state *h, const char *t)
-{
-    static const unsigned char none = 0xff;
-    if (t)
-        crypto_generichash_update(h, (const unsigned char *)t, strlen(t) + 1);
-    else
-        crypto_generichash_update(h, &none, 1);
-}
-
-void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
-                    const char *actor, int64_t case_id, const char *kind,
-                    const char *data, const char *decision,
-                    unsigned char out[HV_AUDIT_HASH_BYTES])
-{
-    crypto_generichash_state h;
-    static const unsigned char genesis[HV_AUDIT_HASH_BYTES] = {0};
-    crypto_generichash_init(&h, (const unsigned char *)"haven-audit-v1", 14,
-                            HV_AUDIT_HASH_BYTES);
-    crypto_generichash_update(&h, prev ? prev : genesis, HV_AUDIT_HASH_BYTES);
-    put_int(&h, seq);
-    put_int(&h, at);
-    put_text(&h, actor);
-    put_int(&h, case_id);
-    put_text(&h, kind);
-    put_text(&h, data);
-    put_text(&h, decision);
-    crypto_generichash_final(&h, out, HV_AUDIT_HASH_BYTES);
-}
-
-hv_status hv__audit_next(hv_engine *e, int64_t *seq,
-                         unsigned char prev[HV_AUDIT_HASH_BYTES], int *has_prev)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *seq = 1;
-    *has_prev = 0;
-    if ((s = hv__store_prepare(e,
-                               "SELECT max(coalesce((SELECT max(seq) FROM events),"
-                               " 0), coalesce((SELECT seq FROM sqlite_sequence"
-                               " WHERE name = 'events'), 0)), (SELECT hash FROM"
-                               " events ORDER BY seq DESC LIMIT 1)",
-                               &st)))
-        return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0) + 1;
-        if (sqlite3_column_bytes(st, 1) == HV_AUDIT_HASH_BYTES) {
-            memcpy(prev, sqlite3_column_blob(st, 1), HV_AUDIT_HASH_BYTES);
-            *has_prev = 1;
-        }
-    }
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "reading the audit chain");
-}
 
 /* Where the chain starts (meta audit_chain_from; 1 when absent). */
 static hv_status chain_start(hv_engine *e, int64_t *from)
@@ -250,7 +189,6 @@ static hv_status load_key(hv_engine *e, int create,
     return HV_OK;
 }
 
-hv_status hv__audit_make_key(hv_engine *e);
 hv_status hv__audit_make_key(hv_engine *e)
 {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];

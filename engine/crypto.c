@@ -14,6 +14,8 @@
  * The SQL functions hv_seal(text), hv_open(blob), hv_blind(text) and
  * hv_wrapped_key() do the work inside statements, on this connection only.
  */
+#include "crypto.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -24,11 +26,13 @@
 
 #include "alloc.h"
 #include "engine.h"
+#include "error.h"
 #include "store.h"
 
 #define SEAL_MAGIC "HV1"
 #define SEAL_AD "haven-v1"
 
+/* The key file's path into buf: $HAVEN_KEY_FILE, else "<db>.key". */
 static void key_file_path(const hv_engine *e, char *buf, size_t size)
 {
     const char *env = getenv("HAVEN_KEY_FILE");
@@ -214,9 +218,6 @@ static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static const char OPEN_NOMEM[] = "out of memory";
 
-/* Opens a sealed value (as hv_open does): *out (hv__malloc'd, NUL
- * terminated, *outlen bytes) or NULL without the key.  Returns NULL on
- * success, else why it does not open. */
 const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
                             char **out, size_t *outlen)
 {
@@ -345,7 +346,7 @@ static void sql_wrapped_key(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
 }
 
-/* hv_key_mode() and hv_kdf_salt() for the meta rows. */
+/* hv_key_mode() -> how the data key is wrapped, for the meta rows. */
 static void sql_key_mode(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -355,6 +356,7 @@ static void sql_key_mode(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                         SQLITE_STATIC);
 }
 
+/* hv_kdf_salt() -> the passphrase's salt in hex, for the meta rows. */
 static void sql_kdf_salt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -385,6 +387,7 @@ hv_status hv__crypto_register(hv_engine *e)
     return HV_OK;
 }
 
+/* 1 when the data key is here (identifying data reads and writes). */
 HV_API int hv_engine_has_key(const hv_engine *e) { return e->have_key; }
 
 hv_status hv__need_key(hv_engine *e, const char *action)

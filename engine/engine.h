@@ -1,6 +1,12 @@
 /*
- * engine.h - the engine object and helpers shared by the engine's files
- * (internal).
+ * engine.h - the engine object (internal, floor 2).
+ *
+ * struct hv_engine is the one handle every call gets: the SQLite
+ * connection and its statement cache (store.c), the last message
+ * (error.c), the clock, the acting user and purpose (engine.c), the
+ * settings and workflow read at open, the rule pack in force, and the keys
+ * of encryption at rest (crypto.c).  Functions live in the header of the
+ * file that defines them; this one declares engine.c's.
  */
 #ifndef HV_ENGINE_H
 #define HV_ENGINE_H
@@ -12,6 +18,7 @@
 #include <sodium.h>
 
 #include "haven.h"
+#include "rules.h"
 #include "workflow.h"
 
 #define HV_STMT_CACHE 512
@@ -52,6 +59,9 @@ struct hv_engine {
     hv_stmt_slot stmts[HV_STMT_CACHE]; /* prepared statements (store.c) */
     int batch;             /* inside hv_engine_batch_begin (one transaction) */
     int batch_change;      /* a change's savepoint is open in the batch */
+    /* hv__alloc_failures() when the open change began (hv__store_begin):
+     * the event append fails the change if it has grown since. */
+    unsigned long alloc_failures_at_begin;
     /* Encryption at rest (crypto.c). */
     unsigned char data_key[32], index_key[32], kek[32];
     unsigned char kdf_salt[16];
@@ -60,95 +70,70 @@ struct hv_engine {
     int have_key, have_kek, key_passphrase;
 };
 
-/* ---- encryption at rest (crypto.c) ---- */
-/* Registers hv_seal/hv_open/hv_blind/... on the engine's connection. */
-hv_status hv__crypto_register(hv_engine *e);
-/* Makes a new data key (and the key file, or uses $HAVEN_PASSPHRASE). */
-hv_status hv__keys_create(hv_engine *e);
-/* Unwraps the data key from the database if the key file or passphrase is
- * here; otherwise the engine reads pseudonymously (have_key 0). */
-hv_status hv__keys_load(hv_engine *e);
-/* Opens a sealed value in C (hv_open in SQL): *out to hv__free, NULL
- * without the key; returns NULL, or why it does not open. */
-const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
-                            char **out, size_t *outlen);
-/* HV_DENIED naming the action when the data key is not here. */
-hv_status hv__need_key(hv_engine *e, const char *action);
-/* Indexes a person's name (nothing when NULL) for search, and with the
- * sex and the case's location (both given only for the child) for the
- * duplicate check (registry.c). */
-hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
-                         const char *sex, const char *location);
+/* ---- engine.c (floor 3) ---- */
 
-/* ---- need-to-know (access.c) ---- */
-/* The acting user (must exist and be active; HV_DENIED otherwise).
- * out: *user_id, role. */
-hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
-/* 1 for the roles that read case files (caseworker, supervisor). */
-hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
-hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
-                           char *role, size_t size);
-int hv__role_reads_cases(const char *role);
-/* The case by reference if the acting user may reach it; otherwise
- * HV_NOTFOUND exactly as for an unknown reference (and the refusal is
- * audited: at once, or by hv__audit_pending_refusal after the caller's
- * rollback when in_transaction), or HV_DENIED for roles that read no case
- * files.  out: *case_id, *version. */
-hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version);
-void hv__audit_pending_refusal(hv_engine *e, const char *action);
-/* Appends an audit event in its own transaction. */
-hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
-                          struct json_t *data);
-/* The acting user's scope for lists: everything (managers), or their own
- * cases and (supervisors) their team's. */
-hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
-
-/* The rule pack in force, loaded from the database on first use.  *out is
- * NULL when the database has no pack (the workflow's defaults decide). */
-hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
-
+/* A fresh engine for path in a safe "closed" state (no database yet; the
+ * actor "system", the system clock), for hv_engine_close; NULL when out of
+ * memory.  Installs hv__malloc/hv__free as jansson's allocator. */
+hv_engine *hv__engine_new(const char *path);
+/* 1 if login is 1-64 of letters, digits, . _ - @. */
+int hv__valid_login(const char *login);
 /* HV_USAGE when a batch is open: for calls whose effects or audit records
  * must not be undone with a batch (exports, backups, purges, rule packs,
  * audited reads). */
 hv_status hv__not_in_batch(hv_engine *e, const char *what);
 
-/* Sets e->errmsg from a printf format and returns st (for `return`). */
-hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* The JSON answer of a public call: v as indented text (key order kept)
- * into *out for the caller to hv_free; HV_NOMEM when v is NULL or cannot
- * be written.  v stays the caller's. */
-hv_status hv__json_out(hv_engine *e, json_t *v, char **out);
-/* JSON text written directly, in hv__json_out's layout (two-space indent,
- * keys in order), for answers with many rows where building jansson values
- * only to print them costs more than the query.  err is set on a failed
- * allocation (every call after it does nothing). */
-typedef struct {
-    char *text;
-    size_t len, cap;
-    int err;
-} hv_jbuf;
-void hv__jb_raw(hv_jbuf *b, const char *s, size_t n);
-void hv__jb_str(hv_jbuf *b, const char *s);   /* "escaped", or null */
-void hv__jb_key(hv_jbuf *b, int first, const char *key); /* ,\n    "key": */
-void hv__jb_int(hv_jbuf *b, long long v);
+/* ---- declared here until their files have headers of their own ---- */
 
-/* Clears the last message (start of every public call). */
-void hv__clear_error(hv_engine *e);
-/* Maps a SQLite result code to a status and records a message naming what
- * was being done; never includes bound values. */
-hv_status hv__sql_fail(hv_engine *e, int rc, const char *what);
+/* access.c: the acting user (must exist and be active; HV_DENIED
+ * otherwise).  out: *user_id, role. */
+hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
+/* access.c: the acting user's role only. */
+hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
+/* access.c: the acting user's role if it is one of roles (space
+ * separated), else HV_DENIED with refusal. */
+hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
+                           char *role, size_t size);
+/* access.c: 1 for the roles that read case files (caseworker, supervisor). */
+int hv__role_reads_cases(const char *role);
+/* access.c: the case by reference if the acting user may reach it;
+ * otherwise HV_NOTFOUND exactly as for an unknown reference (and the
+ * refusal is audited: at once, or by hv__audit_pending_refusal after the
+ * caller's rollback when in_transaction), or HV_DENIED for roles that read
+ * no case files.  out: *case_id, *version. */
+hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
+                          int in_transaction, int64_t *case_id, int64_t *version);
+/* access.c: audits a refusal hv__case_access deferred (after rollback). */
+void hv__audit_pending_refusal(hv_engine *e, const char *action);
+/* access.c: appends an audit event in its own transaction. */
+hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
+                          struct json_t *data);
+/* access.c: the acting user's scope for lists: everything (managers), or
+ * their own cases and (supervisors) their team's. */
+hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
+/* registry.c: indexes a person's name (nothing when NULL) for search, and
+ * with the sex and the case's location (both given only for the child) for
+ * the duplicate check. */
+hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
+                         const char *sex, const char *location);
+/* registry.c: HV_OK if pattern is a valid case reference pattern, else
+ * HV_USAGE with *why (for hv__free) saying why. */
+hv_status hv__ref_pattern_check(const char *pattern, char **why);
+/* rulesapi.c: the rule pack in force, loaded from the database on first
+ * use.  *out is NULL when the database has no pack (the workflow's
+ * defaults decide). */
+hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
+/* rulesapi.c: stores a rule pack (whole: files and hash) as the one in
+ * force, in the caller's transaction. */
+hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
 
-/* 1 if login is 1-64 of letters, digits, . _ - @. */
-int hv__valid_login(const char *login);
-/* A short token is echoed in messages only if it looks like a code or a
- * reference (never free text that may be a name): 1 if it does. */
-int hv__echo_safe(const char *s);
-
-/* hv_engine_init, stopping the schema at schema_version (0 = latest); tests
- * use it to build databases of older schema versions. */
-hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
-                                 int schema_version, char **err);
+/* umbrella (to be removed at integration) */
+#include "error.h"
+#include "jbuf.h"
+#include "migrate.h"
+#include "events.h"
+#include "crypto.h"
+#include "audit.h"
+#include "init.h"
 
 #endif

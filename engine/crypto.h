@@ -1,0 +1,41 @@
+/*
+ * crypto.h - identifying data encrypted at rest (internal, floor 3).
+ *
+ * The data key lives on the engine (data_key, have_key); it is kept in the
+ * database only wrapped by a key-encryption key from the key file beside
+ * the database (<db>.key or $HAVEN_KEY_FILE) or $HAVEN_PASSPHRASE.  The
+ * SQL functions hv_seal, hv_open, hv_blind, hv_blind_from_text,
+ * hv_wrapped_key, hv_key_mode and hv_kdf_salt do the work inside
+ * statements, on the engine's connection only.
+ */
+#ifndef HV_CRYPTO_H
+#define HV_CRYPTO_H
+
+#include <stddef.h>
+
+#include "haven.h"
+
+/* Registers the SQL functions above on e->db (they read e's keys when
+ * called).  HV_INTERNAL (message on e) when SQLite refuses one. */
+hv_status hv__crypto_register(hv_engine *e);
+/* Makes a new random data key on e (have_key, have_kek set), wrapped by
+ * the key file (created, 0600, when missing; read when there) or by
+ * $HAVEN_PASSPHRASE with a fresh salt.  The wrapped key reaches the
+ * database with migration HV_SCHEMA_KEYED (hv_wrapped_key()).
+ * HV_CANTCREATE when the key file cannot be made. */
+hv_status hv__keys_create(hv_engine *e);
+/* Unwraps the data key from the database if the key file or passphrase is
+ * here; otherwise (or with the wrong key) the engine reads pseudonymously
+ * (have_key 0) and HV_OK is still returned.  Fails only when the meta rows
+ * cannot be read. */
+hv_status hv__keys_load(hv_engine *e);
+/* Opens a sealed value in C (hv_open in SQL): *out (NUL-terminated,
+ * *outlen bytes) for hv__free, NULL without the key.  Returns NULL on
+ * success, else why it does not open (a static string). */
+const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
+                            char **out, size_t *outlen);
+/* HV_OK when the data key is here; else HV_DENIED with a message naming
+ * the action. */
+hv_status hv__need_key(hv_engine *e, const char *action);
+
+#endif

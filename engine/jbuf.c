@@ -1,0 +1,115 @@
+/* jbuf.c - JSON text written directly into a growing buffer (jbuf.h). */
+#include "jbuf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+void hv__jb_init(hv_jbuf *b)
+{
+    b->text = NULL;
+    b->len = b->cap = 0;
+    b->err = 0;
+}
+
+void hv__jb_release(hv_jbuf *b)
+{
+    hv__free(b->text);
+    hv__jb_init(b);
+}
+
+char *hv__jb_detach(hv_jbuf *b, size_t *len)
+{
+    char *text = b->text;
+    if (b->err) {
+        hv__free(text);
+        text = NULL;
+    }
+    if (len)
+        *len = text ? b->len : 0;
+    hv__jb_init(b);
+    return text;
+}
+
+void hv__jb_reset(hv_jbuf *b)
+{
+    b->len = 0;
+    if (b->text)
+        b->text[0] = '\0';
+}
+
+void hv__jb_raw(hv_jbuf *b, const char *s, size_t n)
+{
+    if (b->err)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *t = hv__realloc(b->text, cap);
+        if (!t) {
+            b->err = 1;
+            return;
+        }
+        b->text = t;
+        b->cap = cap;
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+    b->text[b->len] = '\0';
+}
+
+/* The escape of a character jansson escapes (quote, backslash, control
+ * characters) into esc (at least 8 bytes). */
+static void escape_char(unsigned char c, char esc[8])
+{
+    switch (c) {
+    case '"': memcpy(esc, "\\\"", 3); break;
+    case '\\': memcpy(esc, "\\\\", 3); break;
+    case '\n': memcpy(esc, "\\n", 3); break;
+    case '\t': memcpy(esc, "\\t", 3); break;
+    case '\r': memcpy(esc, "\\r", 3); break;
+    case '\b': memcpy(esc, "\\b", 3); break;
+    case '\f': memcpy(esc, "\\f", 3); break;
+    default: snprintf(esc, 8, "\\u%04X", c); break;
+    }
+}
+
+/* As jansson writes strings: quotes, backslashes and control characters
+ * escaped, UTF-8 kept as it is. */
+void hv__jb_str(hv_jbuf *b, const char *s)
+{
+    if (!s) {
+        hv__jb_raw(b, "null", 4);
+        return;
+    }
+    hv__jb_raw(b, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        hv__jb_raw(b, run, (size_t)(p - run));
+        char esc[8];
+        escape_char(c, esc);
+        hv__jb_raw(b, esc, strlen(esc));
+        run = p + 1;
+    }
+    hv__jb_raw(b, run, strlen(run));
+    hv__jb_raw(b, "\"", 1);
+}
+
+void hv__jb_key(hv_jbuf *b, int first, const char *key)
+{
+    hv__jb_raw(b, first ? "\n    " : ",\n    ", first ? 5 : 6);
+    hv__jb_str(b, key);
+    hv__jb_raw(b, ": ", 2);
+}
+
+void hv__jb_int(hv_jbuf *b, long long v)
+{
+    char n[32];
+    int k = snprintf(n, sizeof n, "%lld", v);
+    hv__jb_raw(b, n, (size_t)k);
+}

@@ -1,0 +1,41 @@
+/*
+ * migrate.h - the schema and its migrations (internal, floor 2).
+ *
+ * The schema version is SQLite's PRAGMA user_version; migration i takes
+ * version i to i + 1, and a shipped migration is never edited.  A
+ * migration runs inside one write transaction, re-reading the version
+ * under the lock (another process may have migrated first).  From schema
+ * HV_SCHEMA_KEYED on, the schema holds the wrapped data key, which the
+ * caller makes (crypto.c) between hv__migrate_begin and hv__migrate_finish:
+ * the store itself never calls up into the keys.
+ */
+#ifndef HV_MIGRATE_H
+#define HV_MIGRATE_H
+
+#include "haven.h"
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define HV_SCHEMA_VERSION 9
+/* The first schema version whose migration seals data under the data key
+ * (its SQL calls hv_wrapped_key(): the key must exist first). */
+#define HV_SCHEMA_KEYED 7
+
+/* Reads PRAGMA user_version.  out: *version (0 on failure). */
+hv_status hv__store_schema_version(hv_engine *e, int *version);
+
+/* Starts bringing the schema to up_to (0 or anything past the latest:
+ * HV_SCHEMA_VERSION).  HV_INVALID when the database is newer than this
+ * code.  When there is nothing to do, returns HV_OK with *from == *to and
+ * no transaction open.  Otherwise a write transaction is open
+ * (hv__store_begin) and *from is the version read under its lock, *to the
+ * target: the caller must end it with hv__migrate_finish (or
+ * hv__store_rollback). */
+hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to);
+/* Applies migrations from..to in the transaction of hv__migrate_begin and
+ * commits it; on failure rolls it back and returns why. */
+hv_status hv__migrate_finish(hv_engine *e, int from, int to);
+/* Applies migrations from..to inside the caller's transaction and sets
+ * user_version to `to` (init uses it on an empty file). */
+hv_status hv__store_migrate_steps(hv_engine *e, int from, int to);
+
+#endif
