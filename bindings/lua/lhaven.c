@@ -21,7 +21,6 @@
 #include <jansson.h>
 
 #include "haven.h"
-#include "rules.h"
 
 #define ENGINE "haven.Engine"
 #define CASE "haven.Case"
@@ -38,42 +37,45 @@ typedef struct {
 
 /* ---- JSON <-> Lua ---------------------------------------------------------- */
 
-/* JSON as plain tables (the engine's own converter, rules.c). */
-static void push_json(lua_State *L, json_t *v) { hv__rules_push_json(L, v, 0); }
-
-/* Pushes the JSON text as Lua (nil on invalid text). */
+/* Pushes the JSON text as plain Lua tables (the engine's own converter;
+ * nil on NULL or invalid text). */
 static void push_json_text(lua_State *L, const char *text)
 {
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    if (v)
-        push_json(L, v);
-    else
-        lua_pushnil(L);
-    json_decref(v);
+    hv_lua_push_json(L, text, text ? strlen(text) : 0);
 }
 
-/* The value at idx as JSON; raises "bad data: WHY" after cleaning up. */
-static json_t *to_json(lua_State *L, int idx)
+/* The value at idx as JSON text (hv_free); raises "cannot pass WHY to
+ * haven" on what is not plain data. */
+static char *to_json_text(lua_State *L, int idx)
 {
+    char *text = NULL;
     const char *why = NULL;
-    json_t *j = hv__rules_to_json(L, idx, MAX_DEPTH + 1, &why);
-    if (!j)
+    if (hv_lua_to_json(L, idx, MAX_DEPTH + 1, &text, &why) != HV_OK)
         luaL_error(L, "cannot pass %s to haven", why ? why : "this value");
+    return text;
+}
+
+json_t *lhaven_to_json(lua_State *L, int idx)
+{
+    char *text = to_json_text(L, idx);
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    hv_free(text);
+    if (!j)
+        luaL_error(L, "cannot pass this value to haven");
     return j;
 }
 
-json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx); }
-
-/* JSON text of the table at idx (malloc'd); "{}" for none/nil. */
+/* JSON text of the table at idx (hv_free); "{}" for none/nil. */
 static char *table_text(lua_State *L, int idx)
 {
-    if (lua_isnoneornil(L, idx))
-        return strdup("{}");
+    if (lua_isnoneornil(L, idx)) {
+        lua_newtable(L);
+        char *text = to_json_text(L, -1);
+        lua_pop(L, 1);
+        return text;
+    }
     luaL_checktype(L, idx, LUA_TTABLE);
-    json_t *j = to_json(L, idx);
-    char *t = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return t;
+    return to_json_text(L, idx);
 }
 
 /* ---- results --------------------------------------------------------------- */
@@ -250,7 +252,7 @@ static int e_register(lua_State *L)
     }
     char *input = table_text(L, 2), *ref = NULL;
     hv_status st = hv_case_register(le->e, input, flags, &ref);
-    free(input);
+    hv_free(input);
     if (st != HV_OK)
         return push_failure(L, st, hv_errmsg(le->e));
     push_case(L, 1, ref);
@@ -519,7 +521,7 @@ static int c_step(lua_State *L)
     }
     char *input = table_text(L, 2), *out = NULL;
     hv_status st = hv_case_step(le->e, c->ref, step, input, expect, &out);
-    free(input);
+    hv_free(input);
     if (st != HV_OK)
         return push_failure(L, st, hv_errmsg(le->e));
     push_json_text(L, out);
@@ -592,19 +594,21 @@ static int case_index(lua_State *L)
         return luaL_error(L, "%s", hv_errmsg(le->e));
     if (in_summary && !strcmp(key, "risk"))
         key = "risk_level";
-    json_t *v = json_loads(text, 0, NULL);
+    int pushed = hv_lua_push_json(L, text, strlen(text));
     hv_free(text);
-    json_t *field = json_object_get(v, key);
-    /* in the case file, stage is {id, label} and risk {level, score} */
-    if (json_is_object(field) && json_object_get(field, "id"))
-        field = json_object_get(field, "id");
-    else if (json_is_object(field) && !strcmp(key, "risk"))
-        field = json_object_get(field, "level");
-    if (field)
-        push_json(L, field);
-    else
+    if (!pushed || !lua_istable(L, -1)) {
         lua_pushnil(L);
-    json_decref(v);
+        return 1;
+    }
+    lua_getfield(L, -1, key);
+    /* in the case file, stage is {id, label} and risk {level, score} */
+    if (lua_istable(L, -1)) {
+        if (lua_getfield(L, -1, "id") != LUA_TNIL)
+            return 1;
+        lua_pop(L, 1);
+        if (!strcmp(key, "risk"))
+            lua_getfield(L, -1, "level");
+    }
     return 1;
 }
 
@@ -672,10 +676,13 @@ static int l_rules_check(lua_State *L)
     return 2;
 }
 
+/* The lifecycle steps, in HV_STEP_MAP order: a Case method each, and
+ * haven.steps. */
 static const char *const steps[] = {
-    "assess", "plan", "approve", "reject", "act", "refer", "conference",
-    "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
-    "consent", NULL};
+#define XX(verb, synopsis, help) #verb,
+    HV_STEP_MAP(XX)
+#undef XX
+    NULL};
 
 static const luaL_Reg engine_methods[] = {
     {"register", e_register}, {"case", e_case},       {"find", e_case},
@@ -727,5 +734,11 @@ LHAVEN_API int luaopen_haven(lua_State *L)
     luaL_newlib(L, module_functions);
     lua_pushstring(L, HV_VERSION_STRING);
     lua_setfield(L, -2, "version");
+    lua_createtable(L, (int)(sizeof steps / sizeof *steps) - 1, 0);
+    for (size_t i = 0; steps[i]; i++) {
+        lua_pushstring(L, steps[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "steps");
     return 1;
 }
