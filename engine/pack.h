@@ -9,6 +9,8 @@
 
 #include "haven.h"
 
+#define HV_RULES_DEFAULT_BUDGET 1000000L /* instructions per call */
+
 typedef enum {
     HV_HOOK_REGISTRATION,
     HV_HOOK_RISK,

@@ -57,8 +57,16 @@ static int ro_pairs(lua_State *L)
     return 3;
 }
 
-void hv__proxy_lock(lua_State *L)
+void hv__proxy_lock(lua_State *L, lua_CFunction len, lua_CFunction pairs)
 {
+    if (len) {
+        lua_pushcfunction(L, len);
+        lua_setfield(L, -2, "__len");
+    }
+    if (pairs) {
+        lua_pushcfunction(L, pairs);
+        lua_setfield(L, -2, "__pairs");
+    }
     lua_pushcfunction(L, ro_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
@@ -71,11 +79,7 @@ void hv__proxy_make(lua_State *L)
     lua_createtable(L, 0, 6); /* real proxy mt */
     lua_pushvalue(L, -3);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ro_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, ro_pairs);
-    lua_setfield(L, -2, "__pairs");
-    hv__proxy_lock(L);
+    hv__proxy_lock(L, ro_len, ro_pairs);
     lua_setmetatable(L, -2);
     lua_remove(L, -2);
 }

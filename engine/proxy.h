@@ -16,9 +16,12 @@ struct lua_State;
  * Raises a Lua error (memory) like any Lua API call. */
 void hv__proxy_make(struct lua_State *L);
 
-/* Locks the metatable on top of L's stack: writes through it raise, and
- * getmetatable() of its table gives false.  Leaves the stack as it was. */
-void hv__proxy_lock(struct lua_State *L);
+/* Completes the metatable on top of L's stack (its __index set by the
+ * caller) as a read-only one: __len and __pairs the given functions (NULL:
+ * none), writes raise, getmetatable() of its table gives false.  Leaves
+ * the stack as it was. */
+void hv__proxy_lock(struct lua_State *L, int (*len)(struct lua_State *),
+                    int (*pairs)(struct lua_State *));
 
 /* If the value at idx is a read-only proxy, pushes the real table behind it
  * and returns 1; else pushes nothing and returns 0.  No metamethod runs. */

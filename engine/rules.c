@@ -64,6 +64,8 @@ struct hv_rules {
 
 /* ---- memory -------------------------------------------------------------- */
 
+/* The Lua allocator: hv__realloc under the engine's memory cap (ud, a
+ * mem_state); a refused allocation sets m->hit and returns NULL. */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mem_state *m = ud;
@@ -83,6 +85,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* The host of a Lua state (kept in its extra space). */
 static hv_rules *rules_of(lua_State *L)
 {
     return *(hv_rules **)lua_getextraspace(L);
@@ -90,6 +93,9 @@ static hv_rules *rules_of(lua_State *L)
 
 /* ---- the instruction budget ---------------------------------------------- */
 
+/* The count hook: charges HOOK_STEP instructions; once the budget is
+ * spent, raises on every instruction of every thread (pcall cannot
+ * swallow it). */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     hv_rules *r = rules_of(L);
@@ -107,6 +113,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* Starts a call's budget: nothing spent, no limit hit, the hook set. */
 static void start_budget(hv_rules *r)
 {
     r->used = 0;
@@ -115,10 +122,13 @@ static void start_budget(hv_rules *r)
     lua_sethook(r->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
+/* Clears the count hook after a call. */
 static void stop_budget(hv_rules *r) { lua_sethook(r->L, NULL, 0, 0); }
 
 /* ---- helpers given to rules ------------------------------------------------ */
 
+/* Pushes argument 1 times factor (an integer when whole); raises when
+ * not finite. */
 static int scaled(lua_State *L, lua_Number factor)
 {
     lua_Number n = luaL_checknumber(L, 1);
@@ -132,6 +142,7 @@ static int scaled(lua_State *L, lua_Number factor)
     return 1;
 }
 
+/* hours(n), days(n), weeks(n), months(n) (30 days): seconds. */
 static int h_hours(lua_State *L) { return scaled(L, 3600); }
 static int h_days(lua_State *L) { return scaled(L, 86400); }
 static int h_weeks(lua_State *L) { return scaled(L, 7 * 86400); }
@@ -220,17 +231,19 @@ static const char *const coroutine_names[] = {
     "close", NULL};
 
 /* Sets base[name] = a read-only proxy of the allowed members of the
- * library table at lib_idx. */
-static void add_library(lua_State *L, int base, int lib_idx, const char *name,
+ * library table g[name] (g: the real globals). */
+static void add_library(lua_State *L, int base, int g, const char *name,
                         const char *const *names)
 {
+    lua_getfield(L, g, name);
     lua_newtable(L);
     for (const char *const *n = names; *n; n++) {
-        lua_getfield(L, lib_idx, *n);
+        lua_getfield(L, -2, *n);
         lua_setfield(L, -2, *n);
     }
     hv__proxy_make(L);
     lua_setfield(L, base, name);
+    lua_pop(L, 1);
 }
 
 /* Pattern functions guarded against runaway backtracking: a pattern with
@@ -320,18 +333,10 @@ static void build_sandbox(hv_rules *r)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
     lua_settop(L, base);
-    lua_getfield(L, g, "table");
-    add_library(L, base, lua_gettop(L), "table", table_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "math");
-    add_library(L, base, lua_gettop(L), "math", math_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "utf8");
-    add_library(L, base, lua_gettop(L), "utf8", utf8_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "coroutine");
-    add_library(L, base, lua_gettop(L), "coroutine", coroutine_names);
-    lua_pop(L, 1);
+    add_library(L, base, g, "table", table_names);
+    add_library(L, base, g, "math", math_names);
+    add_library(L, base, g, "utf8", utf8_names);
+    add_library(L, base, g, "coroutine", coroutine_names);
     /* _G: the frozen allow-list itself, read-only */
     lua_pushvalue(L, base);
     hv__proxy_make(L);
@@ -356,12 +361,15 @@ static void push_env(hv_rules *r, int extra_idx)
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
     }
     lua_setfield(L, -2, "__index");
-    hv__proxy_lock(L);
+    hv__proxy_lock(L, NULL, NULL);
     lua_setmetatable(L, -2);
 }
 
 /* ---- calling -------------------------------------------------------------- */
 
+/* The message handler of every call: a string error as it is; any other
+ * error object named by its type and where it was raised (never calling
+ * the rule's __tostring). */
 static int message_handler(lua_State *L)
 {
     if (lua_type(L, 1) != LUA_TSTRING) {
@@ -557,6 +565,7 @@ typedef struct {
     char why[400];
 } result_args;
 
+/* Protected: checks the result table at 2 into a JSON result (a->out). */
 static int result_trampoline(lua_State *L)
 {
     result_args *a = lua_touserdata(L, 1);
@@ -584,7 +593,7 @@ json_t *hv__rules_bulk_result(hv_rules *r, hv_hook h)
 
 void hv__rules_bulk_pop(hv_rules *r) { lua_pop(r->L, 1); }
 
-/* ---- for the test runner (rulestest.c) ---- */
+/* ---- for the test runner (rulestest.c): see rules.h ---- */
 
 lua_State *hv__rules_lua(hv_rules *r) { return r->L; }
 int hv__rules_base_ref(hv_rules *r) { return r->base_ref; }
@@ -653,6 +662,8 @@ static int load_trampoline(lua_State *L)
     return 0;
 }
 
+/* Loads hook h of the pack, if present, into hook_ref[h].  HV_OK, or
+ * HV_INVALID with *err "FILE:LINE: ..." (hv__free). */
 static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
 {
     load_args a = {r, h, NULL};
@@ -676,6 +687,7 @@ static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
     return HV_OK;
 }
 
+/* Protected: builds the sandbox of the host (argument 1). */
 static int sandbox_trampoline(lua_State *L)
 {
     build_sandbox(lua_touserdata(L, 1));

@@ -20,7 +20,6 @@
 #include "haven.h"
 #include "pack.h"
 
-#define HV_RULES_DEFAULT_BUDGET 1000000L     /* instructions per call */
 #define HV_RULES_DEFAULT_MEMORY (32u << 20)  /* bytes per engine */
 #define HV_RULES_MAX_DEPTH 16                /* nesting of results */
 

@@ -177,6 +177,7 @@ static int setup_api(lua_State *L)
     return 1;
 }
 
+/* qsort order of file names. */
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -513,11 +513,7 @@ static void push_lazy(lua_State *L, hv_view_side *sd, int kind)
     lua_pushcclosure(L, lazy_index, 6);
     lua_setfield(L, real - 1, "__index");
     lua_pop(L, 1); /* real */
-    lua_pushcfunction(L, lazy_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pushcfunction(L, lazy_len);
-    lua_setfield(L, -2, "__len");
-    hv__proxy_lock(L);
+    hv__proxy_lock(L, lazy_len, lazy_pairs);
     lua_setmetatable(L, -2);
 }
 

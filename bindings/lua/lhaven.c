@@ -92,6 +92,7 @@ static int push_failure(lua_State *L, hv_status st, const char *msg)
 
 /* ---- Engine ------------------------------------------------------------------ */
 
+/* The open Engine at idx; raises on a closed one. */
 static lengine *check_engine(lua_State *L, int idx)
 {
     lengine *le = luaL_checkudata(L, idx, ENGINE);
@@ -208,6 +209,8 @@ static int l_init(lua_State *L)
     return 1;
 }
 
+/* __gc and __close of an Engine, and e:close(): closes the engine unless
+ * borrowed; the userdata stays, closed. */
 static int engine_gc(lua_State *L)
 {
     lengine *le = luaL_checkudata(L, 1, ENGINE);
@@ -217,6 +220,7 @@ static int engine_gc(lua_State *L)
     return 0;
 }
 
+/* tostring(e): "haven.Engine (login)" or "(closed)". */
 static int engine_tostring(lua_State *L)
 {
     lengine *le = luaL_checkudata(L, 1, ENGINE);
@@ -286,6 +290,7 @@ static int e_case(lua_State *L)
         return 1;                                                              \
     } while (0)
 
+/* e:show(ref) -> the case file. */
 static int e_show(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -293,6 +298,7 @@ static int e_show(lua_State *L)
     RETURN_JSON(le, hv_case_get_json(le->e, ref, &text_));
 }
 
+/* e:search(name) -> cases matching a name. */
 static int e_search(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -397,6 +403,7 @@ static int e_set_now(lua_State *L)
     return e_now(L);
 }
 
+/* e:whoami() -> the acting user's login. */
 static int e_whoami(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -414,6 +421,7 @@ static int e_as(lua_State *L)
     return 1;
 }
 
+/* e:user_add(login, role [, supervisor]) -> true | nil, msg, code */
 static int e_user_add(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -425,12 +433,14 @@ static int e_user_add(lua_State *L)
     return 1;
 }
 
+/* e:users() -> the users. */
 static int e_users(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
     RETURN_JSON(le, hv_user_list(le->e, &text_));
 }
 
+/* e:rules_reload([dir]) -> the pack now in force. */
 static int e_rules_reload(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -476,6 +486,7 @@ static int e_workflow(lua_State *L)
     return 1;
 }
 
+/* e:close(): closes the engine (again is fine). */
 static int e_close(lua_State *L)
 {
     luaL_checkudata(L, 1, ENGINE);
@@ -529,26 +540,21 @@ static int c_step(lua_State *L)
     return 1;
 }
 
-static int c_show(lua_State *L)
+/* Runs read(e, ref, &json) on the case at 1 and returns the decoded JSON
+ * (or nil, msg, code). */
+static int case_json(lua_State *L,
+                     hv_status (*read)(hv_engine *, const char *, char **))
 {
     lcase *c;
     lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_get_json(le->e, c->ref, &text_));
+    RETURN_JSON(le, read(le->e, c->ref, &text_));
 }
 
-static int c_history(lua_State *L)
-{
-    lcase *c;
-    lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_history_json(le->e, c->ref, &text_));
-}
-
-static int c_explain(lua_State *L)
-{
-    lcase *c;
-    lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_explain_json(le->e, c->ref, &text_));
-}
+/* c:show() -> the case file; c:history() -> its events; c:explain() ->
+ * the rule decisions on it. */
+static int c_show(lua_State *L) { return case_json(L, hv_case_get_json); }
+static int c_history(lua_State *L) { return case_json(L, hv_case_history_json); }
+static int c_explain(lua_State *L) { return case_json(L, hv_case_explain_json); }
 
 /* c:note("text" [, expect_version]) -> new version */
 static int c_note(lua_State *L)
@@ -612,6 +618,7 @@ static int case_index(lua_State *L)
     return 1;
 }
 
+/* tostring(c): "haven.Case REF". */
 static int case_tostring(lua_State *L)
 {
     lcase *c = luaL_checkudata(L, 1, CASE);
@@ -619,6 +626,7 @@ static int case_tostring(lua_State *L)
     return 1;
 }
 
+/* c1 == c2: the same reference. */
 static int case_eq(lua_State *L)
 {
     lcase *a = luaL_checkudata(L, 1, CASE), *b = luaL_checkudata(L, 2, CASE);
