@@ -21,7 +21,8 @@ void hv__lua_push_json(struct lua_State *L, json_t *v, int readonly);
  * only, read with raw accesses (no metamethod runs); a read-only proxy as
  * the table it stands for; a sequence as an array, string keys as an
  * object.  NULL with *why (static text) on anything else or on tables
- * nested max_depth levels deep; NULL with *why NULL when memory ran out. */
+ * nested more than max_depth deep (the outermost is the first); NULL with
+ * *why NULL when memory ran out. */
 json_t *hv__lua_to_json(struct lua_State *L, int idx, int max_depth,
                         const char **why);
 

@@ -19,10 +19,14 @@
  *    and checked field by field against the hook's contract;
  *  - setmetatable refuses __gc, so no finalizer can run (or loop) later;
  *  - after every call the hook is cleared and the stack restored.
+ *
+ * Beside it, on the same floor: proxy.c (the read-only proxy), luajson.c
+ * (Lua <-> JSON), rulescontract.c (the result contracts), ruleview.c (the
+ * case view as Lua tables for the bulk path), rulestest.c (rule writers'
+ * tools) and pack.c (reading a pack).
  */
 #include "rules.h"
 
-#include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>

@@ -568,8 +568,9 @@ HV_API int hv_lua_push_json(struct lua_State *L, const char *json, size_t len);
 
 /* The Lua value at idx as compact JSON text: nil, booleans, finite numbers,
  * UTF-8 strings, and tables (a sequence as an array, string keys as an
- * object, a read-only table of the engine's as what it stands for) nested
- * fewer than max_depth levels deep, read without running any metamethod.
+ * object, a read-only table of the engine's as what it stands for) at most
+ * max_depth tables deep (the outermost is the first), read without running
+ * any metamethod.
  * out: *out_json, the caller's to free with hv_free (NULL on failure).
  * Returns HV_OK; HV_INVALID with *why (static text, never to free) saying
  * what is not plain data; HV_NOMEM with *why NULL when memory ran out. */
