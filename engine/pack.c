@@ -9,7 +9,7 @@
 
 #include "alloc.h"
 #include "fileio.h"
-#include "rules.h"
+#include "pack.h"
 
 #define MAX_HOOK_BYTES (256 * 1024)
 
@@ -244,11 +244,16 @@ json_t *hv__pack_to_json(const hv_pack *p)
         json_decref(files);
         return NULL;
     }
+    int bad = 0;
     for (int i = 0; i < HV_HOOK_COUNT; i++)
         if (p->sources[i])
-            json_object_set_new(files, hook_files[i],
-                                json_string(p->sources[i]));
-    json_object_set_new(o, "files", files);
+            bad |= json_object_set_new(files, hook_files[i],
+                                       json_string(p->sources[i]));
+    bad |= json_object_set_new(o, "files", files);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

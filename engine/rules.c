@@ -19,10 +19,14 @@
  *    and checked field by field against the hook's contract;
  *  - setmetatable refuses __gc, so no finalizer can run (or loop) later;
  *  - after every call the hook is cleared and the stack restored.
+ *
+ * Beside it, on the same floor: proxy.c (the read-only proxy), luajson.c
+ * (Lua <-> JSON), rulescontract.c (the result contracts), ruleview.c (the
+ * case view as Lua tables for the bulk path), rulestest.c (rule writers'
+ * tools) and pack.c (reading a pack).
  */
 #include "rules.h"
 
-#include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -31,11 +35,11 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "luajson.h"
+#include "proxy.h"
+#include "rulescontract.h"
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
-#define MAX_LIST_ITEMS 100      /* reasons, factors, unmet */
-#define MAX_TEXT_BYTES 1000     /* each item */
-#define MAX_SECONDS (10LL * 365 * 86400)
 
 typedef struct {
     size_t used, cap;
@@ -64,6 +68,8 @@ struct hv_rules {
 
 /* ---- memory -------------------------------------------------------------- */
 
+/* The Lua allocator: hv__realloc under the engine's memory cap (ud, a
+ * mem_state); a refused allocation sets m->hit and returns NULL. */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mem_state *m = ud;
@@ -83,6 +89,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* The host of a Lua state (kept in its extra space). */
 static hv_rules *rules_of(lua_State *L)
 {
     return *(hv_rules **)lua_getextraspace(L);
@@ -90,6 +97,9 @@ static hv_rules *rules_of(lua_State *L)
 
 /* ---- the instruction budget ---------------------------------------------- */
 
+/* The count hook: charges HOOK_STEP instructions; once the budget is
+ * spent, raises on every instruction of every thread (pcall cannot
+ * swallow it). */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     hv_rules *r = rules_of(L);
@@ -107,6 +117,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* Starts a call's budget: nothing spent, no limit hit, the hook set. */
 static void start_budget(hv_rules *r)
 {
     r->used = 0;
@@ -115,209 +126,13 @@ static void start_budget(hv_rules *r)
     lua_sethook(r->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
+/* Clears the count hook after a call. */
 static void stop_budget(hv_rules *r) { lua_sethook(r->L, NULL, 0, 0); }
-
-/* ---- read-only proxies ---------------------------------------------------- */
-
-static int ro_newindex(lua_State *L)
-{
-    return luaL_error(L, "attempt to change a read-only table");
-}
-
-/* Pushes the real table behind the proxy at idx. */
-static void push_real(lua_State *L, int idx)
-{
-    if (!lua_getmetatable(L, idx)) {
-        lua_pushnil(L);
-        return;
-    }
-    lua_getfield(L, -1, "__index");
-    lua_remove(L, -2);
-}
-
-static int ro_len(lua_State *L)
-{
-    push_real(L, 1);
-    lua_pushinteger(L, lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0);
-    return 1;
-}
-
-/* The iterator of pairs(proxy): walks the real table (an upvalue), never
- * handing it to the rule. */
-int hv__rules_ro_next(lua_State *L)
-{
-    lua_settop(L, 2);
-    lua_pushvalue(L, 2);
-    if (lua_next(L, lua_upvalueindex(1)))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
-static int ro_pairs(lua_State *L)
-{
-    push_real(L, 1);
-    lua_pushcclosure(L, hv__rules_ro_next, 1);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
-}
-
-/* Replaces the table on top with a read-only proxy of it. */
-static void make_readonly(lua_State *L)
-{
-    lua_newtable(L);          /* real proxy */
-    lua_createtable(L, 0, 6); /* real proxy mt */
-    lua_pushvalue(L, -3);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ro_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, ro_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, ro_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-    lua_remove(L, -2);
-}
-
-/* Pushes a JSON value as Lua: objects and arrays as read-only tables when
- * readonly, else plain tables. */
-static void push_json(lua_State *L, json_t *v, int readonly)
-{
-    size_t i;
-    const char *key;
-    json_t *item;
-    luaL_checkstack(L, 4, "nesting");
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        lua_createtable(L, 0, (int)json_object_size(v));
-        json_object_foreach(v, key, item) {
-            if (json_is_null(item))
-                continue;
-            push_json(L, item, readonly);
-            lua_setfield(L, -2, key);
-        }
-        if (readonly)
-            make_readonly(L);
-        break;
-    case JSON_ARRAY:
-        lua_createtable(L, (int)json_array_size(v), 0);
-        json_array_foreach(v, i, item) {
-            push_json(L, item, readonly);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
-        if (readonly)
-            make_readonly(L);
-        break;
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
-    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
-    case JSON_TRUE: lua_pushboolean(L, 1); break;
-    case JSON_FALSE: lua_pushboolean(L, 0); break;
-    default: lua_pushnil(L); break;
-    }
-}
-
-/* Converts the Lua value at idx (plain data, no metamethods consulted) to
- * JSON; NULL with *why set on a value that is not plain data or nested
- * max levels deep. */
-static json_t *to_json(lua_State *L, int idx, int depth, int max,
-                       const char **why)
-{
-    idx = lua_absindex(L, idx);
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL: return json_null();
-    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return json_integer((json_int_t)lua_tointeger(L, idx));
-        if (!isfinite(lua_tonumber(L, idx))) {
-            *why = "a number that is not finite";
-            return NULL;
-        }
-        return json_real(lua_tonumber(L, idx));
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(L, idx, &n);
-        json_t *j = json_stringn(s, n);
-        if (!j)
-            *why = "text that is not UTF-8";
-        return j;
-    }
-    case LUA_TTABLE: break;
-    default:
-        *why = "a value that is not data (a function, thread or userdata)";
-        return NULL;
-    }
-    if (depth >= max) {
-        *why = "tables nested too deeply";
-        return NULL;
-    }
-    if (!lua_checkstack(L, 4)) {
-        *why = "tables nested too deeply";
-        return NULL;
-    }
-    /* A proxy: convert what it stands for. */
-    if (lua_getmetatable(L, idx)) {
-        lua_getfield(L, -1, "__newindex");
-        int is_proxy = lua_tocfunction(L, -1) == ro_newindex;
-        lua_pop(L, 1);
-        if (is_proxy) {
-            lua_getfield(L, -1, "__index");
-            json_t *j = to_json(L, -1, depth, max, why);
-            lua_pop(L, 2);
-            return j;
-        }
-        lua_pop(L, 1);
-    }
-    size_t n = lua_rawlen(L, idx), count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        count++;
-        lua_pop(L, 1);
-    }
-    json_t *out;
-    if (n > 0 && count == n) {
-        out = json_array();
-        for (size_t i = 1; out && i <= n; i++) {
-            lua_rawgeti(L, idx, (lua_Integer)i);
-            json_t *item = to_json(L, -1, depth + 1, max, why);
-            lua_pop(L, 1);
-            if (!item || json_array_append_new(out, item)) {
-                json_decref(out);
-                return NULL;
-            }
-        }
-        return out;
-    }
-    out = json_object();
-    lua_pushnil(L);
-    while (out && lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            *why = "a table mixing list items and named fields";
-            lua_pop(L, 2);
-            json_decref(out);
-            return NULL;
-        }
-        json_t *item = to_json(L, -1, depth + 1, max, why);
-        if (!item || json_object_set_new(out, lua_tostring(L, -2), item)) {
-            lua_pop(L, 2);
-            json_decref(out);
-            if (!*why)
-                *why = "a field name that is not UTF-8";
-            return NULL;
-        }
-        lua_pop(L, 1);
-    }
-    return out;
-}
 
 /* ---- helpers given to rules ------------------------------------------------ */
 
+/* Pushes argument 1 times factor (an integer when whole); raises when
+ * not finite. */
 static int scaled(lua_State *L, lua_Number factor)
 {
     lua_Number n = luaL_checknumber(L, 1);
@@ -331,6 +146,7 @@ static int scaled(lua_State *L, lua_Number factor)
     return 1;
 }
 
+/* hours(n), days(n), weeks(n), months(n) (30 days): seconds. */
 static int h_hours(lua_State *L) { return scaled(L, 3600); }
 static int h_days(lua_State *L) { return scaled(L, 86400); }
 static int h_weeks(lua_State *L) { return scaled(L, 7 * 86400); }
@@ -419,17 +235,19 @@ static const char *const coroutine_names[] = {
     "close", NULL};
 
 /* Sets base[name] = a read-only proxy of the allowed members of the
- * library table at lib_idx. */
-static void add_library(lua_State *L, int base, int lib_idx, const char *name,
+ * library table g[name] (g: the real globals). */
+static void add_library(lua_State *L, int base, int g, const char *name,
                         const char *const *names)
 {
+    lua_getfield(L, g, name);
     lua_newtable(L);
     for (const char *const *n = names; *n; n++) {
-        lua_getfield(L, lib_idx, *n);
+        lua_getfield(L, -2, *n);
         lua_setfield(L, -2, *n);
     }
-    make_readonly(L);
+    hv__proxy_make(L);
     lua_setfield(L, base, name);
+    lua_pop(L, 1);
 }
 
 /* Pattern functions guarded against runaway backtracking: a pattern with
@@ -506,7 +324,7 @@ static void build_sandbox(hv_rules *r)
         lua_setfield(L, str_copy, *n);
     }
     lua_pushvalue(L, str_copy);
-    make_readonly(L);
+    hv__proxy_make(L);
     int str_proxy = lua_gettop(L);
     lua_pushvalue(L, str_proxy);
     lua_setfield(L, base, "string");
@@ -519,21 +337,13 @@ static void build_sandbox(hv_rules *r)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
     lua_settop(L, base);
-    lua_getfield(L, g, "table");
-    add_library(L, base, lua_gettop(L), "table", table_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "math");
-    add_library(L, base, lua_gettop(L), "math", math_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "utf8");
-    add_library(L, base, lua_gettop(L), "utf8", utf8_names);
-    lua_pop(L, 1);
-    lua_getfield(L, g, "coroutine");
-    add_library(L, base, lua_gettop(L), "coroutine", coroutine_names);
-    lua_pop(L, 1);
+    add_library(L, base, g, "table", table_names);
+    add_library(L, base, g, "math", math_names);
+    add_library(L, base, g, "utf8", utf8_names);
+    add_library(L, base, g, "coroutine", coroutine_names);
     /* _G: the frozen allow-list itself, read-only */
     lua_pushvalue(L, base);
-    make_readonly(L);
+    hv__proxy_make(L);
     lua_setfield(L, base, "_G");
     r->base_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* Empty the real globals: nothing outside the allow-list is reachable. */
@@ -555,15 +365,15 @@ static void push_env(hv_rules *r, int extra_idx)
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
     }
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ro_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
+    hv__proxy_lock(L, NULL, NULL);
     lua_setmetatable(L, -2);
 }
 
 /* ---- calling -------------------------------------------------------------- */
 
+/* The message handler of every call: a string error as it is; any other
+ * error object named by its type and where it was raised (never calling
+ * the rule's __tostring). */
 static int message_handler(lua_State *L)
 {
     if (lua_type(L, 1) != LUA_TSTRING) {
@@ -624,299 +434,16 @@ static int budgeted_pcall(hv_rules *r, int nargs, int nresults)
     return status;
 }
 
-/* ---- result contracts ------------------------------------------------------ */
-
-typedef enum { F_BOOL, F_NUMBER, F_SECONDS, F_SECONDS0, F_ENUM, F_CODE, F_LIST } field_type;
-typedef struct {
-    const char *name;
-    field_type type;
-    const char *const *values; /* F_ENUM */
-} field;
-
-static const char *const urgencies[] = {"immediate", "high", "normal", NULL};
-static const char *const levels[] = {"low", "medium", "high", "critical", NULL};
-
-static const field contract_registration[] = {
-    {"eligible", F_BOOL, NULL}, {"urgency", F_ENUM, urgencies},
-    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
-static const field contract_risk[] = {
-    {"level", F_ENUM, levels}, {"score", F_NUMBER, NULL},
-    {"factors", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
-static const field contract_followup[] = {
-    {"every", F_SECONDS, NULL}, {"method", F_CODE, NULL},
-    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
-static const field contract_closure[] = {
-    {"ok", F_BOOL, NULL}, {"unmet", F_LIST, NULL},
-    {"final_followup_after", F_SECONDS0, NULL}, {NULL, F_BOOL, NULL}};
-static const field contract_assessment[] = {
-    {"initial_due", F_SECONDS, NULL}, {"comprehensive_due", F_SECONDS, NULL},
-    {NULL, F_BOOL, NULL}};
-static const field contract_review[] = {{"every", F_SECONDS, NULL},
-                                        {NULL, F_BOOL, NULL}};
-static const field *const contracts[HV_HOOK_COUNT] = {
-    contract_registration, contract_risk,       contract_followup,
-    contract_closure,      contract_assessment, contract_review};
-
-/* Describes the contract of a hook, e.g. "{ eligible, urgency, reasons }". */
-static void contract_text(hv_hook h, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "{ ");
-    for (const field *f = contracts[h]; f->name && n < size; f++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", f->name,
-                              f[1].name ? ", " : " }");
-}
-
-/* 1 if s[0..n) is UTF-8 as jansson accepts it (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
-/* Checks the result table at idx against the hook's contract; on success
- * returns the JSON result (or, when vals is given, a non-NULL marker and
- * the result's scalars in *vals without building any JSON), else NULL with
- * a message in why (size bytes). */
-static json_t *check_result_as(hv_rules *r, hv_hook h, int idx, char *why,
-                               size_t size, hv_rule_values *vals)
-{
-    lua_State *L = r->L;
-    /* the contract's text, for the messages (made only for one) */
-    char shape[160];
-    if (lua_type(L, idx) != LUA_TTABLE) {
-        contract_text(h, shape, sizeof shape);
-        snprintf(why, size, "must return a table %s, not a %s value", shape,
-                 luaL_typename(L, idx));
-        return NULL;
-    }
-    /* unknown fields (raw traversal: no metamethods) */
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        int known = 0;
-        if (lua_type(L, -2) == LUA_TSTRING)
-            for (const field *f = contracts[h]; f->name; f++)
-                if (!strcmp(f->name, lua_tostring(L, -2)))
-                    known = 1;
-        if (!known) {
-            contract_text(h, shape, sizeof shape);
-            if (lua_type(L, -2) == LUA_TSTRING)
-                snprintf(why, size, "unknown field '%.40s' in the result %s",
-                         lua_tostring(L, -2), shape);
-            else
-                snprintf(why, size, "the result must be %s (it has a %s key)",
-                         shape, luaL_typename(L, -2));
-            lua_pop(L, 2);
-            return NULL;
-        }
-        lua_pop(L, 1);
-    }
-    json_t *out = vals ? json_null() : json_object();
-    if (!out) {
-        snprintf(why, size, "out of memory");
-        return NULL;
-    }
-    if (vals)
-        memset(vals, 0, sizeof *vals);
-    for (const field *f = contracts[h]; f->name; f++) {
-        lua_pushstring(L, f->name);
-        int t = lua_rawget(L, idx);
-        json_t *v = NULL;
-        if (t == LUA_TNIL) {
-            contract_text(h, shape, sizeof shape);
-            snprintf(why, size, "missing field '%s' in the result %s", f->name,
-                     shape);
-            goto bad;
-        }
-        switch (f->type) {
-        case F_BOOL:
-            if (t != LUA_TBOOLEAN) {
-                snprintf(why, size, "'%s' must be true or false, not a %s",
-                         f->name, lua_typename(L, t));
-                goto bad;
-            }
-            if (vals)
-                vals->ok = lua_toboolean(L, -1);
-            v = vals ? out : json_boolean(lua_toboolean(L, -1));
-            break;
-        case F_NUMBER:
-            if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
-                snprintf(why, size, "'%s' must be a finite number", f->name);
-                goto bad;
-            }
-            if (vals)
-                vals->score = lua_tonumber(L, -1);
-            v = vals ? out
-                : lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
-                                       : json_real(lua_tonumber(L, -1));
-            break;
-        case F_SECONDS:
-        case F_SECONDS0: {
-            lua_Number s = lua_tonumber(L, -1);
-            if (t != LUA_TNUMBER || !isfinite(s) || s != floor(s) ||
-                s < (f->type == F_SECONDS ? 1 : 0) || s > (lua_Number)MAX_SECONDS) {
-                snprintf(why, size,
-                         "'%s' must be a whole number of seconds %s 10 years "
-                         "(use hours(), days(), weeks(), months())",
-                         f->name,
-                         f->type == F_SECONDS ? "from 1 to" : "from 0 to");
-                goto bad;
-            }
-            if (vals && f->type == F_SECONDS0)
-                vals->final_after = (int64_t)s;
-            else if (vals)
-                vals->every = (int64_t)s;
-            v = vals ? out : json_integer((json_int_t)s);
-            break;
-        }
-        case F_ENUM:
-        case F_CODE: {
-            const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            int ok = s != NULL;
-            if (ok && f->type == F_ENUM) {
-                ok = 0;
-                for (const char *const *e = f->values; *e; e++)
-                    ok |= !strcmp(*e, s);
-            } else if (ok) {
-                ok = s[0] && strlen(s) <= 64;
-                for (const char *c = s; ok && *c; c++)
-                    ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                         *c == '_';
-            }
-            if (!ok) {
-                if (f->type == F_ENUM) {
-                    char list[120];
-                    size_t n = 0;
-                    list[0] = '\0';
-                    for (const char *const *e = f->values; *e; e++)
-                        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
-                                              n ? ", " : "", *e);
-                    snprintf(why, size, "'%s' must be one of %s", f->name, list);
-                } else {
-                    snprintf(why, size, "'%s' must be a code ([a-z0-9_]+)",
-                             f->name);
-                }
-                goto bad;
-            }
-            if (vals && f->type == F_ENUM) {
-                vals->level = 0;
-                for (const char *const *e = f->values; strcmp(*e, s); e++)
-                    vals->level++;
-            } else if (vals) {
-                vals->method = s;
-            }
-            v = vals ? out : json_string(s);
-            break;
-        }
-        case F_LIST: {
-            if (t != LUA_TTABLE) {
-                snprintf(why, size, "'%s' must be a list of text, not a %s",
-                         f->name, lua_typename(L, t));
-                goto bad;
-            }
-            int list = lua_gettop(L);
-            size_t n = lua_rawlen(L, list), count = 0;
-            lua_pushnil(L);
-            while (lua_next(L, list)) {
-                count++;
-                lua_pop(L, 1);
-            }
-            if (count != n || n > MAX_LIST_ITEMS) {
-                snprintf(why, size,
-                         "'%s' must be a list (a sequence of at most %d "
-                         "items)", f->name, MAX_LIST_ITEMS);
-                goto bad;
-            }
-            v = vals ? out : json_array();
-            for (size_t i = 1; v && i <= n; i++) {
-                size_t len;
-                if (lua_rawgeti(L, list, (lua_Integer)i) != LUA_TSTRING) {
-                    snprintf(why, size, "'%s'[%zu] must be text, not a %s",
-                             f->name, i, luaL_typename(L, -1));
-                    lua_pop(L, 1);
-                    if (!vals)
-                        json_decref(v);
-                    goto bad;
-                }
-                const char *s = lua_tolstring(L, -1, &len);
-                json_t *item = len > MAX_TEXT_BYTES ? NULL
-                               : vals ? (utf8_valid((const unsigned char *)s, len)
-                                             ? out : NULL)
-                                      : json_stringn(s, len);
-                lua_pop(L, 1);
-                if (!item) {
-                    snprintf(why, size, "'%s'[%zu] must be UTF-8 text of at "
-                             "most %d bytes", f->name, i, MAX_TEXT_BYTES);
-                    if (!vals)
-                        json_decref(v);
-                    goto bad;
-                }
-                if (!vals)
-                    json_array_append_new(v, item);
-            }
-            break;
-        }
-        }
-        lua_pop(L, 1);
-        if (vals)
-            continue;
-        if (!v || json_object_set_new(out, f->name, v)) {
-            snprintf(why, size, "out of memory");
-            json_decref(out);
-            return NULL;
-        }
-        continue;
-    bad:
-        lua_pop(L, 1);
-        json_decref(out);
-        return NULL;
-    }
-    return out;
-}
-
-static json_t *check_result(hv_rules *r, hv_hook h, int idx, char *why,
-                            size_t size)
-{
-    return check_result_as(r, h, idx, why, size, NULL);
-}
-
+/* The arguments of one protected hook call (call_trampoline). */
 typedef struct {
     hv_rules *r;
     hv_hook h;
-    json_t *view, *ctx;
-    json_t *result;
-    char why[400];
+    json_t *view, *ctx;      /* hv__rules_call: pushed read-only */
+    hv_rules_pusher push;    /* the bulk path: pushes view and ctx */
+    void *ud;
+    hv_rule_values *vals;    /* the bulk path: the result's scalars */
+    json_t *result;          /* the checked result (a marker with vals) */
+    char why[400];           /* why the result breaks the contract */
 } call_args;
 
 /* Pushes v read-only; a pinned argument is made once and kept. */
@@ -927,7 +454,7 @@ static void push_arg(lua_State *L, hv_rules *r, const json_t *v)
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->pin_ref[k]);
         return;
     }
-    push_json(L, (json_t *)v, 1);
+    hv__lua_push_json(L, (json_t *)v, 1);
     if (k >= 0) {
         lua_pushvalue(L, -1);
         r->pin_ref[k] = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -951,98 +478,34 @@ void hv__rules_unpin(hv_rules *r)
 }
 
 /* Runs in protected mode: pushes the hook and its read-only arguments,
- * calls it, and checks what it returned. */
+ * calls it, and checks what it returned.  The bulk path (push) keeps the
+ * result table: it is returned. */
 static int call_trampoline(lua_State *L)
 {
     call_args *a = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
-    push_arg(L, a->r, a->view);
-    push_arg(L, a->r, a->ctx);
+    if (a->push) {
+        a->push(L, a->ud);
+    } else {
+        push_arg(L, a->r, a->view);
+        push_arg(L, a->r, a->ctx);
+    }
     lua_call(L, 2, 1);
-    a->result = check_result(a->r, a->h, lua_gettop(L), a->why, sizeof a->why);
-    return 0;
+    a->result = hv__contract_check(L, a->h, lua_gettop(L), a->why,
+                                   sizeof a->why, a->vals);
+    return a->push ? 1 : 0;
 }
 
-/* Calls hook h with the view and ctx JSON and returns the checked result;
- * on failure sets *err.  The stack is restored either way. */
-static hv_status call_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
-                           json_t **out, char **err)
+/* Calls the hook a->h with a's arguments under the budget.  HV_OK with
+ * a->result set (and, on the bulk path, the result table left on top);
+ * else HV_REFUSED with *err (hv__free), the stack restored and, outside
+ * nested calls, the state left clean for the next call. */
+static hv_status call_hook(hv_rules *r, call_args *a, char **err)
 {
     lua_State *L = r->L;
     int top = lua_gettop(L);
     const char *saved = r->current;
-    const char *file = r->paths[h];
-    call_args a = {r, h, view, ctx, NULL, ""};
-    *out = NULL;
-    if (r->hook_ref[h] == LUA_NOREF) {
-        *err = hv__asprintf("%s: the pack has no %s hook", file, hv__hook_name(h));
-        return HV_REFUSED;
-    }
-    if (!lua_checkstack(L, 8)) {
-        *err = hv__strdup("rules: stack exhausted");
-        return HV_REFUSED;
-    }
-    r->current = r->paths[h];
-    lua_pushcfunction(L, call_trampoline);
-    lua_pushlightuserdata(L, &a);
-    int status = budgeted_pcall(r, 1, 0);
-    hv_status st = HV_OK;
-    if (status != LUA_OK) {
-        *err = error_text(r, status);
-        st = HV_REFUSED;
-        json_decref(a.result);
-    } else if (!a.result) {
-        *err = hv__asprintf("%s:%d: %s result: %s", file, r->hook_line[h],
-                            hv__hook_name(h), a.why);
-        st = HV_REFUSED;
-    } else {
-        *out = a.result;
-    }
-    lua_settop(L, top);
-    r->current = saved;
-    if (st != HV_OK && r->depth == 0) {
-        /* leave the state clean for the next call */
-        r->exceeded = 0;
-        r->mem.hit = 0;
-        lua_gc(L, LUA_GCCOLLECT);
-    }
-    if (st != HV_OK && !*err)
-        *err = hv__strdup("rules: out of memory");
-    return st;
-}
-
-/* ---- the bulk path (rulesdiff.c): views pushed straight as Lua ---------- */
-
-typedef struct {
-    hv_rules *r;
-    hv_hook h;
-    hv_rules_pusher push;
-    void *ud;
-    hv_rule_values *vals;
-    int checked;
-    char why[400];
-} bulk_args;
-
-/* Protected: pushes the hook, lets the caller push the view and ctx, calls
- * the hook and checks the result (scalars only); the result stays on the
- * stack. */
-static int bulk_trampoline(lua_State *L)
-{
-    bulk_args *a = lua_touserdata(L, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
-    a->push(L, a->ud);
-    lua_call(L, 2, 1);
-    a->checked = check_result_as(a->r, a->h, lua_gettop(L), a->why,
-                                 sizeof a->why, a->vals) != NULL;
-    return 1;
-}
-
-hv_status hv__rules_call_bulk(hv_rules *r, hv_hook h, hv_rules_pusher push,
-                              void *ud, hv_rule_values *vals, char **err)
-{
-    lua_State *L = r->L;
-    int top = lua_gettop(L);
-    bulk_args a = {r, h, push, ud, vals, 0, ""};
+    hv_hook h = a->h;
     *err = NULL;
     if (r->hook_ref[h] == LUA_NOREF) {
         *err = hv__asprintf("%s: the pack has no %s hook", r->paths[h],
@@ -1054,24 +517,49 @@ hv_status hv__rules_call_bulk(hv_rules *r, hv_hook h, hv_rules_pusher push,
         return HV_REFUSED;
     }
     r->current = r->paths[h];
-    lua_pushcfunction(L, bulk_trampoline);
-    lua_pushlightuserdata(L, &a);
-    int status = budgeted_pcall(r, 1, 1);
-    r->current = NULL;
-    if (status == LUA_OK && a.checked)
-        return HV_OK; /* the result is on top */
+    lua_pushcfunction(L, call_trampoline);
+    lua_pushlightuserdata(L, a);
+    int status = budgeted_pcall(r, 1, a->push ? 1 : 0);
+    if (status == LUA_OK && a->result) {
+        r->current = saved;
+        return HV_OK;
+    }
     if (status != LUA_OK)
         *err = error_text(r, status);
     else
         *err = hv__asprintf("%s:%d: %s result: %s", r->paths[h],
-                            r->hook_line[h], hv__hook_name(h), a.why);
+                            r->hook_line[h], hv__hook_name(h), a->why);
+    r->current = saved;
+    json_decref(a->result);
+    a->result = NULL;
     lua_settop(L, top);
-    r->exceeded = 0;
-    r->mem.hit = 0;
-    lua_gc(L, LUA_GCCOLLECT);
+    if (r->depth == 0) {
+        /* leave the state clean for the next call */
+        r->exceeded = 0;
+        r->mem.hit = 0;
+        lua_gc(L, LUA_GCCOLLECT);
+    }
     if (!*err)
         *err = hv__strdup("rules: out of memory");
     return HV_REFUSED;
+}
+
+hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
+                         json_t *ctx, json_t **out_result, char **err)
+{
+    call_args a = {r, h, case_view, ctx, NULL, NULL, NULL, NULL, ""};
+    hv_status st = call_hook(r, &a, err);
+    *out_result = st == HV_OK ? a.result : NULL;
+    return st;
+}
+
+/* ---- the bulk path (rulesdiff.c): views pushed straight as Lua ---------- */
+
+hv_status hv__rules_call_bulk(hv_rules *r, hv_hook h, hv_rules_pusher push,
+                              void *ud, hv_rule_values *vals, char **err)
+{
+    call_args a = {r, h, NULL, NULL, push, ud, vals, NULL, ""};
+    return call_hook(r, &a, err);
 }
 
 typedef struct {
@@ -1081,10 +569,11 @@ typedef struct {
     char why[400];
 } result_args;
 
+/* Protected: checks the result table at 2 into a JSON result (a->out). */
 static int result_trampoline(lua_State *L)
 {
     result_args *a = lua_touserdata(L, 1);
-    a->out = check_result(a->r, a->h, 2, a->why, sizeof a->why);
+    a->out = hv__contract_check(L, a->h, 2, a->why, sizeof a->why, NULL);
     return 0;
 }
 
@@ -1108,25 +597,12 @@ json_t *hv__rules_bulk_result(hv_rules *r, hv_hook h)
 
 void hv__rules_bulk_pop(hv_rules *r) { lua_pop(r->L, 1); }
 
-void hv__rules_readonly(lua_State *L) { make_readonly(L); }
-
-const char *hv__rules_path(const hv_rules *r, hv_hook h) { return r->paths[h]; }
-
-/* ---- for the test runner (rulestest.c) ---- */
+/* ---- for the test runner (rulestest.c): see rules.h ---- */
 
 lua_State *hv__rules_lua(hv_rules *r) { return r->L; }
 int hv__rules_base_ref(hv_rules *r) { return r->base_ref; }
 long hv__rules_budget(hv_rules *r) { return r->budget; }
 void hv__rules_set_budget(hv_rules *r, long budget) { r->budget = budget; }
-void hv__rules_push_json(lua_State *L, json_t *v, int readonly)
-{
-    push_json(L, v, readonly);
-}
-json_t *hv__rules_to_json(lua_State *L, int idx, int max_depth, const char **why)
-{
-    *why = NULL;
-    return to_json(L, idx, 0, max_depth, why);
-}
 void hv__rules_push_env(hv_rules *r, int extra_idx) { push_env(r, extra_idx); }
 int hv__rules_pcall(hv_rules *r, int nargs, int nresults)
 {
@@ -1140,13 +616,6 @@ char *hv__rules_error_text(hv_rules *r, int status)
         r->mem.hit = 0;
     }
     return t;
-}
-
-hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
-                         json_t *ctx, json_t **out_result, char **err)
-{
-    *err = NULL;
-    return call_hook(r, h, case_view, ctx, out_result, err);
 }
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -1197,6 +666,8 @@ static int load_trampoline(lua_State *L)
     return 0;
 }
 
+/* Loads hook h of the pack, if present, into hook_ref[h].  HV_OK, or
+ * HV_INVALID with *err "FILE:LINE: ..." (hv__free). */
 static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
 {
     load_args a = {r, h, NULL};
@@ -1220,6 +691,7 @@ static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
     return HV_OK;
 }
 
+/* Protected: builds the sandbox of the host (argument 1). */
 static int sandbox_trampoline(lua_State *L)
 {
     build_sandbox(lua_touserdata(L, 1));

@@ -1,11 +1,12 @@
 /* rulesapi.c - the rule pack in force (stored in the database), reloading
  * it, the rule-writer tools, and explaining a case's decisions. */
+#include "rulesapi.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "engine.h"
-#include "rules.h"
+#include "rulestest.h"
 #include "store.h"
 
 /* Writes a log() line of a rule to the engine's rules log. */
@@ -16,33 +17,20 @@ static void engine_log(void *ud, const char *hook, const char *line)
         fprintf(e->rules_log, "haven: rules log: %s: %s\n", hook, line);
 }
 
-/* Inserts a pack into rule_packs (inside the caller's transaction). */
-hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
 hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s;
     json_t *j = hv__pack_to_json(pack);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)
         return hv__fail(e, HV_NOMEM, "out of memory storing the rule pack");
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO rule_packs (name, version, hash,"
-                               " source, loaded_at, loaded_by) VALUES"
-                               " (?1,?2,?3,?4,?5,?6)",
-                               &st)) == HV_OK) {
-        sqlite3_bind_text(st, 1, pack->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, pack->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, pack->hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, hv_now(e));
-        sqlite3_bind_text(st, 6, e->actor, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            s = hv__sql_fail(e, rc, "storing the rule pack");
-    }
-    hv__store_finalize(e, st);
+    hv_status s = hv__store_execf(e, "storing the rule pack",
+                                  "INSERT INTO rule_packs (name, version, hash,"
+                                  " source, loaded_at, loaded_by) VALUES"
+                                  " (?1,?2,?3,?4,?5,?6)",
+                                  "ttttit", pack->name, pack->version,
+                                  pack->hash, text, (int64_t)hv_now(e),
+                                  e->actor);
     hv__free(text);
     return s;
 }
@@ -141,20 +129,11 @@ HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
     return s;
 }
 
-/* Records the folder later reloads read. */
-static hv_status set_rules_dir(hv_engine *e, const char *dir)
+hv_status hv__rules_set_dir(hv_engine *e, const char *dir)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "UPDATE meta SET value = ?1 WHERE"
-                                       " key = 'rules_dir'", &st);
-    if (s == HV_OK) {
-        sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            s = hv__sql_fail(e, rc, "recording the rules folder");
-    }
-    hv__store_finalize(e, st);
-    return s;
+    return hv__store_execf(e, "recording the rules folder",
+                           "UPDATE meta SET value = ?1 WHERE key = 'rules_dir'",
+                           "t", dir);
 }
 
 HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
@@ -202,7 +181,7 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
         char *abs = dir && dir[0] ? realpath(dir, NULL) : NULL;
         if ((s = hv__store_begin(e)) == HV_OK &&
             (s = hv__store_rule_pack(e, p)) == HV_OK &&
-            (!abs || (s = set_rules_dir(e, abs)) == HV_OK) &&
+            (!abs || (s = hv__rules_set_dir(e, abs)) == HV_OK) &&
             (s = hv__store_append_event(e, 0, "rules_loaded", data, NULL)) ==
                 HV_OK)
             s = hv__store_commit(e);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rulestest.h"
+
 #include "alloc.h"
-#include "rules.h"
+#include "luajson.h"
 
 #define TEST_BUDGET_FACTOR 50 /* a test may call several hooks */
 
@@ -110,23 +112,31 @@ static int t_call(lua_State *L)
     if (h == HV_HOOK_COUNT)
         return luaL_error(L, "no hook '%s'", name);
     const char *why = NULL;
-    json_t *view = hv__rules_to_json(L, 2, HV_RULES_MAX_DEPTH, &why);
+    json_t *view = hv__lua_to_json(L, 2, HV_RULES_MAX_DEPTH, &why);
     if (!view)
         return luaL_error(L, "the case: %s", why ? why : "out of memory");
     json_t *ctx = lua_isnoneornil(L, 3) ? json_object()
-                                        : hv__rules_to_json(L, 3, HV_RULES_MAX_DEPTH, &why);
+                                        : hv__lua_to_json(L, 3, HV_RULES_MAX_DEPTH, &why);
     if (!ctx || !json_is_object(ctx)) {
         json_decref(view);
         json_decref(ctx);
         return luaL_error(L, "the context: %s", why ? why : "must be a table");
     }
-    if (!json_object_get(ctx, "now"))
-        json_object_set(ctx, "now", json_object_get(view, "registered_at")
-                                        ? json_object_get(view, "registered_at")
-                                        : json_integer(0));
     const hv_pack *p = hv__rules_pack(r);
-    json_object_set_new(ctx, "pack", json_pack("{s:s,s:s}", "name", p->name,
-                                               "version", p->version));
+    int bad = 0;
+    if (!json_object_get(ctx, "now")) {
+        json_t *now = json_object_get(view, "registered_at");
+        bad |= now ? json_object_set(ctx, "now", now)
+                   : json_object_set_new(ctx, "now", json_integer(0));
+    }
+    bad |= json_object_set_new(ctx, "pack", json_pack("{s:s,s:s}", "name",
+                                                      p->name, "version",
+                                                      p->version));
+    if (bad) {
+        json_decref(view);
+        json_decref(ctx);
+        return luaL_error(L, "out of memory");
+    }
     json_t *result = NULL;
     char *err = NULL;
     hv_status st = hv__rules_call(r, (hv_hook)h, view, ctx, &result, &err);
@@ -137,7 +147,7 @@ static int t_call(lua_State *L)
         hv__free(err);
         return lua_error(L);
     }
-    hv__rules_push_json(L, result, 0);
+    hv__lua_push_json(L, result, 0);
     json_decref(result);
     return 1;
 }
@@ -167,6 +177,7 @@ static int setup_api(lua_State *L)
     return 1;
 }
 
+/* qsort order of file names. */
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -361,62 +372,80 @@ static const char *const sample_reasons[] = {
     "persistent_refusal", "inaccessible", NULL};
 
 /* Reports a problem once (the same message for several samples is one
- * problem). */
-static void report(FILE *out, json_t *seen, const char *msg, const char *sample,
-                   int *problems)
+ * problem).  Returns -1 when out of memory, else 0. */
+static int report(FILE *out, json_t *seen, const char *msg, const char *sample,
+                  int *problems)
 {
     size_t i;
     json_t *v;
     json_array_foreach(seen, i, v) {
         if (!strcmp(json_string_value(v), msg))
-            return;
+            return 0;
     }
-    json_array_append_new(seen, json_string(msg));
+    if (json_array_append_new(seen, json_string(msg)))
+        return -1;
     fprintf(out, "%s (sample: %s)\n", msg, sample);
     (*problems)++;
+    return 0;
+}
+
+/* Calls hook h twice on view with ctx and reports an error or two results
+ * that differ.  Returns -1 when out of memory, else 0. */
+static int check_hook(hv_rules *r, hv_hook h, json_t *view, json_t *ctx,
+                      const char *sample, FILE *out, json_t *seen,
+                      int *problems)
+{
+    const hv_pack *p = hv__rules_pack(r);
+    json_t *a = NULL, *b = NULL;
+    char *err = NULL;
+    int rc = 0;
+    if (hv__rules_call(r, h, view, ctx, &a, &err) != HV_OK) {
+        rc = report(out, seen, err ? err : "rule error", sample, problems);
+    } else if (hv__rules_call(r, h, view, ctx, &b, &err) != HV_OK ||
+               !json_equal(a, b)) {
+        char msg[700];
+        snprintf(msg, sizeof msg,
+                 "%s/%s: not deterministic: the same case gave "
+                 "two different results",
+                 p->dir ? p->dir : p->name, hv__hook_file(h));
+        rc = report(out, seen, msg, sample, problems);
+    }
+    hv__free(err);
+    json_decref(a);
+    json_decref(b);
+    return rc;
 }
 
 hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems)
 {
     const hv_pack *p = hv__rules_pack(r);
     json_t *seen = json_array();
+    int bad = !seen;
     *problems = 0;
-    for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++) {
+    for (size_t s = 0; !bad && s < sizeof samples / sizeof samples[0]; s++) {
         json_t *view = json_loads(samples[s].view, 0, NULL);
-        for (int h = 0; h < HV_HOOK_COUNT; h++) {
+        bad = !view;
+        for (int h = 0; !bad && h < HV_HOOK_COUNT; h++) {
             if (!hv__rules_has(r, (hv_hook)h))
                 continue;
             const char *const *reasons = h == HV_HOOK_CLOSURE ? sample_reasons
                                                               : NULL;
-            for (size_t k = 0; reasons ? reasons[k] != NULL : k == 0; k++) {
+            for (size_t k = 0; !bad && (reasons ? reasons[k] != NULL : k == 0);
+                 k++) {
                 json_t *ctx = json_pack("{s:I,s:{s:s,s:s}}", "now",
                                         (json_int_t)1812000000, "pack", "name",
                                         p->name, "version", p->version);
-                if (reasons)
-                    json_object_set_new(ctx, "reason", json_string(reasons[k]));
-                json_t *a = NULL, *b = NULL;
-                char *err = NULL;
-                if (hv__rules_call(r, (hv_hook)h, view, ctx, &a, &err) != HV_OK) {
-                    report(out, seen, err ? err : "rule error", samples[s].name,
-                           problems);
-                } else if (hv__rules_call(r, (hv_hook)h, view, ctx, &b, &err) !=
-                               HV_OK ||
-                           !json_equal(a, b)) {
-                    char msg[700];
-                    snprintf(msg, sizeof msg,
-                             "%s/%s: not deterministic: the same case gave "
-                             "two different results",
-                             p->dir ? p->dir : p->name, hv__hook_file((hv_hook)h));
-                    report(out, seen, msg, samples[s].name, problems);
-                }
-                hv__free(err);
-                json_decref(a);
-                json_decref(b);
+                bad = !ctx || (reasons && json_object_set_new(
+                                              ctx, "reason",
+                                              json_string(reasons[k])));
+                if (!bad)
+                    bad = check_hook(r, (hv_hook)h, view, ctx, samples[s].name,
+                                     out, seen, problems);
                 json_decref(ctx);
             }
         }
         json_decref(view);
     }
     json_decref(seen);
-    return HV_OK;
+    return bad ? HV_NOMEM : HV_OK;
 }

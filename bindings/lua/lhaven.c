@@ -21,7 +21,6 @@
 #include <jansson.h>
 
 #include "haven.h"
-#include "rules.h"
 
 #define ENGINE "haven.Engine"
 #define CASE "haven.Case"
@@ -38,42 +37,45 @@ typedef struct {
 
 /* ---- JSON <-> Lua ---------------------------------------------------------- */
 
-/* JSON as plain tables (the engine's own converter, rules.c). */
-static void push_json(lua_State *L, json_t *v) { hv__rules_push_json(L, v, 0); }
-
-/* Pushes the JSON text as Lua (nil on invalid text). */
+/* Pushes the JSON text as plain Lua tables (the engine's own converter;
+ * nil on NULL or invalid text). */
 static void push_json_text(lua_State *L, const char *text)
 {
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    if (v)
-        push_json(L, v);
-    else
-        lua_pushnil(L);
-    json_decref(v);
+    hv_lua_push_json(L, text, text ? strlen(text) : 0);
 }
 
-/* The value at idx as JSON; raises "bad data: WHY" after cleaning up. */
-static json_t *to_json(lua_State *L, int idx)
+/* The value at idx as JSON text (hv_free); raises "cannot pass WHY to
+ * haven" on what is not plain data. */
+static char *to_json_text(lua_State *L, int idx)
 {
+    char *text = NULL;
     const char *why = NULL;
-    json_t *j = hv__rules_to_json(L, idx, MAX_DEPTH + 1, &why);
-    if (!j)
+    if (hv_lua_to_json(L, idx, MAX_DEPTH + 1, &text, &why) != HV_OK)
         luaL_error(L, "cannot pass %s to haven", why ? why : "this value");
+    return text;
+}
+
+json_t *lhaven_to_json(lua_State *L, int idx)
+{
+    char *text = to_json_text(L, idx);
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    hv_free(text);
+    if (!j)
+        luaL_error(L, "cannot pass this value to haven");
     return j;
 }
 
-json_t *lhaven_to_json(lua_State *L, int idx) { return to_json(L, idx); }
-
-/* JSON text of the table at idx (malloc'd); "{}" for none/nil. */
+/* JSON text of the table at idx (hv_free); "{}" for none/nil. */
 static char *table_text(lua_State *L, int idx)
 {
-    if (lua_isnoneornil(L, idx))
-        return strdup("{}");
+    if (lua_isnoneornil(L, idx)) {
+        lua_newtable(L);
+        char *text = to_json_text(L, -1);
+        lua_pop(L, 1);
+        return text;
+    }
     luaL_checktype(L, idx, LUA_TTABLE);
-    json_t *j = to_json(L, idx);
-    char *t = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return t;
+    return to_json_text(L, idx);
 }
 
 /* ---- results --------------------------------------------------------------- */
@@ -90,6 +92,7 @@ static int push_failure(lua_State *L, hv_status st, const char *msg)
 
 /* ---- Engine ------------------------------------------------------------------ */
 
+/* The open Engine at idx; raises on a closed one. */
 static lengine *check_engine(lua_State *L, int idx)
 {
     lengine *le = luaL_checkudata(L, idx, ENGINE);
@@ -206,6 +209,8 @@ static int l_init(lua_State *L)
     return 1;
 }
 
+/* __gc and __close of an Engine, and e:close(): closes the engine unless
+ * borrowed; the userdata stays, closed. */
 static int engine_gc(lua_State *L)
 {
     lengine *le = luaL_checkudata(L, 1, ENGINE);
@@ -215,6 +220,7 @@ static int engine_gc(lua_State *L)
     return 0;
 }
 
+/* tostring(e): "haven.Engine (login)" or "(closed)". */
 static int engine_tostring(lua_State *L)
 {
     lengine *le = luaL_checkudata(L, 1, ENGINE);
@@ -250,7 +256,7 @@ static int e_register(lua_State *L)
     }
     char *input = table_text(L, 2), *ref = NULL;
     hv_status st = hv_case_register(le->e, input, flags, &ref);
-    free(input);
+    hv_free(input);
     if (st != HV_OK)
         return push_failure(L, st, hv_errmsg(le->e));
     push_case(L, 1, ref);
@@ -284,6 +290,7 @@ static int e_case(lua_State *L)
         return 1;                                                              \
     } while (0)
 
+/* e:show(ref) -> the case file. */
 static int e_show(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -291,6 +298,7 @@ static int e_show(lua_State *L)
     RETURN_JSON(le, hv_case_get_json(le->e, ref, &text_));
 }
 
+/* e:search(name) -> cases matching a name. */
 static int e_search(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -395,6 +403,7 @@ static int e_set_now(lua_State *L)
     return e_now(L);
 }
 
+/* e:whoami() -> the acting user's login. */
 static int e_whoami(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -412,6 +421,7 @@ static int e_as(lua_State *L)
     return 1;
 }
 
+/* e:user_add(login, role [, supervisor]) -> true | nil, msg, code */
 static int e_user_add(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -423,12 +433,14 @@ static int e_user_add(lua_State *L)
     return 1;
 }
 
+/* e:users() -> the users. */
 static int e_users(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
     RETURN_JSON(le, hv_user_list(le->e, &text_));
 }
 
+/* e:rules_reload([dir]) -> the pack now in force. */
 static int e_rules_reload(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -474,6 +486,7 @@ static int e_workflow(lua_State *L)
     return 1;
 }
 
+/* e:close(): closes the engine (again is fine). */
 static int e_close(lua_State *L)
 {
     luaL_checkudata(L, 1, ENGINE);
@@ -519,7 +532,7 @@ static int c_step(lua_State *L)
     }
     char *input = table_text(L, 2), *out = NULL;
     hv_status st = hv_case_step(le->e, c->ref, step, input, expect, &out);
-    free(input);
+    hv_free(input);
     if (st != HV_OK)
         return push_failure(L, st, hv_errmsg(le->e));
     push_json_text(L, out);
@@ -527,26 +540,21 @@ static int c_step(lua_State *L)
     return 1;
 }
 
-static int c_show(lua_State *L)
+/* Runs read(e, ref, &json) on the case at 1 and returns the decoded JSON
+ * (or nil, msg, code). */
+static int case_json(lua_State *L,
+                     hv_status (*read)(hv_engine *, const char *, char **))
 {
     lcase *c;
     lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_get_json(le->e, c->ref, &text_));
+    RETURN_JSON(le, read(le->e, c->ref, &text_));
 }
 
-static int c_history(lua_State *L)
-{
-    lcase *c;
-    lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_history_json(le->e, c->ref, &text_));
-}
-
-static int c_explain(lua_State *L)
-{
-    lcase *c;
-    lengine *le = case_engine(L, 1, &c);
-    RETURN_JSON(le, hv_case_explain_json(le->e, c->ref, &text_));
-}
+/* c:show() -> the case file; c:history() -> its events; c:explain() ->
+ * the rule decisions on it. */
+static int c_show(lua_State *L) { return case_json(L, hv_case_get_json); }
+static int c_history(lua_State *L) { return case_json(L, hv_case_history_json); }
+static int c_explain(lua_State *L) { return case_json(L, hv_case_explain_json); }
 
 /* c:note("text" [, expect_version]) -> new version */
 static int c_note(lua_State *L)
@@ -592,22 +600,25 @@ static int case_index(lua_State *L)
         return luaL_error(L, "%s", hv_errmsg(le->e));
     if (in_summary && !strcmp(key, "risk"))
         key = "risk_level";
-    json_t *v = json_loads(text, 0, NULL);
+    int pushed = hv_lua_push_json(L, text, strlen(text));
     hv_free(text);
-    json_t *field = json_object_get(v, key);
-    /* in the case file, stage is {id, label} and risk {level, score} */
-    if (json_is_object(field) && json_object_get(field, "id"))
-        field = json_object_get(field, "id");
-    else if (json_is_object(field) && !strcmp(key, "risk"))
-        field = json_object_get(field, "level");
-    if (field)
-        push_json(L, field);
-    else
+    if (!pushed || !lua_istable(L, -1)) {
         lua_pushnil(L);
-    json_decref(v);
+        return 1;
+    }
+    lua_getfield(L, -1, key);
+    /* in the case file, stage is {id, label} and risk {level, score} */
+    if (lua_istable(L, -1)) {
+        if (lua_getfield(L, -1, "id") != LUA_TNIL)
+            return 1;
+        lua_pop(L, 1);
+        if (!strcmp(key, "risk"))
+            lua_getfield(L, -1, "level");
+    }
     return 1;
 }
 
+/* tostring(c): "haven.Case REF". */
 static int case_tostring(lua_State *L)
 {
     lcase *c = luaL_checkudata(L, 1, CASE);
@@ -615,6 +626,7 @@ static int case_tostring(lua_State *L)
     return 1;
 }
 
+/* c1 == c2: the same reference. */
 static int case_eq(lua_State *L)
 {
     lcase *a = luaL_checkudata(L, 1, CASE), *b = luaL_checkudata(L, 2, CASE);
@@ -672,10 +684,13 @@ static int l_rules_check(lua_State *L)
     return 2;
 }
 
+/* The lifecycle steps, in HV_STEP_MAP order: a Case method each, and
+ * haven.steps. */
 static const char *const steps[] = {
-    "assess", "plan", "approve", "reject", "act", "refer", "conference",
-    "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
-    "consent", NULL};
+#define XX(verb, synopsis, help) #verb,
+    HV_STEP_MAP(XX)
+#undef XX
+    NULL};
 
 static const luaL_Reg engine_methods[] = {
     {"register", e_register}, {"case", e_case},       {"find", e_case},
@@ -727,5 +742,11 @@ LHAVEN_API int luaopen_haven(lua_State *L)
     luaL_newlib(L, module_functions);
     lua_pushstring(L, HV_VERSION_STRING);
     lua_setfield(L, -2, "version");
+    lua_createtable(L, (int)(sizeof steps / sizeof *steps) - 1, 0);
+    for (size_t i = 0; steps[i]; i++) {
+        lua_pushstring(L, steps[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "steps");
     return 1;
 }

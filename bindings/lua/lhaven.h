@@ -8,13 +8,10 @@
 #define LHAVEN_API __attribute__((visibility("default")))
 #else
 #define LHAVEN_API
-/* The Lua value at idx as JSON (raises on what is not plain data). */
-struct json_t;
-struct json_t *lhaven_to_json(lua_State *L, int idx);
-
 #endif
 
-/* Opens the module: returns the `haven` table. */
+/* Opens the module: returns the `haven` table (haven.open, haven.init, ...,
+ * haven.steps: the lifecycle step verbs in HV_STEP_MAP order). */
 LHAVEN_API int luaopen_haven(lua_State *L);
 
 /* Pushes the engine userdata of an open engine the caller already holds
@@ -22,7 +19,9 @@ LHAVEN_API int luaopen_haven(lua_State *L);
  * close it. */
 void lhaven_push_borrowed_engine(lua_State *L, void *engine);
 
-/* The Lua value at idx as JSON (raises on what is not plain data). */
+/* The Lua value at idx as JSON (a new reference, the caller's to
+ * json_decref); raises "cannot pass WHY to haven" on what is not plain
+ * data. */
 struct json_t;
 struct json_t *lhaven_to_json(lua_State *L, int idx);
 

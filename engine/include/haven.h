@@ -553,6 +553,30 @@ typedef enum { HV_GRAPH_DOT, HV_GRAPH_MERMAID } hv_graph_format;
 HV_API hv_status hv_workflow_graph(const hv_workflow *wf, hv_graph_format fmt,
                                    char **out_text);
 
+/* ---- Lua <-> JSON, for the Lua module (bindings/lua) ----------------------
+ * The engine's one conversion between Lua values and JSON, so the module
+ * reads and passes the engine's JSON exactly as the rules host does.  Only
+ * a forward declaration of lua_State here: include lua.h yourself. */
+struct lua_State;
+
+/* Pushes the JSON text json[0..len) onto L as plain Lua values: objects
+ * and arrays as fresh tables (arrays from 1; members that are JSON null
+ * left out), integers as Lua integers, other numbers as floats, null as
+ * nil.  Returns 1; on NULL or text that is not JSON pushes nil and returns
+ * 0.  Raises a Lua error on memory or stack exhaustion, as the Lua API does. */
+HV_API int hv_lua_push_json(struct lua_State *L, const char *json, size_t len);
+
+/* The Lua value at idx as compact JSON text: nil, booleans, finite numbers,
+ * UTF-8 strings, and tables (a sequence as an array, string keys as an
+ * object, a read-only table of the engine's as what it stands for) at most
+ * max_depth tables deep (the outermost is the first), read without running
+ * any metamethod.
+ * out: *out_json, the caller's to free with hv_free (NULL on failure).
+ * Returns HV_OK; HV_INVALID with *why (static text, never to free) saying
+ * what is not plain data; HV_NOMEM with *why NULL when memory ran out. */
+HV_API hv_status hv_lua_to_json(struct lua_State *L, int idx, int max_depth,
+                                char **out_json, const char **why);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,359 @@
+/*
+ * rulescontract.c - checking a hook's result against its contract, field
+ * by field, with raw accesses only.
+ */
+#include "rulescontract.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <string.h>
+
+#define MAX_LIST_ITEMS 100  /* reasons, factors, unmet */
+#define MAX_TEXT_BYTES 1000 /* each item */
+#define MAX_SECONDS (10LL * 365 * 86400)
+
+typedef enum { F_BOOL, F_NUMBER, F_SECONDS, F_SECONDS0, F_ENUM, F_CODE, F_LIST } field_type;
+typedef struct {
+    const char *name;
+    field_type type;
+    const char *const *values; /* F_ENUM */
+} field;
+
+static const char *const urgencies[] = {"immediate", "high", "normal", NULL};
+static const char *const levels[] = {"low", "medium", "high", "critical", NULL};
+
+static const field contract_registration[] = {
+    {"eligible", F_BOOL, NULL}, {"urgency", F_ENUM, urgencies},
+    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_risk[] = {
+    {"level", F_ENUM, levels}, {"score", F_NUMBER, NULL},
+    {"factors", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_followup[] = {
+    {"every", F_SECONDS, NULL}, {"method", F_CODE, NULL},
+    {"reasons", F_LIST, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_closure[] = {
+    {"ok", F_BOOL, NULL}, {"unmet", F_LIST, NULL},
+    {"final_followup_after", F_SECONDS0, NULL}, {NULL, F_BOOL, NULL}};
+static const field contract_assessment[] = {
+    {"initial_due", F_SECONDS, NULL}, {"comprehensive_due", F_SECONDS, NULL},
+    {NULL, F_BOOL, NULL}};
+static const field contract_review[] = {{"every", F_SECONDS, NULL},
+                                        {NULL, F_BOOL, NULL}};
+static const field *const contracts[HV_HOOK_COUNT] = {
+    contract_registration, contract_risk,       contract_followup,
+    contract_closure,      contract_assessment, contract_review};
+
+/* Describes the contract of a hook, e.g. "{ eligible, urgency, reasons }". */
+static void contract_text(hv_hook h, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "{ ");
+    for (const field *f = contracts[h]; f->name && n < size; f++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", f->name,
+                              f[1].name ? ", " : " }");
+}
+
+/* 1 if s[0..n) is UTF-8 as jansson accepts it (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* 0 if every key of the table at idx is a field of hook h's contract
+ * (raw traversal: no metamethods), else -1 with the message in why. */
+static int check_unknown_fields(lua_State *L, hv_hook h, int idx, char *why,
+                                size_t size)
+{
+    char shape[160];
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int known = 0;
+        if (lua_type(L, -2) == LUA_TSTRING)
+            for (const field *f = contracts[h]; f->name; f++)
+                if (!strcmp(f->name, lua_tostring(L, -2)))
+                    known = 1;
+        if (!known) {
+            contract_text(h, shape, sizeof shape);
+            if (lua_type(L, -2) == LUA_TSTRING)
+                snprintf(why, size, "unknown field '%.40s' in the result %s",
+                         lua_tostring(L, -2), shape);
+            else
+                snprintf(why, size, "the result must be %s (it has a %s key)",
+                         shape, luaL_typename(L, -2));
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* The checks below read the field's value on top of the stack (of Lua
+ * type t); each returns 0 and sets *v (a new JSON value, unless vals is
+ * given: then the scalar goes to *vals and *v stays NULL), or -1 with the
+ * message in why. */
+
+/* F_BOOL: true or false (its type checked by check_field). */
+static int check_bool(lua_State *L, const field *f, int t, char *why,
+                      size_t size, hv_rule_values *vals, json_t **v)
+{
+    (void)t, (void)why, (void)size, (void)f; /* the type: check_field */
+    if (vals)
+        vals->ok = lua_toboolean(L, -1);
+    else
+        *v = json_boolean(lua_toboolean(L, -1));
+    return 0;
+}
+
+/* F_NUMBER: a finite number. */
+static int check_number(lua_State *L, const field *f, int t, char *why,
+                        size_t size, hv_rule_values *vals, json_t **v)
+{
+    if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
+        snprintf(why, size, "'%s' must be a finite number", f->name);
+        return -1;
+    }
+    if (vals)
+        vals->score = lua_tonumber(L, -1);
+    else
+        *v = lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
+                                  : json_real(lua_tonumber(L, -1));
+    return 0;
+}
+
+/* F_SECONDS (1 to 10 years) and F_SECONDS0 (0 to 10 years), whole. */
+static int check_seconds(lua_State *L, const field *f, int t, char *why,
+                         size_t size, hv_rule_values *vals, json_t **v)
+{
+    lua_Number s = lua_tonumber(L, -1);
+    if (t != LUA_TNUMBER || !isfinite(s) || s != floor(s) ||
+        s < (f->type == F_SECONDS ? 1 : 0) || s > (lua_Number)MAX_SECONDS) {
+        snprintf(why, size,
+                 "'%s' must be a whole number of seconds %s 10 years "
+                 "(use hours(), days(), weeks(), months())",
+                 f->name, f->type == F_SECONDS ? "from 1 to" : "from 0 to");
+        return -1;
+    }
+    if (vals && f->type == F_SECONDS0)
+        vals->final_after = (int64_t)s;
+    else if (vals)
+        vals->every = (int64_t)s;
+    else
+        *v = json_integer((json_int_t)s);
+    return 0;
+}
+
+/* 1 if s is one of the F_ENUM field's values, or for F_CODE a code
+ * ([a-z0-9_]+, at most 64 bytes). */
+static int word_ok(const field *f, const char *s)
+{
+    int ok;
+    if (f->type == F_ENUM) {
+        ok = 0;
+        for (const char *const *e = f->values; *e; e++)
+            ok |= !strcmp(*e, s);
+        return ok;
+    }
+    ok = s[0] && strlen(s) <= 64;
+    for (const char *c = s; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+    return ok;
+}
+
+/* F_ENUM (one of its values; vals->level its position) and F_CODE (a
+ * code; vals->method borrowed). */
+static int check_word(lua_State *L, const field *f, int t, char *why,
+                      size_t size, hv_rule_values *vals, json_t **v)
+{
+    const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!s || !word_ok(f, s)) {
+        if (f->type == F_ENUM) {
+            char list[120];
+            size_t n = 0;
+            list[0] = '\0';
+            for (const char *const *e = f->values; *e; e++)
+                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+                                      n ? ", " : "", *e);
+            snprintf(why, size, "'%s' must be one of %s", f->name, list);
+        } else {
+            snprintf(why, size, "'%s' must be a code ([a-z0-9_]+)", f->name);
+        }
+        return -1;
+    }
+    if (vals && f->type == F_ENUM) {
+        vals->level = 0;
+        for (const char *const *e = f->values; strcmp(*e, s); e++)
+            vals->level++;
+    } else if (vals) {
+        vals->method = s;
+    } else {
+        *v = json_string(s);
+    }
+    return 0;
+}
+
+/* Item i of the list at the top: 0 when it is UTF-8 text of at most
+ * MAX_TEXT_BYTES, appended to list (when not NULL); else -1 with why. */
+static int check_item(lua_State *L, const field *f, size_t i, json_t *list,
+                      char *why, size_t size)
+{
+    size_t len;
+    if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING) {
+        snprintf(why, size, "'%s'[%zu] must be text, not a %s", f->name, i,
+                 luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    const char *s = lua_tolstring(L, -1, &len);
+    json_t *item = NULL;
+    int ok = len <= MAX_TEXT_BYTES &&
+             (list ? (item = json_stringn(s, len)) != NULL
+                   : utf8_valid((const unsigned char *)s, len));
+    lua_pop(L, 1);
+    if (!ok) {
+        snprintf(why, size, "'%s'[%zu] must be UTF-8 text of at most %d bytes",
+                 f->name, i, MAX_TEXT_BYTES);
+        return -1;
+    }
+    if (list && json_array_append_new(list, item)) {
+        snprintf(why, size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* F_LIST: a sequence of at most MAX_LIST_ITEMS texts (a table: checked by
+ * check_field). */
+static int check_list(lua_State *L, const field *f, int t, char *why,
+                      size_t size, hv_rule_values *vals, json_t **v)
+{
+    (void)t; /* the type: check_field */
+    int list = lua_gettop(L);
+    size_t n = lua_rawlen(L, list), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, list)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    if (count != n || n > MAX_LIST_ITEMS) {
+        snprintf(why, size, "'%s' must be a list (a sequence of at most %d "
+                 "items)", f->name, MAX_LIST_ITEMS);
+        return -1;
+    }
+    json_t *out = vals ? NULL : json_array();
+    if (!vals && !out)
+        return 0; /* *v stays NULL: out of memory */
+    for (size_t i = 1; i <= n; i++)
+        if (check_item(L, f, i, out, why, size)) {
+            json_decref(out);
+            return -1;
+        }
+    *v = out;
+    return 0;
+}
+
+/* Checks one field of the result at idx (pushing and popping it). */
+static int check_field(lua_State *L, hv_hook h, const field *f, int idx,
+                       char *why, size_t size, hv_rule_values *vals, json_t **v)
+{
+    static int (*const check[])(lua_State *, const field *, int, char *,
+                                size_t, hv_rule_values *, json_t **) = {
+        [F_BOOL] = check_bool,     [F_NUMBER] = check_number,
+        [F_SECONDS] = check_seconds, [F_SECONDS0] = check_seconds,
+        [F_ENUM] = check_word,     [F_CODE] = check_word,
+        [F_LIST] = check_list};
+    /* the Lua type a field must have, where one type is all it may be */
+    static const struct {
+        int type;
+        const char *what;
+    } want[] = {[F_BOOL] = {LUA_TBOOLEAN, "true or false"},
+                [F_LIST] = {LUA_TTABLE, "a list of text"}};
+    int rc;
+    lua_pushstring(L, f->name);
+    int t = lua_rawget(L, idx);
+    if (t == LUA_TNIL) {
+        char shape[160];
+        contract_text(h, shape, sizeof shape);
+        snprintf(why, size, "missing field '%s' in the result %s", f->name,
+                 shape);
+        rc = -1;
+    } else if ((size_t)f->type < sizeof want / sizeof *want &&
+               want[f->type].what && t != want[f->type].type) {
+        snprintf(why, size, "'%s' must be %s, not a %s", f->name,
+                 want[f->type].what, lua_typename(L, t));
+        rc = -1;
+    } else {
+        rc = check[f->type](L, f, t, why, size, vals, v);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+json_t *hv__contract_check(lua_State *L, hv_hook h, int idx, char *why,
+                           size_t size, hv_rule_values *vals)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        char shape[160];
+        contract_text(h, shape, sizeof shape);
+        snprintf(why, size, "must return a table %s, not a %s value", shape,
+                 luaL_typename(L, idx));
+        return NULL;
+    }
+    if (check_unknown_fields(L, h, idx, why, size))
+        return NULL;
+    json_t *out = vals ? json_null() : json_object();
+    if (!out) {
+        snprintf(why, size, "out of memory");
+        return NULL;
+    }
+    if (vals)
+        memset(vals, 0, sizeof *vals);
+    for (const field *f = contracts[h]; f->name; f++) {
+        json_t *v = NULL;
+        if (check_field(L, h, f, idx, why, size, vals, &v)) {
+            json_decref(out);
+            return NULL;
+        }
+        if (vals)
+            continue;
+        if (!v || json_object_set_new(out, f->name, v)) {
+            snprintf(why, size, "out of memory");
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}

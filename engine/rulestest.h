@@ -1,0 +1,22 @@
+/*
+ * rulestest.h - tools for rule writers (internal; rulestest.c): a pack's
+ * own tests over synthetic cases, and every hook against sample cases.
+ */
+#ifndef HV_RULESTEST_H
+#define HV_RULESTEST_H
+
+#include <stdio.h>
+
+#include "rules.h"
+
+/* Runs the pack's tests (every *.lua in tests_dir, sorted), printing a line
+ * per test to out and the closing "N passed, N failed".  out: *passed and
+ * *failed; on failure *err (hv__free). */
+hv_status hv__rules_run_tests(hv_rules *r, const char *tests_dir, FILE *out,
+                              int *passed, int *failed, char **err);
+
+/* Runs every hook against built-in sample cases and checks the shapes;
+ * prints each problem as "FILE:LINE: message" to out.  out: *problems. */
+hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems);
+
+#endif
