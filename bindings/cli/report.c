@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "haven.h"
+
 /* ---- reading the report ------------------------------------------------------ */
 
 static json_int_t num(json_t *o, const char *key)
@@ -705,13 +707,13 @@ int report_write_html(const char *path, json_t *r)
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)
-        return 70;
+        return hv_status_exit_code(HV_NOMEM);
     snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0) {
         fprintf(stderr, "haven: %s: cannot create: %s\n", path, strerror(errno));
         free(tmp);
-        return 73;
+        return hv_status_exit_code(HV_CANTCREATE);
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
@@ -719,7 +721,7 @@ int report_write_html(const char *path, json_t *r)
         unlink(tmp);
         free(tmp);
         fprintf(stderr, "haven: %s: cannot write\n", path);
-        return 74;
+        return hv_status_exit_code(HV_IOERR);
     }
     write_page(f, r);
     int bad = fflush(f) != 0 || ferror(f) || fchmod(fd, 0600) != 0 || fsync(fd) != 0;
@@ -731,7 +733,7 @@ int report_write_html(const char *path, json_t *r)
         unlink(tmp);
         fprintf(stderr, "haven: %s: cannot write: %s\n", path, strerror(err));
         free(tmp);
-        return 74;
+        return hv_status_exit_code(HV_IOERR);
     }
     free(tmp);
     return 0;

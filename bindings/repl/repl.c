@@ -29,11 +29,11 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "haven.h"
 #include "lhaven.h"
 #include "render.h"
 #include "repl_prelude.h"
 
-#define EXIT_REFUSED 65
 
 /* Only what the signal handler may touch. */
 static volatile sig_atomic_t interrupted;
@@ -88,17 +88,17 @@ static int message_handler(lua_State *L)
  * line's one-line form "haven: WHAT: WHY". */
 static const char *refusal_prefix = "haven: ";
 
-/* Prints the error at the top; returns its exit code (65 for refusals). */
+/* Prints the error at the top; returns its exit code (HV_REFUSED's for refusals). */
 static int report_error(lua_State *L)
 {
-    int code = 70;
+    int code = hv_status_exit_code(HV_INTERNAL);
     if (lua_istable(L, -1)) {
         int isnum = 0;
         lua_getfield(L, -1, "message");
         lua_getfield(L, -2, "code");
         code = (int)lua_tointegerx(L, -1, &isnum);
         if (!isnum || code <= 0 || code > 125)
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         const char *msg = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
                                                          : "refused";
         fprintf(stderr, "%s%s\n", refusal_prefix, msg);
@@ -235,24 +235,31 @@ static void open_libraries(lua_State *L, int unsafe)
 static lua_State *completion_state;
 static json_t *candidates; /* words offered by the generator */
 
-static void add_word(const char *w)
+/* Offers the word w (none if NULL or empty) among the candidates.  Returns
+ * 0, or -1 when out of memory. */
+static int add_word(const char *w)
 {
-    if (w && *w)
-        json_array_append_new(candidates, json_string(w));
+    if (!w || !*w)
+        return 0;
+    return json_array_append_new(candidates, json_string(w));
 }
 
-/* Commands, case references and lookup codes. */
+/* Makes the candidates the REPL's commands (the steps from HV_STEP_MAP),
+ * the references of recent cases and the workflow's lookup codes; out of
+ * memory, none.  Leaves L's stack as it was. */
 static void collect_words(lua_State *L)
 {
     static const char *const commands[] = {
         "due", "show", "open", "register", "search", "help", "whoami", "list",
-        "assess", "plan", "approve", "reject", "act", "refer", "conference",
-        "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
-        "consent", "note", "explain", "history", "now", "advance", NULL};
+#define STEP_NAME(verb, synopsis, help) #verb,
+        HV_STEP_MAP(STEP_NAME)
+#undef STEP_NAME
+        "note", "explain", "history", "now", "advance", NULL};
+    int bad = 0;
     json_decref(candidates);
     candidates = json_array();
     for (const char *const *c = commands; *c; c++)
-        add_word(*c);
+        bad |= add_word(*c);
     lua_getglobal(L, "engine");
     if (lua_isuserdata(L, -1)) {
         /* references of recent cases */
@@ -264,7 +271,7 @@ static void collect_words(lua_State *L)
         if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_istable(L, -1)) {
             for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
                 lua_getfield(L, -1, "ref");
-                add_word(lua_tostring(L, -1));
+                bad |= add_word(lua_tostring(L, -1));
                 lua_pop(L, 2);
             }
             lua_pop(L, 1);
@@ -278,7 +285,7 @@ static void collect_words(lua_State *L)
             lua_pushnil(L);
             while (lua_next(L, -2)) {
                 for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
-                    add_word(lua_tostring(L, -1));
+                    bad |= add_word(lua_tostring(L, -1));
                     lua_pop(L, 1);
                 }
                 lua_pop(L, 2);
@@ -288,6 +295,10 @@ static void collect_words(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    if (bad) {
+        json_decref(candidates);
+        candidates = NULL;
+    }
 }
 
 static char *generator(const char *text, int state)
@@ -554,7 +565,7 @@ static int batch(lua_State *L, FILE *in)
         if (status != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
             lua_pop(L, 1);
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         } else {
             code = run_chunk(L);
         }
@@ -568,7 +579,7 @@ static int batch(lua_State *L, FILE *in)
     if (acc) {
         fprintf(stderr, "stdin: the input ended inside a statement\n");
         free(acc);
-        return EXIT_REFUSED;
+        return hv_status_exit_code(HV_REFUSED);
     }
     return 0;
 }
@@ -577,7 +588,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
 {
     lua_State *L = luaL_newstate();
     if (!L)
-        return 70;
+        return hv_status_exit_code(HV_NOMEM);
     int code = 0;
     open_libraries(L, o->unsafe);
     lhaven_push_borrowed_engine(L, e);
@@ -590,14 +601,14 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
         lua_close(L);
-        return 70;
+        return hv_status_exit_code(HV_INTERNAL);
     }
     lua_getglobal(L, "engine");
     luaL_newlib(L, renderers);
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
         lua_close(L);
-        return 70;
+        return hv_status_exit_code(HV_INTERNAL);
     }
     /* The prelude's marker for friendly errors, kept out of reach of the
      * REPL's Lua. */
@@ -614,7 +625,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         int status = compile(L, o->expr);
         if (status != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         } else {
             code = run_chunk(L);
         }
