@@ -143,55 +143,47 @@ static int cmd_user(const cli_globals *g, int argc, char **argv)
 
 /* ---- purge and backup ---------------------------------------------------- */
 
-/* Runs fn(e, argv[0]) on the one argument (not an option) argv[0]; what
- * names the command and why the usage error.  Returns 0 with *out the
- * open engine (the caller closes it) when fn succeeded, else the exit code
- * after printing the error. */
+/* Runs fn(e, argv[0]) on the one argument (not an option) argv[0] and
+ * closes the engine; what names the command and why the usage error.
+ * Returns 0 when fn succeeded, else the exit code after printing the
+ * error. */
 static int run_on_one(const cli_globals *g, int argc, char **argv, const char *what,
-                      const char *why, hv_status (*fn)(hv_engine *, const char *),
-                      hv_engine **out)
+                      const char *why, hv_status (*fn)(hv_engine *, const char *))
 {
+    hv_engine *e = NULL;
     int code;
     if (argc != 1 || argv[0][0] == '-')
         return cli_usage_error(what, why);
-    if ((code = cli_open_engine(g, out)))
+    if ((code = cli_open_engine(g, &e)))
         return code;
-    hv_status st = fn(*out, argv[0]);
-    if (st != HV_OK) {
-        code = cli_engine_error(*out, st);
-        hv_engine_close(*out);
-        *out = NULL;
-    }
+    hv_status st = fn(e, argv[0]);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    hv_engine_close(e);
     return code;
 }
 
 /* haven purge REF */
 static int cmd_purge(const cli_globals *g, int argc, char **argv)
 {
-    hv_engine *e = NULL;
     int code = run_on_one(g, argc, argv, "purge", "give one case reference",
-                          hv_case_purge, &e);
-    if (code)
-        return code;
-    printf("%s: identifying data erased; codes, dates and the audit trail "
-           "remain\n", argv[0]);
-    hv_engine_close(e);
-    return 0;
+                          hv_case_purge);
+    if (!code)
+        printf("%s: identifying data erased; codes, dates and the audit trail "
+               "remain\n", argv[0]);
+    return code;
 }
 
 /* haven backup FILE */
 static int cmd_backup(const cli_globals *g, int argc, char **argv)
 {
-    hv_engine *e = NULL;
     int code = run_on_one(g, argc, argv, "backup", "give the new FILE",
-                          hv_engine_backup, &e);
-    if (code)
-        return code;
-    printf("backup written to %s (identifying data stays sealed in it; the "
-           "data key %s.key and the audit key %s.audit-key are not in it)\n",
-           argv[0], g->db, g->db);
-    hv_engine_close(e);
-    return 0;
+                          hv_engine_backup);
+    if (!code)
+        printf("backup written to %s (identifying data stays sealed in it; the "
+               "data key %s.key and the audit key %s.audit-key are not in it)\n",
+               argv[0], g->db, g->db);
+    return code;
 }
 
 /* ---- audit ------------------------------------------------------------------ */

@@ -22,6 +22,7 @@ static json_int_t num(json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
+/* The string member key of o, or dflt. */
 static const char *text(json_t *o, const char *key, const char *dflt)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -66,6 +67,7 @@ static const char *fmt_days(json_t *v, char *buf, size_t size)
     return buf;
 }
 
+/* "12.5%" for a share (0..1), "-" for null; the text may be buf. */
 static const char *fmt_share(json_t *v, char *buf, size_t size)
 {
     if (!json_is_number(v))
@@ -74,6 +76,8 @@ static const char *fmt_share(json_t *v, char *buf, size_t size)
     return buf;
 }
 
+/* Writes whose cases the report r covers ("the whole agency", "the team of
+ * ", "the cases of ") to f. */
 static void describe_scope(FILE *f, json_t *r)
 {
     const char *scope = text(r, "scope", "");
@@ -92,6 +96,8 @@ static void heading(const char *title, json_int_t n, int with_n)
         printf("\n%s\n", title);
 }
 
+/* Prints a table of the counts in obj with col as the first column's
+ * heading. */
 static void text_counts(const char *col, json_t *obj)
 {
     const char *k;
@@ -101,6 +107,8 @@ static void text_counts(const char *col, json_t *obj)
         printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
 }
 
+/* Prints the task group g (overdue or due soon) under title: by kind, then
+ * by caseworker. */
 static void text_tasks(const char *title, json_t *g)
 {
     const char *k;
@@ -259,6 +267,7 @@ typedef struct {
 #define BAR_W 330
 #define ROW_H 26
 
+/* Opens a chart's section with its title and note (may be NULL) on f. */
 static void chart_open(FILE *f, const char *title, const char *note)
 {
     fputs("<section class=\"chart\"><h2>", f);
@@ -271,6 +280,7 @@ static void chart_open(FILE *f, const char *title, const char *note)
     }
 }
 
+/* Writes the legend of a chart's n series, labels[0..n), to f. */
 static void legend(FILE *f, size_t n, const char **labels)
 {
     fputs("<p class=\"legend\">", f);
@@ -284,6 +294,7 @@ static void legend(FILE *f, size_t n, const char **labels)
     fputs("</p>\n", f);
 }
 
+/* Opens an SVG of w by h with its accessible title on f. */
 static void svg_open(FILE *f, const char *title, int w, int h)
 {
     fprintf(f, "<svg viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" "
@@ -292,6 +303,8 @@ static void svg_open(FILE *f, const char *title, int w, int h)
     fputs("</title>\n", f);
 }
 
+/* Writes v with its unit into buf: whole numbers without decimals, others
+ * with one. */
 static void fmt_value(char *buf, size_t size, double v, const char *unit)
 {
     if (v == floor(v) && fabs(v) < 1e15)
@@ -300,6 +313,8 @@ static void fmt_value(char *buf, size_t size, double v, const char *unit)
         snprintf(buf, size, "%.1f%s", v, unit);
 }
 
+/* Writes the bar chart b (a section with its SVG) to f; "None." when it has
+ * no rows. */
 static void chart_bars(FILE *f, const bars *b)
 {
     chart_open(f, b->title, b->note);
@@ -555,6 +570,7 @@ static const char page_css[] =
     "svg{max-width:100%!important}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
+/* Writes the whole HTML page of the report r to f. */
 static void write_page(FILE *f, json_t *r)
 {
     char b1[32], b2[32];
@@ -574,16 +590,15 @@ static void write_page(FILE *f, json_t *r)
         fputs(", narrowed to the cases of ", f);
         esc(f, text(r, "caseworker", ""));
     }
-    fputs(". Made for ", f);
-    esc(f, text(r, "actor", "?"));
-    fputs(" (", f);
-    esc(f, text(r, "role", "?"));
-    fputs(") at ", f);
-    esc(f, text(r, "generated_at", "?"));
-    fputs(". Period: ", f);
-    esc(f, text(r, "since", "the beginning"));
-    fputs(" to ", f);
-    esc(f, text(r, "until", "now"));
+    static const char *const made[][3] = {
+        {". Made for ", "actor", "?"},      {" (", "role", "?"},
+        {") at ", "generated_at", "?"},     {". Period: ", "since", "the beginning"},
+        {" to ", "until", "now"},
+    };
+    for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
+        fputs(made[k][0], f);
+        esc(f, text(r, made[k][1], made[k][2]));
+    }
     fputs(" (registrations, closures, durations, closure reasons and the monthly "
           "series); open cases, tasks and approvals are as they stand now. "
           "Aggregate figures only: no names or other identifying data.</p>\n", f);

@@ -51,6 +51,7 @@ static int with_json(lua_State *L, void (*fn)(json_t *))
     return 0;
 }
 
+/* Prints rule decisions (or a history) as indented JSON. */
 static void render_explain(json_t *arr)
 {
     char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -58,6 +59,8 @@ static void render_explain(json_t *arr)
     free(t);
 }
 
+/* render.case(v) and the other renderers of the prelude: print the Lua
+ * value as the command line would (with_json). */
 static int r_case(lua_State *L) { return with_json(L, render_case); }
 static int r_due(lua_State *L) { return with_json(L, render_due); }
 static int r_search(lua_State *L) { return with_json(L, render_found); }
@@ -112,6 +115,8 @@ static int report_error(lua_State *L)
     return code;
 }
 
+/* A hook that stops the running code with "interrupted!" (set by
+ * on_sigint). */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -119,6 +124,8 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
     luaL_error(L, "interrupted!");
 }
 
+/* SIGINT: marks the interruption and, while code runs, sets stop_hook (as
+ * lua.c, never touching the state otherwise). */
 static void on_sigint(int sig)
 {
     (void)sig;
@@ -195,6 +202,8 @@ static int safe_load(lua_State *L)
     return 1;
 }
 
+/* Opens the Lua libraries of the REPL in L: the safe subset, or all with
+ * unsafe (haven then also by require); sets the global haven. */
 static void open_libraries(lua_State *L, int unsafe)
 {
     if (unsafe) {
@@ -301,6 +310,8 @@ static void collect_words(lua_State *L)
     }
 }
 
+/* readline's generator: the next candidate (malloc'd, readline frees it)
+ * that starts with text, state 0 starting over; NULL when none is left. */
 static char *generator(const char *text, int state)
 {
     static size_t index;
@@ -315,6 +326,8 @@ static char *generator(const char *text, int state)
     return NULL;
 }
 
+/* readline's completion: the candidates for text (collect_words), never
+ * file names. */
 static char **complete(const char *text, int start, int end)
 {
     (void)start;
@@ -374,6 +387,7 @@ static int sensitive(const char *line)
 
 static char history_path[4096];
 
+/* Reads ~/.haven_history (made 0600 when missing) into readline's history. */
 static void history_open(void)
 {
     const char *home = getenv("HOME");
@@ -391,6 +405,7 @@ static void history_open(void)
     read_history(history_path);
 }
 
+/* Writes readline's history back to ~/.haven_history. */
 static void history_save(void)
 {
     if (history_path[0])
@@ -402,6 +417,8 @@ static void history_save(void)
 static char *pending_line;
 static int line_ready, eof_seen;
 
+/* readline's callback: hands a line over to the loop (NULL at end of
+ * input); the loop owns it. */
 static void line_handler(char *line)
 {
     if (!line)
@@ -462,6 +479,49 @@ static void make_prompt(lua_State *L, int continuing, char *buf, size_t size)
     lua_pop(L, 1);
 }
 
+/* The statement so far: *acc (the lines of a statement that goes on; freed
+ * and set to NULL) and line joined by a newline, or line alone.  Returns
+ * malloc'd text (the caller's), or NULL when out of memory. */
+static char *join_statement(char **acc, const char *line)
+{
+    char *text;
+    if (!*acc)
+        return strdup(line);
+    text = malloc(strlen(*acc) + strlen(line) + 2);
+    if (text)
+        sprintf(text, "%s\n%s", *acc, line);
+    free(*acc);
+    *acc = NULL;
+    return text;
+}
+
+/* Adds line to the statement being typed (*acc) and compiles it.  Returns
+ * the statement's text (malloc'd, the caller's) with compile's status in
+ * *status (the chunk, or the error message, pushed on L); or NULL when
+ * there is nothing to run yet: an empty line, a statement that goes on
+ * (kept in *acc), or out of memory (*status LUA_ERRMEM); nothing pushed. */
+static char *next_statement(lua_State *L, char **acc, const char *line, int *status)
+{
+    char *text = join_statement(acc, line);
+    *status = text ? LUA_OK : LUA_ERRMEM;
+    if (!text)
+        return NULL;
+    if (!*text) {
+        free(text);
+        return NULL;
+    }
+    *status = compile(L, text);
+    if (incomplete(L, *status)) {
+        lua_pop(L, 1);
+        *acc = text;
+        *status = LUA_OK;
+        return NULL;
+    }
+    return text;
+}
+
+/* The interactive loop on a terminal: reads, runs and prints until Ctrl-D.
+ * Returns the exit code. */
 static int interactive(lua_State *L, int unsafe, hv_engine *e)
 {
     char prompt[96];
@@ -494,24 +554,12 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
             free(line);
             continue;
         }
-        char *text;
-        if (acc) {
-            text = malloc(strlen(acc) + strlen(line) + 2);
-            sprintf(text, "%s\n%s", acc, line);
-            free(acc);
-            acc = NULL;
-        } else {
-            text = strdup(line);
-        }
+        int status;
+        char *text = next_statement(L, &acc, line, &status);
         free(line);
-        if (!*text) {
-            free(text);
-            continue;
-        }
-        int status = compile(L, text);
-        if (incomplete(L, status)) {
-            lua_pop(L, 1);
-            acc = text;
+        if (!text) {
+            if (status == LUA_ERRMEM)
+                fprintf(stderr, "%s\n", hv_strerror(HV_NOMEM));
             continue;
         }
         if (!sensitive(text))
@@ -541,25 +589,15 @@ static int batch(lua_State *L, FILE *in)
     while ((n = getline(&line, &cap, in)) >= 0) {
         if (n > 0 && line[n - 1] == '\n')
             line[--n] = '\0';
-        char *text;
-        if (acc) {
-            text = malloc(strlen(acc) + (size_t)n + 2);
-            sprintf(text, "%s\n%s", acc, line);
-            free(acc);
-            acc = NULL;
-        } else {
-            text = strdup(line);
+        int status;
+        char *text = next_statement(L, &acc, line, &status);
+        if (!text && status == LUA_ERRMEM) {
+            free(line);
+            fprintf(stderr, "haven: repl: %s\n", hv_strerror(HV_NOMEM));
+            return hv_status_exit_code(HV_NOMEM);
         }
-        if (!*text) {
-            free(text);
+        if (!text)
             continue;
-        }
-        int status = compile(L, text);
-        if (incomplete(L, status)) {
-            lua_pop(L, 1);
-            acc = text;
-            continue;
-        }
         free(text);
         int code = 0;
         if (status != LUA_OK) {

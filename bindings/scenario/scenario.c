@@ -40,6 +40,7 @@ static int h_database(lua_State *L)
     return 1;
 }
 
+/* 1 if path exists. */
 static int exists(const char *path)
 {
     struct stat sb;
@@ -94,6 +95,7 @@ static void push_caller(lua_State *L, run_state *rs)
     lua_pushstring(L, rs->file);
 }
 
+/* host.caller(): who the scenario's engine acts as (push_caller). */
 static int h_caller(lua_State *L)
 {
     push_caller(L, lua_touserdata(L, lua_upvalueindex(1)));
