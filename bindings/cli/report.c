@@ -14,19 +14,13 @@
 #include <unistd.h>
 
 #include "haven.h"
+#include "render.h"
 
 /* ---- reading the report ------------------------------------------------------ */
 
 static json_int_t num(json_t *o, const char *key)
 {
     return json_integer_value(json_object_get(o, key));
-}
-
-/* The string member key of o, or dflt. */
-static const char *text(json_t *o, const char *key, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : dflt;
 }
 
 /* The member at a dotted path ("tasks.overdue"), or NULL. */
@@ -80,7 +74,7 @@ static const char *fmt_share(json_t *v, char *buf, size_t size)
  * ", "the cases of ") to f. */
 static void describe_scope(FILE *f, json_t *r)
 {
-    const char *scope = text(r, "scope", "");
+    const char *scope = str_or(r, "scope", "");
     fprintf(f, "%s", !strcmp(scope, "agency") ? "the whole agency"
                      : !strcmp(scope, "team") ? "the team of "
                                               : "the cases of ");
@@ -122,7 +116,7 @@ static void text_tasks(const char *title, json_t *g)
         printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
     printf("  %-28s %8s  %s\n", "ASSIGNED TO", "TASKS", "BY KIND");
     json_array_foreach(json_object_get(g, "by_caseworker"), i, p) {
-        printf("  %-28s %8lld ", text(p, "caseworker", "(unassigned)"),
+        printf("  %-28s %8lld ", str_or(p, "caseworker", "(unassigned)"),
                (long long)num(p, "total"));
         json_object_foreach(json_object_get(p, "by_kind"), k, v)
             printf(" %s %lld", k, (long long)json_integer_value(v));
@@ -137,21 +131,21 @@ void render_report(json_t *r)
     json_t *v;
     printf("Caseload report for ");
     describe_scope(stdout, r);
-    if (strcmp(text(r, "scope", ""), "agency"))
-        printf("%s", text(r, "actor", "?"));
-    printf(" (%s %s), made %s\n", text(r, "role", "?"), text(r, "actor", "?"),
-           text(r, "generated_at", "?"));
+    if (strcmp(str_or(r, "scope", ""), "agency"))
+        printf("%s", str_or(r, "actor", "?"));
+    printf(" (%s %s), made %s\n", str_or(r, "role", "?"), str_or(r, "actor", "?"),
+           str_or(r, "generated_at", "?"));
     if (json_is_string(json_object_get(r, "caseworker")))
-        printf("Caseworker: %s\n", text(r, "caseworker", ""));
+        printf("Caseworker: %s\n", str_or(r, "caseworker", ""));
     printf("Period: %s to %s (registrations, closures, durations, months)\n",
-           text(r, "since", "the beginning"), text(r, "until", "now"));
+           str_or(r, "since", "the beginning"), str_or(r, "until", "now"));
 
     json_t *open = json_object_get(r, "open_cases");
     heading("Open cases", num(open, "total"), 1);
     printf("  %-28s %8s  %s\n", "STAGE", "CASES", "LABEL");
     json_array_foreach(json_object_get(open, "by_stage"), i, v)
-        printf("  %-28s %8lld  %s\n", text(v, "stage", "?"),
-               (long long)num(v, "count"), text(v, "label", "?"));
+        printf("  %-28s %8lld  %s\n", str_or(v, "stage", "?"),
+               (long long)num(v, "count"), str_or(v, "label", "?"));
     text_counts("RISK LEVEL", json_object_get(open, "by_risk"));
     text_counts("URGENCY", json_object_get(open, "by_urgency"));
 
@@ -193,7 +187,7 @@ void render_report(json_t *r)
     else
         printf("  %-28s %8s\n", "REASON", "CASES");
     json_array_foreach(json_object_get(r, "closure_reasons"), i, v)
-        printf("  %-28s %8lld\n", text(v, "reason", "?"), (long long)num(v, "count"));
+        printf("  %-28s %8lld\n", str_or(v, "reason", "?"), (long long)num(v, "count"));
 
     heading("Cases registered and closed per month", 0, 0);
     if (!json_array_size(json_object_get(r, "per_month")))
@@ -201,7 +195,7 @@ void render_report(json_t *r)
     else
         printf("  %-10s %10s %10s\n", "MONTH", "REGISTERED", "CLOSED");
     json_array_foreach(json_object_get(r, "per_month"), i, v)
-        printf("  %-10s %10lld %10lld\n", text(v, "month", "?"),
+        printf("  %-10s %10lld %10lld\n", str_or(v, "month", "?"),
                (long long)num(v, "registered"), (long long)num(v, "closed"));
 }
 
@@ -427,7 +421,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
         double x = left + (n > 1 ? step * (double)i : plot_w / 2.0);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"val\">",
                 x, top + plot_h + 18);
-        esc(f, text(m, "month", "?"));
+        esc(f, str_or(m, "month", "?"));
         fputs("</text>\n", f);
     }
     for (int s = 0; s < 2; s++) {
@@ -444,7 +438,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
             double y = top + plot_h - (double)num(m, names[s]) / (double)max * plot_h;
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
                     x, y, palette[s]);
-            esc(f, text(m, "month", "?"));
+            esc(f, str_or(m, "month", "?"));
             fprintf(f, ": %lld %s</title></circle>\n", (long long)num(m, names[s]),
                     names[s]);
         }
@@ -457,7 +451,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
           "</tr></thead><tbody>\n", f);
     json_array_foreach(months, i, m) {
         fputs("<tr><td>", f);
-        esc(f, text(m, "month", "?"));
+        esc(f, str_or(m, "month", "?"));
         fprintf(f, "</td><td>%lld</td><td>%lld</td></tr>\n",
                 (long long)num(m, "registered"), (long long)num(m, "closed"));
     }
@@ -526,7 +520,7 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
                 best = j;
         taken[best] = 1;
         p = json_array_get(people, best);
-        rows[r] = text(p, "caseworker", "(unassigned)");
+        rows[r] = str_or(p, "caseworker", "(unassigned)");
         for (size_t s = 0; s < nk; s++)
             v[r * nk + s] = (double)num(json_object_get(p, "by_kind"), kinds[s]);
     }
@@ -576,7 +570,7 @@ static void write_page(FILE *f, json_t *r)
     char b1[32], b2[32];
     size_t i;
     json_t *v;
-    const char *scope = text(r, "scope", "");
+    const char *scope = str_or(r, "scope", "");
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<title>Haven caseload report</title>\n<style>", f);
@@ -585,10 +579,10 @@ static void write_page(FILE *f, json_t *r)
     fputs("Where cases stand and what is late, for ", f);
     describe_scope(f, r);
     if (strcmp(scope, "agency"))
-        esc(f, text(r, "actor", "?"));
+        esc(f, str_or(r, "actor", "?"));
     if (json_is_string(json_object_get(r, "caseworker"))) {
         fputs(", narrowed to the cases of ", f);
-        esc(f, text(r, "caseworker", ""));
+        esc(f, str_or(r, "caseworker", ""));
     }
     static const char *const made[][3] = {
         {". Made for ", "actor", "?"},      {" (", "role", "?"},
@@ -597,7 +591,7 @@ static void write_page(FILE *f, json_t *r)
     };
     for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
         fputs(made[k][0], f);
-        esc(f, text(r, made[k][1], made[k][2]));
+        esc(f, str_or(r, made[k][1], made[k][2]));
     }
     fputs(" (registrations, closures, durations, closure reasons and the monthly "
           "series); open cases, tasks and approvals are as they stand now. "
@@ -610,7 +604,7 @@ static void write_page(FILE *f, json_t *r)
     double *vals = calloc(ns + 1, sizeof *vals);
     if (labels && vals) {
         json_array_foreach(by_stage, i, v) {
-            labels[i] = text(v, "label", "?");
+            labels[i] = str_or(v, "label", "?");
             vals[i] = (double)num(v, "count");
         }
         char note[64];
@@ -701,7 +695,7 @@ static void write_page(FILE *f, json_t *r)
     vals = calloc(nr + 1, sizeof *vals);
     if (labels && vals) {
         json_array_foreach(reasons, i, v) {
-            labels[i] = text(v, "reason", "?");
+            labels[i] = str_or(v, "reason", "?");
             vals[i] = (double)num(v, "count");
         }
         bars b = {"Closure reasons", "Cases closed (or transferred) in the period.",
