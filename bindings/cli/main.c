@@ -176,6 +176,7 @@ char *cli_input_json(const char *what, const char *json_in, int npairs,
 
 static int cmd_help(const cli_globals *g, int argc, char **argv);
 
+/* haven help [COMMAND]: its entry (the table is main.c's). */
 static const cli_command help_command = {"help", cmd_help, "haven help [COMMAND]",
                                          NULL, "Show help."};
 
