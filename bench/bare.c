@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* --rss-to FILE PROGRAM ARGS: runs the program and writes its peak resident
+ * set (KiB) to FILE.  Returns its exit code, or 1. */
 static int run_for_rss(const char *file, char **argv)
 {
     pid_t pid = fork();
@@ -37,6 +39,8 @@ static int run_for_rss(const char *file, char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* haven-bare DB: the floor of opening a Haven database with SQLite alone
+ * (and --rss-to).  Returns the exit code. */
 int main(int argc, char **argv)
 {
     if (argc > 3 && !strcmp(argv[1], "--rss-to"))

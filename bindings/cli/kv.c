@@ -44,7 +44,8 @@ static kv_type field_type(const kv_field *fields, char parts[][64], int n)
     return KV_TEXT;
 }
 
-/* Converts a value to JSON of the given type; NULL on a bad value. */
+/* Converts a value to JSON of the given type (the caller's reference);
+ * NULL on a bad value (or out of memory). */
 static json_t *typed_value(const char *v, kv_type type)
 {
     switch (type) {
@@ -90,8 +91,10 @@ static json_t *typed_value(const char *v, kv_type type)
             size_t trimmed = len;
             while (trimmed > 0 && isspace((unsigned char)p[trimmed - 1]))
                 trimmed--;
-            if (trimmed > 0)
-                json_array_append_new(arr, json_stringn(p, trimmed));
+            if (trimmed > 0 && json_array_append_new(arr, json_stringn(p, trimmed))) {
+                json_decref(arr); /* out of memory, or not UTF-8 */
+                return NULL;
+            }
             p += len;
             if (*p == ',')
                 p++;
@@ -103,7 +106,8 @@ static json_t *typed_value(const char *v, kv_type type)
     }
 }
 
-/* Turns objects whose keys are all indices into lists ordered by index. */
+/* Turns objects whose keys are all indices into lists ordered by index.
+ * Returns a new reference (the caller's), or NULL when out of memory. */
 static json_t *listify(json_t *node)
 {
     if (!json_is_object(node))
@@ -117,15 +121,23 @@ static json_t *listify(json_t *node)
     }
     if (!all_index) {
         json_t *obj = json_object();
-        json_object_foreach(node, key, v)
-            json_object_set_new(obj, key, listify(v));
+        int bad = !obj;
+        json_object_foreach(node, key, v) {
+            if (!bad)
+                bad |= json_object_set_new(obj, key, listify(v));
+        }
+        if (bad) {
+            json_decref(obj);
+            return NULL;
+        }
         return obj;
     }
     /* Sort indices numerically (few entries: selection by minimum). */
     json_t *arr = json_array();
     size_t n = json_object_size(node);
     long last = -1;
-    for (size_t i = 0; i < n; i++) {
+    int bad = !arr;
+    for (size_t i = 0; i < n && !bad; i++) {
         long best = -1;
         json_t *best_v = NULL;
         json_object_foreach(node, key, v) {
@@ -136,7 +148,11 @@ static json_t *listify(json_t *node)
             }
         }
         last = best;
-        json_array_append_new(arr, listify(best_v));
+        bad |= json_array_append_new(arr, listify(best_v));
+    }
+    if (bad) {
+        json_decref(arr);
+        return NULL;
     }
     return arr;
 }
@@ -155,6 +171,10 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
                    size_t errsize)
 {
     json_t *root = json_object();
+    if (!root) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
     for (int a = 0; a < argc; a++) {
         const char *eq = strchr(argv[a], '=');
         char parts[MAX_PARTS][64];
@@ -234,6 +254,8 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
     }
     json_t *out = listify(root);
     json_decref(root);
+    if (!out)
+        snprintf(err, errsize, "out of memory");
     return out;
 fail:
     json_decref(root);

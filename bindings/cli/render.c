@@ -30,138 +30,152 @@ static void print_list(const char *label, json_t *list)
     printf("\n");
 }
 
-/* The lifecycle sections of a case file. */
+/* text when the string member key of o is set, else "" (for the
+ * separators before optional members). */
+static const char *if_set(json_t *o, const char *key, const char *text)
+{
+    return json_is_string(json_object_get(o, key)) ? text : "";
+}
+
+/* An assessment of the case file. */
+static void print_assessment(json_t *v)
+{
+    json_t *d = json_object_get(v, "detail");
+    printf("  %s  %s by %s, safety %s\n", str_or(v, "at", "?"), str_or(v, "kind", "?"),
+           str_or(v, "by_user", "?"), str_or(v, "safety", "-"));
+    if (json_is_string(json_object_get(d, "summary")))
+        printf("    summary: %s\n", str_or(d, "summary", ""));
+    const char *key;
+    json_t *el;
+    json_object_foreach(json_object_get(d, "elements"), key, el)
+        printf("    %s: %s\n", key, json_string_value(el));
+    print_list("needs", json_object_get(d, "needs"));
+    print_list("risks", json_object_get(d, "risks"));
+    print_list("strengths", json_object_get(d, "strengths"));
+    print_list("information still needed", json_object_get(d, "info_needed"));
+    print_list("sources", json_object_get(d, "sources"));
+}
+
+/* A version of the case plan, with its actions. */
+static void print_plan(json_t *v)
+{
+    size_t j;
+    json_t *a;
+    printf("  version %lld, %s (made %s by %s",
+           (long long)json_integer_value(json_object_get(v, "version")),
+           str_or(v, "status", "?"), str_or(v, "created_at", "?"),
+           str_or(v, "created_by", "?"));
+    if (json_is_string(json_object_get(v, "decided_by")))
+        printf("; decided %s by %s", str_or(v, "decided_at", "?"),
+               str_or(v, "decided_by", "?"));
+    printf(")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
+           str_or(v, "target_at", "?"));
+    print_list("indicators", json_object_get(v, "indicators"));
+    print_list("addresses", json_object_get(v, "addresses"));
+    if (json_is_string(json_object_get(v, "decision_reason")))
+        printf("    rejected: %s\n", str_or(v, "decision_reason", ""));
+    json_array_foreach(json_object_get(v, "actions"), j, a) {
+        printf("    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
+               (long long)json_integer_value(json_object_get(a, "number")),
+               str_or(a, "title", "?"), str_or(a, "status", "?"),
+               str_or(a, "responsible", "?"), if_set(a, "provider", ": "),
+               str_or(a, "provider", ""), str_or(a, "type", "?"), str_or(a, "due", "?"),
+               if_set(a, "reason", " - "), str_or(a, "reason", ""));
+    }
+}
+
+/* A referral. */
+static void print_referral(json_t *v)
+{
+    printf("  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
+           (long long)json_integer_value(json_object_get(v, "number")),
+           str_or(v, "service", "?"), str_or(v, "provider", "?"),
+           str_or(v, "status", "?"), str_or(v, "sent_at", "?"),
+           str_or(v, "updated_at", "?"), if_set(v, "outcome", "; outcome: "),
+           str_or(v, "outcome", ""));
+    if (json_is_string(json_object_get(v, "consent_overridden_by")))
+        printf("     consent overridden by %s: %s\n",
+               str_or(v, "consent_overridden_by", "?"),
+               str_or(v, "consent_override_reason", ""));
+}
+
+/* A case conference. */
+static void print_conference(json_t *v)
+{
+    printf("  %s (recorded by %s)\n", str_or(v, "at", "?"), str_or(v, "recorded_by", "?"));
+    print_list("participants", json_object_get(v, "participants"));
+    print_list("decisions", json_object_get(v, "decisions"));
+}
+
+/* A follow-up. */
+static void print_followup(json_t *v)
+{
+    printf("  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
+           str_or(v, "method", "?"), str_or(v, "by_user", "?"), str_or(v, "safety", "?"),
+           json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
+           if_set(v, "notes", ": "), str_or(v, "notes", ""));
+}
+
+/* A review of the plan. */
+static void print_review(json_t *v)
+{
+    printf("  %s  %s by %s%s%s\n", str_or(v, "at", "?"), str_or(v, "outcome", "?"),
+           str_or(v, "by_user", "?"), if_set(v, "notes", ": "), str_or(v, "notes", ""));
+}
+
+/* An evaluation of the plan's goal. */
+static void print_evaluation(json_t *v)
+{
+    printf("  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
+           (long long)json_integer_value(json_object_get(v, "plan_version")),
+           str_or(v, "outcome", "?"), str_or(v, "by_user", "?"));
+    print_list("indicators", json_object_get(json_object_get(v, "detail"), "indicators"));
+}
+
+/* An approval asked of a supervisor. */
+static void print_approval(json_t *v)
+{
+    printf("  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
+           str_or(v, "status", "?"), str_or(v, "requested_at", "?"),
+           str_or(v, "requested_by", "?"), if_set(v, "decided_by", "; decided "),
+           str_or(v, "decided_at", ""), if_set(v, "decided_by", " by "),
+           str_or(v, "decided_by", ""), if_set(v, "reason", ": "), str_or(v, "reason", ""));
+}
+
+/* The lifecycle sections of a case file: the member, its heading, and how
+ * to print each of its items. */
+static const struct {
+    const char *key, *title;
+    void (*print)(json_t *item);
+} lifecycle_sections[] = {
+    {"assessments", "Assessments", print_assessment},
+    {"plans", "Case plans", print_plan},
+    {"referrals", "Referrals", print_referral},
+    {"conferences", "Case conferences", print_conference},
+    {"followups", "Follow-ups", print_followup},
+    {"reviews", "Reviews", print_review},
+    {"evaluations", "Evaluations", print_evaluation},
+    {"approvals", "Approvals", print_approval},
+};
+
+/* Prints the lifecycle sections of the case file c that have items, then
+ * its closure. */
 static void render_lifecycle(json_t *c)
 {
-    size_t i, j;
-    json_t *v, *a;
-    json_t *sec = json_object_get(c, "assessments");
-    if (json_array_size(sec)) {
-        printf("\nAssessments\n");
-        json_array_foreach(sec, i, v) {
-            json_t *d = json_object_get(v, "detail");
-            printf("  %s  %s by %s, safety %s\n", str_or(v, "at", "?"),
-                   str_or(v, "kind", "?"), str_or(v, "by_user", "?"),
-                   str_or(v, "safety", "-"));
-            if (json_is_string(json_object_get(d, "summary")))
-                printf("    summary: %s\n", str_or(d, "summary", ""));
-            const char *key;
-            json_t *el;
-            json_object_foreach(json_object_get(d, "elements"), key, el)
-                printf("    %s: %s\n", key, json_string_value(el));
-            print_list("needs", json_object_get(d, "needs"));
-            print_list("risks", json_object_get(d, "risks"));
-            print_list("strengths", json_object_get(d, "strengths"));
-            print_list("information still needed", json_object_get(d, "info_needed"));
-            print_list("sources", json_object_get(d, "sources"));
-        }
-    }
-    sec = json_object_get(c, "plans");
-    if (json_array_size(sec)) {
-        printf("\nCase plans\n");
-        json_array_foreach(sec, i, v) {
-            printf("  version %lld, %s (made %s by %s", 
-                   (long long)json_integer_value(json_object_get(v, "version")),
-                   str_or(v, "status", "?"), str_or(v, "created_at", "?"),
-                   str_or(v, "created_by", "?"));
-            if (json_is_string(json_object_get(v, "decided_by")))
-                printf("; decided %s by %s", str_or(v, "decided_at", "?"),
-                       str_or(v, "decided_by", "?"));
-            printf(")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
-                   str_or(v, "target_at", "?"));
-            print_list("indicators", json_object_get(v, "indicators"));
-            print_list("addresses", json_object_get(v, "addresses"));
-            if (json_is_string(json_object_get(v, "decision_reason")))
-                printf("    rejected: %s\n", str_or(v, "decision_reason", ""));
-            json_array_foreach(json_object_get(v, "actions"), j, a) {
-                printf("    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
-                       (long long)json_integer_value(json_object_get(a, "number")),
-                       str_or(a, "title", "?"), str_or(a, "status", "?"),
-                       str_or(a, "responsible", "?"),
-                       json_is_string(json_object_get(a, "provider")) ? ": " : "",
-                       str_or(a, "provider", ""), str_or(a, "type", "?"),
-                       str_or(a, "due", "?"),
-                       json_is_string(json_object_get(a, "reason")) ? " - " : "",
-                       str_or(a, "reason", ""));
-            }
-        }
-    }
-    sec = json_object_get(c, "referrals");
-    if (json_array_size(sec)) {
-        printf("\nReferrals\n");
-        json_array_foreach(sec, i, v) {
-            printf("  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
-                   (long long)json_integer_value(json_object_get(v, "number")),
-                   str_or(v, "service", "?"), str_or(v, "provider", "?"),
-                   str_or(v, "status", "?"), str_or(v, "sent_at", "?"),
-                   str_or(v, "updated_at", "?"),
-                   json_is_string(json_object_get(v, "outcome")) ? "; outcome: " : "",
-                   str_or(v, "outcome", ""));
-            if (json_is_string(json_object_get(v, "consent_overridden_by")))
-                printf("     consent overridden by %s: %s\n",
-                       str_or(v, "consent_overridden_by", "?"),
-                       str_or(v, "consent_override_reason", ""));
-        }
-    }
-    sec = json_object_get(c, "conferences");
-    if (json_array_size(sec)) {
-        printf("\nCase conferences\n");
-        json_array_foreach(sec, i, v) {
-            printf("  %s (recorded by %s)\n", str_or(v, "at", "?"),
-                   str_or(v, "recorded_by", "?"));
-            print_list("participants", json_object_get(v, "participants"));
-            print_list("decisions", json_object_get(v, "decisions"));
-        }
-    }
-    sec = json_object_get(c, "followups");
-    if (json_array_size(sec)) {
-        printf("\nFollow-ups\n");
+    size_t i;
+    json_t *v;
+    for (size_t k = 0; k < sizeof lifecycle_sections / sizeof lifecycle_sections[0]; k++) {
+        json_t *sec = json_object_get(c, lifecycle_sections[k].key);
+        if (!json_array_size(sec))
+            continue;
+        printf("\n%s\n", lifecycle_sections[k].title);
         json_array_foreach(sec, i, v)
-            printf("  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
-                   str_or(v, "method", "?"), str_or(v, "by_user", "?"),
-                   str_or(v, "safety", "?"),
-                   json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
-                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
-                   str_or(v, "notes", ""));
-    }
-    sec = json_object_get(c, "reviews");
-    if (json_array_size(sec)) {
-        printf("\nReviews\n");
-        json_array_foreach(sec, i, v)
-            printf("  %s  %s by %s%s%s\n", str_or(v, "at", "?"),
-                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"),
-                   json_is_string(json_object_get(v, "notes")) ? ": " : "",
-                   str_or(v, "notes", ""));
-    }
-    sec = json_object_get(c, "evaluations");
-    if (json_array_size(sec)) {
-        printf("\nEvaluations\n");
-        json_array_foreach(sec, i, v) {
-            printf("  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
-                   (long long)json_integer_value(json_object_get(v, "plan_version")),
-                   str_or(v, "outcome", "?"), str_or(v, "by_user", "?"));
-            print_list("indicators", json_object_get(json_object_get(v, "detail"), "indicators"));
-        }
-    }
-    sec = json_object_get(c, "approvals");
-    if (json_array_size(sec)) {
-        printf("\nApprovals\n");
-        json_array_foreach(sec, i, v)
-            printf("  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
-                   str_or(v, "status", "?"), str_or(v, "requested_at", "?"),
-                   str_or(v, "requested_by", "?"),
-                   json_is_string(json_object_get(v, "decided_by")) ? "; decided " : "",
-                   str_or(v, "decided_at", ""),
-                   json_is_string(json_object_get(v, "decided_by")) ? " by " : "",
-                   str_or(v, "decided_by", ""),
-                   json_is_string(json_object_get(v, "reason")) ? ": " : "",
-                   str_or(v, "reason", ""));
+            lifecycle_sections[k].print(v);
     }
     json_t *cl = json_object_get(c, "closure");
     if (json_is_string(json_object_get(cl, "reason"))) {
         printf("\nClosure\n  %s on %s%s%s\n", str_or(cl, "reason", "?"),
-               str_or(cl, "closed_at", "?"),
-               json_is_string(json_object_get(cl, "transferred_to")) ? ", transferred to " : "",
+               str_or(cl, "closed_at", "?"), if_set(cl, "transferred_to", ", transferred to "),
                str_or(cl, "transferred_to", ""));
     } else if (json_is_true(json_object_get(cl, "planned"))) {
         printf("\nClosure\n  planned (a review decided to plan closure)\n");

@@ -13,17 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "haven.h"
+#include "render.h"
+
 /* ---- reading the report ------------------------------------------------------ */
 
 static json_int_t num(json_t *o, const char *key)
 {
     return json_integer_value(json_object_get(o, key));
-}
-
-static const char *text(json_t *o, const char *key, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : dflt;
 }
 
 /* The member at a dotted path ("tasks.overdue"), or NULL. */
@@ -64,6 +61,7 @@ static const char *fmt_days(json_t *v, char *buf, size_t size)
     return buf;
 }
 
+/* "12.5%" for a share (0..1), "-" for null; the text may be buf. */
 static const char *fmt_share(json_t *v, char *buf, size_t size)
 {
     if (!json_is_number(v))
@@ -72,9 +70,11 @@ static const char *fmt_share(json_t *v, char *buf, size_t size)
     return buf;
 }
 
+/* Writes whose cases the report r covers ("the whole agency", "the team of
+ * ", "the cases of ") to f. */
 static void describe_scope(FILE *f, json_t *r)
 {
-    const char *scope = text(r, "scope", "");
+    const char *scope = str_or(r, "scope", "");
     fprintf(f, "%s", !strcmp(scope, "agency") ? "the whole agency"
                      : !strcmp(scope, "team") ? "the team of "
                                               : "the cases of ");
@@ -90,6 +90,8 @@ static void heading(const char *title, json_int_t n, int with_n)
         printf("\n%s\n", title);
 }
 
+/* Prints a table of the counts in obj with col as the first column's
+ * heading. */
 static void text_counts(const char *col, json_t *obj)
 {
     const char *k;
@@ -99,6 +101,8 @@ static void text_counts(const char *col, json_t *obj)
         printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
 }
 
+/* Prints the task group g (overdue or due soon) under title: by kind, then
+ * by caseworker. */
 static void text_tasks(const char *title, json_t *g)
 {
     const char *k;
@@ -112,7 +116,7 @@ static void text_tasks(const char *title, json_t *g)
         printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
     printf("  %-28s %8s  %s\n", "ASSIGNED TO", "TASKS", "BY KIND");
     json_array_foreach(json_object_get(g, "by_caseworker"), i, p) {
-        printf("  %-28s %8lld ", text(p, "caseworker", "(unassigned)"),
+        printf("  %-28s %8lld ", str_or(p, "caseworker", "(unassigned)"),
                (long long)num(p, "total"));
         json_object_foreach(json_object_get(p, "by_kind"), k, v)
             printf(" %s %lld", k, (long long)json_integer_value(v));
@@ -127,21 +131,21 @@ void render_report(json_t *r)
     json_t *v;
     printf("Caseload report for ");
     describe_scope(stdout, r);
-    if (strcmp(text(r, "scope", ""), "agency"))
-        printf("%s", text(r, "actor", "?"));
-    printf(" (%s %s), made %s\n", text(r, "role", "?"), text(r, "actor", "?"),
-           text(r, "generated_at", "?"));
+    if (strcmp(str_or(r, "scope", ""), "agency"))
+        printf("%s", str_or(r, "actor", "?"));
+    printf(" (%s %s), made %s\n", str_or(r, "role", "?"), str_or(r, "actor", "?"),
+           str_or(r, "generated_at", "?"));
     if (json_is_string(json_object_get(r, "caseworker")))
-        printf("Caseworker: %s\n", text(r, "caseworker", ""));
+        printf("Caseworker: %s\n", str_or(r, "caseworker", ""));
     printf("Period: %s to %s (registrations, closures, durations, months)\n",
-           text(r, "since", "the beginning"), text(r, "until", "now"));
+           str_or(r, "since", "the beginning"), str_or(r, "until", "now"));
 
     json_t *open = json_object_get(r, "open_cases");
     heading("Open cases", num(open, "total"), 1);
     printf("  %-28s %8s  %s\n", "STAGE", "CASES", "LABEL");
     json_array_foreach(json_object_get(open, "by_stage"), i, v)
-        printf("  %-28s %8lld  %s\n", text(v, "stage", "?"),
-               (long long)num(v, "count"), text(v, "label", "?"));
+        printf("  %-28s %8lld  %s\n", str_or(v, "stage", "?"),
+               (long long)num(v, "count"), str_or(v, "label", "?"));
     text_counts("RISK LEVEL", json_object_get(open, "by_risk"));
     text_counts("URGENCY", json_object_get(open, "by_urgency"));
 
@@ -183,7 +187,7 @@ void render_report(json_t *r)
     else
         printf("  %-28s %8s\n", "REASON", "CASES");
     json_array_foreach(json_object_get(r, "closure_reasons"), i, v)
-        printf("  %-28s %8lld\n", text(v, "reason", "?"), (long long)num(v, "count"));
+        printf("  %-28s %8lld\n", str_or(v, "reason", "?"), (long long)num(v, "count"));
 
     heading("Cases registered and closed per month", 0, 0);
     if (!json_array_size(json_object_get(r, "per_month")))
@@ -191,7 +195,7 @@ void render_report(json_t *r)
     else
         printf("  %-10s %10s %10s\n", "MONTH", "REGISTERED", "CLOSED");
     json_array_foreach(json_object_get(r, "per_month"), i, v)
-        printf("  %-10s %10lld %10lld\n", text(v, "month", "?"),
+        printf("  %-10s %10lld %10lld\n", str_or(v, "month", "?"),
                (long long)num(v, "registered"), (long long)num(v, "closed"));
 }
 
@@ -257,6 +261,7 @@ typedef struct {
 #define BAR_W 330
 #define ROW_H 26
 
+/* Opens a chart's section with its title and note (may be NULL) on f. */
 static void chart_open(FILE *f, const char *title, const char *note)
 {
     fputs("<section class=\"chart\"><h2>", f);
@@ -269,6 +274,7 @@ static void chart_open(FILE *f, const char *title, const char *note)
     }
 }
 
+/* Writes the legend of a chart's n series, labels[0..n), to f. */
 static void legend(FILE *f, size_t n, const char **labels)
 {
     fputs("<p class=\"legend\">", f);
@@ -282,6 +288,7 @@ static void legend(FILE *f, size_t n, const char **labels)
     fputs("</p>\n", f);
 }
 
+/* Opens an SVG of w by h with its accessible title on f. */
 static void svg_open(FILE *f, const char *title, int w, int h)
 {
     fprintf(f, "<svg viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" "
@@ -290,6 +297,8 @@ static void svg_open(FILE *f, const char *title, int w, int h)
     fputs("</title>\n", f);
 }
 
+/* Writes v with its unit into buf: whole numbers without decimals, others
+ * with one. */
 static void fmt_value(char *buf, size_t size, double v, const char *unit)
 {
     if (v == floor(v) && fabs(v) < 1e15)
@@ -298,6 +307,8 @@ static void fmt_value(char *buf, size_t size, double v, const char *unit)
         snprintf(buf, size, "%.1f%s", v, unit);
 }
 
+/* Writes the bar chart b (a section with its SVG) to f; "None." when it has
+ * no rows. */
 static void chart_bars(FILE *f, const bars *b)
 {
     chart_open(f, b->title, b->note);
@@ -410,7 +421,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
         double x = left + (n > 1 ? step * (double)i : plot_w / 2.0);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"val\">",
                 x, top + plot_h + 18);
-        esc(f, text(m, "month", "?"));
+        esc(f, str_or(m, "month", "?"));
         fputs("</text>\n", f);
     }
     for (int s = 0; s < 2; s++) {
@@ -427,7 +438,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
             double y = top + plot_h - (double)num(m, names[s]) / (double)max * plot_h;
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
                     x, y, palette[s]);
-            esc(f, text(m, "month", "?"));
+            esc(f, str_or(m, "month", "?"));
             fprintf(f, ": %lld %s</title></circle>\n", (long long)num(m, names[s]),
                     names[s]);
         }
@@ -440,7 +451,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
           "</tr></thead><tbody>\n", f);
     json_array_foreach(months, i, m) {
         fputs("<tr><td>", f);
-        esc(f, text(m, "month", "?"));
+        esc(f, str_or(m, "month", "?"));
         fprintf(f, "</td><td>%lld</td><td>%lld</td></tr>\n",
                 (long long)num(m, "registered"), (long long)num(m, "closed"));
     }
@@ -509,7 +520,7 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
                 best = j;
         taken[best] = 1;
         p = json_array_get(people, best);
-        rows[r] = text(p, "caseworker", "(unassigned)");
+        rows[r] = str_or(p, "caseworker", "(unassigned)");
         for (size_t s = 0; s < nk; s++)
             v[r * nk + s] = (double)num(json_object_get(p, "by_kind"), kinds[s]);
     }
@@ -553,12 +564,13 @@ static const char page_css[] =
     "svg{max-width:100%!important}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
+/* Writes the whole HTML page of the report r to f. */
 static void write_page(FILE *f, json_t *r)
 {
     char b1[32], b2[32];
     size_t i;
     json_t *v;
-    const char *scope = text(r, "scope", "");
+    const char *scope = str_or(r, "scope", "");
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<title>Haven caseload report</title>\n<style>", f);
@@ -567,21 +579,20 @@ static void write_page(FILE *f, json_t *r)
     fputs("Where cases stand and what is late, for ", f);
     describe_scope(f, r);
     if (strcmp(scope, "agency"))
-        esc(f, text(r, "actor", "?"));
+        esc(f, str_or(r, "actor", "?"));
     if (json_is_string(json_object_get(r, "caseworker"))) {
         fputs(", narrowed to the cases of ", f);
-        esc(f, text(r, "caseworker", ""));
+        esc(f, str_or(r, "caseworker", ""));
     }
-    fputs(". Made for ", f);
-    esc(f, text(r, "actor", "?"));
-    fputs(" (", f);
-    esc(f, text(r, "role", "?"));
-    fputs(") at ", f);
-    esc(f, text(r, "generated_at", "?"));
-    fputs(". Period: ", f);
-    esc(f, text(r, "since", "the beginning"));
-    fputs(" to ", f);
-    esc(f, text(r, "until", "now"));
+    static const char *const made[][3] = {
+        {". Made for ", "actor", "?"},      {" (", "role", "?"},
+        {") at ", "generated_at", "?"},     {". Period: ", "since", "the beginning"},
+        {" to ", "until", "now"},
+    };
+    for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
+        fputs(made[k][0], f);
+        esc(f, str_or(r, made[k][1], made[k][2]));
+    }
     fputs(" (registrations, closures, durations, closure reasons and the monthly "
           "series); open cases, tasks and approvals are as they stand now. "
           "Aggregate figures only: no names or other identifying data.</p>\n", f);
@@ -593,7 +604,7 @@ static void write_page(FILE *f, json_t *r)
     double *vals = calloc(ns + 1, sizeof *vals);
     if (labels && vals) {
         json_array_foreach(by_stage, i, v) {
-            labels[i] = text(v, "label", "?");
+            labels[i] = str_or(v, "label", "?");
             vals[i] = (double)num(v, "count");
         }
         char note[64];
@@ -684,7 +695,7 @@ static void write_page(FILE *f, json_t *r)
     vals = calloc(nr + 1, sizeof *vals);
     if (labels && vals) {
         json_array_foreach(reasons, i, v) {
-            labels[i] = text(v, "reason", "?");
+            labels[i] = str_or(v, "reason", "?");
             vals[i] = (double)num(v, "count");
         }
         bars b = {"Closure reasons", "Cases closed (or transferred) in the period.",
@@ -705,13 +716,13 @@ int report_write_html(const char *path, json_t *r)
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)
-        return 70;
+        return hv_status_exit_code(HV_NOMEM);
     snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0) {
         fprintf(stderr, "haven: %s: cannot create: %s\n", path, strerror(errno));
         free(tmp);
-        return 73;
+        return hv_status_exit_code(HV_CANTCREATE);
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
@@ -719,7 +730,7 @@ int report_write_html(const char *path, json_t *r)
         unlink(tmp);
         free(tmp);
         fprintf(stderr, "haven: %s: cannot write\n", path);
-        return 74;
+        return hv_status_exit_code(HV_IOERR);
     }
     write_page(f, r);
     int bad = fflush(f) != 0 || ferror(f) || fchmod(fd, 0600) != 0 || fsync(fd) != 0;
@@ -731,7 +742,7 @@ int report_write_html(const char *path, json_t *r)
         unlink(tmp);
         fprintf(stderr, "haven: %s: cannot write: %s\n", path, strerror(err));
         free(tmp);
-        return 74;
+        return hv_status_exit_code(HV_IOERR);
     }
     free(tmp);
     return 0;

@@ -66,8 +66,8 @@ local function report(r)
   if r.final_followup_due then print("  final follow-up due: " .. r.final_followup_due) end
 end
 
-local STEPS = { "assess", "plan", "approve", "reject", "act", "refer", "conference",
-  "followup", "review", "evaluate", "close", "reopen", "transfer", "assign", "consent" }
+-- The step verbs, from haven.h's HV_STEP_MAP (the module's haven.steps).
+local STEPS = haven.steps
 for _, name in ipairs(STEPS) do
   _ENV[name] = function(t)
     local c = need_case()

@@ -29,11 +29,11 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "haven.h"
 #include "lhaven.h"
 #include "render.h"
 #include "repl_prelude.h"
 
-#define EXIT_REFUSED 65
 
 /* Only what the signal handler may touch. */
 static volatile sig_atomic_t interrupted;
@@ -51,6 +51,7 @@ static int with_json(lua_State *L, void (*fn)(json_t *))
     return 0;
 }
 
+/* Prints rule decisions (or a history) as indented JSON. */
 static void render_explain(json_t *arr)
 {
     char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -58,6 +59,8 @@ static void render_explain(json_t *arr)
     free(t);
 }
 
+/* render.case(v) and the other renderers of the prelude: print the Lua
+ * value as the command line would (with_json). */
 static int r_case(lua_State *L) { return with_json(L, render_case); }
 static int r_due(lua_State *L) { return with_json(L, render_due); }
 static int r_search(lua_State *L) { return with_json(L, render_found); }
@@ -88,17 +91,17 @@ static int message_handler(lua_State *L)
  * line's one-line form "haven: WHAT: WHY". */
 static const char *refusal_prefix = "haven: ";
 
-/* Prints the error at the top; returns its exit code (65 for refusals). */
+/* Prints the error at the top; returns its exit code (HV_REFUSED's for refusals). */
 static int report_error(lua_State *L)
 {
-    int code = 70;
+    int code = hv_status_exit_code(HV_INTERNAL);
     if (lua_istable(L, -1)) {
         int isnum = 0;
         lua_getfield(L, -1, "message");
         lua_getfield(L, -2, "code");
         code = (int)lua_tointegerx(L, -1, &isnum);
         if (!isnum || code <= 0 || code > 125)
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         const char *msg = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
                                                          : "refused";
         fprintf(stderr, "%s%s\n", refusal_prefix, msg);
@@ -112,6 +115,8 @@ static int report_error(lua_State *L)
     return code;
 }
 
+/* A hook that stops the running code with "interrupted!" (set by
+ * on_sigint). */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -119,6 +124,8 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
     luaL_error(L, "interrupted!");
 }
 
+/* SIGINT: marks the interruption and, while code runs, sets stop_hook (as
+ * lua.c, never touching the state otherwise). */
 static void on_sigint(int sig)
 {
     (void)sig;
@@ -195,6 +202,8 @@ static int safe_load(lua_State *L)
     return 1;
 }
 
+/* Opens the Lua libraries of the REPL in L: the safe subset, or all with
+ * unsafe (haven then also by require); sets the global haven. */
 static void open_libraries(lua_State *L, int unsafe)
 {
     if (unsafe) {
@@ -235,24 +244,31 @@ static void open_libraries(lua_State *L, int unsafe)
 static lua_State *completion_state;
 static json_t *candidates; /* words offered by the generator */
 
-static void add_word(const char *w)
+/* Offers the word w (none if NULL or empty) among the candidates.  Returns
+ * 0, or -1 when out of memory. */
+static int add_word(const char *w)
 {
-    if (w && *w)
-        json_array_append_new(candidates, json_string(w));
+    if (!w || !*w)
+        return 0;
+    return json_array_append_new(candidates, json_string(w));
 }
 
-/* Commands, case references and lookup codes. */
+/* Makes the candidates the REPL's commands (the steps from HV_STEP_MAP),
+ * the references of recent cases and the workflow's lookup codes; out of
+ * memory, none.  Leaves L's stack as it was. */
 static void collect_words(lua_State *L)
 {
     static const char *const commands[] = {
         "due", "show", "open", "register", "search", "help", "whoami", "list",
-        "assess", "plan", "approve", "reject", "act", "refer", "conference",
-        "followup", "review", "evaluate", "close", "reopen", "transfer", "assign",
-        "consent", "note", "explain", "history", "now", "advance", NULL};
+#define STEP_NAME(verb, synopsis, help) #verb,
+        HV_STEP_MAP(STEP_NAME)
+#undef STEP_NAME
+        "note", "explain", "history", "now", "advance", NULL};
+    int bad = 0;
     json_decref(candidates);
     candidates = json_array();
     for (const char *const *c = commands; *c; c++)
-        add_word(*c);
+        bad |= add_word(*c);
     lua_getglobal(L, "engine");
     if (lua_isuserdata(L, -1)) {
         /* references of recent cases */
@@ -264,7 +280,7 @@ static void collect_words(lua_State *L)
         if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_istable(L, -1)) {
             for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
                 lua_getfield(L, -1, "ref");
-                add_word(lua_tostring(L, -1));
+                bad |= add_word(lua_tostring(L, -1));
                 lua_pop(L, 2);
             }
             lua_pop(L, 1);
@@ -278,7 +294,7 @@ static void collect_words(lua_State *L)
             lua_pushnil(L);
             while (lua_next(L, -2)) {
                 for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
-                    add_word(lua_tostring(L, -1));
+                    bad |= add_word(lua_tostring(L, -1));
                     lua_pop(L, 1);
                 }
                 lua_pop(L, 2);
@@ -288,8 +304,14 @@ static void collect_words(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    if (bad) {
+        json_decref(candidates);
+        candidates = NULL;
+    }
 }
 
+/* readline's generator: the next candidate (malloc'd, readline frees it)
+ * that starts with text, state 0 starting over; NULL when none is left. */
 static char *generator(const char *text, int state)
 {
     static size_t index;
@@ -304,6 +326,8 @@ static char *generator(const char *text, int state)
     return NULL;
 }
 
+/* readline's completion: the candidates for text (collect_words), never
+ * file names. */
 static char **complete(const char *text, int start, int end)
 {
     (void)start;
@@ -363,6 +387,7 @@ static int sensitive(const char *line)
 
 static char history_path[4096];
 
+/* Reads ~/.haven_history (made 0600 when missing) into readline's history. */
 static void history_open(void)
 {
     const char *home = getenv("HOME");
@@ -380,6 +405,7 @@ static void history_open(void)
     read_history(history_path);
 }
 
+/* Writes readline's history back to ~/.haven_history. */
 static void history_save(void)
 {
     if (history_path[0])
@@ -391,6 +417,8 @@ static void history_save(void)
 static char *pending_line;
 static int line_ready, eof_seen;
 
+/* readline's callback: hands a line over to the loop (NULL at end of
+ * input); the loop owns it. */
 static void line_handler(char *line)
 {
     if (!line)
@@ -451,6 +479,49 @@ static void make_prompt(lua_State *L, int continuing, char *buf, size_t size)
     lua_pop(L, 1);
 }
 
+/* The statement so far: *acc (the lines of a statement that goes on; freed
+ * and set to NULL) and line joined by a newline, or line alone.  Returns
+ * malloc'd text (the caller's), or NULL when out of memory. */
+static char *join_statement(char **acc, const char *line)
+{
+    char *text;
+    if (!*acc)
+        return strdup(line);
+    text = malloc(strlen(*acc) + strlen(line) + 2);
+    if (text)
+        sprintf(text, "%s\n%s", *acc, line);
+    free(*acc);
+    *acc = NULL;
+    return text;
+}
+
+/* Adds line to the statement being typed (*acc) and compiles it.  Returns
+ * the statement's text (malloc'd, the caller's) with compile's status in
+ * *status (the chunk, or the error message, pushed on L); or NULL when
+ * there is nothing to run yet: an empty line, a statement that goes on
+ * (kept in *acc), or out of memory (*status LUA_ERRMEM); nothing pushed. */
+static char *next_statement(lua_State *L, char **acc, const char *line, int *status)
+{
+    char *text = join_statement(acc, line);
+    *status = text ? LUA_OK : LUA_ERRMEM;
+    if (!text)
+        return NULL;
+    if (!*text) {
+        free(text);
+        return NULL;
+    }
+    *status = compile(L, text);
+    if (incomplete(L, *status)) {
+        lua_pop(L, 1);
+        *acc = text;
+        *status = LUA_OK;
+        return NULL;
+    }
+    return text;
+}
+
+/* The interactive loop on a terminal: reads, runs and prints until Ctrl-D.
+ * Returns the exit code. */
 static int interactive(lua_State *L, int unsafe, hv_engine *e)
 {
     char prompt[96];
@@ -483,24 +554,12 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
             free(line);
             continue;
         }
-        char *text;
-        if (acc) {
-            text = malloc(strlen(acc) + strlen(line) + 2);
-            sprintf(text, "%s\n%s", acc, line);
-            free(acc);
-            acc = NULL;
-        } else {
-            text = strdup(line);
-        }
+        int status;
+        char *text = next_statement(L, &acc, line, &status);
         free(line);
-        if (!*text) {
-            free(text);
-            continue;
-        }
-        int status = compile(L, text);
-        if (incomplete(L, status)) {
-            lua_pop(L, 1);
-            acc = text;
+        if (!text) {
+            if (status == LUA_ERRMEM)
+                fprintf(stderr, "%s\n", hv_strerror(HV_NOMEM));
             continue;
         }
         if (!sensitive(text))
@@ -530,31 +589,21 @@ static int batch(lua_State *L, FILE *in)
     while ((n = getline(&line, &cap, in)) >= 0) {
         if (n > 0 && line[n - 1] == '\n')
             line[--n] = '\0';
-        char *text;
-        if (acc) {
-            text = malloc(strlen(acc) + (size_t)n + 2);
-            sprintf(text, "%s\n%s", acc, line);
-            free(acc);
-            acc = NULL;
-        } else {
-            text = strdup(line);
+        int status;
+        char *text = next_statement(L, &acc, line, &status);
+        if (!text && status == LUA_ERRMEM) {
+            free(line);
+            fprintf(stderr, "haven: repl: %s\n", hv_strerror(HV_NOMEM));
+            return hv_status_exit_code(HV_NOMEM);
         }
-        if (!*text) {
-            free(text);
+        if (!text)
             continue;
-        }
-        int status = compile(L, text);
-        if (incomplete(L, status)) {
-            lua_pop(L, 1);
-            acc = text;
-            continue;
-        }
         free(text);
         int code = 0;
         if (status != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
             lua_pop(L, 1);
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         } else {
             code = run_chunk(L);
         }
@@ -568,7 +617,7 @@ static int batch(lua_State *L, FILE *in)
     if (acc) {
         fprintf(stderr, "stdin: the input ended inside a statement\n");
         free(acc);
-        return EXIT_REFUSED;
+        return hv_status_exit_code(HV_REFUSED);
     }
     return 0;
 }
@@ -577,7 +626,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
 {
     lua_State *L = luaL_newstate();
     if (!L)
-        return 70;
+        return hv_status_exit_code(HV_NOMEM);
     int code = 0;
     open_libraries(L, o->unsafe);
     lhaven_push_borrowed_engine(L, e);
@@ -590,14 +639,14 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
         lua_close(L);
-        return 70;
+        return hv_status_exit_code(HV_INTERNAL);
     }
     lua_getglobal(L, "engine");
     luaL_newlib(L, renderers);
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
         lua_close(L);
-        return 70;
+        return hv_status_exit_code(HV_INTERNAL);
     }
     /* The prelude's marker for friendly errors, kept out of reach of the
      * REPL's Lua. */
@@ -614,7 +663,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         int status = compile(L, o->expr);
         if (status != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            code = EXIT_REFUSED;
+            code = hv_status_exit_code(HV_REFUSED);
         } else {
             code = run_chunk(L);
         }

@@ -10,7 +10,7 @@ typedef struct {
 } hv_repl_options;
 
 /* Runs the REPL on an open engine.  Returns the process exit code: 0, or
- * 65 on the first refusal when not interactive. */
+ * HV_REFUSED's (65) at the first refusal when not interactive. */
 int hv_repl_run(hv_engine *e, const hv_repl_options *o);
 
 #endif

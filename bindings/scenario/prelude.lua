@@ -147,8 +147,8 @@ local function record_risk(c)
   end
 end
 
-local STEPS = { "assess", "plan", "approve", "reject", "act", "refer", "conference",
-  "followup", "review", "evaluate", "close", "reopen", "transfer", "assign", "consent" }
+-- The step verbs, from haven.h's HV_STEP_MAP (the module's haven.steps).
+local STEPS = haven.steps
 for _, name in ipairs(STEPS) do
   Case[name] = function(self, t)
     local r, msg = self._c[name](self._c, t)

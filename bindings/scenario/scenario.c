@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "haven.h"
 #include "lhaven.h"
 #include "render.h"
 #include "scenario_prelude.h"
@@ -39,6 +40,7 @@ static int h_database(lua_State *L)
     return 1;
 }
 
+/* 1 if path exists. */
 static int exists(const char *path)
 {
     struct stat sb;
@@ -93,6 +95,7 @@ static void push_caller(lua_State *L, run_state *rs)
     lua_pushstring(L, rs->file);
 }
 
+/* host.caller(): who the scenario's engine acts as (push_caller). */
 static int h_caller(lua_State *L)
 {
     push_caller(L, lua_touserdata(L, lua_upvalueindex(1)));
@@ -166,7 +169,7 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     snprintf(rs.dir, sizeof rs.dir, "%s/haven-scenario-XXXXXX", tmp ? tmp : "/tmp");
     if (!mkdtemp(rs.dir)) {
         fprintf(stderr, "haven: scenario: cannot create a temporary folder\n");
-        return 73;
+        return hv_status_exit_code(HV_CANTCREATE);
     }
     snprintf(rs.file, sizeof rs.file, "%s", file);
     snprintf(rs.chunk, sizeof rs.chunk, "@%s", file);
@@ -184,14 +187,14 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     if (luaL_loadbufferx(L, scenario_prelude, strlen(scenario_prelude), "=scenario",
                          "t") != LUA_OK) {
         fprintf(stderr, "haven: scenario: %s\n", lua_tostring(L, -1));
-        code = 70;
+        code = hv_status_exit_code(HV_INTERNAL);
         goto done;
     }
     lua_pushvalue(L, haven_idx);
     lua_pushvalue(L, host_idx);
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         fprintf(stderr, "haven: scenario: %s\n", lua_tostring(L, -1));
-        code = 70;
+        code = hv_status_exit_code(HV_INTERNAL);
         goto done;
     }
     printf("== %s\n", file);
@@ -231,13 +234,13 @@ static int run_one(const char *file, const char *html, int show, int *passed,
                 FILE *f = fopen(html, "w");
                 if (!f || fwrite(page, 1, n, f) != n) {
                     fprintf(stderr, "haven: %s: cannot write\n", html);
-                    code = 73;
+                    code = hv_status_exit_code(HV_CANTCREATE);
                 }
                 if (f)
                     fclose(f);
             } else {
                 fprintf(stderr, "haven: scenario: timeline: %s\n", lua_tostring(L, -1));
-                code = 70;
+                code = hv_status_exit_code(HV_INTERNAL);
             }
         }
     }
@@ -259,7 +262,7 @@ int hv_scenario_run(char **files, int nfiles, const char *html_path, int show)
     for (int i = 0; i < nfiles; i++) {
         if (access(files[i], R_OK) != 0) {
             fprintf(stderr, "haven: %s: cannot read\n", files[i]);
-            return 66;
+            return hv_status_exit_code(HV_NOINPUT);
         }
     }
     for (int i = 0; i < nfiles; i++) {
@@ -271,7 +274,7 @@ int hv_scenario_run(char **files, int nfiles, const char *html_path, int show)
     printf("%d passed, %d failed\n", passed, failed);
     if (code)
         return code;
-    return failed ? 65 : 0;
+    return failed ? hv_status_exit_code(HV_INVALID) : 0;
 }
 
 /* read_line(prompt) for train.lua: readline on a terminal, else stdin. */
@@ -306,7 +309,7 @@ int hv_train_run(const char *name)
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
             fprintf(stderr, "haven: train: an exercise name is lower-case letters, digits and _\n");
-            return 64;
+            return hv_status_exit_code(HV_USAGE);
         }
     const char *roots[] = {"scenarios/train", HAVEN_DATADIR "/scenarios/train"};
     exercise[0] = '\0';
@@ -317,16 +320,16 @@ int hv_train_run(const char *name)
     }
     if (!exercise[0]) {
         fprintf(stderr, "haven: train: no exercise '%s' (scenarios/train/%s.lua)\n", name, name);
-        return 66;
+        return hv_status_exit_code(HV_NOINPUT);
     }
     if (!mkdtemp(rs.dir)) {
         fprintf(stderr, "haven: train: cannot create a temporary folder\n");
-        return 73;
+        return hv_status_exit_code(HV_CANTCREATE);
     }
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     luaL_requiref(L, "haven", luaopen_haven, 1);
-    int code = 70;
+    int code = hv_status_exit_code(HV_INTERNAL);
     if (luaL_loadbufferx(L, scenario_train, strlen(scenario_train), "=train", "t") != LUA_OK)
         goto fail;
     lua_pushvalue(L, 1);
@@ -340,7 +343,7 @@ int hv_train_run(const char *name)
     lua_pushboolean(L, isatty(STDIN_FILENO));
     if (lua_pcall(L, 5, 1, 0) != LUA_OK)
         goto fail;
-    code = lua_toboolean(L, -1) ? 0 : 65;
+    code = lua_toboolean(L, -1) ? 0 : hv_status_exit_code(HV_INVALID);
     goto done;
 fail:
     fprintf(stderr, "haven: train: %s\n", lua_tostring(L, -1));

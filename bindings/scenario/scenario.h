@@ -12,7 +12,7 @@ int hv_scenario_run(char **files, int nfiles, const char *html_path, int show);
 /* The trainee exercise NAME (scenarios/train/NAME.lua): asks for the four
  * parts of the template (from a terminal, or "key: value" lines on stdin),
  * checks them with the engine's rules, shows the model answer.  Returns 0
- * for a complete answer, 65 when parts are missing. */
+ * for a complete answer, HV_INVALID's (65) when parts are missing. */
 int hv_train_run(const char *name);
 
 #endif

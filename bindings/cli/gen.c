@@ -32,6 +32,7 @@ typedef struct {
     uint64_t s;
 } rng;
 
+/* The next 64 random bits of r (splitmix64); advances r. */
 static uint64_t rnext(rng *r)
 {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
@@ -40,6 +41,8 @@ static uint64_t rnext(rng *r)
     return z ^ (z >> 31);
 }
 
+/* A random stream for child i and purpose which under seed: the same
+ * arguments always give the same stream. */
 static rng rstream(uint64_t seed, uint64_t i, uint64_t which)
 {
     rng r = {seed * 0xD1B54A32D192ED03ull ^ (i + 1) * 0x8CB92BA72F3D8DD7ull ^ which};
@@ -145,6 +148,7 @@ typedef struct {
     int stalled;           /* the history stops early: its tasks fall late */
 } gplan;
 
+/* qsort's order of planned steps: by time, then by kind. */
 static int step_cmp(const void *pa, const void *pb)
 {
     const gstep *a = pa, *b = pb;
@@ -153,6 +157,8 @@ static int step_cmp(const void *pa, const void *pb)
     return a->kind - b->kind;
 }
 
+/* Appends a step (kind at time at, with a and b) to the plan p; a full plan
+ * drops it. */
 static void add(gplan *p, hv_time at, int kind, int a, int b)
 {
     if (p->nsteps < MAX_STEPS)
@@ -244,6 +250,8 @@ typedef struct {
     char **err;
 } gen;
 
+/* The codes of the workflow's lookup name (*n of them, borrowed from wf),
+ * or NULL with *n 0. */
 static const char *const *lookup(const hv_workflow *wf, const char *name, size_t *n)
 {
     for (size_t i = 0; i < hv_workflow_lookup_count(wf); i++)
@@ -253,6 +261,8 @@ static const char *const *lookup(const hv_workflow *wf, const char *name, size_t
     return NULL;
 }
 
+/* Records in *g->err (malloc'd) what failed with the engine's message;
+ * returns s. */
 static hv_status failf(gen *g, hv_status s, const char *what)
 {
     const char *why = hv_errmsg(g->e);
@@ -262,6 +272,7 @@ static hv_status failf(gen *g, hv_status s, const char *what)
     return s;
 }
 
+/* Writes the date (YYYY-MM-DD) of t into buf. */
 static void date_text(hv_time t, char *buf, size_t size)
 {
     char full[32];
@@ -269,16 +280,21 @@ static void date_text(hv_time t, char *buf, size_t size)
     snprintf(buf, size, "%.10s", full);
 }
 
+/* Writes the login of caseworker k (cw0001...) into buf. */
 static void login_cw(long k, char *buf, size_t size)
 {
     snprintf(buf, size, "cw%04ld", k + 1);
 }
 
+/* Writes the login of caseworker k's supervisor (sup001..., a team of
+ * TEAM_SIZE) into buf. */
 static void login_sup(long k, char *buf, size_t size)
 {
     snprintf(buf, size, "sup%03ld", k / TEAM_SIZE + 1);
 }
 
+/* Adds a user unless one with that login exists.  Returns the status (HV_OK
+ * for an existing one). */
 static hv_status add_user(gen *g, const char *login, const char *role,
                           const char *supervisor)
 {
@@ -288,6 +304,8 @@ static hv_status add_user(gen *g, const char *login, const char *role,
     return s == HV_OK ? s : failf(g, s, "adding users");
 }
 
+/* Makes the caseload's users (caseworkers, supervisors, a manager) acting
+ * as admin.  Returns the status, with *g->err set on failure. */
 static hv_status make_users(gen *g, const char *admin)
 {
     hv_status s;
@@ -566,6 +584,9 @@ static hv_status catch_up(gen *g, long i, const char *ref, const char *login,
     return HV_OK;
 }
 
+/* Registers child i with caseworker cw and walks it through its planned
+ * steps p.  Returns the status, with *g->err set on failure; a step the
+ * rules refuse is counted, not a failure. */
 static hv_status run_case(gen *g, long i, const gplan *p, long cw)
 {
     char login[32], sup[32], in[4096], json[2048], *ref = NULL;

@@ -1,0 +1,416 @@
+/*
+ * bench_raw.c - the raw limits under Haven that bench.c measures it
+ * against: plain SQLite inserts, the due-list and overdue queries in raw
+ * SQL, Haven's own registration rows replayed with plain INSERTs, and the
+ * rows of a re-scoring read raw and given to risk.lua on plain Lua tables.
+ */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* A new database at path (any old one removed) with WAL, synchronous=FULL
+ * and one table r; dies on failure. */
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db;
+    unlink(path);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        bench_die("raw open %s", path);
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                 "CREATE TABLE r (id INTEGER PRIMARY KEY, ref TEXT, body TEXT);",
+                 NULL, NULL, NULL);
+    return db;
+}
+
+/* Rows per second: n single-row INSERTs, `per` to a committed transaction. */
+double raw_inserts(const char *path, int n, int per)
+{
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *st;
+    char body[400];
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    sqlite3_prepare_v2(db, "INSERT INTO r (ref, body) VALUES (?1, ?2)", -1, &st, NULL);
+    double t0 = bench_now();
+    for (int i = 0; i < n; i++) {
+        if (per > 1 && i % per == 0)
+            sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        char ref[32];
+        snprintf(ref, sizeof ref, "RAW-%d", i);
+        sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            bench_die("raw insert: %s", sqlite3_errmsg(db));
+        sqlite3_reset(st);
+        if (per > 1 && (i % per == per - 1 || i == n - 1))
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    double t = bench_now() - t0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n / t;
+}
+
+/* The same indexed queries in raw SQL on the same file. */
+double raw_due_list(sqlite3 *db, const char *login)
+{
+    sqlite3_stmt *st;
+    int n = 50;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency, c.stage,"
+                           " c.risk_level FROM tasks t JOIN cases c ON c.id = t.case_id"
+                           " WHERE t.assignee_id = (SELECT id FROM users WHERE login = ?1)"
+                           " AND t.status = 'open' ORDER BY t.due_at",
+                           -1, &st, NULL) != SQLITE_OK)
+        bench_die("raw due: %s", sqlite3_errmsg(db));
+    double t0 = bench_now();
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ;
+        sqlite3_reset(st);
+    }
+    double t = (bench_now() - t0) / n;
+    sqlite3_finalize(st);
+    return t;
+}
+
+/* The agency's overdue count in raw SQL, as hv_task_count_due counts it. */
+double raw_overdue_count(sqlite3 *db, int64_t *count)
+{
+    sqlite3_stmt *st;
+    int n = 5;
+    sqlite3_prepare_v2(db,
+                       "SELECT count(*) FROM tasks t JOIN cases c ON c.id = t.case_id"
+                       " WHERE t.status = 'open' AND t.due_at < ?1"
+                       " AND (c.status = 'open' OR t.kind = 'final_followup')",
+                       -1, &st, NULL);
+    double t0 = bench_now();
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(st, 1, 1795856400);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *count = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    double t = (bench_now() - t0) / n;
+    sqlite3_finalize(st);
+    return t;
+}
+
+/* The same rows scanned raw: each open case with its concerns, child,
+ * assessments and follow-ups. */
+double raw_scan(sqlite3 *db, long *rows)
+{
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db,
+                       "SELECT c.id, c.risk_level,"
+                       " (SELECT group_concat(code) FROM case_concerns WHERE case_id = c.id),"
+                       " (SELECT age FROM persons WHERE case_id = c.id AND role = 'child'),"
+                       " (SELECT count(*) FROM assessments WHERE case_id = c.id),"
+                       " (SELECT group_concat(safety) FROM followups WHERE case_id = c.id)"
+                       " FROM cases c WHERE c.status = 'open'",
+                       -1, &st, NULL);
+    double t0 = bench_now();
+    long n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        n++;
+    double t = bench_now() - t0;
+    sqlite3_finalize(st);
+    *rows = n;
+    return n / t;
+}
+
+/* ---- the same work, raw ------------------------------------------------------ */
+
+/* The rows Haven's registrations wrote, in the order it writes them (per
+ * case: the reference counter, the case, its persons and their name keys,
+ * concerns, consents, tasks, the event), replayed into an empty copy of the
+ * same schema, with the same pragmas, with
+ * plain prepared INSERTs: the SQLite work of a registration with nothing of
+ * Haven's own (no rules, no sealing, no blind index, no hash chain: those
+ * values are copied as made). */
+typedef struct {
+    const char *table, *select;
+    sqlite3_stmt *ins;
+    int ncol;
+    long n, pos;
+    sqlite3_int64 *case_of;
+    sqlite3_value **vals; /* n * ncol */
+} replay_table;
+
+double raw_replay(const char *src, const char *path, int per)
+{
+    replay_table t[] = {
+        {"cases", "SELECT id, * FROM cases ORDER BY id", NULL, 0, 0, 0, NULL, NULL},
+        {"persons", "SELECT case_id, * FROM persons ORDER BY id", NULL, 0, 0, 0, NULL, NULL},
+        {"person_name_keys",
+         "SELECT p.case_id, k.* FROM person_name_keys k JOIN persons p ON"
+         " p.id = k.person_id ORDER BY p.id, k.key", NULL, 0, 0, 0, NULL, NULL},
+        {"case_concerns", "SELECT case_id, * FROM case_concerns ORDER BY case_id, code",
+         NULL, 0, 0, 0, NULL, NULL},
+        {"consents", "SELECT case_id, * FROM consents ORDER BY rowid", NULL, 0, 0, 0, NULL, NULL},
+        {"tasks", "SELECT case_id, * FROM tasks ORDER BY id", NULL, 0, 0, 0, NULL, NULL},
+        {"events", "SELECT case_id, * FROM events WHERE case_id IS NOT NULL ORDER BY seq",
+         NULL, 0, 0, 0, NULL, NULL},
+    };
+    const int ntab = (int)(sizeof t / sizeof t[0]);
+    const char *ext[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", path, ext[i]);
+        unlink(p);
+    }
+    sqlite3 *db, *s;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_open_v2(src, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        bench_die("replay: open");
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+                     "PRAGMA cache_size=-8192;",
+                 NULL, NULL, NULL);
+    /* the schema, and the rows every case refers to (users, agency, ...) */
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(s, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND"
+                          " name NOT LIKE 'sqlite_%' ORDER BY type = 'table' DESC, rowid",
+                       -1, &st, NULL);
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_exec(db, (const char *)sqlite3_column_text(st, 0), NULL, NULL, NULL) !=
+            SQLITE_OK)
+            bench_die("replay schema: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    char sql[8192];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS src", src);
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        bench_die("replay attach: %s", sqlite3_errmsg(db));
+    const char *setup[] = {"meta", "agencies", "workflows", "rule_packs", "users",
+                           "ref_counters"};
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM src.%s", setup[i],
+                 setup[i]);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            bench_die("replay %s: %s", setup[i], sqlite3_errmsg(db));
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+    /* the registrations' rows, in memory */
+    for (int k = 0; k < ntab; k++) {
+        if (sqlite3_prepare_v2(s, t[k].select, -1, &st, NULL) != SQLITE_OK)
+            bench_die("replay read %s: %s", t[k].table, sqlite3_errmsg(s));
+        t[k].ncol = sqlite3_column_count(st) - 1;
+        long cap = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (t[k].n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                t[k].case_of = realloc(t[k].case_of, (size_t)cap * sizeof *t[k].case_of);
+                t[k].vals = realloc(t[k].vals, (size_t)cap * (size_t)t[k].ncol *
+                                                   sizeof *t[k].vals);
+                if (!t[k].case_of || !t[k].vals)
+                    bench_die("out of memory");
+            }
+            t[k].case_of[t[k].n] = sqlite3_column_int64(st, 0);
+            for (int c = 0; c < t[k].ncol; c++)
+                t[k].vals[t[k].n * t[k].ncol + c] =
+                    sqlite3_value_dup(sqlite3_column_value(st, c + 1));
+            t[k].n++;
+        }
+        sqlite3_finalize(st);
+        size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (", t[k].table);
+        for (int c = 0; c < t[k].ncol; c++)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?", c ? "," : "");
+        snprintf(sql + n, sizeof sql - n, ")");
+        if (sqlite3_prepare_v2(db, sql, -1, &t[k].ins, NULL) != SQLITE_OK)
+            bench_die("replay insert %s: %s", t[k].table, sqlite3_errmsg(db));
+    }
+    sqlite3_close(s);
+    /* each registration takes the next reference (registry.c) */
+    sqlite3_stmt *counter;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO ref_counters (prefix, next) VALUES ('RAW', 2)"
+                           " ON CONFLICT (prefix) DO UPDATE SET next = next + 1"
+                           " RETURNING next - 1",
+                           -1, &counter, NULL) != SQLITE_OK)
+        bench_die("replay counter: %s", sqlite3_errmsg(db));
+    /* the timed part: case by case, `per` to a transaction */
+    long ncases = t[0].n;
+    double t0 = bench_now();
+    for (long i = 0; i < ncases; i++) {
+        sqlite3_int64 id = t[0].case_of[i];
+        if (i % per == 0)
+            sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        if (sqlite3_step(counter) != SQLITE_ROW)
+            bench_die("replay counter: %s", sqlite3_errmsg(db));
+        sqlite3_reset(counter);
+        for (int k = 0; k < ntab; k++)
+            for (; t[k].pos < t[k].n && t[k].case_of[t[k].pos] == id; t[k].pos++) {
+                for (int c = 0; c < t[k].ncol; c++)
+                    sqlite3_bind_value(t[k].ins, c + 1,
+                                       t[k].vals[t[k].pos * t[k].ncol + c]);
+                if (sqlite3_step(t[k].ins) != SQLITE_DONE)
+                    bench_die("replay %s: %s", t[k].table, sqlite3_errmsg(db));
+                sqlite3_reset(t[k].ins);
+            }
+        if (i % per == per - 1 || i == ncases - 1)
+            if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                bench_die("replay commit: %s", sqlite3_errmsg(db));
+    }
+    double secs = bench_now() - t0;
+    sqlite3_finalize(counter);
+    for (int k = 0; k < ntab; k++) {
+        if (t[k].pos != t[k].n)
+            bench_die("replay %s: %ld of %ld rows replayed (not in case order)", t[k].table,
+                t[k].pos, t[k].n);
+        sqlite3_finalize(t[k].ins);
+        for (long r = 0; r < t[k].n * t[k].ncol; r++)
+            sqlite3_value_free(t[k].vals[r]);
+        free(t[k].vals);
+        free(t[k].case_of);
+    }
+    sqlite3_close(db);
+    return ncases / secs;
+}
+
+/* has(list, v) for the raw risk.lua: whether the Lua array list holds v. */
+static int raw_has(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
+        if (lua_rawequal(L, -1, 2))
+            return lua_pushboolean(L, 1), 1;
+        lua_pop(L, 1);
+    }
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* The rows of figure 6 as Haven reads them (rulesdiff.c): one pass in
+ * case order over each table's case index, merged with the open cases,
+ * made into plain Lua tables (no proxies, no sandbox, no budget, no result
+ * checks) and given to the pack's risk.lua: the raw SQLite and Lua work of
+ * a re-scoring.  Assessment data is sealed, so the raw side gives risk.lua
+ * empty risk and strength lists (less work than Haven's). */
+double raw_rescore(sqlite3 *db, const char *source, long *cases)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/rules/default/risk.lua", source);
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    lua_pushcfunction(L, raw_has);
+    lua_setglobal(L, "has");
+    if (luaL_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+        bench_die("raw risk.lua: %s", lua_tostring(L, -1));
+    int fn = lua_gettop(L);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, 1795856400);
+    lua_setfield(L, -2, "now");
+    int ctx = lua_gettop(L);
+    enum { CONCERNS, CHILD, ASSESSMENTS, FOLLOWUPS, NSTREAMS };
+    const char *sql[NSTREAMS] = {
+        "SELECT case_id, code FROM case_concerns ORDER BY case_id",
+        "SELECT case_id, age FROM persons INDEXED BY persons_case WHERE role ="
+        " 'child' ORDER BY case_id",
+        "SELECT case_id, kind, at, safety FROM assessments INDEXED BY"
+        " assessments_case ORDER BY case_id, at",
+        "SELECT case_id, at, method, safety FROM followups INDEXED BY"
+        " followups_case WHERE final = 0 ORDER BY case_id, at"};
+    const char *field[NSTREAMS] = {"concerns", "child", "assessments", "followups"};
+    static const char *const names[2][3] = {{"kind", "at", "safety"},
+                                             {"at", "method", "safety"}};
+    sqlite3_stmt *c, *q[NSTREAMS];
+    int row[NSTREAMS];
+    sqlite3_prepare_v2(db, "SELECT id FROM cases WHERE status = 'open' ORDER BY id", -1,
+                       &c, NULL);
+    double t0 = bench_now();
+    for (int i = 0; i < NSTREAMS; i++) {
+        if (sqlite3_prepare_v2(db, sql[i], -1, &q[i], NULL) != SQLITE_OK)
+            bench_die("raw rescore: %s", sqlite3_errmsg(db));
+        row[i] = sqlite3_step(q[i]) == SQLITE_ROW;
+    }
+    long n = 0;
+    while (sqlite3_step(c) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(c, 0);
+        lua_pushvalue(L, fn);
+        lua_createtable(L, 0, 4);
+        for (int i = 0; i < NSTREAMS; i++) {
+            while (row[i] && sqlite3_column_int64(q[i], 0) < id)
+                row[i] = sqlite3_step(q[i]) == SQLITE_ROW;
+            if (i == CHILD) {
+                if (row[i] && sqlite3_column_int64(q[i], 0) == id) {
+                    lua_createtable(L, 0, 1);
+                    if (sqlite3_column_type(q[i], 1) != SQLITE_NULL) {
+                        lua_pushinteger(L, sqlite3_column_int64(q[i], 1));
+                        lua_setfield(L, -2, "age");
+                    }
+                    lua_setfield(L, -2, "child");
+                }
+                continue;
+            }
+            lua_newtable(L);
+            for (int r = 1; row[i] && sqlite3_column_int64(q[i], 0) == id; r++) {
+                if (i == CONCERNS) {
+                    lua_pushstring(L, (const char *)sqlite3_column_text(q[i], 1));
+                } else {
+                    lua_createtable(L, 0, 5);
+                    for (int k = 0; k < 3; k++) {
+                        int type = sqlite3_column_type(q[i], k + 1);
+                        if (type == SQLITE_INTEGER)
+                            lua_pushinteger(L, sqlite3_column_int64(q[i], k + 1));
+                        else if (type == SQLITE_TEXT)
+                            lua_pushstring(L, (const char *)sqlite3_column_text(q[i], k + 1));
+                        else
+                            continue;
+                        lua_setfield(L, -2, names[i - ASSESSMENTS][k]);
+                    }
+                    if (i == ASSESSMENTS) {
+                        lua_newtable(L);
+                        lua_setfield(L, -2, "risks");
+                        lua_newtable(L);
+                        lua_setfield(L, -2, "strengths");
+                    }
+                }
+                lua_rawseti(L, -2, r);
+                row[i] = sqlite3_step(q[i]) == SQLITE_ROW;
+            }
+            lua_setfield(L, -2, field[i]);
+        }
+        lua_pushvalue(L, ctx);
+        if (lua_pcall(L, 2, 1, 0) != LUA_OK)
+            bench_die("raw risk.lua: %s", lua_tostring(L, -1));
+        lua_getfield(L, -1, "level");
+        lua_getfield(L, -2, "score");
+        lua_pop(L, 3);
+        n++;
+    }
+    double t = bench_now() - t0;
+    for (int i = 0; i < NSTREAMS; i++)
+        sqlite3_finalize(q[i]);
+    sqlite3_finalize(c);
+    lua_close(L);
+    *cases = n;
+    return n / t;
+}
+
+/* The caseworker with the most open tasks (bench.h). */
+const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size)
+{
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db,
+                       "SELECT u.login FROM tasks t JOIN users u ON u.id = t.assignee_id"
+                       " WHERE t.status = 'open' AND u.role = 'caseworker'"
+                       " GROUP BY u.id ORDER BY count(*) DESC LIMIT 1",
+                       -1, &st, NULL);
+    snprintf(buf, size, "cw0001");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf, size, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return buf;
+}

@@ -1,0 +1,107 @@
+/*
+ * cli.h - what the command files of `haven` share with main.c (as git's
+ * builtin.h): the global options, the command table's entry, every
+ * command's entry, and main.c's helpers for opening the engine and
+ * printing results and errors.
+ *
+ * Every exit code comes from hv_status_exit_code(); every error is one line
+ * on stderr, `haven: WHAT: WHY`.  A command's run function returns the
+ * process's exit code.
+ */
+#ifndef HV_CLI_H
+#define HV_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "haven.h"
+#include "kv.h"
+
+/* The global options (--db, --as, --purpose, --now, --json). */
+typedef struct {
+    const char *db;
+    const char *as;
+    const char *purpose;
+    const char *now_text;
+    hv_time now;
+    int has_now;
+    int json;
+} cli_globals;
+
+/* Runs a command on its arguments (after the command's name); returns the
+ * exit code. */
+typedef int (*cli_command_fn)(const cli_globals *g, int argc, char **argv);
+
+/* One command of the table: its name, what runs it, its usage line(s) and
+ * its help.  A step (HV_STEP_MAP) has no usage but its synopsis: its usage
+ * is "haven VERB REF " synopsis, each " | " starting "haven VERB REF "
+ * again (cli_print_usage). */
+typedef struct {
+    const char *name;
+    cli_command_fn run;
+    const char *usage;
+    const char *synopsis;
+    const char *help;
+} cli_command;
+
+/* ---- main.c: errors and output ------------------------------------------- */
+
+/* Prints `haven: what: why` on stderr; returns st's exit code. */
+int cli_fail(hv_status st, const char *what, const char *why);
+/* cli_fail(HV_USAGE, what, why): a usage error's exit code. */
+int cli_usage_error(const char *what, const char *why);
+/* Prints `haven: msg` (or st's message when msg is NULL or empty) on
+ * stderr; returns st's exit code. */
+int cli_fail_status(hv_status st, const char *msg);
+/* cli_fail_status(st, hv_errmsg(e)): reports the engine's failure. */
+int cli_engine_error(hv_engine *e, hv_status st);
+/* Prints v as indented JSON on stdout and releases v (NULL: the failed
+ * json_pack of an out-of-memory).  Returns 0, or the exit code of
+ * HV_NOMEM after printing "haven: out of memory". */
+int cli_print_json(json_t *v);
+/* Ends a command whose engine call answered JSON text: prints the error,
+ * or the text as it is (--json, or no render), or render() of it; then
+ * frees the text and closes the engine (both may be NULL).  Returns the
+ * exit code. */
+int cli_finish(const cli_globals *g, hv_engine *e, hv_status st, char *text,
+               void (*render)(json_t *));
+/* Opens the engine with the global options applied.  Returns 0 and sets
+ * *out (the caller's, close with hv_engine_close), or prints the error and
+ * returns its exit code with *out NULL. */
+int cli_open_engine(const cli_globals *g, hv_engine **out);
+/* Reads an input file (a path, or "-" for stdin) of at most 4 MiB.
+ * Returns malloc'd NUL-terminated text (the caller frees it with free), or
+ * NULL after printing the error, with *code set to its exit code. */
+char *cli_read_input(const char *path, int *code);
+/* The input of a command as JSON text: the file json_in (cli_read_input)
+ * when not NULL, else the key=value pairs typed by fields (kv_to_json; a
+ * bad pair is reported as `haven: what: why`).  Returns malloc'd text (the
+ * caller frees it with free), or NULL with *code set after printing the
+ * error. */
+char *cli_input_json(const char *what, const char *json_in, int npairs,
+                     char **pairs, const kv_field *fields, int *code);
+/* Prints the usage line(s) of c, without the final newline. */
+void cli_print_usage(FILE *out, const cli_command *c);
+
+/* ---- the commands, by file ----------------------------------------------- */
+
+/* cmd_cases.c: one case and lists of cases. */
+extern const cli_command cli_cmd_register, cli_cmd_show, cli_cmd_list,
+    cli_cmd_search, cli_cmd_note, cli_cmd_history, cli_cmd_explain, cli_cmd_due;
+/* cmd_steps.c: a command per lifecycle step, cli_step_VERB. */
+#define CLI_STEP_DECLARE(verb, synopsis, help) extern const cli_command cli_step_##verb;
+HV_STEP_MAP(CLI_STEP_DECLARE)
+#undef CLI_STEP_DECLARE
+/* cmd_rules.c: rule packs and workflows. */
+extern const cli_command cli_cmd_rules, cli_cmd_workflow;
+/* cmd_admin.c: the database and its users. */
+extern const cli_command cli_cmd_init, cli_cmd_user, cli_cmd_backup,
+    cli_cmd_purge, cli_cmd_audit;
+/* cmd_data.c: data in and out. */
+extern const cli_command cli_cmd_export, cli_cmd_import, cli_cmd_report,
+    cli_cmd_gen;
+/* cmd_lua.c: the Lua front ends. */
+extern const cli_command cli_cmd_repl, cli_cmd_scenario, cli_cmd_train;
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * cmd_admin.c - the commands on the database and its users: init, user,
+ * backup, purge and audit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "render.h"
+
+/* ---- init ---------------------------------------------------------------- */
+
+/* haven init --agency CODE --workflow FILE [--rules DIR] [--ref-pattern P]
+ * [--agency-name NAME] */
+static int cmd_init(const cli_globals *g, int argc, char **argv)
+{
+    hv_init_options o = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = !strcmp(a, "--agency")        ? &o.agency
+                            : !strcmp(a, "--agency-name") ? &o.agency_name
+                            : !strcmp(a, "--workflow")    ? &o.workflow_path
+                            : !strcmp(a, "--rules")       ? &o.rules_dir
+                            : !strcmp(a, "--ref-pattern") ? &o.ref_pattern
+                                                          : NULL;
+        if (!slot)
+            return cli_usage_error("init", "unknown argument (see haven init "
+                                           "--help)");
+        if (i + 1 >= argc)
+            return cli_usage_error("init", "option needs a value");
+        *slot = argv[++i];
+    }
+    if (!o.agency || !o.workflow_path)
+        return cli_usage_error("init", "--agency CODE and --workflow FILE are "
+                                       "required");
+    o.admin = g->as;
+    char *err = NULL;
+    hv_status st = hv_engine_init(g->db, &o, &err);
+    if (st != HV_OK) {
+        int code = cli_fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    if (g->json)
+        return cli_print_json(json_pack("{s:s,s:s,s:s}", "db", g->db, "agency",
+                                        o.agency, "admin", g->as));
+    printf("initialised %s for agency %s (administrator %s)\n", g->db, o.agency,
+           g->as);
+    return 0;
+}
+
+/* ---- user ---------------------------------------------------------------- */
+
+/* user disable|enable LOGIN | user role LOGIN ROLE [--supervisor LOGIN]
+ * (argc >= 2).  Returns the exit code. */
+static int user_update(const cli_globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    const char *role = NULL, *sup = NULL;
+    int active = -1, code;
+    if (!strcmp(argv[0], "disable") && argc == 2)
+        active = 0;
+    else if (!strcmp(argv[0], "enable") && argc == 2)
+        active = 1;
+    else if (!strcmp(argv[0], "role") && argc >= 3) {
+        role = argv[2];
+        for (int i = 3; i < argc; i++) {
+            if (!strcmp(argv[i], "--supervisor") && i + 1 < argc)
+                sup = argv[++i];
+            else
+                return cli_usage_error("user role", "unknown argument");
+        }
+    } else {
+        return cli_usage_error("user", "use 'user disable LOGIN', 'user enable "
+                                       "LOGIN' or 'user role LOGIN ROLE "
+                                       "[--supervisor LOGIN]'");
+    }
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    hv_status st = hv_user_update(e, argv[1], active, role, sup);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    else
+        printf("user %s %s\n", argv[1],
+               active == 0 ? "disabled" : active == 1 ? "enabled" : "changed");
+    hv_engine_close(e);
+    return code;
+}
+
+/* user add LOGIN --role ROLE [--supervisor LOGIN] (argc >= 2).  Returns the
+ * exit code. */
+static int user_add(const cli_globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    const char *login = argv[1], *role = NULL, *supervisor = NULL;
+    int code;
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--role"))
+            role = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--supervisor"))
+            supervisor = argv[++i];
+        else
+            return cli_usage_error("user add", "unknown argument");
+    }
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    hv_status st = hv_user_add(e, login, role, supervisor);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    else if (!g->json)
+        printf("user %s added (%s)\n", login, role);
+    else
+        printf("{\n  \"login\": \"%s\",\n  \"role\": \"%s\"\n}\n", login, role);
+    hv_engine_close(e);
+    return code;
+}
+
+/* haven user add|list|disable|enable|role ... */
+static int cmd_user(const cli_globals *g, int argc, char **argv)
+{
+    if (argc == 1 && !strcmp(argv[0], "list")) {
+        hv_engine *e = NULL;
+        char *text = NULL;
+        int code = cli_open_engine(g, &e);
+        if (code)
+            return code;
+        hv_status st = hv_user_list(e, &text);
+        return cli_finish(g, e, st, text, render_users);
+    }
+    if (argc >= 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable") ||
+                      !strcmp(argv[0], "role")))
+        return user_update(g, argc, argv);
+    if (argc < 2 || strcmp(argv[0], "add"))
+        return cli_usage_error("user", "use 'user add LOGIN --role ROLE "
+                                       "[--supervisor LOGIN]', 'user list', 'user "
+                                       "disable|enable LOGIN' or 'user role LOGIN "
+                                       "ROLE'");
+    return user_add(g, argc, argv);
+}
+
+/* ---- purge and backup ---------------------------------------------------- */
+
+/* Runs fn(e, argv[0]) on the one argument (not an option) argv[0] and
+ * closes the engine; what names the command and why the usage error.
+ * Returns 0 when fn succeeded, else the exit code after printing the
+ * error. */
+static int run_on_one(const cli_globals *g, int argc, char **argv, const char *what,
+                      const char *why, hv_status (*fn)(hv_engine *, const char *))
+{
+    hv_engine *e = NULL;
+    int code;
+    if (argc != 1 || argv[0][0] == '-')
+        return cli_usage_error(what, why);
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    hv_status st = fn(e, argv[0]);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    hv_engine_close(e);
+    return code;
+}
+
+/* haven purge REF */
+static int cmd_purge(const cli_globals *g, int argc, char **argv)
+{
+    int code = run_on_one(g, argc, argv, "purge", "give one case reference",
+                          hv_case_purge);
+    if (!code)
+        printf("%s: identifying data erased; codes, dates and the audit trail "
+               "remain\n", argv[0]);
+    return code;
+}
+
+/* haven backup FILE */
+static int cmd_backup(const cli_globals *g, int argc, char **argv)
+{
+    int code = run_on_one(g, argc, argv, "backup", "give the new FILE",
+                          hv_engine_backup);
+    if (!code)
+        printf("backup written to %s (identifying data stays sealed in it; the "
+               "data key %s.key and the audit key %s.audit-key are not in it)\n",
+               argv[0], g->db, g->db);
+    return code;
+}
+
+/* ---- audit ------------------------------------------------------------------ */
+
+/* The arguments of audit verify|checkpoint|log. */
+typedef struct {
+    const char *sub;
+    char *checkpoint; /* the checkpoint's text (malloc'd) */
+    const char *ref, *user;
+    hv_time since;
+} audit_args;
+
+/* Reads audit's arguments after the subcommand a->sub into a.  Returns 0,
+ * or the exit code after printing the error (a->checkpoint freed). */
+static int parse_audit(int argc, char **argv, audit_args *a)
+{
+    const char *sub = a->sub;
+    int code = 0;
+    for (int i = 1; i < argc && !code; i++) {
+        if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc && !strcmp(sub, "verify")) {
+            free(a->checkpoint);
+            a->checkpoint = cli_read_input(argv[++i], &code);
+        } else if (!strcmp(argv[i], "--user") && i + 1 < argc && !strcmp(sub, "log")) {
+            a->user = argv[++i];
+        } else if (!strcmp(argv[i], "--since") && i + 1 < argc && !strcmp(sub, "log")) {
+            if (hv_time_parse(argv[++i], &a->since) != HV_OK)
+                code = cli_usage_error("audit log", "--since takes an ISO 8601 time");
+        } else if (!strcmp(sub, "log") && !a->ref && argv[i][0] != '-') {
+            a->ref = argv[i];
+        } else {
+            code = cli_usage_error("audit", "unknown argument");
+        }
+    }
+    if (!code && strcmp(sub, "verify") && strcmp(sub, "checkpoint") && strcmp(sub, "log"))
+        code = cli_usage_error("audit", "use verify, checkpoint or log");
+    if (code) {
+        free(a->checkpoint);
+        a->checkpoint = NULL;
+    }
+    return code;
+}
+
+/* haven audit verify [--checkpoint FILE] | audit checkpoint |
+ * audit log [REF] [--user U] [--since T] */
+static int cmd_audit(const cli_globals *g, int argc, char **argv)
+{
+    hv_engine *e = NULL;
+    char *text = NULL;
+    audit_args a = {0};
+    int code;
+    if (argc < 1)
+        return cli_usage_error("audit", "use 'audit verify [--checkpoint FILE]', "
+                                        "'audit checkpoint' or 'audit log [REF] "
+                                        "[--user U] [--since T]'");
+    a.sub = argv[0];
+    if ((code = parse_audit(argc, argv, &a)))
+        return code;
+    if ((code = cli_open_engine(g, &e))) {
+        free(a.checkpoint);
+        return code;
+    }
+    hv_status st = !strcmp(a.sub, "verify") ? hv_audit_verify(e, a.checkpoint, &text)
+                   : !strcmp(a.sub, "checkpoint")
+                       ? hv_audit_checkpoint(e, &text)
+                       : hv_audit_log(e, a.ref, a.user, a.since, &text);
+    free(a.checkpoint);
+    return cli_finish(g, e, st, text,
+                      !strcmp(a.sub, "checkpoint") ? NULL
+                      : !strcmp(a.sub, "verify")   ? render_verify
+                                                   : render_audit_log);
+}
+
+/* ---- the commands -------------------------------------------------------------- */
+
+const cli_command cli_cmd_init = {
+    "init", cmd_init,
+    "haven init --agency CODE --workflow FILE [--rules DIR] "
+    "[--ref-pattern PATTERN] [--agency-name NAME]",
+    NULL,
+    "Create a new database for an agency, with its workflow.  The acting\n"
+    "user (--as) becomes its first administrator.  PATTERN makes case\n"
+    "references (default AGENCY-YYYY-NNNNN): AGENCY, YYYY or YY, and a run\n"
+    "of 3-9 N's for the number; they never carry identifying data."};
+
+const cli_command cli_cmd_user = {
+    "user", cmd_user,
+    "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list | "
+    "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN]",
+    NULL,
+    "Manage users (an administrator adds them).  Roles: caseworker,\n"
+    "supervisor, manager, administrator, trainer."};
+
+const cli_command cli_cmd_audit = {
+    "audit", cmd_audit,
+    "haven audit verify [--checkpoint FILE] | haven audit checkpoint | "
+    "haven audit log [REF] [--user U] [--since T]",
+    NULL,
+    "verify: walk the events' hash chain; names the first entry changed,\n"
+    "deleted, reordered or inserted, or a cut tail (exit 65).  With a\n"
+    "checkpoint: also a database restored to an older state or rewritten.\n"
+    "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key).\n"
+    "log: who did what to which case, when (supervisors, managers and\n"
+    "administrators); no case content."};
+
+const cli_command cli_cmd_purge = {
+    "purge", cmd_purge,
+    "haven purge REF",
+    NULL,
+    "Erase a closed case's identifying data and narrative irrecoverably\n"
+    "after the agency's retention period (7 years unless the database's\n"
+    "meta 'retention' says otherwise), keeping its pseudonymous statistics and\n"
+    "audit events; administrators only."};
+
+const cli_command cli_cmd_backup = {
+    "backup", cmd_backup,
+    "haven backup FILE",
+    NULL,
+    "A consistent online copy of the database into a new FILE (mode 0600),\n"
+    "while others keep working; administrators only."};
+

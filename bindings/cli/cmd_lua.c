@@ -1,0 +1,117 @@
+/*
+ * cmd_lua.c - the Lua front ends: the caseworker REPL (bindings/repl),
+ * training scenarios and the trainee exercise (bindings/scenario).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "repl.h"
+#include "scenario.h"
+
+/* haven repl [--unsafe] [-e CODE] */
+static int cmd_repl(const cli_globals *g, int argc, char **argv)
+{
+    hv_repl_options o = {0};
+    hv_engine *e = NULL;
+    int code;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--unsafe"))
+            o.unsafe = 1;
+        else if (!strcmp(argv[i], "-e") && i + 1 < argc)
+            o.expr = argv[++i];
+        else
+            return cli_usage_error("repl", "use 'repl [--unsafe] [-e CODE]'");
+    }
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    if (g->has_now)
+        hv_clock_simulate(e, g->now);
+    code = hv_repl_run(e, &o);
+    hv_engine_close(e);
+    return code;
+}
+
+/* Reads scenario's arguments after "run": the scenario files into files
+ * (*n of them; room for argc), *html and *show.  Returns 0, or a usage
+ * error's exit code after printing it. */
+static int parse_scenario(int argc, char **argv, char **files, int *n,
+                          const char **html, int *show)
+{
+    if (argc < 1 || strcmp(argv[0], "run"))
+        return cli_usage_error("scenario", "use 'scenario run [--html FILE] FILE...'");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--html") && i + 1 < argc)
+            *html = argv[++i];
+        else if (!strcmp(argv[i], "--show"))
+            *show = 1;
+        else if (argv[i][0] == '-')
+            return cli_usage_error("scenario", "unknown option");
+        else
+            files[(*n)++] = argv[i];
+    }
+    if (*n == 0)
+        return cli_usage_error("scenario", "give at least one scenario FILE");
+    return 0;
+}
+
+/* haven scenario run [--html FILE] [--show] FILE... */
+static int cmd_scenario(const cli_globals *g, int argc, char **argv)
+{
+    (void)g;
+    const char *html = NULL;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int n = 0, show = 0;
+    if (!files)
+        return hv_status_exit_code(HV_NOMEM);
+    int code = parse_scenario(argc, argv, files, &n, &html, &show);
+    if (!code)
+        code = hv_scenario_run(files, n, html, show);
+    free(files);
+    return code;
+}
+
+/* haven train NAME */
+static int cmd_train(const cli_globals *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc != 1 || argv[0][0] == '-')
+        return cli_usage_error("train", "use 'train NAME' (e.g. train noor)");
+    return hv_train_run(argv[0]);
+}
+
+/* ---- the commands -------------------------------------------------------------- */
+
+const cli_command cli_cmd_scenario = {
+    "scenario", cmd_scenario,
+    "haven scenario run [--html FILE] [--show] FILE...",
+    NULL,
+    "Run training scenarios, each on a fresh temporary database with a\n"
+    "simulated clock: a transcript, each failed expectation with its file and\n"
+    "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
+    "--html writes the first scenario's timeline page; --show prints each\n"
+    "case's file at the end."};
+
+const cli_command cli_cmd_train = {
+    "train", cmd_train,
+    "haven train NAME",
+    NULL,
+    "The trainee exercise (scenarios/train/NAME.lua): the referral, then the\n"
+    "template's four parts (assessment summary; SMART goal; three to five key\n"
+    "actions with responsible party and timeline; follow-up and review plan),\n"
+    "checked against the engine's rules, and the model answer beside yours.\n"
+    "Answers from a file: 'key: value' lines (needs, risks, strengths,\n"
+    "info_needed, goal, indicators, target, action: title | who | when,\n"
+    "followup, review).  Exit 0 when complete, 65 when parts are missing."};
+
+const cli_command cli_cmd_repl = {
+    "repl", cmd_repl,
+    "haven repl [--unsafe] [-e CODE]",
+    NULL,
+    "The caseworker REPL: due(), show \"REF\", open \"REF\", then steps on the\n"
+    "open case (followup{ method = ..., safety = ... }), register{...},\n"
+    "search \"NAME\", help(), help \"STEP\", whoami().  Lua expressions print\n"
+    "their value.  Reads statements from stdin when it is not a terminal\n"
+    "(exit 65 at the first refusal).  --unsafe: the full Lua library."};
+

@@ -1,0 +1,422 @@
+/*
+ * cmd_rules.c - the commands on rule packs and workflows: rules check,
+ * test, reload, diff and apply; workflow check and graph.  `rules diff`
+ * prints a line per changed decision, then the counts; or one JSON
+ * document, streamed so a large caseload never sits in memory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "render.h"
+
+/* ---- rules diff: printing the changes ------------------------------------ */
+
+/* Where `rules diff` prints: as JSON or not, and how many cases so far. */
+typedef struct {
+    int json;
+    long long listed;
+} printer;
+
+/* The string member key of o, or "?". */
+static const char *str_of(json_t *o, const char *key)
+{
+    return str_or(o, key, "?");
+}
+
+/* Writes a duration of s seconds into buf: "14 days", "36 hours",
+ * "90 seconds". */
+static void duration(json_int_t s, char *buf, size_t size)
+{
+    if (s % 86400 == 0)
+        snprintf(buf, size, "%lld day%s", (long long)(s / 86400),
+                 s == 86400 ? "" : "s");
+    else if (s % 3600 == 0)
+        snprintf(buf, size, "%lld hours", (long long)(s / 3600));
+    else
+        snprintf(buf, size, "%lld seconds", (long long)s);
+}
+
+/* Prints " (a, b, c)" for a non-empty list of strings. */
+static void print_list(json_t *list)
+{
+    size_t i;
+    json_t *v;
+    if (!json_array_size(list))
+        return;
+    printf(" (");
+    json_array_foreach(list, i, v)
+        printf("%s%s", i ? ", " : "", json_string_value(v));
+    printf(")");
+}
+
+/* Prints the follow-up and review changes k of case ref. */
+static void print_schedules(const char *ref, json_t *c)
+{
+    json_t *k;
+    char a[32], b[32];
+    if ((k = json_object_get(c, "followup"))) {
+        json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
+        json_t *due = json_object_get(k, "due");
+        duration(json_integer_value(json_object_get(o, "every")), a, sizeof a);
+        duration(json_integer_value(json_object_get(n, "every")), b, sizeof b);
+        printf("%s follow-up: every %s by %s → every %s by %s, due %s → %s", ref,
+               a, str_of(o, "method"), b, str_of(n, "method"),
+               str_of(due, "now"), str_of(due, "new"));
+        print_list(json_object_get(n, "reasons"));
+        printf("\n");
+    }
+    if ((k = json_object_get(c, "review"))) {
+        json_t *due = json_object_get(k, "due");
+        duration(json_integer_value(json_object_get(json_object_get(k, "old"),
+                                                    "every")), a, sizeof a);
+        duration(json_integer_value(json_object_get(json_object_get(k, "new"),
+                                                    "every")), b, sizeof b);
+        printf("%s review: every %s → every %s, due %s → %s\n", ref, a, b,
+               str_of(due, "now"), str_of(due, "new"));
+    }
+}
+
+/* Prints the changed decisions of one case c, a line each. */
+static void print_case(json_t *c)
+{
+    const char *ref = str_of(c, "ref");
+    json_t *k;
+    if ((k = json_object_get(c, "risk"))) {
+        json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
+        printf("%s risk: %s (%g) → %s (%g)", ref, str_of(o, "level"),
+               json_number_value(json_object_get(o, "score")), str_of(n, "level"),
+               json_number_value(json_object_get(n, "score")));
+        print_list(json_object_get(n, "factors"));
+        printf("\n");
+    }
+    print_schedules(ref, c);
+    if ((k = json_object_get(c, "closure"))) {
+        json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
+        printf("%s closure (%s): %s → %s", ref, str_of(k, "reason"),
+               json_is_true(json_object_get(o, "ok")) ? "allowed" : "refused",
+               json_is_true(json_object_get(n, "ok")) ? "allowed" : "refused");
+        print_list(json_object_get(n, "unmet"));
+        printf("\n");
+    }
+}
+
+/* hv_rules_diff's callback: prints one changed case as it comes. */
+static void on_change(void *ud, const char *case_json)
+{
+    printer *p = ud;
+    if (p->json) {
+        printf("%s\n    %s", p->listed ? "," : "", case_json);
+    } else {
+        json_t *c = json_loads(case_json, 0, NULL);
+        if (c)
+            print_case(c);
+        json_decref(c);
+    }
+    p->listed++;
+}
+
+/* Parses "risk,followup,review,closure" into HV_DIFF_ bits; 0 if bad. */
+static unsigned diff_hooks(const char *list)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"risk", HV_DIFF_RISK}, {"followup", HV_DIFF_FOLLOWUP},
+                 {"review", HV_DIFF_REVIEW}, {"closure", HV_DIFF_CLOSURE}};
+    unsigned bits = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (strlen(names[i].name) == n && !strncmp(names[i].name, p, n))
+                bit = names[i].bit;
+        if (!bit)
+            return 0;
+        bits |= bit;
+        p += n + (p[n] == ',');
+    }
+    return bits;
+}
+
+/* Prints the summary r of `rules diff` for people: the counts and the rule
+ * errors; listed says whether cases were listed above it. */
+static void print_diff_summary(json_t *r, long long listed, long long rule_errors)
+{
+    json_t *old = json_object_get(r, "old"), *new = json_object_get(r, "new");
+    json_t *counts = json_object_get(r, "counts"), *errors;
+    const char *key;
+    json_t *v;
+    size_t i;
+    printf("%s%lld open case%s evaluated: %lld would change (%s %s %.12s → "
+           "%s %s %.12s)\n", listed ? "\n" : "",
+           (long long)json_integer_value(json_object_get(r, "cases_evaluated")),
+           json_integer_value(json_object_get(r, "cases_evaluated")) == 1 ? "" : "s",
+           (long long)json_integer_value(json_object_get(r, "cases_changed")),
+           str_of(old, "name"), str_of(old, "version"), str_of(old, "hash"),
+           str_of(new, "name"), str_of(new, "version"), str_of(new, "hash"));
+    json_object_foreach(counts, key, v)
+        printf("  %s: %lld\n", key, (long long)json_integer_value(v));
+    errors = json_object_get(r, "errors");
+    json_array_foreach(errors, i, v)
+        printf("rule error: %s %s (%s pack): %s\n", str_of(v, "ref"),
+               str_of(v, "hook"), str_of(v, "pack"), str_of(v, "message"));
+    if ((long long)json_array_size(errors) < rule_errors)
+        printf("rule error: ... %lld more\n",
+               rule_errors - (long long)json_array_size(errors));
+}
+
+/* Runs hv_rules_diff for dir (NULL: the pack in force against itself) and
+ * prints each changed case as it comes (text lines, or the JSON document
+ * when json), then the counts and any rule errors.  out: *rule_errors (the
+ * number of cases a rule failed on).  Returns the engine's status. */
+static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks,
+                            int json, long long *rule_errors)
+{
+    printer p = {json, 0};
+    hv_rules_diff_options o = {hooks, on_change, &p};
+    char *text = NULL;
+    *rule_errors = 0;
+    if (json)
+        printf("{\n  \"changed\": [");
+    hv_status st = hv_rules_diff(e, dir, &o, &text);
+    if (st != HV_OK) {
+        if (json)
+            printf("]\n}\n");
+        fflush(stdout);
+        return st;
+    }
+    json_t *r = json_loads(text, 0, NULL);
+    *rule_errors = json_integer_value(json_object_get(r, "errors_total"));
+    if (json) {
+        /* the summary's members after "changed" */
+        const char *body = strchr(text, '{');
+        printf("%s],\n%s\n", p.listed ? "\n  " : "", body ? body + 1 : "}");
+    } else {
+        print_diff_summary(r, p.listed, *rule_errors);
+    }
+    fflush(stdout);
+    json_decref(r);
+    hv_free(text);
+    return HV_OK;
+}
+
+/* Prints what `rules apply` did (hv_rules_apply's JSON r). */
+static void render_apply(json_t *r)
+{
+    if (!json_is_true(json_object_get(r, "changed"))) {
+        printf("rules: %s %s (sha256 %.12s) already in force; nothing changed\n",
+               str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"));
+        return;
+    }
+    printf("rules: %s %s (sha256 %.12s) in force; %lld of %lld open cases "
+           "changed (risk and follow-up/review due dates updated, one event "
+           "each)\n",
+           str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"),
+           (long long)json_integer_value(json_object_get(r, "cases_changed")),
+           (long long)json_integer_value(json_object_get(r, "cases_evaluated")));
+}
+
+/* ---- rules ------------------------------------------------------------------ */
+
+/* rules diff [DIR] [--hooks LIST] [--json] | rules apply DIR (argv[0] is
+ * "diff" or "apply").  Returns the exit code. */
+static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
+{
+    const char *dir = NULL;
+    unsigned hooks = 0;
+    int json = g->json, code;
+    hv_engine *e = NULL;
+    int apply = !strcmp(argv[0], "apply");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json") && !apply)
+            json = 1;
+        else if (!strcmp(argv[i], "--hooks") && i + 1 < argc && !apply) {
+            if (!(hooks = diff_hooks(argv[++i])))
+                return cli_usage_error("rules diff", "--hooks takes a list of "
+                                       "risk, followup, review, closure");
+        } else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else
+            return cli_usage_error(apply ? "rules apply" : "rules diff",
+                                   apply ? "use 'rules apply DIR'"
+                                         : "use 'rules diff [DIR] [--hooks LIST] [--json]'");
+    }
+    if (apply && !dir)
+        return cli_usage_error("rules apply", "use 'rules apply DIR'");
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    if (apply) {
+        char *text = NULL;
+        hv_status st = hv_rules_apply(e, dir, &text);
+        return cli_finish(g, e, st, text, render_apply);
+    }
+    long long rule_errors = 0;
+    hv_status st = rules_diff(e, dir, hooks, json, &rule_errors);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    else if (rule_errors) {
+        fprintf(stderr, "haven: rules diff: the rules failed on %lld evaluation%s "
+                "(listed)\n", rule_errors, rule_errors == 1 ? "" : "s");
+        code = hv_status_exit_code(HV_INVALID);
+    }
+    hv_engine_close(e);
+    return code;
+}
+
+/* rules check DIR: every hook of the pack loads and keeps its contract.
+ * Returns the exit code. */
+static int rules_check(const char *dir)
+{
+    char *err = NULL;
+    int problems = 0;
+    hv_status st = hv_rules_check_dir(dir, stdout, &problems, &err);
+    if (st != HV_OK) {
+        int code = cli_fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    if (problems) {
+        fprintf(stderr, "haven: rules check: %s: %d problem%s\n", dir, problems,
+                problems == 1 ? "" : "s");
+        return hv_status_exit_code(HV_INVALID);
+    }
+    printf("%s: ok: every hook loads and returns its contract's shape\n", dir);
+    return 0;
+}
+
+/* rules test DIR: runs the pack's tests.  Returns the exit code. */
+static int rules_test(const char *dir)
+{
+    char *err = NULL;
+    int passed = 0, failed = 0;
+    hv_status st = hv_rules_test_dir(dir, stdout, &passed, &failed, &err);
+    if (st != HV_OK) {
+        int code = cli_fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    return failed ? hv_status_exit_code(HV_INVALID) : 0;
+}
+
+/* haven rules check|test|reload|diff|apply ... */
+static int cmd_rules(const cli_globals *g, int argc, char **argv)
+{
+    static const char *const use = "use 'rules check DIR', 'rules test DIR' or "
+                                   "'rules reload [DIR]'";
+    if (argc < 1)
+        return cli_usage_error("rules", use);
+    const char *sub = argv[0];
+    if (!strcmp(sub, "diff") || !strcmp(sub, "apply"))
+        return cmd_rules_diff(g, argc, argv);
+    if (!strcmp(sub, "reload")) {
+        hv_engine *e = NULL;
+        char *text = NULL;
+        int code;
+        if (argc > 2)
+            return cli_usage_error("rules reload", "give at most one DIR");
+        if ((code = cli_open_engine(g, &e)))
+            return code;
+        hv_status st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
+        return cli_finish(g, e, st, text, render_reload);
+    }
+    if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
+        return cli_usage_error("rules", use);
+    return !strcmp(sub, "check") ? rules_check(argv[1]) : rules_test(argv[1]);
+}
+
+/* ---- workflow ------------------------------------------------------------ */
+
+/* Prints workflow wf's graph in fmt (as JSON with --json).  Returns the
+ * exit code. */
+static int workflow_graph(const cli_globals *g, hv_workflow *wf, hv_graph_format fmt)
+{
+    char *text = NULL;
+    int code = 0;
+    hv_status st = hv_workflow_graph(wf, fmt, &text);
+    if (st != HV_OK)
+        code = cli_fail_status(st, hv_strerror(st));
+    else if (g->json)
+        code = cli_print_json(json_pack("{s:s,s:s,s:s}", "workflow", hv_workflow_id(wf),
+                                        "format", fmt == HV_GRAPH_DOT ? "dot" : "mermaid",
+                                        "graph", text));
+    else
+        fputs(text, stdout);
+    hv_free(text);
+    return code;
+}
+
+/* Prints that workflow wf in file is well-formed (as JSON with --json).
+ * Returns the exit code. */
+static int workflow_checked(const cli_globals *g, const char *file, hv_workflow *wf)
+{
+    if (g->json)
+        return cli_print_json(json_pack(
+            "{s:s,s:b,s:s,s:s,s:i,s:I}", "file", file, "ok", 1, "id",
+            hv_workflow_id(wf), "name", hv_workflow_name(wf), "version",
+            hv_workflow_version(wf), "stages", (json_int_t)hv_workflow_stage_count(wf)));
+    printf("%s: ok: workflow %s version %d, %zu stages\n", file, hv_workflow_id(wf),
+           hv_workflow_version(wf), hv_workflow_stage_count(wf));
+    return 0;
+}
+
+/* haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid] */
+static int cmd_workflow(const cli_globals *g, int argc, char **argv)
+{
+    hv_graph_format fmt = HV_GRAPH_DOT;
+    const char *file = NULL;
+    if (argc < 1 || (strcmp(argv[0], "check") && strcmp(argv[0], "graph")))
+        return cli_usage_error("workflow", "use 'workflow check FILE' or "
+                                           "'workflow graph FILE'");
+    int graph = !strcmp(argv[0], "graph");
+    for (int i = 1; i < argc; i++) {
+        if (graph && !strcmp(argv[i], "--mermaid"))
+            fmt = HV_GRAPH_MERMAID;
+        else if (graph && !strcmp(argv[i], "--dot"))
+            fmt = HV_GRAPH_DOT;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error("workflow", "unknown option");
+        else if (!file)
+            file = argv[i];
+        else
+            return cli_usage_error("workflow", "give one FILE");
+    }
+    if (!file)
+        return cli_usage_error("workflow", "give a workflow FILE");
+    hv_workflow *wf = NULL;
+    char *err = NULL;
+    hv_status st = hv_workflow_load_file(file, &wf, &err);
+    if (st != HV_OK) {
+        int code = cli_fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    int code = graph ? workflow_graph(g, wf, fmt) : workflow_checked(g, file, wf);
+    hv_workflow_free(wf);
+    return code;
+}
+
+/* ---- the commands -------------------------------------------------------------- */
+
+const cli_command cli_cmd_workflow = {
+    "workflow", cmd_workflow,
+    "haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid]",
+    NULL,
+    "Check a workflow file (errors give FILE:LINE:COLUMN), or draw it as\n"
+    "Graphviz DOT (the default; pipe into `dot -Tsvg`) or Mermaid."};
+
+const cli_command cli_cmd_rules = {
+    "rules", cmd_rules,
+    "haven rules check DIR | haven rules test DIR | haven rules reload [DIR] | "
+    "haven rules diff [DIR] [--hooks LIST] [--json] | haven rules apply DIR",
+    NULL,
+    "check: load every hook of the pack in DIR and run it on sample cases,\n"
+    "reporting each problem as FILE:LINE (exit 65 if any).\n"
+    "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"
+    "reload: load the pack again (from DIR, or the folder recorded at init)\n"
+    "into the database; a pack that fails to load leaves the one in force."};
+
