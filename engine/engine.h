@@ -74,11 +74,6 @@ const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
                             char **out, size_t *outlen);
 /* HV_DENIED naming the action when the data key is not here. */
 hv_status hv__need_key(hv_engine *e, const char *action);
-/* Indexes a person's name (nothing when NULL) for search, and with the
- * sex and the case's location (both given only for the child) for the
- * duplicate check (registry.c). */
-hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
-                         const char *sex, const char *location);
 
 /* ---- need-to-know (access.c) ---- */
 /* The acting user (must exist and be active; HV_DENIED otherwise).
@@ -150,5 +145,9 @@ int hv__echo_safe(const char *s);
  * use it to build databases of older schema versions. */
 hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
                                  int schema_version, char **err);
+
+/* umbrella (to be removed at integration) */
+#include "search.h"  /* hv__index_name: import.c */
+#include "refs.h"    /* hv__ref_pattern_check: engine.c */
 
 #endif
