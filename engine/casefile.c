@@ -1,15 +1,17 @@
-/* casefile.c - reading cases: the case file, lists, name search, history.
- * Every function here only reads. */
+/* casefile.c - reading cases: the case file, its summary, the lists and
+ * the history.  Every function here only reads (and records the read in
+ * the audit trail). */
+#include "casefile.h"
+
 #include <string.h>
 
 #include "alloc.h"
-#include "engine.h"
-#include "names.h"
 #include "store.h"
 
 #define SECONDS_PER_YEAR 31556952
 
-/* Sets key to column i as text, integer, or null. */
+/* Sets key to column i as text, integer, real or null.  Returns 0, or -1
+ * when out of memory. */
 static int set_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
 {
     json_t *v;
@@ -22,7 +24,8 @@ static int set_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
     return json_object_set_new(obj, key, v);
 }
 
-/* Sets key to column i (UTC seconds) as an ISO 8601 string, or null. */
+/* Sets key to column i (UTC seconds) as an ISO 8601 string, or null.
+ * Returns 0, or -1 when out of memory. */
 static int set_time(json_t *obj, const char *key, sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -32,7 +35,8 @@ static int set_time(json_t *obj, const char *key, sqlite3_stmt *st, int i)
     return json_object_set_new(obj, key, json_string(buf));
 }
 
-/* Sets key to the JSON text in column i (object), or {} if invalid. */
+/* Sets key to the JSON text in column i, or {} if it is not JSON.
+ * Returns 0, or -1 when out of memory. */
 static int set_json_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
 {
     const char *t = (const char *)sqlite3_column_text(st, i);
@@ -40,7 +44,9 @@ static int set_json_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
     return json_object_set_new(obj, key, v ? v : json_object());
 }
 
-/* The age now of a person recorded with `age` at `recorded`. */
+/* The age now (a new JSON integer, or null) of a person recorded with the
+ * age in column age_col at the time in column at_col; NULL when out of
+ * memory. */
 static json_t *current_age(sqlite3_stmt *st, int age_col, int at_col,
                            hv_time now)
 {
@@ -53,8 +59,13 @@ static json_t *current_age(sqlite3_stmt *st, int age_col, int at_col,
     return json_integer(age);
 }
 
-/* Runs st, appending one object per row built by `row` to arr. */
+/* Fills obj from the current row of st; returns 0, or non-zero when out
+ * of memory. */
 typedef int (*row_fn)(json_t *obj, sqlite3_stmt *st, hv_engine *e);
+
+/* Steps st to its end, appending one object per row built by `row` to
+ * arr; `what` names the read in a SQL failure's message.  st stays the
+ * caller's. */
 static hv_status collect(hv_engine *e, sqlite3_stmt *st, json_t *arr,
                          row_fn row, const char *what)
 {
@@ -71,6 +82,8 @@ static hv_status collect(hv_engine *e, sqlite3_stmt *st, json_t *arr,
     return HV_OK;
 }
 
+/* A person: name, relationship, age now, dob, sex, lives_with_child (only
+ * when recorded). */
 static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = 0;
@@ -85,6 +98,7 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
+/* A task, with "overdue" when it is open past its due time. */
 static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = 0;
@@ -102,6 +116,7 @@ static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
+/* An event of the history: its data and decision parsed. */
 static int event_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
@@ -116,42 +131,8 @@ static int event_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-/* Appends to arr the rows of sql (bound with ?1 = case_id). */
-static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
-                           json_t *arr, row_fn row, const char *what)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    if ((s = hv__store_prepare(e, sql, &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    s = collect(e, st, arr, row, what);
-    hv__store_finalize(e, st);
-    return s;
-}
-
-/* Records that identifying data was read (the audit trail's read events;
- * they are not part of the case's story). */
-static hv_status audit_read(hv_engine *e, int64_t case_id, const char *action)
-{
-    json_t *data = json_pack("{s:s}", "action", action);
-    hv_status s = hv__audit_event(e, case_id, "viewed", data);
-    json_decref(data);
-    return s;
-}
-
-/* The events of a case as a JSON array. */
-static hv_status history(hv_engine *e, int64_t case_id, json_t *arr)
-{
-    return case_rows(e,
-                     "SELECT seq, at, actor, kind, data, decision FROM events"
-                     " WHERE case_id = ?1 AND kind NOT IN ('viewed',"
-                     " 'access_refused') ORDER BY seq",
-                     case_id, arr, event_row, "reading the history");
-}
-
-/* A generic row: every column by its name; *_at / due_at columns as ISO
- * times, *_json columns parsed. */
+/* A generic row: every column by its name; *_at / at columns as ISO
+ * times, *_json columns parsed (under the name without _json). */
 static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
@@ -172,112 +153,220 @@ static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-/* The lifecycle sections of the case file: assessments, plans with their
- * actions, referrals, conferences, follow-ups, reviews, evaluations,
- * approvals. */
-static hv_status build_lifecycle(hv_engine *e, int64_t case_id, json_t *c)
+/* Prepares sql and binds ?1 = case_id.  out: *st, to give back with
+ * hv__store_finalize. */
+static hv_status case_stmt(hv_engine *e, const char *sql, int64_t case_id,
+                           sqlite3_stmt **st)
 {
-    static const struct {
-        const char *key;
-        const char *sql;
-    } sections[] = {
-        {"assessments",
-         "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety,"
-         " hv_open(a.data) AS detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
-         " WHERE case_id = ?1 ORDER BY a.at, a.id"},
-        {"plans",
-         "SELECT p.id, p.version, p.status, hv_open(p.goal) AS goal,"
-         " hv_open(p.indicators) AS indicators_json, hv_open(p.addresses) AS"
-         " addresses_json, p.target_date AS target_at, p.created_at, u.login"
-         " AS created_by, p.decided_at, d.login AS decided_by,"
-         " hv_open(p.decision_reason) AS decision_reason, (SELECT"
-         " json_group_array(json_object('number', seq, 'title',"
-         " hv_open(title), 'responsible', responsible, 'provider',"
-         " hv_open(provider), 'type', type,"
-         " 'due', strftime('%Y-%m-%dT%H:%M:%SZ', due_at, 'unixepoch'),"
-         " 'status', status, 'reason', hv_open(status_reason))) FROM (SELECT * FROM"
-         " plan_actions WHERE plan_id = p.id ORDER BY seq)) AS actions_json"
-         " FROM plans p LEFT JOIN users u ON u.id = p.created_by LEFT JOIN users"
-         " d ON d.id = p.decided_by WHERE p.case_id = ?1 ORDER BY p.version"},
-        {"referrals",
-         "SELECT r.seq AS number, r.service, hv_open(r.provider) AS provider,"
-         " r.status, r.sent_at, r.updated_at, hv_open(r.outcome) AS outcome,"
-         " o.login AS consent_overridden_by, hv_open(r.consent_override_reason)"
-         " AS consent_override_reason FROM referrals r LEFT JOIN users o ON"
-         " o.id = r.consent_override_by WHERE r.case_id = ?1 ORDER BY r.seq"},
-        {"conferences",
-         "SELECT k.at, u.login AS recorded_by, hv_open(k.participants) AS"
-         " participants_json, hv_open(k.decisions) AS decisions_json FROM"
-         " conferences k"
-         " LEFT JOIN users u ON u.id = k.recorded_by WHERE k.case_id = ?1"
-         " ORDER BY k.at, k.id"},
-        {"followups",
-         "SELECT f.at, u.login AS by_user, f.method, f.safety,"
-         " hv_open(f.notes) AS notes, f.final"
-         " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
-         " f.case_id = ?1 ORDER BY f.at, f.id"},
-        {"reviews",
-         "SELECT r.at, u.login AS by_user, r.outcome, hv_open(r.notes) AS notes"
-         " FROM reviews r"
-         " LEFT JOIN users u ON u.id = r.by_id WHERE r.case_id = ?1 ORDER BY"
-         " r.at, r.id"},
-        {"evaluations",
-         "SELECT v.at, u.login AS by_user, p.version AS plan_version,"
-         " v.outcome, hv_open(v.data) AS detail_json FROM evaluations v LEFT JOIN users"
-         " u ON u.id = v.by_id LEFT JOIN plans p ON p.id = v.plan_id WHERE"
-         " v.case_id = ?1 ORDER BY v.at, v.id"},
-        {"approvals",
-         "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
-         " a.decided_at, d.login AS decided_by, hv_open(a.reason) AS reason"
-         " FROM approvals a LEFT"
-         " JOIN users r ON r.id = a.requested_by LEFT JOIN users d ON d.id ="
-         " a.decided_by WHERE a.case_id = ?1 ORDER BY a.id"},
-    };
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        json_t *arr = json_array();
-        hv_status s;
-        if (!arr || json_object_set_new(c, sections[i].key, arr))
-            return hv__fail(e, HV_NOMEM, "out of memory");
-        if ((s = case_rows(e, sections[i].sql, case_id, arr, generic_row,
-                           "reading the case file")))
-            return s;
-    }
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e,
-                                    "SELECT closure_reason, closed_at,"
-                                    " hv_open(transferred_to), closure_planned"
-                                    " FROM cases"
-                                    " WHERE id = ?1",
-                                    &st);
-    if (s)
-        return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *cl = json_object();
-        set_col(cl, "reason", st, 0);
-        set_time(cl, "closed_at", st, 1);
-        set_col(cl, "transferred_to", st, 2);
-        json_object_set_new(cl, "planned", json_boolean(sqlite3_column_int(st, 3)));
-        json_object_set_new(c, "closure", cl);
-    }
-    hv__store_finalize(e, st);
-    return HV_OK;
+    hv_status s = hv__store_prepare(e, sql, st);
+    if (s == HV_OK)
+        sqlite3_bind_int64(*st, 1, case_id);
+    return s;
 }
 
-/* Builds the whole case file of case_id into obj. */
-static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
+/* Appends to arr the rows of sql (bound with ?1 = case_id), each built by
+ * `row`. */
+static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
+                           json_t *arr, row_fn row, const char *what)
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
-    json_t *child = json_object(), *family = json_array(),
-           *concerns = json_array(), *consents = json_array(),
-           *tasks = json_array(), *notes = json_array(), *hist = json_array();
-    if (!child || !family || !concerns || !consents || !tasks || !notes ||
-        !hist) {
-        s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
+    if ((s = case_stmt(e, sql, case_id, &st)))
+        return s;
+    s = collect(e, st, arr, row, what);
+    hv__store_finalize(e, st);
+    return s;
+}
+
+/* A section of the case file: key, its query (?1 = the case id), how a
+ * row reads and what a SQL failure's message names. */
+typedef struct {
+    const char *key;
+    const char *sql;
+    row_fn row;
+    const char *what;
+} section;
+
+/* Sets c[key] to v, a new value taken over.  Returns v, or NULL (v
+ * released) when v is NULL or out of memory. */
+static json_t *attach(json_t *c, const char *key, json_t *v)
+{
+    return json_object_set_new(c, key, v) ? NULL : v;
+}
+
+/* Sets c[key] to a new array of each section's rows, in order. */
+static hv_status add_sections(hv_engine *e, int64_t case_id, json_t *c,
+                              const section *sections, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *arr = attach(c, sections[i].key, json_array());
+        hv_status s;
+        if (!arr)
+            return hv__fail(e, HV_NOMEM, "out of memory");
+        if ((s = case_rows(e, sections[i].sql, case_id, arr, sections[i].row,
+                           sections[i].what)))
+            return s;
     }
-    if ((s = hv__store_prepare(
+    return HV_OK;
+}
+
+hv_status hv__case_audit_read(hv_engine *e, int64_t case_id,
+                              const char *action)
+{
+    json_t *data = json_pack("{s:s}", "action", action);
+    hv_status s = hv__audit_event(e, case_id, "viewed", data);
+    json_decref(data);
+    return s;
+}
+
+/* Appends the events of a case (not the audit trail's reads and
+ * refusals) to arr. */
+static hv_status history(hv_engine *e, int64_t case_id, json_t *arr)
+{
+    return case_rows(e,
+                     "SELECT seq, at, actor, kind, data, decision FROM events"
+                     " WHERE case_id = ?1 AND kind NOT IN ('viewed',"
+                     " 'access_refused') ORDER BY seq",
+                     case_id, arr, event_row, "reading the history");
+}
+
+/* The lifecycle sections of the case file: assessments, plans with their
+ * actions, referrals, conferences, follow-ups, reviews, evaluations,
+ * approvals. */
+static const section lifecycle_sections[] = {
+    {"assessments",
+     "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety,"
+     " hv_open(a.data) AS detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
+     " WHERE case_id = ?1 ORDER BY a.at, a.id",
+     generic_row, "reading the case file"},
+    {"plans",
+     "SELECT p.id, p.version, p.status, hv_open(p.goal) AS goal,"
+     " hv_open(p.indicators) AS indicators_json, hv_open(p.addresses) AS"
+     " addresses_json, p.target_date AS target_at, p.created_at, u.login"
+     " AS created_by, p.decided_at, d.login AS decided_by,"
+     " hv_open(p.decision_reason) AS decision_reason, (SELECT"
+     " json_group_array(json_object('number', seq, 'title',"
+     " hv_open(title), 'responsible', responsible, 'provider',"
+     " hv_open(provider), 'type', type,"
+     " 'due', strftime('%Y-%m-%dT%H:%M:%SZ', due_at, 'unixepoch'),"
+     " 'status', status, 'reason', hv_open(status_reason))) FROM (SELECT * FROM"
+     " plan_actions WHERE plan_id = p.id ORDER BY seq)) AS actions_json"
+     " FROM plans p LEFT JOIN users u ON u.id = p.created_by LEFT JOIN users"
+     " d ON d.id = p.decided_by WHERE p.case_id = ?1 ORDER BY p.version",
+     generic_row, "reading the case file"},
+    {"referrals",
+     "SELECT r.seq AS number, r.service, hv_open(r.provider) AS provider,"
+     " r.status, r.sent_at, r.updated_at, hv_open(r.outcome) AS outcome,"
+     " o.login AS consent_overridden_by, hv_open(r.consent_override_reason)"
+     " AS consent_override_reason FROM referrals r LEFT JOIN users o ON"
+     " o.id = r.consent_override_by WHERE r.case_id = ?1 ORDER BY r.seq",
+     generic_row, "reading the case file"},
+    {"conferences",
+     "SELECT k.at, u.login AS recorded_by, hv_open(k.participants) AS"
+     " participants_json, hv_open(k.decisions) AS decisions_json FROM"
+     " conferences k"
+     " LEFT JOIN users u ON u.id = k.recorded_by WHERE k.case_id = ?1"
+     " ORDER BY k.at, k.id",
+     generic_row, "reading the case file"},
+    {"followups",
+     "SELECT f.at, u.login AS by_user, f.method, f.safety,"
+     " hv_open(f.notes) AS notes, f.final"
+     " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
+     " f.case_id = ?1 ORDER BY f.at, f.id",
+     generic_row, "reading the case file"},
+    {"reviews",
+     "SELECT r.at, u.login AS by_user, r.outcome, hv_open(r.notes) AS notes"
+     " FROM reviews r"
+     " LEFT JOIN users u ON u.id = r.by_id WHERE r.case_id = ?1 ORDER BY"
+     " r.at, r.id",
+     generic_row, "reading the case file"},
+    {"evaluations",
+     "SELECT v.at, u.login AS by_user, p.version AS plan_version,"
+     " v.outcome, hv_open(v.data) AS detail_json FROM evaluations v LEFT JOIN users"
+     " u ON u.id = v.by_id LEFT JOIN plans p ON p.id = v.plan_id WHERE"
+     " v.case_id = ?1 ORDER BY v.at, v.id",
+     generic_row, "reading the case file"},
+    {"approvals",
+     "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
+     " a.decided_at, d.login AS decided_by, hv_open(a.reason) AS reason"
+     " FROM approvals a LEFT"
+     " JOIN users r ON r.id = a.requested_by LEFT JOIN users d ON d.id ="
+     " a.decided_by WHERE a.case_id = ?1 ORDER BY a.id",
+     generic_row, "reading the case file"},
+};
+
+/* The people and records of the case file after the child: family,
+ * consent, tasks, notes (concerns, read apart, sit between family and
+ * consent). */
+static const section family_section = {
+    "family",
+    "SELECT hv_open(name), relationship, age,"
+    " age_recorded_at, hv_open(birth_date), sex,"
+    " lives_with_child FROM persons"
+    " WHERE case_id = ?1 AND role = 'family' ORDER BY id",
+    person_row, "reading the family"};
+static const section record_sections[] = {
+    {"consent",
+     "SELECT scope, given_by, given_at, withdrawn_at,"
+     " u.login AS recorded_by FROM consents k LEFT JOIN"
+     " users u ON"
+     " u.id = k.recorded_by WHERE case_id = ?1 ORDER BY"
+     " k.id",
+     generic_row, "reading consent"},
+    {"tasks",
+     "SELECT t.id, kind, label, due_at, status, done_at,"
+     " u.login, t.created_at FROM tasks t LEFT JOIN users u"
+     " ON u.id = t.assignee_id WHERE case_id = ?1"
+     " ORDER BY status != 'open', due_at, t.id",
+     task_row, "reading tasks"},
+    {"notes",
+     "SELECT at, u.login AS \"by\", hv_open(text) AS text"
+     " FROM notes n LEFT JOIN users"
+     " u ON u.id = n.author_id WHERE case_id = ?1"
+     " ORDER BY at, n.id",
+     generic_row, "reading notes"},
+};
+
+/* Sets c.closure (reason, closed_at, transferred_to, planned) from the
+ * case's row. */
+static hv_status add_closure(hv_engine *e, int64_t case_id, json_t *c)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = case_stmt(e,
+                            "SELECT closure_reason, closed_at,"
+                            " hv_open(transferred_to), closure_planned"
+                            " FROM cases"
+                            " WHERE id = ?1",
+                            case_id, &st);
+    if (s)
+        return s;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *cl = json_object();
+        int bad = !cl;
+        bad |= set_col(cl, "reason", st, 0);
+        bad |= set_time(cl, "closed_at", st, 1);
+        bad |= set_col(cl, "transferred_to", st, 2);
+        bad |= json_object_set_new(cl, "planned",
+                                   json_boolean(sqlite3_column_int(st, 3)));
+        bad |= json_object_set_new(c, "closure", cl);
+        if (bad)
+            s = hv__fail(e, HV_NOMEM, "out of memory");
+    }
+    hv__store_finalize(e, st);
+    return s;
+}
+
+/* Sets the case's own fields in c, from ref to version (the row of cases
+ * with its agency, workflow, stage label, assignee and registrar).
+ * out: *form, the case's form (a new object, or NULL if none or not
+ * JSON) for the caller to place. */
+static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
+                                 json_t **form)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    *form = NULL;
+    if ((s = case_stmt(
              e,
              "SELECT c.ref, a.code, w.code, w.version, c.stage, c.status,"
              " c.source, hv_open(c.location), c.urgency, c.risk_level,"
@@ -287,32 +376,29 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
              " JOIN workflows w ON w.id = c.workflow_id"
              " LEFT JOIN users u ON u.id = c.assignee_id"
              " LEFT JOIN users r ON r.id = c.registered_by WHERE c.id = ?1",
-             &st)))
-        goto done;
-    sqlite3_bind_int64(st, 1, case_id);
+             case_id, &st)))
+        return s;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        s = rc == SQLITE_DONE ? hv__fail(e, HV_NOTFOUND, "case vanished")
-                              : hv__sql_fail(e, rc, "reading a case");
-        goto done;
+        hv__store_finalize(e, st);
+        return rc == SQLITE_DONE ? hv__fail(e, HV_NOTFOUND, "case vanished")
+                                 : hv__sql_fail(e, rc, "reading a case");
     }
     const char *stage = (const char *)sqlite3_column_text(st, 4);
     const hv_stage *sd = hv__workflow_stage(e->wf, stage);
-    json_t *stage_obj = json_pack("{s:s,s:s}", "id", stage, "label",
-                                  sd ? sd->label : stage);
-    json_t *wf = json_object();
-    int r = 0;
+    json_t *wf = json_object(), *risk = json_object();
+    int r = !wf || !risk;
     r |= set_col(c, "ref", st, 0);
     r |= set_col(c, "agency", st, 1);
     r |= set_col(wf, "id", st, 2);
     r |= set_col(wf, "version", st, 3);
     r |= json_object_set_new(c, "workflow", wf);
-    r |= json_object_set_new(c, "stage", stage_obj);
+    r |= json_object_set_new(c, "stage", json_pack("{s:s,s:s}", "id", stage,
+                                                   "label", sd ? sd->label : stage));
     r |= set_col(c, "status", st, 5);
     r |= set_col(c, "source", st, 6);
     r |= set_col(c, "location", st, 7);
     r |= set_col(c, "urgency", st, 8);
-    json_t *risk = json_object();
     r |= set_col(risk, "level", st, 9);
     r |= set_col(risk, "score", st, 10);
     r |= json_object_set_new(c, "risk", risk);
@@ -322,143 +408,143 @@ static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
     r |= set_time(c, "updated_at", st, 14);
     r |= set_time(c, "closed_at", st, 15);
     r |= set_col(c, "version", st, 16);
-    json_t *form = NULL;
     const char *form_text = (const char *)sqlite3_column_text(st, 17);
-    form = form_text ? json_loads(form_text, 0, NULL) : NULL;
+    *form = form_text ? json_loads(form_text, 0, NULL) : NULL;
     hv__store_finalize(e, st);
-    st = NULL;
     if (r) {
-        json_decref(form);
-        s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
+        json_decref(*form);
+        *form = NULL;
+        return hv__fail(e, HV_NOMEM, "out of memory");
     }
-    if ((s = hv__store_prepare(e,
-                               "SELECT hv_open(name), relationship, age,"
-                               " age_recorded_at, hv_open(birth_date), sex,"
-                               " lives_with_child FROM persons"
-                               " WHERE case_id = ?1 AND role = 'child'",
-                               &st))) {
-        json_decref(form);
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, case_id);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        person_row(child, st, e);
+    return HV_OK;
+}
+
+/* Sets c.child: the child's name, age now, dob and sex ({} if no child is
+ * recorded). */
+static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *child = attach(c, "child", json_object());
+    if (!child)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = case_stmt(e,
+                            "SELECT hv_open(name), relationship, age,"
+                            " age_recorded_at, hv_open(birth_date), sex,"
+                            " lives_with_child FROM persons"
+                            " WHERE case_id = ?1 AND role = 'child'",
+                            case_id, &st);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (person_row(child, st, e))
+            s = hv__fail(e, HV_NOMEM, "out of memory");
         json_object_del(child, "relationship");
         json_object_del(child, "lives_with_child");
     }
     hv__store_finalize(e, st);
-    st = NULL;
-    json_object_set(c, "child", child);
-    json_object_set(c, "family", family);
-    json_object_set(c, "concerns", concerns);
-    json_object_set(c, "consent", consents);
-    json_object_set(c, "tasks", tasks);
-    json_object_set(c, "notes", notes);
-    json_object_set_new(c, "form", form ? form : json_object());
-    json_object_set(c, "history", hist);
-    if ((s = case_rows(e,
-                       "SELECT hv_open(name), relationship, age,"
-                       " age_recorded_at, hv_open(birth_date), sex,"
-                       " lives_with_child FROM persons"
-                       " WHERE case_id = ?1 AND role = 'family' ORDER BY id",
-                       case_id, family, person_row, "reading the family")) ||
-        (s = case_rows(e,
-                       "SELECT scope, given_by, given_at, withdrawn_at,"
-                       " u.login AS recorded_by FROM consents k LEFT JOIN"
-                       " users u ON"
-                       " u.id = k.recorded_by WHERE case_id = ?1 ORDER BY"
-                       " k.id",
-                       case_id, consents, generic_row, "reading consent")) ||
-        (s = case_rows(e,
-                       "SELECT t.id, kind, label, due_at, status, done_at,"
-                       " u.login, t.created_at FROM tasks t LEFT JOIN users u"
-                       " ON u.id = t.assignee_id WHERE case_id = ?1"
-                       " ORDER BY status != 'open', due_at, t.id",
-                       case_id, tasks, task_row, "reading tasks")) ||
-        (s = case_rows(e,
-                       "SELECT at, u.login AS \"by\", hv_open(text) AS text"
-                       " FROM notes n LEFT JOIN users"
-                       " u ON u.id = n.author_id WHERE case_id = ?1"
-                       " ORDER BY at, n.id",
-                       case_id, notes, generic_row, "reading notes")) ||
-        (s = build_lifecycle(e, case_id, c)) ||
-        (s = history(e, case_id, hist)))
-        goto done;
-    /* history last, after the lifecycle sections */
-    json_object_del(c, "history");
-    json_object_set(c, "history", hist);
-    /* Concerns are plain codes. */
-    if ((s = hv__store_prepare(e,
-                               "SELECT code FROM case_concerns WHERE"
-                               " case_id = ?1 ORDER BY code",
-                               &st)))
-        goto done;
-    sqlite3_bind_int64(st, 1, case_id);
+    return s;
+}
+
+/* Sets c.concerns: the case's concern codes, in code order. */
+static hv_status add_concerns(hv_engine *e, int64_t case_id, json_t *c)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *concerns = attach(c, "concerns", json_array());
+    if (!concerns)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = case_stmt(e,
+                            "SELECT code FROM case_concerns WHERE"
+                            " case_id = ?1 ORDER BY code",
+                            case_id, &st);
+    if (s)
+        return s;
+    int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(concerns,
-                              json_string((const char *)sqlite3_column_text(st, 0)));
-    if (rc != SQLITE_DONE)
+        if (json_array_append_new(concerns, json_string((const char *)
+                                                sqlite3_column_text(st, 0)))) {
+            s = hv__fail(e, HV_NOMEM, "out of memory");
+            break;
+        }
+    if (s == HV_OK && rc != SQLITE_DONE)
         s = hv__sql_fail(e, rc, "reading concerns");
-done:
     hv__store_finalize(e, st);
-    json_decref(child);
-    json_decref(family);
-    json_decref(concerns);
-    json_decref(consents);
-    json_decref(tasks);
-    json_decref(notes);
-    json_decref(hist);
+    return s;
+}
+
+/* Builds the whole case file of case_id into the object c: the case's
+ * fields, child, family, concerns, consent, tasks, notes, form, the
+ * lifecycle sections, closure, and the history last. */
+static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
+{
+    json_t *form = NULL, *hist;
+    hv_status s;
+    if ((s = add_case_fields(e, case_id, c, &form)) ||
+        (s = add_child(e, case_id, c)) ||
+        (s = add_sections(e, case_id, c, &family_section, 1)) ||
+        (s = add_concerns(e, case_id, c)) ||
+        (s = add_sections(e, case_id, c, record_sections,
+                          sizeof record_sections / sizeof record_sections[0]))) {
+        json_decref(form);
+        return s;
+    }
+    if (json_object_set_new(c, "form", form ? form : json_object()))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if ((s = add_sections(e, case_id, c, lifecycle_sections,
+                          sizeof lifecycle_sections / sizeof lifecycle_sections[0])) ||
+        (s = add_closure(e, case_id, c)))
+        return s;
+    if (!(hist = attach(c, "history", json_array())))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    return history(e, case_id, hist);
+}
+
+/* Builds what is read of case_id into v (an object or an array). */
+typedef hv_status (*case_reader)(hv_engine *e, int64_t case_id, json_t *v);
+
+/* The read calls' one path: the case by ref if the acting user may reach
+ * it (hv__case_access, naming action), v (a new, empty object or array,
+ * taken over) filled by `read`, the read audited when audited, and v's
+ * JSON text into *out_json for the caller to hv_free. */
+static hv_status read_case(hv_engine *e, const char *ref, const char *action,
+                           int audited, json_t *v, case_reader read,
+                           char **out_json)
+{
+    int64_t case_id;
+    hv_status s;
+    if ((s = hv__case_access(e, ref, action, 0, &case_id, NULL)))
+        goto done;
+    if (!v) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((s = read(e, case_id, v)) == HV_OK &&
+        (!audited || (s = hv__case_audit_read(e, case_id, action)) == HV_OK))
+        s = hv__json_out(e, v, out_json);
+done:
+    json_decref(v);
     return s;
 }
 
 HV_API hv_status hv_case_get_json(hv_engine *e, const char *ref,
                                   char **out_json)
 {
-    int64_t case_id;
-    hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
     if (!ref)
         return hv__fail(e, HV_USAGE, "show: a case reference is required");
-    if ((s = hv__case_access(e, ref, "show", 0, &case_id, NULL)))
-        return s;
-    json_t *c = json_object();
-    if (!c)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = build_case(e, case_id, c)) == HV_OK &&
-        (s = audit_read(e, case_id, "show")) == HV_OK)
-        s = hv__json_out(e, c, out_json);
-    json_decref(c);
-    return s;
+    return read_case(e, ref, "show", 1, json_object(), build_case, out_json);
 }
 
 HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
                                       char **out_json)
 {
-    int64_t case_id;
-    hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
-    if ((s = hv__case_access(e, ref, "history", 0, &case_id, NULL)))
-        return s;
-    json_t *arr = json_array();
-    if (!arr)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = history(e, case_id, arr)) == HV_OK &&
-        (s = audit_read(e, case_id, "history")) == HV_OK)
-        s = hv__json_out(e, arr, out_json);
-    json_decref(arr);
-    return s;
+    return read_case(e, ref, "history", 1, json_array(), history, out_json);
 }
 
-/* The summary columns shared by list and search. */
-#define SUMMARY_COLUMNS                                                      \
-    "c.ref, c.stage, c.status, c.source, u.login, c.registered_at,"          \
-    " c.version, c.urgency, c.risk_level,"                                   \
-    " (SELECT json_group_array(code) FROM case_concerns k"                   \
-    "  WHERE k.case_id = c.id)"
-
+/* A case summary (the columns HV_CASE_SUMMARY_COLUMNS). */
 static int summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
@@ -478,22 +564,25 @@ static int summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
-                              char **out_json)
+/* A case summary followed by the child's name (column 10). */
+static int named_summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    hv_case_filter none = {0};
-    *out_json = NULL;
-    hv__clear_error(e);
-    if (!f)
-        f = &none;
-    int all = 0, supervisor = 0;
-    int64_t me = 0;
-    if ((s = hv__list_scope(e, &all, &me, &supervisor)))
-        return s;
-    /* Filters name workflow codes: an unknown one is a mistake, not "no
-     * cases". */
+    int r = summary_row(o, st, e);
+    r |= set_col(o, "name", st, 10);
+    return r;
+}
+
+hv_status hv__case_summaries(hv_engine *e, sqlite3_stmt *st, int with_name,
+                             json_t *arr, const char *what)
+{
+    return collect(e, st, arr, with_name ? named_summary_row : summary_row,
+                   what);
+}
+
+/* Refuses a list filter naming a code the workflow does not know (an
+ * unknown one is a mistake, not "no cases"). */
+static hv_status check_filter(hv_engine *e, const hv_case_filter *f)
+{
     if (f->stage && !hv__workflow_stage(e->wf, f->stage))
         return hv__fail(e, HV_INVALID, "list: --stage: no stage '%s' in "
                         "workflow %s", hv__echo_safe(f->stage) ? f->stage : "?",
@@ -506,9 +595,11 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
         !hv__workflow_has_code(e->wf, "concerns", f->concern))
         return hv__fail(e, HV_INVALID, "list: --concern: unknown code '%s'",
                         hv__echo_safe(f->concern) ? f->concern : "?");
-    /* The agency's list walks the cases newest first; a caseworker's or a
-     * supervisor's starts from their own cases and their team's (through
-     * the assignee index), so it costs the same on a national caseload. */
+    return HV_OK;
+}
+
+/* The list's filters and order, after its FROM: ?1 stage, ?2 source, ?3
+ * concern, ?4 assignee's login, ?5 limit (-1: none). */
 #define LIST_FILTERS                                                           \
     " LEFT JOIN users u ON u.id = c.assignee_id"                               \
     " WHERE (?1 IS NULL OR c.stage = ?1)"                                      \
@@ -517,10 +608,29 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     "        WHERE k.case_id = c.id AND k.code = ?3))"                         \
     "   AND (?4 IS NULL OR u.login = ?4)"                                      \
     " ORDER BY c.id DESC LIMIT ?5"
+
+HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
+                              char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    hv_case_filter none = {0};
+    int all = 0, supervisor = 0;
+    int64_t me = 0;
+    *out_json = NULL;
+    hv__clear_error(e);
+    if (!f)
+        f = &none;
+    if ((s = hv__list_scope(e, &all, &me, &supervisor)) ||
+        (s = check_filter(e, f)))
+        return s;
+    /* The agency's list walks the cases newest first; a caseworker's or a
+     * supervisor's starts from their own cases and their team's (through
+     * the assignee index), so it costs the same on a national caseload. */
     if ((s = hv__store_prepare(
              e,
-             all ? "SELECT " SUMMARY_COLUMNS " FROM cases c" LIST_FILTERS
-                 : "SELECT " SUMMARY_COLUMNS " FROM ("
+             all ? "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM cases c" LIST_FILTERS
+                 : "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM ("
                    "   SELECT * FROM cases WHERE assignee_id = ?7"
                    "   UNION ALL"
                    "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
@@ -528,15 +638,11 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
                    " ) c" LIST_FILTERS,
              &st)))
         return s;
-#undef LIST_FILTERS
-    if (f->stage)
-        sqlite3_bind_text(st, 1, f->stage, -1, SQLITE_STATIC);
-    if (f->source)
-        sqlite3_bind_text(st, 2, f->source, -1, SQLITE_STATIC);
-    if (f->concern)
-        sqlite3_bind_text(st, 3, f->concern, -1, SQLITE_STATIC);
-    if (f->assignee)
-        sqlite3_bind_text(st, 4, f->assignee, -1, SQLITE_STATIC);
+    /* a NULL filter binds NULL: it does not filter */
+    sqlite3_bind_text(st, 1, f->stage, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f->concern, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f->assignee, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
     if (!all) {
         sqlite3_bind_int64(st, 7, me);
@@ -552,148 +658,41 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     return s;
 }
 
-static int search_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
-{
-    int r = summary_row(o, st, e);
-    r |= set_col(o, "name", st, 10);
-    return r;
-}
+/* The summary's open tasks: codes and dates, no narrative. */
+static const section open_tasks_section = {
+    "open_tasks",
+    "SELECT kind, label, due_at, 'open' AS status FROM tasks WHERE"
+    " case_id = ?1 AND status = 'open' ORDER BY due_at + 0, id",
+    generic_row, "reading the case's tasks"};
 
-HV_API hv_status hv_case_search(hv_engine *e, const char *text,
-                                char **out_json)
+/* Builds a case's summary into the object o: the summary columns and the
+ * open tasks. */
+static hv_status build_summary(hv_engine *e, int64_t case_id, json_t *o)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s;
-    char *keys_text = NULL;
-    *out_json = NULL;
-    hv__clear_error(e);
-    json_t *keys = json_array(), *arr = json_array();
-    if (!keys || !arr) {
+    hv_status s = case_stmt(e,
+                            "SELECT " HV_CASE_SUMMARY_COLUMNS
+                            " FROM cases c"
+                            " LEFT JOIN users u ON u.id = c.assignee_id"
+                            " WHERE c.id = ?1",
+                            case_id, &st);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && summary_row(o, st, e))
         s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((s = hv__need_key(e, "search")))
-        goto done;
-    if (!text || hv__name_keys(text, keys) != 0 || json_array_size(keys) == 0) {
-        s = hv__fail(e, HV_USAGE, "search: give a name (letters) to search for");
-        goto done;
-    }
-    if (!(keys_text = json_dumps(keys, JSON_COMPACT))) {
-        s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
-    }
-    /* Names are identifying data: only the roles that read case files
-     * search, and only among their own cases. */
-    int64_t me = 0;
-    char role[32];
-    if ((s = hv__actor(e, &me, role, sizeof role)))
-        goto done;
-    if (!hv__role_reads_cases(role)) {
-        s = hv__fail(e, HV_DENIED, "search: a%s %s does not search names",
-                     role[0] == 'a' ? "n" : "", role);
-        goto done;
-    }
-    /* A child matches when any part of the searched name shares a
-     * spelling key with a part of the child's name; the children sharing
-     * the most keys come first. */
-    if ((s = hv__store_prepare(
-             e,
-             /* From the user's own cases and their team's (the assignee
-              * index), each child's keys looked up by person: the same
-              * cost on a national caseload as on a small one. */
-             "SELECT * FROM (SELECT " SUMMARY_COLUMNS ", hv_open(p.name),"
-             "   (SELECT count(*) FROM person_name_keys k WHERE k.person_id = p.id"
-             "    AND +k.key IN (SELECT hv_blind(value) FROM json_each(?1))) AS hits,"
-             "   c.id AS case_id FROM ("
-             "   SELECT * FROM cases WHERE assignee_id = ?2"
-             "   UNION ALL"
-             "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
-             "   WHERE ?3 = 1 AND m.supervisor_id = ?2 AND m.id <> ?2"
-             " ) c CROSS JOIN persons p ON p.case_id = c.id AND p.role = 'child'"
-             " LEFT JOIN users u ON u.id = c.assignee_id)"
-             " WHERE hits > 0 ORDER BY hits DESC, case_id DESC LIMIT 200",
-             &st)))
-        goto done;
-    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, me);
-    sqlite3_bind_int(st, 3, !strcmp(role, "supervisor"));
-    s = collect(e, st, arr, search_row, "searching");
+    else if (rc != SQLITE_ROW)
+        s = rc == SQLITE_DONE ? hv__fail(e, HV_NOTFOUND, "case vanished")
+                              : hv__sql_fail(e, rc, "reading a case");
     hv__store_finalize(e, st);
-    st = NULL;
-    if (s == HV_OK) {
-        /* Each hit is a read of a name: one audit event per case shown. */
-        size_t i;
-        json_t *hit;
-        json_array_foreach(arr, i, hit) {
-            int64_t id = 0;
-            if (hv__store_case_lookup(e, json_string_value(json_object_get(hit, "ref")),
-                                      &id, NULL) == HV_OK &&
-                (s = audit_read(e, id, "search")) != HV_OK)
-                break;
-        }
-    }
-    if (s == HV_OK)
-        s = hv__json_out(e, arr, out_json);
-done:
-    hv__store_finalize(e, st);
-    json_decref(keys);
-    json_decref(arr);
-    free(keys_text);
-    return s;
+    return s ? s : add_sections(e, case_id, o, &open_tasks_section, 1);
 }
 
 HV_API hv_status hv_case_summary_json(hv_engine *e, const char *ref,
                                       char **out_json)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t case_id;
-    hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
-    if ((s = hv__case_access(e, ref, "summary", 0, &case_id, NULL)))
-        return s;
-    if ((s = hv__store_prepare(e,
-                               "SELECT " SUMMARY_COLUMNS " FROM cases c"
-                               " LEFT JOIN users u ON u.id = c.assignee_id"
-                               " WHERE c.id = ?1",
-                               &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    json_t *arr = json_array();
-    s = arr ? collect(e, st, arr, summary_row, "reading a case")
-            : hv__fail(e, HV_NOMEM, "out of memory");
-    hv__store_finalize(e, st);
-    st = NULL;
-    /* The open tasks (kind, label, due): codes and dates, no narrative. */
-    json_t *tasks = s == HV_OK ? json_array() : NULL;
-    if (s == HV_OK && (!tasks || json_object_set_new(json_array_get(arr, 0),
-                                                     "open_tasks", tasks)))
-        s = hv__fail(e, HV_NOMEM, "out of memory");
-    if (s == HV_OK &&
-        (s = hv__store_prepare(e,
-                               "SELECT kind, label, due_at FROM tasks WHERE"
-                               " case_id = ?1 AND status = 'open' ORDER BY due_at + 0, id",
-                               &st)) == HV_OK) {
-        sqlite3_bind_int64(st, 1, case_id);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            char due[32];
-            hv_time_format(sqlite3_column_int64(st, 2), due, sizeof due);
-            if (json_array_append_new(
-                    tasks, json_pack("{s:s,s:s,s:s,s:s}", "kind",
-                                     (const char *)sqlite3_column_text(st, 0), "label",
-                                     (const char *)sqlite3_column_text(st, 1), "due_at",
-                                     due, "status", "open"))) {
-                s = hv__fail(e, HV_NOMEM, "out of memory");
-                break;
-            }
-        }
-        if (s == HV_OK && rc != SQLITE_DONE)
-            s = hv__sql_fail(e, rc, "reading the case's tasks");
-    }
-    hv__store_finalize(e, st);
-    if (s == HV_OK)
-        s = hv__json_out(e, json_array_get(arr, 0), out_json);
-    json_decref(arr);
-    return s;
+    return read_case(e, ref, "summary", 0, json_object(), build_summary,
+                     out_json);
 }

@@ -1,0 +1,267 @@
+/* search.c - finding children by name: the name index, the duplicate
+ * check at registration, and hv_case_search.  Names are looked up only
+ * through their blind spelling keys; a name never goes into SQL text, a
+ * message or an event. */
+#include "search.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "casefile.h"
+#include "names.h"
+#include "store.h"
+
+/* The duplicate key of a spelling key, a sex and a location, as SQL: the
+ * one expression both the index and the duplicate check use. */
+#define DUPLICATE_KEY(key, sex, location)                                     \
+    "hv_blind('d:' || " key " || '|' || " sex " || '|' ||"                    \
+    " replace(replace(lower(" location "), ' ', ''), char(9), ''))"
+
+/* The spelling keys of name as compact JSON array text, for the caller to
+ * free(); *n is how many.  Returns NULL when out of memory. */
+static char *name_keys_text(const char *name, size_t *n)
+{
+    json_t *keys = json_array();
+    char *text = keys && hv__name_keys(name, keys) == 0
+                     ? json_dumps(keys, JSON_COMPACT)
+                     : NULL;
+    *n = json_array_size(keys);
+    json_decref(keys);
+    return text;
+}
+
+hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
+                         const char *sex, const char *location)
+{
+    size_t nkeys;
+    if (!name)
+        return HV_OK;
+    /* the name's spelling keys, made once for both statements */
+    char *text = name_keys_text(name, &nkeys);
+    if (!text)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = hv__store_execf(e, "indexing a name",
+                                  "INSERT OR IGNORE INTO person_name_keys"
+                                  " (person_id, key) SELECT ?1,"
+                                  " hv_blind(value) FROM json_each(?2)",
+                                  "it", person_id, text);
+    if (s == HV_OK && sex && location)
+        s = hv__store_execf(e, "indexing a name",
+                            "INSERT OR IGNORE INTO person_name_keys"
+                            " (person_id, key) SELECT ?1, "
+                            DUPLICATE_KEY("value", "?3", "?4")
+                            " FROM json_each(?2)",
+                            "ittt", person_id, text, sex, location);
+    free(text);
+    return s;
+}
+
+/* The newest MAX_DUPLICATES cases, each once, kept in C rather than with
+ * DISTINCT and ORDER BY, which cost SQLite two temporary b-trees at every
+ * registration for the few rows a name and place match. */
+enum { MAX_DUPLICATES = 20 };
+typedef struct {
+    int n;
+    struct {
+        int64_t id;
+        json_t *ref;
+    } top[MAX_DUPLICATES];
+} newest_cases;
+
+/* Adds case id with reference ref to the newest cases unless it is there
+ * already or older than all of a full list.  Returns 0, or -1 when out of
+ * memory. */
+static int newest_add(newest_cases *c, int64_t id, const char *ref)
+{
+    int at = c->n;
+    for (int i = 0; i < c->n; i++)
+        if (c->top[i].id == id)
+            return 0;
+    while (at > 0 && c->top[at - 1].id < id)
+        at--;
+    if (at >= MAX_DUPLICATES)
+        return 0;
+    json_t *r = json_string(ref);
+    if (!r)
+        return -1;
+    if (c->n == MAX_DUPLICATES)
+        json_decref(c->top[--c->n].ref);
+    memmove(&c->top[at + 1], &c->top[at], (size_t)(c->n - at) * sizeof c->top[0]);
+    c->top[at].id = id;
+    c->top[at].ref = r;
+    c->n++;
+    return 0;
+}
+
+/* Moves the references of c into refs, newest first.  Returns 0, or -1
+ * when out of memory; c is emptied either way. */
+static int newest_move(newest_cases *c, json_t *refs)
+{
+    int bad = 0;
+    for (int i = 0; i < c->n; i++)
+        if (bad)
+            json_decref(c->top[i].ref);
+        else
+            bad |= json_array_append_new(refs, c->top[i].ref);
+    c->n = 0;
+    return bad ? -1 : 0;
+}
+
+/* Collects the case ids and references of the rows of st (the duplicate
+ * query) into refs, newest first.  Finalises nothing. */
+static hv_status duplicate_rows(hv_engine *e, sqlite3_stmt *st, json_t *refs)
+{
+    newest_cases c;
+    int rc = SQLITE_DONE, bad = 0;
+    c.n = 0;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        bad = newest_add(&c, sqlite3_column_int64(st, 0),
+                         (const char *)sqlite3_column_text(st, 1));
+    if (newest_move(&c, refs) || bad)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "looking for duplicates");
+    return HV_OK;
+}
+
+hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
+                              int age, const char *location, json_t **out)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *refs = json_array();
+    char *keys_text = NULL;
+    size_t nkeys = 0;
+    hv_status s = HV_OK;
+    *out = NULL;
+    if (!refs || !(keys_text = name_keys_text(name ? name : "", &nkeys))) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    if (!name || nkeys == 0 || !sex || age < 0 || !location)
+        goto found; /* not enough to compare: no candidates */
+    if ((s = hv__store_prepare(
+             e,
+             "SELECT c.id, c.ref FROM person_name_keys k"
+             " JOIN persons p ON p.id = k.person_id"
+             " JOIN cases c ON c.id = p.case_id"
+             " WHERE k.key IN (SELECT " DUPLICATE_KEY("value", "?2", "?3")
+             "       FROM json_each(?1))"
+             "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
+             "       <= 1",
+             &st)))
+        goto done;
+    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, age);
+    sqlite3_bind_int64(st, 5, hv_now(e));
+    if ((s = duplicate_rows(e, st, refs)))
+        goto done;
+found:
+    *out = refs;
+    refs = NULL;
+done:
+    hv__store_finalize(e, st);
+    json_decref(refs);
+    free(keys_text);
+    return s;
+}
+
+/* Records one read of a name for each case in hits (the search's
+ * answer, objects with a "ref").  Returns HV_OK or the first failure. */
+static hv_status audit_hits(hv_engine *e, json_t *hits)
+{
+    size_t i;
+    json_t *hit;
+    json_array_foreach(hits, i, hit) {
+        int64_t id = 0;
+        hv_status s;
+        if (hv__store_case_lookup(e, json_string_value(json_object_get(hit, "ref")),
+                                  &id, NULL) == HV_OK &&
+            (s = hv__case_audit_read(e, id, "search")) != HV_OK)
+            return s;
+    }
+    return HV_OK;
+}
+
+/* The acting user if their role searches names (caseworkers and
+ * supervisors).  out: *me, *supervisor (1 for a supervisor). */
+static hv_status searcher(hv_engine *e, int64_t *me, int *supervisor)
+{
+    char role[32];
+    hv_status s = hv__actor(e, me, role, sizeof role);
+    if (s)
+        return s;
+    if (!hv__role_reads_cases(role))
+        return hv__fail(e, HV_DENIED, "search: a%s %s does not search names",
+                        role[0] == 'a' ? "n" : "", role);
+    *supervisor = !strcmp(role, "supervisor");
+    return HV_OK;
+}
+
+HV_API hv_status hv_case_search(hv_engine *e, const char *text,
+                                char **out_json)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    char *keys_text = NULL;
+    size_t nkeys = 0;
+    int64_t me = 0;
+    int supervisor = 0;
+    *out_json = NULL;
+    hv__clear_error(e);
+    json_t *arr = json_array();
+    if (!arr) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((s = hv__need_key(e, "search")))
+        goto done;
+    if (text && !(keys_text = name_keys_text(text, &nkeys))) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+        goto done;
+    }
+    if (!text || nkeys == 0) {
+        s = hv__fail(e, HV_USAGE, "search: give a name (letters) to search for");
+        goto done;
+    }
+    /* Names are identifying data: only the roles that read case files
+     * search, and only among their own cases. */
+    if ((s = searcher(e, &me, &supervisor)))
+        goto done;
+    /* A child matches when any part of the searched name shares a
+     * spelling key with a part of the child's name; the children sharing
+     * the most keys come first. */
+    if ((s = hv__store_prepare(
+             e,
+             /* From the user's own cases and their team's (the assignee
+              * index), each child's keys looked up by person: the same
+              * cost on a national caseload as on a small one. */
+             "SELECT * FROM (SELECT " HV_CASE_SUMMARY_COLUMNS ", hv_open(p.name),"
+             "   (SELECT count(*) FROM person_name_keys k WHERE k.person_id = p.id"
+             "    AND +k.key IN (SELECT hv_blind(value) FROM json_each(?1))) AS hits,"
+             "   c.id AS case_id FROM ("
+             "   SELECT * FROM cases WHERE assignee_id = ?2"
+             "   UNION ALL"
+             "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
+             "   WHERE ?3 = 1 AND m.supervisor_id = ?2 AND m.id <> ?2"
+             " ) c CROSS JOIN persons p ON p.case_id = c.id AND p.role = 'child'"
+             " LEFT JOIN users u ON u.id = c.assignee_id)"
+             " WHERE hits > 0 ORDER BY hits DESC, case_id DESC LIMIT 200",
+             &st)))
+        goto done;
+    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, me);
+    sqlite3_bind_int(st, 3, supervisor);
+    s = hv__case_summaries(e, st, 1, arr, "searching");
+    hv__store_finalize(e, st);
+    st = NULL;
+    /* Each hit is a read of a name: one audit event per case shown. */
+    if (s == HV_OK && (s = audit_hits(e, arr)) == HV_OK)
+        s = hv__json_out(e, arr, out_json);
+done:
+    hv__store_finalize(e, st);
+    json_decref(arr);
+    free(keys_text);
+    return s;
+}
