@@ -80,30 +80,6 @@ hv_status hv__need_key(hv_engine *e, const char *action);
 hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
                          const char *sex, const char *location);
 
-/* ---- need-to-know (access.c) ---- */
-/* The acting user (must exist and be active; HV_DENIED otherwise).
- * out: *user_id, role. */
-hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
-/* 1 for the roles that read case files (caseworker, supervisor). */
-hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
-hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
-                           char *role, size_t size);
-int hv__role_reads_cases(const char *role);
-/* The case by reference if the acting user may reach it; otherwise
- * HV_NOTFOUND exactly as for an unknown reference (and the refusal is
- * audited: at once, or by hv__audit_pending_refusal after the caller's
- * rollback when in_transaction), or HV_DENIED for roles that read no case
- * files.  out: *case_id, *version. */
-hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version);
-void hv__audit_pending_refusal(hv_engine *e, const char *action);
-/* Appends an audit event in its own transaction. */
-hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
-                          struct json_t *data);
-/* The acting user's scope for lists: everything (managers), or their own
- * cases and (supervisors) their team's. */
-hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
-
 /* The rule pack in force, loaded from the database on first use.  *out is
  * NULL when the database has no pack (the workflow's defaults decide). */
 hv_status hv__engine_rules(hv_engine *e, struct hv_rules **out);
@@ -152,3 +128,7 @@ hv_status hv__engine_init_schema(const char *path, const hv_init_options *o,
                                  int schema_version, char **err);
 
 #endif
+
+/* umbrella (to be removed at integration) */
+#include "access.h"
+#include "context.h"
