@@ -30,8 +30,10 @@ static hv_status lookup_actor(hv_engine *e, int64_t *user_id, char *role,
         return HV_OK;
     }
     sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT id, role FROM users WHERE login"
-                                       " = ?1 AND active = 1", &st);
+    hv_status s = hv__store_prepare(e,
+                                    "SELECT id, role FROM users WHERE login"
+                                    " = ?1 AND active = 1",
+                                    &st);
     if (s)
         return s;
     sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
@@ -53,9 +55,10 @@ hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
     hv_status s = lookup_actor(e, user_id, role, size);
     if (s != HV_NOTFOUND)
         return s;
-    return hv__fail(e, HV_DENIED, "%s: no such active user here (an "
-                                  "administrator adds users with 'haven user "
-                                  "add')",
+    return hv__fail(e, HV_DENIED,
+                    "%s: no such active user here (an "
+                    "administrator adds users with 'haven user "
+                    "add')",
                     hv__echo_safe(e->actor) ? e->actor : "the acting user");
 }
 
@@ -118,9 +121,10 @@ hv_status hv__case_refused(hv_engine *e, int64_t case_id, const char *ref,
         e->refused_case = case_id;
     return hv__echo_safe(ref)
                ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
-               : hv__fail(e, HV_NOTFOUND, "no such case (the reference given "
-                                          "is not shown: it does not look "
-                                          "like one)");
+               : hv__fail(e, HV_NOTFOUND,
+                          "no such case (the reference given "
+                          "is not shown: it does not look "
+                          "like one)");
 }
 
 void hv__audit_pending_refusal(hv_engine *e, const char *action)

@@ -12,8 +12,9 @@
 #include "tasks.h"
 
 /* The five elements of the Best Interests Assessment. */
-static const char *const elements[] = {"childs_views", "family_relationships",
-    "safe_environment", "development_identity", "strengths_resources", NULL};
+static const char *const elements[] = {
+    "childs_views",         "family_relationships", "safe_environment",
+    "development_identity", "strengths_resources",  NULL};
 /* The lists an assessment records. */
 static const char *const list_names[] = {"needs", "risks", "strengths",
                                          "info_needed"};
@@ -64,7 +65,8 @@ static hv_status check_elements(hv_step_run *sc, const char *kind, json_t *el)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(el, key, v) {
+    json_object_foreach(el, key, v)
+    {
         if (!hv__in_words(elements, key))
             return hv__step_fail(sc, HV_INVALID,
                                  "elements: unknown element '%s'",
@@ -94,7 +96,8 @@ static hv_status sources_of(hv_step_run *sc, json_t *sources, json_t *verified,
     size_t i;
     int bad = !src;
     *out = NULL;
-    json_array_foreach(sources, i, v) {
+    json_array_foreach(sources, i, v)
+    {
         if (!bad)
             bad |= json_array_append_new(src, json_pack("{s:O,s:b}", "source",
                                                         v, "verified",
@@ -104,7 +107,8 @@ static hv_status sources_of(hv_step_run *sc, json_t *sources, json_t *verified,
         json_decref(src);
         return hv__step_fail(sc, HV_NOMEM, "out of memory");
     }
-    json_array_foreach(verified, i, v) {
+    json_array_foreach(verified, i, v)
+    {
         if (!list_has(sources, v)) {
             json_decref(src);
             return hv__step_fail(sc, HV_INVALID,
@@ -151,7 +155,8 @@ static hv_status move_on(hv_step_run *sc, const char *kind)
     hv_status s;
     const hv_stage *target = NULL;
     if (!strcmp(kind, "initial")) {
-        if ((s = hv__tasks_done(sc->e, sc->call.case_id, sc->call.stage->id, 0)))
+        if ((s = hv__tasks_done(sc->e, sc->call.case_id, sc->call.stage->id,
+                                0)))
             return s;
         target = hv__next_with(sc, HV_STEP_COMPREHENSIVE_ASSESSMENT);
         if (!target)
@@ -160,7 +165,8 @@ static hv_status move_on(hv_step_run *sc, const char *kind)
             return hv__wrong_stage(sc, "the workflow leads nowhere after the "
                                        "initial assessment");
     } else if (!strcmp(kind, "comprehensive")) {
-        if ((s = hv__tasks_done(sc->e, sc->call.case_id, sc->call.stage->id, 0)))
+        if ((s = hv__tasks_done(sc->e, sc->call.case_id, sc->call.stage->id,
+                                0)))
             return s;
         if (!(target = hv__next_with(sc, HV_STEP_PLANNING)))
             return hv__wrong_stage(sc, "the workflow has no case planning "
@@ -170,8 +176,8 @@ static hv_status move_on(hv_step_run *sc, const char *kind)
         return s;
     /* The comprehensive assessment is done once: if it was done, its task
      * (scheduled at registration) is no longer due. */
-    for (size_t k = 0; !strcmp(kind, "comprehensive") &&
-                       k < sc->call.wf->nstages; k++)
+    for (size_t k = 0;
+         !strcmp(kind, "comprehensive") && k < sc->call.wf->nstages; k++)
         if (sc->call.wf->stages[k].step == HV_STEP_COMPREHENSIVE_ASSESSMENT &&
             (s = hv__tasks_done(sc->e, sc->call.case_id,
                                 sc->call.wf->stages[k].id, 0)))
@@ -181,9 +187,9 @@ static hv_status move_on(hv_step_run *sc, const char *kind)
 
 hv_status hv__step_assess(hv_step_run *sc)
 {
-    static const char *const fields[] = {"kind", "safety", "summary", "needs",
-        "risks", "strengths", "info_needed", "sources", "verified", "elements",
-        "at", NULL};
+    static const char *const fields[] = {
+        "kind",        "safety",  "summary",  "needs",    "risks", "strengths",
+        "info_needed", "sources", "verified", "elements", "at",    NULL};
     static const char *const kinds[] = {"initial", "comprehensive",
                                         "reassessment", NULL};
     hv_status s;

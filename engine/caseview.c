@@ -130,8 +130,8 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
     int bad = !v;
     if (v && sqlite3_column_type(st, 6) != SQLITE_NULL)
         bad |= json_object_set_new(v, "risk",
-                                   json_pack("{s:o,s:f}", "level", col_text(st, 6),
-                                             "score",
+                                   json_pack("{s:o,s:f}", "level",
+                                             col_text(st, 6), "score",
                                              sqlite3_column_double(st, 7)));
     hv__store_finalize(e, st);
     st = NULL;
@@ -152,10 +152,11 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
         json_decref(v);
         return hv__fail(e, HV_NOMEM, "out of memory");
     }
-    if ((s = view_rows(e,
-                       "SELECT kind, at, safety, hv_open(data) FROM assessments WHERE"
-                       " case_id = ?1 ORDER BY at, id",
-                       case_id, assessments, assessment_row)) ||
+    if ((s = view_rows(
+             e,
+             "SELECT kind, at, safety, hv_open(data) FROM assessments WHERE"
+             " case_id = ?1 ORDER BY at, id",
+             case_id, assessments, assessment_row)) ||
         (s = view_rows(e,
                        "SELECT at, method, safety FROM followups WHERE"
                        " case_id = ?1 AND final = 0 ORDER BY at, id",
@@ -170,24 +171,24 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
                        case_id, evaluations, review_row)))
         goto fail;
     /* The plan in force: the latest approved, else the latest made. */
-    if ((s = hv__store_prepare(e,
-                               "SELECT id, hv_open(goal), target_date, decided_at,"
-                               " version, status FROM plans WHERE case_id = ?1"
-                               " AND status IN ('approved','pending_approval')"
-                               " ORDER BY status = 'approved' DESC, version"
-                               " DESC LIMIT 1",
-                               &st)))
+    if ((s = hv__store_prepare(
+             e,
+             "SELECT id, hv_open(goal), target_date, decided_at,"
+             " version, status FROM plans WHERE case_id = ?1"
+             " AND status IN ('approved','pending_approval')"
+             " ORDER BY status = 'approved' DESC, version"
+             " DESC LIMIT 1",
+             &st)))
         goto fail;
     sqlite3_bind_int64(st, 1, case_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         int64_t plan_id = sqlite3_column_int64(st, 0);
-        int approved = !strcmp((const char *)sqlite3_column_text(st, 5), "approved");
-        json_t *plan = json_pack("{s:o,s:I,s:I,s:o}", "goal", col_text(st, 1),
-                                 "target_date",
-                                 (json_int_t)sqlite3_column_int64(st, 2),
-                                 "version",
-                                 (json_int_t)sqlite3_column_int64(st, 4),
-                                 "actions", json_array());
+        int approved =
+            !strcmp((const char *)sqlite3_column_text(st, 5), "approved");
+        json_t *plan = json_pack(
+            "{s:o,s:I,s:I,s:o}", "goal", col_text(st, 1), "target_date",
+            (json_int_t)sqlite3_column_int64(st, 2), "version",
+            (json_int_t)sqlite3_column_int64(st, 4), "actions", json_array());
         if (plan && approved &&
             json_object_set_new(plan, "approved_at",
                                 json_integer(sqlite3_column_int64(st, 3)))) {

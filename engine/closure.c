@@ -17,30 +17,37 @@
 
 /* Closes the case: the closed stage, status, the final follow-up task,
  * every other open task cancelled with the reason. */
-static hv_status do_close(hv_step_run *sc, const char *reason, int64_t final_after)
+static hv_status do_close(hv_step_run *sc, const char *reason,
+                          int64_t final_after)
 {
     hv_status s;
     const hv_stage *target = hv__next_with(sc, HV_STEP_CLOSED);
     if (!target)
-        return hv__wrong_stage(sc, "the workflow has no closed stage after closure");
+        return hv__wrong_stage(
+            sc, "the workflow has no closed stage after closure");
     if ((s = hv__move_to(sc, target)) ||
         (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL, "case closed")) ||
         (s = hv__cancel_approvals(sc, "case closed")) ||
-        (s = hv__store_execf(sc->e, sc->verb, "UPDATE cases SET status = 'closed', closed_at = ?2,"
-                        " closure_reason = ?3, closure_planned = 0 WHERE id = ?1",
-                        "iit", sc->call.case_id, (int64_t)hv_now(sc->e), reason)))
+        (s = hv__store_execf(
+             sc->e, sc->verb,
+             "UPDATE cases SET status = 'closed', closed_at = ?2,"
+             " closure_reason = ?3, closure_planned = 0 WHERE id = ?1",
+             "iit", sc->call.case_id, (int64_t)hv_now(sc->e), reason)))
         return s;
     if (final_after > 0) {
         /* "Conduct a final follow-up about 3 months after closure" */
-        if ((s = hv__task_add(sc->e, sc->call.case_id, "final_followup", "Final follow-up after closure",
-                          hv_now(sc->e) + final_after, sc->call.assignee_id, 0)))
+        if ((s = hv__task_add(sc->e, sc->call.case_id, "final_followup",
+                              "Final follow-up after closure",
+                              hv_now(sc->e) + final_after, sc->call.assignee_id,
+                              0)))
             return s;
         char due[32];
         hv_time_format(hv_now(sc->e) + final_after, due, sizeof due);
         hv__step_put(sc, sc->out, "final_followup_due", json_string(due));
     }
     hv__step_put(sc, sc->data, "closure_reason", json_string(reason));
-    hv__step_put(sc, sc->data, "final_followup_after", json_integer(final_after));
+    hv__step_put(sc, sc->data, "final_followup_after",
+                 json_integer(final_after));
     hv__step_set_status(sc, "closed");
     sc->event_kind = "closed";
     return HV_OK;
@@ -60,18 +67,20 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
         return HV_OK;
     if ((s = hv__run_rule(sc, HV_HOOK_CLOSURE, reason, &r)) || !r)
         return s;
-    *final_after = json_integer_value(json_object_get(r, "final_followup_after"));
+    *final_after =
+        json_integer_value(json_object_get(r, "final_followup_after"));
     if (!json_is_true(json_object_get(r, "ok"))) {
         char unmet[600] = "";
         size_t n = 0, i;
         json_t *u;
-        json_array_foreach(json_object_get(r, "unmet"), i, u)
-            n += (size_t)snprintf(unmet + n, n < sizeof unmet ? sizeof unmet - n : 0,
-                                  "%s%s", i ? "; " : "", json_string_value(u));
+        json_array_foreach(json_object_get(r, "unmet"), i, u) n +=
+            (size_t)snprintf(unmet + n, n < sizeof unmet ? sizeof unmet - n : 0,
+                             "%s%s", i ? "; " : "", json_string_value(u));
         json_decref(r);
-        return hv__step_fail(sc, HV_REFUSED, "closure checks not met (closure.lua, "
-                                    "reason %s): %s",
-                    reason, unmet[0] ? unmet : "no reason given");
+        return hv__step_fail(sc, HV_REFUSED,
+                             "closure checks not met (closure.lua, "
+                             "reason %s): %s",
+                             reason, unmet[0] ? unmet : "no reason given");
     }
     json_decref(r);
     return HV_OK;
@@ -96,8 +105,9 @@ static hv_status pending_approval(hv_step_run *sc, int64_t *approval_id,
     sqlite3_bind_int64(st, 1, sc->call.case_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         hv__store_finalize(sc->e, st);
-        return hv__step_fail(sc, HV_REFUSED, "nothing on this case is waiting "
-                                             "for approval");
+        return hv__step_fail(sc, HV_REFUSED,
+                             "nothing on this case is waiting "
+                             "for approval");
     }
     *approval_id = sqlite3_column_int64(st, 0);
     snprintf(subject, size, "%s", sqlite3_column_text(st, 1));
@@ -124,18 +134,19 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
             return hv__approve_plan(sc, subject_id);
         }
         sc->event_kind = "plan_rejected";
-        return hv__store_execf(sc->e, sc->verb,
-                               "UPDATE plans SET status = 'rejected', decided_at"
-                               " = ?2, decided_by = ?3, decision_reason ="
-                               " hv_seal(?4) WHERE id = ?1",
-                               "iiit", subject_id, (int64_t)hv_now(sc->e),
-                               sc->call.user_id, reason);
+        return hv__store_execf(
+            sc->e, sc->verb,
+            "UPDATE plans SET status = 'rejected', decided_at"
+            " = ?2, decided_by = ?3, decision_reason ="
+            " hv_seal(?4) WHERE id = ?1",
+            "iiit", subject_id, (int64_t)hv_now(sc->e), sc->call.user_id,
+            reason);
     }
     if (approve) {
         const char *why = json_string_value(json_object_get(detail, "reason"));
         return do_close(sc, why ? why : "goals_achieved",
-                        json_integer_value(json_object_get(detail,
-                                                           "final_followup_after")));
+                        json_integer_value(
+                            json_object_get(detail, "final_followup_after")));
     }
     const hv_stage *back = hv__next_with(sc, HV_STEP_FOLLOWUP);
     s = back ? hv__move_to(sc, back) : HV_OK;
@@ -160,10 +171,12 @@ static hv_status decide(hv_step_run *sc, int approve)
                               &subject_id, &detail)))
         return s;
     const hv_stage *at = sc->call.stage;
-    hv_step needed = !strcmp(subject, "plan") ? HV_STEP_PLANNING : HV_STEP_CLOSURE;
+    hv_step needed =
+        !strcmp(subject, "plan") ? HV_STEP_PLANNING : HV_STEP_CLOSURE;
     if (!hv__case_open(sc) || at->step != needed) {
-        s = hv__step_fail(sc, HV_REFUSED, "the %s waiting is no longer current "
-                                          "(the case is %s at stage %s)",
+        s = hv__step_fail(sc, HV_REFUSED,
+                          "the %s waiting is no longer current "
+                          "(the case is %s at stage %s)",
                           subject, sc->call.status, at->id);
         goto done;
     }
@@ -171,18 +184,17 @@ static hv_status decide(hv_step_run *sc, int approve)
         s = hv__step_fail(sc, HV_DENIED, "only a %s may %s the %s (%s is a %s)",
                           at->approval == HV_APPROVAL_MANAGER ? "manager"
                                                               : "supervisor",
-                          approve ? "approve" : "reject", subject,
-                          sc->e->actor, sc->call.role);
+                          approve ? "approve" : "reject", subject, sc->e->actor,
+                          sc->call.role);
         goto done;
     }
-    if ((s = hv__store_execf(sc->e, sc->verb,
-                             "UPDATE approvals SET status = ?2, decided_at = ?3,"
-                             " decided_by = ?4, reason = hv_seal(?5) WHERE id"
-                             " = ?1",
-                             "itiit", approval_id,
-                             approve ? "approved" : "rejected",
-                             (int64_t)hv_now(sc->e), sc->call.user_id,
-                             reason)) ||
+    if ((s = hv__store_execf(
+             sc->e, sc->verb,
+             "UPDATE approvals SET status = ?2, decided_at = ?3,"
+             " decided_by = ?4, reason = hv_seal(?5) WHERE id"
+             " = ?1",
+             "itiit", approval_id, approve ? "approved" : "rejected",
+             (int64_t)hv_now(sc->e), sc->call.user_id, reason)) ||
         (s = hv__tasks_done(sc->e, sc->call.case_id, "approval", approval_id)))
         goto done;
     hv__step_put(sc, sc->data, "subject", json_string(subject));
@@ -199,9 +211,15 @@ done:
     return s;
 }
 
-hv_status hv__step_approve(hv_step_run *sc) { return decide(sc, 1); }
+hv_status hv__step_approve(hv_step_run *sc)
+{
+    return decide(sc, 1);
+}
 
-hv_status hv__step_reject(hv_step_run *sc) { return decide(sc, 0); }
+hv_status hv__step_reject(hv_step_run *sc)
+{
+    return decide(sc, 0);
+}
 
 hv_status hv__step_close(hv_step_run *sc)
 {
@@ -214,8 +232,9 @@ hv_status hv__step_close(hv_step_run *sc)
         (s = hv__in_text(sc, "notes", 0, &notes)))
         return s;
     if (sc->call.stage->step == HV_STEP_CLOSURE)
-        return hv__step_fail(sc, HV_REFUSED, "closure was already requested and waits "
-                                    "for approval");
+        return hv__step_fail(sc, HV_REFUSED,
+                             "closure was already requested and waits "
+                             "for approval");
     const hv_stage *target = hv__next_with(sc, HV_STEP_CLOSURE);
     if (!target)
         return hv__wrong_stage(sc, "this stage does not lead to closure");
@@ -228,8 +247,9 @@ hv_status hv__step_close(hv_step_run *sc)
     if ((s = hv__add_note(sc, "Closure requested", notes)))
         return s;
     if (target->approval != HV_APPROVAL_NONE) {
-        json_t *detail = json_pack("{s:s,s:I}", "reason", reason,
-                                   "final_followup_after", (json_int_t)final_after);
+        json_t *detail =
+            json_pack("{s:s,s:I}", "reason", reason, "final_followup_after",
+                      (json_int_t)final_after);
         s = hv__request_approval(sc, "closure", 0, detail);
         json_decref(detail);
         sc->event_kind = "closure_requested";
@@ -247,7 +267,8 @@ static hv_status assessments_due_again(hv_step_run *sc, const hv_stage *target)
     hv_status s;
     if ((s = hv__run_rule(sc, HV_HOOK_ASSESSMENT, NULL, &r)))
         return s;
-    int64_t initial = r ? json_integer_value(json_object_get(r, "initial_due")) : 0;
+    int64_t initial =
+        r ? json_integer_value(json_object_get(r, "initial_due")) : 0;
     int64_t comprehensive =
         r ? json_integer_value(json_object_get(r, "comprehensive_due")) : 0;
     json_decref(r);
@@ -260,7 +281,7 @@ static hv_status assessments_due_again(hv_step_run *sc, const hv_stage *target)
         const hv_stage *c = &sc->call.wf->stages[k];
         if (c->step != HV_STEP_COMPREHENSIVE_ASSESSMENT)
             continue;
-        int64_t due = comprehensive     ? comprehensive
+        int64_t due = comprehensive        ? comprehensive
                       : c->due_seconds > 0 ? c->due_seconds
                                            : 14 * 86400;
         return hv__task_add(sc->e, sc->call.case_id, c->id, c->label,
@@ -278,8 +299,9 @@ hv_status hv__step_reopen(hv_step_run *sc)
         (s = hv__in_text(sc, "reason", 1, &reason)))
         return s;
     if (hv__case_open(sc))
-        return hv__step_fail(sc, HV_REFUSED, "the case is open; only a closed "
-                                             "case can be reopened");
+        return hv__step_fail(sc, HV_REFUSED,
+                             "the case is open; only a closed "
+                             "case can be reopened");
     const hv_stage *target = hv__next_with(sc, HV_STEP_INITIAL_ASSESSMENT);
     if (!target && sc->call.stage->nnext)
         target = &sc->call.wf->stages[sc->call.stage->next[0]];
@@ -287,7 +309,8 @@ hv_status hv__step_reopen(hv_step_run *sc)
         return hv__wrong_stage(sc, "the workflow does not allow reopening from "
                                    "here");
     if ((s = hv__move_to(sc, target)) ||
-        (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL, "case reopened")) ||
+        (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL,
+                              "case reopened")) ||
         (s = hv__cancel_approvals(sc, "case reopened")) ||
         (s = hv__add_note(sc, "Reopened", reason)) ||
         (s = hv__store_execf(sc->e, sc->verb,
@@ -334,7 +357,8 @@ hv_status hv__step_transfer(hv_step_run *sc)
     if ((s = closure_verdict(sc, NULL, "transferred", &final_after)))
         return s;
     /* A transfer closes the case here whatever stage it is at. */
-    const char *override = json_string_value(json_object_get(sc->in, "override"));
+    const char *override =
+        json_string_value(json_object_get(sc->in, "override"));
     if ((s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE cases SET stage = ?2, status ="
                              " 'transferred', closed_at = ?3, closure_reason ="
@@ -347,8 +371,10 @@ hv_status hv__step_transfer(hv_step_run *sc)
         (s = hv__cancel_approvals(sc, "case transferred")) ||
         (s = hv__add_note(sc, "Transferred", reason)) ||
         (overridden &&
-         (s = hv__add_note(sc, "Consent for the transfer overridden by a "
-                               "supervisor", override))))
+         (s = hv__add_note(sc,
+                           "Consent for the transfer overridden by a "
+                           "supervisor",
+                           override))))
         return s;
     hv__step_set_status(sc, "transferred");
     hv__step_put(sc, sc->data, "from", json_string(sc->call.stage->id));
@@ -357,7 +383,8 @@ hv_status hv__step_transfer(hv_step_run *sc)
     if (final_after > 0 &&
         (s = hv__task_add(sc->e, sc->call.case_id, "final_followup",
                           "Final follow-up after transfer",
-                          hv_now(sc->e) + final_after, sc->call.assignee_id, 0)))
+                          hv_now(sc->e) + final_after, sc->call.assignee_id,
+                          0)))
         return s;
     hv__step_put(sc, sc->data, "transferred", json_true());
     sc->event_kind = "transferred";
@@ -370,11 +397,14 @@ hv_status hv__step_assign(hv_step_run *sc)
     hv_status s;
     const char *to;
     int64_t user = 0;
-    if ((s = hv__check_fields(sc, fields)) || (s = hv__in_text(sc, "to", 1, &to)))
+    if ((s = hv__check_fields(sc, fields)) ||
+        (s = hv__in_text(sc, "to", 1, &to)))
         return s;
     sqlite3_stmt *st = NULL;
-    if ((s = hv__store_prepare(sc->e, "SELECT id FROM users WHERE login = ?1 AND"
-                                      " active = 1", &st)))
+    if ((s = hv__store_prepare(sc->e,
+                               "SELECT id FROM users WHERE login = ?1 AND"
+                               " active = 1",
+                               &st)))
         return s;
     sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -382,9 +412,10 @@ hv_status hv__step_assign(hv_step_run *sc)
     hv__store_finalize(sc->e, st);
     if (!user)
         return hv__step_fail(sc, HV_NOTFOUND, "no active user '%s'",
-                    hv__echo_safe(to) ? to : "?");
-    if ((s = hv__store_execf(sc->e, sc->verb, "UPDATE cases SET assignee_id = ?2 WHERE id = ?1",
-                        "ii", sc->call.case_id, user)) ||
+                             hv__echo_safe(to) ? to : "?");
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET assignee_id = ?2 WHERE id = ?1",
+                             "ii", sc->call.case_id, user)) ||
         (s = hv__tasks_reassign(sc->e, sc->call.case_id, user)))
         return s;
     hv__step_put(sc, sc->data, "to", json_string(to));

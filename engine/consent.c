@@ -56,8 +56,9 @@ static hv_status override_missing(hv_step_run *sc, const char *refusal)
     if (!override)
         return hv__step_fail(sc, HV_REFUSED, "%s", refusal);
     if (!hv__is_supervisor(sc, HV_APPROVAL_SUPERVISOR))
-        return hv__step_fail(sc, HV_DENIED, "only a supervisor may override "
-                                            "missing consent (%s is a %s)",
+        return hv__step_fail(sc, HV_DENIED,
+                             "only a supervisor may override "
+                             "missing consent (%s is a %s)",
                              sc->e->actor, sc->call.role);
     hv__step_put(sc, sc->data, "consent_overridden", json_true());
     return HV_OK;
@@ -88,11 +89,12 @@ hv_status hv__consent_for_transfer(hv_step_run *sc, int *overridden)
     int64_t both = 0;
     hv_status s;
     *overridden = 0;
-    if ((s = hv__query_int(sc,
-                           "SELECT count(*) FROM consents WHERE case_id = ?1 AND"
-                           " scope = ?2 AND given_by = 'both' AND withdrawn_at IS"
-                           " NULL",
-                           sc->call.case_id, "transfer", 0, &both)) ||
+    if ((s = hv__query_int(
+             sc,
+             "SELECT count(*) FROM consents WHERE case_id = ?1 AND"
+             " scope = ?2 AND given_by = 'both' AND withdrawn_at IS"
+             " NULL",
+             sc->call.case_id, "transfer", 0, &both)) ||
         both)
         return s;
     if ((s = override_missing(sc, "a transfer needs the consent of the child "
@@ -113,34 +115,40 @@ hv_status hv__step_consent(hv_step_run *sc)
     hv_status s;
     const char *scope, *given_by, *reason;
     json_t *w = json_object_get(sc->in, "withdraw");
-    int withdraw = json_is_true(w) ||
-                   (json_is_string(w) && (!strcmp(json_string_value(w), "yes") ||
-                                          !strcmp(json_string_value(w), "true")));
+    int withdraw = json_is_true(w) || (json_is_string(w) &&
+                                       (!strcmp(json_string_value(w), "yes") ||
+                                        !strcmp(json_string_value(w), "true")));
     int64_t active = 0;
     if ((s = hv__check_fields(sc, fields)) ||
         (s = hv__in_code(sc, "scope", "consent_scopes", NULL, 1, &scope)) ||
         (s = hv__in_text(sc, "reason", 0, &reason)))
         return s;
-    if ((s = hv__query_int(sc,
-                       "SELECT id FROM consents WHERE case_id = ?1 AND scope ="
-                       " ?2 AND withdrawn_at IS NULL",
-                       sc->call.case_id, scope, 0, &active)))
+    if ((s = hv__query_int(
+             sc,
+             "SELECT id FROM consents WHERE case_id = ?1 AND scope ="
+             " ?2 AND withdrawn_at IS NULL",
+             sc->call.case_id, scope, 0, &active)))
         return s;
     hv__step_put(sc, sc->data, "scope", json_string(scope));
     if (withdraw) {
         if (!active)
-            return hv__step_fail(sc, HV_REFUSED, "no consent for %s is on record", scope);
-        if ((s = hv__store_execf(sc->e, sc->verb, "UPDATE consents SET withdrawn_at = ?2,"
-                            " withdrawn_reason = hv_seal(?3) WHERE id = ?1",
-                            "iit", active, (int64_t)hv_now(sc->e), reason)))
+            return hv__step_fail(sc, HV_REFUSED,
+                                 "no consent for %s is on record", scope);
+        if ((s = hv__store_execf(
+                 sc->e, sc->verb,
+                 "UPDATE consents SET withdrawn_at = ?2,"
+                 " withdrawn_reason = hv_seal(?3) WHERE id = ?1",
+                 "iit", active, (int64_t)hv_now(sc->e), reason)))
             return s;
         sc->event_kind = "consent_withdrawn";
         return HV_OK;
     }
-    if ((s = hv__in_code(sc, "given_by", "consent_givers", givers, 1, &given_by)))
+    if ((s = hv__in_code(sc, "given_by", "consent_givers", givers, 1,
+                         &given_by)))
         return s;
     if (active)
-        return hv__step_fail(sc, HV_REFUSED, "consent for %s is already on record", scope);
+        return hv__step_fail(sc, HV_REFUSED,
+                             "consent for %s is already on record", scope);
     if ((s = hv__consent_record(sc->e, sc->call.case_id, scope, given_by,
                                 hv_now(sc->e), sc->call.user_id)))
         return s;

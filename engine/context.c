@@ -54,9 +54,10 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
     hv__store_finalize(e, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up a case");
-    int in_scope = c->case_id &&
-                   (c->assignee_id == c->user_id ||
-                    (!strcmp(c->role, "supervisor") && supervisor == c->user_id));
+    int in_scope =
+        c->case_id &&
+        (c->assignee_id == c->user_id ||
+         (!strcmp(c->role, "supervisor") && supervisor == c->user_id));
     if (!in_scope) {
         s = hv__case_refused(e, c->case_id, ref, action, in_transaction);
         c->case_id = 0;
@@ -77,8 +78,8 @@ static hv_status load_workflow(hv_engine *e, const char *ref, hv_call *c)
     c->wf = e->wf;
     if (c->workflow_row != e->workflow_row) {
         char *err = NULL;
-        if ((s = hv__store_prepare(e, "SELECT source FROM workflows WHERE id = ?1",
-                                   &st)))
+        if ((s = hv__store_prepare(
+                 e, "SELECT source FROM workflows WHERE id = ?1", &st)))
             return s;
         sqlite3_bind_int64(st, 1, c->workflow_row);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -91,14 +92,18 @@ static hv_status load_workflow(hv_engine *e, const char *ref, hv_call *c)
         hv__store_finalize(e, st);
         hv__free(err);
         if (s)
-            return hv__fail(e, HV_CORRUPT, "%s: the case's workflow is "
-                                           "damaged", e->path);
+            return hv__fail(e, HV_CORRUPT,
+                            "%s: the case's workflow is "
+                            "damaged",
+                            e->path);
         c->wf = c->own_wf;
     }
     c->stage = hv__workflow_stage(c->wf, c->stage_id);
     if (!c->stage)
-        return hv__fail(e, HV_CORRUPT, "%s: the case is at a stage its "
-                                       "workflow does not have", ref);
+        return hv__fail(e, HV_CORRUPT,
+                        "%s: the case is at a stage its "
+                        "workflow does not have",
+                        ref);
     return HV_OK;
 }
 
@@ -128,7 +133,8 @@ void hv__call_end(hv_engine *e, hv_call *c)
 }
 
 hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version)
+                          int in_transaction, int64_t *case_id,
+                          int64_t *version)
 {
     hv_call c;
     memset(&c, 0, sizeof c);

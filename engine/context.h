@@ -43,6 +43,7 @@ void hv__call_end(hv_engine *e, hv_call *c);
  * hv__call_begin.  Leaves e->who as it was.
  * out: *case_id (0 on failure), *version (when version is not NULL). */
 hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version);
+                          int in_transaction, int64_t *case_id,
+                          int64_t *version);
 
 #endif

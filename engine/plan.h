@@ -10,6 +10,11 @@
  * schedules the plan's open actions as tasks, the first follow-up and
  * review, and moves the case from planning to implementation. */
 hv_status hv__approve_plan(hv_step_run *sc, int64_t plan_id);
+/* Action number seq of the approved plan in force (HV_REFUSED without
+ * one; HV_NOTFOUND without such an action).  out: *action_id, status (its
+ * status, size bytes). */
+hv_status hv__plan_action(hv_step_run *sc, int64_t seq, int64_t *action_id,
+                          char *status, size_t size);
 /* The plan step: a new plan version with a SMART goal (input: goal,
  * indicators, target_date, addresses, actions), waiting for approval
  * where the stage asks, else approved at once. */

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "consent.h"
+#include "plan.h"
 #include "referral.h"
 #include "store.h"
 #include "tasks.h"
@@ -42,8 +43,8 @@ static hv_status track_referral(hv_step_run *sc, int64_t number)
     if (!id)
         return hv__step_fail(sc, HV_NOTFOUND, "no referral %lld on this case",
                              (long long)number);
-    int ok = (!strcmp(was, "sent") && (!strcmp(status, "accepted") ||
-                                       !strcmp(status, "declined"))) ||
+    int ok = (!strcmp(was, "sent") &&
+              (!strcmp(status, "accepted") || !strcmp(status, "declined"))) ||
              (!strcmp(was, "accepted") && !strcmp(status, "completed"));
     if (!ok)
         return hv__step_fail(sc, HV_REFUSED,
@@ -66,33 +67,6 @@ static hv_status track_referral(hv_step_run *sc, int64_t number)
     return HV_OK;
 }
 
-/* The row id of action number seq of the plan in force (HV_REFUSED
- * without an approved plan, HV_NOTFOUND without such an action).
- * out: *action_id. */
-static hv_status plan_action(hv_step_run *sc, int64_t seq, int64_t *action_id)
-{
-    int64_t plan_id = 0;
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *action_id = 0;
-    if ((s = hv__current_plan(sc, &plan_id)) ||
-        (s = hv__store_prepare(sc->e, "SELECT id FROM plan_actions WHERE"
-                                      " plan_id = ?1 AND seq = ?2", &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, plan_id);
-    sqlite3_bind_int64(st, 2, seq);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *action_id = sqlite3_column_int64(st, 0);
-    hv__store_finalize(sc->e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(sc->e, rc, sc->verb);
-    if (!*action_id)
-        return hv__step_fail(sc, HV_NOTFOUND, "the plan in force has no "
-                                              "action %lld", (long long)seq);
-    return HV_OK;
-}
-
 /* A new referral to service (a code) at provider, for action number
  * action_seq of the plan (0: none), with its outcome task. */
 static hv_status new_referral(hv_step_run *sc)
@@ -108,34 +82,41 @@ static hv_status new_referral(hv_step_run *sc)
     if (sc->call.stage->step == HV_STEP_REGISTRATION ||
         sc->call.stage->step == HV_STEP_INITIAL_ASSESSMENT)
         return hv__wrong_stage(sc, "referrals follow the assessment");
-    if (action_seq && (s = plan_action(sc, action_seq, &action_id)))
+    char was[16];
+    if (action_seq &&
+        (s = hv__plan_action(sc, action_seq, &action_id, was, sizeof was)))
         return s;
-    if ((s = hv__consent_or_override(sc, "referral", "sharing information with a "
-                                                 "service provider",
-                                 &overridden)))
+    if ((s = hv__consent_or_override(sc, "referral",
+                                     "sharing information with a "
+                                     "service provider",
+                                     &overridden)))
         return s;
-    if ((s = hv__query_int(sc, "SELECT max(seq) FROM referrals WHERE case_id = ?1",
-                       sc->call.case_id, NULL, 0, &next_seq)))
+    if ((s = hv__query_int(sc,
+                           "SELECT max(seq) FROM referrals WHERE case_id = ?1",
+                           sc->call.case_id, NULL, 0, &next_seq)))
         return s;
     next_seq++;
-    const char *override = json_string_value(json_object_get(sc->in, "override"));
-    if ((s = hv__store_execf(sc->e, sc->verb, "INSERT INTO referrals (case_id, seq, service, provider,"
-                        " action_id, status, sent_at, updated_at,"
-                        " consent_override_by, consent_override_reason) VALUES"
-                        " (?1,?2,?3,hv_seal(?4),nullif(?5,0),'sent',?6,?6,"
-                        "nullif(?7,0),hv_seal(?8))",
-                        "iittiiit", sc->call.case_id, next_seq, service, provider,
-                        action_id, (int64_t)hv_now(sc->e),
-                        overridden ? sc->call.user_id : (int64_t)0,
-                        overridden ? override : NULL)))
+    const char *override =
+        json_string_value(json_object_get(sc->in, "override"));
+    if ((s = hv__store_execf(
+             sc->e, sc->verb,
+             "INSERT INTO referrals (case_id, seq, service, provider,"
+             " action_id, status, sent_at, updated_at,"
+             " consent_override_by, consent_override_reason) VALUES"
+             " (?1,?2,?3,hv_seal(?4),nullif(?5,0),'sent',?6,?6,"
+             "nullif(?7,0),hv_seal(?8))",
+             "iittiiit", sc->call.case_id, next_seq, service, provider,
+             action_id, (int64_t)hv_now(sc->e),
+             overridden ? sc->call.user_id : (int64_t)0,
+             overridden ? override : NULL)))
         return s;
     int64_t id = sqlite3_last_insert_rowid(sc->e->db);
     char label[200];
     snprintf(label, sizeof label, "Outcome of referral %lld (%s)",
              (long long)next_seq, service);
     if ((s = hv__task_add(sc->e, sc->call.case_id, "referral_outcome", label,
-                      hv_now(sc->e) + DEFAULT_REFERRAL_OUTCOME, sc->call.assignee_id,
-                      id)))
+                          hv_now(sc->e) + DEFAULT_REFERRAL_OUTCOME,
+                          sc->call.assignee_id, id)))
         return s;
     hv__step_put(sc, sc->data, "referral", json_integer(next_seq));
     hv__step_put(sc, sc->data, "service", json_string(service));
@@ -144,11 +125,11 @@ static hv_status new_referral(hv_step_run *sc)
     return HV_OK;
 }
 
-
 hv_status hv__step_refer(hv_step_run *sc)
 {
-    static const char *const fields[] = {"service", "provider", "action",
-        "override", "referral", "status", "outcome", NULL};
+    static const char *const fields[] = {"service",  "provider", "action",
+                                         "override", "referral", "status",
+                                         "outcome",  NULL};
     hv_status s;
     int64_t number;
     if ((s = hv__check_fields(sc, fields)) || (s = hv__need_open(sc)) ||
@@ -159,7 +140,8 @@ hv_status hv__step_refer(hv_step_run *sc)
 
 hv_status hv__step_conference(hv_step_run *sc)
 {
-    static const char *const fields[] = {"at", "participants", "decisions", NULL};
+    static const char *const fields[] = {"at", "participants", "decisions",
+                                         NULL};
     hv_status s;
     json_t *participants = NULL, *decisions = NULL;
     hv_time at;
@@ -170,18 +152,21 @@ hv_status hv__step_conference(hv_step_run *sc)
         goto done;
     char *p = json_dumps(participants, JSON_COMPACT);
     char *d = json_dumps(decisions, JSON_COMPACT);
-    s = p && d ? hv__store_execf(sc->e, sc->verb, "INSERT INTO conferences (case_id, at, recorded_by,"
-                            " participants, decisions) VALUES (?1,?2,?3,"
-                            "hv_seal(?4),hv_seal(?5))",
-                            "iiitt", sc->call.case_id, (int64_t)at, sc->call.user_id, p, d)
+    s = p && d ? hv__store_execf(
+                     sc->e, sc->verb,
+                     "INSERT INTO conferences (case_id, at, recorded_by,"
+                     " participants, decisions) VALUES (?1,?2,?3,"
+                     "hv_seal(?4),hv_seal(?5))",
+                     "iiitt", sc->call.case_id, (int64_t)at, sc->call.user_id,
+                     p, d)
                : hv__step_fail(sc, HV_NOMEM, "out of memory");
     hv__free(p);
     hv__free(d);
     if (s == HV_OK) {
         hv__step_put(sc, sc->data, "conference",
-                            json_integer(sqlite3_last_insert_rowid(sc->e->db)));
+                     json_integer(sqlite3_last_insert_rowid(sc->e->db)));
         hv__step_put(sc, sc->data, "participants",
-                            json_integer((json_int_t)json_array_size(participants)));
+                     json_integer((json_int_t)json_array_size(participants)));
         sc->event_kind = "conference_held";
     }
 done:

@@ -24,20 +24,20 @@
 
 typedef struct {
     hv_engine *e;
-    const char *ref;        /* the case's reference, as given */
-    const char *verb;       /* the step's name (messages name it) */
-    json_t *in;             /* the input object (borrowed) */
-    hv_call call;           /* who acts on which case; call.stage and
-                             * call.status follow the step's moves */
-    json_t *decisions;      /* rule decisions for the event */
-    json_t *data;           /* the event's data */
-    json_t *out;            /* what the caller gets back */
-    json_t *view;           /* the rules' view of the case, kept while no
-                             * write has happened since it was read */
+    const char *ref;            /* the case's reference, as given */
+    const char *verb;           /* the step's name (messages name it) */
+    json_t *in;                 /* the input object (borrowed) */
+    hv_call call;               /* who acts on which case; call.stage and
+                                 * call.status follow the step's moves */
+    json_t *decisions;          /* rule decisions for the event */
+    json_t *data;               /* the event's data */
+    json_t *out;                /* what the caller gets back */
+    json_t *view;               /* the rules' view of the case, kept while no
+                                 * write has happened since it was read */
     sqlite3_int64 view_changes; /* sqlite3_total_changes64 when read */
-    const char *event_kind; /* the event's kind (NULL: the verb) */
-    int nomem;              /* a value could not be recorded in data/out:
-                             * the step fails with HV_NOMEM */
+    const char *event_kind;     /* the event's kind (NULL: the verb) */
+    int nomem;                  /* a value could not be recorded in data/out:
+                                 * the step fails with HV_NOMEM */
 } hv_step_run;
 
 /* Safety levels of assessments and follow-ups without a workflow lookup. */

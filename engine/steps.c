@@ -60,12 +60,11 @@ static hv_status answer(hv_step_run *sc, int64_t version, char **result)
     bad |= json_object_set_new(sc->out, "step", json_string(sc->verb));
     bad |= json_object_set_new(sc->out, "event", json_string(event));
     bad |= json_object_set_new(sc->out, "version", json_integer(version));
-    bad |= json_object_set_new(sc->out, "stage",
-                               json_string(sc->call.stage->id));
+    bad |=
+        json_object_set_new(sc->out, "stage", json_string(sc->call.stage->id));
     bad |= json_object_set_new(sc->out, "stage_label",
                                json_string(sc->call.stage->label));
-    bad |= json_object_set_new(sc->out, "status",
-                               json_string(sc->call.status));
+    bad |= json_object_set_new(sc->out, "status", json_string(sc->call.status));
     return hv__json_out(sc->e, bad ? NULL : sc->out, result);
 }
 
@@ -92,12 +91,9 @@ static hv_status run_step(hv_step_run *sc, step_fn run,
     if (sc->nomem)
         return hv__fail(e, HV_NOMEM, "out of memory");
     if ((s = hv__store_case_touch(e, sc->ref, sc->call.case_id, 0, &version)) ||
-        (s = hv__store_append_event(e, sc->call.case_id,
-                                    sc->event_kind ? sc->event_kind : sc->verb,
-                                    sc->data,
-                                    json_array_size(sc->decisions)
-                                        ? sc->decisions
-                                        : NULL)))
+        (s = hv__store_append_event(
+             e, sc->call.case_id, sc->event_kind ? sc->event_kind : sc->verb,
+             sc->data, json_array_size(sc->decisions) ? sc->decisions : NULL)))
         return s;
     return answer(sc, version, result);
 }

@@ -14,32 +14,35 @@ hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
                        const char *label, hv_time due, int64_t assignee,
                        int64_t subject)
 {
-    return hv__store_execf(e, "adding a task",
-                           "INSERT INTO tasks (case_id, kind, label, due_at,"
-                           " created_at, assignee_id, subject_id) VALUES (?1,?2,"
-                           "?3,?4,?5,nullif(?6,0),nullif(?7,0))",
-                           "ittiiii", case_id, kind, label, (int64_t)due,
-                           (int64_t)hv_now(e), assignee, subject);
+    return hv__store_execf(
+        e, "adding a task",
+        "INSERT INTO tasks (case_id, kind, label, due_at,"
+        " created_at, assignee_id, subject_id) VALUES (?1,?2,"
+        "?3,?4,?5,nullif(?6,0),nullif(?7,0))",
+        "ittiiii", case_id, kind, label, (int64_t)due, (int64_t)hv_now(e),
+        assignee, subject);
 }
 
 hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t subject)
 {
-    return hv__store_execf(e, "closing tasks",
-                           "UPDATE tasks SET status = 'done', done_at = ?3 WHERE"
-                           " case_id = ?1 AND kind = ?2 AND status = 'open' AND"
-                           " (?4 = 0 OR subject_id = ?4)",
-                           "itii", case_id, kind, (int64_t)hv_now(e), subject);
+    return hv__store_execf(
+        e, "closing tasks",
+        "UPDATE tasks SET status = 'done', done_at = ?3 WHERE"
+        " case_id = ?1 AND kind = ?2 AND status = 'open' AND"
+        " (?4 = 0 OR subject_id = ?4)",
+        "itii", case_id, kind, (int64_t)hv_now(e), subject);
 }
 
 hv_status hv__tasks_cancel(hv_engine *e, int64_t case_id, const char *kind,
                            const char *reason)
 {
-    return hv__store_execf(e, "cancelling tasks",
-                           "UPDATE tasks SET status = 'cancelled', done_at = ?3,"
-                           " cancel_reason = ?4 WHERE case_id = ?1 AND status ="
-                           " 'open' AND (?2 IS NULL OR kind = ?2)",
-                           "itit", case_id, kind, (int64_t)hv_now(e), reason);
+    return hv__store_execf(
+        e, "cancelling tasks",
+        "UPDATE tasks SET status = 'cancelled', done_at = ?3,"
+        " cancel_reason = ?4 WHERE case_id = ?1 AND status ="
+        " 'open' AND (?2 IS NULL OR kind = ?2)",
+        "itit", case_id, kind, (int64_t)hv_now(e), reason);
 }
 
 hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id)
@@ -84,7 +87,7 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
 /* The caller's scope, checked on the case. */
 #define DUE_SCOPE                                                              \
     " (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"                           \
-    "   (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"       \
+    "   (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"      \
     "   OR (t.kind = 'approval' AND ?10 = 1))"                                 \
     " AND (c.status = 'open' OR t.kind = 'final_followup')"
 /* A personal list, each part through the assignee index: the user's own
@@ -92,14 +95,13 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
  * tasks (--team). */
 #define DUE_FROM                                                               \
     " FROM (SELECT t.* FROM tasks t WHERE t.status = 'open'"                   \
-    "         AND t.assignee_id = (SELECT id FROM users WHERE login = ?2)"      \
-    DUE_WINDOW                                                                 \
-    "       UNION ALL"                                                         \
+    "         AND t.assignee_id = (SELECT id FROM users WHERE login = "        \
+    "?2)" DUE_WINDOW "       UNION ALL"                                        \
     "       SELECT t.* FROM tasks t WHERE ?3 = 1"                              \
-    "         AND t.status = 'open' AND t.assignee_id IS NULL"                  \
-    "         AND t.kind = 'approval'" DUE_WINDOW                              \
-    "       UNION ALL"                                                         \
-    "       SELECT t.* FROM users m CROSS JOIN tasks t ON t.assignee_id = m.id"       \
+    "         AND t.status = 'open' AND t.assignee_id IS NULL"                 \
+    "         AND t.kind = 'approval'" DUE_WINDOW "       UNION ALL"           \
+    "       SELECT t.* FROM users m CROSS JOIN tasks t ON t.assignee_id = "    \
+    "m.id"                                                                     \
     "         AND t.status = 'open'"                                           \
     "         WHERE ?4 = 1 AND m.supervisor_id ="                              \
     "           (SELECT id FROM users WHERE login = ?2)"                       \
@@ -113,8 +115,9 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
 
 /* Prepares the due query (head: what to select) for the filter, with the
  * caller's scope checked.  out: *st. */
-static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql,
-                           const char *agency_sql, sqlite3_stmt **st)
+static hv_status due_query(hv_engine *e, const hv_due_filter *f,
+                           const char *sql, const char *agency_sql,
+                           sqlite3_stmt **st)
 {
     hv_status s;
     char role[32];
@@ -141,8 +144,9 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql
     if ((s = hv__list_scope(e, &all, &me, &sup)))
         return s;
     if (f->agency && !all && !sup)
-        return hv__fail(e, HV_DENIED, "due: --agency is for supervisors and "
-                                      "managers");
+        return hv__fail(e, HV_DENIED,
+                        "due: --agency is for supervisors and "
+                        "managers");
     if ((s = hv__store_prepare(e, f->agency ? agency_sql : sql, st)))
         return s;
     sqlite3_bind_int(*st, 1, f->agency);
@@ -243,4 +247,3 @@ HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
     hv__store_finalize(e, st);
     return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "counting tasks");
 }
-
