@@ -46,6 +46,7 @@ static hv_status view_rows(hv_engine *e, const char *sql, int64_t case_id,
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "reading the case");
 }
 
+/* An assessment: kind, at, safety and its lists (a view_row). */
 static json_t *assessment_row(sqlite3_stmt *st)
 {
     json_t *d = col_json(st, 3);
@@ -67,6 +68,7 @@ static json_t *assessment_row(sqlite3_stmt *st)
     return o;
 }
 
+/* A follow-up: at, method, safety (a view_row). */
 static json_t *followup_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o,s:o}", "at",
@@ -74,12 +76,14 @@ static json_t *followup_row(sqlite3_stmt *st)
                      col_text(st, 1), "safety", col_text(st, 2));
 }
 
+/* A review or evaluation: at, outcome (a view_row). */
 static json_t *review_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o}", "at", (json_int_t)sqlite3_column_int64(st, 0),
                      "outcome", col_text(st, 1));
 }
 
+/* A plan action: status, due, type, responsible (a view_row). */
 static json_t *action_row(sqlite3_stmt *st)
 {
     return json_pack("{s:o,s:I,s:o,s:o}", "status", col_text(st, 0), "due",

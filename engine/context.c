@@ -19,7 +19,6 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
                          int in_transaction, hv_call *c)
 {
     sqlite3_stmt *st = NULL;
-    int64_t supervisor = 0;
     int has_urgency = 0;
     hv_status s;
     if ((s = hv__actor(e, &c->user_id, c->role, sizeof c->role)))
@@ -44,7 +43,7 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
         c->case_id = sqlite3_column_int64(st, 0);
         c->version = sqlite3_column_int64(st, 1);
         c->assignee_id = sqlite3_column_int64(st, 2);
-        supervisor = sqlite3_column_int64(st, 3);
+        c->assignee_supervisor_id = sqlite3_column_int64(st, 3);
         c->stage_id = hv__column_strdup(st, 4);
         c->status = hv__column_strdup(st, 5);
         c->urgency = hv__column_strdup(st, 6);
@@ -54,10 +53,9 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
     hv__store_finalize(e, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up a case");
-    int in_scope =
-        c->case_id &&
-        (c->assignee_id == c->user_id ||
-         (!strcmp(c->role, "supervisor") && supervisor == c->user_id));
+    int in_scope = c->case_id && (c->assignee_id == c->user_id ||
+                                  (!strcmp(c->role, "supervisor") &&
+                                   c->assignee_supervisor_id == c->user_id));
     if (!in_scope) {
         s = hv__case_refused(e, c->case_id, ref, action, in_transaction);
         c->case_id = 0;

@@ -15,16 +15,17 @@
 #include "workflow.h"
 
 typedef struct {
-    int64_t user_id;          /* the acting user */
-    char role[32];            /* their role */
-    int64_t case_id, version; /* the case and its version when read */
-    int64_t assignee_id;      /* the case's caseworker */
-    int64_t workflow_row;     /* workflows.id the case was opened under */
-    char *stage_id, *status;  /* never NULL once begun (owned) */
-    char *urgency;            /* may be NULL (owned) */
-    const hv_workflow *wf;    /* the case's workflow (e->wf or own_wf) */
-    hv_workflow *own_wf;      /* an older workflow version, if loaded */
-    const hv_stage *stage;    /* the current stage in wf */
+    int64_t user_id;                /* the acting user */
+    char role[32];                  /* their role */
+    int64_t case_id, version;       /* the case and its version when read */
+    int64_t assignee_id;            /* the case's caseworker */
+    int64_t assignee_supervisor_id; /* their supervisor (0: none) */
+    int64_t workflow_row;           /* workflows.id the case was opened under */
+    char *stage_id, *status;        /* never NULL once begun (owned) */
+    char *urgency;                  /* may be NULL (owned) */
+    const hv_workflow *wf;          /* the case's workflow (e->wf or own_wf) */
+    hv_workflow *own_wf;            /* an older workflow version, if loaded */
+    const hv_stage *stage;          /* the current stage in wf */
 } hv_call;
 
 /* Opens the call context of action on the case ref: the acting user once,

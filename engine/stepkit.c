@@ -517,15 +517,12 @@ hv_status hv__request_approval(hv_step_run *sc, const char *subject,
              "UPDATE approvals SET subject_id = nullif(?2,0) WHERE id = ?1",
              "ii", approval_id, subject_id)))
         return s;
-    int64_t supervisor = 0;
-    if ((s = hv__query_int(sc, "SELECT supervisor_id FROM users WHERE id = ?1",
-                           sc->call.assignee_id, NULL, 0, &supervisor)))
-        return s;
     char label[80];
     snprintf(label, sizeof label, "Approve the %s", subject);
     /* Approvals are due within two working days. */
     if ((s = hv__task_add(sc->e, sc->call.case_id, "approval", label,
-                          hv_now(sc->e) + 2 * 86400, supervisor, approval_id)))
+                          hv_now(sc->e) + 2 * 86400,
+                          sc->call.assignee_supervisor_id, approval_id)))
         return s;
     hv__step_put(sc, sc->data, "approval_requested", json_string(subject));
     hv__step_put(sc, sc->out, "approval", json_string("pending"));
