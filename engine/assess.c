@@ -65,8 +65,7 @@ static hv_status check_elements(hv_step_run *sc, const char *kind, json_t *el)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(el, key, v)
-    {
+    json_object_foreach(el, key, v) {
         if (!hv__in_words(elements, key))
             return hv__step_fail(sc, HV_INVALID,
                                  "elements: unknown element '%s'",
@@ -83,7 +82,10 @@ static int list_has(json_t *list, json_t *v)
 {
     size_t i;
     json_t *w;
-    json_array_foreach(list, i, w) if (json_equal(v, w)) return 1;
+    json_array_foreach(list, i, w) {
+        if (json_equal(v, w))
+            return 1;
+    }
     return 0;
 }
 
@@ -96,8 +98,7 @@ static hv_status sources_of(hv_step_run *sc, json_t *sources, json_t *verified,
     size_t i;
     int bad = !src;
     *out = NULL;
-    json_array_foreach(sources, i, v)
-    {
+    json_array_foreach(sources, i, v) {
         if (!bad)
             bad |= json_array_append_new(src, json_pack("{s:O,s:b}", "source",
                                                         v, "verified",
@@ -107,8 +108,7 @@ static hv_status sources_of(hv_step_run *sc, json_t *sources, json_t *verified,
         json_decref(src);
         return hv__step_fail(sc, HV_NOMEM, "out of memory");
     }
-    json_array_foreach(verified, i, v)
-    {
+    json_array_foreach(verified, i, v) {
         if (!list_has(sources, v)) {
             json_decref(src);
             return hv__step_fail(sc, HV_INVALID,

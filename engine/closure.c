@@ -73,9 +73,11 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
         char unmet[600] = "";
         size_t n = 0, i;
         json_t *u;
-        json_array_foreach(json_object_get(r, "unmet"), i, u) n +=
-            (size_t)snprintf(unmet + n, n < sizeof unmet ? sizeof unmet - n : 0,
-                             "%s%s", i ? "; " : "", json_string_value(u));
+        json_array_foreach(json_object_get(r, "unmet"), i, u) {
+            if (n < sizeof unmet)
+                n += (size_t)snprintf(unmet + n, sizeof unmet - n, "%s%s",
+                                      i ? "; " : "", json_string_value(u));
+        }
         json_decref(r);
         return hv__step_fail(sc, HV_REFUSED,
                              "closure checks not met (closure.lua, "

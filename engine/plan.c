@@ -123,8 +123,7 @@ static hv_status check_action(hv_step_run *sc, size_t n, json_t *a,
                              n);
     const char *key;
     json_t *v;
-    json_object_foreach(a, key, v)
-    {
+    json_object_foreach(a, key, v) {
         if (!hv__in_words(action_fields, key))
             return hv__step_fail(sc, HV_INVALID,
                                  "actions.%zu: unknown field '%s'", n,
@@ -202,8 +201,7 @@ static hv_status insert_plan(hv_step_run *sc, int64_t version, const char *goal,
     *plan_id = s ? 0 : sqlite3_last_insert_rowid(sc->e->db);
     size_t i;
     json_t *a;
-    json_array_foreach(actions, i, a)
-    {
+    json_array_foreach(actions, i, a) {
         hv_time due_at;
         if (s)
             break;
@@ -273,8 +271,7 @@ hv_status hv__step_plan(hv_step_run *sc)
                           "(actions.1.title=...)");
         goto done;
     }
-    json_array_foreach(actions, i, a)
-    {
+    json_array_foreach(actions, i, a) {
         if ((s = check_action(sc, i + 1, a, target)))
             goto done;
     }

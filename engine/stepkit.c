@@ -48,12 +48,8 @@ hv_status hv__check_fields(hv_step_run *sc, const char *const *allowed)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(sc->in, key, v)
-    {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= !strcmp(*a, key);
-        if (!ok)
+    json_object_foreach(sc->in, key, v) {
+        if (!hv__in_words(allowed, key))
             return hv__echo_safe(key)
                        ? hv__step_fail(sc, HV_INVALID, "unknown field '%s'",
                                        key)
@@ -166,8 +162,7 @@ hv_status hv__in_list(hv_step_run *sc, const char *key, size_t min,
     }
     size_t i;
     json_t *item;
-    json_array_foreach(v, i, item)
-    {
+    json_array_foreach(v, i, item) {
         if (!json_is_string(item) || json_string_length(item) == 0 ||
             json_string_length(item) > HV_MAX_TEXT) {
             json_decref(v);
