@@ -6,21 +6,34 @@
  * administrator manages users and configuration and reads no case content;
  * a trainer works only in scenario databases.  A case outside the caller's
  * scope is "not found", exactly like a case that does not exist, and the
- * refusal is audited.
+ * refusal is audited (hv__case_refused; the decision itself is the call
+ * context's, context.c).
  */
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
-#include "engine.h"
 #include "store.h"
 
-hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
+/* Looks the acting user up: e->who inside a call context, else the users
+ * table.  Returns HV_OK with *user_id and role set, HV_NOTFOUND (no
+ * message) when e->actor is no active user here, or the query's failure.
+ * out: *user_id (0 unless found), role ("" unless found). */
+static hv_status lookup_actor(hv_engine *e, int64_t *user_id, char *role,
+                              size_t size)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT id, role FROM users WHERE login"
-                                       " = ?1 AND active = 1", &st);
     *user_id = 0;
     role[0] = '\0';
+    if (e->who.known) {
+        *user_id = e->who.user_id;
+        snprintf(role, size, "%s", e->who.role);
+        return HV_OK;
+    }
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e,
+                                    "SELECT id, role FROM users WHERE login"
+                                    " = ?1 AND active = 1",
+                                    &st);
     if (s)
         return s;
     sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
@@ -34,33 +47,28 @@ hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
         return HV_OK;
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "looking up the acting user");
-    return hv__fail(e, HV_DENIED, "%s: no such active user here (an "
-                                  "administrator adds users with 'haven user "
-                                  "add')",
+    return HV_NOTFOUND;
+}
+
+hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size)
+{
+    hv_status s = lookup_actor(e, user_id, role, size);
+    if (s != HV_NOTFOUND)
+        return s;
+    return hv__fail(e, HV_DENIED,
+                    "%s: no such active user here (an "
+                    "administrator adds users with 'haven user "
+                    "add')",
                     hv__echo_safe(e->actor) ? e->actor : "the acting user");
 }
 
-/* The acting user's role, "" if they are not an active user here. */
 hv_status hv__actor_role(hv_engine *e, char *role, size_t size)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1"
-                                       " AND active = 1", &st);
-    role[0] = '\0';
-    if (s)
-        return s;
-    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        snprintf(role, size, "%s", sqlite3_column_text(st, 0));
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "looking up the acting user");
-    return HV_OK;
+    int64_t user_id;
+    hv_status s = lookup_actor(e, &user_id, role, size);
+    return s == HV_NOTFOUND ? HV_OK : s;
 }
 
-/* Refuses (HV_DENIED, "<refusal> (<actor> is <role>)") unless the acting
- * user's role is one of the space-separated words in roles. */
 hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
                            char *role, size_t size)
 {
@@ -81,7 +89,6 @@ int hv__role_reads_cases(const char *role)
     return !strcmp(role, "caseworker") || !strcmp(role, "supervisor");
 }
 
-/* Appends an audit event in its own transaction (the caller holds none). */
 hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
                           json_t *data)
 {
@@ -94,70 +101,37 @@ hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
     return s;
 }
 
-hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version)
+/* The access_refused audit record's data (a new reference, NULL when out
+ * of memory). */
+static json_t *refusal_data(const char *action)
 {
-    sqlite3_stmt *st = NULL;
-    char role[32];
-    int64_t me, assignee = 0, supervisor = 0, id = 0, ver = 0;
-    hv_status s;
-    *case_id = 0;
-    if (version)
-        *version = 0;
-    if ((s = hv__actor(e, &me, role, sizeof role)))
-        return s;
-    if (!hv__role_reads_cases(role))
-        return hv__fail(e, HV_DENIED,
-                        "%s: a%s %s reads no case files (caseworkers and "
-                        "supervisors do)",
-                        action, role[0] == 'a' ? "n" : "", role);
-    if ((s = hv__store_prepare(e,
-                               "SELECT c.id, c.version, c.assignee_id,"
-                               " coalesce(a.supervisor_id, 0) FROM cases c"
-                               " LEFT JOIN users a ON a.id = c.assignee_id"
-                               " WHERE c.ref = ?1",
-                               &st)))
-        return s;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        ver = sqlite3_column_int64(st, 1);
-        assignee = sqlite3_column_int64(st, 2);
-        supervisor = sqlite3_column_int64(st, 3);
+    return json_pack("{s:s,s:s}", "action", action, "why",
+                     "outside the user's cases");
+}
+
+hv_status hv__case_refused(hv_engine *e, int64_t case_id, const char *ref,
+                           const char *action, int in_transaction)
+{
+    if (case_id && !in_transaction) {
+        json_t *data = refusal_data(action);
+        hv__audit_event(e, case_id, "access_refused", data);
+        json_decref(data);
     }
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "looking up a case");
-    int in_scope = id && (assignee == me || (!strcmp(role, "supervisor") &&
-                                             supervisor == me));
-    if (!in_scope) {
-        if (id && !in_transaction) {
-            json_t *data = json_pack("{s:s,s:s}", "action", action, "why",
-                                     "outside the user's cases");
-            hv__audit_event(e, id, "access_refused", data);
-            json_decref(data);
-        }
-        if (id && in_transaction)
-            e->refused_case = id;
-        return hv__echo_safe(ref)
-                   ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
-                   : hv__fail(e, HV_NOTFOUND, "no such case (the reference given "
-                                              "is not shown: it does not look "
-                                              "like one)");
-    }
-    *case_id = id;
-    if (version)
-        *version = ver;
-    return HV_OK;
+    if (case_id && in_transaction)
+        e->refused_case = case_id;
+    return hv__echo_safe(ref)
+               ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
+               : hv__fail(e, HV_NOTFOUND,
+                          "no such case (the reference given "
+                          "is not shown: it does not look "
+                          "like one)");
 }
 
 void hv__audit_pending_refusal(hv_engine *e, const char *action)
 {
     if (!e->refused_case)
         return;
-    json_t *data = json_pack("{s:s,s:s}", "action", action, "why",
-                             "outside the user's cases");
+    json_t *data = refusal_data(action);
     char *keep = hv__strdup(e->errmsg);
     hv__audit_event(e, e->refused_case, "access_refused", data);
     json_decref(data);
@@ -168,8 +142,6 @@ void hv__audit_pending_refusal(hv_engine *e, const char *action)
     e->refused_case = 0;
 }
 
-/* The scope of lists for the acting user, as bind values for
- * "(?A = 1 OR c.assignee_id = ?M OR (?S = 1 AND a.supervisor_id = ?M))". */
 hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor)
 {
     char role[32];

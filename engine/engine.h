@@ -84,33 +84,6 @@ int hv__valid_login(const char *login);
 hv_status hv__not_in_batch(hv_engine *e, const char *what);
 
 /* ---- declared here until their files have headers of their own ---- */
-
-/* access.c: the acting user (must exist and be active; HV_DENIED
- * otherwise).  out: *user_id, role. */
-hv_status hv__actor(hv_engine *e, int64_t *user_id, char *role, size_t size);
-/* access.c: the acting user's role only. */
-hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
-/* access.c: the acting user's role if it is one of roles (space
- * separated), else HV_DENIED with refusal. */
-hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
-                           char *role, size_t size);
-/* access.c: 1 for the roles that read case files (caseworker, supervisor). */
-int hv__role_reads_cases(const char *role);
-/* access.c: the case by reference if the acting user may reach it;
- * otherwise HV_NOTFOUND exactly as for an unknown reference (and the
- * refusal is audited: at once, or by hv__audit_pending_refusal after the
- * caller's rollback when in_transaction), or HV_DENIED for roles that read
- * no case files.  out: *case_id, *version. */
-hv_status hv__case_access(hv_engine *e, const char *ref, const char *action,
-                          int in_transaction, int64_t *case_id, int64_t *version);
-/* access.c: audits a refusal hv__case_access deferred (after rollback). */
-void hv__audit_pending_refusal(hv_engine *e, const char *action);
-/* access.c: appends an audit event in its own transaction. */
-hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
-                          struct json_t *data);
-/* access.c: the acting user's scope for lists: everything (managers), or
- * their own cases and (supervisors) their team's. */
-hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
 /* rulesapi.c: the rule pack in force, loaded from the database on first
  * use.  *out is NULL when the database has no pack (the workflow's
  * defaults decide). */
@@ -131,5 +104,8 @@ hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack);
 /* umbrella (to be removed at integration) */
 #include "search.h"  /* hv__index_name: import.c */
 #include "refs.h"    /* hv__ref_pattern_check: engine.c */
+
+#include "access.h"
+#include "context.h"
 
 #endif

@@ -1,13 +1,13 @@
-/* users.c - the people who use Haven (login, role, supervisor) and the
- * due list of tasks. */
+/* users.c - the people who use Haven (login, role, supervisor); and, for
+ * now, the administrator's backup and purge. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "alloc.h"
-#include "engine.h"
 #include "store.h"
 
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
@@ -197,178 +197,6 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
-}
-
-/* The open tasks a due list covers.  Each kind of list takes its own
- * indexed path (a UNION ALL of disjoint branches; the ones a call does not
- * want are switched off by their first condition): the user's own tasks
- * and, for approvers, the approvals waiting for any supervisor
- * (tasks_assignee_due); a supervisor's team (users, then each member's
- * tasks); the agency (tasks_due, by due time).  The caller's scope is then
- * checked on the case. */
-#define DUE_WINDOW                                                             \
-    " AND (?5 = 0 OR t.due_at < ?6) AND (?7 = 0 OR t.due_at <= ?6 + ?7)"
-/* The caller's scope, checked on the case. */
-#define DUE_SCOPE                                                              \
-    " (?8 = 1 OR c.assignee_id = ?9 OR (?10 = 1 AND"                           \
-    "   (SELECT supervisor_id FROM users WHERE id = c.assignee_id) = ?9)"       \
-    "   OR (t.kind = 'approval' AND ?10 = 1))"                                 \
-    " AND (c.status = 'open' OR t.kind = 'final_followup')"
-/* A personal list, each part through the assignee index: the user's own
- * tasks, the approvals waiting for any supervisor (approvers), the team's
- * tasks (--team). */
-#define DUE_FROM                                                               \
-    " FROM (SELECT t.* FROM tasks t WHERE t.status = 'open'"                   \
-    "         AND t.assignee_id = (SELECT id FROM users WHERE login = ?2)"      \
-    DUE_WINDOW                                                                 \
-    "       UNION ALL"                                                         \
-    "       SELECT t.* FROM tasks t WHERE ?3 = 1"                              \
-    "         AND t.status = 'open' AND t.assignee_id IS NULL"                  \
-    "         AND t.kind = 'approval'" DUE_WINDOW                              \
-    "       UNION ALL"                                                         \
-    "       SELECT t.* FROM users m CROSS JOIN tasks t ON t.assignee_id = m.id"       \
-    "         AND t.status = 'open'"                                           \
-    "         WHERE ?4 = 1 AND m.supervisor_id ="                              \
-    "           (SELECT id FROM users WHERE login = ?2)"                       \
-    "         AND m.login <> ?2" DUE_WINDOW                                    \
-    "      ) t JOIN cases c ON c.id = t.case_id WHERE" DUE_SCOPE
-/* The agency's list (--agency): the open tasks streamed in due order
- * (nothing set aside in memory, however many there are). */
-#define DUE_FROM_AGENCY                                                        \
-    " FROM tasks t JOIN cases c ON c.id = t.case_id"                           \
-    " WHERE t.status = 'open'" DUE_WINDOW " AND" DUE_SCOPE
-
-/* Prepares the due query (head: what to select) for the filter, with the
- * caller's scope checked.  out: *st. */
-static hv_status due_query(hv_engine *e, const hv_due_filter *f, const char *sql,
-                           const char *agency_sql, sqlite3_stmt **st)
-{
-    hv_status s;
-    char role[32];
-    const char *who = f->login ? f->login : e->actor;
-    if ((s = hv__actor_role(e, role, sizeof role)))
-        return s;
-    if (f->login) {
-        /* a supervisor's role decides whether unassigned approvals show */
-        sqlite3_stmt *r = NULL;
-        if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1",
-                                   &r)))
-            return s;
-        sqlite3_bind_text(r, 1, who, -1, SQLITE_STATIC);
-        role[0] = '\0';
-        if (sqlite3_step(r) == SQLITE_ROW)
-            snprintf(role, sizeof role, "%s", sqlite3_column_text(r, 0));
-        hv__store_finalize(e, r);
-    }
-    int approver = !strcmp(role, "supervisor") || !strcmp(role, "manager");
-    /* Whose tasks the caller may see: their own cases, their team's
-     * (supervisors), the agency (managers). */
-    int all = 0, sup = 0;
-    int64_t me = 0;
-    if ((s = hv__list_scope(e, &all, &me, &sup)))
-        return s;
-    if (f->agency && !all && !sup)
-        return hv__fail(e, HV_DENIED, "due: --agency is for supervisors and "
-                                      "managers");
-    if ((s = hv__store_prepare(e, f->agency ? agency_sql : sql, st)))
-        return s;
-    sqlite3_bind_int(*st, 1, f->agency);
-    sqlite3_bind_text(*st, 2, who, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(*st, 3, approver);
-    sqlite3_bind_int(*st, 4, f->team);
-    sqlite3_bind_int(*st, 5, f->overdue_only);
-    sqlite3_bind_int64(*st, 6, hv_now(e));
-    sqlite3_bind_int64(*st, 7, f->within > 0 ? f->within : 0);
-    sqlite3_bind_int(*st, 8, all);
-    sqlite3_bind_int64(*st, 9, me);
-    sqlite3_bind_int(*st, 10, sup);
-    return HV_OK;
-}
-
-/* The due list: overdue first, then by urgency, then by due time. */
-#define DUE_LIST_HEAD                                                          \
-    "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency,"                      \
-    " (SELECT login FROM users WHERE id = t.assignee_id), c.stage,"            \
-    " c.risk_level, t.id"
-#define DUE_LIST_ORDER                                                         \
-    " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0 WHEN"    \
-    " 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at, t.id"
-
-HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
-                                  char **out_json)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    hv_due_filter none = {0};
-    *out_json = NULL;
-    hv__clear_error(e);
-    if ((s = due_query(e, f ? f : &none, DUE_LIST_HEAD DUE_FROM DUE_LIST_ORDER,
-                       DUE_LIST_HEAD DUE_FROM_AGENCY DUE_LIST_ORDER, &st)))
-        return s;
-    /* Written as text row by row: a supervisor's or the agency's list can
-     * hold thousands of tasks. */
-    hv_time now = hv_now(e);
-    hv_jbuf b = {0};
-    int rc, n = 0;
-    hv__jb_raw(&b, "[", 1);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char due[32];
-        int64_t due_at = sqlite3_column_int64(st, 3);
-        hv_time_format(due_at, due, sizeof due);
-        hv__jb_raw(&b, n ? ",\n  {" : "\n  {", n ? 5 : 4);
-        n++;
-        hv__jb_key(&b, 1, "ref");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 0));
-        hv__jb_key(&b, 0, "kind");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 1));
-        hv__jb_key(&b, 0, "label");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 2));
-        hv__jb_key(&b, 0, "due_at");
-        hv__jb_str(&b, due);
-        hv__jb_key(&b, 0, "overdue");
-        hv__jb_raw(&b, due_at < now ? "true" : "false", due_at < now ? 4 : 5);
-        hv__jb_key(&b, 0, "late_by");
-        hv__jb_int(&b, due_at < now ? (long long)(now - due_at) : 0);
-        hv__jb_key(&b, 0, "urgency");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 4));
-        hv__jb_key(&b, 0, "assignee");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 5));
-        hv__jb_key(&b, 0, "stage");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 6));
-        hv__jb_key(&b, 0, "risk");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 7));
-        hv__jb_raw(&b, "\n  }", 4);
-    }
-    hv__jb_raw(&b, n ? "\n]" : "]", n ? 2 : 1);
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_DONE) {
-        hv__free(b.text);
-        return hv__sql_fail(e, rc, "listing what is due");
-    }
-    if (b.err) {
-        hv__free(b.text);
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    }
-    *out_json = b.text;
-    return HV_OK;
-}
-
-HV_API hv_status hv_task_count_due(hv_engine *e, const hv_due_filter *f,
-                                   int64_t *out_count)
-{
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    hv_due_filter none = {0};
-    *out_count = 0;
-    hv__clear_error(e);
-    if ((s = due_query(e, f ? f : &none, "SELECT count(*)" DUE_FROM,
-                       "SELECT count(*)" DUE_FROM_AGENCY, &st)))
-        return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out_count = sqlite3_column_int64(st, 0);
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "counting tasks");
 }
 
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)

@@ -1,0 +1,193 @@
+/*
+ * followup.c - while the plan is implemented: follow-ups (home visits,
+ * calls, meetings, provider checks; and the final follow-up after
+ * closure), reviews of the plan and the evaluation of its goal.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "followup.h"
+#include "store.h"
+#include "tasks.h"
+
+/* The final follow-up of a closed case, while its task is open (else
+ * HV_REFUSED: reopen the case first). */
+static hv_status final_followup(hv_step_run *sc, hv_time at, const char *method,
+                                const char *safety, const char *notes)
+{
+    int64_t final_open = 0;
+    hv_status s;
+    if ((s = hv__tasks_open(sc->e, sc->call.case_id, "final_followup",
+                            &final_open)))
+        return s;
+    if (!final_open)
+        return hv__step_fail(sc, HV_REFUSED, "the case is %s; reopen it first",
+                             sc->call.status);
+    if ((s = hv__store_execf(
+             sc->e, sc->verb,
+             "INSERT INTO followups (case_id, at, by_id, method,"
+             " safety, notes, final) VALUES (?1,?2,?3,?4,?5,"
+             "hv_seal(?6),1)",
+             "iiittt", sc->call.case_id, (int64_t)at, sc->call.user_id, method,
+             safety, notes)) ||
+        (s = hv__tasks_done(sc->e, sc->call.case_id, "final_followup", 0)))
+        return s;
+    hv__step_put(sc, sc->data, "final", json_true());
+    hv__step_put(sc, sc->data, "safety", json_string(safety));
+    sc->event_kind = "final_followup";
+    return HV_OK;
+}
+
+hv_status hv__step_followup(hv_step_run *sc)
+{
+    static const char *const fields[] = {"method", "safety", "notes", "at",
+                                         NULL};
+    static const char *const methods[] = {
+        "home_visit_scheduled", "home_visit_unannounced",
+        "phone_call",           "meeting",
+        "provider_check",       NULL};
+    hv_status s;
+    const char *method, *safety, *notes;
+    hv_time at;
+    if ((s = hv__check_fields(sc, fields)) ||
+        (s = hv__in_code(sc, "method", "followup_methods", methods, 1,
+                         &method)) ||
+        (s = hv__in_code(sc, "safety", "safety_levels", hv__safety_words, 1,
+                         &safety)) ||
+        (s = hv__in_text(sc, "notes", 0, &notes)) ||
+        (s = hv__in_time(sc, "at", 0, hv_now(sc->e), &at)))
+        return s;
+    if (at > hv_now(sc->e))
+        return hv__step_fail(sc, HV_INVALID, "at: is in the future");
+    if (!hv__case_open(sc))
+        return final_followup(sc, at, method, safety, notes);
+    hv_step here = sc->call.stage->step;
+    if (here != HV_STEP_IMPLEMENTATION && here != HV_STEP_FOLLOWUP &&
+        here != HV_STEP_EVALUATION)
+        return hv__wrong_stage(sc,
+                               "follow-up starts once a plan is approved and "
+                               "being implemented");
+    if (here == HV_STEP_IMPLEMENTATION || here == HV_STEP_EVALUATION) {
+        const hv_stage *t = hv__next_with(sc, HV_STEP_FOLLOWUP);
+        if (t && (s = hv__move_to(sc, t)))
+            return s;
+    }
+    if ((s = hv__store_execf(
+             sc->e, sc->verb,
+             "INSERT INTO followups (case_id, at, by_id, method,"
+             " safety, notes) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
+             "iiittt", sc->call.case_id, (int64_t)at, sc->call.user_id, method,
+             safety, notes)))
+        return s;
+    hv__step_put(sc, sc->data, "followup",
+                 json_integer(sqlite3_last_insert_rowid(sc->e->db)));
+    hv__step_put(sc, sc->data, "method", json_string(method));
+    hv__step_put(sc, sc->data, "safety", json_string(safety));
+    if ((s = hv__tasks_done(sc->e, sc->call.case_id, "followup", 0)))
+        return s;
+    /* "re-assessment of risk when things change" */
+    if (strcmp(safety, "ok") && (s = hv__rescore_risk(sc)))
+        return s;
+    if ((s = hv__schedule_followup(sc)))
+        return s;
+    sc->event_kind = "followed_up";
+    return HV_OK;
+}
+
+hv_status hv__step_review(hv_step_run *sc)
+{
+    static const char *const fields[] = {"outcome", "notes", NULL};
+    static const char *const outcomes[] = {"continue", "adjust_plan",
+                                           "plan_closure", NULL};
+    hv_status s;
+    const char *outcome, *notes;
+    int64_t plan_id;
+    if ((s = hv__check_fields(sc, fields)) || (s = hv__need_open(sc)) ||
+        (s = hv__in_code(sc, "outcome", "review_outcomes", outcomes, 1,
+                         &outcome)) ||
+        (s = hv__in_text(sc, "notes", 0, &notes)) ||
+        (s = hv__current_plan(sc, &plan_id)))
+        return s;
+    hv_step here = sc->call.stage->step;
+    if (here == HV_STEP_IMPLEMENTATION || here == HV_STEP_EVALUATION) {
+        const hv_stage *t = hv__next_with(sc, HV_STEP_FOLLOWUP);
+        if (t && (s = hv__move_to(sc, t)))
+            return s;
+        here = sc->call.stage->step;
+    }
+    if (here != HV_STEP_FOLLOWUP)
+        return hv__wrong_stage(sc, "a review happens during follow-up");
+    if ((s = hv__store_execf(
+             sc->e, sc->verb,
+             "INSERT INTO reviews (case_id, at, by_id, outcome, notes)"
+             " VALUES (?1,?2,?3,?4,hv_seal(?5))",
+             "iiitt", sc->call.case_id, (int64_t)hv_now(sc->e),
+             sc->call.user_id, outcome, notes)) ||
+        (s = hv__tasks_done(sc->e, sc->call.case_id, "review", 0)))
+        return s;
+    hv__step_put(sc, sc->data, "outcome", json_string(outcome));
+    if ((s = hv__rescore_risk(sc)))
+        return s;
+    if (!strcmp(outcome, "adjust_plan")) {
+        const hv_stage *t = hv__next_with(sc, HV_STEP_PLANNING);
+        if (!t)
+            return hv__wrong_stage(
+                sc, "the workflow does not lead back to planning");
+        if ((s = hv__move_to(sc, t)))
+            return s;
+    } else if (!strcmp(outcome, "plan_closure") &&
+               (s = hv__store_execf(sc->e, sc->verb,
+                                    "UPDATE cases SET closure_planned = 1 WHERE"
+                                    " id = ?1",
+                                    "i", sc->call.case_id))) {
+        return s;
+    }
+    if ((s = hv__schedule_followup(sc)) || (s = hv__schedule_review(sc)))
+        return s;
+    sc->event_kind = "reviewed";
+    return HV_OK;
+}
+
+hv_status hv__step_evaluate(hv_step_run *sc)
+{
+    static const char *const fields[] = {"outcome", "indicators", "notes",
+                                         NULL};
+    static const char *const outcomes[] = {"achieved", "partly_achieved",
+                                           "not_achieved", NULL};
+    hv_status s;
+    const char *outcome, *notes;
+    json_t *indicators = NULL;
+    int64_t plan_id;
+    if ((s = hv__check_fields(sc, fields)) || (s = hv__need_open(sc)) ||
+        (s = hv__in_code(sc, "outcome", NULL, outcomes, 1, &outcome)) ||
+        (s = hv__in_text(sc, "notes", 0, &notes)) ||
+        (s = hv__current_plan(sc, &plan_id)))
+        return s;
+    if (sc->call.stage->step != HV_STEP_EVALUATION) {
+        const hv_stage *t = hv__next_with(sc, HV_STEP_EVALUATION);
+        if (!t)
+            return hv__wrong_stage(sc, "this workflow has no evaluation here");
+        if ((s = hv__move_to(sc, t)))
+            return s;
+    }
+    if ((s = hv__in_list(sc, "indicators", 0, &indicators)))
+        return s;
+    json_t *data =
+        json_pack("{s:O,s:s?}", "indicators", indicators, "notes", notes);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    s = text ? hv__store_execf(
+                   sc->e, sc->verb,
+                   "INSERT INTO evaluations (case_id, plan_id, at, by_id,"
+                   " outcome, data) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
+                   "iiiitt", sc->call.case_id, plan_id, (int64_t)hv_now(sc->e),
+                   sc->call.user_id, outcome, text)
+             : hv__step_fail(sc, HV_NOMEM, "out of memory");
+    hv__free(text);
+    json_decref(indicators);
+    if (s)
+        return s;
+    hv__step_put(sc, sc->data, "outcome", json_string(outcome));
+    sc->event_kind = "evaluated";
+    return HV_OK;
+}

@@ -1,0 +1,34 @@
+/*
+ * tasks.h - the tasks of cases (internal): every insert, update and
+ * cancellation of the tasks table goes through here.  All run inside the
+ * caller's write transaction and return HV_OK or the store's failure.
+ */
+#ifndef HV_TASKS_H
+#define HV_TASKS_H
+
+#include "engine.h"
+
+/* Adds an open task to case_id: kind (a stage id for assessments, else
+ * followup, review, action, approval, referral_outcome, final_followup),
+ * label (codes and numbers only, no narrative), due time, assignee
+ * (0: none, as approvals waiting for any supervisor) and subject (the row
+ * it is about: an action, approval or referral; 0: none).  Registration's
+ * first tasks and every step's use this. */
+hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
+                       const char *label, hv_time due, int64_t assignee,
+                       int64_t subject);
+/* Marks the case's open tasks of kind done now (subject 0: any subject). */
+hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
+                         int64_t subject);
+/* Cancels the case's open tasks of kind (NULL: every kind) now, recording
+ * reason (a fixed phrase, not narrative). */
+hv_status hv__tasks_cancel(hv_engine *e, int64_t case_id, const char *kind,
+                           const char *reason);
+/* Gives the case's open tasks (approvals excepted: they wait for a
+ * supervisor) to user_id. */
+hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id);
+/* How many open tasks of kind the case has.  out: *count. */
+hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
+                         int64_t *count);
+
+#endif
