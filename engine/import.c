@@ -95,6 +95,7 @@ static hv_status finish_import(hv_engine *e, const hv_import_options *o,
     return s;
 }
 
+/* See haven.h. */
 HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
                            char **out_json)
 {

@@ -234,6 +234,31 @@ done:
     return st;
 }
 
+/* Checks a scalar or collection-start event's properties (anchor, tag)
+ * and, for a collection, the nesting depth; makes its node and attaches it
+ * under the innermost open collection (see attach).  out: *out the node,
+ * owned by the tree (NULL on failure).  Returns HV_OK, HV_INVALID or
+ * HV_NOMEM. */
+static hv_status add_node(loader *ld, const yaml_event_t *event,
+                          const yaml_char_t *anchor, const yaml_char_t *tag,
+                          node **root, node *const *stack, size_t depth, node **out)
+{
+    node *n = NULL;
+    hv_status st = check_properties(ld, event, anchor, tag);
+    *out = NULL;
+    if (st == HV_OK && event->type != YAML_SCALAR_EVENT && depth == HV_WF_MAX_DEPTH)
+        st = hv__wf_fail_at(ld, (int)event->start_mark.line + 1,
+                            (int)event->start_mark.column + 1,
+                            "nesting deeper than %d levels", HV_WF_MAX_DEPTH);
+    if (st == HV_OK)
+        st = node_from_event(ld, event, &n);
+    if (st == HV_OK)
+        st = attach(ld, root, stack, depth, n);
+    if (st == HV_OK)
+        *out = n;
+    return st;
+}
+
 /* Parses len bytes of YAML into a node tree, refusing aliases, anchors,
  * tags, several documents, deep nesting, and non-scalar or duplicate keys.
  * out: *out_root the tree (NULL for an empty document).
@@ -281,30 +306,19 @@ hv_status hv__wf_parse(loader *ld, const char *text, size_t len, node **out_root
                                 (const char *)event.data.alias.anchor);
             goto done;
         case YAML_SCALAR_EVENT:
-            st = check_properties(ld, &event, event.data.scalar.anchor,
-                                  event.data.scalar.tag);
-            if (st == HV_OK)
-                st = node_from_event(ld, &event, &n);
-            if (st == HV_OK)
-                st = attach(ld, &root, stack, depth, n);
+            st = add_node(ld, &event, event.data.scalar.anchor, event.data.scalar.tag,
+                          &root, stack, depth, &n);
             if (st != HV_OK)
                 goto done;
             break;
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT:
             if (event.type == YAML_SEQUENCE_START_EVENT)
-                st = check_properties(ld, &event, event.data.sequence_start.anchor,
-                                      event.data.sequence_start.tag);
+                st = add_node(ld, &event, event.data.sequence_start.anchor,
+                              event.data.sequence_start.tag, &root, stack, depth, &n);
             else
-                st = check_properties(ld, &event, event.data.mapping_start.anchor,
-                                      event.data.mapping_start.tag);
-            if (st == HV_OK && depth == HV_WF_MAX_DEPTH)
-                st = hv__wf_fail_at(ld, line, column, "nesting deeper than %d levels",
-                                    HV_WF_MAX_DEPTH);
-            if (st == HV_OK)
-                st = node_from_event(ld, &event, &n);
-            if (st == HV_OK)
-                st = attach(ld, &root, stack, depth, n);
+                st = add_node(ld, &event, event.data.mapping_start.anchor,
+                              event.data.mapping_start.tag, &root, stack, depth, &n);
             if (st != HV_OK)
                 goto done;
             stack[depth++] = n; /* now owned by the tree */
