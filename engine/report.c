@@ -31,6 +31,12 @@ typedef struct {
     hv_time now, since, until; /* the period [since, until) */
 } report_query;
 
+/* HV_NOMEM with its message on q's engine. */
+static hv_status nomem(report_query *q)
+{
+    return hv__fail(q->e, HV_NOMEM, "out of memory");
+}
+
 /* The cases the acting user may count, narrowed to one caseworker's: the
  * token @SCOPE in a query becomes the condition on c for this scope, written
  * so that SQLite can use the cases_assignee index for a caseworker's or a
@@ -38,6 +44,8 @@ typedef struct {
 #define SCOPE_FROM " FROM cases c"
 #define SCOPE_WHERE " @SCOPE"
 
+/* The condition on c for the scope of q (a caseworker's cases, every
+ * case, a team's or one's own), with the parameters :cw and :me. */
 static const char *scope_condition(const report_query *q)
 {
     if (q->cw)
@@ -50,6 +58,7 @@ static const char *scope_condition(const report_query *q)
     return "c.assignee_id = :me";
 }
 
+/* Binds v to the parameter called name, if st has one. */
 static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
 {
     int i = sqlite3_bind_parameter_index(st, name);
@@ -57,8 +66,10 @@ static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
         sqlite3_bind_int64(st, i, v);
 }
 
-/* Prepares sql and binds the named parameters it uses: :all :me :sup :cw
- * :now :week (now + 7 days) :since :until, and :from/:to. */
+/* Prepares sql, its @SCOPE tokens replaced with the scope's condition,
+ * and binds the named parameters it uses: :all :me :sup :cw :now :week
+ * (now + 7 days) :since :until, and :from/:to.  out: *st, for
+ * hv__store_finalize.  Returns HV_OK or a failure. */
 static hv_status prepare(report_query *q, const char *sql, hv_time from,
                          hv_time to, sqlite3_stmt **st)
 {
@@ -70,7 +81,7 @@ static hv_status prepare(report_query *q, const char *sql, hv_time from,
         text = next;
     }
     if (!text)
-        return hv__fail(q->e, HV_NOMEM, "out of memory");
+        return nomem(q);
     hv_status s = hv__store_prepare(q->e, text, st);
     hv__free(text);
     if (s)
@@ -88,7 +99,8 @@ static hv_status prepare(report_query *q, const char *sql, hv_time from,
     return HV_OK;
 }
 
-/* Finishes a stepping loop: HV_OK at SQLITE_DONE, a message otherwise. */
+/* Finishes a stepping loop, finalising st: HV_OK at SQLITE_DONE (rc), a
+ * failure naming what otherwise. */
 static hv_status stepped(report_query *q, sqlite3_stmt *st, int rc,
                          const char *what)
 {
@@ -96,13 +108,15 @@ static hv_status stepped(report_query *q, sqlite3_stmt *st, int rc,
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(q->e, rc, what);
 }
 
+/* Column i of the row st is on as text (borrowed), or dflt for NULL. */
 static const char *col_text(sqlite3_stmt *st, int i, const char *dflt)
 {
     const char *t = (const char *)sqlite3_column_text(st, i);
     return t ? t : dflt;
 }
 
-/* Adds n to the integer member key of obj (created at 0). */
+/* Adds n to the integer member key of obj (created at 0).  Returns 0, or
+ * nonzero out of memory. */
 static int add_count(json_t *obj, const char *key, json_int_t n)
 {
     json_t *v = json_object_get(obj, key);
@@ -111,6 +125,8 @@ static int add_count(json_t *obj, const char *key, json_int_t n)
     return json_object_set_new(obj, key, json_integer(n));
 }
 
+/* Sets o's member key to the time t as ISO 8601 text.  Returns 0, or
+ * nonzero out of memory. */
 static int set_time(json_t *o, const char *key, hv_time t)
 {
     char buf[32];
@@ -118,95 +134,130 @@ static int set_time(json_t *o, const char *key, hv_time t)
     return json_object_set_new(o, key, json_string(buf));
 }
 
-/* Seconds as days, rounded to a tenth. */
+/* Seconds as days, rounded to a tenth: a new real (NULL out of memory). */
 static json_t *days(double seconds)
 {
     return json_real(round(seconds / DAY * 10.0) / 10.0);
 }
 
+/* What each_row calls on each row of its query, with its context; returns
+ * 0, or nonzero when a JSON value could not be built (no memory). */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+
+/* Runs sql (see prepare; no :from/:to) and calls fn(st, ctx) on each row.
+ * Returns HV_OK, a failure naming what, or HV_NOMEM when fn said so. */
+static hv_status each_row(report_query *q, const char *sql, const char *what,
+                          row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc;
+    hv_status s = prepare(q, sql, 0, 0, &st);
+    if (s)
+        return s;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        bad |= fn(st, ctx);
+    if ((s = stepped(q, st, rc, what)))
+        return s;
+    return bad ? nomem(q) : HV_OK;
+}
+
 /* ---- open cases by stage, risk level and urgency --------------------------- */
 
+/* The open cases counted by stage (an object), risk level and urgency. */
+typedef struct {
+    json_t *stage_counts, *by_risk, *by_urgency;
+    json_int_t total;
+} open_counts;
+
+/* Adds one row (stage, risk level, urgency, count) to the open_counts ctx. */
+static int open_case_row(sqlite3_stmt *st, void *ctx)
+{
+    open_counts *c = ctx;
+    json_int_t n = sqlite3_column_int64(st, 3);
+    c->total += n;
+    return add_count(c->stage_counts, col_text(st, 0, "?"), n) |
+           add_count(c->by_risk, col_text(st, 1, "unscored"), n) |
+           add_count(c->by_urgency, col_text(st, 2, "unset"), n);
+}
+
+/* Appends to by_stage each stage of stage_counts with its label and count:
+ * the workflow's stages in its order, then any it no longer has.  Returns
+ * 0, or nonzero out of memory. */
+static int list_stages(const hv_workflow *wf, json_t *stage_counts, json_t *by_stage)
+{
+    int bad = 0;
+    for (size_t k = 0; k < wf->nstages; k++) {
+        const char *id = wf->stages[k].id;
+        json_t *n = json_object_get(stage_counts, id);
+        if (n)
+            bad |= json_array_append_new(
+                by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label",
+                                    wf->stages[k].label, "count", n));
+    }
+    for (void *it = json_object_iter(stage_counts); it;
+         it = json_object_iter_next(stage_counts, it)) {
+        const char *id = json_object_iter_key(it);
+        if (hv__workflow_stage(wf, id))
+            continue;
+        bad |= json_array_append_new(
+            by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label", id,
+                                "count", json_object_iter_value(it)));
+    }
+    return bad;
+}
+
+/* The open cases in scope: their total, by stage, by risk level and by
+ * urgency (every level and urgency listed, at 0 when none), into out.
+ * Returns HV_OK or a failure. */
 static hv_status open_cases(report_query *q, json_t *out)
 {
     static const char *const risks[] = {"low", "medium", "high", "critical",
                                         "unscored", NULL};
     static const char *const urgencies[] = {"immediate", "high", "normal",
                                             "unset", NULL};
-    sqlite3_stmt *st = NULL;
-    json_t *stage_counts = json_object(), *by_stage = json_array(),
-           *by_risk = json_object(), *by_urgency = json_object();
-    json_int_t total = 0;
-    int bad = !stage_counts || !by_stage || !by_risk || !by_urgency;
+    open_counts c = {json_object(), json_object(), json_object(), 0};
+    json_t *by_stage = json_array();
+    int bad = !c.stage_counts || !by_stage || !c.by_risk || !c.by_urgency;
     for (int i = 0; !bad && risks[i]; i++)
-        bad |= json_object_set_new(by_risk, risks[i], json_integer(0));
+        bad |= json_object_set_new(c.by_risk, risks[i], json_integer(0));
     for (int i = 0; !bad && urgencies[i]; i++)
-        bad |= json_object_set_new(by_urgency, urgencies[i], json_integer(0));
-    hv_status s = bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
-                      : prepare(q,
-                                "SELECT c.stage, c.risk_level, c.urgency,"
-                                " count(*)" SCOPE_FROM
-                                " WHERE c.status = 'open' AND" SCOPE_WHERE
-                                " GROUP BY 1, 2, 3",
-                                0, 0, &st);
+        bad |= json_object_set_new(c.by_urgency, urgencies[i], json_integer(0));
+    hv_status s = bad ? nomem(q)
+                      : each_row(q,
+                                 "SELECT c.stage, c.risk_level, c.urgency,"
+                                 " count(*)" SCOPE_FROM
+                                 " WHERE c.status = 'open' AND" SCOPE_WHERE
+                                 " GROUP BY 1, 2, 3",
+                                 "report: counting open cases", open_case_row, &c);
     if (s)
         goto done;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_int_t n = sqlite3_column_int64(st, 3);
-        total += n;
-        bad |= add_count(stage_counts, col_text(st, 0, "?"), n);
-        bad |= add_count(by_risk, col_text(st, 1, "unscored"), n);
-        bad |= add_count(by_urgency, col_text(st, 2, "unset"), n);
-    }
-    if ((s = stepped(q, st, rc, "report: counting open cases")))
-        goto done;
-    /* Stages in the workflow's order, then any the workflow no longer has. */
-    const hv_workflow *wf = q->e->wf;
-    for (size_t k = 0; k <= wf->nstages; k++) {
-        const char *id;
-        json_t *n;
-        void *it = json_object_iter(stage_counts);
-        if (k < wf->nstages) {
-            id = wf->stages[k].id;
-            if (!(n = json_object_get(stage_counts, id)))
-                continue;
-            bad |= json_array_append_new(
-                by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label",
-                                    wf->stages[k].label, "count", n));
-            continue;
-        }
-        for (; it; it = json_object_iter_next(stage_counts, it)) {
-            id = json_object_iter_key(it);
-            if (hv__workflow_stage(wf, id))
-                continue;
-            bad |= json_array_append_new(
-                by_stage, json_pack("{s:s,s:s,s:O}", "stage", id, "label", id,
-                                    "count", json_object_iter_value(it)));
-        }
-    }
-    bad |= json_object_set_new(out, "total", json_integer(total));
+    bad |= list_stages(q->e->wf, c.stage_counts, by_stage);
+    bad |= json_object_set_new(out, "total", json_integer(c.total));
     bad |= json_object_set(out, "by_stage", by_stage);
-    bad |= json_object_set(out, "by_risk", by_risk);
-    bad |= json_object_set(out, "by_urgency", by_urgency);
+    bad |= json_object_set(out, "by_risk", c.by_risk);
+    bad |= json_object_set(out, "by_urgency", c.by_urgency);
     if (bad)
-        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+        s = nomem(q);
 done:
-    json_decref(stage_counts);
+    json_decref(c.stage_counts);
     json_decref(by_stage);
-    json_decref(by_risk);
-    json_decref(by_urgency);
+    json_decref(c.by_risk);
+    json_decref(c.by_urgency);
     return s;
 }
 
 /* ---- overdue and due-this-week tasks by kind and by caseworker ------------- */
 
+/* A new group of task counts {total, by_kind, by_caseworker} (NULL out
+ * of memory). */
 static json_t *task_group(void)
 {
     return json_pack("{s:i,s:{},s:[]}", "total", 0, "by_kind", "by_caseworker");
 }
 
 /* Adds n tasks of kind for login (NULL: unassigned) to group g; rows come
- * ordered by login, so a login's entry is the last one or a new one. */
+ * ordered by login, so a login's entry is the last one or a new one.
+ * Returns 0, or nonzero out of memory. */
 static int task_group_add(json_t *g, const char *kind, const char *login,
                           json_int_t n)
 {
@@ -231,83 +282,99 @@ static int task_group_add(json_t *g, const char *kind, const char *login,
     return bad;
 }
 
+/* The two groups of tasks_due. */
+typedef struct {
+    json_t *overdue, *week;
+} due_groups;
+
+/* Adds one row (kind, login, overdue, count) to the due_groups ctx. */
+static int due_task_row(sqlite3_stmt *st, void *ctx)
+{
+    due_groups *g = ctx;
+    return task_group_add(sqlite3_column_int(st, 2) ? g->overdue : g->week,
+                          col_text(st, 0, "?"),
+                          (const char *)sqlite3_column_text(st, 1),
+                          sqlite3_column_int64(st, 3));
+}
+
+/* The open tasks overdue and due within a week, by kind and by
+ * caseworker, into out.  Returns HV_OK or a failure. */
 static hv_status tasks_due(report_query *q, json_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *overdue = task_group(), *week = task_group();
-    int bad = !overdue || !week;
+    due_groups g = {task_group(), task_group()};
+    int bad = !g.overdue || !g.week;
     /* Open tasks of the cases in scope (and the final follow-up of a closed
      * one), as `haven due` lists them; grouped by the task's assignee. */
     hv_status s =
-        bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
-            : prepare(q,
-                      "SELECT t.kind, u.login, t.due_at < :now, count(*)"
-                      " FROM tasks t JOIN cases c ON c.id = t.case_id"
-                      " LEFT JOIN users u ON u.id = t.assignee_id"
-                      " WHERE t.status = 'open' AND t.due_at < :week"
-                      "   AND (c.status = 'open' OR t.kind = 'final_followup')"
-                      "   AND" SCOPE_WHERE
-                      " GROUP BY 1, 2, 3 ORDER BY u.login IS NULL, u.login, 1",
-                      0, 0, &st);
+        bad ? nomem(q)
+            : each_row(q,
+                       "SELECT t.kind, u.login, t.due_at < :now, count(*)"
+                       " FROM tasks t JOIN cases c ON c.id = t.case_id"
+                       " LEFT JOIN users u ON u.id = t.assignee_id"
+                       " WHERE t.status = 'open' AND t.due_at < :week"
+                       "   AND (c.status = 'open' OR t.kind = 'final_followup')"
+                       "   AND" SCOPE_WHERE
+                       " GROUP BY 1, 2, 3 ORDER BY u.login IS NULL, u.login, 1",
+                       "report: counting due tasks", due_task_row, &g);
     if (s)
         goto done;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        bad |= task_group_add(sqlite3_column_int(st, 2) ? overdue : week,
-                              col_text(st, 0, "?"),
-                              (const char *)sqlite3_column_text(st, 1),
-                              sqlite3_column_int64(st, 3));
-    if ((s = stepped(q, st, rc, "report: counting due tasks")))
-        goto done;
-    bad |= json_object_set(out, "overdue", overdue);
-    bad |= json_object_set(out, "due_this_week", week);
+    bad |= json_object_set(out, "overdue", g.overdue);
+    bad |= json_object_set(out, "due_this_week", g.week);
     if (bad)
-        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+        s = nomem(q);
 done:
-    json_decref(overdue);
-    json_decref(week);
+    json_decref(g.overdue);
+    json_decref(g.week);
     return s;
 }
 
 /* ---- approvals pending ------------------------------------------------------ */
 
+/* The pending approvals counted by subject, and the oldest request. */
+typedef struct {
+    json_t *by_subject;
+    json_int_t total;
+    int64_t oldest;
+} pending_counts;
+
+/* Adds one row (subject, count, first requested) to the pending_counts
+ * ctx. */
+static int pending_row(sqlite3_stmt *st, void *ctx)
+{
+    pending_counts *p = ctx;
+    json_int_t n = sqlite3_column_int64(st, 1);
+    int64_t first = sqlite3_column_int64(st, 2);
+    p->total += n;
+    if (!p->oldest || first < p->oldest)
+        p->oldest = first;
+    return add_count(p->by_subject, col_text(st, 0, "?"), n);
+}
+
+/* The approvals waiting: how many, by subject, and the longest wait in
+ * days, into out.  Returns HV_OK or a failure. */
 static hv_status approvals_pending(report_query *q, json_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *by_subject = json_pack("{s:i,s:i}", "plan", 0, "closure", 0);
-    json_int_t total = 0;
-    int64_t oldest = 0;
-    int bad = !by_subject;
-    hv_status s = bad ? hv__fail(q->e, HV_NOMEM, "out of memory")
-                      : prepare(q,
-                                "SELECT ap.subject, count(*),"
-                                " min(ap.requested_at) FROM approvals ap"
-                                " JOIN cases c ON c.id = ap.case_id"
-                                          " WHERE ap.status = 'pending' AND" SCOPE_WHERE
-                                " GROUP BY 1",
-                                0, 0, &st);
+    pending_counts p = {json_pack("{s:i,s:i}", "plan", 0, "closure", 0), 0, 0};
+    int bad = !p.by_subject;
+    hv_status s = bad ? nomem(q)
+                      : each_row(q,
+                                 "SELECT ap.subject, count(*),"
+                                 " min(ap.requested_at) FROM approvals ap"
+                                 " JOIN cases c ON c.id = ap.case_id"
+                                 " WHERE ap.status = 'pending' AND" SCOPE_WHERE
+                                 " GROUP BY 1",
+                                 "report: counting approvals", pending_row, &p);
     if (s)
         goto done;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_int_t n = sqlite3_column_int64(st, 1);
-        int64_t first = sqlite3_column_int64(st, 2);
-        total += n;
-        bad |= add_count(by_subject, col_text(st, 0, "?"), n);
-        if (!oldest || first < oldest)
-            oldest = first;
-    }
-    if ((s = stepped(q, st, rc, "report: counting approvals")))
-        goto done;
-    bad |= json_object_set_new(out, "total", json_integer(total));
-    bad |= json_object_set(out, "by_subject", by_subject);
+    bad |= json_object_set_new(out, "total", json_integer(p.total));
+    bad |= json_object_set(out, "by_subject", p.by_subject);
     bad |= json_object_set_new(out, "oldest_waiting_days",
-                               total ? days((double)(q->now - oldest))
-                                     : json_null());
+                               p.total ? days((double)(q->now - p.oldest))
+                                       : json_null());
     if (bad)
-        s = hv__fail(q->e, HV_NOMEM, "out of memory");
+        s = nomem(q);
 done:
-    json_decref(by_subject);
+    json_decref(p.by_subject);
     return s;
 }
 
@@ -352,9 +419,11 @@ static hv_status compliance_window(report_query *q, hv_time from, hv_time to,
                      due ? json_real(round((double)on_time / (double)due * 1000.0) /
                                      1000.0)
                          : json_null());
-    return *out ? HV_OK : hv__fail(q->e, HV_NOMEM, "out of memory");
+    return *out ? HV_OK : nomem(q);
 }
 
+/* Follow-up compliance over the last 30 days, the last 90 days and the
+ * period, into out.  Returns HV_OK or a failure. */
 static hv_status followup_compliance(report_query *q, json_t *out)
 {
     static const struct {
@@ -370,7 +439,7 @@ static hv_status followup_compliance(report_query *q, json_t *out)
         if (s)
             return s;
         if (json_object_set_new(out, windows[i].key, w))
-            return hv__fail(q->e, HV_NOMEM, "out of memory");
+            return nomem(q);
     }
     return HV_OK;
 }
@@ -463,9 +532,11 @@ static hv_status milestone(report_query *q, const char *reached,
     *out = json_pack("{s:I,s:o,s:o}", "cases", (json_int_t)n, "median_days",
                      n ? days((double)median) : json_null(), "p90_days",
                      n ? days((double)p90) : json_null());
-    return *out ? HV_OK : hv__fail(q->e, HV_NOMEM, "out of memory");
+    return *out ? HV_OK : nomem(q);
 }
 
+/* The time from registration to each milestone, into out.
+ * Returns HV_OK or a failure. */
 static hv_status time_to(report_query *q, json_t *out)
 {
     for (size_t i = 0; i < sizeof milestones / sizeof milestones[0]; i++) {
@@ -474,54 +545,86 @@ static hv_status time_to(report_query *q, json_t *out)
         if (s)
             return s;
         if (json_object_set_new(out, milestones[i].key, m))
-            return hv__fail(q->e, HV_NOMEM, "out of memory");
+            return nomem(q);
     }
     return HV_OK;
 }
 
 /* ---- closure reasons and the monthly series ---------------------------------------- */
 
-static hv_status closure_reasons(report_query *q, json_t *out)
+/* Appends one row (reason, count) to the list ctx. */
+static int reason_row(sqlite3_stmt *st, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    int bad = 0;
-    hv_status s = prepare(q,
-                          "SELECT coalesce(c.closure_reason, 'unknown'), count(*)"
-                          SCOPE_FROM
-                          " WHERE c.status IN ('closed', 'transferred')"
-                          "   AND c.closed_at >= :since AND c.closed_at < :until"
-                          "   AND" SCOPE_WHERE
-                          " GROUP BY 1 ORDER BY 2 DESC, 1",
-                          0, 0, &st);
-    if (s)
-        return s;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        bad |= json_array_append_new(
-            out, json_pack("{s:s,s:I}", "reason", col_text(st, 0, "?"), "count",
-                           (json_int_t)sqlite3_column_int64(st, 1)));
-    if ((s = stepped(q, st, rc, "report: closure reasons")))
-        return s;
-    return bad ? hv__fail(q->e, HV_NOMEM, "out of memory") : HV_OK;
+    return json_array_append_new(
+        ctx, json_pack("{s:s,s:I}", "reason", col_text(st, 0, "?"), "count",
+                       (json_int_t)sqlite3_column_int64(st, 1)));
 }
 
-static int month_append(json_t *out, int year, int month, json_int_t reg,
+/* The reasons of the cases closed in the period, most frequent first,
+ * appended to the list out.  Returns HV_OK or a failure. */
+static hv_status closure_reasons(report_query *q, json_t *out)
+{
+    return each_row(q,
+                    "SELECT coalesce(c.closure_reason, 'unknown'), count(*)"
+                    SCOPE_FROM
+                    " WHERE c.status IN ('closed', 'transferred')"
+                    "   AND c.closed_at >= :since AND c.closed_at < :until"
+                    "   AND" SCOPE_WHERE
+                    " GROUP BY 1 ORDER BY 2 DESC, 1",
+                    "report: closure reasons", reason_row, out);
+}
+
+/* The monthly series being written: the list, and the last month in it
+ * (year 0: none yet). */
+typedef struct {
+    json_t *out;
+    int year, month;
+} month_series;
+
+/* Appends the month (year, month) with reg registrations and closed
+ * closures to the series, and makes it the last.  Returns 0, or nonzero
+ * out of memory. */
+static int month_append(month_series *m, int year, int month, json_int_t reg,
                         json_int_t closed)
 {
-    char m[32];
-    snprintf(m, sizeof m, "%04d-%02d", year % 10000, month % 100);
-    return json_array_append_new(out, json_pack("{s:s,s:I,s:I}", "month", m,
-                                                "registered", reg, "closed",
-                                                closed));
+    char text[32];
+    m->year = year;
+    m->month = month;
+    snprintf(text, sizeof text, "%04d-%02d", year % 10000, month % 100);
+    return json_array_append_new(m->out, json_pack("{s:s,s:I,s:I}", "month", text,
+                                                   "registered", reg, "closed",
+                                                   closed));
+}
+
+/* Adds one row (YYYY-MM, registered, closed) to the month_series ctx,
+ * after the months between with nothing in them. */
+static int month_row(sqlite3_stmt *st, void *ctx)
+{
+    month_series *m = ctx;
+    int y, mo, bad = 0;
+    if (sscanf(col_text(st, 0, ""), "%d-%d", &y, &mo) != 2)
+        return 0;
+    for (;;) {
+        int year = m->year, month = m->month + 1;
+        if (month > 12) {
+            month = 1;
+            year++;
+        }
+        if (!m->year || year * 12 + month >= y * 12 + mo)
+            break;
+        bad |= month_append(m, year, month, 0, 0);
+    }
+    return bad | month_append(m, y, mo, sqlite3_column_int64(st, 1),
+                              sqlite3_column_int64(st, 2));
 }
 
 /* Cases registered and closed per calendar month (UTC) in the period, every
- * month from the first to the last with any, zeros included. */
+ * month from the first to the last with any, zeros included, appended to
+ * the list out.  Returns HV_OK or a failure. */
 static hv_status per_month(report_query *q, json_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    int bad = 0, year = 0, month = 0;
-    hv_status s = prepare(
+    month_series m = {out, 0, 0};
+    return each_row(
         q,
         "SELECT m, sum(r), sum(k) FROM ("
         " SELECT strftime('%Y-%m', c.registered_at, 'unixepoch') AS m, 1 AS r,"
@@ -533,34 +636,7 @@ static hv_status per_month(report_query *q, json_t *out)
         "  WHERE c.status IN ('closed', 'transferred') AND c.closed_at >= :since"
         "    AND c.closed_at < :until AND" SCOPE_WHERE
         ") GROUP BY m ORDER BY m",
-        0, 0, &st);
-    if (s)
-        return s;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int y, mo;
-        if (sscanf(col_text(st, 0, ""), "%d-%d", &y, &mo) != 2)
-            continue;
-        /* The months between with nothing in them. */
-        if (year && ++month > 12) {
-            month = 1;
-            year++;
-        }
-        while (year && year * 12 + month < y * 12 + mo) {
-            bad |= month_append(out, year, month, 0, 0);
-            if (++month > 12) {
-                month = 1;
-                year++;
-            }
-        }
-        year = y;
-        month = mo;
-        bad |= month_append(out, y, mo, sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2));
-    }
-    if ((s = stepped(q, st, rc, "report: registrations and closures per month")))
-        return s;
-    return bad ? hv__fail(q->e, HV_NOMEM, "out of memory") : HV_OK;
+        "report: registrations and closures per month", month_row, &m);
 }
 
 /* ---- the report ------------------------------------------------------------------ */
@@ -613,6 +689,7 @@ static hv_status report_scope(hv_engine *e, const hv_report_options *o,
     return HV_OK;
 }
 
+/* See haven.h. */
 HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
                                 char **out_json)
 {
@@ -635,9 +712,8 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
         return hv__fail(e, HV_INVALID, "report: --since must be before --until");
     /* One read transaction: every figure from the same snapshot. */
     if (sqlite3_get_autocommit(e->db)) {
-        int rc = sqlite3_exec(e->db, "BEGIN DEFERRED", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-            return hv__sql_fail(e, rc, "report: starting a read");
+        if ((s = hv__store_execf(e, "report: starting a read", "BEGIN DEFERRED", "")))
+            return s;
         began = 1;
     }
     if ((s = report_scope(e, o, &q, role, sizeof role, &scope)))
@@ -682,8 +758,8 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
                                   JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     s = *out_json ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
 done:
-    if (began)
-        sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    if (began) /* the end of a read: it changes nothing, and cannot fail */
+        hv__store_execf(e, "report: ending a read", "COMMIT", "");
     json_decref(r);
     return s;
 }

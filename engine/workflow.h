@@ -38,9 +38,6 @@ typedef enum {
     HV_STEP_COUNT
 } hv_step;
 
-/* The step's name as written in `step:` ("initial_assessment", ...). */
-const char *hv__step_name(hv_step s);
-
 typedef struct {
     char *name;    /* "concerns", "referral_sources", ... */
     char **codes;  /* codes, in file order */
