@@ -16,6 +16,8 @@
 #include "rules.h"
 #include "search.h"
 #include "store.h"
+#include "tasks.h"
+#include "consent.h"
 
 #define DEFAULT_DUE_SECONDS (48 * 3600)
 
@@ -187,37 +189,6 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
                           location);
 }
 
-/* Records consent to scope given by given_by at registration.
- * moves to consent.c / tasks.c at integration */
-static hv_status record_consent(hv_engine *e, int64_t case_id,
-                                const char *scope, const char *given_by,
-                                hv_time at, int64_t recorded_by)
-{
-    /* moves to consent.c / tasks.c at integration */
-    return hv__store_execf(e, "recording the case",
-                           "INSERT INTO consents (case_id, scope, given_by,"
-                           " given_at, recorded_by) VALUES (?1,?2,?3,?4,?5)",
-                           "ittii", case_id, scope, given_by, (int64_t)at,
-                           recorded_by);
-}
-
-/* Schedules a task of case_id: kind and label (a stage's), due at due_at,
- * for assignee_id.
- * moves to consent.c / tasks.c at integration */
-static hv_status add_first_task(hv_engine *e, int64_t case_id,
-                                const char *kind, const char *label,
-                                hv_time due_at, hv_time created_at,
-                                int64_t assignee_id)
-{
-    /* moves to consent.c / tasks.c at integration */
-    return hv__store_execf(e, "scheduling the first tasks",
-                           "INSERT INTO tasks (case_id, kind, label, due_at,"
-                           " created_at, assignee_id) VALUES (?1,?2,?3,?4,?5,"
-                           "?6)",
-                           "ittiii", case_id, kind, label, (int64_t)due_at,
-                           (int64_t)created_at, assignee_id);
-}
-
 /* The stage a newly registered case enters: the first non-terminal stage
  * in the first stage's `next`, else the first stage itself. */
 static const hv_stage *entry_stage(const hv_workflow *wf)
@@ -358,8 +329,8 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
             return s;
     }
     json_object_foreach(r->consent, scope, v) {
-        if ((s = record_consent(e, c->case_id, scope, json_string_value(v),
-                                c->now, c->user_id)))
+        if ((s = hv__consent_record(e, c->case_id, scope,
+                                    json_string_value(v), c->now, c->user_id)))
             return s;
     }
     return HV_OK;
@@ -385,8 +356,8 @@ static hv_status first_tasks(hv_engine *e, const new_case *c)
         int64_t due = rule_due > 0           ? rule_due
                       : ts->due_seconds > 0 ? ts->due_seconds
                                             : DEFAULT_DUE_SECONDS;
-        if ((s = add_first_task(e, c->case_id, ts->id, ts->label, c->now + due,
-                                c->now, c->user_id)))
+        if ((s = hv__task_add(e, c->case_id, ts->id, ts->label, c->now + due,
+                              c->user_id, 0)))
             return s;
     }
     return HV_OK;

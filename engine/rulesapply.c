@@ -13,6 +13,7 @@
 #include "rulesapi.h"
 #include "rulesdiff.h"
 #include "store.h"
+#include "tasks.h"
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 
@@ -80,22 +81,16 @@ static hv_status apply_case(hv_diff_run *d, json_t *entry,
         /* due again `every` after the task was set, as the step set it */
         char label[160];
         snprintf(label, sizeof label, "Follow-up (%s)", fu[1].method);
-        if ((s = hv__store_execf(d->e, "rules apply",
-                                 "UPDATE tasks SET due_at = created_at + ?2,"
-                                 " label = ?3 WHERE case_id = ?1 AND kind ="
-                                 " 'followup' AND status = 'open'",
-                                 "iit", c->id, fu[1].every, label)))
+        if ((s = hv__tasks_redue(d->e, c->id, "followup", fu[1].every,
+                                 label)))
             goto done;
         if (record_every(d, data, decision, entry, HV_HOOK_FOLLOWUP,
                          "followup_every", "followup", fu))
             goto nomem;
     }
     if (rv_changed) {
-        if ((s = hv__store_execf(d->e, "rules apply",
-                                 "UPDATE tasks SET due_at = created_at + ?2"
-                                 " WHERE case_id = ?1 AND kind = 'review' AND"
-                                 " status = 'open'",
-                                 "ii", c->id, rv[1].every)))
+        if ((s = hv__tasks_redue(d->e, c->id, "review", rv[1].every,
+                                 NULL)))
             goto done;
         if (record_every(d, data, decision, entry, HV_HOOK_REVIEW,
                          "review_every", "review", rv))

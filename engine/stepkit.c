@@ -10,6 +10,8 @@
 #include "alloc.h"
 #include "caseview.h"
 #include "stepkit.h"
+
+#include "notes.h"
 #include "store.h"
 #include "tasks.h"
 
@@ -284,19 +286,8 @@ hv_status hv__run_rule(hv_step_run *sc, hv_hook h, const char *reason,
  * narrative stays out of the event). */
 hv_status hv__add_note(hv_step_run *sc, const char *prefix, const char *text)
 {
-    if (!text)
-        return HV_OK;
-    char *full = hv__asprintf("%s: %s", prefix, text);
-    if (!full)
-        return hv__step_fail(sc, HV_NOMEM, "out of memory");
-    hv_status s =
-        hv__store_execf(sc->e, sc->verb,
-                        "INSERT INTO notes (case_id, at, author_id, text)"
-                        " VALUES (?1,?2,?3,hv_seal(?4))",
-                        "iiit", sc->call.case_id, (int64_t)hv_now(sc->e),
-                        sc->call.user_id, full);
-    hv__free(full);
-    return s;
+    return hv__note_add(sc->e, sc->call.case_id, sc->call.user_id, prefix,
+                        text, NULL);
 }
 
 /* Cancels approvals still waiting (the case closed, moved or reopened). */

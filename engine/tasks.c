@@ -23,6 +23,16 @@ hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
         assignee, subject);
 }
 
+hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
+                          int64_t every, const char *label)
+{
+    return hv__store_execf(
+        e, "rescheduling tasks",
+        "UPDATE tasks SET due_at = created_at + ?3, label = coalesce(?4, label)"
+        " WHERE case_id = ?1 AND kind = ?2 AND status = 'open'",
+        "itit", case_id, kind, every, label);
+}
+
 hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t subject)
 {

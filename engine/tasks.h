@@ -17,6 +17,11 @@
 hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
                        const char *label, hv_time due, int64_t assignee,
                        int64_t subject);
+/* Moves the case's open tasks of kind to fall due `every` seconds after
+ * they were set (a rule change re-deciding the interval), relabelled when
+ * label is not NULL. */
+hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
+                          int64_t every, const char *label);
 /* Marks the case's open tasks of kind done now (subject 0: any subject). */
 hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t subject);
