@@ -10,21 +10,26 @@
 /* Remaining allocations before injected failure; -1 = never fail.  Thread
  * local so that one test thread's injection cannot leak into another. */
 static _Thread_local long allocs_until_failure = -1;
-/* 1: only the one allocation at allocs_until_failure == 0 fails. */
-static _Thread_local int fail_only_once;
+/* 1: the failures stop at the next hv__free of a block (pressure that
+ * lets up once something is released). */
+static _Thread_local int fail_until_free;
+/* 1 once an injected failure has happened (the pressure is on). */
+static _Thread_local int failing;
 /* Allocations that failed on this thread (injected or real). */
 static _Thread_local unsigned long failures;
 
 void hv__alloc_fail_after(long n)
 {
     allocs_until_failure = n;
-    fail_only_once = 0;
+    fail_until_free = 0;
+    failing = 0;
 }
 
-void hv__alloc_fail_once(long n)
+void hv__alloc_fail_until_free(long n)
 {
     allocs_until_failure = n;
-    fail_only_once = 1;
+    fail_until_free = 1;
+    failing = 0;
 }
 
 unsigned long hv__alloc_failures(void) { return failures; }
@@ -35,8 +40,7 @@ static int injected_failure(void)
     if (allocs_until_failure < 0)
         return 0;
     if (allocs_until_failure == 0) {
-        if (fail_only_once)
-            allocs_until_failure = -1;
+        failing = 1;
         return 1;
     }
     allocs_until_failure--;
@@ -72,7 +76,14 @@ void *hv__realloc(void *p, size_t n)
     return counted(realloc(p, n ? n : 1));
 }
 
-void hv__free(void *p) { free(p); }
+void hv__free(void *p)
+{
+    if (p && fail_until_free && failing) {
+        allocs_until_failure = -1;
+        failing = 0;
+    }
+    free(p);
+}
 
 char *hv__strndup(const char *s, size_t n)
 {

@@ -3,7 +3,7 @@
  *
  * Every allocation in the engine goes through these functions (jansson's
  * too: the engine installs hv__malloc/hv__free as its allocator), so tests
- * can make allocations fail (hv__alloc_fail_after, hv__alloc_fail_once) and
+ * can make allocations fail (hv__alloc_fail_after, hv__alloc_fail_until_free) and
  * exercise the out-of-memory paths instead of assuming them.
  *
  * Invariants: a NULL result is always a failure (a zero-size request is
@@ -41,9 +41,12 @@ unsigned long hv__alloc_failures(void);
  * n < 0 turns failure injection off (the default).  Thread local: one
  * test thread's injection cannot leak into another.  Exported for tests. */
 void hv__alloc_fail_after(long n);
-/* Test hook: after n more successful allocations, the next one fails and
- * every later one succeeds again (one failure only, so code that goes on
- * after a lost allocation is seen going on).  n < 0: off. */
-void hv__alloc_fail_once(long n);
+/* Test hook: after n more successful allocations, allocations fail until
+ * the next hv__free of a block, and succeed again after it: memory
+ * pressure that lets up once something is released, so code that goes on
+ * after a lost allocation (a field jansson dropped) is seen going on.
+ * (Not a single failure: jansson's parser asserts when one of its buffer
+ * appends fails and the next allocation succeeds.)  n < 0: off. */
+void hv__alloc_fail_until_free(long n);
 
 #endif

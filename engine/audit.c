@@ -150,6 +150,20 @@ done:
     return s;
 }
 
+/* The start of a public call that walks the chain (verify, checkpoint):
+ * clears the message and *out_json, starts libsodium and walks (see walk
+ * for the out-parameters). */
+static hv_status start_walk(hv_engine *e, char **out_json, int64_t *entries,
+                            int64_t *legacy, int64_t *head_seq,
+                            unsigned char head[HV_AUDIT_HASH_BYTES])
+{
+    *out_json = NULL;
+    hv__clear_error(e);
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
+    return walk(e, entries, legacy, head_seq, head);
+}
+
 /* The key file beside the database: "<db>.audit-key". */
 static void key_path(const hv_engine *e, char *buf, size_t size)
 {
@@ -216,11 +230,7 @@ HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
     unsigned char head[HV_AUDIT_HASH_BYTES] = {0};
     char head_hex[2 * HV_AUDIT_HASH_BYTES + 1];
     hv_status s;
-    *out_json = NULL;
-    hv__clear_error(e);
-    if (sodium_init() < 0)
-        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
-    if ((s = walk(e, &entries, &legacy, &head_seq, head)))
+    if ((s = start_walk(e, out_json, &entries, &legacy, &head_seq, head)))
         return s;
     sodium_bin2hex(head_hex, sizeof head_hex, head, sizeof head);
     if (checkpoint_json) {
@@ -297,11 +307,7 @@ HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json)
     char head_hex[2 * HV_AUDIT_HASH_BYTES + 1], sig_hex[2 * crypto_sign_BYTES + 1];
     char pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1], text[256], at_iso[32];
     hv_status s;
-    *out_json = NULL;
-    hv__clear_error(e);
-    if (sodium_init() < 0)
-        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
-    if ((s = walk(e, &entries, &legacy, &head_seq, head)))
+    if ((s = start_walk(e, out_json, &entries, &legacy, &head_seq, head)))
         return s;
     if ((s = load_key(e, 0, pk, sk)))
         return s;
@@ -359,7 +365,7 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
         sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, since);
     json_t *arr = json_array();
-    int rc;
+    int rc = SQLITE_DONE;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char at[32];
         hv_time_format(sqlite3_column_int64(st, 1), at, sizeof at);
@@ -376,7 +382,8 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
         }
     }
     hv__store_finalize(e, st);
-    s = hv__json_out(e, arr, out_json);
+    s = arr && rc != SQLITE_DONE ? hv__sql_fail(e, rc, "reading the audit log")
+                                 : hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
 }

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,20 +184,34 @@ done:
     return HV_OK;
 }
 
+/* The engine of a keyed SQL function (hv_seal, hv_blind) whose argument v
+ * is to be used; NULL when the result is already set: null for a null v,
+ * or an error (ending with `why`) when the data key is not here. */
+static hv_engine *keyed_argument(sqlite3_context *ctx, sqlite3_value *v,
+                                 const char *why)
+{
+    hv_engine *e = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return NULL;
+    }
+    if (!e->have_key) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the data key is not available (key file or "
+                                  "passphrase)%s", why);
+        sqlite3_result_error(ctx, msg, -1);
+        return NULL;
+    }
+    return e;
+}
+
 /* hv_seal(text) -> blob */
 static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    hv_engine *e = sqlite3_user_data(ctx);
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
+    hv_engine *e = keyed_argument(ctx, argv[0], "");
+    if (!e)
         return;
-    }
-    if (!e->have_key) {
-        sqlite3_result_error(ctx, "the data key is not available (key file or "
-                                  "passphrase)", -1);
-        return;
-    }
     const unsigned char *text = sqlite3_value_text(argv[0]);
     size_t n = (size_t)sqlite3_value_bytes(argv[0]);
     size_t total = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
@@ -282,17 +297,9 @@ static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void sql_blind(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    hv_engine *e = sqlite3_user_data(ctx);
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
+    hv_engine *e = keyed_argument(ctx, argv[0], ": names cannot be looked up");
+    if (!e)
         return;
-    }
-    if (!e->have_key) {
-        sqlite3_result_error(ctx, "the data key is not available (key file or "
-                                  "passphrase): names cannot be looked up",
-                             -1);
-        return;
-    }
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     /* HMAC-SHA256 under the index key, from the state keyed once (the
      * key's padding blocks are hashed once per engine, not per name). */

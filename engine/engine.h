@@ -3,9 +3,10 @@
  *
  * struct hv_engine is the one handle every call gets: the SQLite
  * connection and its statement cache (store.c), the last message
- * (error.c), the clock, the acting user and purpose (engine.c), the
- * settings and workflow read at open, the rule pack in force, and the keys
- * of encryption at rest (crypto.c).  Functions live in the header of the
+ * (error.c), the clock (set in engine.c, read by hv_now in store.c), the
+ * acting user and purpose (engine.c), the settings and workflow read at
+ * open, the rule pack in force, and the keys of encryption at rest
+ * (crypto.c).  Functions live in the header of the
  * file that defines them; this one declares engine.c's.
  */
 #ifndef HV_ENGINE_H
@@ -18,7 +19,7 @@
 #include <sodium.h>
 
 #include "haven.h"
-#include "rules.h"
+#include "rules.h" /* hv_pack, for hv__store_rule_pack below */
 #include "workflow.h"
 
 #define HV_STMT_CACHE 512

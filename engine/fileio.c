@@ -7,6 +7,8 @@
 
 #include "alloc.h"
 
+/* Sets *err (when err is not NULL) to "path: what: strerror(code)";
+ * returns HV_NOINPUT, or HV_NOMEM when the message cannot be made. */
 static hv_status say(char **err, const char *path, const char *what, int code)
 {
     if (err && !(*err = hv__asprintf("%s: %s: %s", path, what, strerror(code))))

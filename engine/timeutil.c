@@ -16,6 +16,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* The proleptic Gregorian date of z days since 1970-01-01 (Howard
+ * Hinnant).  out: *y, *m (1-12), *d (1-31). */
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
     z += 719468;
@@ -30,6 +32,7 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     *y = (int)(yy + (*m <= 2));
 }
 
+/* The number of days in month m (1-12) of year y. */
 static int days_in_month(int y, unsigned m)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

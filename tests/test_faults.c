@@ -1,11 +1,13 @@
 /* test_faults.c - I/O errors and a full disk, injected through a test VFS
  * that wraps the default one: every write, sync or truncate after the N-th
- * fails.  For N = 0, 1, 2, ... through a whole registration and a whole
- * follow-up, the call fails cleanly (or succeeds), the database stays
- * intact and whole, and the audit chain verifies. */
+ * fails; and allocation failures (every one after the N-th, or the N-th
+ * alone).  For N = 0, 1, 2, ... through a whole registration and a whole
+ * follow-up, the call fails cleanly (or succeeds whole), the database
+ * stays intact and whole, and the audit chain verifies. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "testutil.h"
@@ -275,10 +277,82 @@ static hv_engine *case_in_implementation(char **dir)
     return e;
 }
 
-static const char *const FOLLOWUP = "{\"method\":\"phone_call\",\"safety\":\"concern\"}";
+/* A follow-up as `haven followup` records it: method, safety and notes. */
+static const char *const FOLLOWUP =
+    "{\"method\":\"home_visit_scheduled\",\"safety\":\"concern\","
+    "\"notes\":\"Noor was at home with her aunt\"}";
+
+/* The follow-up's event as text: its data, a tab, its decision ("" when
+ * none); malloc'd, NULL without one. */
+static char *followup_event(const char *db_path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT data || char(9) || coalesce(decision, '')"
+                               " FROM events WHERE kind = 'followed_up'"
+                               " ORDER BY seq DESC LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        text = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return text;
+}
+
+/* Puts the database file back as it was (bytes), without a WAL. */
+static void restore(const char *db, const char *bytes, size_t len)
+{
+    char side[4300];
+    FILE *f = fopen(db, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+}
+
+enum fault_kind { NO_FAULT, IO_FAULT, ALLOC_FAIL_AFTER, ALLOC_FAIL_UNTIL_FREE };
+
+/* The follow-up on CP-2026-00001 with the fault `kind` injected after n
+ * writes or allocations.  out: *injected 1 when a fault really happened
+ * (else n is past the call's last write or allocation). */
+static hv_status followup_with(const char *db, enum fault_kind kind, long n,
+                               int *injected)
+{
+    char *err = NULL, *out = NULL;
+    hv_engine *e = NULL;
+    assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+    hv_engine_set_actor(e, "amal");
+    hv_clock_fix(e, TU_T0 + 10 * 86400);
+    long io_faults = faults_injected;
+    unsigned long alloc_faults = hv__alloc_failures();
+    fault_code = SQLITE_IOERR_WRITE;
+    if (kind == IO_FAULT)
+        writes_left = n;
+    else if (kind == ALLOC_FAIL_AFTER)
+        hv__alloc_fail_after(n);
+    else if (kind == ALLOC_FAIL_UNTIL_FREE)
+        hv__alloc_fail_until_free(n);
+    hv_status st = hv_case_step(e, "CP-2026-00001", "followup", FOLLOWUP, 0, &out);
+    writes_left = -1;
+    hv__alloc_fail_after(-1);
+    *injected = faults_injected != io_faults || hv__alloc_failures() != alloc_faults;
+    hv_free(out);
+    hv_engine_close(e);
+    return st;
+}
 
 /* A whole follow-up (risk.lua re-scores, followup.lua reschedules) under
- * I/O faults and allocation failures at every point. */
+ * I/O faults and allocation failures at every point, each attempt on the
+ * same database: it fails with nothing written (case version and event
+ * count as before), or it commits the follow-up with an event exactly as
+ * the follow-up makes it without a fault (an allocation failure must never
+ * drop a field from the audit trail: jansson's json_object_set_new drops
+ * it silently), and the audit chain verifies. */
 static void faults_during_a_followup(void **state)
 {
     (void)state;
@@ -287,40 +361,53 @@ static void faults_during_a_followup(void **state)
     hv_engine_close(e);
     char db[4200];
     snprintf(db, sizeof db, "%s", tu_db_path(dir));
-    long io_failures = 0, alloc_failures = 0;
-    for (int kind = 0; kind < 2; kind++) {
+    size_t len = 0;
+    char *clean = tu_read_file(db, &len);
+    assert_non_null(clean);
+    int injected = 0;
+    assert_int_equal(followup_with(db, NO_FAULT, 0, &injected), HV_OK);
+    char *expected = followup_event(db);
+    assert_non_null(expected);
+    long failures[ALLOC_FAIL_UNTIL_FREE + 1] = {0}, commits_after_fault = 0;
+    int changed = 1; /* the follow-up committed: put the database back */
+    long version = 0, events = 0;
+    for (enum fault_kind kind = IO_FAULT; kind <= ALLOC_FAIL_UNTIL_FREE; kind++) {
         int done = 0;
         for (long n = 0; n < 100000 && !done; n++) {
-            char *err = NULL, *out = NULL;
-            e = NULL;
-            assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
-            hv_engine_set_actor(e, "amal");
-            hv_clock_fix(e, TU_T0 + 10 * 86400);
-            long followups = tu_count(db, "SELECT count(*) FROM followups");
-            if (kind == 0) {
-                fault_code = SQLITE_IOERR_WRITE;
-                writes_left = n;
-            } else {
-                hv__alloc_fail_after(n);
+            if (changed) {
+                restore(db, clean, len);
+                version = tu_count(db, "SELECT version FROM cases WHERE ref ="
+                                       " 'CP-2026-00001'");
+                events = tu_count(db, "SELECT count(*) FROM events");
             }
-            hv_status st = hv_case_step(e, "CP-2026-00001", "followup", FOLLOWUP, 0, &out);
-            writes_left = -1;
-            hv__alloc_fail_after(-1);
-            hv_free(out);
-            hv_engine_close(e);
-            long now = tu_count(db, "SELECT count(*) FROM followups");
+            hv_status st = followup_with(db, kind, n, &injected);
+            /* faults from the first on until the call succeeds (I/O, fail
+             * after), or a burst of failures at every point until the call
+             * runs past its last allocation (fail until free) */
+            done = kind == ALLOC_FAIL_UNTIL_FREE ? !injected : st == HV_OK;
+            changed = st == HV_OK;
             if (st == HV_OK) {
-                done = 1;
-                assert_int_equal(now, followups + 1);
+                char *got = followup_event(db);
+                if (!got || strcmp(got, expected) != 0)
+                    fail_msg("fault %d at %ld: the follow-up committed\n  %s\n"
+                             "instead of\n  %s", (int)kind, n,
+                             got ? got : "(no event)", expected);
+                free(got);
+                assert_int_equal(tu_count(db, "SELECT count(*) FROM events"),
+                                 events + 1);
+                commits_after_fault += injected;
             } else {
-                if (kind == 0)
-                    io_failures++;
-                else
-                    alloc_failures++;
-                assert_int_equal(now, followups);
+                failures[kind]++;
+                assert_int_equal(tu_count(db, "SELECT version FROM cases WHERE"
+                                              " ref = 'CP-2026-00001'"),
+                                 version);
+                assert_int_equal(tu_count(db, "SELECT count(*) FROM events"), events);
             }
+            /* (the burst sweep checks the whole database at every eighth
+             * point only: it already checked that nothing was written) */
             long before = 1, after;
-            check_intact(db, before, &after);
+            if (kind != ALLOC_FAIL_UNTIL_FREE || st == HV_OK || n % 8 == 0)
+                check_intact(db, before, &after);
             /* the follow-up, its event and the next follow-up task, or none */
             assert_int_equal(tu_count(db, "SELECT count(*) FROM followups"),
                              tu_count(db, "SELECT count(*) FROM events WHERE kind = 'followed_up'"));
@@ -329,8 +416,13 @@ static void faults_during_a_followup(void **state)
         }
         assert_true(done);
     }
-    print_message("follow-up: %ld I/O faults and %ld allocation failures, each "
-                  "failed cleanly\n", io_failures, alloc_failures);
+    print_message("follow-up: %ld I/O faults, %ld allocation failures (from one "
+                  "on) and %ld bursts of allocation failures failed cleanly; "
+                  "%ld calls committed whole after a fault\n",
+                  failures[IO_FAULT], failures[ALLOC_FAIL_AFTER],
+                  failures[ALLOC_FAIL_UNTIL_FREE], commits_after_fault);
+    free(expected);
+    free(clean);
     tu_rmtree(dir);
     free(dir);
 }
