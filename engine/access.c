@@ -14,6 +14,8 @@
 #include "access.h"
 #include "alloc.h"
 #include "store.h"
+#include "error.h"
+#include "events.h"
 
 /* Looks the acting user up: e->who inside a call context, else the users
  * table.  Returns HV_OK with *user_id and role set, HV_NOTFOUND (no

@@ -10,6 +10,7 @@
 #include "assess.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
 
 /* The five elements of the Best Interests Assessment. */
 static const char *const elements[] = {

@@ -20,6 +20,8 @@
 #include "error.h"
 #include "events.h"
 #include "store.h"
+#include "access.h"
+#include "context.h"
 
 /* Where the chain starts (meta audit_chain_from; 1 when absent). */
 static hv_status chain_start(hv_engine *e, int64_t *from)

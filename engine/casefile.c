@@ -7,6 +7,9 @@
 
 #include "alloc.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
+#include "context.h"
 
 #define SECONDS_PER_YEAR 31556952
 

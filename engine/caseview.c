@@ -6,6 +6,7 @@
 
 #include "caseview.h"
 #include "store.h"
+#include "error.h"
 
 /* Column i parsed as JSON (JSON null when NULL or not JSON). */
 static json_t *col_json(sqlite3_stmt *st, int i)

@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
 
 #define DEFAULT_FINAL_FOLLOWUP (90 * 86400) /* "about 3 months after" */
 

@@ -8,6 +8,7 @@
 
 #include "consent.h"
 #include "store.h"
+#include "error.h"
 
 hv_status hv__consent_record(hv_engine *e, int64_t case_id, const char *scope,
                              const char *given_by, hv_time given_at,

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "context.h"
 #include "store.h"
+#include "error.h"
 
 /* Resolves the acting user and the case ref into c and decides access
  * (the refusals of hv__call_begin).  c->stage_id, status and urgency are

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "engine.h"
+#include "core.h"
 
 hv_status hv__fail(hv_engine *e, hv_status st, const char *fmt, ...)
 {

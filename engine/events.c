@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "engine.h"
+#include "core.h"
 #include "error.h"
 #include "store.h"
 

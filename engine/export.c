@@ -22,6 +22,10 @@
 #include "engine.h"
 #include "export_tables.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
+#include "crypto.h"
+#include "events.h"
 
 /* ---- CSV ------------------------------------------------------------------- */
 

@@ -13,6 +13,10 @@
 #include "import_csv.h"
 #include "import_json.h"
 #include "store.h"
+#include "access.h"
+#include "error.h"
+#include "events.h"
+#include "crypto.h"
 
 /* Checks who may import in this format: CSV rows are registrations
  * (caseworkers and supervisors, checked by registration itself); whole

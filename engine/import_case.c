@@ -12,6 +12,9 @@
 #include "alloc.h"
 #include "import_case.h"
 #include "store.h"
+#include "error.h"
+#include "events.h"
+#include "search.h"
 
 /* An exported row id and the id it has in this database. */
 typedef struct {

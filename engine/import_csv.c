@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "import_csv.h"
+#include "error.h"
 
 /* ---- reading CSV (RFC 4180) -------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "import_case.h"
 #include "import_json.h"
+#include "error.h"
 
 /* ---- reading a JSON export one value at a time ---------------------------------- */
 

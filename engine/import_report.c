@@ -3,6 +3,7 @@
  * its field and reason, and the references of the rows imported.
  */
 #include "import_report.h"
+#include "error.h"
 
 /* See import_report.h. */
 hv_status hv__import_reject(hv_import_report *r, int64_t row, const char *field,

@@ -20,6 +20,8 @@
 #include "migrate.h"
 #include "rules.h"
 #include "store.h"
+#include "refs.h"
+#include "rulesapi.h"
 
 #define DEFAULT_REF_PATTERN "AGENCY-YYYY-NNNNN"
 

@@ -1,6 +1,7 @@
 /* intake.c - a registration's input: parsed, and checked against the
  * contract and the workflow before anything is decided or written. */
 #include "intake.h"
+#include "error.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "engine.h"
+#include "core.h"
 #include "error.h"
 #include "store.h"
 

@@ -8,6 +8,11 @@
 
 #include "alloc.h"
 #include "store.h"
+#include "error.h"
+#include "crypto.h"
+#include "context.h"
+#include "access.h"
+#include "events.h"
 
 #define MAX_NOTE_BYTES 20000
 

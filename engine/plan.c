@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
 
 hv_status hv__approve_plan(hv_step_run *sc, int64_t plan_id)
 {

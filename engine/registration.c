@@ -18,6 +18,11 @@
 #include "store.h"
 #include "tasks.h"
 #include "consent.h"
+#include "rulesapi.h"
+#include "error.h"
+#include "access.h"
+#include "events.h"
+#include "crypto.h"
 
 #define DEFAULT_DUE_SECONDS (48 * 3600)
 

@@ -18,6 +18,8 @@
 #include "alloc.h"
 #include "engine.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
 
 #define DAY 86400
 #define WEEK (7 * DAY)

@@ -8,6 +8,10 @@
 #include "alloc.h"
 #include "rulestest.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
+#include "events.h"
+#include "context.h"
 
 /* Writes a log() line of a rule to the engine's rules log. */
 static void engine_log(void *ud, const char *hook, const char *line)

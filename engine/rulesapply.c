@@ -14,6 +14,9 @@
 #include "rulesdiff.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
+#include "events.h"
+#include "access.h"
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 

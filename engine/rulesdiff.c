@@ -32,6 +32,8 @@
 #include "alloc.h"
 #include "rulesapi.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
 
 #define MAX_ERRORS_LISTED 100
 #define GC_EVERY 4096 /* cases between explicit GC steps */

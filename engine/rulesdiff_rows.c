@@ -9,6 +9,8 @@
 #include "alloc.h"
 #include "rulesdiff.h"
 #include "store.h"
+#include "error.h"
+#include "crypto.h"
 
 enum {
     S_CONCERNS = HV_VIEW_CONCERNS, S_CONSENTS = HV_VIEW_CONSENTS,

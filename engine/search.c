@@ -10,6 +10,9 @@
 #include "casefile.h"
 #include "names.h"
 #include "store.h"
+#include "error.h"
+#include "access.h"
+#include "crypto.h"
 
 /* The duplicate key of a spelling key, a sex and a location, as SQL: the
  * one expression both the index and the duplicate check use. */

@@ -14,6 +14,8 @@
 #include "notes.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
+#include "rulesapi.h"
 
 #define DEFAULT_FOLLOWUP_EVERY (14 * 86400) /* without followup.lua */
 #define DEFAULT_REVIEW_EVERY (90 * 86400)   /* "e.g., every 3 months" */

@@ -26,6 +26,10 @@
 #include "referral.h"
 #include "stepkit.h"
 #include "store.h"
+#include "error.h"
+#include "events.h"
+#include "crypto.h"
+#include "access.h"
 
 typedef hv_status (*step_fn)(hv_step_run *sc);
 

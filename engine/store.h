@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "engine.h"
+#include "core.h"
 
 /* Opens the SQLite file with Haven's settings (foreign keys, secure_delete,
  * trusted_schema off, defensive mode, busy timeout) and registers the name

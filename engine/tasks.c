@@ -9,6 +9,8 @@
 #include "alloc.h"
 #include "store.h"
 #include "tasks.h"
+#include "error.h"
+#include "jbuf.h"
 
 hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
                        const char *label, hv_time due, int64_t assignee,

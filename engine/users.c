@@ -9,6 +9,8 @@
 #include "access.h"
 #include "alloc.h"
 #include "store.h"
+#include "error.h"
+#include "events.h"
 
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
                                     "administrator", "trainer", NULL};

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "engine.h"
+#include "init.h"
+#include "migrate.h"
 #include "store.h"
 #include "testutil.h"
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "migrate.h"
 #include "store.h"
 #include "testutil.h"
 

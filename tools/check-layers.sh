@@ -21,8 +21,9 @@
 #     file-level call graph).
 #  4. Sizes: no engine/*.c over 900 lines, no function over 150 lines.
 #  5. Every hv__ function is declared in the header of the file that
-#     defines it (foo.c -> foo.h), every hv_ one in include/haven.h, and no
-#     hv_ prototype is typed into a .c file.
+#     defines it (foo.c -> foo.h, or a split file's family header:
+#     foo_rows.c -> foo.h), every hv_ one in include/haven.h, and no hv_
+#     prototype is typed into a .c file.
 set -eu
 
 usage="usage: check-layers.sh SOURCE_DIR GENERATED_DIR ENGINE_OBJECT..."
@@ -84,12 +85,12 @@ done
 for o in "$@"; do
     [ -f "$o" ] || { err "$o: no such object file"; continue; }
     b=$(basename "$o"); b=${b%.o}; b=${b%.c}
-    "$NM" -g --defined-only "$o" | awk -v f="$b" '$3 ~ /^hv_/ { print "D", f, $3 }'
+    "$NM" -g --defined-only "$o" | awk -v f="$b" '$3 ~ /^hv_/ { print ($2 == "T" ? "D" : "V"), f, $3 }'
     "$NM" -u "$o" | awk -v f="$b" '$2 ~ /^hv_/ { print "U", f, $2 }'
 done >"$tmp/syms"
 awk -v floors="$tmp/floors" '
     BEGIN { while ((getline l < floors) > 0) { split(l, p, " "); fl[p[1]] = p[2] } }
-    $1 == "D" { def[$3] = $2; files[$2] = 1 }
+    $1 == "D" || $1 == "V" { def[$3] = $2; files[$2] = 1 }
     $1 == "U" { nu++; uf[nu] = $2; us[nu] = $3; files[$2] = 1 }
     END {
         for (i = 1; i <= nu; i++) {
@@ -137,17 +138,19 @@ done
 
 # ---- 5. declarations in the header of the defining file --------------------------
 awk '$1 == "D" { print $2, $3 }' "$tmp/syms" | sort -u | while read -r file sym; do
+    # A split file (rulesdiff_rows.c) may share its family's header
+    # (rulesdiff.h).
     case $sym in
-    hv__*) h="$src/engine/$file.h" ;;
-    *) h="$src/engine/include/haven.h" ;;
+    hv__*) h="$src/engine/$file.h"; fam="$src/engine/${file%%_*}.h" ;;
+    *) h="$src/engine/include/haven.h"; fam=$h ;;
     esac
-    if [ ! -f "$h" ] || ! grep -q "[^A-Za-z0-9_]$sym(" "$h"; then
+    if ! grep -qs "[^A-Za-z0-9_]$sym(" "$h" "$fam"; then
         err "engine/$file.c defines $sym, not declared in ${h#"$src"/}"
     fi
 done
 for f in "$src"/engine/*.c; do
     awk -v file="engine/$(basename "$f")" '
-        /^[A-Za-z_][A-Za-z_0-9 \t\*]*[ \t\*]hv__?[a-z0-9_]+[ \t]*\(/ && !/^static/ { decl = 1; dline = FNR }
+        /^[A-Za-z_][A-Za-z_0-9 \t\*]*[ \t\*]hv__?[a-z0-9_]+[ \t]*\(/ && !/^(static|typedef)/ { decl = 1; dline = FNR }
         decl && /\{/ { decl = 0 }
         decl && /;[ \t]*$/ { printf "%s:%d: a prototype typed into a .c file\n", file, dline; decl = 0 }
     ' "$f" >>"$tmp/errors"

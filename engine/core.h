@@ -1,0 +1,75 @@
+/*
+ * core.h - the engine object (internal, floor 2).
+ *
+ * struct hv_engine is the one handle every call gets: the SQLite
+ * connection and its statement cache (store.c), the last message
+ * (error.c), the clock (set in engine.c, read by hv_now in store.c), the
+ * acting user and purpose (engine.c) and the call context's acting user
+ * (context.c), the settings and workflow read at open, the rule pack in
+ * force, and the keys of encryption at rest (crypto.c).  Only the data:
+ * functions live in the header of the file that defines them.
+ */
+#ifndef HV_CORE_H
+#define HV_CORE_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "haven.h"
+#include "workflow.h"
+
+struct hv_rules;
+
+#define HV_STMT_CACHE 512
+typedef struct {
+    sqlite3_stmt *stmt;
+    int busy; /* handed out by hv__store_prepare, not yet finalized */
+} hv_stmt_slot;
+
+struct hv_engine {
+    sqlite3 *db;
+    char *path;
+    char *errmsg;          /* last detailed message; "" when none */
+    char *actor;           /* acting user's login */
+    hv_clock_mode clock_mode;
+    hv_time clock_time;    /* fixed / simulated time */
+    int busy_ms;
+    /* From the database at open. */
+    int64_t agency_id;
+    char *agency_code;
+    char *ref_pattern;
+    char *rules_dir;
+    int64_t workflow_row;  /* workflows.id of the current workflow */
+    hv_workflow *wf;       /* the current workflow, parsed */
+    struct hv_rules *rules; /* the rule pack in force (NULL: none) */
+    int rules_loaded;      /* rules looked up in the database already */
+    FILE *rules_log;       /* where log() lines of rules go (NULL: dropped) */
+    int64_t refused_case;  /* an access refusal to audit after a rollback */
+    char *purpose;         /* why the user acts (recorded in events), or NULL */
+    /* The acting user of the call in progress, resolved once per call by
+     * the call context (context.c) and forgotten when the call ends; the
+     * event append takes the role from here instead of asking the users
+     * table again.  known 0: no call context (look the user up). */
+    struct {
+        int known;
+        int64_t user_id;
+        char role[32];
+    } who;
+    hv_stmt_slot stmts[HV_STMT_CACHE]; /* prepared statements (store.c) */
+    int batch;             /* inside hv_engine_batch_begin (one transaction) */
+    int batch_change;      /* a change's savepoint is open in the batch */
+    /* hv__alloc_failures() when the open change began (hv__store_begin):
+     * the event append fails the change if it has grown since. */
+    unsigned long alloc_failures_at_begin;
+    /* Encryption at rest (crypto.c). */
+    unsigned char data_key[32], index_key[32], kek[32];
+    unsigned char kdf_salt[16];
+    crypto_auth_hmacsha256_state index_mac; /* HMAC keyed with index_key */
+#define HV_BLIND_BYTES 12 /* the blind index keeps this much of the HMAC */
+    int have_key, have_kek, key_passphrase;
+};
+
+#endif
