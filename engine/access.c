@@ -121,12 +121,7 @@ hv_status hv__case_refused(hv_engine *e, int64_t case_id, const char *ref,
     }
     if (case_id && in_transaction)
         e->refused_case = case_id;
-    return hv__echo_safe(ref)
-               ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
-               : hv__fail(e, HV_NOTFOUND,
-                          "no such case (the reference given "
-                          "is not shown: it does not look "
-                          "like one)");
+    return hv__no_such_case(e, ref);
 }
 
 void hv__audit_pending_refusal(hv_engine *e, const char *action)

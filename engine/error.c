@@ -97,3 +97,12 @@ int hv__echo_safe(const char *s)
      * number); a capitalised word may be a name and is never echoed */
     return (lower && !upper) || (!lower && digit) || (!lower && !upper);
 }
+
+hv_status hv__no_such_case(hv_engine *e, const char *ref)
+{
+    return hv__echo_safe(ref)
+               ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
+               : hv__fail(e, HV_NOTFOUND,
+                          "no such case (the reference given is not shown: "
+                          "it does not look like one)");
+}

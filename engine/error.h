@@ -34,4 +34,9 @@ hv_status hv__json_out(hv_engine *e, json_t *v, char **out);
  * reference (never free text that may be a name), 0 otherwise. */
 int hv__echo_safe(const char *s);
 
+/* HV_NOTFOUND with the one "no such case" message: the reference is
+ * echoed only if it looks like one (hv__echo_safe), never free text.  Said
+ * alike for an unknown case and for one out of the user's reach. */
+hv_status hv__no_such_case(hv_engine *e, const char *ref);
+
 #endif

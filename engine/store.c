@@ -279,11 +279,7 @@ hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
             *version = sqlite3_column_int64(st, 1);
         s = HV_OK;
     } else if (rc == SQLITE_DONE) {
-        s = hv__echo_safe(ref)
-                ? hv__fail(e, HV_NOTFOUND, "%s: no such case", ref)
-                : hv__fail(e, HV_NOTFOUND,
-                           "no such case (the reference given is not shown: "
-                           "it does not look like one)");
+        s = hv__no_such_case(e, ref);
     } else {
         s = hv__sql_fail(e, rc, "looking up a case");
     }
