@@ -232,7 +232,7 @@ double raw_replay(const char *src, const char *path, int per)
             bench_die("replay insert %s: %s", t[k].table, sqlite3_errmsg(db));
     }
     sqlite3_close(s);
-    /* each registration takes the next reference (registry.c) */
+    /* each registration takes the next reference (registration.c) */
     sqlite3_stmt *counter;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO ref_counters (prefix, next) VALUES ('RAW', 2)"
