@@ -43,51 +43,60 @@ err() { printf '%s\n' "$*" >>"$tmp/errors"; }
 awk '!/^#/ && NF > 1 { for (i = 2; i <= NF; i++) print $i, $1 }' \
     "$src/tools/floors.txt" >"$tmp/floors"
 
+# A file's path from the source folder, in awk: rel(FILENAME).
+REL='function rel(f) { return substr(f, length(src) + 2) }
+     function base(f,    n, p) { n = split(f, p, "/"); return p[n] }'
+
 # ---- 1. front ends include only the public header -----------------------------
-(cd "$src/bindings" && find . -name '*.h' -exec basename {} \;) >"$tmp/bindings_h"
+# Allowed: haven.h, any header of bindings/, and the build's generated
+# headers (without the build's folder: the embedded Lua of the front ends,
+# bindings/DIR/NAME.lua -> DIR_NAME.h).
+find "$src/bindings" -name '*.h' >"$tmp/bindings_h"
+find "$src/bindings" -name '*.lua' | awk -v src="$src" "$REL"'
+    { n = split(rel($0), p, "/"); sub(/\.lua$/, "", p[n]); print p[n - 1] "_" p[n] ".h" }' \
+    >>"$tmp/bindings_h"
 if [ "$gendir" != - ] && [ -d "$gendir" ]; then
-    (cd "$gendir" && ls) >>"$tmp/bindings_h"
-else
-    # Without the build's folder, the embedded Lua of the front ends.
-    for f in "$src"/bindings/*/*.lua; do
-        b=$(basename "$f" .lua)
-        d=$(basename "$(dirname "$f")")
-        echo "${d}_${b}.h"
-    done >>"$tmp/bindings_h"
+    find "$gendir" -name '*.h' >>"$tmp/bindings_h"
 fi
-find "$src/bindings" -name '*.[ch]' | sort | while read -r f; do
-    awk -v file="${f#"$src"/}" -v allowed="$tmp/bindings_h" '
-        BEGIN { while ((getline l < allowed) > 0) ok[l] = 1; ok["haven.h"] = 1 }
-        /^[ \t]*#[ \t]*include[ \t]*"/ {
-            split($0, p, "\""); h = p[2]; n = split(h, parts, "/"); base = parts[n]
-            if (!(base in ok) || h ~ /\.\./ || h ~ /^(engine|bench)\//)
-                printf "%s:%d: includes \"%s\": a front end may include only haven.h, its own headers and system or library headers\n", file, FNR, h
-        }' "$f" >>"$tmp/errors"
-done
+find "$src/bindings" -name '*.[ch]' | sort >"$tmp/bindings_src"
+# shellcheck disable=SC2046
+awk -v src="$src" -v allowed="$tmp/bindings_h" "$REL"'
+    BEGIN { while ((getline l < allowed) > 0) ok[base(l)] = 1; ok["haven.h"] = 1 }
+    /^[ \t]*#[ \t]*include[ \t]*"/ {
+        split($0, p, "\""); h = p[2]
+        if (!(base(h) in ok) || h ~ /\.\./ || h ~ /^(engine|bench)\//)
+            printf "%s:%d: includes \"%s\": a front end may include only haven.h, its own headers and system or library headers\n", rel(FILENAME), FNR, h
+    }' $(cat "$tmp/bindings_src") >>"$tmp/errors"
 
 # ---- 2. every engine file on a floor; includes go down ------------------------
-for f in "$src"/engine/*.c "$src"/engine/*.h; do
-    b=$(basename "$f")
-    grep -q "^$b " "$tmp/floors" || err "engine/$b: not on a floor in tools/floors.txt"
-done
-for f in "$src"/engine/*.c "$src"/engine/*.h; do
-    awk -v file="engine/$(basename "$f")" -v me="$(basename "$f")" -v floors="$tmp/floors" '
-        BEGIN { while ((getline l < floors) > 0) { split(l, p, " "); fl[p[1]] = p[2] } }
-        /^[ \t]*#[ \t]*include[ \t]*"/ {
-            split($0, p, "\""); h = p[2]
-            if (h == "haven.h" || !(h in fl) || !(me in fl)) next
-            if (fl[h] + 0 > fl[me] + 0)
-                printf "%s:%d: includes %s (floor %d) from floor %d: an include goes up\n", file, FNR, h, fl[h], fl[me]
-        }' "$f" >>"$tmp/errors"
-done
+# shellcheck disable=SC2086
+awk -v src="$src" -v floors="$tmp/floors" "$REL"'
+    BEGIN { while ((getline l < floors) > 0) { split(l, p, " "); fl[p[1]] = p[2] } }
+    FNR == 1 {
+        me = base(FILENAME)
+        if (!(me in fl)) printf "engine/%s: not on a floor in tools/floors.txt\n", me
+    }
+    /^[ \t]*#[ \t]*include[ \t]*"/ {
+        split($0, p, "\""); h = p[2]
+        if (h == "haven.h" || !(h in fl) || !(me in fl)) next
+        if (fl[h] + 0 > fl[me] + 0)
+            printf "engine/%s:%d: includes %s (floor %d) from floor %d: an include goes up\n", me, FNR, h, fl[h], fl[me]
+    }' "$src"/engine/*.c "$src"/engine/*.h >>"$tmp/errors"
 
 # ---- 3. calls go down, and never in a loop ---------------------------------------
 for o in "$@"; do
-    [ -f "$o" ] || { err "$o: no such object file"; continue; }
-    b=$(basename "$o"); b=${b%.o}; b=${b%.c}
-    "$NM" -g --defined-only "$o" | awk -v f="$b" '$3 ~ /^hv_/ { print ($2 == "T" ? "D" : "V"), f, $3 }'
-    "$NM" -u "$o" | awk -v f="$b" '$2 ~ /^hv_/ { print "U", f, $2 }'
-done >"$tmp/syms"
+    [ -f "$o" ] || err "$o: no such object file"
+done
+# "D file sym" for a function defined there, "V" for data, "U" for a use;
+# file is the source's name without .c (nm -A names each object).
+{
+    "$NM" -A -g --defined-only "$@" 2>/dev/null | awk '{ print "DEF", $1, $2, $3 }'
+    "$NM" -A -u "$@" 2>/dev/null | awk '{ print "UND", $1, "U", $NF }'
+} | awk '$4 ~ /^hv_/ {
+        f = $2; sub(/:.*/, "", f); n = split(f, p, "/"); f = p[n]; sub(/\.o$/, "", f); sub(/\.c$/, "", f)
+        if ($1 == "UND") print "U", f, $4
+        else print ($3 == "T" ? "D" : "V"), f, $4
+    }' >"$tmp/syms"
 awk -v floors="$tmp/floors" '
     BEGIN { while ((getline l < floors) > 0) { split(l, p, " "); fl[p[1]] = p[2] } }
     $1 == "D" || $1 == "V" { def[$3] = $2; files[$2] = 1 }
@@ -119,42 +128,61 @@ awk -v floors="$tmp/floors" '
     }' "$tmp/syms" >>"$tmp/errors"
 
 # ---- 4. sizes -----------------------------------------------------------------
-for f in "$src"/engine/*.c; do
-    n=$(wc -l <"$f")
-    [ "$n" -le 900 ] || err "engine/$(basename "$f"): $n lines (at most 900)"
-done
-for f in "$src"/engine/*.c "$src"/bindings/*/*.c; do
-    awk -v file="${f#"$src"/}" '
-        /^[A-Za-z_].*\(/ && !/;[ \t]*$/ { sig = $0; sigline = FNR }
-        /^\{/ { start = FNR; name = sig }
-        /^\}/ && start {
-            if (FNR - start - 1 > 150) {
-                match(name, /[A-Za-z_0-9]+[ \t]*\(/)
-                printf "%s:%d: %s is %d lines (at most 150)\n", file, sigline, substr(name, RSTART, RLENGTH - 1), FNR - start - 1
-            }
-            start = 0
-        }' "$f" >>"$tmp/errors"
-done
+# shellcheck disable=SC2086
+awk -v src="$src" "$REL"'
+    FNR == 1 { file = rel(FILENAME); start = 0; sig = "" }
+    /^[A-Za-z_].*\(/ && !/;[ \t]*$/ { sig = $0; sigline = FNR }
+    /^\{/ { start = FNR; name = sig }
+    /^\}/ && start {
+        if (FNR - start - 1 > 150) {
+            match(name, /[A-Za-z_0-9]+[ \t]*\(/)
+            printf "%s:%d: %s is %d lines (at most 150)\n", file, sigline, substr(name, RSTART, RLENGTH - 1), FNR - start - 1
+        }
+        start = 0
+    }
+    { lines[FILENAME] = FNR }
+    END {
+        for (f in lines)
+            if (f ~ /\/engine\/[^\/]*\.c$/ && lines[f] > 900)
+                printf "%s: %d lines (at most 900)\n", rel(f), lines[f]
+    }' "$src"/engine/*.c $(cat "$tmp/bindings_src" | grep '\.c$') >>"$tmp/errors"
 
 # ---- 5. declarations in the header of the defining file --------------------------
-awk '$1 == "D" { print $2, $3 }' "$tmp/syms" | sort -u | while read -r file sym; do
-    # A split file (rulesdiff_rows.c) may share its family's header
-    # (rulesdiff.h).
-    case $sym in
-    hv__*) h="$src/engine/$file.h"; fam="$src/engine/${file%%_*}.h" ;;
-    *) h="$src/engine/include/haven.h"; fam=$h ;;
-    esac
-    if ! grep -qs "[^A-Za-z0-9_]$sym(" "$h" "$fam"; then
-        err "engine/$file.c defines $sym, not declared in ${h#"$src"/}"
-    fi
-done
-for f in "$src"/engine/*.c; do
-    awk -v file="engine/$(basename "$f")" '
-        /^[A-Za-z_][A-Za-z_0-9 \t\*]*[ \t\*]hv__?[a-z0-9_]+[ \t]*\(/ && !/^(static|typedef)/ { decl = 1; dline = FNR }
-        decl && /\{/ { decl = 0 }
-        decl && /;[ \t]*$/ { printf "%s:%d: a prototype typed into a .c file\n", file, dline; decl = 0 }
-    ' "$f" >>"$tmp/errors"
-done
+awk -v src="$src" '
+    # The text of a header, read once; "" when there is none.
+    function text(h,    l, t) {
+        if (h in cache) return cache[h]
+        t = ""
+        while ((getline l < h) > 0) t = t "\n" l
+        close(h)
+        return cache[h] = t
+    }
+    # 1 if t declares sym: sym( after a character that is not part of a name.
+    function declares(t, sym,    i, c) {
+        while ((i = index(t, sym "(")) > 0) {
+            c = substr(t, i - 1, 1)
+            if (i > 1 && c !~ /[A-Za-z0-9_]/) return 1
+            t = substr(t, i + length(sym))
+        }
+        return 0
+    }
+    $1 == "D" {
+        file = $2; sym = $3
+        # A split file (rulesdiff_rows.c) may share its family header
+        # (rulesdiff.h).
+        if (sym ~ /^hv__/) { h = src "/engine/" file ".h"; fam = file; sub(/_.*/, "", fam); fam = src "/engine/" fam ".h" }
+        else { h = src "/engine/include/haven.h"; fam = h }
+        if (!declares(text(h), sym) && !declares(text(fam), sym)) {
+            shown = h; sub("^" src "/", "", shown)
+            printf "engine/%s.c defines %s, not declared in %s\n", file, sym, shown
+        }
+    }' "$tmp/syms" >>"$tmp/errors"
+awk -v src="$src" "$REL"'
+    FNR == 1 { decl = 0 }
+    /^[A-Za-z_][A-Za-z_0-9 \t\*]*[ \t\*]hv__?[a-z0-9_]+[ \t]*\(/ && !/^(static|typedef)/ { decl = 1; dline = FNR }
+    decl && /\{/ { decl = 0 }
+    decl && /;[ \t]*$/ { printf "%s:%d: a prototype typed into a .c file\n", rel(FILENAME), dline; decl = 0 }
+' "$src"/engine/*.c >>"$tmp/errors"
 
 if [ -s "$tmp/errors" ]; then
     sort -u "$tmp/errors" >&2
