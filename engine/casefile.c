@@ -624,7 +624,7 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     hv__clear_error(e);
     if (!f)
         f = &none;
-    if ((s = hv__list_scope(e, &all, &me, &supervisor)) ||
+    if ((s = hv__list_scope(e, 0, &all, &me, &supervisor)) ||
         (s = check_filter(e, f)))
         return s;
     /* The agency's list walks the cases newest first; a caseworker's or a

@@ -250,9 +250,9 @@ static hv_status read_meta(hv_engine *e, const char *key, char **out)
     sqlite3_stmt *st = NULL;
     hv_status s;
     *out = NULL;
-    if ((s = hv__store_prepare(e, "SELECT value FROM meta WHERE key=?1", &st)))
+    if ((s = hv__store_preparef(e, &st, "SELECT value FROM meta WHERE key=?1",
+                                "t", key)))
         return s;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = hv__column_strdup(st, 0);

@@ -145,13 +145,12 @@ static hv_status next_reference(hv_engine *e, char **out_ref)
     char *key = hv__ref_counter_key(e->ref_pattern, e->agency_code, year);
     if (!key)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO ref_counters (prefix, next)"
-                               " VALUES (?1, 2) ON CONFLICT (prefix) DO UPDATE"
-                               " SET next = next + 1 RETURNING next - 1",
-                               &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "INSERT INTO ref_counters (prefix, next)"
+                                " VALUES (?1, 2) ON CONFLICT (prefix) DO UPDATE"
+                                " SET next = next + 1 RETURNING next - 1",
+                                "t", key)))
         goto done;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     long long seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (rc == SQLITE_ROW)
@@ -261,21 +260,6 @@ static hv_status check_duplicates(hv_engine *e, const hv_intake *r,
                     "name, age within a year, same location); check, or use "
                     "--force to register anyway",
                     refs);
-}
-
-/* The acting user if their role registers children (caseworkers and
- * supervisors).  out: *user_id. */
-static hv_status registrar(hv_engine *e, int64_t *user_id)
-{
-    char role[32];
-    hv_status s = hv__actor(e, user_id, role, sizeof role);
-    if (s)
-        return s;
-    if (!hv__role_reads_cases(role))
-        return hv__fail(e, HV_DENIED, "register: caseworkers and supervisors "
-                                      "register children (%s is %s)",
-                        e->actor, role);
-    return HV_OK;
 }
 
 /* What one registration writes: the case's row and who and when. */
@@ -414,9 +398,9 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
     if ((s = hv__store_begin(e)))
         return s;
     if ((s = check_duplicates(e, r, flags, &overridden)) ||
-        (s = registrar(e, &c.user_id)) || (s = next_reference(e, &ref)) ||
-        (s = insert_case(e, &c, ref)) || (s = insert_records(e, &c)) ||
-        (s = first_tasks(e, &c)) ||
+        (s = hv__registrar(e, "register", &c.user_id)) ||
+        (s = next_reference(e, &ref)) || (s = insert_case(e, &c, ref)) ||
+        (s = insert_records(e, &c)) || (s = first_tasks(e, &c)) ||
         (s = append_registered(e, &c, overridden))) {
         hv__store_rollback(e);
         goto done;

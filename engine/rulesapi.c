@@ -233,13 +233,12 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         if (s)
             return s;
     }
-    if ((s = hv__store_prepare(e,
-                               "SELECT seq, at, actor, kind, decision FROM"
-                               " events WHERE case_id = ?1 AND decision IS"
-                               " NOT NULL ORDER BY seq",
-                               &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT seq, at, actor, kind, decision FROM"
+                                " events WHERE case_id = ?1 AND decision IS"
+                                " NOT NULL ORDER BY seq",
+                                "i", case_id)))
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
     json_t *arr = json_array();
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -167,20 +167,11 @@ hv_status hv__store_exec(hv_engine *e, const char *sql)
     return HV_OK;
 }
 
-/* Runs sql (through the statement cache) to completion with the bind
- * values described by binds, one letter each: 'i' int64_t, 'd' double,
- * 't' text (a NULL pointer binds null), 'n' null (its argument is skipped).
- * A failure is recorded with `what` (never a bound value).  The one
- * "exec with binds" helper of the engine. */
-hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
-                          const char *binds, ...)
+/* Binds the values described by binds to st, one letter each: 'i'
+ * int64_t, 'd' double, 't' text (copied; a NULL pointer binds null), 'n'
+ * null (its argument is skipped). */
+static void bind_values(sqlite3_stmt *st, const char *binds, va_list ap)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, sql, &st);
-    if (s)
-        return s;
-    va_list ap;
-    va_start(ap, binds);
     for (int i = 0; binds[i]; i++) {
         if (binds[i] == 'i') {
             sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
@@ -194,12 +185,70 @@ hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
             (void)va_arg(ap, void *);
         }
     }
+}
+
+hv_status hv__store_preparef(hv_engine *e, sqlite3_stmt **stmt, const char *sql,
+                             const char *binds, ...)
+{
+    hv_status s = hv__store_prepare(e, sql, stmt);
+    if (s)
+        return s;
+    va_list ap;
+    va_start(ap, binds);
+    bind_values(*stmt, binds, ap);
+    va_end(ap);
+    return HV_OK;
+}
+
+/* Runs sql (through the statement cache) to completion with the bind
+ * values described by binds (as bind_values).  A failure is recorded with
+ * `what` (never a bound value).  The one "exec with binds" helper of the
+ * engine. */
+hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
+                          const char *binds, ...)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, sql, &st);
+    if (s)
+        return s;
+    va_list ap;
+    va_start(ap, binds);
+    bind_values(st, binds, ap);
     va_end(ap);
     int rc = sqlite3_step(st);
     while (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     hv__store_finalize(e, st);
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, what);
+}
+
+hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
+                              int64_t dflt, int64_t *out, const char *binds,
+                              ...)
+{
+    sqlite3_stmt *st = NULL;
+    *out = dflt;
+    hv_status s = hv__store_prepare(e, sql, &st);
+    if (s)
+        return s;
+    va_list ap;
+    va_start(ap, binds);
+    bind_values(st, binds, ap);
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            *out = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+        while (rc == SQLITE_ROW)
+            rc = sqlite3_step(st);
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_DONE) {
+        *out = dflt;
+        return hv__sql_fail(e, rc, what);
+    }
+    return HV_OK;
 }
 
 /* Runs one cached transaction statement; returns SQLite's code. */

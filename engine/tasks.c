@@ -68,21 +68,10 @@ hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id)
 hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t *count)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e,
-                                    "SELECT count(*) FROM tasks WHERE case_id ="
-                                    " ?1 AND kind = ?2 AND status = 'open'",
-                                    &st);
-    *count = 0;
-    if (s)
-        return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(st, 0);
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "counting tasks");
+    return hv__store_query_int(e, "counting tasks",
+                               "SELECT count(*) FROM tasks WHERE case_id ="
+                               " ?1 AND kind = ?2 AND status = 'open'",
+                               0, count, "it", case_id, kind);
 }
 
 /* ---- the due lists ------------------------------------------------------- */
@@ -153,7 +142,7 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
      * (supervisors), the agency (managers). */
     int all = 0, sup = 0;
     int64_t me = 0;
-    if ((s = hv__list_scope(e, &all, &me, &sup)))
+    if ((s = hv__list_scope(e, 0, &all, &me, &sup)))
         return s;
     if (f->agency && !all && !sup)
         return hv__fail(e, HV_DENIED,

@@ -37,18 +37,13 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
     if ((s = hv__require_role(e, "administrator", "user add: only an "
                               "administrator adds users", mine, sizeof mine)))
         goto fail;
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO users (login, agency_id, role,"
-                               " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
-                               " (SELECT id FROM users WHERE login = ?4), ?5)",
-                               &st)))
+    if ((s = hv__store_preparef(
+             e, &st,
+             "INSERT INTO users (login, agency_id, role,"
+             " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
+             " (SELECT id FROM users WHERE login = ?4), ?5)",
+             "titti", login, e->agency_id, role, supervisor, hv_now(e))))
         goto fail;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, e->agency_id);
-    sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-    if (supervisor)
-        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, hv_now(e));
     int rc = sqlite3_step(st);
     hv__store_finalize(e, st);
     st = NULL;
@@ -62,10 +57,11 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
     }
     if (supervisor) {
         int64_t sup = 0;
-        if ((s = hv__store_prepare(e, "SELECT supervisor_id FROM users WHERE"
-                                      " login = ?1", &st)))
+        if ((s = hv__store_preparef(e, &st,
+                                    "SELECT supervisor_id FROM users WHERE"
+                                    " login = ?1",
+                                    "t", login)))
             goto fail;
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             sup = sqlite3_column_int64(st, 0);
         hv__store_finalize(e, st);
@@ -116,9 +112,10 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
     if (supervisor && supervisor[0]) {
         int64_t sup_id = 0;
         sqlite3_stmt *q = NULL;
-        if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login = ?1", &q)))
+        if ((s = hv__store_preparef(e, &q,
+                                    "SELECT id FROM users WHERE login = ?1",
+                                    "t", supervisor)))
             goto fail;
-        sqlite3_bind_text(q, 1, supervisor, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW)
             sup_id = sqlite3_column_int64(q, 0);
         hv__store_finalize(e, q);
@@ -128,21 +125,16 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
             goto fail;
         }
     }
-    if ((s = hv__store_prepare(e,
-                               "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
-                               " active ELSE ?2 END, role = coalesce(?3, role),"
-                               " supervisor_id = CASE WHEN ?4 IS NULL THEN"
-                               " supervisor_id WHEN ?4 = '' THEN NULL ELSE"
-                               " (SELECT id FROM users WHERE login = ?4) END"
-                               " WHERE login = ?1",
-                               &st)))
+    if ((s = hv__store_preparef(
+             e, &st,
+             "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
+             " active ELSE ?2 END, role = coalesce(?3, role),"
+             " supervisor_id = CASE WHEN ?4 IS NULL THEN"
+             " supervisor_id WHEN ?4 = '' THEN NULL ELSE"
+             " (SELECT id FROM users WHERE login = ?4) END"
+             " WHERE login = ?1",
+             "titt", login, (int64_t)active, role, supervisor)))
         goto fail;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, active);
-    if (role)
-        sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-    if (supervisor)
-        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     hv__store_finalize(e, st);
     st = NULL;
@@ -263,11 +255,12 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
         goto fail;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         goto fail;
-    if ((s = hv__store_prepare(e, "SELECT status, coalesce(closed_at, 0), (SELECT"
-                                  " value FROM meta WHERE key = 'retention')"
-                                  " FROM cases WHERE id = ?1", &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT status, coalesce(closed_at, 0), (SELECT"
+                                " value FROM meta WHERE key = 'retention')"
+                                " FROM cases WHERE id = ?1",
+                                "i", case_id)))
         goto fail;
-    sqlite3_bind_int64(st, 1, case_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 0));
         closed_at = sqlite3_column_int64(st, 1);
@@ -326,9 +319,8 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
         "UPDATE cases SET version = version + 1 WHERE id = ?1",
         NULL};
     for (const char *const *sql = wipe; *sql; sql++) {
-        if ((s = hv__store_prepare(e, *sql, &st)))
+        if ((s = hv__store_preparef(e, &st, *sql, "i", case_id)))
             goto fail;
-        sqlite3_bind_int64(st, 1, case_id);
         int rc = sqlite3_step(st);
         hv__store_finalize(e, st);
         st = NULL;
