@@ -15,8 +15,7 @@
  *    later append does nothing, so a writer appends freely and checks err
  *    once at the end.  The text written before the failure stays valid.
  *  - Lifecycle: hv__jb_release frees and re-initialises; hv__jb_detach
- *    hands the text to the caller ("you now own it") and re-initialises;
- *    hv__jb_reset empties the text but keeps its memory (and the error).
+ *    hands the text to the caller ("you now own it") and re-initialises.
  */
 #ifndef HV_JBUF_H
 #define HV_JBUF_H
@@ -40,11 +39,12 @@ void hv__jb_release(hv_jbuf *b);
  * an allocation failed: then the partial text is freed); *len (when len
  * is not NULL) gets its length.  *b is empty again. */
 char *hv__jb_detach(hv_jbuf *b, size_t *len);
-/* Empties the text, keeping its memory for reuse; err stays as it was. */
-void hv__jb_reset(hv_jbuf *b);
 
 /* Appends n bytes of s as they are (they may hold NULs). */
 void hv__jb_raw(hv_jbuf *b, const char *s, size_t n);
+/* Appends printf-formatted text (a formatting failure sets err). */
+void hv__jb_printf(hv_jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string ("escaped"), or null when s is NULL. */
 void hv__jb_str(hv_jbuf *b, const char *s);
 /* Appends an object key at four spaces' indent: `\n    "key": ` for the

@@ -136,32 +136,23 @@ done:
  * hv__free. */
 static hv_status next_reference(hv_engine *e, char **out_ref)
 {
-    sqlite3_stmt *st = NULL;
     char year_buf[32];
-    hv_status s;
+    int64_t seq;
     *out_ref = NULL;
     hv_time_format(hv_now(e), year_buf, sizeof year_buf);
     int year = atoi(year_buf);
     char *key = hv__ref_counter_key(e->ref_pattern, e->agency_code, year);
     if (!key)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = hv__store_preparef(e, &st,
-                                "INSERT INTO ref_counters (prefix, next)"
-                                " VALUES (?1, 2) ON CONFLICT (prefix) DO UPDATE"
-                                " SET next = next + 1 RETURNING next - 1",
-                                "t", key)))
-        goto done;
-    int rc = sqlite3_step(st);
-    long long seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "allocating a reference");
-    else if (!(*out_ref = hv__ref_make(e->ref_pattern, e->agency_code, year,
-                                       seq)))
+    hv_status s = hv__store_query_int(e, "allocating a reference",
+                                      "INSERT INTO ref_counters (prefix, next)"
+                                      " VALUES (?1, 2) ON CONFLICT (prefix) DO"
+                                      " UPDATE SET next = next + 1"
+                                      " RETURNING next - 1",
+                                      0, &seq, "t", key);
+    if (s == HV_OK &&
+        !(*out_ref = hv__ref_make(e->ref_pattern, e->agency_code, year, seq)))
         s = hv__fail(e, HV_NOMEM, "out of memory");
-done:
-    hv__store_finalize(e, st);
     hv__free(key);
     return s;
 }

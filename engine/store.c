@@ -187,17 +187,40 @@ static void bind_values(sqlite3_stmt *st, const char *binds, va_list ap)
     }
 }
 
+/* Prepares sql (as hv__store_prepare) and binds ap's values as binds
+ * describes them (bind_values).  out: *stmt (NULL on failure). */
+static hv_status prepare_bound(hv_engine *e, sqlite3_stmt **stmt,
+                               const char *sql, const char *binds, va_list ap)
+{
+    hv_status s = hv__store_prepare(e, sql, stmt);
+    if (s == HV_OK)
+        bind_values(*stmt, binds, ap);
+    return s;
+}
+
+/* Steps st to its end and gives it back (hv__store_finalize).  When first
+ * is not NULL, the first row's first column, unless SQL NULL, goes into
+ * *first.  Returns HV_OK, or a failure recorded naming `what`. */
+static hv_status run_to_end(hv_engine *e, sqlite3_stmt *st, const char *what,
+                            int64_t *first)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && first && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *first = sqlite3_column_int64(st, 0);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    hv__store_finalize(e, st);
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, what);
+}
+
 hv_status hv__store_preparef(hv_engine *e, sqlite3_stmt **stmt, const char *sql,
                              const char *binds, ...)
 {
-    hv_status s = hv__store_prepare(e, sql, stmt);
-    if (s)
-        return s;
     va_list ap;
     va_start(ap, binds);
-    bind_values(*stmt, binds, ap);
+    hv_status s = prepare_bound(e, stmt, sql, binds, ap);
     va_end(ap);
-    return HV_OK;
+    return s;
 }
 
 /* Runs sql (through the statement cache) to completion with the bind
@@ -208,18 +231,11 @@ hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
                           const char *binds, ...)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, sql, &st);
-    if (s)
-        return s;
     va_list ap;
     va_start(ap, binds);
-    bind_values(st, binds, ap);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
     va_end(ap);
-    int rc = sqlite3_step(st);
-    while (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
-    hv__store_finalize(e, st);
-    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, what);
+    return s ? s : run_to_end(e, st, what, NULL);
 }
 
 hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
@@ -228,27 +244,13 @@ hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
 {
     sqlite3_stmt *st = NULL;
     *out = dflt;
-    hv_status s = hv__store_prepare(e, sql, &st);
-    if (s)
-        return s;
     va_list ap;
     va_start(ap, binds);
-    bind_values(st, binds, ap);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
     va_end(ap);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-            *out = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-        while (rc == SQLITE_ROW)
-            rc = sqlite3_step(st);
-    }
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_DONE) {
+    if (s == HV_OK && (s = run_to_end(e, st, what, out)))
         *out = dflt;
-        return hv__sql_fail(e, rc, what);
-    }
-    return HV_OK;
+    return s;
 }
 
 /* Runs one cached transaction statement; returns SQLite's code. */
