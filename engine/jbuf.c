@@ -33,6 +33,13 @@ char *hv__jb_detach(hv_jbuf *b, size_t *len)
     return text;
 }
 
+void hv__jb_reset(hv_jbuf *b)
+{
+    b->len = 0;
+    if (b->text)
+        b->text[0] = '\0';
+}
+
 /* Makes room for n more bytes and the NUL.  Returns 0 when the buffer
  * has failed (err set now or before). */
 static int reserve(hv_jbuf *b, size_t n)

@@ -15,7 +15,8 @@
  *    later append does nothing, so a writer appends freely and checks err
  *    once at the end.  The text written before the failure stays valid.
  *  - Lifecycle: hv__jb_release frees and re-initialises; hv__jb_detach
- *    hands the text to the caller ("you now own it") and re-initialises.
+ *    hands the text to the caller ("you now own it") and re-initialises;
+ *    hv__jb_reset empties the text but keeps its memory (and the error).
  */
 #ifndef HV_JBUF_H
 #define HV_JBUF_H
@@ -39,6 +40,8 @@ void hv__jb_release(hv_jbuf *b);
  * an allocation failed: then the partial text is freed); *len (when len
  * is not NULL) gets its length.  *b is empty again. */
 char *hv__jb_detach(hv_jbuf *b, size_t *len);
+/* Empties the text, keeping its memory for reuse; err stays as it was. */
+void hv__jb_reset(hv_jbuf *b);
 
 /* Appends n bytes of s as they are (they may hold NULs). */
 void hv__jb_raw(hv_jbuf *b, const char *s, size_t n);

@@ -342,26 +342,14 @@ hv_status hv__store_case_touch(hv_engine *e, const char *ref,
                                int64_t case_id, int64_t expected_version,
                                int64_t *new_version)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *new_version = 0;
-    if ((s = hv__store_prepare(e,
-                               "UPDATE cases SET version = version + 1,"
-                               " updated_at = ?2 WHERE id = ?1 AND"
-                               " (?3 = 0 OR version = ?3) RETURNING version",
-                               &st)))
+    hv_status s = hv__store_query_int(
+        e, "updating a case",
+        "UPDATE cases SET version = version + 1,"
+        " updated_at = ?2 WHERE id = ?1 AND"
+        " (?3 = 0 OR version = ?3) RETURNING version",
+        0, new_version, "iii", case_id, (int64_t)hv_now(e), expected_version);
+    if (s)
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_int64(st, 2, hv_now(e));
-    sqlite3_bind_int64(st, 3, expected_version);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *new_version = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-    }
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "updating a case");
     if (*new_version == 0)
         return hv__fail(e, HV_CONFLICT,
                         "%s: stale version: the case changed since version "
