@@ -186,16 +186,22 @@ static json_t *attach(json_t *c, const char *key, json_t *v)
     return json_object_set_new(c, key, v) ? NULL : v;
 }
 
-/* Sets c[key] to v (a new value, taken over) and prepares sql, bound with
- * ?1 = case_id, to fill it.  out: *st, to give back with
- * hv__store_finalize (NULL on failure). */
-static hv_status open_part(hv_engine *e, json_t *c, const char *key, json_t *v,
-                           const char *sql, int64_t case_id, sqlite3_stmt **st)
+/* Fills v from st (prepared and bound by read_part). */
+typedef hv_status (*part_fill)(hv_engine *e, sqlite3_stmt *st, json_t *v);
+
+/* Sets c[key] to v (a new value, taken over) and fills it by `fill` from
+ * sql, bound with ?1 = case_id. */
+static hv_status read_part(hv_engine *e, json_t *c, const char *key, json_t *v,
+                           const char *sql, int64_t case_id, part_fill fill)
 {
-    *st = NULL;
+    sqlite3_stmt *st = NULL;
     if (!attach(c, key, v))
         return hv__fail(e, HV_NOMEM, "out of memory");
-    return hv__store_preparef(e, st, sql, "i", case_id);
+    hv_status s = hv__store_preparef(e, &st, sql, "i", case_id);
+    if (s == HV_OK)
+        s = fill(e, st, v);
+    hv__store_finalize(e, st);
+    return s;
 }
 
 /* Sets c[key] to a new array of each section's rows, in order. */
@@ -423,53 +429,51 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     return HV_OK;
 }
 
-/* Sets c.child: the child's name, age now, dob and sex ({} if no child is
- * recorded). */
-static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
+/* The child's row into child: name, age now, dob and sex (nothing if no
+ * child is recorded). */
+static hv_status fill_child(hv_engine *e, sqlite3_stmt *st, json_t *child)
 {
-    sqlite3_stmt *st;
-    json_t *child = json_object();
-    hv_status s = open_part(e, c, "child", child,
-                            "SELECT hv_open(name), relationship, age,"
-                            " age_recorded_at, hv_open(birth_date), sex,"
-                            " lives_with_child FROM persons"
-                            " WHERE case_id = ?1 AND role = 'child'",
-                            case_id, &st);
-    if (s)
-        return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    hv_status s = HV_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
         if (person_row(child, st, e))
             s = hv__fail(e, HV_NOMEM, "out of memory");
         json_object_del(child, "relationship");
         json_object_del(child, "lives_with_child");
     }
-    hv__store_finalize(e, st);
     return s;
+}
+
+/* Sets c.child: the child's name, age now, dob and sex ({} if no child is
+ * recorded). */
+static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
+{
+    return read_part(e, c, "child", json_object(),
+                     "SELECT hv_open(name), relationship, age,"
+                     " age_recorded_at, hv_open(birth_date), sex,"
+                     " lives_with_child FROM persons"
+                     " WHERE case_id = ?1 AND role = 'child'",
+                     case_id, fill_child);
+}
+
+/* Each row's code (column 0) appended to concerns. */
+static hv_status fill_codes(hv_engine *e, sqlite3_stmt *st, json_t *concerns)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(
+                concerns,
+                json_string((const char *)sqlite3_column_text(st, 0))))
+            return hv__fail(e, HV_NOMEM, "out of memory");
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "reading concerns");
 }
 
 /* Sets c.concerns: the case's concern codes, in code order. */
 static hv_status add_concerns(hv_engine *e, int64_t case_id, json_t *c)
 {
-    sqlite3_stmt *st;
-    json_t *concerns = json_array();
-    hv_status s = open_part(e, c, "concerns", concerns,
-                            "SELECT code FROM case_concerns WHERE"
-                            " case_id = ?1 ORDER BY code",
-                            case_id, &st);
-    if (s)
-        return s;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(concerns, json_string((const char *)
-                                                sqlite3_column_text(st, 0)))) {
-            s = hv__fail(e, HV_NOMEM, "out of memory");
-            break;
-        }
-    if (s == HV_OK && rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "reading concerns");
-    hv__store_finalize(e, st);
-    return s;
+    return read_part(e, c, "concerns", json_array(),
+                     "SELECT code FROM case_concerns WHERE"
+                     " case_id = ?1 ORDER BY code",
+                     case_id, fill_codes);
 }
 
 /* Builds the whole case file of case_id into the object c: the case's
@@ -630,13 +634,11 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     /* a NULL filter binds NULL: it does not filter */
     if ((s = hv__store_preparef(
              e, &st,
-             all ? "SELECT " HV_CASE_SUMMARY_COLUMNS
-                   " FROM cases c" LIST_FILTERS
+             all ? "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM cases c" LIST_FILTERS
                  : "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM ("
                    "   SELECT * FROM cases WHERE assignee_id = ?7"
                    "   UNION ALL"
-                   "   SELECT x.* FROM users m CROSS JOIN cases x ON "
-                   "x.assignee_id = m.id"
+                   "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
                    "   WHERE ?8 = 1 AND m.supervisor_id = ?7 AND m.id <> ?7"
                    " ) c" LIST_FILTERS,
              all ? "tttti" : "ttttinii", f->stage, f->source, f->concern,

@@ -230,8 +230,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
     /* A child matches when any part of the searched name shares a
      * spelling key with a part of the child's name; the children sharing
      * the most keys come first. */
-    if ((s = hv__store_prepare(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              /* From the user's own cases and their team's (the assignee
               * index), each child's keys looked up by person: the same
               * cost on a national caseload as on a small one. */
@@ -246,11 +246,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
              " ) c CROSS JOIN persons p ON p.case_id = c.id AND p.role = 'child'"
              " LEFT JOIN users u ON u.id = c.assignee_id)"
              " WHERE hits > 0 ORDER BY hits DESC, case_id DESC LIMIT 200",
-             &st)))
+             "tii", keys_text, me, (int64_t)supervisor)))
         goto done;
-    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, me);
-    sqlite3_bind_int(st, 3, supervisor);
     s = hv__case_summaries(e, st, 1, arr, "searching");
     hv__store_finalize(e, st);
     st = NULL;

@@ -128,10 +128,9 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
     if (f->login) {
         /* a supervisor's role decides whether unassigned approvals show */
         sqlite3_stmt *r = NULL;
-        if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1",
-                                   &r)))
+        if ((s = hv__store_preparef(
+                 e, &r, "SELECT role FROM users WHERE login = ?1", "t", who)))
             return s;
-        sqlite3_bind_text(r, 1, who, -1, SQLITE_STATIC);
         role[0] = '\0';
         if (sqlite3_step(r) == SQLITE_ROW)
             snprintf(role, sizeof role, "%s", sqlite3_column_text(r, 0));
