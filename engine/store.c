@@ -253,6 +253,33 @@ hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
     return s;
 }
 
+hv_status hv__store_query_text(hv_engine *e, const char *what, const char *sql,
+                               char **out, const char *binds, ...)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    va_list ap;
+    va_start(ap, binds);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
+    va_end(ap);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        !(*out = hv__column_strdup(st, 0)))
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+    while (s == HV_OK && rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    hv__store_finalize(e, st);
+    if (s == HV_OK && rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, what);
+    if (s) {
+        hv__free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
 /* Runs one cached transaction statement; returns SQLite's code. */
 static int run_cached(hv_engine *e, const char *sql)
 {

@@ -69,6 +69,13 @@ hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
                               int64_t dflt, int64_t *out, const char *binds,
                               ...);
 
+/* As hv__store_query_int for text: out: *out, a copy of the first
+ * column of the first row for hv__free, or NULL when there is no row or
+ * the value is NULL (and on failure: HV_NOMEM, or the SQL failure naming
+ * `what`). */
+hv_status hv__store_query_text(hv_engine *e, const char *what, const char *sql,
+                               char **out, const char *binds, ...);
+
 /* Case id and version by reference (version may be NULL).  HV_NOTFOUND if
  * unknown, naming the reference only when hv__echo_safe allows it. */
 hv_status hv__store_case_lookup(hv_engine *e, const char *ref,
