@@ -209,15 +209,6 @@ static const hv_stage *not_eligible_stage(const hv_workflow *wf)
     return first;
 }
 
-/* The workflow's comprehensive assessment stage, or NULL. */
-static const hv_stage *comprehensive_stage(const hv_workflow *wf)
-{
-    for (size_t k = 0; k < wf->nstages; k++)
-        if (wf->stages[k].step == HV_STEP_COMPREHENSIVE_ASSESSMENT)
-            return &wf->stages[k];
-    return NULL;
-}
-
 /* Joins the references of a JSON array with ", " into buf (cut to
  * size). */
 static void join_refs(json_t *refs, char *buf, size_t size)
@@ -324,7 +315,8 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
 static hv_status first_tasks(hv_engine *e, const new_case *c)
 {
     const hv_intake *r = c->r;
-    const hv_stage *comp = comprehensive_stage(e->wf);
+    const hv_stage *comp =
+        hv__workflow_stage_of_step(e->wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
     hv_status s;
     for (int k = 0; k < 2 && r->eligible; k++) {
         const hv_stage *ts = k == 0 ? c->stage : comp;
