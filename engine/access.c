@@ -32,13 +32,12 @@ static hv_status lookup_actor(hv_engine *e, int64_t *user_id, char *role,
         return HV_OK;
     }
     sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e,
-                                    "SELECT id, role FROM users WHERE login"
-                                    " = ?1 AND active = 1",
-                                    &st);
+    hv_status s = hv__store_preparef(e, &st,
+                                     "SELECT id, role FROM users WHERE login"
+                                     " = ?1 AND active = 1",
+                                     "t", e->actor);
     if (s)
         return s;
-    sqlite3_bind_text(st, 1, e->actor, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *user_id = sqlite3_column_int64(st, 0);
@@ -139,14 +138,30 @@ void hv__audit_pending_refusal(hv_engine *e, const char *action)
     e->refused_case = 0;
 }
 
-hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor)
+hv_status hv__registrar(hv_engine *e, const char *action, int64_t *user_id)
+{
+    char role[32];
+    hv_status s = hv__actor(e, user_id, role, sizeof role);
+    if (s)
+        return s;
+    if (!hv__role_reads_cases(role))
+        return hv__fail(e, HV_DENIED,
+                        "%s: caseworkers and supervisors "
+                        "register children (%s is %s)",
+                        action, e->actor, role);
+    return HV_OK;
+}
+
+hv_status hv__list_scope(hv_engine *e, int admin_all, int *all, int64_t *me,
+                         int *supervisor)
 {
     char role[32];
     hv_status s = hv__actor(e, me, role, sizeof role);
     *all = *supervisor = 0;
     if (s)
         return s;
-    if (!strcmp(role, "manager")) {
+    if (!strcmp(role, "manager") ||
+        (admin_all && !strcmp(role, "administrator"))) {
         *all = 1; /* pseudonymous lists and counts of the agency */
         return HV_OK;
     }

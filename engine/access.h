@@ -28,6 +28,10 @@ hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
                            char *role, size_t size);
 /* 1 for the roles that read case files (caseworker, supervisor). */
 int hv__role_reads_cases(const char *role);
+/* The acting user if their role registers children (caseworkers and
+ * supervisors); HV_DENIED "<action>: caseworkers and supervisors register
+ * children (<login> is <role>)" otherwise.  out: *user_id. */
+hv_status hv__registrar(hv_engine *e, const char *action, int64_t *user_id);
 /* The one refusal of a case the acting user may not reach (or that does
  * not exist, case_id 0): HV_NOTFOUND "<ref>: no such case", the same
  * either way.  An existing case's refusal is audited (access_refused,
@@ -44,9 +48,11 @@ hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
                           json_t *data);
 /* The acting user's scope for lists, as bind values for
  * "(?A = 1 OR c.assignee_id = ?M OR (?S = 1 AND a.supervisor_id = ?M))":
- * everything (managers: *all), or their own cases and (supervisors:
- * *supervisor) their team's.  HV_DENIED for roles that read no lists.
+ * everything (managers, and administrators when admin_all: *all), or
+ * their own cases and (supervisors: *supervisor) their team's.  HV_DENIED
+ * for roles that read no lists.
  * out: *all, *me (the user's id), *supervisor. */
-hv_status hv__list_scope(hv_engine *e, int *all, int64_t *me, int *supervisor);
+hv_status hv__list_scope(hv_engine *e, int admin_all, int *all, int64_t *me,
+                         int *supervisor);
 
 #endif

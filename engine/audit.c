@@ -352,20 +352,17 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
         return s;
     if (ref && !case_id && (s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         return s;
-    if ((s = hv__store_prepare(e,
-                               "SELECT v.seq, v.at, v.actor, coalesce(json_extract("
-                               "v.data, '$.by_role'), u.role), c.ref, v.kind,"
-                               " json_extract(v.data, '$.purpose') FROM events v LEFT JOIN cases c ON"
-                               " c.id = v.case_id LEFT JOIN users u ON u.login ="
-                               " v.actor WHERE (?1 = 0 OR v.case_id = ?1) AND"
-                               " (?2 IS NULL OR v.actor = ?2) AND v.at >= ?3"
-                               " ORDER BY v.seq",
-                               &st)))
+    if ((s = hv__store_preparef(
+             e, &st,
+             "SELECT v.seq, v.at, v.actor, coalesce(json_extract("
+             "v.data, '$.by_role'), u.role), c.ref, v.kind,"
+             " json_extract(v.data, '$.purpose') FROM events v"
+             " LEFT JOIN cases c ON c.id = v.case_id LEFT JOIN users u ON u.login ="
+             " v.actor WHERE (?1 = 0 OR v.case_id = ?1) AND"
+             " (?2 IS NULL OR v.actor = ?2) AND v.at >= ?3"
+             " ORDER BY v.seq",
+             "iti", case_id, user, since)))
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    if (user)
-        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, since);
     json_t *arr = json_array();
     int rc = SQLITE_DONE;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {

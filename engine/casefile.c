@@ -156,17 +156,6 @@ static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-/* Prepares sql and binds ?1 = case_id.  out: *st, to give back with
- * hv__store_finalize. */
-static hv_status case_stmt(hv_engine *e, const char *sql, int64_t case_id,
-                           sqlite3_stmt **st)
-{
-    hv_status s = hv__store_prepare(e, sql, st);
-    if (s == HV_OK)
-        sqlite3_bind_int64(*st, 1, case_id);
-    return s;
-}
-
 /* Appends to arr the rows of sql (bound with ?1 = case_id), each built by
  * `row`. */
 static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
@@ -174,7 +163,7 @@ static hv_status case_rows(hv_engine *e, const char *sql, int64_t case_id,
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
-    if ((s = case_stmt(e, sql, case_id, &st)))
+    if ((s = hv__store_preparef(e, &st, sql, "i", case_id)))
         return s;
     s = collect(e, st, arr, row, what);
     hv__store_finalize(e, st);
@@ -195,6 +184,24 @@ typedef struct {
 static json_t *attach(json_t *c, const char *key, json_t *v)
 {
     return json_object_set_new(c, key, v) ? NULL : v;
+}
+
+/* Fills v from st (prepared and bound by read_part). */
+typedef hv_status (*part_fill)(hv_engine *e, sqlite3_stmt *st, json_t *v);
+
+/* Sets c[key] to v (a new value, taken over) and fills it by `fill` from
+ * sql, bound with ?1 = case_id. */
+static hv_status read_part(hv_engine *e, json_t *c, const char *key, json_t *v,
+                           const char *sql, int64_t case_id, part_fill fill)
+{
+    sqlite3_stmt *st = NULL;
+    if (!attach(c, key, v))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = hv__store_preparef(e, &st, sql, "i", case_id);
+    if (s == HV_OK)
+        s = fill(e, st, v);
+    hv__store_finalize(e, st);
+    return s;
 }
 
 /* Sets c[key] to a new array of each section's rows, in order. */
@@ -335,12 +342,12 @@ static const section record_sections[] = {
 static hv_status add_closure(hv_engine *e, int64_t case_id, json_t *c)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s = case_stmt(e,
-                            "SELECT closure_reason, closed_at,"
-                            " hv_open(transferred_to), closure_planned"
-                            " FROM cases"
-                            " WHERE id = ?1",
-                            case_id, &st);
+    hv_status s = hv__store_preparef(e, &st,
+                                     "SELECT closure_reason, closed_at,"
+                                     " hv_open(transferred_to), closure_planned"
+                                     " FROM cases"
+                                     " WHERE id = ?1",
+                                     "i", case_id);
     if (s)
         return s;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -369,8 +376,8 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     sqlite3_stmt *st = NULL;
     hv_status s;
     *form = NULL;
-    if ((s = case_stmt(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              "SELECT c.ref, a.code, w.code, w.version, c.stage, c.status,"
              " c.source, hv_open(c.location), c.urgency, c.risk_level,"
              " c.risk_score, u.login, c.registered_at, r.login, c.updated_at,"
@@ -379,7 +386,7 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
              " JOIN workflows w ON w.id = c.workflow_id"
              " LEFT JOIN users u ON u.id = c.assignee_id"
              " LEFT JOIN users r ON r.id = c.registered_by WHERE c.id = ?1",
-             case_id, &st)))
+             "i", case_id)))
         return s;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -422,57 +429,51 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     return HV_OK;
 }
 
-/* Sets c.child: the child's name, age now, dob and sex ({} if no child is
- * recorded). */
-static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
+/* The child's row into child: name, age now, dob and sex (nothing if no
+ * child is recorded). */
+static hv_status fill_child(hv_engine *e, sqlite3_stmt *st, json_t *child)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *child = attach(c, "child", json_object());
-    if (!child)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    hv_status s = case_stmt(e,
-                            "SELECT hv_open(name), relationship, age,"
-                            " age_recorded_at, hv_open(birth_date), sex,"
-                            " lives_with_child FROM persons"
-                            " WHERE case_id = ?1 AND role = 'child'",
-                            case_id, &st);
-    if (s)
-        return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    hv_status s = HV_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
         if (person_row(child, st, e))
             s = hv__fail(e, HV_NOMEM, "out of memory");
         json_object_del(child, "relationship");
         json_object_del(child, "lives_with_child");
     }
-    hv__store_finalize(e, st);
     return s;
+}
+
+/* Sets c.child: the child's name, age now, dob and sex ({} if no child is
+ * recorded). */
+static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
+{
+    return read_part(e, c, "child", json_object(),
+                     "SELECT hv_open(name), relationship, age,"
+                     " age_recorded_at, hv_open(birth_date), sex,"
+                     " lives_with_child FROM persons"
+                     " WHERE case_id = ?1 AND role = 'child'",
+                     case_id, fill_child);
+}
+
+/* Each row's code (column 0) appended to concerns. */
+static hv_status fill_codes(hv_engine *e, sqlite3_stmt *st, json_t *concerns)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(
+                concerns,
+                json_string((const char *)sqlite3_column_text(st, 0))))
+            return hv__fail(e, HV_NOMEM, "out of memory");
+    return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "reading concerns");
 }
 
 /* Sets c.concerns: the case's concern codes, in code order. */
 static hv_status add_concerns(hv_engine *e, int64_t case_id, json_t *c)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *concerns = attach(c, "concerns", json_array());
-    if (!concerns)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    hv_status s = case_stmt(e,
-                            "SELECT code FROM case_concerns WHERE"
-                            " case_id = ?1 ORDER BY code",
-                            case_id, &st);
-    if (s)
-        return s;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (json_array_append_new(concerns, json_string((const char *)
-                                                sqlite3_column_text(st, 0)))) {
-            s = hv__fail(e, HV_NOMEM, "out of memory");
-            break;
-        }
-    if (s == HV_OK && rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "reading concerns");
-    hv__store_finalize(e, st);
-    return s;
+    return read_part(e, c, "concerns", json_array(),
+                     "SELECT code FROM case_concerns WHERE"
+                     " case_id = ?1 ORDER BY code",
+                     case_id, fill_codes);
 }
 
 /* Builds the whole case file of case_id into the object c: the case's
@@ -624,14 +625,15 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
     hv__clear_error(e);
     if (!f)
         f = &none;
-    if ((s = hv__list_scope(e, &all, &me, &supervisor)) ||
+    if ((s = hv__list_scope(e, 0, &all, &me, &supervisor)) ||
         (s = check_filter(e, f)))
         return s;
     /* The agency's list walks the cases newest first; a caseworker's or a
      * supervisor's starts from their own cases and their team's (through
      * the assignee index), so it costs the same on a national caseload. */
-    if ((s = hv__store_prepare(
-             e,
+    /* a NULL filter binds NULL: it does not filter */
+    if ((s = hv__store_preparef(
+             e, &st,
              all ? "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM cases c" LIST_FILTERS
                  : "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM ("
                    "   SELECT * FROM cases WHERE assignee_id = ?7"
@@ -639,18 +641,10 @@ HV_API hv_status hv_case_list(hv_engine *e, const hv_case_filter *f,
                    "   SELECT x.* FROM users m CROSS JOIN cases x ON x.assignee_id = m.id"
                    "   WHERE ?8 = 1 AND m.supervisor_id = ?7 AND m.id <> ?7"
                    " ) c" LIST_FILTERS,
-             &st)))
+             all ? "tttti" : "ttttinii", f->stage, f->source, f->concern,
+             f->assignee, (int64_t)(f->limit > 0 ? f->limit : -1), NULL, me,
+             (int64_t)supervisor)))
         return s;
-    /* a NULL filter binds NULL: it does not filter */
-    sqlite3_bind_text(st, 1, f->stage, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, f->source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, f->concern, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, f->assignee, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
-    if (!all) {
-        sqlite3_bind_int64(st, 7, me);
-        sqlite3_bind_int(st, 8, supervisor);
-    }
     json_t *arr = json_array();
     s = arr ? collect(e, st, arr, summary_row, "listing cases")
             : hv__fail(e, HV_NOMEM, "out of memory");
@@ -673,12 +667,12 @@ static const section open_tasks_section = {
 static hv_status build_summary(hv_engine *e, int64_t case_id, json_t *o)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s = case_stmt(e,
-                            "SELECT " HV_CASE_SUMMARY_COLUMNS
-                            " FROM cases c"
-                            " LEFT JOIN users u ON u.id = c.assignee_id"
-                            " WHERE c.id = ?1",
-                            case_id, &st);
+    hv_status s =
+        hv__store_preparef(e, &st,
+                           "SELECT " HV_CASE_SUMMARY_COLUMNS " FROM cases c"
+                           " LEFT JOIN users u ON u.id = c.assignee_id"
+                           " WHERE c.id = ?1",
+                           "i", case_id);
     if (s)
         return s;
     int rc = sqlite3_step(st);

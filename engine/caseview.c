@@ -31,10 +31,9 @@ static hv_status view_rows(hv_engine *e, const char *sql, int64_t case_id,
                            json_t *arr, view_row fn)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, sql, &st);
+    hv_status s = hv__store_preparef(e, &st, sql, "i", case_id);
     if (s)
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *row = fn(st);
@@ -98,8 +97,8 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
     hv_status s;
     json_t *v = NULL;
     *out = NULL;
-    if ((s = hv__store_prepare(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              "SELECT ref, stage, status, source, hv_open(location), urgency,"
              " risk_level, risk_score, registered_at, hv_open(form),"
              " (SELECT json_group_array(code) FROM case_concerns"
@@ -115,10 +114,8 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
              "   'false' END))) FROM persons WHERE case_id = c.id AND"
              "   role = 'family')"
              " FROM cases c WHERE id = ?1",
-             &st)))
+             "ii", case_id, hv_now(e))))
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_int64(st, 2, hv_now(e));
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         hv__store_finalize(e, st);
@@ -176,16 +173,15 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
                        case_id, evaluations, review_row)))
         goto fail;
     /* The plan in force: the latest approved, else the latest made. */
-    if ((s = hv__store_prepare(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              "SELECT id, hv_open(goal), target_date, decided_at,"
              " version, status FROM plans WHERE case_id = ?1"
              " AND status IN ('approved','pending_approval')"
              " ORDER BY status = 'approved' DESC, version"
              " DESC LIMIT 1",
-             &st)))
+             "i", case_id)))
         goto fail;
-    sqlite3_bind_int64(st, 1, case_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         int64_t plan_id = sqlite3_column_int64(st, 0);
         int approved =

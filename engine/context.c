@@ -29,16 +29,15 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
                         "%s: a%s %s reads no case files (caseworkers and "
                         "supervisors do)",
                         action, c->role[0] == 'a' ? "n" : "", c->role);
-    if ((s = hv__store_prepare(e,
-                               "SELECT c.id, c.version, c.assignee_id,"
-                               " coalesce(a.supervisor_id, 0), c.stage,"
-                               " c.status, c.urgency, c.workflow_id"
-                               " FROM cases c"
-                               " LEFT JOIN users a ON a.id = c.assignee_id"
-                               " WHERE c.ref = ?1",
-                               &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT c.id, c.version, c.assignee_id,"
+                                " coalesce(a.supervisor_id, 0), c.stage,"
+                                " c.status, c.urgency, c.workflow_id"
+                                " FROM cases c"
+                                " LEFT JOIN users a ON a.id = c.assignee_id"
+                                " WHERE c.ref = ?1",
+                                "t", ref)))
         return s;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         c->case_id = sqlite3_column_int64(st, 0);
@@ -77,10 +76,10 @@ static hv_status load_workflow(hv_engine *e, const char *ref, hv_call *c)
     c->wf = e->wf;
     if (c->workflow_row != e->workflow_row) {
         char *err = NULL;
-        if ((s = hv__store_prepare(
-                 e, "SELECT source FROM workflows WHERE id = ?1", &st)))
+        if ((s = hv__store_preparef(
+                 e, &st, "SELECT source FROM workflows WHERE id = ?1", "i",
+                 c->workflow_row)))
             return s;
-        sqlite3_bind_int64(st, 1, c->workflow_row);
         if (sqlite3_step(st) == SQLITE_ROW) {
             const char *src = (const char *)sqlite3_column_text(st, 0);
             s = hv_workflow_load_string(src, strlen(src), "stored workflow",

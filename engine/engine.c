@@ -247,23 +247,12 @@ HV_API void hv_engine_batch_rollback(hv_engine *e)
 /* Reads one meta value into *out (malloc'd).  HV_CORRUPT if missing. */
 static hv_status read_meta(hv_engine *e, const char *key, char **out)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *out = NULL;
-    if ((s = hv__store_prepare(e, "SELECT value FROM meta WHERE key=?1", &st)))
-        return s;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = hv__column_strdup(st, 0);
-        s = *out ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
-    } else if (rc == SQLITE_DONE) {
-        s = hv__fail(e, HV_CORRUPT, "%s: not a haven database (no %s)",
-                     e->path, key);
-    } else {
-        s = hv__sql_fail(e, rc, "reading settings");
-    }
-    hv__store_finalize(e, st);
+    hv_status s = hv__store_query_text(e, "reading settings",
+                                       "SELECT value FROM meta WHERE key=?1",
+                                       out, "t", key);
+    if (s == HV_OK && !*out)
+        s = hv__fail(e, HV_CORRUPT, "%s: not a haven database (no %s)", e->path,
+                     key);
     return s;
 }
 

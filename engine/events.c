@@ -48,8 +48,11 @@ void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
     crypto_generichash_final(&h, out, HV_AUDIT_HASH_BYTES);
 }
 
-hv_status hv__audit_next(hv_engine *e, int64_t *seq,
-                         unsigned char prev[HV_AUDIT_HASH_BYTES], int *has_prev)
+/* The next event's sequence number and the hash it chains to (inside the
+ * write transaction).  out: *seq, prev (filled when *has_prev is 1). */
+static hv_status audit_next(hv_engine *e, int64_t *seq,
+                            unsigned char prev[HV_AUDIT_HASH_BYTES],
+                            int *has_prev)
 {
     sqlite3_stmt *st = NULL;
     hv_status s;
@@ -83,7 +86,7 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
     unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
     int has_prev = 0;
     hv_status s;
-    if ((s = hv__audit_next(e, &seq, prev, &has_prev)))
+    if ((s = audit_next(e, &seq, prev, &has_prev)))
         return s;
     hv__audit_hash(has_prev ? prev : NULL, seq, at, actor, case_id, kind,
                    data_text, decision_text, hash);
@@ -176,5 +179,16 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
 done:
     hv__free(data_text);
     hv__free(decision_text);
+    return s;
+}
+
+hv_status hv__store_event_commit(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data)
+{
+    hv_status s = data ? hv__store_append_event(e, case_id, kind, data, NULL)
+                       : hv__fail(e, HV_NOMEM, "out of memory");
+    json_decref(data);
+    if (s || (s = hv__store_commit(e)))
+        hv__store_rollback(e);
     return s;
 }

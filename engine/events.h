@@ -29,6 +29,13 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision);
 
+/* Ends a change: appends the event kind (as hv__store_append_event, no
+ * decision) with data, taken over and released here (NULL, from a
+ * json_pack out of memory: HV_NOMEM), then commits.  On any failure the
+ * change is rolled back.  Returns HV_OK or why. */
+hv_status hv__store_event_commit(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data);
+
 /* Appends an event whose data and decision are already JSON text (the
  * caller's; decision_text may be NULL), at a given time and by a given
  * actor (append_event, and import replaying a history): numbers it and
@@ -37,10 +44,6 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
                                 int64_t case_id, const char *kind,
                                 const char *data_text, const char *decision_text);
 
-/* The next event's sequence number and the hash it chains to (inside the
- * write transaction).  out: *seq, prev (filled when *has_prev is 1). */
-hv_status hv__audit_next(hv_engine *e, int64_t *seq,
-                         unsigned char prev[HV_AUDIT_HASH_BYTES], int *has_prev);
 /* BLAKE2b-256 of prev (NULL: the first entry) and the entry's fields into
  * out.  Changes nothing else. */
 void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,

@@ -25,19 +25,12 @@
 static hv_status check_importer(hv_engine *e, int csv)
 {
     char role[32];
-    hv_status s;
     if (!csv)
         return hv__require_role(e, "supervisor administrator",
                                 "import: whole case histories are imported by "
                                 "a supervisor or an administrator",
                                 role, sizeof role);
-    if ((s = hv__actor(e, &(int64_t){0}, role, sizeof role)))
-        return s;
-    if (!hv__role_reads_cases(role))
-        return hv__fail(e, HV_DENIED, "import: caseworkers and supervisors "
-                                      "register children (%s is %s)",
-                        e->actor, role);
-    return HV_OK;
+    return hv__registrar(e, "import", &(int64_t){0});
 }
 
 /* Records the import itself (counts only, no case content) in its own

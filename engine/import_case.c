@@ -80,11 +80,11 @@ static hv_status user_id(case_import *ci, const char *section, const char *key,
         return HV_OK;
     if (!json_is_string(v))
         return bad(ci, section, key, "must be a login");
-    hv_status s = hv__store_prepare(ci->e, "SELECT id FROM users WHERE login = ?1",
-                                    &st);
+    hv_status s =
+        hv__store_preparef(ci->e, &st, "SELECT id FROM users WHERE login = ?1",
+                           "t", json_string_value(v));
     if (s)
         return s;
-    sqlite3_bind_text(st, 1, json_string_value(v), -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     hv__store_finalize(ci->e, st);
@@ -104,13 +104,12 @@ static hv_status plan_of_version(case_import *ci, int64_t version, int64_t *plan
 {
     sqlite3_stmt *q = NULL;
     *plan_id = 0;
-    hv_status s = hv__store_prepare(ci->e, "SELECT id FROM plans WHERE"
-                                           " case_id = ?1 AND version = ?2",
-                                    &q);
+    hv_status s = hv__store_preparef(ci->e, &q,
+                                     "SELECT id FROM plans WHERE"
+                                     " case_id = ?1 AND version = ?2",
+                                     "ii", ci->case_id, version);
     if (s)
         return s;
-    sqlite3_bind_int64(q, 1, ci->case_id);
-    sqlite3_bind_int64(q, 2, version);
     if (sqlite3_step(q) == SQLITE_ROW)
         *plan_id = sqlite3_column_int64(q, 0);
     hv__store_finalize(ci->e, q);

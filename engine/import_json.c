@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "jbuf.h"
 #include "import_case.h"
 #include "import_json.h"
 #include "error.h"
@@ -26,8 +27,7 @@ typedef struct {
     FILE *f;
     int c;              /* the next byte, or EOF */
     int line, col;      /* of that byte, from 1 */
-    char *buf;          /* the value being read */
-    size_t len, cap;
+    hv_jbuf value;      /* the value being read */
     int vline, vcol;    /* where it starts */
     int too_big, nomem;
 } jreader;
@@ -60,32 +60,27 @@ static void jr_ws(jreader *j)
  * (j->too_big or j->nomem set). */
 static int jr_keep(jreader *j)
 {
-    if (j->len + 2 > j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 4096;
-        if (cap > MAX_VALUE_BYTES) {
-            j->too_big = 1;
-            return 0;
-        }
-        char *b = hv__realloc(j->buf, cap);
-        if (!b) {
-            j->nomem = 1;
-            return 0;
-        }
-        j->buf = b;
-        j->cap = cap;
+    char byte = (char)j->c;
+    if (j->value.len + 2 > MAX_VALUE_BYTES) {
+        j->too_big = 1;
+        return 0;
     }
-    j->buf[j->len++] = (char)j->c;
+    hv__jb_raw(&j->value, &byte, 1);
+    if (j->value.err) {
+        j->nomem = 1;
+        return 0;
+    }
     jr_next(j);
     return 1;
 }
 
-/* Reads one JSON value's text into j->buf (brackets balanced, strings
+/* Reads one JSON value's text into j->value (brackets balanced, strings
  * whole; jansson checks the rest).  0 on success. */
 static int jr_value(jreader *j)
 {
     int depth = 0;
     jr_ws(j);
-    j->len = 0;
+    hv__jb_reset(&j->value);
     j->vline = j->line;
     j->vcol = j->col;
     for (;;) {
@@ -110,9 +105,9 @@ static int jr_value(jreader *j)
                 break;
             continue;
         }
-        if (depth == 0 && j->len > 0 &&
-            (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' ||
-             c == '\r'))
+        if (depth == 0 && j->value.len > 0 &&
+            (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' ||
+             c == '\n' || c == '\r'))
             break; /* the end of a number or literal */
         if (c == '{' || c == '[') {
             depth++;
@@ -126,7 +121,6 @@ static int jr_value(jreader *j)
         if (depth == 0 && (c == '}' || c == ']'))
             break;
     }
-    j->buf[j->len] = '\0';
     return 0;
 }
 
@@ -135,8 +129,8 @@ static int jr_value(jreader *j)
 static json_t *jr_json(jreader *j, int *line, int *col)
 {
     json_error_t err;
-    json_t *v = json_loadb(j->buf, j->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                           &err);
+    json_t *v = json_loadb(j->value.text, j->value.len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!v) {
         *line = j->vline + (err.line > 0 ? err.line - 1 : 0);
         *col = err.line > 1 ? err.column : j->vcol + (err.column > 0 ? err.column - 1 : 0);
@@ -371,6 +365,6 @@ hv_status hv__import_json(hv_engine *e, FILE *f, const char *path,
     hv_status s = step == WALK_DONE ? w.s : walk_fail(&w, step);
     json_decref(w.about);
     json_decref(w.seen);
-    hv__free(w.j.buf);
+    hv__jb_release(&w.j.value);
     return s;
 }

@@ -1,6 +1,7 @@
 /* jbuf.c - JSON text written directly into a growing buffer (jbuf.h). */
 #include "jbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,10 +40,12 @@ void hv__jb_reset(hv_jbuf *b)
         b->text[0] = '\0';
 }
 
-void hv__jb_raw(hv_jbuf *b, const char *s, size_t n)
+/* Makes room for n more bytes and the NUL.  Returns 0 when the buffer
+ * has failed (err set now or before). */
+static int reserve(hv_jbuf *b, size_t n)
 {
     if (b->err)
-        return;
+        return 0;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + n + 1)
@@ -50,14 +53,37 @@ void hv__jb_raw(hv_jbuf *b, const char *s, size_t n)
         char *t = hv__realloc(b->text, cap);
         if (!t) {
             b->err = 1;
-            return;
+            return 0;
         }
         b->text = t;
         b->cap = cap;
     }
+    return 1;
+}
+
+void hv__jb_raw(hv_jbuf *b, const char *s, size_t n)
+{
+    if (!reserve(b, n))
+        return;
     memcpy(b->text + b->len, s, n);
     b->len += n;
     b->text[b->len] = '\0';
+}
+
+void hv__jb_printf(hv_jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        b->err = 1;
+    if (n < 0 || !reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->text + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 /* The escape of a character jansson escapes (quote, backslash, control

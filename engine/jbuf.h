@@ -45,6 +45,9 @@ void hv__jb_reset(hv_jbuf *b);
 
 /* Appends n bytes of s as they are (they may hold NULs). */
 void hv__jb_raw(hv_jbuf *b, const char *s, size_t n);
+/* Appends printf-formatted text (a formatting failure sets err). */
+void hv__jb_printf(hv_jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string ("escaped"), or null when s is NULL. */
 void hv__jb_str(hv_jbuf *b, const char *s);
 /* Appends an object key at four spaces' indent: `\n    "key": ` for the

@@ -75,12 +75,10 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
         (s = hv__note_add(e, case_id, user_id, NULL, text, &note_id)))
         goto fail;
     /* the event holds the note's number, never its text */
-    json_t *data = json_pack("{s:I,s:I}", "note", (json_int_t)note_id,
-                             "version", (json_int_t)version);
-    s = data ? hv__store_append_event(e, case_id, "note_added", data, NULL)
-             : hv__fail(e, HV_NOMEM, "out of memory");
-    json_decref(data);
-    if (s || (s = hv__store_commit(e)))
+    if ((s = hv__store_event_commit(e, case_id, "note_added",
+                                    json_pack("{s:I,s:I}", "note",
+                                              (json_int_t)note_id, "version",
+                                              (json_int_t)version))))
         goto fail;
     *out_version = version;
     return HV_OK;

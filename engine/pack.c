@@ -21,7 +21,12 @@ static const char *const hook_files[HV_HOOK_COUNT] = {
 
 const char *hv__hook_name(hv_hook h) { return hook_names[h]; }
 const char *hv__hook_file(hv_hook h) { return hook_files[h]; }
-int hv__hook_required(hv_hook h) { return h <= HV_HOOK_CLOSURE; }
+/* 1 for the hooks every pack must have (registration, risk, followup,
+ * closure), else 0. */
+static int hook_required(hv_hook h)
+{
+    return h <= HV_HOOK_CLOSURE;
+}
 
 void hv__pack_free(hv_pack *p)
 {
@@ -211,7 +216,7 @@ hv_status hv__pack_read_dir(const char *dir, hv_pack **out, char **err)
         snprintf(path, sizeof path, "%s/%s", dir, hook_files[i]);
         st = read_file(path, MAX_HOOK_BYTES, &p->sources[i], err);
         if (st == HV_NOINPUT && !*err) {
-            if (!hv__hook_required((hv_hook)i))
+            if (!hook_required((hv_hook)i))
                 continue;
             *err = hv__asprintf("%s: missing (every pack has registration.lua,"
                                 " risk.lua, followup.lua and closure.lua)",

@@ -25,9 +25,6 @@ typedef enum {
  * (static text). */
 const char *hv__hook_name(hv_hook h);
 const char *hv__hook_file(hv_hook h);
-/* 1 for the hooks every pack must have (registration, risk, followup,
- * closure), else 0. */
-int hv__hook_required(hv_hook h);
 
 /* A pack's files, as read from a folder or from the database. */
 typedef struct {

@@ -136,33 +136,23 @@ done:
  * hv__free. */
 static hv_status next_reference(hv_engine *e, char **out_ref)
 {
-    sqlite3_stmt *st = NULL;
     char year_buf[32];
-    hv_status s;
+    int64_t seq;
     *out_ref = NULL;
     hv_time_format(hv_now(e), year_buf, sizeof year_buf);
     int year = atoi(year_buf);
     char *key = hv__ref_counter_key(e->ref_pattern, e->agency_code, year);
     if (!key)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO ref_counters (prefix, next)"
-                               " VALUES (?1, 2) ON CONFLICT (prefix) DO UPDATE"
-                               " SET next = next + 1 RETURNING next - 1",
-                               &st)))
-        goto done;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    long long seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "allocating a reference");
-    else if (!(*out_ref = hv__ref_make(e->ref_pattern, e->agency_code, year,
-                                       seq)))
+    hv_status s = hv__store_query_int(e, "allocating a reference",
+                                      "INSERT INTO ref_counters (prefix, next)"
+                                      " VALUES (?1, 2) ON CONFLICT (prefix) DO"
+                                      " UPDATE SET next = next + 1"
+                                      " RETURNING next - 1",
+                                      0, &seq, "t", key);
+    if (s == HV_OK &&
+        !(*out_ref = hv__ref_make(e->ref_pattern, e->agency_code, year, seq)))
         s = hv__fail(e, HV_NOMEM, "out of memory");
-done:
-    hv__store_finalize(e, st);
     hv__free(key);
     return s;
 }
@@ -219,15 +209,6 @@ static const hv_stage *not_eligible_stage(const hv_workflow *wf)
     return first;
 }
 
-/* The workflow's comprehensive assessment stage, or NULL. */
-static const hv_stage *comprehensive_stage(const hv_workflow *wf)
-{
-    for (size_t k = 0; k < wf->nstages; k++)
-        if (wf->stages[k].step == HV_STEP_COMPREHENSIVE_ASSESSMENT)
-            return &wf->stages[k];
-    return NULL;
-}
-
 /* Joins the references of a JSON array with ", " into buf (cut to
  * size). */
 static void join_refs(json_t *refs, char *buf, size_t size)
@@ -261,21 +242,6 @@ static hv_status check_duplicates(hv_engine *e, const hv_intake *r,
                     "name, age within a year, same location); check, or use "
                     "--force to register anyway",
                     refs);
-}
-
-/* The acting user if their role registers children (caseworkers and
- * supervisors).  out: *user_id. */
-static hv_status registrar(hv_engine *e, int64_t *user_id)
-{
-    char role[32];
-    hv_status s = hv__actor(e, user_id, role, sizeof role);
-    if (s)
-        return s;
-    if (!hv__role_reads_cases(role))
-        return hv__fail(e, HV_DENIED, "register: caseworkers and supervisors "
-                                      "register children (%s is %s)",
-                        e->actor, role);
-    return HV_OK;
 }
 
 /* What one registration writes: the case's row and who and when. */
@@ -349,7 +315,8 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
 static hv_status first_tasks(hv_engine *e, const new_case *c)
 {
     const hv_intake *r = c->r;
-    const hv_stage *comp = comprehensive_stage(e->wf);
+    const hv_stage *comp =
+        hv__workflow_stage_of_step(e->wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
     hv_status s;
     for (int k = 0; k < 2 && r->eligible; k++) {
         const hv_stage *ts = k == 0 ? c->stage : comp;
@@ -414,9 +381,9 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
     if ((s = hv__store_begin(e)))
         return s;
     if ((s = check_duplicates(e, r, flags, &overridden)) ||
-        (s = registrar(e, &c.user_id)) || (s = next_reference(e, &ref)) ||
-        (s = insert_case(e, &c, ref)) || (s = insert_records(e, &c)) ||
-        (s = first_tasks(e, &c)) ||
+        (s = hv__registrar(e, "register", &c.user_id)) ||
+        (s = next_reference(e, &ref)) || (s = insert_case(e, &c, ref)) ||
+        (s = insert_records(e, &c)) || (s = first_tasks(e, &c)) ||
         (s = append_registered(e, &c, overridden))) {
         hv__store_rollback(e);
         goto done;

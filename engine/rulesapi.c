@@ -41,30 +41,24 @@ hv_status hv__store_rule_pack(hv_engine *e, const hv_pack *pack)
 
 hv_status hv__engine_rules(hv_engine *e, hv_rules **out)
 {
-    sqlite3_stmt *st = NULL;
     hv_status s;
     *out = NULL;
     if (e->rules_loaded) {
         *out = e->rules;
         return HV_OK;
     }
-    if ((s = hv__store_prepare(e,
-                               "SELECT source FROM rule_packs ORDER BY id DESC"
-                               " LIMIT 1",
-                               &st)))
+    char *source;
+    if ((s = hv__store_query_text(e, "reading the rule pack",
+                                  "SELECT source FROM rule_packs ORDER BY id"
+                                  " DESC LIMIT 1",
+                                  &source, "")))
         return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        hv__store_finalize(e, st);
+    if (!source) {
         e->rules_loaded = 1;
         return HV_OK;
     }
-    if (rc != SQLITE_ROW) {
-        hv__store_finalize(e, st);
-        return hv__sql_fail(e, rc, "reading the rule pack");
-    }
-    json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    hv__store_finalize(e, st);
+    json_t *j = json_loads(source, 0, NULL);
+    hv__free(source);
     hv_pack *pack = NULL;
     char *err = NULL;
     if (!j || (s = hv__pack_from_json(j, &pack, &err)) ||
@@ -233,13 +227,12 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         if (s)
             return s;
     }
-    if ((s = hv__store_prepare(e,
-                               "SELECT seq, at, actor, kind, decision FROM"
-                               " events WHERE case_id = ?1 AND decision IS"
-                               " NOT NULL ORDER BY seq",
-                               &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT seq, at, actor, kind, decision FROM"
+                                " events WHERE case_id = ?1 AND decision IS"
+                                " NOT NULL ORDER BY seq",
+                                "i", case_id)))
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
     json_t *arr = json_array();
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -400,23 +400,6 @@ static json_t *summary(hv_diff_run *d)
     return j;
 }
 
-/* The scope of a diff: managers and administrators (who change packs) see
- * every open case, by reference and codes only; caseworkers and
- * supervisors their own. */
-static hv_status diff_scope(hv_engine *e, int *all, int64_t *me, int *supervisor)
-{
-    char role[32];
-    hv_status s = hv__actor(e, me, role, sizeof role);
-    if (s)
-        return s;
-    if (!strcmp(role, "administrator")) {
-        *all = 1;
-        *supervisor = 0;
-        return HV_OK;
-    }
-    return hv__list_scope(e, all, me, supervisor);
-}
-
 HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
                                const hv_rules_diff_options *o, char **out_json)
 {
@@ -428,7 +411,9 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
     *out_json = NULL;
     hv__clear_error(e);
     memset(&d, 0, sizeof d);
-    if ((s = diff_scope(e, &all, &me, &supervisor)))
+    /* managers and administrators (who change packs) see every open case,
+     * by reference and codes only; caseworkers and supervisors their own */
+    if ((s = hv__list_scope(e, 1, &all, &me, &supervisor)))
         return s;
     d.hooks = o && o->hooks ? o->hooks : HV_DIFF_ALL;
     d.on_change = o ? o->on_change : NULL;

@@ -142,8 +142,8 @@ hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
     }
     if (!name || nkeys == 0 || !sex || age < 0 || !location)
         goto found; /* not enough to compare: no candidates */
-    if ((s = hv__store_prepare(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              "SELECT c.id, c.ref FROM person_name_keys k"
              " JOIN persons p ON p.id = k.person_id"
              " JOIN cases c ON c.id = p.case_id"
@@ -151,13 +151,8 @@ hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
              "       FROM json_each(?1))"
              "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
              "       <= 1",
-             &st)))
+             "tttii", keys_text, sex, location, (int64_t)age, hv_now(e))))
         goto done;
-    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, age);
-    sqlite3_bind_int64(st, 5, hv_now(e));
     if ((s = duplicate_rows(e, st, refs)))
         goto done;
 found:
@@ -235,8 +230,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
     /* A child matches when any part of the searched name shares a
      * spelling key with a part of the child's name; the children sharing
      * the most keys come first. */
-    if ((s = hv__store_prepare(
-             e,
+    if ((s = hv__store_preparef(
+             e, &st,
              /* From the user's own cases and their team's (the assignee
               * index), each child's keys looked up by person: the same
               * cost on a national caseload as on a small one. */
@@ -251,11 +246,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
              " ) c CROSS JOIN persons p ON p.case_id = c.id AND p.role = 'child'"
              " LEFT JOIN users u ON u.id = c.assignee_id)"
              " WHERE hits > 0 ORDER BY hits DESC, case_id DESC LIMIT 200",
-             &st)))
+             "tii", keys_text, me, (int64_t)supervisor)))
         goto done;
-    sqlite3_bind_text(st, 1, keys_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, me);
-    sqlite3_bind_int(st, 3, supervisor);
     s = hv__case_summaries(e, st, 1, arr, "searching");
     hv__store_finalize(e, st);
     st = NULL;

@@ -167,20 +167,11 @@ hv_status hv__store_exec(hv_engine *e, const char *sql)
     return HV_OK;
 }
 
-/* Runs sql (through the statement cache) to completion with the bind
- * values described by binds, one letter each: 'i' int64_t, 'd' double,
- * 't' text (a NULL pointer binds null), 'n' null (its argument is skipped).
- * A failure is recorded with `what` (never a bound value).  The one
- * "exec with binds" helper of the engine. */
-hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
-                          const char *binds, ...)
+/* Binds the values described by binds to st, one letter each: 'i'
+ * int64_t, 'd' double, 't' text (copied; a NULL pointer binds null), 'n'
+ * null (its argument is skipped). */
+static void bind_values(sqlite3_stmt *st, const char *binds, va_list ap)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, sql, &st);
-    if (s)
-        return s;
-    va_list ap;
-    va_start(ap, binds);
     for (int i = 0; binds[i]; i++) {
         if (binds[i] == 'i') {
             sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
@@ -194,12 +185,99 @@ hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
             (void)va_arg(ap, void *);
         }
     }
-    va_end(ap);
+}
+
+/* Prepares sql (as hv__store_prepare) and binds ap's values as binds
+ * describes them (bind_values).  out: *stmt (NULL on failure). */
+static hv_status prepare_bound(hv_engine *e, sqlite3_stmt **stmt,
+                               const char *sql, const char *binds, va_list ap)
+{
+    hv_status s = hv__store_prepare(e, sql, stmt);
+    if (s == HV_OK)
+        bind_values(*stmt, binds, ap);
+    return s;
+}
+
+/* Steps st to its end and gives it back (hv__store_finalize).  When first
+ * is not NULL, the first row's first column, unless SQL NULL, goes into
+ * *first.  Returns HV_OK, or a failure recorded naming `what`. */
+static hv_status run_to_end(hv_engine *e, sqlite3_stmt *st, const char *what,
+                            int64_t *first)
+{
     int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && first && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *first = sqlite3_column_int64(st, 0);
     while (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     hv__store_finalize(e, st);
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, what);
+}
+
+hv_status hv__store_preparef(hv_engine *e, sqlite3_stmt **stmt, const char *sql,
+                             const char *binds, ...)
+{
+    va_list ap;
+    va_start(ap, binds);
+    hv_status s = prepare_bound(e, stmt, sql, binds, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Runs sql (through the statement cache) to completion with the bind
+ * values described by binds (as bind_values).  A failure is recorded with
+ * `what` (never a bound value).  The one "exec with binds" helper of the
+ * engine. */
+hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
+                          const char *binds, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    va_start(ap, binds);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
+    va_end(ap);
+    return s ? s : run_to_end(e, st, what, NULL);
+}
+
+hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
+                              int64_t dflt, int64_t *out, const char *binds,
+                              ...)
+{
+    sqlite3_stmt *st = NULL;
+    *out = dflt;
+    va_list ap;
+    va_start(ap, binds);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
+    va_end(ap);
+    if (s == HV_OK && (s = run_to_end(e, st, what, out)))
+        *out = dflt;
+    return s;
+}
+
+hv_status hv__store_query_text(hv_engine *e, const char *what, const char *sql,
+                               char **out, const char *binds, ...)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    va_list ap;
+    va_start(ap, binds);
+    hv_status s = prepare_bound(e, &st, sql, binds, ap);
+    va_end(ap);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        !(*out = hv__column_strdup(st, 0)))
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+    while (s == HV_OK && rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    hv__store_finalize(e, st);
+    if (s == HV_OK && rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, what);
+    if (s) {
+        hv__free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 /* Runs one cached transaction statement; returns SQLite's code. */
@@ -291,26 +369,14 @@ hv_status hv__store_case_touch(hv_engine *e, const char *ref,
                                int64_t case_id, int64_t expected_version,
                                int64_t *new_version)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s;
-    *new_version = 0;
-    if ((s = hv__store_prepare(e,
-                               "UPDATE cases SET version = version + 1,"
-                               " updated_at = ?2 WHERE id = ?1 AND"
-                               " (?3 = 0 OR version = ?3) RETURNING version",
-                               &st)))
+    hv_status s = hv__store_query_int(
+        e, "updating a case",
+        "UPDATE cases SET version = version + 1,"
+        " updated_at = ?2 WHERE id = ?1 AND"
+        " (?3 = 0 OR version = ?3) RETURNING version",
+        0, new_version, "iii", case_id, (int64_t)hv_now(e), expected_version);
+    if (s)
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_int64(st, 2, hv_now(e));
-    sqlite3_bind_int64(st, 3, expected_version);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *new_version = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-    }
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "updating a case");
     if (*new_version == 0)
         return hv__fail(e, HV_CONFLICT,
                         "%s: stale version: the case changed since version "

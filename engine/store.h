@@ -56,6 +56,26 @@ hv_status hv__store_exec(hv_engine *e, const char *sql);
 hv_status hv__store_execf(hv_engine *e, const char *what, const char *sql,
                           const char *binds, ...);
 
+/* Prepares sql (as hv__store_prepare) and binds the values described by
+ * binds (as hv__store_execf), for a caller that steps the rows itself.
+ * out: *stmt, to give back with hv__store_finalize (NULL on failure). */
+hv_status hv__store_preparef(hv_engine *e, sqlite3_stmt **stmt, const char *sql,
+                             const char *binds, ...);
+
+/* Runs sql with binds (as hv__store_execf) and reads the first column of
+ * its first row as an integer.  out: *out, dflt when there is no row or
+ * the value is NULL (and on failure, recorded naming `what`). */
+hv_status hv__store_query_int(hv_engine *e, const char *what, const char *sql,
+                              int64_t dflt, int64_t *out, const char *binds,
+                              ...);
+
+/* As hv__store_query_int for text: out: *out, a copy of the first
+ * column of the first row for hv__free, or NULL when there is no row or
+ * the value is NULL (and on failure: HV_NOMEM, or the SQL failure naming
+ * `what`). */
+hv_status hv__store_query_text(hv_engine *e, const char *what, const char *sql,
+                               char **out, const char *binds, ...);
+
 /* Case id and version by reference (version may be NULL).  HV_NOTFOUND if
  * unknown, naming the reference only when hv__echo_safe allows it. */
 hv_status hv__store_case_lookup(hv_engine *e, const char *ref,

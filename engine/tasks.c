@@ -68,21 +68,10 @@ hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id)
 hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t *count)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e,
-                                    "SELECT count(*) FROM tasks WHERE case_id ="
-                                    " ?1 AND kind = ?2 AND status = 'open'",
-                                    &st);
-    *count = 0;
-    if (s)
-        return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(st, 0);
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(e, rc, "counting tasks");
+    return hv__store_query_int(e, "counting tasks",
+                               "SELECT count(*) FROM tasks WHERE case_id ="
+                               " ?1 AND kind = ?2 AND status = 'open'",
+                               0, count, "it", case_id, kind);
 }
 
 /* ---- the due lists ------------------------------------------------------- */
@@ -139,10 +128,9 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
     if (f->login) {
         /* a supervisor's role decides whether unassigned approvals show */
         sqlite3_stmt *r = NULL;
-        if ((s = hv__store_prepare(e, "SELECT role FROM users WHERE login = ?1",
-                                   &r)))
+        if ((s = hv__store_preparef(
+                 e, &r, "SELECT role FROM users WHERE login = ?1", "t", who)))
             return s;
-        sqlite3_bind_text(r, 1, who, -1, SQLITE_STATIC);
         role[0] = '\0';
         if (sqlite3_step(r) == SQLITE_ROW)
             snprintf(role, sizeof role, "%s", sqlite3_column_text(r, 0));
@@ -153,25 +141,17 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
      * (supervisors), the agency (managers). */
     int all = 0, sup = 0;
     int64_t me = 0;
-    if ((s = hv__list_scope(e, &all, &me, &sup)))
+    if ((s = hv__list_scope(e, 0, &all, &me, &sup)))
         return s;
     if (f->agency && !all && !sup)
         return hv__fail(e, HV_DENIED,
                         "due: --agency is for supervisors and "
                         "managers");
-    if ((s = hv__store_prepare(e, f->agency ? agency_sql : sql, st)))
-        return s;
-    sqlite3_bind_int(*st, 1, f->agency);
-    sqlite3_bind_text(*st, 2, who, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(*st, 3, approver);
-    sqlite3_bind_int(*st, 4, f->team);
-    sqlite3_bind_int(*st, 5, f->overdue_only);
-    sqlite3_bind_int64(*st, 6, hv_now(e));
-    sqlite3_bind_int64(*st, 7, f->within > 0 ? f->within : 0);
-    sqlite3_bind_int(*st, 8, all);
-    sqlite3_bind_int64(*st, 9, me);
-    sqlite3_bind_int(*st, 10, sup);
-    return HV_OK;
+    return hv__store_preparef(
+        e, st, f->agency ? agency_sql : sql, "itiiiiiiii", (int64_t)f->agency,
+        who, (int64_t)approver, (int64_t)f->team, (int64_t)f->overdue_only,
+        hv_now(e), (int64_t)(f->within > 0 ? f->within : 0), (int64_t)all, me,
+        (int64_t)sup);
 }
 
 /* The due list: overdue first, then by urgency, then by due time. */
@@ -182,6 +162,15 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
 #define DUE_LIST_ORDER                                                         \
     " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0 WHEN"    \
     " 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at, t.id"
+
+/* Appends the key and text column i of st (or null) to b; first: the
+ * object's first key. */
+static void put_column(hv_jbuf *b, int first, const char *key, sqlite3_stmt *st,
+                       int i)
+{
+    hv__jb_key(b, first, key);
+    hv__jb_str(b, (const char *)sqlite3_column_text(st, i));
+}
 
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
                                   char **out_json)
@@ -197,7 +186,7 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     /* Written as text row by row: a supervisor's or the agency's list can
      * hold thousands of tasks. */
     hv_time now = hv_now(e);
-    hv_jbuf b = {0};
+    hv_jbuf b = HV_JBUF_INIT;
     int rc, n = 0;
     hv__jb_raw(&b, "[", 1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -206,39 +195,29 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         hv_time_format(due_at, due, sizeof due);
         hv__jb_raw(&b, n ? ",\n  {" : "\n  {", n ? 5 : 4);
         n++;
-        hv__jb_key(&b, 1, "ref");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 0));
-        hv__jb_key(&b, 0, "kind");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 1));
-        hv__jb_key(&b, 0, "label");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 2));
+        put_column(&b, 1, "ref", st, 0);
+        put_column(&b, 0, "kind", st, 1);
+        put_column(&b, 0, "label", st, 2);
         hv__jb_key(&b, 0, "due_at");
         hv__jb_str(&b, due);
         hv__jb_key(&b, 0, "overdue");
         hv__jb_raw(&b, due_at < now ? "true" : "false", due_at < now ? 4 : 5);
         hv__jb_key(&b, 0, "late_by");
         hv__jb_int(&b, due_at < now ? (long long)(now - due_at) : 0);
-        hv__jb_key(&b, 0, "urgency");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 4));
-        hv__jb_key(&b, 0, "assignee");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 5));
-        hv__jb_key(&b, 0, "stage");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 6));
-        hv__jb_key(&b, 0, "risk");
-        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 7));
+        put_column(&b, 0, "urgency", st, 4);
+        put_column(&b, 0, "assignee", st, 5);
+        put_column(&b, 0, "stage", st, 6);
+        put_column(&b, 0, "risk", st, 7);
         hv__jb_raw(&b, "\n  }", 4);
     }
     hv__jb_raw(&b, n ? "\n]" : "]", n ? 2 : 1);
     hv__store_finalize(e, st);
     if (rc != SQLITE_DONE) {
-        hv__free(b.text);
+        hv__jb_release(&b);
         return hv__sql_fail(e, rc, "listing what is due");
     }
-    if (b.err) {
-        hv__free(b.text);
+    if (!(*out_json = hv__jb_detach(&b, NULL)))
         return hv__fail(e, HV_NOMEM, "out of memory");
-    }
-    *out_json = b.text;
     return HV_OK;
 }
 

@@ -15,40 +15,50 @@
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
                                     "administrator", "trainer", NULL};
 
+/* 1 if role (not NULL) is one of the roles a user may have. */
+static int known_role(const char *role)
+{
+    for (const char *const *r = roles; *r; r++)
+        if (!strcmp(*r, role))
+            return 1;
+    return 0;
+}
+
+/* Opens the change of an administrator's call: the transaction, then the
+ * acting user's role checked (refusal: the message if not an
+ * administrator).  On failure nothing is left open. */
+static hv_status begin_admin(hv_engine *e, const char *refusal)
+{
+    char mine[32];
+    hv_status s = hv__store_begin(e);
+    if (s == HV_OK &&
+        (s = hv__require_role(e, "administrator", refusal, mine, sizeof mine)))
+        hv__store_rollback(e);
+    return s;
+}
+
 HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                              const char *supervisor)
 {
     sqlite3_stmt *st = NULL;
-    char mine[32];
     hv_status s;
-    int ok = 0;
     hv__clear_error(e);
     if (!hv__valid_login(login))
         return hv__fail(e, HV_USAGE, "user add: a login is 1 to 64 letters, "
                                      "digits and . _ - @");
-    for (const char *const *r = roles; *r; r++)
-        ok |= role && !strcmp(*r, role);
-    if (!ok)
+    if (!role || !known_role(role))
         return hv__fail(e, HV_USAGE, "user add: --role is one of caseworker, "
                                      "supervisor, manager, administrator, "
                                      "trainer");
-    if ((s = hv__store_begin(e)))
+    if ((s = begin_admin(e, "user add: only an administrator adds users")))
         return s;
-    if ((s = hv__require_role(e, "administrator", "user add: only an "
-                              "administrator adds users", mine, sizeof mine)))
+    if ((s = hv__store_preparef(
+             e, &st,
+             "INSERT INTO users (login, agency_id, role,"
+             " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
+             " (SELECT id FROM users WHERE login = ?4), ?5)",
+             "titti", login, e->agency_id, role, supervisor, hv_now(e))))
         goto fail;
-    if ((s = hv__store_prepare(e,
-                               "INSERT INTO users (login, agency_id, role,"
-                               " supervisor_id, created_at) VALUES (?1, ?2, ?3,"
-                               " (SELECT id FROM users WHERE login = ?4), ?5)",
-                               &st)))
-        goto fail;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, e->agency_id);
-    sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-    if (supervisor)
-        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, hv_now(e));
     int rc = sqlite3_step(st);
     hv__store_finalize(e, st);
     st = NULL;
@@ -61,28 +71,22 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
         goto fail;
     }
     if (supervisor) {
-        int64_t sup = 0;
-        if ((s = hv__store_prepare(e, "SELECT supervisor_id FROM users WHERE"
-                                      " login = ?1", &st)))
+        int64_t sup;
+        if ((s = hv__store_query_int(e, "adding a user",
+                                     "SELECT supervisor_id FROM users WHERE"
+                                     " login = ?1",
+                                     0, &sup, "t", login)))
             goto fail;
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            sup = sqlite3_column_int64(st, 0);
-        hv__store_finalize(e, st);
-        st = NULL;
         if (!sup) {
             s = hv__fail(e, HV_NOTFOUND, "user add: no user '%s' to supervise",
                          hv__echo_safe(supervisor) ? supervisor : "?");
             goto fail;
         }
     }
-    json_t *data = json_pack("{s:s,s:s,s:s?}", "login", login, "role", role,
-                             "supervisor", supervisor);
-    s = hv__store_append_event(e, 0, "user_added", data, NULL);
-    json_decref(data);
-    if (s || (s = hv__store_commit(e)))
-        goto fail;
-    return HV_OK;
+    return hv__store_event_commit(e, 0, "user_added",
+                                  json_pack("{s:s,s:s,s:s?}", "login", login,
+                                            "role", role, "supervisor",
+                                            supervisor));
 fail:
     hv__store_rollback(e);
     return s;
@@ -93,75 +97,48 @@ fail:
 HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                                 const char *role, const char *supervisor)
 {
-    sqlite3_stmt *st = NULL;
-    char mine[32];
     hv_status s;
-    int ok = role == NULL;
     hv__clear_error(e);
-    for (const char *const *r = roles; role && *r; r++)
-        ok |= !strcmp(*r, role);
-    if (!ok)
+    if (role && !known_role(role))
         return hv__fail(e, HV_USAGE, "user: a role is one of caseworker, "
                                      "supervisor, manager, administrator, trainer");
-    if ((s = hv__store_begin(e)))
+    if ((s = begin_admin(e, "user: only an administrator changes users")))
         return s;
-    if ((s = hv__require_role(e, "administrator", "user: only an "
-                              "administrator changes users", mine, sizeof mine)))
-        goto fail;
     if (!strcmp(login, e->actor) && (active == 0 || (role && strcmp(role, "administrator")))) {
         s = hv__fail(e, HV_REFUSED, "user: an administrator cannot disable or "
                                     "demote themself");
         goto fail;
     }
     if (supervisor && supervisor[0]) {
-        int64_t sup_id = 0;
-        sqlite3_stmt *q = NULL;
-        if ((s = hv__store_prepare(e, "SELECT id FROM users WHERE login = ?1", &q)))
+        int64_t sup_id;
+        if ((s = hv__store_query_int(e, "changing a user",
+                                     "SELECT id FROM users WHERE login = ?1", 0,
+                                     &sup_id, "t", supervisor)))
             goto fail;
-        sqlite3_bind_text(q, 1, supervisor, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            sup_id = sqlite3_column_int64(q, 0);
-        hv__store_finalize(e, q);
         if (!sup_id) {
             s = hv__fail(e, HV_NOTFOUND, "user: no user '%s' to supervise",
                          hv__echo_safe(supervisor) ? supervisor : "?");
             goto fail;
         }
     }
-    if ((s = hv__store_prepare(e,
-                               "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
-                               " active ELSE ?2 END, role = coalesce(?3, role),"
-                               " supervisor_id = CASE WHEN ?4 IS NULL THEN"
-                               " supervisor_id WHEN ?4 = '' THEN NULL ELSE"
-                               " (SELECT id FROM users WHERE login = ?4) END"
-                               " WHERE login = ?1",
-                               &st)))
+    if ((s = hv__store_execf(e, "changing a user",
+                             "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
+                             " active ELSE ?2 END, role = coalesce(?3, role),"
+                             " supervisor_id = CASE WHEN ?4 IS NULL THEN"
+                             " supervisor_id WHEN ?4 = '' THEN NULL ELSE"
+                             " (SELECT id FROM users WHERE login = ?4) END"
+                             " WHERE login = ?1",
+                             "titt", login, (int64_t)active, role, supervisor)))
         goto fail;
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, active);
-    if (role)
-        sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-    if (supervisor)
-        sqlite3_bind_text(st, 4, supervisor, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    hv__store_finalize(e, st);
-    st = NULL;
-    if (rc != SQLITE_DONE) {
-        s = hv__sql_fail(e, rc, "changing a user");
-        goto fail;
-    }
     if (sqlite3_changes(e->db) == 0) {
         s = hv__fail(e, HV_NOTFOUND, "user: no user '%s'",
                      hv__echo_safe(login) ? login : "?");
         goto fail;
     }
-    json_t *data = json_pack("{s:s,s:i,s:s?,s:s?}", "login", login, "active",
-                             active, "role", role, "supervisor", supervisor);
-    s = hv__store_append_event(e, 0, "user_changed", data, NULL);
-    json_decref(data);
-    if (s || (s = hv__store_commit(e)))
-        goto fail;
-    return HV_OK;
+    return hv__store_event_commit(e, 0, "user_changed",
+                                  json_pack("{s:s,s:i,s:s?,s:s?}", "login",
+                                            login, "active", active, "role",
+                                            role, "supervisor", supervisor));
 fail:
     hv__store_rollback(e);
     return s;
@@ -250,24 +227,22 @@ fail:
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
 {
     sqlite3_stmt *st = NULL;
-    char mine[32], status[24] = "";
+    char status[24] = "";
     int64_t case_id = 0, closed_at = 0, retention = 7LL * 365 * 86400;
     hv_status s;
     hv__clear_error(e);
     if (hv__not_in_batch(e, "purge"))
         return HV_USAGE;
-    if ((s = hv__store_begin(e)))
+    if ((s = begin_admin(e, "purge: only an administrator purges cases")))
         return s;
-    if ((s = hv__require_role(e, "administrator", "purge: only an "
-                              "administrator purges cases", mine, sizeof mine)))
-        goto fail;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
         goto fail;
-    if ((s = hv__store_prepare(e, "SELECT status, coalesce(closed_at, 0), (SELECT"
-                                  " value FROM meta WHERE key = 'retention')"
-                                  " FROM cases WHERE id = ?1", &st)))
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT status, coalesce(closed_at, 0), (SELECT"
+                                " value FROM meta WHERE key = 'retention')"
+                                " FROM cases WHERE id = ?1",
+                                "i", case_id)))
         goto fail;
-    sqlite3_bind_int64(st, 1, case_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 0));
         closed_at = sqlite3_column_int64(st, 1);
@@ -326,21 +301,11 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
         "UPDATE cases SET version = version + 1 WHERE id = ?1",
         NULL};
     for (const char *const *sql = wipe; *sql; sql++) {
-        if ((s = hv__store_prepare(e, *sql, &st)))
+        if ((s = hv__store_execf(e, "purging", *sql, "i", case_id)))
             goto fail;
-        sqlite3_bind_int64(st, 1, case_id);
-        int rc = sqlite3_step(st);
-        hv__store_finalize(e, st);
-        st = NULL;
-        if (rc != SQLITE_DONE) {
-            s = hv__sql_fail(e, rc, "purging");
-            goto fail;
-        }
     }
-    json_t *data = json_pack("{s:s}", "action", "purge");
-    s = hv__store_append_event(e, case_id, "purged", data, NULL);
-    json_decref(data);
-    if (s || (s = hv__store_commit(e)))
+    if ((s = hv__store_event_commit(e, case_id, "purged",
+                                    json_pack("{s:s}", "action", "purge"))))
         goto fail;
     /* Push the overwritten pages out of the WAL as well. */
     sqlite3_wal_checkpoint_v2(e->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

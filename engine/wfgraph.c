@@ -5,103 +5,41 @@
  */
 #include "workflow.h"
 
-#include "alloc.h"
+#include "jbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-
-/* A growing text buffer with a sticky failure flag: after the first failed
- * allocation every append is a no-op, and the caller checks once. */
-typedef struct {
-    char *text;
-    size_t len, capacity;
-    int failed;
-} text_buffer;
-
-/* Makes room for extra more bytes (plus a NUL).  Returns 0 on failure (and
- * sets the sticky flag). */
-static int buffer_reserve(text_buffer *b, size_t extra)
-{
-    if (b->failed)
-        return 0;
-    if (b->len + extra + 1 <= b->capacity)
-        return 1;
-    size_t capacity = b->capacity ? b->capacity : 1024;
-    while (capacity < b->len + extra + 1)
-        capacity *= 2;
-    char *bigger = hv__realloc(b->text, capacity);
-    if (!bigger) {
-        b->failed = 1;
-        return 0;
-    }
-    b->text = bigger;
-    b->capacity = capacity;
-    return 1;
-}
-
-/* Appends len bytes of s. */
-static void buffer_add(text_buffer *b, const char *s, size_t len)
-{
-    if (!buffer_reserve(b, len))
-        return;
-    memcpy(b->text + b->len, s, len);
-    b->len += len;
-    b->text[b->len] = '\0';
-}
-
-/* Appends formatted text. */
-static void buffer_printf(text_buffer *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void buffer_printf(text_buffer *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if (!buffer_reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->text + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* Appends s as the inside of a DOT quoted string: quotes and backslashes
  * escaped, line breaks as \n, other control characters dropped. */
-static void buffer_add_dot_text(text_buffer *b, const char *s)
+static void buffer_add_dot_text(hv_jbuf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '"' || *s == '\\') {
-            buffer_add(b, "\\", 1);
-            buffer_add(b, s, 1);
+            hv__jb_raw(b, "\\", 1);
+            hv__jb_raw(b, s, 1);
         } else if (*s == '\n') {
-            buffer_add(b, "\\n", 2);
+            hv__jb_raw(b, "\\n", 2);
         } else if ((unsigned char)*s >= 0x20 && *s != 0x7f) {
-            buffer_add(b, s, 1);
+            hv__jb_raw(b, s, 1);
         }
     }
 }
 
 /* Appends s as the inside of a Mermaid quoted label: quotes, #, < and > as
  * entity codes, line breaks as <br/>, other control characters dropped. */
-static void buffer_add_mermaid_text(text_buffer *b, const char *s)
+static void buffer_add_mermaid_text(hv_jbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '"': buffer_add(b, "#quot;", 6); break;
-        case '#': buffer_add(b, "#35;", 4); break;
-        case '<': buffer_add(b, "#lt;", 4); break;
-        case '>': buffer_add(b, "#gt;", 4); break;
-        case '\n': buffer_add(b, "<br/>", 5); break;
+        case '"': hv__jb_raw(b, "#quot;", 6); break;
+        case '#': hv__jb_raw(b, "#35;", 4); break;
+        case '<': hv__jb_raw(b, "#lt;", 4); break;
+        case '>': hv__jb_raw(b, "#gt;", 4); break;
+        case '\n': hv__jb_raw(b, "<br/>", 5); break;
         default:
             if ((unsigned char)*s >= 0x20 && *s != 0x7f)
-                buffer_add(b, s, 1);
+                hv__jb_raw(b, s, 1);
             break;
         }
     }
@@ -144,33 +82,37 @@ static void stage_notes(const hv_stage *stage, char *buf, size_t size)
 }
 
 /* Writes wf as a Graphviz digraph into b. */
-static void graph_dot(const hv_workflow *wf, text_buffer *b)
+static void graph_dot(const hv_workflow *wf, hv_jbuf *b)
 {
     char notes[128];
-    buffer_add(b, "digraph \"", 9);
+    hv__jb_raw(b, "digraph \"", 9);
     buffer_add_dot_text(b, wf->id);
-    buffer_printf(b, "\" {\n    rankdir=TB;\n    label=\"");
+    hv__jb_printf(b, "\" {\n    rankdir=TB;\n    label=\"");
     buffer_add_dot_text(b, wf->name);
-    buffer_printf(b, " (version %d)\";\n    labelloc=t;\n"
-                     "    node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
-                     "    edge [fontname=\"Helvetica\"];\n", wf->version);
+    hv__jb_printf(
+        b,
+        " (version %d)\";\n    labelloc=t;\n"
+        "    node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+        "    edge [fontname=\"Helvetica\"];\n",
+        wf->version);
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
         stage_notes(stage, notes, sizeof notes);
-        buffer_printf(b, "    \"%s\" [label=\"", stage->id);
+        hv__jb_printf(b, "    \"%s\" [label=\"", stage->id);
         buffer_add_dot_text(b, stage->label);
         buffer_add_dot_text(b, notes);
-        buffer_printf(b, "\"%s];\n", stage->terminal ? ", shape=doublecircle"
-                                     : i == 0 ? ", penwidth=2"
-                                              : "");
+        hv__jb_printf(b, "\"%s];\n",
+                      stage->terminal ? ", shape=doublecircle"
+                      : i == 0        ? ", penwidth=2"
+                                      : "");
     }
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
         for (size_t j = 0; j < stage->nnext; j++)
-            buffer_printf(b, "    \"%s\" -> \"%s\";\n", stage->id,
+            hv__jb_printf(b, "    \"%s\" -> \"%s\";\n", stage->id,
                           wf->stages[stage->next[j]].id);
     }
-    buffer_add(b, "}\n", 2);
+    hv__jb_raw(b, "}\n", 2);
 }
 
 /* A stage id safe as a Mermaid node id: "end" is a Mermaid keyword, so it
@@ -181,22 +123,23 @@ static const char *mermaid_id(const hv_stage *stage)
 }
 
 /* Writes wf as a Mermaid flowchart into b. */
-static void graph_mermaid(const hv_workflow *wf, text_buffer *b)
+static void graph_mermaid(const hv_workflow *wf, hv_jbuf *b)
 {
     char notes[128];
-    buffer_add(b, "flowchart TD\n", 13);
+    hv__jb_raw(b, "flowchart TD\n", 13);
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
         stage_notes(stage, notes, sizeof notes);
-        buffer_printf(b, "    %s%s\"", mermaid_id(stage), stage->terminal ? "((" : "[");
+        hv__jb_printf(b, "    %s%s\"", mermaid_id(stage),
+                      stage->terminal ? "((" : "[");
         buffer_add_mermaid_text(b, stage->label);
         buffer_add_mermaid_text(b, notes);
-        buffer_printf(b, "\"%s\n", stage->terminal ? "))" : "]");
+        hv__jb_printf(b, "\"%s\n", stage->terminal ? "))" : "]");
     }
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
         for (size_t j = 0; j < stage->nnext; j++)
-            buffer_printf(b, "    %s --> %s\n", mermaid_id(stage),
+            hv__jb_printf(b, "    %s --> %s\n", mermaid_id(stage),
                           mermaid_id(&wf->stages[stage->next[j]]));
     }
 }
@@ -208,7 +151,7 @@ HV_API hv_status hv_workflow_graph(const hv_workflow *wf, hv_graph_format fmt,
                                    char **out_text)
 {
     hv_status st = HV_OK;
-    text_buffer b = {NULL, 0, 0, 0};
+    hv_jbuf b = HV_JBUF_INIT;
     if (out_text)
         *out_text = NULL;
     if (!wf || !out_text || (fmt != HV_GRAPH_DOT && fmt != HV_GRAPH_MERMAID)) {
@@ -219,13 +162,9 @@ HV_API hv_status hv_workflow_graph(const hv_workflow *wf, hv_graph_format fmt,
         graph_dot(wf, &b);
     else
         graph_mermaid(wf, &b);
-    if (b.failed) {
+    if (!(*out_text = hv__jb_detach(&b, NULL)))
         st = HV_NOMEM;
-        goto done;
-    }
-    *out_text = b.text;
-    b.text = NULL;
 done:
-    hv__free(b.text);
+    hv__jb_release(&b);
     return st;
 }

@@ -137,6 +137,14 @@ const hv_stage *hv__workflow_stage(const hv_workflow *wf, const char *id)
     return i == (size_t)-1 ? NULL : &wf->stages[i];
 }
 
+const hv_stage *hv__workflow_stage_of_step(const hv_workflow *wf, hv_step step)
+{
+    for (size_t i = 0; i < wf->nstages; i++)
+        if (wf->stages[i].step == step)
+            return &wf->stages[i];
+    return NULL;
+}
+
 /* The named lookup (borrowed), or NULL. */
 const hv_lookup *hv__workflow_lookup(const hv_workflow *wf, const char *name)
 {

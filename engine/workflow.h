@@ -74,6 +74,8 @@ struct hv_workflow {
 
 /* The stage with this id, or NULL. */
 const hv_stage *hv__workflow_stage(const hv_workflow *wf, const char *id);
+/* The first stage whose step is `step` (borrowed), or NULL. */
+const hv_stage *hv__workflow_stage_of_step(const hv_workflow *wf, hv_step step);
 /* Index of the stage, or (size_t)-1. */
 size_t hv__workflow_stage_index(const hv_workflow *wf, const char *id);
 /* The named lookup, or NULL. */
