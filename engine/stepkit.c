@@ -28,8 +28,8 @@ void hv__step_put(hv_step_run *sc, json_t *obj, const char *key, json_t *v)
 }
 
 /* Puts {key: n, "status": status} in the event and names it kind. */
-void hv__step_record_status(hv_step_run *sc, const char *kind,
-                            const char *key, int64_t n, const char *status)
+void hv__step_record_status(hv_step_run *sc, const char *kind, const char *key,
+                            int64_t n, const char *status)
 {
     hv__step_put(sc, sc->data, key, json_integer(n));
     hv__step_put(sc, sc->data, "status", json_string(status));
