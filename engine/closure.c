@@ -280,17 +280,15 @@ static hv_status assessments_due_again(hv_step_run *sc, const hv_stage *target)
     if ((s = hv__task_add(sc->e, sc->call.case_id, target->id, target->label,
                           hv_now(sc->e) + initial, sc->call.assignee_id, 0)))
         return s;
-    for (size_t k = 0; k < sc->call.wf->nstages; k++) {
-        const hv_stage *c = &sc->call.wf->stages[k];
-        if (c->step != HV_STEP_COMPREHENSIVE_ASSESSMENT)
-            continue;
-        int64_t due = comprehensive        ? comprehensive
-                      : c->due_seconds > 0 ? c->due_seconds
-                                           : 14 * 86400;
-        return hv__task_add(sc->e, sc->call.case_id, c->id, c->label,
-                            hv_now(sc->e) + due, sc->call.assignee_id, 0);
-    }
-    return HV_OK;
+    const hv_stage *c =
+        hv__stage_with(sc->call.wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
+    if (!c)
+        return HV_OK;
+    int64_t due = comprehensive        ? comprehensive
+                  : c->due_seconds > 0 ? c->due_seconds
+                                       : 14 * 86400;
+    return hv__task_add(sc->e, sc->call.case_id, c->id, c->label,
+                        hv_now(sc->e) + due, sc->call.assignee_id, 0);
 }
 
 hv_status hv__step_reopen(hv_step_run *sc)
@@ -330,15 +328,6 @@ hv_status hv__step_reopen(hv_step_run *sc)
     return HV_OK;
 }
 
-/* The workflow's closed stage (borrowed), or NULL. */
-static const hv_stage *closed_stage(const hv_workflow *wf)
-{
-    for (size_t i = 0; i < wf->nstages; i++)
-        if (wf->stages[i].step == HV_STEP_CLOSED)
-            return &wf->stages[i];
-    return NULL;
-}
-
 hv_status hv__step_transfer(hv_step_run *sc)
 {
     static const char *const fields[] = {"agency", "reason", "override", NULL};
@@ -354,7 +343,7 @@ hv_status hv__step_transfer(hv_step_run *sc)
      * 001): consent for the transfer scope itself, given by both. */
     if ((s = hv__consent_for_transfer(sc, &overridden)))
         return s;
-    const hv_stage *closed = closed_stage(sc->call.wf);
+    const hv_stage *closed = hv__stage_with(sc->call.wf, HV_STEP_CLOSED);
     if (!closed)
         return hv__wrong_stage(sc, "the workflow has no closed stage");
     if ((s = closure_verdict(sc, NULL, "transferred", &final_after)))

@@ -21,28 +21,15 @@ hv_status hv__consent_record(hv_engine *e, int64_t case_id, const char *scope,
                            recorded_by);
 }
 
-/* Whether consent on record (not withdrawn) covers scope a or scope b.
- * out: *yes. */
-static hv_status has_consent(hv_step_run *sc, const char *a, const char *b,
-                             int *yes)
+/* Whether consent on record (not withdrawn) covers scope, or all
+ * information sharing.  out: *yes (nonzero: it does). */
+static hv_status has_consent(hv_step_run *sc, const char *scope, int64_t *yes)
 {
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(sc->e,
-                                    "SELECT count(*) FROM consents WHERE"
-                                    " case_id = ?1 AND withdrawn_at IS NULL"
-                                    " AND scope IN (?2, ?3)",
-                                    &st);
-    *yes = 0;
-    if (s)
-        return s;
-    sqlite3_bind_int64(st, 1, sc->call.case_id);
-    sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *yes = sqlite3_column_int64(st, 0) > 0;
-    hv__store_finalize(sc->e, st);
-    return rc == SQLITE_ROW ? HV_OK : hv__sql_fail(sc->e, rc, sc->verb);
+    return hv__query_int(sc,
+                         "SELECT count(*) FROM consents WHERE case_id = ?1 AND"
+                         " withdrawn_at IS NULL AND scope IN (?2,"
+                         " 'information_sharing')",
+                         sc->call.case_id, scope, 0, yes);
 }
 
 /* Without the consent a step needs: HV_REFUSED with refusal (no override
@@ -68,11 +55,11 @@ static hv_status override_missing(hv_step_run *sc, const char *refusal)
 hv_status hv__consent_or_override(hv_step_run *sc, const char *scope,
                                   const char *what, int *overridden)
 {
-    int yes = 0;
+    int64_t yes = 0;
     hv_status s;
     char refusal[400];
     *overridden = 0;
-    if ((s = has_consent(sc, scope, "information_sharing", &yes)) || yes)
+    if ((s = has_consent(sc, scope, &yes)) || yes)
         return s;
     snprintf(refusal, sizeof refusal,
              "no consent on record covers %s (consent.%s or "

@@ -69,6 +69,18 @@ hv_status hv__approve_plan(hv_step_run *sc, int64_t plan_id)
     return HV_OK;
 }
 
+/* A list of the SMART goal (key); HV_INVALID with the message missing
+ * (which part of SMART it lacks) when it is absent or empty.  out: *out a
+ * new reference (to json_decref also on failure). */
+static hv_status smart_list(hv_step_run *sc, const char *key,
+                            const char *missing, json_t **out)
+{
+    hv_status s = hv__in_list(sc, key, 0, out);
+    if (s == HV_OK && json_array_size(*out) == 0)
+        return hv__step_fail(sc, HV_INVALID, "%s", missing);
+    return s;
+}
+
 /* The SMART goal of the input: each part that is missing is named.
  * out: *goal (borrowed), *indicators and *addresses (new references, to
  * json_decref also on failure), *target. */
@@ -83,12 +95,11 @@ static hv_status smart_goal(hv_step_run *sc, const char **goal,
         return hv__step_fail(sc, HV_INVALID,
                              "the goal is not Specific: give "
                              "the goal as a sentence (goal=...)");
-    if ((s = hv__in_list(sc, "indicators", 0, indicators)))
+    if ((s = smart_list(sc, "indicators",
+                        "the goal is not Measurable: give at least one "
+                        "indicator (indicators.1=...)",
+                        indicators)))
         return s;
-    if (json_array_size(*indicators) == 0)
-        return hv__step_fail(sc, HV_INVALID,
-                             "the goal is not Measurable: give at least one "
-                             "indicator (indicators.1=...)");
     if ((s = hv__in_time(sc, "target_date", 0, 0, target)))
         return s;
     if (!*target)
@@ -99,13 +110,10 @@ static hv_status smart_goal(hv_step_run *sc, const char **goal,
         return hv__step_fail(sc, HV_INVALID,
                              "the goal is not Time-bound: "
                              "target_date is not in the future");
-    if ((s = hv__in_list(sc, "addresses", 0, addresses)))
-        return s;
-    if (json_array_size(*addresses) == 0)
-        return hv__step_fail(sc, HV_INVALID,
-                             "the goal is not Relevant: name the needs or "
-                             "risks it addresses (addresses.1=...)");
-    return HV_OK;
+    return smart_list(sc, "addresses",
+                      "the goal is not Relevant: name the needs or "
+                      "risks it addresses (addresses.1=...)",
+                      addresses);
 }
 
 /* Action number n (from 1) of the plan, a: its fields, who is responsible
@@ -308,25 +316,14 @@ hv_status hv__plan_action(hv_step_run *sc, int64_t seq, int64_t *action_id,
                           char *status, size_t size)
 {
     int64_t plan_id = 0;
-    sqlite3_stmt *st = NULL;
     hv_status s;
     *action_id = 0;
     if ((s = hv__current_plan(sc, &plan_id)) ||
-        (s = hv__store_prepare(sc->e,
-                               "SELECT id, status FROM plan_actions WHERE"
-                               " plan_id = ?1 AND seq = ?2",
-                               &st)))
+        (s = hv__query_status(sc,
+                              "SELECT id, status FROM plan_actions WHERE"
+                              " plan_id = ?1 AND seq = ?2",
+                              plan_id, seq, action_id, status, size)))
         return s;
-    sqlite3_bind_int64(st, 1, plan_id);
-    sqlite3_bind_int64(st, 2, seq);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *action_id = sqlite3_column_int64(st, 0);
-        snprintf(status, size, "%s", sqlite3_column_text(st, 1));
-    }
-    hv__store_finalize(sc->e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(sc->e, rc, sc->verb);
     if (!*action_id)
         return hv__step_fail(sc, HV_NOTFOUND,
                              "the plan in force has no action %lld",
@@ -365,8 +362,6 @@ hv_status hv__step_act(hv_step_run *sc)
     if ((!strcmp(status, "done") || !strcmp(status, "dropped")) &&
         (s = hv__tasks_done(sc->e, sc->call.case_id, "action", action_id)))
         return s;
-    hv__step_put(sc, sc->data, "action", json_integer(seq));
-    hv__step_put(sc, sc->data, "status", json_string(status));
-    sc->event_kind = "action_updated";
+    hv__step_record_status(sc, "action_updated", "action", seq, status);
     return HV_OK;
 }

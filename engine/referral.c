@@ -23,23 +23,14 @@ static hv_status track_referral(hv_step_run *sc, int64_t number)
     const char *status, *outcome;
     int64_t id = 0;
     char was[16] = "";
-    sqlite3_stmt *st = NULL;
     hv_status s;
     if ((s = hv__in_code(sc, "status", NULL, statuses, 1, &status)) ||
-        (s = hv__in_text(sc, "outcome", 0, &outcome)))
+        (s = hv__in_text(sc, "outcome", 0, &outcome)) ||
+        (s = hv__query_status(sc,
+                              "SELECT id, status FROM referrals WHERE"
+                              " case_id = ?1 AND seq = ?2",
+                              sc->call.case_id, number, &id, was, sizeof was)))
         return s;
-    if ((s = hv__store_prepare(sc->e,
-                               "SELECT id, status FROM referrals WHERE"
-                               " case_id = ?1 AND seq = ?2",
-                               &st)))
-        return s;
-    sqlite3_bind_int64(st, 1, sc->call.case_id);
-    sqlite3_bind_int64(st, 2, number);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        snprintf(was, sizeof was, "%s", sqlite3_column_text(st, 1));
-    }
-    hv__store_finalize(sc->e, st);
     if (!id)
         return hv__step_fail(sc, HV_NOTFOUND, "no referral %lld on this case",
                              (long long)number);
@@ -61,9 +52,7 @@ static hv_status track_referral(hv_step_run *sc, int64_t number)
     if (strcmp(status, "accepted") &&
         (s = hv__tasks_done(sc->e, sc->call.case_id, "referral_outcome", id)))
         return s;
-    hv__step_put(sc, sc->data, "referral", json_integer(number));
-    hv__step_put(sc, sc->data, "status", json_string(status));
-    sc->event_kind = "referral_updated";
+    hv__step_record_status(sc, "referral_updated", "referral", number, status);
     return HV_OK;
 }
 

@@ -6,6 +6,7 @@
  * rules_applied event, then storing the pack as the one in force.  Any
  * rule error leaves everything as it was.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,21 +21,29 @@
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 
-/* Records a changed interval of hook h: data[data_key] = {from, to} and
- * the new pack's decision (entry[entry_key].new) appended to decision.
- * -1 when out of memory, else 0. */
-static int record_every(hv_diff_run *d, json_t *data, json_t *decision,
-                        json_t *entry, hv_hook h, const char *data_key,
-                        const char *entry_key, const hv_rule_values *v)
+/* Moves the open task of kind ("followup" or "review", also the key of
+ * hook h's entry) to fall due v[1].every after it was set (label: its new
+ * label, NULL to keep it) and records the change: data[<kind>_every] =
+ * {from, to} and the new pack's decision (entry[kind].new) appended to
+ * decision.  HV_OK or the failure. */
+static hv_status apply_every(hv_diff_run *d, json_t *data, json_t *decision,
+                             json_t *entry, hv_hook h, const char *kind,
+                             const char *label, const hv_rule_values *v)
 {
-    json_t *r = json_object_get(json_object_get(entry, entry_key), "new");
+    char data_key[32];
+    hv_status s = hv__tasks_redue(d->e, d->view.rec.id, kind, v[1].every,
+                                  label);
+    if (s)
+        return s;
+    snprintf(data_key, sizeof data_key, "%s_every", kind);
+    json_t *r = json_object_get(json_object_get(entry, kind), "new");
     int bad = json_object_set_new(data, data_key,
                                   json_pack("{s:I,s:I}", "from",
                                             (json_int_t)v[0].every, "to",
                                             (json_int_t)v[1].every));
     bad |= json_array_append_new(decision,
                                  hv__rules_decision(d->s[1].r, h, r));
-    return bad;
+    return bad ? hv__fail(d->e, HV_NOMEM, "out of memory") : HV_OK;
 }
 
 /* Writes the changed risk of the case (stored once an assessment scored
@@ -84,21 +93,13 @@ static hv_status apply_case(hv_diff_run *d, json_t *entry,
         /* due again `every` after the task was set, as the step set it */
         char label[160];
         snprintf(label, sizeof label, "Follow-up (%s)", fu[1].method);
-        if ((s = hv__tasks_redue(d->e, c->id, "followup", fu[1].every,
-                                 label)))
+        if ((s = apply_every(d, data, decision, entry, HV_HOOK_FOLLOWUP,
+                             "followup", label, fu)))
             goto done;
-        if (record_every(d, data, decision, entry, HV_HOOK_FOLLOWUP,
-                         "followup_every", "followup", fu))
-            goto nomem;
     }
-    if (rv_changed) {
-        if ((s = hv__tasks_redue(d->e, c->id, "review", rv[1].every,
-                                 NULL)))
-            goto done;
-        if (record_every(d, data, decision, entry, HV_HOOK_REVIEW,
-                         "review_every", "review", rv))
-            goto nomem;
-    }
+    if (rv_changed && (s = apply_every(d, data, decision, entry,
+                                       HV_HOOK_REVIEW, "review", NULL, rv)))
+        goto done;
     if (json_object_get(entry, "closure") &&
         json_object_set_new(data, "closure_verdict_changed", json_true()))
         goto nomem;

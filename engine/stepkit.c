@@ -27,6 +27,16 @@ void hv__step_put(hv_step_run *sc, json_t *obj, const char *key, json_t *v)
     sc->nomem |= json_object_set_new(obj, key, v) != 0;
 }
 
+/* Puts {key: n, "status": status} in the event and names it kind. */
+void hv__step_record_status(hv_step_run *sc, const char *kind, const char *key,
+                            int64_t n, const char *status)
+{
+    hv__step_put(sc, sc->data, key, json_integer(n));
+    hv__step_put(sc, sc->data, "status", json_string(status));
+    sc->event_kind = kind;
+}
+
+/* sc->call.status becomes a copy of status. */
 void hv__step_set_status(hv_step_run *sc, const char *status)
 {
     char *copy = hv__strdup(status);
@@ -233,6 +243,30 @@ hv_status hv__query_int(hv_step_run *sc, const char *sql, int64_t a,
                : hv__sql_fail(sc->e, rc, sc->verb);
 }
 
+/* The id and status of the row sql selects, with int64 binds ?1 and ?2. */
+hv_status hv__query_status(hv_step_run *sc, const char *sql, int64_t a,
+                           int64_t b, int64_t *id, char *status, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(sc->e, sql, &st);
+    *id = 0;
+    if (size)
+        status[0] = '\0';
+    if (s)
+        return s;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        snprintf(status, size, "%s", sqlite3_column_text(st, 1));
+    }
+    hv__store_finalize(sc->e, st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? HV_OK
+               : hv__sql_fail(sc->e, rc, sc->verb);
+}
+
 /* Calls a hook on the case as it is now (inside the transaction).  *result
  * is NULL when there is no pack or no such hook: the caller's default. */
 hv_status hv__run_rule(hv_step_run *sc, hv_hook h, const char *reason,
@@ -319,6 +353,15 @@ const hv_stage *hv__next_with(hv_step_run *sc, hv_step kind)
         if (t->step == kind)
             return t;
     }
+    return NULL;
+}
+
+/* The first stage of the workflow whose step is `kind`. */
+const hv_stage *hv__stage_with(const hv_workflow *wf, hv_step kind)
+{
+    for (size_t i = 0; i < wf->nstages; i++)
+        if (wf->stages[i].step == kind)
+            return &wf->stages[i];
     return NULL;
 }
 

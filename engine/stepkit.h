@@ -50,6 +50,10 @@ hv_status hv__step_fail(hv_step_run *sc, hv_status st, const char *fmt, ...)
 /* Sets key to v (a new reference, taken even on failure; NULL counts as a
  * failure) in obj (sc->data or sc->out); a failure sets sc->nomem. */
 void hv__step_put(hv_step_run *sc, json_t *obj, const char *key, json_t *v);
+/* The event (of kind, a fixed word) records that item number n of the
+ * case (key: "action", "referral") now has status (sc->nomem on failure). */
+void hv__step_record_status(hv_step_run *sc, const char *kind,
+                            const char *key, int64_t n, const char *status);
 /* The case's status is now status (a fixed word): sc->call.status follows
  * (sc->nomem on a failed copy). */
 void hv__step_set_status(hv_step_run *sc, const char *status);
@@ -87,6 +91,11 @@ hv_status hv__in_int(hv_step_run *sc, const char *key, int required,
  * (b NULL: unbound).  out: *out, dflt when there is no row or it is null. */
 hv_status hv__query_int(hv_step_run *sc, const char *sql, int64_t a,
                         const char *b, int64_t dflt, int64_t *out);
+/* The id and status of the row sql selects ("SELECT id, status ...",
+ * int64 binds ?1 = a and ?2 = b).  out: *id, 0 when there is no row;
+ * status (cut to size bytes), "" when there is no row. */
+hv_status hv__query_status(hv_step_run *sc, const char *sql, int64_t a,
+                           int64_t b, int64_t *id, char *status, size_t size);
 /* The id of the case's approved plan in force; HV_REFUSED if there is
  * none.  out: *plan_id. */
 hv_status hv__current_plan(hv_step_run *sc, int64_t *plan_id);
@@ -95,6 +104,8 @@ hv_status hv__current_plan(hv_step_run *sc, int64_t *plan_id);
 /* The first stage in the current stage's `next` whose step is kind, or
  * NULL.  Borrowed from the workflow. */
 const hv_stage *hv__next_with(hv_step_run *sc, hv_step kind);
+/* The first stage of wf whose step is kind, or NULL.  Borrowed from wf. */
+const hv_stage *hv__stage_with(const hv_workflow *wf, hv_step kind);
 /* HV_REFUSED: the step is not allowed at this stage; needs says what is. */
 hv_status hv__wrong_stage(hv_step_run *sc, const char *needs);
 /* Moves the case to target (an edge of the workflow; NULL is refused),

@@ -145,10 +145,11 @@ static int cmd_user(const cli_globals *g, int argc, char **argv)
 
 /* Runs fn(e, argv[0]) on the one argument (not an option) argv[0] and
  * closes the engine; what names the command and why the usage error.
- * Returns 0 when fn succeeded, else the exit code after printing the
- * error. */
+ * When fn succeeded, calls done(g, argv[0]) to say so and returns 0; else
+ * returns the exit code after printing the error. */
 static int run_on_one(const cli_globals *g, int argc, char **argv, const char *what,
-                      const char *why, hv_status (*fn)(hv_engine *, const char *))
+                      const char *why, hv_status (*fn)(hv_engine *, const char *),
+                      void (*done)(const cli_globals *, const char *))
 {
     hv_engine *e = NULL;
     int code;
@@ -160,30 +161,39 @@ static int run_on_one(const cli_globals *g, int argc, char **argv, const char *w
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     hv_engine_close(e);
+    if (!code)
+        done(g, argv[0]);
     return code;
+}
+
+/* Says that the case ref was purged. */
+static void purged(const cli_globals *g, const char *ref)
+{
+    (void)g;
+    printf("%s: identifying data erased; codes, dates and the audit trail "
+           "remain\n", ref);
 }
 
 /* haven purge REF */
 static int cmd_purge(const cli_globals *g, int argc, char **argv)
 {
-    int code = run_on_one(g, argc, argv, "purge", "give one case reference",
-                          hv_case_purge);
-    if (!code)
-        printf("%s: identifying data erased; codes, dates and the audit trail "
-               "remain\n", argv[0]);
-    return code;
+    return run_on_one(g, argc, argv, "purge", "give one case reference",
+                      hv_case_purge, purged);
+}
+
+/* Says that the backup file was written, and which keys it lacks. */
+static void backed_up(const cli_globals *g, const char *file)
+{
+    printf("backup written to %s (identifying data stays sealed in it; the "
+           "data key %s.key and the audit key %s.audit-key are not in it)\n",
+           file, g->db, g->db);
 }
 
 /* haven backup FILE */
 static int cmd_backup(const cli_globals *g, int argc, char **argv)
 {
-    int code = run_on_one(g, argc, argv, "backup", "give the new FILE",
-                          hv_engine_backup);
-    if (!code)
-        printf("backup written to %s (identifying data stays sealed in it; the "
-               "data key %s.key and the audit key %s.audit-key are not in it)\n",
-               argv[0], g->db, g->db);
-    return code;
+    return run_on_one(g, argc, argv, "backup", "give the new FILE",
+                      hv_engine_backup, backed_up);
 }
 
 /* ---- audit ------------------------------------------------------------------ */
