@@ -47,6 +47,29 @@ static int set_json_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
     return json_object_set_new(obj, key, v ? v : json_object());
 }
 
+/* How a column becomes a JSON value (set_cols). */
+typedef enum { COL_PLAIN, COL_TIME, COL_JSON } col_kind;
+typedef struct {
+    const char *key;
+    col_kind kind;
+} col_spec;
+
+/* Sets spec[i].key from column first + i, for i < n, each as its kind
+ * says (plain, an ISO 8601 time, parsed JSON).  Returns 0, or -1 when out
+ * of memory. */
+static int set_cols(json_t *obj, sqlite3_stmt *st, int first,
+                    const col_spec *spec, size_t n)
+{
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        int col = first + (int)i;
+        r |= spec[i].kind == COL_TIME ? set_time(obj, spec[i].key, st, col)
+             : spec[i].kind == COL_JSON ? set_json_col(obj, spec[i].key, st, col)
+                                        : set_col(obj, spec[i].key, st, col);
+    }
+    return r;
+}
+
 /* The age now (a new JSON integer, or null) of a person recorded with the
  * age in column age_col at the time in column at_col; NULL when out of
  * memory. */
@@ -104,15 +127,11 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 /* A task, with "overdue" when it is open past its due time. */
 static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
-    int r = 0;
-    r |= set_col(o, "id", st, 0);
-    r |= set_col(o, "kind", st, 1);
-    r |= set_col(o, "label", st, 2);
-    r |= set_time(o, "due_at", st, 3);
-    r |= set_col(o, "status", st, 4);
-    r |= set_time(o, "done_at", st, 5);
-    r |= set_col(o, "assignee", st, 6);
-    r |= set_time(o, "created_at", st, 7);
+    static const col_spec cols[] = {
+        {"id", COL_PLAIN},       {"kind", COL_PLAIN},   {"label", COL_PLAIN},
+        {"due_at", COL_TIME},    {"status", COL_PLAIN}, {"done_at", COL_TIME},
+        {"assignee", COL_PLAIN}, {"created_at", COL_TIME}};
+    int r = set_cols(o, st, 0, cols, sizeof cols / sizeof cols[0]);
     int overdue = strcmp((const char *)sqlite3_column_text(st, 4), "open") == 0
                   && sqlite3_column_int64(st, 3) < hv_now(e);
     r |= json_object_set_new(o, "overdue", json_boolean(overdue));
@@ -123,12 +142,10 @@ static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 static int event_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
-    int r = 0;
-    r |= set_col(o, "seq", st, 0);
-    r |= set_time(o, "at", st, 1);
-    r |= set_col(o, "actor", st, 2);
-    r |= set_col(o, "kind", st, 3);
-    r |= set_json_col(o, "data", st, 4);
+    static const col_spec cols[] = {{"seq", COL_PLAIN},   {"at", COL_TIME},
+                                    {"actor", COL_PLAIN}, {"kind", COL_PLAIN},
+                                    {"data", COL_JSON}};
+    int r = set_cols(o, st, 0, cols, sizeof cols / sizeof cols[0]);
     if (sqlite3_column_type(st, 5) != SQLITE_NULL)
         r |= set_json_col(o, "decision", st, 5);
     return r;
@@ -405,19 +422,20 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     r |= json_object_set_new(c, "workflow", wf);
     r |= json_object_set_new(c, "stage", json_pack("{s:s,s:s}", "id", stage,
                                                    "label", sd ? sd->label : stage));
-    r |= set_col(c, "status", st, 5);
-    r |= set_col(c, "source", st, 6);
-    r |= set_col(c, "location", st, 7);
-    r |= set_col(c, "urgency", st, 8);
-    r |= set_col(risk, "level", st, 9);
-    r |= set_col(risk, "score", st, 10);
+    static const col_spec where[] = {{"status", COL_PLAIN},
+                                     {"source", COL_PLAIN},
+                                     {"location", COL_PLAIN},
+                                     {"urgency", COL_PLAIN}};
+    static const col_spec risk_cols[] = {{"level", COL_PLAIN},
+                                         {"score", COL_PLAIN}};
+    static const col_spec record[] = {
+        {"assignee", COL_PLAIN},     {"registered_at", COL_TIME},
+        {"registered_by", COL_PLAIN}, {"updated_at", COL_TIME},
+        {"closed_at", COL_TIME},     {"version", COL_PLAIN}};
+    r |= set_cols(c, st, 5, where, sizeof where / sizeof where[0]);
+    r |= set_cols(risk, st, 9, risk_cols, sizeof risk_cols / sizeof risk_cols[0]);
     r |= json_object_set_new(c, "risk", risk);
-    r |= set_col(c, "assignee", st, 11);
-    r |= set_time(c, "registered_at", st, 12);
-    r |= set_col(c, "registered_by", st, 13);
-    r |= set_time(c, "updated_at", st, 14);
-    r |= set_time(c, "closed_at", st, 15);
-    r |= set_col(c, "version", st, 16);
+    r |= set_cols(c, st, 11, record, sizeof record / sizeof record[0]);
     const char *form_text = (const char *)sqlite3_column_text(st, 17);
     *form = form_text ? json_loads(form_text, 0, NULL) : NULL;
     hv__store_finalize(e, st);
@@ -552,16 +570,13 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
 static int summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
-    int r = 0;
-    r |= set_col(o, "ref", st, 0);
-    r |= set_col(o, "stage", st, 1);
-    r |= set_col(o, "status", st, 2);
-    r |= set_col(o, "source", st, 3);
-    r |= set_col(o, "assignee", st, 4);
-    r |= set_time(o, "registered_at", st, 5);
-    r |= set_col(o, "version", st, 6);
-    r |= set_col(o, "urgency", st, 7);
-    r |= set_col(o, "risk_level", st, 8);
+    static const col_spec cols[] = {
+        {"ref", COL_PLAIN},      {"stage", COL_PLAIN},
+        {"status", COL_PLAIN},   {"source", COL_PLAIN},
+        {"assignee", COL_PLAIN}, {"registered_at", COL_TIME},
+        {"version", COL_PLAIN},  {"urgency", COL_PLAIN},
+        {"risk_level", COL_PLAIN}};
+    int r = set_cols(o, st, 0, cols, sizeof cols / sizeof cols[0]);
     const char *t = (const char *)sqlite3_column_text(st, 9);
     json_t *codes = t ? json_loads(t, 0, NULL) : NULL;
     r |= json_object_set_new(o, "concerns", codes ? codes : json_array());

@@ -281,7 +281,7 @@ static hv_status assessments_due_again(hv_step_run *sc, const hv_stage *target)
                           hv_now(sc->e) + initial, sc->call.assignee_id, 0)))
         return s;
     const hv_stage *c =
-        hv__stage_with(sc->call.wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
+        hv__workflow_stage_of_step(sc->call.wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
     if (!c)
         return HV_OK;
     int64_t due = comprehensive        ? comprehensive
@@ -343,7 +343,7 @@ hv_status hv__step_transfer(hv_step_run *sc)
      * 001): consent for the transfer scope itself, given by both. */
     if ((s = hv__consent_for_transfer(sc, &overridden)))
         return s;
-    const hv_stage *closed = hv__stage_with(sc->call.wf, HV_STEP_CLOSED);
+    const hv_stage *closed = hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSED);
     if (!closed)
         return hv__wrong_stage(sc, "the workflow has no closed stage");
     if ((s = closure_verdict(sc, NULL, "transferred", &final_after)))

@@ -356,15 +356,6 @@ const hv_stage *hv__next_with(hv_step_run *sc, hv_step kind)
     return NULL;
 }
 
-/* The first stage of the workflow whose step is `kind`. */
-const hv_stage *hv__stage_with(const hv_workflow *wf, hv_step kind)
-{
-    for (size_t i = 0; i < wf->nstages; i++)
-        if (wf->stages[i].step == kind)
-            return &wf->stages[i];
-    return NULL;
-}
-
 /* Refuses a step that needs another stage, naming what is needed. */
 hv_status hv__wrong_stage(hv_step_run *sc, const char *needs)
 {

@@ -104,8 +104,6 @@ hv_status hv__current_plan(hv_step_run *sc, int64_t *plan_id);
 /* The first stage in the current stage's `next` whose step is kind, or
  * NULL.  Borrowed from the workflow. */
 const hv_stage *hv__next_with(hv_step_run *sc, hv_step kind);
-/* The first stage of wf whose step is kind, or NULL.  Borrowed from wf. */
-const hv_stage *hv__stage_with(const hv_workflow *wf, hv_step kind);
 /* HV_REFUSED: the step is not allowed at this stage; needs says what is. */
 hv_status hv__wrong_stage(hv_step_run *sc, const char *needs);
 /* Moves the case to target (an edge of the workflow; NULL is refused),

@@ -35,26 +35,32 @@ hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
         "itit", case_id, kind, every, label);
 }
 
-hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
-                         int64_t subject)
+/* Ends the case's open tasks of kind (NULL: every kind) now with status
+ * ('done' or 'cancelled'), only those about subject when subject is not 0,
+ * recording reason (may be NULL). */
+static hv_status tasks_end(hv_engine *e, int64_t case_id, const char *kind,
+                           const char *status, int64_t subject,
+                           const char *reason)
 {
     return hv__store_execf(
         e, "closing tasks",
-        "UPDATE tasks SET status = 'done', done_at = ?3 WHERE"
-        " case_id = ?1 AND kind = ?2 AND status = 'open' AND"
-        " (?4 = 0 OR subject_id = ?4)",
-        "itii", case_id, kind, (int64_t)hv_now(e), subject);
+        "UPDATE tasks SET status = ?3, done_at = ?4,"
+        " cancel_reason = coalesce(?6, cancel_reason) WHERE case_id = ?1"
+        " AND status = 'open' AND (?2 IS NULL OR kind = ?2) AND"
+        " (?5 = 0 OR subject_id = ?5)",
+        "ittiit", case_id, kind, status, (int64_t)hv_now(e), subject, reason);
+}
+
+hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
+                         int64_t subject)
+{
+    return tasks_end(e, case_id, kind, "done", subject, NULL);
 }
 
 hv_status hv__tasks_cancel(hv_engine *e, int64_t case_id, const char *kind,
                            const char *reason)
 {
-    return hv__store_execf(
-        e, "cancelling tasks",
-        "UPDATE tasks SET status = 'cancelled', done_at = ?3,"
-        " cancel_reason = ?4 WHERE case_id = ?1 AND status ="
-        " 'open' AND (?2 IS NULL OR kind = ?2)",
-        "itit", case_id, kind, (int64_t)hv_now(e), reason);
+    return tasks_end(e, case_id, kind, "cancelled", 0, reason);
 }
 
 hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id)

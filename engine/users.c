@@ -224,45 +224,54 @@ fail:
     return s;
 }
 
+/* Reads what purge decides on: the case's status (for hv__free) and
+ * closing time, and the agency's retention period (meta `retention`
+ * seconds, else 7 years).  Returns HV_OK, HV_INVALID for a retention that
+ * is not a number of seconds, or a failure. */
+static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
+                             int64_t *closed_at, int64_t *retention)
+{
+    char *text = NULL;
+    hv_status s;
+    *retention = 7LL * 365 * 86400;
+    if ((s = hv__store_query_text(e, "purge",
+                                  "SELECT status FROM cases WHERE id = ?1",
+                                  status, "i", case_id)) ||
+        (s = hv__store_query_int(e, "purge",
+                                 "SELECT closed_at FROM cases WHERE id = ?1",
+                                 0, closed_at, "i", case_id)) ||
+        (s = hv__store_query_text(e, "purge",
+                                  "SELECT value FROM meta WHERE key ="
+                                  " 'retention'",
+                                  &text, "")))
+        return s;
+    if (text) {
+        char *end;
+        long long v = strtoll(text, &end, 10);
+        if (*end || v < 0)
+            s = hv__fail(e, HV_INVALID, "purge: the retention setting is not "
+                                        "a number of seconds");
+        else
+            *retention = v;
+        hv__free(text);
+    }
+    return s;
+}
+
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
 {
-    sqlite3_stmt *st = NULL;
-    char status[24] = "";
-    int64_t case_id = 0, closed_at = 0, retention = 7LL * 365 * 86400;
+    char *status = NULL;
+    int64_t case_id = 0, closed_at = 0, retention = 0;
     hv_status s;
     hv__clear_error(e);
     if (hv__not_in_batch(e, "purge"))
         return HV_USAGE;
     if ((s = begin_admin(e, "purge: only an administrator purges cases")))
         return s;
-    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)))
+    if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)) ||
+        (s = purge_facts(e, case_id, &status, &closed_at, &retention)))
         goto fail;
-    if ((s = hv__store_preparef(e, &st,
-                                "SELECT status, coalesce(closed_at, 0), (SELECT"
-                                " value FROM meta WHERE key = 'retention')"
-                                " FROM cases WHERE id = ?1",
-                                "i", case_id)))
-        goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 0));
-        closed_at = sqlite3_column_int64(st, 1);
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-            const char *r = (const char *)sqlite3_column_text(st, 2);
-            char *end;
-            long long v = strtoll(r, &end, 10);
-            if (*end || v < 0) {
-                hv__store_finalize(e, st);
-                st = NULL;
-                s = hv__fail(e, HV_INVALID, "purge: the retention setting is not "
-                                            "a number of seconds");
-                goto fail;
-            }
-            retention = v;
-        }
-    }
-    hv__store_finalize(e, st);
-    st = NULL;
-    if (!strcmp(status, "open")) {
+    if (status && !strcmp(status, "open")) {
         s = hv__fail(e, HV_REFUSED, "purge: %s is open; only a closed case is "
                                     "purged", ref);
         goto fail;
@@ -309,9 +318,10 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
         goto fail;
     /* Push the overwritten pages out of the WAL as well. */
     sqlite3_wal_checkpoint_v2(e->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    hv__free(status);
     return HV_OK;
 fail:
-    hv__store_finalize(e, st);
+    hv__free(status);
     hv__store_rollback(e);
     return s;
 }
