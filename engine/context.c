@@ -110,6 +110,9 @@ hv_status hv__call_begin(hv_engine *e, const char *ref, const char *action,
 {
     hv_status s;
     memset(c, 0, sizeof *c);
+    /* Never trust an identity left by an earlier call: resolve looks the
+     * acting user up afresh (active, role) before it is known again. */
+    memset(&e->who, 0, sizeof e->who);
     if ((s = resolve(e, ref, action, in_transaction, c)))
         return s;
     e->who.known = 1;
