@@ -799,7 +799,7 @@ int main(int argc, char **argv)
     }
     /* 4 and 6: queries and re-scoring on generated caseloads. */
     long gen_rss[8] = {0};
-    char *db_of[8];
+    char *db_of[8] = {0};
     for (int k = 0; k < nsizes; k++)
         if (!(db_of[k] = strdup(caseload(sizes[k], &gen_rss[k]))))
             bench_die("out of memory");
