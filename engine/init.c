@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "migrate.h"
 #include "rules.h"
+#include "rulestest.h"
 #include "store.h"
 #include "refs.h"
 #include "rulesapi.h"
@@ -94,13 +95,10 @@ static hv_status read_inputs(const hv_init_options *o, init_inputs *in,
         return s;
     if (!o->rules_dir || !o->rules_dir[0])
         return HV_OK;
-    hv_rules *probe = NULL;
-    hv_pack *copy = NULL;
-    if ((s = hv__pack_read_dir(o->rules_dir, &in->pack, err)) ||
-        (s = hv__pack_read_dir(o->rules_dir, &copy, err)) ||
-        (s = hv__rules_new(copy, 0, NULL, NULL, &probe, err)))
+    /* The pack goes into force only if it passes its check and tests. */
+    if ((s = hv__pack_vet(o->rules_dir, err)) ||
+        (s = hv__pack_read_dir(o->rules_dir, &in->pack, err)))
         return s;
-    hv__rules_free(probe);
     return HV_OK;
 }
 

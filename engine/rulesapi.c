@@ -158,8 +158,9 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     if ((s = hv__engine_rules(e, &current)))
         return s;
     const hv_pack *old = current ? hv__rules_pack(current) : NULL;
-    if ((s = load_dir(from, &fresh, &err))) {
-        s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT : HV_INVALID,
+    if ((s = hv__pack_vet(from, &err)) || (s = load_dir(from, &fresh, &err))) {
+        s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT
+                        : s == HV_NOMEM ? HV_NOMEM : HV_INVALID,
                      "rules reload: %s; the pack in force is still %s %s", err,
                      old ? old->name : "(none)", old ? old->version : "");
         hv__free(err);

@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "rulesapi.h"
 #include "rulesdiff.h"
+#include "rulestest.h"
 #include "store.h"
 #include "tasks.h"
 #include "error.h"
@@ -189,6 +190,16 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
         return s;
     if (!new_pack_dir || !new_pack_dir[0])
         return hv__fail(e, HV_USAGE, "rules apply: give the new pack's folder");
+    /* The pack goes into force only if it passes its check and tests. */
+    char *why = NULL;
+    if ((s = hv__pack_vet(new_pack_dir, &why))) {
+        s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT
+                        : s == HV_NOMEM ? HV_NOMEM : HV_INVALID,
+                     "rules apply: %s; nothing changed",
+                     why ? why : "out of memory");
+        hv__free(why);
+        return s;
+    }
     d.hooks = HV_DIFF_ALL;
     d.apply = apply_case;
     if ((s = hv__diff_init(&d, e, new_pack_dir, "rules apply", &fresh)))

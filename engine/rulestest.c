@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -448,4 +449,83 @@ hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems)
     }
     json_decref(seen);
     return bad ? HV_NOMEM : HV_OK;
+}
+
+/* The first line of text that starts with prefix (NULL: any line), cut to
+ * fit buf; "" when there is none. */
+static void first_line(const char *text, const char *prefix, char *buf,
+                       size_t size)
+{
+    buf[0] = '\0';
+    for (const char *l = text; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        if (!prefix || !strncmp(l, prefix, strlen(prefix))) {
+            snprintf(buf, size, "%.*s", (int)n, l);
+            return;
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+}
+
+hv_status hv__pack_vet(const char *dir, char **why)
+{
+    hv_pack *pack = NULL;
+    hv_rules *r = NULL;
+    char *text = NULL, line[512], tests[4096];
+    size_t len = 0;
+    int problems = 0, passed = 0, failed = 0;
+    *why = NULL;
+    hv_status s = hv__pack_read_dir(dir, &pack, why);
+    if (s == HV_OK)
+        s = hv__rules_new(pack, 0, NULL, NULL, &r, why);
+    if (s != HV_OK)
+        return s;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        hv__rules_free(r);
+        return HV_NOMEM;
+    }
+    s = hv__rules_check(r, out, &problems);
+    fflush(out);
+    if (s == HV_OK && problems) {
+        first_line(text, NULL, line, sizeof line);
+        *why = hv__asprintf("the pack fails its check (haven rules check %s): "
+                            "%d problem%s, the first: %s", dir, problems,
+                            problems == 1 ? "" : "s", line);
+        s = *why ? HV_INVALID : HV_NOMEM;
+    }
+    snprintf(tests, sizeof tests, "%s/tests", dir);
+    char *test_err = NULL;
+    fclose(out);
+    free(text);
+    text = NULL;
+    len = 0;
+    out = s == HV_OK ? open_memstream(&text, &len) : NULL;
+    if (s == HV_OK && !out)
+        s = HV_NOMEM;
+    if (s == HV_OK) {
+        hv_status t = hv__rules_run_tests(r, tests, out, &passed, &failed,
+                                          &test_err);
+        fflush(out);
+        /* A pack without tests/ has none to fail. */
+        if (t != HV_OK && t != HV_NOINPUT) {
+            *why = hv__asprintf("the pack's tests do not run (haven rules "
+                                "test %s): %s", dir,
+                                test_err ? test_err : "error");
+            s = *why ? HV_INVALID : HV_NOMEM;
+        } else if (t == HV_OK && failed) {
+            first_line(text, "FAIL", line, sizeof line);
+            *why = hv__asprintf("the pack fails %d of its %d tests (haven rules "
+                                "test %s), the first: %s", failed,
+                                passed + failed, dir, line);
+            s = *why ? HV_INVALID : HV_NOMEM;
+        }
+    }
+    hv__free(test_err);
+    if (out)
+        fclose(out);
+    free(text);
+    hv__rules_free(r);
+    return s;
 }

@@ -19,4 +19,13 @@ hv_status hv__rules_run_tests(hv_rules *r, const char *tests_dir, FILE *out,
  * prints each problem as "FILE:LINE: message" to out.  out: *problems. */
 hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems);
 
+/* Vets the pack in dir before it goes into force (init, rules reload,
+ * rules apply): every hook passes the check against the sample cases
+ * (hv__rules_check) and every test of its tests/ passes (a pack without
+ * tests has none to fail).  Returns HV_OK, or a failure with *why
+ * (hv__free) naming the command that shows the problems and the first of
+ * them: HV_INVALID for a pack that fails, or the status of a pack that does
+ * not load. */
+hv_status hv__pack_vet(const char *dir, char **why);
+
 #endif

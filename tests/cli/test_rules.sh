@@ -70,6 +70,9 @@ expect_out 'not registered' "not eligible is said"
 # Hostile rules during registration: exit 65 naming the file, nothing written.
 hostile() { # NAME LUA WANT
     make_pack "$1" registration.lua "$2"
+    # Its own registration.lua, so not the shipped pack's registration
+    # tests (a pack goes into force only if its tests pass).
+    rm -f "$1/tests/registration_test.lua"
     rm -f "$1.db"
     run --db "$1.db" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
     expect_rc 0 "init with $1 (the hostile branch is off by default)"; add_users "$1.db"
