@@ -54,7 +54,8 @@ struct hv_rules {
     long used;             /* spent in this call */
     int exceeded;          /* the budget ran out during this call */
     int depth;             /* nesting of calls (tests call hooks) */
-    int hook_ref[HV_HOOK_COUNT];
+    int hook_ref[HV_HOOK_COUNT]; /* the compiled hook files, run again by
+                                   * every call for a fresh function */
     int hook_line[HV_HOOK_COUNT];
     int base_ref;          /* the frozen allow-list (real table) */
     hv_rules_log_fn log_fn;
@@ -483,7 +484,16 @@ void hv__rules_unpin(hv_rules *r)
 static int call_trampoline(lua_State *L)
 {
     call_args *a = lua_touserdata(L, 1);
+    /* Every call starts clean: the hook's file runs again in a fresh
+     * environment, so nothing a rule kept (a chunk-level local, a global)
+     * survives from one case to the next. */
     lua_rawgeti(L, LUA_REGISTRYINDEX, a->r->hook_ref[a->h]);
+    push_env(a->r, 0);
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);
+    if (lua_type(L, -1) != LUA_TFUNCTION)
+        return luaL_error(L, "%s:%d: the file must return a function",
+                          a->r->paths[a->h], a->r->hook_line[a->h]);
     if (a->push) {
         a->push(L, a->ud);
     } else {
@@ -649,6 +659,9 @@ static int load_trampoline(lua_State *L)
                      : hv__asprintf("%s:1: %s", chunk + 1, msg);
         return 0;
     }
+    /* Kept: the compiled file, which each call runs again (call_trampoline)
+     * for a fresh function; run once here to check it returns one. */
+    lua_pushvalue(L, -1);
     push_env(r, 0);
     lua_setupvalue(L, -2, 1);
     lua_call(L, 0, 1);
@@ -659,7 +672,6 @@ static int load_trampoline(lua_State *L)
         return 0;
     }
     lua_Debug ar;
-    lua_pushvalue(L, -1);
     lua_getinfo(L, ">S", &ar);
     r->hook_line[a->h] = ar.linedefined > 0 ? ar.linedefined : 1;
     r->hook_ref[a->h] = luaL_ref(L, LUA_REGISTRYINDEX);
