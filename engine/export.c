@@ -29,24 +29,36 @@
 
 /* ---- CSV ------------------------------------------------------------------- */
 
-/* Writes one CSV field (RFC 4180 quoting). */
-static void csv_field(FILE *f, const char *s, int first)
+/* Writes one CSV field (RFC 4180 quoting).  A text value a spreadsheet would
+ * take for a formula (beginning with = + - @, a tab or a carriage return)
+ * is neutralised: written quoted, after an apostrophe, so that opening the
+ * export runs nothing (OWASP's advice on CSV injection). */
+static void csv_cell(FILE *f, const char *s, int first, int text)
 {
     if (!first)
         fputc(',', f);
     if (!s)
         return;
-    if (!s[strcspn(s, ",\"\r\n")] && s[0] != ' ' && s[0] != '#') {
+    int formula = text && s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+    if (!formula && !s[strcspn(s, ",\"\r\n")] && s[0] != ' ' && s[0] != '#') {
         fputs(s, f);
         return;
     }
     fputc('"', f);
+    if (formula)
+        fputc('\'', f);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', f);
         fputc(*s, f);
     }
     fputc('"', f);
+}
+
+/* Writes one CSV text field (csv_cell, neutralised where needed). */
+static void csv_field(FILE *f, const char *s, int first)
+{
+    csv_cell(f, s, first, 1);
 }
 
 /* Writes a JSON value as one CSV field: strings as they are, null empty,
@@ -58,8 +70,10 @@ static void csv_value(FILE *f, json_t *v, int first)
     } else if (json_is_string(v)) {
         csv_field(f, json_string_value(v), first);
     } else {
+        /* a number, a boolean or a structure: no formula to neutralise
+         * (a negative number stays a number) */
         char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-        csv_field(f, t ? t : "", first);
+        csv_cell(f, t ? t : "", first, json_is_number(v) || json_is_boolean(v) ? 0 : 1);
         free(t);
     }
 }
