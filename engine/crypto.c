@@ -53,7 +53,8 @@ static void derive_index_key(hv_engine *e)
 }
 
 /* The key-encryption key: from the passphrase (with salt) or the key file.
- * create: make the key file when missing.  Returns 0 or -1. */
+ * create: make the key file when missing.  Returns 0, -1 (none here), or
+ * -2 for a key file that its group or others may read. */
 static int get_kek(hv_engine *e, const unsigned char *salt, int passphrase,
                    int create, unsigned char kek[32])
 {
@@ -103,6 +104,12 @@ static int get_kek(hv_engine *e, const unsigned char *salt, int passphrase,
     }
     if (!f)
         return -1;
+    /* A key that others may read protects nothing: refuse it. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
+        fclose(f);
+        return -2;
+    }
     size_t n = fread(hex, 1, sizeof hex - 1, f);
     fclose(f);
     hex[n] = '\0';
@@ -168,7 +175,16 @@ hv_status hv__keys_load(hv_engine *e)
                        NULL) != 0 ||
         len != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32)
         goto done;
-    if (get_kek(e, passphrase ? salt : NULL, passphrase, 0, e->kek) != 0)
+    int got = get_kek(e, passphrase ? salt : NULL, passphrase, 0, e->kek);
+    if (got == -2) {
+        char path[4200];
+        key_file_path(e, path, sizeof path);
+        s = hv__fail(e, HV_DENIED, "%s: the key file may be read by others; "
+                                   "make it the owner's alone: chmod 600 %s",
+                     path, path);
+        goto done;
+    }
+    if (got != 0)
         goto done; /* no key here: pseudonymous reading only */
     if (crypto_secretbox_open_easy(e->data_key, blob + crypto_secretbox_NONCEBYTES,
                                    len - crypto_secretbox_NONCEBYTES, blob, e->kek) != 0)
@@ -181,7 +197,7 @@ done:
     hv__free(wrapped);
     hv__free(mode);
     hv__free(salt_hex);
-    return HV_OK;
+    return s;
 }
 
 /* The engine of a keyed SQL function (hv_seal, hv_blind) whose argument v

@@ -26,8 +26,9 @@ hv_status hv__crypto_register(hv_engine *e);
 hv_status hv__keys_create(hv_engine *e);
 /* Unwraps the data key from the database if the key file or passphrase is
  * here; otherwise (or with the wrong key) the engine reads pseudonymously
- * (have_key 0) and HV_OK is still returned.  Fails only when the meta rows
- * cannot be read. */
+ * (have_key 0) and HV_OK is still returned.  Fails when the meta rows
+ * cannot be read, and with HV_DENIED (naming the chmod to run) when the
+ * key file may be read by its group or others. */
 hv_status hv__keys_load(hv_engine *e);
 /* Opens a sealed value in C (hv_open in SQL): *out (NUL-terminated,
  * *outlen bytes) for hv__free, NULL without the key.  Returns NULL on
