@@ -392,19 +392,41 @@ hv_status hv__step_assign(hv_step_run *sc)
     if ((s = hv__check_fields(sc, fields)) ||
         (s = hv__in_text(sc, "to", 1, &to)))
         return s;
+    /* Only to an active caseworker or supervisor within the caller's
+     * scope: a supervisor's own team (or themself), a caseworker's team
+     * (a caseworker with the same supervisor, or that supervisor) --
+     * never where nobody who may act on the case would find it. */
     sqlite3_stmt *st = NULL;
-    if ((s = hv__store_prepare(sc->e,
-                               "SELECT id FROM users WHERE login = ?1 AND"
-                               " active = 1",
-                               &st)))
+    char role[32] = "";
+    int64_t sup = 0, my_sup = 0;
+    if ((s = hv__store_preparef(sc->e, &st,
+                                "SELECT id, role, coalesce(supervisor_id, 0),"
+                                " (SELECT coalesce(supervisor_id, 0) FROM users"
+                                " WHERE id = ?2) FROM users WHERE login = ?1"
+                                " AND active = 1",
+                                "ti", to, sc->call.user_id)))
         return s;
-    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_step(st) == SQLITE_ROW) {
         user = sqlite3_column_int64(st, 0);
+        snprintf(role, sizeof role, "%s", sqlite3_column_text(st, 1));
+        sup = sqlite3_column_int64(st, 2);
+        my_sup = sqlite3_column_int64(st, 3);
+    }
     hv__store_finalize(sc->e, st);
+    const char *shown = hv__echo_safe(to) ? to : "?";
     if (!user)
-        return hv__step_fail(sc, HV_NOTFOUND, "no active user '%s'",
-                             hv__echo_safe(to) ? to : "?");
+        return hv__step_fail(sc, HV_NOTFOUND, "no active user '%s'", shown);
+    if (strcmp(role, "caseworker") && strcmp(role, "supervisor"))
+        return hv__step_fail(sc, HV_REFUSED, "'%s' is a %s: a case goes only "
+                             "to a caseworker or a supervisor", shown, role);
+    int me = user == sc->call.user_id;
+    int in_scope = !strcmp(sc->call.role, "supervisor")
+                       ? me || sup == sc->call.user_id
+                       : me || (my_sup && (sup == my_sup || user == my_sup));
+    if (!in_scope)
+        return hv__step_fail(sc, HV_REFUSED, "'%s' is outside your team: a "
+                             "case goes only to someone within your scope",
+                             shown);
     if ((s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE cases SET assignee_id = ?2 WHERE id = ?1",
                              "ii", sc->call.case_id, user)) ||

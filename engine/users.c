@@ -37,6 +37,29 @@ static hv_status begin_admin(hv_engine *e, const char *refusal)
     return s;
 }
 
+/* HV_OK if login is an active user with the supervisor role (only a
+ * supervisor gives a team's approvals); else HV_NOTFOUND "no user to
+ * supervise" or HV_INVALID naming the role, each prefixed with what. */
+static hv_status check_supervisor(hv_engine *e, const char *what,
+                                  const char *login)
+{
+    char *role = NULL;
+    hv_status s = hv__store_query_text(e, what, "SELECT role FROM users WHERE"
+                                       " login = ?1 AND active = 1",
+                                       &role, "t", login);
+    if (s)
+        return s;
+    const char *shown = hv__echo_safe(login) ? login : "?";
+    if (!role)
+        s = hv__fail(e, HV_NOTFOUND, "%s: no user '%s' to supervise", what, shown);
+    else if (strcmp(role, "supervisor"))
+        s = hv__fail(e, HV_INVALID, "%s: '%s' is a %s, not a supervisor: only "
+                                    "a supervisor supervises caseworkers",
+                     what, shown, role);
+    hv__free(role);
+    return s;
+}
+
 HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                              const char *supervisor)
 {
@@ -52,6 +75,8 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
                                      "trainer");
     if ((s = begin_admin(e, "user add: only an administrator adds users")))
         return s;
+    if (supervisor && (s = check_supervisor(e, "user add", supervisor)))
+        goto fail;
     if ((s = hv__store_preparef(
              e, &st,
              "INSERT INTO users (login, agency_id, role,"
@@ -69,19 +94,6 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
     if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "adding a user");
         goto fail;
-    }
-    if (supervisor) {
-        int64_t sup;
-        if ((s = hv__store_query_int(e, "adding a user",
-                                     "SELECT supervisor_id FROM users WHERE"
-                                     " login = ?1",
-                                     0, &sup, "t", login)))
-            goto fail;
-        if (!sup) {
-            s = hv__fail(e, HV_NOTFOUND, "user add: no user '%s' to supervise",
-                         hv__echo_safe(supervisor) ? supervisor : "?");
-            goto fail;
-        }
     }
     return hv__store_event_commit(e, 0, "user_added",
                                   json_pack("{s:s,s:s,s:s?}", "login", login,
@@ -109,18 +121,9 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                                     "demote themself");
         goto fail;
     }
-    if (supervisor && supervisor[0]) {
-        int64_t sup_id;
-        if ((s = hv__store_query_int(e, "changing a user",
-                                     "SELECT id FROM users WHERE login = ?1", 0,
-                                     &sup_id, "t", supervisor)))
-            goto fail;
-        if (!sup_id) {
-            s = hv__fail(e, HV_NOTFOUND, "user: no user '%s' to supervise",
-                         hv__echo_safe(supervisor) ? supervisor : "?");
-            goto fail;
-        }
-    }
+    if (supervisor && supervisor[0] &&
+        (s = check_supervisor(e, "user", supervisor)))
+        goto fail;
     if ((s = hv__store_execf(e, "changing a user",
                              "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
                              " active ELSE ?2 END, role = coalesce(?3, role),"

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Scope at the edges (issue 15, point 8): a case is reassigned only to an
+# active caseworker or supervisor within the caller's scope, never stranded
+# with a manager or outside the team; only a supervisor supervises.
+. "$(dirname "$0")/lib.sh"
+
+init_db                                   # sara supervises amal and bilal; mona is a manager
+run --as admin user add zoe --role supervisor; expect_rc 0 "add zoe"
+run --as admin user add yara --role caseworker --supervisor zoe; expect_rc 0 "add yara"
+run --as amal --now "$T0" register child.name=Noor child.age=12 child.sex=female location=Riverside \
+    source=school concerns=emotional_distress consent.registration=caregiver
+expect_rc 0 "register"; REF=$(head -1 "$OUT")
+assignee() { sql "SELECT u.login FROM cases c JOIN users u ON u.id = c.assignee_id WHERE c.ref = '$REF'"; }
+BEFORE=$(sqlite3 "$HAVEN_DB" .dump | sha256sum)
+
+run --as amal assign "$REF" to=mona
+expect_rc 65 "not to a manager"; expect_err "'mona' is a manager" "the refusal names the role"
+run --as amal assign "$REF" to=yara
+expect_rc 65 "not outside the team"; expect_err "outside your team" "the refusal says why"
+run --as amal assign "$REF" to=zoe
+expect_rc 65 "not to another team's supervisor"
+run --as amal assign "$REF" to=nobody
+expect_rc 69 "not to nobody"
+[ "$(sqlite3 "$HAVEN_DB" .dump | sha256sum)" = "$BEFORE" ] && pass || failt "a refused assign changed the database"
+
+run --as amal assign "$REF" to=bilal; expect_rc 0 "to a teammate"
+[ "$(assignee)" = bilal ] && pass || failt "bilal has the case: $(assignee)"
+run --as bilal assign "$REF" to=sara; expect_rc 0 "to the team's supervisor"
+run --as sara assign "$REF" to=zoe; expect_rc 65 "a supervisor keeps a case within the team"
+run --as sara assign "$REF" to=amal; expect_rc 0 "a supervisor to a caseworker of the team"
+[ "$(assignee)" = amal ] && pass || failt "amal has the case again: $(assignee)"
+
+# Only a supervisor supervises.
+run --as admin user add xena --role caseworker --supervisor amal
+expect_rc 65 "a caseworker cannot supervise"; expect_err "'amal' is a caseworker, not a supervisor" "says why"
+[ "$(sql "SELECT count(*) FROM users WHERE login = 'xena'")" = 0 ] && pass || failt "xena not added"
+run --as admin user add xena --role caseworker --supervisor nobody; expect_rc 69 "no such supervisor"
+run --as admin user role bilal caseworker --supervisor mona
+expect_rc 65 "a manager is not made a supervisor"
+[ "$(sql "SELECT s.login FROM users u JOIN users s ON s.id = u.supervisor_id WHERE u.login = 'bilal'")" = sara ] \
+    && pass || failt "bilal still supervised by sara"
+run --as admin user add xena --role caseworker --supervisor zoe; expect_rc 0 "a supervisor supervises"
+finish
