@@ -3,11 +3,13 @@
 #include "init.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -322,6 +324,48 @@ static void remove_temporary(const char *tmp)
     unlink(side);
 }
 
+/* An init's temporary file untouched this long was left by an init that
+ * was killed (a whole init takes well under a second). */
+#define STALE_INIT_SECONDS 3600
+
+/* Removes the temporary files (path.init-XXXXXX and their -wal and -shm)
+ * that killed inits left beside path, those untouched for
+ * STALE_INIT_SECONDS; a running init's file is younger and stays. */
+static void remove_stale_temporaries(const char *path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "%s.init-", base);
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!dir[0])
+        snprintf(dir, sizeof dir, "/");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *name = de->d_name;
+        /* prefix + six characters of mkstemp, nothing else */
+        if (strncmp(name, prefix, strlen(prefix)) ||
+            strlen(name) != strlen(prefix) + 6)
+            continue;
+        char *full = hv__asprintf("%s/%s", dir, name);
+        struct stat sb;
+        if (full && lstat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            now - sb.st_mtime > STALE_INIT_SECONDS)
+            remove_temporary(full);
+        hv__free(full);
+    }
+    closedir(d);
+}
+
 /* HV_CANTCREATE (*err) when something is at path already, but for an empty
  * regular file, which is taken (*replace_empty 1). */
 static hv_status check_target(const char *path, int *replace_empty, char **err)
@@ -350,6 +394,7 @@ static hv_status create_database(const char *path, const hv_init_options *o,
     hv_status s = check_target(path, &replace_empty, err);
     if (s)
         return s;
+    remove_stale_temporaries(path);
     char *tmp = hv__asprintf("%s.init-XXXXXX", path);
     if (!tmp)
         return HV_NOMEM;
