@@ -120,6 +120,32 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
     " FROM tasks t JOIN cases c ON c.id = t.case_id"                           \
     " WHERE t.status = 'open'" DUE_WINDOW " AND" DUE_SCOPE
 
+/* `due --for LOGIN` as `report --caseworker` answers it: HV_NOTFOUND for
+ * an unknown login, HV_DENIED for one outside the caller's scope (all:
+ * the agency; sup: the caller's team; else only the caller), never an
+ * empty list that hides the difference. */
+static hv_status check_for(hv_engine *e, const char *login, const char *role,
+                           int all, int64_t me, int sup)
+{
+    int64_t id = 0, supervisor = 0;
+    hv_status s = hv__store_query_int(e, "due", "SELECT id FROM users WHERE"
+                                      " login = ?1", 0, &id, "t", login);
+    if (s == HV_OK && id)
+        s = hv__store_query_int(e, "due", "SELECT coalesce(supervisor_id, 0)"
+                                " FROM users WHERE id = ?1", 0, &supervisor,
+                                "i", id);
+    if (s)
+        return s;
+    const char *who = hv__echo_safe(login) ? login : "the login given";
+    if (!id)
+        return hv__fail(e, HV_NOTFOUND, "due: --for %s: no such user", who);
+    if (!all && id != me && !(sup && supervisor == me))
+        return hv__fail(e, HV_DENIED, "due: --for %s: outside your scope (a %s "
+                        "sees %s)", who, role,
+                        sup ? "their team's tasks" : "their own tasks");
+    return HV_OK;
+}
+
 /* Prepares the due query (head: what to select) for the filter, with the
  * caller's scope checked.  out: *st. */
 static hv_status due_query(hv_engine *e, const hv_due_filter *f,
@@ -131,6 +157,8 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
     const char *who = f->login ? f->login : e->actor;
     if ((s = hv__actor_role(e, role, sizeof role)))
         return s;
+    char caller_role[32];
+    snprintf(caller_role, sizeof caller_role, "%s", role);
     if (f->login) {
         /* a supervisor's role decides whether unassigned approvals show */
         sqlite3_stmt *r = NULL;
@@ -153,6 +181,9 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
         return hv__fail(e, HV_DENIED,
                         "due: --agency is for supervisors and "
                         "managers");
+    if (f->login && strcmp(f->login, e->actor) &&
+        (s = check_for(e, f->login, caller_role, all, me, sup)))
+        return s;
     return hv__store_preparef(
         e, st, f->agency ? agency_sql : sql, "itiiiiiiii", (int64_t)f->agency,
         who, (int64_t)approver, (int64_t)f->team, (int64_t)f->overdue_only,

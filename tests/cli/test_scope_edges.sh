@@ -40,4 +40,16 @@ expect_rc 65 "a manager is not made a supervisor"
 [ "$(sql "SELECT s.login FROM users u JOIN users s ON s.id = u.supervisor_id WHERE u.login = 'bilal'")" = sara ] \
     && pass || failt "bilal still supervised by sara"
 run --as admin user add xena --role caseworker --supervisor zoe; expect_rc 0 "a supervisor supervises"
+
+# `due --for LOGIN` answers as `report --caseworker` does: outside the
+# caller's scope is refused (77), an unknown login is not found (69) --
+# never an empty list that hides the difference.
+run --as amal due --for bilal; expect_rc 77 "a caseworker sees only their own tasks"
+expect_err "due: --for bilal: outside your scope" "the refusal says why"
+run --as sara due --for yara; expect_rc 77 "a supervisor sees only their team's tasks"
+run --as sara due --for nobody; expect_rc 69 "an unknown login"
+run --as sara due --for amal; expect_rc 0 "a supervisor sees a team member's tasks"
+expect_out "$REF" "amal's tasks listed for sara"
+run --as amal due --for amal; expect_rc 0 "anyone sees their own tasks"
+run --as mona due --for yara; expect_rc 0 "a manager sees the agency"
 finish
