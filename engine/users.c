@@ -153,6 +153,11 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     hv_status s;
     *out_json = NULL;
     hv__clear_error(e);
+    /* Like every other call: only an existing, active user (exit 77). */
+    char role[32];
+    int64_t me;
+    if ((s = hv__actor(e, &me, role, sizeof role)))
+        return s;
     if ((s = hv__store_prepare(e,
                                "SELECT u.login, u.role, s.login, u.active,"
                                " (SELECT count(*) FROM cases WHERE assignee_id"

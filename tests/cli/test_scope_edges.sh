@@ -52,4 +52,12 @@ run --as sara due --for amal; expect_rc 0 "a supervisor sees a team member's tas
 expect_out "$REF" "amal's tasks listed for sara"
 run --as amal due --for amal; expect_rc 0 "anyone sees their own tasks"
 run --as mona due --for yara; expect_rc 0 "a manager sees the agency"
+
+# user list checks the acting user like every other command.
+run --as nobody user list; expect_rc 77 "user list by an unknown user"
+run --as admin user disable yara; expect_rc 0 "disable yara"
+run --as yara user list; expect_rc 77 "user list by a disabled user"
+if grep -q amal "$OUT"; then failt "users listed to a disabled user"; else pass; fi
+run --as admin user list; expect_rc 0 "user list by an administrator"
+expect_out amal "the users listed"
 finish
