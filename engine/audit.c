@@ -345,7 +345,10 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
                               "audit log: for supervisors, managers and "
                               "administrators", role, sizeof role)))
         return s;
-    int64_t case_id = 0;
+    int64_t case_id = 0, me = 0;
+    int supervisor = !strcmp(role, "supervisor");
+    if (supervisor && (s = hv__actor(e, &me, role, sizeof role)))
+        return s;
     /* A supervisor reads the log of their team's cases only. */
     if (ref && !strcmp(role, "supervisor") &&
         (s = hv__case_access(e, ref, "audit log", 0, &case_id, NULL)))
@@ -360,8 +363,11 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
              " LEFT JOIN cases c ON c.id = v.case_id LEFT JOIN users u ON u.login ="
              " v.actor WHERE (?1 = 0 OR v.case_id = ?1) AND"
              " (?2 IS NULL OR v.actor = ?2) AND v.at >= ?3"
+             /* a supervisor: only events of cases in their team's hands */
+             " AND (?4 = 0 OR c.assignee_id IN (SELECT id FROM users WHERE"
+             " id = ?4 OR supervisor_id = ?4))"
              " ORDER BY v.seq",
-             "iti", case_id, user, since)))
+             "itii", case_id, user, since, supervisor ? me : (int64_t)0)))
         return s;
     json_t *arr = json_array();
     int rc = SQLITE_DONE;

@@ -53,6 +53,20 @@ expect_out "$REF" "amal's tasks listed for sara"
 run --as amal due --for amal; expect_rc 0 "anyone sees their own tasks"
 run --as mona due --for yara; expect_rc 0 "a manager sees the agency"
 
+# A supervisor's audit log holds only the events of their team's cases.
+run --as yara --now "$T0" register child.name=Lina child.age=7 child.sex=female \
+    location=Eastside source=health concerns=neglect consent.registration=caregiver
+expect_rc 0 "yara registers a child of zoe's team"; REF_Y=$(head -1 "$OUT")
+run --as sara audit log; expect_rc 0 "sara's audit log"
+if grep -q "$REF_Y" "$OUT"; then failt "sara's log shows a case of zoe's team"; else pass; fi
+expect_out "$REF" "sara's log shows her team's case"
+run --as sara audit log --user yara; expect_rc 0 "sara's log of yara's actions"
+if grep -q "$REF_Y" "$OUT"; then failt "--user yara shows sara a case outside her team"; else pass; fi
+run --as zoe audit log; expect_rc 0 "zoe's audit log"
+expect_out "$REF_Y" "zoe's log shows her team's case"
+run --as mona audit log; expect_rc 0 "a manager's audit log"
+expect_out "$REF_Y" "a manager's log shows the agency"
+
 # user list checks the acting user like every other command.
 run --as nobody user list; expect_rc 77 "user list by an unknown user"
 run --as admin user disable yara; expect_rc 0 "disable yara"
