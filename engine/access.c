@@ -171,3 +171,34 @@ hv_status hv__list_scope(hv_engine *e, int admin_all, int *all, int64_t *me,
     *supervisor = !strcmp(role, "supervisor");
     return HV_OK;
 }
+
+hv_status hv__scope_user(hv_engine *e, const char *what, const char *login,
+                         const char *role, const char *reach, int all,
+                         int64_t me, int sup, int64_t *id)
+{
+    int64_t supervisor = 0;
+    sqlite3_stmt *st = NULL;
+    *id = 0;
+    hv_status s = hv__store_preparef(e, &st, "SELECT id, coalesce(supervisor_id,"
+                                     " 0) FROM users WHERE login = ?1",
+                                     "t", login);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        supervisor = sqlite3_column_int64(st, 1);
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, what);
+    const char *who = hv__echo_safe(login) ? login : "the login given";
+    if (!*id)
+        return hv__fail(e, HV_NOTFOUND, "%s %s: no such user", what, who);
+    if (!all && *id != me && !(sup && supervisor == me)) {
+        *id = 0;
+        return hv__fail(e, HV_DENIED, "%s %s: outside your scope (a %s %s)",
+                        what, who, role, reach);
+    }
+    return HV_OK;
+}

@@ -55,4 +55,13 @@ hv_status hv__audit_event(hv_engine *e, int64_t case_id, const char *kind,
 hv_status hv__list_scope(hv_engine *e, int admin_all, int *all, int64_t *me,
                          int *supervisor);
 
+/* The user login, named by an option (what: "report: --caseworker"), as
+ * the caller's scope reaches it (all: the agency; sup: the caller's team
+ * and themself; else the caller alone).  out: *id.  HV_NOTFOUND for an
+ * unknown login, HV_DENIED outside the scope ("a ROLE REACH", e.g.
+ * "reports on their team"); the login is echoed only if hv__echo_safe. */
+hv_status hv__scope_user(hv_engine *e, const char *what, const char *login,
+                         const char *role, const char *reach, int all,
+                         int64_t me, int sup, int64_t *id);
+
 #endif

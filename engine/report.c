@@ -658,30 +658,12 @@ static hv_status report_scope(hv_engine *e, const hv_report_options *o,
     *scope = q->all ? "agency" : q->sup ? "team" : "own";
     if (!o->caseworker)
         return HV_OK;
-    sqlite3_stmt *st = NULL;
-    int64_t id = 0, supervisor = 0;
-    if ((s = hv__store_prepare(e, "SELECT id, coalesce(supervisor_id, 0) FROM"
-                                  " users WHERE login = ?1", &st)))
+    int64_t id = 0;
+    if ((s = hv__scope_user(e, "report: --caseworker", o->caseworker, role,
+                            q->sup ? "reports on their team"
+                                   : "reports on their own cases",
+                            q->all, q->me, q->sup, &id)))
         return s;
-    sqlite3_bind_text(st, 1, o->caseworker, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        supervisor = sqlite3_column_int64(st, 1);
-    }
-    hv__store_finalize(e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "report: looking up the caseworker");
-    const char *who = hv__echo_safe(o->caseworker) ? o->caseworker
-                                                   : "the login given";
-    if (!id)
-        return hv__fail(e, HV_NOTFOUND, "report: --caseworker %s: no such user",
-                        who);
-    if (!q->all && id != q->me && !(q->sup && supervisor == q->me))
-        return hv__fail(e, HV_DENIED,
-                        "report: --caseworker %s: outside your scope (a %s "
-                        "reports on %s)",
-                        who, role, q->sup ? "their team" : "their own cases");
     q->cw = id;
     return HV_OK;
 }

@@ -120,32 +120,6 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
     " FROM tasks t JOIN cases c ON c.id = t.case_id"                           \
     " WHERE t.status = 'open'" DUE_WINDOW " AND" DUE_SCOPE
 
-/* `due --for LOGIN` as `report --caseworker` answers it: HV_NOTFOUND for
- * an unknown login, HV_DENIED for one outside the caller's scope (all:
- * the agency; sup: the caller's team; else only the caller), never an
- * empty list that hides the difference. */
-static hv_status check_for(hv_engine *e, const char *login, const char *role,
-                           int all, int64_t me, int sup)
-{
-    int64_t id = 0, supervisor = 0;
-    hv_status s = hv__store_query_int(e, "due", "SELECT id FROM users WHERE"
-                                      " login = ?1", 0, &id, "t", login);
-    if (s == HV_OK && id)
-        s = hv__store_query_int(e, "due", "SELECT coalesce(supervisor_id, 0)"
-                                " FROM users WHERE id = ?1", 0, &supervisor,
-                                "i", id);
-    if (s)
-        return s;
-    const char *who = hv__echo_safe(login) ? login : "the login given";
-    if (!id)
-        return hv__fail(e, HV_NOTFOUND, "due: --for %s: no such user", who);
-    if (!all && id != me && !(sup && supervisor == me))
-        return hv__fail(e, HV_DENIED, "due: --for %s: outside your scope (a %s "
-                        "sees %s)", who, role,
-                        sup ? "their team's tasks" : "their own tasks");
-    return HV_OK;
-}
-
 /* Prepares the due query (head: what to select) for the filter, with the
  * caller's scope checked.  out: *st. */
 static hv_status due_query(hv_engine *e, const hv_due_filter *f,
@@ -181,8 +155,14 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
         return hv__fail(e, HV_DENIED,
                         "due: --agency is for supervisors and "
                         "managers");
+    /* `due --for LOGIN` answers as `report --caseworker` does: never an
+     * empty list that hides an unknown login or one outside the scope. */
+    int64_t for_id;
     if (f->login && strcmp(f->login, e->actor) &&
-        (s = check_for(e, f->login, caller_role, all, me, sup)))
+        (s = hv__scope_user(e, "due: --for", f->login, caller_role,
+                            sup ? "sees their team's tasks"
+                                : "sees their own tasks",
+                            all, me, sup, &for_id)))
         return s;
     return hv__store_preparef(
         e, st, f->agency ? agency_sql : sql, "itiiiiiiii", (int64_t)f->agency,
