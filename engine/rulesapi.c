@@ -138,7 +138,6 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
                                  char **out_json)
 {
     hv_rules *fresh = NULL, *current = NULL;
-    hv_pack *copy = NULL;
     char *err = NULL;
     hv_status s;
     *out_json = NULL;
@@ -158,7 +157,9 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     if ((s = hv__engine_rules(e, &current)))
         return s;
     const hv_pack *old = current ? hv__rules_pack(current) : NULL;
-    if ((s = hv__pack_vet(from, &err)) || (s = load_dir(from, &fresh, &err))) {
+    if ((s = load_dir(from, &fresh, &err)) ||
+        (s = hv__rules_vet(fresh, from, &err))) {
+        hv__rules_free(fresh);
         s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT
                         : s == HV_NOMEM ? HV_NOMEM : HV_INVALID,
                      "rules reload: %s; the pack in force is still %s %s", err,
@@ -200,7 +201,6 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
         e->rules = fresh;
         fresh = NULL;
         e->rules_loaded = 1;
-        (void)copy;
     }
     p = hv__rules_pack(e->rules);
     json_t *j = json_pack("{s:s,s:s,s:s,s:b}", "name", p->name, "version",

@@ -190,20 +190,20 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
         return s;
     if (!new_pack_dir || !new_pack_dir[0])
         return hv__fail(e, HV_USAGE, "rules apply: give the new pack's folder");
-    /* The pack goes into force only if it passes its check and tests. */
-    char *why = NULL;
-    if ((s = hv__pack_vet(new_pack_dir, &why))) {
-        s = hv__fail(e, s == HV_NOINPUT ? HV_NOINPUT
-                        : s == HV_NOMEM ? HV_NOMEM : HV_INVALID,
-                     "rules apply: %s; nothing changed",
-                     why ? why : "out of memory");
-        hv__free(why);
-        return s;
-    }
     d.hooks = HV_DIFF_ALL;
     d.apply = apply_case;
     if ((s = hv__diff_init(&d, e, new_pack_dir, "rules apply", &fresh)))
         goto done;
+    /* The pack goes into force only if it passes its check and tests:
+     * vetted on the very host that is applied. */
+    char *why = NULL;
+    if ((s = hv__rules_vet(fresh, new_pack_dir, &why))) {
+        s = hv__fail(e, s == HV_NOMEM ? HV_NOMEM : HV_INVALID,
+                     "rules apply: %s; nothing changed",
+                     why ? why : "out of memory");
+        hv__free(why);
+        goto done;
+    }
     const hv_pack *p = hv__rules_pack(fresh);
     int differs = strcmp(hv__rules_pack(d.s[0].r)->hash, p->hash) != 0;
     if ((s = hv__store_begin(e)))

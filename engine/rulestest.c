@@ -468,64 +468,65 @@ static void first_line(const char *text, const char *prefix, char *buf,
     }
 }
 
+/* Runs the check (tests_dir NULL) or the tests of r with their output
+ * captured, and sets *why to the first problem when there is one: the
+ * check's first line, or the first FAIL line.  Returns HV_OK, HV_INVALID
+ * (*why set), or a failure to run. */
+static hv_status vet_stage(hv_rules *r, const char *dir, const char *tests_dir,
+                           char **why)
+{
+    char *text = NULL, line[512];
+    size_t len = 0;
+    int problems = 0, passed = 0, failed = 0;
+    char *test_err = NULL;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return HV_NOMEM;
+    hv_status s = tests_dir ? hv__rules_run_tests(r, tests_dir, out, &passed,
+                                                  &failed, &test_err)
+                            : hv__rules_check(r, out, &problems);
+    fclose(out);
+    if (tests_dir && s == HV_NOINPUT) {
+        s = HV_OK; /* a pack without tests/ has none to fail */
+    } else if (tests_dir && s != HV_OK) {
+        *why = hv__asprintf("the pack's tests do not run (haven rules test "
+                            "%s): %s", dir, test_err ? test_err : "error");
+        s = *why ? HV_INVALID : HV_NOMEM;
+    } else if (s == HV_OK && (problems || failed)) {
+        first_line(text, tests_dir ? "FAIL" : NULL, line, sizeof line);
+        *why = tests_dir
+                   ? hv__asprintf("the pack fails %d of its %d tests (haven "
+                                  "rules test %s), the first: %s", failed,
+                                  passed + failed, dir, line)
+                   : hv__asprintf("the pack fails its check (haven rules check "
+                                  "%s): %d problem%s, the first: %s", dir,
+                                  problems, problems == 1 ? "" : "s", line);
+        s = *why ? HV_INVALID : HV_NOMEM;
+    }
+    hv__free(test_err);
+    free(text);
+    return s;
+}
+
+hv_status hv__rules_vet(hv_rules *r, const char *dir, char **why)
+{
+    char tests[4096];
+    *why = NULL;
+    snprintf(tests, sizeof tests, "%s/tests", dir);
+    hv_status s = vet_stage(r, dir, NULL, why);
+    return s ? s : vet_stage(r, dir, tests, why);
+}
+
 hv_status hv__pack_vet(const char *dir, char **why)
 {
     hv_pack *pack = NULL;
     hv_rules *r = NULL;
-    char *text = NULL, line[512], tests[4096];
-    size_t len = 0;
-    int problems = 0, passed = 0, failed = 0;
     *why = NULL;
     hv_status s = hv__pack_read_dir(dir, &pack, why);
     if (s == HV_OK)
         s = hv__rules_new(pack, 0, NULL, NULL, &r, why);
-    if (s != HV_OK)
-        return s;
-    FILE *out = open_memstream(&text, &len);
-    if (!out) {
-        hv__rules_free(r);
-        return HV_NOMEM;
-    }
-    s = hv__rules_check(r, out, &problems);
-    fflush(out);
-    if (s == HV_OK && problems) {
-        first_line(text, NULL, line, sizeof line);
-        *why = hv__asprintf("the pack fails its check (haven rules check %s): "
-                            "%d problem%s, the first: %s", dir, problems,
-                            problems == 1 ? "" : "s", line);
-        s = *why ? HV_INVALID : HV_NOMEM;
-    }
-    snprintf(tests, sizeof tests, "%s/tests", dir);
-    char *test_err = NULL;
-    fclose(out);
-    free(text);
-    text = NULL;
-    len = 0;
-    out = s == HV_OK ? open_memstream(&text, &len) : NULL;
-    if (s == HV_OK && !out)
-        s = HV_NOMEM;
-    if (s == HV_OK) {
-        hv_status t = hv__rules_run_tests(r, tests, out, &passed, &failed,
-                                          &test_err);
-        fflush(out);
-        /* A pack without tests/ has none to fail. */
-        if (t != HV_OK && t != HV_NOINPUT) {
-            *why = hv__asprintf("the pack's tests do not run (haven rules "
-                                "test %s): %s", dir,
-                                test_err ? test_err : "error");
-            s = *why ? HV_INVALID : HV_NOMEM;
-        } else if (t == HV_OK && failed) {
-            first_line(text, "FAIL", line, sizeof line);
-            *why = hv__asprintf("the pack fails %d of its %d tests (haven rules "
-                                "test %s), the first: %s", failed,
-                                passed + failed, dir, line);
-            s = *why ? HV_INVALID : HV_NOMEM;
-        }
-    }
-    hv__free(test_err);
-    if (out)
-        fclose(out);
-    free(text);
+    if (s == HV_OK)
+        s = hv__rules_vet(r, dir, why);
     hv__rules_free(r);
     return s;
 }

@@ -27,5 +27,8 @@ hv_status hv__rules_check(hv_rules *r, FILE *out, int *problems);
  * them: HV_INVALID for a pack that fails, or the status of a pack that does
  * not load. */
 hv_status hv__pack_vet(const char *dir, char **why);
+/* hv__pack_vet on a host already built from dir (the one that goes into
+ * force, so what was vetted is what is stored); r stays the caller's. */
+hv_status hv__rules_vet(hv_rules *r, const char *dir, char **why);
 
 #endif
