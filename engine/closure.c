@@ -191,6 +191,17 @@ static hv_status decide(hv_step_run *sc, int approve)
                           sc->call.role);
         goto done;
     }
+    /* Four eyes: whoever asked for the approval does not give it. */
+    int64_t requested_by = 0;
+    if ((s = hv__store_query_int(sc->e, sc->verb, "SELECT requested_by FROM"
+                                 " approvals WHERE id = ?1", 0, &requested_by,
+                                 "i", approval_id)))
+        goto done;
+    if (approve && requested_by == sc->call.user_id) {
+        s = hv__step_fail(sc, HV_DENIED, "the %s was asked for by %s: another "
+                          "supervisor approves it", subject, sc->e->actor);
+        goto done;
+    }
     if ((s = hv__store_execf(
              sc->e, sc->verb,
              "UPDATE approvals SET status = ?2, decided_at = ?3,"
