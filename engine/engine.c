@@ -348,7 +348,7 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     int version = 0;
     if ((s = hv__store_schema_version(e, &version)))
         goto fail;
-    if (version == 0) {
+    if (version <= 0) { /* none, or a crafted negative user_version */
         s = hv__fail(e, HV_CORRUPT,
                      "%s: not a haven database (create one with 'haven init')",
                      path);

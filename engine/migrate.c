@@ -420,6 +420,9 @@ hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to)
     hv_status st = hv__store_schema_version(e, &version);
     if (st != HV_OK)
         return st;
+    if (version < 0)
+        return hv__fail(e, HV_CORRUPT, "%s: not a haven database (schema "
+                        "version %d)", e->path, version);
     if (version > HV_SCHEMA_VERSION)
         return hv__fail(e, HV_INVALID,
                         "%s: database schema version %d is newer than this "
@@ -436,6 +439,11 @@ hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to)
     }
     if (version >= target)
         return hv__store_commit(e);
+    if (version < 0) {
+        hv__store_rollback(e);
+        return hv__fail(e, HV_CORRUPT, "%s: not a haven database (schema "
+                        "version %d)", e->path, version);
+    }
     *from = version;
     return HV_OK;
 }
