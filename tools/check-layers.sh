@@ -59,13 +59,22 @@ if [ "$gendir" != - ] && [ -d "$gendir" ]; then
     find "$gendir" -name '*.h' >>"$tmp/bindings_h"
 fi
 find "$src/bindings" -name '*.[ch]' | sort >"$tmp/bindings_src"
+ls "$src"/engine/*.h >"$tmp/engine_h"
 # shellcheck disable=SC2046
-awk -v src="$src" -v allowed="$tmp/bindings_h" "$REL"'
-    BEGIN { while ((getline l < allowed) > 0) ok[base(l)] = 1; ok["haven.h"] = 1 }
+awk -v src="$src" -v allowed="$tmp/bindings_h" -v engine_list="$tmp/engine_h" "$REL"'
+    BEGIN { while ((getline l < allowed) > 0) ok[base(l)] = 1; ok["haven.h"] = 1
+            while ((getline l < engine_list) > 0) engine_h[base(l)] = 1 }
     /^[ \t]*#[ \t]*include[ \t]*"/ {
         split($0, p, "\""); h = p[2]
         if (!(base(h) in ok) || h ~ /\.\./ || h ~ /^(engine|bench)\//)
             printf "%s:%d: includes \"%s\": a front end may include only haven.h, its own headers and system or library headers\n", rel(FILENAME), FNR, h
+    }
+    # <...> reaches engine/ too through -I engine/include: never a path up,
+    # never the name of an engine header
+    /^[ \t]*#[ \t]*include[ \t]*</ {
+        h = $0; sub(/^[^<]*</, "", h); sub(/>.*/, "", h)
+        if (h ~ /\.\./ || base(h) in engine_h)
+            printf "%s:%d: includes <%s>: a front end may include only haven.h, its own headers and system or library headers\n", rel(FILENAME), FNR, h
     }' $(cat "$tmp/bindings_src") >>"$tmp/errors"
 
 # ---- 2. every engine file on a floor; includes go down ------------------------
@@ -89,9 +98,16 @@ for o in "$@"; do
 done
 # "D file sym" for a function defined there, "V" for data, "U" for a use;
 # file is the source's name without .c (nm -A names each object).
+# nm's own failure (missing, unreadable objects) must not pass for "no
+# calls": its output goes to files and its status is checked.
+"$NM" -A -g --defined-only "$@" >"$tmp/nm_def" 2>"$tmp/nm_err" ||
+    err "$NM failed on the engine's objects: $(head -1 "$tmp/nm_err")"
+"$NM" -A -u "$@" >"$tmp/nm_und" 2>>"$tmp/nm_err" ||
+    err "$NM failed on the engine's objects: $(head -1 "$tmp/nm_err")"
+grep -q ' T hv_' "$tmp/nm_def" || err "no hv_ function found in the engine's objects"
 {
-    "$NM" -A -g --defined-only "$@" 2>/dev/null | awk '{ print "DEF", $1, $2, $3 }'
-    "$NM" -A -u "$@" 2>/dev/null | awk '{ print "UND", $1, "U", $NF }'
+    awk '{ print "DEF", $1, $2, $3 }' "$tmp/nm_def"
+    awk '{ print "UND", $1, "U", $NF }' "$tmp/nm_und"
 } | awk '$4 ~ /^hv_/ {
         f = $2; sub(/:.*/, "", f); n = split(f, p, "/"); f = p[n]; sub(/\.o$/, "", f); sub(/\.c$/, "", f)
         if ($1 == "UND") print "U", f, $4

@@ -85,6 +85,8 @@ cat >"$T/bindings/cli/main.c" <<'EOF'
 #include <stdio.h>
 #include "haven.h"
 #include "mid.h"
+#include <mid.h>
+#include <../engine/low.h>
 int main(void) { return 0; }
 EOF
 for f in low mid ping pong big; do
@@ -95,6 +97,8 @@ rc=$?
 if [ $rc -eq 1 ]; then pass; else failt "the made-up tree: exit $rc, want 1"; fi
 expect_err '^bindings/cli/main.c:3: includes "mid.h"' "a front end including an engine header"
 expect_no_err 'main.c:2:' "haven.h is allowed"
+expect_err '^bindings/cli/main.c:4: includes <mid.h>' "an engine header reached with <...>"
+expect_err '^bindings/cli/main.c:5: includes <../engine/low.h>' "a path up reached with <...>"
 expect_err '^engine/low.c:2: includes mid.h \(floor 2\) from floor 0' "an include going up"
 expect_err '^engine/low.c calls hv__mid in engine/mid.c: floor 0 calls up to floor 2' "a call going up"
 expect_err '^engine/ping.c and engine/pong.c call each other in a loop' "a call loop"
@@ -104,7 +108,13 @@ expect_err '^engine/big.c:2: hv__big is 16[0-9] lines \(at most 150\)' "a functi
 expect_err '^engine/mid.c defines hv__mid_hidden, not declared in engine/mid.h' "an undeclared hv__ function"
 expect_err '^engine/mid.c:4: a prototype typed into a .c file' "a prototype in a .c file"
 expect_err '^engine/stray.h: not on a floor' "a file on no floor"
-expect_err 'check-layers: 9 breaches' "the count: each breach once"
+expect_err 'check-layers: 11 breaches' "the count: each breach once"
+
+# nm failing must not pass for "no calls at all".
+NM=false sh "$CHECK" "$T" - "$T"/obj/*.o >"$WORK/out" 2>"$WORK/err"
+rc=$?
+if [ $rc -eq 1 ]; then pass; else failt "a failing nm: exit $rc, want 1"; fi
+expect_err 'false failed on the engine' "a failing nm is named"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
