@@ -255,8 +255,11 @@ static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
         return s;
     if (text) {
         char *end;
+        errno = 0;
         long long v = strtoll(text, &end, 10);
-        if (*end || v < 0)
+        /* at most two centuries, so that closing time + retention cannot
+         * overflow into a date already past */
+        if (!text[0] || *end || errno || v < 0 || v > 200LL * 365 * 86400)
             s = hv__fail(e, HV_INVALID, "purge: the retention setting is not "
                                         "a number of seconds");
         else
@@ -284,7 +287,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
                                     "purged", ref);
         goto fail;
     }
-    if (closed_at && hv_now(e) < closed_at + retention) {
+    if (closed_at && hv_now(e) - closed_at < retention) {
         char until[32];
         hv_time_format(closed_at + retention, until, sizeof until);
         s = hv__fail(e, HV_REFUSED, "purge: %s is within the agency's retention "

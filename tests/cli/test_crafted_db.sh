@@ -5,6 +5,18 @@
 . "$(dirname "$0")/lib.sh"
 
 init_db
+# A retention setting too large to add to a closing time is refused, not
+# wrapped into a date already past (which would purge a child at once).
+run --as amal --now "$T0" register child.name=Sami child.age=8 child.sex=male \
+    source=community concerns=neglect consent.registration=caregiver location=Hilltop
+expect_rc 0 "register"
+for bad in 99999999999999999999 '' 1e9 -1; do
+    sqlite3 "$HAVEN_DB" "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention', '$bad')"
+    run --as admin purge CP-2026-00001
+    expect_rc 65 "purge with retention '$bad'"; expect_err "retention setting" "names the setting ('$bad')"
+done
+sqlite3 "$HAVEN_DB" "DELETE FROM meta WHERE key = 'retention'"
+
 sqlite3 "$HAVEN_DB" "PRAGMA user_version = -5"
 rm -f "$HAVEN_DB.key"
 BEFORE=$(sha256sum <"$HAVEN_DB")
