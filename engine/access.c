@@ -148,7 +148,9 @@ hv_status hv__registrar(hv_engine *e, const char *action, int64_t *user_id)
         return hv__fail(e, HV_DENIED,
                         "%s: caseworkers and supervisors "
                         "register children (%s is %s)",
-                        action, e->actor, role);
+                        action,
+                        hv__echo_safe(e->actor) ? e->actor : "the acting user",
+                        role);
     return HV_OK;
 }
 
