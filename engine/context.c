@@ -82,8 +82,10 @@ static hv_status load_workflow(hv_engine *e, const char *ref, hv_call *c)
             return s;
         if (sqlite3_step(st) == SQLITE_ROW) {
             const char *src = (const char *)sqlite3_column_text(st, 0);
-            s = hv_workflow_load_string(src, strlen(src), "stored workflow",
-                                        &c->own_wf, &err);
+            s = src ? hv_workflow_load_string(src, strlen(src),
+                                              "stored workflow", &c->own_wf,
+                                              &err)
+                    : HV_CORRUPT;
         } else {
             s = HV_CORRUPT;
         }

@@ -169,8 +169,9 @@ hv_status hv__keys_load(hv_engine *e)
         goto done; /* no data key yet (older schema): made at migration */
     if (passphrase && (!salt_hex || sodium_hex2bin(salt, sizeof salt, salt_hex,
                                                    strlen(salt_hex), NULL,
-                                                   &salt_len, NULL) != 0))
-        goto done;
+                                                   &salt_len, NULL) != 0 ||
+                       salt_len != sizeof salt))
+        goto done; /* a salt cut short (a crafted file) opens nothing */
     if (sodium_hex2bin(blob, sizeof blob, wrapped, strlen(wrapped), NULL, &len,
                        NULL) != 0 ||
         len != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32)

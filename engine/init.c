@@ -245,8 +245,12 @@ static hv_status build_database(const char *path, const char *tmp,
     hv_engine *e = hv__engine_new(path);
     if (!e)
         return HV_NOMEM;
-    if (o->admin)
-        hv_engine_set_actor(e, o->admin);
+    /* (the login was checked with the options: only memory can fail) */
+    if (o->admin && (s = hv_engine_set_actor(e, o->admin))) {
+        *err = hv__strdup(hv_errmsg(e));
+        hv_engine_close(e);
+        return s;
+    }
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)) ||
         (s = hv__crypto_register(e)))
         goto done;
