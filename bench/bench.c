@@ -38,6 +38,16 @@ static const char *data_dir = "build/bench-data";
 static int reps = 5;
 static FILE *md;          /* RESULTS.md being written */
 static int misses;        /* targets missed */
+static const char *baseline; /* figures from before issue 15 (baseline.c) */
+
+/* Every figure of the run, for the cost table against the baseline. */
+typedef struct {
+    char what[160];
+    char unit[8];
+    double median;
+} figure;
+static figure figures[64];
+static int nfigures;
 
 /* Seconds on the monotonic clock (bench.h). */
 double bench_now(void)
@@ -136,6 +146,12 @@ static void row(const char *what, series *h, const char *unit, series *raw,
     }
     if (met == 0)
         misses++;
+    if (nfigures < (int)(sizeof figures / sizeof figures[0])) {
+        figure *f = &figures[nfigures++];
+        snprintf(f->what, sizeof f->what, "%s", what);
+        snprintf(f->unit, sizeof f->unit, "%s", unit);
+        f->median = m;
+    }
     out("| %s | %s (%s – %s) | %s | %s | %s | %s |\n", what, hm, hmin, hmax, rm,
         ratio, target, met < 0 ? "-" : met ? "met" : "**missed**");
 }
@@ -525,6 +541,8 @@ static void parse_options(int argc, char **argv, const char **sizes_arg,
             reps = atoi(v) < 5 ? 5 : atoi(v) > MAX_REPS ? MAX_REPS : atoi(v);
         else if (!strcmp(a, "--out"))
             *out_path = v;
+        else if (!strcmp(a, "--baseline"))
+            baseline = v;
         else if (!strcmp(a, "--writes-only"))
             *writes_only = atoi(v);
         else
@@ -773,6 +791,42 @@ static void caseload_table(int nsizes, const long *sizes, const caseload_info *i
 
 /* haven-bench [options]: every figure, on the terminal and in --out.
  * Returns 0 (a failure ends the process through bench_die). */
+/* The figures of this run beside those in the baseline file, with what
+ * the protections added since cost (a rate: old / new - 1; a time:
+ * new / old - 1). */
+static void cost_table(void)
+{
+    char path[4096];
+    if (baseline)
+        snprintf(path, sizeof path, "%s", baseline);
+    else
+        snprintf(path, sizeof path, "%s/bench/BASELINE-trust.md", source);
+    out("\n## The cost of the protections (issue 15)\n\n"
+        "Against `%s`, the same figures before the minimised rule view, clean\n"
+        "rule calls, sealed values bound to their row, the keyed chain, the\n"
+        "checkpoints file and case digests (each figure measured the same way).\n\n"
+        "| figure | before | now | cost |\n|---|---|---|---|\n",
+        baseline ? baseline : "bench/BASELINE-trust.md");
+    int shown = 0;
+    for (int i = 0; i < nfigures; i++) {
+        figure *f = &figures[i];
+        if (strstr(f->what, ". the same, against")) /* a raw limit's row */
+            continue;
+        double old = baseline_figure(path, f->what);
+        if (old <= 0 || f->median <= 0)
+            continue;
+        char a[32], b[32];
+        fmt_num(a, sizeof a, old, f->unit);
+        fmt_num(b, sizeof b, f->median, f->unit);
+        double cost = !strcmp(f->unit, "s") ? f->median / old - 1 : old / f->median - 1;
+        out("| %s | %s | %s | %+.0f %% %s |\n", f->what, a, b, cost * 100,
+            !strcmp(f->unit, "s") ? "time" : "time per item");
+        shown++;
+    }
+    if (!shown)
+        out("| (no figure of this run is in the baseline file) | - | - | - |\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *sizes_arg = "10000,100000,1000000", *out_path = NULL;
@@ -793,6 +847,7 @@ int main(int argc, char **argv)
     header();
     bench_writes();
     if (writes_only) {
+        cost_table();
         if (md)
             fclose(md);
         return 0;
@@ -818,6 +873,7 @@ int main(int argc, char **argv)
     bench_processes(db_of[nsizes - 1], sizes[nsizes - 1], info[nsizes - 1].gen_rss);
     caseload_table(nsizes, sizes, info);
     out("\nMade with `haven gen --seed 42 --bulk --history P` (bench.c, caseload()).\n");
+    cost_table();
     out("\n%d target%s missed.\n", misses, misses == 1 ? "" : "s");
     if (md)
         fclose(md);

@@ -42,4 +42,11 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases);
  * (cw0001 when none) into buf; returns buf. */
 const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size);
 
+/* ---- baseline.c --------------------------------------------------------------- */
+
+/* The Haven median of the figure named what in the results file at path
+ * (rates per second, times in seconds); 0 when the file or the row is
+ * missing.  Numbers inside the name may differ, not the last (the size). */
+double baseline_figure(const char *path, const char *what);
+
 #endif
