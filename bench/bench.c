@@ -290,7 +290,7 @@ static hv_engine *fresh_engine(const char *path)
         unlink(p);
     }
     hv_init_options o = {.agency = "BENCH", .workflow_path = wf, .rules_dir = rules,
-                         .admin = "admin"};
+                         .admin = "admin", .simulated = 1};
     if (hv_engine_init(path, &o, &err) != HV_OK)
         bench_die("init: %s", err);
     hv_engine *e = NULL;

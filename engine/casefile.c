@@ -417,6 +417,9 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     int r = !wf || !risk;
     r |= set_col(c, "ref", st, 0);
     r |= set_col(c, "agency", st, 1);
+    /* a simulated database's times are not real: say so wherever it shows */
+    r |= json_object_set_new(c, "clock",
+                             json_string(e->simulated ? "simulated" : "live"));
     r |= set_col(wf, "id", st, 2);
     r |= set_col(wf, "version", st, 3);
     r |= json_object_set_new(c, "workflow", wf);

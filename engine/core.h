@@ -36,6 +36,8 @@ struct hv_engine {
     char *actor;           /* acting user's login */
     hv_clock_mode clock_mode;
     hv_time clock_time;    /* fixed / simulated time */
+    int simulated;         /* the database is simulated (meta clock): its
+                            * clock may be set; 0, live: never */
     int busy_ms;
     /* From the database at open. */
     int64_t agency_id;

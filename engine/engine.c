@@ -27,21 +27,52 @@ HV_API hv_clock_mode hv_clock_mode_get(const hv_engine *e)
     return e->clock_mode;
 }
 
+HV_API int hv_engine_is_simulated(const hv_engine *e)
+{
+    return e->simulated;
+}
+
 HV_API void hv_clock_use_system(hv_engine *e)
 {
     e->clock_mode = HV_CLOCK_SYSTEM;
 }
 
-HV_API void hv_clock_fix(hv_engine *e, hv_time t)
+/* HV_OK when e's clock may be set to t: a simulated database and a time
+ * Haven takes; else the refusal. */
+static hv_status clock_settable(hv_engine *e, hv_time t)
 {
-    e->clock_mode = HV_CLOCK_FIXED;
-    e->clock_time = t;
+    if (!e->simulated)
+        return hv__fail(e, HV_USAGE,
+                        "clock: this database is live: its clock is the "
+                        "system clock and cannot be set (only a database made "
+                        "with 'init --simulated' can)");
+    if (t < HV_TIME_MIN || t > HV_TIME_MAX)
+        return hv__fail(e, HV_INVALID,
+                        "clock: a time from 1900-01-01 to 2200-01-01 is "
+                        "required");
+    return HV_OK;
 }
 
-HV_API void hv_clock_simulate(hv_engine *e, hv_time t)
+/* Sets e's clock to mode at t when it may be set (clock_settable). */
+static hv_status clock_start(hv_engine *e, hv_clock_mode mode, hv_time t)
 {
-    e->clock_mode = HV_CLOCK_SIMULATED;
+    hv__clear_error(e);
+    hv_status s = clock_settable(e, t);
+    if (s)
+        return s;
+    e->clock_mode = mode;
     e->clock_time = t;
+    return HV_OK;
+}
+
+HV_API hv_status hv_clock_fix(hv_engine *e, hv_time t)
+{
+    return clock_start(e, HV_CLOCK_FIXED, t);
+}
+
+HV_API hv_status hv_clock_simulate(hv_engine *e, hv_time t)
+{
+    return clock_start(e, HV_CLOCK_SIMULATED, t);
 }
 
 HV_API hv_status hv_clock_set(hv_engine *e, hv_time t)
@@ -49,6 +80,9 @@ HV_API hv_status hv_clock_set(hv_engine *e, hv_time t)
     hv__clear_error(e);
     if (e->clock_mode == HV_CLOCK_SYSTEM)
         return hv__fail(e, HV_INVALID, "clock: the system clock cannot be set");
+    hv_status s = clock_settable(e, t);
+    if (s)
+        return s;
     e->clock_time = t;
     return HV_OK;
 }
@@ -61,6 +95,11 @@ HV_API hv_status hv_clock_advance(hv_engine *e, int64_t seconds)
                         "clock: the system clock cannot be advanced");
     if (seconds < 0)
         return hv__fail(e, HV_INVALID, "clock: cannot go back in time");
+    hv_status s = clock_settable(e, seconds > HV_TIME_MAX - e->clock_time
+                                        ? HV_TIME_MAX + 1
+                                        : e->clock_time + seconds);
+    if (s)
+        return s;
     e->clock_time += seconds;
     return HV_OK;
 }
@@ -256,6 +295,22 @@ static hv_status read_meta(hv_engine *e, const char *key, char **out)
     return s;
 }
 
+/* Reads whether the database is simulated (meta "clock" is "simulated");
+ * anything else, or none (a database made before the distinction), is
+ * live.  A live database's clock goes back to the system clock. */
+static hv_status read_clock(hv_engine *e)
+{
+    char *clock = NULL;
+    hv_status s = hv__store_query_text(e, "reading settings",
+                                       "SELECT value FROM meta WHERE key=?1",
+                                       &clock, "t", "clock");
+    e->simulated = s == HV_OK && clock && !strcmp(clock, "simulated");
+    if (!e->simulated)
+        e->clock_mode = HV_CLOCK_SYSTEM;
+    hv__free(clock);
+    return s;
+}
+
 /* Loads the settings and the current workflow from the database. */
 static hv_status load_settings(hv_engine *e)
 {
@@ -268,6 +323,8 @@ static hv_status load_settings(hv_engine *e)
         (s = read_meta(e, "agency_id", &agency_id)))
         goto done;
     e->agency_id = strtoll(agency_id, NULL, 10);
+    if ((s = read_clock(e)))
+        goto done;
     if ((s = hv__store_prepare(e,
                                "SELECT id, code, source FROM workflows"
                                " ORDER BY id DESC LIMIT 1",

@@ -150,6 +150,9 @@ static json_t *about(const exporter *x, const char *contents)
     bad |= json_object_set_new(a, "workflow", json_pack("{s:s,s:i}", "id", e->wf->id,
                                                         "version", e->wf->version));
     bad |= json_object_set_new(a, "made_at", json_string(now));
+    /* a simulated database's times were set with --now, not lived */
+    bad |= json_object_set_new(a, "clock",
+                               json_string(e->simulated ? "simulated" : "live"));
     bad |= json_object_set_new(a, "made_for",
                                json_pack("{s:s,s:s,s:s?}", "user", e->actor, "role",
                                          x->role, "purpose", e->purpose));

@@ -188,7 +188,8 @@ static hv_status bind_value(case_import *ci, sqlite3_stmt *st, int idx,
         return HV_OK;
     case 't':
         if (!json_is_string(v) || hv_time_parse(json_string_value(v), &t))
-            return bad(ci, section, key, "must be an ISO 8601 time");
+            return bad(ci, section, key, "must be an ISO 8601 time from 1900 "
+                                         "to 2200");
         sqlite3_bind_int64(st, idx, t);
         return HV_OK;
     case 'j': {
@@ -385,8 +386,8 @@ static hv_status append_history(case_import *ci, json_t *ev)
     hv_time at;
     if (!actor || !kind || !at_text || hv_time_parse(at_text, &at) ||
         !json_is_object(data))
-        return bad(ci, "history", NULL, "an event needs at, actor, kind and "
-                                        "data");
+        return bad(ci, "history", NULL, "an event needs at (a time from 1900 "
+                                        "to 2200), actor, kind and data");
     char *data_text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char *decision_text = decision && !json_is_null(decision)
                               ? json_dumps(decision, JSON_COMPACT | JSON_ENCODE_ANY |

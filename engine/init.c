@@ -74,6 +74,18 @@ static hv_status check_options(const hv_init_options *o, char **err)
         hv__free(why);
         return HV_USAGE;
     }
+    if (o->now && !o->simulated) {
+        *err = hv__strdup("init: --now: a live database runs on the system "
+                          "clock; only a simulated one (init --simulated) "
+                          "takes a time");
+        return HV_USAGE;
+    }
+    hv_time t;
+    if (o->now && hv_time_parse(o->now, &t) != HV_OK) {
+        *err = hv__strdup("init: --now: not an ISO 8601 time from 1900 to "
+                          "2200 (e.g. 2026-11-28T09:00:00Z)");
+        return HV_USAGE;
+    }
     if (o->rules_dir && o->rules_dir[0] &&
         (stat(o->rules_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
         *err = hv__asprintf("%s: no such rules folder", o->rules_dir);
@@ -151,7 +163,8 @@ static hv_status write_agency(hv_engine *e, const hv_init_options *o,
     if ((s = put_meta(e, "agency", o->agency)) ||
         (s = put_meta(e, "agency_id", id)) ||
         (s = put_meta(e, "ref_pattern", o->ref_pattern ? o->ref_pattern
-                                                        : DEFAULT_REF_PATTERN)))
+                                                        : DEFAULT_REF_PATTERN)) ||
+        (s = put_meta(e, "clock", o->simulated ? "simulated" : "live")))
         return s;
     return put_meta(e, "rules_dir", rules_abs ? rules_abs : "");
 }
@@ -161,9 +174,10 @@ static hv_status write_agency(hv_engine *e, const hv_init_options *o,
 static hv_status event_initialised(hv_engine *e, const hv_init_options *o,
                                    const init_inputs *in)
 {
-    json_t *data = json_pack("{s:s,s:s,s:i}", "agency", o->agency, "workflow",
-                             hv_workflow_id(in->wf), "workflow_version",
-                             hv_workflow_version(in->wf));
+    json_t *data = json_pack("{s:s,s:s,s:i,s:s}", "agency", o->agency,
+                             "workflow", hv_workflow_id(in->wf),
+                             "workflow_version", hv_workflow_version(in->wf),
+                             "clock", o->simulated ? "simulated" : "live");
     int bad = !data;
     if (data && in->pack)
         bad |= json_object_set_new(data, "rules",
@@ -251,6 +265,12 @@ static hv_status build_database(const char *path, const char *tmp,
         hv_engine_close(e);
         return s;
     }
+    /* A simulated database is made at its --now (checked with the
+     * options); a live one at the system time. */
+    hv_time now;
+    e->simulated = o->simulated != 0;
+    if (o->simulated && o->now && hv_time_parse(o->now, &now) == HV_OK)
+        hv_clock_fix(e, now);
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)) ||
         (s = hv__crypto_register(e)))
         goto done;

@@ -174,7 +174,8 @@ static hv_status check_dob(hv_engine *e, json_t *child, hv_intake *r)
     if (hv_time_parse(r->child_dob, &dob) != HV_OK ||
         strlen(r->child_dob) != 10)
         return hv__fail(e, HV_INVALID,
-                        "register: child.dob: must be a date YYYY-MM-DD");
+                        "register: child.dob: must be a date YYYY-MM-DD "
+                        "from 1900 on");
     if (dob > hv_now(e))
         return hv__fail(e, HV_INVALID, "register: child.dob: is in the future");
     int age = age_from_dob(dob, hv_now(e));

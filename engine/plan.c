@@ -173,7 +173,8 @@ static hv_status check_action(hv_step_run *sc, size_t n, json_t *a,
                              "it is due (YYYY-MM-DD)",
                              n);
     if (hv_time_parse(json_string_value(due), &due_at) != HV_OK)
-        return hv__step_fail(sc, HV_INVALID, "actions.%zu.due: must be a date",
+        return hv__step_fail(sc, HV_INVALID,
+                             "actions.%zu.due: must be a date from 1900 to 2200",
                              n);
     if (due_at > target)
         return hv__step_fail(sc, HV_INVALID,

@@ -705,6 +705,9 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
     int bad = !r;
     bad |= json_object_set_new(r, "report", json_string("caseload"));
     bad |= set_time(r, "generated_at", q.now);
+    /* a simulated database's figures are not of real time */
+    bad |= json_object_set_new(r, "clock",
+                               json_string(e->simulated ? "simulated" : "live"));
     bad |= json_object_set_new(r, "actor", json_string(e->actor));
     bad |= json_object_set_new(r, "role", json_string(role));
     bad |= json_object_set_new(r, "scope", json_string(scope));

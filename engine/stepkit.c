@@ -150,7 +150,7 @@ hv_status hv__in_time(hv_step_run *sc, const char *key, int required,
     if (hv_time_parse(t, out) != HV_OK)
         return hv__step_fail(sc, HV_INVALID,
                              "%s: must be a date (YYYY-MM-DD) or an "
-                             "ISO 8601 time",
+                             "ISO 8601 time, from 1900 to 2200",
                              key);
     return HV_OK;
 }

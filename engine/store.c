@@ -391,12 +391,13 @@ char *hv__column_strdup(sqlite3_stmt *st, int i)
     return t ? hv__strdup((const char *)t) : NULL;
 }
 
-/* The engine's time: the system clock, or the fixed or simulated time set
- * with hv_clock_* (engine.c).  Here, below the engine, because every write
- * of the store and the event log is stamped with it. */
+/* The engine's time: the system clock, or, on a simulated database only,
+ * the fixed or simulated time set with hv_clock_* (engine.c).  Here, below
+ * the engine, because every write of the store and the event log is
+ * stamped with it (and purge measures retention on it). */
 HV_API hv_time hv_now(const hv_engine *e)
 {
-    if (e->clock_mode == HV_CLOCK_SYSTEM)
+    if (e->clock_mode == HV_CLOCK_SYSTEM || !e->simulated)
         return (hv_time)time(NULL);
     return e->clock_time;
 }

@@ -94,8 +94,13 @@ HV_API hv_status hv_time_parse(const char *text, hv_time *out)
     }
     if (*p != '\0')
         return HV_INVALID;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-           mi * 60 + s - offset;
+    hv_time t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+                h * 3600 + mi * 60 + s - offset;
+    /* Before 1900 or after 2200 is a typing slip or an attempt to date
+     * records where no one looks (and years past 9999 cannot be written). */
+    if (t < HV_TIME_MIN || t > HV_TIME_MAX)
+        return HV_INVALID;
+    *out = t;
     return HV_OK;
 }
 

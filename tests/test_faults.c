@@ -237,7 +237,7 @@ static hv_engine *case_in_implementation(char **dir)
     char db[4200];
     snprintf(db, sizeof db, "%s", tu_db_path(*dir));
     hv_init_options o = {.agency = "CP", .workflow_path = tu_source_path("workflows/iasc.yaml"),
-                         .admin = "admin"};
+                         .admin = "admin", .simulated = 1};
     char rules[4200];
     snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
     o.rules_dir = rules;

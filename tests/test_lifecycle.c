@@ -80,7 +80,7 @@ static int setup(void **state)
     snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
     snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
     hv_init_options o = {.agency = "CP", .workflow_path = wf,
-                         .rules_dir = rules, .admin = "admin"};
+                         .rules_dir = rules, .admin = "admin", .simulated = 1};
     if (hv_engine_init(tu_db_path(f->dir), &o, &err) != HV_OK)
         fail_msg("init: %s", err ? err : "?");
     if (hv_engine_open(tu_db_path(f->dir), &f->e, &err) != HV_OK)

@@ -36,7 +36,8 @@ static void the_whole_api_from_lua(void **state)
     (void)state;
     run_lua(
         "local haven = require 'haven'\n"
-        "assert(haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW, rules = RULES, as = 'admin' })\n"
+        "assert(haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW, rules = RULES, as = 'admin',\n"
+        "                   simulated = true })\n"
         "do\n"
         "  local e <close> = assert(haven.open{ db = DB, as = 'admin', now = '2026-11-28T09:00:00Z' })\n"
         "  assert(e:user_add('sara', 'supervisor'))\n"
@@ -104,11 +105,33 @@ static void opening_what_is_not_there_fails_softly(void **state)
             "assert(ok == nil and c == 64, m)\n");
 }
 
+/* A live database (haven.init without simulated) keeps the system clock:
+ * open{now=}, set_now and advance are refused; init{now=} too. */
+static void a_live_database_refuses_the_clock(void **state)
+{
+    (void)state;
+    run_lua("local haven = require 'haven'\n"
+            "local ok, m, c = haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW,\n"
+            "                             now = '2026-11-28T09:00:00Z' }\n"
+            "assert(ok == nil and c == 64 and m:find('--now'), m)\n"
+            "assert(haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW, as = 'admin' })\n"
+            "local okk, err = pcall(haven.open, { db = DB, as = 'admin', now = '1970-01-01' })\n"
+            "assert(not okk and err:find('live'), err)\n"
+            "local e <close> = assert(haven.open{ db = DB, as = 'admin' })\n"
+            "okk, err = pcall(e.set_now, e, '2035-01-01')\n"
+            "assert(not okk and err:find('live'), err)\n"
+            "okk, err = pcall(e.advance, e, '1y')\n"
+            "assert(not okk and err:find('live'), err)\n"
+            "local _, now = e:now()\n"
+            "assert(math.abs(now - os.time()) < 600, now)\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_whole_api_from_lua),
         cmocka_unit_test(opening_what_is_not_there_fails_softly),
+        cmocka_unit_test(a_live_database_refuses_the_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

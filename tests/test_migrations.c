@@ -48,8 +48,25 @@ static void a_first_version_database_opens_and_is_migrated(void **state)
     assert_non_null(strstr(json, "\"Noor\""));
     assert_non_null(strstr(json, "emotional_distress"));
     hv_free(json);
-    /* New work goes on where the old database left off. */
-    hv_clock_fix(e, TU_T0);
+    /* A database from before live and simulated ones is live: its clock
+     * cannot be set, and opening it says nothing of a clock. */
+    assert_int_equal(hv_engine_is_simulated(e), 0);
+    assert_int_equal(hv_clock_fix(e, TU_T0), HV_USAGE);
+    assert_int_equal(hv_clock_mode_get(e), HV_CLOCK_SYSTEM);
+    assert_int_equal(tu_count(path, "SELECT count(*) FROM meta WHERE key = 'clock'"), 0);
+    hv_engine_close(e);
+    /* Made simulated by hand (as a test may), new work goes on where the
+     * old database left off. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO meta (key, value) VALUES"
+                                      " ('clock', 'simulated')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    if (hv_engine_open(path, &e, &err) != HV_OK)
+        fail_msg("open: %s", err);
+    assert_int_equal(hv_clock_fix(e, TU_T0), HV_OK);
     hv_engine_set_actor(e, "amal");
     const char *nur = "{\"source\":\"school\",\"location\":\"Riverside\","
                       "\"concerns\":[\"neglect\"],\"child\":{\"name\":\"Nur\","

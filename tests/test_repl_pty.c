@@ -63,7 +63,7 @@ static void drive_the_repl(void **state)
     snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
     snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
     snprintf(cmd, sizeof cmd,
-             "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init"
+             "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init --simulated"
              " --agency CP --workflow %s --rules %s >/dev/null &&"
              " HAVEN_DB=%s/h.db %s --as admin user add amal --role caseworker"
              " >/dev/null &&"

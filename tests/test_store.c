@@ -257,6 +257,53 @@ static void open_survives_allocation_failures(void **state)
     free(dir);
 }
 
+/* A live database (the default) keeps the system clock: no call sets it,
+ * and a simulated one takes no time outside 1900-2200. */
+static void a_live_database_keeps_the_system_clock(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir(), *err = NULL;
+    const char *db = tu_db_path(dir);
+    hv_init_options o = {.agency = "CP",
+                         .workflow_path = tu_source_path("workflows/iasc.yaml"),
+                         .now = "2026-11-28T09:00:00Z"};
+    /* no --now for the creation of a live database */
+    assert_int_equal(hv_engine_init(db, &o, &err), HV_USAGE);
+    assert_non_null(strstr(err, "--now"));
+    hv_free(err);
+    assert_int_equal(access(db, F_OK), -1);
+    o.now = NULL;
+    assert_int_equal(hv_engine_init(db, &o, &err), HV_OK);
+    hv_engine *e = NULL;
+    assert_int_equal(hv_engine_open(db, &e, &err), HV_OK);
+    assert_int_equal(hv_engine_is_simulated(e), 0);
+    assert_int_equal(hv_clock_fix(e, TU_T0), HV_USAGE);
+    assert_non_null(strstr(hv_errmsg(e), "live"));
+    assert_int_equal(hv_clock_simulate(e, TU_T0), HV_USAGE);
+    assert_int_equal(hv_clock_set(e, TU_T0), HV_INVALID);
+    assert_int_equal(hv_clock_advance(e, 3600), HV_INVALID);
+    assert_int_equal(hv_clock_mode_get(e), HV_CLOCK_SYSTEM);
+    assert_true(hv_now(e) > TU_T0 - 86400 * 365);
+    hv_engine_close(e);
+    tu_rmtree(dir);
+    free(dir);
+    /* simulated: the bounds */
+    e = tu_fresh_engine(&dir, NULL);
+    assert_int_equal(hv_engine_is_simulated(e), 1);
+    assert_int_equal(hv_clock_fix(e, HV_TIME_MIN - 1), HV_INVALID);
+    assert_int_equal(hv_clock_simulate(e, HV_TIME_MAX + 1), HV_INVALID);
+    assert_int_equal(hv_now(e), TU_T0);
+    assert_int_equal(hv_clock_set(e, HV_TIME_MAX + 1), HV_INVALID);
+    assert_int_equal(hv_clock_advance(e, HV_TIME_MAX - TU_T0 + 1), HV_INVALID);
+    assert_int_equal(hv_clock_advance(e, INT64_MAX), HV_INVALID);
+    assert_int_equal(hv_now(e), TU_T0);
+    assert_int_equal(hv_clock_advance(e, HV_TIME_MAX - TU_T0), HV_OK);
+    assert_int_equal(hv_now(e), HV_TIME_MAX);
+    hv_engine_close(e);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void the_clock_is_fixed_or_simulated(void **state)
 {
     (void)state;
@@ -290,6 +337,7 @@ int main(void)
         cmocka_unit_test(a_locked_database_is_busy_and_unchanged),
         cmocka_unit_test(open_survives_allocation_failures),
         cmocka_unit_test(the_clock_is_fixed_or_simulated),
+        cmocka_unit_test(a_live_database_keeps_the_system_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

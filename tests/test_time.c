@@ -32,6 +32,25 @@ static void refuses_bad_times(void **state)
     assert_int_equal(hv_time_parse(NULL, &t), HV_INVALID);
 }
 
+/* Times from 1900 to 2200 only, whatever the offset says. */
+static void refuses_times_outside_1900_to_2200(void **state)
+{
+    (void)state;
+    hv_time t;
+    const char *bad[] = {"1899-12-31", "1899-12-31T23:59:59Z", "0001-01-01",
+                         "1900-01-01T00:30:00+01:00", "2200-01-01T00:00:01Z",
+                         "2201-01-01", "2999-01-01", "9999-12-31T23:00:00Z",
+                         NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_int_equal(hv_time_parse(bad[i], &t), HV_INVALID);
+    assert_int_equal(hv_time_parse("1900-01-01", &t), HV_OK);
+    assert_int_equal(t, HV_TIME_MIN);
+    assert_int_equal(hv_time_parse("2200-01-01T00:00:00Z", &t), HV_OK);
+    assert_int_equal(t, HV_TIME_MAX);
+    assert_int_equal(hv_time_parse("2199-12-31T23:00:00-01:00", &t), HV_OK);
+    assert_int_equal(t, HV_TIME_MAX);
+}
+
 static void formats_round_trip(void **state)
 {
     (void)state;
@@ -93,6 +112,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_dates_and_times),
         cmocka_unit_test(refuses_bad_times),
+        cmocka_unit_test(refuses_times_outside_1900_to_2200),
         cmocka_unit_test(formats_round_trip),
         cmocka_unit_test(parses_durations),
         cmocka_unit_test(status_table_is_consistent),

@@ -86,14 +86,15 @@ static hv_engine *fresh_engine(char **dir, const char *ref_pattern,
         snprintf(rules, sizeof rules, "%s", tu_source_path(rules_dir));
     hv_init_options o = {.agency = "CP", .workflow_path = wf,
                          .rules_dir = rules_dir ? rules : NULL,
-                         .ref_pattern = ref_pattern, .admin = "admin"};
+                         .ref_pattern = ref_pattern, .admin = "admin",
+                         .simulated = 1};
     hv_status st = hv_engine_init(tu_db_path(*dir), &o, &err);
     if (st != HV_OK)
         fail_msg("init: %s", err ? err : "?");
     st = hv_engine_open(tu_db_path(*dir), &e, &err);
     if (st != HV_OK)
         fail_msg("open: %s", err ? err : "?");
-    hv_clock_fix(e, TU_T0);
+    assert_int_equal(hv_clock_fix(e, TU_T0), HV_OK);
     /* sara supervises amal and bilal, the caseworkers the tests act as. */
     assert_int_equal(hv_engine_set_actor(e, "admin"), HV_OK);
     assert_int_equal(hv_user_add(e, "sara", "supervisor", NULL), HV_OK);

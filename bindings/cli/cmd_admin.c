@@ -14,12 +14,16 @@
 /* ---- init ---------------------------------------------------------------- */
 
 /* haven init --agency CODE --workflow FILE [--rules DIR] [--ref-pattern P]
- * [--agency-name NAME] */
+ * [--agency-name NAME] [--simulated] */
 static int cmd_init(const cli_globals *g, int argc, char **argv)
 {
     hv_init_options o = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--simulated")) {
+            o.simulated = 1;
+            continue;
+        }
         const char **slot = !strcmp(a, "--agency")        ? &o.agency
                             : !strcmp(a, "--agency-name") ? &o.agency_name
                             : !strcmp(a, "--workflow")    ? &o.workflow_path
@@ -37,6 +41,7 @@ static int cmd_init(const cli_globals *g, int argc, char **argv)
         return cli_usage_error("init", "--agency CODE and --workflow FILE are "
                                        "required");
     o.admin = g->as;
+    o.now = g->has_now ? g->now_text : NULL; /* refused without --simulated */
     char *err = NULL;
     hv_status st = hv_engine_init(g->db, &o, &err);
     if (st != HV_OK) {
@@ -44,11 +49,14 @@ static int cmd_init(const cli_globals *g, int argc, char **argv)
         hv_free(err);
         return code;
     }
+    const char *clock = o.simulated ? "simulated" : "live";
     if (g->json)
-        return cli_print_json(json_pack("{s:s,s:s,s:s}", "db", g->db, "agency",
-                                        o.agency, "admin", g->as));
-    printf("initialised %s for agency %s (administrator %s)\n", g->db, o.agency,
-           g->as);
+        return cli_print_json(json_pack("{s:s,s:s,s:s,s:s}", "db", g->db, "agency",
+                                        o.agency, "admin", g->as, "clock", clock));
+    printf("initialised %s for agency %s (administrator %s), %s\n", g->db,
+           o.agency, g->as,
+           o.simulated ? "simulated: its clock may be set with --now"
+                       : "live: it runs on the system clock");
     return 0;
 }
 
@@ -271,12 +279,17 @@ static int cmd_audit(const cli_globals *g, int argc, char **argv)
 const cli_command cli_cmd_init = {
     "init", cmd_init,
     "haven init --agency CODE --workflow FILE [--rules DIR] "
-    "[--ref-pattern PATTERN] [--agency-name NAME]",
+    "[--ref-pattern PATTERN] [--agency-name NAME] [--simulated]",
     NULL,
     "Create a new database for an agency, with its workflow.  The acting\n"
     "user (--as) becomes its first administrator.  PATTERN makes case\n"
     "references (default AGENCY-YYYY-NNNNN): AGENCY, YYYY or YY, and a run\n"
-    "of 3-9 N's for the number; they never carry identifying data."};
+    "of 3-9 N's for the number; they never carry identifying data.\n"
+    "The database is live: every event carries the system time, and --now\n"
+    "is refused by every command.  --simulated makes one for training, tests\n"
+    "or demonstrations whose clock --now sets (this init's --now included);\n"
+    "show, exports and reports say it is simulated.  Which it is cannot be\n"
+    "changed later."};
 
 const cli_command cli_cmd_user = {
     "user", cmd_user,

@@ -374,7 +374,9 @@ static int print_generated(const cli_globals *g, const gen_options *o,
 static int cmd_gen(const cli_globals *g, int argc, char **argv)
 {
     gen_options o = {.seed = 1};
-    hv_init_options io = {.agency = "GEN", .agency_name = "Synthetic caseload"};
+    /* synthetic cases: a simulated database, whose clock gen sets */
+    hv_init_options io = {.agency = "GEN", .agency_name = "Synthetic caseload",
+                          .simulated = 1};
     int agency_given = 0, code;
     hv_engine *e = NULL;
     if ((code = parse_gen(argc, argv, &o, &io, &agency_given)))
@@ -411,7 +413,8 @@ const cli_command cli_cmd_gen = {
     "some stall and fall late.  Caseworkers cw0001... get 20-60 open cases\n"
     "each, supervisors sup001... a team of six.  The same seed gives the same\n"
     "caseload.  A new database is made with --workflow (workflows/iasc.yaml)\n"
-    "and --rules (rules/default), the acting user its administrator.  --bulk\n"
+    "and --rules (rules/default), the acting user its administrator; it is\n"
+    "simulated (see init --simulated), and gen refuses a live database.  --bulk\n"
     "commits 1,000 registrations (with their histories) per transaction.\n"
     "--history walks only that share of the cases (100); the rest stay as\n"
     "registered, waiting for their initial assessment."};

@@ -700,9 +700,13 @@ hv_status gen_run(hv_engine *e, const char *admin_login, const gen_options *o,
         free(p);
         return HV_NOMEM;
     }
-    hv_clock_simulate(e, g.end);
-    if ((s = make_users(&g, admin_login)))
+    /* Refused on a live database: synthetic cases go only into a
+     * simulated one (gen makes a new database simulated). */
+    if ((s = hv_clock_simulate(e, g.end)) || (s = make_users(&g, admin_login))) {
+        if (!*err)
+            failf(&g, s, "gen");
         goto done;
+    }
 
     /* Pass 2: register and walk each case. */
     int batch = o->batch > 1 ? o->batch : 0, in_batch = 0;

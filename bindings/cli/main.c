@@ -99,8 +99,15 @@ static int apply_globals(const cli_globals *g, hv_engine *e)
     int code = apply_busy_timeout(e);
     if (code)
         return code;
-    if (g->has_now)
-        hv_clock_fix(e, g->now);
+    /* Only a simulated database takes --now: a live one keeps the system
+     * clock (the engine refuses; the message names the flag). */
+    if (g->has_now && (st = hv_clock_fix(e, g->now)) != HV_OK)
+        return st == HV_USAGE
+                   ? cli_usage_error("--now", "this database is live: it runs on "
+                                              "the system clock (only a database "
+                                              "made with 'init --simulated' takes "
+                                              "--now)")
+                   : cli_engine_error(e, st);
     if (g->purpose && (st = hv_engine_set_purpose(e, g->purpose)) != HV_OK)
         return cli_engine_error(e, st);
     if (getenv("HAVEN_RULES_LOG") && *getenv("HAVEN_RULES_LOG"))
@@ -238,7 +245,9 @@ static void usage(FILE *out)
             "./haven.db)\n"
             "  --as LOGIN     the acting user (default $HAVEN_USER, else "
             "$USER)\n"
-            "  --now TIME     fix the clock, e.g. 2026-11-28T09:00:00Z\n"
+            "  --now TIME     fix the clock of a simulated database (init\n"
+            "                 --simulated), e.g. 2026-11-28T09:00:00Z; a live\n"
+            "                 database refuses it\n"
             "  --purpose CODE why you act (recorded in the audit trail)\n"
             "  --json         print JSON instead of text\n"
             "  --version, --help\n\nCommands:\n",
@@ -370,7 +379,8 @@ int main(int argc, char **argv)
     if (code == 0 && want_version) {
         code = print_version(&g);
     } else if (code == 0 && g.now_text && hv_time_parse(g.now_text, &g.now) != HV_OK) {
-        code = cli_usage_error("--now", "not an ISO 8601 time (e.g. 2026-11-28T09:00:00Z)");
+        code = cli_usage_error("--now", "not an ISO 8601 time from 1900 to 2200 "
+                                        "(e.g. 2026-11-28T09:00:00Z)");
     } else if (code == 0) {
         g.has_now = g.now_text != NULL;
         code = dispatch(&g, nrest, rest);

@@ -193,6 +193,8 @@ void render_case(json_t *c)
     json_t *v;
     printf("Case %s  (version %lld)\n", str_or(c, "ref", "?"),
            (long long)json_integer_value(json_object_get(c, "version")));
+    if (!strcmp(str_or(c, "clock", ""), "simulated"))
+        printf("  SIMULATED database: its times were set with --now, not real\n");
     printf("  Agency:      %s, workflow %s v%lld\n", str_or(c, "agency", "-"),
            str_or(wf, "id", "-"),
            (long long)json_integer_value(json_object_get(wf, "version")));

@@ -139,6 +139,8 @@ void render_report(json_t *r)
         printf("Caseworker: %s\n", str_or(r, "caseworker", ""));
     printf("Period: %s to %s (registrations, closures, durations, months)\n",
            str_or(r, "since", "the beginning"), str_or(r, "until", "now"));
+    if (!strcmp(str_or(r, "clock", ""), "simulated"))
+        printf("SIMULATED database: its times were set with --now, not real\n");
 
     json_t *open = json_object_get(r, "open_cases");
     heading("Open cases", num(open, "total"), 1);
@@ -596,6 +598,9 @@ static void write_page(FILE *f, json_t *r)
     fputs(" (registrations, closures, durations, closure reasons and the monthly "
           "series); open cases, tasks and approvals are as they stand now. "
           "Aggregate figures only: no names or other identifying data.</p>\n", f);
+    if (!strcmp(str_or(r, "clock", ""), "simulated"))
+        fputs("<p class=\"meta\"><strong>Simulated database:</strong> its times "
+              "were set with --now, not real.</p>\n", f);
 
     json_t *open = json_object_get(r, "open_cases");
     json_t *by_stage = json_object_get(open, "by_stage");

@@ -126,14 +126,17 @@ static void apply_options(lua_State *L, int idx, hv_engine *e)
             luaL_error(L, "%s", hv_errmsg(e));
     }
     lua_pop(L, 1);
+    /* now = TIME: refused by a live database (hv_clock_simulate) */
     int t = lua_getfield(L, idx, "now");
     if (t == LUA_TSTRING) {
         hv_time now;
         if (hv_time_parse(lua_tostring(L, -1), &now) != HV_OK)
-            luaL_error(L, "now: not an ISO 8601 time");
-        hv_clock_simulate(e, now);
+            luaL_error(L, "now: not an ISO 8601 time from 1900 to 2200");
+        if (hv_clock_simulate(e, now) != HV_OK)
+            luaL_error(L, "now: %s", hv_errmsg(e));
     } else if (t == LUA_TNUMBER) {
-        hv_clock_simulate(e, (hv_time)lua_tointeger(L, -1));
+        if (hv_clock_simulate(e, (hv_time)lua_tointeger(L, -1)) != HV_OK)
+            luaL_error(L, "now: %s", hv_errmsg(e));
     } else if (t != LUA_TNIL) {
         luaL_error(L, "now: an ISO 8601 time or a number");
     }
@@ -180,20 +183,25 @@ static int l_open(lua_State *L)
     return 1;
 }
 
-/* haven.init{ db, agency, workflow, rules, ref_pattern, agency_name, as } */
+/* haven.init{ db, agency, workflow, rules, ref_pattern, agency_name, as,
+ * simulated, now } */
 static int l_init(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     hv_init_options o = {0};
     const char **slots[] = {&o.agency, &o.workflow_path, &o.rules_dir,
-                            &o.ref_pattern, &o.agency_name, &o.admin};
+                            &o.ref_pattern, &o.agency_name, &o.admin, &o.now};
     const char *keys[] = {"agency", "workflow", "rules", "ref_pattern",
-                          "agency_name", "as"};
-    for (int i = 0; i < 6; i++) {
+                          "agency_name", "as", "now"};
+    for (int i = 0; i < 7; i++) {
         lua_getfield(L, 1, keys[i]);
         *slots[i] = luaL_optstring(L, -1, NULL);
         lua_pop(L, 1); /* strings stay alive in the argument table */
     }
+    /* simulated = true: a database whose clock may be set (now = ...) */
+    lua_getfield(L, 1, "simulated");
+    o.simulated = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, 1, "db");
     const char *db = luaL_optstring(L, -1, NULL);
     if (!db)
@@ -383,8 +391,9 @@ static int e_advance(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
     int64_t s = check_duration(L, 2);
-    if (hv_clock_mode_get(le->e) == HV_CLOCK_SYSTEM)
-        hv_clock_simulate(le->e, hv_now(le->e));
+    if (hv_clock_mode_get(le->e) == HV_CLOCK_SYSTEM &&
+        hv_clock_simulate(le->e, hv_now(le->e)) != HV_OK)
+        return luaL_error(L, "%s", hv_errmsg(le->e));
     if (hv_clock_advance(le->e, s) != HV_OK)
         return luaL_error(L, "%s", hv_errmsg(le->e));
     return e_now(L);
@@ -398,8 +407,9 @@ static int e_set_now(lua_State *L)
     if (lua_type(L, 2) == LUA_TNUMBER)
         t = (hv_time)luaL_checkinteger(L, 2);
     else if (hv_time_parse(luaL_checkstring(L, 2), &t) != HV_OK)
-        return luaL_argerror(L, 2, "an ISO 8601 time");
-    hv_clock_simulate(le->e, t);
+        return luaL_argerror(L, 2, "an ISO 8601 time from 1900 to 2200");
+    if (hv_clock_simulate(le->e, t) != HV_OK) /* refused by a live database */
+        return luaL_error(L, "%s", hv_errmsg(le->e));
     return e_now(L);
 }
 

@@ -98,7 +98,7 @@ function scenario(t)
   local ok, msg = haven.init{ db = db, agency = t.agency or "CP",
     workflow = host.find("workflows", t.workflow or "iasc", ".yaml"),
     rules = t.rules ~= false and host.find("rules", t.rules or "default", "") or nil,
-    as = "admin" }
+    as = "admin", simulated = true }
   if not ok then error("scenario setup: " .. tostring(msg), 2) end
   -- the scenario's own temporary database, removed after the run: it need
   -- not survive a power cut, so its commits do not wait for the disk

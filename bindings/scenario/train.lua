@@ -72,7 +72,7 @@ end
 -- A scratch case, assessed with the trainee's summary, for the rules to judge.
 local db = host.database()
 assert(haven.init{ db = db, agency = "TR", workflow = host.find("workflows", X.workflow, ".yaml"),
-                   rules = host.find("rules", X.rules, ""), as = "admin" })
+                   rules = host.find("rules", X.rules, ""), as = "admin", simulated = true })
 local E <close> = assert(haven.open{ db = db, as = "admin", now = X.start })
 assert(E:user_add("supervisor", "supervisor"))
 assert(E:user_add("trainee", "caseworker", "supervisor"))

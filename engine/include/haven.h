@@ -77,8 +77,15 @@ HV_API void hv_free(void *p);
 
 typedef int64_t hv_time; /* UTC seconds since 1970-01-01 */
 
+/* The times Haven takes: from 1900-01-01T00:00:00Z to 2200-01-01T00:00:00Z
+ * (both included).  Every parsed time and every clock set outside them is
+ * refused. */
+#define HV_TIME_MIN ((hv_time)-2208988800LL)
+#define HV_TIME_MAX ((hv_time)7258118400LL)
+
 /* Parses "2026-11-28", "2026-11-28T09:30", "2026-11-28T09:30:00Z" (UTC or
- * with a +hh:mm offset).  Returns HV_INVALID on anything else. */
+ * with a +hh:mm offset), between HV_TIME_MIN and HV_TIME_MAX.  Returns
+ * HV_INVALID on anything else. */
 HV_API hv_status hv_time_parse(const char *text, hv_time *out);
 /* Formats as "2026-11-28T09:30:00Z" into buf (at least 21 bytes). */
 HV_API void hv_time_format(hv_time t, char *buf, size_t size);
@@ -99,6 +106,14 @@ typedef struct {
                                 * workflow's defaults decide) */
     const char *ref_pattern;   /* default "AGENCY-YYYY-NNNNN" */
     const char *admin;         /* the first administrator's login */
+    int simulated;             /* 0: a live database, whose clock is the
+                                * system clock and can never be set; 1: a
+                                * simulated one (training, tests, synthetic
+                                * data), whose clock may be set
+                                * (hv_clock_fix, hv_clock_simulate) */
+    const char *now;           /* a simulated database's creation time (ISO
+                                * 8601; NULL: the system clock); HV_USAGE
+                                * on a live one */
 } hv_init_options;
 
 /* Creates and initialises a new database at path.  Refuses an existing,
@@ -146,17 +161,27 @@ HV_API void hv_engine_batch_rollback(hv_engine *e);
 
 /* ---- The clock ---------------------------------------------------------- */
 
+/* A live database (the default of hv_engine_init) runs on the system clock
+ * only: every call below that sets its clock is refused (HV_USAGE), so
+ * every event carries the system time and retention is measured on it.  A
+ * simulated database (hv_init_options.simulated) takes a fixed or
+ * simulated time; a time outside HV_TIME_MIN..HV_TIME_MAX is refused
+ * (HV_INVALID).  A database made before the distinction is live. */
+
 typedef enum { HV_CLOCK_SYSTEM, HV_CLOCK_FIXED, HV_CLOCK_SIMULATED } hv_clock_mode;
 
 /* The engine's current time. */
 HV_API hv_time hv_now(const hv_engine *e);
 HV_API hv_clock_mode hv_clock_mode_get(const hv_engine *e);
-/* Back to the system clock. */
+/* 1 if e's database is simulated, 0 if it is live. */
+HV_API int hv_engine_is_simulated(const hv_engine *e);
+/* Back to the system clock (always allowed). */
 HV_API void hv_clock_use_system(hv_engine *e);
-/* A clock fixed at t (--now). */
-HV_API void hv_clock_fix(hv_engine *e, hv_time t);
-/* A simulated clock starting at t, moved only by hv_clock_advance/set. */
-HV_API void hv_clock_simulate(hv_engine *e, hv_time t);
+/* A clock fixed at t (--now); simulated databases only. */
+HV_API hv_status hv_clock_fix(hv_engine *e, hv_time t);
+/* A simulated clock starting at t, moved only by hv_clock_advance/set;
+ * simulated databases only. */
+HV_API hv_status hv_clock_simulate(hv_engine *e, hv_time t);
 /* Sets a fixed or simulated clock to t (HV_INVALID on the system clock). */
 HV_API hv_status hv_clock_set(hv_engine *e, hv_time t);
 /* Moves a fixed or simulated clock forward by seconds >= 0. */

@@ -106,7 +106,7 @@ expect_screenshot() {
 }
 
 init_db() {
-    run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
+    run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" \
         --rules "$SRC/rules/default"
     [ "$RC" -eq 0 ] || { echo "init failed: $(cat "$ERR")" >&2; exit 1; }
     add_users

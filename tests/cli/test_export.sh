@@ -135,7 +135,7 @@ step "full export" --as sara $N export --format json --override migration --out 
 grep -q '"cases": \[' all.json && pass || failt "JSON cases list"
 grep -qF '[kitchen] {door} \"back\" \\ }] end' all.json && pass || failt "the note's brackets and quotes in the export"
 NEW="$WORK/new.db"
-run --db "$NEW" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default"
+run --db "$NEW" --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default"
 expect_rc 0 "init the new database"
 "$HAVEN" --db "$NEW" --as admin user add sara --role supervisor >/dev/null
 "$HAVEN" --db "$NEW" --as admin user add amal --role caseworker --supervisor sara >/dev/null

@@ -66,7 +66,7 @@ due_count() { # N WHAT: the due list has N tasks
 }
 
 # ---- set-up: the agency, a supervisor and a caseworker ----------------------
-run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" \
+run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" \
     --rules "$SRC/rules/default"
 expect_rc 0 "init"
 step "user add sara" --as admin user add sara --role supervisor

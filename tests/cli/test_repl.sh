@@ -2,7 +2,7 @@
 # The REPL fed from stdin and -e, and the module from the stock lua5.4.
 . "$(dirname "$0")/lib.sh"
 
-run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default"
+run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default"
 run --as admin user add sara --role supervisor
 run --as admin user add amal --role caseworker --supervisor sara
 

@@ -39,7 +39,7 @@ expect_out '[0-9]+ passed, [1-9][0-9]* failed' "failing closing line"
 # The same child under the default and the survivor pack.
 NOOR="child.name=Noor child.age=12 child.sex=female source=school concerns=emotional_distress,school_decline consent.registration=caregiver location=Riverside"
 for pack in default survivor; do
-    run --db "$pack.db" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/$pack"
+    run --db "$pack.db" --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/$pack"
     expect_rc 0 "init with $pack"; add_users "$pack.db"
     # shellcheck disable=SC2086
     run --db "$pack.db" --now "$T0" --json register $NOOR
@@ -59,7 +59,7 @@ run --db survivor.db --json explain CP-2026-00001; cp "$OUT" explain.json
 [ "$(json_get explain.json '$[0].decisions[0].hash')" = "$(sqlite3 survivor.db 'SELECT hash FROM rule_packs')" ] && pass || failt "explain hash is the stored pack's"
 
 # Not eligible under the trafficking pack: recorded, not registered, no tasks.
-run --db traf.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/trafficking"
+run --db traf.db --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/trafficking"
 add_users traf.db
 # shellcheck disable=SC2086
 run --db traf.db --now "$T0" register $NOOR; expect_rc 0 "register under trafficking"
@@ -74,7 +74,7 @@ hostile() { # NAME LUA WANT
     # tests (a pack goes into force only if its tests pass).
     rm -f "$1/tests/registration_test.lua"
     rm -f "$1.db"
-    run --db "$1.db" --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
+    run --db "$1.db" --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
     expect_rc 0 "init with $1 (the hostile branch is off by default)"; add_users "$1.db"
     BEFORE=$(sqlite3 "$1.db" .dump | sha256sum)
     # shellcheck disable=SC2086
@@ -91,7 +91,7 @@ hostile shaped "return function(c) if c.form.attack then return { eligible = 'ye
 
 # Reloading: a new version comes into force; a broken one leaves it.
 make_pack live registration.lua "$(cat "$SRC/rules/default/registration.lua")"
-run --db live.db --as admin init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules live
+run --db live.db --as admin init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules live
 add_users live.db
 run --db live.db --as bilal rules reload; expect_rc 77 "a caseworker cannot change the rule pack"
 run --db live.db --as admin rules reload; expect_rc 0 "reload unchanged"; expect_out 'unchanged' "reload unchanged"

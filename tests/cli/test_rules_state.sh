@@ -15,7 +15,7 @@ return function(case, ctx)
            reasons = { "calls_seen_" .. #seen } }
 end
 LUA
-run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules counting
+run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules counting
 expect_rc 0 "init with the counting pack"
 run --as admin user add amal --role caseworker; expect_rc 0 "add a caseworker"
 for i in 1 2 3; do

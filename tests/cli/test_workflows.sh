@@ -45,7 +45,7 @@ field_is() { # JSONPATH WANT WHAT
 setup_db() { # WORKFLOW PACK
     WF=$1
     export HAVEN_DB="$WORK/$1.db"
-    run --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/$1.yaml" \
+    run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/$1.yaml" \
         --rules "$SRC/rules/$2"
     expect_rc 0 "$WF: init with rules/$2"
     run --as admin user add sara --role supervisor; expect_rc 0 "$WF: add sara"
