@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ruleneeds.h"
 #include "rulestest.h"
 #include "store.h"
 #include "error.h"
@@ -98,6 +99,8 @@ HV_API hv_status hv_rules_check_dir(const char *dir, FILE *out, int *problems,
     if (s != HV_OK)
         return s;
     s = hv__rules_check(r, out, problems);
+    if (s == HV_OK)
+        hv__pack_print_needs(hv__rules_pack(r), out);
     hv__rules_free(r);
     return s;
 }
