@@ -10,6 +10,7 @@
 #include "closure.h"
 #include "consent.h"
 #include "plan.h"
+#include "rulesapi.h"
 #include "store.h"
 #include "tasks.h"
 #include "error.h"
@@ -71,13 +72,20 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
     *final_after =
         json_integer_value(json_object_get(r, "final_followup_after"));
     if (!json_is_true(json_object_get(r, "ok"))) {
-        char unmet[600] = "";
+        /* each unmet condition's code, with the pack's wording */
+        char unmet[2000] = "";
         size_t n = 0, i;
         json_t *u;
+        hv_rules *rules = NULL;
+        const hv_pack *p = hv__engine_rules(sc->e, &rules) == HV_OK && rules
+                               ? hv__rules_pack(rules) : NULL;
         json_array_foreach(json_object_get(r, "unmet"), i, u) {
+            const char *code = json_string_value(u);
+            const char *w = p ? hv__pack_wording(p, code) : NULL;
             if (n < sizeof unmet)
-                n += (size_t)snprintf(unmet + n, sizeof unmet - n, "%s%s",
-                                      i ? "; " : "", json_string_value(u));
+                n += (size_t)snprintf(unmet + n, sizeof unmet - n, "%s%s%s%s%s",
+                                      i ? "; " : "", code, w ? " (" : "",
+                                      w ? w : "", w ? ")" : "");
         }
         json_decref(r);
         return hv__step_fail(sc, HV_REFUSED,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "export_tables.h"
+#include "names.h"
 #include "haven.h"
 
 /*
@@ -164,25 +165,6 @@ static const char *age_band(int64_t age)
            : age < 18 ? "15-17" : "18+";
 }
 
-/* The district of a location written from the largest area down
- * ("District/Area/Village", "District, Area", "District > Area"): its
- * first part, trimmed, into buf.  A location with no separator names a
- * place below the district (a village, a street): 0, nothing kept. */
-static int district_of(const char *loc, char *buf, size_t size)
-{
-    size_t n = strcspn(loc, "/,>;|");
-    if (!loc[n])
-        return 0;
-    while (n && (loc[n - 1] == ' ' || loc[n - 1] == '\t'))
-        n--;
-    while (n && (*loc == ' ' || *loc == '\t'))
-        loc++, n--;
-    if (!n)
-        return 0;
-    snprintf(buf, size, "%.*s", (int)n, loc);
-    return 1;
-}
-
 /* See export_tables.h. */
 json_t *hv__export_column(sqlite3_stmt *st, int i, char k, int pseudonymous)
 {
@@ -203,7 +185,7 @@ json_t *hv__export_column(sqlite3_stmt *st, int i, char k, int pseudonymous)
     case 'l':
         if (!pseudonymous)
             return json_string(text);
-        return district_of(text, buf, sizeof buf) ? json_string(buf) : json_null();
+        return hv__location_district(text, buf, sizeof buf) ? json_string(buf) : json_null();
     case 'j':
     case 'J': {
         json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);

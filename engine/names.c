@@ -2,6 +2,7 @@
 #include "names.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PART_MAX 64
@@ -120,4 +121,19 @@ int hv__name_keys(const char *name, json_t *keys)
             p++;
     }
     return 0;
+}
+
+int hv__location_district(const char *loc, char *buf, size_t size)
+{
+    size_t n = strcspn(loc, "/,>;|");
+    if (!loc[n])
+        return 0;
+    while (n && (loc[n - 1] == ' ' || loc[n - 1] == '\t'))
+        n--;
+    while (n && (*loc == ' ' || *loc == '\t'))
+        loc++, n--;
+    if (!n)
+        return 0;
+    snprintf(buf, size, "%.*s", (int)n, loc);
+    return 1;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -37,6 +38,8 @@ void hv__pack_free(hv_pack *p)
     hv__free(p->description);
     hv__free(p->dir);
     hv__free(p->pack_yaml);
+    json_decref(p->codes);
+    json_decref(p->fields);
     for (int i = 0; i < HV_HOOK_COUNT; i++)
         hv__free(p->sources[i]);
     hv__free(p);
@@ -63,19 +66,189 @@ static hv_status read_file(const char *path, size_t limit, char **out,
     return HV_INVALID;
 }
 
-/* Parses pack.yaml: a flat mapping of name, version, description, budget. */
+/* pack.yaml's shape (for messages). */
+#define PACK_SHAPE                                                             \
+    "pack.yaml is a mapping of name, version, description, budget, needs "    \
+    "(fields: NAME: code|number|boolean) and codes (CODE: wording)"
+#define MAX_FIELDS 64
+#define MAX_CODES 1000
+#define MAX_WORDING 200
+
+static const char *const field_types[] = {"code", "number", "boolean", NULL};
+
+/* Where the parser is: the root mapping, needs, needs.fields or codes. */
+typedef enum { AT_ROOT, AT_NEEDS, AT_FIELDS, AT_CODES } yaml_place;
+
+typedef struct {
+    hv_pack *p;
+    const char *path;
+    char **err;
+    yaml_place at;  /* the mapping the parser is in (depth >= 1) */
+    int depth;      /* of mappings */
+    char *key;      /* the key waiting for its value, or NULL */
+    int key_line;
+    int line, col;  /* of the event */
+} yaml_state;
+
+/* Sets the error "path:line:col: what" and returns HV_INVALID. */
+static hv_status yaml_bad(yaml_state *y, int line, int col, const char *what,
+                          const char *arg)
+{
+    char text[400];
+    snprintf(text, sizeof text, what, arg ? arg : "");
+    *y->err = hv__asprintf("%s:%d:%d: %s", y->path, line, col, text);
+    return *y->err ? HV_INVALID : HV_NOMEM;
+}
+
+/* 1 if s is a code: [a-z][a-z0-9_]*, at most 64 bytes. */
+static int is_code(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return 0;
+    return 1;
+}
+
+/* A scalar of the root mapping: the value v of key y->key. */
+static hv_status root_value(yaml_state *y, const char *v)
+{
+    hv_pack *p = y->p;
+    const char *key = y->key;
+    if (!strcmp(key, "budget")) {
+        char *end;
+        long b = strtol(v, &end, 10);
+        if (*end || b < 1000 || b > 100000000)
+            return yaml_bad(y, y->line, y->col, "budget: a whole number of "
+                            "instructions from 1000 to 100000000", NULL);
+        p->budget = b;
+        return HV_OK;
+    }
+    char **slot = !strcmp(key, "name")          ? &p->name
+                  : !strcmp(key, "version")     ? &p->version
+                  : !strcmp(key, "description") ? &p->description
+                                                : NULL;
+    if (!strcmp(key, "needs") || !strcmp(key, "codes"))
+        return yaml_bad(y, y->key_line, 1, "%s: must be a mapping", key);
+    if (!slot)
+        return yaml_bad(y, y->key_line, 1, "unknown key '%.40s' (" PACK_SHAPE ")",
+                        key);
+    if (*slot)
+        return yaml_bad(y, y->key_line, 1, "duplicate key '%.40s'", key);
+    return (*slot = hv__strdup(v)) ? HV_OK : HV_NOMEM;
+}
+
+/* A field the pack reads (needs.fields): name y->key of type v. */
+static hv_status field_value(yaml_state *y, const char *v)
+{
+    if (!is_code(y->key))
+        return yaml_bad(y, y->key_line, 1, "needs.fields: a field name is "
+                        "lower-case letters, digits and _ ([a-z][a-z0-9_]*)",
+                        NULL);
+    int known = 0;
+    for (const char *const *t = field_types; *t; t++)
+        known |= !strcmp(*t, v);
+    if (!known)
+        return yaml_bad(y, y->line, y->col, "needs.fields.%s: the type is "
+                        "code, number or boolean", y->key);
+    if (json_object_get(y->p->fields, y->key))
+        return yaml_bad(y, y->key_line, 1, "needs.fields: '%s' twice", y->key);
+    if (json_object_size(y->p->fields) >= MAX_FIELDS)
+        return yaml_bad(y, y->key_line, 1, "needs.fields: at most 64 fields",
+                        NULL);
+    return json_object_set_new(y->p->fields, y->key, json_string(v))
+               ? HV_NOMEM : HV_OK;
+}
+
+/* A code the pack's results may hold (codes): y->key worded v. */
+static hv_status code_value(yaml_state *y, const char *v)
+{
+    if (!is_code(y->key))
+        return yaml_bad(y, y->key_line, 1, "codes: a code is lower-case "
+                        "letters, digits and _ ([a-z][a-z0-9_]*, at most 64 "
+                        "bytes)", NULL);
+    size_t n = strlen(v);
+    int plain = n > 0 && n <= MAX_WORDING;
+    for (const char *c = v; plain && *c; c++)
+        plain = (unsigned char)*c >= 0x20 && *c != 0x7f;
+    if (!plain)
+        return yaml_bad(y, y->line, y->col, "codes.%s: the wording is one "
+                        "line of 1 to 200 bytes", y->key);
+    if (json_object_get(y->p->codes, y->key))
+        return yaml_bad(y, y->key_line, 1, "codes: '%s' twice", y->key);
+    if (json_object_size(y->p->codes) >= MAX_CODES)
+        return yaml_bad(y, y->key_line, 1, "codes: at most 1000 codes", NULL);
+    return json_object_set_new(y->p->codes, y->key, json_string(v))
+               ? HV_NOMEM : HV_OK;
+}
+
+/* A mapping starts: the root, or the value of y->key (needs, needs.fields
+ * or codes). */
+static hv_status yaml_enter(yaml_state *y)
+{
+    if (y->depth == 0 && !y->key) {
+        y->depth = 1;
+        y->at = AT_ROOT;
+        return HV_OK;
+    }
+    yaml_place to = y->at == AT_ROOT && y->key && !strcmp(y->key, "needs")
+                        ? AT_NEEDS
+                    : y->at == AT_ROOT && y->key && !strcmp(y->key, "codes")
+                        ? AT_CODES
+                    : y->at == AT_NEEDS && y->key && !strcmp(y->key, "fields")
+                        ? AT_FIELDS
+                        : AT_ROOT;
+    if (to == AT_ROOT)
+        return yaml_bad(y, y->line, y->col, PACK_SHAPE "%s", "");
+    json_t **seen = to == AT_CODES ? &y->p->codes : &y->p->fields;
+    if (to != AT_NEEDS && *seen)
+        return yaml_bad(y, y->key_line, 1, "duplicate key '%.40s'", y->key);
+    if (to != AT_NEEDS && !(*seen = json_object()))
+        return HV_NOMEM;
+    y->depth++;
+    y->at = to;
+    hv__free(y->key);
+    y->key = NULL;
+    return HV_OK;
+}
+
+/* A scalar: a key, or the value of the key before it. */
+static hv_status yaml_scalar(yaml_state *y, const char *v)
+{
+    if (y->depth == 0)
+        return yaml_bad(y, y->line, y->col, PACK_SHAPE "%s", "");
+    if (!y->key) {
+        y->key_line = y->line;
+        return (y->key = hv__strdup(v)) ? HV_OK : HV_NOMEM;
+    }
+    hv_status st = y->at == AT_ROOT     ? root_value(y, v)
+                   : y->at == AT_FIELDS ? field_value(y, v)
+                   : y->at == AT_CODES  ? code_value(y, v)
+                                        : yaml_bad(y, y->key_line, 1,
+                                                   "needs: unknown key '%.40s' "
+                                                   "(needs takes fields)",
+                                                   y->key);
+    hv__free(y->key);
+    y->key = NULL;
+    return st;
+}
+
+/* Parses pack.yaml: name, version, description, budget, needs.fields and
+ * codes (see PACK_SHAPE); no anchors, aliases or lists. */
 static hv_status parse_pack_yaml(hv_pack *p, const char *path, char **err)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
     hv_status st = HV_OK;
-    char *key = NULL;
-    int depth = 0, done = 0, key_line = 0;
+    yaml_state y = {p, path, err, AT_ROOT, 0, NULL, 0, 0, 0};
+    int done = 0;
     if (!yaml_parser_initialize(&parser))
         return HV_NOMEM;
     yaml_parser_set_input_string(&parser, (const unsigned char *)p->pack_yaml,
                                  strlen(p->pack_yaml));
-    while (!done) {
+    while (!done && st == HV_OK) {
         if (!yaml_parser_parse(&parser, &ev)) {
             *err = hv__asprintf("%s:%zu:%zu: %s", path,
                                 parser.problem_mark.line + 1,
@@ -84,77 +257,34 @@ static hv_status parse_pack_yaml(hv_pack *p, const char *path, char **err)
             st = HV_INVALID;
             break;
         }
-        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        y.line = (int)ev.start_mark.line + 1;
+        y.col = (int)ev.start_mark.column + 1;
         switch (ev.type) {
         case YAML_STREAM_END_EVENT: done = 1; break;
         case YAML_MAPPING_START_EVENT:
-            if (++depth > 1 || ev.data.mapping_start.anchor) {
-                *err = hv__asprintf("%s:%d:%d: pack.yaml is a flat mapping of "
-                                    "name, version, description, budget",
-                                    path, line, col);
-                st = HV_INVALID;
-            }
+            st = ev.data.mapping_start.anchor
+                     ? yaml_bad(&y, y.line, y.col, PACK_SHAPE "%s", "")
+                     : yaml_enter(&y);
+            break;
+        case YAML_MAPPING_END_EVENT:
+            y.depth--;
+            y.at = y.at == AT_FIELDS ? AT_NEEDS : AT_ROOT;
             break;
         case YAML_SEQUENCE_START_EVENT:
         case YAML_ALIAS_EVENT:
-            *err = hv__asprintf("%s:%d:%d: pack.yaml is a flat mapping of "
-                                "name, version, description, budget",
-                                path, line, col);
-            st = HV_INVALID;
+            st = yaml_bad(&y, y.line, y.col, PACK_SHAPE "%s", "");
             break;
-        case YAML_SCALAR_EVENT: {
-            const char *v = (const char *)ev.data.scalar.value;
-            if (depth != 1) {
-                *err = hv__asprintf("%s:%d:%d: pack.yaml must be a mapping",
-                                    path, line, col);
-                st = HV_INVALID;
-                break;
-            }
-            if (!key) {
-                key = hv__strdup(v);
-                key_line = line;
-                if (!key)
-                    st = HV_NOMEM;
-                break;
-            }
-            char **slot = !strcmp(key, "name")          ? &p->name
-                          : !strcmp(key, "version")     ? &p->version
-                          : !strcmp(key, "description") ? &p->description
-                                                        : NULL;
-            if (!strcmp(key, "budget")) {
-                char *end;
-                long b = strtol(v, &end, 10);
-                if (*end || b < 1000 || b > 100000000) {
-                    *err = hv__asprintf("%s:%d:%d: budget: a whole number of "
-                                        "instructions from 1000 to 100000000",
-                                        path, line, col);
-                    st = HV_INVALID;
-                }
-                p->budget = b;
-            } else if (!slot) {
-                *err = hv__asprintf("%s:%d:1: unknown key '%.40s' (allowed: "
-                                    "name, version, description, budget)",
-                                    path, key_line, key);
-                st = HV_INVALID;
-            } else if (*slot) {
-                *err = hv__asprintf("%s:%d:1: duplicate key '%s'", path,
-                                    key_line, key);
-                st = HV_INVALID;
-            } else if (!(*slot = hv__strdup(v))) {
-                st = HV_NOMEM;
-            }
-            hv__free(key);
-            key = NULL;
+        case YAML_SCALAR_EVENT:
+            st = ev.data.scalar.anchor
+                     ? yaml_bad(&y, y.line, y.col, PACK_SHAPE "%s", "")
+                     : yaml_scalar(&y, (const char *)ev.data.scalar.value);
             break;
-        }
         default: break;
         }
         yaml_event_delete(&ev);
-        if (st != HV_OK)
-            break;
     }
     yaml_parser_delete(&parser);
-    hv__free(key);
+    hv__free(y.key);
     if (st == HV_OK && (!p->name || !p->version)) {
         *err = hv__asprintf("%s: needs name and version", path);
         st = HV_INVALID;
@@ -168,6 +298,9 @@ static hv_status parse_pack_yaml(hv_pack *p, const char *path, char **err)
                 return HV_INVALID;
             }
     }
+    if (st == HV_OK && ((!p->codes && !(p->codes = json_object())) ||
+                        (!p->fields && !(p->fields = json_object()))))
+        st = HV_NOMEM;
     return st;
 }
 
@@ -272,20 +405,25 @@ static char *member(json_t *o, const char *key)
 hv_status hv__pack_from_json(json_t *o, hv_pack **out, char **err)
 {
     *out = NULL;
+    *err = NULL;
     hv_pack *p = hv__calloc(1, sizeof *p);
     if (!p)
         return HV_NOMEM;
-    p->name = member(o, "name");
-    p->version = member(o, "version");
-    p->description = member(o, "description");
     p->dir = member(o, "dir");
     p->pack_yaml = member(o, "pack_yaml");
-    p->budget = (long)json_integer_value(json_object_get(o, "budget"));
+    p->budget = HV_RULES_DEFAULT_BUDGET;
     json_t *files = json_object_get(o, "files");
     for (int i = 0; i < HV_HOOK_COUNT; i++)
         p->sources[i] = member(files, hook_files[i]);
-    if (!p->name || !p->version || !p->pack_yaml || p->budget <= 0) {
+    /* name, version, budget, needs and codes: from the stored pack.yaml */
+    char *why = NULL;
+    hv_status st = p->pack_yaml ? parse_pack_yaml(p, "pack.yaml", &why)
+                                : HV_CORRUPT;
+    hv__free(why);
+    if (st != HV_OK) {
         hv__pack_free(p);
+        if (st == HV_NOMEM)
+            return HV_NOMEM;
         *err = hv__strdup("stored rule pack is damaged");
         return HV_CORRUPT;
     }
@@ -298,4 +436,14 @@ hv_status hv__pack_from_json(json_t *o, hv_pack **out, char **err)
     }
     *out = p;
     return HV_OK;
+}
+
+const char *hv__pack_wording(const hv_pack *p, const char *code)
+{
+    return json_string_value(json_object_get(p->codes, code));
+}
+
+int hv__pack_is_code(const char *s)
+{
+    return is_code(s);
 }

@@ -26,7 +26,17 @@ typedef enum {
 const char *hv__hook_name(hv_hook h);
 const char *hv__hook_file(hv_hook h);
 
-/* A pack's files, as read from a folder or from the database. */
+/* A pack's files, as read from a folder or from the database.  pack.yaml:
+ *   name: default            # lower-case letters, digits, _ and -
+ *   version: "1.0.0"
+ *   description: ...
+ *   budget: 1000000          # optional: instructions per call
+ *   needs:                   # optional: what the hooks read beyond the
+ *     fields:                #   minimised case view (ruleneeds.h)
+ *       transition_plan: boolean    # form fields: code, number or boolean
+ *   codes:                   # every code a hook may return, worded
+ *     risk_not_low: "The child is still at significant risk"
+ */
 typedef struct {
     char *name, *version, *description;
     long budget;                 /* instructions per call */
@@ -34,6 +44,9 @@ typedef struct {
     char *dir;                   /* where it was read from (for messages) */
     char *sources[HV_HOOK_COUNT]; /* hook file text, NULL if absent */
     char *pack_yaml;             /* pack.yaml text */
+    json_t *fields;  /* needs.fields: name -> "code"|"number"|"boolean" */
+    json_t *codes;   /* codes: code -> its wording (the only text a hook
+                      * may return: reasons, factors, unmet, method) */
 } hv_pack;
 
 /* Reads and checks a pack folder (pack.yaml and the hook files present).
@@ -47,6 +60,11 @@ json_t *hv__pack_to_json(const hv_pack *p);
  * checked.  out: *out (hv__pack_free); on failure HV_NOMEM, or HV_CORRUPT
  * with *err (hv__free). */
 hv_status hv__pack_from_json(json_t *obj, hv_pack **out, char **err);
+/* The wording pack.yaml gives code (borrowed), or NULL when the pack does
+ * not declare it. */
+const char *hv__pack_wording(const hv_pack *p, const char *code);
+/* 1 if s is a code: [a-z][a-z0-9_]*, at most 64 bytes; else 0. */
+int hv__pack_is_code(const char *s);
 /* Frees a pack and its files; NULL is fine. */
 void hv__pack_free(hv_pack *p);
 

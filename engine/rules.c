@@ -37,6 +37,7 @@
 #include "alloc.h"
 #include "luajson.h"
 #include "proxy.h"
+#include "ruleneeds.h"
 #include "rulescontract.h"
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
@@ -60,11 +61,17 @@ struct hv_rules {
     int base_ref;          /* the frozen allow-list (real table) */
     hv_rules_log_fn log_fn;
     void *log_ud;
+    int quiet;             /* log() lines dropped (hv__rules_quiet) */
     const char *current;   /* hook being called, for log() */
     char paths[HV_HOOK_COUNT][512]; /* "dir/hook.lua", for messages */
-    /* arguments pushed once for several calls (hv__rules_pin) */
+    /* arguments pushed once for several calls (hv__rules_pin): the
+     * caller's view and ctx, the minimised view shown for pin[0] */
     const json_t *pin[2];
+    json_t *pin_view;
     int pin_ref[2];
+    /* the last failed call: its kind and where (hv__rules_error_brief) */
+    hv_rule_error_kind err_kind;
+    char err_where[300];
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -113,6 +120,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     /* From now on raise on every instruction of this thread. */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
+    snprintf(r->err_where, sizeof r->err_where, "%s:%d", ar->short_src,
+             ar->currentline);
     lua_pushfstring(L, "%s:%d: instruction budget of %d exceeded",
                     ar->short_src, ar->currentline, (int)r->budget);
     lua_error(L);
@@ -189,7 +198,7 @@ static int h_log(lua_State *L)
     for (size_t i = 0; i < k; i++)
         if ((unsigned char)line[i] < 0x20)
             line[i] = ' ';
-    if (r->log_fn)
+    if (r->log_fn && !r->quiet)
         r->log_fn(r->log_ud, r->current ? r->current : "rules", line);
     return 0;
 }
@@ -377,6 +386,17 @@ static void push_env(hv_rules *r, int extra_idx)
  * the rule's __tostring). */
 static int message_handler(lua_State *L)
 {
+    hv_rules *host = rules_of(L);
+    lua_Debug where;
+    /* where the error was raised: the first frame with a line (a rule's) */
+    for (int level = 1; lua_getstack(L, level, &where); level++) {
+        lua_getinfo(L, "Sl", &where);
+        if (where.currentline > 0) {
+            snprintf(host->err_where, sizeof host->err_where, "%s:%d",
+                     where.short_src, where.currentline);
+            break;
+        }
+    }
     if (lua_type(L, 1) != LUA_TSTRING) {
         /* never call the rule's __tostring; say where it was raised */
         hv_rules *r = rules_of(L);
@@ -450,7 +470,7 @@ typedef struct {
 /* Pushes v read-only; a pinned argument is made once and kept. */
 static void push_arg(lua_State *L, hv_rules *r, const json_t *v)
 {
-    int k = v == r->pin[0] ? 0 : v == r->pin[1] ? 1 : -1;
+    int k = v && v == r->pin_view ? 0 : v == r->pin[1] ? 1 : -1;
     if (k >= 0 && r->pin_ref[k] != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->pin_ref[k]);
         return;
@@ -471,6 +491,8 @@ void hv__rules_pin(hv_rules *r, const json_t *view, const json_t *ctx)
 
 void hv__rules_unpin(hv_rules *r)
 {
+    json_decref(r->pin_view);
+    r->pin_view = NULL;
     for (int k = 0; k < 2; k++) {
         luaL_unref(r->L, LUA_REGISTRYINDEX, r->pin_ref[k]);
         r->pin_ref[k] = LUA_NOREF;
@@ -501,8 +523,8 @@ static int call_trampoline(lua_State *L)
         push_arg(L, a->r, a->ctx);
     }
     lua_call(L, 2, 1);
-    a->result = hv__contract_check(L, a->h, lua_gettop(L), a->why,
-                                   sizeof a->why, a->vals);
+    a->result = hv__contract_check(L, a->h, lua_gettop(L), a->r->pack->codes,
+                                   a->why, sizeof a->why, a->vals);
     return a->push ? 1 : 0;
 }
 
@@ -527,6 +549,7 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         return HV_REFUSED;
     }
     r->current = r->paths[h];
+    r->err_where[0] = '\0';
     lua_pushcfunction(L, call_trampoline);
     lua_pushlightuserdata(L, a);
     int status = budgeted_pcall(r, 1, a->push ? 1 : 0);
@@ -534,6 +557,14 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         r->current = saved;
         return HV_OK;
     }
+    r->err_kind = r->mem.hit || status == LUA_ERRMEM ? HV_RULE_ERR_MEMORY
+                  : r->exceeded                      ? HV_RULE_ERR_TIMEOUT
+                  : status != LUA_OK                 ? HV_RULE_ERR_RUNTIME
+                                                     : HV_RULE_ERR_RESULT;
+    if (!r->err_where[0] || r->err_kind == HV_RULE_ERR_MEMORY ||
+        r->err_kind == HV_RULE_ERR_RESULT)
+        snprintf(r->err_where, sizeof r->err_where, "%s:%d", r->paths[h],
+                 r->hook_line[h]);
     if (status != LUA_OK)
         *err = error_text(r, status);
     else
@@ -557,10 +588,35 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
 hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
                          json_t *ctx, json_t **out_result, char **err)
 {
-    call_args a = {r, h, case_view, ctx, NULL, NULL, NULL, NULL, ""};
+    /* the hook sees the minimised view (ruleneeds.h), made once for a
+     * pinned view */
+    int pinned = case_view == r->pin[0] && case_view;
+    json_t *view = pinned && r->pin_view ? json_incref(r->pin_view)
+                                         : hv__view_minimise(case_view, r->pack);
+    *out_result = NULL;
+    *err = NULL;
+    if (!view) {
+        *err = hv__strdup("rules: out of memory");
+        return HV_NOMEM;
+    }
+    if (pinned && !r->pin_view)
+        r->pin_view = json_incref(view);
+    call_args a = {r, h, view, ctx, NULL, NULL, NULL, NULL, ""};
     hv_status st = call_hook(r, &a, err);
+    json_decref(view);
     *out_result = st == HV_OK ? a.result : NULL;
     return st;
+}
+
+void hv__rules_error_brief(const hv_rules *r, char *buf, size_t size)
+{
+    static const char *const kinds[] = {
+        [HV_RULE_ERR_RUNTIME] = "runtime error",
+        [HV_RULE_ERR_TIMEOUT] = "timeout (instruction budget exceeded)",
+        [HV_RULE_ERR_MEMORY] = "memory cap exceeded",
+        [HV_RULE_ERR_RESULT] = "bad result (breaks the hook's contract)"};
+    snprintf(buf, size, "%s: %s", r->err_where[0] ? r->err_where : "rules",
+             kinds[r->err_kind]);
 }
 
 /* ---- the bulk path (rulesdiff.c): views pushed straight as Lua ---------- */
@@ -583,7 +639,8 @@ typedef struct {
 static int result_trampoline(lua_State *L)
 {
     result_args *a = lua_touserdata(L, 1);
-    a->out = hv__contract_check(L, a->h, 2, a->why, sizeof a->why, NULL);
+    a->out = hv__contract_check(L, a->h, 2, a->r->pack->codes, a->why,
+                                sizeof a->why, NULL);
     return 0;
 }
 
@@ -766,11 +823,14 @@ void hv__rules_free(hv_rules *r)
         return;
     if (r->L)
         lua_close(r->L);
+    json_decref(r->pin_view);
     hv__pack_free(r->pack);
     hv__free(r);
 }
 
 const hv_pack *hv__rules_pack(const hv_rules *r) { return r->pack; }
+
+void hv__rules_quiet(hv_rules *r, int quiet) { r->quiet = quiet; }
 
 int hv__rules_has(const hv_rules *r, hv_hook h)
 {

@@ -38,16 +38,34 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
 void hv__rules_free(hv_rules *r);
 /* The pack the host runs (borrowed, lives as long as r). */
 const hv_pack *hv__rules_pack(const hv_rules *r);
+/* Drops the log() lines of the hooks (quiet 1) or writes them again (0):
+ * a run over cases the user may not see (rules diff by a manager) must
+ * not print what a rule logs of them. */
+void hv__rules_quiet(hv_rules *r, int quiet);
 /* 1 if the pack has this hook. */
 int hv__rules_has(const hv_rules *r, hv_hook h);
 
 /* Calls a hook with a read-only view of case_view and ctx (JSON objects),
  * checks the result against the hook's contract and returns it as JSON.
+ * The hook sees the minimised view of case_view (ruleneeds.h: no names,
+ * date of birth or free text), and its result may hold only codes the
+ * pack declares (HV_NOMEM when the view cannot be made).
  * On any rule error (raise, budget, memory, wrong shape) returns HV_REFUSED
  * and *err = "FILE:LINE: message".  The state is left clean for the next
  * call either way.  out: *out_result. */
 hv_status hv__rules_call(hv_rules *r, hv_hook h, json_t *case_view,
                          json_t *ctx, json_t **out_result, char **err);
+/* The kind of a failed call (hv__rules_error_brief). */
+typedef enum {
+    HV_RULE_ERR_RUNTIME, /* the rule raised an error */
+    HV_RULE_ERR_TIMEOUT, /* the instruction budget ran out */
+    HV_RULE_ERR_MEMORY,  /* the memory cap was hit */
+    HV_RULE_ERR_RESULT   /* the result breaks the hook's contract */
+} hv_rule_error_kind;
+/* After a call that failed (HV_REFUSED): "FILE:LINE: KIND" into buf -
+ * where the error was raised and its kind, never the message (which may
+ * quote the case), for whoever may not see the case. */
+void hv__rules_error_brief(const hv_rules *r, char *buf, size_t size);
 /* Until hv__rules_unpin, calls given exactly these view and ctx objects
  * (unchanged meanwhile, borrowed) share one read-only Lua copy of each,
  * made at the first call, instead of making it at every call. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ruleneeds.h"
 #include "rulestest.h"
 #include "store.h"
 #include "error.h"
@@ -98,6 +99,8 @@ HV_API hv_status hv_rules_check_dir(const char *dir, FILE *out, int *problems,
     if (s != HV_OK)
         return s;
     s = hv__rules_check(r, out, problems);
+    if (s == HV_OK)
+        hv__pack_print_needs(hv__rules_pack(r), out);
     hv__rules_free(r);
     return s;
 }
@@ -211,6 +214,38 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
     return s;
 }
 
+/* Adds to each decision of decisions (an array, may be NULL) "wording":
+ * every code of its result (reasons, factors, unmet, method) -> the words
+ * the pack in force gives it (the code itself when it gives none).  The
+ * stored decision keeps codes; the display maps them.  Returns 0, or -1
+ * when out of memory. */
+static int add_wording(const hv_rules *rules, json_t *decisions)
+{
+    static const char *const lists[] = {"reasons", "factors", "unmet", "method"};
+    const hv_pack *p = rules ? hv__rules_pack(rules) : NULL;
+    size_t i, k;
+    json_t *d, *code;
+    json_array_foreach(decisions, i, d) {
+        json_t *result = json_object_get(d, "result"), *words = json_object();
+        if (!words || json_object_set_new(d, "wording", words))
+            return -1;
+        for (size_t l = 0; l < sizeof lists / sizeof *lists; l++) {
+            json_t *v = json_object_get(result, lists[l]);
+            json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+            json_array_foreach(one, k, code) {
+                const char *c = json_string_value(code);
+                const char *w = c && p ? hv__pack_wording(p, c) : NULL;
+                if (c && json_object_set_new(words, c, json_string(w ? w : c))) {
+                    json_decref(one);
+                    return -1;
+                }
+            }
+            json_decref(one);
+        }
+    }
+    return 0;
+}
+
 HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
                                       char **out_json)
 {
@@ -228,6 +263,9 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         if (s)
             return s;
     }
+    hv_rules *rules = NULL;
+    if ((s = hv__engine_rules(e, &rules)))
+        return s;
     if ((s = hv__store_preparef(e, &st,
                                 "SELECT seq, at, actor, kind, decision FROM"
                                 " events WHERE case_id = ?1 AND decision IS"
@@ -241,6 +279,12 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         hv_time_format(sqlite3_column_int64(st, 1), at, sizeof at);
         json_t *decisions = json_loads((const char *)sqlite3_column_text(st, 4),
                                        0, NULL);
+        if (add_wording(rules, decisions)) {
+            json_decref(decisions);
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
         json_t *row = json_pack("{s:I,s:s,s:s,s:s,s:o}", "seq",
                                 (json_int_t)sqlite3_column_int64(st, 0), "at",
                                 at, "actor", sqlite3_column_text(st, 2), "event",

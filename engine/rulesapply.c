@@ -192,8 +192,10 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
         return hv__fail(e, HV_USAGE, "rules apply: give the new pack's folder");
     d.hooks = HV_DIFF_ALL;
     d.apply = apply_case;
+    d.brief_errors = 1; /* an administrator may not read the cases */
     if ((s = hv__diff_init(&d, e, new_pack_dir, "rules apply", &fresh)))
         goto done;
+    hv__rules_quiet(d.s[0].r, 1); /* nothing a rule logs of the cases */
     /* The pack goes into force only if it passes its check and tests:
      * vetted on the very host that is applied. */
     char *why = NULL;
@@ -234,6 +236,8 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
     }
     s = apply_answer(e, p, 0, 0, 0, out_json);
 done:
+    if (d.s[0].r)
+        hv__rules_quiet(d.s[0].r, 0); /* the engine's host lives on */
     hv__diff_free(&d);
     hv__rules_free(fresh);
     return s;

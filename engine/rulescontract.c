@@ -4,13 +4,14 @@
  */
 #include "rulescontract.h"
 
+#include "pack.h"
+
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
 #include <string.h>
 
 #define MAX_LIST_ITEMS 100  /* reasons, factors, unmet */
-#define MAX_TEXT_BYTES 1000 /* each item */
 #define MAX_SECONDS (10LL * 365 * 86400)
 
 typedef enum { F_BOOL, F_NUMBER, F_SECONDS, F_SECONDS0, F_ENUM, F_CODE, F_LIST } field_type;
@@ -53,45 +54,6 @@ static void contract_text(hv_hook h, char *buf, size_t size)
                               f[1].name ? ", " : " }");
 }
 
-/* 1 if s[0..n) is UTF-8 as jansson accepts it (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* 0 if every key of the table at idx is a field of hook h's contract
  * (raw traversal: no metamethods), else -1 with the message in why. */
 static int check_unknown_fields(lua_State *L, hv_hook h, int idx, char *why,
@@ -108,8 +70,9 @@ static int check_unknown_fields(lua_State *L, hv_hook h, int idx, char *why,
         if (!known) {
             contract_text(h, shape, sizeof shape);
             if (lua_type(L, -2) == LUA_TSTRING)
-                snprintf(why, size, "unknown field '%.40s' in the result %s",
-                         lua_tostring(L, -2), shape);
+                snprintf(why, size, "a field that is not in the result %s "
+                         "(the name is not echoed: it may quote the case)",
+                         shape);
             else
                 snprintf(why, size, "the result must be %s (it has a %s key)",
                          shape, luaL_typename(L, -2));
@@ -128,9 +91,10 @@ static int check_unknown_fields(lua_State *L, hv_hook h, int idx, char *why,
 
 /* F_BOOL: true or false (its type checked by check_field). */
 static int check_bool(lua_State *L, const field *f, int t, char *why,
-                      size_t size, hv_rule_values *vals, json_t **v)
+                      size_t size, hv_rule_values *vals, json_t **v,
+                      const json_t *codes)
 {
-    (void)t, (void)why, (void)size, (void)f; /* the type: check_field */
+    (void)t, (void)why, (void)size, (void)f, (void)codes; /* the type: check_field */
     if (vals)
         vals->ok = lua_toboolean(L, -1);
     else
@@ -140,8 +104,10 @@ static int check_bool(lua_State *L, const field *f, int t, char *why,
 
 /* F_NUMBER: a finite number. */
 static int check_number(lua_State *L, const field *f, int t, char *why,
-                        size_t size, hv_rule_values *vals, json_t **v)
+                        size_t size, hv_rule_values *vals, json_t **v,
+                        const json_t *codes)
 {
+    (void)codes;
     if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
         snprintf(why, size, "'%s' must be a finite number", f->name);
         return -1;
@@ -156,8 +122,10 @@ static int check_number(lua_State *L, const field *f, int t, char *why,
 
 /* F_SECONDS (1 to 10 years) and F_SECONDS0 (0 to 10 years), whole. */
 static int check_seconds(lua_State *L, const field *f, int t, char *why,
-                         size_t size, hv_rule_values *vals, json_t **v)
+                         size_t size, hv_rule_values *vals, json_t **v,
+                         const json_t *codes)
 {
+    (void)codes;
     lua_Number s = lua_tonumber(L, -1);
     if (t != LUA_TNUMBER || !isfinite(s) || s != floor(s) ||
         s < (f->type == F_SECONDS ? 1 : 0) || s > (lua_Number)MAX_SECONDS) {
@@ -176,42 +144,57 @@ static int check_seconds(lua_State *L, const field *f, int t, char *why,
     return 0;
 }
 
-/* 1 if s is one of the F_ENUM field's values, or for F_CODE a code
- * ([a-z0-9_]+, at most 64 bytes). */
-static int word_ok(const field *f, const char *s)
+/* 1 if s is one of the F_ENUM field's values, else 0. */
+static int enum_ok(const field *f, const char *s)
 {
-    int ok;
-    if (f->type == F_ENUM) {
-        ok = 0;
-        for (const char *const *e = f->values; *e; e++)
-            ok |= !strcmp(*e, s);
-        return ok;
+    for (const char *const *e = f->values; *e; e++)
+        if (!strcmp(*e, s))
+            return 1;
+    return 0;
+}
+
+/* 0 when s (of len bytes) is a code the pack declares; else -1 with why
+ * naming what (the field, or the field and item) - never the text, which
+ * may quote the case. */
+static int code_ok(const char *s, size_t len, const json_t *codes,
+                   const char *what, char *why, size_t size)
+{
+    if (!s || strlen(s) != len || !hv__pack_is_code(s)) {
+        snprintf(why, size, "%s must be a code ([a-z][a-z0-9_]*, at most 64 "
+                 "bytes) that pack.yaml declares under codes:", what);
+        return -1;
     }
-    ok = s[0] && strlen(s) <= 64;
-    for (const char *c = s; ok && *c; c++)
-        ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
-    return ok;
+    if (!json_object_get(codes, s)) {
+        snprintf(why, size, "%s is a code pack.yaml does not declare (add it "
+                 "with its wording under codes:)", what);
+        return -1;
+    }
+    return 0;
 }
 
 /* F_ENUM (one of its values; vals->level its position) and F_CODE (a
- * code; vals->method borrowed). */
+ * declared code; vals->method borrowed). */
 static int check_word(lua_State *L, const field *f, int t, char *why,
-                      size_t size, hv_rule_values *vals, json_t **v)
+                      size_t size, hv_rule_values *vals, json_t **v,
+                      const json_t *codes)
 {
-    const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (!s || !word_ok(f, s)) {
-        if (f->type == F_ENUM) {
-            char list[120];
-            size_t n = 0;
-            list[0] = '\0';
-            for (const char *const *e = f->values; *e; e++)
-                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
-                                      n ? ", " : "", *e);
-            snprintf(why, size, "'%s' must be one of %s", f->name, list);
-        } else {
-            snprintf(why, size, "'%s' must be a code ([a-z0-9_]+)", f->name);
-        }
+    size_t len = 0;
+    const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (f->type == F_ENUM && (!s || !enum_ok(f, s))) {
+        char list[120];
+        size_t n = 0;
+        list[0] = '\0';
+        for (const char *const *e = f->values; *e; e++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+                                  n ? ", " : "", *e);
+        snprintf(why, size, "'%s' must be one of %s", f->name, list);
         return -1;
+    }
+    if (f->type == F_CODE) {
+        char what[64];
+        snprintf(what, sizeof what, "'%s'", f->name);
+        if (code_ok(s, len, codes, what, why, size))
+            return -1;
     }
     if (vals && f->type == F_ENUM) {
         vals->level = 0;
@@ -225,29 +208,21 @@ static int check_word(lua_State *L, const field *f, int t, char *why,
     return 0;
 }
 
-/* Item i of the list at the top: 0 when it is UTF-8 text of at most
- * MAX_TEXT_BYTES, appended to list (when not NULL); else -1 with why. */
+/* Item i of the list at the top: 0 when it is a declared code, appended
+ * to list (when not NULL); else -1 with why. */
 static int check_item(lua_State *L, const field *f, size_t i, json_t *list,
-                      char *why, size_t size)
+                      const json_t *codes, char *why, size_t size)
 {
-    size_t len;
-    if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING) {
-        snprintf(why, size, "'%s'[%zu] must be text, not a %s", f->name, i,
-                 luaL_typename(L, -1));
-        lua_pop(L, 1);
-        return -1;
-    }
-    const char *s = lua_tolstring(L, -1, &len);
-    json_t *item = NULL;
-    int ok = len <= MAX_TEXT_BYTES &&
-             (list ? (item = json_stringn(s, len)) != NULL
-                   : utf8_valid((const unsigned char *)s, len));
+    size_t len = 0;
+    char what[80];
+    snprintf(what, sizeof what, "'%s'[%zu]", f->name, i);
+    int t = lua_rawgeti(L, -1, (lua_Integer)i);
+    const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    int bad = code_ok(s, len, codes, what, why, size);
+    json_t *item = !bad && list ? json_string(s) : NULL;
     lua_pop(L, 1);
-    if (!ok) {
-        snprintf(why, size, "'%s'[%zu] must be UTF-8 text of at most %d bytes",
-                 f->name, i, MAX_TEXT_BYTES);
+    if (bad)
         return -1;
-    }
     if (list && json_array_append_new(list, item)) {
         snprintf(why, size, "out of memory");
         return -1;
@@ -255,10 +230,11 @@ static int check_item(lua_State *L, const field *f, size_t i, json_t *list,
     return 0;
 }
 
-/* F_LIST: a sequence of at most MAX_LIST_ITEMS texts (a table: checked by
- * check_field). */
+/* F_LIST: a sequence of at most MAX_LIST_ITEMS declared codes (a table:
+ * checked by check_field). */
 static int check_list(lua_State *L, const field *f, int t, char *why,
-                      size_t size, hv_rule_values *vals, json_t **v)
+                      size_t size, hv_rule_values *vals, json_t **v,
+                      const json_t *codes)
 {
     (void)t; /* the type: check_field */
     int list = lua_gettop(L);
@@ -277,7 +253,7 @@ static int check_list(lua_State *L, const field *f, int t, char *why,
     if (!vals && !out)
         return 0; /* *v stays NULL: out of memory */
     for (size_t i = 1; i <= n; i++)
-        if (check_item(L, f, i, out, why, size)) {
+        if (check_item(L, f, i, out, codes, why, size)) {
             json_decref(out);
             return -1;
         }
@@ -287,10 +263,12 @@ static int check_list(lua_State *L, const field *f, int t, char *why,
 
 /* Checks one field of the result at idx (pushing and popping it). */
 static int check_field(lua_State *L, hv_hook h, const field *f, int idx,
-                       char *why, size_t size, hv_rule_values *vals, json_t **v)
+                       const json_t *codes, char *why, size_t size,
+                       hv_rule_values *vals, json_t **v)
 {
     static int (*const check[])(lua_State *, const field *, int, char *,
-                                size_t, hv_rule_values *, json_t **) = {
+                                size_t, hv_rule_values *, json_t **,
+                                const json_t *) = {
         [F_BOOL] = check_bool,     [F_NUMBER] = check_number,
         [F_SECONDS] = check_seconds, [F_SECONDS0] = check_seconds,
         [F_ENUM] = check_word,     [F_CODE] = check_word,
@@ -300,7 +278,7 @@ static int check_field(lua_State *L, hv_hook h, const field *f, int idx,
         int type;
         const char *what;
     } want[] = {[F_BOOL] = {LUA_TBOOLEAN, "true or false"},
-                [F_LIST] = {LUA_TTABLE, "a list of text"}};
+                [F_LIST] = {LUA_TTABLE, "a list of codes"}};
     int rc;
     lua_pushstring(L, f->name);
     int t = lua_rawget(L, idx);
@@ -316,14 +294,15 @@ static int check_field(lua_State *L, hv_hook h, const field *f, int idx,
                  want[f->type].what, lua_typename(L, t));
         rc = -1;
     } else {
-        rc = check[f->type](L, f, t, why, size, vals, v);
+        rc = check[f->type](L, f, t, why, size, vals, v, codes);
     }
     lua_pop(L, 1);
     return rc;
 }
 
-json_t *hv__contract_check(lua_State *L, hv_hook h, int idx, char *why,
-                           size_t size, hv_rule_values *vals)
+json_t *hv__contract_check(lua_State *L, hv_hook h, int idx,
+                           const json_t *codes, char *why, size_t size,
+                           hv_rule_values *vals)
 {
     if (lua_type(L, idx) != LUA_TTABLE) {
         char shape[160];
@@ -343,7 +322,7 @@ json_t *hv__contract_check(lua_State *L, hv_hook h, int idx, char *why,
         memset(vals, 0, sizeof *vals);
     for (const field *f = contracts[h]; f->name; f++) {
         json_t *v = NULL;
-        if (check_field(L, h, f, idx, why, size, vals, &v)) {
+        if (check_field(L, h, f, idx, codes, why, size, vals, &v)) {
             json_decref(out);
             return NULL;
         }

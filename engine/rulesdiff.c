@@ -47,9 +47,17 @@ static void run_nomem(hv_diff_run *d)
         d->fatal = hv__fail(d->e, HV_NOMEM, "out of memory");
 }
 
-/* Records a rule error of one case and hook under a side; takes msg. */
+/* Records a rule error of one case and hook under a side; takes msg.
+ * For a user whose scope does not include the case, the message (which
+ * may quote the case) becomes where the error was raised and its kind. */
 static void add_error(hv_diff_run *d, int side_no, hv_hook h, char *msg)
 {
+    if (d->brief_errors) {
+        char brief[400];
+        hv__rules_error_brief(d->s[side_no].r, brief, sizeof brief);
+        hv__free(msg);
+        msg = hv__strdup(brief);
+    }
     d->nerrors++;
     if (d->nerrors <= MAX_ERRORS_LISTED) {
         json_t *o = json_pack("{s:s%,s:s,s:s,s:s}", "ref",
@@ -400,6 +408,25 @@ static json_t *summary(hv_diff_run *d)
     return j;
 }
 
+/* Audits a diff run over every open case (a manager's or an
+ * administrator's): the packs compared, the hooks, the counts.  HV_OK or
+ * the failure (message set). */
+static hv_status audit_diff(hv_diff_run *d, const char *new_pack_dir)
+{
+    json_t *data = json_pack("{s:O,s:O,s:s,s:i,s:I,s:I,s:I}", "old", d->old_info,
+                             "new", d->new_info, "new_from",
+                             new_pack_dir ? "folder" : "the pack in force",
+                             "hooks", (int)d->hooks, "cases_evaluated",
+                             (json_int_t)d->evaluated, "cases_changed",
+                             (json_int_t)d->nchanged, "rule_errors",
+                             (json_int_t)d->nerrors);
+    if (!data)
+        return hv__fail(d->e, HV_NOMEM, "out of memory");
+    hv_status s = hv__audit_event(d->e, 0, "rules_diffed", data);
+    json_decref(data);
+    return s;
+}
+
 HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
                                const hv_rules_diff_options *o, char **out_json)
 {
@@ -418,10 +445,15 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
     d.hooks = o && o->hooks ? o->hooks : HV_DIFF_ALL;
     d.on_change = o ? o->on_change : NULL;
     d.ud = o ? o->ud : NULL;
+    /* a manager's or an administrator's scope holds no case content: rule
+     * errors are listed briefly, log() lines dropped, the run audited */
+    d.brief_errors = all;
     if ((s = hv__diff_init(&d, e, new_pack_dir, "rules diff", &fresh)))
         goto done;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         lua_gc(hv__rules_lua(d.s[i].r), LUA_GCGEN, 0, 0);
+        hv__rules_quiet(d.s[i].r, all);
+    }
     /* One snapshot: a read transaction that writes nothing. */
     if ((s = hv__store_exec(e, "BEGIN")))
         goto done;
@@ -435,12 +467,16 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
         if (c)
             sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    if (s == HV_OK && all)
+        s = audit_diff(&d, new_pack_dir);
     if (s == HV_OK) {
         json_t *j = summary(&d);
         s = j ? hv__json_out(e, j, out_json) : hv__fail(e, HV_NOMEM, "out of memory");
         json_decref(j);
     }
 done:
+    if (d.s[0].r)
+        hv__rules_quiet(d.s[0].r, 0); /* the engine's host lives on */
     hv__diff_free(&d);
     hv__rules_free(fresh);
     return s;

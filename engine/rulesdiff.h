@@ -54,6 +54,9 @@ typedef struct hv_diff_run {
     hv_view_side s[2];       /* old, new */
     int same;  /* both sides are the same pack (same content hash): each
                 * hook runs once and its result stands for both */
+    int brief_errors; /* the user's scope does not include the cases (a
+                       * manager, an administrator): a rule error is listed
+                       * as FILE:LINE and its kind, never its message */
     hv_diff_stream streams[HV_DIFF_STREAMS];
     sqlite3_stmt *cases, *actions;
     hv_status fatal; /* a stream failed to read during a rule call */

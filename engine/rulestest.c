@@ -69,7 +69,7 @@ static const char prelude[] =
     "end\n"
     "function case(t)\n"
     "  local c = { stage = 'registration', status = 'open', source = 'school',\n"
-    "    location = 'Riverside', concerns = { 'neglect' },\n"
+    "    location = 'Riverside/Block 4', concerns = { 'neglect' },\n"
     "    child = { age = 12, sex = 'female' }, family = {},\n"
     "    consent = { registration = 'caregiver' },\n"
     "    registered_at = at('2026-11-28T09:00:00Z'), assessments = {},\n"
@@ -322,7 +322,7 @@ static const struct {
 } samples[] = {
     {"Noor at registration (seed 001)",
      "{\"stage\":\"registration\",\"status\":\"open\",\"source\":\"school\","
-     "\"location\":\"Riverside\",\"concerns\":[\"emotional_distress\","
+     "\"location\":\"Riverside/Block 4\",\"concerns\":[\"emotional_distress\","
      "\"school_decline\"],\"child\":{\"age\":12,\"sex\":\"female\"},"
      "\"family\":[{\"relationship\":\"mother\",\"lives_with_child\":true},"
      "{\"relationship\":\"sibling\",\"age\":8,\"lives_with_child\":true}],"
@@ -330,26 +330,26 @@ static const struct {
      "\"assessments\":[],\"followups\":[],\"reviews\":[],\"form\":{}}"},
     {"a neighbour-reported neglected 10-year-old (seed 001 quiz)",
      "{\"stage\":\"registration\",\"status\":\"open\",\"source\":\"community\","
-     "\"location\":\"Hilltop\",\"concerns\":[\"neglect\"],\"child\":{\"age\":10,"
+     "\"location\":\"Hilltop, North Road\",\"concerns\":[\"neglect\"],\"child\":{\"age\":10,"
      "\"sex\":\"male\"},\"family\":[],\"consent\":{\"registration\":\"child\"},"
      "\"registered_at\":1795856400,\"assessments\":[],\"followups\":[],"
      "\"reviews\":[],\"form\":{}}"},
     {"a trafficked unaccompanied boy (seed 003)",
      "{\"stage\":\"registration\",\"status\":\"open\",\"source\":\"police\","
-     "\"location\":\"Border\",\"concerns\":[\"trafficking\",\"unaccompanied\"],"
+     "\"location\":\"Border/Camp 2\",\"concerns\":[\"trafficking\",\"unaccompanied\"],"
      "\"child\":{\"age\":16,\"sex\":\"male\"},\"family\":[],"
      "\"consent\":{\"registration\":\"child\"},\"registered_at\":1795856400,"
      "\"assessments\":[],\"followups\":[],\"reviews\":[],\"form\":{}}"},
     {"a child survivor of sexual abuse (seed 004)",
      "{\"stage\":\"registration\",\"status\":\"open\",\"source\":\"health\","
-     "\"location\":\"Town\",\"concerns\":[\"sexual_abuse\"],\"child\":{\"age\":"
+     "\"location\":\"Town > Centre\",\"concerns\":[\"sexual_abuse\"],\"child\":{\"age\":"
      "14,\"sex\":\"female\"},\"family\":[{\"relationship\":\"mother\","
      "\"lives_with_child\":true}],\"consent\":{\"registration\":\"both\"},"
      "\"registered_at\":1795856400,\"assessments\":[],\"followups\":[],"
      "\"reviews\":[],\"form\":{\"caregiver_supportive\":true}}"},
     {"Noor in follow-up, plan approved, finances worse (seed 001 quiz)",
      "{\"ref\":\"CP-2026-00001\",\"stage\":\"follow_up_review\",\"status\":"
-     "\"open\",\"source\":\"school\",\"location\":\"Riverside\",\"concerns\":"
+     "\"open\",\"source\":\"school\",\"location\":\"Riverside/Block 4\",\"concerns\":"
      "[\"emotional_distress\",\"school_decline\"],\"child\":{\"age\":12,"
      "\"sex\":\"female\"},\"family\":[],\"consent\":{\"registration\":"
      "\"caregiver\",\"information_sharing\":\"caregiver\"},\"urgency\":"

@@ -11,7 +11,9 @@
 
 #include "alloc.h"
 #include "luajson.h"
+#include "names.h"
 #include "proxy.h"
+#include "ruleneeds.h"
 
 /* ---- one case, held in C ------------------------------------------------- */
 
@@ -181,7 +183,8 @@ static const char *const root_fields[] = {
     "ref", "stage", "status", "source", "location", "urgency", "registered_at",
     "form", "concerns", "consent", "child", "family", "risk", "evaluations",
     "assessments", "followups", "reviews", "plan", NULL};
-static const char *const child_fields[] = {"age", "sex", "dob", NULL};
+/* the minimised view (ruleneeds.h): never the date of birth */
+static const char *const child_fields[] = {"age", "sex", NULL};
 static const char *const *const view_fields[] = {root_fields, child_fields};
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
@@ -278,13 +281,13 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         const char *why = cell_ready(v, &row[3]);
         if (why)
             luaL_error(L, "the case view: %s", why);
+        /* free text: how many items each list holds, never their text */
         for (int l = 0; l < 4; l++) {
             json_t *j = row[3].type == HV_CELL_JSON
                             ? json_object_get(row[3].j, lists[l]) : NULL;
-            if (j)
-                hv__lua_push_json(L, j, 1);
-            else
-                push_empty(L, sd);
+            lua_pushinteger(L, json_is_array(j) ? (lua_Integer)json_array_size(j)
+                               : json_is_integer(j) ? (lua_Integer)json_integer_value(j)
+                                                    : 0);
             set_top(L, lists[l]);
         }
         hv__proxy_make(L);
@@ -329,8 +332,8 @@ static void push_risk(lua_State *L, hv_view_side *sd)
     hv__proxy_make(L);
 }
 
-/* Pushes the plan in force {goal, target_date, version, actions,
- * approved_at}, or nil. */
+/* Pushes the plan in force {target_date, version, actions, approved_at}
+ * (never its goal: free text), or nil. */
 static void push_plan(lua_State *L, hv_view_side *sd)
 {
     static const char *const action[] = {"status", "due", "type", "responsible"};
@@ -339,8 +342,7 @@ static void push_plan(lua_State *L, hv_view_side *sd)
         lua_pushnil(L);
         return;
     }
-    lua_createtable(L, 0, 5);
-    set_cell(L, sd->v, "goal", &c->plan_goal);
+    lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)c->plan_target);
     lua_setfield(L, -2, "target_date");
     lua_pushinteger(L, (lua_Integer)c->plan_version);
@@ -355,6 +357,51 @@ static void push_plan(lua_State *L, hv_view_side *sd)
 }
 
 static void push_lazy(lua_State *L, hv_view_side *sd, int kind);
+
+/* Pushes the location cut to its district (ruleneeds.h), or nil. */
+static void push_location(lua_State *L, hv_view *v)
+{
+    hv_view_cell *c = &v->rec.location;
+    char district[256];
+    const char *why = cell_ready(v, c);
+    if (why)
+        luaL_error(L, "the case view: %s", why);
+    if (c->type == HV_CELL_TEXT &&
+        hv__location_district(v->rec.text + c->off, district, sizeof district))
+        lua_pushstring(L, district);
+    else
+        lua_pushnil(L);
+}
+
+/* Pushes the form: only the fields the pack declares, each only with its
+ * declared type (ruleneeds.h), read-only. */
+static void push_form(lua_State *L, hv_view_side *sd)
+{
+    hv_view_cell *c = &sd->v->rec.form;
+    const hv_pack *p = hv__rules_pack(sd->r);
+    const char *name;
+    json_t *type;
+    const char *why = cell_ready(sd->v, c);
+    if (why)
+        luaL_error(L, "the case view: %s", why);
+    json_t *form = c->type == HV_CELL_JSON ? c->j : NULL;
+    lua_createtable(L, 0, (int)json_object_size(p->fields));
+    json_object_foreach(p->fields, name, type) {
+        json_t *v = json_object_get(form, name);
+        if (!v || !hv__view_field_ok(v, json_string_value(type)))
+            continue;
+        if (json_is_boolean(v))
+            lua_pushboolean(L, json_is_true(v));
+        else if (json_is_integer(v))
+            lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+        else if (json_is_real(v))
+            lua_pushnumber(L, json_real_value(v));
+        else
+            lua_pushstring(L, json_string_value(v));
+        lua_setfield(L, -2, name);
+    }
+    hv__proxy_make(L);
+}
 
 /* Pushes field k (of root_fields) of the view's root (nil when the case
  * has none), reading its part of the case first. */
@@ -374,6 +421,10 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     hv_view_case *c = &v->rec;
     hv_view_cell *cells[] = {&c->ref, &c->stage, &c->status, &c->source,
                              &c->location, &c->urgency};
+    if (k == 4) {
+        push_location(L, v);
+        return;
+    }
     if (k < 6) {
         push_cell(L, v, cells[k]);
         return;
@@ -382,7 +433,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         need(L, v, part[k]);
     switch (k) {
     case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
-    case 7: push_cell(L, v, &c->form); break;
+    case 7: push_form(L, sd); break;
     case 8: push_rows(L, sd, &c->concerns, NULL); break;
     case 9: push_consents(L, v); break;
     case 10:

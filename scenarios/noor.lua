@@ -116,6 +116,16 @@ for i = 1, 4 do
     expect(noor:followup_every(), "follow-up " .. i .. ": every two weeks").to_be(weeks(2))
   end
 end
+-- The rules decide on codes; explain gives each code the pack's wording,
+-- which quotes the seed: "Frequency: Depends on the level of risk".
+local fu
+for _, ev in ipairs(noor:explain()) do
+  for _, d in ipairs(ev.decisions) do
+    if d.hook == "followup.lua" then fu = d end
+  end
+end
+expect(fu.result.reasons, "the follow-up's reasons are codes").to_contain("risk_medium")
+expect(fu.wording.risk_medium, "worded from the seed").to_contain("Depends on the level of risk")
 noor:refer{ referral = 1, status = "accepted" }
 noor:act{ action = 3, status = "done" }
 noor:act{ action = 5, status = "done" }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ruleneeds.h"
 #include "rules.h"
 #include "testutil.h"
 
@@ -40,6 +41,9 @@ static fixture *make_pack(const char *registration, long budget, size_t memory,
     fprintf(fp, "name: test\nversion: \"1.0\"\n");
     if (budget)
         fprintf(fp, "budget: %ld\n", budget);
+    /* the hostile branch reads form.attack; the codes the tests return */
+    fprintf(fp, "needs:\n  fields:\n    attack: boolean\ncodes:\n  a: A\n"
+                "  c: C\n  eligible_child_with_concerns: Eligible\n");
     fclose(fp);
     const char *others[] = {"risk.lua", "followup.lua", "closure.lua"};
     for (int i = 0; i < 3; i++) {
@@ -290,7 +294,7 @@ static void recursion_and_deep_results_are_clean_errors(void **state)
     attack_is_stopped(ATTACK("local t = {} local cur = t\n"
                              "    for i = 1, 100000 do cur[1] = {} cur = cur[1] end\n"
                              "    return { eligible = true, urgency = 'normal', reasons = t }"),
-                      0, 0, "must be text");
+                      0, 0, "must be a code");
 }
 
 static void hostile_metatables_never_reach_the_host(void **state)
@@ -343,8 +347,11 @@ static void wrong_shapes_are_rule_errors(void **state)
         {"return { eligible = 'yes', urgency = 'normal', reasons = {} }", "'eligible' must be true or false"},
         {"return { eligible = true, urgency = 'urgent', reasons = {} }", "must be one of immediate, high, normal"},
         {"return { eligible = true, urgency = 'normal', reasons = 'none' }", "must be a list"},
-        {"return { eligible = true, urgency = 'normal', reasons = { 1, 2 } }", "must be text"},
-        {"return { eligible = true, urgency = 'normal', reasons = {}, extra = 1 }", "unknown field 'extra'"},
+        {"return { eligible = true, urgency = 'normal', reasons = { 1, 2 } }", "'reasons'[1] must be a code"},
+        {"return { eligible = true, urgency = 'normal', reasons = { 'a', 'Riverside' } }", "'reasons'[2] must be a code"},
+        {"return { eligible = true, urgency = 'normal', reasons = { 'undeclared' } }", "'reasons'[1] is a code pack.yaml does not declare"},
+        {"return { eligible = true, urgency = 'normal', reasons = { c.source } }", "'reasons'[1] is a code pack.yaml does not declare"},
+        {"return { eligible = true, urgency = 'normal', reasons = {}, extra = 1 }", "a field that is not in the result"},
         {"return 'eligible'", "must return a table"},
         {"return nil", "must return a table"},
         {"return { eligible = true, urgency = 'normal', reasons = { [1] = 'a', [3] = 'c' } }", "must be a list"},
@@ -358,6 +365,9 @@ static void wrong_shapes_are_rule_errors(void **state)
         /* file:line names where the hook function is defined (line 2) */
         if (st != HV_REFUSED || !strstr(msg, shapes[i].want) || !strstr(msg, "registration.lua:2:"))
             fail_msg("shape %zu: %s '%s'", i, hv_status_name(st), msg ? msg : "");
+        /* never the value the rule returned */
+        if (strstr(msg, "Riverside") || strstr(msg, "school") || strstr(msg, "undeclared"))
+            fail_msg("shape %zu: the message echoes the value: '%s'", i, msg);
         hv_free(msg);
         free_pack(f);
     }
@@ -380,7 +390,7 @@ static void intervals_must_be_positive(void **state)
     }
     snprintf(path, sizeof path, "%s/pack.yaml", dir);
     FILE *fp = fopen(path, "w");
-    fputs("name: neg\nversion: \"1\"\n", fp);
+    fputs("name: neg\nversion: \"1\"\ncodes:\n  phone_call: Phone call\n", fp);
     fclose(fp);
     snprintf(path, sizeof path, "%s/followup.lua", dir);
     fp = fopen(path, "w");
@@ -433,6 +443,89 @@ static void the_same_inputs_give_the_same_result(void **state)
     hv__rules_free(r);
 }
 
+/* Rules see the least they need: the view a hook is shown holds no name,
+ * date of birth or free text, the location cut to its district, counts for
+ * an assessment's texts, and only the form fields the pack declares with
+ * their declared type. */
+static void the_view_is_minimised(void **state)
+{
+    (void)state;
+    static const char *const full_text =
+        "{\"ref\":\"CP-2026-00001\",\"stage\":\"follow_up_review\","
+        "\"location\":\"Canaryville/Block 9/House 3\",\"concerns\":[\"neglect\"],"
+        "\"child\":{\"name\":\"Canaryname\",\"age\":12,\"sex\":\"female\","
+        "\"dob\":\"2014-03-01\"},\"family\":[{\"relationship\":\"mother\","
+        "\"name\":\"Canarymum\",\"age\":38}],"
+        "\"assessments\":[{\"kind\":\"initial\",\"at\":5,\"safety\":\"ok\","
+        "\"needs\":[\"Canaryneed\",\"x\"],\"risks\":[\"Canaryrisk\"],"
+        "\"strengths\":[],\"summary\":\"Canarysummary\"}],"
+        "\"plan\":{\"goal\":\"Canarygoal\",\"target_date\":9,\"version\":1,"
+        "\"actions\":[{\"status\":\"done\",\"due\":7,\"title\":\"Canarytitle\"}]},"
+        "\"followups\":[{\"at\":6,\"method\":\"meeting\",\"safety\":\"ok\","
+        "\"notes\":\"Canarynote\"}],"
+        "\"form\":{\"attack\":true,\"free\":\"Canaryfree\",\"n\":3}}";
+    fixture *f = make_pack("return function(c) " OK_RESULT " end\n", 0, 0, HV_OK, NULL);
+    json_t *full = json_loads(full_text, 0, NULL);
+    json_t *v = hv__view_minimise(full, hv__rules_pack(f->rules));
+    assert_non_null(v);
+    char *text = json_dumps(v, JSON_SORT_KEYS);
+    if (strstr(text, "Canaryname") || strstr(text, "Canarymum") || strstr(text, "2014") ||
+        strstr(text, "Canaryneed") || strstr(text, "Canaryrisk") || strstr(text, "Canarysummary") ||
+        strstr(text, "Canarygoal") || strstr(text, "Canarytitle") || strstr(text, "Canarynote") ||
+        strstr(text, "Canaryfree") || strstr(text, "Block 9") || strstr(text, "dob") ||
+        strstr(text, "goal") || strstr(text, "\"n\""))
+        fail_msg("the view carries what no rule needs: %s", text);
+    assert_string_equal(json_string_value(json_object_get(v, "location")), "Canaryville");
+    json_t *a = json_array_get(json_object_get(v, "assessments"), 0);
+    assert_int_equal(json_integer_value(json_object_get(a, "needs")), 2);
+    assert_int_equal(json_integer_value(json_object_get(a, "risks")), 1);
+    assert_int_equal(json_integer_value(json_object_get(a, "info_needed")), 0);
+    assert_true(json_is_true(json_object_get(json_object_get(v, "form"), "attack")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "child"), "age")), 12);
+    free(text);
+    json_decref(v);
+    /* a location without a separator names a place below the district */
+    json_object_set_new(full, "location", json_string("Canaryvillage"));
+    v = hv__view_minimise(full, hv__rules_pack(f->rules));
+    assert_null(json_object_get(v, "location"));
+    json_decref(v);
+    /* a declared field of another type is left out */
+    json_object_set_new(json_object_get(full, "form"), "attack", json_string("yes"));
+    v = hv__view_minimise(full, hv__rules_pack(f->rules));
+    assert_null(json_object_get(json_object_get(v, "form"), "attack"));
+    json_decref(v);
+    json_decref(full);
+    free_pack(f);
+}
+
+/* What a user who may not see the case is told of a rule error: where it
+ * was raised and its kind, never the message. */
+static void an_error_in_brief_names_file_line_and_kind(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule;
+        const char *want;
+    } cases[] = {
+        {ATTACK("error(tostring(c.stage) .. '|secret', 0)"), "registration.lua:3: runtime error"},
+        {ATTACK("while true do end"), "registration.lua:3: timeout"},
+        {ATTACK("return { eligible = true, urgency = 'normal', reasons = { c.stage } }"),
+         "registration.lua:1: bad result"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture *f = make_pack(cases[i].rule, 0, 0, HV_OK, NULL);
+        char *msg = NULL, brief[400];
+        assert_int_equal(call(f, ATTACK_VIEW, NULL, &msg), HV_REFUSED);
+        hv__rules_error_brief(f->rules, brief, sizeof brief);
+        if (!strstr(brief, cases[i].want) || strstr(brief, "secret") ||
+            strstr(brief, "registration|"))
+            fail_msg("case %zu: brief '%s', want '%s' (full: %s)", i, brief,
+                     cases[i].want, msg);
+        hv_free(msg);
+        free_pack(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +545,8 @@ int main(void)
         cmocka_unit_test(wrong_shapes_are_rule_errors),
         cmocka_unit_test(intervals_must_be_positive),
         cmocka_unit_test(the_same_inputs_give_the_same_result),
+        cmocka_unit_test(the_view_is_minimised),
+        cmocka_unit_test(an_error_in_brief_names_file_line_and_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,16 +157,35 @@ static int cmd_history(const cli_globals *g, int argc, char **argv)
                      render_history);
 }
 
-/* Prints one rule result x under key: a list on one line, else its JSON. */
-static void print_result_member(const char *key, json_t *x)
+/* Prints a code of a rule result, with the wording the pack in force
+ * gives it (words: code -> wording) when it differs from the code. */
+static void print_code(const char *code, json_t *words)
+{
+    const char *w = json_string_value(json_object_get(words, code));
+    if (w && strcmp(w, code))
+        printf("%s (%s)", code, w);
+    else
+        printf("%s", code);
+}
+
+/* Prints one rule result x under key: a list on one line, a code with its
+ * wording, else its JSON. */
+static void print_result_member(const char *key, json_t *x, json_t *words)
 {
     size_t k;
     json_t *item;
     if (json_is_array(x)) {
         printf("    %s:", key);
-        json_array_foreach(x, k, item)
-            printf("%s %s", k ? "," : "", json_string_value(item));
+        json_array_foreach(x, k, item) {
+            printf("%s ", k ? "," : "");
+            print_code(json_string_value(item) ? json_string_value(item) : "?",
+                       words);
+        }
         printf("%s\n", json_array_size(x) ? "" : " (none)");
+    } else if (json_is_string(x) && json_object_get(words, json_string_value(x))) {
+        printf("    %s: ", key);
+        print_code(json_string_value(x), words);
+        printf("\n");
     } else {
         char *t = json_dumps(x, JSON_ENCODE_ANY);
         printf("    %s: %s\n", key, t ? t : "?");
@@ -190,7 +209,7 @@ static void render_explain(json_t *arr)
                    str_or(d, "hash", "?"));
             const char *key;
             json_object_foreach(json_object_get(d, "result"), key, x)
-                print_result_member(key, x);
+                print_result_member(key, x, json_object_get(d, "wording"));
         }
     }
 }

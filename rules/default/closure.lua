@@ -79,7 +79,7 @@ local CHECKS = {
     need_sustained_safety(case, ctx, unmet)
     local strengths = false
     for _, a in ipairs(case.assessments or {}) do
-      if a.strengths and #a.strengths > 0 then strengths = true end
+      if (a.strengths or 0) > 0 then strengths = true end
     end
     if not strengths then unmet[#unmet + 1] = "no_family_strengths_assessed" end
   end,

@@ -61,7 +61,7 @@ return function(case, ctx)
   end
 
   for _, c in ipairs(case.concerns or {}) do
-    add(WEIGHTS[c] or 1, c)
+    add(WEIGHTS[c] or 1, WEIGHTS[c] and c or "unlisted_concern")
   end
 
   local age = case.child and case.child.age
@@ -70,9 +70,10 @@ return function(case, ctx)
 
   local a = latest_assessment(case)
   if a then
-    if a.risks and #a.risks > 0 then add(2 * #a.risks, "assessed_risks") end
-    if a.strengths and #a.strengths > 0 then
-      add(-math.min(#a.strengths, 3), "assessed_strengths")
+    -- the view gives how many risks and strengths (never their text)
+    if (a.risks or 0) > 0 then add(2 * a.risks, "assessed_risks") end
+    if (a.strengths or 0) > 0 then
+      add(-math.min(a.strengths, 3), "assessed_strengths")
     end
   end
 

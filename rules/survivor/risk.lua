@@ -20,6 +20,12 @@ local WEIGHTS = {
   forced_marriage = 8, child_marriage = 8, neglect = 6, domestic_violence = 6,
   emotional_abuse = 5, unaccompanied = 7, child_labour = 6, mental_health = 4,
   emotional_distress = 3, family_separation = 3,
+  -- the other concern codes of the workflows weigh 2 each; a code no
+  -- workflow has counts 2 as "unlisted_concern" (every factor is a code
+  -- pack.yaml declares)
+  school_decline = 2, school_dropout = 2, disability = 2, statelessness = 2,
+  sexual_exploitation = 2, forced_labour = 2, domestic_servitude = 2,
+  drug_selling = 2, migrant = 2, other = 2,
 }
 
 local function level_of(score)
@@ -48,7 +54,7 @@ return function(case, ctx)
   end
   local form = case.form or {}
 
-  for _, c in ipairs(case.concerns or {}) do add(WEIGHTS[c] or 2, c) end
+  for _, c in ipairs(case.concerns or {}) do add(WEIGHTS[c] or 2, WEIGHTS[c] and c or "unlisted_concern") end
   if form.perpetrator_in_household == true then add(12, "alleged_perpetrator_in_household") end
   if form.caregiver_supportive == false then add(8, "caregiver_not_supportive")
   elseif form.caregiver_supportive == true then add(-2, "caregiver_supportive") end
@@ -56,7 +62,8 @@ return function(case, ctx)
   if age ~= nil and age < 12 then add(2, "child_under_12") end
 
   local a = latest(case.assessments)
-  if a and a.risks and #a.risks > 0 then add(2 * #a.risks, "assessed_risks") end
+  -- the view gives how many risks an assessment found (never their text)
+  if a and (a.risks or 0) > 0 then add(2 * a.risks, "assessed_risks") end
 
   local obs, lf = a, latest(case.followups)
   if lf and (obs == nil or (lf.at or 0) >= (obs.at or 0)) then obs = lf end
@@ -75,7 +82,7 @@ return function(case, ctx)
     safe_run = safe_run + 1
   end
   if safe_run > 0 then add(-3 * safe_run, "safe_followups_in_a_row") end
-  if a and a.safety == "ok" and (a.risks == nil or #a.risks == 0) then
+  if a and a.safety == "ok" and (a.risks or 0) == 0 then
     add(-3, "assessed_safe")
   end
 

@@ -24,6 +24,13 @@ local WEIGHTS = {
   trafficking = 12, sexual_abuse = 12, exploitation = 8, forced_marriage = 8,
   unaccompanied = 7, child_marriage = 6, child_labour = 6, family_separation = 4,
   statelessness = 3,
+  -- the other concern codes of the workflows weigh 2 each; a code no
+  -- workflow has counts 2 as "unlisted_concern" (every factor is a code
+  -- pack.yaml declares)
+  neglect = 2, physical_abuse = 2, emotional_abuse = 2, domestic_violence = 2,
+  emotional_distress = 2, school_decline = 2, school_dropout = 2,
+  mental_health = 2, disability = 2, sexual_exploitation = 2, forced_labour = 2,
+  domestic_servitude = 2, drug_selling = 2, migrant = 2, other = 2,
 }
 
 local function level_of(score)
@@ -53,7 +60,7 @@ return function(case, ctx)
   local form = case.form or {}
   local concerns = case.concerns or {}
 
-  for _, c in ipairs(concerns) do add(WEIGHTS[c] or 2, c) end
+  for _, c in ipairs(concerns) do add(WEIGHTS[c] or 2, WEIGHTS[c] and c or "unlisted_concern") end
 
   local trafficked = has(concerns, "trafficking") or form.returnee == true
   if trafficked and form.trafficker_contact == true then add(8, "re_trafficking_risk") end
@@ -64,7 +71,8 @@ return function(case, ctx)
   if age ~= nil and age < 14 then add(2, "child_under_14") end
 
   local a = latest(case.assessments)
-  if a and a.risks and #a.risks > 0 then add(2 * #a.risks, "assessed_risks") end
+  -- the view gives how many risks an assessment found (never their text)
+  if a and (a.risks or 0) > 0 then add(2 * a.risks, "assessed_risks") end
 
   local la, lf = latest(case.assessments), latest(case.followups)
   local obs = la
@@ -83,7 +91,7 @@ return function(case, ctx)
     safe_run = safe_run + 1
   end
   if safe_run > 0 then add(-3 * safe_run, "safe_followups_in_a_row") end
-  if la and la.safety == "ok" and (la.risks == nil or #la.risks == 0) then
+  if la and la.safety == "ok" and (la.risks or 0) == 0 then
     add(-3, "assessed_safe")
   end
   score = math.max(score, 0)

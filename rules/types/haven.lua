@@ -27,13 +27,14 @@
 ---@alias HavenTime integer
 
 -------------------------------------------------------------------------------
--- The case view (read-only; writing to it raises an error; no names)
+-- The case view (read-only; writing to it raises an error).  Minimised:
+-- codes, numbers, dates of steps, the child's age, the location's district;
+-- no names, date of birth or free text (rules/README.md, "The case view").
 -------------------------------------------------------------------------------
 
 ---@class HavenChild
 ---@field age integer|nil       # years; nil if not known
----@field sex HavenSex|nil
----@field dob HavenTime|nil     # usually nil
+---@field sex HavenSex|nil     # (never the date of birth: the age only)
 
 ---@class HavenFamilyMember
 ---@field relationship HavenRelationship
@@ -58,17 +59,16 @@
 ---@field kind HavenAssessmentKind
 ---@field at HavenTime
 ---@field safety HavenSafety|nil
----@field needs string[]
----@field risks string[]
----@field strengths string[]
----@field info_needed string[]
+---@field needs integer        # how many needs it found (their text is free text)
+---@field risks integer        # how many risks
+---@field strengths integer    # how many strengths
+---@field info_needed integer  # how many information needs
 
 ---@class HavenAction
 ---@field status HavenActionStatus
 ---@field due HavenTime|nil
 
----@class HavenPlan
----@field goal string
+---@class HavenPlan                 # (never its goal: free text)
 ---@field target_date HavenTime|nil
 ---@field approved_at HavenTime|nil   # nil until a supervisor approves it
 ---@field version integer
@@ -89,7 +89,7 @@
 ---@field stage string                 # a workflow stage id
 ---@field status string                # "open", "closed", ...
 ---@field source HavenSource
----@field location string              # never copy into reasons/factors
+---@field location string|nil          # the district: "Riverside" of "Riverside/Block 4"; nil without a separator
 ---@field concerns HavenConcern[]
 ---@field child HavenChild
 ---@field family HavenFamilyMember[]
@@ -102,7 +102,7 @@
 ---@field followups HavenFollowup[]    # oldest first
 ---@field reviews HavenReview[]        # oldest first
 ---@field evaluations HavenReview[]    # oldest first: { at, outcome = achieved|partly_achieved|not_achieved }
----@field form table<string, any>      # agency-specific form fields
+---@field form table<string, boolean|number|string>  # only the fields pack.yaml declares (needs: fields:)
 
 ---@class HavenPackInfo
 ---@field name string
@@ -121,13 +121,13 @@
 ---@class HavenRegistrationResult
 ---@field eligible boolean
 ---@field urgency HavenUrgency
----@field reasons string[]    # short snake_case codes; never names or places
+---@field reasons string[]    # codes pack.yaml declares (codes:); nothing else is accepted
 
 ---risk.lua
 ---@class HavenRiskResult
 ---@field level HavenRiskLevel
 ---@field score number
----@field factors string[]
+---@field factors string[]    # codes pack.yaml declares
 
 ---followup.lua
 ---@class HavenFollowupResult
@@ -138,7 +138,7 @@
 ---closure.lua
 ---@class HavenClosureResult
 ---@field ok boolean
----@field unmet string[]      # empty when ok
+---@field unmet string[]      # codes pack.yaml declares; empty when ok
 ---@field final_followup_after integer  # seconds, >= 0 (0 = none)
 
 ---assessment.lua

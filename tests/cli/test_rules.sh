@@ -51,7 +51,7 @@ due() { sqlite3 "$1" "SELECT due_at - created_at FROM tasks WHERE kind='initial_
 [ "$(due default.db)" = 172800 ] && pass || failt "default: initial assessment within 48 hours ($(due default.db))"
 [ "$(due survivor.db)" = 86400 ] && pass || failt "survivor: initial assessment within 24 hours ($(due survivor.db))"
 run --db survivor.db explain CP-2026-00001; expect_rc 0 "explain"
-expect_out 'registration.lua, pack survivor 1\.0\.0 \(sha256 [0-9a-f]{12}\)' "explain names hook, pack, version, hash"
+expect_out 'registration.lua, pack survivor 1\.1\.0 \(sha256 [0-9a-f]{12}\)' "explain names hook, pack, version, hash"
 expect_out 'mandatory_reporting' "explain shows the reasons"
 expect_out 'assessment.lua' "explain shows the assessment decision"
 run --db survivor.db --json explain CP-2026-00001; cp "$OUT" explain.json
@@ -73,6 +73,8 @@ hostile() { # NAME LUA WANT
     # Its own registration.lua, so not the shipped pack's registration
     # tests (a pack goes into force only if its tests pass).
     rm -f "$1/tests/registration_test.lua"
+    # it reads the form field attack: declared in pack.yaml
+    sed -i 's/^    transition_plan: boolean.*/&\n    attack: code/' "$1/pack.yaml"
     rm -f "$1.db"
     run --db "$1.db" --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$1"
     expect_rc 0 "init with $1 (the hostile branch is off by default)"; add_users "$1.db"
@@ -95,17 +97,17 @@ run --db live.db --as admin init --simulated --agency CP --workflow "$SRC/workfl
 add_users live.db
 run --db live.db --as bilal rules reload; expect_rc 77 "a caseworker cannot change the rule pack"
 run --db live.db --as admin rules reload; expect_rc 0 "reload unchanged"; expect_out 'unchanged' "reload unchanged"
-sed -i 's/^version: .*/version: "1.1.0"/' live/pack.yaml
-run --db live.db --as admin rules reload; expect_rc 0 "reload a new version"; expect_out 'default 1\.1\.0' "new version in force"
+sed -i 's/^version: .*/version: "1.2.0"/' live/pack.yaml
+run --db live.db --as admin rules reload; expect_rc 0 "reload a new version"; expect_out 'default 1\.2\.0' "new version in force"
 [ "$(sqlite3 live.db "SELECT count(*) FROM events WHERE kind='rules_loaded'")" = 1 ] && pass || failt "reload recorded"
 printf 'return function(c) return {\n' > live/risk.lua
 BEFORE=$(sqlite3 live.db .dump | sha256sum)
 run --db live.db --as admin rules reload; expect_rc 65 "reload a broken pack"
-expect_err 'live/risk.lua:[0-9]+:.*still default 1\.1\.0' "broken reload keeps the pack in force"
+expect_err 'live/risk.lua:[0-9]+:.*still default 1\.2\.0' "broken reload keeps the pack in force"
 [ "$(sqlite3 live.db .dump | sha256sum)" = "$BEFORE" ] && pass || failt "broken reload changed the database"
 # shellcheck disable=SC2086
 run --db live.db --now "$T0" register $NOOR; expect_rc 0 "register after a failed reload"
-run --db live.db explain CP-2026-00001; expect_out 'pack default 1\.1\.0' "the pack in force decided"
+run --db live.db explain CP-2026-00001; expect_out 'pack default 1\.2\.0' "the pack in force decided"
 
 # init refuses a pack that does not load, and creates nothing.
 run --db bad.db init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules broken

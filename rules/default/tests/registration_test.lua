@@ -64,7 +64,7 @@ test("an unknown age is not screened out", function()
 end)
 
 test("reasons never carry the case's location", function()
-  local r = registration(case { location = "Riverside", concerns = { "neglect", "physical_abuse" } })
+  local r = registration(case { location = "Riverside/Block 4", concerns = { "neglect", "physical_abuse" } })
   for _, reason in ipairs(r.reasons) do
     expect(reason:find("Riverside", 1, true)).to_be(nil)
   end

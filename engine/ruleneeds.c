@@ -1,0 +1,217 @@
+/*
+ * ruleneeds.c - the minimised case view every hook is shown (see
+ * ruleneeds.h): a whitelist of members, each copied only when it has its
+ * kind.
+ */
+#include "ruleneeds.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "names.h"
+
+/* The kinds of member a view may hold. */
+typedef enum {
+    K_TEXT,     /* a string (a code or a reference) */
+    K_NUMBER,   /* a finite number */
+    K_BOOL,     /* true or false */
+    K_TEXTS,    /* a list of strings (codes) */
+    K_COUNT,    /* a list of free text: how many items (or a number) */
+    K_LOCATION, /* cut to its district */
+    K_FORM,     /* only the declared fields */
+    K_MAP,      /* an object of strings (consent: scope -> who) */
+    K_OBJECT,   /* an object of its own members (spec) */
+    K_LIST      /* a list of objects of their own members (spec) */
+} member_kind;
+
+typedef struct member {
+    const char *key;
+    member_kind kind;
+    const struct member *spec; /* K_OBJECT, K_LIST */
+} member;
+
+#define END {NULL, K_TEXT, NULL}
+
+static const member child_spec[] = {{"age", K_NUMBER, NULL},
+                                    {"sex", K_TEXT, NULL}, END};
+static const member family_spec[] = {
+    {"relationship", K_TEXT, NULL}, {"age", K_NUMBER, NULL},
+    {"sex", K_TEXT, NULL}, {"lives_with_child", K_BOOL, NULL}, END};
+static const member risk_spec[] = {{"level", K_TEXT, NULL},
+                                   {"score", K_NUMBER, NULL}, END};
+static const member assessment_spec[] = {
+    {"kind", K_TEXT, NULL},      {"at", K_NUMBER, NULL},
+    {"safety", K_TEXT, NULL},    {"needs", K_COUNT, NULL},
+    {"risks", K_COUNT, NULL},    {"strengths", K_COUNT, NULL},
+    {"info_needed", K_COUNT, NULL}, END};
+static const member followup_spec[] = {{"at", K_NUMBER, NULL},
+                                       {"method", K_TEXT, NULL},
+                                       {"safety", K_TEXT, NULL}, END};
+static const member review_spec[] = {{"at", K_NUMBER, NULL},
+                                     {"outcome", K_TEXT, NULL}, END};
+static const member action_spec[] = {
+    {"status", K_TEXT, NULL}, {"due", K_NUMBER, NULL},
+    {"type", K_TEXT, NULL}, {"responsible", K_TEXT, NULL}, END};
+static const member plan_spec[] = {
+    {"target_date", K_NUMBER, NULL}, {"version", K_NUMBER, NULL},
+    {"approved_at", K_NUMBER, NULL}, {"actions", K_LIST, action_spec}, END};
+static const member root_spec[] = {
+    {"ref", K_TEXT, NULL},           {"stage", K_TEXT, NULL},
+    {"status", K_TEXT, NULL},        {"source", K_TEXT, NULL},
+    {"location", K_LOCATION, NULL},  {"urgency", K_TEXT, NULL},
+    {"registered_at", K_NUMBER, NULL}, {"form", K_FORM, NULL},
+    {"concerns", K_TEXTS, NULL},     {"consent", K_MAP, NULL},
+    {"child", K_OBJECT, child_spec}, {"family", K_LIST, family_spec},
+    {"risk", K_OBJECT, risk_spec},   {"evaluations", K_LIST, review_spec},
+    {"assessments", K_LIST, assessment_spec},
+    {"followups", K_LIST, followup_spec}, {"reviews", K_LIST, review_spec},
+    {"plan", K_OBJECT, plan_spec},   END};
+
+json_t *hv__view_location(const char *loc)
+{
+    char buf[256];
+    return loc && hv__location_district(loc, buf, sizeof buf) ? json_string(buf)
+                                                              : NULL;
+}
+
+int hv__view_field_ok(const json_t *v, const char *type)
+{
+    if (!strcmp(type, "boolean"))
+        return json_is_boolean(v);
+    if (!strcmp(type, "number"))
+        return json_is_number(v) && isfinite(json_number_value(v));
+    return json_is_string(v) && hv__pack_is_code(json_string_value(v));
+}
+
+json_t *hv__view_form(const json_t *form, const hv_pack *p)
+{
+    json_t *out = json_object();
+    const char *name;
+    json_t *type;
+    if (!out)
+        return NULL;
+    json_object_foreach((json_t *)p->fields, name, type) {
+        json_t *v = json_object_get(form, name);
+        if (v && hv__view_field_ok(v, json_string_value(type)) &&
+            json_object_set(out, name, v)) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static json_t *copy_object(const json_t *in, const member *spec,
+                           const hv_pack *p, int *bad);
+
+/* Member m of in, as the view shows it: a new value, or NULL when it is
+ * left out (*bad set when out of memory). */
+static json_t *copy_member(const json_t *v, const member *m, const hv_pack *p,
+                           int *bad)
+{
+    json_t *out = NULL, *x;
+    size_t i;
+    const char *key;
+    switch (m->kind) {
+    case K_TEXT: return json_is_string(v) ? json_incref((json_t *)v) : NULL;
+    case K_NUMBER:
+        return json_is_number(v) && isfinite(json_number_value(v))
+                   ? json_incref((json_t *)v) : NULL;
+    case K_BOOL: return json_is_boolean(v) ? json_incref((json_t *)v) : NULL;
+    case K_COUNT:
+        if (json_is_integer(v))
+            return json_incref((json_t *)v);
+        return json_integer(json_is_array(v) ? (json_int_t)json_array_size(v) : 0);
+    case K_LOCATION: return hv__view_location(json_string_value(v));
+    case K_FORM:
+        if (!(out = hv__view_form(v, p)))
+            *bad = 1;
+        return out;
+    case K_TEXTS:
+    case K_LIST:
+        if (!json_is_array(v))
+            return NULL;
+        out = json_array();
+        json_array_foreach((json_t *)v, i, x) {
+            json_t *item = m->kind == K_TEXTS
+                               ? (json_is_string(x) ? json_incref(x) : NULL)
+                               : copy_object(x, m->spec, p, bad);
+            if (item && json_array_append_new(out, item))
+                *bad = 1;
+        }
+        break;
+    case K_MAP:
+        if (!json_is_object(v))
+            return NULL;
+        out = json_object();
+        json_object_foreach((json_t *)v, key, x) {
+            if (json_is_string(x) && json_object_set(out, key, x))
+                *bad = 1;
+        }
+        break;
+    case K_OBJECT: return copy_object(v, m->spec, p, bad);
+    }
+    if (!out)
+        *bad = 1;
+    return out;
+}
+
+/* The members of spec that in (an object) has, each as the view shows it;
+ * NULL when in is not an object (*bad set when out of memory). */
+static json_t *copy_object(const json_t *in, const member *spec,
+                           const hv_pack *p, int *bad)
+{
+    if (!json_is_object(in))
+        return NULL;
+    json_t *out = json_object();
+    if (!out) {
+        *bad = 1;
+        return NULL;
+    }
+    for (const member *m = spec; m->key; m++) {
+        json_t *v = json_object_get(in, m->key);
+        if (!v && m->kind != K_FORM && m->kind != K_COUNT)
+            continue;
+        json_t *shown = copy_member(v, m, p, bad);
+        if (shown && json_object_set_new(out, m->key, shown))
+            *bad = 1;
+    }
+    return out;
+}
+
+json_t *hv__view_minimise(const json_t *full, const hv_pack *p)
+{
+    int bad = 0;
+    json_t *out = copy_object(full, root_spec, p, &bad);
+    if (!out && !bad)
+        out = json_object();
+    if (bad) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+void hv__pack_print_needs(const hv_pack *p, FILE *out)
+{
+    const char *name;
+    json_t *type;
+    fprintf(out, "%s: reads the minimised case view (codes, numbers, dates "
+                 "of steps, the child's age, the location's district; no "
+                 "names, date of birth or free text)",
+            p->dir ? p->dir : p->name);
+    if (json_object_size(p->fields) == 0)
+        fprintf(out, " and no form field\n");
+    else {
+        fprintf(out, " and the form field%s",
+                json_object_size(p->fields) == 1 ? "" : "s");
+        size_t k = 0;
+        json_object_foreach((json_t *)p->fields, name, type)
+            fprintf(out, "%s %s (%s)", k++ ? "," : "", name,
+                    json_string_value(type));
+        fprintf(out, "\n");
+    }
+    fprintf(out, "%s: returns %zu declared code%s (pack.yaml codes)\n",
+            p->dir ? p->dir : p->name, json_object_size(p->codes),
+            json_object_size(p->codes) == 1 ? "" : "s");
+}

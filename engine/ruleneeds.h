@@ -1,0 +1,57 @@
+/*
+ * ruleneeds.h - what a rule may read: the minimised case view (internal;
+ * ruleneeds.c).
+ *
+ * Rules see the least they need.  Every hook is shown the same minimised
+ * view of a case, whoever runs it and on whichever path (a step, a pack
+ * test, rules check, rules diff):
+ *   - codes: ref, stage, status, source, urgency, the concerns, consent
+ *     (scope -> who gave it), the child's and the family's sex and
+ *     relationship, the outcomes, methods, kinds, statuses and safety of
+ *     the steps;
+ *   - numbers: the child's age (never the date of birth), the family's
+ *     ages, the risk's score, the plan's version, and for each assessment
+ *     how many needs, risks, strengths and information needs it found
+ *     (their text is free text: the count only);
+ *   - dates of steps (UTC seconds): registered_at, at, due, target_date,
+ *     approved_at;
+ *   - the location cut to its first part, as the pseudonymous export cuts
+ *     it (hv__location_district: nil for a location without a separator);
+ *   - no names, no date of birth, no free text (notes, the plan's goal,
+ *     assessment texts, form fields not declared).
+ * A pack that needs a form field declares it in pack.yaml (needs: fields:
+ * NAME: code|number|boolean); the field is shown only when its value has
+ * that type (a code is [a-z][a-z0-9_]*, at most 64 bytes).
+ */
+#ifndef HV_RULENEEDS_H
+#define HV_RULENEEDS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "pack.h"
+
+/* The minimised view of the full case view full (borrowed), for pack p: a
+ * new object (the caller's), NULL when out of memory. */
+json_t *hv__view_minimise(const json_t *full, const hv_pack *p);
+
+/* The form as a hook sees it: only the fields p declares, each only when
+ * its value has the declared type.  A new object; NULL when out of
+ * memory. */
+json_t *hv__view_form(const json_t *form, const hv_pack *p);
+
+/* 1 if the value v of a form field has the declared type ("code",
+ * "number" or "boolean"), else 0. */
+int hv__view_field_ok(const json_t *v, const char *type);
+
+/* The location as a hook sees it: its district as a new JSON string, or
+ * NULL when it names none (or loc is NULL). */
+json_t *hv__view_location(const char *loc);
+
+/* Writes to out what pack p's hooks read: the minimised view and the form
+ * fields it declares, and how many codes it declares (rules check). */
+void hv__pack_print_needs(const hv_pack *p, FILE *out);
+
+#endif
