@@ -113,7 +113,7 @@ return function(case, ctx)
   return { eligible = true, urgency = "normal", reasons = reasons }
 end
 LUA
-run --db late.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules late
+run --db late.db --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules late
 expect_rc 0 "the late-leaking pack passes its check"
 add_users late.db
 for loc in "Canarytown/Canarystreet 7" "canaryville/canarystreet"; do
@@ -150,7 +150,7 @@ run rules check fields
 expect_rc 0 "a pack with declared fields checks"
 expect_out "fields: reads the minimised case view .* the form fields transition_plan \\(boolean\\), danger \\(number\\), shelter \\(code\\)" \
     "rules check shows what the pack reads"
-run --db fields.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules fields
+run --db fields.db --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules fields
 expect_rc 0 "init with the fields pack"; add_users fields.db
 run --db fields.db --now "$T0" --json register child.name=Ana child.age=9 child.sex=female source=school \
     concerns=neglect consent.registration=caregiver location=Town form.danger=7 form.shelter=none
@@ -162,7 +162,7 @@ expect_rc 0 "register with a code field holding free text"
 [ "$(json_get "$OUT" '$.urgency')" = normal ] && pass || failt "a code field holding free text is not shown"
 # undeclared: the same rule without the declaration sees nothing
 sed -i '/^    danger: number/d' fields/pack.yaml
-run --db nofield.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules fields
+run --db nofield.db --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules fields
 add_users nofield.db
 run --db nofield.db --now "$T0" --json register child.name=Ana child.age=9 child.sex=female source=school \
     concerns=neglect consent.registration=caregiver location=Town form.danger=7 form.shelter=none
