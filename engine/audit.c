@@ -86,14 +86,10 @@ static hv_status verify(hv_engine *e, const char *checkpoint_json, int deep,
     hv__clear_error(e);
     if (sodium_init() < 0)
         return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
-    if ((s = hv__chain_walk(e, &cs)))
-        return s;
-    s = hv__chain_check_checkpoints(e, &cs);
-    if (s == HV_NOINPUT && checkpoint_json && cs.checkpoints == 0)
-        s = HV_OK; /* no file here: the checkpoint given anchors the chain */
-    if (s || (checkpoint_json && (s = check_given(e, &cs, checkpoint_json))))
-        return s;
-    if (deep && (s = hv__chain_deep(e, &cases))) {
+    /* (without the file here, the checkpoint given anchors the chain) */
+    if ((s = hv__chain_verify(e, &cs, checkpoint_json != NULL,
+                              deep ? &cases : NULL)) ||
+        (checkpoint_json && (s = check_given(e, &cs, checkpoint_json)))) {
         json_decref(cases);
         return s;
     }

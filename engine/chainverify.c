@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 #include "checkpoint.h"
@@ -250,11 +251,11 @@ static hv_status check_line(hv_engine *e, const hv_chain_state *cs,
 {
     char *hash = NULL;
     hv_status s = HV_OK;
-    if (cp->seq <= cs->head_seq &&
-        (s = hv__store_query_text(e, "reading the audit chain",
+    if ((s = hv__store_query_text(e, "reading the audit chain",
                                   "SELECT hex(hash) FROM events WHERE seq = ?1",
                                   &hash, "i", cp->seq)))
         return s;
+    /* (an entry past the walk's head: committed by another process since) */
     int same = hash && strcasecmp(hash, cp->hash) == 0;
     hv__free(hash);
     if (same)
@@ -274,33 +275,29 @@ static hv_status check_line(hv_engine *e, const hv_chain_state *cs,
                     (long long)cp->seq, (long long)cp->line);
 }
 
-hv_status hv__chain_check_checkpoints(hv_engine *e, hv_chain_state *cs)
+/* Checks the lines of the checkpoints file f (path) that end within its
+ * first `limit` bytes against the chain cs (see hv__chain_verify). */
+static hv_status check_checkpoints(hv_engine *e, hv_chain_state *cs, FILE *f,
+                                   off_t limit, const char *path)
 {
-    char path[4200];
     unsigned char pk[32];
     checkpoint_line cp, top = {0}, last = {0};
-    hv_status s = HV_OK;
-    hv__checkpoints_path(e, path, sizeof path);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return hv__fail(e, errno == ENOENT ? HV_NOINPUT : HV_IOERR,
-                        "audit verify: %s: %s: the chain's length cannot be "
-                        "checked (keep the file beside the database, or give "
-                        "a checkpoint with --checkpoint FILE)",
-                        path, errno == ENOENT ? "missing" : strerror(errno));
-    if ((s = hv__audit_key_load(e, 0))) {
-        fclose(f);
+    hv_status s = hv__audit_key_load(e, 0);
+    if (s)
         return s;
-    }
     hv__audit_public_key(e, pk);
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
+    off_t used = 0;
     int64_t line = 0;
-    while (s == HV_OK && (n = getline(&buf, &cap, f)) > 0) {
+    while ((n = getline(&buf, &cap, f)) > 0) {
         line++;
-        if (buf[n - 1] != '\n')
-            break; /* a last line torn by a crash: never finished, ignored */
+        used += n;
+        /* past the size read before the snapshot, or a last line torn by
+         * a crash (never finished): not this verify's to check */
+        if (used > limit || buf[n - 1] != '\n')
+            break;
         memset(&cp, 0, sizeof cp);
         cp.line = line;
         if (hv__checkpoint_parse(buf, &cp.seq, cp.hash, &cp.at, cp.sig)) {
@@ -316,7 +313,6 @@ hv_status hv__chain_check_checkpoints(hv_engine *e, hv_chain_state *cs)
         cs->checkpoints++;
     }
     free(buf);
-    fclose(f);
     if (s)
         return s;
     if (!cs->checkpoints)
@@ -328,6 +324,46 @@ hv_status hv__chain_check_checkpoints(hv_engine *e, hv_chain_state *cs)
         return s;
     cs->checkpoint_seq = top.seq;
     return HV_OK;
+}
+
+hv_status hv__chain_verify(hv_engine *e, hv_chain_state *cs, int file_optional,
+                           json_t **deep)
+{
+    char path[4200];
+    struct stat sb;
+    hv_status s = HV_OK;
+    memset(cs, 0, sizeof *cs);
+    hv__checkpoints_path(e, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    int missing = f ? 0 : errno;
+    /* The file's size first, then one read snapshot of the database: every
+     * line within that size was written after its change committed, so
+     * the snapshot holds the entry it names. */
+    off_t limit = f && fstat(fileno(f), &sb) == 0 ? sb.st_size : 0;
+    int own = sqlite3_get_autocommit(e->db);
+    if (own && (s = hv__store_exec(e, "BEGIN")))
+        goto done;
+    if ((s = hv__chain_walk(e, cs)))
+        goto done;
+    /* (the chain's own faults first: they say more than a missing file) */
+    if (missing && !(missing == ENOENT && file_optional)) {
+        s = hv__fail(e, missing == ENOENT ? HV_NOINPUT : HV_IOERR,
+                     "audit verify: %s: %s: the chain's length cannot be "
+                     "checked (keep the file beside the database, or give a "
+                     "checkpoint kept elsewhere with --checkpoint FILE)",
+                     path, missing == ENOENT ? "missing" : strerror(missing));
+        goto done;
+    }
+    if (f && (s = check_checkpoints(e, cs, f, limit, path)))
+        goto done;
+    if (deep)
+        s = hv__chain_deep(e, deep);
+done:
+    if (own && !sqlite3_get_autocommit(e->db))
+        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+    if (f)
+        fclose(f);
+    return s;
 }
 
 /* Adds case_id's verdict to r: unchecked when its last event has no

@@ -24,7 +24,7 @@ typedef struct {
     int64_t checkpoint_seq; /* the highest entry they saw */
 } hv_chain_state;
 
-/* Walks the chain into *cs: each entry's number, link and (keyed) hash,
+/* Walks the chain into *cs (cleared first): each entry's number, link and (keyed) hash,
  * the anchor at audit_chain_keyed_from (the first entry of a new
  * database, or migration 10's audit_chain_anchored with the digest of the
  * entries before it), and a cut tail.  HV_INVALID with a message naming
@@ -32,11 +32,16 @@ typedef struct {
  * here (the chain cannot be checked). */
 hv_status hv__chain_walk(hv_engine *e, hv_chain_state *cs);
 
-/* Checks "<db>.checkpoints" against the walked chain cs: every line must
- * name an entry the chain has, with its hash; the highest (and the last)
- * must be signed with the audit key.  HV_NOINPUT when the file or the
- * audit key is missing; HV_INVALID naming the line and entry otherwise. */
-hv_status hv__chain_check_checkpoints(hv_engine *e, hv_chain_state *cs);
+/* audit verify's checks in one read snapshot: the walk (into *cs), then
+ * "<db>.checkpoints" (its size taken before the snapshot, so every line
+ * names an entry the snapshot holds): each line must name an entry the
+ * chain has, with its hash; the newest (and the last) must be signed with
+ * the audit key; then, when deep is not NULL, hv__chain_deep.
+ * HV_NOINPUT when the file (unless file_optional) or the audit key is
+ * missing; otherwise as the walk, or HV_INVALID naming the line and the
+ * entry. */
+hv_status hv__chain_verify(hv_engine *e, hv_chain_state *cs, int file_optional,
+                           json_t **deep);
 
 /* Recomputes every case's digest against its last event's.  out: *out
  * {"cases","checked","unchecked" (last event without a digest, written

@@ -382,9 +382,9 @@ void render_audit_log(json_t *arr)
     json_t *r;
     size_t i;
     json_array_foreach(arr, i, r)
-        printf("%6lld  %s  %-10s %-13s %-20s %-16s %s\n",
+        printf("%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
                (long long)json_integer_value(json_object_get(r, "seq")),
                str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
-               str_or(r, "os_user", "-"), str_or(r, "ref", "-"),
-               str_or(r, "action", "?"));
+               str_or(r, "ref", "-"), str_or(r, "action", "?"),
+               str_or(r, "os_user", "-"));
 }
