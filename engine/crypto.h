@@ -26,10 +26,11 @@ hv_status hv__crypto_register(hv_engine *e);
  * HV_CANTCREATE when the key file cannot be made. */
 hv_status hv__keys_create(hv_engine *e);
 /* Unwraps the data key from the database if the key file or passphrase is
- * here (and derives the index and chain keys: have_chain_key); otherwise (or with the wrong key) the engine reads pseudonymously
- * (have_key 0) and HV_OK is still returned.  Fails when the meta rows
- * cannot be read, and with HV_DENIED (naming the chmod to run) when the
- * key file may be read by its group or others. */
+ * here, and derives the index and audit chain keys (have_chain_key);
+ * otherwise (or with the wrong key) the engine reads pseudonymously
+ * (have_key and have_chain_key 0) and HV_OK is still returned.  Fails
+ * when the meta rows cannot be read, and with HV_DENIED (naming the chmod
+ * to run) when the key file may be read by its group or others. */
 hv_status hv__keys_load(hv_engine *e);
 /* Opens a sealed value in C (hv_open in SQL): *out (NUL-terminated,
  * *outlen bytes) for hv__free, NULL without the key.  Returns NULL on

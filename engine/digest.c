@@ -161,7 +161,7 @@ hv_status hv__case_digest(hv_engine *e, int64_t case_id,
          * column a migration adds) */
         const char *name = e->digest_sql[i] + strlen("SELECT * FROM ");
         crypto_generichash_update(&h, (const unsigned char *)name,
-                                  (unsigned long long)strcspn(name, " ") + 0);
+                                  (unsigned long long)strcspn(name, " "));
         static const unsigned char nul = 0;
         crypto_generichash_update(&h, &nul, 1);
         if ((s = feed_rows(e, &h, e->digest_sql[i], case_id)))

@@ -159,6 +159,17 @@ cp old.db old2.db; for s in key audit-key checkpoints; do cp "old.db.$s" "old2.d
 edit old2 "UPDATE events SET data = replace(data, 'school', 'police') WHERE seq = 2"
 verify_fails old2 'entries before the anchor \(entry [0-9]+\) were changed' "an edit before the anchor"
 
+# A schema 9 database opened without its key is not upgraded (the anchor
+# needs the chain key): refused, nothing changed.
+copy nine
+sqlite3 nine.db "ALTER TABLE events DROP COLUMN os_uid; ALTER TABLE events DROP COLUMN os_login;
+    ALTER TABLE events DROP COLUMN digest;
+    DELETE FROM meta WHERE key = 'audit_chain_keyed_from'; PRAGMA user_version = 9"
+rm nine.db.key
+run --db nine.db --as amal list; expect_rc 77 "no upgrade without the key"
+expect_err 'upgrading to schema 10 keys the audit chain' "says why"
+[ "$(sqlite3 nine.db 'PRAGMA user_version')" = 9 ] && pass || failt "still schema 9"
+
 # 9. Downgrading the schema to be re-anchored over a rewritten chain: the
 #    checkpoints signed before tell.
 if command -v python3 >/dev/null 2>&1; then
