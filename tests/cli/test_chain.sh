@@ -99,7 +99,7 @@ HEAD7=$(sqlite3 cut.db "SELECT hex(hash) FROM events WHERE seq = 7")
 printf '{"seq":7,"hash":"%s","at_seconds":1796000000,"signature":"%0128d"}\n' "$HEAD7" 0 >> cut.db.checkpoints
 verify_fails cut 'line 8 is not signed with this database.s audit key' "a forged checkpoint"
 # ...or signed with another key (the attacker's own database's).
-run --db other.db --as admin --now "$T0" init --agency CP --workflow "$SRC/workflows/iasc.yaml"
+run --db other.db --as admin init --agency CP --workflow "$SRC/workflows/iasc.yaml"
 grep -v '"seq":8,\|"seq":9,' haven.db.checkpoints > cut.db.checkpoints
 cp cut.db.audit-key saved.audit-key; cp other.db.audit-key cut.db.audit-key
 run --db cut.db audit checkpoint --out mine.json; expect_rc 0 "a checkpoint signed with another key"
@@ -150,7 +150,7 @@ verify_fails osedit 'entry 4 was changed' "the OS account is under the hash"
 #    anchor records a keyed digest of every entry before it); editing the
 #    old part afterwards fails verify.
 sqlite3 old.db < "$SRC/tests/fixtures/schema_v1.sql"
-run --db old.db --as amal --now 2026-11-29T09:00:00Z note CP-2026-00001 text="after the upgrade"
+run --db old.db --as amal note CP-2026-00001 text="after the upgrade"
 expect_rc 0 "the old database migrates and takes a change"
 [ -f old.db.checkpoints ] && [ -f old.db.audit-key ] && pass || failt "the upgrade makes the checkpoints and audit key"
 run --db old.db audit verify; expect_rc 0 "the migrated chain verifies"

@@ -78,7 +78,7 @@ sqlite3 old.db < "$SRC/tests/fixtures/schema_v1.sql"
 run --db old.db audit verify --deep; expect_rc 0 "an upgraded database verifies deep"
 expect_out 'deep: the rows of 0 cases match their last event; 1 case could not be checked' \
     "the case with no digest yet is counted"
-run --db old.db --as amal --now 2026-11-29T09:00:00Z note CP-2026-00001 text="after the upgrade"
+run --db old.db --as amal note CP-2026-00001 text="after the upgrade"
 run --db old.db audit verify --deep; expect_rc 0 "after its next change"
 expect_out 'deep: the rows of 1 case match their last event$' "it is checked"
 run --db old.db --json audit verify --deep; cp "$OUT" deep.json
