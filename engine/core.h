@@ -72,6 +72,35 @@ struct hv_engine {
     crypto_auth_hmacsha256_state index_mac; /* HMAC keyed with index_key */
 #define HV_BLIND_BYTES 12 /* the blind index keeps this much of the HMAC */
     int have_key, have_kek, key_passphrase;
+    /* The audit chain (events.c, digest.c, checkpoint.c).  chain_key keys
+     * the events' hashes and the case digests: derived from the data key
+     * (crypto.c), so only whoever holds the key file or passphrase can
+     * extend or rewrite the chain. */
+    unsigned char chain_key[32];
+    int have_chain_key;
+    int chain_legacy;      /* the schema is older than HV_SCHEMA_CHAIN_KEYED
+                            * (init of an old schema): unkeyed events */
+    struct {               /* the OS account running this process */
+        int known;
+        int64_t uid;
+        char login[64];    /* "" when the account has no name */
+    } os;
+    /* The chain's head after this transaction's last event, signed into
+     * <db>.checkpoints when the transaction commits (checkpoint.c);
+     * head_saved: as it was when the open change began. */
+    struct hv_chain_head {
+        int pending;
+        int64_t seq;
+        unsigned char hash[32];
+    } head, head_saved;
+    int no_checkpoints;    /* init's build: the first one is written after */
+    char checkpoint_line[400]; /* signed before COMMIT, appended after */
+    unsigned char audit_sk[64]; /* Ed25519 (<db>.audit-key), once loaded */
+    int have_audit_sk;
+    /* The tables holding a case's rows (digest.c), read once. */
+    int digest_ready, digest_tables;
+#define HV_DIGEST_MAX_TABLES 32
+    char digest_sql[HV_DIGEST_MAX_TABLES][256];
 };
 
 #endif

@@ -43,13 +43,20 @@ static void key_file_path(const hv_engine *e, char *buf, size_t size)
         snprintf(buf, size, "%s.key", e->path);
 }
 
-/* Derives the blind-index key from the data key. */
+/* Derives the blind-index key and the audit chain's key from the data key
+ * (each under its own context, so neither reveals the other or the data
+ * key): the chain is keyed by a secret that lives only outside the
+ * database, under the same key file or passphrase as the data. */
 static void derive_index_key(hv_engine *e)
 {
     crypto_generichash(e->index_key, sizeof e->index_key,
                        (const unsigned char *)"haven-blind-index", 17,
                        e->data_key, sizeof e->data_key);
     crypto_auth_hmacsha256_init(&e->index_mac, e->index_key, sizeof e->index_key);
+    crypto_generichash(e->chain_key, sizeof e->chain_key,
+                       (const unsigned char *)"haven-audit-chain", 17,
+                       e->data_key, sizeof e->data_key);
+    e->have_chain_key = 1;
 }
 
 /* The key-encryption key: from the passphrase (with salt) or the key file.
@@ -148,6 +155,7 @@ hv_status hv__keys_load(hv_engine *e)
     char *wrapped = NULL, *mode = NULL, *salt_hex = NULL;
     hv_status s;
     e->have_key = 0;
+    e->have_chain_key = 0;
     if (sodium_init() < 0)
         return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
     if ((s = hv__store_prepare(e, "SELECT key, value FROM meta WHERE key IN"

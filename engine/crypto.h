@@ -18,17 +18,19 @@
 /* Registers the SQL functions above on e->db (they read e's keys when
  * called).  HV_INTERNAL (message on e) when SQLite refuses one. */
 hv_status hv__crypto_register(hv_engine *e);
-/* Makes a new random data key on e (have_key, have_kek set), wrapped by
+/* Makes a new random data key on e (have_key, have_kek set; the blind
+ * index and audit chain keys derived from it, have_chain_key), wrapped by
  * the key file (created, 0600, when missing; read when there) or by
  * $HAVEN_PASSPHRASE with a fresh salt.  The wrapped key reaches the
  * database with migration HV_SCHEMA_KEYED (hv_wrapped_key()).
  * HV_CANTCREATE when the key file cannot be made. */
 hv_status hv__keys_create(hv_engine *e);
 /* Unwraps the data key from the database if the key file or passphrase is
- * here; otherwise (or with the wrong key) the engine reads pseudonymously
- * (have_key 0) and HV_OK is still returned.  Fails when the meta rows
- * cannot be read, and with HV_DENIED (naming the chmod to run) when the
- * key file may be read by its group or others. */
+ * here, and derives the index and audit chain keys (have_chain_key);
+ * otherwise (or with the wrong key) the engine reads pseudonymously
+ * (have_key and have_chain_key 0) and HV_OK is still returned.  Fails
+ * when the meta rows cannot be read, and with HV_DENIED (naming the chmod
+ * to run) when the key file may be read by its group or others. */
 hv_status hv__keys_load(hv_engine *e);
 /* Opens a sealed value in C (hv_open in SQL): *out (NUL-terminated,
  * *outlen bytes) for hv__free, NULL without the key.  Returns NULL on

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "checkpoint.h"
 #include "crypto.h"
 #include "error.h"
 #include "migrate.h"
@@ -142,6 +143,8 @@ HV_API void hv_engine_close(hv_engine *e)
     sodium_memzero(e->index_key, sizeof e->index_key);
     sodium_memzero(e->kek, sizeof e->kek);
     sodium_memzero(&e->index_mac, sizeof e->index_mac);
+    sodium_memzero(e->chain_key, sizeof e->chain_key);
+    sodium_memzero(e->audit_sk, sizeof e->audit_sk);
     hv__free(e->path);
     hv__free(e->errmsg);
     hv__free(e->actor);
@@ -261,13 +264,17 @@ HV_API hv_status hv_engine_batch_commit(hv_engine *e)
         return hv__fail(e, HV_INTERNAL, "the batch was undone by an earlier "
                                         "failure; nothing of it was kept");
     }
-    int rc = sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        hv_status st = hv__sql_fail(e, rc, "committing the batch");
+    /* The batch's events are checkpointed as it commits (checkpoint.h). */
+    hv_status st = hv__checkpoint_prepare(e, hv_now(e));
+    int rc = st ? SQLITE_OK : sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL);
+    if (st || rc != SQLITE_OK) {
+        if (!st)
+            st = hv__sql_fail(e, rc, "committing the batch");
         hv__store_rollback(e);
         batch_end(e);
         return st;
     }
+    hv__checkpoint_append(e, 0);
     batch_end(e);
     return HV_OK;
 }
@@ -278,6 +285,7 @@ HV_API void hv_engine_batch_rollback(hv_engine *e)
         return;
     e->batch = 0;
     e->batch_change = 0;
+    hv__checkpoint_forget(e);
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
     batch_end(e);
@@ -415,7 +423,8 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
      * database from before encryption gets one as it is migrated. */
     if ((s = hv__crypto_register(e)))
         goto fail;
-    if ((s = migrate(e)))
+    /* The keys first: migration 10 anchors the chain under the chain key. */
+    if ((s = hv__keys_load(e)) || (s = migrate(e)))
         goto fail;
     /* Unless this process just made it, unwrap the data key. */
     if (!e->have_key && (s = hv__keys_load(e)))

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "audit.h"
+#include "checkpoint.h"
 #include "crypto.h"
 #include "engine.h"
 #include "error.h"
@@ -253,12 +253,13 @@ static int data_key_path(const char *path, char *buf, size_t size)
 static hv_status build_database(const char *path, const char *tmp,
                                 const hv_init_options *o, const init_inputs *in,
                                 int schema_version, int *made_key_file,
-                                char **err)
+                                struct hv_chain_head *head, char **err)
 {
     hv_status s;
     hv_engine *e = hv__engine_new(path);
     if (!e)
         return HV_NOMEM;
+    e->no_checkpoints = 1; /* the first is written once the file is placed */
     /* (the login was checked with the options: only memory can fail) */
     if (o->admin && (s = hv_engine_set_actor(e, o->admin))) {
         *err = hv__strdup(hv_errmsg(e));
@@ -290,6 +291,8 @@ static hv_status build_database(const char *path, const char *tmp,
 done:
     if (s != HV_OK && !*err)
         *err = hv__strdup(e->errmsg && e->errmsg[0] ? e->errmsg : "failed");
+    *head = e->head;
+    head->pending = s == HV_OK && !e->chain_legacy;
     hv_engine_close(e);
     return s;
 }
@@ -310,12 +313,20 @@ static hv_status place_file(const char *tmp, const char *path,
     return HV_CANTCREATE;
 }
 
-/* Makes the audit signing key beside the database at path (not in it).
- * *err on failure. */
-static hv_status make_audit_key(const char *path, char **err)
+/* Makes the audit signing key beside the database at path (not in it),
+ * unless it is there, and starts "<path>.checkpoints" (replacing one a
+ * deleted database left) with the signed head of the new chain (none
+ * for an old schema's).  *err on failure. */
+static hv_status make_audit_key(const char *path,
+                                const struct hv_chain_head *head, char **err)
 {
     hv_engine *k = hv__engine_new(path);
-    hv_status s = k ? hv__audit_make_key(k) : HV_NOMEM;
+    hv_status s = k ? hv__audit_key_load(k, 1) : HV_NOMEM;
+    if (s == HV_OK && head->pending) {
+        k->head = *head;
+        if ((s = hv__checkpoint_prepare(k, hv_now(k))) == HV_OK)
+            hv__checkpoint_append(k, 1);
+    }
     if (s != HV_OK && !*err)
         *err = hv__strdup(k && k->errmsg ? k->errmsg : "cannot make the audit key");
     hv_engine_close(k);
@@ -415,6 +426,7 @@ static hv_status create_database(const char *path, const hv_init_options *o,
                                  char **err)
 {
     int replace_empty = 0, made_key_file = 0;
+    struct hv_chain_head head = {0};
     hv_status s = check_target(path, &replace_empty, err);
     if (s)
         return s;
@@ -430,9 +442,9 @@ static hv_status create_database(const char *path, const hv_init_options *o,
     }
     close(fd);
     if (!(s = build_database(path, tmp, o, in, schema_version, &made_key_file,
-                             err)) &&
+                             &head, err)) &&
         !(s = place_file(tmp, path, replace_empty, err))) {
-        if ((s = make_audit_key(path, err)))
+        if ((s = make_audit_key(path, &head, err)))
             unlink(path);
         else
             sync_folder_of(tmp);

@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "error.h"
+#include "events.h"
 #include "store.h"
 
 /*
@@ -370,6 +371,15 @@ static const char *const migrations[] = {
     "DROP TABLE person_name_keys;"
     "ALTER TABLE person_name_keys_9 RENAME TO person_name_keys;"
     "CREATE INDEX person_name_keys_person ON person_name_keys(person_id);",
+
+    /* 9 -> 10: a keyed, anchored chain (events.c): each event records the
+     * OS account that ran the command and a keyed digest of its case's
+     * rows after the change.  hv__chain_anchor then appends the anchor
+     * (audit_chain_anchored, the first keyed entry) and records its
+     * number as audit_chain_keyed_from. */
+    "ALTER TABLE events ADD COLUMN os_uid INTEGER;"
+    "ALTER TABLE events ADD COLUMN os_login TEXT;"
+    "ALTER TABLE events ADD COLUMN digest BLOB;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -405,7 +415,13 @@ hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)
             sqlite3_free(msg);
             return st;
         }
+        hv_status st;
+        if (v + 1 == HV_SCHEMA_CHAIN_KEYED && (st = hv__chain_anchor(e, from)))
+            return st;
     }
+    /* An older schema (init for the tests of migrations) has no keyed
+     * chain: its events are written as that schema's code wrote them. */
+    e->chain_legacy = to < HV_SCHEMA_CHAIN_KEYED;
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", to);
     return hv__store_exec(e, pragma);

@@ -15,10 +15,14 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 9
+#define HV_SCHEMA_VERSION 10
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7
+/* The first schema version whose events are chained with the keyed hash
+ * (its migration anchors an older chain: hv__chain_anchor, which needs
+ * the chain key, so the data key too). */
+#define HV_SCHEMA_CHAIN_KEYED 10
 
 /* Reads PRAGMA user_version.  out: *version (0 on failure). */
 hv_status hv__store_schema_version(hv_engine *e, int *version);
@@ -35,7 +39,10 @@ hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to);
  * commits it; on failure rolls it back and returns why. */
 hv_status hv__migrate_finish(hv_engine *e, int from, int to);
 /* Applies migrations from..to inside the caller's transaction and sets
- * user_version to `to` (init uses it on an empty file). */
+ * user_version to `to` (init uses it on an empty file, from 0).  Crossing
+ * HV_SCHEMA_CHAIN_KEYED anchors the chain (events.h), which needs the
+ * chain key; stopping below it (tests) leaves e writing unkeyed events
+ * (e->chain_legacy). */
 hv_status hv__store_migrate_steps(hv_engine *e, int from, int to);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "names.h"
 
@@ -308,18 +309,28 @@ hv_status hv__store_begin(hv_engine *e)
         return hv__sql_fail(e, rc, "starting a transaction");
     e->batch_change = e->batch;
     e->alloc_failures_at_begin = hv__alloc_failures();
+    e->head_saved = e->head;
     return HV_OK;
 }
 
 hv_status hv__store_commit(hv_engine *e)
 {
+    /* Outside a batch the change's events are checkpointed as it commits
+     * (checkpoint.h); a batch's, as the batch commits (engine.c). */
+    hv_status st = e->batch ? HV_OK : hv__checkpoint_prepare(e, hv_now(e));
+    if (st) {
+        hv__store_rollback(e);
+        return st;
+    }
     int rc = run_cached(e, e->batch ? "RELEASE hv_change" : "COMMIT");
     if (rc != SQLITE_OK) {
-        hv_status st = hv__sql_fail(e, rc, "committing");
+        st = hv__sql_fail(e, rc, "committing");
         hv__store_rollback(e);
         return st;
     }
     e->batch_change = 0;
+    if (!e->batch)
+        hv__checkpoint_append(e, 0);
     return HV_OK;
 }
 
@@ -328,12 +339,15 @@ void hv__store_rollback(hv_engine *e)
     if (e->batch) {
         /* not through the cache: a failed prepare would replace the
          * message of the failure being undone */
-        if (e->batch_change)
+        if (e->batch_change) {
             sqlite3_exec(e->db, "ROLLBACK TO hv_change; RELEASE hv_change", NULL,
                          NULL, NULL);
+            e->head = e->head_saved; /* the batch's head before the change */
+        }
         e->batch_change = 0;
         return;
     }
+    hv__checkpoint_forget(e);
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 }

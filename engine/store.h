@@ -30,7 +30,10 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
  * compares against (events.h).  HV_INTERNAL when a change is already open
  * in the batch or the batch was undone; HV_BUSY when locked. */
 hv_status hv__store_begin(hv_engine *e);
-/* Commits the change; on failure rolls it back and returns why. */
+/* Commits the change; on failure rolls it back and returns why.  Outside
+ * a batch, a change that appended events signs the chain's head before
+ * the COMMIT (no audit key: refused, rolled back) and appends it to
+ * <db>.checkpoints after (checkpoint.h). */
 hv_status hv__store_commit(hv_engine *e);
 /* Undoes the open change (or does nothing when none is open); keeps the
  * message of the failure being undone. */

@@ -301,14 +301,25 @@ static char *followup_event(const char *db_path)
     return text;
 }
 
-/* Puts the database file back as it was (bytes), without a WAL. */
-static void restore(const char *db, const char *bytes, size_t len)
+/* Writes bytes to path, replacing it. */
+static void put_file(const char *path, const char *bytes, size_t len)
 {
-    char side[4300];
-    FILE *f = fopen(db, "wb");
+    FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(bytes, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
+}
+
+/* Puts the database file back as it was (bytes), without a WAL, and its
+ * checkpoints file (checkpoints; a restored database with the newer
+ * checkpoints of the changes undone would rightly fail audit verify). */
+static void restore(const char *db, const char *bytes, size_t len,
+                    const char *checkpoints, size_t checkpoints_len)
+{
+    char side[4300];
+    put_file(db, bytes, len);
+    snprintf(side, sizeof side, "%s.checkpoints", db);
+    put_file(side, checkpoints, checkpoints_len);
     snprintf(side, sizeof side, "%s-wal", db);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", db);
@@ -361,9 +372,13 @@ static void faults_during_a_followup(void **state)
     hv_engine_close(e);
     char db[4200];
     snprintf(db, sizeof db, "%s", tu_db_path(dir));
-    size_t len = 0;
+    size_t len = 0, checkpoints_len = 0;
     char *clean = tu_read_file(db, &len);
     assert_non_null(clean);
+    char side[4300];
+    snprintf(side, sizeof side, "%s.checkpoints", db);
+    char *checkpoints = tu_read_file(side, &checkpoints_len);
+    assert_non_null(checkpoints);
     int injected = 0;
     assert_int_equal(followup_with(db, NO_FAULT, 0, &injected), HV_OK);
     char *expected = followup_event(db);
@@ -375,7 +390,7 @@ static void faults_during_a_followup(void **state)
         int done = 0;
         for (long n = 0; n < 100000 && !done; n++) {
             if (changed) {
-                restore(db, clean, len);
+                restore(db, clean, len, checkpoints, checkpoints_len);
                 version = tu_count(db, "SELECT version FROM cases WHERE ref ="
                                        " 'CP-2026-00001'");
                 events = tu_count(db, "SELECT count(*) FROM events");
@@ -423,6 +438,7 @@ static void faults_during_a_followup(void **state)
                   failures[ALLOC_FAIL_UNTIL_FREE], commits_after_fault);
     free(expected);
     free(clean);
+    free(checkpoints);
     tu_rmtree(dir);
     free(dir);
 }

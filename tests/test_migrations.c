@@ -179,6 +179,11 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "DROP TABLE person_name_keys;"
                      "ALTER TABLE k8 RENAME TO person_name_keys;"
                      "CREATE INDEX person_name_keys_person ON person_name_keys(person_id);"
+                     /* (and without schema 10's columns) */
+                     "ALTER TABLE events DROP COLUMN os_uid;"
+                     "ALTER TABLE events DROP COLUMN os_login;"
+                     "ALTER TABLE events DROP COLUMN digest;"
+                     "DELETE FROM meta WHERE key = 'audit_chain_keyed_from';"
                      "PRAGMA user_version=8;"
                      "COMMIT;",
                      NULL, NULL, &msg) != SQLITE_OK)

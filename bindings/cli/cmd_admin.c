@@ -2,9 +2,12 @@
  * cmd_admin.c - the commands on the database and its users: init, user,
  * backup, purge and audit.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -210,7 +213,8 @@ static int cmd_backup(const cli_globals *g, int argc, char **argv)
 typedef struct {
     const char *sub;
     char *checkpoint; /* the checkpoint's text (malloc'd) */
-    const char *ref, *user;
+    const char *ref, *user, *out;
+    int deep;
     hv_time since;
 } audit_args;
 
@@ -224,6 +228,10 @@ static int parse_audit(int argc, char **argv, audit_args *a)
         if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc && !strcmp(sub, "verify")) {
             free(a->checkpoint);
             a->checkpoint = cli_read_input(argv[++i], &code);
+        } else if (!strcmp(argv[i], "--deep") && !strcmp(sub, "verify")) {
+            a->deep = 1;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc && !strcmp(sub, "checkpoint")) {
+            a->out = argv[++i];
         } else if (!strcmp(argv[i], "--user") && i + 1 < argc && !strcmp(sub, "log")) {
             a->user = argv[++i];
         } else if (!strcmp(argv[i], "--since") && i + 1 < argc && !strcmp(sub, "log")) {
@@ -244,8 +252,29 @@ static int parse_audit(int argc, char **argv, audit_args *a)
     return code;
 }
 
-/* haven audit verify [--checkpoint FILE] | audit checkpoint |
- * audit log [REF] [--user U] [--since T] */
+/* Writes the checkpoint text to path (a new file, never over one).
+ * Returns 0 or the exit code after printing the error. */
+static int write_checkpoint(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int code = cli_fail_status(HV_CANTCREATE, errno == EEXIST ? "audit checkpoint: --out: the "
+                                                     "file exists already"
+                                                   : "audit checkpoint: --out: "
+                                                     "cannot create the file");
+        if (fd >= 0)
+            close(fd);
+        return code;
+    }
+    int ok = fprintf(f, "%s\n", text) > 0;
+    ok = fclose(f) == 0 && ok;
+    return ok ? 0 : cli_fail_status(HV_IOERR, "audit checkpoint: --out: cannot "
+                                              "write the file");
+}
+
+/* haven audit verify [--deep] [--checkpoint FILE] |
+ * audit checkpoint [--out FILE] | audit log [REF] [--user U] [--since T] */
 static int cmd_audit(const cli_globals *g, int argc, char **argv)
 {
     hv_engine *e = NULL;
@@ -253,9 +282,9 @@ static int cmd_audit(const cli_globals *g, int argc, char **argv)
     audit_args a = {0};
     int code;
     if (argc < 1)
-        return cli_usage_error("audit", "use 'audit verify [--checkpoint FILE]', "
-                                        "'audit checkpoint' or 'audit log [REF] "
-                                        "[--user U] [--since T]'");
+        return cli_usage_error("audit", "use 'audit verify [--deep] [--checkpoint "
+                                        "FILE]', 'audit checkpoint [--out FILE]' "
+                                        "or 'audit log [REF] [--user U] [--since T]'");
     a.sub = argv[0];
     if ((code = parse_audit(argc, argv, &a)))
         return code;
@@ -263,11 +292,18 @@ static int cmd_audit(const cli_globals *g, int argc, char **argv)
         free(a.checkpoint);
         return code;
     }
-    hv_status st = !strcmp(a.sub, "verify") ? hv_audit_verify(e, a.checkpoint, &text)
+    hv_status st = !strcmp(a.sub, "verify")
+                       ? (a.deep ? hv_audit_verify_deep(e, a.checkpoint, &text)
+                                 : hv_audit_verify(e, a.checkpoint, &text))
                    : !strcmp(a.sub, "checkpoint")
                        ? hv_audit_checkpoint(e, &text)
                        : hv_audit_log(e, a.ref, a.user, a.since, &text);
     free(a.checkpoint);
+    if (st == HV_OK && a.out && (code = write_checkpoint(a.out, text))) {
+        hv_free(text);
+        hv_engine_close(e);
+        return code;
+    }
     return cli_finish(g, e, st, text,
                       !strcmp(a.sub, "checkpoint") ? NULL
                       : !strcmp(a.sub, "verify")   ? render_verify
@@ -301,13 +337,21 @@ const cli_command cli_cmd_user = {
 
 const cli_command cli_cmd_audit = {
     "audit", cmd_audit,
-    "haven audit verify [--checkpoint FILE] | haven audit checkpoint | "
+    "haven audit verify [--deep] [--checkpoint FILE] | "
+    "haven audit checkpoint [--out FILE] | "
     "haven audit log [REF] [--user U] [--since T]",
     NULL,
-    "verify: walk the events' hash chain; names the first entry changed,\n"
-    "deleted, reordered or inserted, or a cut tail (exit 65).  With a\n"
-    "checkpoint: also a database restored to an older state or rewritten.\n"
-    "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key).\n"
+    "verify: walk the events' keyed hash chain and check it against the\n"
+    "signed checkpoints in <db>.checkpoints; names the first entry changed,\n"
+    "deleted, reordered or inserted, a moved start, a cut tail or a\n"
+    "checkpoint the chain no longer reaches (exit 65).  Needs the data key\n"
+    "(exit 77 without: the chain cannot be checked); exit 66 when\n"
+    "<db>.checkpoints or <db>.audit-key is missing.  --deep: also every\n"
+    "case's rows against the digest of its last event, naming each case\n"
+    "changed outside haven.  With a checkpoint kept elsewhere: also a\n"
+    "database restored to an older state or rewritten.\n"
+    "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key),\n"
+    "or write it to a new FILE with --out.\n"
     "log: who did what to which case, when (supervisors, managers and\n"
     "administrators); no case content."};
 

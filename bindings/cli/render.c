@@ -353,13 +353,30 @@ void render_reload(json_t *r)
 
 void render_verify(json_t *r)
 {
-    printf("audit: ok: %lld entries chained up to entry %lld%s%s\n",
+    json_t *deep = json_object_get(r, "deep");
+    printf("audit: ok: %lld entries chained up to entry %lld%s; %lld "
+           "checkpoint%s match%s (the newest at entry %lld)%s\n",
            (long long)json_integer_value(json_object_get(r, "entries")),
            (long long)json_integer_value(json_object_get(r, "head_seq")),
            json_integer_value(json_object_get(r, "legacy_entries"))
                ? " (older entries predate the chain)" : "",
+           (long long)json_integer_value(json_object_get(r, "checkpoints")),
+           json_integer_value(json_object_get(r, "checkpoints")) == 1 ? "" : "s",
+           json_integer_value(json_object_get(r, "checkpoints")) == 1 ? "es" : "",
+           (long long)json_integer_value(json_object_get(r, "checkpoint_seq")),
            json_is_true(json_object_get(r, "checkpoint"))
-               ? "; the checkpoint matches" : "");
+               ? "; the checkpoint given matches" : "");
+    if (deep) {
+        long long unchecked = json_integer_value(json_object_get(deep, "unchecked"));
+        printf("audit: deep: the rows of %lld case%s match their last event",
+               (long long)json_integer_value(json_object_get(deep, "checked")),
+               json_integer_value(json_object_get(deep, "checked")) == 1 ? "" : "s");
+        if (unchecked)
+            printf("; %lld case%s could not be checked (last event from before "
+                   "schema 10, which recorded no digest)",
+                   unchecked, unchecked == 1 ? "" : "s");
+        printf("\n");
+    }
 }
 
 void render_audit_log(json_t *arr)
@@ -367,8 +384,9 @@ void render_audit_log(json_t *arr)
     json_t *r;
     size_t i;
     json_array_foreach(arr, i, r)
-        printf("%6lld  %s  %-10s %-13s %-16s %s\n",
+        printf("%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
                (long long)json_integer_value(json_object_get(r, "seq")),
                str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
-               str_or(r, "ref", "-"), str_or(r, "action", "?"));
+               str_or(r, "ref", "-"), str_or(r, "action", "?"),
+               str_or(r, "os_user", "-"));
 }

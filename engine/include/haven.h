@@ -402,18 +402,32 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
 
 /* ---- The audit trail ---------------------------------------------------- */
 
-/* Walks the events' hash chain; HV_INVALID naming the first bad entry
- * (changed, deleted, reordered, inserted, or a cut tail).  With a
- * checkpoint (the JSON of hv_audit_checkpoint), also detects a database
- * restored to an older state or rewritten after it.  out: *out_json
- * {ok, entries, legacy_entries, head_seq, head_hash, checkpoint}. */
+/* Walks the events' keyed hash chain and its anchor, and checks it
+ * against the signed checkpoints every change appends to
+ * "<db>.checkpoints"; HV_INVALID naming the first bad entry (changed,
+ * deleted, reordered, inserted, a moved start or a cut tail) or
+ * checkpoint; HV_DENIED when the chain key (the data key's file or
+ * passphrase) is not here: the chain cannot be checked; HV_NOINPUT when
+ * the checkpoints file or the audit key is missing (with a checkpoint
+ * given, a missing file is allowed).  With a checkpoint (the JSON of
+ * hv_audit_checkpoint, kept elsewhere), also detects a database restored
+ * to an older state or rewritten after it.  out: *out_json {ok, entries,
+ * legacy_entries, head_seq, head_hash, keyed_from, checkpoints,
+ * checkpoint_seq, checkpoint}. */
 HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
                                  char **out_json);
+/* hv_audit_verify, then every case's rows against the digest its last
+ * event recorded: HV_INVALID naming (by reference) every case whose rows
+ * changed outside Haven.  out: as hv_audit_verify, with deep: {cases,
+ * checked, unchecked (last event from before schema 10), mismatched}. */
+HV_API hv_status hv_audit_verify_deep(hv_engine *e, const char *checkpoint_json,
+                                      char **out_json);
 /* A signed head of the chain {seq, hash, at, public_key, signature} (Ed25519,
  * the key in "<db>.audit-key", made at init, outside the database). */
 HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json);
-/* The events (seq, at, user, role, ref, action; no case content) for
- * supervisors, managers and administrators; ref/user NULL: all. */
+/* The events (seq, at, user, role, os_user: the OS account that ran the
+ * command, ref, action; no case content) for supervisors, managers and
+ * administrators; ref/user NULL: all. */
 HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
                               hv_time since, char **out_json);
 

@@ -90,12 +90,20 @@ run --as admin user role nosuch caseworker; expect_rc 69 "an unknown user"
 
 # Backups: a consistent online copy, administrators only.
 run --as amal backup copy.db; expect_rc 77 "a caseworker makes no backup"
+run --as admin audit checkpoint --out before-backup.json; expect_rc 0 "a checkpoint kept with the backup"
 run --as admin backup copy.db; expect_rc 0 "an administrator makes a backup"
 [ "$(stat -c %a copy.db)" = 600 ] && pass || failt "the backup is 0600"
 [ "$(sqlite3 copy.db 'PRAGMA integrity_check')" = ok ] && pass || failt "the backup is intact"
 [ "$(sqlite3 copy.db 'SELECT count(*) FROM cases')" = "$(sql 'SELECT count(*) FROM cases')" ] && pass || failt "the backup has every case"
-cp haven.db.audit-key copy.db.audit-key
-run --db copy.db audit verify; expect_rc 0 "the backup's audit chain verifies"
+cp haven.db.audit-key copy.db.audit-key; cp haven.db.key copy.db.key
+run --db copy.db audit verify --checkpoint before-backup.json
+expect_rc 0 "the backup's audit chain verifies against the checkpoint kept with it"
+# The live database's checkpoints have gone on (the backup's own event):
+# against them the backup is an older state.
+cp haven.db.checkpoints copy.db.checkpoints
+run --db copy.db audit verify; expect_rc 65 "the backup is older than the live checkpoints"
+expect_err 'older state' "said so"
+rm copy.db.checkpoints
 run --as admin backup copy.db; expect_rc 73 "a backup never overwrites"
 
 # The Lua module keeps the same rules.

@@ -18,6 +18,7 @@ run audit verify; expect_rc 0 "a fresh database verifies"; expect_out 'ok: 10 en
 # attacker with the file would.
 tamper() { # NAME SQL WANT
     cp haven.db "$1.db"; cp haven.db.audit-key "$1.db.audit-key"; cp haven.db.key "$1.db.key"
+    cp haven.db.checkpoints "$1.db.checkpoints"
     sqlite3 "$1.db" "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete; $2"
     run --db "$1.db" audit verify
     expect_rc 65 "$1 is detected"
@@ -32,7 +33,7 @@ tamper actor "UPDATE events SET actor = 'mallory' WHERE seq = 7" 'entry 7 was ch
 tamper truncated "DELETE FROM events WHERE seq = 10" 'entries after 9 are missing'
 tamper prefix "DELETE FROM events WHERE seq <= 3" 'entry 1 is missing'
 tamper blanked "UPDATE events SET hash = NULL, prev_hash = NULL WHERE seq <= 3" 'entry 1 has no hash'
-tamper moved_start "UPDATE meta SET value = '4' WHERE key = 'audit_chain_from'" 'entry 1 is before the chain'
+tamper moved_start "UPDATE meta SET value = '4' WHERE key = 'audit_chain_from'" 'start was moved'
 tamper first_prev "UPDATE events SET prev_hash = randomblob(32) WHERE seq = 1" 'entry 1 does not follow'
 
 # A signed checkpoint, then a rollback to an older copy, and a rewrite.
@@ -49,7 +50,8 @@ run --db rewritten.db --as amal --now 2026-11-30T10:00:00Z note CP-2026-00003 te
 run --db rewritten.db audit verify; expect_rc 0 "the rewritten chain is itself consistent"
 run --db rewritten.db audit verify --checkpoint checkpoint.json
 expect_rc 65 "a rewrite after the checkpoint is detected"; expect_err 'rewritten after it' "a rewrite is named"
-sed 's/"signature": "\(..\)/"signature": "00/' checkpoint.json > forged.json
+# (another first digit: never the same signature, whatever it began with)
+sed 's/"signature": "0/"signature": "1/;t;s/"signature": "./"signature": "0/' checkpoint.json > forged.json
 run audit verify --checkpoint forged.json; expect_rc 65 "a forged checkpoint"; expect_err 'signature' "a bad signature is named"
 
 # audit log: for supervisors and administrators, no case content.

@@ -1,0 +1,192 @@
+/* checkpoint.c - the audit signing key and the signed checkpoints of the
+ * audit chain that every committing change appends beside the database. */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core.h"
+#include "error.h"
+
+void hv__audit_key_path(const hv_engine *e, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.audit-key", e->path);
+}
+
+void hv__checkpoints_path(const hv_engine *e, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.checkpoints", e->path);
+}
+
+/* Makes a new signing key at path (0600, never over an existing file)
+ * into e. */
+static hv_status make_key(hv_engine *e, const char *path)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    char hex[2 * crypto_sign_SECRETKEYBYTES + 1];
+    crypto_sign_keypair(pk, e->audit_sk);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return hv__fail(e, HV_CANTCREATE, "%s: cannot create: %s", path,
+                        strerror(errno));
+    sodium_bin2hex(hex, sizeof hex, e->audit_sk, crypto_sign_SECRETKEYBYTES);
+    size_t want = strlen(hex);
+    ssize_t n = write(fd, hex, want);
+    int synced = fsync(fd) == 0;
+    close(fd);
+    sodium_memzero(hex, sizeof hex);
+    if (n != (ssize_t)want || !synced) {
+        unlink(path);
+        return hv__fail(e, HV_IOERR, "%s: cannot write", path);
+    }
+    e->have_audit_sk = 1;
+    return HV_OK;
+}
+
+hv_status hv__audit_key_load(hv_engine *e, int create)
+{
+    char path[4200], hex[2 * crypto_sign_SECRETKEYBYTES + 2];
+    if (e->have_audit_sk)
+        return HV_OK;
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "libsodium failed to start");
+    hv__audit_key_path(e, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    if (!f && create && errno == ENOENT)
+        return make_key(e, path);
+    if (!f)
+        return hv__fail(e, HV_NOINPUT, "%s: no audit key (it is made at init; "
+                                       "changes are checkpointed with it)",
+                        path);
+    size_t n = fread(hex, 1, sizeof hex - 1, f);
+    fclose(f);
+    hex[n] = '\0';
+    size_t len = 0;
+    int bad = sodium_hex2bin(e->audit_sk, crypto_sign_SECRETKEYBYTES, hex, n,
+                             " \n", &len, NULL) != 0 ||
+              len != crypto_sign_SECRETKEYBYTES;
+    sodium_memzero(hex, sizeof hex);
+    if (bad) {
+        sodium_memzero(e->audit_sk, sizeof e->audit_sk);
+        return hv__fail(e, HV_INVALID, "%s: not an audit key", path);
+    }
+    e->have_audit_sk = 1;
+    return HV_OK;
+}
+
+void hv__audit_public_key(const hv_engine *e, unsigned char *pk)
+{
+    crypto_sign_ed25519_sk_to_pk(pk, e->audit_sk);
+}
+
+/* The signed statement of a head: "haven-audit-v1 SEQ HASHHEX AT". */
+static void statement(int64_t seq, const char *hash_hex, int64_t at, char *buf,
+                      size_t size)
+{
+    snprintf(buf, size, "haven-audit-v1 %lld %s %lld", (long long)seq, hash_hex,
+             (long long)at);
+}
+
+void hv__checkpoint_sign(hv_engine *e, int64_t seq, const unsigned char *hash,
+                         int64_t at, char hash_hex[HV_CHECKPOINT_HASH_HEX],
+                         char sig_hex[HV_CHECKPOINT_SIG_HEX])
+{
+    unsigned char sig[crypto_sign_BYTES];
+    char text[256];
+    sodium_bin2hex(hash_hex, HV_CHECKPOINT_HASH_HEX, hash, 32);
+    for (char *p = hash_hex; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    statement(seq, hash_hex, at, text, sizeof text);
+    crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text),
+                         e->audit_sk);
+    sodium_bin2hex(sig_hex, HV_CHECKPOINT_SIG_HEX, sig, sizeof sig);
+}
+
+int hv__checkpoint_check(const unsigned char *pk, int64_t seq,
+                         const char *hash_hex, int64_t at, const char *sig_hex)
+{
+    unsigned char sig[crypto_sign_BYTES];
+    char text[256];
+    size_t len = 0;
+    if (sodium_hex2bin(sig, sizeof sig, sig_hex, strlen(sig_hex), NULL, &len,
+                       NULL) != 0 ||
+        len != sizeof sig)
+        return -1;
+    statement(seq, hash_hex, at, text, sizeof text);
+    return crypto_sign_verify_detached(sig, (const unsigned char *)text,
+                                       strlen(text), pk) == 0
+               ? 0
+               : -1;
+}
+
+int hv__checkpoint_parse(const char *line, int64_t *seq,
+                         char hash_hex[HV_CHECKPOINT_HASH_HEX], int64_t *at,
+                         char sig_hex[HV_CHECKPOINT_SIG_HEX])
+{
+    json_t *cp = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+    const char *hash = json_string_value(json_object_get(cp, "hash"));
+    const char *sig = json_string_value(json_object_get(cp, "signature"));
+    json_t *s = json_object_get(cp, "seq"), *t = json_object_get(cp, "at_seconds");
+    int ok = hash && sig && json_is_integer(s) && json_is_integer(t) &&
+             json_integer_value(s) > 0 && strlen(hash) == 64 &&
+             strlen(sig) == 128;
+    if (ok) {
+        *seq = json_integer_value(s);
+        *at = json_integer_value(t);
+        memcpy(hash_hex, hash, 65);
+        memcpy(sig_hex, sig, 129);
+    }
+    json_decref(cp);
+    return ok ? 0 : -1;
+}
+
+hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
+{
+    char hash_hex[HV_CHECKPOINT_HASH_HEX], sig_hex[HV_CHECKPOINT_SIG_HEX];
+    e->checkpoint_line[0] = '\0';
+    if (!e->head.pending || e->no_checkpoints)
+        return HV_OK;
+    hv_status s = hv__audit_key_load(e, 0);
+    if (s)
+        return s;
+    hv__checkpoint_sign(e, e->head.seq, e->head.hash, at, hash_hex, sig_hex);
+    snprintf(e->checkpoint_line, sizeof e->checkpoint_line,
+             "{\"seq\":%lld,\"hash\":\"%s\",\"at_seconds\":%lld,"
+             "\"signature\":\"%s\"}\n",
+             (long long)e->head.seq, hash_hex, (long long)at, sig_hex);
+    return HV_OK;
+}
+
+void hv__checkpoint_append(hv_engine *e, int fresh)
+{
+    char path[4200];
+    size_t n = strlen(e->checkpoint_line);
+    e->head.pending = 0;
+    if (n == 0)
+        return;
+    hv__checkpoints_path(e, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+                            (fresh ? O_TRUNC : 0),
+                  0600);
+    if (fd >= 0) {
+        /* one write of a whole line: appends of concurrent writers never
+         * interleave within a line (a torn last line is ignored by verify) */
+        ssize_t w = write(fd, e->checkpoint_line, n);
+        (void)w;
+        close(fd);
+    }
+    e->checkpoint_line[0] = '\0';
+}
+
+void hv__checkpoint_forget(hv_engine *e)
+{
+    e->head.pending = 0;
+    e->checkpoint_line[0] = '\0';
+}

@@ -1,0 +1,172 @@
+/* digest.c - the keyed digest of a case's rows, which each event of the
+ * case records and `audit verify --deep` recomputes. */
+#include "digest.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "error.h"
+#include "store.h"
+
+/* Feeds a 64-bit value, little-endian. */
+static void put_u64(crypto_generichash_state *h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    crypto_generichash_update(h, b, sizeof b);
+}
+
+/* Feeds a text with its terminating NUL. */
+static void put_name(crypto_generichash_state *h, const char *t)
+{
+    crypto_generichash_update(h, (const unsigned char *)t, strlen(t) + 1);
+}
+
+void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,
+                    int named)
+{
+    static const unsigned char row_end = 0xfe;
+    for (int i = 0; i < ncols; i++) {
+        int type = sqlite3_column_type(st, i);
+        if (named && type == SQLITE_NULL)
+            continue;
+        if (named)
+            put_name(h, sqlite3_column_name(st, i));
+        unsigned char tag = (unsigned char)type;
+        crypto_generichash_update(h, &tag, 1);
+        if (type == SQLITE_INTEGER) {
+            put_u64(h, (uint64_t)sqlite3_column_int64(st, i));
+        } else if (type == SQLITE_FLOAT) {
+            double d = sqlite3_column_double(st, i);
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            put_u64(h, bits);
+        } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+            const void *p = type == SQLITE_TEXT
+                                ? (const void *)sqlite3_column_text(st, i)
+                                : sqlite3_column_blob(st, i);
+            int n = sqlite3_column_bytes(st, i);
+            put_u64(h, (uint64_t)n);
+            if (p && n > 0)
+                crypto_generichash_update(h, p, (unsigned long long)n);
+        }
+    }
+    crypto_generichash_update(h, &row_end, 1);
+}
+
+/* 1 when name is a plain identifier (the engine's own tables are). */
+static int plain_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Reads once which tables hold a case's rows (a case_id column; not
+ * events) and makes each one's query: every row of the case, ordered by
+ * all its columns (a total order, whatever the table's keys). */
+static hv_status load_tables(hv_engine *e)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(
+        e,
+        "SELECT m.name, (SELECT count(*) FROM pragma_table_info(m.name))"
+        " FROM sqlite_schema m WHERE m.type = 'table' AND m.name <> 'events'"
+        " AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p"
+        " WHERE p.name = 'case_id') ORDER BY m.name",
+        &st);
+    if (s)
+        return s;
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int cols = sqlite3_column_int(st, 1);
+        if (!plain_name(name) || cols < 1 || cols > 48 ||
+            n >= HV_DIGEST_MAX_TABLES) {
+            hv__store_finalize(e, st);
+            return hv__fail(e, HV_CORRUPT, "%s: an unexpected table in the "
+                                           "schema (case digests)", e->path);
+        }
+        char *sql = e->digest_sql[n++];
+        size_t used = (size_t)snprintf(sql, sizeof e->digest_sql[0],
+                                       "SELECT * FROM %s WHERE case_id = ?1 "
+                                       "ORDER BY 1", name);
+        for (int c = 2; c <= cols && used < sizeof e->digest_sql[0]; c++)
+            used += (size_t)snprintf(sql + used, sizeof e->digest_sql[0] - used,
+                                     ",%d", c);
+        if (used >= sizeof e->digest_sql[0]) {
+            hv__store_finalize(e, st);
+            return hv__fail(e, HV_CORRUPT, "%s: an unexpected table in the "
+                                           "schema (case digests)", e->path);
+        }
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "reading the schema");
+    e->digest_tables = n;
+    e->digest_ready = 1;
+    return HV_OK;
+}
+
+/* Feeds every row of sql (bound to case_id) into h, then their number. */
+static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
+                           const char *sql, int64_t case_id)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_prepare(e, sql, &st);
+    if (s)
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc;
+    uint64_t rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hv__digest_row(h, st, sqlite3_column_count(st), 1);
+        rows++;
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "reading a case's rows");
+    put_u64(h, rows);
+    return HV_OK;
+}
+
+hv_status hv__case_digest(hv_engine *e, int64_t case_id,
+                          unsigned char out[HV_DIGEST_BYTES])
+{
+    crypto_generichash_state h;
+    hv_status s;
+    if (!e->have_chain_key)
+        return hv__fail(e, HV_DENIED, "the audit chain key is not available "
+                                      "here (the key file %s.key, "
+                                      "$HAVEN_KEY_FILE or $HAVEN_PASSPHRASE)",
+                        e->path);
+    if (!e->digest_ready && (s = load_tables(e)))
+        return s;
+    crypto_generichash_init(&h, e->chain_key, sizeof e->chain_key,
+                            HV_DIGEST_BYTES);
+    put_name(&h, "haven-case-digest-v1");
+    put_u64(&h, (uint64_t)case_id);
+    put_name(&h, "cases");
+    if ((s = feed_rows(e, &h, "SELECT * FROM cases WHERE id = ?1", case_id)))
+        return s;
+    for (int i = 0; i < e->digest_tables; i++) {
+        /* the table's name (not its query, whose ORDER BY grows with a
+         * column a migration adds) */
+        const char *name = e->digest_sql[i] + strlen("SELECT * FROM ");
+        crypto_generichash_update(&h, (const unsigned char *)name,
+                                  (unsigned long long)strcspn(name, " "));
+        static const unsigned char nul = 0;
+        crypto_generichash_update(&h, &nul, 1);
+        if ((s = feed_rows(e, &h, e->digest_sql[i], case_id)))
+            return s;
+    }
+    crypto_generichash_final(&h, out, HV_DIGEST_BYTES);
+    return HV_OK;
+}

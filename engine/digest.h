@@ -1,0 +1,35 @@
+/*
+ * digest.h - a keyed digest of a case's rows (internal, floor 2).
+ *
+ * Each event of a case records the digest of the case's rows after the
+ * change (events.c); `audit verify --deep` (audit.c) recomputes it.  The
+ * digest covers the case's row in `cases` and every row of every table
+ * with a case_id column (but events), found in the schema: the raw stored
+ * values, ciphertexts included, each non-NULL column by name (so a column
+ * a later migration adds, NULL in old rows, changes no digest), the rows
+ * of each table in a fixed order.  Keyed with the chain key: whoever
+ * holds only the database file cannot recompute it after an edit.
+ */
+#ifndef HV_DIGEST_H
+#define HV_DIGEST_H
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "haven.h"
+
+#define HV_DIGEST_BYTES 32
+
+/* The digest of case_id's rows into out (all zero-length tables count:
+ * a case with no rows at all has a digest too).  Needs e->chain_key
+ * (HV_DENIED without).  Reads only. */
+hv_status hv__case_digest(hv_engine *e, int64_t case_id,
+                          unsigned char out[HV_DIGEST_BYTES]);
+
+/* Feeds the first ncols columns of st's current row into h, each with its
+ * type and (when named) its column name; named rows leave out NULLs. */
+void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,
+                    int named);
+
+#endif
