@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make cmake pkg-config
 liblua5.4-dev lua5.4 libsqlite3-dev sqlite3 libyaml-dev libreadline-dev
 libjansson-dev libcmocka-dev libsodium-dev graphviz
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core python3"
 
 missing=""
 for p in $PACKAGES; do

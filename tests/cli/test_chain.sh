@@ -65,7 +65,7 @@ if command -v python3 >/dev/null 2>&1; then
     rehash recomputed
     verify_fails recomputed 'entry 1 was changed' "every hash recomputed with the public key"
 else
-    echo "skip: no python3 to recompute the hashes" >&2
+    failt "python3 is missing: run 'sh tools/install-deps.sh' (as root) to install it"
 fi
 
 # 2. Every hash nulled and the chain's start moved past the end.
@@ -181,5 +181,7 @@ if command -v python3 >/dev/null 2>&1; then
     rehash downgraded
     run --db downgraded.db --as amal list; expect_rc 0 "the downgraded file is migrated again"
     verify_fails downgraded 'entry 1 differs from the checkpoint of line 1' "a downgrade and re-anchor"
+else
+    failt "python3 is missing: run 'sh tools/install-deps.sh' (as root) to install it"
 fi
 finish
