@@ -26,6 +26,14 @@ static int cmd_repl(const cli_globals *g, int argc, char **argv)
     }
     if ((code = cli_open_engine(g, &e)))
         return code;
+    /* The full Lua reaches the files (the key file among them) and every
+     * user: an administrator's tool, and each session is recorded. */
+    hv_status st;
+    if (o.unsafe && (st = hv_engine_record_unsafe(e, "repl --unsafe")) != HV_OK) {
+        code = cli_engine_error(e, st);
+        hv_engine_close(e);
+        return code;
+    }
     if (g->has_now)
         hv_clock_simulate(e, g->now);
     code = hv_repl_run(e, &o);
@@ -113,5 +121,8 @@ const cli_command cli_cmd_repl = {
     "open case (followup{ method = ..., safety = ... }), register{...},\n"
     "search \"NAME\", help(), help \"STEP\", whoami().  Lua expressions print\n"
     "their value.  Reads statements from stdin when it is not a terminal\n"
-    "(exit 65 at the first refusal).  --unsafe: the full Lua library."};
+    "(exit 65 at the first refusal).  The REPL acts only as the user who\n"
+    "opened it: its Lua has no io, os, require or debug, no haven.open or\n"
+    "haven.init, and no way to switch users.  --unsafe: the full Lua library,\n"
+    "for an administrator only (others: exit 77), recorded in the audit log."};
 
