@@ -13,6 +13,7 @@
 #include "error.h"
 #include "access.h"
 #include "crypto.h"
+#include "events.h"
 
 /* The duplicate key of a spelling key, a sex and a location, as SQL: the
  * one expression both the index and the duplicate check use. */
@@ -162,6 +163,33 @@ done:
     hv__store_finalize(e, st);
     json_decref(refs);
     free(keys_text);
+    return s;
+}
+
+hv_status hv__duplicates_audit(hv_engine *e, const json_t *refs,
+                               const char *action, const char *outcome,
+                               int in_transaction)
+{
+    size_t i;
+    json_t *ref;
+    if (json_array_size(refs) == 0)
+        return HV_OK;
+    json_t *data = json_pack("{s:s,s:s}", "action", action, "outcome", outcome);
+    if (!data)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = in_transaction ? HV_OK : hv__store_begin(e);
+    json_array_foreach(refs, i, ref) {
+        int64_t id = 0;
+        if (s == HV_OK &&
+            (s = hv__store_case_lookup(e, json_string_value(ref), &id, NULL)) == HV_OK)
+            s = hv__store_append_event(e, id, "duplicate_checked", data, NULL);
+    }
+    json_decref(data);
+    if (in_transaction)
+        return s;
+    if (s == HV_OK)
+        return hv__store_commit(e);
+    hv__store_rollback(e);
     return s;
 }
 
