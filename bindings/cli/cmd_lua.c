@@ -98,14 +98,18 @@ const cli_command cli_cmd_scenario = {
     "Run training scenarios, each on a fresh temporary database with a\n"
     "simulated clock: a transcript, each failed expectation with its file and\n"
     "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
-    "--html writes the first scenario's timeline page; --show prints each\n"
-    "case's file at the end."};
+    "A scenario file runs in a sandbox like a rule pack's: the scenario API\n"
+    "and the safe parts of Lua (no io, os, debug, require, binary chunks, no\n"
+    "haven module), on its own scratch database only; as(login) switches\n"
+    "between that database's users.  --html writes the first scenario's\n"
+    "timeline page; --show prints each case's file at the end."};
 
 const cli_command cli_cmd_train = {
     "train", cmd_train,
     "haven train NAME",
     NULL,
-    "The trainee exercise (scenarios/train/NAME.lua): the referral, then the\n"
+    "The trainee exercise (scenarios/train/NAME.lua, run in the scenario\n"
+    "sandbox and returning a table): the referral, then the\n"
     "template's four parts (assessment summary; SMART goal; three to five key\n"
     "actions with responsible party and timeline; follow-up and review plan),\n"
     "checked against the engine's rules, and the model answer beside yours.\n"
