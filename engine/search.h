@@ -33,13 +33,14 @@ hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
 hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
                               int age, const char *location, json_t **out);
 
-/* Records that the duplicate check found each case in refs (its answer):
- * one `duplicate_checked` event per case, naming the action ("register",
+/* Records that the duplicate check found someone else's child: one
+ * `duplicate_checked` event on each case in refs (its answer) that lies
+ * outside the acting user's scope, naming the action ("register",
  * "duplicates") and the outcome ("refused", "overridden", "listed"), never
  * the name or place compared, so whoever reaches that case sees in its
- * audit log that someone else's registration matched it.  Inside the
- * caller's transaction when in_transaction, else in its own.  Returns
- * HV_OK or the first failure. */
+ * audit log that another user's check matched it.  Inside the caller's
+ * transaction when in_transaction, else in its own (when no hit is outside
+ * the scope, it commits nothing).  Returns HV_OK or the first failure. */
 hv_status hv__duplicates_audit(hv_engine *e, const json_t *refs,
                                const char *action, const char *outcome,
                                int in_transaction);

@@ -3,7 +3,8 @@
 # audited.  bilal registers a child; amal's registration of the same child
 # is refused as a possible duplicate, which tells amal that bilal's case
 # exists: the case found gets a `duplicate_checked` event (by amal, codes
-# only), whether the registration was refused or forced through.
+# only), whether the registration was refused or forced through.  (A hit
+# on the registrar's own case, or their team's, is not news: no event.)
 . "$(dirname "$0")/lib.sh"
 
 init_db
@@ -29,6 +30,13 @@ run --as amal --now "$T0" register --force child.name=Nour child.age=12 child.se
     source=school concerns=emotional_distress consent.registration=caregiver location=Riverside
 expect_rc 0 "--force registers anyway"
 [ "$(checked overridden)" = 1 ] && pass || failt "the overridden duplicate check is not audited"
+
+# A hit on one's own child tells nothing new: refused, not audited.
+run --as bilal --now "$T0" register child.name=Nour child.age=12 child.sex=female \
+    source=school concerns=emotional_distress consent.registration=caregiver location=Riverside
+expect_rc 65 "bilal's own duplicate is refused"
+[ "$(sql "SELECT count(*) FROM events WHERE kind = 'duplicate_checked' AND actor = 'bilal'")" = 0 ] \
+    && pass || failt "a hit on the registrar's own child was audited as someone else's"
 
 # The events hold codes only: no name, no place.
 sql "SELECT data FROM events WHERE kind = 'duplicate_checked'" > "$WORK/dup_events"
