@@ -31,12 +31,18 @@ run --as amal --now "$T0" register --force child.name=Nour child.age=12 child.se
 expect_rc 0 "--force registers anyway"
 [ "$(checked overridden)" = 1 ] && pass || failt "the overridden duplicate check is not audited"
 
-# A hit on one's own child tells nothing new: refused, not audited.
+# bilal's check hits his own child (not news: no event) and amal's forced
+# case (someone else's: audited).
 run --as bilal --now "$T0" register child.name=Nour child.age=12 child.sex=female \
     source=school concerns=emotional_distress consent.registration=caregiver location=Riverside
-expect_rc 65 "bilal's own duplicate is refused"
-[ "$(sql "SELECT count(*) FROM events WHERE kind = 'duplicate_checked' AND actor = 'bilal'")" = 0 ] \
-    && pass || failt "a hit on the registrar's own child was audited as someone else's"
+expect_rc 65 "bilal's duplicate is refused"
+by_bilal() {
+    sql "SELECT count(*) FROM events e JOIN cases c ON c.id = e.case_id
+         WHERE c.ref = '$1' AND e.kind = 'duplicate_checked' AND e.actor = 'bilal'"
+}
+[ "$(by_bilal CP-2026-00001)" = 0 ] && pass ||
+    failt "a hit on the registrar's own child was audited as someone else's"
+[ "$(by_bilal CP-2026-00002)" = 1 ] && pass || failt "bilal's hit on amal's child is not audited"
 
 # The events hold codes only: no name, no place.
 sql "SELECT data FROM events WHERE kind = 'duplicate_checked'" > "$WORK/dup_events"
