@@ -75,14 +75,12 @@ end
 local db = host.database()
 assert(haven.init{ db = db, agency = "TR", workflow = host.find("workflows", X.workflow, ".yaml"),
                    rules = host.find("rules", X.rules, ""), as = "admin" })
-do
-  local A <close> = assert(haven.open{ db = db, as = "admin", now = X.start })
-  assert(A:user_add("supervisor", "supervisor"))
-  assert(A:user_add("trainee", "caseworker", "supervisor"))
-end
--- One engine per user: the trainee's, and the supervisor's when approval
--- needs it (an open engine acts as its one user).
-local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start })
+local E <close> = assert(haven.open{ db = db, as = "admin", now = X.start })
+assert(E:user_add("supervisor", "supervisor"))
+assert(E:user_add("trainee", "caseworker", "supervisor"))
+-- One engine per user (an open engine acts as its one user): from here E
+-- is the trainee's; the supervisor's opens when approval needs it.
+local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start }) -- luacheck: ignore
 local c = assert(E:register(X.registration))
 
 local missing, report = {}, {}
