@@ -80,7 +80,7 @@ assert(E:user_add("supervisor", "supervisor"))
 assert(E:user_add("trainee", "caseworker", "supervisor"))
 -- One engine per user (an open engine acts as its one user): from here E
 -- is the trainee's; the supervisor's opens when approval needs it.
-local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start }) -- luacheck: ignore
+local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start })
 local c = assert(E:register(X.registration))
 
 local missing, report = {}, {}
