@@ -367,6 +367,19 @@ static hv_status append_registered(hv_engine *e, const new_case *c,
     return s;
 }
 
+/* After a registration refused as a possible duplicate (rolled back):
+ * records the check on each case it found (hv__duplicates_audit), keeping
+ * the refusal's message. */
+static void audit_refused_duplicates(hv_engine *e, const json_t *found)
+{
+    char *keep = hv__strdup(hv_errmsg(e));
+    hv__duplicates_audit(e, found, "register", "refused", 0);
+    if (keep) {
+        hv__fail(e, HV_DUPLICATE, "%s", keep);
+        hv__free(keep);
+    }
+}
+
 /* Writes the whole registration in one transaction.  out: *out_ref, the
  * new case's reference, for the caller to hv_free. */
 static hv_status write_registration(hv_engine *e, const hv_intake *r,
@@ -384,8 +397,11 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
         (s = hv__registrar(e, "register", &c.user_id)) ||
         (s = next_reference(e, &ref)) || (s = insert_case(e, &c, ref)) ||
         (s = insert_records(e, &c)) || (s = first_tasks(e, &c)) ||
-        (s = append_registered(e, &c, overridden))) {
+        (s = append_registered(e, &c, overridden)) ||
+        (s = hv__duplicates_audit(e, overridden, "register", "overridden", 1))) {
         hv__store_rollback(e);
+        if (s == HV_DUPLICATE)
+            audit_refused_duplicates(e, overridden);
         goto done;
     }
     if ((s = hv__store_commit(e)))
@@ -449,7 +465,8 @@ HV_API hv_status hv_case_find_duplicates(hv_engine *e, const char *input_json,
         return s;
     if ((s = hv__intake_read(e, input_json, &in, &r)) ||
         (s = hv__duplicates_find(e, r.child_name, r.child_sex, r.child_age,
-                                 r.location, &dups)))
+                                 r.location, &dups)) ||
+        (s = hv__duplicates_audit(e, dups, "duplicates", "listed", 0)))
         goto done;
     char *text = json_dumps(dups, JSON_COMPACT);
     if (!text || !(*out_json = hv__strdup(text)))

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "access.h"
 #include "crypto.h"
+#include "events.h"
 
 /* The duplicate key of a spelling key, a sex and a location, as SQL: the
  * one expression both the index and the duplicate check use. */
@@ -162,6 +163,58 @@ done:
     hv__store_finalize(e, st);
     json_decref(refs);
     free(keys_text);
+    return s;
+}
+
+/* The id of the case ref if the duplicate check found it outside the
+ * acting user's scope (all: the agency; else me's cases and, for a
+ * supervisor, their team's), else 0.  A
+ * case they reach anyway tells them nothing new. */
+static hv_status hit_outside_scope(hv_engine *e, const char *ref, int all,
+                                   int64_t me, int supervisor, int64_t *id)
+{
+    return hv__store_query_int(
+        e, "auditing the duplicate check",
+        "SELECT c.id FROM cases c LEFT JOIN users a ON a.id = c.assignee_id"
+        " WHERE c.ref = ?1 AND NOT (?2 = 1 OR c.assignee_id = ?3 OR"
+        " (?4 = 1 AND a.supervisor_id = ?3))",
+        0, id, "tiii", ref, (int64_t)all, me, (int64_t)supervisor);
+}
+
+hv_status hv__duplicates_audit(hv_engine *e, const json_t *refs,
+                               const char *action, const char *outcome,
+                               int in_transaction)
+{
+    size_t i;
+    json_t *ref;
+    int all = 0, supervisor = 0;
+    int64_t me = 0;
+    if (json_array_size(refs) == 0)
+        return HV_OK;
+    json_t *data = json_pack("{s:s,s:s}", "action", action, "outcome", outcome);
+    if (!data)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    char role[32];
+    hv_status s = in_transaction ? HV_OK : hv__store_begin(e);
+    /* a manager sees every case in lists already; an administrator or a
+     * trainer none (every hit is news to them) */
+    if (s == HV_OK && (s = hv__actor(e, &me, role, sizeof role)) == HV_OK) {
+        all = !strcmp(role, "manager");
+        supervisor = !strcmp(role, "supervisor");
+    }
+    json_array_foreach(refs, i, ref) {
+        int64_t id = 0;
+        if (s == HV_OK &&
+            (s = hit_outside_scope(e, json_string_value(ref), all, me, supervisor,
+                                   &id)) == HV_OK && id)
+            s = hv__store_append_event(e, id, "duplicate_checked", data, NULL);
+    }
+    json_decref(data);
+    if (in_transaction)
+        return s;
+    if (s == HV_OK)
+        return hv__store_commit(e);
+    hv__store_rollback(e);
     return s;
 }
 

@@ -12,6 +12,8 @@
 #ifndef HV_SEARCH_H
 #define HV_SEARCH_H
 
+#include <jansson.h>
+
 #include "engine.h"
 
 /* Indexes a person's name for search (nothing when name is NULL), and,
@@ -30,5 +32,17 @@ hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
  * (NULL on failure). */
 hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
                               int age, const char *location, json_t **out);
+
+/* Records that the duplicate check found someone else's child: one
+ * `duplicate_checked` event on each case in refs (its answer) that lies
+ * outside the acting user's scope, naming the action ("register",
+ * "duplicates") and the outcome ("refused", "overridden", "listed"), never
+ * the name or place compared, so whoever reaches that case sees in its
+ * audit log that another user's check matched it.  Inside the caller's
+ * transaction when in_transaction, else in its own (when no hit is outside
+ * the scope, it commits nothing).  Returns HV_OK or the first failure. */
+hv_status hv__duplicates_audit(hv_engine *e, const json_t *refs,
+                               const char *action, const char *outcome,
+                               int in_transaction);
 
 #endif

@@ -1,6 +1,8 @@
 /* test_repl_pty.c - drives the interactive REPL through a pseudo-terminal:
  * tab completion, a multi-line entry, Ctrl-C, a friendly refusal, Ctrl-D,
- * and the history file. */
+ * and the history file, which keeps only lines made of command names,
+ * references, codes and numbers (issue 15: no note text, comment, bare
+ * identifier or continuation line). */
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
@@ -124,6 +126,20 @@ static void drive_the_repl(void **state)
     EXPECT(fd, mark, "haven CP-2026-00001> ");
     send_keys(fd, "search \"Noor\"\r");
     EXPECT(fd, mark, "Noor");
+    /* Free text never reaches the history (issue 15): a one-word note, a
+     * comment, a bare identifier; a plain command line does. */
+    mark = tlen;
+    send_keys(fd, "note \"zqxamina\"\r");
+    EXPECT(fd, mark, "version ");
+    mark = tlen;
+    send_keys(fd, "x = 1 -- Noor lives at Riverside\r");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    mark = tlen;
+    send_keys(fd, "Zqxbare\r");
+    EXPECT(fd, mark, "nil");
+    mark = tlen;
+    send_keys(fd, "due{ overdue = true }\r");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
     /* Ctrl-D leaves. */
     send_keys(fd, "\x04");
     int status = 0;
@@ -145,7 +161,12 @@ static void drive_the_repl(void **state)
     char *text = tu_read_file(hist, NULL);
     assert_non_null(text);
     assert_non_null(strstr(text, "40 + 2"));
-    assert_null(strstr(text, "Noor"));
+    assert_non_null(strstr(text, "show \"CP-2026-00001\""));
+    assert_non_null(strstr(text, "open \"CP-2026-00001\""));
+    assert_non_null(strstr(text, "due{ overdue = true }"));
+    if (strstr(text, "Noor") || strstr(text, "zqxamina") || strstr(text, "Riverside") ||
+        strstr(text, "x = 1") || strstr(text, "Zqxbare") || strstr(text, "for i"))
+        fail_msg("the history kept free text:\n%s", text);
     free(text);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);

@@ -26,6 +26,14 @@ static int cmd_repl(const cli_globals *g, int argc, char **argv)
     }
     if ((code = cli_open_engine(g, &e)))
         return code;
+    /* The full Lua reaches the files (the key file among them) and every
+     * user: an administrator's tool, and each session is recorded. */
+    hv_status st;
+    if (o.unsafe && (st = hv_engine_record_unsafe(e, "repl --unsafe")) != HV_OK) {
+        code = cli_engine_error(e, st);
+        hv_engine_close(e);
+        return code;
+    }
     if (g->has_now)
         hv_clock_simulate(e, g->now);
     code = hv_repl_run(e, &o);
@@ -90,14 +98,18 @@ const cli_command cli_cmd_scenario = {
     "Run training scenarios, each on a fresh temporary database with a\n"
     "simulated clock: a transcript, each failed expectation with its file and\n"
     "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
-    "--html writes the first scenario's timeline page; --show prints each\n"
-    "case's file at the end."};
+    "A scenario file runs in a sandbox like a rule pack's: the scenario API\n"
+    "and the safe parts of Lua (no io, os, debug, require, binary chunks, no\n"
+    "haven module), on its own scratch database only; as(login) switches\n"
+    "between that database's users.  --html writes the first scenario's\n"
+    "timeline page; --show prints each case's file at the end."};
 
 const cli_command cli_cmd_train = {
     "train", cmd_train,
     "haven train NAME",
     NULL,
-    "The trainee exercise (scenarios/train/NAME.lua): the referral, then the\n"
+    "The trainee exercise (scenarios/train/NAME.lua, run in the scenario\n"
+    "sandbox and returning a table): the referral, then the\n"
     "template's four parts (assessment summary; SMART goal; three to five key\n"
     "actions with responsible party and timeline; follow-up and review plan),\n"
     "checked against the engine's rules, and the model answer beside yours.\n"
@@ -113,5 +125,8 @@ const cli_command cli_cmd_repl = {
     "open case (followup{ method = ..., safety = ... }), register{...},\n"
     "search \"NAME\", help(), help \"STEP\", whoami().  Lua expressions print\n"
     "their value.  Reads statements from stdin when it is not a terminal\n"
-    "(exit 65 at the first refusal).  --unsafe: the full Lua library."};
+    "(exit 65 at the first refusal).  The REPL acts only as the user who\n"
+    "opened it: its Lua has no io, os, require or debug, no haven.open or\n"
+    "haven.init, and no way to switch users.  --unsafe: the full Lua library,\n"
+    "for an administrator only (others: exit 77), recorded in the audit log."};
 

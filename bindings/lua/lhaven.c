@@ -8,7 +8,10 @@
  *   for _, t in ipairs(e:due()) do print(t.ref, t.label, t.due_at) end
  *
  * Two userdata types: haven.Engine and haven.Case (a reference to a case on
- * an engine).  Expected failures (a refusal, an unknown reference) return
+ * an engine).  An engine acts as the user it was opened as (the `as`
+ * option, the command line's --as) for as long as it is open: there is no
+ * way to change the acting user of an open engine, so code handed one
+ * (the REPL, a scenario) cannot act as anyone else.  Expected failures (a refusal, an unknown reference) return
  * nil, message, exit code, status name; misuse raises ("bad argument #n").
  * Values come back as plain tables decoded from the engine's JSON; times
  * are ISO 8601 strings, with haven.time()/haven.iso() to convert.
@@ -421,16 +424,6 @@ static int e_whoami(lua_State *L)
     return 1;
 }
 
-/* e:as(login): act as another user from now on. */
-static int e_as(lua_State *L)
-{
-    lengine *le = check_engine(L, 1);
-    if (hv_engine_set_actor(le->e, luaL_checkstring(L, 2)) != HV_OK)
-        return push_failure(L, HV_USAGE, hv_errmsg(le->e));
-    lua_settop(L, 1);
-    return 1;
-}
-
 /* e:user_add(login, role [, supervisor]) -> true | nil, msg, code */
 static int e_user_add(lua_State *L)
 {
@@ -706,8 +699,8 @@ static const luaL_Reg engine_methods[] = {
     {"register", e_register}, {"case", e_case},       {"find", e_case},
     {"show", e_show},         {"search", e_search},   {"list", e_list},
     {"due", e_due},           {"now", e_now},         {"advance", e_advance},
-    {"set_now", e_set_now},   {"whoami", e_whoami},   {"as", e_as},
-    {"user_add", e_user_add}, {"users", e_users},     {"rules_reload", e_rules_reload},
+    {"set_now", e_set_now},   {"whoami", e_whoami},   {"user_add", e_user_add},
+    {"users", e_users},       {"rules_reload", e_rules_reload},
     {"workflow", e_workflow}, {"close", e_close},     {NULL, NULL}};
 
 static const luaL_Reg engine_meta[] = {

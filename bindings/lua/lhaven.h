@@ -15,8 +15,8 @@
 LHAVEN_API int luaopen_haven(lua_State *L);
 
 /* Pushes the engine userdata of an open engine the caller already holds
- * (the REPL and the scenario runner share theirs).  The Lua object does not
- * close it. */
+ * (the REPL shares its own).  The Lua object does not close it, and like
+ * every engine it acts only as the user it was opened as. */
 void lhaven_push_borrowed_engine(lua_State *L, void *engine);
 
 /* The Lua value at idx as JSON (a new reference, the caller's to

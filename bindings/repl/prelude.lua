@@ -85,7 +85,7 @@ local HELP = {
   open = "open \"REF\": work on a case; steps then apply to it",
   register = "register{ child = { name=, age=, sex= }, location=, source=, concerns = {...}, consent = { registration = \"caregiver\" } }",
   search = "search \"NAME\": children by name, spelling variants included",
-  whoami = "whoami(): who is acting",
+  whoami = "whoami(): who is acting: the user who opened the REPL, for the whole session (no switching)",
   assess = "assess{ kind = \"initial\"|\"comprehensive\"|\"reassessment\", safety = %safety_levels%, needs = {...}, risks = {...}, strengths = {...}, info_needed = {...}, elements = { childs_views=, family_relationships=, safe_environment=, development_identity=, strengths_resources= } }",
   plan = "plan{ goal = \"...\", indicators = {...}, target_date = \"YYYY-MM-DD\", addresses = {...}, actions = { { title=, responsible = \"caseworker\"|\"child\"|\"family\"|\"provider\", type = \"direct_support\"|\"referral\"|\"coordination\", due = \"YYYY-MM-DD\" } } }",
   approve = "approve(): a supervisor approves the plan or closure waiting",

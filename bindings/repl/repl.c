@@ -6,10 +6,16 @@
  * interface, the signal handler only sets a flag) or stops running code
  * (a hook set from the handler, as lua.c does); Ctrl-D leaves.
  *
- * The Lua it offers is safe by default: the `haven` module, the caseworker
- * commands of prelude.lua, and base, string, table, math, utf8, coroutine
- * without io, os, package/require, debug, dofile, loadfile or binary
- * chunks.  `--unsafe` gives an administrator the full standard library.
+ * The Lua it offers is safe by default: the engine it was given (acting
+ * as the user who opened it, with no way to switch), the caseworker
+ * commands of prelude.lua, haven.time/iso/duration/steps/version (no
+ * haven.open or haven.init), and base, string, table, math, utf8,
+ * coroutine without io, os, package/require, debug, dofile, loadfile or
+ * binary chunks.  `--unsafe` gives an administrator (cmd_lua.c checks and
+ * records it) the full standard library and module.
+ *
+ * The history (~/.haven_history, 0600) keeps only lines made of command
+ * names, references, codes and numbers (history_worthy).
  */
 #include "repl.h"
 
@@ -236,10 +242,32 @@ static void open_libraries(lua_State *L, int unsafe)
         lua_pop(L, 1);
     }
     luaopen_haven(L);
+    if (!unsafe) {
+        /* Only what acts as nobody: no haven.open (another user, another
+         * database), no haven.init (files anywhere), no rules_check (a
+         * folder anywhere).  The REPL's engine is its one way in. */
+        static const char *const kept[] = {"time", "iso", "duration", "steps",
+                                           "version", NULL};
+        lua_createtable(L, 0, 5);
+        for (const char *const *k = kept; *k; k++) {
+            lua_getfield(L, -2, *k);
+            lua_setfield(L, -2, *k);
+        }
+        lua_remove(L, -2);
+    }
     lua_setglobal(L, "haven");
 }
 
 /* ---- completion -------------------------------------------------------------- */
+
+/* The REPL's commands (prelude.lua), the steps from HV_STEP_MAP among
+ * them: what completion offers and what the history keeps. */
+static const char *const repl_commands[] = {
+    "due", "show", "open", "register", "search", "help", "whoami", "list",
+#define STEP_NAME(verb, synopsis, help) #verb,
+    HV_STEP_MAP(STEP_NAME)
+#undef STEP_NAME
+    "note", "explain", "history", "now", "advance", NULL};
 
 static lua_State *completion_state;
 static json_t *candidates; /* words offered by the generator */
@@ -258,16 +286,10 @@ static int add_word(const char *w)
  * memory, none.  Leaves L's stack as it was. */
 static void collect_words(lua_State *L)
 {
-    static const char *const commands[] = {
-        "due", "show", "open", "register", "search", "help", "whoami", "list",
-#define STEP_NAME(verb, synopsis, help) #verb,
-        HV_STEP_MAP(STEP_NAME)
-#undef STEP_NAME
-        "note", "explain", "history", "now", "advance", NULL};
     int bad = 0;
     json_decref(candidates);
     candidates = json_array();
-    for (const char *const *c = commands; *c; c++)
+    for (const char *const *c = repl_commands; *c; c++)
         bad |= add_word(*c);
     lua_getglobal(L, "engine");
     if (lua_isuserdata(L, -1)) {
@@ -339,50 +361,149 @@ static char **complete(const char *text, int start, int end)
 
 /* ---- history ------------------------------------------------------------------ */
 
-/* 1 if a string's content looks like a code ("phone_call") or a case
- * reference ("CP-2026-00001"), never a name or narrative. */
-static int code_like(const char *s, size_t n)
+/* What ~/.haven_history may keep: only lines made of command names,
+ * references, codes, numbers and punctuation.  A line with any other
+ * identifier, a string that is not a reference or a known code, a comment,
+ * a long string or an escape, or one that continues a statement, is free
+ * text that may name a child or tell their story: it is never written. */
+
+/* The identifiers a saved line may hold besides the REPL's commands: the
+ * keys of the commands' tables (help's synopses) and Lua's constants. */
+static const char *const history_keys[] = {
+    "for", "team", "agency", "overdue", "within", "limit", "stage", "source",
+    "concern", "assignee", "kind", "safety", "method", "outcome", "reason",
+    "scope", "given_by", "withdraw", "action", "status", "referral",
+    "service", "to", "expect_version", "force", "true", "false", "nil",
+    "case", "close_case", NULL};
+
+/* Codes a command takes that are not the workflow's lookups (help's
+ * synopses): assessment kinds, action and referral states, responsible
+ * parties, action types, evaluation outcomes. */
+static const char *const history_codes[] = {
+    "initial", "comprehensive", "reassessment", "in_progress", "done",
+    "dropped", "accepted", "declined", "completed", "caseworker", "child",
+    "family", "provider", "direct_support", "referral", "coordination",
+    "achieved", "partly_achieved", "not_achieved", NULL};
+
+/* Commands whose argument is always identifying or narrative: their lines
+ * are never saved, whatever they quote. */
+static const char *const history_never[] = {"register", "search", "note", NULL};
+
+static json_t *history_words; /* known codes and command names (a set) */
+
+/* 1 if the n bytes at s are one of words. */
+static int in_list(const char *const *words, const char *s, size_t n)
 {
-    int lower = 0, upper = 0, digit = 0;
-    if (n == 0 || n > 40)
-        return n == 0;
+    for (const char *const *w = words; *w; w++)
+        if (strlen(*w) == n && !strncmp(*w, s, n))
+            return 1;
+    return 0;
+}
+
+/* Makes history_words: the REPL's commands, the codes above, and the
+ * workflow's lookup codes and stage ids.  Out of memory, none (then no
+ * string is a known code).  Leaves L's stack as it was. */
+static void collect_history_words(lua_State *L)
+{
+    json_decref(history_words);
+    history_words = json_object();
+    for (const char *const *w = repl_commands; *w; w++)
+        json_object_set_new(history_words, *w, json_true());
+    for (const char *const *w = history_codes; *w; w++)
+        json_object_set_new(history_words, *w, json_true());
+    lua_getglobal(L, "engine");
+    if (lua_isuserdata(L, -1)) {
+        lua_getfield(L, -1, "workflow");
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+            lua_getfield(L, -1, "lookups");
+            lua_pushnil(L);
+            while (lua_istable(L, -2) && lua_next(L, -2)) {
+                for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+                    json_object_set_new(history_words, lua_tostring(L, -1), json_true());
+                    lua_pop(L, 1);
+                }
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "stages");
+            for (lua_Integer i = 1; lua_istable(L, -1) &&
+                                    lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+                lua_getfield(L, -1, "id");
+                if (lua_isstring(L, -1))
+                    json_object_set_new(history_words, lua_tostring(L, -1), json_true());
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* 1 if the n bytes at s look like a case reference ("CP-2026-00001"):
+ * capitals, digits and - / . only, with a capital and a digit. */
+static int reference_like(const char *s, size_t n)
+{
+    int upper = 0, digit = 0;
+    if (n < 3 || n > 40)
+        return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 'a' && c <= 'z')
-            lower = 1;
-        else if (c >= 'A' && c <= 'Z')
+        if (c >= 'A' && c <= 'Z')
             upper = 1;
         else if (c >= '0' && c <= '9')
             digit = 1;
-        else if (!strchr("_-/.:", c))
+        else if (!strchr("-/.", c))
             return 0;
     }
-    return !(lower && upper) && (!upper || digit);
+    return upper && digit;
 }
 
-/* A line may hold a child's name or narrative when any string in it is not
- * a code or a reference (or when it registers or searches): such lines are
- * never written to the history. */
-static int sensitive(const char *line)
+/* 1 if the statement text may be written to the history (see above). */
+static int history_worthy(const char *text)
 {
-    if (strstr(line, "register") || strstr(line, "search") || strstr(line, "[["))
-        return 1;
-    for (const char *p = line; *p; p++) {
-        if (*p != '"' && *p != '\'')
-            continue;
-        char quote = *p;
-        const char *start = ++p;
-        while (*p && *p != quote) {
-            if (*p == '\\' && p[1])
-                p++;
+    const char *p = text;
+    if (strchr(text, '\n') || strchr(text, '\r'))
+        return 0; /* a statement over several lines */
+    while (*p) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t') {
             p++;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+            const char *w = p;
+            while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || *p == '_')
+                p++;
+            size_t n = (size_t)(p - w);
+            if (in_list(history_never, w, n) ||
+                !(in_list(repl_commands, w, n) || in_list(history_keys, w, n)))
+                return 0;
+        } else if (c >= '0' && c <= '9') {
+            while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'x' ||
+                   (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))
+                p++;
+        } else if (c == '"' || c == '\'') {
+            const char *w = ++p;
+            while (*p && *p != (char)c && *p != '\\')
+                p++;
+            if (*p != (char)c)
+                return 0; /* an escape, or no end */
+            size_t n = (size_t)(p++ - w);
+            if (!reference_like(w, n) &&
+                !(history_words && n < 64 && json_object_getn(history_words, w, n)))
+                return 0;
+        } else if (c == '-' && p[1] == '-') {
+            return 0; /* a comment */
+        } else if (c == '[' && (p[1] == '[' || p[1] == '=')) {
+            return 0; /* a long string */
+        } else if (strchr("(){}[],;=.:+-*/%^#<>~", c)) {
+            p++;
+        } else {
+            return 0;
         }
-        if (!code_like(start, (size_t)(p - start)))
-            return 1;
-        if (!*p)
-            break;
     }
-    return 0;
+    return 1;
 }
 
 static char history_path[4096];
@@ -537,6 +658,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
     rl_catch_signals = 0;
     rl_readline_name = "haven";
     history_open();
+    collect_history_words(L);
     char *acc = NULL; /* the statement being typed over several lines */
     (void)pending;
     (void)have_pending;
@@ -562,7 +684,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
                 fprintf(stderr, "%s\n", hv_strerror(HV_NOMEM));
             continue;
         }
-        if (!sensitive(text))
+        if (history_worthy(text))
             add_history(text);
         free(text);
         if (status != LUA_OK) {
@@ -577,6 +699,8 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
     history_save();
     json_decref(candidates);
     candidates = NULL;
+    json_decref(history_words);
+    history_words = NULL;
     return 0;
 }
 

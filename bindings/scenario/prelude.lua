@@ -11,11 +11,41 @@
 -- Every step, narration and failed expectation becomes a dated line of the
 -- transcript; failed expectations are counted (with the scenario's file and
 -- line) and the run goes on.
-local haven, host = ...
+--
+-- The trust line: this prelude is trusted, the scenario file is not.  The
+-- file runs in `env` (scenario.c's sandbox: safe copies of the standard
+-- libraries, no io, os, debug, require, binary chunks), into which this
+-- prelude puts only the API below.  The `haven` module, the `host`
+-- functions and the engines stay in this prelude's locals: the scenario
+-- acts on its own scratch database only, as the users the prelude opens
+-- it as (one engine per user; as(login) switches between them).  What the
+-- C side needs afterwards comes back in the table this chunk returns.
+local haven, host, env = ...
 local S = { passed = 0, failed = 0, lines = {}, cases = {}, risk = {}, name = "?" }
-__scenario = S
-local E = nil
+local DB = nil        -- the scratch database's path, once scenario{} made it
+local engines = {}    -- login -> the engine acting as that user
+local acting = nil    -- the login acting now
+local E = nil         -- engines[acting]
+local handles = {}    -- ref -> { login -> the module's Case on that user's engine }
+local case_ref = setmetatable({}, { __mode = "k" }) -- scenario case -> ref
 local users = { caseworker = "amal", supervisor = "sara" }
+
+-- Acts as login from now on: that user's engine (opened on the scratch
+-- database at the first switch), its clock set to the clock so far.
+local function act_as(login)
+  if type(login) ~= "string" then error("as(login): a login", 3) end
+  local secs = E and select(2, E:now())
+  local e = engines[login]
+  if not e then
+    local msg
+    e, msg = haven.open{ db = DB, as = login, now = secs, scratch = true }
+    if not e then error({ message = msg }, 3) end
+    engines[login] = e
+  elseif secs then
+    e:set_now(secs)
+  end
+  E, acting = e, login
+end
 
 local function stamp()
   if not E then return "----------" end
@@ -56,7 +86,7 @@ local function deep_equal(a, b)
   return true
 end
 
-function expect(v, label)
+function env.expect(v, label)
   local e = {}
   local what = label and (label .. ": ") or ""
   local function check(ok, msg) if ok then pass() else fail(what .. msg) end end
@@ -77,7 +107,7 @@ function expect(v, label)
 end
 
 -- expect_refusal(function() c:plan{...} end, "Measurable")
-function expect_refusal(fn, text)
+function env.expect_refusal(fn, text)
   local ok, err = pcall(fn)
   if ok then fail("expected a refusal" .. (text and (" (" .. text .. ")") or "")) return end
   local msg = type(err) == "table" and err.message or tostring(err)
@@ -89,10 +119,11 @@ function expect_refusal(fn, text)
   end
 end
 
-function say(text) line("say", text) end
+function env.say(text) line("say", text) end
 
-function scenario(t)
+function env.scenario(t)
   assert(type(t) == "table", "scenario{ name = ..., workflow = ..., rules = ..., start = ... }")
+  if DB then error("scenario{...} is called once", 2) end
   S.name = t.name or "scenario"
   local db = host.database()
   local ok, msg = haven.init{ db = db, agency = t.agency or "CP",
@@ -100,18 +131,18 @@ function scenario(t)
     rules = t.rules ~= false and host.find("rules", t.rules or "default", "") or nil,
     as = "admin", simulated = true }
   if not ok then error("scenario setup: " .. tostring(msg), 2) end
+  DB = db
   -- the scenario's own temporary database, removed after the run: it need
   -- not survive a power cut, so its commits do not wait for the disk
   E = assert(haven.open{ db = db, as = "admin", now = t.start or "2026-11-28T09:00:00Z",
                          scratch = true })
-  __engine = E
+  engines.admin, acting = E, "admin"
   assert(E:user_add(users.supervisor, "supervisor"))
   assert(E:user_add(users.caseworker, "caseworker", users.supervisor))
   for login, role in pairs(t.users or {}) do assert(E:user_add(login, role, users.supervisor)) end
-  E:as(t.as or users.caseworker)
+  act_as(t.as or users.caseworker)
   line("start", S.name .. " (workflow " .. (t.workflow or "iasc") .. ", rules " ..
     tostring(t.rules == false and "none" or (t.rules or "default")) .. ")")
-  return E
 end
 
 local function engine()
@@ -119,29 +150,51 @@ local function engine()
   return E
 end
 
-function advance(d) engine():advance(d) end
-function at(iso) engine():set_now(iso) end
-function as(login) engine():as(login) end
-function now() return (engine():now()) end
-function time(iso) return haven.time(iso) end
-function haven_iso(secs) return haven.iso(secs) end
-function days(n) return n * 86400 end
-function weeks(n) return n * 7 * 86400 end
-function months(n) return n * 30 * 86400 end
-function hours(n) return n * 3600 end
+function env.advance(d) engine():advance(d) end
+function env.at(iso) engine():set_now(iso) end
+function env.as(login) engine() act_as(login) end
+function env.now() return (engine():now()) end
+function env.time(iso) return haven.time(iso) end
+function env.haven_iso(secs) return haven.iso(secs) end
+function env.days(n) return n * 86400 end
+function env.weeks(n) return n * 7 * 86400 end
+function env.months(n) return n * 30 * 86400 end
+function env.hours(n) return n * 3600 end
 
--- A case in a scenario: the module's Case with every step logged.
-local Case = {}
+-- A case in a scenario: the module's Case of the acting user's engine,
+-- every step logged.  What the scenario holds is a plain table with the
+-- reference; the Case and its engine stay here.
+local Case = { __metatable = "haven scenario case" }
+
+-- The module's Case for the scenario case self, on the acting user's
+-- engine (looked up there once: an audited read, as opening it is).
+local function handle(self)
+  local ref = case_ref[self]
+  if not ref then error("not a case of this scenario", 3) end
+  local per = handles[ref]
+  local c = per[acting]
+  if not c then
+    local msg
+    c, msg = engine():case(ref)
+    if not c then error({ message = msg }, 3) end
+    per[acting] = c
+  end
+  return c
+end
+
 Case.__index = function(self, k)
   local m = Case[k]
-  if m then return m end
-  return self._c[k]
+  if m ~= nil then return m end
+  local v = handle(self)[k]
+  if type(v) == "function" then return nil end -- the module's methods stay here
+  return v
 end
 
 local function record_risk(c)
-  local level = c._c.risk
-  local r = S.risk[c.ref] or {}
-  S.risk[c.ref] = r
+  local level = handle(c).risk
+  local ref = case_ref[c]
+  local r = S.risk[ref] or {}
+  S.risk[ref] = r
   if level and (#r == 0 or r[#r].level ~= level) then
     r[#r + 1] = { at = select(2, E:now()), level = level }
   end
@@ -151,31 +204,32 @@ end
 local STEPS = haven.steps
 for _, name in ipairs(STEPS) do
   Case[name] = function(self, t)
-    local r, msg = self._c[name](self._c, t)
+    local c = handle(self)
+    local r, msg = c[name](c, t)
     if not r then
       error({ message = msg }, 2)
     end
-    local text = string.format("%s %s -> %s (%s)", self.ref, r.event or name, r.stage, r.status)
+    local text = string.format("%s %s -> %s (%s)", case_ref[self], r.event or name, r.stage, r.status)
     if r.risk then text = text .. ", risk " .. r.risk end
     if r.next_followup then
       text = text .. string.format(", next follow-up in %gd (%s)",
         r.next_followup.every / 86400, r.next_followup.method)
     end
-    line(E:whoami(), text)
+    line(acting, text)
     record_risk(self)
-    self.last = r
+    rawset(self, "last", r)
     if r.next_followup then rawset(self, "every", r.next_followup.every) end
     return r
   end
 end
-function Case:show() return self._c:show() end
-function Case:note(text) return self._c:note(text) end
-function Case:explain() return self._c:explain() end
+function Case:show() return handle(self):show() end
+function Case:note(text) return handle(self):note(text) end
+function Case:explain() return handle(self):explain() end
 
 -- The next open task of a kind: { due_at (ISO), due (seconds), label }.
 function Case:task(kind)
   local best
-  for _, t in ipairs(self._c.open_tasks) do
+  for _, t in ipairs(handle(self).open_tasks or {}) do
     if t.status == "open" and (kind == nil or t.kind == kind) then
       local due = haven.time(t.due_at)
       if not best or due < best.due then best = { due_at = t.due_at, due = due, label = t.label, kind = t.kind } end
@@ -195,26 +249,31 @@ function Case:followup_every()
   return rawget(self, "every")
 end
 
-function register(t, opts)
+function env.register(t, opts)
   local c, msg = engine():register(t, opts)
   if not c then error({ message = msg }, 2) end
-  local self = setmetatable({ _c = c, ref = c.ref }, Case)
+  local self = setmetatable({ ref = c.ref }, Case)
+  case_ref[self] = c.ref
+  handles[c.ref] = { [acting] = c }
   S.cases[#S.cases + 1] = c.ref
-  line(E:whoami(), string.format("%s registered: %s, urgency %s", c.ref, c.stage, tostring(c.urgency)))
+  line(acting, string.format("%s registered: %s, urgency %s", c.ref, c.stage, tostring(c.urgency)))
   record_risk(self)
   return self
 end
 
-function due(filter) return engine():due(filter) end
+function env.due(filter) return engine():due(filter) end
+
+-- What scenario.c needs after the file ran; never reachable from it.
+local control = { S = S }
 
 -- Unexpected refusals stop the scenario with the scenario's line.
-function __report_error(err)
+function control.report_error(err)
   local msg = type(err) == "table" and err.message or tostring(err)
   S.failed = S.failed + 1
   line("ERROR", msg)
 end
 
-function __finish()
+function control.finish()
   line("end", string.format("%d passed, %d failed", S.passed, S.failed))
   if E then
     for _, ref in ipairs(S.cases) do
@@ -224,3 +283,11 @@ function __finish()
   end
   return S.passed, S.failed
 end
+
+-- Closes every engine (the C side removes the scratch folder next).
+function control.close()
+  for login, e in pairs(engines) do e:close(); engines[login] = nil end
+  E = nil
+end
+
+return control

@@ -1,6 +1,15 @@
 /* scenario.c - `haven scenario run`: each scenario (a Lua script) runs on
  * a fresh temporary database with the scenario API of prelude.lua, through
- * the real engine and rules, on a simulated clock. */
+ * the real engine and rules, on a simulated clock.
+ *
+ * A scenario file (and a `haven train` exercise) runs in a sandbox like a
+ * rule pack's: loaded as text only, into its own environment holding
+ * copies of the safe standard names (base without dofile/loadfile/require,
+ * load of text only, string without dump, table, math, utf8, coroutine),
+ * no io, os, package or debug, the string metatable locked; and the API
+ * the trusted prelude put there.  The haven module and the host functions
+ * are never in it: the file acts on its own scratch database only, as the
+ * users the prelude opens it as. */
 #include "scenario.h"
 
 #include <dirent.h>
@@ -124,6 +133,107 @@ static int message_handler(lua_State *L)
     return 1;
 }
 
+/* ---- the sandbox ------------------------------------------------------------ */
+
+/* Opens the standard libraries the trusted preludes use (never io, os,
+ * package or debug) and locks the shared string metatable, so no code
+ * reaches the real string table through getmetatable(""). */
+static void open_safe_libraries(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
+        {NULL, NULL}};
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const removed[] = {"dofile", "loadfile", NULL};
+    for (const char *const *n = removed; *n; n++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *n);
+    }
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+}
+
+/* load(text [, name [, mode [, env]]]) of the sandbox: text only, into
+ * the sandbox environment (upvalue 1) unless env is given. */
+static int sandbox_load(lua_State *L)
+{
+    size_t n;
+    const char *text = luaL_checklstring(L, 1, &n);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int env = lua_isnone(L, 4) ? lua_upvalueindex(1) : 4;
+    if (luaL_loadbufferx(L, text, n, name, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1))
+        lua_pop(L, 1);
+    return 1;
+}
+
+/* Pushes a new sandbox environment: copies of the safe names of the real
+ * globals and of the library tables (so the code changes only its own),
+ * load of text only into it, and _G as itself. */
+static void push_sandbox_env(lua_State *L)
+{
+    static const char *const names[] = {
+        "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall",
+        "select", "tonumber", "tostring", "type", "rawequal", "rawlen",
+        "rawget", "rawset", "getmetatable", "setmetatable", "print",
+        "_VERSION", NULL};
+    static const char *const libraries[] = {"string", "table", "math", "utf8",
+                                            "coroutine", NULL};
+    lua_newtable(L);
+    int env = lua_gettop(L);
+    for (const char *const *n = names; *n; n++) {
+        lua_getglobal(L, *n);
+        lua_setfield(L, env, *n);
+    }
+    for (const char *const *lib = libraries; *lib; lib++) {
+        lua_getglobal(L, *lib);
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, -3)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+        lua_pushnil(L);
+        lua_setfield(L, -2, "dump"); /* string.dump: binary chunks */
+        lua_setfield(L, env, *lib);
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, env);
+    lua_pushcclosure(L, sandbox_load, 1);
+    lua_setfield(L, env, "load");
+    lua_pushvalue(L, env);
+    lua_setfield(L, env, "_G");
+}
+
+/* Loads the file as text into the sandbox environment at env_idx.
+ * Returns luaL_loadfilex's status with the chunk (or the message)
+ * pushed. */
+static int load_sandboxed(lua_State *L, const char *file, int env_idx)
+{
+    env_idx = lua_absindex(L, env_idx);
+    int status = luaL_loadfilex(L, file, "t");
+    if (status == LUA_OK) {
+        lua_pushvalue(L, env_idx);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return status;
+}
+
 /* Removes the temporary folder and the files in it. */
 static void remove_dir(const char *dir)
 {
@@ -142,10 +252,11 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-/* Prints the case files of the scenario's cases (S.files) as `haven show`. */
-static void show_cases(lua_State *L)
+/* Prints the case files of the scenario's cases (S.files of the prelude's
+ * control table at control) as `haven show`. */
+static void show_cases(lua_State *L, int control)
 {
-    lua_getglobal(L, "__scenario");
+    lua_getfield(L, control, "S");
     lua_getfield(L, -1, "files");
     if (lua_istable(L, -1)) {
         lua_pushnil(L);
@@ -158,6 +269,51 @@ static void show_cases(lua_State *L)
         }
     }
     lua_pop(L, 2);
+}
+
+/* Writes the timeline page of the scenario (timeline.lua over the
+ * prelude's S, with haven.time and haven.iso only) to html.  Returns 0 or
+ * an exit code after printing why. */
+static int write_timeline(lua_State *L, int haven_idx, int control, const char *html)
+{
+    int code = 0;
+    if (luaL_loadbufferx(L, scenario_timeline, strlen(scenario_timeline),
+                         "=timeline", "t") != LUA_OK) {
+        fprintf(stderr, "haven: scenario: timeline: %s\n", lua_tostring(L, -1));
+        return hv_status_exit_code(HV_INTERNAL);
+    }
+    lua_createtable(L, 0, 2);
+    lua_getfield(L, haven_idx, "time");
+    lua_setfield(L, -2, "time");
+    lua_getfield(L, haven_idx, "iso");
+    lua_setfield(L, -2, "iso");
+    lua_getfield(L, control, "S");
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_pcall(L, 0, 1, 0) == LUA_OK) {
+        size_t n;
+        const char *page = lua_tolstring(L, -1, &n);
+        FILE *f = fopen(html, "w");
+        if (!f || fwrite(page, 1, n, f) != n) {
+            fprintf(stderr, "haven: %s: cannot write\n", html);
+            code = hv_status_exit_code(HV_CANTCREATE);
+        }
+        if (f)
+            fclose(f);
+    } else {
+        fprintf(stderr, "haven: scenario: timeline: %s\n", lua_tostring(L, -1));
+        code = hv_status_exit_code(HV_INTERNAL);
+    }
+    lua_pop(L, 1);
+    return code;
+}
+
+/* Calls control[name](...) with the nargs values on top, nresults
+ * results; returns lua_pcall's status (the message pushed on failure). */
+static int call_control(lua_State *L, int control, const char *name, int nargs,
+                        int nresults)
+{
+    lua_getfield(L, control, name);
+    lua_insert(L, -nargs - 1);
+    return lua_pcall(L, nargs, nresults, 0);
 }
 
 /* Runs one scenario; adds its counts; writes html when asked. */
@@ -174,10 +330,12 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     snprintf(rs.file, sizeof rs.file, "%s", file);
     snprintf(rs.chunk, sizeof rs.chunk, "@%s", file);
     lua_State *L = luaL_newstate();
-    luaL_openlibs(L);
-    luaL_requiref(L, "haven", luaopen_haven, 1);
+    open_safe_libraries(L);
+    luaL_requiref(L, "haven", luaopen_haven, 0); /* not a global */
     int haven_idx = lua_gettop(L);
     int code = 0;
+    push_sandbox_env(L);
+    int env_idx = lua_gettop(L);
     lua_newtable(L); /* host */
     static const luaL_Reg host[] = {{"database", h_database}, {"find", h_find},
                                     {"caller", h_caller}, {NULL, NULL}};
@@ -192,26 +350,25 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     }
     lua_pushvalue(L, haven_idx);
     lua_pushvalue(L, host_idx);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    lua_pushvalue(L, env_idx);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
         fprintf(stderr, "haven: scenario: %s\n", lua_tostring(L, -1));
         code = hv_status_exit_code(HV_INTERNAL);
         goto done;
     }
+    int control = lua_gettop(L);
     printf("== %s\n", file);
     lua_pushlightuserdata(L, &rs);
     lua_pushcclosure(L, message_handler, 1);
     int handler = lua_gettop(L);
-    int status = luaL_loadfilex(L, file, "t");
+    int status = load_sandboxed(L, file, env_idx);
     if (status == LUA_OK)
         status = lua_pcall(L, 0, 0, handler);
     if (status != LUA_OK) {
-        lua_getglobal(L, "__report_error");
-        lua_pushvalue(L, -2);
-        lua_pcall(L, 1, 0, 0);
-        lua_pop(L, 1);
+        call_control(L, control, "report_error", 1, 0);
+        lua_settop(L, handler);
     }
-    lua_getglobal(L, "__finish");
-    if (lua_pcall(L, 0, 2, 0) == LUA_OK) {
+    if (call_control(L, control, "finish", 0, 2) == LUA_OK) {
         *passed += (int)lua_tointeger(L, -2);
         *failed += (int)lua_tointeger(L, -1);
     } else {
@@ -220,36 +377,10 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     }
     lua_settop(L, handler);
     if (show)
-        show_cases(L);
-    if (html) {
-        lua_getglobal(L, "__scenario");
-        int s_idx = lua_gettop(L);
-        if (luaL_loadbufferx(L, scenario_timeline, strlen(scenario_timeline),
-                             "=timeline", "t") == LUA_OK) {
-            lua_pushvalue(L, haven_idx);
-            lua_pushvalue(L, s_idx);
-            if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_pcall(L, 0, 1, 0) == LUA_OK) {
-                size_t n;
-                const char *page = lua_tolstring(L, -1, &n);
-                FILE *f = fopen(html, "w");
-                if (!f || fwrite(page, 1, n, f) != n) {
-                    fprintf(stderr, "haven: %s: cannot write\n", html);
-                    code = hv_status_exit_code(HV_CANTCREATE);
-                }
-                if (f)
-                    fclose(f);
-            } else {
-                fprintf(stderr, "haven: scenario: timeline: %s\n", lua_tostring(L, -1));
-                code = hv_status_exit_code(HV_INTERNAL);
-            }
-        }
-    }
-    lua_getglobal(L, "__engine");
-    if (lua_isuserdata(L, -1)) {
-        lua_getfield(L, -1, "close");
-        lua_pushvalue(L, -2);
-        lua_pcall(L, 1, 0, 0);
-    }
+        show_cases(L, control);
+    if (html)
+        code = write_timeline(L, haven_idx, control, html);
+    call_control(L, control, "close", 0, 0);
 done:
     lua_close(L);
     remove_dir(rs.dir);
@@ -327,8 +458,8 @@ int hv_train_run(const char *name)
         return hv_status_exit_code(HV_CANTCREATE);
     }
     lua_State *L = luaL_newstate();
-    luaL_openlibs(L);
-    luaL_requiref(L, "haven", luaopen_haven, 1);
+    open_safe_libraries(L);
+    luaL_requiref(L, "haven", luaopen_haven, 0); /* not a global */
     int code = hv_status_exit_code(HV_INTERNAL);
     if (luaL_loadbufferx(L, scenario_train, strlen(scenario_train), "=train", "t") != LUA_OK)
         goto fail;
@@ -337,8 +468,18 @@ int hv_train_run(const char *name)
     static const luaL_Reg host[] = {{"database", h_database}, {"find", h_find}, {NULL, NULL}};
     lua_pushlightuserdata(L, &rs);
     luaL_setfuncs(L, host, 1);
-    if (luaL_dofile(L, exercise) != LUA_OK)
+    /* The exercise is data (the referral, the registration, the model
+     * answer) from a file: it runs in the sandbox and returns a table. */
+    push_sandbox_env(L);
+    if (load_sandboxed(L, exercise, -1) != LUA_OK)
         goto fail;
+    lua_remove(L, -2);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK)
+        goto fail;
+    if (!lua_istable(L, -1)) {
+        lua_pushfstring(L, "%s: an exercise returns a table", exercise);
+        goto fail;
+    }
     lua_pushcfunction(L, t_read_line);
     lua_pushboolean(L, isatty(STDIN_FILENO));
     if (lua_pcall(L, 5, 1, 0) != LUA_OK)

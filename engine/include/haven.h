@@ -374,6 +374,12 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path);
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref);
 /* Users as a JSON array {login, role, supervisor, active, open_cases}. */
 HV_API hv_status hv_user_list(hv_engine *e, char **out_json);
+/* Records that the acting user is about to run code outside the sandbox
+ * through front_end (a short fixed label such as "repl --unsafe"): an
+ * administrator only, recorded as an `unsafe_session` event; anyone else is
+ * refused with HV_DENIED (one line naming the role) and the refusal is
+ * recorded as `access_refused`.  Call it before handing over. */
+HV_API hv_status hv_engine_record_unsafe(hv_engine *e, const char *front_end);
 
 /* Why the case is where it is: every rule decision recorded on the case
  * (hook, pack name, version, content hash, the result with its reasons or
