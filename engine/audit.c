@@ -22,6 +22,7 @@
 #include "store.h"
 #include "access.h"
 #include "context.h"
+#include "sealcheck.h"
 
 /* Where the chain starts (meta audit_chain_from; 1 when absent). */
 static hv_status chain_start(hv_engine *e, int64_t *from)
@@ -232,7 +233,8 @@ HV_API hv_status hv_audit_verify(hv_engine *e, const char *checkpoint_json,
     unsigned char head[HV_AUDIT_HASH_BYTES] = {0};
     char head_hex[2 * HV_AUDIT_HASH_BYTES + 1];
     hv_status s;
-    if ((s = start_walk(e, out_json, &entries, &legacy, &head_seq, head)))
+    if ((s = start_walk(e, out_json, &entries, &legacy, &head_seq, head)) ||
+        (s = hv__seals_check(e)))
         return s;
     sodium_bin2hex(head_hex, sizeof head_hex, head, sizeof head);
     if (checkpoint_json) {
