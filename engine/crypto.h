@@ -54,6 +54,10 @@ hv_status hv__keys_load(hv_engine *e);
 const char *hv__crypto_open(hv_engine *e, const char *table, const char *column,
                             int64_t row, const unsigned char *in, size_t n,
                             char **out, size_t *outlen);
+/* 1 when text[0..n) is a placeholder that purge leaves in a sealed column
+ * ('', '{}' or '[]'): plain text that says nothing, read as it is.  Any
+ * other text in a sealed column does not open. */
+int hv__seal_placeholder(const unsigned char *text, size_t n);
 /* HV_OK when the data key is here; else HV_DENIED with a message naming
  * the action. */
 hv_status hv__need_key(hv_engine *e, const char *action);

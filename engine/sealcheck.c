@@ -143,7 +143,11 @@ static hv_status check_value(hv_engine *e, const struct sealed_table *t,
     const char *why = "the value is not sealed";
     char *plain = NULL;
     size_t n = 0;
-    if (sqlite3_column_type(st, 2) == SQLITE_BLOB)
+    if (sqlite3_column_type(st, 2) != SQLITE_BLOB &&
+        hv__seal_placeholder(sqlite3_column_text(st, 2),
+                             (size_t)sqlite3_column_bytes(st, 2)))
+        why = NULL;
+    else if (sqlite3_column_type(st, 2) == SQLITE_BLOB)
         why = hv__crypto_open(e, t->table, column, row, sqlite3_column_blob(st, 2),
                               (size_t)sqlite3_column_bytes(st, 2), &plain, &n);
     if (plain) {
