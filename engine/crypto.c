@@ -240,7 +240,8 @@ static size_t seal_ad(char ad[SEAL_AD_MAX], const char *table,
     const char *names[2] = {table, column};
     for (int i = 0; i < 2; i++) {
         size_t n = names[i] ? strlen(names[i]) : 0;
-        if (n == 0 || n > 40 || strspn(names[i], "abcdefghijklmnopqrstuvwxyz_") != n)
+        if (n == 0 || n > 40 ||
+            strspn(names[i], "abcdefghijklmnopqrstuvwxyz_") != n)
             return 0;
     }
     int len = snprintf(ad, SEAL_AD_MAX, "haven-v2 %s.%s#%lld", table, column,
@@ -298,8 +299,8 @@ static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     unsigned char *out = NULL;
     size_t total = 0;
-    seal_bytes(e, sqlite3_value_text(argv[0]), (size_t)sqlite3_value_bytes(argv[0]),
-               ad, adlen, &out, &total);
+    seal_bytes(e, sqlite3_value_text(argv[0]),
+               (size_t)sqlite3_value_bytes(argv[0]), ad, adlen, &out, &total);
     if (!out)
         sqlite3_result_error_nomem(ctx);
     else
@@ -361,13 +362,15 @@ int hv__seal_placeholder(const unsigned char *text, size_t n)
 
 /* Sets ctx's result to the failure why of table.column in row, as corrupt
  * data (the engine reports HV_CORRUPT): one line, never the value. */
-static void open_failed(sqlite3_context *ctx, sqlite3_value **argv, const char *why)
+static void open_failed(sqlite3_context *ctx, sqlite3_value **argv,
+                        const char *why)
 {
     if (why == OPEN_NOMEM) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
-    char *msg = sqlite3_mprintf("%s.%s of row %lld: %s", sqlite3_value_text(argv[1]),
+    char *msg = sqlite3_mprintf("%s.%s of row %lld: %s",
+                                sqlite3_value_text(argv[1]),
                                 sqlite3_value_text(argv[2]),
                                 (long long)sqlite3_value_int64(argv[3]), why);
     if (!msg) {
@@ -407,9 +410,10 @@ static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     char *plain = NULL;
     size_t n = 0;
-    const char *why = open_bytes(e, sqlite3_value_blob(argv[0]),
-                                 (size_t)sqlite3_value_bytes(argv[0]), SEAL_MAGIC,
-                                 ad, adlen, &plain, &n);
+    const char *why =
+        open_bytes(e, sqlite3_value_blob(argv[0]),
+                   (size_t)sqlite3_value_bytes(argv[0]), SEAL_MAGIC, ad, adlen,
+                   &plain, &n);
     if (why)
         open_failed(ctx, argv, why);
     else if (!plain)
@@ -427,7 +431,8 @@ static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     char ad[SEAL_AD_MAX];
-    hv_engine *e = keyed_argument(ctx, argv[0], ": sealed values cannot be bound");
+    hv_engine *e =
+        keyed_argument(ctx, argv[0], ": sealed values cannot be bound");
     size_t adlen = e ? binding_argument(ctx, argv, ad) : 0;
     if (!adlen)
         return;

@@ -31,7 +31,8 @@ const hv__export_table hv__export_tables[] = {
      "one row per case: stage, status, codes, risk, dates, assignee",
      "SELECT a.code AS agency, w.code AS workflow, w.version AS"
      " workflow_version, c.stage, c.status, c.source, hv_open(c.location,"
-     " 'cases', 'location', c.id) AS location, c.urgency, c.risk_level, c.risk_score, u.login AS assignee,"
+     " 'cases', 'location', c.id) AS location, c.urgency, c.risk_level,"
+     " c.risk_score, u.login AS assignee,"
      " c.registered_at, r.login AS registered_by, c.updated_at, c.closed_at,"
      " c.version, (SELECT group_concat(code, ';') FROM (SELECT code FROM"
      " case_concerns WHERE case_id = c.id ORDER BY code)) AS concerns,"
@@ -100,7 +101,8 @@ const hv__export_table hv__export_tables[] = {
      " hv_open(x.title, 'plan_actions', 'title', x.id) AS title,"
      " x.responsible, hv_open(x.provider, 'plan_actions', 'provider', x.id)"
      " AS provider, x.type, x.due_at, x.status, hv_open(x.status_reason,"
-     " 'plan_actions', 'status_reason', x.id) AS reason, x.updated_at FROM plan_actions x JOIN plans p ON p.id ="
+     " 'plan_actions', 'status_reason', x.id) AS reason, x.updated_at FROM"
+     " plan_actions x JOIN plans p ON p.id ="
      " x.plan_id WHERE x.case_id = ?1 ORDER BY x.id",
      "vvvfvfvtvft"},
     {"referrals", "referrals", HV__EXPORT_CSV | HV__EXPORT_JSON,
@@ -132,7 +134,8 @@ const hv__export_table hv__export_tables[] = {
     {"reviews", "reviews", HV__EXPORT_CSV | HV__EXPORT_JSON,
      "one row per case review",
      "SELECT r.id, r.at, u.login AS by_user, r.outcome, hv_open(r.notes,"
-     " 'reviews', 'notes', r.id) AS notes FROM reviews r LEFT JOIN users u ON u.id = r.by_id"
+     " 'reviews', 'notes', r.id) AS notes FROM reviews r LEFT JOIN users u"
+     " ON u.id = r.by_id"
      " WHERE r.case_id = ?1 ORDER BY r.id",
      "vtvvf"},
     {NULL, "evaluations", HV__EXPORT_JSON, "evaluations",

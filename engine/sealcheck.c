@@ -28,9 +28,13 @@ static const struct sealed_table {
     {"notes", "case_id", {"text"}},
     {"consents", "case_id", {"withdrawn_reason"}},
     {"assessments", "case_id", {"data"}},
-    {"plans", "case_id", {"goal", "indicators", "addresses", "decision_reason"}},
+    {"plans",
+     "case_id",
+     {"goal", "indicators", "addresses", "decision_reason"}},
     {"plan_actions", "case_id", {"title", "provider", "status_reason"}},
-    {"referrals", "case_id", {"provider", "outcome", "consent_override_reason"}},
+    {"referrals",
+     "case_id",
+     {"provider", "outcome", "consent_override_reason"}},
     {"conferences", "case_id", {"participants", "decisions"}},
     {"followups", "case_id", {"notes"}},
     {"reviews", "case_id", {"notes"}},
@@ -39,7 +43,7 @@ static const struct sealed_table {
 };
 
 #define SEALED_TABLES (sizeof sealed_tables / sizeof sealed_tables[0])
-#define LISTED_MAX 20
+#define LISTED_MAX 10
 
 /* Appends the pieces (NULL after the last) to sql[size] at *len; the
  * pieces are the names above, so they always fit. */
@@ -78,7 +82,8 @@ static hv_status table_reseal(hv_engine *e, const struct sealed_table *t)
 {
     char sql[1024] = "";
     size_t len = 0;
-    sql_add(sql, sizeof sql, &len, "UPDATE ", t->table, " SET ", (const char *)NULL);
+    sql_add(sql, sizeof sql, &len, "UPDATE ", t->table, " SET ",
+            (const char *)NULL);
     for (size_t c = 0; t->columns[c]; c++)
         sql_add(sql, sizeof sql, &len, c ? ", " : "", t->columns[c],
                 " = hv_reseal(", t->columns[c], ", '", t->table, "', '",
@@ -148,7 +153,8 @@ static hv_status check_value(hv_engine *e, const struct sealed_table *t,
                              (size_t)sqlite3_column_bytes(st, 2)))
         why = NULL;
     else if (sqlite3_column_type(st, 2) == SQLITE_BLOB)
-        why = hv__crypto_open(e, t->table, column, row, sqlite3_column_blob(st, 2),
+        why = hv__crypto_open(e, t->table, column, row,
+                              sqlite3_column_blob(st, 2),
                               (size_t)sqlite3_column_bytes(st, 2), &plain, &n);
     if (plain) {
         sodium_memzero(plain, n);
@@ -198,7 +204,8 @@ hv_status hv__seals_check(hv_engine *e)
     hv_status s = HV_OK;
     for (size_t t = 0; !s && t < SEALED_TABLES; t++)
         for (size_t c = 0; !s && sealed_tables[t].columns[c]; c++)
-            s = check_column(e, &sealed_tables[t], sealed_tables[t].columns[c], &f);
+            s = check_column(e, &sealed_tables[t], sealed_tables[t].columns[c],
+                             &f);
     if (s || !f.failed)
         return s;
     return hv__fail(e, HV_INVALID,

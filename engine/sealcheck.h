@@ -28,7 +28,7 @@ hv_status hv__seals_bind(hv_engine *e);
 /* Tries to open every sealed value (with the key; without it, checks that
  * each is in the bound format).  HV_OK when all open; else HV_INVALID with
  * one line naming each value that does not (table.column, row id, the
- * case's reference; never a value), the first 20 of them. */
+ * case's reference; never a value), the first 10 of them. */
 hv_status hv__seals_check(hv_engine *e);
 
 #endif
