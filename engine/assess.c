@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "assess.h"
 #include "store.h"
 #include "tasks.h"
@@ -220,8 +221,10 @@ hv_status hv__step_assess(hv_step_run *sc)
     if (!text)
         return hv__step_fail(sc, HV_NOMEM, "out of memory");
     s = hv__store_execf(sc->e, sc->verb,
-                        "INSERT INTO assessments (case_id, kind, at, by_id,"
-                        " safety, data) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
+                        "INSERT INTO assessments (id, case_id, kind, at, by_id,"
+                        " safety, data) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
+                        " hv_seal(?6, 'assessments', 'data', new_id) FROM "
+                        HV_NEW_ROW("assessments"),
                         "itiitt", sc->call.case_id, kind, (int64_t)at,
                         sc->call.user_id, safety, text);
     hv__free(text);

@@ -22,6 +22,7 @@
 #include "store.h"
 #include "access.h"
 #include "context.h"
+#include "sealcheck.h"
 
 /* A checkpoint given with --checkpoint (the JSON of hv_audit_checkpoint,
  * kept elsewhere): signed with this database's audit key, and the chain
@@ -89,7 +90,8 @@ static hv_status verify(hv_engine *e, const char *checkpoint_json, int deep,
     /* (without the file here, the checkpoint given anchors the chain) */
     if ((s = hv__chain_verify(e, &cs, checkpoint_json != NULL,
                               deep ? &cases : NULL)) ||
-        (checkpoint_json && (s = check_given(e, &cs, checkpoint_json)))) {
+        (checkpoint_json && (s = check_given(e, &cs, checkpoint_json))) ||
+        (s = hv__seals_check(e))) {
         json_decref(cases);
         return s;
     }

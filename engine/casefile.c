@@ -263,59 +263,71 @@ static hv_status history(hv_engine *e, int64_t case_id, json_t *arr)
 static const section lifecycle_sections[] = {
     {"assessments",
      "SELECT a.id, a.kind, a.at, u.login AS by_user, a.safety,"
-     " hv_open(a.data) AS detail_json FROM assessments a LEFT JOIN users u ON u.id = a.by_id"
+     " hv_open(a.data, 'assessments', 'data', a.id) AS detail_json FROM"
+     " assessments a LEFT JOIN users u ON u.id = a.by_id"
      " WHERE case_id = ?1 ORDER BY a.at, a.id",
      generic_row, "reading the case file"},
     {"plans",
-     "SELECT p.id, p.version, p.status, hv_open(p.goal) AS goal,"
-     " hv_open(p.indicators) AS indicators_json, hv_open(p.addresses) AS"
+     "SELECT p.id, p.version, p.status, hv_open(p.goal, 'plans', 'goal',"
+     " p.id) AS goal, hv_open(p.indicators, 'plans', 'indicators', p.id) AS"
+     " indicators_json, hv_open(p.addresses, 'plans', 'addresses', p.id) AS"
      " addresses_json, p.target_date AS target_at, p.created_at, u.login"
      " AS created_by, p.decided_at, d.login AS decided_by,"
-     " hv_open(p.decision_reason) AS decision_reason, (SELECT"
+     " hv_open(p.decision_reason, 'plans', 'decision_reason', p.id) AS"
+     " decision_reason, (SELECT"
      " json_group_array(json_object('number', seq, 'title',"
-     " hv_open(title), 'responsible', responsible, 'provider',"
-     " hv_open(provider), 'type', type,"
+     " hv_open(title, 'plan_actions', 'title', id), 'responsible',"
+     " responsible, 'provider', hv_open(provider, 'plan_actions',"
+     " 'provider', id), 'type', type,"
      " 'due', strftime('%Y-%m-%dT%H:%M:%SZ', due_at, 'unixepoch'),"
-     " 'status', status, 'reason', hv_open(status_reason))) FROM (SELECT * FROM"
+     " 'status', status, 'reason', hv_open(status_reason, 'plan_actions',"
+     " 'status_reason', id))) FROM (SELECT * FROM"
      " plan_actions WHERE plan_id = p.id ORDER BY seq)) AS actions_json"
      " FROM plans p LEFT JOIN users u ON u.id = p.created_by LEFT JOIN users"
      " d ON d.id = p.decided_by WHERE p.case_id = ?1 ORDER BY p.version",
      generic_row, "reading the case file"},
     {"referrals",
-     "SELECT r.seq AS number, r.service, hv_open(r.provider) AS provider,"
-     " r.status, r.sent_at, r.updated_at, hv_open(r.outcome) AS outcome,"
-     " o.login AS consent_overridden_by, hv_open(r.consent_override_reason)"
+     "SELECT r.seq AS number, r.service, hv_open(r.provider, 'referrals',"
+     " 'provider', r.id) AS provider, r.status, r.sent_at, r.updated_at,"
+     " hv_open(r.outcome, 'referrals', 'outcome', r.id) AS outcome,"
+     " o.login AS consent_overridden_by, hv_open(r.consent_override_reason,"
+     " 'referrals', 'consent_override_reason', r.id)"
      " AS consent_override_reason FROM referrals r LEFT JOIN users o ON"
      " o.id = r.consent_override_by WHERE r.case_id = ?1 ORDER BY r.seq",
      generic_row, "reading the case file"},
     {"conferences",
-     "SELECT k.at, u.login AS recorded_by, hv_open(k.participants) AS"
-     " participants_json, hv_open(k.decisions) AS decisions_json FROM"
+     "SELECT k.at, u.login AS recorded_by, hv_open(k.participants,"
+     " 'conferences', 'participants', k.id) AS participants_json,"
+     " hv_open(k.decisions, 'conferences', 'decisions', k.id) AS"
+     " decisions_json FROM"
      " conferences k"
      " LEFT JOIN users u ON u.id = k.recorded_by WHERE k.case_id = ?1"
      " ORDER BY k.at, k.id",
      generic_row, "reading the case file"},
     {"followups",
      "SELECT f.at, u.login AS by_user, f.method, f.safety,"
-     " hv_open(f.notes) AS notes, f.final"
+     " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final"
      " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
      " f.case_id = ?1 ORDER BY f.at, f.id",
      generic_row, "reading the case file"},
     {"reviews",
-     "SELECT r.at, u.login AS by_user, r.outcome, hv_open(r.notes) AS notes"
+     "SELECT r.at, u.login AS by_user, r.outcome, hv_open(r.notes,"
+     " 'reviews', 'notes', r.id) AS notes"
      " FROM reviews r"
      " LEFT JOIN users u ON u.id = r.by_id WHERE r.case_id = ?1 ORDER BY"
      " r.at, r.id",
      generic_row, "reading the case file"},
     {"evaluations",
      "SELECT v.at, u.login AS by_user, p.version AS plan_version,"
-     " v.outcome, hv_open(v.data) AS detail_json FROM evaluations v LEFT JOIN users"
+     " v.outcome, hv_open(v.data, 'evaluations', 'data', v.id) AS"
+     " detail_json FROM evaluations v LEFT JOIN users"
      " u ON u.id = v.by_id LEFT JOIN plans p ON p.id = v.plan_id WHERE"
      " v.case_id = ?1 ORDER BY v.at, v.id",
      generic_row, "reading the case file"},
     {"approvals",
      "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
-     " a.decided_at, d.login AS decided_by, hv_open(a.reason) AS reason"
+     " a.decided_at, d.login AS decided_by, hv_open(a.reason, 'approvals',"
+     " 'reason', a.id) AS reason"
      " FROM approvals a LEFT"
      " JOIN users r ON r.id = a.requested_by LEFT JOIN users d ON d.id ="
      " a.decided_by WHERE a.case_id = ?1 ORDER BY a.id",
@@ -327,9 +339,9 @@ static const section lifecycle_sections[] = {
  * consent). */
 static const section family_section = {
     "family",
-    "SELECT hv_open(name), relationship, age,"
-    " age_recorded_at, hv_open(birth_date), sex,"
-    " lives_with_child FROM persons"
+    "SELECT hv_open(name, 'persons', 'name', id), relationship, age,"
+    " age_recorded_at, hv_open(birth_date, 'persons', 'birth_date', id),"
+    " sex, lives_with_child FROM persons"
     " WHERE case_id = ?1 AND role = 'family' ORDER BY id",
     person_row, "reading the family"};
 static const section record_sections[] = {
@@ -347,7 +359,8 @@ static const section record_sections[] = {
      " ORDER BY status != 'open', due_at, t.id",
      task_row, "reading tasks"},
     {"notes",
-     "SELECT at, u.login AS \"by\", hv_open(text) AS text"
+     "SELECT at, u.login AS \"by\", hv_open(text, 'notes', 'text', n.id) AS"
+     " text"
      " FROM notes n LEFT JOIN users"
      " u ON u.id = n.author_id WHERE case_id = ?1"
      " ORDER BY at, n.id",
@@ -361,13 +374,17 @@ static hv_status add_closure(hv_engine *e, int64_t case_id, json_t *c)
     sqlite3_stmt *st = NULL;
     hv_status s = hv__store_preparef(e, &st,
                                      "SELECT closure_reason, closed_at,"
-                                     " hv_open(transferred_to), closure_planned"
+                                     " hv_open(transferred_to, 'cases',"
+                                     " 'transferred_to', id), closure_planned"
                                      " FROM cases"
                                      " WHERE id = ?1",
                                      "i", case_id);
     if (s)
         return s;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, "reading the closure");
+    if (rc == SQLITE_ROW) {
         json_t *cl = json_object();
         int bad = !cl;
         bad |= set_col(cl, "reason", st, 0);
@@ -396,9 +413,10 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
     if ((s = hv__store_preparef(
              e, &st,
              "SELECT c.ref, a.code, w.code, w.version, c.stage, c.status,"
-             " c.source, hv_open(c.location), c.urgency, c.risk_level,"
-             " c.risk_score, u.login, c.registered_at, r.login, c.updated_at,"
-             " c.closed_at, c.version, hv_open(c.form)"
+             " c.source, hv_open(c.location, 'cases', 'location', c.id),"
+             " c.urgency, c.risk_level, c.risk_score, u.login,"
+             " c.registered_at, r.login, c.updated_at, c.closed_at,"
+             " c.version, hv_open(c.form, 'cases', 'form', c.id)"
              " FROM cases c JOIN agencies a ON a.id = c.agency_id"
              " JOIN workflows w ON w.id = c.workflow_id"
              " LEFT JOIN users u ON u.id = c.assignee_id"
@@ -455,7 +473,10 @@ static hv_status add_case_fields(hv_engine *e, int64_t case_id, json_t *c,
 static hv_status fill_child(hv_engine *e, sqlite3_stmt *st, json_t *child)
 {
     hv_status s = HV_OK;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "reading the child");
+    if (rc == SQLITE_ROW) {
         if (person_row(child, st, e))
             s = hv__fail(e, HV_NOMEM, "out of memory");
         json_object_del(child, "relationship");
@@ -469,10 +490,10 @@ static hv_status fill_child(hv_engine *e, sqlite3_stmt *st, json_t *child)
 static hv_status add_child(hv_engine *e, int64_t case_id, json_t *c)
 {
     return read_part(e, c, "child", json_object(),
-                     "SELECT hv_open(name), relationship, age,"
-                     " age_recorded_at, hv_open(birth_date), sex,"
-                     " lives_with_child FROM persons"
-                     " WHERE case_id = ?1 AND role = 'child'",
+                     "SELECT hv_open(name, 'persons', 'name', id),"
+                     " relationship, age, age_recorded_at, hv_open(birth_date,"
+                     " 'persons', 'birth_date', id), sex, lives_with_child"
+                     " FROM persons WHERE case_id = ?1 AND role = 'child'",
                      case_id, fill_child);
 }
 

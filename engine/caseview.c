@@ -99,14 +99,16 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
     *out = NULL;
     if ((s = hv__store_preparef(
              e, &st,
-             "SELECT ref, stage, status, source, hv_open(location), urgency,"
-             " risk_level, risk_score, registered_at, hv_open(form),"
+             "SELECT ref, stage, status, source, hv_open(location, 'cases',"
+             " 'location', c.id), urgency, risk_level, risk_score,"
+             " registered_at, hv_open(form, 'cases', 'form', c.id),"
              " (SELECT json_group_array(code) FROM case_concerns"
              "   WHERE case_id = c.id),"
              " (SELECT json_group_object(scope, given_by) FROM consents"
              "   WHERE case_id = c.id AND withdrawn_at IS NULL),"
              " (SELECT json_object('age', age + (?2 - age_recorded_at) /"
-             "   31556952, 'sex', sex, 'dob', hv_open(birth_date)) FROM persons"
+             "   31556952, 'sex', sex, 'dob', hv_open(birth_date, 'persons',"
+             "   'birth_date', persons.id)) FROM persons"
              "   WHERE case_id = c.id AND role = 'child'),"
              " (SELECT json_group_array(json_object('relationship',"
              "   relationship, 'age', age, 'sex', sex, 'lives_with_child',"
@@ -156,8 +158,8 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
     }
     if ((s = view_rows(
              e,
-             "SELECT kind, at, safety, hv_open(data) FROM assessments WHERE"
-             " case_id = ?1 ORDER BY at, id",
+             "SELECT kind, at, safety, hv_open(data, 'assessments', 'data',"
+             " id) FROM assessments WHERE case_id = ?1 ORDER BY at, id",
              case_id, assessments, assessment_row)) ||
         (s = view_rows(e,
                        "SELECT at, method, safety FROM followups WHERE"
@@ -175,14 +177,20 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
     /* The plan in force: the latest approved, else the latest made. */
     if ((s = hv__store_preparef(
              e, &st,
-             "SELECT id, hv_open(goal), target_date, decided_at,"
+             "SELECT id, hv_open(goal, 'plans', 'goal', id), target_date,"
+             " decided_at,"
              " version, status FROM plans WHERE case_id = ?1"
              " AND status IN ('approved','pending_approval')"
              " ORDER BY status = 'approved' DESC, version"
              " DESC LIMIT 1",
              "i", case_id)))
         goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        s = hv__sql_fail(e, rc, "reading the plan");
+        goto fail;
+    }
+    if (rc == SQLITE_ROW) {
         int64_t plan_id = sqlite3_column_int64(st, 0);
         int approved =
             !strcmp((const char *)sqlite3_column_text(st, 5), "approved");

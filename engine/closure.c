@@ -149,7 +149,7 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
             sc->e, sc->verb,
             "UPDATE plans SET status = 'rejected', decided_at"
             " = ?2, decided_by = ?3, decision_reason ="
-            " hv_seal(?4) WHERE id = ?1",
+            " hv_seal(?4, 'plans', 'decision_reason', id) WHERE id = ?1",
             "iiit", subject_id, (int64_t)hv_now(sc->e), sc->call.user_id,
             reason);
     }
@@ -213,8 +213,8 @@ static hv_status decide(hv_step_run *sc, int approve)
     if ((s = hv__store_execf(
              sc->e, sc->verb,
              "UPDATE approvals SET status = ?2, decided_at = ?3,"
-             " decided_by = ?4, reason = hv_seal(?5) WHERE id"
-             " = ?1",
+             " decided_by = ?4, reason = hv_seal(?5, 'approvals', 'reason',"
+             " id) WHERE id = ?1",
              "itiit", approval_id, approve ? "approved" : "rejected",
              (int64_t)hv_now(sc->e), sc->call.user_id, reason)) ||
         (s = hv__tasks_done(sc->e, sc->call.case_id, "approval", approval_id)))
@@ -373,8 +373,8 @@ hv_status hv__step_transfer(hv_step_run *sc)
     if ((s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE cases SET stage = ?2, status ="
                              " 'transferred', closed_at = ?3, closure_reason ="
-                             " 'transferred', transferred_to = hv_seal(?4)"
-                             " WHERE id = ?1",
+                             " 'transferred', transferred_to = hv_seal(?4,"
+                             " 'cases', 'transferred_to', id) WHERE id = ?1",
                              "itit", sc->call.case_id, closed->id,
                              (int64_t)hv_now(sc->e), agency)) ||
         (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL,

@@ -125,7 +125,8 @@ hv_status hv__step_consent(hv_step_run *sc)
         if ((s = hv__store_execf(
                  sc->e, sc->verb,
                  "UPDATE consents SET withdrawn_at = ?2,"
-                 " withdrawn_reason = hv_seal(?3) WHERE id = ?1",
+                 " withdrawn_reason = hv_seal(?3, 'consents',"
+                 " 'withdrawn_reason', id) WHERE id = ?1",
                  "iit", active, (int64_t)hv_now(sc->e), reason)))
             return s;
         sc->event_kind = "consent_withdrawn";

@@ -11,8 +11,9 @@
  * without it.  Without the key the database reads as pseudonymous
  * references, stages, risks and dates.
  *
- * The SQL functions hv_seal(text), hv_open(blob), hv_blind(text) and
- * hv_wrapped_key() do the work inside statements, on this connection only.
+ * The SQL functions hv_seal(text, table, column, row id), hv_open(blob,
+ * table, column, row id), hv_blind(text) and hv_wrapped_key() do the work
+ * inside statements, on this connection only.
  */
 #include "crypto.h"
 
@@ -30,8 +31,16 @@
 #include "error.h"
 #include "store.h"
 
-#define SEAL_MAGIC "HV1"
-#define SEAL_AD "haven-v1"
+/* A sealed value is SEAL_MAGIC, a random nonce and the ciphertext.  Its
+ * associated data binds it to its table, column and row id (seal_ad), so a
+ * value moved or copied elsewhere does not open.  Values sealed before
+ * (SEAL_MAGIC_V1) bound only a constant; they are bound once, when a key
+ * holder first opens the database (hv__seals_bind), and refused after. */
+#define SEAL_MAGIC "HV2"
+#define SEAL_MAGIC_V1 "HV1"
+#define SEAL_AD_V1 "haven-v1"
+#define SEAL_AD_MAX 112
+#define SEAL_HEAD (3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 
 /* The key file's path into buf: $HAVEN_KEY_FILE, else "<db>.key". */
 static void key_file_path(const hv_engine *e, char *buf, size_t size)
@@ -230,43 +239,97 @@ static hv_engine *keyed_argument(sqlite3_context *ctx, sqlite3_value *v,
     return e;
 }
 
-/* hv_seal(text) -> blob */
-static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The associated data that binds a sealed value to its place: "haven-v2 "
+ * TABLE "." COLUMN "#" ROW into ad (SEAL_AD_MAX bytes).  Returns its
+ * length, or 0 when table or column is not a plain lower-case name. */
+static size_t seal_ad(char ad[SEAL_AD_MAX], const char *table,
+                      const char *column, int64_t row)
 {
-    (void)argc;
-    hv_engine *e = keyed_argument(ctx, argv[0], "");
-    if (!e)
-        return;
-    const unsigned char *text = sqlite3_value_text(argv[0]);
-    size_t n = (size_t)sqlite3_value_bytes(argv[0]);
-    size_t total = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
-                   crypto_aead_xchacha20poly1305_ietf_ABYTES;
-    unsigned char *out = sqlite3_malloc64(total);
-    if (!out) {
-        sqlite3_result_error_nomem(ctx);
-        return;
+    const char *names[2] = {table, column};
+    for (int i = 0; i < 2; i++) {
+        size_t n = names[i] ? strlen(names[i]) : 0;
+        if (n == 0 || n > 40 ||
+            strspn(names[i], "abcdefghijklmnopqrstuvwxyz_") != n)
+            return 0;
     }
-    memcpy(out, SEAL_MAGIC, 3);
-    unsigned char *nonce = out + 3;
+    int len = snprintf(ad, SEAL_AD_MAX, "haven-v2 %s.%s#%lld", table, column,
+                       (long long)row);
+    return len > 0 && len < SEAL_AD_MAX ? (size_t)len : 0;
+}
+
+/* Seals text[0..n) under e's data key with the associated data ad, in the
+ * bound format (SEAL_MAGIC, nonce, ciphertext).  *out (sqlite3_free) of
+ * *outlen bytes, NULL when out of memory. */
+static void seal_bytes(hv_engine *e, const unsigned char *text, size_t n,
+                       const char *ad, size_t adlen, unsigned char **out,
+                       size_t *outlen)
+{
+    size_t total = SEAL_HEAD + n + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    unsigned char *buf = sqlite3_malloc64(total);
+    *out = buf;
+    *outlen = total;
+    if (!buf)
+        return;
+    memcpy(buf, SEAL_MAGIC, 3);
+    unsigned char *nonce = buf + 3;
     randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(
-        nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, text, n,
-        (const unsigned char *)SEAL_AD, strlen(SEAL_AD), NULL, nonce, e->data_key);
-    sqlite3_result_blob64(ctx, out, total, sqlite3_free);
+        buf + SEAL_HEAD, &clen, text, n, (const unsigned char *)ad, adlen, NULL,
+        nonce, e->data_key);
+}
+
+/* The binding arguments argv[1..3] of hv_seal, hv_open and hv_reseal (table,
+ * column, row id) as associated data into ad; 0 with an error set on ctx
+ * when they are not a table, a column and a row id. */
+static size_t binding_argument(sqlite3_context *ctx, sqlite3_value **argv,
+                               char ad[SEAL_AD_MAX])
+{
+    size_t n = 0;
+    if (sqlite3_value_type(argv[3]) == SQLITE_INTEGER)
+        n = seal_ad(ad, (const char *)sqlite3_value_text(argv[1]),
+                    (const char *)sqlite3_value_text(argv[2]),
+                    sqlite3_value_int64(argv[3]));
+    if (!n)
+        sqlite3_result_error(ctx, "a sealed value needs its table, column and "
+                                  "row id", -1);
+    return n;
+}
+
+/* hv_seal(text, table, column, row id) -> blob bound to that place */
+static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    char ad[SEAL_AD_MAX];
+    hv_engine *e = keyed_argument(ctx, argv[0], "");
+    size_t adlen = e ? binding_argument(ctx, argv, ad) : 0;
+    if (!adlen)
+        return;
+    unsigned char *out = NULL;
+    size_t total = 0;
+    seal_bytes(e, sqlite3_value_text(argv[0]),
+               (size_t)sqlite3_value_bytes(argv[0]), ad, adlen, &out, &total);
+    if (!out)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
 static const char OPEN_NOMEM[] = "out of memory";
 
-const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
-                            char **out, size_t *outlen)
+/* Opens in[0..n) (of format magic, associated data ad) into *out. */
+static const char *open_bytes(hv_engine *e, const unsigned char *in, size_t n,
+                              const char *magic, const char *ad, size_t adlen,
+                              char **out, size_t *outlen)
 {
-    size_t head = 3 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     *out = NULL;
     *outlen = 0;
-    if (n < head + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
-        memcmp(in, SEAL_MAGIC, 3) != 0)
-        return "a sealed value is damaged";
+    if (n < SEAL_HEAD + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+        memcmp(in, magic, 3) != 0)
+        return n >= 3 && memcmp(in, SEAL_MAGIC_V1, 3) == 0
+                   ? "the sealed value is in the old format, not bound to its "
+                     "row (written around the engine after the upgrade)"
+                   : "the sealed value is damaged";
     if (!e->have_key)
         return NULL;
     unsigned char *plain = hv__malloc(n + 1);
@@ -274,11 +337,11 @@ const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
     if (!plain)
         return OPEN_NOMEM;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            plain, &mlen, NULL, in + head, n - head, (const unsigned char *)SEAL_AD,
-            strlen(SEAL_AD), in + 3, e->data_key) != 0) {
+            plain, &mlen, NULL, in + SEAL_HEAD, n - SEAL_HEAD,
+            (const unsigned char *)ad, adlen, in + 3, e->data_key) != 0) {
         hv__free(plain);
-        return "a sealed value does not open: it was changed or the key is "
-               "wrong";
+        return "the sealed value does not open here: it was moved or copied "
+               "from another row or column, or changed";
     }
     plain[mlen] = '\0';
     *out = (char *)plain;
@@ -286,33 +349,131 @@ const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
     return NULL;
 }
 
-/* hv_open(blob) -> text; NULL without the key; plaintext passes through. */
+const char *hv__crypto_open(hv_engine *e, const char *table, const char *column,
+                            int64_t row, const unsigned char *in, size_t n,
+                            char **out, size_t *outlen)
+{
+    char ad[SEAL_AD_MAX];
+    size_t adlen = seal_ad(ad, table, column, row);
+    *out = NULL;
+    *outlen = 0;
+    if (!adlen)
+        return "a sealed value needs its table, column and row id";
+    return open_bytes(e, in, n, SEAL_MAGIC, ad, adlen, out, outlen);
+}
+
+int hv__seal_placeholder(const unsigned char *text, size_t n)
+{
+    return text && (n == 0 || (n == 2 && (!memcmp(text, "{}", 2) ||
+                                          !memcmp(text, "[]", 2))));
+}
+
+/* Sets ctx's result to the failure why of table.column in row, as corrupt
+ * data (the engine reports HV_CORRUPT): one line, never the value. */
+static void open_failed(sqlite3_context *ctx, sqlite3_value **argv,
+                        const char *why)
+{
+    if (why == OPEN_NOMEM) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    char *msg = sqlite3_mprintf("%s.%s of row %lld: %s",
+                                sqlite3_value_text(argv[1]),
+                                sqlite3_value_text(argv[2]),
+                                (long long)sqlite3_value_int64(argv[3]), why);
+    if (!msg) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_error(ctx, msg, -1);
+    sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+    sqlite3_free(msg);
+}
+
+/* hv_open(blob, table, column, row id) -> text; NULL for NULL, and without
+ * the key; a placeholder as it is.  A value that is not sealed, or not for
+ * this place, is an error (SQLITE_CORRUPT) naming the place, never the
+ * value. */
 static void sql_open(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     hv_engine *e = sqlite3_user_data(ctx);
+    char ad[SEAL_AD_MAX];
     int type = sqlite3_value_type(argv[0]);
     if (type == SQLITE_NULL) {
         sqlite3_result_null(ctx);
         return;
     }
+    size_t adlen = binding_argument(ctx, argv, ad);
+    if (!adlen)
+        return;
     if (type != SQLITE_BLOB) {
-        sqlite3_result_value(ctx, argv[0]);
+        if (hv__seal_placeholder(sqlite3_value_text(argv[0]),
+                                 (size_t)sqlite3_value_bytes(argv[0])))
+            sqlite3_result_value(ctx, argv[0]);
+        else
+            open_failed(ctx, argv, "the value is not sealed (written around "
+                                   "the engine)");
         return;
     }
     char *plain = NULL;
     size_t n = 0;
-    const char *why = hv__crypto_open(e, sqlite3_value_blob(argv[0]),
-                                      (size_t)sqlite3_value_bytes(argv[0]),
-                                      &plain, &n);
-    if (why == OPEN_NOMEM)
-        sqlite3_result_error_nomem(ctx);
-    else if (why)
-        sqlite3_result_error(ctx, why, -1);
+    const char *why =
+        open_bytes(e, sqlite3_value_blob(argv[0]),
+                   (size_t)sqlite3_value_bytes(argv[0]), SEAL_MAGIC, ad, adlen,
+                   &plain, &n);
+    if (why)
+        open_failed(ctx, argv, why);
     else if (!plain)
         sqlite3_result_null(ctx);
     else
         sqlite3_result_text64(ctx, plain, n, hv__free, SQLITE_UTF8);
+}
+
+/* hv_reseal(value, table, column, row id) -> the value bound to its place,
+ * for the one-time upgrade (hv__seals_bind): a legacy (SEAL_MAGIC_V1) value
+ * that opens, and plain text, are sealed bound; anything else (NULL, a
+ * bound value, a value that does not open) is returned as it is, for the
+ * sweep to name. */
+static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    char ad[SEAL_AD_MAX];
+    hv_engine *e =
+        keyed_argument(ctx, argv[0], ": sealed values cannot be bound");
+    size_t adlen = e ? binding_argument(ctx, argv, ad) : 0;
+    if (!adlen)
+        return;
+    char *plain = NULL;
+    size_t n = 0;
+    const char *why = NULL;
+    if (sqlite3_value_type(argv[0]) == SQLITE_BLOB)
+        why = open_bytes(e, sqlite3_value_blob(argv[0]),
+                         (size_t)sqlite3_value_bytes(argv[0]), SEAL_MAGIC_V1,
+                         SEAL_AD_V1, strlen(SEAL_AD_V1), &plain, &n);
+    if (why == OPEN_NOMEM) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (why || (sqlite3_value_type(argv[0]) == SQLITE_BLOB && !plain)) {
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    const unsigned char *text = plain ? (const unsigned char *)plain
+                                      : sqlite3_value_text(argv[0]);
+    if (!plain)
+        n = (size_t)sqlite3_value_bytes(argv[0]);
+    unsigned char *out = NULL;
+    size_t total = 0;
+    seal_bytes(e, text, n, ad, adlen, &out, &total);
+    if (plain) {
+        sodium_memzero(plain, n);
+        hv__free(plain);
+    }
+    if (!out)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_blob64(ctx, out, total, sqlite3_free);
 }
 
 /* hv_blind(text) -> the first HV_BLIND_BYTES bytes of its HMAC-SHA-256 under
@@ -405,7 +566,8 @@ hv_status hv__crypto_register(hv_engine *e)
         const char *name;
         int args;
         void (*fn)(sqlite3_context *, int, sqlite3_value **);
-    } fns[] = {{"hv_seal", 1, sql_seal},       {"hv_open", 1, sql_open},
+    } fns[] = {{"hv_seal", 4, sql_seal},       {"hv_open", 4, sql_open},
+               {"hv_reseal", 4, sql_reseal},
                {"hv_blind", 1, sql_blind},     {"hv_wrapped_key", 0, sql_wrapped_key},
                {"hv_key_mode", 0, sql_key_mode}, {"hv_kdf_salt", 0, sql_kdf_salt},
                {"hv_blind_from_text", 1, sql_blind_from_text}};

@@ -4,14 +4,23 @@
  * The data key lives on the engine (data_key, have_key); it is kept in the
  * database only wrapped by a key-encryption key from the key file beside
  * the database (<db>.key or $HAVEN_KEY_FILE) or $HAVEN_PASSPHRASE.  The
- * SQL functions hv_seal, hv_open, hv_blind, hv_blind_from_text,
+ * SQL functions hv_seal, hv_open, hv_reseal, hv_blind, hv_blind_from_text,
  * hv_wrapped_key, hv_key_mode and hv_kdf_salt do the work inside
  * statements, on the engine's connection only.
+ *
+ * A sealed value is bound to its place: hv_seal(value, 'table', 'column',
+ * row id) and hv_open(blob, 'table', 'column', row id) take the table,
+ * column and row id as the AEAD's associated data, so a value moved or
+ * copied to another row, column or table does not open; hv_open then fails
+ * with SQLITE_CORRUPT (HV_CORRUPT, exit 65) and a one-line message naming
+ * the table, column and row id, never the value.  Text in a sealed column
+ * (written around the engine) fails the same way.
  */
 #ifndef HV_CRYPTO_H
 #define HV_CRYPTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "haven.h"
 
@@ -32,11 +41,25 @@ hv_status hv__keys_create(hv_engine *e);
  * when the meta rows cannot be read, and with HV_DENIED (naming the chmod
  * to run) when the key file may be read by its group or others. */
 hv_status hv__keys_load(hv_engine *e);
-/* Opens a sealed value in C (hv_open in SQL): *out (NUL-terminated,
- * *outlen bytes) for hv__free, NULL without the key.  Returns NULL on
- * success, else why it does not open (a static string). */
-const char *hv__crypto_open(hv_engine *e, const unsigned char *in, size_t n,
+/* An INSERT whose sealed values need the new row's id takes it from here,
+ * the id SQLite itself would give the row (the tables' ids are INTEGER
+ * PRIMARY KEY without AUTOINCREMENT), named new_id:
+ *   "INSERT INTO notes (id, case_id, text) SELECT new_id, ?1,"
+ *   " hv_seal(?2, 'notes', 'text', new_id) FROM " HV_NEW_ROW("notes")
+ * (in the statement's transaction, so no other writer takes it first). */
+#define HV_NEW_ROW(table)                                                      \
+    "(SELECT coalesce(max(id), 0) + 1 AS new_id FROM " table ")"
+/* Opens a value sealed for table.column of row in C (hv_open in SQL):
+ * *out (NUL-terminated, *outlen bytes) for hv__free, NULL without the key.
+ * Returns NULL on success, else why it does not open (a static string,
+ * never the value). */
+const char *hv__crypto_open(hv_engine *e, const char *table, const char *column,
+                            int64_t row, const unsigned char *in, size_t n,
                             char **out, size_t *outlen);
+/* 1 when text[0..n) is a placeholder that purge leaves in a sealed column
+ * ('', '{}' or '[]'): plain text that says nothing, read as it is.  Any
+ * other text in a sealed column does not open. */
+int hv__seal_placeholder(const unsigned char *text, size_t n);
 /* HV_OK when the data key is here; else HV_DENIED with a message naming
  * the action. */
 hv_status hv__need_key(hv_engine *e, const char *action);

@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "migrate.h"
+#include "sealcheck.h"
 #include "rules.h"
 #include "store.h"
 
@@ -428,6 +429,9 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
         goto fail;
     /* Unless this process just made it, unwrap the data key. */
     if (!e->have_key && (s = hv__keys_load(e)))
+        goto fail;
+    /* Values sealed before binding are bound to their rows, once. */
+    if ((s = hv__seals_bind(e)))
         goto fail;
     if ((s = load_settings(e)))
         goto fail;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "followup.h"
 #include "store.h"
 #include "tasks.h"
@@ -25,9 +26,10 @@ static hv_status final_followup(hv_step_run *sc, hv_time at, const char *method,
                              sc->call.status);
     if ((s = hv__store_execf(
              sc->e, sc->verb,
-             "INSERT INTO followups (case_id, at, by_id, method,"
-             " safety, notes, final) VALUES (?1,?2,?3,?4,?5,"
-             "hv_seal(?6),1)",
+             "INSERT INTO followups (id, case_id, at, by_id, method,"
+             " safety, notes, final) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
+             " hv_seal(?6, 'followups', 'notes', new_id), 1 FROM "
+             HV_NEW_ROW("followups"),
              "iiittt", sc->call.case_id, (int64_t)at, sc->call.user_id, method,
              safety, notes)) ||
         (s = hv__tasks_done(sc->e, sc->call.case_id, "final_followup", 0)))
@@ -74,8 +76,10 @@ hv_status hv__step_followup(hv_step_run *sc)
     }
     if ((s = hv__store_execf(
              sc->e, sc->verb,
-             "INSERT INTO followups (case_id, at, by_id, method,"
-             " safety, notes) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
+             "INSERT INTO followups (id, case_id, at, by_id, method,"
+             " safety, notes) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
+             " hv_seal(?6, 'followups', 'notes', new_id) FROM "
+             HV_NEW_ROW("followups"),
              "iiittt", sc->call.case_id, (int64_t)at, sc->call.user_id, method,
              safety, notes)))
         return s;
@@ -119,8 +123,10 @@ hv_status hv__step_review(hv_step_run *sc)
         return hv__wrong_stage(sc, "a review happens during follow-up");
     if ((s = hv__store_execf(
              sc->e, sc->verb,
-             "INSERT INTO reviews (case_id, at, by_id, outcome, notes)"
-             " VALUES (?1,?2,?3,?4,hv_seal(?5))",
+             "INSERT INTO reviews (id, case_id, at, by_id, outcome, notes)"
+             " SELECT new_id, ?1, ?2, ?3, ?4,"
+             " hv_seal(?5, 'reviews', 'notes', new_id) FROM "
+             HV_NEW_ROW("reviews"),
              "iiitt", sc->call.case_id, (int64_t)hv_now(sc->e),
              sc->call.user_id, outcome, notes)) ||
         (s = hv__tasks_done(sc->e, sc->call.case_id, "review", 0)))
@@ -178,8 +184,10 @@ hv_status hv__step_evaluate(hv_step_run *sc)
     json_decref(data);
     s = text ? hv__store_execf(
                    sc->e, sc->verb,
-                   "INSERT INTO evaluations (case_id, plan_id, at, by_id,"
-                   " outcome, data) VALUES (?1,?2,?3,?4,?5,hv_seal(?6))",
+                   "INSERT INTO evaluations (id, case_id, plan_id, at, by_id,"
+                   " outcome, data) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
+                   " hv_seal(?6, 'evaluations', 'data', new_id) FROM "
+                   HV_NEW_ROW("evaluations"),
                    "iiiitt", sc->call.case_id, plan_id, (int64_t)hv_now(sc->e),
                    sc->call.user_id, outcome, text)
              : hv__step_fail(sc, HV_NOMEM, "out of memory");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "import_case.h"
 #include "store.h"
 #include "error.h"
@@ -270,9 +271,13 @@ done:
     return s;
 }
 
-/* "id kept when free": the exported row id unless this database uses it. */
-#define KEEP_ID(table) "CASE WHEN EXISTS (SELECT 1 FROM " table " WHERE id = ?2)" \
-                       " THEN NULL ELSE ?2 END"
+/* "id kept when free": the exported row id unless this database uses it
+ * (then the id SQLite would give, as HV_NEW_ROW), named new_id: the sealed
+ * values of the row are bound to it. */
+#define KEEP_ID(table)                                                         \
+    "(SELECT coalesce(CASE WHEN EXISTS (SELECT 1 FROM " table " WHERE id ="    \
+    " ?2) THEN NULL ELSE ?2 END, (SELECT coalesce(max(id), 0) + 1 FROM "       \
+    table ")) AS new_id)"
 
 /* Inserts one exported consent of the case (see insert_row).
  * out: *new_id.  Returns HV_OK, HV_REFUSED (the rejection in ci) or a
@@ -282,8 +287,9 @@ static hv_status import_consent(case_import *ci, json_t *row, int64_t *new_id)
     /* moves to consent.c / tasks.c at integration */
     return insert_row(ci, "consents", row,
                       "INSERT INTO consents (id, case_id, scope, given_by, given_at,"
-                      " recorded_by, withdrawn_at, withdrawn_reason) VALUES ("
-                      KEEP_ID("consents") ", ?1, ?3, ?4, ?5, ?6, ?7, hv_seal(?8))",
+                      " recorded_by, withdrawn_at, withdrawn_reason) SELECT"
+                      " new_id, ?1, ?3, ?4, ?5, ?6, ?7, hv_seal(?8, 'consents',"
+                      " 'withdrawn_reason', new_id) FROM " KEEP_ID("consents"),
                       "id:K scope:s given_by:s given_at:t recorded_by:u"
                       " withdrawn_at:t withdrawn_reason:s",
                       new_id);
@@ -317,57 +323,67 @@ static const struct {
 } sections[] = {
     {"consents", 0, import_consent, NULL, NULL},
     {"notes", 0, NULL,
-     "INSERT INTO notes (id, case_id, at, author_id, text) VALUES ("
-     KEEP_ID("notes") ", ?1, ?3, ?4, hv_seal(?5))",
+     "INSERT INTO notes (id, case_id, at, author_id, text) SELECT new_id, ?1,"
+     " ?3, ?4, hv_seal(?5, 'notes', 'text', new_id) FROM " KEEP_ID("notes"),
      "id:K at:t author:u text:s"},
     {"assessments", 0, NULL,
      "INSERT INTO assessments (id, case_id, kind, at, by_id, safety, data)"
-     " VALUES (" KEEP_ID("assessments") ", ?1, ?3, ?4, ?5, ?6, hv_seal(?7))",
+     " SELECT new_id, ?1, ?3, ?4, ?5, ?6, hv_seal(?7, 'assessments', 'data',"
+     " new_id) FROM " KEEP_ID("assessments"),
      "id:K kind:s at:t by_user:u safety:s detail:j"},
     {"plans", 'p', NULL,
      "INSERT INTO plans (id, case_id, version, goal, indicators, addresses,"
      " target_date, status, created_at, created_by, decided_at, decided_by,"
-     " decision_reason) VALUES (" KEEP_ID("plans") ", ?1, ?3, hv_seal(?4),"
-     " hv_seal(?5), hv_seal(?6), ?7, ?8, ?9, ?10, ?11, ?12, hv_seal(?13))",
+     " decision_reason) SELECT new_id, ?1, ?3, hv_seal(?4, 'plans', 'goal',"
+     " new_id), hv_seal(?5, 'plans', 'indicators', new_id), hv_seal(?6,"
+     " 'plans', 'addresses', new_id), ?7, ?8, ?9, ?10, ?11, ?12, hv_seal(?13,"
+     " 'plans', 'decision_reason', new_id) FROM " KEEP_ID("plans"),
      "id:K version:i goal:s indicators:j addresses:j target_date:t status:s"
      " created_at:t created_by:u decided_at:t decided_by:u decision_reason:s"},
     {"actions", 'a', NULL,
      "INSERT INTO plan_actions (id, case_id, plan_id, seq, title, responsible,"
-     " provider, type, due_at, status, status_reason, updated_at) VALUES ("
-     KEEP_ID("plan_actions") ", ?1, ?3, ?4, hv_seal(?5), ?6, hv_seal(?7), ?8,"
-     " ?9, ?10, hv_seal(?11), ?12)",
+     " provider, type, due_at, status, status_reason, updated_at) SELECT"
+     " new_id, ?1, ?3, ?4, hv_seal(?5, 'plan_actions', 'title', new_id), ?6,"
+     " hv_seal(?7, 'plan_actions', 'provider', new_id), ?8, ?9, ?10,"
+     " hv_seal(?11, 'plan_actions', 'status_reason', new_id), ?12 FROM "
+     KEEP_ID("plan_actions"),
      "id:K plan_version:V number:i title:s responsible:s provider:s type:s"
      " due_at:t status:s reason:s updated_at:t"},
     {"referrals", 'r', NULL,
      "INSERT INTO referrals (id, case_id, seq, service, provider, action_id,"
      " status, sent_at, updated_at, outcome, consent_override_by,"
-     " consent_override_reason) VALUES (" KEEP_ID("referrals") ", ?1, ?3, ?4,"
-     " hv_seal(?5), ?6, ?7, ?8, ?9, hv_seal(?10), ?11, hv_seal(?12))",
+     " consent_override_reason) SELECT new_id, ?1, ?3, ?4, hv_seal(?5,"
+     " 'referrals', 'provider', new_id), ?6, ?7, ?8, ?9, hv_seal(?10,"
+     " 'referrals', 'outcome', new_id), ?11, hv_seal(?12, 'referrals',"
+     " 'consent_override_reason', new_id) FROM " KEEP_ID("referrals"),
      "id:K number:i service:s provider:s action_id:A status:s sent_at:t"
      " updated_at:t outcome:s consent_overridden_by:u consent_override_reason:s"},
     {"conferences", 0, NULL,
      "INSERT INTO conferences (id, case_id, at, recorded_by, participants,"
-     " decisions) VALUES (" KEEP_ID("conferences") ", ?1, ?3, ?4, hv_seal(?5),"
-     " hv_seal(?6))",
+     " decisions) SELECT new_id, ?1, ?3, ?4, hv_seal(?5, 'conferences',"
+     " 'participants', new_id), hv_seal(?6, 'conferences', 'decisions',"
+     " new_id) FROM " KEEP_ID("conferences"),
      "id:K at:t recorded_by:u participants:j decisions:j"},
     {"followups", 0, NULL,
      "INSERT INTO followups (id, case_id, at, by_id, method, safety, notes,"
-     " final) VALUES (" KEEP_ID("followups") ", ?1, ?3, ?4, ?5, ?6,"
-     " hv_seal(?7), coalesce(?8, 0))",
+     " final) SELECT new_id, ?1, ?3, ?4, ?5, ?6, hv_seal(?7, 'followups',"
+     " 'notes', new_id), coalesce(?8, 0) FROM " KEEP_ID("followups"),
      "id:K at:t by_user:u method:s safety:s notes:s final:b"},
     {"reviews", 0, NULL,
-     "INSERT INTO reviews (id, case_id, at, by_id, outcome, notes) VALUES ("
-     KEEP_ID("reviews") ", ?1, ?3, ?4, ?5, hv_seal(?6))",
+     "INSERT INTO reviews (id, case_id, at, by_id, outcome, notes) SELECT"
+     " new_id, ?1, ?3, ?4, ?5, hv_seal(?6, 'reviews', 'notes', new_id) FROM "
+     KEEP_ID("reviews"),
      "id:K at:t by_user:u outcome:s notes:s"},
     {"evaluations", 0, NULL,
      "INSERT INTO evaluations (id, case_id, plan_id, at, by_id, outcome, data)"
-     " VALUES (" KEEP_ID("evaluations") ", ?1, ?3, ?4, ?5, ?6, hv_seal(?7))",
+     " SELECT new_id, ?1, ?3, ?4, ?5, ?6, hv_seal(?7, 'evaluations', 'data',"
+     " new_id) FROM " KEEP_ID("evaluations"),
      "id:K plan_id:P at:t by_user:u outcome:s detail:j"},
     {"approvals", 'A', NULL,
      "INSERT INTO approvals (id, case_id, subject, subject_id, detail, status,"
-     " requested_at, requested_by, decided_at, decided_by, reason) VALUES ("
-     KEEP_ID("approvals") ", ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-     " hv_seal(?11))",
+     " requested_at, requested_by, decided_at, decided_by, reason) SELECT"
+     " new_id, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, hv_seal(?11, 'approvals',"
+     " 'reason', new_id) FROM " KEEP_ID("approvals"),
      "id:K subject:s subject_id:P detail:j status:s requested_at:t"
      " requested_by:u decided_at:t decided_by:u reason:s"},
     {"tasks", 0, import_task, NULL, NULL},
@@ -473,15 +489,17 @@ static hv_status insert_case(case_import *ci, json_t *kase)
         return bad(ci, "case", "source", "unknown code");
     ci->case_id = 0;
     return insert_row(ci, "case", kase,
-                      "INSERT INTO cases (ref, stage, status, source,"
+                      "INSERT INTO cases (id, ref, stage, status, source,"
                       " location, urgency, risk_level, risk_score,"
                       " assignee_id, registered_at, registered_by,"
                       " updated_at, closed_at, version, closure_reason,"
                       " transferred_to, closure_planned, form, agency_id,"
-                      " workflow_id) VALUES (?1, ?2, ?3, ?4, hv_seal(?5),"
-                      " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                      " hv_seal(?16), coalesce(?17, 0),"
-                      " hv_seal(coalesce(?18, '{}')), ?19, ?20)",
+                      " workflow_id) SELECT new_id, ?1, ?2, ?3, ?4,"
+                      " hv_seal(?5, 'cases', 'location', new_id), ?6, ?7,"
+                      " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, hv_seal(?16,"
+                      " 'cases', 'transferred_to', new_id), coalesce(?17,"
+                      " 0), hv_seal(coalesce(?18, '{}'), 'cases', 'form',"
+                      " new_id), ?19, ?20 FROM " HV_NEW_ROW("cases"),
                       "stage:s status:s source:s location:s urgency:s"
                       " risk_level:s risk_score:r assignee:u registered_at:t"
                       " registered_by:u updated_at:t closed_at:t version:i"
@@ -533,9 +551,11 @@ static hv_status insert_persons(case_import *ci, json_t *kase)
                             "INSERT INTO persons (id, case_id, role,"
                             " relationship, name, birth_date, age,"
                             " age_recorded_at, sex, lives_with_child, details)"
-                            " VALUES (" KEEP_ID("persons") ", ?1, ?3, ?4,"
-                            " hv_seal(?5), hv_seal(?6), ?7, ?8, ?9, ?10,"
-                            " hv_seal(coalesce(?11, '{}')))",
+                            " SELECT new_id, ?1, ?3, ?4, hv_seal(?5,"
+                            " 'persons', 'name', new_id), hv_seal(?6,"
+                            " 'persons', 'birth_date', new_id), ?7, ?8, ?9,"
+                            " ?10, hv_seal(coalesce(?11, '{}'), 'persons',"
+                            " 'details', new_id) FROM " KEEP_ID("persons"),
                             "id:K role:s relationship:s name:s dob:s age:i"
                             " age_recorded_at:t sex:s lives_with_child:b"
                             " details:j",

@@ -162,6 +162,8 @@ static hv_status write_agency(hv_engine *e, const hv_init_options *o,
     snprintf(id, sizeof id, "%lld", (long long)e->agency_id);
     if ((s = put_meta(e, "agency", o->agency)) ||
         (s = put_meta(e, "agency_id", id)) ||
+        /* sealed values are bound to their rows from the start */
+        (s = put_meta(e, "seal_binding", "2")) ||
         (s = put_meta(e, "ref_pattern", o->ref_pattern ? o->ref_pattern
                                                         : DEFAULT_REF_PATTERN)) ||
         (s = put_meta(e, "clock", o->simulated ? "simulated" : "live")))

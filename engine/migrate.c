@@ -314,7 +314,9 @@ static const char *const migrations[] = {
 
     /* 6 -> 7: identifying data and narrative encrypted at rest (crypto.c):
      * the wrapped data key, every such column sealed in place, and the
-     * name keys replaced by their blind-index form. */
+     * name keys replaced by their blind-index form.  (Sealed bound to each
+     * value's table, column and row id since hv_seal took them: the SQL
+     * function's arguments changed, the values it makes did only so.) */
     "INSERT OR REPLACE INTO meta (key, value) VALUES"
     "  ('data_key', hv_wrapped_key()), ('key_mode', hv_key_mode()),"
     "  ('kdf_salt', hv_kdf_salt());"
@@ -329,25 +331,34 @@ static const char *const migrations[] = {
     "       json_each(hv_name_keys(p.name)) k"
     "  WHERE p.role = 'child' AND p.name IS NOT NULL AND p.sex IS NOT NULL"
     "    AND c.location IS NOT NULL;"
-    "UPDATE persons SET name = hv_seal(name), birth_date = hv_seal(birth_date),"
-    "  details = hv_seal(details);"
-    "UPDATE cases SET location = hv_seal(location), form = hv_seal(form),"
-    "  transferred_to = hv_seal(transferred_to);"
-    "UPDATE notes SET text = hv_seal(text);"
-    "UPDATE consents SET withdrawn_reason = hv_seal(withdrawn_reason);"
-    "UPDATE assessments SET data = hv_seal(data);"
-    "UPDATE plans SET goal = hv_seal(goal), indicators = hv_seal(indicators),"
-    "  addresses = hv_seal(addresses), decision_reason = hv_seal(decision_reason);"
-    "UPDATE plan_actions SET title = hv_seal(title), provider = hv_seal(provider),"
-    "  status_reason = hv_seal(status_reason);"
-    "UPDATE referrals SET provider = hv_seal(provider), outcome = hv_seal(outcome),"
-    "  consent_override_reason = hv_seal(consent_override_reason);"
-    "UPDATE conferences SET participants = hv_seal(participants),"
-    "  decisions = hv_seal(decisions);"
-    "UPDATE followups SET notes = hv_seal(notes);"
-    "UPDATE reviews SET notes = hv_seal(notes);"
-    "UPDATE evaluations SET data = hv_seal(data);"
-    "UPDATE approvals SET reason = hv_seal(reason);",
+    "UPDATE persons SET name = hv_seal(name, 'persons', 'name', id),"
+    "  birth_date = hv_seal(birth_date, 'persons', 'birth_date', id),"
+    "  details = hv_seal(details, 'persons', 'details', id);"
+    "UPDATE cases SET location = hv_seal(location, 'cases', 'location', id),"
+    "  form = hv_seal(form, 'cases', 'form', id),"
+    "  transferred_to = hv_seal(transferred_to, 'cases', 'transferred_to', id);"
+    "UPDATE notes SET text = hv_seal(text, 'notes', 'text', id);"
+    "UPDATE consents SET withdrawn_reason = hv_seal(withdrawn_reason,"
+    "  'consents', 'withdrawn_reason', id);"
+    "UPDATE assessments SET data = hv_seal(data, 'assessments', 'data', id);"
+    "UPDATE plans SET goal = hv_seal(goal, 'plans', 'goal', id),"
+    "  indicators = hv_seal(indicators, 'plans', 'indicators', id),"
+    "  addresses = hv_seal(addresses, 'plans', 'addresses', id),"
+    "  decision_reason = hv_seal(decision_reason, 'plans', 'decision_reason', id);"
+    "UPDATE plan_actions SET title = hv_seal(title, 'plan_actions', 'title', id),"
+    "  provider = hv_seal(provider, 'plan_actions', 'provider', id),"
+    "  status_reason = hv_seal(status_reason, 'plan_actions', 'status_reason', id);"
+    "UPDATE referrals SET provider = hv_seal(provider, 'referrals', 'provider', id),"
+    "  outcome = hv_seal(outcome, 'referrals', 'outcome', id),"
+    "  consent_override_reason = hv_seal(consent_override_reason, 'referrals',"
+    "  'consent_override_reason', id);"
+    "UPDATE conferences SET"
+    "  participants = hv_seal(participants, 'conferences', 'participants', id),"
+    "  decisions = hv_seal(decisions, 'conferences', 'decisions', id);"
+    "UPDATE followups SET notes = hv_seal(notes, 'followups', 'notes', id);"
+    "UPDATE reviews SET notes = hv_seal(notes, 'reviews', 'notes', id);"
+    "UPDATE evaluations SET data = hv_seal(data, 'evaluations', 'data', id);"
+    "UPDATE approvals SET reason = hv_seal(reason, 'approvals', 'reason', id);",
 
     /* 7 -> 8: every per-case table indexed by case, so reading one case
      * (a step's view of it, the case file) costs the same on a national

@@ -27,8 +27,10 @@ hv_status hv__note_add(hv_engine *e, int64_t case_id, int64_t author_id,
     if (prefix && !(full = hv__asprintf("%s: %s", prefix, text)))
         return hv__fail(e, HV_NOMEM, "out of memory");
     hv_status s = hv__store_execf(e, "recording a note",
-                                  "INSERT INTO notes (case_id, at, author_id,"
-                                  " text) VALUES (?1,?2,?3,hv_seal(?4))",
+                                  "INSERT INTO notes (id, case_id, at, author_id,"
+                                  " text) SELECT new_id, ?1, ?2, ?3,"
+                                  " hv_seal(?4, 'notes', 'text', new_id) FROM "
+                                  HV_NEW_ROW("notes"),
                                   "iiit", case_id, (int64_t)hv_now(e),
                                   author_id, full ? full : text);
     hv__free(full);

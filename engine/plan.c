@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "plan.h"
 #include "store.h"
 #include "tasks.h"
@@ -196,11 +197,13 @@ static hv_status insert_plan(hv_step_run *sc, int64_t version, const char *goal,
     hv_status s =
         ind && adr
             ? hv__store_execf(sc->e, sc->verb,
-                              "INSERT INTO plans (case_id, version, goal,"
+                              "INSERT INTO plans (id, case_id, version, goal,"
                               " indicators, addresses, target_date, status,"
-                              " created_at, created_by) VALUES (?1,?2,"
-                              "hv_seal(?3),hv_seal(?4),hv_seal(?5),?6,?7,?8,"
-                              "?9)",
+                              " created_at, created_by) SELECT new_id, ?1, ?2,"
+                              " hv_seal(?3, 'plans', 'goal', new_id),"
+                              " hv_seal(?4, 'plans', 'indicators', new_id),"
+                              " hv_seal(?5, 'plans', 'addresses', new_id),"
+                              " ?6, ?7, ?8, ?9 FROM " HV_NEW_ROW("plans"),
                               "iitttitii", sc->call.case_id, version, goal, ind,
                               adr, (int64_t)target,
                               approval ? "pending_approval" : "approved",
@@ -218,10 +221,12 @@ static hv_status insert_plan(hv_step_run *sc, int64_t version, const char *goal,
         hv_time_parse(json_string_value(json_object_get(a, "due")), &due_at);
         s = hv__store_execf(
             sc->e, sc->verb,
-            "INSERT INTO plan_actions (plan_id, case_id, seq,"
+            "INSERT INTO plan_actions (id, plan_id, case_id, seq,"
             " title, responsible, provider, type, due_at,"
-            " updated_at) VALUES (?1,?2,?3,hv_seal(?4),?5,"
-            "hv_seal(?6),?7,?8,?9)",
+            " updated_at) SELECT new_id, ?1, ?2, ?3,"
+            " hv_seal(?4, 'plan_actions', 'title', new_id), ?5,"
+            " hv_seal(?6, 'plan_actions', 'provider', new_id), ?7, ?8, ?9"
+            " FROM " HV_NEW_ROW("plan_actions"),
             "iiittttii", *plan_id, sc->call.case_id, (int64_t)i + 1,
             json_string_value(json_object_get(a, "title")),
             json_string_value(json_object_get(a, "responsible")),
@@ -356,7 +361,8 @@ hv_status hv__step_act(hv_step_run *sc)
                              "action is dropped)");
     if ((s = hv__store_execf(
              sc->e, sc->verb,
-             "UPDATE plan_actions SET status = ?2, status_reason = hv_seal(?3),"
+             "UPDATE plan_actions SET status = ?2, status_reason ="
+             " hv_seal(?3, 'plan_actions', 'status_reason', id),"
              " updated_at = ?4 WHERE id = ?1",
              "itti", action_id, status, reason, (int64_t)hv_now(sc->e))))
         return s;

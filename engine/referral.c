@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "consent.h"
 #include "plan.h"
 #include "referral.h"
@@ -44,7 +45,8 @@ static hv_status track_referral(hv_step_run *sc, int64_t number)
                              (long long)number, was);
     if ((s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE referrals SET status = ?2, outcome ="
-                             " coalesce(hv_seal(?3), outcome), updated_at = ?4"
+                             " coalesce(hv_seal(?3, 'referrals', 'outcome', id),"
+                             " outcome), updated_at = ?4"
                              " WHERE id = ?1",
                              "itti", id, status, outcome,
                              (int64_t)hv_now(sc->e))))
@@ -89,11 +91,13 @@ static hv_status new_referral(hv_step_run *sc)
         json_string_value(json_object_get(sc->in, "override"));
     if ((s = hv__store_execf(
              sc->e, sc->verb,
-             "INSERT INTO referrals (case_id, seq, service, provider,"
+             "INSERT INTO referrals (id, case_id, seq, service, provider,"
              " action_id, status, sent_at, updated_at,"
-             " consent_override_by, consent_override_reason) VALUES"
-             " (?1,?2,?3,hv_seal(?4),nullif(?5,0),'sent',?6,?6,"
-             "nullif(?7,0),hv_seal(?8))",
+             " consent_override_by, consent_override_reason) SELECT"
+             " new_id, ?1, ?2, ?3, hv_seal(?4, 'referrals', 'provider',"
+             " new_id), nullif(?5,0), 'sent', ?6, ?6, nullif(?7,0),"
+             " hv_seal(?8, 'referrals', 'consent_override_reason', new_id)"
+             " FROM " HV_NEW_ROW("referrals"),
              "iittiiit", sc->call.case_id, next_seq, service, provider,
              action_id, (int64_t)hv_now(sc->e),
              overridden ? sc->call.user_id : (int64_t)0,
@@ -143,9 +147,11 @@ hv_status hv__step_conference(hv_step_run *sc)
     char *d = json_dumps(decisions, JSON_COMPACT);
     s = p && d ? hv__store_execf(
                      sc->e, sc->verb,
-                     "INSERT INTO conferences (case_id, at, recorded_by,"
-                     " participants, decisions) VALUES (?1,?2,?3,"
-                     "hv_seal(?4),hv_seal(?5))",
+                     "INSERT INTO conferences (id, case_id, at, recorded_by,"
+                     " participants, decisions) SELECT new_id, ?1, ?2, ?3,"
+                     " hv_seal(?4, 'conferences', 'participants', new_id),"
+                     " hv_seal(?5, 'conferences', 'decisions', new_id) FROM "
+                     HV_NEW_ROW("conferences"),
                      "iiitt", sc->call.case_id, (int64_t)at, sc->call.user_id,
                      p, d)
                : hv__step_fail(sc, HV_NOMEM, "out of memory");

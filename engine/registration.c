@@ -169,10 +169,12 @@ static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
     /* -1: not given (an age is 0 or more, lives_with_child 0 or 1) */
     hv_status s = hv__store_execf(
         e, "recording a person",
-        "INSERT INTO persons (case_id, role, relationship, name, birth_date,"
-        " age, age_recorded_at, sex, lives_with_child) VALUES (?1,?2,?3,"
-        "hv_seal(?4),hv_seal(?5),nullif(?6,-1),CASE WHEN ?6 >= 0 THEN ?7 END,"
-        "?8,nullif(?9,-1))",
+        "INSERT INTO persons (id, case_id, role, relationship, name,"
+        " birth_date, age, age_recorded_at, sex, lives_with_child, details)"
+        " SELECT new_id, ?1, ?2, ?3, hv_seal(?4, 'persons', 'name', new_id),"
+        " hv_seal(?5, 'persons', 'birth_date', new_id), nullif(?6,-1), CASE"
+        " WHEN ?6 >= 0 THEN ?7 END, ?8, nullif(?9,-1), hv_seal('{}',"
+        " 'persons', 'details', new_id) FROM " HV_NEW_ROW("persons"),
         "ittttiiti", case_id, role,
         json_string_value(json_object_get(p, "relationship")), name,
         json_string_value(json_object_get(p, "dob")),
@@ -264,10 +266,12 @@ static hv_status insert_case(hv_engine *e, new_case *c, const char *ref)
         return hv__fail(e, HV_NOMEM, "out of memory");
     hv_status s = hv__store_execf(
         e, "recording the case",
-        "INSERT INTO cases (ref, agency_id, workflow_id, stage, source,"
+        "INSERT INTO cases (id, ref, agency_id, workflow_id, stage, source,"
         " location, assignee_id, registered_at, registered_by, updated_at,"
-        " form, status, urgency) VALUES (?1,?2,?3,?4,?5,hv_seal(?6),?7,?8,?7,"
-        "?8,hv_seal(?9),?10,?11)",
+        " form, status, urgency) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
+        " hv_seal(?6, 'cases', 'location', new_id), ?7, ?8, ?7, ?8,"
+        " hv_seal(?9, 'cases', 'form', new_id), ?10, ?11 FROM "
+        HV_NEW_ROW("cases"),
         "tiitttiittt", ref, e->agency_id, e->workflow_row, c->stage->id,
         r->source, r->location, c->user_id, (int64_t)c->now, form_text,
         r->eligible ? "open" : "not_registered", r->urgency);

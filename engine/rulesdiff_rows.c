@@ -31,9 +31,9 @@ static const char *const stream_sql[S_COUNT] = {
                     " consents_case WHERE case_id >= ?1 AND withdrawn_at IS NULL"
                     " ORDER BY case_id, scope",
     [S_PERSONS] = "SELECT case_id, role, relationship, age, age_recorded_at,"
-                   " sex, birth_date, lives_with_child FROM persons INDEXED BY"
+                   " sex, birth_date, lives_with_child, id FROM persons INDEXED BY"
                    " persons_case WHERE case_id >= ?1 ORDER BY case_id, role",
-    [S_ASSESSMENTS] = "SELECT case_id, kind, at, safety, data FROM assessments"
+    [S_ASSESSMENTS] = "SELECT case_id, kind, at, safety, data, id FROM assessments"
                        " INDEXED BY assessments_case WHERE case_id >= ?1"
                        " ORDER BY case_id, at",
     [S_FOLLOWUPS] = "SELECT case_id, at, method, safety FROM followups INDEXED"
@@ -108,23 +108,49 @@ static void col_cell_value(hv_view_case *rec, hv_view_cell *c,
     }
 }
 
-/* Keeps a possibly sealed column as it is stored (opened only if a rule
- * reads it); json: parse it once opened. */
+/* A sealed cell is kept as its place (table, column: NUL-terminated; the
+ * row id: 8 bytes) followed by the value as stored, for open_sealed. */
+#define PLACE_MAX 96
+
+/* Keeps a sealed column (of table.column in row) as it is stored, with its
+ * place (opened only if a rule reads it; text there does not open: it
+ * was written around the engine, but for a purge's placeholder); json:
+ * parse it once opened. */
 static void seal_cell(hv_view_case *rec, hv_view_cell *c, sqlite3_stmt *st,
-                      int i, int json)
+                      int i, int json, const char *table, const char *column,
+                      int64_t row)
 {
     int type = sqlite3_column_type(st, i);
-    if (type == SQLITE_BLOB) {
-        hv__view_cell_text(rec, c, sqlite3_column_blob(st, i),
-                           (size_t)sqlite3_column_bytes(st, i));
-        if (c->type == HV_CELL_TEXT)
-            c->type = HV_CELL_SEALED;
-    } else if (type == SQLITE_NULL) {
-        c->type = HV_CELL_NIL;
-    } else {
-        col_cell_text(rec, c, st, i);
-    }
     c->json = json;
+    if (type == SQLITE_NULL) {
+        c->type = HV_CELL_NIL;
+        return;
+    }
+    if (type != SQLITE_BLOB &&
+        hv__seal_placeholder(sqlite3_column_text(st, i),
+                             (size_t)sqlite3_column_bytes(st, i))) {
+        col_cell_text(rec, c, st, i);
+        return;
+    }
+    const void *v = type == SQLITE_BLOB ? sqlite3_column_blob(st, i)
+                                        : (const void *)sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    size_t t = strlen(table) + 1, k = strlen(column) + 1;
+    char *cell = t + k <= PLACE_MAX ? hv__malloc(t + k + 8 + n + 1) : NULL;
+    if (!cell) {
+        rec->nomem = 1;
+        c->type = HV_CELL_NIL;
+        return;
+    }
+    memcpy(cell, table, t);
+    memcpy(cell + t, column, k);
+    memcpy(cell + t + k, &row, 8);
+    if (n)
+        memcpy(cell + t + k + 8, v, n);
+    hv__view_cell_text(rec, c, cell, t + k + 8 + n);
+    hv__free(cell);
+    if (c->type == HV_CELL_TEXT)
+        c->type = HV_CELL_SEALED;
 }
 
 /* A persons row: the first child (age as now, sex, date of birth), or a
@@ -155,7 +181,8 @@ static void read_person(hv_diff_run *d, sqlite3_stmt *st)
                          31556952;
         }
         col_cell_value(rec, &rec->child[1], st, 5);
-        seal_cell(rec, &rec->child[2], st, 6, 0);
+        seal_cell(rec, &rec->child[2], st, 6, 0, "persons", "birth_date",
+                  sqlite3_column_int64(st, 8));
     } else if ((row = hv__view_rows_add(rec, &rec->family))) {
         col_cell_value(rec, &row[0], st, 2);
         col_cell_value(rec, &row[1], st, 3);
@@ -223,7 +250,8 @@ static void read_row(hv_diff_run *d, int k, sqlite3_stmt *st)
             col_cell_text(rec, &row[0], st, 1);
             hv__view_cell_int(&row[1], sqlite3_column_int64(st, 2));
             col_cell_text(rec, &row[2], st, 3);
-            seal_cell(rec, &row[3], st, 4, 1);
+            seal_cell(rec, &row[3], st, 4, 1, "assessments", "data",
+                      sqlite3_column_int64(st, 5));
         }
         break;
     case S_FOLLOWUPS:
@@ -260,7 +288,8 @@ static hv_status read_plan_actions(hv_diff_run *d)
     sqlite3_bind_int64(st, 1, rec->plan_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_int(st, 0) == 0) {
-            seal_cell(rec, &rec->plan_goal, st, 1, 0);
+            seal_cell(rec, &rec->plan_goal, st, 1, 0, "plans", "goal",
+                      rec->plan_id);
             continue;
         }
         hv_view_cell *row = hv__view_rows_add(rec, &rec->actions);
@@ -314,12 +343,25 @@ static const char *load_part(void *ud, int part)
     return hv_errmsg(d->e);
 }
 
-/* The view's open callback: hv__crypto_open with the engine's key. */
+/* The view's open callback: hv__crypto_open with the engine's key, for
+ * the place that seal_cell put before the value. */
 static const char *open_sealed(void *ud, const unsigned char *sealed, size_t n,
                                char **plain, size_t *plain_len)
 {
     hv_diff_run *d = ud;
-    return hv__crypto_open(d->e, sealed, n, plain, plain_len);
+    const char *table = (const char *)sealed;
+    size_t t = strnlen(table, n < PLACE_MAX ? n : PLACE_MAX);
+    const char *column = table + t + 1;
+    size_t k = t < n ? strnlen(column, n - t - 1) : n;
+    int64_t row = 0;
+    *plain = NULL;
+    *plain_len = 0;
+    if (t + 1 + k + 1 + 8 > n)
+        return "a sealed value of the case view lost its place";
+    memcpy(&row, column + k + 1, 8);
+    size_t head = t + 1 + k + 1 + 8;
+    return hv__crypto_open(d->e, table, column, row, sealed + head, n - head,
+                           plain, plain_len);
 }
 
 hv_status hv__diff_next_case(hv_diff_run *d, int *more)
@@ -338,12 +380,12 @@ hv_status hv__diff_next_case(hv_diff_run *d, int *more)
     col_cell_text(c, &c->stage, st, 2);
     col_cell_text(c, &c->status, st, 3);
     col_cell_text(c, &c->source, st, 4);
-    seal_cell(c, &c->location, st, 5, 0);
+    seal_cell(c, &c->location, st, 5, 0, "cases", "location", c->id);
     col_cell_text(c, &c->urgency, st, 6);
     col_cell_text(c, &c->risk_level, st, 7);
     c->risk_score = sqlite3_column_double(st, 8);
     c->registered_at = sqlite3_column_int64(st, 9);
-    seal_cell(c, &c->form, st, 10, 1);
+    seal_cell(c, &c->form, st, 10, 1, "cases", "form", c->id);
     /* what the engine itself decides on; the rest when a rule reads it */
     if ((s = load_stream(d, S_TASKS)) || (s = load_stream(d, S_CLOSURE)))
         return s;

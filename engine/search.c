@@ -288,7 +288,8 @@ HV_API hv_status hv_case_search(hv_engine *e, const char *text,
              /* From the user's own cases and their team's (the assignee
               * index), each child's keys looked up by person: the same
               * cost on a national caseload as on a small one. */
-             "SELECT * FROM (SELECT " HV_CASE_SUMMARY_COLUMNS ", hv_open(p.name),"
+             "SELECT * FROM (SELECT " HV_CASE_SUMMARY_COLUMNS ","
+             "   hv_open(p.name, 'persons', 'name', p.id),"
              "   (SELECT count(*) FROM person_name_keys k WHERE k.person_id = p.id"
              "    AND +k.key IN (SELECT hv_blind(value) FROM json_each(?1))) AS hits,"
              "   c.id AS case_id FROM ("

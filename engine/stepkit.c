@@ -332,14 +332,16 @@ hv_status hv__cancel_approvals(hv_step_run *sc, const char *reason)
     hv_status s = hv__store_execf(
         sc->e, sc->verb,
         "UPDATE approvals SET status = 'rejected', decided_at"
-        " = ?2, reason = hv_seal(?3) WHERE case_id = ?1 AND status ="
+        " = ?2, reason = hv_seal(?3, 'approvals', 'reason', id) WHERE"
+        " case_id = ?1 AND status ="
         " 'pending'",
         "iit", sc->call.case_id, (int64_t)hv_now(sc->e), reason);
     if (s == HV_OK)
         s = hv__store_execf(
             sc->e, sc->verb,
             "UPDATE plans SET status = 'rejected', decided_at = ?2,"
-            " decision_reason = hv_seal(?3) WHERE case_id = ?1 AND status ="
+            " decision_reason = hv_seal(?3, 'plans', 'decision_reason', id)"
+            " WHERE case_id = ?1 AND status ="
             " 'pending_approval'",
             "iit", sc->call.case_id, (int64_t)hv_now(sc->e), reason);
     return s;

@@ -325,10 +325,12 @@ static void comprehensive_bia_needs_all_five_elements(void **state)
               "done");
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"), 0);
     /* The lists and elements are kept. */
-    assert_db(f, "SELECT json_extract(hv_open(data), '$.elements.childs_views') FROM"
+    assert_db(f, "SELECT json_extract(hv_open(data, 'assessments', 'data', id),"
+                 " '$.elements.childs_views') FROM"
                  " assessments WHERE kind='comprehensive'",
               "wants to feel less alone");
-    assert_db(f, "SELECT json_array_length(hv_open(data), '$.needs') FROM assessments"
+    assert_db(f, "SELECT json_array_length(hv_open(data, 'assessments', 'data',"
+                 " id), '$.needs') FROM assessments"
                  " WHERE kind='comprehensive'", "2");
     /* Re-scored with the BIA's risks and strengths: 3 + 2 - 2. */
     assert_db(f, "SELECT risk_level || ' ' || CAST(risk_score AS INTEGER) FROM cases",
@@ -472,9 +474,11 @@ static void reject_needs_a_reason_and_keeps_planning(void **state)
     as(f, "amal");
     assert_string_equal(out_str(f, "event"), "plan_rejected");
     assert_stage(f, "case_planning");
-    assert_db(f, "SELECT status || ': ' || hv_open(decision_reason) FROM plans",
+    assert_db(f, "SELECT status || ': ' || hv_open(decision_reason, 'plans',"
+                 " 'decision_reason', id) FROM plans",
               "rejected: the goal needs the mother's view");
-    assert_db(f, "SELECT status || ' ' || hv_open(reason) FROM approvals",
+    assert_db(f, "SELECT status || ' ' || hv_open(reason, 'approvals', 'reason',"
+                 " id) FROM approvals",
               "rejected the goal needs the mother's view");
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"), 0);
     /* A new version can be submitted. */
@@ -531,7 +535,8 @@ static void adjusted_plan_is_version_2_and_supersedes_version_1(void **state)
     json_decref(c);
     /* Actions act on the plan in force: version 2's action 2. */
     ok(f, "act", "{\"action\":2,\"status\":\"done\"}");
-    assert_db(f, "SELECT hv_open(a.title) FROM plan_actions a JOIN plans p ON p.id ="
+    assert_db(f, "SELECT hv_open(a.title, 'plan_actions', 'title', a.id) FROM"
+                 " plan_actions a JOIN plans p ON p.id ="
                  " a.plan_id WHERE a.status='done'", "Explore the father's involvement");
 }
 
@@ -565,7 +570,8 @@ static void act_updates_actions(void **state)
     refused(f, "act", "{\"action\":2,\"status\":\"dropped\"}", HV_INVALID, "reason");
     ok(f, "act", "{\"action\":2,\"status\":\"dropped\",\"reason\":\"mother "
                  "found work\"}");
-    assert_db(f, "SELECT status || ': ' || hv_open(status_reason) FROM plan_actions WHERE"
+    assert_db(f, "SELECT status || ': ' || hv_open(status_reason, 'plan_actions',"
+                 " 'status_reason', id) FROM plan_actions WHERE"
                  " seq=2", "dropped: mother found work");
     assert_db(f, "SELECT status FROM tasks WHERE kind='action' AND label LIKE"
                  " 'Action 2 (%'", "done");
@@ -609,7 +615,8 @@ static void supervisor_override_is_recorded(void **state)
     ok_as(f, "sara", "refer", "{\"service\":\"health\",\"provider\":\"Clinic\","
                               "\"override\":\"the child is at risk of harm\"}");
     assert_db(f, "SELECT (SELECT login FROM users WHERE id = consent_override_by)"
-                 " || ': ' || hv_open(consent_override_reason) FROM referrals",
+                 " || ': ' || hv_open(consent_override_reason, 'referrals',"
+                 " 'consent_override_reason', id) FROM referrals",
               "sara: the child is at risk of harm");
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM events WHERE"
                                      " kind='referred' AND json_extract(data,"
@@ -643,7 +650,8 @@ static void referral_is_tracked_to_an_outcome(void **state)
     advance(f, 10 * DAY);
     ok(f, "refer", "{\"referral\":1,\"status\":\"completed\",\"outcome\":"
                    "\"grant paid\"}");
-    assert_db(f, "SELECT status || ': ' || hv_open(outcome) FROM referrals WHERE seq=1",
+    assert_db(f, "SELECT status || ': ' || hv_open(outcome, 'referrals',"
+                 " 'outcome', id) FROM referrals WHERE seq=1",
               "completed: grant paid");
     assert_db(f, "SELECT t.status FROM tasks t JOIN referrals r ON r.id ="
                  " t.subject_id WHERE t.kind='referral_outcome' AND r.seq=1", "done");
@@ -666,7 +674,8 @@ static void conference_records_participants_and_decisions(void **state)
     ok(f, "conference", "{\"participants\":[\"caseworker\",\"school counsellor\","
                         "\"mother\"],\"decisions\":[\"weekly check-in at school\"]}");
     assert_string_equal(out_str(f, "event"), "conference_held");
-    assert_db(f, "SELECT json_array_length(hv_open(participants)) FROM conferences",
+    assert_db(f, "SELECT json_array_length(hv_open(participants, 'conferences',"
+                 " 'participants', id)) FROM conferences",
               "3");
     /* sealed at rest: the names of the participants are not in the file */
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM conferences WHERE"
@@ -958,7 +967,8 @@ static void transfer_needs_consent(void **state)
     assert_string_equal(out_str(f, "event"), "transferred");
     assert_string_equal(out_str(f, "status"), "transferred");
     assert_stage(f, "closed");
-    assert_db(f, "SELECT hv_open(transferred_to) || ' ' || closure_reason FROM cases",
+    assert_db(f, "SELECT hv_open(transferred_to, 'cases', 'transferred_to', id)"
+                 " || ' ' || closure_reason FROM cases",
               "City CP unit transferred");
     /* Every task closed; no final follow-up after a transfer (closure.lua). */
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"), 0);

@@ -40,6 +40,12 @@ static void a_first_version_database_opens_and_is_migrated(void **state)
     assert_int_equal(tu_count(path, "PRAGMA user_version"), HV_SCHEMA_VERSION);
     /* Migration 2 back-filled the spelling keys of the names on record. */
     assert_true(tu_count(path, "SELECT count(*) FROM person_name_keys") >= 4);
+    /* Sealed as migration 7 made them: bound to their rows (format HV2),
+     * and recorded so (sealcheck.h). */
+    assert_int_equal(tu_count(path, "SELECT count(*) FROM persons WHERE"
+                                    " substr(name, 1, 3) <> X'485632'"), 0);
+    assert_int_equal(tu_count(path, "SELECT count(*) FROM meta WHERE key ="
+                                    " 'seal_binding'"), 1);
     hv_engine_set_actor(e, "amal"); /* the caseworker of the old database */
     assert_int_equal(hv_case_search(e, "Nour", &json), HV_OK);
     assert_non_null(strstr(json, "CP-2026-00001"));

@@ -25,10 +25,16 @@ copy() {
     cp haven.db "$1.db"
     for s in key audit-key checkpoints; do cp "haven.db.$s" "$1.db.$s"; done
 }
-# deep_fails NAME WANT WHAT: plain verify passes (the chain is whole),
-# --deep fails naming exactly the cases WANT (an ERE), and no name.
+# deep_fails NAME WANT WHAT [PLAIN]: plain verify passes (the chain is whole)
+# or, given PLAIN (an ERE), fails naming it; --deep fails naming exactly the
+# cases WANT (an ERE), and no name.
 deep_fails() {
-    run --db "$1.db" audit verify; expect_rc 0 "$3: the chain itself is whole"
+    run --db "$1.db" audit verify
+    if [ -n "${4:-}" ]; then
+        expect_rc 65 "$3: plain verify"; expect_err "$4" "$3: plain verify names it"
+    else
+        expect_rc 0 "$3: the chain itself is whole"
+    fi
     run --db "$1.db" audit verify --deep
     expect_rc 65 "$3: detected"
     expect_err "the rows of $2 no longer match" "$3: the cases named"
@@ -54,7 +60,8 @@ copy swapped
 sqlite3 swapped.db "CREATE TEMP TABLE n AS SELECT case_id, name FROM persons WHERE role = 'child';
     UPDATE persons SET name = (SELECT name FROM n WHERE n.case_id = 3 - persons.case_id)
     WHERE role = 'child' AND case_id IN (1, 2)"
-deep_fails swapped 'CP-2026-00001, CP-2026-00002' "sealed names swapped"
+deep_fails swapped 'CP-2026-00001, CP-2026-00002' "sealed names swapped" \
+    'persons.name row 1 \(case CP-2026-00001\); persons.name row 2 \(case CP-2026-00002\)'
 
 # A whole case removed: named by its number, its reference gone with it.
 copy removed

@@ -1,0 +1,217 @@
+/*
+ * sealcheck.c - sealed values bound to their rows: the columns that hold
+ * them, the one-time binding of older values, and the sweep of `audit
+ * verify` (sealcheck.h).
+ */
+#include "sealcheck.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "crypto.h"
+#include "error.h"
+#include "store.h"
+
+/* Every column that holds sealed values, by table, with the column that
+ * holds the row's case id.  A new sealed column is added here too. */
+static const struct sealed_table {
+    const char *table;
+    const char *case_column;
+    const char *columns[5]; /* NULL after the last */
+} sealed_tables[] = {
+    {"cases", "id", {"location", "form", "transferred_to"}},
+    {"persons", "case_id", {"name", "birth_date", "details"}},
+    {"notes", "case_id", {"text"}},
+    {"consents", "case_id", {"withdrawn_reason"}},
+    {"assessments", "case_id", {"data"}},
+    {"plans",
+     "case_id",
+     {"goal", "indicators", "addresses", "decision_reason"}},
+    {"plan_actions", "case_id", {"title", "provider", "status_reason"}},
+    {"referrals",
+     "case_id",
+     {"provider", "outcome", "consent_override_reason"}},
+    {"conferences", "case_id", {"participants", "decisions"}},
+    {"followups", "case_id", {"notes"}},
+    {"reviews", "case_id", {"notes"}},
+    {"evaluations", "case_id", {"data"}},
+    {"approvals", "case_id", {"reason"}},
+};
+
+#define SEALED_TABLES (sizeof sealed_tables / sizeof sealed_tables[0])
+#define LISTED_MAX 10
+
+/* Appends the pieces (NULL after the last) to sql[size] at *len; the
+ * pieces are the names above, so they always fit. */
+static void sql_add(char *sql, size_t size, size_t *len, ...)
+{
+    va_list ap;
+    va_start(ap, len);
+    for (const char *piece; (piece = va_arg(ap, const char *));) {
+        size_t n = strlen(piece);
+        if (*len + n < size) {
+            memcpy(sql + *len, piece, n + 1);
+            *len += n;
+        }
+    }
+    va_end(ap);
+}
+
+/* *bound: 1 when some column of t holds a value in the bound format. */
+static hv_status table_has_bound(hv_engine *e, const struct sealed_table *t,
+                                 int64_t *bound)
+{
+    char sql[512] = "";
+    size_t len = 0;
+    sql_add(sql, sizeof sql, &len, "SELECT EXISTS (SELECT 1 FROM ", t->table,
+            " WHERE 0", (const char *)NULL);
+    for (size_t c = 0; t->columns[c]; c++)
+        sql_add(sql, sizeof sql, &len, " OR substr(", t->columns[c],
+                ", 1, 3) = X'485632'", (const char *)NULL);
+    sql_add(sql, sizeof sql, &len, ")", (const char *)NULL);
+    return hv__store_query_int(e, "looking for bound sealed values", sql, 0,
+                               bound, "");
+}
+
+/* Seals every legacy value of t again, bound to its place (hv_reseal). */
+static hv_status table_reseal(hv_engine *e, const struct sealed_table *t)
+{
+    char sql[1024] = "";
+    size_t len = 0;
+    sql_add(sql, sizeof sql, &len, "UPDATE ", t->table, " SET ",
+            (const char *)NULL);
+    for (size_t c = 0; t->columns[c]; c++)
+        sql_add(sql, sizeof sql, &len, c ? ", " : "", t->columns[c],
+                " = hv_reseal(", t->columns[c], ", '", t->table, "', '",
+                t->columns[c], "', id)", (const char *)NULL);
+    return hv__store_exec(e, sql);
+}
+
+/* *done: the meta row seal_binding is there. */
+static hv_status binding_recorded(hv_engine *e, int64_t *done)
+{
+    return hv__store_query_int(e, "reading settings",
+                               "SELECT count(*) FROM meta WHERE key ="
+                               " 'seal_binding'",
+                               0, done, "");
+}
+
+hv_status hv__seals_bind(hv_engine *e)
+{
+    int64_t done = 0, bound = 0;
+    hv_status s;
+    if (!e->have_key)
+        return HV_OK;
+    if ((s = binding_recorded(e, &done)) || done)
+        return s;
+    if ((s = hv__store_begin(e)))
+        return s;
+    /* Under the write lock: another process may have bound it. */
+    if ((s = binding_recorded(e, &done)) || done)
+        goto finish;
+    for (size_t t = 0; !s && !bound && t < SEALED_TABLES; t++)
+        s = table_has_bound(e, &sealed_tables[t], &bound);
+    for (size_t t = 0; !s && !bound && t < SEALED_TABLES; t++)
+        s = table_reseal(e, &sealed_tables[t]);
+    if (!s)
+        s = hv__store_execf(e, "recording the binding of sealed values",
+                            "INSERT INTO meta (key, value) VALUES"
+                            " ('seal_binding', '2')",
+                            "");
+finish:
+    if (s) {
+        hv__store_rollback(e);
+        return s;
+    }
+    return hv__store_commit(e);
+}
+
+/* The sweep's findings: how many values do not open, and the first
+ * LISTED_MAX of them named in text. */
+typedef struct {
+    int64_t failed;
+    char text[LISTED_MAX * 80];
+    size_t len;
+} seal_findings;
+
+/* Checks one sealed value of t.column (row id, case ref) and notes it in
+ * f when it does not open.  HV_NOMEM when out of memory. */
+static hv_status check_value(hv_engine *e, const struct sealed_table *t,
+                             const char *column, sqlite3_stmt *st,
+                             seal_findings *f)
+{
+    int64_t row = sqlite3_column_int64(st, 0);
+    const char *why = "the value is not sealed";
+    char *plain = NULL;
+    size_t n = 0;
+    if (sqlite3_column_type(st, 2) != SQLITE_BLOB &&
+        hv__seal_placeholder(sqlite3_column_text(st, 2),
+                             (size_t)sqlite3_column_bytes(st, 2)))
+        why = NULL;
+    else if (sqlite3_column_type(st, 2) == SQLITE_BLOB)
+        why = hv__crypto_open(e, t->table, column, row,
+                              sqlite3_column_blob(st, 2),
+                              (size_t)sqlite3_column_bytes(st, 2), &plain, &n);
+    if (plain) {
+        sodium_memzero(plain, n);
+        hv__free(plain);
+    }
+    if (!why)
+        return HV_OK;
+    if (!strcmp(why, "out of memory"))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (f->failed++ < LISTED_MAX) {
+        const char *ref = (const char *)sqlite3_column_text(st, 1);
+        int w = snprintf(f->text + f->len, sizeof f->text - f->len,
+                         "%s%s.%s row %lld (case %s)", f->len ? "; " : "",
+                         t->table, column, (long long)row, ref ? ref : "none");
+        if (w > 0 && (size_t)w < sizeof f->text - f->len)
+            f->len += (size_t)w;
+    }
+    return HV_OK;
+}
+
+/* Sweeps one sealed column into f. */
+static hv_status check_column(hv_engine *e, const struct sealed_table *t,
+                              const char *column, seal_findings *f)
+{
+    char sql[512];
+    sqlite3_stmt *st = NULL;
+    hv_status s;
+    snprintf(sql, sizeof sql,
+             "SELECT x.id, c.ref, x.%s FROM %s x LEFT JOIN cases c ON c.id ="
+             " x.%s WHERE x.%s IS NOT NULL ORDER BY x.id",
+             column, t->table, t->case_column, column);
+    if ((s = hv__store_prepare(e, sql, &st)))
+        return s;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((s = check_value(e, t, column, st, f)))
+            break;
+    hv__store_finalize(e, st);
+    if (!s && rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, "reading the sealed values");
+    return s;
+}
+
+hv_status hv__seals_check(hv_engine *e)
+{
+    seal_findings f = {0};
+    hv_status s = HV_OK;
+    for (size_t t = 0; !s && t < SEALED_TABLES; t++)
+        for (size_t c = 0; !s && sealed_tables[t].columns[c]; c++)
+            s = check_column(e, &sealed_tables[t], sealed_tables[t].columns[c],
+                             &f);
+    if (s || !f.failed)
+        return s;
+    return hv__fail(e, HV_INVALID,
+                    "audit verify: %lld sealed value%s do%s not open (moved or "
+                    "copied from another row or column, or changed): %s%s",
+                    (long long)f.failed, f.failed == 1 ? "" : "s",
+                    f.failed == 1 ? "es" : "", f.text,
+                    f.failed > LISTED_MAX ? "; and more" : "");
+}
