@@ -563,7 +563,7 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
                                                      : HV_RULE_ERR_RESULT;
     if (!r->err_where[0] || r->err_kind == HV_RULE_ERR_MEMORY ||
         r->err_kind == HV_RULE_ERR_RESULT)
-        snprintf(r->err_where, sizeof r->err_where, "%s:%d", r->paths[h],
+        snprintf(r->err_where, sizeof r->err_where, "%.280s:%d", r->paths[h],
                  r->hook_line[h]);
     if (status != LUA_OK)
         *err = error_text(r, status);
