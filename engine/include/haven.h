@@ -310,7 +310,7 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
        "Record or withdraw consent for a scope (information_sharing, referral,\n" \
        "transfer, export).")                                                    \
     XX(update,                                                                 \
-       "[child.name=...] [child.dob=YYYY-MM-DD | child.age=N] [child.sex=CODE] " \
+       "[child.name=...] [child.dob=YYYY-MM-DD|child.age=N] [child.sex=CODE] "  \
        "[location=...] [family.N.FIELD=...] [form.KEY=VALUE]",                   \
        "Change what was recorded at registration, on an open case: the child's\n" \
        "details, the location, family member N as the case file lists them\n"  \
