@@ -5,13 +5,13 @@
 
 #include <string.h>
 
+#include "age.h"
 #include "alloc.h"
 #include "store.h"
 #include "error.h"
 #include "access.h"
 #include "context.h"
 
-#define SECONDS_PER_YEAR 31556952
 
 /* Sets key to column i as text, integer, real or null.  Returns 0, or -1
  * when out of memory. */
@@ -70,19 +70,19 @@ static int set_cols(json_t *obj, sqlite3_stmt *st, int first,
     return r;
 }
 
-/* The age now (a new JSON integer, or null) of a person recorded with the
- * age in column age_col at the time in column at_col; NULL when out of
- * memory. */
+/* The age now (a new JSON integer, or null; age.h) of a person with the
+ * date of birth in column dob_col, else recorded with the age in column
+ * age_col at the time in column at_col; NULL when out of memory. */
 static json_t *current_age(sqlite3_stmt *st, int age_col, int at_col,
-                           hv_time now)
+                           int dob_col, hv_time now)
 {
-    if (sqlite3_column_type(st, age_col) == SQLITE_NULL)
-        return json_null();
-    int64_t age = sqlite3_column_int64(st, age_col);
-    int64_t at = sqlite3_column_int64(st, at_col);
-    if (now > at)
-        age += (now - at) / SECONDS_PER_YEAR;
-    return json_integer(age);
+    int64_t age = hv__age_now(
+        (const char *)sqlite3_column_text(st, dob_col),
+        sqlite3_column_type(st, age_col) == SQLITE_NULL
+            ? -1
+            : sqlite3_column_int64(st, age_col),
+        sqlite3_column_int64(st, at_col), now);
+    return age < 0 ? json_null() : json_integer(age);
 }
 
 /* Fills obj from the current row of st; returns 0, or non-zero when out
@@ -115,7 +115,7 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     int r = 0;
     r |= set_col(o, "name", st, 0);
     r |= set_col(o, "relationship", st, 1);
-    r |= json_object_set_new(o, "age", current_age(st, 2, 3, hv_now(e)));
+    r |= json_object_set_new(o, "age", current_age(st, 2, 3, 4, hv_now(e)));
     r |= set_col(o, "dob", st, 4);
     r |= set_col(o, "sex", st, 5);
     if (sqlite3_column_type(st, 6) != SQLITE_NULL)

@@ -49,10 +49,10 @@ const hv__export_table hv__export_tables[] = {
      "one row per person: the child and the family members",
      "SELECT p.id, p.role, p.relationship, hv_open(p.name, 'persons', 'name',"
      " p.id) AS name, hv_open(p.birth_date, 'persons', 'birth_date', p.id)"
-     " AS dob, p.age, p.age_recorded_at, CASE WHEN"
-     " p.age IS NULL THEN NULL ELSE p.age + max(0, (?2 - p.age_recorded_at)"
-     " / 31556952) END AS age_now, CASE WHEN p.age IS NULL THEN NULL ELSE"
-     " p.age + max(0, (?2 - p.age_recorded_at) / 31556952) END AS age_band,"
+     " AS dob, p.age, p.age_recorded_at, hv_age_now(hv_open(p.birth_date,"
+     " 'persons', 'birth_date', p.id), p.age, p.age_recorded_at, ?2) AS"
+     " age_now, hv_age_now(hv_open(p.birth_date, 'persons', 'birth_date',"
+     " p.id), p.age, p.age_recorded_at, ?2) AS age_band,"
      " p.sex, p.lives_with_child, hv_open(p.details, 'persons', 'details',"
      " p.id) AS details"
      " FROM persons p WHERE p.case_id = ?1 ORDER BY p.id",

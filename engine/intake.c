@@ -2,6 +2,8 @@
  * contract and the workflow before anything is decided or written. */
 #include "intake.h"
 #include "error.h"
+#include "age.h"
+#include "alloc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,22 +120,6 @@ static hv_status opt_age(hv_engine *e, json_t *obj, const char *field,
     return HV_OK;
 }
 
-/* Age in whole years on `now` of someone born on dob. */
-static int age_from_dob(hv_time dob, hv_time now)
-{
-    char b[32], n[32];
-    hv_time_format(dob, b, sizeof b);
-    hv_time_format(now, n, sizeof n);
-    int by, bm, bd, ny, nm, nd;
-    sscanf(b, "%d-%d-%d", &by, &bm, &bd);
-    sscanf(n, "%d-%d-%d", &ny, &nm, &nd);
-    int age = ny - by;
-    if (nm < bm || (nm == bm && nd < bd))
-        age--;
-    return age;
-}
-
-
 /* 1 if the dotted path names a present, non-empty value in the input. */
 static int path_present(json_t *root, const char *path)
 {
@@ -167,8 +153,10 @@ static int path_present(json_t *root, const char *path)
 }
 
 /* Checks the child's date of birth against the age given and today's
- * date; the age it gives goes into r and into the input (child.age). */
-static hv_status check_dob(hv_engine *e, json_t *child, hv_intake *r)
+ * date (an age over max refused); the age it gives goes into r and into
+ * the input (child.age). */
+static hv_status check_dob(hv_engine *e, json_t *child, int max,
+                           hv_intake *r)
 {
     hv_time dob;
     if (hv_time_parse(r->child_dob, &dob) != HV_OK ||
@@ -178,11 +166,11 @@ static hv_status check_dob(hv_engine *e, json_t *child, hv_intake *r)
                         "from 1900 on");
     if (dob > hv_now(e))
         return hv__fail(e, HV_INVALID, "register: child.dob: is in the future");
-    int age = age_from_dob(dob, hv_now(e));
-    if (age > MAX_CHILD_AGE)
+    int age = (int)hv__age_from_dob(r->child_dob, hv_now(e));
+    if (age > max)
         return hv__fail(e, HV_INVALID,
                         "register: child.dob: the child must be under %d",
-                        MAX_CHILD_AGE + 1);
+                        max + 1);
     if (r->child_age >= 0 && r->child_age != age)
         return hv__fail(e, HV_INVALID,
                         "register: child.age: does not match child.dob");
@@ -192,11 +180,11 @@ static hv_status check_dob(hv_engine *e, json_t *child, hv_intake *r)
     return HV_OK;
 }
 
-/* Checks the input's child (if any) into r. */
-static hv_status check_child(hv_engine *e, json_t *in, hv_intake *r)
+/* Checks the child object (NULL: none) into r, ages up to max. */
+static hv_status check_child_obj(hv_engine *e, json_t *child, int max,
+                                 hv_intake *r)
 {
     hv_status s;
-    json_t *child = json_object_get(in, "child");
     if (!child)
         return HV_OK;
     if (!json_is_object(child))
@@ -208,12 +196,18 @@ static hv_status check_child(hv_engine *e, json_t *in, hv_intake *r)
                         &r->child_sex)) ||
         (s = opt_string(e, child, "dob", "child.dob", MAX_SHORT_BYTES,
                         &r->child_dob)) ||
-        (s = opt_age(e, child, "child.age", MAX_CHILD_AGE, &r->child_age)))
+        (s = opt_age(e, child, "child.age", max, &r->child_age)))
         return s;
     if (r->child_sex && !code_allowed(e, "sexes", r->child_sex, default_sexes))
         return hv__fail(e, HV_INVALID, "register: child.sex: unknown code '%s'",
                         echo_code(r->child_sex));
-    return r->child_dob ? check_dob(e, child, r) : HV_OK;
+    return r->child_dob ? check_dob(e, child, max, r) : HV_OK;
+}
+
+/* Checks the input's child (if any) into r. */
+static hv_status check_child(hv_engine *e, json_t *in, hv_intake *r)
+{
+    return check_child_obj(e, json_object_get(in, "child"), MAX_CHILD_AGE, r);
 }
 
 /* Checks the input's concerns (if any): known codes, each once. */
@@ -271,8 +265,10 @@ static hv_status check_consent(hv_engine *e, hv_intake *r)
     return HV_OK;
 }
 
-/* Checks family member number n (from 1), the object m. */
-static hv_status check_member(hv_engine *e, json_t *m, size_t n)
+/* Checks family member number n (from 1), the object m (its relationship
+ * required when need_relationship). */
+static hv_status check_member(hv_engine *e, json_t *m, size_t n,
+                              int need_relationship)
 {
     const char *rel, *name, *sex;
     int age;
@@ -287,10 +283,10 @@ static hv_status check_member(hv_engine *e, json_t *m, size_t n)
     snprintf(where, sizeof where, "family.%zu.relationship", n);
     if ((s = opt_string(e, m, "relationship", where, MAX_CODE_BYTES, &rel)))
         return s;
-    if (!rel)
+    if (!rel && need_relationship)
         return hv__fail(e, HV_INVALID, "register: missing required field '%s'",
                         where);
-    if (!code_allowed(e, "relationships", rel, NULL) &&
+    if (rel && !code_allowed(e, "relationships", rel, NULL) &&
         hv__workflow_lookup(e->wf, "relationships"))
         return hv__fail(e, HV_INVALID, "register: %s: unknown code '%s'", where,
                         echo_code(rel));
@@ -331,7 +327,7 @@ static hv_status check_family(hv_engine *e, hv_intake *r)
         return hv__fail(e, HV_INVALID, "register: family: more than %d people",
                         MAX_FAMILY);
     json_array_foreach(r->family, i, m) {
-        if ((s = check_member(e, m, i + 1)))
+        if ((s = check_member(e, m, i + 1, 1)))
             return s;
     }
     return HV_OK;
@@ -429,4 +425,41 @@ hv_status hv__intake_read(hv_engine *e, const char *text, json_t **in,
     r->child_age = -1;
     hv_status s = parse_input(e, text, in);
     return s ? s : validate(e, *in, r);
+}
+
+/* ---- the same checks for a later change of the record (update.c) ---- */
+
+/* The failure s with its message's "register: " put as "<verb>: ". */
+static hv_status as_verb(hv_engine *e, hv_status s, const char *verb)
+{
+    const char *m = hv_errmsg(e);
+    if (s == HV_OK || s == HV_NOMEM || strncmp(m, "register: ", 10) != 0)
+        return s;
+    char *keep = hv__strdup(m + 10);
+    if (!keep)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    hv__fail(e, s, "%s: %s", verb, keep);
+    hv__free(keep);
+    return s;
+}
+
+hv_status hv__intake_check_child(hv_engine *e, const char *verb,
+                                 json_t *child, int max_age, hv_intake *r)
+{
+    memset(r, 0, sizeof *r);
+    r->child_age = -1;
+    return as_verb(e, check_child_obj(e, child, max_age, r), verb);
+}
+
+hv_status hv__intake_check_member(hv_engine *e, const char *verb, json_t *m,
+                                  size_t n, int need_relationship)
+{
+    return as_verb(e, check_member(e, m, n, need_relationship), verb);
+}
+
+hv_status hv__intake_check_location(hv_engine *e, const char *verb,
+                                    json_t *obj, const char **out)
+{
+    return as_verb(e, opt_string(e, obj, "location", "location",
+                                 MAX_NAME_BYTES, out), verb);
 }

@@ -40,4 +40,18 @@ typedef struct {
 hv_status hv__intake_read(hv_engine *e, const char *text, json_t **in,
                           hv_intake *r);
 
+/* The same checks for a change of the record after registration
+ * (update.c), with verb's name in their messages instead of register's:
+ * the child object (those of name, age, dob, sex given; ages up to
+ * max_age; child.age set from child.dob) into r (cleared first); family
+ * member number n, the object m (relationship required when
+ * need_relationship); the location in obj (*out borrowed, NULL when
+ * absent). */
+hv_status hv__intake_check_child(hv_engine *e, const char *verb,
+                                 json_t *child, int max_age, hv_intake *r);
+hv_status hv__intake_check_member(hv_engine *e, const char *verb, json_t *m,
+                                  size_t n, int need_relationship);
+hv_status hv__intake_check_location(hv_engine *e, const char *verb,
+                                    json_t *obj, const char **out);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "age.h"
 #include "alloc.h"
 #include "rulesdiff.h"
 #include "store.h"
@@ -164,28 +165,29 @@ static void read_person(hv_diff_run *d, sqlite3_stmt *st)
         if (rec->has_child)
             return; /* the first child row, as the subquery */
         rec->has_child = 1;
-        /* age + (now - age_recorded_at) / 31556952 */
-        int ta = sqlite3_column_type(st, 3);
-        int tr = sqlite3_column_type(st, 4);
+        /* the age as recorded and when: the view derives the age today
+         * from these and the date of birth when a rule reads it (age.h) */
         hv_view_cell *age = &rec->child[0];
-        if (ta == SQLITE_NULL || tr == SQLITE_NULL) {
+        if (sqlite3_column_type(st, 3) == SQLITE_NULL)
             age->type = HV_CELL_NIL;
-        } else if (ta == SQLITE_INTEGER && tr == SQLITE_INTEGER) {
-            hv__view_cell_int(age, sqlite3_column_int64(st, 3) +
-                                       ((int64_t)d->view.now -
-                                        sqlite3_column_int64(st, 4)) / 31556952);
-        } else {
-            age->type = HV_CELL_REAL;
-            age->d = sqlite3_column_double(st, 3) +
-                     ((double)d->view.now - sqlite3_column_double(st, 4)) /
-                         31556952;
-        }
+        else
+            hv__view_cell_int(age, sqlite3_column_int64(st, 3));
+        rec->child_age_at = sqlite3_column_type(st, 4) == SQLITE_NULL
+                                ? d->view.now
+                                : sqlite3_column_int64(st, 4);
         col_cell_value(rec, &rec->child[1], st, 5);
         seal_cell(rec, &rec->child[2], st, 6, 0, "persons", "birth_date",
                   sqlite3_column_int64(st, 8));
     } else if ((row = hv__view_rows_add(rec, &rec->family))) {
         col_cell_value(rec, &row[0], st, 2);
-        col_cell_value(rec, &row[1], st, 3);
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            hv__view_cell_int(
+                &row[1],
+                hv__age_now(NULL, sqlite3_column_int64(st, 3),
+                            sqlite3_column_type(st, 4) == SQLITE_NULL
+                                ? d->view.now
+                                : sqlite3_column_int64(st, 4),
+                            d->view.now));
         col_cell_value(rec, &row[2], st, 5);
         if (sqlite3_column_type(st, 7) == SQLITE_INTEGER &&
             sqlite3_column_int64(st, 7) <= 1 && sqlite3_column_int64(st, 7) >= 0) {

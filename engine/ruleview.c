@@ -9,6 +9,7 @@
 #include <lua.h>
 #include <string.h>
 
+#include "age.h"
 #include "alloc.h"
 #include "luajson.h"
 #include "names.h"
@@ -203,6 +204,26 @@ static void push_cell(lua_State *L, hv_view *v, hv_view_cell *c)
     case HV_CELL_JSON: hv__lua_push_json(L, c->j, 1); break;
     default: lua_pushnil(L); break;
     }
+}
+
+/* Pushes the child's age today (age.h): from the date of birth when it is
+ * recorded (opened here, never shown), else the age recorded plus the
+ * years since; nil when neither is known.  Raises if the date of birth
+ * does not open. */
+static void push_child_age(lua_State *L, hv_view *v)
+{
+    hv_view_case *rec = &v->rec;
+    hv_view_cell *dob = &rec->child[2], *age = &rec->child[0];
+    const char *why = cell_ready(v, dob);
+    if (why)
+        luaL_error(L, "the case view: %s", why);
+    int64_t now = hv__age_now(
+        dob->type == HV_CELL_TEXT ? hv__view_cell_str(rec, dob) : NULL,
+        age->type == HV_CELL_INT ? age->i : -1, rec->child_age_at, v->now);
+    if (now < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)now);
 }
 
 /* t[name] = the value on top, for the table below it (nil left out). */
@@ -479,7 +500,9 @@ static int lazy_index(lua_State *L)
                              "rule's call");
     lua_pop(L, 1);
     luaL_checkstack(L, 12, "the case view");
-    if (kind == VIEW_CHILD)
+    if (kind == VIEW_CHILD && k == 0)
+        push_child_age(L, sd->v);
+    else if (kind == VIEW_CHILD)
         push_cell(L, sd->v, &sd->v->rec.child[k]);
     else
         build_root_field(L, sd, k);

@@ -59,7 +59,9 @@ typedef struct {
     hv_view_rows concerns;    /* code */
     hv_view_rows consents;    /* scope, given_by */
     int has_child;
-    hv_view_cell child[3];    /* age, sex, dob */
+    hv_view_cell child[3];    /* age as recorded, sex, dob (the view shows
+                               * the age today: age.h) */
+    int64_t child_age_at;     /* when child[0] was recorded */
     hv_view_rows family;      /* relationship, age, sex, lives_with_child */
     hv_view_rows assessments; /* kind, at, safety, data (sealed JSON) */
     hv_view_rows followups;   /* at, method, safety */

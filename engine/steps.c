@@ -4,7 +4,8 @@
  * assessment (assess.c), case planning and actions (plan.c), referrals and
  * conferences (referral.c), follow-up, review and evaluation
  * (followup.c), approval decisions, closure, reopening, transfer and
- * reassignment (closure.c) and consent (consent.c).
+ * reassignment (closure.c), consent (consent.c) and changes to the
+ * record (update.c).
  *
  * Every step is one call of hv_case_step(): it parses the input, takes the
  * write lock, opens the call context (who acts on which case, may they),
@@ -25,6 +26,7 @@
 #include "plan.h"
 #include "referral.h"
 #include "stepkit.h"
+#include "update.h"
 #include "store.h"
 #include "error.h"
 #include "events.h"

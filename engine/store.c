@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "names.h"
+#include "age.h"
 
 /* SQL function hv_name_keys(name): a JSON array of the name's keys. */
 static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -28,6 +29,25 @@ static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
     hv__free(text);
     json_decref(keys);
+}
+
+/* SQL function hv_age_now(dob, age, recorded_at, now): the age on now
+ * (age.h; an age recorded at no known time stays as recorded), or null
+ * when neither the date of birth nor an age is known. */
+static void sql_age_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int has_age = sqlite3_value_type(argv[1]) != SQLITE_NULL;
+    int64_t age = hv__age_now((const char *)sqlite3_value_text(argv[0]),
+                              has_age ? sqlite3_value_int64(argv[1]) : -1,
+                              sqlite3_value_type(argv[2]) == SQLITE_NULL
+                                  ? sqlite3_value_int64(argv[3])
+                                  : sqlite3_value_int64(argv[2]),
+                              sqlite3_value_int64(argv[3]));
+    if (age < 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int64(ctx, age);
 }
 
 hv_status hv__store_open(const char *path, int create, int busy_ms,
@@ -62,6 +82,11 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC |
                                          SQLITE_DIRECTONLY,
                                      NULL, sql_name_keys, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "hv_age_now", 4,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                                         SQLITE_DIRECTONLY,
+                                     NULL, sql_age_now, NULL, NULL);
     if (rc != SQLITE_OK) {
         st = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? HV_BUSY
              : rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? HV_CORRUPT

@@ -33,6 +33,14 @@ hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out);
     "\"lives_with_child\":false}],\"consent\":{\"registration\":"            \
     "\"caregiver\"},\"form\":{\"referral_note\":\"sad\",\"score\":3}}"
 
+/* A child whose date of birth is known (her age is counted by birthdays,
+ * not by years since registration). */
+#define CHILD_DOB(name, dob, concerns)                                        \
+    "{\"source\":\"school\",\"location\":\"Riverside/Block 4\",\"concerns\":["\
+    concerns "],\"child\":{\"name\":\"" name "\",\"dob\":\"" dob            \
+    "\",\"sex\":\"female\"},\"family\":[{\"relationship\":\"mother\",\"age\":" \
+    "40}],\"consent\":{\"registration\":\"caregiver\"}}"
+
 #define BIA                                                                  \
     "{\"kind\":\"comprehensive\",\"safety\":\"ok\",\"elements\":{"           \
     "\"childs_views\":\"a\",\"family_relationships\":\"b\","                 \
@@ -85,7 +93,8 @@ static int setup(void **state)
     char *a = reg(f, CHILD("Noor", 12, "\"emotional_distress\",\"school_decline\""));
     char *b = reg(f, CHILD("Lina", 4, "\"child_labour\",\"neglect\""));
     char *c = reg(f, CHILD("Sami", 9, "\"child_labour\""));
-    char *d = reg(f, CHILD("Rami", 15, "\"child_labour\",\"other\""));
+    /* 15 at registration (2026-11-28), 16 on 2027-01-10, 17 a year on */
+    char *d = reg(f, CHILD_DOB("Rami", "2011-01-10", "\"child_labour\",\"other\""));
     char *e = reg(f, CHILD("Dana", 10, "\"child_labour\""));
     const char *walked[] = {a, b};
     for (int i = 0; i < 2; i++) {
@@ -196,6 +205,15 @@ static void bulk_view_equals_case_view(void **state)
                             "Riverside");
         assert_null(json_object_get(json_object_get(got, "child"), "dob"));
         assert_null(json_object_get(json_object_get(got, "plan"), "goal"));
+        if (id == 4) {
+            /* 460 days on: 17 by her birthdays (the age at registration
+             * plus whole years since would say 16); her mother, 40 when
+             * recorded, is 41 */
+            json_t *child = json_object_get(got, "child");
+            assert_int_equal(json_integer_value(json_object_get(child, "age")), 17);
+            json_t *mother = json_array_get(json_object_get(got, "family"), 0);
+            assert_int_equal(json_integer_value(json_object_get(mother, "age")), 41);
+        }
         assert_null(json_object_get(json_object_get(got, "form"), "referral_note"));
         compared++;
         json_decref(want);

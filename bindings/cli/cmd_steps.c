@@ -19,7 +19,11 @@ static const kv_field step_fields[] = {
     {"info_needed", KV_LIST},  {"sources", KV_LIST},   {"verified", KV_LIST},
     {"participants", KV_LIST}, {"decisions", KV_LIST}, {"indicators", KV_LIST},
     {"addresses", KV_LIST},    {"action", KV_INT},     {"referral", KV_INT},
-    {"withdraw", KV_BOOL},     {NULL, KV_TEXT},
+    {"withdraw", KV_BOOL},
+    /* update */
+    {"child.age", KV_INT},     {"family", KV_MAP},     {"family.*.age", KV_INT},
+    {"family.*.lives_with_child", KV_BOOL},            {"form.*", KV_AUTO},
+    {NULL, KV_TEXT},
 };
 
 /* A step's arguments. */

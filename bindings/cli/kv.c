@@ -106,15 +106,19 @@ static json_t *typed_value(const char *v, kv_type type)
     }
 }
 
-/* Turns objects whose keys are all indices into lists ordered by index.
- * Returns a new reference (the caller's), or NULL when out of memory. */
-static json_t *listify(json_t *node)
+/* Turns objects whose keys are all indices into lists ordered by index,
+ * but for an object the field table declares KV_MAP (its numbers stay
+ * keys).  parts[0..n) is node's path.  Returns a new reference (the
+ * caller's), or NULL when out of memory. */
+static json_t *listify(json_t *node, const kv_field *fields,
+                       char parts[][64], int n)
 {
     if (!json_is_object(node))
         return json_incref(node);
     const char *key;
     json_t *v;
-    int all_index = json_object_size(node) > 0;
+    int all_index = json_object_size(node) > 0 &&
+                    !(n > 0 && field_type(fields, parts, n) == KV_MAP);
     json_object_foreach(node, key, v) {
         if (!is_index(key))
             all_index = 0;
@@ -123,8 +127,11 @@ static json_t *listify(json_t *node)
         json_t *obj = json_object();
         int bad = !obj;
         json_object_foreach(node, key, v) {
+            if (n < MAX_PARTS)
+                snprintf(parts[n], 64, "%s", key);
             if (!bad)
-                bad |= json_object_set_new(obj, key, listify(v));
+                bad |= json_object_set_new(
+                    obj, key, listify(v, fields, parts, n < MAX_PARTS ? n + 1 : n));
         }
         if (bad) {
             json_decref(obj);
@@ -134,10 +141,10 @@ static json_t *listify(json_t *node)
     }
     /* Sort indices numerically (few entries: selection by minimum). */
     json_t *arr = json_array();
-    size_t n = json_object_size(node);
+    size_t count = json_object_size(node);
     long last = -1;
     int bad = !arr;
-    for (size_t i = 0; i < n && !bad; i++) {
+    for (size_t i = 0; i < count && !bad; i++) {
         long best = -1;
         json_t *best_v = NULL;
         json_object_foreach(node, key, v) {
@@ -148,7 +155,10 @@ static json_t *listify(json_t *node)
             }
         }
         last = best;
-        bad |= json_array_append_new(arr, listify(best_v));
+        if (n < MAX_PARTS)
+            snprintf(parts[n], 64, "%ld", best);
+        bad |= json_array_append_new(
+            arr, listify(best_v, fields, parts, n < MAX_PARTS ? n + 1 : n));
     }
     if (bad) {
         json_decref(arr);
@@ -252,7 +262,8 @@ json_t *kv_to_json(int argc, char **argv, const kv_field *fields, char *err,
             goto fail;
         }
     }
-    json_t *out = listify(root);
+    char path[MAX_PARTS][64];
+    json_t *out = listify(root, fields, path, 0);
     json_decref(root);
     if (!out)
         snprintf(err, errsize, "out of memory");

@@ -15,7 +15,9 @@
 
 /* KV_AUTO: true/false become booleans and whole numbers integers (used for
  * agency form fields); everything else stays text. */
-typedef enum { KV_TEXT, KV_INT, KV_LIST, KV_BOOL, KV_AUTO } kv_type;
+/* KV_MAP: an object whose parts are numbers stays an object keyed by them
+ * (update's family.N.FIELD: N names a member, it does not order a list). */
+typedef enum { KV_TEXT, KV_INT, KV_LIST, KV_BOOL, KV_AUTO, KV_MAP } kv_type;
 
 typedef struct {
     const char *path; /* dotted, "*" matches a list index */

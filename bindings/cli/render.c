@@ -220,7 +220,8 @@ void render_case(json_t *c)
     if (json_array_size(family) == 0)
         printf("  (none recorded)\n");
     json_array_foreach(family, i, v) {
-        printf("  - %s: %s", str_or(v, "relationship", "?"),
+        /* numbered as `haven update REF family.N.FIELD=...` names them */
+        printf("  %zu. %s: %s", i + 1, str_or(v, "relationship", "?"),
                str_or(v, "name", "(no name)"));
         if (json_is_integer(json_object_get(v, "age")))
             printf(", %lld", (long long)json_integer_value(json_object_get(v, "age")));

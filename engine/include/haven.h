@@ -308,7 +308,16 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
        "scope=CODE given_by=child|caregiver|both|guardian | "                   \
        "scope=CODE withdraw=yes [reason=...]",                                   \
        "Record or withdraw consent for a scope (information_sharing, referral,\n" \
-       "transfer, export).")
+       "transfer, export).")                                                    \
+    XX(update,                                                                 \
+       "[child.name=...] [child.dob=YYYY-MM-DD|child.age=N] [child.sex=CODE] "  \
+       "[location=...] [family.N.FIELD=...] [form.KEY=VALUE]",                   \
+       "Change what was recorded at registration, on an open case: the child's\n" \
+       "details, the location, family member N as the case file lists them\n"  \
+       "(name, relationship, age, sex, lives_with_child=yes|no; N one past the\n" \
+       "last adds a member, with a relationship) and form fields (form.KEY=\n" \
+       "removes one).  The event names the fields changed (old -> new only for\n" \
+       "codes, numbers and yes/no); a scored risk is scored again.")
 
 /* One lifecycle step on a case, with its input as a JSON object:
  *   assess     kind (initial|comprehensive|reassessment), safety, needs,
@@ -327,6 +336,9 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
  *   close      reason, notes  | reopen: reason
  *   transfer   agency, reason, override
  *   assign     to (login)     | consent: scope, given_by, withdraw, reason
+ *   update     child {name, dob, age, sex}, location, family {"N": {name,
+ *              relationship, age, sex, lives_with_child}}, form {KEY:
+ *              value, or null to remove}
  * The workflow decides what is allowed where; a refusal is HV_REFUSED (or
  * HV_INVALID for bad input, HV_DENIED for a missing role) and changes
  * nothing.  expected_version > 0 refuses a stale copy (HV_CONFLICT).
