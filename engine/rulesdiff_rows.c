@@ -30,8 +30,9 @@ static const char *const stream_sql[S_COUNT] = {
     [S_CONSENTS] = "SELECT case_id, scope, given_by FROM consents INDEXED BY"
                     " consents_case WHERE case_id >= ?1 AND withdrawn_at IS NULL"
                     " ORDER BY case_id, scope",
+    /* no birth_date: the view gives the age, never the date of birth */
     [S_PERSONS] = "SELECT case_id, role, relationship, age, age_recorded_at,"
-                   " sex, birth_date, lives_with_child, id FROM persons INDEXED BY"
+                   " sex, lives_with_child FROM persons INDEXED BY"
                    " persons_case WHERE case_id >= ?1 ORDER BY case_id, role",
     [S_ASSESSMENTS] = "SELECT case_id, kind, at, safety, data, id FROM assessments"
                        " INDEXED BY assessments_case WHERE case_id >= ?1"
@@ -44,7 +45,8 @@ static const char *const stream_sql[S_COUNT] = {
     [S_EVALUATIONS] = "SELECT case_id, at, outcome FROM evaluations INDEXED BY"
                        " evaluations_case WHERE case_id >= ?1 ORDER BY case_id,"
                        " at",
-    [S_PLANS] = "SELECT case_id, id, goal, target_date, decided_at, version,"
+    /* column 2 is not the goal (free text the view never gives) */
+    [S_PLANS] = "SELECT case_id, id, NULL, target_date, decided_at, version,"
                  " status FROM plans WHERE case_id >= ?1 AND status IN"
                  " ('approved','pending_approval') ORDER BY case_id, version",
     [S_TASKS] = "SELECT case_id, kind, id, created_at, due_at FROM tasks"
@@ -153,8 +155,8 @@ static void seal_cell(hv_view_case *rec, hv_view_cell *c, sqlite3_stmt *st,
         c->type = HV_CELL_SEALED;
 }
 
-/* A persons row: the first child (age as now, sex, date of birth), or a
- * family member. */
+/* A persons row: the first child (age as now, sex; the date of birth is
+ * not read), or a family member. */
 static void read_person(hv_diff_run *d, sqlite3_stmt *st)
 {
     hv_view_case *rec = &d->view.rec;
@@ -181,22 +183,20 @@ static void read_person(hv_diff_run *d, sqlite3_stmt *st)
                          31556952;
         }
         col_cell_value(rec, &rec->child[1], st, 5);
-        seal_cell(rec, &rec->child[2], st, 6, 0, "persons", "birth_date",
-                  sqlite3_column_int64(st, 8));
     } else if ((row = hv__view_rows_add(rec, &rec->family))) {
         col_cell_value(rec, &row[0], st, 2);
         col_cell_value(rec, &row[1], st, 3);
         col_cell_value(rec, &row[2], st, 5);
-        if (sqlite3_column_type(st, 7) == SQLITE_INTEGER &&
-            sqlite3_column_int64(st, 7) <= 1 && sqlite3_column_int64(st, 7) >= 0) {
+        if (sqlite3_column_type(st, 6) == SQLITE_INTEGER &&
+            sqlite3_column_int64(st, 6) <= 1 && sqlite3_column_int64(st, 6) >= 0) {
             row[3].type = HV_CELL_BOOL;
-            row[3].i = sqlite3_column_int64(st, 7);
+            row[3].i = sqlite3_column_int64(st, 6);
         }
     }
 }
 
-/* A plans row: the latest approved, else the latest waiting (its goal and
- * actions are read for the plan chosen: read_plan_actions). */
+/* A plans row: the latest approved, else the latest waiting (its actions
+ * are read for the plan chosen: read_plan_actions; its goal never). */
 static void read_plan(hv_view_case *rec, sqlite3_stmt *st)
 {
     int approved = !strcmp((const char *)sqlite3_column_text(st, 6), "approved");
@@ -208,7 +208,6 @@ static void read_plan(hv_view_case *rec, sqlite3_stmt *st)
     rec->plan_target = sqlite3_column_int64(st, 3);
     rec->plan_approved_at = sqlite3_column_int64(st, 4);
     rec->plan_version = sqlite3_column_int64(st, 5);
-    hv__view_cell_clear(&rec->plan_goal);
 }
 
 /* A tasks row: the latest open task of each kind. */
@@ -278,7 +277,7 @@ static void read_row(hv_diff_run *d, int k, sqlite3_stmt *st)
     }
 }
 
-/* The goal of the chosen plan, and its actions. */
+/* The actions of the chosen plan (codes, dates and who is responsible). */
 static hv_status read_plan_actions(hv_diff_run *d)
 {
     hv_view_case *rec = &d->view.rec;
@@ -287,11 +286,6 @@ static hv_status read_plan_actions(hv_diff_run *d)
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, rec->plan_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_int(st, 0) == 0) {
-            seal_cell(rec, &rec->plan_goal, st, 1, 0, "plans", "goal",
-                      rec->plan_id);
-            continue;
-        }
         hv_view_cell *row = hv__view_rows_add(rec, &rec->actions);
         if (!row)
             break;
@@ -425,12 +419,11 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
     sqlite3_bind_int64(d->cases, 2, me);
     sqlite3_bind_int(d->cases, 3, supervisor);
     sqlite3_bind_int64(d->cases, 4, only_case);
-    /* the plan's goal (row 0) and its actions */
+    /* the plan's actions (not its goal: free text the view never gives) */
     if ((s = hv__store_prepare(d->e,
-                               "SELECT 0, goal, 0, NULL, NULL FROM plans WHERE"
-                               " id = ?1 UNION ALL SELECT * FROM (SELECT 1,"
-                               " status, due_at, type, responsible FROM"
-                               " plan_actions WHERE plan_id = ?1 ORDER BY seq)",
+                               "SELECT 1, status, due_at, type, responsible"
+                               " FROM plan_actions WHERE plan_id = ?1 ORDER BY"
+                               " seq",
                                &d->actions)))
         return s;
     for (int k = 0; k < S_COUNT; k++) {
