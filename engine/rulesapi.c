@@ -222,7 +222,6 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
 static int add_wording(const hv_rules *rules, json_t *decisions)
 {
     static const char *const lists[] = {"reasons", "factors", "unmet", "method"};
-    const hv_pack *p = rules ? hv__rules_pack(rules) : NULL;
     size_t i, k;
     json_t *d, *code;
     json_array_foreach(decisions, i, d) {
@@ -234,8 +233,8 @@ static int add_wording(const hv_rules *rules, json_t *decisions)
             json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
             json_array_foreach(one, k, code) {
                 const char *c = json_string_value(code);
-                const char *w = c && p ? hv__pack_wording(p, c) : NULL;
-                if (c && json_object_set_new(words, c, json_string(w ? w : c))) {
+                if (c && json_object_set_new(words, c,
+                                             json_string(hv__rules_word(rules, c)))) {
                     json_decref(one);
                     return -1;
                 }
