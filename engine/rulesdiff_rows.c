@@ -30,9 +30,8 @@ static const char *const stream_sql[S_COUNT] = {
     [S_CONSENTS] = "SELECT case_id, scope, given_by FROM consents INDEXED BY"
                     " consents_case WHERE case_id >= ?1 AND withdrawn_at IS NULL"
                     " ORDER BY case_id, scope",
-    /* no birth_date: the view gives the age, never the date of birth */
     [S_PERSONS] = "SELECT case_id, role, relationship, age, age_recorded_at,"
-                   " sex, lives_with_child FROM persons INDEXED BY"
+                   " sex, birth_date, lives_with_child, id FROM persons INDEXED BY"
                    " persons_case WHERE case_id >= ?1 ORDER BY case_id, role",
     [S_ASSESSMENTS] = "SELECT case_id, kind, at, safety, data, id FROM assessments"
                        " INDEXED BY assessments_case WHERE case_id >= ?1"
@@ -155,8 +154,8 @@ static void seal_cell(hv_view_case *rec, hv_view_cell *c, sqlite3_stmt *st,
         c->type = HV_CELL_SEALED;
 }
 
-/* A persons row: the first child (age as now, sex; the date of birth is
- * not read), or a family member. */
+/* A persons row: the first child (age as now, sex, date of birth), or a
+ * family member. */
 static void read_person(hv_diff_run *d, sqlite3_stmt *st)
 {
     hv_view_case *rec = &d->view.rec;
@@ -183,14 +182,16 @@ static void read_person(hv_diff_run *d, sqlite3_stmt *st)
                          31556952;
         }
         col_cell_value(rec, &rec->child[1], st, 5);
+        seal_cell(rec, &rec->child[2], st, 6, 0, "persons", "birth_date",
+                  sqlite3_column_int64(st, 8));
     } else if ((row = hv__view_rows_add(rec, &rec->family))) {
         col_cell_value(rec, &row[0], st, 2);
         col_cell_value(rec, &row[1], st, 3);
         col_cell_value(rec, &row[2], st, 5);
-        if (sqlite3_column_type(st, 6) == SQLITE_INTEGER &&
-            sqlite3_column_int64(st, 6) <= 1 && sqlite3_column_int64(st, 6) >= 0) {
+        if (sqlite3_column_type(st, 7) == SQLITE_INTEGER &&
+            sqlite3_column_int64(st, 7) <= 1 && sqlite3_column_int64(st, 7) >= 0) {
             row[3].type = HV_CELL_BOOL;
-            row[3].i = sqlite3_column_int64(st, 6);
+            row[3].i = sqlite3_column_int64(st, 7);
         }
     }
 }
