@@ -11,6 +11,7 @@
 #include "error.h"
 #include "access.h"
 #include "context.h"
+#include "rulesapi.h"
 
 
 /* Sets key to column i as text, integer, real or null.  Returns 0, or -1
@@ -518,14 +519,25 @@ static hv_status add_concerns(hv_engine *e, int64_t case_id, json_t *c)
                      case_id, fill_codes);
 }
 
+/* Sets c.decisions: the latest rule decisions a caseworker acts on, their
+ * codes worded by the pack in force (hv__case_decisions). */
+static hv_status add_decisions(hv_engine *e, int64_t case_id, json_t *c)
+{
+    json_t *d = attach(c, "decisions", json_object());
+    return d ? hv__case_decisions(e, case_id, d)
+             : hv__fail(e, HV_NOMEM, "out of memory");
+}
+
 /* Builds the whole case file of case_id into the object c: the case's
- * fields, child, family, concerns, consent, tasks, notes, form, the
- * lifecycle sections, closure, and the history last. */
+ * fields, the latest rule decisions, child, family, concerns, consent,
+ * tasks, notes, form, the lifecycle sections, closure, and the history
+ * last. */
 static hv_status build_case(hv_engine *e, int64_t case_id, json_t *c)
 {
     json_t *form = NULL, *hist;
     hv_status s;
     if ((s = add_case_fields(e, case_id, c, &form)) ||
+        (s = add_decisions(e, case_id, c)) ||
         (s = add_child(e, case_id, c)) ||
         (s = add_sections(e, case_id, c, &family_section, 1)) ||
         (s = add_concerns(e, case_id, c)) ||

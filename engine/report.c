@@ -20,6 +20,7 @@
 #include "store.h"
 #include "error.h"
 #include "access.h"
+#include "rulesapi.h"
 
 #define DAY 86400
 #define WEEK (7 * DAY)
@@ -246,6 +247,58 @@ done:
     json_decref(c.by_risk);
     json_decref(c.by_urgency);
     return s;
+}
+
+/* ---- risk factors across the caseload -------------------------------------- */
+
+/* The list of risk factors being written, and the rules that word them. */
+typedef struct {
+    json_t *out;
+    const hv_rules *rules;
+} factor_rows;
+
+/* Appends one row (factor code, open cases) to the list of the
+ * factor_rows ctx, worded by its rules. */
+static int factor_row(sqlite3_stmt *st, void *ctx)
+{
+    factor_rows *f = ctx;
+    const char *code = col_text(st, 0, "?");
+    return json_array_append_new(
+        f->out, json_pack("{s:s,s:s,s:I}", "code", code, "wording",
+                          hv__rules_word(f->rules, code), "open_cases",
+                          (json_int_t)sqlite3_column_int64(st, 1)));
+}
+
+/* The factors of the current risk decision (the latest risk.lua decision
+ * in the case's events) of the open cases in scope: each factor code with
+ * the wording of the pack in force and how many cases' decision holds it,
+ * most frequent first, appended to the list out.  Counts only.  Returns
+ * HV_OK or a failure. */
+static hv_status risk_factors(report_query *q, json_t *out)
+{
+    factor_rows f = {out, NULL};
+    hv_rules *rules = NULL;
+    /* a stored pack that no longer loads leaves the codes unworded */
+    if (hv__engine_rules(q->e, &rules) != HV_OK)
+        hv__clear_error(q->e);
+    f.rules = rules;
+    /* per case, the events index walked back to its latest risk decision
+     * (the LIKE skips the events of other hooks unparsed) */
+    return each_row(
+        q,
+        "SELECT fa.value, count(DISTINCT c.id)" SCOPE_FROM
+        " JOIN events ev ON ev.seq = (SELECT x.seq FROM events x"
+        "  WHERE x.case_id = c.id AND x.decision LIKE '%risk.lua%'"
+        "    AND EXISTS (SELECT 1 FROM json_each(x.decision) y"
+        "     WHERE json_extract(y.value, '$.hook') = 'risk.lua')"
+        "  ORDER BY x.seq DESC LIMIT 1)"
+        " JOIN json_each(ev.decision) d"
+        " JOIN json_each(d.value, '$.result.factors') fa"
+        " WHERE c.status = 'open' AND" SCOPE_WHERE
+        "   AND json_extract(d.value, '$.hook') = 'risk.lua'"
+        "   AND fa.type = 'text'"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        "report: counting risk factors", factor_row, &f);
 }
 
 /* ---- overdue and due-this-week tasks by kind and by caseworker ------------- */
@@ -700,7 +753,7 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
     json_t *open = json_object(), *tasks = json_object(),
            *approvals = json_object(), *compliance = json_object(),
            *times = json_object(), *reasons = json_array(),
-           *months = json_array();
+           *months = json_array(), *factors = json_array();
     r = json_object();
     int bad = !r;
     bad |= json_object_set_new(r, "report", json_string("caseload"));
@@ -719,6 +772,7 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
     bad |= (o->until ? set_time(r, "until", o->until)
                            : json_object_set_new(r, "until", json_null()));
     bad |= json_object_set_new(r, "open_cases", open);
+    bad |= json_object_set_new(r, "risk_factors", factors);
     bad |= json_object_set_new(r, "tasks", tasks);
     bad |= json_object_set_new(r, "approvals_pending", approvals);
     bad |= json_object_set_new(r, "followup_compliance", compliance);
@@ -729,7 +783,8 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
         s = hv__fail(e, HV_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = open_cases(&q, open)) || (s = tasks_due(&q, tasks)) ||
+    if ((s = open_cases(&q, open)) || (s = risk_factors(&q, factors)) ||
+        (s = tasks_due(&q, tasks)) ||
         (s = approvals_pending(&q, approvals)) ||
         (s = followup_compliance(&q, compliance)) || (s = time_to(&q, times)) ||
         (s = closure_reasons(&q, reasons)) || (s = per_month(&q, months)))

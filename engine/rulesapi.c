@@ -222,7 +222,6 @@ HV_API hv_status hv_rules_reload(hv_engine *e, const char *dir,
 static int add_wording(const hv_rules *rules, json_t *decisions)
 {
     static const char *const lists[] = {"reasons", "factors", "unmet", "method"};
-    const hv_pack *p = rules ? hv__rules_pack(rules) : NULL;
     size_t i, k;
     json_t *d, *code;
     json_array_foreach(decisions, i, d) {
@@ -234,8 +233,8 @@ static int add_wording(const hv_rules *rules, json_t *decisions)
             json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
             json_array_foreach(one, k, code) {
                 const char *c = json_string_value(code);
-                const char *w = c && p ? hv__pack_wording(p, c) : NULL;
-                if (c && json_object_set_new(words, c, json_string(w ? w : c))) {
+                if (c && json_object_set_new(words, c,
+                                             json_string(hv__rules_word(rules, c)))) {
                     json_decref(one);
                     return -1;
                 }
@@ -301,4 +300,121 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
+}
+
+const char *hv__rules_word(const hv_rules *rules, const char *code)
+{
+    const hv_pack *p = rules && code ? hv__rules_pack(rules) : NULL;
+    const char *w = p ? hv__pack_wording(p, code) : NULL;
+    return w ? w : code;
+}
+
+/* {code, wording} for the code v (a JSON string) worded by rules; NULL
+ * when out of memory (or v is not a string). */
+static json_t *worded_code(const hv_rules *rules, json_t *v)
+{
+    const char *code = json_string_value(v);
+    return code ? json_pack("{s:s,s:s}", "code", code, "wording",
+                            hv__rules_word(rules, code))
+                : NULL;
+}
+
+/* A new copy of a decision's result with its codes worded (see
+ * hv__case_decisions), "at" and "pack" first; NULL out of memory. */
+static json_t *worded_decision(const hv_rules *rules, json_t *d, const char *at)
+{
+    const char *pack = json_string_value(json_object_get(d, "pack"));
+    const char *version = json_string_value(json_object_get(d, "version"));
+    json_t *o = json_pack("{s:s,s:s++}", "at", at, "pack", pack ? pack : "?",
+                          " ", version ? version : "?");
+    const char *key;
+    json_t *v, *item;
+    size_t k;
+    int bad = !o;
+    json_object_foreach(json_object_get(d, "result"), key, v) {
+        json_t *w;
+        if (!bad && json_is_array(v)) {
+            w = json_array();
+            json_array_foreach(v, k, item)
+                if (json_is_string(item))
+                    bad |= json_array_append_new(w, worded_code(rules, item));
+        } else {
+            w = !strcmp(key, "method") && json_is_string(v) ? worded_code(rules, v)
+                                                            : json_incref(v);
+        }
+        bad |= json_object_set_new(o, key, w);
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The hooks whose latest decision the case file shows, under their key. */
+static const struct {
+    const char *hook, *key;
+} shown_hooks[] = {{"registration.lua", "registration"},
+                   {"risk.lua", "risk"},
+                   {"followup.lua", "followup"},
+                   {"closure.lua", "closure"}};
+
+/* Sets out[key] from the decision d of a shown hook, unless a later one
+ * is there already.  Returns 0, or -1 out of memory. */
+static int take_decision(const hv_rules *rules, json_t *out, json_t *d,
+                         const char *at)
+{
+    const char *hook = json_string_value(json_object_get(d, "hook"));
+    for (size_t i = 0; hook && i < sizeof shown_hooks / sizeof *shown_hooks; i++) {
+        if (strcmp(hook, shown_hooks[i].hook) ||
+            json_object_get(out, shown_hooks[i].key))
+            continue;
+        return json_object_set_new(out, shown_hooks[i].key,
+                                   worded_decision(rules, d, at));
+    }
+    return 0;
+}
+
+hv_status hv__case_decisions(hv_engine *e, int64_t case_id, json_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    hv_rules *rules = NULL;
+    hv_status s;
+    /* a stored pack that no longer loads leaves the codes unworded: the
+     * case file is still read */
+    if (hv__engine_rules(e, &rules) != HV_OK) {
+        rules = NULL;
+        hv__clear_error(e);
+    }
+    if ((s = hv__store_preparef(e, &st,
+                                "SELECT at, decision FROM events WHERE"
+                                " case_id = ?1 AND decision IS NOT NULL"
+                                " ORDER BY seq DESC",
+                                "i", case_id)))
+        return s;
+    json_t *found = json_object();
+    int rc = SQLITE_DONE, bad = !found;
+    const size_t wanted = sizeof shown_hooks / sizeof *shown_hooks;
+    while (!bad && json_object_size(found) < wanted &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char at[32];
+        hv_time_format(sqlite3_column_int64(st, 0), at, sizeof at);
+        json_t *decisions =
+            json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        /* within one event the later decision of a hook is the latest */
+        for (size_t i = json_array_size(decisions); !bad && i > 0; i--)
+            bad |= take_decision(rules, found, json_array_get(decisions, i - 1),
+                                 at);
+        json_decref(decisions);
+    }
+    if (!bad && json_object_size(found) < wanted && rc != SQLITE_DONE)
+        s = hv__sql_fail(e, rc, "reading the case's rule decisions");
+    hv__store_finalize(e, st);
+    /* out in the order of the case's story, whatever was found first */
+    for (size_t i = 0; !bad && i < wanted; i++) {
+        json_t *v = json_object_get(found, shown_hooks[i].key);
+        bad |= v && json_object_set(out, shown_hooks[i].key, v);
+    }
+    json_decref(found);
+    return bad ? hv__fail(e, HV_NOMEM, "out of memory") : s;
 }

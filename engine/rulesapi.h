@@ -22,4 +22,17 @@ hv_status hv__engine_rules(hv_engine *e, hv_rules **out);
  * caller's transaction).  HV_OK, or the failure with the message set. */
 hv_status hv__rules_set_dir(hv_engine *e, const char *dir);
 
+/* The wording the pack of rules (may be NULL) gives code in pack.yaml,
+ * or code itself when it gives none (borrowed: the pack's or code). */
+const char *hv__rules_word(const hv_rules *rules, const char *code);
+/* Sets out (an object) to the latest decision of case_id's events for each
+ * hook a caseworker acts on: out.registration, .risk, .followup and
+ * .closure (a key only when such a decision was recorded), each the
+ * hook's result with "at" (when it was decided) and "pack" ("NAME
+ * VERSION", the pack that decided), every code of its reasons, factors
+ * and unmet conditions as {code, wording} and its method likewise, worded
+ * by the pack in force (the code itself when it has no wording, or when
+ * the stored pack does not load).  Reads only; HV_OK or the failure with
+ * the message set. */
+hv_status hv__case_decisions(hv_engine *e, int64_t case_id, json_t *out);
 #endif

@@ -45,7 +45,8 @@ static const char *const stream_sql[S_COUNT] = {
     [S_EVALUATIONS] = "SELECT case_id, at, outcome FROM evaluations INDEXED BY"
                        " evaluations_case WHERE case_id >= ?1 ORDER BY case_id,"
                        " at",
-    [S_PLANS] = "SELECT case_id, id, goal, target_date, decided_at, version,"
+    /* column 2 is not the goal (free text the view never gives) */
+    [S_PLANS] = "SELECT case_id, id, NULL, target_date, decided_at, version,"
                  " status FROM plans WHERE case_id >= ?1 AND status IN"
                  " ('approved','pending_approval') ORDER BY case_id, version",
     [S_TASKS] = "SELECT case_id, kind, id, created_at, due_at FROM tasks"
@@ -197,8 +198,8 @@ static void read_person(hv_diff_run *d, sqlite3_stmt *st)
     }
 }
 
-/* A plans row: the latest approved, else the latest waiting (its goal and
- * actions are read for the plan chosen: read_plan_actions). */
+/* A plans row: the latest approved, else the latest waiting (its actions
+ * are read for the plan chosen: read_plan_actions; its goal never). */
 static void read_plan(hv_view_case *rec, sqlite3_stmt *st)
 {
     int approved = !strcmp((const char *)sqlite3_column_text(st, 6), "approved");
@@ -210,7 +211,6 @@ static void read_plan(hv_view_case *rec, sqlite3_stmt *st)
     rec->plan_target = sqlite3_column_int64(st, 3);
     rec->plan_approved_at = sqlite3_column_int64(st, 4);
     rec->plan_version = sqlite3_column_int64(st, 5);
-    hv__view_cell_clear(&rec->plan_goal);
 }
 
 /* A tasks row: the latest open task of each kind. */
@@ -280,7 +280,7 @@ static void read_row(hv_diff_run *d, int k, sqlite3_stmt *st)
     }
 }
 
-/* The goal of the chosen plan, and its actions. */
+/* The actions of the chosen plan (codes, dates and who is responsible). */
 static hv_status read_plan_actions(hv_diff_run *d)
 {
     hv_view_case *rec = &d->view.rec;
@@ -289,11 +289,6 @@ static hv_status read_plan_actions(hv_diff_run *d)
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, rec->plan_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_int(st, 0) == 0) {
-            seal_cell(rec, &rec->plan_goal, st, 1, 0, "plans", "goal",
-                      rec->plan_id);
-            continue;
-        }
         hv_view_cell *row = hv__view_rows_add(rec, &rec->actions);
         if (!row)
             break;
@@ -427,12 +422,11 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
     sqlite3_bind_int64(d->cases, 2, me);
     sqlite3_bind_int(d->cases, 3, supervisor);
     sqlite3_bind_int64(d->cases, 4, only_case);
-    /* the plan's goal (row 0) and its actions */
+    /* the plan's actions (not its goal: free text the view never gives) */
     if ((s = hv__store_prepare(d->e,
-                               "SELECT 0, goal, 0, NULL, NULL FROM plans WHERE"
-                               " id = ?1 UNION ALL SELECT * FROM (SELECT 1,"
-                               " status, due_at, type, responsible FROM"
-                               " plan_actions WHERE plan_id = ?1 ORDER BY seq)",
+                               "SELECT 1, status, due_at, type, responsible"
+                               " FROM plan_actions WHERE plan_id = ?1 ORDER BY"
+                               " seq",
                                &d->actions)))
         return s;
     for (int k = 0; k < S_COUNT; k++) {

@@ -182,6 +182,79 @@ static void render_lifecycle(json_t *c)
     }
 }
 
+/* Prints a worded code ({code, wording}): "code (wording)", or the code
+ * alone when the pack words it no differently. */
+static void print_worded(json_t *w)
+{
+    const char *code = str_or(w, "code", "?"), *words = str_or(w, "wording", code);
+    printf(strcmp(words, code) ? "%s (%s)" : "%s", code, words);
+}
+
+/* Prints "; label: " and the worded codes of list (nothing when empty). */
+static void print_worded_list(const char *label, json_t *list)
+{
+    size_t i;
+    json_t *w;
+    if (json_array_size(list) == 0)
+        return;
+    printf("; %s: ", label);
+    json_array_foreach(list, i, w) {
+        printf("%s", i ? ", " : "");
+        print_worded(w);
+    }
+}
+
+/* A follow-up interval in seconds as days (or hours when not whole days). */
+static void print_interval(json_t *every)
+{
+    long long sec = (long long)json_integer_value(every);
+    if (sec > 0 && sec % 86400 == 0)
+        printf("every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
+    else
+        printf("every %lld hour%s", (sec + 3599) / 3600, sec <= 3600 ? "" : "s");
+}
+
+/* The latest rule decisions of the case file (c.decisions): registration,
+ * risk, follow-up frequency and a refused closure, each code with the
+ * wording of the pack in force. */
+static void print_decisions(json_t *c)
+{
+    json_t *d = json_object_get(c, "decisions");
+    json_t *reg = json_object_get(d, "registration"), *risk = json_object_get(d, "risk");
+    json_t *fu = json_object_get(d, "followup"), *cl = json_object_get(d, "closure");
+    if (json_object_size(d) == 0)
+        return;
+    printf("\nRule decisions (the latest; codes worded by the pack in force)\n");
+    if (reg) {
+        printf("  Registration: %s, urgency %s",
+               json_is_true(json_object_get(reg, "eligible")) ? "eligible" : "not eligible",
+               str_or(reg, "urgency", "-"));
+        print_worded_list("reasons", json_object_get(reg, "reasons"));
+        printf("  (%s)\n", str_or(reg, "at", "?"));
+    }
+    if (risk) {
+        printf("  Risk:         %s (score %g)", str_or(risk, "level", "?"),
+               json_number_value(json_object_get(risk, "score")));
+        print_worded_list("factors", json_object_get(risk, "factors"));
+        printf("  (%s)\n", str_or(risk, "at", "?"));
+    }
+    if (fu) {
+        printf("  Follow-up:    ");
+        print_interval(json_object_get(fu, "every"));
+        if (json_is_object(json_object_get(fu, "method"))) {
+            printf(", ");
+            print_worded(json_object_get(fu, "method"));
+        }
+        print_worded_list("reasons", json_object_get(fu, "reasons"));
+        printf("  (%s)\n", str_or(fu, "at", "?"));
+    }
+    if (cl && !json_is_true(json_object_get(cl, "ok"))) {
+        printf("  Closure:      refused");
+        print_worded_list("unmet", json_object_get(cl, "unmet"));
+        printf("  (%s)\n", str_or(cl, "at", "?"));
+    }
+}
+
 /* Prints a case file for a person to read. */
 void render_case(json_t *c)
 {
@@ -206,6 +279,7 @@ void render_case(json_t *c)
     printf("  Source:      %s\n", str_or(c, "source", "-"));
     printf("  Urgency:     %s\n", str_or(c, "urgency", "not yet decided"));
     printf("  Risk:        %s\n", str_or(risk, "level", "not yet assessed"));
+    print_decisions(c);
     printf("\nChild\n");
     printf("  Name:        %s\n", str_or(child, "name", "-"));
     json_t *age = json_object_get(child, "age");

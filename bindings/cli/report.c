@@ -151,6 +151,17 @@ void render_report(json_t *r)
     text_counts("RISK LEVEL", json_object_get(open, "by_risk"));
     text_counts("URGENCY", json_object_get(open, "by_urgency"));
 
+    json_t *factors = json_object_get(r, "risk_factors");
+    heading("Risk factors across the caseload (open cases whose current risk "
+            "decision includes each)", 0, 0);
+    if (!json_array_size(factors))
+        printf("  no open case has a risk decision\n");
+    else
+        printf("  %-28s %8s  %s\n", "FACTOR", "CASES", "WORDING");
+    json_array_foreach(factors, i, v)
+        printf("  %-28s %8lld  %s\n", str_or(v, "code", "?"),
+               (long long)num(v, "open_cases"), str_or(v, "wording", ""));
+
     text_tasks("Tasks overdue", at(r, "tasks.overdue"));
     text_tasks("Tasks due in the next 7 days", at(r, "tasks.due_this_week"));
 
@@ -566,6 +577,31 @@ static const char page_css[] =
     "svg{max-width:100%!important}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
+/* Writes the table of risk factors across the caseload (r.risk_factors):
+ * each factor's code, its wording and the open cases counted. */
+static void write_factors(FILE *f, json_t *factors)
+{
+    size_t i;
+    json_t *v;
+    fputs("<div class=\"chart\"><h2>Risk factors across the caseload</h2>\n"
+          "<p class=\"note\">Open cases whose current risk decision includes "
+          "each factor, worded by the rule pack in force.</p>\n", f);
+    if (!json_array_size(factors)) {
+        fputs("<p class=\"note\">No open case has a risk decision.</p></div>\n", f);
+        return;
+    }
+    fputs("<table><thead><tr><th>Factor</th><th>Wording</th><th>Open cases</th>"
+          "</tr></thead><tbody>\n", f);
+    json_array_foreach(factors, i, v) {
+        fputs("<tr><td>", f);
+        esc(f, str_or(v, "code", "?"));
+        fputs("</td><td style=\"text-align:left\">", f);
+        esc(f, str_or(v, "wording", ""));
+        fprintf(f, "</td><td>%lld</td></tr>\n", (long long)num(v, "open_cases"));
+    }
+    fputs("</tbody></table></div>\n", f);
+}
+
 /* Writes the whole HTML page of the report r to f. */
 static void write_page(FILE *f, json_t *r)
 {
@@ -622,6 +658,7 @@ static void write_page(FILE *f, json_t *r)
     chart_object(f, "Open cases by risk level", "The risk level last scored.",
                  json_object_get(open, "by_risk"));
     chart_object(f, "Open cases by urgency", NULL, json_object_get(open, "by_urgency"));
+    write_factors(f, json_object_get(r, "risk_factors"));
 
     chart_tasks(f, "Overdue tasks", at(r, "tasks.overdue"));
     chart_tasks(f, "Tasks due in the next 7 days", at(r, "tasks.due_this_week"));
