@@ -133,11 +133,20 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
     return HV_OK;
 }
 
+/* What an approval waiting is about, from its subject and detail: "plan",
+ * "closure", or "transfer" (a closure whose reason is transferred: the
+ * approvals table knows plans and closures only). */
+#define APPROVAL_KIND                                                          \
+    "CASE WHEN subject = 'closure' AND CASE WHEN json_valid(detail) THEN"      \
+    " json_extract(detail, '$.reason') END = 'transferred' THEN 'transfer'"    \
+    " ELSE subject END"
+
 /* The approval a decision is about: the first waiting on the case, of
- * subject want when given; a manager decides only closures and transfers.
- * HV_REFUSED when none waits, or when approvals of different subjects wait
- * and want names none.  out: *approval_id, subject (e.g. "plan", size
- * bytes), *subject_id, *detail (a new reference, JSON null when none). */
+ * kind want ("plan", "closure", "transfer") when given; a manager decides
+ * only closures and transfers.  HV_REFUSED when none waits, or when
+ * approvals of different kinds wait and want names none.
+ * out: *approval_id, subject (its kind, size bytes), *subject_id, *detail
+ * (a new reference, JSON null when none). */
 static hv_status pending_approval(hv_step_run *sc, const char *want,
                                   int manager, int64_t *approval_id,
                                   char *subject, size_t size,
@@ -147,21 +156,21 @@ static hv_status pending_approval(hv_step_run *sc, const char *want,
     char other[16] = "";
     hv_status s = hv__store_prepare(
         sc->e,
-        "SELECT id, subject, subject_id, detail FROM approvals WHERE"
-        " case_id = ?1 AND status = 'pending' AND (?2 IS NULL OR subject ="
-        " ?2) AND (?3 = 0 OR subject IN ('closure', 'transfer')) ORDER BY id",
+        "SELECT id, " APPROVAL_KIND ", subject_id, detail FROM approvals"
+        " WHERE case_id = ?1 AND status = 'pending' AND (?2 = 0 OR subject ="
+        " 'closure') ORDER BY id",
         &st);
     *detail = NULL;
     *approval_id = 0;
     if (s)
         return s;
     sqlite3_bind_int64(st, 1, sc->call.case_id);
-    if (want)
-        sqlite3_bind_text(st, 2, want, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, manager);
+    sqlite3_bind_int(st, 2, manager);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *subj = (const char *)sqlite3_column_text(st, 1);
+        if (want && (!subj || strcmp(subj, want)))
+            continue;
         if (*approval_id) {
             if (subj && strcmp(subj, subject))
                 snprintf(other, sizeof other, "%s", subj);
@@ -444,8 +453,8 @@ static hv_status none_waiting(hv_step_run *sc)
     char subject[16];
     hv_status s = hv__query_status(
         sc,
-        "SELECT id, subject FROM approvals WHERE case_id = ?1 AND status ="
-        " 'pending' AND subject IN ('closure', 'transfer') ORDER BY id",
+        "SELECT id, " APPROVAL_KIND " FROM approvals WHERE case_id = ?1 AND"
+        " status = 'pending' AND subject = 'closure' ORDER BY id",
         sc->call.case_id, 0, &id, subject, sizeof subject);
     if (s || !id)
         return s;
@@ -466,6 +475,11 @@ hv_status hv__step_close(hv_step_run *sc)
         (s = hv__in_code(sc, "reason", "closure_reasons", NULL, 1, &reason)) ||
         (s = hv__in_text(sc, "notes", 0, &notes)))
         return s;
+    if (!strcmp(reason, "transferred"))
+        return hv__step_fail(sc, HV_REFUSED,
+                             "a transfer is requested with 'transfer REF "
+                             "agency=NAME' (the consent of the child and "
+                             "family, the receiving agency recorded)");
     if (sc->call.stage->step == HV_STEP_CLOSURE)
         return hv__step_fail(sc, HV_REFUSED,
                              "closure was already requested and waits "
@@ -611,11 +625,20 @@ hv_status hv__step_transfer(hv_step_run *sc)
     json_t *detail = json_pack("{s:s,s:I,s:b}", "reason", "transferred",
                                "final_followup_after", (json_int_t)final_after,
                                "consent_overridden", overridden);
-    s = detail ? hv__request_approval(sc, "transfer", 0, detail)
+    int64_t approval_id = 0;
+    s = detail ? hv__request_approval(sc, "closure", 0, detail)
                : hv__step_fail(sc, HV_NOMEM, "out of memory");
     json_decref(detail);
+    if (s || (s = hv__query_int(sc,
+                                "SELECT max(id) FROM approvals WHERE"
+                                " case_id = ?1 AND status = 'pending'",
+                                sc->call.case_id, NULL, 0, &approval_id)) ||
+        (s = hv__tasks_relabel(sc->e, sc->call.case_id, "approval",
+                               approval_id, "Approve the transfer")))
+        return s;
+    hv__step_put(sc, sc->data, "approval_requested", json_string("transfer"));
     sc->event_kind = "transfer_requested";
-    return s;
+    return HV_OK;
 }
 
 hv_status hv__step_assign(hv_step_run *sc)

@@ -22,7 +22,8 @@ static int manager_action(const char *action)
 }
 
 /* A manager's reach (c->case_id found, c->role "manager"): the case while
- * a closure or transfer on it waits for approval, for that decision; the
+ * a closure or transfer on it waits for approval (a transfer waits as a
+ * closure whose reason is transferred), for that decision; the
  * read audited with its purpose (a step records it in its own event).
  * HV_DENIED otherwise. */
 static hv_status manager_reach(hv_engine *e, const char *action,
@@ -32,7 +33,7 @@ static hv_status manager_reach(hv_engine *e, const char *action,
     hv_status s = hv__store_preparef(e, &st,
                                      "SELECT count(*) FROM approvals WHERE"
                                      " case_id = ?1 AND status = 'pending'"
-                                     " AND subject IN ('closure', 'transfer')",
+                                     " AND subject = 'closure'",
                                      "i", c->case_id);
     if (s)
         return s;
