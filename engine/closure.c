@@ -1,12 +1,23 @@
 /*
  * closure.c - the end of a case here and after: closure (closure.lua must
- * agree; a supervisor approves where the workflow asks) with its final
- * follow-up, the supervisor's decision on what waits for approval (a plan
- * or a closure), reopening, transfer to another agency, and reassignment.
+ * agree; a supervisor or a manager approves where the workflow asks) with
+ * its final follow-up, the decision on what waits for approval (a plan, a
+ * closure or a transfer), reopening, transfer to another agency (a closure
+ * too: requested, then approved as the workflow's closure stage asks), and
+ * reassignment.
+ *
+ * Seed 001: "Obtain approval from a supervisor or manager before formal
+ * closure."  "Sometimes, a case is closed by transferring it to another
+ * organization ... Transfer requires careful planning, close coordination
+ * with the receiving entity, and the consent of the child and family."
+ * "Conduct a final follow-up about 3 months after closure": after every
+ * closure with someone to follow up (after a transfer, with the receiving
+ * agency), none after a death.
  */
 #include <string.h>
 
 #include "alloc.h"
+#include "caseview.h"
 #include "closure.h"
 #include "consent.h"
 #include "plan.h"
@@ -33,7 +44,8 @@ static hv_status do_close(hv_step_run *sc, const char *reason,
         (s = hv__store_execf(
              sc->e, sc->verb,
              "UPDATE cases SET status = 'closed', closed_at = ?2,"
-             " closure_reason = ?3, closure_planned = 0 WHERE id = ?1",
+             " closure_reason = ?3, closure_planned = 0, transferred_to ="
+             " NULL WHERE id = ?1",
              "iit", sc->call.case_id, (int64_t)hv_now(sc->e), reason)))
         return s;
     if (final_after > 0) {
@@ -55,19 +67,43 @@ static hv_status do_close(hv_step_run *sc, const char *reason,
     return HV_OK;
 }
 
-/* Asks closure.lua for its verdict; a refusal names the unmet conditions.
- * out: *final_after. */
+/* Shows closure.lua that a supervisor overrode the missing consent for
+ * this request: the view, read now, gets closure.consent_overridden = true
+ * (a flag, never the override's reason).  hv__run_rule keeps a view while
+ * nothing has been written since it was read. */
+static hv_status show_override(hv_step_run *sc)
+{
+    hv_status s;
+    json_decref(sc->view);
+    sc->view = NULL;
+    if ((s = hv__case_view(sc->e, sc->call.case_id, &sc->view)))
+        return s;
+    sc->view_changes = sqlite3_total_changes64(sc->e->db);
+    json_t *cl = json_pack("{s:b}", "consent_overridden", 1);
+    if (!cl || json_object_set_new(sc->view, "closure", cl))
+        return hv__step_fail(sc, HV_NOMEM, "out of memory");
+    return HV_OK;
+}
+
+/* Asks closure.lua for its verdict (overridden: a supervisor overrode the
+ * missing consent, shown to the rule); a refusal names the unmet
+ * conditions.  Without a rule, the final follow-up is 3 months after, none
+ * after a death.  out: *final_after. */
 static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
-                                 const char *reason, int64_t *final_after)
+                                 const char *reason, int overridden,
+                                 int64_t *final_after)
 {
     json_t *r = NULL;
     hv_status s;
-    *final_after = strcmp(reason, "death") && strcmp(reason, "transferred")
-                       ? DEFAULT_FINAL_FOLLOWUP
-                       : 0;
+    *final_after = strcmp(reason, "death") ? DEFAULT_FINAL_FOLLOWUP : 0;
     if (closure_stage && closure_stage->check != HV_CHECK_RULE)
         return HV_OK;
-    if ((s = hv__run_rule(sc, HV_HOOK_CLOSURE, reason, &r)) || !r)
+    if (overridden && (s = show_override(sc)))
+        return s;
+    s = hv__run_rule(sc, HV_HOOK_CLOSURE, reason, &r);
+    if (overridden && sc->view)
+        json_object_del(sc->view, "closure");
+    if (s || !r)
         return s;
     *final_after =
         json_integer_value(json_object_get(r, "final_followup_after"));
@@ -97,48 +133,148 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
     return HV_OK;
 }
 
-/* The first approval waiting on the case: HV_REFUSED when there is none.
- * out: *approval_id, subject (e.g. "plan", size bytes), *subject_id,
- * *detail (a new reference, JSON null when none). */
-static hv_status pending_approval(hv_step_run *sc, int64_t *approval_id,
+/* What an approval waiting is about, from its subject and detail: "plan",
+ * "closure", or "transfer" (a closure whose reason is transferred: the
+ * approvals table knows plans and closures only). */
+#define APPROVAL_KIND                                                          \
+    "CASE WHEN subject = 'closure' AND CASE WHEN json_valid(detail) THEN"      \
+    " json_extract(detail, '$.reason') END = 'transferred' THEN 'transfer'"    \
+    " ELSE subject END"
+
+/* The approval a decision is about: the first waiting on the case, of
+ * kind want ("plan", "closure", "transfer") when given; a manager decides
+ * only closures and transfers.  HV_REFUSED when none waits, or when
+ * approvals of different kinds wait and want names none.
+ * out: *approval_id, subject (its kind, size bytes), *subject_id, *detail
+ * (a new reference, JSON null when none). */
+static hv_status pending_approval(hv_step_run *sc, const char *want,
+                                  int manager, int64_t *approval_id,
                                   char *subject, size_t size,
                                   int64_t *subject_id, json_t **detail)
 {
     sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(sc->e,
-                                    "SELECT id, subject, subject_id, detail"
-                                    " FROM approvals WHERE case_id = ?1 AND"
-                                    " status = 'pending' ORDER BY id LIMIT 1",
-                                    &st);
+    char other[16] = "";
+    hv_status s = hv__store_prepare(
+        sc->e,
+        "SELECT id, " APPROVAL_KIND ", subject_id, detail FROM approvals"
+        " WHERE case_id = ?1 AND status = 'pending' AND (?2 = 0 OR subject ="
+        " 'closure') ORDER BY id",
+        &st);
     *detail = NULL;
+    *approval_id = 0;
     if (s)
         return s;
     sqlite3_bind_int64(st, 1, sc->call.case_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        hv__store_finalize(sc->e, st);
-        return hv__step_fail(sc, HV_REFUSED,
-                             "nothing on this case is waiting "
-                             "for approval");
+    sqlite3_bind_int(st, 2, manager);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *subj = (const char *)sqlite3_column_text(st, 1);
+        if (want && (!subj || strcmp(subj, want)))
+            continue;
+        if (*approval_id) {
+            if (subj && strcmp(subj, subject))
+                snprintf(other, sizeof other, "%s", subj);
+            continue;
+        }
+        *approval_id = sqlite3_column_int64(st, 0);
+        snprintf(subject, size, "%s", subj ? subj : "?");
+        *subject_id = sqlite3_column_int64(st, 2);
+        const char *text = (const char *)sqlite3_column_text(st, 3);
+        *detail = text ? json_loads(text, 0, NULL) : NULL;
     }
-    *approval_id = sqlite3_column_int64(st, 0);
-    snprintf(subject, size, "%s", sqlite3_column_text(st, 1));
-    *subject_id = sqlite3_column_int64(st, 2);
-    const char *text = (const char *)sqlite3_column_text(st, 3);
-    *detail = text ? json_loads(text, 0, NULL) : NULL;
+    hv__store_finalize(sc->e, st);
+    if (rc != SQLITE_DONE)
+        return hv__sql_fail(sc->e, rc, sc->verb);
     if (!*detail)
         *detail = json_null();
-    hv__store_finalize(sc->e, st);
+    if (!*approval_id)
+        return hv__step_fail(sc, HV_REFUSED,
+                             "nothing on this case is waiting for %s%s",
+                             want ? "approval of a " : "approval",
+                             want ? want : "");
+    if (other[0])
+        return hv__step_fail(sc, HV_REFUSED,
+                             "a %s and a %s wait on this case: name the one "
+                             "you decide with subject=%s or subject=%s",
+                             subject, other, subject, other);
     return HV_OK;
 }
 
+/* The case's transfer, approved: closed here as transferred to the agency
+ * recorded with the request (agency given: recorded now), every other task
+ * and approval cancelled, and the final follow-up with the receiving agency
+ * due final_after from now (none when 0). */
+static hv_status transfer_done(hv_step_run *sc, const char *agency,
+                               int64_t final_after)
+{
+    hv_status s;
+    const hv_stage *closed =
+        hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSED);
+    if (!closed)
+        return hv__wrong_stage(sc, "the workflow has no closed stage");
+    /* A transfer closes the case here whatever stage it is at. */
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET stage = ?2, status ="
+                             " 'transferred', closed_at = ?3, closure_reason ="
+                             " 'transferred', closure_planned = 0 WHERE id = ?1",
+                             "iti", sc->call.case_id, closed->id,
+                             (int64_t)hv_now(sc->e))) ||
+        (agency && (s = hv__store_execf(sc->e, sc->verb,
+                                        "UPDATE cases SET transferred_to ="
+                                        " hv_seal(?2, 'cases', 'transferred_to',"
+                                        " id) WHERE id = ?1",
+                                        "it", sc->call.case_id, agency))) ||
+        (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL,
+                              "case transferred")) ||
+        (s = hv__cancel_approvals(sc, "case transferred")))
+        return s;
+    hv__step_set_status(sc, "transferred");
+    hv__step_put(sc, sc->data, "from", json_string(sc->call.stage->id));
+    hv__step_put(sc, sc->data, "to", json_string(closed->id));
+    sc->call.stage = closed;
+    if (final_after > 0) {
+        /* "Conduct a final follow-up about 3 months after closure": after
+         * a transfer, with the receiving agency. */
+        char due[32];
+        if ((s = hv__task_add(sc->e, sc->call.case_id, "final_followup",
+                              "Final follow-up with the receiving agency",
+                              hv_now(sc->e) + final_after,
+                              sc->call.assignee_id, 0)))
+            return s;
+        hv_time_format(hv_now(sc->e) + final_after, due, sizeof due);
+        hv__step_put(sc, sc->out, "final_followup_due", json_string(due));
+    }
+    hv__step_put(sc, sc->data, "final_followup_after",
+                 json_integer(final_after));
+    hv__step_put(sc, sc->data, "transferred", json_true());
+    sc->event_kind = "transferred";
+    return HV_OK;
+}
+
+/* Whether the consent of the child and family for the transfer is on
+ * record now (given by both, not withdrawn).  out: *held. */
+static hv_status transfer_consent_held(hv_step_run *sc, int *held)
+{
+    json_t *view = NULL;
+    hv_status s = hv__case_view(sc->e, sc->call.case_id, &view);
+    const char *by = json_string_value(
+        json_object_get(json_object_get(view, "consent"), "transfer"));
+    *held = by && !strcmp(by, "both");
+    json_decref(view);
+    return s;
+}
+
 /* Carries out the decision on subject (approve 1 or 0): a plan approved or
- * rejected; a closure done, or rejected back to follow-up.  detail is the
- * approval's (the closure's reason and final follow-up). */
+ * rejected; a closure done, or rejected back to follow-up; a transfer done,
+ * or rejected (the case goes on here).  detail is the approval's (the
+ * closure's reason and final follow-up). */
 static hv_status apply_decision(hv_step_run *sc, int approve,
                                 const char *subject, int64_t subject_id,
                                 json_t *detail, const char *reason)
 {
     hv_status s;
+    int64_t final_after =
+        json_integer_value(json_object_get(detail, "final_followup_after"));
     if (!strcmp(subject, "plan")) {
         if (approve) {
             sc->event_kind = "plan_approved";
@@ -153,11 +289,20 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
             "iiit", subject_id, (int64_t)hv_now(sc->e), sc->call.user_id,
             reason);
     }
+    if (!strcmp(subject, "transfer")) {
+        if (approve)
+            return transfer_done(sc, NULL, final_after);
+        /* The request is returned: the case goes on here, the receiving
+         * agency no longer recorded. */
+        sc->event_kind = "transfer_rejected";
+        return hv__store_execf(sc->e, sc->verb,
+                               "UPDATE cases SET transferred_to = NULL"
+                               " WHERE id = ?1",
+                               "i", sc->call.case_id);
+    }
     if (approve) {
         const char *why = json_string_value(json_object_get(detail, "reason"));
-        return do_close(sc, why ? why : "goals_achieved",
-                        json_integer_value(
-                            json_object_get(detail, "final_followup_after")));
+        return do_close(sc, why ? why : "goals_achieved", final_after);
     }
     const hv_stage *back = hv__next_with(sc, HV_STEP_FOLLOWUP);
     s = back ? hv__move_to(sc, back) : HV_OK;
@@ -165,49 +310,104 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
     return s;
 }
 
-/* The approve (1) and reject (0) steps: a supervisor (or a manager where
- * the stage asks one) decides what waits on the case, with a note or
+/* Who decides subject on this case: the approval its stage asks (a plan's
+ * or a closure's, at the stage where it waits), a transfer as the
+ * workflow's closure stage asks (a supervisor when it asks none). */
+static hv_approval_kind approver_needed(hv_step_run *sc, const char *subject)
+{
+    if (strcmp(subject, "transfer"))
+        return sc->call.stage->approval;
+    const hv_stage *cl =
+        hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSURE);
+    return cl && cl->approval != HV_APPROVAL_NONE ? cl->approval
+                                                   : HV_APPROVAL_SUPERVISOR;
+}
+
+/* Refuses a decision on subject that is no longer current: a plan away
+ * from planning, a closure away from the closure stage, anything on a
+ * case no longer open. */
+static hv_status still_current(hv_step_run *sc, const char *subject)
+{
+    const hv_stage *at = sc->call.stage;
+    int current = hv__case_open(sc);
+    if (current && !strcmp(subject, "plan"))
+        current = at->step == HV_STEP_PLANNING;
+    else if (current && !strcmp(subject, "closure"))
+        current = at->step == HV_STEP_CLOSURE;
+    if (current)
+        return HV_OK;
+    return hv__step_fail(sc, HV_REFUSED,
+                         "the %s waiting is no longer current "
+                         "(the case is %s at stage %s)",
+                         subject, sc->call.status, at->id);
+}
+
+/* May the acting user decide the approval (approve 1 or 0) of subject,
+ * asked for by requested_by?  A supervisor, or a manager where the stage
+ * asks one; a manager decides closures and transfers, never plans; four
+ * eyes: whoever asked does not approve. */
+static hv_status may_decide(hv_step_run *sc, int approve, const char *subject,
+                            int64_t requested_by)
+{
+    hv_approval_kind need = approver_needed(sc, subject);
+    int manager = !strcmp(sc->call.role, "manager");
+    if (!hv__is_supervisor(sc, need) || (manager && !strcmp(subject, "plan")))
+        return hv__step_fail(sc, HV_DENIED, "only a %s may %s the %s (%s is a %s)",
+                             need == HV_APPROVAL_MANAGER ? "manager"
+                             : strcmp(subject, "plan")
+                                 ? "supervisor or a manager"
+                                 : "supervisor",
+                             approve ? "approve" : "reject", subject,
+                             sc->e->actor, sc->call.role);
+    if (approve && requested_by == sc->call.user_id)
+        return hv__step_fail(sc, HV_DENIED,
+                             "the %s was asked for by %s: another %s "
+                             "approves it",
+                             subject, sc->e->actor,
+                             strcmp(subject, "plan") ? "supervisor or a manager"
+                                                     : "supervisor");
+    return HV_OK;
+}
+
+/* The approve (1) and reject (0) steps: a supervisor (or a manager for a
+ * closure or a transfer) decides what waits on the case, with a note or
  * reason kept as a case note. */
 static hv_status decide(hv_step_run *sc, int approve)
 {
-    static const char *const fields[] = {"reason", "note", NULL};
+    static const char *const fields[] = {"reason", "note", "subject", NULL};
+    static const char *const subjects[] = {"plan", "closure", "transfer",
+                                           NULL};
     hv_status s;
-    const char *reason;
-    int64_t approval_id = 0, subject_id = 0;
+    const char *reason, *want;
+    int64_t approval_id = 0, subject_id = 0, requested_by = 0;
     char subject[16];
     json_t *detail = NULL;
+    int manager = !strcmp(sc->call.role, "manager");
     if ((s = hv__check_fields(sc, fields)) ||
         (s = hv__in_text(sc, "reason", !approve, &reason)) ||
-        (s = pending_approval(sc, &approval_id, subject, sizeof subject,
-                              &subject_id, &detail)))
+        (s = hv__in_code(sc, "subject", NULL, subjects, 0, &want)))
         return s;
-    const hv_stage *at = sc->call.stage;
-    hv_step needed =
-        !strcmp(subject, "plan") ? HV_STEP_PLANNING : HV_STEP_CLOSURE;
-    if (!hv__case_open(sc) || at->step != needed) {
-        s = hv__step_fail(sc, HV_REFUSED,
-                          "the %s waiting is no longer current "
-                          "(the case is %s at stage %s)",
-                          subject, sc->call.status, at->id);
-        goto done;
-    }
-    if (!hv__is_supervisor(sc, at->approval)) {
-        s = hv__step_fail(sc, HV_DENIED, "only a %s may %s the %s (%s is a %s)",
-                          at->approval == HV_APPROVAL_MANAGER ? "manager"
-                                                              : "supervisor",
-                          approve ? "approve" : "reject", subject, sc->e->actor,
-                          sc->call.role);
-        goto done;
-    }
-    /* Four eyes: whoever asked for the approval does not give it. */
-    int64_t requested_by = 0;
-    if ((s = hv__store_query_int(sc->e, sc->verb, "SELECT requested_by FROM"
+    if (manager && want && !strcmp(want, "plan"))
+        return hv__step_fail(sc, HV_DENIED, "a manager decides closures and "
+                             "transfers, not plans (a supervisor does)");
+    if ((s = pending_approval(sc, want, manager, &approval_id, subject,
+                              sizeof subject, &subject_id, &detail)) ||
+        (s = still_current(sc, subject)) ||
+        (s = hv__store_query_int(sc->e, sc->verb, "SELECT requested_by FROM"
                                  " approvals WHERE id = ?1", 0, &requested_by,
-                                 "i", approval_id)))
+                                 "i", approval_id)) ||
+        (s = may_decide(sc, approve, subject, requested_by)))
         goto done;
-    if (approve && requested_by == sc->call.user_id) {
-        s = hv__step_fail(sc, HV_DENIED, "the %s was asked for by %s: another "
-                          "supervisor approves it", subject, sc->e->actor);
+    int held = 1;
+    if (approve && !strcmp(subject, "transfer") &&
+        !json_is_true(json_object_get(detail, "consent_overridden")) &&
+        ((s = transfer_consent_held(sc, &held)) || !held)) {
+        if (!s)
+            s = hv__step_fail(sc, HV_REFUSED,
+                              "the consent of the child and family for the "
+                              "transfer is no longer on record (consent "
+                              "scope=transfer given_by=both): record it "
+                              "again, or reject the transfer");
         goto done;
     }
     if ((s = hv__store_execf(
@@ -221,6 +421,8 @@ static hv_status decide(hv_step_run *sc, int approve)
         goto done;
     hv__step_put(sc, sc->data, "subject", json_string(subject));
     hv__step_put(sc, sc->out, "subject", json_string(subject));
+    if (manager) /* a manager reached the case for this decision only */
+        hv__step_put(sc, sc->data, "purpose", json_string("closure_approval"));
     const char *note = json_string_value(json_object_get(sc->in, "note"));
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s %s", approve ? "Approved" : "Rejected",
@@ -243,6 +445,26 @@ hv_status hv__step_reject(hv_step_run *sc)
     return decide(sc, 0);
 }
 
+/* HV_REFUSED when a closure or a transfer of the case already waits for
+ * approval: one such decision at a time. */
+static hv_status none_waiting(hv_step_run *sc)
+{
+    int64_t id = 0;
+    char subject[16];
+    hv_status s = hv__query_status(
+        sc,
+        "SELECT id, " APPROVAL_KIND " FROM approvals WHERE case_id = ?1 AND"
+        " status = 'pending' AND subject = 'closure' ORDER BY id",
+        sc->call.case_id, 0, &id, subject, sizeof subject);
+    if (s || !id)
+        return s;
+    return hv__step_fail(sc, HV_REFUSED,
+                         "a %s was already requested and waits for approval "
+                         "(a supervisor or a manager approves or rejects it "
+                         "first)",
+                         subject);
+}
+
 hv_status hv__step_close(hv_step_run *sc)
 {
     static const char *const fields[] = {"reason", "notes", NULL};
@@ -253,16 +475,23 @@ hv_status hv__step_close(hv_step_run *sc)
         (s = hv__in_code(sc, "reason", "closure_reasons", NULL, 1, &reason)) ||
         (s = hv__in_text(sc, "notes", 0, &notes)))
         return s;
+    if (!strcmp(reason, "transferred"))
+        return hv__step_fail(sc, HV_REFUSED,
+                             "a transfer is requested with 'transfer REF "
+                             "agency=NAME' (the consent of the child and "
+                             "family, the receiving agency recorded)");
     if (sc->call.stage->step == HV_STEP_CLOSURE)
         return hv__step_fail(sc, HV_REFUSED,
                              "closure was already requested and waits "
                              "for approval");
+    if ((s = none_waiting(sc)))
+        return s;
     const hv_stage *target = hv__next_with(sc, HV_STEP_CLOSURE);
     if (!target)
         return hv__wrong_stage(sc, "this stage does not lead to closure");
     /* Closure is judged on the risk as it is now, not as last scored. */
     if ((s = hv__rescore_risk(sc)) ||
-        (s = closure_verdict(sc, target, reason, &final_after)) ||
+        (s = closure_verdict(sc, target, reason, 0, &final_after)) ||
         (s = hv__move_to(sc, target)))
         return s;
     hv__step_put(sc, sc->data, "closure_reason", json_string(reason));
@@ -356,49 +585,59 @@ hv_status hv__step_transfer(hv_step_run *sc)
     int overridden = 0;
     if ((s = hv__check_fields(sc, fields)) || (s = hv__need_open(sc)) ||
         (s = hv__in_text(sc, "agency", 1, &agency)) ||
-        (s = hv__in_text(sc, "reason", 0, &reason)))
+        (s = hv__in_text(sc, "reason", 0, &reason)) ||
+        (s = none_waiting(sc)))
         return s;
     /* "Transfer requires ... the consent of the child and family" (seed
      * 001): consent for the transfer scope itself, given by both. */
     if ((s = hv__consent_for_transfer(sc, &overridden)))
         return s;
-    const hv_stage *closed = hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSED);
-    if (!closed)
+    if (!hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSED))
         return hv__wrong_stage(sc, "the workflow has no closed stage");
-    if ((s = closure_verdict(sc, NULL, "transferred", &final_after)))
+    /* closure.lua judges the transfer as a closure, seeing an override */
+    if ((s = closure_verdict(sc, NULL, "transferred", overridden,
+                             &final_after)))
         return s;
-    /* A transfer closes the case here whatever stage it is at. */
     const char *override =
         json_string_value(json_object_get(sc->in, "override"));
-    if ((s = hv__store_execf(sc->e, sc->verb,
-                             "UPDATE cases SET stage = ?2, status ="
-                             " 'transferred', closed_at = ?3, closure_reason ="
-                             " 'transferred', transferred_to = hv_seal(?4,"
-                             " 'cases', 'transferred_to', id) WHERE id = ?1",
-                             "itit", sc->call.case_id, closed->id,
-                             (int64_t)hv_now(sc->e), agency)) ||
-        (s = hv__tasks_cancel(sc->e, sc->call.case_id, NULL,
-                              "case transferred")) ||
-        (s = hv__cancel_approvals(sc, "case transferred")) ||
-        (s = hv__add_note(sc, "Transferred", reason)) ||
+    const hv_stage *cl =
+        hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSURE);
+    int approval = cl && cl->approval != HV_APPROVAL_NONE;
+    if ((s = hv__add_note(sc, approval ? "Transfer requested" : "Transferred",
+                          reason)) ||
         (overridden &&
          (s = hv__add_note(sc,
                            "Consent for the transfer overridden by a "
                            "supervisor",
                            override))))
         return s;
-    hv__step_set_status(sc, "transferred");
-    hv__step_put(sc, sc->data, "from", json_string(sc->call.stage->id));
-    hv__step_put(sc, sc->data, "to", json_string(closed->id));
-    sc->call.stage = closed;
-    if (final_after > 0 &&
-        (s = hv__task_add(sc->e, sc->call.case_id, "final_followup",
-                          "Final follow-up after transfer",
-                          hv_now(sc->e) + final_after, sc->call.assignee_id,
-                          0)))
+    hv__step_put(sc, sc->data, "closure_reason", json_string("transferred"));
+    if (!approval)
+        return transfer_done(sc, agency, final_after);
+    /* "Obtain approval from a supervisor or manager before formal
+     * closure" (seed 001): the transfer waits, the receiving agency
+     * recorded (sealed), the case open here until it is approved. */
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET transferred_to = hv_seal(?2,"
+                             " 'cases', 'transferred_to', id) WHERE id = ?1",
+                             "it", sc->call.case_id, agency)))
         return s;
-    hv__step_put(sc, sc->data, "transferred", json_true());
-    sc->event_kind = "transferred";
+    json_t *detail = json_pack("{s:s,s:I,s:b}", "reason", "transferred",
+                               "final_followup_after", (json_int_t)final_after,
+                               "consent_overridden", overridden);
+    int64_t approval_id = 0;
+    s = detail ? hv__request_approval(sc, "closure", 0, detail)
+               : hv__step_fail(sc, HV_NOMEM, "out of memory");
+    json_decref(detail);
+    if (s || (s = hv__query_int(sc,
+                                "SELECT max(id) FROM approvals WHERE"
+                                " case_id = ?1 AND status = 'pending'",
+                                sc->call.case_id, NULL, 0, &approval_id)) ||
+        (s = hv__tasks_relabel(sc->e, sc->call.case_id, "approval",
+                               approval_id, "Approve the transfer")))
+        return s;
+    hv__step_put(sc, sc->data, "approval_requested", json_string("transfer"));
+    sc->event_kind = "transfer_requested";
     return HV_OK;
 }
 

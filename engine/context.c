@@ -13,6 +13,52 @@
 #include "store.h"
 #include "error.h"
 
+/* The actions a manager may take on a case whose closure or transfer
+ * waits for approval. */
+static int manager_action(const char *action)
+{
+    return !strcmp(action, "show") || !strcmp(action, "approve") ||
+           !strcmp(action, "reject");
+}
+
+/* A manager's reach (c->case_id found, c->role "manager"): the case while
+ * a closure or transfer on it waits for approval (a transfer waits as a
+ * closure whose reason is transferred), for that decision; the
+ * read audited with its purpose (a step records it in its own event).
+ * HV_DENIED otherwise. */
+static hv_status manager_reach(hv_engine *e, const char *action,
+                               int in_transaction, hv_call *c)
+{
+    sqlite3_stmt *st = NULL;
+    hv_status s = hv__store_preparef(e, &st,
+                                     "SELECT count(*) FROM approvals WHERE"
+                                     " case_id = ?1 AND status = 'pending'"
+                                     " AND subject = 'closure'",
+                                     "i", c->case_id);
+    if (s)
+        return s;
+    int rc = sqlite3_step(st);
+    int64_t waiting = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_ROW)
+        return hv__sql_fail(e, rc, "looking up the approvals waiting");
+    if (!waiting)
+        return hv__fail(e, HV_DENIED,
+                        "%s: a manager reads no case files (caseworkers and "
+                        "supervisors do) except to decide a closure or "
+                        "transfer waiting for approval, and none waits on "
+                        "this case",
+                        action);
+    if (in_transaction)
+        return HV_OK;
+    json_t *data = json_pack("{s:s,s:s}", "action", action, "purpose",
+                             "closure_approval");
+    s = data ? hv__audit_event(e, c->case_id, "viewed", data)
+             : hv__fail(e, HV_NOMEM, "out of memory");
+    json_decref(data);
+    return s;
+}
+
 /* Resolves the acting user and the case ref into c and decides access
  * (the refusals of hv__call_begin).  c->stage_id, status and urgency are
  * set on success (owned by c); the workflow is not loaded. */
@@ -24,7 +70,8 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
     hv_status s;
     if ((s = hv__actor(e, &c->user_id, c->role, sizeof c->role)))
         return s;
-    if (!hv__role_reads_cases(c->role))
+    int manager = !strcmp(c->role, "manager") && manager_action(action);
+    if (!hv__role_reads_cases(c->role) && !manager)
         return hv__fail(e, HV_DENIED,
                         "%s: a%s %s reads no case files (caseworkers and "
                         "supervisors do)",
@@ -56,6 +103,11 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
     int in_scope = c->case_id && (c->assignee_id == c->user_id ||
                                   (!strcmp(c->role, "supervisor") &&
                                    c->assignee_supervisor_id == c->user_id));
+    if (manager && c->case_id) {
+        if ((s = manager_reach(e, action, in_transaction, c)))
+            return s;
+        in_scope = 1;
+    }
     if (!in_scope) {
         s = hv__case_refused(e, c->case_id, ref, action, in_transaction);
         c->case_id = 0;

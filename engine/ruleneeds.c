@@ -55,6 +55,10 @@ static const member action_spec[] = {
 static const member plan_spec[] = {
     {"target_date", K_NUMBER, NULL}, {"version", K_NUMBER, NULL},
     {"approved_at", K_NUMBER, NULL}, {"actions", K_LIST, action_spec}, END};
+/* a closure or transfer being requested: whether a supervisor overrode
+ * missing consent (a flag, never the override's reason) */
+static const member closure_spec[] = {{"consent_overridden", K_BOOL, NULL},
+                                      END};
 static const member root_spec[] = {
     {"ref", K_TEXT, NULL},           {"stage", K_TEXT, NULL},
     {"status", K_TEXT, NULL},        {"source", K_TEXT, NULL},
@@ -65,7 +69,8 @@ static const member root_spec[] = {
     {"risk", K_OBJECT, risk_spec},   {"evaluations", K_LIST, review_spec},
     {"assessments", K_LIST, assessment_spec},
     {"followups", K_LIST, followup_spec}, {"reviews", K_LIST, review_spec},
-    {"plan", K_OBJECT, plan_spec},   END};
+    {"plan", K_OBJECT, plan_spec},   {"closure", K_OBJECT, closure_spec},
+    END};
 
 json_t *hv__view_location(const char *loc)
 {

@@ -35,6 +35,16 @@ hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
         "itit", case_id, kind, every, label);
 }
 
+hv_status hv__tasks_relabel(hv_engine *e, int64_t case_id, const char *kind,
+                            int64_t subject, const char *label)
+{
+    return hv__store_execf(e, "relabelling a task",
+                           "UPDATE tasks SET label = ?4 WHERE case_id = ?1"
+                           " AND kind = ?2 AND subject_id = ?3 AND status ="
+                           " 'open'",
+                           "itit", case_id, kind, subject, label);
+}
+
 /* Ends the case's open tasks of kind (NULL: every kind) now with status
  * ('done' or 'cancelled'), only those about subject when subject is not 0,
  * recording reason (may be NULL). */

@@ -22,6 +22,10 @@ hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
  * label is not NULL. */
 hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
                           int64_t every, const char *label);
+/* Relabels the case's open task of kind about subject (label: codes and
+ * numbers only, no narrative). */
+hv_status hv__tasks_relabel(hv_engine *e, int64_t case_id, const char *kind,
+                            int64_t subject, const char *label);
 /* Marks the case's open tasks of kind done now (subject 0: any subject). */
 hv_status hv__tasks_done(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t subject);

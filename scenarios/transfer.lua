@@ -94,22 +94,39 @@ expect(omar:task("followup"), "follow-up still due").to_be_truthy()
 -- caseworker explains the transfer to Omar and his mother, who agree.
 say("The caseworker calls the northern unit, then explains the transfer to Omar and his mother.")
 omar:consent{ scope = "transfer", given_by = "both" }
+-- "Obtain approval from a supervisor or manager before formal closure":
+-- a transfer is a closure, so the request waits for the supervisor.
 omar:transfer{ agency = "Northern District Child Protection Unit", reason = "family moved" }
+expect(omar.status, "the transfer waits for approval").to_be("open")
+expect(omar:task("approval"), "the supervisor's approval task").to_be_truthy()
+expect(omar:task("followup"), "the follow-up goes on meanwhile").to_be_truthy()
+expect_refusal(function() omar:approve() end, "only a supervisor or a manager may approve the transfer")
+expect_refusal(function() omar:transfer{ agency = "Elsewhere" } end, "already requested")
+advance("1d")
+as("sara")
+omar:approve{ note = "the northern unit has accepted the case" }
+as("amal")
 expect(omar.status, "status").to_be("transferred")
 expect(omar.stage, "closed here").to_be("closed")
 local file = omar:show()
 expect(file.closure.transferred_to, "the receiving agency").to_be("Northern District Child Protection Unit")
 expect(file.closure.reason, "closure reason").to_be("transferred")
--- Closing by transfer cancels every open task; closure.lua gives no final
--- follow-up after a transfer (the receiving agency follows up).
+-- Closing by transfer cancels every other open task; "Conduct a final
+-- follow-up about 3 months after closure": after a transfer, with the
+-- receiving agency.
 local open = {}
 for _, t in ipairs(file.tasks) do
   if t.status == "open" then open[#open + 1] = t.kind end
 end
-expect(#open, "open tasks after the transfer").to_be(0)
-expect(omar:task("final_followup"), "no final follow-up here").to_be_nil()
+expect(#open, "open tasks after the transfer: the final follow-up").to_be(1)
+expect(omar:due_in("final_followup"), "final follow-up with the receiving agency").to_be(months(3))
 -- "Archive the case file securely ... (with the possibility of reopening if
--- necessary)": nothing more happens here unless the case is reopened.
+-- necessary)": nothing more happens here unless the case is reopened, but
+-- the final follow-up.
 advance("1w")
-expect_refusal(function() omar:followup{ method = "phone_call", safety = "ok" } end, "reopen it first")
-say("Omar's file stays archived here; the northern unit takes the case on.")
+expect_refusal(function() omar:act{ action = 2, status = "done" } end, "transferred")
+at(omar:task("final_followup").due_at)
+omar:followup{ method = "phone_call", safety = "ok",
+               notes = "the northern unit reports Omar settled at school" }
+expect(omar:task("final_followup"), "final follow-up done").to_be_nil()
+say("Omar's file stays archived here; the northern unit has the case.")

@@ -943,6 +943,7 @@ static void reopened_initial_assessment_due_follows_the_rules(void **state)
     f->ref = ref2;
     advance(f, 3600);
     ok(f, "transfer", "{\"agency\":\"Regional unit\"}");
+    ok_as(f, "sara", "approve", "{}");
     assert_string_equal(out_str(f, "status"), "transferred");
     advance(f, 30 * DAY);
     ok(f, "reopen", "{\"reason\":\"returned to the area\"}");
@@ -964,14 +965,22 @@ static void transfer_needs_consent(void **state)
     ok(f, "consent", "{\"scope\":\"transfer\",\"given_by\":\"both\"}");
     advance(f, DAY);
     ok(f, "transfer", "{\"agency\":\"City CP unit\",\"reason\":\"moved\"}");
+    /* "Obtain approval from a supervisor or manager before formal closure"
+     * (seed 001): the transfer waits for the supervisor. */
+    assert_string_equal(out_str(f, "event"), "transfer_requested");
+    assert_string_equal(out_str(f, "status"), "open");
+    ok_as(f, "sara", "approve", "{}");
     assert_string_equal(out_str(f, "event"), "transferred");
     assert_string_equal(out_str(f, "status"), "transferred");
     assert_stage(f, "closed");
     assert_db(f, "SELECT hv_open(transferred_to, 'cases', 'transferred_to', id)"
                  " || ' ' || closure_reason FROM cases",
               "City CP unit transferred");
-    /* Every task closed; no final follow-up after a transfer (closure.lua). */
-    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"), 0);
+    /* Every other task closed; the final follow-up, with the receiving
+     * agency, about 3 months after (closure.lua). */
+    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"
+                                     " AND kind = 'final_followup'"), 1);
+    assert_int_equal(tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'"), 1);
     refused(f, "transfer", "{\"agency\":\"Elsewhere\"}", HV_REFUSED, "transferred");
 }
 

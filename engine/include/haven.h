@@ -272,10 +272,16 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
        "plan names the missing SMART part.  Where the workflow asks, it waits for\n" \
        "a supervisor's approval; an approved plan schedules its actions, the\n" \
        "first follow-up (followup.lua) and the first review (review.lua).")       \
-    XX(approve, "[note=...]",                                                  \
-       "A supervisor approves what waits on the case (a plan or a closure).")    \
-    XX(reject, "reason=...",                                                   \
-       "A supervisor rejects what waits on the case, with the reason.")          \
+    XX(approve, "[note=...] [subject=plan|closure|transfer]",                  \
+       "A supervisor approves what waits on the case (a plan, a closure or a\n" \
+       "transfer); a manager may approve a closure or a transfer (seed 001:\n"  \
+       "\"approval from a supervisor or manager\"), reading that case for the\n" \
+       "purpose (audited).  Whoever asked does not approve.  subject= names\n"   \
+       "the one decided when several wait.")                                    \
+    XX(reject, "reason=... [subject=plan|closure|transfer]",                   \
+       "A supervisor (or a manager, for a closure or a transfer) rejects what\n" \
+       "waits on the case, with the reason; a rejected transfer leaves the\n"   \
+       "case open here.")                                                       \
     XX(act, "action=N status=in_progress|done|dropped [reason=...]",           \
        "Update an action of the plan in force (dropping one needs a reason).")   \
     XX(refer,                                                                  \
@@ -300,8 +306,11 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
        "and cancels every other task.")                                          \
     XX(reopen, "reason=...", "Reopen a closed case, back to assessment.")       \
     XX(transfer, "agency=NAME [reason=...] [override=REASON]",                 \
-       "Transfer to another agency (needs consent for transfer); closes the case\n" \
-       "here as transferred.")                                                   \
+       "Request a transfer to another agency (needs consent for transfer given\n" \
+       "by both, or a supervisor's override; closure.lua must agree).  Where the\n" \
+       "workflow's closure asks approval, it waits for a supervisor or manager;\n" \
+       "approved, the case closes here as transferred, with a final follow-up\n" \
+       "with the receiving agency.")                                              \
     XX(assign, "to=LOGIN",                                                     \
        "Reassign the case and its open tasks to another caseworker.")            \
     XX(consent,                                                                \
@@ -326,7 +335,8 @@ HV_API hv_status hv_case_history_json(hv_engine *e, const char *ref,
  *              safe_environment, development_identity, strengths_resources}
  *   plan       goal, indicators[], target_date, addresses[], actions[{title,
  *              responsible, provider, type, due}]
- *   approve    note | reject: reason       (a supervisor; plan or closure)
+ *   approve    note | reject: reason; subject (plan|closure|transfer) when
+ *              several wait (a supervisor; a manager for closure, transfer)
  *   act        action (number), status, reason
  *   refer      service, provider, action, override | referral, status, outcome
  *   conference at, participants[], decisions[]

@@ -18,8 +18,12 @@
 -- months after closure", "Transfer requires ... the consent of the child and
 -- family."
 --
--- final_followup_after: 3 months, none (0) after a death, a transfer or a
--- move out of the area.
+-- final_followup_after: 3 months after every closure with someone to follow
+-- up: also after a move out of the area and after a transfer (the final
+-- follow-up is then with the receiving agency); none (0) after a death.
+-- A transfer needs consent for it on record, or a supervisor's override
+-- (case.closure.consent_overridden: the engine's gate already required the
+-- override's reason).
 
 local FOLLOWUP_PERIOD = months(1)   -- safe follow-ups after the goals are met
 local MIN_SAFE_FOLLOWUPS = 2
@@ -91,7 +95,8 @@ local CHECKS = {
     end
   end,
   transferred = function(case, ctx, unmet)
-    if not (case.consent and case.consent.transfer) then
+    if not (case.consent and case.consent.transfer)
+       and not (case.closure and case.closure.consent_overridden == true) then
       unmet[#unmet + 1] = "no_transfer_consent"
     end
   end,
@@ -116,7 +121,7 @@ local CHECKS = {
   end,
 }
 
-local NO_FINAL_FOLLOWUP = { "death", "transferred", "moved_out_of_area" }
+local NO_FINAL_FOLLOWUP = { "death" }   -- "about 3 months after closure" (seed 001)
 
 ---@param case HavenCase
 ---@param ctx HavenContext

@@ -15,7 +15,10 @@
 --   family_capacity: risk low and a supportive caregiver;
 --   persistent_refusal / inaccessible: at least 3 documented attempts;
 --   transferred: transfer consent; age_of_majority: 18 or over.
--- final_followup_after: 3 months; none after a death, transfer or move.
+--   transferred: transfer consent, or a supervisor's override
+--     (case.closure.consent_overridden).
+-- final_followup_after: 3 months, also after a move or a transfer (with the
+-- receiving agency); none after a death.
 
 local REASSESSMENT_WINDOW = days(30)
 local MIN_ATTEMPTS = 3
@@ -74,7 +77,10 @@ local CHECKS = {
     if #(case.followups or {}) < MIN_ATTEMPTS then unmet[#unmet + 1] = "too_few_contact_attempts" end
   end,
   transferred = function(case, ctx, unmet)
-    if not (case.consent and case.consent.transfer) then unmet[#unmet + 1] = "no_transfer_consent" end
+    if not (case.consent and case.consent.transfer)
+       and not (case.closure and case.closure.consent_overridden == true) then
+      unmet[#unmet + 1] = "no_transfer_consent"
+    end
   end,
   moved_out_of_area = function(case, ctx, unmet) end,
   age_of_majority = function(case, ctx, unmet)
@@ -84,7 +90,7 @@ local CHECKS = {
   death = function(case, ctx, unmet) end,
 }
 
-local NO_FINAL_FOLLOWUP = { "death", "transferred", "moved_out_of_area" }
+local NO_FINAL_FOLLOWUP = { "death" }   -- "about 3 months after closure" (seed 001)
 
 ---@param case HavenCase
 ---@param ctx HavenContext

@@ -15,8 +15,10 @@
 -- transferred: transfer consent.  moved_out_of_area: only at low risk (a
 --   child on the move at higher risk is transferred, not dropped).
 -- age_of_majority: 18 or over.  death: always.
--- final_followup_after: 3 months (seed 001), none after a death, a transfer
--- or a move.
+-- transferred also with a supervisor's override of the missing consent
+--   (case.closure.consent_overridden).
+-- final_followup_after: 3 months (seed 001), also after a move or a
+-- transfer (with the receiving agency); none after a death.
 
 local MIN_ATTEMPTS = 3
 local ATTEMPT_SPAN = weeks(4)
@@ -65,7 +67,10 @@ local CHECKS = {
     attempts_ok(case, unmet, "too_few_contact_attempts")
   end,
   transferred = function(case, ctx, unmet)
-    if not (case.consent and case.consent.transfer) then unmet[#unmet + 1] = "no_transfer_consent" end
+    if not (case.consent and case.consent.transfer)
+       and not (case.closure and case.closure.consent_overridden == true) then
+      unmet[#unmet + 1] = "no_transfer_consent"
+    end
   end,
   moved_out_of_area = function(case, ctx, unmet)
     if not (case.risk and case.risk.level == "low") then
@@ -79,7 +84,7 @@ local CHECKS = {
   death = function(case, ctx, unmet) end,
 }
 
-local NO_FINAL_FOLLOWUP = { "death", "transferred", "moved_out_of_area" }
+local NO_FINAL_FOLLOWUP = { "death" }   -- "about 3 months after closure" (seed 001)
 
 ---@param case HavenCase
 ---@param ctx HavenContext

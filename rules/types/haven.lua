@@ -51,6 +51,10 @@
 ---@field transfer HavenConsentGiver|nil
 ---@field export HavenConsentGiver|nil
 
+---The closure or transfer being requested (closure.lua; nil otherwise).
+---@class HavenClosureRequest
+---@field consent_overridden boolean|nil  # a supervisor overrode missing consent (override=REASON); the reason itself is never shown
+
 ---@class HavenRisk
 ---@field level HavenRiskLevel
 ---@field score number
@@ -103,6 +107,7 @@
 ---@field reviews HavenReview[]        # oldest first
 ---@field evaluations HavenReview[]    # oldest first: { at, outcome = achieved|partly_achieved|not_achieved }
 ---@field form table<string, boolean|number|string>  # only the fields pack.yaml declares (needs: fields:)
+---@field closure HavenClosureRequest|nil  # closure.lua: the request being judged
 
 ---@class HavenPackInfo
 ---@field name string

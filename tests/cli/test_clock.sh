@@ -81,7 +81,8 @@ run --as amal --json show "$REF"
 # Purge: a child closed a minute ago stays for the retention period,
 # measured on the system clock; --now cannot move it.
 run --as amal consent "$REF" scope=transfer given_by=both; expect_rc 0 "consent to transfer"
-run --as amal transfer "$REF" agency=Elsewhere reason=moved; expect_rc 0 "closed by transfer"
+run --as amal transfer "$REF" agency=Elsewhere reason=moved; expect_rc 0 "transfer requested"
+run --as sara approve "$REF"; expect_rc 0 "closed by transfer (approved)"
 refused "purge --now 2035 (live)" --as admin --now 2035-01-01T00:00:00Z purge "$REF"
 run --as admin purge "$REF"
 expect_rc 65 "purge within the retention period"

@@ -60,6 +60,8 @@ run --as admin purge "$REF"; expect_rc 65 "an open case is not purged"
 sqlite3 haven.db "INSERT OR REPLACE INTO meta VALUES ('retention', '86400')"
 run --as amal --now 2026-12-11T09:00:00Z consent "$REF" scope=transfer given_by=both
 run --as amal --now 2026-12-11T09:00:00Z transfer "$REF" agency=Elsewhere reason=moved
+expect_rc 0 "the transfer requested"
+run --as sara --now 2026-12-11T09:00:00Z approve "$REF"
 expect_rc 0 "the case transferred (closed here)"
 run --as admin --now 2026-12-11T10:00:00Z purge "$REF"; expect_rc 65 "within the retention period"
 run --as amal --now 2026-12-20T10:00:00Z purge "$REF"; expect_rc 77 "a caseworker purges nothing"

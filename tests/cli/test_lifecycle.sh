@@ -330,12 +330,19 @@ run --as bilal --now 2027-01-06T09:00:00Z plan "$R2" goal="Within 3 months Rami 
     actions.1.responsible=caseworker actions.1.type=direct_support actions.1.due=2027-02-01
 expect_rc 0 "Rami's plan waits for approval"
 run --as bilal --now 2027-01-07T09:00:00Z transfer "$R2" agency="Harbour district unit" reason="ZZREASON family moved"
-expect_rc 0 "transfer with the family's consent"
+expect_rc 0 "transfer with the family's consent (requested)"
+# Two decisions wait (the plan and the transfer): the supervisor names one.
+BEFORE_T=$(fingerprint)
+run --as sara --now 2027-01-08T09:00:00Z approve "$R2"
+expect_rc 65 "approve with a plan and a transfer waiting"; expect_err 'subject=plan or subject=transfer' "both are named"
+[ "$(fingerprint)" = "$BEFORE_T" ] && pass || failt "the ambiguous approval changed nothing"
+run --as sara --now 2027-01-08T09:00:00Z approve "$R2" subject=transfer
+expect_rc 0 "the transfer approved"
 BEFORE_T=$(fingerprint)
 run --as sara --now 2027-01-08T09:00:00Z approve "$R2"
 expect_rc 65 "a stale approval after a transfer is refused"; expect_err 'nothing on this case is waiting' "the withdrawn approval is named"
 [ "$(fingerprint)" = "$BEFORE_T" ] && pass || failt "the refused approval changed nothing"
-run --as bilal show "$R2"; expect_out 'Transferred: ZZREASON family moved' "the transfer reason is kept as a note"
+run --as bilal show "$R2"; expect_out 'Transfer requested: ZZREASON family moved' "the transfer reason is kept as a note"
 [ "$(sql "SELECT count(*) FROM notes WHERE text LIKE '%ZZREASON%'")" = 0 ] && pass || failt "the note is sealed at rest"
 [ "$(sql "SELECT count(*) FROM events WHERE data LIKE '%ZZREASON%'")" = 0 ] && pass || failt "the reason is not in the events"
 [ "$(sql "SELECT p.status FROM plans p JOIN cases c ON c.id = p.case_id WHERE c.ref = '$R2'")" = rejected ] && pass || failt "the waiting plan was withdrawn"

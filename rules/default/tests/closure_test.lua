@@ -53,19 +53,28 @@ test("\"Conduct a final follow-up about 3 months after closure\"", function()
   expect(closure(c, "persistent_refusal").final_followup_after).to_be(months(3))
 end)
 
-test("no final follow-up after a death, a transfer or a move out of the area", function()
-  local c = case { consent = { registration = "caregiver", transfer = "both" } }
+test("\"a final follow-up about 3 months after closure\" also after a move or a transfer; none after a death", function()
+  local c = case { consent = { registration = "caregiver", transfer = "both" }, risk = { level = "low", score = 1 } }
   local d = closure(c, "death")
   expect(d.ok).to_be(true)
   expect(d.final_followup_after).to_be(0)
-  expect(closure(c, "transferred").final_followup_after).to_be(0)
-  expect(closure(c, "moved_out_of_area").final_followup_after).to_be(0)
+  -- after a transfer the final follow-up is with the receiving agency
+  expect(closure(c, "transferred").final_followup_after).to_be(months(3))
+  expect(closure(c, "moved_out_of_area").final_followup_after).to_be(months(3))
 end)
 
 test("\"Transfer requires ... the consent of the child and family\"", function()
   local r = closure(case {}, "transferred")
   expect(r.ok).to_be(false)
   expect(r.unmet).to_contain("no_transfer_consent")
+end)
+
+test("a supervisor's override of the missing transfer consent lets the transfer pass", function()
+  local r = closure(case { closure = { consent_overridden = true } }, "transferred")
+  expect(r.ok).to_be(true)
+  expect(r.unmet).to_equal({})
+  -- no override flag: still refused
+  expect(closure(case { closure = { consent_overridden = false } }, "transferred").unmet).to_contain("no_transfer_consent")
 end)
 
 test("moving out of the area at high risk \"may require case transfer\"", function()

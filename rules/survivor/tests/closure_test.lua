@@ -59,9 +59,24 @@ test("death closes without a re-assessment and without a final follow-up", funct
   expect(closure(case {}, "death")).to_equal({ ok = true, unmet = {}, final_followup_after = 0 })
 end)
 
-test("transfer needs consent and the re-assessment; no final follow-up after it", function()
+test("transfer needs consent and the re-assessment; a final follow-up (with the receiving agency) after it", function()
   local c = case { consent = { registration = "both", transfer = "both" }, assessments = assessed(now - days(2), "ok") }
   local r = closure(c, "transferred", { now = now })
   expect(r.ok).to_be(true)
-  expect(r.final_followup_after).to_be(0)
+  expect(r.final_followup_after).to_be(months(3))
+  local none = closure(case { assessments = assessed(now - days(2), "ok") }, "transferred", { now = now })
+  expect(none.unmet).to_contain("no_transfer_consent")
+end)
+
+test("a supervisor's override of the missing transfer consent passes", function()
+  local c = case { closure = { consent_overridden = true }, assessments = assessed(now - days(2), "ok") }
+  local r = closure(c, "transferred", { now = now })
+  expect(r.ok).to_be(true)
+end)
+
+test("\"a final follow-up about 3 months after closure\" after a move out of the area", function()
+  local c = case { assessments = assessed(now - days(2), "ok") }
+  local r = closure(c, "moved_out_of_area", { now = now })
+  expect(r.ok).to_be(true)
+  expect(r.final_followup_after).to_be(months(3))
 end)

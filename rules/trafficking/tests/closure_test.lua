@@ -54,7 +54,17 @@ test("a child who moves on at higher risk is transferred, not dropped", function
   expect(r.unmet).to_contain("transfer_to_receiving_agency_needed")
   local t = closure(case { consent = { registration = "child", transfer = "child" } }, "transferred")
   expect(t.ok).to_be(true)
-  expect(t.final_followup_after).to_be(0)
+  -- "a final follow-up about 3 months after closure" (seed 001): with the
+  -- receiving agency after a transfer, and after a move at low risk
+  expect(t.final_followup_after).to_be(months(3))
+  local low = closure(case { risk = { level = "low", score = 1 } }, "moved_out_of_area")
+  expect(low.ok).to_be(true)
+  expect(low.final_followup_after).to_be(months(3))
+end)
+
+test("a supervisor's override of the missing transfer consent passes; without it, refused", function()
+  expect(closure(case { closure = { consent_overridden = true } }, "transferred").ok).to_be(true)
+  expect(closure(case {}, "transferred").unmet).to_contain("no_transfer_consent")
 end)
 
 test("death closes with no final follow-up; an unknown reason is refused", function()
