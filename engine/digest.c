@@ -170,3 +170,43 @@ hv_status hv__case_digest(hv_engine *e, int64_t case_id,
     crypto_generichash_final(&h, out, HV_DIGEST_BYTES);
     return HV_OK;
 }
+
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref)
+{
+    unsigned char want[HV_DIGEST_BYTES], have[HV_DIGEST_BYTES];
+    sqlite3_stmt *st = NULL;
+    int recorded = 0;
+    /* an old chain records no digests; without the key the event append
+     * refuses the change itself */
+    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
+        return HV_OK;
+    hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
+                                       " = ?1 ORDER BY seq DESC LIMIT 1", &st);
+    if (s)
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_DIGEST_BYTES) {
+        memcpy(want, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
+        recorded = 1;
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "reading the audit chain");
+    /* no event yet, or a last event from before the digests: nothing to
+     * compare with */
+    if (!recorded)
+        return HV_OK;
+    if ((s = hv__case_digest(e, case_id, have)))
+        return s;
+    if (sodium_memcmp(want, have, HV_DIGEST_BYTES) == 0)
+        return HV_OK;
+    char name[64];
+    if (ref && hv__echo_safe(ref))
+        snprintf(name, sizeof name, "%s", ref);
+    else
+        snprintf(name, sizeof name, "case #%lld", (long long)case_id);
+    return hv__fail(e, HV_INVALID, "%s: its rows were changed outside Haven; "
+                                   "run haven audit verify --deep", name);
+}

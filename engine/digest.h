@@ -27,6 +27,17 @@
 hv_status hv__case_digest(hv_engine *e, int64_t case_id,
                           unsigned char out[HV_DIGEST_BYTES]);
 
+/* Before a change to case_id: its rows must still digest as its last
+ * event recorded (else a change would record a fresh digest over rows
+ * edited outside Haven, and bless them).  HV_OK when they do, when the
+ * case has no event with a digest yet (its last one predates the
+ * digests) or when no digests are kept (an old chain, no chain key: the
+ * event append refuses then); HV_INVALID "REF: its rows were changed
+ * outside Haven; run haven audit verify --deep" (ref named only when
+ * hv__echo_safe) when they differ.  Reads only. */
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref);
+
 /* Feeds the first ncols columns of st's current row into h, each with its
  * type and (when named) its column name; named rows leave out NULLs. */
 void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,

@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "store.h"
 #include "error.h"
+#include "digest.h"
 #include "events.h"
 
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
@@ -311,6 +312,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     if ((s = begin_admin(e, "purge: only an administrator purges cases")))
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)) ||
+        (s = hv__case_digest_unchanged(e, case_id, ref)) ||
         (s = purge_facts(e, case_id, &status, &closed_at, &retention)))
         goto fail;
     if (status && !strcmp(status, "open")) {
