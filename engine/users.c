@@ -3,6 +3,7 @@
  * backup and purge. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -290,12 +291,15 @@ fail:
     return s;
 }
 
-/* Reads what purge decides on: the case's status (for hv__free) and
- * closing time, and the agency's retention period (meta `retention`
- * seconds, else 7 years).  Returns HV_OK, HV_INVALID for a retention that
- * is not a number of seconds, or a failure. */
+/* Reads what purge decides on: the case's status (for hv__free), its
+ * closing time (INT64_MIN: none), when it arrived in this database (its
+ * last case_imported event, written at this database's time; INT64_MIN:
+ * registered here) and the agency's retention period (meta `retention` seconds, else
+ * 7 years).  Returns HV_OK, HV_INVALID for a retention that is not a
+ * number of seconds, or a failure. */
 static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
-                             int64_t *closed_at, int64_t *retention)
+                             int64_t *closed_at, int64_t *arrived,
+                             int64_t *retention)
 {
     char *text = NULL;
     hv_status s;
@@ -305,7 +309,11 @@ static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
                                   status, "i", case_id)) ||
         (s = hv__store_query_int(e, "purge",
                                  "SELECT closed_at FROM cases WHERE id = ?1",
-                                 0, closed_at, "i", case_id)) ||
+                                 INT64_MIN, closed_at, "i", case_id)) ||
+        (s = hv__store_query_int(e, "purge",
+                                 "SELECT max(at) FROM events WHERE case_id ="
+                                 " ?1 AND kind = 'case_imported'",
+                                 INT64_MIN, arrived, "i", case_id)) ||
         (s = hv__store_query_text(e, "purge",
                                   "SELECT value FROM meta WHERE key ="
                                   " 'retention'",
@@ -330,7 +338,7 @@ static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
 {
     char *status = NULL;
-    int64_t case_id = 0, closed_at = 0, retention = 0;
+    int64_t case_id = 0, closed_at = 0, arrived = 0, retention = 0;
     hv_status s;
     hv__clear_error(e);
     if (hv__not_in_batch(e, "purge"))
@@ -339,16 +347,26 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)) ||
         (s = hv__case_digest_unchanged(e, case_id, ref)) ||
-        (s = purge_facts(e, case_id, &status, &closed_at, &retention)))
+        (s = purge_facts(e, case_id, &status, &closed_at, &arrived,
+                         &retention)))
         goto fail;
     if (status && !strcmp(status, "open")) {
         s = hv__fail(e, HV_REFUSED, "purge: %s is open; only a closed case is "
                                     "purged", ref);
         goto fail;
     }
-    if (closed_at && hv_now(e) - closed_at < retention) {
+    if (closed_at == INT64_MIN) {
+        s = hv__fail(e, HV_REFUSED, "purge: %s has no closing time, so its "
+                                    "retention period cannot be measured",
+                     ref);
+        goto fail;
+    }
+    /* from the later of its closing and its arrival here: an imported
+     * file's closing time is whatever the file says */
+    int64_t from = arrived > closed_at ? arrived : closed_at;
+    if (hv_now(e) - from < retention) {
         char until[32];
-        hv_time_format(closed_at + retention, until, sizeof until);
+        hv_time_format(from + retention, until, sizeof until);
         s = hv__fail(e, HV_REFUSED, "purge: %s is within the agency's retention "
                                     "period (until %s)", ref, until);
         goto fail;
