@@ -326,6 +326,40 @@ static hv_status check_checkpoints(hv_engine *e, hv_chain_state *cs, FILE *f,
     return HV_OK;
 }
 
+/* The clock mode (meta `clock`: simulated, else live) against the one the
+ * chained `initialised` event recorded: HV_INVALID naming both when
+ * someone edited meta (a live database turned simulated takes --now).
+ * An initialised event from before the field says nothing. */
+static hv_status check_clock(hv_engine *e)
+{
+    char *meta = NULL, *born = NULL;
+    int64_t seq = 0;
+    hv_status s;
+    if ((s = hv__store_query_text(e, "reading settings", "SELECT value FROM"
+                                  " meta WHERE key = 'clock'", &meta, "")) ||
+        (s = hv__store_query_int(e, "reading the audit chain", "SELECT min(seq)"
+                                 " FROM events WHERE kind = 'initialised'",
+                                 0, &seq, "")) ||
+        (seq > 0 &&
+         (s = hv__store_query_text(e, "reading the audit chain",
+                                   "SELECT json_extract(data, '$.clock') FROM"
+                                   " events WHERE seq = ?1 AND json_valid(data)",
+                                   &born, "i", seq))))
+        goto done;
+    const char *now = meta && !strcmp(meta, "simulated") ? "simulated" : "live";
+    if (born && strcmp(born, now))
+        s = hv__fail(e, HV_INVALID, "audit verify: the database says its clock "
+                                    "is %s (meta clock) but it was initialised "
+                                    "%s (entry %lld): the setting was changed "
+                                    "outside haven",
+                     now, !strcmp(born, "simulated") ? "simulated" : "live",
+                     (long long)seq);
+done:
+    hv__free(meta);
+    hv__free(born);
+    return s;
+}
+
 hv_status hv__chain_verify(hv_engine *e, hv_chain_state *cs, int file_optional,
                            json_t **deep)
 {
@@ -343,7 +377,7 @@ hv_status hv__chain_verify(hv_engine *e, hv_chain_state *cs, int file_optional,
     int own = sqlite3_get_autocommit(e->db);
     if (own && (s = hv__store_exec(e, "BEGIN")))
         goto done;
-    if ((s = hv__chain_walk(e, cs)))
+    if ((s = hv__chain_walk(e, cs)) || (s = check_clock(e)))
         goto done;
     /* (the chain's own faults first: they say more than a missing file) */
     if (missing && !(missing == ENOENT && file_optional)) {
