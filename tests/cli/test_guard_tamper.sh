@@ -74,11 +74,23 @@ run audit verify --deep; expect_rc 0 "the rows restored match again"
 run --as amal --now $N note CP-2026-00001 text="after the repair"; expect_rc 0 "the restored case takes a note"
 
 # A note moved onto another case: both cases are refused.
-sqlite3 "$HAVEN_DB" "UPDATE notes SET case_id = 1 WHERE case_id = 2"
+sqlite3 "$HAVEN_DB" "CREATE TABLE moved AS SELECT id FROM notes WHERE case_id = 2;
+    UPDATE notes SET case_id = 1 WHERE case_id = 2"
 REFD=CP-2026-00002
 refused "a note moved away" --as amal --now $N note CP-2026-00002 text=x
 REFD=CP-2026-00001
 refused "a note moved in" --as amal --now $N note CP-2026-00001 text=x
+
+# A table a later migration adds (with a case_id, no rows yet) changes no
+# case's digest: every case still takes changes and verifies deep.  A row
+# of the case in it is a change like any other.
+sqlite3 "$HAVEN_DB" "UPDATE notes SET case_id = 2 WHERE id IN (SELECT id FROM moved);
+    DROP TABLE moved; CREATE TABLE later_things (id INTEGER PRIMARY KEY, case_id INTEGER, code TEXT)"
+run audit verify --deep; expect_rc 0 "an empty new table changes no digest"
+run --as amal --now $N note CP-2026-00001 text="after the migration"; expect_rc 0 "a note after the new table"
+sqlite3 "$HAVEN_DB" "INSERT INTO later_things (case_id, code) VALUES (1, 'x')"
+refused "a row added to a new table" --as amal --now $N note CP-2026-00001 text=x
+sqlite3 "$HAVEN_DB" "DELETE FROM later_things"
 
 # A case whose last event predates the digests (an upgraded database) is
 # changed as before, and checked from then on.
