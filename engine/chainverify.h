@@ -32,7 +32,9 @@ typedef struct {
  * here (the chain cannot be checked). */
 hv_status hv__chain_walk(hv_engine *e, hv_chain_state *cs);
 
-/* audit verify's checks in one read snapshot: the walk (into *cs), then
+/* audit verify's checks in one read snapshot: the walk (into *cs), the
+ * clock mode (meta `clock` must be the one the chained `initialised`
+ * event recorded, when it recorded one; HV_INVALID naming both), then
  * "<db>.checkpoints" (its size taken before the snapshot, so every line
  * names an entry the snapshot holds): each line must name an entry the
  * chain has, with its hash; the newest (and the last) must be signed with

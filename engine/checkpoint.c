@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,20 +148,28 @@ int hv__checkpoint_parse(const char *line, int64_t *seq,
     return ok ? 0 : -1;
 }
 
-hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
+/* The signed line of the head (seq, hash) at time at, into buf. */
+static void signed_line(hv_engine *e, int64_t seq, const unsigned char *hash,
+                        hv_time at, char *buf, size_t size)
 {
     char hash_hex[HV_CHECKPOINT_HASH_HEX], sig_hex[HV_CHECKPOINT_SIG_HEX];
+    hv__checkpoint_sign(e, seq, hash, at, hash_hex, sig_hex);
+    snprintf(buf, size,
+             "{\"seq\":%lld,\"hash\":\"%s\",\"at_seconds\":%lld,"
+             "\"signature\":\"%s\"}\n",
+             (long long)seq, hash_hex, (long long)at, sig_hex);
+}
+
+hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
+{
     e->checkpoint_line[0] = '\0';
     if (!e->head.pending || e->no_checkpoints)
         return HV_OK;
     hv_status s = hv__audit_key_load(e, 0);
     if (s)
         return s;
-    hv__checkpoint_sign(e, e->head.seq, e->head.hash, at, hash_hex, sig_hex);
-    snprintf(e->checkpoint_line, sizeof e->checkpoint_line,
-             "{\"seq\":%lld,\"hash\":\"%s\",\"at_seconds\":%lld,"
-             "\"signature\":\"%s\"}\n",
-             (long long)e->head.seq, hash_hex, (long long)at, sig_hex);
+    signed_line(e, e->head.seq, e->head.hash, at, e->checkpoint_line,
+                sizeof e->checkpoint_line);
     return HV_OK;
 }
 
@@ -189,4 +198,71 @@ void hv__checkpoint_forget(hv_engine *e)
 {
     e->head.pending = 0;
     e->checkpoint_line[0] = '\0';
+}
+
+/* Writes len bytes of p to fd; 0 when all were written. */
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Copies to fd each line of this database's checkpoints file (when there
+ * is one) that is a checkpoint of an entry up to seq.  0, or -1 when fd
+ * could not be written. */
+static int copy_lines(hv_engine *e, int fd, int64_t seq)
+{
+    char path[4200], hash_hex[HV_CHECKPOINT_HASH_HEX];
+    char sig_hex[HV_CHECKPOINT_SIG_HEX];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int64_t at, line_seq;
+    int bad = 0;
+    hv__checkpoints_path(e, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    while (!bad && (n = getline(&line, &cap, f)) > 0) {
+        /* (a torn last line has no newline: never copied) */
+        if (line[n - 1] == '\n' &&
+            hv__checkpoint_parse(line, &line_seq, hash_hex, &at, sig_hex) == 0 &&
+            line_seq <= seq)
+            bad = write_all(fd, line, (size_t)n);
+    }
+    free(line);
+    fclose(f);
+    return bad;
+}
+
+hv_status hv__checkpoint_copy(hv_engine *e, const char *dest, int64_t seq,
+                              const unsigned char *hash, hv_time at)
+{
+    char path[4200], last[sizeof e->checkpoint_line];
+    hv_status s = hv__audit_key_load(e, 0);
+    if (s)
+        return s;
+    if ((size_t)snprintf(path, sizeof path, "%s.checkpoints", dest) >= sizeof path)
+        return hv__fail(e, HV_CANTCREATE, "backup: the path is too long");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return hv__fail(e, HV_CANTCREATE, "%s: cannot create: %s", path,
+                        strerror(errno));
+    signed_line(e, seq, hash, at, last, sizeof last);
+    int bad = copy_lines(e, fd, seq) || write_all(fd, last, strlen(last));
+    bad |= fsync(fd) != 0;
+    bad |= close(fd) != 0;
+    if (bad) {
+        unlink(path);
+        return hv__fail(e, HV_IOERR, "%s: cannot write", path);
+    }
+    return HV_OK;
 }

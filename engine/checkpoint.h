@@ -63,6 +63,15 @@ hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at);
  * that cannot be written leaves the chain unchecked past the last one,
  * never wrong.  Clears the pending head. */
 void hv__checkpoint_append(hv_engine *e, int fresh);
+/* Writes "<dest>.checkpoints" (a new file, 0600) for a copy of this
+ * database (a backup) whose chain ends at entry seq with hash: the lines
+ * of this database's checkpoints file up to that entry, then the copy's
+ * head signed at time at with the audit key, so `audit verify` passes on
+ * the copy given its key files.  HV_CANTCREATE when the file exists or
+ * cannot be made, HV_IOERR when it cannot be written (removed then), or
+ * the audit key's failure (hv__audit_key_load). */
+hv_status hv__checkpoint_copy(hv_engine *e, const char *dest, int64_t seq,
+                              const unsigned char *hash, hv_time at);
 /* Forgets the pending head (the transaction was rolled back). */
 void hv__checkpoint_forget(hv_engine *e);
 

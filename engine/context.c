@@ -10,6 +10,7 @@
 #include "access.h"
 #include "alloc.h"
 #include "context.h"
+#include "digest.h"
 #include "store.h"
 #include "error.h"
 
@@ -115,7 +116,10 @@ static hv_status resolve(hv_engine *e, const char *ref, const char *action,
     }
     if (!c->stage_id || !c->status || (has_urgency && !c->urgency))
         return hv__fail(e, HV_NOMEM, "out of memory");
-    return HV_OK;
+    /* a change (inside its write transaction) starts from rows Haven
+     * wrote: never record a fresh digest over rows edited outside it */
+    return in_transaction ? hv__case_digest_unchanged(e, c->case_id, ref)
+                          : HV_OK;
 }
 
 /* Sets c->wf (and c->own_wf when the case keeps an older workflow version

@@ -32,7 +32,10 @@ typedef struct {
  * the case once, and the access decision (HV_DENIED for a user who is not
  * here or whose role reads no case files; "no such case" for a case out of
  * reach, audited as hv__case_refused says).  Sets e->who.  Reads the case
- * inside the caller's transaction when in_transaction.
+ * inside the caller's transaction when in_transaction, which means the
+ * call changes the case: then a case whose rows no longer digest as its
+ * last event recorded (changed outside Haven) is refused with HV_INVALID
+ * (hv__case_digest_unchanged), so no change ever blesses such rows.
  * out: *c, to release with hv__call_end whatever this returns. */
 hv_status hv__call_begin(hv_engine *e, const char *ref, const char *action,
                          int in_transaction, hv_call *c);

@@ -115,10 +115,15 @@ static hv_status load_tables(hv_engine *e)
     return HV_OK;
 }
 
-/* Feeds every row of sql (bound to case_id) into h, then their number. */
+/* Feeds every row of sql (bound to case_id) into h, then their number,
+ * each after the table's name (name_len bytes and a NUL) when name is not
+ * NULL.  With skip_empty, a table without a row of the case feeds
+ * nothing at all (the name goes in before its first row). */
 static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
-                           const char *sql, int64_t case_id)
+                           const char *sql, int64_t case_id, const char *name,
+                           size_t name_len, int skip_empty)
 {
+    static const unsigned char nul = 0;
     sqlite3_stmt *st = NULL;
     hv_status s = hv__store_prepare(e, sql, &st);
     if (s)
@@ -127,18 +132,32 @@ static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
     int rc;
     uint64_t rows = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (name && rows == 0) {
+            crypto_generichash_update(h, (const unsigned char *)name, name_len);
+            crypto_generichash_update(h, &nul, 1);
+        }
         hv__digest_row(h, st, sqlite3_column_count(st), 1);
         rows++;
     }
     hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "reading a case's rows");
+    if (rows == 0 && skip_empty)
+        return HV_OK;
+    if (rows == 0 && name) {
+        crypto_generichash_update(h, (const unsigned char *)name, name_len);
+        crypto_generichash_update(h, &nul, 1);
+    }
     put_u64(h, rows);
     return HV_OK;
 }
 
-hv_status hv__case_digest(hv_engine *e, int64_t case_id,
-                          unsigned char out[HV_DIGEST_BYTES])
+/* The digest of case_id's rows, version 2 (the tables without a row of
+ * the case feed nothing, so a table a migration adds changes no digest)
+ * or version 1 (every table by name, with its number of rows, written by
+ * the first databases with digests). */
+static hv_status digest_version(hv_engine *e, int64_t case_id, int version,
+                                unsigned char out[HV_DIGEST_BYTES])
 {
     crypto_generichash_state h;
     hv_status s;
@@ -151,22 +170,84 @@ hv_status hv__case_digest(hv_engine *e, int64_t case_id,
         return s;
     crypto_generichash_init(&h, e->chain_key, sizeof e->chain_key,
                             HV_DIGEST_BYTES);
-    put_name(&h, "haven-case-digest-v1");
+    put_name(&h, version == 2 ? "haven-case-digest-v2" : "haven-case-digest-v1");
     put_u64(&h, (uint64_t)case_id);
-    put_name(&h, "cases");
-    if ((s = feed_rows(e, &h, "SELECT * FROM cases WHERE id = ?1", case_id)))
+    if ((s = feed_rows(e, &h, "SELECT * FROM cases WHERE id = ?1", case_id,
+                       "cases", strlen("cases"), 0)))
         return s;
     for (int i = 0; i < e->digest_tables; i++) {
         /* the table's name (not its query, whose ORDER BY grows with a
          * column a migration adds) */
         const char *name = e->digest_sql[i] + strlen("SELECT * FROM ");
-        crypto_generichash_update(&h, (const unsigned char *)name,
-                                  (unsigned long long)strcspn(name, " "));
-        static const unsigned char nul = 0;
-        crypto_generichash_update(&h, &nul, 1);
-        if ((s = feed_rows(e, &h, e->digest_sql[i], case_id)))
+        if ((s = feed_rows(e, &h, e->digest_sql[i], case_id, name,
+                           strcspn(name, " "), version == 2)))
             return s;
     }
     crypto_generichash_final(&h, out, HV_DIGEST_BYTES);
     return HV_OK;
+}
+
+hv_status hv__case_digest(hv_engine *e, int64_t case_id,
+                          unsigned char out[HV_DIGEST_BYTES])
+{
+    return digest_version(e, case_id, 2, out);
+}
+
+hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
+                                  const unsigned char want[HV_DIGEST_BYTES],
+                                  int *match)
+{
+    unsigned char have[HV_DIGEST_BYTES];
+    hv_status s;
+    *match = 0;
+    if ((s = digest_version(e, case_id, 2, have)))
+        return s;
+    if (sodium_memcmp(want, have, HV_DIGEST_BYTES) != 0) {
+        /* an event written before version 2 */
+        if ((s = digest_version(e, case_id, 1, have)))
+            return s;
+    }
+    *match = sodium_memcmp(want, have, HV_DIGEST_BYTES) == 0;
+    return HV_OK;
+}
+
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref)
+{
+    unsigned char want[HV_DIGEST_BYTES];
+    sqlite3_stmt *st = NULL;
+    int recorded = 0;
+    /* an old chain records no digests; without the key the event append
+     * refuses the change itself */
+    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
+        return HV_OK;
+    hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
+                                       " = ?1 ORDER BY seq DESC LIMIT 1", &st);
+    if (s)
+        return s;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_DIGEST_BYTES) {
+        memcpy(want, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
+        recorded = 1;
+    }
+    hv__store_finalize(e, st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return hv__sql_fail(e, rc, "reading the audit chain");
+    /* no event yet, or a last event from before the digests: nothing to
+     * compare with */
+    if (!recorded)
+        return HV_OK;
+    int match = 0;
+    if ((s = hv__case_digest_matches(e, case_id, want, &match)))
+        return s;
+    if (match)
+        return HV_OK;
+    char name[64];
+    if (ref && hv__echo_safe(ref))
+        snprintf(name, sizeof name, "%s", ref);
+    else
+        snprintf(name, sizeof name, "case #%lld", (long long)case_id);
+    return hv__fail(e, HV_INVALID, "%s: its rows were changed outside Haven; "
+                                   "run haven audit verify --deep", name);
 }

@@ -21,11 +21,31 @@
 
 #define HV_DIGEST_BYTES 32
 
-/* The digest of case_id's rows into out (all zero-length tables count:
- * a case with no rows at all has a digest too).  Needs e->chain_key
- * (HV_DENIED without).  Reads only. */
+/* The digest of case_id's rows into out (a case with no rows at all has
+ * a digest too), version 2: a table without a row of the case feeds
+ * nothing, so a table a later migration adds changes no digest (version
+ * 1, written by the first databases with digests, fed every table's name
+ * and number of rows).  Needs e->chain_key (HV_DENIED without).  Reads
+ * only. */
 hv_status hv__case_digest(hv_engine *e, int64_t case_id,
                           unsigned char out[HV_DIGEST_BYTES]);
+
+/* *match 1 when case_id's rows digest as want, in version 2 or (an event
+ * written before it) version 1; else 0.  Needs e->chain_key.  Reads only. */
+hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
+                                  const unsigned char want[HV_DIGEST_BYTES],
+                                  int *match);
+
+/* Before a change to case_id: its rows must still digest as its last
+ * event recorded (else a change would record a fresh digest over rows
+ * edited outside Haven, and bless them).  HV_OK when they do, when the
+ * case has no event with a digest yet (its last one predates the
+ * digests) or when no digests are kept (an old chain, no chain key: the
+ * event append refuses then); HV_INVALID "REF: its rows were changed
+ * outside Haven; run haven audit verify --deep" (ref named only when
+ * hv__echo_safe) when they differ.  Reads only. */
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref);
 
 /* Feeds the first ncols columns of st's current row into h, each with its
  * type and (when named) its column name; named rows leave out NULLs. */

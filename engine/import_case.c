@@ -600,9 +600,24 @@ static hv_status insert_sections(case_import *ci)
     return HV_OK;
 }
 
+/* Appends the case_imported event after the file's history, at this
+ * database's time: when the case arrived here, from which purge measures
+ * the retention period (the file's times are whatever the file says).
+ * Returns HV_OK or a failure. */
+static hv_status record_arrival(case_import *ci)
+{
+    json_t *data = json_pack("{s:s}", "action", "import");
+    hv_status s = data ? hv__store_append_event(ci->e, ci->case_id,
+                                                "case_imported", data, NULL)
+                       : hv__fail(ci->e, HV_NOMEM, "out of memory");
+    json_decref(data);
+    return s;
+}
+
 /* Imports one exported case inside the caller's savepoint: the case, its
  * concerns, persons and sections, then its history appended to this
- * database's audit chain with its original times and actors.
+ * database's audit chain with its original times and actors, and its
+ * arrival here (record_arrival).
  * Returns HV_OK, HV_REFUSED (the rejection in ci) or a failure. */
 static hv_status import_case(case_import *ci)
 {
@@ -620,6 +635,8 @@ static hv_status import_case(case_import *ci)
         if ((s = append_history(ci, v)))
             return s;
     }
+    if ((s = record_arrival(ci)))
+        return s;
     return bump_counter(ci->e, ci->ref);
 }
 

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "events.h"
 #include "access.h"
+#include "digest.h"
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 
@@ -88,6 +89,10 @@ static hv_status apply_case(hv_diff_run *d, json_t *entry,
         s = hv__fail(d->e, HV_NOMEM, "out of memory");
         goto done;
     }
+    /* never re-score (and re-digest) rows changed outside Haven */
+    if ((s = hv__case_digest_unchanged(d->e, c->id,
+                                       hv__view_cell_str(c, &c->ref))))
+        goto done;
     if (risk_changed && (s = apply_risk(d, data, decision, entry, risk)))
         goto done;
     if (fu_changed) {

@@ -3,15 +3,18 @@
  * backup and purge. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "access.h"
+#include "checkpoint.h"
 #include "alloc.h"
 #include "store.h"
 #include "error.h"
+#include "digest.h"
 #include "events.h"
 
 static const char *const roles[] = {"caseworker", "supervisor", "manager",
@@ -217,6 +220,29 @@ HV_API hv_status hv_engine_record_unsafe(hv_engine *e, const char *front_end)
                                   json_pack("{s:s}", "action", front_end));
 }
 
+/* Writes "<path>.checkpoints" for the backup dest at path: the lines of
+ * the database's checkpoints file up to the backup's last entry and that
+ * entry signed now, so `audit verify` passes on the backup given copies of
+ * the key files (which a backup never holds: keep them apart). */
+static hv_status backup_checkpoints(hv_engine *e, sqlite3 *dest, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char hash[32];
+    int64_t seq = 0;
+    int rc = sqlite3_prepare_v2(dest, "SELECT seq, hash FROM events ORDER BY"
+                                      " seq DESC LIMIT 1", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_bytes(st, 1) == (int)sizeof hash) {
+        seq = sqlite3_column_int64(st, 0);
+        memcpy(hash, sqlite3_column_blob(st, 1), sizeof hash);
+    }
+    sqlite3_finalize(st);
+    if (seq <= 0)
+        return hv__fail(e, HV_IOERR, "%s: the backup's audit chain cannot be "
+                                     "read back", path);
+    return hv__checkpoint_copy(e, path, seq, hash, hv_now(e));
+}
+
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
 {
     char mine[32];
@@ -252,6 +278,8 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
                            sqlite3_errstr(rc));
         goto fail;
     }
+    if ((s = backup_checkpoints(e, dest, path)))
+        goto fail;
     sqlite3_close(dest);
     json_t *data = json_pack("{s:s}", "action", "backup");
     s = hv__audit_event(e, 0, "backup_made", data);
@@ -263,12 +291,15 @@ fail:
     return s;
 }
 
-/* Reads what purge decides on: the case's status (for hv__free) and
- * closing time, and the agency's retention period (meta `retention`
- * seconds, else 7 years).  Returns HV_OK, HV_INVALID for a retention that
- * is not a number of seconds, or a failure. */
+/* Reads what purge decides on: the case's status (for hv__free), its
+ * closing time (INT64_MIN: none), when it arrived in this database (its
+ * last case_imported event, written at this database's time; INT64_MIN:
+ * registered here) and the agency's retention period (meta `retention` seconds, else
+ * 7 years).  Returns HV_OK, HV_INVALID for a retention that is not a
+ * number of seconds, or a failure. */
 static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
-                             int64_t *closed_at, int64_t *retention)
+                             int64_t *closed_at, int64_t *arrived,
+                             int64_t *retention)
 {
     char *text = NULL;
     hv_status s;
@@ -278,7 +309,11 @@ static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
                                   status, "i", case_id)) ||
         (s = hv__store_query_int(e, "purge",
                                  "SELECT closed_at FROM cases WHERE id = ?1",
-                                 0, closed_at, "i", case_id)) ||
+                                 INT64_MIN, closed_at, "i", case_id)) ||
+        (s = hv__store_query_int(e, "purge",
+                                 "SELECT max(at) FROM events WHERE case_id ="
+                                 " ?1 AND kind = 'case_imported'",
+                                 INT64_MIN, arrived, "i", case_id)) ||
         (s = hv__store_query_text(e, "purge",
                                   "SELECT value FROM meta WHERE key ="
                                   " 'retention'",
@@ -303,7 +338,7 @@ static hv_status purge_facts(hv_engine *e, int64_t case_id, char **status,
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
 {
     char *status = NULL;
-    int64_t case_id = 0, closed_at = 0, retention = 0;
+    int64_t case_id = 0, closed_at = 0, arrived = 0, retention = 0;
     hv_status s;
     hv__clear_error(e);
     if (hv__not_in_batch(e, "purge"))
@@ -311,16 +346,27 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     if ((s = begin_admin(e, "purge: only an administrator purges cases")))
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)) ||
-        (s = purge_facts(e, case_id, &status, &closed_at, &retention)))
+        (s = hv__case_digest_unchanged(e, case_id, ref)) ||
+        (s = purge_facts(e, case_id, &status, &closed_at, &arrived,
+                         &retention)))
         goto fail;
     if (status && !strcmp(status, "open")) {
         s = hv__fail(e, HV_REFUSED, "purge: %s is open; only a closed case is "
                                     "purged", ref);
         goto fail;
     }
-    if (closed_at && hv_now(e) - closed_at < retention) {
+    if (closed_at == INT64_MIN) {
+        s = hv__fail(e, HV_REFUSED, "purge: %s has no closing time, so its "
+                                    "retention period cannot be measured",
+                     ref);
+        goto fail;
+    }
+    /* from the later of its closing and its arrival here: an imported
+     * file's closing time is whatever the file says */
+    int64_t from = arrived > closed_at ? arrived : closed_at;
+    if (hv_now(e) - from < retention) {
         char until[32];
-        hv_time_format(closed_at + retention, until, sizeof until);
+        hv_time_format(from + retention, until, sizeof until);
         s = hv__fail(e, HV_REFUSED, "purge: %s is within the agency's retention "
                                     "period (until %s)", ref, until);
         goto fail;

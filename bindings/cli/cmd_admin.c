@@ -195,9 +195,10 @@ static int cmd_purge(const cli_globals *g, int argc, char **argv)
 /* Says that the backup file was written, and which keys it lacks. */
 static void backed_up(const cli_globals *g, const char *file)
 {
-    printf("backup written to %s (identifying data stays sealed in it; the "
-           "data key %s.key and the audit key %s.audit-key are not in it)\n",
-           file, g->db, g->db);
+    printf("backup written to %s with %s.checkpoints (identifying data stays "
+           "sealed in it; the data key %s.key and the audit key "
+           "%s.audit-key are not in it)\n",
+           file, file, g->db, g->db);
 }
 
 /* haven backup FILE */
@@ -362,12 +363,17 @@ const cli_command cli_cmd_purge = {
     "Erase a closed case's identifying data and narrative irrecoverably\n"
     "after the agency's retention period (7 years unless the database's\n"
     "meta 'retention' says otherwise), keeping its pseudonymous statistics and\n"
-    "audit events; administrators only."};
+    "audit events; administrators only.  The period runs from the later of\n"
+    "the case's closing and its arrival here (an imported case); a case with\n"
+    "no closing time, or whose rows were changed outside haven, is refused."};
 
 const cli_command cli_cmd_backup = {
     "backup", cmd_backup,
     "haven backup FILE",
     NULL,
     "A consistent online copy of the database into a new FILE (mode 0600),\n"
-    "while others keep working; administrators only."};
+    "while others keep working; administrators only.  Also writes\n"
+    "FILE.checkpoints (the checkpoints up to the copy's last entry, that\n"
+    "entry signed), so 'audit verify' passes on the copy once the key files\n"
+    "are copied beside it as FILE.key and FILE.audit-key."};
 
