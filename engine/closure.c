@@ -20,6 +20,7 @@
 #include "caseview.h"
 #include "closure.h"
 #include "consent.h"
+#include "followup.h"
 #include "plan.h"
 #include "rulesapi.h"
 #include "store.h"
@@ -467,10 +468,12 @@ static hv_status none_waiting(hv_step_run *sc)
 
 hv_status hv__step_close(hv_step_run *sc)
 {
-    static const char *const fields[] = {"reason", "notes", NULL};
+    static const char *const fields[] = {"reason", "notes", "discussed_with",
+                                         NULL};
     hv_status s;
     const char *reason, *notes;
     int64_t final_after;
+    json_t *discussed = NULL;
     if ((s = hv__check_fields(sc, fields)) || (s = hv__need_open(sc)) ||
         (s = hv__in_code(sc, "reason", "closure_reasons", NULL, 1, &reason)) ||
         (s = hv__in_text(sc, "notes", 0, &notes)))
@@ -492,9 +495,15 @@ hv_status hv__step_close(hv_step_run *sc)
     /* Closure is judged on the risk as it is now, not as last scored. */
     if ((s = hv__rescore_risk(sc)) ||
         (s = closure_verdict(sc, target, reason, 0, &final_after)) ||
-        (s = hv__move_to(sc, target)))
+        (s = hv__closure_prepared(sc, reason, &discussed)) ||
+        (s = hv__move_to(sc, target))) {
+        json_decref(discussed);
         return s;
+    }
     hv__step_put(sc, sc->data, "closure_reason", json_string(reason));
+    if (json_array_size(discussed))
+        hv__step_put(sc, sc->data, "discussed_with", json_incref(discussed));
+    json_decref(discussed);
     if ((s = hv__add_note(sc, "Closure requested", notes)))
         return s;
     if (target->approval != HV_APPROVAL_NONE) {

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "alloc.h"
 #include "consent.h"
 #include "store.h"
 #include "error.h"
@@ -94,6 +95,61 @@ hv_status hv__consent_for_transfer(hv_step_run *sc, int *overridden)
     return HV_OK;
 }
 
+/* Who a consent's giver stands for: 1 the child (assent), 2 the
+ * caregiver or guardian, 3 both. */
+static int parties(const char *given_by)
+{
+    return !strcmp(given_by, "both")    ? 3
+           : !strcmp(given_by, "child") ? 1
+                                        : 2;
+}
+
+/* Consent for scope is on record (row active); given_by is offered.  When
+ * it adds who consents -- the child's assent beside a caregiver's (or
+ * guardian's) consent, or the caregiver's beside the child's, or both
+ * for either -- the consent on record becomes consent from both, without
+ * withdrawing it first (event consent_strengthened: from, given_by).
+ * Anything else (the same parties, or fewer: a weaker consent) needs the
+ * consent withdrawn first. */
+static hv_status strengthen(hv_step_run *sc, int64_t active, const char *scope,
+                            const char *given_by)
+{
+    char *had = NULL;
+    hv_status s = hv__store_query_text(sc->e, sc->verb,
+                                       "SELECT given_by FROM consents WHERE"
+                                       " id = ?1",
+                                       &had, "i", active);
+    if (s)
+        return s;
+    int before = had ? parties(had) : 3, after = before | parties(given_by);
+    if (after == before) {
+        s = hv__step_fail(sc, HV_REFUSED,
+                          "consent for %s is already on record (given by %s);"
+                          " only consent from more parties (both) replaces it:"
+                          " to record a narrower or different consent,"
+                          " withdraw it first",
+                          scope, had && hv__echo_safe(had) ? had : "?");
+        hv__free(had);
+        return s;
+    }
+    /* after == 3: child and caregiver (or guardian) */
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE consents SET given_by = 'both', given_at"
+                             " = ?2, recorded_by = ?3 WHERE id = ?1",
+                             "iii", active, (int64_t)hv_now(sc->e),
+                             sc->call.user_id))) {
+        hv__free(had);
+        return s;
+    }
+    hv__step_put(sc, sc->data, "from", json_string(had));
+    hv__step_put(sc, sc->data, "given_by", json_string("both"));
+    if (strcmp(given_by, "both"))
+        hv__step_put(sc, sc->data, "added", json_string(given_by));
+    hv__free(had);
+    sc->event_kind = "consent_strengthened";
+    return HV_OK;
+}
+
 hv_status hv__step_consent(hv_step_run *sc)
 {
     static const char *const fields[] = {"scope", "given_by", "withdraw",
@@ -136,8 +192,7 @@ hv_status hv__step_consent(hv_step_run *sc)
                          &given_by)))
         return s;
     if (active)
-        return hv__step_fail(sc, HV_REFUSED,
-                             "consent for %s is already on record", scope);
+        return strengthen(sc, active, scope, given_by);
     if ((s = hv__consent_record(sc->e, sc->call.case_id, scope, given_by,
                                 hv_now(sc->e), sc->call.user_id)))
         return s;

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "crypto.h"
+#include "error.h"
 #include "followup.h"
 #include "store.h"
 #include "tasks.h"
@@ -89,8 +90,11 @@ hv_status hv__step_followup(hv_step_run *sc)
     hv__step_put(sc, sc->data, "safety", json_string(safety));
     if ((s = hv__tasks_done(sc->e, sc->call.case_id, "followup", 0)))
         return s;
-    /* "re-assessment of risk when things change" */
-    if (strcmp(safety, "ok") && (s = hv__rescore_risk(sc)))
+    /* "re-assessment of risk when things change", and when they get
+     * better: every follow-up re-scores the risk, so a run of safe visits
+     * can bring the level (and the follow-up frequency) down -- "every two
+     * weeks for the first two months, then monthly" (seed 001). */
+    if ((s = hv__rescore_risk(sc)))
         return s;
     if ((s = hv__schedule_followup(sc)))
         return s;
@@ -141,13 +145,15 @@ hv_status hv__step_review(hv_step_run *sc)
                 sc, "the workflow does not lead back to planning");
         if ((s = hv__move_to(sc, t)))
             return s;
-    } else if (!strcmp(outcome, "plan_closure") &&
-               (s = hv__store_execf(sc->e, sc->verb,
-                                    "UPDATE cases SET closure_planned = 1 WHERE"
-                                    " id = ?1",
-                                    "i", sc->call.case_id))) {
-        return s;
     }
+    /* The latest review decides whether closure is planned: continuing or
+     * adjusting the plan takes back an earlier plan_closure. */
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET closure_planned = ?2 WHERE"
+                             " id = ?1",
+                             "ii", sc->call.case_id,
+                             (int64_t)!strcmp(outcome, "plan_closure"))))
+        return s;
     if ((s = hv__schedule_followup(sc)) || (s = hv__schedule_review(sc)))
         return s;
     sc->event_kind = "reviewed";
@@ -195,7 +201,138 @@ hv_status hv__step_evaluate(hv_step_run *sc)
     json_decref(indicators);
     if (s)
         return s;
+    /* Goals partly or not met: a closure planned earlier no longer
+     * stands ("If necessary, the Case Manager and Client can develop a
+     * new case plan", seed 003). */
+    if (strcmp(outcome, "achieved") &&
+        (s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET closure_planned = 0 WHERE"
+                             " id = ?1",
+                             "i", sc->call.case_id)))
+        return s;
     hv__step_put(sc, sc->data, "outcome", json_string(outcome));
     sc->event_kind = "evaluated";
     return HV_OK;
+}
+
+/* discussed_with as a list of codes (a list, or one text of codes
+ * separated by commas), each from the workflow's closure_discussed_with
+ * (else child, caregiver, family, guardian).  out: *list (a new
+ * reference; empty when absent). */
+static hv_status discussed_codes(hv_step_run *sc, json_t **list)
+{
+    static const char *const words[] = {"child", "caregiver", "family",
+                                        "guardian", NULL};
+    json_t *in = NULL, *item;
+    size_t i;
+    hv_status s = hv__in_list(sc, "discussed_with", 0, &in);
+    *list = NULL;
+    if (s)
+        return s;
+    json_t *out = json_array();
+    json_array_foreach(in, i, item) {
+        const char *p = json_string_value(item);
+        while (out && *p) {
+            size_t len = strcspn(p, ","), a = 0, b = len;
+            while (a < b && (p[a] == ' ' || p[a] == '\t'))
+                a++;
+            while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+                b--;
+            if (b > a && json_array_append_new(out, json_stringn(p + a, b - a))) {
+                json_decref(out);
+                out = NULL;
+            }
+            p += len + (p[len] == ',');
+        }
+    }
+    json_decref(in);
+    if (!out)
+        return hv__step_fail(sc, HV_NOMEM, "out of memory");
+    const hv_lookup *l = hv__workflow_lookup(sc->call.wf, "closure_discussed_with");
+    json_array_foreach(out, i, item) {
+        const char *code = json_string_value(item);
+        if (l ? hv__workflow_has_code(sc->call.wf, "closure_discussed_with", code)
+              : hv__in_words(words, code))
+            continue;
+        char known[300] = "";
+        size_t n = 0;
+        for (size_t k = 0; l && k < l->ncodes && n < sizeof known; k++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+                                  k ? ", " : "", l->codes[k]);
+        for (size_t k = 0; !l && words[k] && n < sizeof known; k++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+                                  k ? ", " : "", words[k]);
+        json_decref(out);
+        return hv__step_fail(sc, HV_INVALID,
+                             "discussed_with.%zu: unknown code '%s' (one of: %s)",
+                             i + 1, hv__echo_safe(code) ? code : "(not shown)",
+                             known);
+    }
+    *list = out;
+    return HV_OK;
+}
+
+hv_status hv__closure_prepared(hv_step_run *sc, const char *reason,
+                               json_t **discussed)
+{
+    const hv_workflow *wf = sc->call.wf;
+    int planned = hv__workflow_has_code(wf, "planned_closure_reasons", reason);
+    int evaluated =
+        hv__workflow_has_code(wf, "evaluated_closure_reasons", reason);
+    int64_t yes = 0, plan_id = 0;
+    hv_status s = discussed_codes(sc, discussed);
+    if (s || (!planned && !evaluated))
+        return s;
+    /* "The decision to close should be planned and discussed with the
+     * child and family (as appropriate)." (seed 001) */
+    if (planned &&
+        ((s = hv__query_int(sc, "SELECT closure_planned FROM cases WHERE"
+                                " id = ?1",
+                            sc->call.case_id, NULL, 0, &yes)) ||
+         !yes)) {
+        if (!s)
+            s = hv__step_fail(sc, HV_REFUSED,
+                              "closing for %s must be planned: a review with "
+                              "outcome plan_closure first (\"The decision to "
+                              "close should be planned and discussed with the "
+                              "child and family\", seed 001)",
+                              reason);
+        goto fail;
+    }
+    /* "Following the evaluation, if the goals have been met and there are
+     * no new problems, the helping relationship is terminated." (seed
+     * 003): the latest evaluation of the plan in force found it met. */
+    if (evaluated &&
+        ((s = hv__current_plan(sc, &plan_id)) ||
+         (s = hv__store_query_int(sc->e, sc->verb,
+                                  "SELECT outcome = 'achieved' FROM"
+                                  " evaluations WHERE case_id = ?1 AND"
+                                  " plan_id = ?2 ORDER BY at DESC, id DESC"
+                                  " LIMIT 1",
+                                  0, &yes, "ii", sc->call.case_id,
+                                  plan_id)) ||
+         !yes)) {
+        if (!s)
+            s = hv__step_fail(sc, HV_REFUSED,
+                              "closing for %s follows an evaluation of the "
+                              "plan in force that found its goals achieved "
+                              "(evaluate outcome=achieved; \"Following the "
+                              "evaluation, if the goals have been met ... the "
+                              "helping relationship is terminated\", seed 003)",
+                              reason);
+        goto fail;
+    }
+    if (!json_array_size(*discussed)) {
+        s = hv__step_fail(sc, HV_INVALID,
+                          "missing required field 'discussed_with': with whom "
+                          "the closure for %s was discussed (\"discussed with "
+                          "the child and family (as appropriate)\", seed 001)",
+                          reason);
+        goto fail;
+    }
+    return HV_OK;
+fail:
+    json_decref(*discussed);
+    *discussed = NULL;
+    return s;
 }

@@ -18,5 +18,15 @@ hv_status hv__step_review(hv_step_run *sc);
 /* The evaluate step (input: outcome, indicators, notes): evaluates the
  * plan's goal, moving the case to its evaluation stage. */
 hv_status hv__step_evaluate(hv_step_run *sc);
+/* Whether a closure for reason was prepared as the workflow asks: for a
+ * reason in its planned_closure_reasons a review planned the closure
+ * (outcome plan_closure, not taken back by a later review or a failed
+ * evaluation); for one in evaluated_closure_reasons the latest evaluation
+ * of the plan in force found its goals achieved; for either, the input's
+ * discussed_with names with whom it was discussed.  HV_REFUSED or
+ * HV_INVALID (on sc) otherwise.  out: *discussed, the discussed_with
+ * codes (a new reference, possibly empty; NULL on failure). */
+hv_status hv__closure_prepared(hv_step_run *sc, const char *reason,
+                               json_t **discussed);
 
 #endif

@@ -241,8 +241,24 @@ static hv_status insert_plan(hv_step_run *sc, int64_t version, const char *goal,
 static hv_status may_plan(hv_step_run *sc)
 {
     hv_step here = sc->call.stage->step;
-    int64_t pending = 0;
+    int64_t pending = 0, unmet = 0;
     hv_status s;
+    /* "Step 5: Evaluation ... If necessary, the Case Manager and Client can
+     * develop a new case plan." (seed 003): straight after an evaluation
+     * that found the goals partly met or not met, the plan step goes back
+     * to planning itself. */
+    if (here == HV_STEP_EVALUATION) {
+        const hv_stage *t = hv__next_with(sc, HV_STEP_PLANNING);
+        if ((s = hv__query_int(sc,
+                               "SELECT outcome <> 'achieved' FROM evaluations"
+                               " WHERE case_id = ?1 ORDER BY at DESC, id DESC"
+                               " LIMIT 1",
+                               sc->call.case_id, NULL, 0, &unmet)))
+            return s;
+        if (t && unmet && (s = hv__move_to(sc, t)))
+            return s;
+        here = sc->call.stage->step;
+    }
     if (here != HV_STEP_PLANNING)
         return hv__wrong_stage(sc,
                                here == HV_STEP_INITIAL_ASSESSMENT ||

@@ -191,6 +191,44 @@ done:
     return st;
 }
 
+/* 1 if lookup (already read into wf) holds code, else 0. */
+static int lookup_has(const hv_workflow *wf, const char *lookup, const char *code)
+{
+    for (size_t i = 0; i < wf->nlookups; i++) {
+        if (!wf->lookups[i].name || strcmp(wf->lookups[i].name, lookup))
+            continue;
+        for (size_t j = 0; j < wf->lookups[i].ncodes; j++)
+            if (!strcmp(wf->lookups[i].codes[j], code))
+                return 1;
+    }
+    return 0;
+}
+
+/* The lookups that name closure reasons needing a planned closure
+ * (`planned_closure_reasons`: a review planned it) or an evaluation
+ * (`evaluated_closure_reasons`) may name only codes of `closure_reasons`.
+ * map is the `lookups` mapping, already read into wf.
+ * Returns HV_OK or HV_INVALID. */
+static hv_status check_closure_lookups(loader *ld, const node *map,
+                                       const hv_workflow *wf)
+{
+    static const char *const names[] = {"planned_closure_reasons",
+                                        "evaluated_closure_reasons", NULL};
+    for (size_t i = 0; i < map->nitems / 2; i++) {
+        const node *name = map->items[2 * i], *list = map->items[2 * i + 1];
+        if (key_index(names, name->text) < 0)
+            continue;
+        for (size_t j = 0; j < list->nitems; j++) {
+            const node *code = list->items[j];
+            if (!lookup_has(wf, "closure_reasons", code->text))
+                return FAIL_AT_NODE(ld, code, "code " QUOTED " in lookup " QUOTED
+                                    " is not one of the workflow's closure_reasons",
+                                    code->text, name->text);
+        }
+    }
+    return HV_OK;
+}
+
 /* Reads `lookups` (a mapping of name -> list of codes) into wf.
  * Returns HV_OK, HV_INVALID or HV_NOMEM. */
 static hv_status build_lookups(loader *ld, const node *map, hv_workflow *wf)
@@ -225,6 +263,7 @@ static hv_status build_lookups(loader *ld, const node *map, hv_workflow *wf)
         if (st != HV_OK)
             goto done;
     }
+    st = check_closure_lookups(ld, map, wf);
 done:
     return st;
 }

@@ -180,6 +180,10 @@ expect(lina:due_in("followup"), "follow-up after the new plan").to_be(weeks(1))
 at(lina:task("followup").due_at)
 lina:followup{ method = "home_visit_scheduled", safety = "ok", notes = "support application accepted" }
 lina:refer{ referral = 1, status = "accepted" }
--- High risk until the situation is re-assessed: weekly.
-expect(lina:followup_every(), "follow-up while still at high risk").to_be(weeks(1))
-say("The family receives support; the plan goes on with weekly follow-ups until the risk comes down.")
+-- Every follow-up re-scores the risk ("re-assessment of risk when things
+-- change", both ways): a safe visit with the support accepted takes off the
+-- latest concern (2 + 1 + 1 + 6 - 2 + an earlier concern 2 = 10): medium,
+-- every two weeks (the new plan's first two months).
+expect(lina.risk, "risk after a safe visit").to_be("medium")
+expect(lina:followup_every(), "follow-up at medium risk").to_be(weeks(2))
+say("The family receives support; the follow-ups step down as the risk comes down.")

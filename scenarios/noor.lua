@@ -124,8 +124,12 @@ for _, ev in ipairs(noor:explain()) do
     if d.hook == "followup.lua" then fu = d end
   end
 end
-expect(fu.result.reasons, "the follow-up's reasons are codes").to_contain("risk_medium")
-expect(fu.wording.risk_medium, "worded from the seed").to_contain("Depends on the level of risk")
+-- The risk is re-scored at every follow-up: two months of safe visits bring
+-- Noor's risk down from medium to low (risk falls as well as rises), and
+-- the plan's first two months keep the visits every two weeks.
+expect(fu.result.reasons, "the follow-up's reasons are codes").to_contain("risk_low")
+expect(fu.result.reasons, "still every two weeks").to_contain("first_two_months_of_plan")
+expect(fu.wording.risk_low, "worded from the seed").to_contain("Depends on the level of risk")
 noor:refer{ referral = 1, status = "accepted" }
 noor:act{ action = 3, status = "done" }
 noor:act{ action = 5, status = "done" }
@@ -156,7 +160,12 @@ noor:review{ outcome = "plan_closure" }
 expect(noor.risk, "risk when closure is planned").to_be("low")
 at(noor:task("followup").due_at)
 noor:followup{ method = "home_visit_scheduled", safety = "ok" }
-noor:close{ reason = "goals_achieved", notes = "goals sustained over the follow-up period" }
+-- "The decision to close should be planned and discussed with the child
+-- and family (as appropriate)": the review planned it; the close says with
+-- whom it was discussed.
+expect_refusal(function() noor:close{ reason = "goals_achieved" } end, "discussed_with")
+noor:close{ reason = "goals_achieved", discussed_with = { "child", "caregiver" },
+            notes = "goals sustained over the follow-up period" }
 expect(noor.stage, "closure waits for the supervisor").to_be("closure")
 advance("1d")
 as("sara")

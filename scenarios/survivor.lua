@@ -179,10 +179,22 @@ dina:assess{ kind = "reassessment", safety = "ok",
   sources = { "Dina", "mother", "school" } }
 expect(dina.risk, "risk after the re-assessment").to_be("low")
 
+-- "The decision to close should be planned and discussed with the child
+-- and family (as appropriate)" (seed 001); "Decisions made through
+-- discussion: ... With supervisor, with child and caregiver(s)" (seed 004).
+-- The workflow (planned_closure_reasons) wants a review that planned the
+-- closure, and with whom it was discussed.
+expect_refusal(function() dina:close{ reason = "goals_achieved", discussed_with = { "child", "caregiver" } } end,
+  "must be planned")
+say("A review with Dina and her mother plans the closure.")
+dina:review{ outcome = "plan_closure", notes = "closure discussed with Dina and her mother" }
+
 -- VII. Evaluation: the workflow evaluates before closure.
 dina:evaluate{ outcome = "achieved", indicators = { "attends school every day", "feels safe" } }
 expect(dina.stage).to_be("evaluation")
-dina:close{ reason = "goals_achieved", notes = "safety re-assessed; goals achieved" }
+expect_refusal(function() dina:close{ reason = "goals_achieved" } end, "discussed_with")
+dina:close{ reason = "goals_achieved", discussed_with = { "child", "caregiver" },
+            notes = "safety re-assessed; goals achieved" }
 expect(dina.stage, "closure waits for the supervisor").to_be("closure")
 as("sara")
 dina:approve()

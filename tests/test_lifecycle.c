@@ -239,8 +239,9 @@ static void to_implementation(fixture *f)
     ok_as(f, "sara", "approve", "{\"note\":\"good plan\"}");
 }
 
-/* Implementation done and a month of safe follow-ups: goals_achieved holds
- * under rules/default. */
+/* Implementation done, a review that planned the closure and a month of
+ * safe follow-ups: goals_achieved holds under rules/default and the
+ * workflow ("The decision to close should be planned", seed 001). */
 static void ready_to_close(fixture *f)
 {
     to_implementation(f);
@@ -250,6 +251,7 @@ static void ready_to_close(fixture *f)
     ok(f, "followup", "{\"method\":\"home_visit_scheduled\",\"safety\":\"ok\"}");
     advance(f, 14 * DAY);
     ok(f, "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
+    ok(f, "review", "{\"outcome\":\"plan_closure\"}");
     advance(f, 17 * DAY);
     ok(f, "followup", "{\"method\":\"phone_call\",\"safety\":\"ok\"}");
 }
@@ -718,9 +720,11 @@ static void followup_interval_follows_risk(void **state)
     assert_string_equal(out_str(f, "risk"), "critical");
     assert_db(f, "SELECT risk_level FROM cases", "critical");
     assert_int_equal(next_followup_in(f), DAY);
+    /* Every follow-up re-scores the risk, safe ones too (risk falls as
+     * well as rises). */
     assert_int_equal(tu_count(db(f), "SELECT count(*) FROM events WHERE"
                                      " kind='followed_up' AND decision LIKE"
-                                     " '%risk.lua%'"), 1);
+                                     " '%risk.lua%'"), 3);
     /* A concern: re-scored (3 + 5 = medium), at most weekly. */
     advance(f, DAY);
     ok(f, "followup", "{\"method\":\"home_visit_scheduled\",\"safety\":\"concern\"}");
@@ -806,7 +810,7 @@ static void closing_needs_a_supervisors_approval(void **state)
 {
     fixture *f = *state;
     ready_to_close(f);
-    ok(f, "close", "{\"reason\":\"goals_achieved\",\"notes\":\"stable\"}");
+    ok(f, "close", "{\"discussed_with\":[\"child\",\"caregiver\"],\"reason\":\"goals_achieved\",\"notes\":\"stable\"}");
     assert_string_equal(out_str(f, "event"), "closure_requested");
     assert_string_equal(out_str(f, "approval"), "pending");
     assert_string_equal(out_str(f, "status"), "open");
@@ -833,7 +837,7 @@ static void closing_schedules_the_final_followup(void **state)
     ready_to_close(f);
     long open_before = tu_count(db(f), "SELECT count(*) FROM tasks WHERE status='open'");
     assert_true(open_before >= 2); /* follow-up and review at least */
-    ok(f, "close", "{\"reason\":\"goals_achieved\"}");
+    ok(f, "close", "{\"discussed_with\":[\"child\",\"caregiver\"],\"reason\":\"goals_achieved\"}");
     advance(f, DAY);
     ok_as(f, "sara", "approve", "{}");
     assert_string_equal(out_str(f, "event"), "closed");
@@ -893,7 +897,7 @@ static void reopening(void **state)
     refused(f, "reopen", "{\"reason\":\"new concern\"}", HV_REFUSED, "open",
             "only a closed case");
     ready_to_close(f);
-    ok(f, "close", "{\"reason\":\"goals_achieved\"}");
+    ok(f, "close", "{\"discussed_with\":[\"child\",\"caregiver\"],\"reason\":\"goals_achieved\"}");
     ok_as(f, "sara", "approve", "{}");
     refused(f, "reopen", "{}", HV_INVALID, "reason");
     advance(f, 40 * DAY);

@@ -115,7 +115,10 @@ static int setup(void **state)
     step(f, a, "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
     assert_int_equal(hv_clock_advance(f->e, 40 * DAY), HV_OK);
     step(f, a, "followup", "{\"method\":\"meeting\",\"safety\":\"ok\"}");
-    step(f, a, "close", "{\"reason\":\"no_longer_at_risk\"}");
+    /* "The decision to close should be planned and discussed" (seed 001) */
+    step(f, a, "review", "{\"outcome\":\"plan_closure\"}");
+    step(f, a, "close", "{\"reason\":\"no_longer_at_risk\","
+                        "\"discussed_with\":[\"child\",\"caregiver\"]}");
     step(f, e, "close", "{\"reason\":\"death\"}");
     as(f, "sara");
     step(f, e, "approve", "{}");

@@ -482,7 +482,9 @@ static const char *step_json(gen *g, const gplan *p, const gstep *s, char *buf,
         return "review";
     case S_CLOSE:
         /* Mostly goals achieved; the rest spread over the other reasons. */
-        snprintf(buf, size, "{\"reason\":\"%s\"}",
+        /* "planned and discussed with the child and family" (seed 001):
+         * the review the day before planned it. */
+        snprintf(buf, size, "{\"reason\":\"%s\",\"discussed_with\":[\"child\",\"caregiver\"]}",
                  s->a < 60 || !g->nreasons ? "goals_achieved"
                                            : g->reasons[(size_t)s->a % g->nreasons]);
         return "close";
@@ -630,7 +632,8 @@ static hv_status run_case(gen *g, long i, const gplan *p, long cw)
             break;
         s = hv_case_step(g->e, ref, step, json, 0, &out);
         for (int f = 0; s == HV_REFUSED && st->kind == S_CLOSE && close_fallbacks[f]; f++) {
-            snprintf(json, sizeof json, "{\"reason\":\"%s\"}", close_fallbacks[f]);
+            snprintf(json, sizeof json, "{\"reason\":\"%s\",\"discussed_with\":[\"child\",\"caregiver\"]}",
+                     close_fallbacks[f]);
             s = hv_case_step(g->e, ref, step, json, 0, &out);
         }
         hv_free(out);

@@ -96,7 +96,7 @@ local HELP = {
   followup = "followup{ method = %followup_methods%, safety = %safety_levels%, notes = \"...\" }",
   review = "review{ outcome = %review_outcomes%, notes = \"...\" }",
   evaluate = "evaluate{ outcome = \"achieved\"|\"partly_achieved\"|\"not_achieved\" }",
-  close = "close{ reason = %closure_reasons% }",
+  close = "close{ reason = %closure_reasons%, discussed_with = { %closure_discussed_with% } } (discussed_with for a planned closure)",
   reopen = "reopen \"reason\"",
   transfer = "transfer{ agency = \"...\", reason = \"...\" }: requests the transfer; a supervisor or manager approves it",
   assign = "assign \"login\"",

@@ -10,8 +10,22 @@
 -- (2 each) - its strengths (1 each, at most 3) + recent safety observations.
 -- The most recent safety observation (assessment or follow-up) decides the
 -- floor: "urgent" -> critical, "concern" -> +5; each other "concern" among
--- the last three follow-ups adds 2; three "ok" follow-ups in a row take 3 off.
+-- the last three follow-ups adds 2.
+-- Protective factors: the run of "ok" follow-ups since the latest
+-- assessment (a re-assessment starts the picture afresh, so new risks it
+-- finds are not hidden by the visits before it): three in a row take 3
+-- off, and each full two weeks the run has lasted takes 3 more, up to 12
+-- ("every two weeks for the first two months, then monthly": follow-up
+-- steps down as things stabilise, seed 001, Noor's model answer).  The
+-- engine re-scores at every follow-up, so the level falls as it rises.
 -- Levels: >= 20 critical, >= 12 high, >= 6 medium, else low.
+--
+-- Seed 001's quiz: "During a follow-up visit, the caseworker notices the
+-- family's financial situation has significantly worsened, affecting their
+-- ability to provide basic needs for the child": the re-assessment's risks
+-- (skipped meals, rent arrears) count in full, so a stable low-risk case
+-- comes up to medium (follow-ups every two weeks instead of monthly), and to
+-- high when the visit also reported a safety concern.
 
 local WEIGHTS = {
   sexual_abuse = 12, trafficking = 12, physical_abuse = 10,
@@ -21,6 +35,8 @@ local WEIGHTS = {
   school_dropout = 2, emotional_distress = 2, disability = 2,
   statelessness = 2, school_decline = 1, other = 1,
 }
+
+local SAFE_SPAN = weeks(2)
 
 local function level_of(score)
   if score >= 20 then return "critical" end
@@ -79,15 +95,22 @@ return function(case, ctx)
 
   local followups = case.followups or {}
   local n = #followups
-  local ok_run = 0
+  local ok_run, run_since, run_last = 0, nil, nil
   for i = n, math.max(1, n - 2), -1 do
     if followups[i].safety == "concern" and i ~= n then add(2, "recent_followup_concern") end
   end
+  local since = a and a.at or nil
   for i = n, 1, -1 do
-    if followups[i].safety ~= "ok" then break end
-    ok_run = ok_run + 1
+    local f = followups[i]
+    if f.safety ~= "ok" or (since and (f.at or 0) < since) then break end
+    ok_run, run_since = ok_run + 1, f.at or 0
+    run_last = run_last or f.at or 0
   end
   if ok_run >= 3 then add(-3, "sustained_safe_followups") end
+  if ok_run >= 2 then
+    local fortnights = math.min((run_last - run_since) // SAFE_SPAN, 4)
+    if fortnights > 0 then add(-3 * fortnights, "safe_followups_over_time") end
+  end
 
   local safety = latest_safety(case)
   if safety == "concern" then add(5, "latest_safety_concern") end

@@ -262,8 +262,12 @@ due_count 2 "the follow-up and the next review"
 step "follow-up 6" --now 2027-04-10T10:00:00Z followup "$REF" method=home_visit_scheduled safety=ok
 refuse 65 "child_under_18" "closing for the age of majority" \
     --now 2027-04-10T11:00:00Z close "$REF" reason=age_of_majority
+# "The decision to close should be planned and discussed with the child and
+# family (as appropriate)" (seed 001): the review planned it; say with whom.
+refuse 65 "discussed_with" "closing without saying with whom it was discussed" \
+    --now 2027-04-10T11:00:00Z close "$REF" reason=goals_achieved
 step "close" --now 2027-04-10T11:00:00Z close "$REF" reason=goals_achieved \
-    notes="goals sustainably achieved"
+    discussed_with=child,caregiver notes="goals sustainably achieved"
 expect_out 'waiting for a supervisor' "closure waits for approval"
 stage_is closure "closure requested"
 [ "$(sql "SELECT status FROM cases")" = open ] && pass || failt "still open until approved"

@@ -53,7 +53,10 @@ st amal 2026-12-16T09:00:00Z followup "$A1" method=phone_call safety=ok
 st amal 2027-01-02T09:00:00Z followup "$A1" method=phone_call safety=ok
 st amal 2027-01-02T10:00:00Z act "$A1" action=1 status=done
 st amal 2027-01-20T09:00:00Z followup "$A1" method=phone_call safety=ok
-st amal 2027-01-20T10:00:00Z close "$A1" reason=no_longer_at_risk
+# "The decision to close should be planned and discussed with the child and
+# family" (seed 001): a review plans it first.
+st amal 2027-01-20T09:30:00Z review "$A1" outcome=plan_closure
+st amal 2027-01-20T10:00:00Z close "$A1" reason=no_longer_at_risk discussed_with=child,caregiver
 st sara 2027-01-21T09:00:00Z approve "$A1"
 # A2 (amal): assessed after 3 days; the BIA (due 15 Dec) is overdue.
 A2=$(reg amal 2026-12-01T09:00:00Z Layla Hillside)

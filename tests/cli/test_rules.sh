@@ -37,7 +37,9 @@ run rules test shape; expect_rc 65 "a failing pack test"; expect_out 'FAIL extra
 expect_out '[0-9]+ passed, [1-9][0-9]* failed' "failing closing line"
 
 # The same child under the default and the survivor pack.
-NOOR="child.name=Noor child.age=12 child.sex=female source=school concerns=emotional_distress,school_decline consent.registration=caregiver location=Riverside"
+# Noor's mother consents and Noor assents (the survivor pack wants both
+# under 15: "Informed consent", "Involving parents / caregivers", seed 004).
+NOOR="child.name=Noor child.age=12 child.sex=female source=school concerns=emotional_distress,school_decline consent.registration=both location=Riverside"
 for pack in default survivor; do
     run --db "$pack.db" --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/$pack"
     expect_rc 0 "init with $pack"; add_users "$pack.db"

@@ -101,7 +101,8 @@ at 2027-01-10T10:00:00Z follow_up_review "action 2 done" act "$REF" action=2 sta
 at 2027-01-17T10:00:00Z follow_up_review "follow-up" followup "$REF" method=phone_call safety=ok
 at 2027-01-24T10:00:00Z follow_up_review "review" review "$REF" outcome=plan_closure
 field_is '$.risk.level' low "risk low after the review"
-at 2027-01-25T10:00:00Z closure "closure requested" close "$REF" reason=goals_achieved
+at 2027-01-25T10:00:00Z closure "closure requested" close "$REF" reason=goals_achieved \
+    discussed_with=child,caregiver
 at 2027-01-26T10:00:00Z closed "closure approved" --as sara approve "$REF"
 final_checks 2027-01-26T10:00:00Z 2027-04-26T10:00:00Z 2027-04-27T10:00:00Z
 
@@ -146,7 +147,7 @@ field_is '$.evaluations[0].outcome' achieved "the evaluation recorded"
 # problems, the helping relationship is terminated." (seed 003)  The goals
 # are met: an approved plan with every action done, a review, safe
 # follow-ups, a safe place and no contact with traffickers.
-run --now 2027-01-21T10:00:00Z close "$REF" reason=goals_achieved
+run --now 2027-01-21T10:00:00Z close "$REF" reason=goals_achieved discussed_with=child,guardian
 expect_rc 0 "trafficking: close a case whose goals are met (goals_achieved)"
 if [ "$RC" -ne 0 ]; then
     # rules/trafficking/risk.lua keeps trafficking + unaccompanied at 19
@@ -189,7 +190,7 @@ at 2027-01-18T10:00:00Z evaluation "evaluation" evaluate "$REF" outcome=achieved
 refuse 65 "safety_reassessment" "survivor: closing without a recent safety re-assessment" \
     --now 2027-01-19T10:00:00Z close "$REF" reason=goals_achieved
 at 2027-01-19T10:00:00Z evaluation "safety re-assessment" assess "$REF" kind=reassessment safety=ok
-run --now 2027-01-20T10:00:00Z close "$REF" reason=goals_achieved
+run --now 2027-01-20T10:00:00Z close "$REF" reason=goals_achieved discussed_with=child,caregiver
 expect_rc 0 "survivor: close a case whose goals are met (goals_achieved)"
 if [ "$RC" -ne 0 ]; then
     # rules/survivor/risk.lua keeps sexual_abuse at 14 - 2 (supportive
