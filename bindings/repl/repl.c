@@ -76,7 +76,8 @@ static int r_explain(lua_State *L) { return with_json(L, render_explain); }
 /* ---- errors ------------------------------------------------------------------ */
 
 /* Message handler: a friendly error (a refusal, a missing field) stays as it
- * is; anything else gets a traceback. */
+ * is; anything else becomes its message (no traceback: a refusal or a
+ * mistake in what was typed is one line). */
 static int message_handler(lua_State *L)
 {
     if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
@@ -86,10 +87,10 @@ static int message_handler(lua_State *L)
         if (friendly)
             return 1;
     }
-    const char *msg = lua_tostring(L, 1);
-    if (!msg)
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
+    if (lua_type(L, 1) != LUA_TSTRING)
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    else
+        lua_settop(L, 1);
     return 1;
 }
 
@@ -97,10 +98,14 @@ static int message_handler(lua_State *L)
  * line's one-line form "haven: WHAT: WHY". */
 static const char *refusal_prefix = "haven: ";
 
-/* Prints the error at the top; returns its exit code (HV_REFUSED's for refusals). */
-static int report_error(lua_State *L)
+/* Prints the error at the top, one line; returns its exit code: a friendly
+ * refusal's own, the engine's for a failure the module raised (64 for the
+ * clock of a live database), 70 out of memory, else 65 (an error in the
+ * Lua that was typed). */
+static int report_error(lua_State *L, int status)
 {
-    int code = hv_status_exit_code(HV_INTERNAL);
+    int code = hv_status_exit_code(status == LUA_ERRMEM ? HV_NOMEM : HV_INVALID);
+    int engine_code = lhaven_error_code(L, -1);
     if (lua_istable(L, -1)) {
         int isnum = 0;
         lua_getfield(L, -1, "message");
@@ -113,7 +118,12 @@ static int report_error(lua_State *L)
         fprintf(stderr, "%s%s\n", refusal_prefix, msg);
         lua_pop(L, 2);
     } else {
-        fprintf(stderr, "%s%s\n", refusal_prefix[0] == '!' ? "" : "haven: repl: ",
+        if (engine_code)
+            code = engine_code;
+        /* the engine's own refusal says what; a Lua error is the REPL's */
+        fprintf(stderr, "%s%s\n",
+                refusal_prefix[0] == '!' || engine_code ? refusal_prefix
+                                                        : "haven: repl: ",
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     }
     lua_pop(L, 1);
@@ -153,7 +163,7 @@ static int run_chunk(lua_State *L)
     lua_sethook(L, NULL, 0, 0);
     lua_remove(L, base);
     if (status != LUA_OK)
-        return report_error(L);
+        return report_error(L, status);
     int n = lua_gettop(L) - base + 1;
     if (n > 0) {
         lua_getglobal(L, "__print_values");
@@ -163,7 +173,7 @@ static int run_chunk(lua_State *L)
         status = lua_pcall(L, n, 0, base);
         lua_remove(L, base);
         if (status != LUA_OK)
-            return report_error(L);
+            return report_error(L, status);
     }
     lua_settop(L, base - 1);
     return 0;
@@ -688,8 +698,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
             add_history(text);
         free(text);
         if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            lua_pop(L, 1);
+            report_error(L, status);
             continue;
         }
         run_chunk(L);
@@ -724,13 +733,10 @@ static int batch(lua_State *L, FILE *in)
             continue;
         free(text);
         int code = 0;
-        if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            lua_pop(L, 1);
-            code = hv_status_exit_code(HV_REFUSED);
-        } else {
+        if (status != LUA_OK)
+            code = report_error(L, status);
+        else
             code = run_chunk(L);
-        }
         fflush(stdout);
         if (code) {
             free(line);
@@ -739,9 +745,9 @@ static int batch(lua_State *L, FILE *in)
     }
     free(line);
     if (acc) {
-        fprintf(stderr, "stdin: the input ended inside a statement\n");
+        fprintf(stderr, "haven: repl: stdin: the input ended inside a statement\n");
         free(acc);
-        return hv_status_exit_code(HV_REFUSED);
+        return hv_status_exit_code(HV_INVALID);
     }
     return 0;
 }
@@ -785,12 +791,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: select() wakes up */
     if (o->expr) {
         int status = compile(L, o->expr);
-        if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            code = hv_status_exit_code(HV_REFUSED);
-        } else {
-            code = run_chunk(L);
-        }
+        code = status != LUA_OK ? report_error(L, status) : run_chunk(L);
         fflush(stdout);
     } else if (isatty(STDIN_FILENO)) {
         code = interactive(L, o->unsafe, e);
