@@ -15,7 +15,8 @@
  * records it) the full standard library and module.
  *
  * The history (~/.haven_history, 0600) keeps only lines made of command
- * names, references, codes and numbers (history_worthy).
+ * names, this database's references, codes and short numbers
+ * (history_worthy).
  */
 #include "repl.h"
 
@@ -451,23 +452,24 @@ static void collect_history_words(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* 1 if the n bytes at s look like a case reference ("CP-2026-00001"):
- * capitals, digits and - / . only, with a capital and a digit. */
-static int reference_like(const char *s, size_t n)
+/* The engine whose references the history keeps (hv_repl_run). */
+static const hv_engine *history_engine;
+
+/* The end of a number starting at p when it is a short decimal one (at
+ * most 4 digits, a point among them allowed; no hex, exponent or letter
+ * after it), else NULL: a phone number or an id is no number to keep. */
+static const char *short_number(const char *p)
 {
-    int upper = 0, digit = 0;
-    if (n < 3 || n > 40)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z')
-            upper = 1;
-        else if (c >= '0' && c <= '9')
-            digit = 1;
-        else if (!strchr("-/.", c))
-            return 0;
+    int digits = 0, points = 0;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.' && (++points > 1 || p[1] == '.'))
+            return NULL;
+        digits += *p != '.';
     }
-    return upper && digit;
+    if (digits > 4 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        *p == '_')
+        return NULL;
+    return p;
 }
 
 /* 1 if the statement text may be written to the history (see above). */
@@ -490,9 +492,8 @@ static int history_worthy(const char *text)
                 !(in_list(repl_commands, w, n) || in_list(history_keys, w, n)))
                 return 0;
         } else if (c >= '0' && c <= '9') {
-            while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'x' ||
-                   (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))
-                p++;
+            if (!(p = short_number(p)))
+                return 0;
         } else if (c == '"' || c == '\'') {
             const char *w = ++p;
             while (*p && *p != (char)c && *p != '\\')
@@ -500,7 +501,8 @@ static int history_worthy(const char *text)
             if (*p != (char)c)
                 return 0; /* an escape, or no end */
             size_t n = (size_t)(p++ - w);
-            if (!reference_like(w, n) &&
+            /* a reference of this database, or a known code */
+            if (!(history_engine && hv_engine_is_reference(history_engine, w, n)) &&
                 !(history_words && n < 64 && json_object_getn(history_words, w, n)))
                 return 0;
         } else if (c == '-' && p[1] == '-') {
@@ -669,6 +671,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
     rl_readline_name = "haven";
     history_open();
     collect_history_words(L);
+    history_engine = e;
     char *acc = NULL; /* the statement being typed over several lines */
     (void)pending;
     (void)have_pending;
