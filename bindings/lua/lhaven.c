@@ -217,7 +217,7 @@ static int l_open(lua_State *L)
         /* an expected failure: nil, message, code, status (the engine
          * closed) */
         char msg[512];
-        snprintf(msg, sizeof msg, "%s", hv_errmsg(le->e));
+        snprintf(msg, sizeof msg, "%.500s", hv_errmsg(le->e));
         hv_engine_close(le->e);
         le->e = NULL;
         return push_failure(L, st, msg);
