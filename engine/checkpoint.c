@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -65,6 +66,15 @@ hv_status hv__audit_key_load(hv_engine *e, int create)
         return hv__fail(e, HV_NOINPUT, "%s: no audit key (it is made at init; "
                                        "changes are checkpointed with it)",
                         path);
+    /* whoever else may read the signing key can forge checkpoints (or
+     * replace it, if they may write it) */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
+        fclose(f);
+        return hv__fail(e, HV_DENIED, "%s: the audit key may be read or written "
+                        "by others; make it the owner's alone: chmod 600 %s",
+                        path, path);
+    }
     size_t n = fread(hex, 1, sizeof hex - 1, f);
     fclose(f);
     hex[n] = '\0';
@@ -148,6 +158,21 @@ int hv__checkpoint_parse(const char *line, int64_t *seq,
     return ok ? 0 : -1;
 }
 
+/* HV_OK unless the checkpoints file exists and its group or others may
+ * write it (they could cut the checkpoints that anchor the chain): then
+ * HV_DENIED naming the chmod to run, and the change is not made. */
+static hv_status checkpoints_private(hv_engine *e)
+{
+    char path[4200];
+    struct stat sb;
+    hv__checkpoints_path(e, path, sizeof path);
+    if (stat(path, &sb) == 0 && (sb.st_mode & 022))
+        return hv__fail(e, HV_DENIED, "%s: the checkpoints may be written by "
+                        "others; make them the owner's alone: chmod 600 %s",
+                        path, path);
+    return HV_OK;
+}
+
 /* The signed line of the head (seq, hash) at time at, into buf. */
 static void signed_line(hv_engine *e, int64_t seq, const unsigned char *hash,
                         hv_time at, char *buf, size_t size)
@@ -166,7 +191,7 @@ hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
     if (!e->head.pending || e->no_checkpoints)
         return HV_OK;
     hv_status s = hv__audit_key_load(e, 0);
-    if (s)
+    if (s || (s = checkpoints_private(e)))
         return s;
     signed_line(e, e->head.seq, e->head.hash, at, e->checkpoint_line,
                 sizeof e->checkpoint_line);

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "checkpoint.h"
 #include "crypto.h"
+#include "refs.h"
 #include "error.h"
 #include "migrate.h"
 #include "sealcheck.h"
@@ -32,6 +33,12 @@ HV_API hv_clock_mode hv_clock_mode_get(const hv_engine *e)
 HV_API int hv_engine_is_simulated(const hv_engine *e)
 {
     return e->simulated;
+}
+
+HV_API int hv_engine_is_reference(const hv_engine *e, const char *s, size_t n)
+{
+    return e->ref_pattern && e->agency_code &&
+           hv__ref_matches(e->ref_pattern, e->agency_code, s, n);
 }
 
 HV_API void hv_clock_use_system(hv_engine *e)

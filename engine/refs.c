@@ -116,3 +116,41 @@ char *hv__ref_make(const char *pattern, const char *agency, int year,
 {
     return expand(pattern, agency, year, seq < 0 ? 0 : seq);
 }
+
+/* How many digits start s[0..n), at most max + 1. */
+static size_t digits_at(const char *s, size_t n, size_t max)
+{
+    size_t k = 0;
+    while (k < n && k <= max && isdigit((unsigned char)s[k]))
+        k++;
+    return k;
+}
+
+int hv__ref_matches(const char *pattern, const char *agency, const char *s,
+                    size_t n)
+{
+    size_t at = 0, alen = strlen(agency);
+    for (const char *p = pattern; *p;) {
+        if (strncmp(p, "AGENCY", 6) == 0) {
+            if (n - at < alen || memcmp(s + at, agency, alen))
+                return 0;
+            at += alen;
+            p += 6;
+        } else if (*p == 'Y' || *p == 'N') {
+            /* the year's digits exactly; the sequence zero-padded to its
+             * run's width, or wider once it outgrows it */
+            size_t w = strspn(p, *p == 'Y' ? "Y" : "N");
+            size_t k = digits_at(s + at, n - at, *p == 'Y' ? w : 18);
+            if (k < w || (*p == 'Y' && k != w) || k > 18)
+                return 0;
+            at += k;
+            p += w;
+        } else {
+            if (at >= n || s[at] != *p)
+                return 0;
+            at++;
+            p++;
+        }
+    }
+    return at == n;
+}

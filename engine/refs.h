@@ -29,4 +29,9 @@ char *hv__ref_counter_key(const char *pattern, const char *agency, int year);
 char *hv__ref_make(const char *pattern, const char *agency, int year,
                    long long seq);
 
+/* 1 if s[0..n) is a reference the pattern makes for agency (any year,
+ * any sequence number), else 0. */
+int hv__ref_matches(const char *pattern, const char *agency, const char *s,
+                    size_t n);
+
 #endif

@@ -69,9 +69,9 @@ struct hv_rules {
     const json_t *pin[2];
     json_t *pin_view;
     int pin_ref[2];
-    /* the last failed call: its kind and where (hv__rules_error_brief) */
+    /* the last failed call: its kind and hook (hv__rules_error_brief) */
     hv_rule_error_kind err_kind;
-    char err_where[300];
+    hv_hook err_hook;
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -120,8 +120,6 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     /* From now on raise on every instruction of this thread. */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     lua_getinfo(L, "Sl", ar);
-    snprintf(r->err_where, sizeof r->err_where, "%s:%d", ar->short_src,
-             ar->currentline);
     lua_pushfstring(L, "%s:%d: instruction budget of %d exceeded",
                     ar->short_src, ar->currentline, (int)r->budget);
     lua_error(L);
@@ -386,17 +384,6 @@ static void push_env(hv_rules *r, int extra_idx)
  * the rule's __tostring). */
 static int message_handler(lua_State *L)
 {
-    hv_rules *host = rules_of(L);
-    lua_Debug where;
-    /* where the error was raised: the first frame with a line (a rule's) */
-    for (int level = 1; lua_getstack(L, level, &where); level++) {
-        lua_getinfo(L, "Sl", &where);
-        if (where.currentline > 0) {
-            snprintf(host->err_where, sizeof host->err_where, "%s:%d",
-                     where.short_src, where.currentline);
-            break;
-        }
-    }
     if (lua_type(L, 1) != LUA_TSTRING) {
         /* never call the rule's __tostring; say where it was raised */
         hv_rules *r = rules_of(L);
@@ -549,7 +536,6 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         return HV_REFUSED;
     }
     r->current = r->paths[h];
-    r->err_where[0] = '\0';
     lua_pushcfunction(L, call_trampoline);
     lua_pushlightuserdata(L, a);
     int status = budgeted_pcall(r, 1, a->push ? 1 : 0);
@@ -561,10 +547,7 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
                   : r->exceeded                      ? HV_RULE_ERR_TIMEOUT
                   : status != LUA_OK                 ? HV_RULE_ERR_RUNTIME
                                                      : HV_RULE_ERR_RESULT;
-    if (!r->err_where[0] || r->err_kind == HV_RULE_ERR_MEMORY ||
-        r->err_kind == HV_RULE_ERR_RESULT)
-        snprintf(r->err_where, sizeof r->err_where, "%.280s:%d", r->paths[h],
-                 r->hook_line[h]);
+    r->err_hook = h;
     if (status != LUA_OK)
         *err = error_text(r, status);
     else
@@ -615,7 +598,10 @@ void hv__rules_error_brief(const hv_rules *r, char *buf, size_t size)
         [HV_RULE_ERR_TIMEOUT] = "timeout (instruction budget exceeded)",
         [HV_RULE_ERR_MEMORY] = "memory cap exceeded",
         [HV_RULE_ERR_RESULT] = "bad result (breaks the hook's contract)"};
-    snprintf(buf, size, "%s: %s", r->err_where[0] ? r->err_where : "rules",
+    /* the hook's file, never the line: where a rule raises can depend on
+     * the case (error() on line 3 + age) */
+    const char *file = strrchr(r->paths[r->err_hook], '/');
+    snprintf(buf, size, "%.100s: %s", file ? file + 1 : r->paths[r->err_hook],
              kinds[r->err_kind]);
 }
 

@@ -62,9 +62,10 @@ typedef enum {
     HV_RULE_ERR_MEMORY,  /* the memory cap was hit */
     HV_RULE_ERR_RESULT   /* the result breaks the hook's contract */
 } hv_rule_error_kind;
-/* After a call that failed (HV_REFUSED): "FILE:LINE: KIND" into buf -
- * where the error was raised and its kind, never the message (which may
- * quote the case), for whoever may not see the case. */
+/* After a call that failed (HV_REFUSED): "HOOKFILE: KIND" into buf
+ * ("risk.lua: runtime error") - the hook's file and the kind, never the
+ * message (which may quote the case) nor the line (where a rule raises
+ * may depend on the case), for whoever may not see the case. */
 void hv__rules_error_brief(const hv_rules *r, char *buf, size_t size);
 /* Until hv__rules_unpin, calls given exactly these view and ctx objects
  * (unchanged meanwhile, borrowed) share one read-only Lua copy of each,

@@ -13,6 +13,7 @@
 
 #define MAX_LIST_ITEMS 100  /* reasons, factors, unmet */
 #define MAX_SECONDS (10LL * 365 * 86400)
+#define MAX_SCORE 1000 /* the risk's score: 0 to 1000 */
 
 typedef enum { F_BOOL, F_NUMBER, F_SECONDS, F_SECONDS0, F_ENUM, F_CODE, F_LIST } field_type;
 typedef struct {
@@ -102,14 +103,20 @@ static int check_bool(lua_State *L, const field *f, int t, char *why,
     return 0;
 }
 
-/* F_NUMBER: a finite number. */
+/* F_NUMBER (the risk's score): a number from 0 to MAX_SCORE in tenths at
+ * most.  Bounded so that no rule can store an identifier (a phone number,
+ * an id, a date of birth as digits) as the score in cases.risk_score or a
+ * decision. */
 static int check_number(lua_State *L, const field *f, int t, char *why,
                         size_t size, hv_rule_values *vals, json_t **v,
                         const json_t *codes)
 {
     (void)codes;
-    if (t != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1))) {
-        snprintf(why, size, "'%s' must be a finite number", f->name);
+    lua_Number x = lua_tonumber(L, -1);
+    if (t != LUA_TNUMBER || !isfinite(x) || x < 0 || x > MAX_SCORE ||
+        fabs(x * 10 - round(x * 10)) > 1e-6) {
+        snprintf(why, size, "'%s' must be a number from 0 to %d (in tenths "
+                 "at most)", f->name, MAX_SCORE);
         return -1;
     }
     if (vals)

@@ -22,6 +22,12 @@
  *
  * The diff runs in one read transaction and writes nothing, not even an
  * audit event.  Apply runs the same evaluation in one write transaction.
+ *
+ * A manager's or an administrator's diff runs over cases outside their
+ * scope: the rules see the base view (no declared form field: the diff of
+ * a pack that reads one is partial, and says so), each case lists only
+ * its levels, intervals in whole days and closure verdict (never a score
+ * or a code), and a rule error is the hook's file and its kind.
  */
 #include "rulesdiff.h"
 
@@ -150,6 +156,93 @@ static int set_due(json_t *entry, const char *key, int64_t due, int64_t new_due)
                                json_pack("{s:s,s:s}", "now", a, "new", b));
 }
 
+/* A rule's interval of s seconds in whole days (rounded, at least 1). */
+static json_int_t whole_days(json_t *s)
+{
+    json_int_t days = (json_integer_value(s) + 43200) / 86400;
+    return days < 1 ? 1 : days;
+}
+
+/* Sets out.key = {old: {name: a}, new: {name: b}} (a, b taken). */
+static int set_pair(json_t *out, const char *key, const char *name, json_t *a,
+                    json_t *b)
+{
+    return json_object_set_new(out, key, json_pack("{s:{s:o},s:{s:o}}", "old",
+                                                   name, a, "new", name, b));
+}
+
+/* What a user whose scope does not hold the case (a manager, an
+ * administrator) is shown of its change: the risk levels, the follow-up
+ * and review intervals in whole days and the closure verdict, each only
+ * when it changed - never the score, factors, reasons, unmet conditions,
+ * method, due dates or the closure's reason (a rule could spell the view
+ * out in them).  *out: the entry, or NULL when nothing of it is shown.
+ * -1 when out of memory. */
+static int outsider_entry(json_t *entry, json_t **out)
+{
+    json_t *k, *o, *n;
+    int bad = 0;
+    *out = json_pack("{s:O}", "ref", json_object_get(entry, "ref"));
+    if (!*out)
+        return -1;
+    if ((k = json_object_get(entry, "risk"))) {
+        o = json_object_get(json_object_get(k, "old"), "level");
+        n = json_object_get(json_object_get(k, "new"), "level");
+        if (!json_equal(o, n))
+            bad |= set_pair(*out, "risk", "level", json_copy(o), json_copy(n));
+    }
+    static const char *const every[] = {"followup", "review"};
+    for (int i = 0; i < 2; i++) {
+        if (!(k = json_object_get(entry, every[i])))
+            continue;
+        json_int_t a = whole_days(json_object_get(json_object_get(k, "old"), "every"));
+        json_int_t b = whole_days(json_object_get(json_object_get(k, "new"), "every"));
+        if (a != b)
+            bad |= set_pair(*out, every[i], "every_days", json_integer(a),
+                            json_integer(b));
+    }
+    if ((k = json_object_get(entry, "closure"))) {
+        o = json_object_get(json_object_get(k, "old"), "ok");
+        n = json_object_get(json_object_get(k, "new"), "ok");
+        if (!json_equal(o, n))
+            bad |= set_pair(*out, "closure", "ok", json_copy(o), json_copy(n));
+    }
+    if (bad) {
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    if (json_object_size(*out) == 1) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return 0;
+}
+
+/* Lists the change of one case (entry): to the caller's callback as it
+ * comes, else in d->changed; outside the user's scope, only what
+ * outsider_entry keeps.  HV_OK or the failure (message set). */
+static hv_status list_change(hv_diff_run *d, json_t *entry)
+{
+    json_t *shown = entry;
+    hv_status s = HV_OK;
+    if (d->view.base_only && outsider_entry(entry, &shown))
+        return hv__fail(d->e, HV_NOMEM, "out of memory");
+    if (!shown)
+        return HV_OK;
+    if (d->on_change) {
+        char *text = json_dumps(shown, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (text)
+            d->on_change(d->ud, text);
+        free(text);
+    } else if (json_array_append(d->changed, shown)) {
+        s = hv__fail(d->e, HV_NOMEM, "out of memory");
+    }
+    if (shown != entry)
+        json_decref(shown);
+    return s;
+}
+
 /* Evaluates the case d->view.rec under both packs; records a change (and
  * applies it through d->apply).  HV_OK or the failure (message set). */
 static hv_status evaluate(hv_diff_run *d)
@@ -259,14 +352,8 @@ static hv_status evaluate(hv_diff_run *d)
         if (d->apply)
             s = d->apply(d, entry, risk, risk_changed && risk_ok[0] && risk_ok[1],
                            fu, fu_changed, rv, rv_changed);
-        if (s == HV_OK && d->on_change) {
-            char *text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (text)
-                d->on_change(d->ud, text);
-            free(text);
-        } else if (s == HV_OK && json_array_append(d->changed, entry)) {
-            s = hv__fail(d->e, HV_NOMEM, "out of memory");
-        }
+        if (s == HV_OK)
+            s = list_change(d, entry);
     }
     goto done;
 nomem:
@@ -392,6 +479,31 @@ hv_status hv__diff_init(hv_diff_run *d, hv_engine *e, const char *new_pack_dir,
     return HV_OK;
 }
 
+/* Adds to the summary j of a run over cases outside the user's scope
+ * what it left out: "outside_scope": true and "fields_not_shown", the form
+ * fields either pack declares (the rules ran without them, so the diff of
+ * a pack that reads them is partial).  -1 when out of memory. */
+static int outsider_note(hv_diff_run *d, json_t *j)
+{
+    json_t *fields = json_array();
+    const char *name;
+    json_t *type;
+    int bad = !fields;
+    for (int i = 0; i < (d->same ? 1 : 2) && !bad; i++)
+        json_object_foreach(hv__rules_pack(d->s[i].r)->fields, name, type) {
+            size_t k;
+            json_t *v;
+            int seen = 0;
+            json_array_foreach(fields, k, v)
+                seen |= !strcmp(json_string_value(v), name);
+            if (!seen)
+                bad |= json_array_append_new(fields, json_string(name));
+        }
+    bad |= json_object_set_new(j, "outside_scope", json_true());
+    bad |= fields ? json_object_set_new(j, "fields_not_shown", fields) : -1;
+    return bad ? -1 : 0;
+}
+
 /* The summary as JSON (a new reference; NULL when out of memory). */
 static json_t *summary(hv_diff_run *d)
 {
@@ -402,6 +514,10 @@ static json_t *summary(hv_diff_run *d)
                           "errors_total", (json_int_t)d->nerrors, "errors",
                           d->errors);
     if (j && !d->on_change && json_object_set(j, "changed", d->changed)) {
+        json_decref(j);
+        return NULL;
+    }
+    if (j && d->view.base_only && outsider_note(d, j)) {
         json_decref(j);
         return NULL;
     }
@@ -450,6 +566,9 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
     d.brief_errors = all;
     if ((s = hv__diff_init(&d, e, new_pack_dir, "rules diff", &fresh)))
         goto done;
+    /* and the rules see the base view: no declared form field (rules
+     * apply keeps them: its decisions are stored, never shown) */
+    d.view.base_only = all;
     for (int i = 0; i < 2; i++) {
         lua_gc(hv__rules_lua(d.s[i].r), LUA_GCGEN, 0, 0);
         hv__rules_quiet(d.s[i].r, all);

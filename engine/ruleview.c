@@ -402,10 +402,12 @@ static void push_form(lua_State *L, hv_view_side *sd)
     const hv_pack *p = hv__rules_pack(sd->r);
     const char *name;
     json_t *type;
-    const char *why = cell_ready(sd->v, c);
+    /* outside the user's scope: the base view holds no form field (a
+     * declared field is case content the user may not see; not opened) */
+    const char *why = sd->v->base_only ? NULL : cell_ready(sd->v, c);
     if (why)
         luaL_error(L, "the case view: %s", why);
-    json_t *form = c->type == HV_CELL_JSON ? c->j : NULL;
+    json_t *form = c->type == HV_CELL_JSON && !sd->v->base_only ? c->j : NULL;
     lua_createtable(L, 0, (int)json_object_size(p->fields));
     json_object_foreach(p->fields, name, type) {
         json_t *v = json_object_get(form, name);

@@ -95,6 +95,9 @@ typedef const char *(*hv_view_open_fn)(void *ud, const unsigned char *sealed,
 typedef struct {
     hv_view_case rec;
     hv_time now;         /* the ctx's now */
+    int base_only;       /* the case is outside the acting user's scope
+                          * (rules diff by a manager or an administrator):
+                          * the base minimised view, no declared form field */
     int64_t gen;         /* one per hook call: older views are spent */
     hv_view_load_fn load;
     hv_view_open_fn open;

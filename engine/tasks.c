@@ -12,10 +12,21 @@
 #include "error.h"
 #include "jbuf.h"
 
+/* The refusal of a task of kind that would fall due after 2200-01-01
+ * (HV_TIME_MAX, the last time Haven takes: no export of it would import). */
+static hv_status past_2200(hv_engine *e, const char *kind)
+{
+    return hv__fail(e, HV_INVALID, "the %s task would fall due after "
+                    "2200-01-01, the last time Haven takes; nothing changed",
+                    kind);
+}
+
 hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
                        const char *label, hv_time due, int64_t assignee,
                        int64_t subject)
 {
+    if (due > HV_TIME_MAX)
+        return past_2200(e, kind);
     return hv__store_execf(
         e, "adding a task",
         "INSERT INTO tasks (case_id, kind, label, due_at,"
@@ -28,6 +39,14 @@ hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
 hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
                           int64_t every, const char *label)
 {
+    int64_t late = 0;
+    hv_status s = hv__store_query_int(
+        e, "rescheduling tasks",
+        "SELECT count(*) FROM tasks WHERE case_id = ?1 AND kind = ?2 AND"
+        " status = 'open' AND created_at + ?3 > ?4",
+        0, &late, "itii", case_id, kind, every, (int64_t)HV_TIME_MAX);
+    if (s || late)
+        return s ? s : past_2200(e, kind);
     return hv__store_execf(
         e, "rescheduling tasks",
         "UPDATE tasks SET due_at = created_at + ?3, label = coalesce(?4, label)"

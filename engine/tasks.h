@@ -13,13 +13,14 @@
  * label (codes and numbers only, no narrative), due time, assignee
  * (0: none, as approvals waiting for any supervisor) and subject (the row
  * it is about: an action, approval or referral; 0: none).  Registration's
- * first tasks and every step's use this. */
+ * first tasks and every step's use this.  A due time after 2200-01-01
+ * (HV_TIME_MAX) is refused (HV_INVALID naming the kind), so the step is. */
 hv_status hv__task_add(hv_engine *e, int64_t case_id, const char *kind,
                        const char *label, hv_time due, int64_t assignee,
                        int64_t subject);
 /* Moves the case's open tasks of kind to fall due `every` seconds after
  * they were set (a rule change re-deciding the interval), relabelled when
- * label is not NULL. */
+ * label is not NULL; refused as hv__task_add past 2200-01-01. */
 hv_status hv__tasks_redue(hv_engine *e, int64_t case_id, const char *kind,
                           int64_t every, const char *label);
 /* Relabels the case's open task of kind about subject (label: codes and

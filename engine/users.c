@@ -109,8 +109,23 @@ fail:
     return s;
 }
 
+/* How many users report to login (any state: a disabled caseworker's
+ * cases still wait for their supervisor's approvals).  out: *n. */
+static hv_status count_supervisees(hv_engine *e, const char *login, int64_t *n)
+{
+    return hv__store_query_int(e, "changing a user",
+                               "SELECT count(*) FROM users WHERE supervisor_id"
+                               " = (SELECT id FROM users WHERE login = ?1)",
+                               0, n, "t", login);
+}
+
 /* Changes a user (administrators only): active 0/1 (-1: unchanged), role
- * (NULL: unchanged), supervisor (NULL: unchanged, "" none). */
+ * (NULL: unchanged), supervisor (NULL: unchanged, "" none).  A supervisor
+ * with users reporting to them keeps the role until those users are moved
+ * (their approvals would wait for nobody).  Disabling one is allowed (an
+ * absent supervisor must be): their team's approvals then wait until the
+ * team is moved to another supervisor, who sees and approves them; the
+ * event records how many users were left so. */
 HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                                 const char *role, const char *supervisor)
 {
@@ -129,6 +144,17 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
     if (supervisor && supervisor[0] &&
         (s = check_supervisor(e, "user", supervisor)))
         goto fail;
+    int64_t team = 0;
+    if ((role || active == 0) && (s = count_supervisees(e, login, &team)))
+        goto fail;
+    if (team && role && strcmp(role, "supervisor")) {
+        s = hv__fail(e, HV_INVALID, "user: %s supervises %lld user%s: move them "
+                     "to another supervisor first ('user role LOGIN ROLE "
+                     "--supervisor OTHER'); nothing changed",
+                     hv__echo_safe(login) ? login : "?", (long long)team,
+                     team == 1 ? "" : "s");
+        goto fail;
+    }
     if ((s = hv__store_execf(e, "changing a user",
                              "UPDATE users SET active = CASE WHEN ?2 < 0 THEN"
                              " active ELSE ?2 END, role = coalesce(?3, role),"
@@ -143,10 +169,14 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                      hv__echo_safe(login) ? login : "?");
         goto fail;
     }
-    return hv__store_event_commit(e, 0, "user_changed",
-                                  json_pack("{s:s,s:i,s:s?,s:s?}", "login",
-                                            login, "active", active, "role",
-                                            role, "supervisor", supervisor));
+    json_t *data = json_pack("{s:s,s:i,s:s?,s:s?}", "login", login, "active",
+                             active, "role", role, "supervisor", supervisor);
+    if (data && active == 0 && team &&
+        json_object_set_new(data, "supervisees_left", json_integer(team))) {
+        json_decref(data);
+        data = NULL;
+    }
+    return hv__store_event_commit(e, 0, "user_changed", data);
 fail:
     hv__store_rollback(e);
     return s;

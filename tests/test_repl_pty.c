@@ -1,8 +1,10 @@
 /* test_repl_pty.c - drives the interactive REPL through a pseudo-terminal:
  * tab completion, a multi-line entry, Ctrl-C, a friendly refusal, Ctrl-D,
  * and the history file, which keeps only lines made of command names,
- * references, codes and numbers (issue 15: no note text, comment, bare
- * identifier or continuation line). */
+ * this database's references, codes and short numbers (issue 15: no note
+ * text, comment, bare identifier or continuation line; nor a string or
+ * number that only looks like a reference or a number); and one-line
+ * refusals on a live database. */
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
@@ -140,6 +142,25 @@ static void drive_the_repl(void **state)
     mark = tlen;
     send_keys(fd, "due{ overdue = true }\r");
     EXPECT(fd, mark, "haven CP-2026-00001> ");
+    /* Identifiers that look like references or numbers are not kept: only
+     * this database's references, known codes and short numbers are
+     * (the red-team review after issue 15). */
+    static const char *const lookalikes[] = {
+        "show \"NOOR.HAMID.2014\"\r", "open(07700900123)\r",
+        "show \"AB123456C\"\r", "due{ within = 0xfaded }\r",
+        "show \"CP-2026-00001-19\"\r", "due{ within = 1e9 }\r"};
+    for (size_t i = 0; i < sizeof lookalikes / sizeof *lookalikes; i++) {
+        mark = tlen;
+        send_keys(fd, lookalikes[i]);
+        EXPECT(fd, mark, "haven CP-2026-00001> ");
+    }
+    /* A Lua error in what was typed: one line, no traceback. */
+    mark = tlen;
+    send_keys(fd, "error(\"boom\")\r");
+    EXPECT(fd, mark, "! stdin:1: boom");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    if (strstr(transcript + mark, "traceback"))
+        fail_msg("an error printed a traceback:\n%s", transcript + mark);
     /* Ctrl-D leaves. */
     send_keys(fd, "\x04");
     int status = 0;
@@ -167,7 +188,72 @@ static void drive_the_repl(void **state)
     if (strstr(text, "Noor") || strstr(text, "zqxamina") || strstr(text, "Riverside") ||
         strstr(text, "x = 1") || strstr(text, "Zqxbare") || strstr(text, "for i"))
         fail_msg("the history kept free text:\n%s", text);
+    if (strstr(text, "NOOR.HAMID") || strstr(text, "07700900123") ||
+        strstr(text, "AB123456C") || strstr(text, "0xfaded") ||
+        strstr(text, "00001-19") || strstr(text, "1e9"))
+        fail_msg("the history kept an identifier:\n%s", text);
     free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* On a live database the clock is refused in one line ("! clock: ..."),
+ * without a traceback, and the session goes on. */
+static void refusals_are_one_line(void **state)
+{
+    (void)state;
+    const char *haven = getenv("HAVEN");
+    if (!haven)
+        skip();
+    char *dir = tu_tempdir();
+    char cmd[16384], wf[4200];
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && HAVEN_DB=%s/live.db %s --as admin init --agency CP"
+             " --workflow %s >/dev/null && HAVEN_DB=%s/live.db %s --as admin"
+             " user add amal --role caseworker >/dev/null",
+             dir, dir, haven, wf, dir, haven);
+    assert_int_equal(system(cmd), 0);
+    int fd;
+    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char db[4200];
+        snprintf(db, sizeof db, "%s/live.db", dir);
+        setenv("HAVEN_DB", db, 1);
+        setenv("HOME", dir, 1);
+        setenv("TERM", "dumb", 1);
+        execl(haven, haven, "--as", "amal", "repl", (char *)NULL);
+        _exit(127);
+    }
+    tlen = 0;
+    EXPECT(fd, 0, "haven> ");
+    static const struct {
+        const char *keys, *want;
+    } lines[] = {{"advance(\"1d\")\r", "! clock: this database is live"},
+                 {"engine:set_now(\"2027-01-01\")\r", "! clock: this database is live"},
+                 {"x = = 1\r", "! stdin:1: unexpected symbol"}};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        size_t mark = tlen;
+        send_keys(fd, lines[i].keys);
+        EXPECT(fd, mark, lines[i].want);
+        EXPECT(fd, mark, "haven> ");
+        if (strstr(transcript + mark, "traceback"))
+            fail_msg("'%s' printed a traceback:\n%s", lines[i].keys,
+                     transcript + mark);
+    }
+    send_keys(fd, "\x04");
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        usleep(100000);
+    if (!WIFEXITED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the REPL did not exit on Ctrl-D");
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(fd);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     free(dir);
@@ -175,6 +261,7 @@ static void drive_the_repl(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(drive_the_repl)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(drive_the_repl),
+                                       cmocka_unit_test(refusals_are_one_line)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

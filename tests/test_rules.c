@@ -498,26 +498,28 @@ static void the_view_is_minimised(void **state)
     free_pack(f);
 }
 
-/* What a user who may not see the case is told of a rule error: where it
- * was raised and its kind, never the message. */
-static void an_error_in_brief_names_file_line_and_kind(void **state)
+/* What a user who may not see the case is told of a rule error: the hook's
+ * file and the kind, never the message nor the line. */
+static void an_error_in_brief_names_the_hook_and_kind(void **state)
 {
     (void)state;
     static const struct {
         const char *rule;
         const char *want;
     } cases[] = {
-        {ATTACK("error(tostring(c.stage) .. '|secret', 0)"), "registration.lua:3: runtime error"},
-        {ATTACK("while true do end"), "registration.lua:3: timeout"},
+        {ATTACK("error(tostring(c.stage) .. '|secret', 0)"), "registration.lua: runtime error"},
+        {ATTACK("while true do end"), "registration.lua: timeout"},
         {ATTACK("return { eligible = true, urgency = 'normal', reasons = { c.stage } }"),
-         "registration.lua:1: bad result"},
+         "registration.lua: bad result"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture *f = make_pack(cases[i].rule, 0, 0, HV_OK, NULL);
         char *msg = NULL, brief[400];
         assert_int_equal(call(f, ATTACK_VIEW, NULL, &msg), HV_REFUSED);
         hv__rules_error_brief(f->rules, brief, sizeof brief);
-        if (!strstr(brief, cases[i].want) || strstr(brief, "secret") ||
+        /* the hook's file and the kind: no line, no folder */
+        if (strncmp(brief, cases[i].want, strlen(cases[i].want)) ||
+            strstr(brief, "secret") ||
             strstr(brief, "registration|"))
             fail_msg("case %zu: brief '%s', want '%s' (full: %s)", i, brief,
                      cases[i].want, msg);
@@ -546,7 +548,7 @@ int main(void)
         cmocka_unit_test(intervals_must_be_positive),
         cmocka_unit_test(the_same_inputs_give_the_same_result),
         cmocka_unit_test(the_view_is_minimised),
-        cmocka_unit_test(an_error_in_brief_names_file_line_and_kind),
+        cmocka_unit_test(an_error_in_brief_names_the_hook_and_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

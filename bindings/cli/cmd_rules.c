@@ -53,11 +53,35 @@ static void print_list(json_t *list)
     printf(")");
 }
 
+/* Prints the follow-up and review changes of case ref as a user outside
+ * its scope sees them (the intervals in whole days); 0 when c holds them
+ * in full instead. */
+static int print_days(const char *ref, json_t *c)
+{
+    static const char *const what[][2] = {{"followup", "follow-up"},
+                                          {"review", "review"}};
+    int shown = 0;
+    for (int i = 0; i < 2; i++) {
+        json_t *k = json_object_get(c, what[i][0]);
+        json_t *o = json_object_get(json_object_get(k, "old"), "every_days");
+        json_t *n = json_object_get(json_object_get(k, "new"), "every_days");
+        if (!o || !n)
+            continue;
+        printf("%s %s: every %lld day%s → every %lld day%s\n", ref, what[i][1],
+               (long long)json_integer_value(o), json_integer_value(o) == 1 ? "" : "s",
+               (long long)json_integer_value(n), json_integer_value(n) == 1 ? "" : "s");
+        shown = 1;
+    }
+    return shown;
+}
+
 /* Prints the follow-up and review changes k of case ref. */
 static void print_schedules(const char *ref, json_t *c)
 {
     json_t *k;
     char a[32], b[32];
+    if (print_days(ref, c))
+        return;
     if ((k = json_object_get(c, "followup"))) {
         json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
         json_t *due = json_object_get(k, "due");
@@ -80,23 +104,31 @@ static void print_schedules(const char *ref, json_t *c)
     }
 }
 
-/* Prints the changed decisions of one case c, a line each. */
+/* Prints the changed decisions of one case c, a line each.  A case
+ * outside the user's scope comes without scores, codes or the closure's
+ * reason (rulesdiff.c): its levels and verdicts only. */
 static void print_case(json_t *c)
 {
     const char *ref = str_of(c, "ref");
     json_t *k;
     if ((k = json_object_get(c, "risk"))) {
         json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
-        printf("%s risk: %s (%g) → %s (%g)", ref, str_of(o, "level"),
-               json_number_value(json_object_get(o, "score")), str_of(n, "level"),
-               json_number_value(json_object_get(n, "score")));
+        printf("%s risk: %s", ref, str_of(o, "level"));
+        if (json_object_get(o, "score"))
+            printf(" (%g)", json_number_value(json_object_get(o, "score")));
+        printf(" → %s", str_of(n, "level"));
+        if (json_object_get(n, "score"))
+            printf(" (%g)", json_number_value(json_object_get(n, "score")));
         print_list(json_object_get(n, "factors"));
         printf("\n");
     }
     print_schedules(ref, c);
     if ((k = json_object_get(c, "closure"))) {
         json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
-        printf("%s closure (%s): %s → %s", ref, str_of(k, "reason"),
+        printf("%s closure", ref);
+        if (json_object_get(k, "reason"))
+            printf(" (%s)", str_of(k, "reason"));
+        printf(": %s → %s",
                json_is_true(json_object_get(o, "ok")) ? "allowed" : "refused",
                json_is_true(json_object_get(n, "ok")) ? "allowed" : "refused");
         print_list(json_object_get(n, "unmet"));
@@ -161,6 +193,19 @@ static void print_diff_summary(json_t *r, long long listed, long long rule_error
            str_of(new, "name"), str_of(new, "version"), str_of(new, "hash"));
     json_object_foreach(counts, key, v)
         printf("  %s: %lld\n", key, (long long)json_integer_value(v));
+    if (json_is_true(json_object_get(r, "outside_scope"))) {
+        json_t *fields = json_object_get(r, "fields_not_shown");
+        printf("note: these cases are outside your scope: each case lists only "
+               "its risk levels, follow-up and review intervals in whole days "
+               "and closure verdict");
+        if (json_array_size(fields)) {
+            printf("; the rules ran without the form fields the packs read (");
+            json_array_foreach(fields, i, v)
+                printf("%s%s", i ? ", " : "", json_string_value(v));
+            printf("), so this diff is partial");
+        }
+        printf("\n");
+    }
     errors = json_object_get(r, "errors");
     json_array_foreach(errors, i, v)
         printf("rule error: %s %s (%s pack): %s\n", str_of(v, "ref"),

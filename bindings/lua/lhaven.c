@@ -93,6 +93,35 @@ static int push_failure(lua_State *L, hv_status st, const char *msg)
     return 4;
 }
 
+/* Raises the engine's failure st as its message alone (no position: the
+ * engine says what and why), remembering the message and its exit code
+ * for lhaven_error_code.  Never returns. */
+static int raise_failure(lua_State *L, hv_status st, const char *msg)
+{
+    lua_pushstring(L, msg && *msg ? msg : hv_strerror(st));
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "haven.raised");
+    lua_pushinteger(L, hv_status_exit_code(st));
+    lua_setfield(L, LUA_REGISTRYINDEX, "haven.raised_code");
+    return lua_error(L);
+}
+
+int lhaven_error_code(lua_State *L, int idx)
+{
+    int code = 0;
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, "haven.raised");
+    if (lua_rawequal(L, -1, idx)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "haven.raised_code");
+        code = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return code;
+}
+
 /* ---- Engine ------------------------------------------------------------------ */
 
 /* The open Engine at idx; raises on a closed one. */
@@ -121,34 +150,37 @@ void lhaven_push_borrowed_engine(lua_State *L, void *engine)
     le->borrowed = 1;
 }
 
-/* Applies the `as` and `now` options of the table at idx. */
-static void apply_options(lua_State *L, int idx, hv_engine *e)
+/* Applies the `as` and `now` options of the table at idx: HV_OK, or the
+ * engine's refusal (a live database refuses `now`, 64); raises on misuse
+ * (a `now` that is no time). */
+static hv_status apply_options(lua_State *L, int idx, hv_engine *e)
 {
-    if (lua_getfield(L, idx, "as") == LUA_TSTRING) {
-        if (hv_engine_set_actor(e, lua_tostring(L, -1)) != HV_OK)
-            luaL_error(L, "%s", hv_errmsg(e));
-    }
+    hv_status st = HV_OK;
+    if (lua_getfield(L, idx, "as") == LUA_TSTRING)
+        st = hv_engine_set_actor(e, lua_tostring(L, -1));
     lua_pop(L, 1);
+    if (st)
+        return st;
     /* now = TIME: refused by a live database (hv_clock_simulate) */
     int t = lua_getfield(L, idx, "now");
     if (t == LUA_TSTRING) {
         hv_time now;
         if (hv_time_parse(lua_tostring(L, -1), &now) != HV_OK)
             luaL_error(L, "now: not an ISO 8601 time from 1900 to 2200");
-        if (hv_clock_simulate(e, now) != HV_OK)
-            luaL_error(L, "now: %s", hv_errmsg(e));
+        st = hv_clock_simulate(e, now);
     } else if (t == LUA_TNUMBER) {
-        if (hv_clock_simulate(e, (hv_time)lua_tointeger(L, -1)) != HV_OK)
-            luaL_error(L, "now: %s", hv_errmsg(e));
+        st = hv_clock_simulate(e, (hv_time)lua_tointeger(L, -1));
     } else if (t != LUA_TNIL) {
         luaL_error(L, "now: an ISO 8601 time or a number");
     }
     lua_pop(L, 1);
+    if (st)
+        return st;
     /* scratch = true: a throwaway database (hv_engine_set_scratch) */
-    if (lua_getfield(L, idx, "scratch") != LUA_TNIL && lua_toboolean(L, -1) &&
-        hv_engine_set_scratch(e) != HV_OK)
-        luaL_error(L, "%s", hv_errmsg(e));
+    if (lua_getfield(L, idx, "scratch") != LUA_TNIL && lua_toboolean(L, -1))
+        st = hv_engine_set_scratch(e);
     lua_pop(L, 1);
+    return st;
 }
 
 /* haven.open(path [, options]) or haven.open{ db = ..., as = ..., now = ...,
@@ -181,8 +213,15 @@ static int l_open(lua_State *L)
         hv_free(err);
         return n;
     }
-    if (opts)
-        apply_options(L, opts, le->e);
+    if (opts && (st = apply_options(L, opts, le->e)) != HV_OK) {
+        /* an expected failure: nil, message, code, status (the engine
+         * closed) */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%.500s", hv_errmsg(le->e));
+        hv_engine_close(le->e);
+        le->e = NULL;
+        return push_failure(L, st, msg);
+    }
     return 1;
 }
 
@@ -394,11 +433,13 @@ static int e_advance(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
     int64_t s = check_duration(L, 2);
-    if (hv_clock_mode_get(le->e) == HV_CLOCK_SYSTEM &&
-        hv_clock_simulate(le->e, hv_now(le->e)) != HV_OK)
-        return luaL_error(L, "%s", hv_errmsg(le->e));
-    if (hv_clock_advance(le->e, s) != HV_OK)
-        return luaL_error(L, "%s", hv_errmsg(le->e));
+    hv_status st = HV_OK;
+    if (hv_clock_mode_get(le->e) == HV_CLOCK_SYSTEM)
+        st = hv_clock_simulate(le->e, hv_now(le->e));
+    if (st == HV_OK)
+        st = hv_clock_advance(le->e, s);
+    if (st != HV_OK)
+        return raise_failure(L, st, hv_errmsg(le->e));
     return e_now(L);
 }
 
@@ -411,8 +452,9 @@ static int e_set_now(lua_State *L)
         t = (hv_time)luaL_checkinteger(L, 2);
     else if (hv_time_parse(luaL_checkstring(L, 2), &t) != HV_OK)
         return luaL_argerror(L, 2, "an ISO 8601 time from 1900 to 2200");
-    if (hv_clock_simulate(le->e, t) != HV_OK) /* refused by a live database */
-        return luaL_error(L, "%s", hv_errmsg(le->e));
+    hv_status st = hv_clock_simulate(le->e, t); /* refused by a live database */
+    if (st != HV_OK)
+        return raise_failure(L, st, hv_errmsg(le->e));
     return e_now(L);
 }
 
@@ -600,7 +642,7 @@ static int case_index(lua_State *L)
     hv_status st = in_summary ? hv_case_summary_json(le->e, c->ref, &text)
                               : hv_case_get_json(le->e, c->ref, &text);
     if (st != HV_OK)
-        return luaL_error(L, "%s", hv_errmsg(le->e));
+        return raise_failure(L, st, hv_errmsg(le->e));
     if (in_summary && !strcmp(key, "risk"))
         key = "risk_level";
     int pushed = hv_lua_push_json(L, text, strlen(text));

@@ -19,6 +19,12 @@ LHAVEN_API int luaopen_haven(lua_State *L);
  * every engine it acts only as the user it was opened as. */
 void lhaven_push_borrowed_engine(lua_State *L, void *engine);
 
+/* The exit code of the error value at idx when it is the last failure of
+ * the engine the module raised (set_now and advance on a live database,
+ * 64; a field of a case that may not be read), else 0: a front end prints
+ * it as the engine's one-line refusal. */
+int lhaven_error_code(lua_State *L, int idx);
+
 /* The Lua value at idx as JSON (a new reference, the caller's to
  * json_decref); raises "cannot pass WHY to haven" on what is not plain
  * data. */

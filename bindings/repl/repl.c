@@ -15,7 +15,8 @@
  * records it) the full standard library and module.
  *
  * The history (~/.haven_history, 0600) keeps only lines made of command
- * names, references, codes and numbers (history_worthy).
+ * names, this database's references, codes and short numbers
+ * (history_worthy).
  */
 #include "repl.h"
 
@@ -76,7 +77,8 @@ static int r_explain(lua_State *L) { return with_json(L, render_explain); }
 /* ---- errors ------------------------------------------------------------------ */
 
 /* Message handler: a friendly error (a refusal, a missing field) stays as it
- * is; anything else gets a traceback. */
+ * is; anything else becomes its message (no traceback: a refusal or a
+ * mistake in what was typed is one line). */
 static int message_handler(lua_State *L)
 {
     if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
@@ -86,10 +88,10 @@ static int message_handler(lua_State *L)
         if (friendly)
             return 1;
     }
-    const char *msg = lua_tostring(L, 1);
-    if (!msg)
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
+    if (lua_type(L, 1) != LUA_TSTRING)
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    else
+        lua_settop(L, 1);
     return 1;
 }
 
@@ -97,10 +99,14 @@ static int message_handler(lua_State *L)
  * line's one-line form "haven: WHAT: WHY". */
 static const char *refusal_prefix = "haven: ";
 
-/* Prints the error at the top; returns its exit code (HV_REFUSED's for refusals). */
-static int report_error(lua_State *L)
+/* Prints the error at the top, one line; returns its exit code: a friendly
+ * refusal's own, the engine's for a failure the module raised (64 for the
+ * clock of a live database), 70 out of memory, else 65 (an error in the
+ * Lua that was typed). */
+static int report_error(lua_State *L, int status)
 {
-    int code = hv_status_exit_code(HV_INTERNAL);
+    int code = hv_status_exit_code(status == LUA_ERRMEM ? HV_NOMEM : HV_INVALID);
+    int engine_code = lhaven_error_code(L, -1);
     if (lua_istable(L, -1)) {
         int isnum = 0;
         lua_getfield(L, -1, "message");
@@ -113,7 +119,12 @@ static int report_error(lua_State *L)
         fprintf(stderr, "%s%s\n", refusal_prefix, msg);
         lua_pop(L, 2);
     } else {
-        fprintf(stderr, "%s%s\n", refusal_prefix[0] == '!' ? "" : "haven: repl: ",
+        if (engine_code)
+            code = engine_code;
+        /* the engine's own refusal says what; a Lua error is the REPL's */
+        fprintf(stderr, "%s%s\n",
+                refusal_prefix[0] == '!' || engine_code ? refusal_prefix
+                                                        : "haven: repl: ",
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     }
     lua_pop(L, 1);
@@ -153,7 +164,7 @@ static int run_chunk(lua_State *L)
     lua_sethook(L, NULL, 0, 0);
     lua_remove(L, base);
     if (status != LUA_OK)
-        return report_error(L);
+        return report_error(L, status);
     int n = lua_gettop(L) - base + 1;
     if (n > 0) {
         lua_getglobal(L, "__print_values");
@@ -163,7 +174,7 @@ static int run_chunk(lua_State *L)
         status = lua_pcall(L, n, 0, base);
         lua_remove(L, base);
         if (status != LUA_OK)
-            return report_error(L);
+            return report_error(L, status);
     }
     lua_settop(L, base - 1);
     return 0;
@@ -441,23 +452,24 @@ static void collect_history_words(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* 1 if the n bytes at s look like a case reference ("CP-2026-00001"):
- * capitals, digits and - / . only, with a capital and a digit. */
-static int reference_like(const char *s, size_t n)
+/* The engine whose references the history keeps (hv_repl_run). */
+static const hv_engine *history_engine;
+
+/* The end of a number starting at p when it is a short decimal one (at
+ * most 4 digits, a point among them allowed; no hex, exponent or letter
+ * after it), else NULL: a phone number or an id is no number to keep. */
+static const char *short_number(const char *p)
 {
-    int upper = 0, digit = 0;
-    if (n < 3 || n > 40)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z')
-            upper = 1;
-        else if (c >= '0' && c <= '9')
-            digit = 1;
-        else if (!strchr("-/.", c))
-            return 0;
+    int digits = 0, points = 0;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.' && (++points > 1 || p[1] == '.'))
+            return NULL;
+        digits += *p != '.';
     }
-    return upper && digit;
+    if (digits > 4 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        *p == '_')
+        return NULL;
+    return p;
 }
 
 /* 1 if the statement text may be written to the history (see above). */
@@ -480,9 +492,8 @@ static int history_worthy(const char *text)
                 !(in_list(repl_commands, w, n) || in_list(history_keys, w, n)))
                 return 0;
         } else if (c >= '0' && c <= '9') {
-            while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'x' ||
-                   (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))
-                p++;
+            if (!(p = short_number(p)))
+                return 0;
         } else if (c == '"' || c == '\'') {
             const char *w = ++p;
             while (*p && *p != (char)c && *p != '\\')
@@ -490,7 +501,8 @@ static int history_worthy(const char *text)
             if (*p != (char)c)
                 return 0; /* an escape, or no end */
             size_t n = (size_t)(p++ - w);
-            if (!reference_like(w, n) &&
+            /* a reference of this database, or a known code */
+            if (!(history_engine && hv_engine_is_reference(history_engine, w, n)) &&
                 !(history_words && n < 64 && json_object_getn(history_words, w, n)))
                 return 0;
         } else if (c == '-' && p[1] == '-') {
@@ -659,6 +671,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
     rl_readline_name = "haven";
     history_open();
     collect_history_words(L);
+    history_engine = e;
     char *acc = NULL; /* the statement being typed over several lines */
     (void)pending;
     (void)have_pending;
@@ -688,8 +701,7 @@ static int interactive(lua_State *L, int unsafe, hv_engine *e)
             add_history(text);
         free(text);
         if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            lua_pop(L, 1);
+            report_error(L, status);
             continue;
         }
         run_chunk(L);
@@ -724,13 +736,10 @@ static int batch(lua_State *L, FILE *in)
             continue;
         free(text);
         int code = 0;
-        if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            lua_pop(L, 1);
-            code = hv_status_exit_code(HV_REFUSED);
-        } else {
+        if (status != LUA_OK)
+            code = report_error(L, status);
+        else
             code = run_chunk(L);
-        }
         fflush(stdout);
         if (code) {
             free(line);
@@ -739,9 +748,9 @@ static int batch(lua_State *L, FILE *in)
     }
     free(line);
     if (acc) {
-        fprintf(stderr, "stdin: the input ended inside a statement\n");
+        fprintf(stderr, "haven: repl: stdin: the input ended inside a statement\n");
         free(acc);
-        return hv_status_exit_code(HV_REFUSED);
+        return hv_status_exit_code(HV_INVALID);
     }
     return 0;
 }
@@ -785,12 +794,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: select() wakes up */
     if (o->expr) {
         int status = compile(L, o->expr);
-        if (status != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            code = hv_status_exit_code(HV_REFUSED);
-        } else {
-            code = run_chunk(L);
-        }
+        code = status != LUA_OK ? report_error(L, status) : run_chunk(L);
         fflush(stdout);
     } else if (isatty(STDIN_FILENO)) {
         code = interactive(L, o->unsafe, e);

@@ -606,6 +606,9 @@ HV_API size_t hv_workflow_stage_count(const hv_workflow *wf);
 HV_API const hv_workflow *hv_engine_workflow(const hv_engine *e);
 /* The acting user's login (borrowed). */
 HV_API const char *hv_engine_actor(const hv_engine *e);
+/* 1 if s[0..n) has the shape of this database's case references (its
+ * reference pattern for its agency, any year and number), else 0. */
+HV_API int hv_engine_is_reference(const hv_engine *e, const char *s, size_t n);
 /* The workflow's lookups: their number, names, and codes (borrowed). */
 HV_API size_t hv_workflow_lookup_count(const hv_workflow *wf);
 HV_API const char *hv_workflow_lookup_name(const hv_workflow *wf, size_t i);
