@@ -44,10 +44,17 @@ run --now 2026-11-28T12:00:00Z followup "$REF" method=home_visit_scheduled safet
     "notes=$CFU worse"
 [ "$RC" -eq 0 ] || [ "$RC" -eq 65 ] && pass || failt "followup: exit $RC"
 
+# the record changed later: a new location and form text, a family member
+CU=Zqxcanaryupdate
+ALL="$ALL $CU"
+run --now 2026-11-28T13:00:00Z update "$REF" "location=Kasba, $CU road" \
+    "form.referral_note=$CU again" family.2.relationship=sibling "family.2.name=$CU Sami"
+expect_rc 0 "update with canaries"
+
 # ---- the positive control: amal, who holds the case, sees the canaries -----
 run show "$REF"
 expect_rc 0 "amal show"
-for c in "$CN" "$CF" "$CL" "$CD" "$CFORM" "$CNOTE" "$CNEED"; do
+for c in "$CN" "$CF" "$CD" "$CNOTE" "$CNEED" "$CU"; do
     grep -q -- "$c" "$OUT" && pass || failt "amal's case file lacks canary $c"
 done
 run search "$CN"
@@ -84,7 +91,7 @@ done
 # bilal registers the same child: the duplicate warning names references only.
 sweep_run "duplicate warning" --as bilal --now "$T0" register "child.name=$CN Amina" \
     child.age=12 child.sex=female source=school concerns=emotional_distress \
-    consent.registration=caregiver "location=Kasba, $CL lane 5"
+    consent.registration=caregiver "location=Kasba, $CU road"
 expect_rc 65 "bilal's duplicate is refused"
 # bad input echoes no value
 sweep_run "bad code" --now "$T0" register "child.name=$CN" child.age=12 \
@@ -131,9 +138,12 @@ run --as admin rules check "$WORK/leak"
 sweep "rules check of the leaking pack" "$OUT" "$ERR"
 HAVEN_RULES_LOG=1 sweep_run "rules log" --now 2026-11-29T09:00:00Z note "$REF" text=plain
 
-# ---- the permanent record: events and the pseudonymous columns ---------------
+# ---- the permanent record: events, checkpoints, the audit log ---------------
 sqlite3 "$HAVEN_DB" "SELECT * FROM events" >"$WORK/events.txt"
 sweep "events table" "$WORK/events.txt"
+sweep "the checkpoints file" "$HAVEN_DB.checkpoints"
+sweep_run "admin audit log as JSON" --as admin --json audit log
+sweep_run "audit verify --deep" --as admin audit verify --deep
 grep -q registered "$WORK/events.txt" && pass || failt "events table dump is empty"
 
 # ---- the REPL's history file -------------------------------------------------
