@@ -622,6 +622,7 @@ hv_status hv__request_approval(hv_step_run *sc, const char *subject,
         return s;
     hv__step_put(sc, sc->data, "approval_requested", json_string(subject));
     hv__step_put(sc, sc->out, "approval", json_string("pending"));
+    hv__step_put(sc, sc->out, "approval_of", json_string(subject));
     return HV_OK;
 }
 
