@@ -20,6 +20,13 @@ static const char *const elements[] = {
 /* The lists an assessment records. */
 static const char *const list_names[] = {"needs", "risks", "strengths",
                                          "info_needed"};
+/* What changed since the last assessment, when the workflow has no
+ * `assessment_changes` lookup ("Re-assessment of safety and risk" and
+ * its influencing factors "Perpetrator ... Family dynamics", seed 004). */
+static const char *const change_words[] = {
+    "perpetrator_left_household", "caregiver_changed", "moved_home",
+    "school_changed",             "income_lost",       "income_regained",
+    "health_worsened",            "health_improved",   NULL};
 
 /* The kind of assessment (given, or the stage's own) and whether the
  * stage allows it.  *kind in: the input's (may be NULL); out: the kind. */
@@ -124,7 +131,7 @@ static hv_status sources_of(hv_step_run *sc, json_t *sources, json_t *verified,
 /* The assessment's sealed record: its lists, sources, summary and
  * elements.  out: *out a new object. */
 static hv_status assessment_data(hv_step_run *sc, const char *summary,
-                                 json_t *el, json_t **out)
+                                 json_t *el, json_t *changes, json_t **out)
 {
     json_t *lists[4] = {NULL, NULL, NULL, NULL}, *sources = NULL,
            *verified = NULL, *src = NULL;
@@ -136,10 +143,10 @@ static hv_status assessment_data(hv_step_run *sc, const char *summary,
         (s = hv__in_list(sc, "verified", 0, &verified)) ||
         (s = sources_of(sc, sources, verified, &src)))
         goto done;
-    *out = json_pack("{s:O,s:O,s:O,s:O,s:o,s:s?,s:o}", "needs", lists[0],
+    *out = json_pack("{s:O,s:O,s:O,s:O,s:o,s:s?,s:o,s:O}", "needs", lists[0],
                      "risks", lists[1], "strengths", lists[2], "info_needed",
                      lists[3], "sources", src, "summary", summary, "elements",
-                     el ? json_incref(el) : json_object());
+                     el ? json_incref(el) : json_object(), "changes", changes);
     if (!*out)
         s = hv__step_fail(sc, HV_NOMEM, "out of memory");
 done:
@@ -191,7 +198,7 @@ hv_status hv__step_assess(hv_step_run *sc)
 {
     static const char *const fields[] = {
         "kind",        "safety",  "summary",  "needs",    "risks", "strengths",
-        "info_needed", "sources", "verified", "elements", "at",    NULL};
+        "info_needed", "sources", "verified", "elements", "at",    "changes", NULL};
     static const char *const kinds[] = {"initial", "comprehensive",
                                         "reassessment", NULL};
     hv_status s;
@@ -212,14 +219,25 @@ hv_status hv__step_assess(hv_step_run *sc)
                              "missing required field 'safety' (the initial "
                              "assessment is about immediate needs and "
                              "safety: ok, concern or urgent)");
-    json_t *el = json_object_get(sc->in, "elements"), *data = NULL;
+    json_t *el = json_object_get(sc->in, "elements"), *data = NULL,
+           *changes = NULL;
+    /* "Re-assessment of safety and risk" (seed 004): what changed, as
+     * codes of the workflow's assessment_changes */
     if ((s = check_elements(sc, kind, el)) ||
-        (s = assessment_data(sc, summary, el, &data)))
+        (s = hv__in_codes(sc, "changes", "assessment_changes", change_words,
+                          &changes)))
         return s;
+    s = assessment_data(sc, summary, el, changes, &data);
+    if (s) {
+        json_decref(changes);
+        return s;
+    }
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
-    if (!text)
+    if (!text) {
+        json_decref(changes);
         return hv__step_fail(sc, HV_NOMEM, "out of memory");
+    }
     s = hv__store_execf(sc->e, sc->verb,
                         "INSERT INTO assessments (id, case_id, kind, at, by_id,"
                         " safety, data) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
@@ -228,13 +246,18 @@ hv_status hv__step_assess(hv_step_run *sc)
                         "itiitt", sc->call.case_id, kind, (int64_t)at,
                         sc->call.user_id, safety, text);
     hv__free(text);
-    if (s)
+    if (s) {
+        json_decref(changes);
         return s;
+    }
     hv__step_put(sc, sc->data, "assessment",
                  json_integer(sqlite3_last_insert_rowid(sc->e->db)));
     hv__step_put(sc, sc->data, "kind", json_string(kind));
     if (safety)
         hv__step_put(sc, sc->data, "safety", json_string(safety));
+    if (json_array_size(changes))
+        hv__step_put(sc, sc->data, "changes", json_incref(changes));
+    json_decref(changes);
     if ((s = move_on(sc, kind)) || (s = hv__rescore_risk(sc)))
         return s;
     sc->event_kind = "assessed";

@@ -326,7 +326,10 @@ static const section lifecycle_sections[] = {
      " v.case_id = ?1 ORDER BY v.at, v.id",
      generic_row, "reading the case file"},
     {"approvals",
-     "SELECT a.subject, a.status, a.requested_at, r.login AS requested_by,"
+     /* a transfer waits as a closure whose reason is transferred */
+     "SELECT CASE WHEN a.subject = 'closure' AND json_extract(a.detail,"
+     " '$.reason') = 'transferred' THEN 'transfer' ELSE a.subject END AS"
+     " subject, a.status, a.requested_at, r.login AS requested_by,"
      " a.decided_at, d.login AS decided_by, hv_open(a.reason, 'approvals',"
      " 'reason', a.id) AS reason"
      " FROM approvals a LEFT"

@@ -46,7 +46,8 @@ static hv_status view_rows(hv_engine *e, const char *sql, int64_t case_id,
     return rc == SQLITE_DONE ? HV_OK : hv__sql_fail(e, rc, "reading the case");
 }
 
-/* An assessment: kind, at, safety and its lists (a view_row). */
+/* An assessment: kind, at, safety, its lists and what changed (a
+ * view_row). */
 static json_t *assessment_row(sqlite3_stmt *st)
 {
     json_t *d = col_json(st, 3);
@@ -60,6 +61,12 @@ static json_t *assessment_row(sqlite3_stmt *st)
         json_t *l = json_object_get(d, *k);
         bad |= json_object_set_new(o, *k, l ? json_incref(l) : json_array());
     }
+    /* what changed since the last assessment: codes of the workflow */
+    json_t *ch = json_object_get(d, "changes");
+    if (o)
+        bad |= json_object_set_new(o, "changes", json_is_array(ch)
+                                                     ? json_incref(ch)
+                                                     : json_array());
     json_decref(d);
     if (bad) {
         json_decref(o);
@@ -89,6 +96,26 @@ static json_t *action_row(sqlite3_stmt *st)
     return json_pack("{s:o,s:I,s:o,s:o}", "status", col_text(st, 0), "due",
                      (json_int_t)sqlite3_column_int64(st, 1), "type",
                      col_text(st, 2), "responsible", col_text(st, 3));
+}
+
+/* A closure or transfer waiting for approval whose missing consent a
+ * supervisor overrode: v's closure.consent_overridden (a flag, never the
+ * override's reason; as closure.lua saw it when the request was made). */
+static hv_status waiting_override(hv_engine *e, int64_t case_id, json_t *v)
+{
+    int64_t overridden = 0;
+    hv_status s = hv__store_query_int(
+        e, "reading the case",
+        "SELECT 1 FROM approvals WHERE case_id = ?1 AND status = 'pending'"
+        " AND subject = 'closure' AND json_extract(detail,"
+        " '$.consent_overridden') = 1 LIMIT 1",
+        0, &overridden, "i", case_id);
+    if (s || !overridden)
+        return s;
+    if (json_object_set_new(v, "closure",
+                            json_pack("{s:b}", "consent_overridden", 1)))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    return HV_OK;
 }
 
 hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
@@ -220,6 +247,9 @@ hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out)
             goto fail;
     }
     hv__store_finalize(e, st);
+    st = NULL;
+    if ((s = waiting_override(e, case_id, v)))
+        goto fail;
     *out = v;
     return HV_OK;
 fail:

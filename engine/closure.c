@@ -305,8 +305,15 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
         const char *why = json_string_value(json_object_get(detail, "reason"));
         return do_close(sc, why ? why : "goals_achieved", final_after);
     }
+    /* Rejected: the closure is planned again (a review with outcome
+     * plan_closure) before it is asked for again. */
     const hv_stage *back = hv__next_with(sc, HV_STEP_FOLLOWUP);
     s = back ? hv__move_to(sc, back) : HV_OK;
+    if (!s)
+        s = hv__store_execf(sc->e, sc->verb,
+                            "UPDATE cases SET closure_planned = 0 WHERE"
+                            " id = ?1",
+                            "i", sc->call.case_id);
     sc->event_kind = "closure_rejected";
     return s;
 }
@@ -574,7 +581,7 @@ hv_status hv__step_reopen(hv_step_run *sc)
         (s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE cases SET status = 'open', closed_at ="
                              " NULL, closure_reason = NULL, transferred_to ="
-                             " NULL WHERE id = ?1",
+                             " NULL, closure_planned = 0 WHERE id = ?1",
                              "i", sc->call.case_id)))
         return s;
     hv__step_set_status(sc, "open");
@@ -628,7 +635,8 @@ hv_status hv__step_transfer(hv_step_run *sc)
      * recorded (sealed), the case open here until it is approved. */
     if ((s = hv__store_execf(sc->e, sc->verb,
                              "UPDATE cases SET transferred_to = hv_seal(?2,"
-                             " 'cases', 'transferred_to', id) WHERE id = ?1",
+                             " 'cases', 'transferred_to', id), closure_planned"
+                             " = 0 WHERE id = ?1",
                              "it", sc->call.case_id, agency)))
         return s;
     json_t *detail = json_pack("{s:s,s:I,s:b}", "reason", "transferred",
@@ -646,6 +654,7 @@ hv_status hv__step_transfer(hv_step_run *sc)
                                approval_id, "Approve the transfer")))
         return s;
     hv__step_put(sc, sc->data, "approval_requested", json_string("transfer"));
+    hv__step_put(sc, sc->out, "approval_of", json_string("transfer"));
     sc->event_kind = "transfer_requested";
     return HV_OK;
 }

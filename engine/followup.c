@@ -215,61 +215,15 @@ hv_status hv__step_evaluate(hv_step_run *sc)
     return HV_OK;
 }
 
-/* discussed_with as a list of codes (a list, or one text of codes
- * separated by commas), each from the workflow's closure_discussed_with
- * (else child, caregiver, family, guardian).  out: *list (a new
- * reference; empty when absent). */
+/* discussed_with as a list of codes, each from the workflow's
+ * closure_discussed_with (else child, caregiver, family, guardian).
+ * out: *list (a new reference; empty when absent). */
 static hv_status discussed_codes(hv_step_run *sc, json_t **list)
 {
     static const char *const words[] = {"child", "caregiver", "family",
                                         "guardian", NULL};
-    json_t *in = NULL, *item;
-    size_t i;
-    hv_status s = hv__in_list(sc, "discussed_with", 0, &in);
-    *list = NULL;
-    if (s)
-        return s;
-    json_t *out = json_array();
-    json_array_foreach(in, i, item) {
-        const char *p = json_string_value(item);
-        while (out && *p) {
-            size_t len = strcspn(p, ","), a = 0, b = len;
-            while (a < b && (p[a] == ' ' || p[a] == '\t'))
-                a++;
-            while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
-                b--;
-            if (b > a && json_array_append_new(out, json_stringn(p + a, b - a))) {
-                json_decref(out);
-                out = NULL;
-            }
-            p += len + (p[len] == ',');
-        }
-    }
-    json_decref(in);
-    if (!out)
-        return hv__step_fail(sc, HV_NOMEM, "out of memory");
-    const hv_lookup *l = hv__workflow_lookup(sc->call.wf, "closure_discussed_with");
-    json_array_foreach(out, i, item) {
-        const char *code = json_string_value(item);
-        if (l ? hv__workflow_has_code(sc->call.wf, "closure_discussed_with", code)
-              : hv__in_words(words, code))
-            continue;
-        char known[300] = "";
-        size_t n = 0;
-        for (size_t k = 0; l && k < l->ncodes && n < sizeof known; k++)
-            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
-                                  k ? ", " : "", l->codes[k]);
-        for (size_t k = 0; !l && words[k] && n < sizeof known; k++)
-            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
-                                  k ? ", " : "", words[k]);
-        json_decref(out);
-        return hv__step_fail(sc, HV_INVALID,
-                             "discussed_with.%zu: unknown code '%s' (one of: %s)",
-                             i + 1, hv__echo_safe(code) ? code : "(not shown)",
-                             known);
-    }
-    *list = out;
-    return HV_OK;
+    return hv__in_codes(sc, "discussed_with", "closure_discussed_with", words,
+                        list);
 }
 
 hv_status hv__closure_prepared(hv_step_run *sc, const char *reason,

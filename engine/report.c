@@ -404,11 +404,17 @@ static int pending_row(sqlite3_stmt *st, void *ctx)
  * days, into out.  Returns HV_OK or a failure. */
 static hv_status approvals_pending(report_query *q, json_t *out)
 {
-    pending_counts p = {json_pack("{s:i,s:i}", "plan", 0, "closure", 0), 0, 0};
+    pending_counts p = {json_pack("{s:i,s:i,s:i}", "plan", 0, "closure", 0,
+                                  "transfer", 0), 0, 0};
     int bad = !p.by_subject;
     hv_status s = bad ? nomem(q)
                       : each_row(q,
-                                 "SELECT ap.subject, count(*),"
+                                 /* a transfer waits as a closure whose
+                                  * reason is transferred */
+                                 "SELECT CASE WHEN ap.subject = 'closure' AND"
+                                 " json_extract(ap.detail, '$.reason') ="
+                                 " 'transferred' THEN 'transfer' ELSE"
+                                 " ap.subject END, count(*),"
                                  " min(ap.requested_at) FROM approvals ap"
                                  " JOIN cases c ON c.id = ap.case_id"
                                  " WHERE ap.status = 'pending' AND" SCOPE_WHERE

@@ -43,7 +43,7 @@ static const member assessment_spec[] = {
     {"kind", K_TEXT, NULL},      {"at", K_NUMBER, NULL},
     {"safety", K_TEXT, NULL},    {"needs", K_COUNT, NULL},
     {"risks", K_COUNT, NULL},    {"strengths", K_COUNT, NULL},
-    {"info_needed", K_COUNT, NULL}, END};
+    {"info_needed", K_COUNT, NULL}, {"changes", K_TEXTS, NULL}, END};
 static const member followup_spec[] = {{"at", K_NUMBER, NULL},
                                        {"method", K_TEXT, NULL},
                                        {"safety", K_TEXT, NULL}, END};

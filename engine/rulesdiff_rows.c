@@ -53,7 +53,8 @@ static const char *const stream_sql[S_COUNT] = {
                  " INDEXED BY tasks_case WHERE case_id >= ?1 AND status ="
                  " 'open' AND kind IN ('followup','review') ORDER BY case_id,"
                  " status",
-    [S_CLOSURE] = "SELECT case_id, json_extract(detail, '$.reason') FROM"
+    [S_CLOSURE] = "SELECT case_id, json_extract(detail, '$.reason'),"
+                   " json_extract(detail, '$.consent_overridden') = 1 FROM"
                    " approvals INDEXED BY approvals_case WHERE case_id >= ?1"
                    " AND status = 'pending' AND subject = 'closure' ORDER BY"
                    " case_id, status",
@@ -276,6 +277,7 @@ static void read_row(hv_diff_run *d, int k, sqlite3_stmt *st)
     case S_CLOSURE:
         if (rec->closure_reason.type == HV_CELL_NIL)
             col_cell_text(rec, &rec->closure_reason, st, 1);
+        rec->closure_overridden |= sqlite3_column_int(st, 2) == 1;
         break;
     }
 }
@@ -431,9 +433,10 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
         return s;
     for (int k = 0; k < S_COUNT; k++) {
         hv_diff_stream *sm = &d->streams[k];
-        sm->used = k == S_TASKS     ? (h & (HV_DIFF_FOLLOWUP | HV_DIFF_REVIEW)) != 0
-                   : k == S_CLOSURE ? (h & HV_DIFF_CLOSURE) != 0
-                                    : 1;
+        /* the waiting closure is read for every hook: its override flag
+         * is part of the view (closure.consent_overridden) */
+        sm->used = k == S_TASKS ? (h & (HV_DIFF_FOLLOWUP | HV_DIFF_REVIEW)) != 0
+                                : 1;
         if (!sm->used)
             continue;
         if ((s = hv__store_prepare(d->e, stream_sql[k], &sm->st)))

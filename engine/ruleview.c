@@ -125,6 +125,7 @@ void hv__view_case_reset(hv_view_case *rec)
         rows_clear(lists[k]);
     rec->has_child = rec->has_plan = rec->plan_approved = 0;
     rec->followup_task = rec->review_task = 0;
+    rec->closure_overridden = 0;
     rec->loaded = 0;
     rec->text_len = 0;
 }
@@ -183,7 +184,7 @@ enum { VIEW_ROOT, VIEW_CHILD };
 static const char *const root_fields[] = {
     "ref", "stage", "status", "source", "location", "urgency", "registered_at",
     "form", "concerns", "consent", "child", "family", "risk", "evaluations",
-    "assessments", "followups", "reviews", "plan", NULL};
+    "assessments", "followups", "reviews", "plan", "closure", NULL};
 /* the minimised view (ruleneeds.h): never the date of birth */
 static const char *const child_fields[] = {"age", "sex", NULL};
 static const char *const *const view_fields[] = {root_fields, child_fields};
@@ -281,7 +282,28 @@ static void push_rows(lua_State *L, hv_view_side *sd, hv_view_rows *r,
     hv__proxy_make(L);
 }
 
-/* The assessments: kind, at, safety and the four lists of their data. */
+/* What an assessment records as changed: its codes (text items only), a
+ * read-only list. */
+static void push_changes(lua_State *L, hv_view_side *sd, json_t *codes)
+{
+    size_t i, n = 0;
+    json_t *c;
+    if (json_array_size(codes) == 0) {
+        push_empty(L, sd);
+        return;
+    }
+    lua_createtable(L, (int)json_array_size(codes), 0);
+    json_array_foreach(codes, i, c) {
+        if (!json_is_string(c))
+            continue;
+        lua_pushstring(L, json_string_value(c));
+        lua_rawseti(L, -2, (lua_Integer)++n);
+    }
+    hv__proxy_make(L);
+}
+
+/* The assessments: kind, at, safety, the four lists of their data (as
+ * counts) and what changed (codes). */
 static void push_assessments(lua_State *L, hv_view_side *sd)
 {
     static const char *const lists[] = {"needs", "risks", "strengths",
@@ -295,7 +317,7 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
     lua_createtable(L, (int)r->n, 0);
     for (size_t i = 0; i < r->n; i++) {
         hv_view_cell *row = r->cells + i * 4;
-        lua_createtable(L, 0, 7);
+        lua_createtable(L, 0, 8);
         set_cell(L, v, "kind", &row[0]);
         set_cell(L, v, "at", &row[1]);
         set_cell(L, v, "safety", &row[2]);
@@ -311,6 +333,9 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
                                                     : 0);
             set_top(L, lists[l]);
         }
+        push_changes(L, sd, row[3].type == HV_CELL_JSON
+                                ? json_object_get(row[3].j, "changes") : NULL);
+        set_top(L, "changes");
         hv__proxy_make(L);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
@@ -452,7 +477,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         push_cell(L, v, cells[k]);
         return;
     }
-    if (k >= 8 && k != 12)
+    if (k >= 8 && k != 12 && k < 18)
         need(L, v, part[k]);
     switch (k) {
     case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
@@ -472,6 +497,18 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     case 15: push_rows(L, sd, &c->followups, followup); break;
     case 16: push_rows(L, sd, &c->reviews, review); break;
     case 17: push_plan(L, sd); break;
+    case 18:
+        /* read with the case (hv__diff_next_case): a flag, never the
+         * override's reason */
+        if (c->closure_overridden) {
+            lua_createtable(L, 0, 1);
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "consent_overridden");
+            hv__proxy_make(L);
+        } else {
+            lua_pushnil(L);
+        }
+        break;
     default: lua_pushnil(L); break;
     }
 }
@@ -578,7 +615,7 @@ static void push_lazy(lua_State *L, hv_view_side *sd, int kind)
     luaL_checkstack(L, 10, "the case view");
     lua_createtable(L, 0, 0);                           /* proxy */
     lua_createtable(L, 0, 5);                           /* proxy mt */
-    lua_createtable(L, 0, kind == VIEW_ROOT ? 18 : 3);  /* real */
+    lua_createtable(L, 0, kind == VIEW_ROOT ? 19 : 3);  /* real */
     int real = lua_gettop(L);
     lua_pushvalue(L, real);
     lua_pushinteger(L, 0);

@@ -75,6 +75,8 @@ typedef struct {
     int64_t followup_task, followup_created, followup_due;
     int64_t review_task, review_created, review_due;
     hv_view_cell closure_reason;
+    int closure_overridden; /* the waiting closure's missing consent was
+                             * overridden (closure.consent_overridden) */
     /* the parts read for this case so far (a bit per part, the caller's) */
     unsigned loaded;
     char *text;       /* the cells' text, each ended by a NUL */

@@ -194,6 +194,78 @@ hv_status hv__in_list(hv_step_run *sc, const char *key, size_t min,
     return HV_OK;
 }
 
+/* 1 if list (of texts) holds t. */
+static int list_has_text(json_t *list, const char *t)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        if (!strcmp(json_string_value(v), t))
+            return 1;
+    }
+    return 0;
+}
+
+/* A list of codes (a list, or texts of codes separated by commas), each
+ * from the workflow's lookup (or one of words without it); duplicates
+ * kept once.  out: *out a new reference (empty when absent). */
+hv_status hv__in_codes(hv_step_run *sc, const char *key, const char *lookup,
+                       const char *const *words, json_t **out)
+{
+    json_t *in = NULL, *item;
+    size_t i;
+    hv_status s = hv__in_list(sc, key, 0, &in);
+    *out = NULL;
+    if (s)
+        return s;
+    json_t *list = json_array();
+    json_array_foreach(in, i, item) {
+        const char *p = json_string_value(item);
+        while (list && *p) {
+            size_t len = strcspn(p, ","), a = 0, b = len;
+            while (a < b && (p[a] == ' ' || p[a] == '\t'))
+                a++;
+            while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+                b--;
+            json_t *code = b > a ? json_stringn(p + a, b - a) : NULL;
+            if (code && list_has_text(list, json_string_value(code)))
+                json_decref(code);
+            else if (code && json_array_append_new(list, code)) {
+                json_decref(list);
+                list = NULL;
+            }
+            p += len + (p[len] == ',');
+        }
+    }
+    json_decref(in);
+    if (!list)
+        return hv__step_fail(sc, HV_NOMEM, "out of memory");
+    const hv_lookup *l = hv__workflow_lookup(sc->call.wf, lookup);
+    json_array_foreach(list, i, item) {
+        const char *code = json_string_value(item);
+        if (l ? hv__workflow_has_code(sc->call.wf, lookup, code)
+              : hv__in_words(words, code))
+            continue;
+        char known[400] = "";
+        size_t n = 0;
+        for (size_t k = 0; l && k < l->ncodes && n < sizeof known; k++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+                                  k ? ", " : "", l->codes[k]);
+        for (size_t k = 0; !l && words[k] && n < sizeof known; k++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s",
+                                  k ? ", " : "", words[k]);
+        hv_status f = hv__step_fail(sc, HV_INVALID,
+                                    "%s.%zu: unknown code '%s' (one of: %s)",
+                                    key, i + 1,
+                                    hv__echo_safe(code) ? code : "(not shown)",
+                                    known);
+        json_decref(list);
+        return f;
+    }
+    *out = list;
+    return HV_OK;
+}
+
 /* A positive whole number field. */
 hv_status hv__in_int(hv_step_run *sc, const char *key, int required,
                      int64_t *out)
@@ -550,6 +622,7 @@ hv_status hv__request_approval(hv_step_run *sc, const char *subject,
         return s;
     hv__step_put(sc, sc->data, "approval_requested", json_string(subject));
     hv__step_put(sc, sc->out, "approval", json_string("pending"));
+    hv__step_put(sc, sc->out, "approval_of", json_string(subject));
     return HV_OK;
 }
 

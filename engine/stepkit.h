@@ -81,6 +81,13 @@ hv_status hv__in_time(hv_step_run *sc, const char *key, int required,
  * is 0), NULL on failure. */
 hv_status hv__in_list(hv_step_run *sc, const char *key, size_t min,
                       json_t **out);
+/* A list of codes (a JSON array of texts, or one text; each text may
+ * hold codes separated by commas), each from the workflow's lookup (or
+ * one of words, NULL-ended, when the workflow has no such lookup); a
+ * repeated code is kept once; a refusal names the item and lists the
+ * codes.  out: *out a new reference (an empty list when absent). */
+hv_status hv__in_codes(hv_step_run *sc, const char *key, const char *lookup,
+                       const char *const *words, json_t **out);
 /* A positive whole number (a JSON integer or digits).  out: *out, 0 when
  * absent and not required. */
 hv_status hv__in_int(hv_step_run *sc, const char *key, int required,

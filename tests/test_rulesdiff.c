@@ -109,6 +109,9 @@ static int setup(void **state)
     assert_int_equal(hv_clock_advance(f->e, 20 * DAY), HV_OK);
     step(f, b, "followup", "{\"method\":\"phone_call\",\"safety\":\"concern\"}");
     step(f, b, "review", "{\"outcome\":\"continue\"}");
+    /* "Re-assessment of safety and risk" (seed 004): what changed, codes */
+    step(f, b, "assess", "{\"kind\":\"reassessment\",\"safety\":\"ok\","
+                         "\"changes\":\"perpetrator_left_household,income_lost\"}");
     step(f, c, "assess", "{\"kind\":\"initial\",\"safety\":\"concern\","
                          "\"risks\":[\"r1\",\"r2\"]}");
     step(f, a, "act", "{\"action\":1,\"status\":\"done\"}");
@@ -119,6 +122,11 @@ static int setup(void **state)
     step(f, a, "review", "{\"outcome\":\"plan_closure\"}");
     step(f, a, "close", "{\"reason\":\"no_longer_at_risk\","
                         "\"discussed_with\":[\"child\",\"caregiver\"]}");
+    /* a transfer waiting for approval, its missing consent overridden */
+    as(f, "sara");
+    step(f, c, "transfer", "{\"agency\":\"Other NGO\",\"override\":"
+                           "\"the family cannot be reached\"}");
+    as(f, "amal");
     step(f, e, "close", "{\"reason\":\"death\"}");
     as(f, "sara");
     step(f, e, "approve", "{}");
@@ -218,6 +226,20 @@ static void bulk_view_equals_case_view(void **state)
             assert_int_equal(json_integer_value(json_object_get(mother, "age")), 41);
         }
         assert_null(json_object_get(json_object_get(got, "form"), "referral_note"));
+        json_t *cl = json_object_get(got, "closure");
+        if (id == 2) {
+            /* the reassessment's changes, as codes */
+            json_t *as = json_object_get(got, "assessments");
+            json_t *ch = json_object_get(json_array_get(as, json_array_size(as) - 1),
+                                         "changes");
+            assert_int_equal(json_array_size(ch), 2);
+            assert_string_equal(json_string_value(json_array_get(ch, 0)),
+                                "perpetrator_left_household");
+            assert_string_equal(json_string_value(json_array_get(ch, 1)), "income_lost");
+        }
+        /* the waiting transfer's override: a flag, as closure.lua saw it */
+        assert_true(id == 3 ? json_is_true(json_object_get(cl, "consent_overridden"))
+                            : cl == NULL);
         compared++;
         json_decref(want);
         json_decref(got);

@@ -76,8 +76,13 @@ static void render_step(const char *ref, const char *name, json_t *v)
            (long long)json_integer_value(json_object_get(v, "version")));
     if (json_object_get(v, "risk"))
         printf("  risk: %s\n", str_or(v, "risk", "?"));
-    if (json_object_get(v, "approval"))
-        printf("  waiting for a supervisor's approval\n");
+    if (json_object_get(v, "approval")) {
+        /* "Obtain approval from a supervisor or manager before formal
+         * closure" (seed 001): a manager decides closures and transfers */
+        const char *of = str_or(v, "approval_of", "plan");
+        printf("  waiting for a supervisor's%s approval of the %s\n",
+               strcmp(of, "plan") ? " or manager's" : "", of);
+    }
     json_t *f = json_object_get(v, "next_followup");
     if (f)
         printf("  next follow-up: %s (%s), every %lld days\n",

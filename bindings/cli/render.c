@@ -54,6 +54,7 @@ static void print_assessment(json_t *v)
     print_list("strengths", json_object_get(d, "strengths"));
     print_list("information still needed", json_object_get(d, "info_needed"));
     print_list("sources", json_object_get(d, "sources"));
+    print_list("changed since the last assessment", json_object_get(d, "changes"));
 }
 
 /* A version of the case plan, with its actions. */

@@ -168,9 +168,10 @@ void render_report(json_t *r)
     json_t *ap = json_object_get(r, "approvals_pending");
     heading("Approvals pending", num(ap, "total"), 1);
     if (num(ap, "total"))
-        printf("  plan %lld, closure %lld; the oldest has waited %s days\n",
+        printf("  plan %lld, closure %lld, transfer %lld; the oldest has waited %s days\n",
                (long long)num(json_object_get(ap, "by_subject"), "plan"),
                (long long)num(json_object_get(ap, "by_subject"), "closure"),
+               (long long)num(json_object_get(ap, "by_subject"), "transfer"),
                fmt_days(json_object_get(ap, "oldest_waiting_days"), b1, sizeof b1));
 
     heading("Follow-up compliance (done on or before the due date)", 0, 0);

@@ -58,7 +58,11 @@ local function report(r)
     r.ref, r.event or r.step, r.stage_label or r.stage, r.status, r.version)
   print(line)
   if r.risk then print("  risk: " .. r.risk) end
-  if r.approval then print("  waiting for a supervisor's approval") end
+  if r.approval then
+    local of = r.approval_of or "plan"
+    print(string.format("  waiting for a supervisor's%s approval of the %s",
+      of == "plan" and "" or " or manager's", of))
+  end
   if r.next_followup then
     print(string.format("  next follow-up: %s (%s)", r.next_followup.due, r.next_followup.method))
   end
