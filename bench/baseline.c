@@ -50,9 +50,10 @@ static int same_figure(const char *a, size_t n, const char *b, size_t m)
     return i == n && j == m;
 }
 
-/* The Haven median of the row of path whose figure is what (rates per
- * second, times in seconds); 0 when the file or the row is missing. */
-double baseline_figure(const char *path, const char *what)
+/* The Haven median (column 0) or the raw limit (column 1) of the row of
+ * path whose figure is what (rates per second, times in seconds); 0 when
+ * the file, the row or the number is missing. */
+double baseline_figure(const char *path, const char *what, int column)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -65,8 +66,13 @@ double baseline_figure(const char *path, const char *what)
         char *name = line + 2, *bar = strstr(name, " | ");
         if (!bar || !same_figure(name, (size_t)(bar - name), what, strlen(what)))
             continue;
-        char *cell = bar + 3, *end; /* the Haven column */
-        while (*cell && !isdigit((unsigned char)*cell))
+        char *cell = bar + 3, *end; /* the Haven column, or the raw limit's */
+        for (int c = 0; c < column && cell; c++)
+            if ((cell = strstr(cell, " | ")))
+                cell += 3;
+        if (!cell)
+            break;
+        while (*cell && *cell != '|' && !isdigit((unsigned char)*cell))
             cell++;
         v = strtod(cell, &end);
         while (*end == ' ')

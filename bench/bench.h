@@ -44,9 +44,10 @@ const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size);
 
 /* ---- baseline.c --------------------------------------------------------------- */
 
-/* The Haven median of the figure named what in the results file at path
- * (rates per second, times in seconds); 0 when the file or the row is
- * missing.  Numbers inside the name may differ, not the last (the size). */
-double baseline_figure(const char *path, const char *what);
+/* The Haven median (column 0) or the raw limit (column 1) of the figure
+ * named what in the results file at path (rates per second, times in
+ * seconds); 0 when the file, the row or the number is missing.  Numbers
+ * inside the name may differ, not the last (the size). */
+double baseline_figure(const char *path, const char *what, int column);
 
 #endif
