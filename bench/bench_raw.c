@@ -297,7 +297,7 @@ static int raw_has(lua_State *L)
  * made into plain Lua tables (no proxies, no sandbox, no budget, no result
  * checks) and given to the pack's risk.lua: the raw SQLite and Lua work of
  * a re-scoring.  Assessment data is sealed, so the raw side gives risk.lua
- * empty risk and strength lists (less work than Haven's). */
+ * no risks and strengths (counts of 0: less work than Haven's). */
 double raw_rescore(sqlite3 *db, const char *source, long *cases)
 {
     char path[4200];
@@ -306,6 +306,13 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
     luaL_openlibs(L);
     lua_pushcfunction(L, raw_has);
     lua_setglobal(L, "has");
+    /* the sandbox's durations, in seconds (rules.c) */
+    if (luaL_dostring(L, "function hours(n) return n * 3600 end "
+                         "function days(n) return n * 86400 end "
+                         "function weeks(n) return n * 604800 end "
+                         "function months(n) return n * 2592000 end "
+                         "function log() end") != LUA_OK)
+        bench_die("raw durations: %s", lua_tostring(L, -1));
     if (luaL_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
         bench_die("raw risk.lua: %s", lua_tostring(L, -1));
     int fn = lua_gettop(L);
@@ -370,10 +377,10 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
                             continue;
                         lua_setfield(L, -2, names[i - ASSESSMENTS][k]);
                     }
-                    if (i == ASSESSMENTS) {
-                        lua_newtable(L);
+                    if (i == ASSESSMENTS) { /* counts, as the minimised view gives */
+                        lua_pushinteger(L, 0);
                         lua_setfield(L, -2, "risks");
-                        lua_newtable(L);
+                        lua_pushinteger(L, 0);
                         lua_setfield(L, -2, "strengths");
                     }
                 }
