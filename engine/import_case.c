@@ -410,7 +410,11 @@ static hv_status append_history(case_import *ci, json_t *ev)
                                                        JSON_PRESERVE_ORDER)
                               : NULL;
     hv_status s;
-    if (!data_text)
+    if (!e->simulated && at > hv_now(e))
+        /* a live database's history cannot hold an event still to come */
+        s = bad(ci, "history", NULL, "an event dated after now cannot be "
+                                     "imported into a live database");
+    else if (!data_text)
         s = hv__fail(e, HV_NOMEM, "out of memory");
     else
         s = hv__store_chain_event(e, at, actor, ci->case_id, kind, data_text,

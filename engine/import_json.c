@@ -170,6 +170,13 @@ static hv_status check_about(hv_engine *e, json_t *about, int has_cases,
         return hv__fail(e, HV_INVALID, "import: %s: a pseudonymous export has "
                                        "no names or narrative and cannot be "
                                        "imported", path);
+    /* A simulated database's history carries whatever times its trainer
+     * set: it never enters a live one, where times are the machine's. */
+    const char *clock = json_string_value(json_object_get(about, "clock"));
+    if (!e->simulated && clock && strcmp(clock, "live"))
+        return hv__fail(e, HV_REFUSED, "import: %s: exported from a simulated "
+                                       "database; a live database takes only "
+                                       "live exports", path);
     const char *agency = json_string_value(json_object_get(about, "agency"));
     if (!agency || strcmp(agency, e->agency_code))
         return hv__fail(e, HV_REFUSED, "import: %s: exported by agency %s, "
