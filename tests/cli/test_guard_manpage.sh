@@ -17,6 +17,8 @@ has 'audit verify \[--deep\]' "audit verify --deep"
 has '^\.B backup FILE' "backup"
 has 'FILE\.checkpoints' "backup's FILE.checkpoints"
 has 'arrival' "purge's retention from the arrival"
+has '^\.B rules diff \[DIR\]' "rules diff"
+has '^\.B rules apply DIR' "rules apply"
 # <db>.checkpoints is listed under FILES
 sed -n '/^\.SH FILES/,/^\.SH /p' man.txt >files.txt
 grep -q '^\.I <db>\.checkpoints' files.txt && pass || failt "FILES lacks <db>.checkpoints"
