@@ -8,12 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_CHILD_AGE 17   /* a child: under the age of majority (18) */
-#define MAX_PERSON_AGE 120
 #define MAX_NAME_BYTES 200
 #define MAX_CODE_BYTES 64
 #define MAX_SHORT_BYTES 32 /* a sex code, a date */
-#define MAX_FAMILY 30
 /* The fields a registration input may hold, at the top and in each part. */
 static const char *const top_fields[] = {"source", "location", "concerns",
                                          "child", "family", "consent",
@@ -207,7 +204,8 @@ static hv_status check_child_obj(hv_engine *e, json_t *child, int max,
 /* Checks the input's child (if any) into r. */
 static hv_status check_child(hv_engine *e, json_t *in, hv_intake *r)
 {
-    return check_child_obj(e, json_object_get(in, "child"), MAX_CHILD_AGE, r);
+    return check_child_obj(e, json_object_get(in, "child"), HV_MAX_CHILD_AGE,
+                           r);
 }
 
 /* Checks the input's concerns (if any): known codes, each once. */
@@ -300,7 +298,7 @@ static hv_status check_member(hv_engine *e, json_t *m, size_t n,
         return hv__fail(e, HV_INVALID, "register: %s: unknown code '%s'", where,
                         echo_code(sex));
     snprintf(where, sizeof where, "family.%zu.age", n);
-    if ((s = opt_age(e, m, where, MAX_PERSON_AGE, &age)))
+    if ((s = opt_age(e, m, where, HV_MAX_PERSON_AGE, &age)))
         return s;
     json_t *lw = json_object_get(m, "lives_with_child");
     if (lw && !json_is_boolean(lw))
@@ -311,7 +309,7 @@ static hv_status check_member(hv_engine *e, json_t *m, size_t n,
     return HV_OK;
 }
 
-/* Checks the input's family (if any): a list of at most MAX_FAMILY
+/* Checks the input's family (if any): a list of at most HV_MAX_FAMILY
  * people. */
 static hv_status check_family(hv_engine *e, hv_intake *r)
 {
@@ -323,9 +321,9 @@ static hv_status check_family(hv_engine *e, hv_intake *r)
     if (!json_is_array(r->family))
         return hv__fail(e, HV_INVALID,
                         "register: family: must be a list of people");
-    if (json_array_size(r->family) > MAX_FAMILY)
+    if (json_array_size(r->family) > HV_MAX_FAMILY)
         return hv__fail(e, HV_INVALID, "register: family: more than %d people",
-                        MAX_FAMILY);
+                        HV_MAX_FAMILY);
     json_array_foreach(r->family, i, m) {
         if ((s = check_member(e, m, i + 1, 1)))
             return s;

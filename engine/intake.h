@@ -12,6 +12,11 @@
 
 #include "engine.h"
 
+/* The limits of a registration, which a later change (update.c) keeps. */
+#define HV_MAX_CHILD_AGE 17  /* a child: under the age of majority (18) */
+#define HV_MAX_PERSON_AGE 120 /* persons.age's check */
+#define HV_MAX_FAMILY 30
+
 /* A checked registration, pointing into the input JSON (which it does not
  * own), and what the rules decided (decisions is owned). */
 typedef struct {

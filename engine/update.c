@@ -16,9 +16,6 @@
 #include "search.h"
 #include "store.h"
 
-#define MAX_FAMILY 30      /* as at registration */
-#define MAX_PERSON_AGE 120 /* persons.age's check */
-#define MAX_CHILD_AGE 17   /* when registered: under the age of majority */
 #define MAX_FORM_KEY 40
 
 /* A person as recorded (identifying values opened, owned). */
@@ -35,7 +32,7 @@ typedef struct {
     hv_time now;
     int has_child;
     person child;
-    person family[MAX_FAMILY];
+    person family[HV_MAX_FAMILY];
     size_t nfamily;
     char *location, *form_text; /* opened, owned */
     int64_t registered_at;
@@ -139,7 +136,7 @@ static hv_status read_people(update_run *u)
         if (is_child && !u->has_child) {
             u->has_child = 1;
             p = &u->child;
-        } else if (!is_child && u->nfamily < MAX_FAMILY) {
+        } else if (!is_child && u->nfamily < HV_MAX_FAMILY) {
             p = &u->family[u->nfamily++];
         } else {
             continue;
@@ -203,11 +200,11 @@ static hv_status check_child_age(update_run *u, const hv_intake *r)
     hv_step_run *sc = u->sc;
     if (r->child_dob) {
         int64_t then = hv__age_from_dob(r->child_dob, u->registered_at);
-        if (then < 0 || then > MAX_CHILD_AGE)
+        if (then < 0 || then > HV_MAX_CHILD_AGE)
             return hv__step_fail(sc, HV_INVALID,
                                  "child.dob: the child must have been born "
                                  "before the registration and under %d then",
-                                 MAX_CHILD_AGE + 1);
+                                 HV_MAX_CHILD_AGE + 1);
     } else if (r->child_age >= 0) {
         if (u->child.dob)
             return hv__step_fail(sc, HV_INVALID,
@@ -217,11 +214,11 @@ static hv_status check_child_age(update_run *u, const hv_intake *r)
         int64_t since = u->now > u->registered_at
                             ? (u->now - u->registered_at) / HV_SECONDS_PER_YEAR
                             : 0;
-        if (r->child_age - since > MAX_CHILD_AGE)
+        if (r->child_age - since > HV_MAX_CHILD_AGE)
             return hv__step_fail(sc, HV_INVALID,
                                  "child.age: the child must have been under "
                                  "%d when registered",
-                                 MAX_CHILD_AGE + 1);
+                                 HV_MAX_CHILD_AGE + 1);
     }
     return HV_OK;
 }
@@ -272,7 +269,8 @@ static hv_status update_child(update_run *u)
     hv_status s;
     if (!in)
         return HV_OK;
-    if ((s = hv__intake_check_child(sc->e, sc->verb, in, MAX_PERSON_AGE, &r)))
+    if ((s = hv__intake_check_child(sc->e, sc->verb, in, HV_MAX_PERSON_AGE,
+                                    &r)))
         return s;
     if (!u->has_child)
         return hv__step_fail(sc, HV_REFUSED, "the case has no child recorded");
@@ -374,11 +372,12 @@ static hv_status check_family(update_run *u, json_t *fam, size_t *added)
             return hv__step_fail(sc, HV_INVALID,
                                  "family: '%s' is not a member number",
                                  hv__echo_safe(key) ? key : "(not shown)");
-        if (n > u->nfamily + *added || n > MAX_FAMILY)
+        if (n > u->nfamily + *added || n > HV_MAX_FAMILY)
             return hv__step_fail(sc, HV_INVALID,
                                  "family.%zu: no such member (the case has "
                                  "%zu; a new one is family.%zu, at most %d)",
-                                 n, u->nfamily, u->nfamily + 1, MAX_FAMILY);
+                                 n, u->nfamily, u->nfamily + 1,
+                                 HV_MAX_FAMILY);
         if (json_is_object(m) && json_object_size(m) == 0)
             return hv__step_fail(sc, HV_INVALID, "family.%zu: no field given",
                                  n);
