@@ -73,6 +73,20 @@ hv_status hv__check_fields(hv_step_run *sc, const char *const *allowed)
     return HV_OK;
 }
 
+hv_status hv__check_text(hv_step_run *sc, const char *field, json_t *v)
+{
+    const char *t = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n > HV_MAX_TEXT)
+        return hv__step_fail(sc, HV_INVALID, "%s: longer than %d bytes", field,
+                             HV_MAX_TEXT);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)t[i] < 0x20 && t[i] != '\n' && t[i] != '\t')
+            return hv__step_fail(sc, HV_INVALID,
+                                 "%s: control characters not allowed", field);
+    return HV_OK;
+}
+
 /* A text field; NULL if absent and not required. */
 hv_status hv__in_text(hv_step_run *sc, const char *key, int required,
                       const char **out)
@@ -89,15 +103,10 @@ hv_status hv__in_text(hv_step_run *sc, const char *key, int required,
     }
     if (!json_is_string(v))
         return hv__step_fail(sc, HV_INVALID, "%s: must be text", key);
-    if (json_string_length(v) > HV_MAX_TEXT)
-        return hv__step_fail(sc, HV_INVALID, "%s: longer than %d bytes", key,
-                             HV_MAX_TEXT);
-    for (const char *p = json_string_value(v); *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-            return hv__step_fail(sc, HV_INVALID,
-                                 "%s: control characters not allowed", key);
-    *out = json_string_value(v);
-    return HV_OK;
+    hv_status s = hv__check_text(sc, key, v);
+    if (s == HV_OK)
+        *out = json_string_value(v);
+    return s;
 }
 
 int hv__in_words(const char *const *words, const char *s)

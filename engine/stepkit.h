@@ -61,6 +61,9 @@ void hv__step_set_status(hv_step_run *sc, const char *status);
 /* ---- input: each returns HV_INVALID naming the field ---- */
 /* HV_INVALID unless every key of the input is one of allowed (NULL-ended). */
 hv_status hv__check_fields(hv_step_run *sc, const char *const *allowed);
+/* The text v (a JSON string) of field: at most HV_MAX_TEXT bytes, no
+ * control characters but newline and tab; HV_INVALID naming field. */
+hv_status hv__check_text(hv_step_run *sc, const char *field, json_t *v);
 /* A text field (at most HV_MAX_TEXT bytes, no control characters but
  * newline and tab).  out: *out borrowed from the input, NULL if absent or
  * blank and not required. */

@@ -523,19 +523,10 @@ static hv_status update_family(update_run *u)
  * or null / "" (removes the field). */
 static hv_status check_form_value(hv_step_run *sc, const char *key, json_t *v)
 {
+    char field[64];
     if (json_is_string(v)) {
-        const char *t = json_string_value(v);
-        size_t n = json_string_length(v);
-        if (n > HV_MAX_TEXT)
-            return hv__step_fail(sc, HV_INVALID,
-                                 "form.%s: longer than %d bytes", key,
-                                 HV_MAX_TEXT);
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)t[i] < 0x20 && t[i] != '\n' && t[i] != '\t')
-                return hv__step_fail(sc, HV_INVALID,
-                                     "form.%s: control characters not allowed",
-                                     key);
-        return HV_OK;
+        snprintf(field, sizeof field, "form.%s", key);
+        return hv__check_text(sc, field, v);
     }
     if (json_is_null(v) || json_is_boolean(v) || json_is_integer(v) ||
         (json_is_real(v) && json_real_value(v) == json_real_value(v)))
