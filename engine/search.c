@@ -150,7 +150,8 @@ hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
              " JOIN cases c ON c.id = p.case_id"
              " WHERE k.key IN (SELECT " DUPLICATE_KEY("value", "?2", "?3")
              "       FROM json_each(?1))"
-             "   AND abs((p.age + (?5 - p.age_recorded_at) / 31556952) - ?4)"
+             "   AND abs(hv_age_now(hv_open(p.birth_date, 'persons',"
+             "       'birth_date', p.id), p.age, p.age_recorded_at, ?5) - ?4)"
              "       <= 1",
              "tttii", keys_text, sex, location, (int64_t)age, hv_now(e))))
         goto done;
