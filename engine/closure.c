@@ -146,18 +146,20 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
  * kind want ("plan", "closure", "transfer") when given; a manager decides
  * only closures and transfers.  HV_REFUSED when none waits, or when
  * approvals of different kinds wait and want names none.
- * out: *approval_id, subject (its kind, size bytes), *subject_id, *detail
- * (a new reference, JSON null when none). */
+ * out: *approval_id, subject (its kind, size bytes), *subject_id,
+ * *requested_by, *detail (a new reference, JSON null when none). */
 static hv_status pending_approval(hv_step_run *sc, const char *want,
                                   int manager, int64_t *approval_id,
                                   char *subject, size_t size,
-                                  int64_t *subject_id, json_t **detail)
+                                  int64_t *subject_id, int64_t *requested_by,
+                                  json_t **detail)
 {
     sqlite3_stmt *st = NULL;
     char other[16] = "";
     hv_status s = hv__store_prepare(
         sc->e,
-        "SELECT id, " APPROVAL_KIND ", subject_id, detail FROM approvals"
+        "SELECT id, " APPROVAL_KIND ", subject_id, detail, requested_by"
+        " FROM approvals"
         " WHERE case_id = ?1 AND status = 'pending' AND (?2 = 0 OR subject ="
         " 'closure') ORDER BY id",
         &st);
@@ -180,6 +182,7 @@ static hv_status pending_approval(hv_step_run *sc, const char *want,
         *approval_id = sqlite3_column_int64(st, 0);
         snprintf(subject, size, "%s", subj ? subj : "?");
         *subject_id = sqlite3_column_int64(st, 2);
+        *requested_by = sqlite3_column_int64(st, 4);
         const char *text = (const char *)sqlite3_column_text(st, 3);
         *detail = text ? json_loads(text, 0, NULL) : NULL;
     }
@@ -399,11 +402,9 @@ static hv_status decide(hv_step_run *sc, int approve)
         return hv__step_fail(sc, HV_DENIED, "a manager decides closures and "
                              "transfers, not plans (a supervisor does)");
     if ((s = pending_approval(sc, want, manager, &approval_id, subject,
-                              sizeof subject, &subject_id, &detail)) ||
+                              sizeof subject, &subject_id, &requested_by,
+                              &detail)) ||
         (s = still_current(sc, subject)) ||
-        (s = hv__store_query_int(sc->e, sc->verb, "SELECT requested_by FROM"
-                                 " approvals WHERE id = ?1", 0, &requested_by,
-                                 "i", approval_id)) ||
         (s = may_decide(sc, approve, subject, requested_by)))
         goto done;
     int held = 1;
