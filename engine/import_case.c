@@ -276,8 +276,8 @@ done:
  * values of the row are bound to it. */
 #define KEEP_ID(table)                                                         \
     "(SELECT coalesce(CASE WHEN EXISTS (SELECT 1 FROM " table " WHERE id ="    \
-    " ?2) THEN NULL ELSE ?2 END, (SELECT coalesce(max(id), 0) + 1 FROM "       \
-    table ")) AS new_id)"
+    " ?2) THEN NULL ELSE ?2 END, (SELECT new_id FROM " HV_NEW_ROW(table)      \
+    ")) AS new_id)"
 
 /* Inserts one exported consent of the case (see insert_row).
  * out: *new_id.  Returns HV_OK, HV_REFUSED (the rejection in ci) or a
