@@ -56,6 +56,23 @@ static void send_keys(int fd, const char *keys)
                      transcript + (from));                                     \
     } while (0)
 
+/* Leaves the REPL at fd (child pid) with Ctrl-D: it must exit with 0
+ * within ten seconds (else it is killed and the test fails). */
+static void quit_repl(int fd, pid_t pid)
+{
+    send_keys(fd, "\x04");
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        usleep(100000);
+    if (!WIFEXITED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the REPL did not exit on Ctrl-D");
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(fd);
+}
+
 static void drive_the_repl(void **state)
 {
     (void)state;
@@ -162,17 +179,7 @@ static void drive_the_repl(void **state)
     if (strstr(transcript + mark, "traceback"))
         fail_msg("an error printed a traceback:\n%s", transcript + mark);
     /* Ctrl-D leaves. */
-    send_keys(fd, "\x04");
-    int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-        usleep(100000);
-    if (!WIFEXITED(status)) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        fail_msg("the REPL did not exit on Ctrl-D");
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
-    close(fd);
+    quit_repl(fd, pid);
     /* The history: 0600, and the line naming the child was not saved. */
     char hist[4200];
     snprintf(hist, sizeof hist, "%s/.haven_history", dir);
@@ -243,17 +250,7 @@ static void refusals_are_one_line(void **state)
             fail_msg("'%s' printed a traceback:\n%s", lines[i].keys,
                      transcript + mark);
     }
-    send_keys(fd, "\x04");
-    int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-        usleep(100000);
-    if (!WIFEXITED(status)) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        fail_msg("the REPL did not exit on Ctrl-D");
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
-    close(fd);
+    quit_repl(fd, pid);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     free(dir);

@@ -19,6 +19,7 @@
 #include "lhaven.h"
 
 #include <lauxlib.h>
+#include <lualib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -757,6 +758,33 @@ static const luaL_Reg module_functions[] = {
     {"open", l_open},         {"init", l_init},     {"time", l_time},
     {"iso", l_iso},           {"duration", l_duration},
     {"rules_check", l_rules_check}, {NULL, NULL}};
+
+void lhaven_open_safe_libraries(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
+        {NULL, NULL}};
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const removed[] = {"dofile", "loadfile", NULL};
+    for (const char *const *n = removed; *n; n++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *n);
+    }
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump"); /* binary chunks */
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+}
 
 LHAVEN_API int luaopen_haven(lua_State *L)
 {

@@ -14,6 +14,12 @@
  * haven.steps: the lifecycle step verbs in HV_STEP_MAP order). */
 LHAVEN_API int luaopen_haven(lua_State *L);
 
+/* Opens the standard libraries a sandboxed front end offers (base, string,
+ * table, math, utf8, coroutine: never io, os, package or debug) without
+ * dofile, loadfile and string.dump, and locks the shared string metatable
+ * so no code reaches the string table through getmetatable(""). */
+void lhaven_open_safe_libraries(lua_State *L);
+
 /* Pushes the engine userdata of an open engine the caller already holds
  * (the REPL shares its own).  The Lua object does not close it, and like
  * every engine it acts only as the user it was opened as. */

@@ -230,27 +230,11 @@ static void open_libraries(lua_State *L, int unsafe)
         lua_setfield(L, -2, "haven");
         lua_pop(L, 1);
     } else {
-        static const luaL_Reg libs[] = {
-            {LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-            {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
-            {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
-            {NULL, NULL}};
-        for (const luaL_Reg *lib = libs; lib->func; lib++) {
-            luaL_requiref(L, lib->name, lib->func, 1);
-            lua_pop(L, 1);
-        }
-        static const char *const removed[] = {"dofile", "loadfile", "collectgarbage",
-                                              NULL};
-        for (const char *const *n = removed; *n; n++) {
-            lua_pushnil(L);
-            lua_setglobal(L, *n);
-        }
+        lhaven_open_safe_libraries(L);
+        lua_pushnil(L);
+        lua_setglobal(L, "collectgarbage");
         lua_pushcfunction(L, safe_load);
         lua_setglobal(L, "load");
-        lua_getglobal(L, "string");
-        lua_pushnil(L);
-        lua_setfield(L, -2, "dump");
-        lua_pop(L, 1);
     }
     luaopen_haven(L);
     if (!unsafe) {

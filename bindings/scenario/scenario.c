@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <lauxlib.h>
-#include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,32 +134,6 @@ static int message_handler(lua_State *L)
 
 /* ---- the sandbox ------------------------------------------------------------ */
 
-/* Opens the standard libraries the trusted preludes use (never io, os,
- * package or debug) and locks the shared string metatable, so no code
- * reaches the real string table through getmetatable(""). */
-static void open_safe_libraries(lua_State *L)
-{
-    static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
-        {NULL, NULL}};
-    for (const luaL_Reg *lib = libs; lib->func; lib++) {
-        luaL_requiref(L, lib->name, lib->func, 1);
-        lua_pop(L, 1);
-    }
-    static const char *const removed[] = {"dofile", "loadfile", NULL};
-    for (const char *const *n = removed; *n; n++) {
-        lua_pushnil(L);
-        lua_setglobal(L, *n);
-    }
-    lua_pushliteral(L, "");
-    lua_getmetatable(L, -1);
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 2);
-}
-
 /* load(text [, name [, mode [, env]]]) of the sandbox: text only, into
  * the sandbox environment (upvalue 1) unless env is given. */
 static int sandbox_load(lua_State *L)
@@ -207,8 +180,6 @@ static void push_sandbox_env(lua_State *L)
             lua_insert(L, -2);
             lua_rawset(L, -4);
         }
-        lua_pushnil(L);
-        lua_setfield(L, -2, "dump"); /* string.dump: binary chunks */
         lua_setfield(L, env, *lib);
         lua_pop(L, 1);
     }
@@ -330,7 +301,7 @@ static int run_one(const char *file, const char *html, int show, int *passed,
     snprintf(rs.file, sizeof rs.file, "%s", file);
     snprintf(rs.chunk, sizeof rs.chunk, "@%s", file);
     lua_State *L = luaL_newstate();
-    open_safe_libraries(L);
+    lhaven_open_safe_libraries(L);
     luaL_requiref(L, "haven", luaopen_haven, 0); /* not a global */
     int haven_idx = lua_gettop(L);
     int code = 0;
@@ -458,7 +429,7 @@ int hv_train_run(const char *name)
         return hv_status_exit_code(HV_CANTCREATE);
     }
     lua_State *L = luaL_newstate();
-    open_safe_libraries(L);
+    lhaven_open_safe_libraries(L);
     luaL_requiref(L, "haven", luaopen_haven, 0); /* not a global */
     int code = hv_status_exit_code(HV_INTERNAL);
     if (luaL_loadbufferx(L, scenario_train, strlen(scenario_train), "=train", "t") != LUA_OK)
