@@ -328,9 +328,7 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         for (int l = 0; l < 4; l++) {
             json_t *j = row[3].type == HV_CELL_JSON
                             ? json_object_get(row[3].j, lists[l]) : NULL;
-            lua_pushinteger(L, json_is_array(j) ? (lua_Integer)json_array_size(j)
-                               : json_is_integer(j) ? (lua_Integer)json_integer_value(j)
-                                                    : 0);
+            lua_pushinteger(L, (lua_Integer)hv__view_count(j));
             set_top(L, lists[l]);
         }
         push_changes(L, sd, row[3].type == HV_CELL_JSON
