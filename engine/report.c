@@ -276,12 +276,8 @@ static int factor_row(sqlite3_stmt *st, void *ctx)
  * HV_OK or a failure. */
 static hv_status risk_factors(report_query *q, json_t *out)
 {
-    factor_rows f = {out, NULL};
-    hv_rules *rules = NULL;
     /* a stored pack that no longer loads leaves the codes unworded */
-    if (hv__engine_rules(q->e, &rules) != HV_OK)
-        hv__clear_error(q->e);
-    f.rules = rules;
+    factor_rows f = {out, hv__rules_for_words(q->e)};
     /* per case, the events index walked back to its latest risk decision
      * (the LIKE skips the events of other hooks unparsed) */
     return each_row(

@@ -79,6 +79,13 @@ json_t *hv__view_location(const char *loc)
                                                               : NULL;
 }
 
+json_int_t hv__view_count(const json_t *v)
+{
+    return json_is_array(v)     ? (json_int_t)json_array_size(v)
+           : json_is_integer(v) ? json_integer_value(v)
+                                : 0;
+}
+
 int hv__view_field_ok(const json_t *v, const char *type)
 {
     if (!strcmp(type, "boolean"))
@@ -123,10 +130,7 @@ static json_t *copy_member(const json_t *v, const member *m, const hv_pack *p,
         return json_is_number(v) && isfinite(json_number_value(v))
                    ? json_incref((json_t *)v) : NULL;
     case K_BOOL: return json_is_boolean(v) ? json_incref((json_t *)v) : NULL;
-    case K_COUNT:
-        if (json_is_integer(v))
-            return json_incref((json_t *)v);
-        return json_integer(json_is_array(v) ? (json_int_t)json_array_size(v) : 0);
+    case K_COUNT: return json_integer(hv__view_count(v));
     case K_LOCATION: return hv__view_location(json_string_value(v));
     case K_FORM:
         if (!(out = hv__view_form(v, p)))

@@ -42,6 +42,11 @@ json_t *hv__view_minimise(const json_t *full, const hv_pack *p);
  * memory. */
 json_t *hv__view_form(const json_t *form, const hv_pack *p);
 
+/* How many items a list of free text v holds as the view shows it (an
+ * assessment's needs, risks, strengths, info_needed): its size, or v
+ * itself when already a count (an integer); 0 otherwise. */
+json_int_t hv__view_count(const json_t *v);
+
 /* 1 if the value v of a form field has the declared type ("code",
  * "number" or "boolean"), else 0. */
 int hv__view_field_ok(const json_t *v, const char *type);

@@ -262,9 +262,7 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         if (s)
             return s;
     }
-    hv_rules *rules = NULL;
-    if ((s = hv__engine_rules(e, &rules)))
-        return s;
+    const hv_rules *rules = hv__rules_for_words(e);
     if ((s = hv__store_preparef(e, &st,
                                 "SELECT seq, at, actor, kind, decision FROM"
                                 " events WHERE case_id = ?1 AND decision IS"
@@ -300,6 +298,16 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
     s = hv__json_out(e, arr, out_json);
     json_decref(arr);
     return s;
+}
+
+const hv_rules *hv__rules_for_words(hv_engine *e)
+{
+    hv_rules *rules = NULL;
+    if (hv__engine_rules(e, &rules) != HV_OK) {
+        hv__clear_error(e);
+        return NULL;
+    }
+    return rules;
 }
 
 const char *hv__rules_word(const hv_rules *rules, const char *code)
@@ -378,14 +386,10 @@ static int take_decision(const hv_rules *rules, json_t *out, json_t *d,
 hv_status hv__case_decisions(hv_engine *e, int64_t case_id, json_t *out)
 {
     sqlite3_stmt *st = NULL;
-    hv_rules *rules = NULL;
     hv_status s;
     /* a stored pack that no longer loads leaves the codes unworded: the
      * case file is still read */
-    if (hv__engine_rules(e, &rules) != HV_OK) {
-        rules = NULL;
-        hv__clear_error(e);
-    }
+    const hv_rules *rules = hv__rules_for_words(e);
     if ((s = hv__store_preparef(e, &st,
                                 "SELECT at, decision FROM events WHERE"
                                 " case_id = ?1 AND decision IS NOT NULL"

@@ -25,6 +25,11 @@ hv_status hv__rules_set_dir(hv_engine *e, const char *dir);
 /* The wording the pack of rules (may be NULL) gives code in pack.yaml,
  * or code itself when it gives none (borrowed: the pack's or code). */
 const char *hv__rules_word(const hv_rules *rules, const char *code);
+/* The rules that word codes for display (hv__rules_word): the pack in
+ * force, loaded once, or NULL when there is none or the stored pack no
+ * longer loads (its error cleared: the codes are shown unworded and the
+ * reading goes on). */
+const hv_rules *hv__rules_for_words(hv_engine *e);
 /* Sets out (an object) to the latest decision of case_id's events for each
  * hook a caseworker acts on: out.registration, .risk, .followup and
  * .closure (a key only when such a decision was recorded), each the

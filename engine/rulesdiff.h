@@ -56,7 +56,8 @@ typedef struct hv_diff_run {
                 * hook runs once and its result stands for both */
     int brief_errors; /* the user's scope does not include the cases (a
                        * manager, an administrator): a rule error is listed
-                       * as FILE:LINE and its kind, never its message */
+                       * as the hook's file and its kind (never its line nor
+                       * message: hv__rules_error_brief) */
     hv_diff_stream streams[HV_DIFF_STREAMS];
     sqlite3_stmt *cases, *actions;
     hv_status fatal; /* a stream failed to read during a rule call */

@@ -510,11 +510,16 @@ static hv_status vet_stage(hv_rules *r, const char *dir, const char *tests_dir,
 
 hv_status hv__rules_vet(hv_rules *r, const char *dir, char **why)
 {
-    char tests[4096];
+    /* the whole path (a cut one could name no folder: tests skipped) */
+    char *tests = hv__asprintf("%s/tests", dir);
     *why = NULL;
-    snprintf(tests, sizeof tests, "%s/tests", dir);
+    if (!tests)
+        return HV_NOMEM;
     hv_status s = vet_stage(r, dir, NULL, why);
-    return s ? s : vet_stage(r, dir, tests, why);
+    if (s == HV_OK)
+        s = vet_stage(r, dir, tests, why);
+    hv__free(tests);
+    return s;
 }
 
 hv_status hv__pack_vet(const char *dir, char **why)

@@ -328,9 +328,7 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         for (int l = 0; l < 4; l++) {
             json_t *j = row[3].type == HV_CELL_JSON
                             ? json_object_get(row[3].j, lists[l]) : NULL;
-            lua_pushinteger(L, json_is_array(j) ? (lua_Integer)json_array_size(j)
-                               : json_is_integer(j) ? (lua_Integer)json_integer_value(j)
-                                                    : 0);
+            lua_pushinteger(L, (lua_Integer)hv__view_count(j));
             set_top(L, lists[l]);
         }
         push_changes(L, sd, row[3].type == HV_CELL_JSON
@@ -438,14 +436,7 @@ static void push_form(lua_State *L, hv_view_side *sd)
         json_t *v = json_object_get(form, name);
         if (!v || !hv__view_field_ok(v, json_string_value(type)))
             continue;
-        if (json_is_boolean(v))
-            lua_pushboolean(L, json_is_true(v));
-        else if (json_is_integer(v))
-            lua_pushinteger(L, (lua_Integer)json_integer_value(v));
-        else if (json_is_real(v))
-            lua_pushnumber(L, json_real_value(v));
-        else
-            lua_pushstring(L, json_string_value(v));
+        hv__lua_push_json(L, v, 1); /* a scalar: code, number or boolean */
         lua_setfield(L, -2, name);
     }
     hv__proxy_make(L);
