@@ -211,16 +211,11 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
     return HV_OK;
 }
 
-hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
-                                    const char *ref)
+hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
+                               unsigned char out[HV_DIGEST_BYTES], int *last)
 {
-    unsigned char want[HV_DIGEST_BYTES];
     sqlite3_stmt *st = NULL;
-    int recorded = 0;
-    /* an old chain records no digests; without the key the event append
-     * refuses the change itself */
-    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
-        return HV_OK;
+    *last = HV_LAST_NONE;
     hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
                                        " = ?1 ORDER BY seq DESC LIMIT 1", &st);
     if (s)
@@ -228,15 +223,32 @@ hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
     sqlite3_bind_int64(st, 1, case_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_DIGEST_BYTES) {
-        memcpy(want, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
-        recorded = 1;
+        memcpy(out, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
+        *last = HV_LAST_DIGEST;
+    } else if (rc == SQLITE_ROW) {
+        *last = HV_LAST_UNDIGESTED;
     }
     hv__store_finalize(e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "reading the audit chain");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? HV_OK
+               : hv__sql_fail(e, rc, "reading the audit chain");
+}
+
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref)
+{
+    unsigned char want[HV_DIGEST_BYTES];
+    int last = 0;
+    hv_status s;
+    /* an old chain records no digests; without the key the event append
+     * refuses the change itself */
+    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
+        return HV_OK;
+    if ((s = hv__case_last_digest(e, case_id, want, &last)))
+        return s;
     /* no event yet, or a last event from before the digests: nothing to
      * compare with */
-    if (!recorded)
+    if (last != HV_LAST_DIGEST)
         return HV_OK;
     int match = 0;
     if ((s = hv__case_digest_matches(e, case_id, want, &match)))

@@ -36,6 +36,13 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
                                   const unsigned char want[HV_DIGEST_BYTES],
                                   int *match);
 
+/* What case_id's last event recorded: *last HV_LAST_DIGEST (its digest
+ * into out), HV_LAST_UNDIGESTED (an event from before the digests) or
+ * HV_LAST_NONE (the case has no event).  Reads only. */
+enum { HV_LAST_NONE, HV_LAST_UNDIGESTED, HV_LAST_DIGEST };
+hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
+                               unsigned char out[HV_DIGEST_BYTES], int *last);
+
 /* Before a change to case_id: its rows must still digest as its last
  * event recorded (else a change would record a fresh digest over rows
  * edited outside Haven, and bless them).  HV_OK when they do, when the

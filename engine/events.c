@@ -153,26 +153,13 @@ static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
         *has = 1;
         return hv__case_digest(e, case_id, out);
     }
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
-                                       " = ?1 ORDER BY seq DESC LIMIT 1", &st);
-    if (s)
+    int last = 0;
+    hv_status s = hv__case_last_digest(e, case_id, out, &last);
+    if (s || last == HV_LAST_UNDIGESTED)
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_AUDIT_HASH_BYTES) {
-        memcpy(out, sqlite3_column_blob(st, 0), HV_AUDIT_HASH_BYTES);
-        *has = 1;
-    } else if (rc == SQLITE_DONE) {
-        /* the case's first event is a read: its rows as they are */
-        hv__store_finalize(e, st);
-        *has = 1;
-        return hv__case_digest(e, case_id, out);
-    }
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
-               ? HV_OK
-               : hv__sql_fail(e, rc, "reading the audit chain");
+    *has = 1;
+    /* the case's first event is a read: its rows as they are */
+    return last == HV_LAST_NONE ? hv__case_digest(e, case_id, out) : HV_OK;
 }
 
 /* An event of a schema before 10 (init of an old schema, for tests of
