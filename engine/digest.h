@@ -54,6 +54,11 @@ hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
 hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
                                     const char *ref);
 
+/* Feed h the audit hashes' and digests' fields: a 64-bit value
+ * little-endian; a text with its terminating NUL (NULL as a lone 0xff). */
+void hv__hash_u64(crypto_generichash_state *h, uint64_t v);
+void hv__hash_text(crypto_generichash_state *h, const char *t);
+
 /* Feeds the first ncols columns of st's current row into h, each with its
  * type and (when named) its column name; named rows leave out NULLs. */
 void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,
