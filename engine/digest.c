@@ -236,6 +236,14 @@ hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
                : hv__sql_fail(e, rc, "reading the audit chain");
 }
 
+void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size)
+{
+    if (ref && hv__echo_safe(ref))
+        snprintf(buf, size, "%s", ref);
+    else
+        snprintf(buf, size, "case #%lld", (long long)case_id);
+}
+
 hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
                                     const char *ref)
 {
@@ -258,10 +266,7 @@ hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
     if (match)
         return HV_OK;
     char name[64];
-    if (ref && hv__echo_safe(ref))
-        snprintf(name, sizeof name, "%s", ref);
-    else
-        snprintf(name, sizeof name, "case #%lld", (long long)case_id);
+    hv__case_name(ref, case_id, name, sizeof name);
     return hv__fail(e, HV_INVALID, "%s: its rows were changed outside Haven; "
                                    "run haven audit verify --deep", name);
 }

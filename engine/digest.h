@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "haven.h"
@@ -42,6 +43,10 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
 enum { HV_LAST_NONE, HV_LAST_UNDIGESTED, HV_LAST_DIGEST };
 hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
                                unsigned char out[HV_DIGEST_BYTES], int *last);
+
+/* How a message names a case whose rows do not digest as recorded: ref
+ * when hv__echo_safe allows it, else "case #ID", into buf. */
+void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size);
 
 /* Before a change to case_id: its rows must still digest as its last
  * event recorded (else a change would record a fresh digest over rows
