@@ -30,46 +30,35 @@
 static hv_status check_given(hv_engine *e, const hv_chain_state *cs,
                              const char *checkpoint_json)
 {
-    json_t *cp = json_loads(checkpoint_json, 0, NULL);
-    const char *hash = json_string_value(json_object_get(cp, "hash"));
-    const char *sig = json_string_value(json_object_get(cp, "signature"));
-    json_int_t seq = json_integer_value(json_object_get(cp, "seq"));
-    json_int_t at = json_integer_value(json_object_get(cp, "at_seconds"));
+    char hash[HV_CHECKPOINT_HASH_HEX], sig[HV_CHECKPOINT_SIG_HEX];
+    int64_t seq = 0, at = 0;
     unsigned char pk[32];
-    hv_status s = HV_OK;
+    hv_status s;
     char *have = NULL;
-    if (!hash || !sig || seq <= 0 || strlen(sig) != 128) {
-        s = hv__fail(e, HV_INVALID, "audit verify: the checkpoint is not a "
-                                    "haven checkpoint");
-        goto done;
-    }
+    if (hv__checkpoint_parse(checkpoint_json, &seq, hash, &at, sig) != 0)
+        return hv__fail(e, HV_INVALID, "audit verify: the checkpoint is not a "
+                                       "haven checkpoint");
     if ((s = hv__audit_key_load(e, 0)))
-        goto done;
+        return s;
     hv__audit_public_key(e, pk);
-    if (hv__checkpoint_check(pk, seq, hash, at, sig) != 0) {
-        s = hv__fail(e, HV_INVALID, "audit verify: the checkpoint's signature "
-                                    "is not valid for this database's key");
-        goto done;
-    }
-    if (seq > cs->head_seq) {
-        s = hv__fail(e, HV_INVALID,
-                     "audit verify: the database ends at entry %lld but the "
-                     "checkpoint saw entry %lld: it was restored to an older "
-                     "state",
-                     (long long)cs->head_seq, (long long)seq);
-        goto done;
-    }
+    if (hv__checkpoint_check(pk, seq, hash, at, sig) != 0)
+        return hv__fail(e, HV_INVALID, "audit verify: the checkpoint's signature "
+                                       "is not valid for this database's key");
+    if (seq > cs->head_seq)
+        return hv__fail(e, HV_INVALID,
+                        "audit verify: the database ends at entry %lld but the "
+                        "checkpoint saw entry %lld: it was restored to an older "
+                        "state",
+                        (long long)cs->head_seq, (long long)seq);
     if ((s = hv__store_query_text(e, "reading the audit chain",
                                   "SELECT hex(hash) FROM events WHERE seq = ?1",
-                                  &have, "i", (int64_t)seq)))
-        goto done;
+                                  &have, "i", seq)))
+        return s;
     if (!have || strcasecmp(have, hash) != 0)
         s = hv__fail(e, HV_INVALID, "audit verify: entry %lld differs from the "
                                     "checkpoint: the log was rewritten after it",
                      (long long)seq);
-done:
     hv__free(have);
-    json_decref(cp);
     return s;
 }
 

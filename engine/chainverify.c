@@ -416,10 +416,7 @@ static hv_status deep_case(hv_engine *e, int64_t case_id, const char *ref,
         field = "checked";
         if (!match) {
             char name[64];
-            if (ref && hv__echo_safe(ref))
-                snprintf(name, sizeof name, "%s", ref);
-            else
-                snprintf(name, sizeof name, "case #%lld", (long long)case_id);
+            hv__case_name(ref, case_id, name, sizeof name);
             if (json_array_append_new(bad, json_string(name)))
                 return hv__fail(e, HV_NOMEM, "out of memory");
         }

@@ -198,6 +198,20 @@ hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
     return HV_OK;
 }
 
+/* After a line was cut short at written bytes (a full disk): cuts them
+ * off again while they are still the file's end, else the next line
+ * appended would join them into a middle line that is not a checkpoint,
+ * which verify refuses for good.  0 when cut off; -1 when another writer
+ * appended since or the file could not be truncated. */
+static int drop_torn(int fd, off_t written)
+{
+    struct stat sb;
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    if (end < written || fstat(fd, &sb) != 0 || sb.st_size != end)
+        return -1;
+    return ftruncate(fd, end - written) == 0 ? 0 : -1;
+}
+
 void hv__checkpoint_append(hv_engine *e, int fresh)
 {
     char path[4200];
@@ -213,7 +227,8 @@ void hv__checkpoint_append(hv_engine *e, int fresh)
         /* one write of a whole line: appends of concurrent writers never
          * interleave within a line (a torn last line is ignored by verify) */
         ssize_t w = write(fd, e->checkpoint_line, n);
-        (void)w;
+        if (w > 0 && (size_t)w < n)
+            (void)drop_torn(fd, (off_t)w); /* best effort, as the write */
         close(fd);
     }
     e->checkpoint_line[0] = '\0';

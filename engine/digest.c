@@ -9,8 +9,7 @@
 #include "error.h"
 #include "store.h"
 
-/* Feeds a 64-bit value, little-endian. */
-static void put_u64(crypto_generichash_state *h, uint64_t v)
+void hv__hash_u64(crypto_generichash_state *h, uint64_t v)
 {
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
@@ -18,10 +17,13 @@ static void put_u64(crypto_generichash_state *h, uint64_t v)
     crypto_generichash_update(h, b, sizeof b);
 }
 
-/* Feeds a text with its terminating NUL. */
-static void put_name(crypto_generichash_state *h, const char *t)
+void hv__hash_text(crypto_generichash_state *h, const char *t)
 {
-    crypto_generichash_update(h, (const unsigned char *)t, strlen(t) + 1);
+    static const unsigned char none = 0xff;
+    if (t)
+        crypto_generichash_update(h, (const unsigned char *)t, strlen(t) + 1);
+    else
+        crypto_generichash_update(h, &none, 1);
 }
 
 void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,
@@ -33,22 +35,22 @@ void hv__digest_row(crypto_generichash_state *h, sqlite3_stmt *st, int ncols,
         if (named && type == SQLITE_NULL)
             continue;
         if (named)
-            put_name(h, sqlite3_column_name(st, i));
+            hv__hash_text(h, sqlite3_column_name(st, i));
         unsigned char tag = (unsigned char)type;
         crypto_generichash_update(h, &tag, 1);
         if (type == SQLITE_INTEGER) {
-            put_u64(h, (uint64_t)sqlite3_column_int64(st, i));
+            hv__hash_u64(h, (uint64_t)sqlite3_column_int64(st, i));
         } else if (type == SQLITE_FLOAT) {
             double d = sqlite3_column_double(st, i);
             uint64_t bits;
             memcpy(&bits, &d, sizeof bits);
-            put_u64(h, bits);
+            hv__hash_u64(h, bits);
         } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
             const void *p = type == SQLITE_TEXT
                                 ? (const void *)sqlite3_column_text(st, i)
                                 : sqlite3_column_blob(st, i);
             int n = sqlite3_column_bytes(st, i);
-            put_u64(h, (uint64_t)n);
+            hv__hash_u64(h, (uint64_t)n);
             if (p && n > 0)
                 crypto_generichash_update(h, p, (unsigned long long)n);
         }
@@ -148,7 +150,7 @@ static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
         crypto_generichash_update(h, (const unsigned char *)name, name_len);
         crypto_generichash_update(h, &nul, 1);
     }
-    put_u64(h, rows);
+    hv__hash_u64(h, rows);
     return HV_OK;
 }
 
@@ -170,8 +172,8 @@ static hv_status digest_version(hv_engine *e, int64_t case_id, int version,
         return s;
     crypto_generichash_init(&h, e->chain_key, sizeof e->chain_key,
                             HV_DIGEST_BYTES);
-    put_name(&h, version == 2 ? "haven-case-digest-v2" : "haven-case-digest-v1");
-    put_u64(&h, (uint64_t)case_id);
+    hv__hash_text(&h, version == 2 ? "haven-case-digest-v2" : "haven-case-digest-v1");
+    hv__hash_u64(&h, (uint64_t)case_id);
     if ((s = feed_rows(e, &h, "SELECT * FROM cases WHERE id = ?1", case_id,
                        "cases", strlen("cases"), 0)))
         return s;
@@ -211,16 +213,11 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
     return HV_OK;
 }
 
-hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
-                                    const char *ref)
+hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
+                               unsigned char out[HV_DIGEST_BYTES], int *last)
 {
-    unsigned char want[HV_DIGEST_BYTES];
     sqlite3_stmt *st = NULL;
-    int recorded = 0;
-    /* an old chain records no digests; without the key the event append
-     * refuses the change itself */
-    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
-        return HV_OK;
+    *last = HV_LAST_NONE;
     hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
                                        " = ?1 ORDER BY seq DESC LIMIT 1", &st);
     if (s)
@@ -228,15 +225,40 @@ hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
     sqlite3_bind_int64(st, 1, case_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_DIGEST_BYTES) {
-        memcpy(want, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
-        recorded = 1;
+        memcpy(out, sqlite3_column_blob(st, 0), HV_DIGEST_BYTES);
+        *last = HV_LAST_DIGEST;
+    } else if (rc == SQLITE_ROW) {
+        *last = HV_LAST_UNDIGESTED;
     }
     hv__store_finalize(e, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "reading the audit chain");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? HV_OK
+               : hv__sql_fail(e, rc, "reading the audit chain");
+}
+
+void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size)
+{
+    if (ref && hv__echo_safe(ref))
+        snprintf(buf, size, "%s", ref);
+    else
+        snprintf(buf, size, "case #%lld", (long long)case_id);
+}
+
+hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
+                                    const char *ref)
+{
+    unsigned char want[HV_DIGEST_BYTES];
+    int last = 0;
+    hv_status s;
+    /* an old chain records no digests; without the key the event append
+     * refuses the change itself */
+    if (case_id <= 0 || e->chain_legacy || !e->have_chain_key)
+        return HV_OK;
+    if ((s = hv__case_last_digest(e, case_id, want, &last)))
+        return s;
     /* no event yet, or a last event from before the digests: nothing to
      * compare with */
-    if (!recorded)
+    if (last != HV_LAST_DIGEST)
         return HV_OK;
     int match = 0;
     if ((s = hv__case_digest_matches(e, case_id, want, &match)))
@@ -244,10 +266,7 @@ hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
     if (match)
         return HV_OK;
     char name[64];
-    if (ref && hv__echo_safe(ref))
-        snprintf(name, sizeof name, "%s", ref);
-    else
-        snprintf(name, sizeof name, "case #%lld", (long long)case_id);
+    hv__case_name(ref, case_id, name, sizeof name);
     return hv__fail(e, HV_INVALID, "%s: its rows were changed outside Haven; "
                                    "run haven audit verify --deep", name);
 }

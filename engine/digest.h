@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "haven.h"
@@ -36,6 +37,17 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
                                   const unsigned char want[HV_DIGEST_BYTES],
                                   int *match);
 
+/* What case_id's last event recorded: *last HV_LAST_DIGEST (its digest
+ * into out), HV_LAST_UNDIGESTED (an event from before the digests) or
+ * HV_LAST_NONE (the case has no event).  Reads only. */
+enum { HV_LAST_NONE, HV_LAST_UNDIGESTED, HV_LAST_DIGEST };
+hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
+                               unsigned char out[HV_DIGEST_BYTES], int *last);
+
+/* How a message names a case whose rows do not digest as recorded: ref
+ * when hv__echo_safe allows it, else "case #ID", into buf. */
+void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size);
+
 /* Before a change to case_id: its rows must still digest as its last
  * event recorded (else a change would record a fresh digest over rows
  * edited outside Haven, and bless them).  HV_OK when they do, when the
@@ -46,6 +58,11 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
  * hv__echo_safe) when they differ.  Reads only. */
 hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,
                                     const char *ref);
+
+/* Feed h the audit hashes' and digests' fields: a 64-bit value
+ * little-endian; a text with its terminating NUL (NULL as a lone 0xff). */
+void hv__hash_u64(crypto_generichash_state *h, uint64_t v);
+void hv__hash_text(crypto_generichash_state *h, const char *t);
 
 /* Feeds the first ncols columns of st's current row into h, each with its
  * type and (when named) its column name; named rows leave out NULLs. */

@@ -434,8 +434,11 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     /* The keys first: migration 10 anchors the chain under the chain key. */
     if ((s = hv__keys_load(e)) || (s = migrate(e)))
         goto fail;
-    /* Unless this process just made it, unwrap the data key. */
-    if (!e->have_key && (s = hv__keys_load(e)))
+    /* A database that had no data key before: unless this process just
+     * made it, another process's migration did, so unwrap it now (with a
+     * data key from the start, the load above already said all: a second
+     * would only rerun the key file or passphrase for nothing). */
+    if (!e->have_key && version < HV_SCHEMA_KEYED && (s = hv__keys_load(e)))
         goto fail;
     /* Values sealed before binding are bound to their rows, once. */
     if ((s = hv__seals_bind(e)))

@@ -15,25 +15,6 @@
 #include "error.h"
 #include "store.h"
 
-/* Feeds a 64-bit integer, little-endian. */
-static void put_int(crypto_generichash_state *h, int64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-    crypto_generichash_update(h, b, sizeof b);
-}
-
-/* Feeds a text with its terminating NUL (NULL as a lone 0xff). */
-static void put_text(crypto_generichash_state *h, const char *t)
-{
-    static const unsigned char none = 0xff;
-    if (t)
-        crypto_generichash_update(h, (const unsigned char *)t, strlen(t) + 1);
-    else
-        crypto_generichash_update(h, &none, 1);
-}
-
 void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
                     const char *actor, int64_t case_id, const char *kind,
                     const char *data, const char *decision,
@@ -44,13 +25,13 @@ void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
     crypto_generichash_init(&h, (const unsigned char *)"haven-audit-v1", 14,
                             HV_AUDIT_HASH_BYTES);
     crypto_generichash_update(&h, prev ? prev : genesis, HV_AUDIT_HASH_BYTES);
-    put_int(&h, seq);
-    put_int(&h, at);
-    put_text(&h, actor);
-    put_int(&h, case_id);
-    put_text(&h, kind);
-    put_text(&h, data);
-    put_text(&h, decision);
+    hv__hash_u64(&h, seq);
+    hv__hash_u64(&h, at);
+    hv__hash_text(&h, actor);
+    hv__hash_u64(&h, case_id);
+    hv__hash_text(&h, kind);
+    hv__hash_text(&h, data);
+    hv__hash_text(&h, decision);
     crypto_generichash_final(&h, out, HV_AUDIT_HASH_BYTES);
 }
 
@@ -62,17 +43,17 @@ void hv__audit_hash_keyed(const unsigned char key[32], const unsigned char *prev
     static const unsigned char genesis[HV_AUDIT_HASH_BYTES] = {0};
     static const unsigned char none = 0xff, some = 0x01;
     crypto_generichash_init(&h, key, 32, HV_AUDIT_HASH_BYTES);
-    put_text(&h, "haven-audit-v2");
+    hv__hash_text(&h, "haven-audit-v2");
     crypto_generichash_update(&h, prev ? prev : genesis, HV_AUDIT_HASH_BYTES);
-    put_int(&h, r->seq);
-    put_int(&h, r->at);
-    put_text(&h, r->actor);
-    put_int(&h, r->case_id);
-    put_text(&h, r->kind);
-    put_text(&h, r->data);
-    put_text(&h, r->decision);
-    put_int(&h, r->os_uid);
-    put_text(&h, r->os_login);
+    hv__hash_u64(&h, r->seq);
+    hv__hash_u64(&h, r->at);
+    hv__hash_text(&h, r->actor);
+    hv__hash_u64(&h, r->case_id);
+    hv__hash_text(&h, r->kind);
+    hv__hash_text(&h, r->data);
+    hv__hash_text(&h, r->decision);
+    hv__hash_u64(&h, r->os_uid);
+    hv__hash_text(&h, r->os_login);
     if (r->digest) {
         crypto_generichash_update(&h, &some, 1);
         crypto_generichash_update(&h, r->digest, HV_AUDIT_HASH_BYTES);
@@ -153,26 +134,13 @@ static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
         *has = 1;
         return hv__case_digest(e, case_id, out);
     }
-    sqlite3_stmt *st = NULL;
-    hv_status s = hv__store_prepare(e, "SELECT digest FROM events WHERE case_id"
-                                       " = ?1 ORDER BY seq DESC LIMIT 1", &st);
-    if (s)
+    int last = 0;
+    hv_status s = hv__case_last_digest(e, case_id, out, &last);
+    if (s || last == HV_LAST_UNDIGESTED)
         return s;
-    sqlite3_bind_int64(st, 1, case_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_AUDIT_HASH_BYTES) {
-        memcpy(out, sqlite3_column_blob(st, 0), HV_AUDIT_HASH_BYTES);
-        *has = 1;
-    } else if (rc == SQLITE_DONE) {
-        /* the case's first event is a read: its rows as they are */
-        hv__store_finalize(e, st);
-        *has = 1;
-        return hv__case_digest(e, case_id, out);
-    }
-    hv__store_finalize(e, st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
-               ? HV_OK
-               : hv__sql_fail(e, rc, "reading the audit chain");
+    *has = 1;
+    /* the case's first event is a read: its rows as they are */
+    return last == HV_LAST_NONE ? hv__case_digest(e, case_id, out) : HV_OK;
 }
 
 /* An event of a schema before 10 (init of an old schema, for tests of
@@ -381,7 +349,7 @@ hv_status hv__chain_prior_digest(hv_engine *e, int64_t before, int64_t *count,
     sqlite3_bind_int64(st, 1, before);
     crypto_generichash_init(&h, e->chain_key, sizeof e->chain_key,
                             HV_AUDIT_HASH_BYTES);
-    put_text(&h, "haven-audit-prior-v1");
+    hv__hash_text(&h, "haven-audit-prior-v1");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         hv__digest_row(&h, st, 9, 0);
@@ -390,7 +358,7 @@ hv_status hv__chain_prior_digest(hv_engine *e, int64_t before, int64_t *count,
     hv__store_finalize(e, st);
     if (rc != SQLITE_DONE)
         return hv__sql_fail(e, rc, "reading the audit chain");
-    put_int(&h, *count);
+    hv__hash_u64(&h, *count);
     crypto_generichash_final(&h, out, HV_AUDIT_HASH_BYTES);
     return HV_OK;
 }

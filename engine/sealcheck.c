@@ -165,10 +165,15 @@ static hv_status check_value(hv_engine *e, const struct sealed_table *t,
     if (!strcmp(why, "out of memory"))
         return hv__fail(e, HV_NOMEM, "out of memory");
     if (f->failed++ < LISTED_MAX) {
+        /* a reference edited in the file may hold anything: echoed only
+         * when it looks like one */
         const char *ref = (const char *)sqlite3_column_text(st, 1);
         int w = snprintf(f->text + f->len, sizeof f->text - f->len,
                          "%s%s.%s row %lld (case %s)", f->len ? "; " : "",
-                         t->table, column, (long long)row, ref ? ref : "none");
+                         t->table, column, (long long)row,
+                         !ref                 ? "none"
+                         : hv__echo_safe(ref) ? ref
+                                              : "not shown");
         if (w > 0 && (size_t)w < sizeof f->text - f->len)
             f->len += (size_t)w;
     }
