@@ -46,6 +46,12 @@ run --as admin audit verify; expect_rc 65 "audit verify fails"
 expect_err "persons\.name row $P1 \(case $REF1\).*persons\.name row $P2 \(case $REF2\)" \
     "audit verify names both rows and their cases"
 no_text Noor "$ERR" "audit verify shows no value"
+# A copied file whose reference was edited into a name: verify does not echo it.
+cp haven.db crafted.db
+for x in key audit-key checkpoints; do cp "haven.db.$x" "crafted.db.$x"; done
+sqlite3 crafted.db "UPDATE cases SET ref = 'Noor Hassan' WHERE ref = '$REF1'"
+run --db crafted.db --as admin audit verify; expect_rc 65 "verify of the crafted copy fails"
+no_text "Noor Hassan" "$ERR" "a reference edited into a name is not echoed"
 swap_names
 [ "$(names)" = "$GOOD" ] && pass || failt "swapped back"
 run --as amal show "$REF1"; expect_rc 0 "swapped back, the case reads again"
