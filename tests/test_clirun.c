@@ -278,6 +278,24 @@ static void test_remote_inputs(void **state)
     assert_int_equal(r.nerr, 0);
     assert_non_null(strstr(r.out, "\"ref\""));
     result_free(&r);
+
+    /* import reads the request's file from memory; messages name it as
+     * the user did */
+    json_object_set_new(in, "reg.csv", json_string(
+        "child.name,child.age,child.sex,location,source,concerns,"
+        "consent.registration\nDeltaimport Kid,9,male,North,school,neglect,"
+        "caregiver\n"));
+    json_object_set_new(in, "bad.csv", json_string("child.name,child.age\n"
+                                                   "\"unterminated,3\n"));
+    r = run("amal", 0, 1, in, outs, "import --format csv reg.csv");
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "imported 1 of 1 row\n");
+    result_free(&r);
+    r = run("amal", 0, 1, in, outs, "import --format csv bad.csv");
+    assert_int_equal(r.code, 65);
+    assert_non_null(strstr(r.err, "bad.csv:"));
+    result_free(&r);
+    assert_int_equal(access("reg.csv", F_OK), -1);
     json_decref(in);
     json_decref(outs);
     assert_int_equal(chdir(cwd), 0);
@@ -318,6 +336,17 @@ static void test_remote_outputs(void **state)
     json_decref(sum);
     assert_int_equal(access("e2.json", F_OK), -1);
     assert_non_null(json_object_get(outs, "e2.json"));
+    result_free(&r);
+    json_decref(outs);
+
+    outs = json_object();
+    r = run("sara", 0, 1, NULL, outs, "report --html report.html");
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "caseload report written to report.html\n");
+    assert_int_equal(access("report.html", F_OK), -1);
+    text = json_string_value(json_object_get(outs, "report.html"));
+    assert_non_null(text);
+    assert_non_null(strstr(text, "</html>"));
     result_free(&r);
     json_decref(outs);
 
