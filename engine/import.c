@@ -111,7 +111,7 @@ HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
         return s;
     if ((s = hv__need_key(e, "import")))
         return s;
-    if (!(f = fopen(o->path, "rb")))
+    if (!(f = o->in ? o->in : fopen(o->path, "rb")))
         return hv__fail(e, HV_NOINPUT, "import: %s: cannot open: %s", o->path,
                         strerror(errno));
     r.rejected = json_array();
@@ -129,7 +129,7 @@ HV_API hv_status hv_import(hv_engine *e, const hv_import_options *o,
 done:
     if (batch)
         hv_engine_batch_rollback(e);
-    if (f)
+    if (f && f != o->in)
         fclose(f);
     json_decref(r.rejected);
     json_decref(r.refs);

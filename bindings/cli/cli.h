@@ -1,11 +1,11 @@
 /*
- * cli.h - what the command files of `haven` share with main.c (as git's
+ * cli.h - what the command files of `haven` share with clirun.c (as git's
  * builtin.h): the global options, the command table's entry, every
- * command's entry, and main.c's helpers for opening the engine and
+ * command's entry, and clirun.c's helpers for opening the engine and
  * printing results and errors.
  *
  * Every exit code comes from hv_status_exit_code(); every error is one line
- * on stderr, `haven: WHAT: WHY`.  A command's run function returns the
+ * on cli_err(), `haven: WHAT: WHY`.  A command's run function returns the
  * process's exit code.
  */
 #ifndef HV_CLI_H
@@ -45,18 +45,55 @@ typedef struct {
     const char *help;
 } cli_command;
 
-/* ---- main.c: errors and output ------------------------------------------- */
+/* ---- clirun.c: where a command prints, reads and writes ---------------- */
 
-/* Prints `haven: what: why` on stderr; returns st's exit code. */
+/* The output and error streams of the cli_run the calling thread is in
+ * (clirun.h), or stdout and stderr outside one.  Every command prints
+ * through them, never on stdout/stderr directly. */
+FILE *cli_out(void);
+FILE *cli_err(void);
+/* puts() on cli_out(). */
+int cli_puts(const char *s);
+/* 1 when the current cli_run is a server request (remote mode). */
+int cli_is_remote(void);
+/* Prints `haven: what: not available over --server (run it where the
+ * database is)` and returns the usage exit code (64). */
+int cli_remote_refuse(const char *what);
+/* Remote mode: the content of the file path as sent by the client
+ * (borrowed, *len bytes, NUL-terminated), or NULL after printing `haven:
+ * PATH: cannot open: not sent by the client`, *code 66.  Never opens a
+ * file.  (cli_read_input uses it; a command that hands a stream to the
+ * engine uses it directly.) */
+const char *cli_remote_input(const char *path, size_t *len, int *code);
+/* A file a command writes at a path the user gave, in remote mode: the
+ * content goes into the request's outputs under that path, never onto the
+ * server's disk.  cli_output_open returns the stream to write it to (NULL
+ * after printing the error); cli_output_keep closes it and stores the
+ * content (0, or the exit code after printing the error);
+ * cli_output_drop discards it.  (Locally, each command writes its file
+ * itself, as it always has.) */
+typedef struct {
+    const char *path;
+    char *buf;
+    size_t len;
+    FILE *f;
+} cli_output;
+FILE *cli_output_open(cli_output *o, const char *path);
+int cli_output_keep(cli_output *o);
+void cli_output_drop(cli_output *o);
+
+/* ---- clirun.c: errors and output ------------------------------------------- */
+
+/* Prints `haven: what: why` on cli_err(); returns st's exit code. */
 int cli_fail(hv_status st, const char *what, const char *why);
 /* cli_fail(HV_USAGE, what, why): a usage error's exit code. */
 int cli_usage_error(const char *what, const char *why);
 /* Prints `haven: msg` (or st's message when msg is NULL or empty) on
- * stderr; returns st's exit code. */
+ * cli_err(); returns st's exit code. */
 int cli_fail_status(hv_status st, const char *msg);
 /* cli_fail_status(st, hv_errmsg(e)): reports the engine's failure. */
 int cli_engine_error(hv_engine *e, hv_status st);
-/* Prints v as indented JSON on stdout and releases v (NULL: the failed
+/* Prints v as indented JSON on cli_out() and releases v (NULL: the failed
  * json_pack of an out-of-memory).  Returns 0, or the exit code of
  * HV_NOMEM after printing "haven: out of memory". */
 int cli_print_json(json_t *v);
@@ -70,7 +107,8 @@ int cli_finish(const cli_globals *g, hv_engine *e, hv_status st, char *text,
  * *out (the caller's, close with hv_engine_close), or prints the error and
  * returns its exit code with *out NULL. */
 int cli_open_engine(const cli_globals *g, hv_engine **out);
-/* Reads an input file (a path, or "-" for stdin) of at most 4 MiB.
+/* Reads an input file (a path, or "-" for stdin; in remote mode the
+ * request's inputs, cli_remote_input) of at most 4 MiB.
  * Returns malloc'd NUL-terminated text (the caller frees it with free), or
  * NULL after printing the error, with *code set to its exit code. */
 char *cli_read_input(const char *path, int *code);

@@ -56,7 +56,7 @@ static int cmd_init(const cli_globals *g, int argc, char **argv)
     if (g->json)
         return cli_print_json(json_pack("{s:s,s:s,s:s,s:s}", "db", g->db, "agency",
                                         o.agency, "admin", g->as, "clock", clock));
-    printf("initialised %s for agency %s (administrator %s), %s\n", g->db,
+    fprintf(cli_out(), "initialised %s for agency %s (administrator %s), %s\n", g->db,
            o.agency, g->as,
            o.simulated ? "simulated: its clock may be set with --now"
                        : "live: it runs on the system clock");
@@ -95,7 +95,7 @@ static int user_update(const cli_globals *g, int argc, char **argv)
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     else
-        printf("user %s %s\n", argv[1],
+        fprintf(cli_out(), "user %s %s\n", argv[1],
                active == 0 ? "disabled" : active == 1 ? "enabled" : "changed");
     hv_engine_close(e);
     return code;
@@ -122,9 +122,9 @@ static int user_add(const cli_globals *g, int argc, char **argv)
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     else if (!g->json)
-        printf("user %s added (%s)\n", login, role);
+        fprintf(cli_out(), "user %s added (%s)\n", login, role);
     else
-        printf("{\n  \"login\": \"%s\",\n  \"role\": \"%s\"\n}\n", login, role);
+        fprintf(cli_out(), "{\n  \"login\": \"%s\",\n  \"role\": \"%s\"\n}\n", login, role);
     hv_engine_close(e);
     return code;
 }
@@ -181,7 +181,7 @@ static int run_on_one(const cli_globals *g, int argc, char **argv, const char *w
 static void purged(const cli_globals *g, const char *ref)
 {
     (void)g;
-    printf("%s: identifying data erased; codes, dates and the audit trail "
+    fprintf(cli_out(), "%s: identifying data erased; codes, dates and the audit trail "
            "remain\n", ref);
 }
 
@@ -195,7 +195,7 @@ static int cmd_purge(const cli_globals *g, int argc, char **argv)
 /* Says that the backup file was written, and which keys it lacks. */
 static void backed_up(const cli_globals *g, const char *file)
 {
-    printf("backup written to %s with %s.checkpoints (identifying data stays "
+    fprintf(cli_out(), "backup written to %s with %s.checkpoints (identifying data stays "
            "sealed in it; the data key %s.key and the audit key "
            "%s.audit-key are not in it)\n",
            file, file, g->db, g->db);
@@ -257,6 +257,14 @@ static int parse_audit(int argc, char **argv, audit_args *a)
  * Returns 0 or the exit code after printing the error. */
 static int write_checkpoint(const char *path, const char *text)
 {
+    if (cli_is_remote()) { /* into the request's outputs */
+        cli_output file;
+        FILE *rf = cli_output_open(&file, path);
+        if (!rf)
+            return hv_status_exit_code(HV_NOMEM);
+        fprintf(rf, "%s\n", text);
+        return cli_output_keep(&file);
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {

@@ -42,9 +42,9 @@ static int print_registered(const cli_globals *g, hv_engine *e, const char *ref)
                                         registered, "urgency",
                                         str_or(c, "urgency", NULL)));
     } else if (registered) {
-        printf("%s\n", ref);
+        fprintf(cli_out(), "%s\n", ref);
     } else {
-        printf("%s\nnot registered: the rules found the child not eligible "
+        fprintf(cli_out(), "%s\nnot registered: the rules found the child not eligible "
                "(haven explain %s says why)\n", ref, ref);
     }
     json_decref(c);
@@ -142,7 +142,7 @@ static void render_history(json_t *arr)
     json_array_foreach(arr, i, v) {
         char *data = json_dumps(json_object_get(v, "data"),
                                 JSON_COMPACT | JSON_PRESERVE_ORDER);
-        printf("%lld  %s  %-10s %-14s %s\n",
+        fprintf(cli_out(), "%lld  %s  %-10s %-14s %s\n",
                (long long)json_integer_value(json_object_get(v, "seq")),
                str_or(v, "at", "?"), str_or(v, "actor", "?"),
                str_or(v, "kind", "?"), data ? data : "");
@@ -163,9 +163,9 @@ static void print_code(const char *code, json_t *words)
 {
     const char *w = json_string_value(json_object_get(words, code));
     if (w && strcmp(w, code))
-        printf("%s (%s)", code, w);
+        fprintf(cli_out(), "%s (%s)", code, w);
     else
-        printf("%s", code);
+        fprintf(cli_out(), "%s", code);
 }
 
 /* Prints one rule result x under key: a list on one line, a code with its
@@ -175,20 +175,20 @@ static void print_result_member(const char *key, json_t *x, json_t *words)
     size_t k;
     json_t *item;
     if (json_is_array(x)) {
-        printf("    %s:", key);
+        fprintf(cli_out(), "    %s:", key);
         json_array_foreach(x, k, item) {
-            printf("%s ", k ? "," : "");
+            fprintf(cli_out(), "%s ", k ? "," : "");
             print_code(json_string_value(item) ? json_string_value(item) : "?",
                        words);
         }
-        printf("%s\n", json_array_size(x) ? "" : " (none)");
+        fprintf(cli_out(), "%s\n", json_array_size(x) ? "" : " (none)");
     } else if (json_is_string(x) && json_object_get(words, json_string_value(x))) {
-        printf("    %s: ", key);
+        fprintf(cli_out(), "    %s: ", key);
         print_code(json_string_value(x), words);
-        printf("\n");
+        fprintf(cli_out(), "\n");
     } else {
         char *t = json_dumps(x, JSON_ENCODE_ANY);
-        printf("    %s: %s\n", key, t ? t : "?");
+        fprintf(cli_out(), "    %s: %s\n", key, t ? t : "?");
         free(t);
     }
 }
@@ -199,12 +199,12 @@ static void render_explain(json_t *arr)
     size_t i, j;
     json_t *v, *d, *x;
     if (json_array_size(arr) == 0)
-        printf("no rule decisions recorded (the workflow's defaults decided)\n");
+        fprintf(cli_out(), "no rule decisions recorded (the workflow's defaults decided)\n");
     json_array_foreach(arr, i, v) {
-        printf("%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "event", "?"),
+        fprintf(cli_out(), "%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "event", "?"),
                str_or(v, "actor", "?"));
         json_array_foreach(json_object_get(v, "decisions"), j, d) {
-            printf("  %s, pack %s %s (sha256 %.12s)\n", str_or(d, "hook", "?"),
+            fprintf(cli_out(), "  %s, pack %s %s (sha256 %.12s)\n", str_or(d, "hook", "?"),
                    str_or(d, "pack", "?"), str_or(d, "version", "?"),
                    str_or(d, "hash", "?"));
             const char *key;
@@ -338,7 +338,7 @@ static int cmd_note(const cli_globals *g, int argc, char **argv)
         code = cli_print_json(json_pack("{s:s,s:I}", "ref", ref, "version",
                                         (json_int_t)version));
     else
-        printf("%s: note added (version %lld)\n", ref, (long long)version);
+        fprintf(cli_out(), "%s: note added (version %lld)\n", ref, (long long)version);
     hv_engine_close(e);
     return code;
 }
@@ -392,9 +392,9 @@ static int cmd_due(const cli_globals *g, int argc, char **argv)
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     else if (g->json)
-        printf("{\n  \"count\": %lld\n}\n", (long long)n);
+        fprintf(cli_out(), "{\n  \"count\": %lld\n}\n", (long long)n);
     else
-        printf("%lld\n", (long long)n);
+        fprintf(cli_out(), "%lld\n", (long long)n);
     hv_engine_close(e);
     return code;
 }

@@ -56,15 +56,38 @@ static void render_exported(const hv_export_options *o, json_t *r)
     json_int_t n = json_integer_value(json_object_get(r, "cases"));
     json_int_t left = json_integer_value(json_object_get(r, "left_out_without_consent"));
     json_int_t over = json_integer_value(json_object_get(r, "consent_overridden"));
-    printf("exported %lld case%s (%s) to %s\n", (long long)n, n == 1 ? "" : "s",
+    fprintf(cli_out(), "exported %lld case%s (%s) to %s\n", (long long)n, n == 1 ? "" : "s",
            o->pseudonymous ? "pseudonymous" : "identifiable", o->out_path);
     if (left)
-        printf("left out %lld case%s without export consent (haven "
+        fprintf(cli_out(), "left out %lld case%s without export consent (haven "
                "consent REF scope=export given_by=...; or a supervisor's "
                "--override REASON)\n", (long long)left, left == 1 ? "" : "s");
     if (over)
-        printf("included %lld case%s without export consent under the "
+        fprintf(cli_out(), "included %lld case%s without export consent under the "
                "override (audited)\n", (long long)over, over == 1 ? "" : "s");
+}
+
+/* Prints the summary text of an export to a file: as it is (--json), or
+ * for people.  In remote mode the file went into the request's outputs
+ * (out_path, the user's name for it), which the summary's "files" names. */
+static void print_exported(const cli_globals *g, const hv_export_options *o,
+                           const char *out_path, char *text)
+{
+    json_t *r = json_loads(text, 0, NULL);
+    if (cli_is_remote() && r)
+        json_object_set_new(r, "files", json_pack("[s]", out_path));
+    char *shown = g->json && cli_is_remote() && r
+                      ? json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+                      : NULL;
+    if (g->json) {
+        cli_puts(shown ? shown : text);
+    } else {
+        hv_export_options named = *o;
+        named.out_path = out_path;
+        render_exported(&named, r);
+    }
+    free(shown);
+    json_decref(r);
 }
 
 /* haven export --format csv|json [--pseudonymous] [--since T]
@@ -74,23 +97,34 @@ static int cmd_export(const cli_globals *g, int argc, char **argv)
     hv_export_options o = {0};
     hv_engine *e = NULL;
     char *text = NULL;
+    cli_output file = {0};
     int code;
     if ((code = parse_export(argc, argv, &o)))
         return code;
-    if (!o.out_path)
-        o.out = stdout;
-    if ((code = cli_open_engine(g, &e)))
-        return code;
-    hv_status st = hv_export(e, &o, &text);
-    if (st != HV_OK) {
-        code = cli_engine_error(e, st);
-    } else if (o.out_path && g->json) {
-        puts(text);
-    } else if (o.out_path) {
-        json_t *r = json_loads(text, 0, NULL);
-        render_exported(&o, r);
-        json_decref(r);
+    const char *out_path = o.out_path;
+    /* Remotely a JSON file is written into the request's outputs; a CSV
+     * export is a folder of files on the disk it runs on. */
+    if (cli_is_remote() && !strcmp(o.format, "csv"))
+        return cli_remote_refuse("export --format csv");
+    if (cli_is_remote() && out_path) {
+        if (!(o.out = cli_output_open(&file, out_path)))
+            return hv_status_exit_code(HV_NOMEM);
+        o.out_path = NULL;
+    } else if (!o.out_path) {
+        o.out = cli_out();
     }
+    if ((code = cli_open_engine(g, &e))) {
+        cli_output_drop(&file);
+        return code;
+    }
+    hv_status st = hv_export(e, &o, &text);
+    if (st != HV_OK)
+        code = cli_engine_error(e, st);
+    else if (file.f)
+        code = cli_output_keep(&file);
+    if (st == HV_OK && !code && out_path)
+        print_exported(g, &o, out_path, text);
+    cli_output_drop(&file);
     hv_free(text);
     hv_engine_close(e);
     return code;
@@ -131,14 +165,14 @@ static void render_imported(json_t *r, int ok)
     size_t i;
     json_t *row, *rejected = json_object_get(r, "rejected");
     json_array_foreach(rejected, i, row)
-        printf("row %lld: %s: %s\n",
+        fprintf(cli_out(), "row %lld: %s: %s\n",
                (long long)json_integer_value(json_object_get(row, "row")),
                json_string_value(json_object_get(row, "field")),
                json_string_value(json_object_get(row, "why")));
     if (!ok)
         return;
     json_int_t rows = json_integer_value(json_object_get(r, "rows"));
-    printf("imported %lld of %lld row%s%s\n",
+    fprintf(cli_out(), "imported %lld of %lld row%s%s\n",
            (long long)json_integer_value(json_object_get(r, "imported")),
            (long long)rows, rows == 1 ? "" : "s",
            json_array_size(rejected) ? " (the rejected rows above were skipped)" : "");
@@ -151,11 +185,27 @@ static int cmd_import(const cli_globals *g, int argc, char **argv)
     hv_engine *e = NULL;
     char *text = NULL;
     int code;
-    if ((code = parse_import(argc, argv, &o)) || (code = cli_open_engine(g, &e)))
+    if ((code = parse_import(argc, argv, &o)))
         return code;
+    /* Remotely the file is the request's input, read from memory. */
+    if (cli_is_remote()) {
+        size_t len;
+        const char *content = cli_remote_input(o.path, &len, &code);
+        if (!content)
+            return code;
+        if (!(o.in = fmemopen((void *)content, len, "rb")))
+            return cli_fail_status(HV_NOMEM, NULL);
+    }
+    if ((code = cli_open_engine(g, &e))) {
+        if (o.in)
+            fclose(o.in);
+        return code;
+    }
     hv_status st = hv_import(e, &o, &text);
+    if (o.in)
+        fclose(o.in);
     if (text && g->json) {
-        puts(text);
+        cli_puts(text);
     } else if (text) {
         json_t *r = json_loads(text, 0, NULL);
         render_imported(r, st == HV_OK);
@@ -202,12 +252,12 @@ static int print_report(const cli_globals *g, json_t *r, const char *html)
     if (html) {
         code = report_write_html(html, r);
         if (code == 0)
-            printf("caseload report written to %s\n", html);
+            fprintf(cli_out(), "caseload report written to %s\n", html);
     } else if (g->json) {
         /* indented as every --json answer, written as it is made */
-        if (json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+        if (json_dumpf(r, cli_out(), JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                       JSON_REAL_PRECISION(12)) ||
-            putchar('\n') == EOF)
+            fputc('\n', cli_out()) == EOF)
             code = hv_status_exit_code(HV_INTERNAL);
     } else {
         render_report(r);
@@ -361,7 +411,7 @@ static int print_generated(const cli_globals *g, const gen_options *o,
             (json_int_t)st->steps, "refused", (json_int_t)st->refused, "caseworkers",
             (json_int_t)st->caseworkers, "supervisors", (json_int_t)st->supervisors,
             "seconds", st->seconds, "cases_per_second", rate));
-    printf("generated %ld cases (seed %llu): %ld open, %ld closed, %ld not "
+    fprintf(cli_out(), "generated %ld cases (seed %llu): %ld open, %ld closed, %ld not "
            "registered; %ld steps (%ld refused by rules); %ld caseworkers, %ld "
            "supervisors; %.1f s, %.0f cases/s\n",
            o->cases, o->seed, st->open, st->closed, st->not_registered, st->steps,

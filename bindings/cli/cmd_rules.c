@@ -47,10 +47,10 @@ static void print_list(json_t *list)
     json_t *v;
     if (!json_array_size(list))
         return;
-    printf(" (");
+    fprintf(cli_out(), " (");
     json_array_foreach(list, i, v)
-        printf("%s%s", i ? ", " : "", json_string_value(v));
-    printf(")");
+        fprintf(cli_out(), "%s%s", i ? ", " : "", json_string_value(v));
+    fprintf(cli_out(), ")");
 }
 
 /* Prints the follow-up and review changes of case ref as a user outside
@@ -67,7 +67,7 @@ static int print_days(const char *ref, json_t *c)
         json_t *n = json_object_get(json_object_get(k, "new"), "every_days");
         if (!o || !n)
             continue;
-        printf("%s %s: every %lld day%s → every %lld day%s\n", ref, what[i][1],
+        fprintf(cli_out(), "%s %s: every %lld day%s → every %lld day%s\n", ref, what[i][1],
                (long long)json_integer_value(o), json_integer_value(o) == 1 ? "" : "s",
                (long long)json_integer_value(n), json_integer_value(n) == 1 ? "" : "s");
         shown = 1;
@@ -87,11 +87,11 @@ static void print_schedules(const char *ref, json_t *c)
         json_t *due = json_object_get(k, "due");
         duration(json_integer_value(json_object_get(o, "every")), a, sizeof a);
         duration(json_integer_value(json_object_get(n, "every")), b, sizeof b);
-        printf("%s follow-up: every %s by %s → every %s by %s, due %s → %s", ref,
+        fprintf(cli_out(), "%s follow-up: every %s by %s → every %s by %s, due %s → %s", ref,
                a, str_of(o, "method"), b, str_of(n, "method"),
                str_of(due, "now"), str_of(due, "new"));
         print_list(json_object_get(n, "reasons"));
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
     if ((k = json_object_get(c, "review"))) {
         json_t *due = json_object_get(k, "due");
@@ -99,7 +99,7 @@ static void print_schedules(const char *ref, json_t *c)
                                                     "every")), a, sizeof a);
         duration(json_integer_value(json_object_get(json_object_get(k, "new"),
                                                     "every")), b, sizeof b);
-        printf("%s review: every %s → every %s, due %s → %s\n", ref, a, b,
+        fprintf(cli_out(), "%s review: every %s → every %s, due %s → %s\n", ref, a, b,
                str_of(due, "now"), str_of(due, "new"));
     }
 }
@@ -113,26 +113,26 @@ static void print_case(json_t *c)
     json_t *k;
     if ((k = json_object_get(c, "risk"))) {
         json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
-        printf("%s risk: %s", ref, str_of(o, "level"));
+        fprintf(cli_out(), "%s risk: %s", ref, str_of(o, "level"));
         if (json_object_get(o, "score"))
-            printf(" (%g)", json_number_value(json_object_get(o, "score")));
-        printf(" → %s", str_of(n, "level"));
+            fprintf(cli_out(), " (%g)", json_number_value(json_object_get(o, "score")));
+        fprintf(cli_out(), " → %s", str_of(n, "level"));
         if (json_object_get(n, "score"))
-            printf(" (%g)", json_number_value(json_object_get(n, "score")));
+            fprintf(cli_out(), " (%g)", json_number_value(json_object_get(n, "score")));
         print_list(json_object_get(n, "factors"));
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
     print_schedules(ref, c);
     if ((k = json_object_get(c, "closure"))) {
         json_t *o = json_object_get(k, "old"), *n = json_object_get(k, "new");
-        printf("%s closure", ref);
+        fprintf(cli_out(), "%s closure", ref);
         if (json_object_get(k, "reason"))
-            printf(" (%s)", str_of(k, "reason"));
-        printf(": %s → %s",
+            fprintf(cli_out(), " (%s)", str_of(k, "reason"));
+        fprintf(cli_out(), ": %s → %s",
                json_is_true(json_object_get(o, "ok")) ? "allowed" : "refused",
                json_is_true(json_object_get(n, "ok")) ? "allowed" : "refused");
         print_list(json_object_get(n, "unmet"));
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
 }
 
@@ -141,7 +141,7 @@ static void on_change(void *ud, const char *case_json)
 {
     printer *p = ud;
     if (p->json) {
-        printf("%s\n    %s", p->listed ? "," : "", case_json);
+        fprintf(cli_out(), "%s\n    %s", p->listed ? "," : "", case_json);
     } else {
         json_t *c = json_loads(case_json, 0, NULL);
         if (c)
@@ -184,7 +184,7 @@ static void print_diff_summary(json_t *r, long long listed, long long rule_error
     const char *key;
     json_t *v;
     size_t i;
-    printf("%s%lld open case%s evaluated: %lld would change (%s %s %.12s → "
+    fprintf(cli_out(), "%s%lld open case%s evaluated: %lld would change (%s %s %.12s → "
            "%s %s %.12s)\n", listed ? "\n" : "",
            (long long)json_integer_value(json_object_get(r, "cases_evaluated")),
            json_integer_value(json_object_get(r, "cases_evaluated")) == 1 ? "" : "s",
@@ -192,26 +192,26 @@ static void print_diff_summary(json_t *r, long long listed, long long rule_error
            str_of(old, "name"), str_of(old, "version"), str_of(old, "hash"),
            str_of(new, "name"), str_of(new, "version"), str_of(new, "hash"));
     json_object_foreach(counts, key, v)
-        printf("  %s: %lld\n", key, (long long)json_integer_value(v));
+        fprintf(cli_out(), "  %s: %lld\n", key, (long long)json_integer_value(v));
     if (json_is_true(json_object_get(r, "outside_scope"))) {
         json_t *fields = json_object_get(r, "fields_not_shown");
-        printf("note: these cases are outside your scope: each case lists only "
+        fprintf(cli_out(), "note: these cases are outside your scope: each case lists only "
                "its risk levels, follow-up and review intervals in whole days "
                "and closure verdict");
         if (json_array_size(fields)) {
-            printf("; the rules ran without the form fields the packs read (");
+            fprintf(cli_out(), "; the rules ran without the form fields the packs read (");
             json_array_foreach(fields, i, v)
-                printf("%s%s", i ? ", " : "", json_string_value(v));
-            printf("), so this diff is partial");
+                fprintf(cli_out(), "%s%s", i ? ", " : "", json_string_value(v));
+            fprintf(cli_out(), "), so this diff is partial");
         }
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
     errors = json_object_get(r, "errors");
     json_array_foreach(errors, i, v)
-        printf("rule error: %s %s (%s pack): %s\n", str_of(v, "ref"),
+        fprintf(cli_out(), "rule error: %s %s (%s pack): %s\n", str_of(v, "ref"),
                str_of(v, "hook"), str_of(v, "pack"), str_of(v, "message"));
     if ((long long)json_array_size(errors) < rule_errors)
-        printf("rule error: ... %lld more\n",
+        fprintf(cli_out(), "rule error: ... %lld more\n",
                rule_errors - (long long)json_array_size(errors));
 }
 
@@ -227,12 +227,12 @@ static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks,
     char *text = NULL;
     *rule_errors = 0;
     if (json)
-        printf("{\n  \"changed\": [");
+        fprintf(cli_out(), "{\n  \"changed\": [");
     hv_status st = hv_rules_diff(e, dir, &o, &text);
     if (st != HV_OK) {
         if (json)
-            printf("]\n}\n");
-        fflush(stdout);
+            fprintf(cli_out(), "]\n}\n");
+        fflush(cli_out());
         return st;
     }
     json_t *r = json_loads(text, 0, NULL);
@@ -240,11 +240,11 @@ static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks,
     if (json) {
         /* the summary's members after "changed" */
         const char *body = strchr(text, '{');
-        printf("%s],\n%s\n", p.listed ? "\n  " : "", body ? body + 1 : "}");
+        fprintf(cli_out(), "%s],\n%s\n", p.listed ? "\n  " : "", body ? body + 1 : "}");
     } else {
         print_diff_summary(r, p.listed, *rule_errors);
     }
-    fflush(stdout);
+    fflush(cli_out());
     json_decref(r);
     hv_free(text);
     return HV_OK;
@@ -254,11 +254,11 @@ static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks,
 static void render_apply(json_t *r)
 {
     if (!json_is_true(json_object_get(r, "changed"))) {
-        printf("rules: %s %s (sha256 %.12s) already in force; nothing changed\n",
+        fprintf(cli_out(), "rules: %s %s (sha256 %.12s) already in force; nothing changed\n",
                str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"));
         return;
     }
-    printf("rules: %s %s (sha256 %.12s) in force; %lld of %lld open cases "
+    fprintf(cli_out(), "rules: %s %s (sha256 %.12s) in force; %lld of %lld open cases "
            "changed (risk and follow-up/review due dates updated, one event "
            "each)\n",
            str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"),
@@ -293,6 +293,9 @@ static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
     }
     if (apply && !dir)
         return cli_usage_error("rules apply", "use 'rules apply DIR'");
+    /* a pack folder is on the disk it runs on */
+    if (dir && cli_is_remote())
+        return cli_remote_refuse(apply ? "rules apply DIR" : "rules diff DIR");
     if ((code = cli_open_engine(g, &e)))
         return code;
     if (apply) {
@@ -305,7 +308,7 @@ static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     else if (rule_errors) {
-        fprintf(stderr, "haven: rules diff: the rules failed on %lld evaluation%s "
+        fprintf(cli_err(), "haven: rules diff: the rules failed on %lld evaluation%s "
                 "(listed)\n", rule_errors, rule_errors == 1 ? "" : "s");
         code = hv_status_exit_code(HV_INVALID);
     }
@@ -319,18 +322,18 @@ static int rules_check(const char *dir)
 {
     char *err = NULL;
     int problems = 0;
-    hv_status st = hv_rules_check_dir(dir, stdout, &problems, &err);
+    hv_status st = hv_rules_check_dir(dir, cli_out(), &problems, &err);
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);
         return code;
     }
     if (problems) {
-        fprintf(stderr, "haven: rules check: %s: %d problem%s\n", dir, problems,
+        fprintf(cli_err(), "haven: rules check: %s: %d problem%s\n", dir, problems,
                 problems == 1 ? "" : "s");
         return hv_status_exit_code(HV_INVALID);
     }
-    printf("%s: ok: every hook loads and returns its contract's shape\n", dir);
+    fprintf(cli_out(), "%s: ok: every hook loads and returns its contract's shape\n", dir);
     return 0;
 }
 
@@ -339,7 +342,7 @@ static int rules_test(const char *dir)
 {
     char *err = NULL;
     int passed = 0, failed = 0;
-    hv_status st = hv_rules_test_dir(dir, stdout, &passed, &failed, &err);
+    hv_status st = hv_rules_test_dir(dir, cli_out(), &passed, &failed, &err);
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);
@@ -364,6 +367,8 @@ static int cmd_rules(const cli_globals *g, int argc, char **argv)
         int code;
         if (argc > 2)
             return cli_usage_error("rules reload", "give at most one DIR");
+        if (argc == 2 && cli_is_remote())
+            return cli_remote_refuse("rules reload DIR");
         if ((code = cli_open_engine(g, &e)))
             return code;
         hv_status st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
@@ -390,7 +395,7 @@ static int workflow_graph(const cli_globals *g, hv_workflow *wf, hv_graph_format
                                         "format", fmt == HV_GRAPH_DOT ? "dot" : "mermaid",
                                         "graph", text));
     else
-        fputs(text, stdout);
+        fputs(text, cli_out());
     hv_free(text);
     return code;
 }
@@ -404,7 +409,7 @@ static int workflow_checked(const cli_globals *g, const char *file, hv_workflow 
             "{s:s,s:b,s:s,s:s,s:i,s:I}", "file", file, "ok", 1, "id",
             hv_workflow_id(wf), "name", hv_workflow_name(wf), "version",
             hv_workflow_version(wf), "stages", (json_int_t)hv_workflow_stage_count(wf)));
-    printf("%s: ok: workflow %s version %d, %zu stages\n", file, hv_workflow_id(wf),
+    fprintf(cli_out(), "%s: ok: workflow %s version %d, %zu stages\n", file, hv_workflow_id(wf),
            hv_workflow_version(wf), hv_workflow_stage_count(wf));
     return 0;
 }
@@ -433,8 +438,17 @@ static int cmd_workflow(const cli_globals *g, int argc, char **argv)
     if (!file)
         return cli_usage_error("workflow", "give a workflow FILE");
     hv_workflow *wf = NULL;
-    char *err = NULL;
-    hv_status st = hv_workflow_load_file(file, &wf, &err);
+    char *err = NULL, *text = NULL;
+    hv_status st;
+    if (cli_is_remote()) { /* the file as the request carries it */
+        int code = 0;
+        if (!(text = cli_read_input(file, &code)))
+            return code;
+        st = hv_workflow_load_string(text, strlen(text), file, &wf, &err);
+        free(text);
+    } else {
+        st = hv_workflow_load_file(file, &wf, &err);
+    }
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
     json_t *v = json_object_get(obj, key);
@@ -19,15 +21,15 @@ static void print_list(const char *label, json_t *list)
     json_t *v;
     if (json_array_size(list) == 0)
         return;
-    printf("    %s: ", label);
+    fprintf(cli_out(), "    %s: ", label);
     json_array_foreach(list, i, v) {
         if (json_is_string(v))
-            printf("%s%s", i ? "; " : "", json_string_value(v));
+            fprintf(cli_out(), "%s%s", i ? "; " : "", json_string_value(v));
         else if (json_is_object(v))
-            printf("%s%s%s", i ? "; " : "", str_or(v, "source", "?"),
+            fprintf(cli_out(), "%s%s%s", i ? "; " : "", str_or(v, "source", "?"),
                    json_is_true(json_object_get(v, "verified")) ? " (verified)" : "");
     }
-    printf("\n");
+    fprintf(cli_out(), "\n");
 }
 
 /* text when the string member key of o is set, else "" (for the
@@ -41,14 +43,14 @@ static const char *if_set(json_t *o, const char *key, const char *text)
 static void print_assessment(json_t *v)
 {
     json_t *d = json_object_get(v, "detail");
-    printf("  %s  %s by %s, safety %s\n", str_or(v, "at", "?"), str_or(v, "kind", "?"),
+    fprintf(cli_out(), "  %s  %s by %s, safety %s\n", str_or(v, "at", "?"), str_or(v, "kind", "?"),
            str_or(v, "by_user", "?"), str_or(v, "safety", "-"));
     if (json_is_string(json_object_get(d, "summary")))
-        printf("    summary: %s\n", str_or(d, "summary", ""));
+        fprintf(cli_out(), "    summary: %s\n", str_or(d, "summary", ""));
     const char *key;
     json_t *el;
     json_object_foreach(json_object_get(d, "elements"), key, el)
-        printf("    %s: %s\n", key, json_string_value(el));
+        fprintf(cli_out(), "    %s: %s\n", key, json_string_value(el));
     print_list("needs", json_object_get(d, "needs"));
     print_list("risks", json_object_get(d, "risks"));
     print_list("strengths", json_object_get(d, "strengths"));
@@ -62,21 +64,21 @@ static void print_plan(json_t *v)
 {
     size_t j;
     json_t *a;
-    printf("  version %lld, %s (made %s by %s",
+    fprintf(cli_out(), "  version %lld, %s (made %s by %s",
            (long long)json_integer_value(json_object_get(v, "version")),
            str_or(v, "status", "?"), str_or(v, "created_at", "?"),
            str_or(v, "created_by", "?"));
     if (json_is_string(json_object_get(v, "decided_by")))
-        printf("; decided %s by %s", str_or(v, "decided_at", "?"),
+        fprintf(cli_out(), "; decided %s by %s", str_or(v, "decided_at", "?"),
                str_or(v, "decided_by", "?"));
-    printf(")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
+    fprintf(cli_out(), ")\n    goal: %s\n    target date: %s\n", str_or(v, "goal", "?"),
            str_or(v, "target_at", "?"));
     print_list("indicators", json_object_get(v, "indicators"));
     print_list("addresses", json_object_get(v, "addresses"));
     if (json_is_string(json_object_get(v, "decision_reason")))
-        printf("    rejected: %s\n", str_or(v, "decision_reason", ""));
+        fprintf(cli_out(), "    rejected: %s\n", str_or(v, "decision_reason", ""));
     json_array_foreach(json_object_get(v, "actions"), j, a) {
-        printf("    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
+        fprintf(cli_out(), "    %lld. %s [%s] %s%s%s, %s, due %s%s%s\n",
                (long long)json_integer_value(json_object_get(a, "number")),
                str_or(a, "title", "?"), str_or(a, "status", "?"),
                str_or(a, "responsible", "?"), if_set(a, "provider", ": "),
@@ -88,14 +90,14 @@ static void print_plan(json_t *v)
 /* A referral. */
 static void print_referral(json_t *v)
 {
-    printf("  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
+    fprintf(cli_out(), "  %lld. %s to %s: %s (sent %s, updated %s)%s%s\n",
            (long long)json_integer_value(json_object_get(v, "number")),
            str_or(v, "service", "?"), str_or(v, "provider", "?"),
            str_or(v, "status", "?"), str_or(v, "sent_at", "?"),
            str_or(v, "updated_at", "?"), if_set(v, "outcome", "; outcome: "),
            str_or(v, "outcome", ""));
     if (json_is_string(json_object_get(v, "consent_overridden_by")))
-        printf("     consent overridden by %s: %s\n",
+        fprintf(cli_out(), "     consent overridden by %s: %s\n",
                str_or(v, "consent_overridden_by", "?"),
                str_or(v, "consent_override_reason", ""));
 }
@@ -103,7 +105,7 @@ static void print_referral(json_t *v)
 /* A case conference. */
 static void print_conference(json_t *v)
 {
-    printf("  %s (recorded by %s)\n", str_or(v, "at", "?"), str_or(v, "recorded_by", "?"));
+    fprintf(cli_out(), "  %s (recorded by %s)\n", str_or(v, "at", "?"), str_or(v, "recorded_by", "?"));
     print_list("participants", json_object_get(v, "participants"));
     print_list("decisions", json_object_get(v, "decisions"));
 }
@@ -111,7 +113,7 @@ static void print_conference(json_t *v)
 /* A follow-up. */
 static void print_followup(json_t *v)
 {
-    printf("  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
+    fprintf(cli_out(), "  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
            str_or(v, "method", "?"), str_or(v, "by_user", "?"), str_or(v, "safety", "?"),
            json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
            if_set(v, "notes", ": "), str_or(v, "notes", ""));
@@ -120,14 +122,14 @@ static void print_followup(json_t *v)
 /* A review of the plan. */
 static void print_review(json_t *v)
 {
-    printf("  %s  %s by %s%s%s\n", str_or(v, "at", "?"), str_or(v, "outcome", "?"),
+    fprintf(cli_out(), "  %s  %s by %s%s%s\n", str_or(v, "at", "?"), str_or(v, "outcome", "?"),
            str_or(v, "by_user", "?"), if_set(v, "notes", ": "), str_or(v, "notes", ""));
 }
 
 /* An evaluation of the plan's goal. */
 static void print_evaluation(json_t *v)
 {
-    printf("  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
+    fprintf(cli_out(), "  %s  plan version %lld: %s (by %s)\n", str_or(v, "at", "?"),
            (long long)json_integer_value(json_object_get(v, "plan_version")),
            str_or(v, "outcome", "?"), str_or(v, "by_user", "?"));
     print_list("indicators", json_object_get(json_object_get(v, "detail"), "indicators"));
@@ -136,7 +138,7 @@ static void print_evaluation(json_t *v)
 /* An approval asked of a supervisor. */
 static void print_approval(json_t *v)
 {
-    printf("  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
+    fprintf(cli_out(), "  %s: %s (asked %s by %s%s%s%s%s)%s%s\n", str_or(v, "subject", "?"),
            str_or(v, "status", "?"), str_or(v, "requested_at", "?"),
            str_or(v, "requested_by", "?"), if_set(v, "decided_by", "; decided "),
            str_or(v, "decided_at", ""), if_set(v, "decided_by", " by "),
@@ -169,17 +171,17 @@ static void render_lifecycle(json_t *c)
         json_t *sec = json_object_get(c, lifecycle_sections[k].key);
         if (!json_array_size(sec))
             continue;
-        printf("\n%s\n", lifecycle_sections[k].title);
+        fprintf(cli_out(), "\n%s\n", lifecycle_sections[k].title);
         json_array_foreach(sec, i, v)
             lifecycle_sections[k].print(v);
     }
     json_t *cl = json_object_get(c, "closure");
     if (json_is_string(json_object_get(cl, "reason"))) {
-        printf("\nClosure\n  %s on %s%s%s\n", str_or(cl, "reason", "?"),
+        fprintf(cli_out(), "\nClosure\n  %s on %s%s%s\n", str_or(cl, "reason", "?"),
                str_or(cl, "closed_at", "?"), if_set(cl, "transferred_to", ", transferred to "),
                str_or(cl, "transferred_to", ""));
     } else if (json_is_true(json_object_get(cl, "planned"))) {
-        printf("\nClosure\n  planned (a review decided to plan closure)\n");
+        fprintf(cli_out(), "\nClosure\n  planned (a review decided to plan closure)\n");
     }
 }
 
@@ -188,7 +190,7 @@ static void render_lifecycle(json_t *c)
 static void print_worded(json_t *w)
 {
     const char *code = str_or(w, "code", "?"), *words = str_or(w, "wording", code);
-    printf(strcmp(words, code) ? "%s (%s)" : "%s", code, words);
+    fprintf(cli_out(), strcmp(words, code) ? "%s (%s)" : "%s", code, words);
 }
 
 /* Prints "; label: " and the worded codes of list (nothing when empty). */
@@ -198,9 +200,9 @@ static void print_worded_list(const char *label, json_t *list)
     json_t *w;
     if (json_array_size(list) == 0)
         return;
-    printf("; %s: ", label);
+    fprintf(cli_out(), "; %s: ", label);
     json_array_foreach(list, i, w) {
-        printf("%s", i ? ", " : "");
+        fprintf(cli_out(), "%s", i ? ", " : "");
         print_worded(w);
     }
 }
@@ -210,9 +212,9 @@ static void print_interval(json_t *every)
 {
     long long sec = (long long)json_integer_value(every);
     if (sec > 0 && sec % 86400 == 0)
-        printf("every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
+        fprintf(cli_out(), "every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
     else
-        printf("every %lld hour%s", (sec + 3599) / 3600, sec <= 3600 ? "" : "s");
+        fprintf(cli_out(), "every %lld hour%s", (sec + 3599) / 3600, sec <= 3600 ? "" : "s");
 }
 
 /* The latest rule decisions of the case file (c.decisions): registration,
@@ -225,34 +227,34 @@ static void print_decisions(json_t *c)
     json_t *fu = json_object_get(d, "followup"), *cl = json_object_get(d, "closure");
     if (json_object_size(d) == 0)
         return;
-    printf("\nRule decisions (the latest; codes worded by the pack in force)\n");
+    fprintf(cli_out(), "\nRule decisions (the latest; codes worded by the pack in force)\n");
     if (reg) {
-        printf("  Registration: %s, urgency %s",
+        fprintf(cli_out(), "  Registration: %s, urgency %s",
                json_is_true(json_object_get(reg, "eligible")) ? "eligible" : "not eligible",
                str_or(reg, "urgency", "-"));
         print_worded_list("reasons", json_object_get(reg, "reasons"));
-        printf("  (%s)\n", str_or(reg, "at", "?"));
+        fprintf(cli_out(), "  (%s)\n", str_or(reg, "at", "?"));
     }
     if (risk) {
-        printf("  Risk:         %s (score %g)", str_or(risk, "level", "?"),
+        fprintf(cli_out(), "  Risk:         %s (score %g)", str_or(risk, "level", "?"),
                json_number_value(json_object_get(risk, "score")));
         print_worded_list("factors", json_object_get(risk, "factors"));
-        printf("  (%s)\n", str_or(risk, "at", "?"));
+        fprintf(cli_out(), "  (%s)\n", str_or(risk, "at", "?"));
     }
     if (fu) {
-        printf("  Follow-up:    ");
+        fprintf(cli_out(), "  Follow-up:    ");
         print_interval(json_object_get(fu, "every"));
         if (json_is_object(json_object_get(fu, "method"))) {
-            printf(", ");
+            fprintf(cli_out(), ", ");
             print_worded(json_object_get(fu, "method"));
         }
         print_worded_list("reasons", json_object_get(fu, "reasons"));
-        printf("  (%s)\n", str_or(fu, "at", "?"));
+        fprintf(cli_out(), "  (%s)\n", str_or(fu, "at", "?"));
     }
     if (cl && !json_is_true(json_object_get(cl, "ok"))) {
-        printf("  Closure:      refused");
+        fprintf(cli_out(), "  Closure:      refused");
         print_worded_list("unmet", json_object_get(cl, "unmet"));
-        printf("  (%s)\n", str_or(cl, "at", "?"));
+        fprintf(cli_out(), "  (%s)\n", str_or(cl, "at", "?"));
     }
 }
 
@@ -265,53 +267,53 @@ void render_case(json_t *c)
     json_t *risk = json_object_get(c, "risk");
     size_t i;
     json_t *v;
-    printf("Case %s  (version %lld)\n", str_or(c, "ref", "?"),
+    fprintf(cli_out(), "Case %s  (version %lld)\n", str_or(c, "ref", "?"),
            (long long)json_integer_value(json_object_get(c, "version")));
     if (!strcmp(str_or(c, "clock", ""), "simulated"))
-        printf("  SIMULATED database: its times were set with --now, not real\n");
-    printf("  Agency:      %s, workflow %s v%lld\n", str_or(c, "agency", "-"),
+        fprintf(cli_out(), "  SIMULATED database: its times were set with --now, not real\n");
+    fprintf(cli_out(), "  Agency:      %s, workflow %s v%lld\n", str_or(c, "agency", "-"),
            str_or(wf, "id", "-"),
            (long long)json_integer_value(json_object_get(wf, "version")));
-    printf("  Stage:       %s (%s), %s\n", str_or(stage, "label", "-"),
+    fprintf(cli_out(), "  Stage:       %s (%s), %s\n", str_or(stage, "label", "-"),
            str_or(stage, "id", "-"), str_or(c, "status", "-"));
-    printf("  Registered:  %s by %s\n", str_or(c, "registered_at", "-"),
+    fprintf(cli_out(), "  Registered:  %s by %s\n", str_or(c, "registered_at", "-"),
            str_or(c, "registered_by", "-"));
-    printf("  Assigned to: %s\n", str_or(c, "assignee", "-"));
-    printf("  Source:      %s\n", str_or(c, "source", "-"));
-    printf("  Urgency:     %s\n", str_or(c, "urgency", "not yet decided"));
-    printf("  Risk:        %s\n", str_or(risk, "level", "not yet assessed"));
+    fprintf(cli_out(), "  Assigned to: %s\n", str_or(c, "assignee", "-"));
+    fprintf(cli_out(), "  Source:      %s\n", str_or(c, "source", "-"));
+    fprintf(cli_out(), "  Urgency:     %s\n", str_or(c, "urgency", "not yet decided"));
+    fprintf(cli_out(), "  Risk:        %s\n", str_or(risk, "level", "not yet assessed"));
     print_decisions(c);
-    printf("\nChild\n");
-    printf("  Name:        %s\n", str_or(child, "name", "-"));
+    fprintf(cli_out(), "\nChild\n");
+    fprintf(cli_out(), "  Name:        %s\n", str_or(child, "name", "-"));
     json_t *age = json_object_get(child, "age");
     if (json_is_integer(age))
-        printf("  Age:         %lld\n", (long long)json_integer_value(age));
+        fprintf(cli_out(), "  Age:         %lld\n", (long long)json_integer_value(age));
     if (json_is_string(json_object_get(child, "dob")))
-        printf("  Born:        %s\n", str_or(child, "dob", "-"));
-    printf("  Sex:         %s\n", str_or(child, "sex", "-"));
-    printf("  Location:    %s\n", str_or(c, "location", "-"));
+        fprintf(cli_out(), "  Born:        %s\n", str_or(child, "dob", "-"));
+    fprintf(cli_out(), "  Sex:         %s\n", str_or(child, "sex", "-"));
+    fprintf(cli_out(), "  Location:    %s\n", str_or(c, "location", "-"));
     json_t *family = json_object_get(c, "family");
-    printf("\nFamily\n");
+    fprintf(cli_out(), "\nFamily\n");
     if (json_array_size(family) == 0)
-        printf("  (none recorded)\n");
+        fprintf(cli_out(), "  (none recorded)\n");
     json_array_foreach(family, i, v) {
         /* numbered as `haven update REF family.N.FIELD=...` names them */
-        printf("  %zu. %s: %s", i + 1, str_or(v, "relationship", "?"),
+        fprintf(cli_out(), "  %zu. %s: %s", i + 1, str_or(v, "relationship", "?"),
                str_or(v, "name", "(no name)"));
         if (json_is_integer(json_object_get(v, "age")))
-            printf(", %lld", (long long)json_integer_value(json_object_get(v, "age")));
+            fprintf(cli_out(), ", %lld", (long long)json_integer_value(json_object_get(v, "age")));
         json_t *lw = json_object_get(v, "lives_with_child");
         if (json_is_boolean(lw))
-            printf(", %s", json_is_true(lw) ? "lives with the child"
+            fprintf(cli_out(), ", %s", json_is_true(lw) ? "lives with the child"
                                             : "lives elsewhere");
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
-    printf("\nConcerns\n  ");
+    fprintf(cli_out(), "\nConcerns\n  ");
     json_array_foreach(json_object_get(c, "concerns"), i, v)
-        printf("%s%s", i ? ", " : "", json_string_value(v));
-    printf("\n\nConsent\n");
+        fprintf(cli_out(), "%s%s", i ? ", " : "", json_string_value(v));
+    fprintf(cli_out(), "\n\nConsent\n");
     json_array_foreach(json_object_get(c, "consent"), i, v) {
-        printf("  %s: given by %s on %s%s\n", str_or(v, "scope", "?"),
+        fprintf(cli_out(), "  %s: given by %s on %s%s\n", str_or(v, "scope", "?"),
                str_or(v, "given_by", "?"), str_or(v, "given_at", "?"),
                json_is_string(json_object_get(v, "withdrawn_at"))
                    ? " (withdrawn)"
@@ -320,19 +322,19 @@ void render_case(json_t *c)
     json_t *form = json_object_get(c, "form");
     if (json_object_size(form) > 0) {
         const char *key;
-        printf("\nForm\n");
+        fprintf(cli_out(), "\nForm\n");
         json_object_foreach(form, key, v) {
             char *text = json_is_string(v) ? NULL
                                            : json_dumps(v, JSON_ENCODE_ANY);
-            printf("  %s: %s\n", key, text ? text : json_string_value(v));
+            fprintf(cli_out(), "  %s: %s\n", key, text ? text : json_string_value(v));
             free(text);
         }
     }
-    printf("\nTasks\n");
+    fprintf(cli_out(), "\nTasks\n");
     if (json_array_size(json_object_get(c, "tasks")) == 0)
-        printf("  (none)\n");
+        fprintf(cli_out(), "  (none)\n");
     json_array_foreach(json_object_get(c, "tasks"), i, v) {
-        printf("  [%s] %s, due %s%s\n", str_or(v, "status", "?"),
+        fprintf(cli_out(), "  [%s] %s, due %s%s\n", str_or(v, "status", "?"),
                str_or(v, "label", str_or(v, "kind", "?")),
                str_or(v, "due_at", "?"),
                json_is_true(json_object_get(v, "overdue")) ? "  OVERDUE" : "");
@@ -340,16 +342,16 @@ void render_case(json_t *c)
     render_lifecycle(c);
     json_t *notes = json_object_get(c, "notes");
     if (json_array_size(notes) > 0) {
-        printf("\nNotes\n");
+        fprintf(cli_out(), "\nNotes\n");
         json_array_foreach(notes, i, v)
-            printf("  %s %s: %s\n", str_or(v, "at", "?"), str_or(v, "by", "?"),
+            fprintf(cli_out(), "  %s %s: %s\n", str_or(v, "at", "?"), str_or(v, "by", "?"),
                    str_or(v, "text", ""));
     }
-    printf("\nHistory\n");
+    fprintf(cli_out(), "\nHistory\n");
     json_array_foreach(json_object_get(c, "history"), i, v) {
         char *data = json_dumps(json_object_get(v, "data"),
                                 JSON_COMPACT | JSON_PRESERVE_ORDER);
-        printf("  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
+        fprintf(cli_out(), "  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
                str_or(v, "actor", "?"), str_or(v, "kind", "?"),
                data ? data : "");
         free(data);
@@ -361,23 +363,23 @@ void render_summaries(json_t *arr, int with_name)
     size_t i, j;
     json_t *v, *c;
     if (json_array_size(arr) == 0) {
-        printf("no cases\n");
+        fprintf(cli_out(), "no cases\n");
         return;
     }
-    printf("%-18s %-26s %-8s %-10s %-10s %-20s %s\n", "REF", "STAGE", "STATUS",
+    fprintf(cli_out(), "%-18s %-26s %-8s %-10s %-10s %-20s %s\n", "REF", "STAGE", "STATUS",
            "SOURCE", "ASSIGNEE", "REGISTERED", with_name ? "NAME" : "CONCERNS");
     json_array_foreach(arr, i, v) {
-        printf("%-18s %-26s %-8s %-10s %-10s %-20s ", str_or(v, "ref", "?"),
+        fprintf(cli_out(), "%-18s %-26s %-8s %-10s %-10s %-20s ", str_or(v, "ref", "?"),
                str_or(v, "stage", "?"), str_or(v, "status", "?"),
                str_or(v, "source", "?"), str_or(v, "assignee", "-"),
                str_or(v, "registered_at", "?"));
         if (with_name) {
-            printf("%s", str_or(v, "name", "-"));
+            fprintf(cli_out(), "%s", str_or(v, "name", "-"));
         } else {
             json_array_foreach(json_object_get(v, "concerns"), j, c)
-                printf("%s%s", j ? "," : "", json_string_value(c));
+                fprintf(cli_out(), "%s%s", j ? "," : "", json_string_value(c));
         }
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
 }
 
@@ -386,10 +388,10 @@ void render_due(json_t *arr)
     size_t i;
     json_t *v;
     if (json_array_size(arr) == 0) {
-        printf("nothing due\n");
+        fprintf(cli_out(), "nothing due\n");
         return;
     }
-    printf("%-20s %-9s %-18s %-12s %-10s %s\n", "DUE", "URGENCY", "REF", "ASSIGNEE",
+    fprintf(cli_out(), "%-20s %-9s %-18s %-12s %-10s %s\n", "DUE", "URGENCY", "REF", "ASSIGNEE",
            "", "TASK");
     json_array_foreach(arr, i, v) {
         char late[32] = "";
@@ -397,7 +399,7 @@ void render_due(json_t *arr)
         if (json_is_true(json_object_get(v, "overdue")))
             snprintf(late, sizeof late, late_by >= 86400 ? "LATE %lldd" : "LATE %lldh",
                      late_by >= 86400 ? late_by / 86400 : (late_by + 3599) / 3600);
-        printf("%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
+        fprintf(cli_out(), "%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
                str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
                str_or(v, "assignee", "(any)"), late, str_or(v, "label", "?"));
     }
@@ -413,7 +415,7 @@ void render_users(json_t *arr)
     json_t *u;
     size_t i;
     json_array_foreach(arr, i, u)
-        printf("%-16s %-14s %-16s %s, %lld open cases\n",
+        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases\n",
                str_or(u, "login", "?"), str_or(u, "role", "?"),
                str_or(u, "supervisor", "-"),
                json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
@@ -422,7 +424,7 @@ void render_users(json_t *arr)
 
 void render_reload(json_t *r)
 {
-    printf("rules: %s %s (sha256 %.12s) in force%s\n", str_or(r, "name", "?"),
+    fprintf(cli_out(), "rules: %s %s (sha256 %.12s) in force%s\n", str_or(r, "name", "?"),
            str_or(r, "version", "?"), str_or(r, "hash", "?"),
            json_is_true(json_object_get(r, "changed")) ? "" : ", unchanged");
 }
@@ -430,7 +432,7 @@ void render_reload(json_t *r)
 void render_verify(json_t *r)
 {
     json_t *deep = json_object_get(r, "deep");
-    printf("audit: ok: %lld entries chained up to entry %lld%s; %lld "
+    fprintf(cli_out(), "audit: ok: %lld entries chained up to entry %lld%s; %lld "
            "checkpoint%s match%s (the newest at entry %lld)%s\n",
            (long long)json_integer_value(json_object_get(r, "entries")),
            (long long)json_integer_value(json_object_get(r, "head_seq")),
@@ -444,14 +446,14 @@ void render_verify(json_t *r)
                ? "; the checkpoint given matches" : "");
     if (deep) {
         long long unchecked = json_integer_value(json_object_get(deep, "unchecked"));
-        printf("audit: deep: the rows of %lld case%s match their last event",
+        fprintf(cli_out(), "audit: deep: the rows of %lld case%s match their last event",
                (long long)json_integer_value(json_object_get(deep, "checked")),
                json_integer_value(json_object_get(deep, "checked")) == 1 ? "" : "s");
         if (unchecked)
-            printf("; %lld case%s could not be checked (last event from before "
+            fprintf(cli_out(), "; %lld case%s could not be checked (last event from before "
                    "schema 10, which recorded no digest)",
                    unchecked, unchecked == 1 ? "" : "s");
-        printf("\n");
+        fprintf(cli_out(), "\n");
     }
 }
 
@@ -460,7 +462,7 @@ void render_audit_log(json_t *arr)
     json_t *r;
     size_t i;
     json_array_foreach(arr, i, r)
-        printf("%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
+        fprintf(cli_out(), "%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
                (long long)json_integer_value(json_object_get(r, "seq")),
                str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
                str_or(r, "ref", "-"), str_or(r, "action", "?"),

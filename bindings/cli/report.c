@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "haven.h"
+#include "cli.h"
 #include "render.h"
 
 /* ---- reading the report ------------------------------------------------------ */
@@ -85,9 +86,9 @@ static void describe_scope(FILE *f, json_t *r)
 static void heading(const char *title, json_int_t n, int with_n)
 {
     if (with_n)
-        printf("\n%s: %lld\n", title, (long long)n);
+        fprintf(cli_out(), "\n%s: %lld\n", title, (long long)n);
     else
-        printf("\n%s\n", title);
+        fprintf(cli_out(), "\n%s\n", title);
 }
 
 /* Prints a table of the counts in obj with col as the first column's
@@ -96,9 +97,9 @@ static void text_counts(const char *col, json_t *obj)
 {
     const char *k;
     json_t *v;
-    printf("  %-28s %8s\n", col, "CASES");
+    fprintf(cli_out(), "  %-28s %8s\n", col, "CASES");
     json_object_foreach(obj, k, v)
-        printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
+        fprintf(cli_out(), "  %-28s %8lld\n", k, (long long)json_integer_value(v));
 }
 
 /* Prints the task group g (overdue or due soon) under title: by kind, then
@@ -111,16 +112,16 @@ static void text_tasks(const char *title, json_t *g)
     heading(title, num(g, "total"), 1);
     if (!num(g, "total"))
         return;
-    printf("  %-28s %8s\n", "KIND", "TASKS");
+    fprintf(cli_out(), "  %-28s %8s\n", "KIND", "TASKS");
     json_object_foreach(json_object_get(g, "by_kind"), k, v)
-        printf("  %-28s %8lld\n", k, (long long)json_integer_value(v));
-    printf("  %-28s %8s  %s\n", "ASSIGNED TO", "TASKS", "BY KIND");
+        fprintf(cli_out(), "  %-28s %8lld\n", k, (long long)json_integer_value(v));
+    fprintf(cli_out(), "  %-28s %8s  %s\n", "ASSIGNED TO", "TASKS", "BY KIND");
     json_array_foreach(json_object_get(g, "by_caseworker"), i, p) {
-        printf("  %-28s %8lld ", str_or(p, "caseworker", "(unassigned)"),
+        fprintf(cli_out(), "  %-28s %8lld ", str_or(p, "caseworker", "(unassigned)"),
                (long long)num(p, "total"));
         json_object_foreach(json_object_get(p, "by_kind"), k, v)
-            printf(" %s %lld", k, (long long)json_integer_value(v));
-        printf("\n");
+            fprintf(cli_out(), " %s %lld", k, (long long)json_integer_value(v));
+        fprintf(cli_out(), "\n");
     }
 }
 
@@ -129,24 +130,24 @@ void render_report(json_t *r)
     char b1[32], b2[32];
     size_t i;
     json_t *v;
-    printf("Caseload report for ");
-    describe_scope(stdout, r);
+    fprintf(cli_out(), "Caseload report for ");
+    describe_scope(cli_out(), r);
     if (strcmp(str_or(r, "scope", ""), "agency"))
-        printf("%s", str_or(r, "actor", "?"));
-    printf(" (%s %s), made %s\n", str_or(r, "role", "?"), str_or(r, "actor", "?"),
+        fprintf(cli_out(), "%s", str_or(r, "actor", "?"));
+    fprintf(cli_out(), " (%s %s), made %s\n", str_or(r, "role", "?"), str_or(r, "actor", "?"),
            str_or(r, "generated_at", "?"));
     if (json_is_string(json_object_get(r, "caseworker")))
-        printf("Caseworker: %s\n", str_or(r, "caseworker", ""));
-    printf("Period: %s to %s (registrations, closures, durations, months)\n",
+        fprintf(cli_out(), "Caseworker: %s\n", str_or(r, "caseworker", ""));
+    fprintf(cli_out(), "Period: %s to %s (registrations, closures, durations, months)\n",
            str_or(r, "since", "the beginning"), str_or(r, "until", "now"));
     if (!strcmp(str_or(r, "clock", ""), "simulated"))
-        printf("SIMULATED database: its times were set with --now, not real\n");
+        fprintf(cli_out(), "SIMULATED database: its times were set with --now, not real\n");
 
     json_t *open = json_object_get(r, "open_cases");
     heading("Open cases", num(open, "total"), 1);
-    printf("  %-28s %8s  %s\n", "STAGE", "CASES", "LABEL");
+    fprintf(cli_out(), "  %-28s %8s  %s\n", "STAGE", "CASES", "LABEL");
     json_array_foreach(json_object_get(open, "by_stage"), i, v)
-        printf("  %-28s %8lld  %s\n", str_or(v, "stage", "?"),
+        fprintf(cli_out(), "  %-28s %8lld  %s\n", str_or(v, "stage", "?"),
                (long long)num(v, "count"), str_or(v, "label", "?"));
     text_counts("RISK LEVEL", json_object_get(open, "by_risk"));
     text_counts("URGENCY", json_object_get(open, "by_urgency"));
@@ -155,11 +156,11 @@ void render_report(json_t *r)
     heading("Risk factors across the caseload (open cases whose current risk "
             "decision includes each)", 0, 0);
     if (!json_array_size(factors))
-        printf("  no open case has a risk decision\n");
+        fprintf(cli_out(), "  no open case has a risk decision\n");
     else
-        printf("  %-28s %8s  %s\n", "FACTOR", "CASES", "WORDING");
+        fprintf(cli_out(), "  %-28s %8s  %s\n", "FACTOR", "CASES", "WORDING");
     json_array_foreach(factors, i, v)
-        printf("  %-28s %8lld  %s\n", str_or(v, "code", "?"),
+        fprintf(cli_out(), "  %-28s %8lld  %s\n", str_or(v, "code", "?"),
                (long long)num(v, "open_cases"), str_or(v, "wording", ""));
 
     text_tasks("Tasks overdue", at(r, "tasks.overdue"));
@@ -168,28 +169,28 @@ void render_report(json_t *r)
     json_t *ap = json_object_get(r, "approvals_pending");
     heading("Approvals pending", num(ap, "total"), 1);
     if (num(ap, "total"))
-        printf("  plan %lld, closure %lld, transfer %lld; the oldest has waited %s days\n",
+        fprintf(cli_out(), "  plan %lld, closure %lld, transfer %lld; the oldest has waited %s days\n",
                (long long)num(json_object_get(ap, "by_subject"), "plan"),
                (long long)num(json_object_get(ap, "by_subject"), "closure"),
                (long long)num(json_object_get(ap, "by_subject"), "transfer"),
                fmt_days(json_object_get(ap, "oldest_waiting_days"), b1, sizeof b1));
 
     heading("Follow-up compliance (done on or before the due date)", 0, 0);
-    printf("  %-16s %8s %8s %8s %8s %8s\n", "FELL DUE IN", "DUE", "ON TIME",
+    fprintf(cli_out(), "  %-16s %8s %8s %8s %8s %8s\n", "FELL DUE IN", "DUE", "ON TIME",
            "LATE", "NOT DONE", "SHARE");
     for (int k = 0; k < NWINDOWS; k++) {
         json_t *w = at(json_object_get(r, "followup_compliance"), window_names[k][0]);
-        printf("  %-16s %8lld %8lld %8lld %8lld %8s\n", window_names[k][1],
+        fprintf(cli_out(), "  %-16s %8lld %8lld %8lld %8lld %8s\n", window_names[k][1],
                (long long)num(w, "due"), (long long)num(w, "on_time"),
                (long long)num(w, "late"), (long long)num(w, "not_done"),
                fmt_share(json_object_get(w, "ratio"), b1, sizeof b1));
     }
 
     heading("Days from registration to", 0, 0);
-    printf("  %-22s %8s %8s %8s\n", "MILESTONE", "CASES", "MEDIAN", "90TH PCT");
+    fprintf(cli_out(), "  %-22s %8s %8s %8s\n", "MILESTONE", "CASES", "MEDIAN", "90TH PCT");
     for (int k = 0; k < NMILESTONES; k++) {
         json_t *m = at(json_object_get(r, "time_to"), milestone_names[k][0]);
-        printf("  %-22s %8lld %8s %8s\n", milestone_names[k][1],
+        fprintf(cli_out(), "  %-22s %8lld %8s %8s\n", milestone_names[k][1],
                (long long)num(m, "cases"),
                fmt_days(json_object_get(m, "median_days"), b1, sizeof b1),
                fmt_days(json_object_get(m, "p90_days"), b2, sizeof b2));
@@ -197,19 +198,19 @@ void render_report(json_t *r)
 
     heading("Closure reasons", 0, 0);
     if (!json_array_size(json_object_get(r, "closure_reasons")))
-        printf("  no closures in the period\n");
+        fprintf(cli_out(), "  no closures in the period\n");
     else
-        printf("  %-28s %8s\n", "REASON", "CASES");
+        fprintf(cli_out(), "  %-28s %8s\n", "REASON", "CASES");
     json_array_foreach(json_object_get(r, "closure_reasons"), i, v)
-        printf("  %-28s %8lld\n", str_or(v, "reason", "?"), (long long)num(v, "count"));
+        fprintf(cli_out(), "  %-28s %8lld\n", str_or(v, "reason", "?"), (long long)num(v, "count"));
 
     heading("Cases registered and closed per month", 0, 0);
     if (!json_array_size(json_object_get(r, "per_month")))
-        printf("  none in the period\n");
+        fprintf(cli_out(), "  none in the period\n");
     else
-        printf("  %-10s %10s %10s\n", "MONTH", "REGISTERED", "CLOSED");
+        fprintf(cli_out(), "  %-10s %10s %10s\n", "MONTH", "REGISTERED", "CLOSED");
     json_array_foreach(json_object_get(r, "per_month"), i, v)
-        printf("  %-10s %10lld %10lld\n", str_or(v, "month", "?"),
+        fprintf(cli_out(), "  %-10s %10lld %10lld\n", str_or(v, "month", "?"),
                (long long)num(v, "registered"), (long long)num(v, "closed"));
 }
 
@@ -756,6 +757,14 @@ static void write_page(FILE *f, json_t *r)
 
 int report_write_html(const char *path, json_t *r)
 {
+    if (cli_is_remote()) { /* into the request's outputs */
+        cli_output file;
+        FILE *f = cli_output_open(&file, path);
+        if (!f)
+            return hv_status_exit_code(HV_NOMEM);
+        write_page(f, r);
+        return cli_output_keep(&file);
+    }
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)
@@ -763,7 +772,7 @@ int report_write_html(const char *path, json_t *r)
     snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0) {
-        fprintf(stderr, "haven: %s: cannot create: %s\n", path, strerror(errno));
+        fprintf(cli_err(), "haven: %s: cannot create: %s\n", path, strerror(errno));
         free(tmp);
         return hv_status_exit_code(HV_CANTCREATE);
     }
@@ -772,7 +781,7 @@ int report_write_html(const char *path, json_t *r)
         close(fd);
         unlink(tmp);
         free(tmp);
-        fprintf(stderr, "haven: %s: cannot write\n", path);
+        fprintf(cli_err(), "haven: %s: cannot write\n", path);
         return hv_status_exit_code(HV_IOERR);
     }
     write_page(f, r);
@@ -783,7 +792,7 @@ int report_write_html(const char *path, json_t *r)
         if (!bad)
             err = errno;
         unlink(tmp);
-        fprintf(stderr, "haven: %s: cannot write: %s\n", path, strerror(err));
+        fprintf(cli_err(), "haven: %s: cannot write: %s\n", path, strerror(err));
         free(tmp);
         return hv_status_exit_code(HV_IOERR);
     }

@@ -494,6 +494,8 @@ typedef struct {
                          * Haven JSON export: whole case histories) */
     const char *path;   /* the file */
     int skip_bad;       /* commit the good rows even if some are rejected */
+    FILE *in;           /* not NULL: read this stream (the caller's; path
+                         * only names it in messages), not the file */
 } hv_import_options;
 
 /* Imports a file in one transaction: every row or case is validated on its

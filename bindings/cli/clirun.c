@@ -1,0 +1,453 @@
+/*
+ * clirun.c - the commands run in process (clirun.h): the current cli_io
+ * of the calling thread, the helpers every command prints its results and
+ * errors with and reads and writes its files through (cli.h), opening the
+ * engine, the table of commands, help, and cli_run.  main.c (the `haven`
+ * program) and havend both call cli_run.
+ *
+ * Exit codes follow sysexits.h (hv_status_exit_code); errors are one
+ * line on the error stream, `haven: WHAT: WHY`, and change nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "clirun.h"
+#include "haven.h"
+#include "kv.h"
+
+#define MAX_INPUT_BYTES (4 * 1024 * 1024)
+
+/* ---- the current cli_io ----------------------------------------------------- */
+
+/* The cli_io of the cli_run this thread is in (NULL: none, the process's
+ * stdout and stderr). */
+static _Thread_local cli_io *current_io;
+
+FILE *cli_out(void)
+{
+    return current_io && current_io->out ? current_io->out : stdout;
+}
+
+FILE *cli_err(void)
+{
+    return current_io && current_io->err ? current_io->err : stderr;
+}
+
+int cli_puts(const char *s)
+{
+    FILE *out = cli_out();
+    return fputs(s, out) == EOF || putc('\n', out) == EOF ? EOF : 1;
+}
+
+int cli_is_remote(void)
+{
+    return current_io && current_io->remote;
+}
+
+int cli_remote_refuse(const char *what)
+{
+    fprintf(cli_err(), "haven: %s: not available over --server (run it where "
+                       "the database is)\n", what);
+    return hv_status_exit_code(HV_USAGE);
+}
+
+const char *cli_remote_input(const char *path, size_t *len, int *code)
+{
+    json_t *v = current_io ? json_object_get(current_io->inputs, path) : NULL;
+    if (!json_is_string(v)) {
+        fprintf(cli_err(), "haven: %s: cannot open: not sent by the client\n", path);
+        *code = hv_status_exit_code(HV_NOINPUT);
+        return NULL;
+    }
+    *len = json_string_length(v);
+    return json_string_value(v);
+}
+
+FILE *cli_output_open(cli_output *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    o->f = open_memstream(&o->buf, &o->len);
+    if (!o->f)
+        cli_fail_status(HV_NOMEM, NULL);
+    return o->f;
+}
+
+int cli_output_keep(cli_output *o)
+{
+    int bad = !o->f || ferror(o->f);
+    if (o->f && fclose(o->f) != 0)
+        bad = 1;
+    o->f = NULL;
+    json_t *text = bad ? NULL : json_stringn(o->buf, o->len);
+    free(o->buf);
+    o->buf = NULL;
+    if (bad)
+        return cli_fail_status(HV_NOMEM, NULL);
+    if (!text)
+        return cli_fail(HV_INTERNAL, o->path, "the file is not UTF-8 text");
+    if (!current_io || !json_is_object(current_io->outputs) ||
+        json_object_set_new(current_io->outputs, o->path, text))
+        return cli_fail(HV_INTERNAL, o->path, "no outputs to return it in");
+    return 0;
+}
+
+void cli_output_drop(cli_output *o)
+{
+    if (o->f)
+        fclose(o->f);
+    free(o->buf);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- errors and output ---------------------------------------------------- */
+
+int cli_fail(hv_status st, const char *what, const char *why)
+{
+    fprintf(cli_err(), "haven: %s: %s\n", what, why);
+    return hv_status_exit_code(st);
+}
+
+int cli_usage_error(const char *what, const char *why)
+{
+    return cli_fail(HV_USAGE, what, why);
+}
+
+int cli_fail_status(hv_status st, const char *msg)
+{
+    fprintf(cli_err(), "haven: %s\n", msg && *msg ? msg : hv_strerror(st));
+    return hv_status_exit_code(st);
+}
+
+int cli_engine_error(hv_engine *e, hv_status st)
+{
+    return cli_fail_status(st, hv_errmsg(e));
+}
+
+int cli_print_json(json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(v);
+    if (!s)
+        return cli_fail_status(HV_NOMEM, NULL);
+    cli_puts(s);
+    free(s);
+    return 0;
+}
+
+int cli_finish(const cli_globals *g, hv_engine *e, hv_status st, char *text,
+               void (*render)(json_t *))
+{
+    int code = 0;
+    if (st != HV_OK) {
+        code = cli_engine_error(e, st);
+    } else if (g->json || !render) {
+        cli_puts(text);
+    } else {
+        json_t *v = json_loads(text, 0, NULL);
+        render(v);
+        json_decref(v);
+    }
+    hv_free(text);
+    hv_engine_close(e);
+    return code;
+}
+
+/* ---- engine set-up ------------------------------------------------------- */
+
+/* Applies HAVEN_BUSY_TIMEOUT to e: 0, or a usage error's exit code. */
+static int apply_busy_timeout(hv_engine *e)
+{
+    const char *busy = getenv("HAVEN_BUSY_TIMEOUT");
+    if (!busy || !*busy)
+        return 0;
+    char *end;
+    long ms = strtol(busy, &end, 10);
+    if (*end || ms < 0 || ms > 3600000)
+        return cli_usage_error("HAVEN_BUSY_TIMEOUT", "milliseconds from 0 to 3600000");
+    hv_engine_set_busy_timeout(e, (int)ms);
+    return 0;
+}
+
+/* Applies the environment and the global options to the open engine e:
+ * 0, or the exit code after printing the error (e stays open). */
+static int apply_globals(const cli_globals *g, hv_engine *e)
+{
+    hv_status st;
+    int code = apply_busy_timeout(e);
+    if (code)
+        return code;
+    /* Only a simulated database takes --now: a live one keeps the system
+     * clock (the engine refuses; the message names the flag). */
+    if (g->has_now && (st = hv_clock_fix(e, g->now)) != HV_OK)
+        return st == HV_USAGE
+                   ? cli_usage_error("--now", "this database is live: it runs on "
+                                              "the system clock (only a database "
+                                              "made with 'init --simulated' takes "
+                                              "--now)")
+                   : cli_engine_error(e, st);
+    if (g->purpose && (st = hv_engine_set_purpose(e, g->purpose)) != HV_OK)
+        return cli_engine_error(e, st);
+    if (getenv("HAVEN_RULES_LOG") && *getenv("HAVEN_RULES_LOG"))
+        hv_engine_set_rules_log(e, cli_err());
+    if (g->as && (st = hv_engine_set_actor(e, g->as)) != HV_OK)
+        return cli_engine_error(e, st);
+    return 0;
+}
+
+int cli_open_engine(const cli_globals *g, hv_engine **out)
+{
+    char *err = NULL;
+    hv_status st = hv_engine_open(g->db, out, &err);
+    if (st != HV_OK) {
+        int code = cli_fail_status(st, err);
+        hv_free(err);
+        return code;
+    }
+    int code = apply_globals(g, *out);
+    if (code) {
+        hv_engine_close(*out);
+        *out = NULL;
+    }
+    return code;
+}
+
+/* cli_read_input in remote mode: the content of path from the request's
+ * inputs. */
+static char *remote_read_input(const char *path, int *code)
+{
+    size_t n;
+    const char *text = cli_remote_input(path, &n, code);
+    if (!text)
+        return NULL;
+    if (n > MAX_INPUT_BYTES) {
+        fprintf(cli_err(), "haven: %s: input larger than %d bytes\n", path,
+                MAX_INPUT_BYTES);
+        *code = hv_status_exit_code(HV_INVALID);
+        return NULL;
+    }
+    char *buf = malloc(n + 1);
+    if (!buf) {
+        *code = hv_status_exit_code(HV_NOMEM);
+        return NULL;
+    }
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+char *cli_read_input(const char *path, int *code)
+{
+    if (cli_is_remote())
+        return remote_read_input(path, code);
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(cli_err(), "haven: %s: cannot open: %s\n", path, strerror(errno));
+        *code = hv_status_exit_code(HV_NOINPUT);
+        return NULL;
+    }
+    char *buf = malloc(MAX_INPUT_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_INPUT_BYTES + 1, f) : 0;
+    if (f != stdin)
+        fclose(f);
+    if (!buf) {
+        *code = hv_status_exit_code(HV_NOMEM);
+        return NULL;
+    }
+    if (n > MAX_INPUT_BYTES) {
+        free(buf);
+        fprintf(cli_err(), "haven: %s: input larger than %d bytes\n", path,
+                MAX_INPUT_BYTES);
+        *code = hv_status_exit_code(HV_INVALID);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+char *cli_input_json(const char *what, const char *json_in, int npairs,
+                     char **pairs, const kv_field *fields, int *code)
+{
+    if (json_in)
+        return cli_read_input(json_in, code);
+    char err[200];
+    json_t *obj = kv_to_json(npairs, pairs, fields, err, sizeof err);
+    if (!obj) {
+        *code = cli_fail(HV_INVALID, what, err);
+        return NULL;
+    }
+    char *input = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!input)
+        *code = cli_fail_status(HV_NOMEM, NULL);
+    return input;
+}
+
+/* ---- the table of commands ----------------------------------------------- */
+
+static int cmd_help(const cli_globals *g, int argc, char **argv);
+
+/* haven help [COMMAND]: its entry (the table is clirun.c's). */
+static const cli_command help_command = {"help", cmd_help, "haven help [COMMAND]",
+                                         NULL, "Show help."};
+
+/* Every command, in the order `haven --help` lists them. */
+static const cli_command *const commands[] = {
+    &cli_cmd_init, &cli_cmd_register, &cli_cmd_show, &cli_cmd_list,
+    &cli_cmd_search, &cli_cmd_note, &cli_cmd_history, &cli_cmd_workflow,
+#define STEP_COMMAND(verb, synopsis, help) &cli_step_##verb,
+    HV_STEP_MAP(STEP_COMMAND)
+#undef STEP_COMMAND
+    &cli_cmd_due, &cli_cmd_user, &cli_cmd_scenario, &cli_cmd_train,
+    &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
+    &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
+    &cli_cmd_import, &cli_cmd_report, &help_command,
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+void cli_print_usage(FILE *out, const cli_command *c)
+{
+    if (c->usage) {
+        fputs(c->usage, out);
+        return;
+    }
+    const char *p = c->synopsis;
+    fprintf(out, "haven %s REF ", c->name);
+    for (const char *bar; (bar = strstr(p, " | ")); p = bar + 3)
+        fprintf(out, "%.*s | haven %s REF ", (int)(bar - p), p, c->name);
+    fputs(p, out);
+}
+
+/* The command called name, or NULL. */
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i]->name, name))
+            return commands[i];
+    return NULL;
+}
+
+/* Prints `haven COMMAND --help` of c on cli_out(); returns 0. */
+static int command_help(const cli_command *c)
+{
+    fprintf(cli_out(), "usage: ");
+    cli_print_usage(cli_out(), c);
+    fprintf(cli_out(), "\n\n%s\n", c->help);
+    return 0;
+}
+
+/* Prints the overview of `haven --help` on out. */
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: haven [--db PATH] [--as LOGIN] [--now ISO8601] [--json] "
+            "COMMAND ...\n\n"
+            "Haven %s - child protection case management.\n\n"
+            "Global options:\n"
+            "  --db PATH      the database (default $HAVEN_DB, else "
+            "./haven.db)\n"
+            "  --as LOGIN     the acting user (default $HAVEN_USER, else "
+            "$USER)\n"
+            "  --now TIME     fix the clock of a simulated database (init\n"
+            "                 --simulated), e.g. 2026-11-28T09:00:00Z; a live\n"
+            "                 database refuses it\n"
+            "  --purpose CODE why you act (recorded in the audit trail)\n"
+            "  --json         print JSON instead of text\n"
+            "  --version, --help\n\nCommands:\n",
+            HV_VERSION_STRING);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fputs("  ", out);
+        cli_print_usage(out, commands[i]);
+        fputc('\n', out);
+    }
+    fprintf(out,
+            "\n`haven COMMAND --help` describes one command.\n"
+            "Exit codes: 0 ok, 64 usage, 65 bad data or refusal, 66 missing "
+            "input file,\n69 not found, 70 internal error, 73 cannot create, "
+            "75 database busy (retry),\n77 permission denied.\n");
+}
+
+/* haven help [COMMAND] */
+static int cmd_help(const cli_globals *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc == 0) {
+        usage(cli_out());
+        return 0;
+    }
+    const cli_command *c = find_command(argv[0]);
+    if (c)
+        return command_help(c);
+    return cli_usage_error(argv[0], "unknown command (see haven --help)");
+}
+
+/* ---- running a command -------------------------------------------------------- */
+
+/* The commands that never run over --server: they make or copy database
+ * files, run scripts or a terminal session, or read folders of the
+ * machine they run on. */
+static const char *const local_only[] = {"init",  "gen",    "repl",  "scenario",
+                                         "train", "backup", "purge", NULL};
+
+int cli_remote_allowed(const char *command, const char *subcommand)
+{
+    for (int i = 0; local_only[i]; i++)
+        if (!strcmp(command, local_only[i]))
+            return 0;
+    /* rules check/test DIR and rules apply DIR need a pack folder */
+    if (!strcmp(command, "rules") && subcommand &&
+        (!strcmp(subcommand, "check") || !strcmp(subcommand, "test") ||
+         !strcmp(subcommand, "apply")))
+        return 0;
+    return 1;
+}
+
+/* Runs the command argv[0] on argv[1..argc) (its --help or -h anywhere
+ * prints its help instead; in remote mode a command cli_remote_allowed
+ * refuses is refused); returns the exit code. */
+static int dispatch(const cli_globals *g, int argc, char **argv)
+{
+    if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        usage(argc == 0 ? cli_err() : cli_out());
+        return argc == 0 ? hv_status_exit_code(HV_USAGE) : 0;
+    }
+    const cli_command *c = find_command(argv[0]);
+    if (!c)
+        return cli_usage_error(argv[0], argv[0][0] == '-'
+                                            ? "unknown option (see haven --help)"
+                                            : "unknown command (see haven --help)");
+    for (int j = 1; j < argc; j++)
+        if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h"))
+            return command_help(c);
+    if (cli_is_remote() && !cli_remote_allowed(c->name, argc > 1 ? argv[1] : NULL)) {
+        char what[64];
+        if (cli_remote_allowed(c->name, NULL))
+            snprintf(what, sizeof what, "%s %.40s", c->name, argv[1]);
+        else
+            snprintf(what, sizeof what, "%s", c->name);
+        return cli_remote_refuse(what);
+    }
+    return c->run(g, argc - 1, argv + 1);
+}
+
+int cli_run(const cli_globals *g, cli_io *io, int argc, char **argv)
+{
+    cli_io *outer = current_io;
+    int code;
+    current_io = io;
+    if (cli_is_remote() && g->has_now)
+        code = cli_usage_error("--now", "not over --server (the server's clock "
+                                        "is the only clock)");
+    else
+        code = dispatch(g, argc, argv);
+    fflush(cli_out());
+    fflush(cli_err());
+    current_io = outer;
+    return code;
+}
