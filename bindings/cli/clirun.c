@@ -441,11 +441,18 @@ int cli_run(const cli_globals *g, cli_io *io, int argc, char **argv)
     cli_io *outer = current_io;
     int code;
     current_io = io;
-    if (cli_is_remote() && g->has_now)
+    cli_globals server_g;
+    if (cli_is_remote() && g->has_now) {
         code = cli_usage_error("--now", "not over --server (the server's clock "
                                         "is the only clock)");
-    else
+    } else if (cli_is_remote() && io->has_clock) {
+        server_g = *g;
+        server_g.has_now = 1;
+        server_g.now = io->clock;
+        code = dispatch(&server_g, argc, argv);
+    } else {
         code = dispatch(g, argc, argv);
+    }
     fflush(cli_out());
     fflush(cli_err());
     current_io = outer;

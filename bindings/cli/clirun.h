@@ -25,6 +25,8 @@ typedef struct {
     int remote;       /* 1: a server request */
     json_t *inputs;   /* remote: object PATH -> content; every file read comes from here */
     json_t *outputs;  /* remote: object PATH -> content; filled by files the command writes */
+    int has_clock;    /* remote: the server's clock is set (an administrator's, on a */
+    hv_time clock;    /* simulated database: POST /v1/clock); the user's --now never is */
 } cli_io;
 
 /* Runs one command (argv[0] = its name) with g's globals, printing on io.

@@ -312,14 +312,6 @@ static json_t *run_command(const char *login, int argc, char **argv, int json,
     g.as = login;
     g.purpose = purpose;
     g.json = json;
-    long long clock = atomic_load(&hvd.clock);
-    char now_text[40];
-    if (clock) {
-        g.has_now = 1;
-        g.now = (hv_time)clock;
-        hv_time_format(g.now, now_text, sizeof now_text);
-        g.now_text = now_text;
-    }
     char *obuf = NULL, *ebuf = NULL;
     size_t olen = 0, elen = 0;
     cli_io io = {0};
@@ -328,6 +320,9 @@ static json_t *run_command(const char *login, int argc, char **argv, int json,
     io.remote = 1;
     io.inputs = inputs;
     io.outputs = json_object();
+    long long clock = atomic_load(&hvd.clock);
+    io.has_clock = clock != 0;
+    io.clock = (hv_time)clock;
     int code = 70;
     if (io.out && io.err && io.outputs)
         code = cli_run(&g, &io, argc, argv);
