@@ -273,7 +273,7 @@ HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_
     hv_time_format(expires, until, sizeof until);
     sqlite3_stmt *st = NULL;
     if ((s = hv__store_preparef(e, &st, "UPDATE users SET enrol_hash = ?2,"
-                                " enrol_expires = ?3 WHERE id = ?1", "ini", id, expires)))
+                                " enrol_expires = ?3 WHERE id = ?1", "ini", id, NULL, expires)))
         goto fail;
     sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
@@ -320,7 +320,7 @@ static hv_status set_password(hv_engine *e, const auth_user *u, const char *pwha
         return s;
     if ((s = hv__store_preparef(e, &st, "UPDATE users SET password_hash = ?2,"
                                 " enrol_hash = NULL, enrol_expires = NULL WHERE"
-                                " id = ?1 AND enrol_hash = ?3", "itn", u->id, pwhash)))
+                                " id = ?1 AND enrol_hash = ?3", "itn", u->id, pwhash, NULL)))
         goto fail;
     sqlite3_bind_blob(st, 3, u->enrol, sizeof u->enrol, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
@@ -449,7 +449,7 @@ static hv_status issue_token(hv_engine *e, const auth_user *u, const char *from,
     if ((s = hv__store_preparef(e, &st, "INSERT INTO auth_tokens (hash, user_id,"
                                 " created_at, expires_at, idle_timeout, last_used)"
                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?3)", "niiii",
-                                u->id, now, now + ttl_s, idle_s)))
+                                NULL, u->id, now, now + ttl_s, idle_s)))
         goto fail;
     sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
