@@ -391,6 +391,36 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN os_uid INTEGER;"
     "ALTER TABLE events ADD COLUMN os_login TEXT;"
     "ALTER TABLE events ADD COLUMN digest BLOB;",
+
+    /* 10 -> 11: authentication (auth.c): a user's OS login and single
+     * sign-on identity (each mapped to one user at most), their Argon2id
+     * password hash, the keyed hash of a one-time enrolment code and its
+     * expiry; the keyed hashes of bearer tokens (never a token), and the
+     * failed logins that lock an account for a while.  Times are the wall
+     * clock's, never the case clock's. */
+    "ALTER TABLE users ADD COLUMN os_login TEXT;"
+    "ALTER TABLE users ADD COLUMN oidc_identity TEXT;"
+    "ALTER TABLE users ADD COLUMN password_hash TEXT;"
+    "ALTER TABLE users ADD COLUMN enrol_hash BLOB;"
+    "ALTER TABLE users ADD COLUMN enrol_expires INTEGER;"
+    "CREATE UNIQUE INDEX users_os_login ON users(os_login);"
+    "CREATE UNIQUE INDEX users_oidc_identity ON users(oidc_identity);"
+    "CREATE TABLE auth_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  idle_timeout INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE INDEX auth_tokens_user ON auth_tokens(user_id, revoked_at);"
+    "CREATE TABLE auth_failures ("
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX auth_failures_user ON auth_failures(user_id, at);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "auth.h"
 #include "checkpoint.h"
 #include "alloc.h"
 #include "store.h"
@@ -169,8 +170,17 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
                      hv__echo_safe(login) ? login : "?");
         goto fail;
     }
+    /* a disabled user's tokens die with their access */
+    int64_t revoked = 0;
+    if (active == 0 && (s = hv__auth_revoke_user(e, login, &revoked)))
+        goto fail;
     json_t *data = json_pack("{s:s,s:i,s:s?,s:s?}", "login", login, "active",
                              active, "role", role, "supervisor", supervisor);
+    if (data && revoked &&
+        json_object_set_new(data, "tokens_revoked", json_integer(revoked))) {
+        json_decref(data);
+        data = NULL;
+    }
     if (data && active == 0 && team &&
         json_object_set_new(data, "supervisees_left", json_integer(team))) {
         json_decref(data);
@@ -196,7 +206,9 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     if ((s = hv__store_prepare(e,
                                "SELECT u.login, u.role, s.login, u.active,"
                                " (SELECT count(*) FROM cases WHERE assignee_id"
-                               " = u.id AND status = 'open') FROM users u LEFT"
+                               " = u.id AND status = 'open'), u.password_hash IS"
+                               " NOT NULL, u.os_login, u.oidc_identity IS NOT NULL"
+                               " FROM users u LEFT"
                                " JOIN users s ON s.id = u.supervisor_id ORDER"
                                " BY u.login",
                                &st)))
@@ -205,11 +217,14 @@ HV_API hv_status hv_user_list(hv_engine *e, char **out_json)
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sup = (const char *)sqlite3_column_text(st, 2);
-        json_t *row = json_pack("{s:s,s:s,s:s?,s:b,s:I}", "login",
+        json_t *row = json_pack("{s:s,s:s,s:s?,s:b,s:I,s:b,s:s?,s:b}", "login",
                                 sqlite3_column_text(st, 0), "role",
                                 sqlite3_column_text(st, 1), "supervisor", sup,
                                 "active", sqlite3_column_int(st, 3), "open_cases",
-                                (json_int_t)sqlite3_column_int64(st, 4));
+                                (json_int_t)sqlite3_column_int64(st, 4),
+                                "password", sqlite3_column_int(st, 5),
+                                "os_login", (const char *)sqlite3_column_text(st, 6),
+                                "sso", sqlite3_column_int(st, 7));
         if (!row || json_array_append_new(arr, row)) {
             json_decref(arr);
             arr = NULL;

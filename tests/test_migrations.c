@@ -190,6 +190,14 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "ALTER TABLE events DROP COLUMN os_login;"
                      "ALTER TABLE events DROP COLUMN digest;"
                      "DELETE FROM meta WHERE key = 'audit_chain_keyed_from';"
+                     /* (nor schema 11's) */
+                     "DROP TABLE auth_tokens; DROP TABLE auth_failures;"
+                     "DROP INDEX users_os_login; DROP INDEX users_oidc_identity;"
+                     "ALTER TABLE users DROP COLUMN os_login;"
+                     "ALTER TABLE users DROP COLUMN oidc_identity;"
+                     "ALTER TABLE users DROP COLUMN password_hash;"
+                     "ALTER TABLE users DROP COLUMN enrol_hash;"
+                     "ALTER TABLE users DROP COLUMN enrol_expires;"
                      "PRAGMA user_version=8;"
                      "COMMIT;",
                      NULL, NULL, &msg) != SQLITE_OK)

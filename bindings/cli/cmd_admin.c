@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cmd_auth.h"
 #include "render.h"
 
 /* ---- init ---------------------------------------------------------------- */
@@ -141,6 +142,10 @@ static int cmd_user(const cli_globals *g, int argc, char **argv)
         hv_status st = hv_user_list(e, &text);
         return cli_finish(g, e, st, text, render_users);
     }
+    if (argc >= 1 && !strcmp(argv[0], "enrol"))
+        return cli_user_enrol(g, argc, argv);
+    if (argc >= 1 && !strcmp(argv[0], "map"))
+        return cli_user_map(g, argc, argv);
     if (argc >= 2 && (!strcmp(argv[0], "disable") || !strcmp(argv[0], "enable") ||
                       !strcmp(argv[0], "role")))
         return user_update(g, argc, argv);
@@ -339,10 +344,17 @@ const cli_command cli_cmd_init = {
 const cli_command cli_cmd_user = {
     "user", cmd_user,
     "haven user add LOGIN --role ROLE [--supervisor LOGIN] | haven user list | "
-    "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN]",
+    "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN] | "
+    "haven user enrol LOGIN | haven user map LOGIN [--os-login NAME] [--oidc IDENTITY]",
     NULL,
     "Manage users (an administrator adds them).  Roles: caseworker,\n"
-    "supervisor, manager, administrator, trainer."};
+    "supervisor, manager, administrator, trainer.  Disabling a user revokes\n"
+    "their server tokens.\n"
+    "enrol: a one-time code (72 h; a new one voids the old) with which the\n"
+    "user sets their own password on the agency server; shown once.\n"
+    "map: the OS login (the server's local socket) and the single sign-on\n"
+    "identity (ISSUER|SUBJECT, or an e-mail) the user is known by; a mapping\n"
+    "not given is cleared."};
 
 const cli_command cli_cmd_audit = {
     "audit", cmd_audit,

@@ -415,11 +415,16 @@ void render_users(json_t *arr)
     json_t *u;
     size_t i;
     json_array_foreach(arr, i, u)
-        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases\n",
+        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases%s%s%s%s
+",
                str_or(u, "login", "?"), str_or(u, "role", "?"),
                str_or(u, "supervisor", "-"),
                json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
-               (long long)json_integer_value(json_object_get(u, "open_cases")));
+               (long long)json_integer_value(json_object_get(u, "open_cases")),
+               json_is_true(json_object_get(u, "password")) ? ", password" : "",
+               json_is_string(json_object_get(u, "os_login")) ? ", OS login " : "",
+               str_or(u, "os_login", ""),
+               json_is_true(json_object_get(u, "sso")) ? ", single sign-on" : "");
 }
 
 void render_reload(json_t *r)

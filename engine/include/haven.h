@@ -394,8 +394,59 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path);
  * risk and audit events.  Administrators only, after the agency's
  * retention period (meta `retention` seconds; 7 years by default). */
 HV_API hv_status hv_case_purge(hv_engine *e, const char *ref);
-/* Users as a JSON array {login, role, supervisor, active, open_cases}. */
+/* Users as a JSON array {login, role, supervisor, active, open_cases,
+ * password (set or not), os_login (or null), sso (an OIDC identity mapped)}. */
 HV_API hv_status hv_user_list(hv_engine *e, char **out_json);
+/* ---- Authentication (the agency server, havend) ---------------------------
+ * Token and enrolment times use the wall clock (time(NULL)), never the case
+ * clock.  Every refusal is HV_FORBIDDEN (exit 77), recorded as an
+ * `auth_refused` event (its reason code and `from`) in its own transaction;
+ * no password, code, token or hash of one reaches an event or a message.
+ * `from` is an address label ("127.0.0.1", "unix:uid=0") or NULL. */
+#define HV_FORBIDDEN HV_DENIED
+/* How long an enrolment code is valid (72 h). */
+#define HV_ENROL_CODE_TTL (72 * 3600)
+/* The minimum length of a password (bytes). */
+#define HV_PASSWORD_MIN 10
+/* Administrator: a one-time enrolment code for login (printed once; stored as
+ * a hash; valid 72 h; issuing a new one voids the old).  *out_code is
+ * "XXXX-XXXX-XXXX-XXXX" (malloc, hv_free).  Audited `user_enrol_code`. */
+HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_code);
+/* Maps an OS login (peer credentials) or an OIDC identity ("ISSUER|SUBJECT"
+ * or an e-mail, matched without case) to a Haven user: administrator only,
+ * audited `user_mapped`.  Sets both: NULL clears one. */
+HV_API hv_status hv_user_map(hv_engine *e, const char *login, const char *os_login,
+                             const char *oidc_identity);
+/* The user sets their password (>= HV_PASSWORD_MIN bytes) with their code:
+ * Argon2id (crypto_pwhash_str).  The code is used up; the user's tokens are
+ * revoked.  Audited `user_enrolled`. */
+HV_API hv_status hv_auth_enrol(hv_engine *e, const char *login, const char *code,
+                               const char *password, const char *from);
+/* Password login -> a new bearer token (malloc, "hv1."+43 base64url chars)
+ * stored only as a keyed hash, lifetime ttl_s and idle timeout idle_s;
+ * *out_json = {"user","role","expires"}.  Wrong password / unknown /
+ * disabled / locked (5 failures in 15 min per account): HV_FORBIDDEN,
+ * audited `auth_refused` with a reason code.  Audited `auth_login`. */
+HV_API hv_status hv_auth_login(hv_engine *e, const char *login, const char *password,
+                               const char *from, int64_t ttl_s, int64_t idle_s,
+                               char **out_token, char **out_json);
+/* Resolves a bearer token: HV_OK and *out_login (malloc), or HV_FORBIDDEN
+ * (expired, idle, revoked, unknown/forged, user disabled), audited. */
+HV_API hv_status hv_auth_token(hv_engine *e, const char *token, const char *from,
+                               char **out_login);
+/* Revokes the token (audited `auth_logout`); HV_FORBIDDEN for a token that
+ * is not a live one. */
+HV_API hv_status hv_auth_logout(hv_engine *e, const char *token);
+/* Peer credentials / verified OIDC identity -> Haven user (an active one),
+ * or HV_FORBIDDEN audited (unmapped_peer, unknown_oidc, disabled_user). */
+HV_API hv_status hv_auth_os_login(hv_engine *e, const char *os_login, const char *from,
+                                  char **out_login);
+HV_API hv_status hv_auth_oidc(hv_engine *e, const char *issuer, const char *subject,
+                              const char *email, const char *from, char **out_login);
+/* Records a refusal decided outside the engine (bad JWT, rate limit, forged
+ * token): reason is a short code ([a-z_], at most 40). */
+HV_API hv_status hv_auth_refused(hv_engine *e, const char *reason, const char *from);
+
 /* Records that the acting user is about to run code outside the sandbox
  * through front_end (a short fixed label such as "repl --unsafe"): an
  * administrator only, recorded as an `unsafe_session` event; anyone else is
