@@ -251,10 +251,12 @@ static void enrol_users(void)
     CURL *c = curl_easy_init();
     for (int i = 0; i < nusers_ready; i++) {
         user *u = &users[i];
-        char cmd[1024], code[128] = "";
-        snprintf(cmd, sizeof cmd, "%s --db %s --as admin --json user enrol %s", haven_bin,
-                 dbpath, u->login);
+        char *cmd = NULL, code[128] = "";
+        if (asprintf(&cmd, "%s --db %s --as admin --json user enrol %s", haven_bin, dbpath,
+                     u->login) < 0)
+            die("out of memory");
         FILE *p = popen(cmd, "r");
+        free(cmd);
         char text[4096] = "";
         size_t n = p ? fread(text, 1, sizeof text - 1, p) : 0;
         text[n] = '\0';
@@ -601,7 +603,7 @@ int main(int argc, char **argv)
         stop_daemon(SIGTERM);
         bad += check_counts("after the kill", &http, before, nclients);
         bad += verify_registered(cls);
-        char cmd[1024];
+        char cmd[2048];
         snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA integrity_check' | grep -qx ok", dbpath);
         int ic = system(cmd);
         printf("  integrity_check: %s\n", ic == 0 ? "ok" : "FAILED");

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
                                         "(e.g. 2026-11-28T09:00:00Z)");
     } else if (code == 0) {
         g.has_now = g.now_text != NULL;
-        cli_io io = {stdout, stderr, 0, NULL, NULL};
+        cli_io io = {.out = stdout, .err = stderr};
         code = cli_run(&g, &io, nrest, rest);
     }
     free(rest);

@@ -415,8 +415,7 @@ void render_users(json_t *arr)
     json_t *u;
     size_t i;
     json_array_foreach(arr, i, u)
-        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases%s%s%s%s
-",
+        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases%s%s%s%s\n",
                str_or(u, "login", "?"), str_or(u, "role", "?"),
                str_or(u, "supervisor", "-"),
                json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
