@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "haven.h"
 #include "kv.h"
+#include "remote.h"
 
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)
 
@@ -197,7 +198,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_due, &cli_cmd_user, &cli_cmd_scenario, &cli_cmd_train,
     &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
     &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
-    &cli_cmd_import, &cli_cmd_report, &help_command,
+    &cli_cmd_import, &cli_cmd_report, &cli_cmd_login, &cli_cmd_logout,
+    &cli_cmd_whoami, &cli_cmd_enrol, &help_command,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -250,6 +252,7 @@ static void usage(FILE *out)
             "                 database refuses it\n"
             "  --purpose CODE why you act (recorded in the audit trail)\n"
             "  --json         print JSON instead of text\n"
+            "  --server URL   run on a Haven server (default $HAVEN_SERVER)\n"
             "  --version, --help\n\nCommands:\n",
             HV_VERSION_STRING);
     for (size_t i = 0; i < NCOMMANDS; i++) {
@@ -291,6 +294,9 @@ static void default_globals(cli_globals *g)
         g->as = getenv("USER");
     if (!g->as || !*g->as)
         g->as = "admin";
+    g->server = getenv("HAVEN_SERVER");
+    if (g->server && !*g->server)
+        g->server = NULL;
 }
 
 /* Takes the global options out of argv[1..argc), which may come before or
@@ -311,11 +317,13 @@ static int parse_globals(int argc, char **argv, cli_globals *g, int *want_versio
         if (!strcmp(a, "--"))
             after_dashdash = 1, slot = NULL;
         else if (!strcmp(a, "--db"))
-            slot = &g->db;
+            slot = &g->db, g->db_given = 1;
         else if (!strcmp(a, "--as"))
-            slot = &g->as;
+            slot = &g->as, g->as_given = 1;
         else if (!strcmp(a, "--now"))
             slot = &g->now_text;
+        else if (!strcmp(a, "--server"))
+            slot = &g->server;
         else if (!strcmp(a, "--purpose"))
             slot = &g->purpose;
         else if (!strcmp(a, "--json")) {
@@ -363,6 +371,8 @@ static int dispatch(const cli_globals *g, int nrest, char **rest)
     for (int j = 1; j < nrest; j++)
         if (!strcmp(rest[j], "--help") || !strcmp(rest[j], "-h"))
             return command_help(c);
+    if (g->server)
+        return cli_remote_main(g->server, g, nrest, rest);
     return c->run(g, nrest - 1, rest + 1);
 }
 
