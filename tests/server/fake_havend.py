@@ -5,10 +5,10 @@
 Listens on the Unix socket SOCKET and on 127.0.0.1 (its port written to
 PORTFILE); appends one JSON line per request to LOG (method, path, headers,
 body).  Password "correct horse 1" and code "123456" are right; POST /v1/run
-echoes what it got in stdout, and answers by argv[0]:
-  fail  -> exit 65 (HTTP 422) with a stderr line
-  html  -> a non-JSON page (HTTP 502)
-  evil  -> outputs outside the typed paths
+echoes what it got in stdout, and answers by an argument:
+  FAIL  -> exit 65 (HTTP 422) with a stderr line
+  HTML  -> a non-JSON page (HTTP 502)
+  EVIL  -> outputs outside the typed paths
   other -> exit 0; every path after --out/--html gets "written by the server\\n"
            (a CSV --out DIR gets DIR/cases.csv and DIR/persons.csv).
 """
@@ -80,10 +80,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"user": who[0]})
         if p == "/v1/run":
             argv = body["argv"]
-            if argv[0] == "html":
+            if "HTML" in argv:
                 return self.answer(502, None, b"<html>bad gateway</html>")
             outs = {}
-            if argv[0] == "evil":
+            if "EVIL" in argv:
                 outs = {"/tmp/haven-evil-output": "x", "../evil": "x", "evil.txt": "x"}
             for i, a in enumerate(argv[:-1]):
                 if a in ("--out", "--html"):
@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
                         outs[argv[i + 1]] = "written by the server\n"
             echo = {"argv": argv, "json": body["json"], "purpose": body["purpose"],
                     "inputs": body["inputs"], "user": who[0]}
-            if argv[0] == "fail":
+            if "FAIL" in argv:
                 return self.answer(422, {"exit": 65, "stdout": "",
                                          "stderr": "haven: fail: bad data\n",
                                          "outputs": {}})
