@@ -27,6 +27,8 @@ typedef struct {
     hv_time now;
     int has_now;
     int json;
+    const char *server;    /* --server URL or HAVEN_SERVER, else NULL (remote.h) */
+    int as_given, db_given; /* --as, --db typed (not from the environment) */
 } cli_globals;
 
 /* Runs a command on its arguments (after the command's name); returns the

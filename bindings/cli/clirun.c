@@ -19,6 +19,7 @@
 #include "clirun.h"
 #include "haven.h"
 #include "kv.h"
+#include "remote.h"
 
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)
 
@@ -306,7 +307,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_due, &cli_cmd_user, &cli_cmd_scenario, &cli_cmd_train,
     &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
     &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
-    &cli_cmd_import, &cli_cmd_report, &help_command,
+    &cli_cmd_import, &cli_cmd_report, &cli_cmd_login, &cli_cmd_logout,
+    &cli_cmd_whoami, &cli_cmd_enrol, &help_command,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -359,6 +361,7 @@ static void usage(FILE *out)
             "                 database refuses it\n"
             "  --purpose CODE why you act (recorded in the audit trail)\n"
             "  --json         print JSON instead of text\n"
+            "  --server URL   run on a Haven server (default $HAVEN_SERVER)\n"
             "  --version, --help\n\nCommands:\n",
             HV_VERSION_STRING);
     for (size_t i = 0; i < NCOMMANDS; i++) {
@@ -433,6 +436,8 @@ static int dispatch(const cli_globals *g, int argc, char **argv)
             snprintf(what, sizeof what, "%s", c->name);
         return cli_remote_refuse(what);
     }
+    if (g->server && !cli_is_remote())
+        return cli_remote_main(g->server, g, argc, argv);
     return c->run(g, argc - 1, argv + 1);
 }
 

@@ -33,6 +33,9 @@ static void default_globals(cli_globals *g)
         g->as = getenv("USER");
     if (!g->as || !*g->as)
         g->as = "admin";
+    g->server = getenv("HAVEN_SERVER");
+    if (g->server && !*g->server)
+        g->server = NULL;
 }
 
 /* Takes the global options out of argv[1..argc), which may come before or
@@ -53,11 +56,13 @@ static int parse_globals(int argc, char **argv, cli_globals *g, int *want_versio
         if (!strcmp(a, "--"))
             after_dashdash = 1, slot = NULL;
         else if (!strcmp(a, "--db"))
-            slot = &g->db;
+            slot = &g->db, g->db_given = 1;
         else if (!strcmp(a, "--as"))
-            slot = &g->as;
+            slot = &g->as, g->as_given = 1;
         else if (!strcmp(a, "--now"))
             slot = &g->now_text;
+        else if (!strcmp(a, "--server"))
+            slot = &g->server;
         else if (!strcmp(a, "--purpose"))
             slot = &g->purpose;
         else if (!strcmp(a, "--json")) {

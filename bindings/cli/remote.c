@@ -1,0 +1,899 @@
+/*
+ * remote.c - `haven --server URL COMMAND ...`: the server's URL, the HTTP
+ * calls (libcurl), the token file, and POST /v1/run with the files a
+ * command reads and writes (remote.h).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "remote.h"
+
+#define MAX_INPUT_BYTES (4 * 1024 * 1024)       /* a file, as cli_read_input */
+#define MAX_INPUTS_BYTES (64 * 1024 * 1024)     /* every file of a request */
+#define MAX_ANSWER_BYTES (1024L * 1024 * 1024)  /* an answer */
+#define MAX_DIR_FILES 200                       /* files sent of a folder */
+#define MAX_TOKEN_LEN 8192
+
+struct cli_server {
+    char *url;    /* as typed, without a final '/' */
+    char *base;   /* what paths are appended to */
+    char *socket; /* unix:PATH's path, or NULL */
+    int local;    /* a Unix socket or the loopback: no proxy */
+    char *token;  /* the bearer token, or NULL */
+};
+
+/* ---- the URL ---------------------------------------------------------------- */
+
+/* 1 if host[0..n) is a host name or an address in brackets. */
+static int host_ok(const char *host, size_t n)
+{
+    if (n == 0 || n > 253)
+        return 0;
+    if (host[0] == '[') {
+        if (n < 3 || host[n - 1] != ']')
+            return 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.')
+                return 0;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-')
+            return 0;
+    return host[0] != '-' && host[0] != '.';
+}
+
+/* Checks "HOST[:PORT]" of an http(s) URL; sets *host_len.  1 if good. */
+static int authority_ok(const char *a, size_t *host_len)
+{
+    const char *colon = a[0] == '[' ? strchr(a, ']') : a;
+    if (!colon)
+        return 0;
+    colon = strchr(colon, ':');
+    size_t n = colon ? (size_t)(colon - a) : strlen(a);
+    *host_len = n;
+    if (!host_ok(a, n))
+        return 0;
+    if (!colon)
+        return 1;
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5)
+        return 0;
+    for (const char *q = p; *q; q++)
+        if (!isdigit((unsigned char)*q))
+            return 0;
+    long port = strtol(p, NULL, 10);
+    return port >= 1 && port <= 65535;
+}
+
+/* Fills s from url; 0 or 64 after printing. */
+static int parse_url(cli_server *s, const char *url)
+{
+    static const char *const forms = "not unix:PATH, https://HOST[:PORT] or "
+                                     "http://127.0.0.1:PORT";
+    size_t n = strlen(url);
+    if (n == 0 || n > 4096)
+        return cli_usage_error("--server", forms);
+    if (!(s->url = strdup(url)))
+        return cli_fail_status(HV_NOMEM, NULL);
+    if (!strncmp(url, "unix:", 5)) {
+        if (!url[5])
+            return cli_usage_error("--server", "unix: needs the socket's PATH");
+        s->socket = strdup(url + 5);
+        s->base = strdup("http://localhost");
+        s->local = 1;
+        return s->socket && s->base ? 0 : cli_fail_status(HV_NOMEM, NULL);
+    }
+    while (n > 1 && s->url[n - 1] == '/')
+        s->url[--n] = '\0';
+    int https = !strncmp(s->url, "https://", 8);
+    if (!https && strncmp(s->url, "http://", 7))
+        return cli_usage_error("--server", forms);
+    const char *auth = s->url + (https ? 8 : 7);
+    size_t host_len;
+    if (!authority_ok(auth, &host_len))
+        return cli_usage_error("--server", forms);
+    if (!https) {
+        if (!((host_len == 9 && !strncmp(auth, "127.0.0.1", 9)) ||
+              (host_len == 5 && !strncmp(auth, "[::1]", 5))))
+            return cli_usage_error("--server", "plain http only to 127.0.0.1 or [::1] "
+                                               "(use https://)");
+        s->local = 1;
+    }
+    s->base = strdup(s->url);
+    return s->base ? 0 : cli_fail_status(HV_NOMEM, NULL);
+}
+
+/* 1 if token is a plausible bearer token (no space, newline or control). */
+static int token_ok(const char *token)
+{
+    size_t n = strlen(token);
+    if (n == 0 || n > MAX_TOKEN_LEN)
+        return 0;
+    for (const char *p = token; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-._~+/=", *p))
+            return 0;
+    return 1;
+}
+
+int cli_server_open(const char *url, cli_server **out)
+{
+    cli_server *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return cli_fail_status(HV_NOMEM, NULL);
+    int code = parse_url(s, url);
+    const char *env = getenv("HAVEN_TOKEN");
+    if (!code && env && *env) {
+        if (!token_ok(env))
+            code = cli_usage_error("HAVEN_TOKEN", "not a token");
+        else if (!(s->token = strdup(env)))
+            code = cli_fail_status(HV_NOMEM, NULL);
+    } else if (!code) {
+        s->token = cli_token_load(s->url);
+    }
+    if (code) {
+        cli_server_free(s);
+        return code;
+    }
+    *out = s;
+    return 0;
+}
+
+void cli_server_free(cli_server *s)
+{
+    if (!s)
+        return;
+    if (s->token) {
+        explicit_bzero(s->token, strlen(s->token));
+        free(s->token);
+    }
+    free(s->url);
+    free(s->base);
+    free(s->socket);
+    free(s);
+}
+
+const char *cli_server_url(const cli_server *s)
+{
+    return s->url;
+}
+
+int cli_server_has_token(const cli_server *s)
+{
+    return s->token != NULL;
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+/* An answer being received. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int too_big;
+} answer_buf;
+
+/* libcurl's write callback: appends to the answer_buf. */
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    answer_buf *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n > (size_t)MAX_ANSWER_BYTES) {
+        b->too_big = 1;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* Sets the options every request has on c; 0 or a CURLcode. */
+static CURLcode set_common(CURL *c, const cli_server *s, char *errbuf)
+{
+    CURLcode rc = CURLE_OK;
+    const char *ca = getenv("HAVEN_CA_FILE");
+#define SET(opt, val) \
+    if (rc == CURLE_OK) \
+        rc = curl_easy_setopt(c, opt, val)
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_CONNECTTIMEOUT, 10L);
+    SET(CURLOPT_TIMEOUT, 300L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_USERAGENT, "haven/" HV_VERSION_STRING);
+    if (s->local)
+        SET(CURLOPT_PROXY, "");
+    if (s->socket)
+        SET(CURLOPT_UNIX_SOCKET_PATH, s->socket);
+    if (ca && *ca)
+        SET(CURLOPT_CAINFO, ca);
+#undef SET
+    return rc;
+}
+
+/* The exit code of an HTTP status (the table of SERVER-SPEC.md). */
+static int exit_of_http(long http)
+{
+    switch (http) {
+    case 400: return 64;
+    case 401: case 403: return 77;
+    case 404: return 69;
+    case 413: case 422: return 65;
+    case 503: return 75;
+    default: return http >= 200 && http < 300 ? 0 : 70;
+    }
+}
+
+/* Parses the answer b (HTTP status http) into *answer; 0 or the exit code
+ * after printing. */
+static int parse_answer(const cli_server *s, answer_buf *b, long http, json_t **answer)
+{
+    json_error_t jerr;
+    json_t *v = b->data ? json_loadb(b->data, b->len, 0, &jerr) : NULL;
+    if (!json_is_object(v)) {
+        json_decref(v);
+        fprintf(stderr, "haven: %s: not a Haven server's answer (HTTP %ld)\n", s->url,
+                http);
+        return hv_status_exit_code(HV_INTERNAL);
+    }
+    *answer = v;
+    return 0;
+}
+
+int cli_server_call(cli_server *s, const char *method, const char *path,
+                    json_t *body, int with_token, json_t **answer, long *http)
+{
+    char errbuf[CURL_ERROR_SIZE] = "", *url = NULL, *auth = NULL, *text = NULL;
+    answer_buf b = {0};
+    struct curl_slist *headers = NULL;
+    CURLcode rc;
+    int code = 0;
+    *answer = NULL;
+    *http = 0;
+    CURL *c = curl_easy_init();
+    if (!c || asprintf(&url, "%s%s", s->base, path) < 0 ||
+        (body && !(text = json_dumps(body, JSON_COMPACT))) ||
+        (with_token && s->token && asprintf(&auth, "Authorization: Bearer %s", s->token) < 0)) {
+        url = NULL;
+        code = cli_fail_status(HV_NOMEM, NULL);
+        goto done;
+    }
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (body)
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (auth)
+        headers = curl_slist_append(headers, auth);
+    rc = set_common(c, s, errbuf);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    if (rc == CURLE_OK && body)
+        rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+    if (rc == CURLE_OK && !body && strcmp(method, "GET"))
+        rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c);
+    if (rc != CURLE_OK && b.too_big) {
+        fprintf(stderr, "haven: %s: the answer is larger than %ld bytes\n", s->url,
+                MAX_ANSWER_BYTES);
+        code = hv_status_exit_code(HV_INVALID);
+    } else if (rc == CURLE_COULDNT_CONNECT && s->socket) {
+        struct stat st;
+        fprintf(stderr, "haven: %s: cannot connect: %s\n", s->url,
+                stat(s->socket, &st) != 0 ? strerror(errno)
+                                          : "nothing listens on the socket "
+                                            "(is havend running?)");
+        code = hv_status_exit_code(HV_NOTFOUND);
+    } else if (rc != CURLE_OK) {
+        fprintf(stderr, "haven: %s: cannot connect: %s\n", s->url,
+                errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        code = hv_status_exit_code(HV_NOTFOUND);
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
+        code = parse_answer(s, &b, *http, answer);
+    }
+done:
+    curl_slist_free_all(headers);
+    if (c)
+        curl_easy_cleanup(c);
+    if (auth) {
+        explicit_bzero(auth, strlen(auth));
+        free(auth);
+    }
+    if (text) {
+        explicit_bzero(text, strlen(text));
+        free(text);
+    }
+    free(url);
+    free(b.data);
+    return code;
+}
+
+/* Prints text on stderr without control characters (a server's message
+ * must not drive the terminal). */
+static void put_clean(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
+}
+
+int cli_server_failed(const cli_server *s, json_t *answer, long http)
+{
+    json_t *err = json_object_get(answer, "error");
+    json_t *ex = json_object_get(answer, "exit");
+    if (http >= 200 && http < 300 && !err)
+        return 0;
+    int code = json_is_integer(ex) && json_integer_value(ex) > 0 &&
+                       json_integer_value(ex) < 256
+                   ? (int)json_integer_value(ex)
+                   : exit_of_http(http);
+    if (code == 0)
+        code = hv_status_exit_code(HV_INTERNAL);
+    fputs("haven: ", stderr);
+    if (json_is_string(err)) {
+        put_clean(json_string_value(err));
+    } else {
+        put_clean(s->url);
+        fprintf(stderr, ": the server answered HTTP %ld", http);
+    }
+    if (http == 401 && !s->token && !s->socket)
+        fprintf(stderr, " (log in: haven --server %s login LOGIN)", s->url);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* ---- the token file ------------------------------------------------------- */
+
+/* The folder of the token file (malloc), or NULL when neither
+ * XDG_CONFIG_HOME nor HOME is set. */
+static char *token_dir(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char *dir = NULL;
+    if (xdg && xdg[0] == '/') {
+        if (asprintf(&dir, "%s/haven", xdg) < 0)
+            dir = NULL;
+    } else if (home && *home) {
+        if (asprintf(&dir, "%s/.config/haven", home) < 0)
+            dir = NULL;
+    }
+    return dir;
+}
+
+/* Reads the token file fd (checked: the user's, mode 0600 or less) into
+ * malloc'd text, or NULL with a warning when it is unsafe or unreadable. */
+static char *read_token_file(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
+        fprintf(stderr, "haven: %s: not a token file: ignored\n", path);
+        return NULL;
+    }
+    if (st.st_uid != getuid() || (st.st_mode & 077)) {
+        fprintf(stderr, "haven: %s: readable by others or not yours: ignored "
+                        "(chmod 600 it, then log in again)\n", path);
+        return NULL;
+    }
+    char *text = malloc((size_t)st.st_size + 1);
+    ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
+    if (n < 0) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+/* The token of url in the file's text (malloc), or NULL. */
+static char *find_token(const char *text, const char *url)
+{
+    size_t n = strlen(url);
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > n + 1 && !strncmp(line, url, n) && line[n] == ' ') {
+            char *token = strndup(line + n + 1, len - n - 1);
+            if (token && token_ok(token))
+                return token;
+            free(token);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+char *cli_token_load(const char *url)
+{
+    char *dir = token_dir(), *path = NULL, *text = NULL, *token = NULL;
+    if (!dir || asprintf(&path, "%s/tokens", dir) < 0) {
+        free(dir);
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        text = read_token_file(fd, path);
+        close(fd);
+    }
+    if (text) {
+        token = find_token(text, url);
+        explicit_bzero(text, strlen(text));
+        free(text);
+    }
+    free(path);
+    free(dir);
+    return token;
+}
+
+/* Makes dir (and its parent) mode 0700 if missing, and makes it 0700 if it
+ * is the user's.  0, or -1 with errno. */
+static int make_private_dir(const char *dir)
+{
+    char parent[PATH_MAX];
+    const char *slash = strrchr(dir, '/');
+    if (slash && slash != dir && (size_t)(slash - dir) < sizeof parent) {
+        memcpy(parent, dir, (size_t)(slash - dir));
+        parent[slash - dir] = '\0';
+        if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+            return -1;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+        errno = EPERM;
+        return -1;
+    }
+    return (st.st_mode & 077) ? chmod(dir, 0700) : 0;
+}
+
+/* Writes the file's lines but url's, then "url token" when token is not
+ * NULL, to the open temporary file fd.  0 or -1. */
+static int write_tokens(int fd, const char *old, const char *url, const char *token)
+{
+    size_t n = strlen(url);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    for (const char *line = old; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len && !(len > n && !strncmp(line, url, n) && line[n] == ' '))
+            fprintf(f, "%.*s\n", (int)len, line);
+        line = end ? end + 1 : NULL;
+    }
+    if (token)
+        fprintf(f, "%s %s\n", url, token);
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fd) != 0;
+    bad |= fclose(f) != 0;
+    return bad ? -1 : 0;
+}
+
+/* cli_token_store in the folder dir; 0 or -1 with errno. */
+static int store_in(const char *dir, const char *url, const char *token)
+{
+    char *path = NULL, *tmp = NULL, *lock = NULL, *old = NULL;
+    int lock_fd = -1, fd, rc = -1;
+    if (asprintf(&path, "%s/tokens", dir) < 0 || asprintf(&lock, "%s/tokens.lock", dir) < 0 ||
+        asprintf(&tmp, "%s/tokens.XXXXXX", dir) < 0) {
+        errno = ENOMEM;
+        goto done;
+    }
+    lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0)
+        goto done;
+    int old_fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (old_fd >= 0) {
+        old = read_token_file(old_fd, path);
+        close(old_fd);
+    }
+    if ((fd = mkstemp(tmp)) < 0) /* mode 0600 */
+        goto done;
+    if (fchmod(fd, 0600) != 0) {
+        close(fd);
+        unlink(tmp);
+        goto done;
+    }
+    if (write_tokens(fd, old, url, token) != 0) { /* closes fd */
+        unlink(tmp);
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (old) {
+        explicit_bzero(old, strlen(old));
+        free(old);
+    }
+    if (lock_fd >= 0)
+        close(lock_fd);
+    free(path);
+    free(tmp);
+    free(lock);
+    return rc;
+}
+
+int cli_token_store(const char *url, const char *token)
+{
+    char *dir = token_dir();
+    if (!dir)
+        return cli_fail(HV_CANTCREATE, "tokens", "neither XDG_CONFIG_HOME nor HOME is set");
+    if (token && !token_ok(token)) {
+        free(dir);
+        return cli_fail(HV_INTERNAL, url, "the server's token is not a token");
+    }
+    int rc = make_private_dir(dir);
+    if (rc == 0)
+        rc = store_in(dir, url, token);
+    if (rc != 0) {
+        fprintf(stderr, "haven: %s/tokens: cannot write: %s\n", dir, strerror(errno));
+        free(dir);
+        return hv_status_exit_code(HV_CANTCREATE);
+    }
+    free(dir);
+    return 0;
+}
+
+/* ---- the files of a command ------------------------------------------------- */
+
+/* The files a command's arguments name. */
+typedef struct {
+    json_t *inputs;   /* PATH -> content of each file it reads */
+    const char **out; /* the paths it may write (typed in argv) */
+    int nout;
+    int exclusive;    /* audit checkpoint --out: a new file, never over one */
+    size_t total;     /* bytes of inputs */
+    int code;         /* the first error's exit code (printed) */
+} run_files;
+
+/* Reads at most MAX_INPUT_BYTES + 1 bytes of f (the server reports a file
+ * over the limit as the command would) into malloc'd *out; its length, or
+ * -1. */
+static long read_stream(FILE *f, char **out)
+{
+    char *buf = malloc(MAX_INPUT_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_INPUT_BYTES + 1, f) : 0;
+    if (!buf || ferror(f)) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return (long)n;
+}
+
+/* Adds the content of the file (or of stdin, for "-") at path under key. */
+static void add_file(run_files *rf, const char *key, const char *path)
+{
+    if (rf->code || json_object_get(rf->inputs, key))
+        return;
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    char *text = NULL;
+    if (!f) /* missing: the server says so, in the command's order */
+        return;
+    long n = read_stream(f, &text);
+    if (f != stdin)
+        fclose(f);
+    if (n < 0)
+        return;
+    rf->total += (size_t)n;
+    json_t *v = json_stringn(text, (size_t)n);
+    free(text);
+    if (rf->total > MAX_INPUTS_BYTES) {
+        json_decref(v);
+        rf->code = cli_fail(HV_INVALID, path, "the files of this command are larger "
+                                              "than a request may be");
+    } else if (!v) {
+        rf->code = cli_fail(HV_INVALID, path, "not UTF-8 text (cannot be sent to the "
+                                              "server)");
+    } else if (json_object_set_new(rf->inputs, key, v) != 0) {
+        rf->code = cli_fail_status(HV_NOMEM, NULL);
+    }
+}
+
+/* Adds the files of folder dir (and of its folders, depth levels down),
+ * each under "dir/NAME" as the command would open it. */
+static void add_dir(run_files *rf, const char *dir, int depth, int *nfiles)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    if (!d)
+        return;
+    while (!rf->code && (ent = readdir(d))) {
+        char *path = NULL;
+        struct stat st;
+        if (ent->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, ent->d_name) < 0)
+            continue;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0) {
+            add_dir(rf, path, depth - 1, nfiles);
+        } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (++*nfiles > MAX_DIR_FILES)
+                rf->code = cli_fail(HV_INVALID, dir, "more files than a request may "
+                                                     "carry");
+            add_file(rf, path, path);
+        }
+        free(path);
+    }
+    closedir(d);
+}
+
+/* Adds what path names: a file, stdin ("-") or a folder's files. */
+static void add_input(run_files *rf, const char *path)
+{
+    struct stat st;
+    int nfiles = 0;
+    if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        add_dir(rf, path, 2, &nfiles);
+    else
+        add_file(rf, path, path);
+}
+
+/* 1 if a (an argument) is one of the NULL-terminated names. */
+static int is_one_of(const char *a, const char *const *names)
+{
+    for (; *names; names++)
+        if (!strcmp(a, *names))
+            return 1;
+    return 0;
+}
+
+/* Finds the files argv names (argv[0] the command): --json-in FILE and
+ * --checkpoint FILE read, --out PATH and --html FILE write, and the
+ * operands of import FILE, workflow check|graph FILE and rules
+ * check|test|reload|diff|apply DIR are read. */
+static void scan_files(int argc, char **argv, run_files *rf)
+{
+    static const char *const reads[] = {"--json-in", "--checkpoint", NULL};
+    static const char *const writes[] = {"--out", "--html", NULL};
+    static const char *const valued[] = {"--format", "--hooks", "--since", "--until",
+                                         "--override", "--expect-version", NULL};
+    const char *cmd = argv[0];
+    int first = !strcmp(cmd, "import") ? 1
+                : !strcmp(cmd, "workflow") || !strcmp(cmd, "rules") ? 2
+                                                                     : argc;
+    for (int i = 1; i < argc && !rf->code; i++) {
+        const char *a = argv[i];
+        if (is_one_of(a, reads) && i + 1 < argc) {
+            add_input(rf, argv[++i]);
+        } else if (is_one_of(a, writes) && i + 1 < argc) {
+            rf->out[rf->nout++] = argv[++i];
+            rf->exclusive |= !strcmp(cmd, "audit") && !strcmp(a, "--out");
+        } else if (is_one_of(a, valued) && i + 1 < argc) {
+            i++;
+        } else if (i >= first && (a[0] != '-' || !strcmp(a, "-"))) {
+            add_input(rf, a);
+        }
+    }
+}
+
+/* 1 if the server may write key: a path typed after --out/--html, or a
+ * file directly in it (export --format csv --out DIR). */
+static int output_allowed(const run_files *rf, const char *key, int *in_dir)
+{
+    for (int i = 0; i < rf->nout; i++) {
+        size_t n = strlen(rf->out[i]);
+        *in_dir = 0;
+        if (!strcmp(key, rf->out[i]))
+            return 1;
+        const char *name = key + n + 1;
+        if (!strncmp(key, rf->out[i], n) && key[n] == '/' && *name &&
+            !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..")) {
+            *in_dir = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Writes text (n bytes) to path through a temporary file beside it: renamed
+ * over it, or linked as a new file when exclusive.  0 or the exit code
+ * after printing. */
+static int write_output(const char *path, const char *text, size_t n, int exclusive)
+{
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0)
+        return cli_fail_status(HV_NOMEM, NULL);
+    int fd = mkstemp(tmp), err;
+    if (fd < 0) {
+        err = errno;
+        free(tmp);
+        fprintf(stderr, "haven: %s: cannot create: %s\n", path, strerror(err));
+        return hv_status_exit_code(HV_CANTCREATE);
+    }
+    int bad = fchmod(fd, exclusive ? 0644 : 0600) != 0;
+    for (size_t done = 0; !bad && done < n;) {
+        ssize_t w = write(fd, text + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        bad = w <= 0;
+        done += bad ? 0 : (size_t)w;
+    }
+    bad |= fsync(fd) != 0;
+    err = errno;
+    bad |= close(fd) != 0;
+    if (!bad && exclusive) {
+        bad = link(tmp, path) != 0;
+        err = errno;
+        unlink(tmp);
+    } else if (!bad) {
+        bad = rename(tmp, path) != 0;
+        err = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        free(tmp);
+        if (exclusive && err == EEXIST)
+            return cli_fail_status(HV_CANTCREATE, "audit checkpoint: --out: the file "
+                                                  "exists already");
+        fprintf(stderr, "haven: %s: cannot write: %s\n", path, strerror(err));
+        return hv_status_exit_code(HV_IOERR);
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Writes the answer's outputs that rf allows (a folder typed after --out is
+ * made, mode 0700); warns of and skips any other.  0 or the first exit
+ * code. */
+static int write_outputs(const cli_server *s, const run_files *rf, json_t *outputs)
+{
+    const char *key;
+    json_t *v;
+    int code = 0, in_dir;
+    json_object_foreach(outputs, key, v) {
+        if (!json_is_string(v) || !output_allowed(rf, key, &in_dir)) {
+            fprintf(stderr, "haven: %s: sent a file not asked for: ignored\n", s->url);
+            continue;
+        }
+        if (in_dir) {
+            char *dir = strndup(key, (size_t)(strrchr(key, '/') - key));
+            if (!dir || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
+                if (!code)
+                    code = cli_fail(HV_CANTCREATE, key, "cannot create its folder");
+                free(dir);
+                continue;
+            }
+            free(dir);
+        }
+        int c = write_output(key, json_string_value(v), json_string_length(v),
+                             rf->exclusive);
+        if (!code)
+            code = c;
+    }
+    return code;
+}
+
+/* ---- POST /v1/run ----------------------------------------------------------- */
+
+/* Prints the run answer and writes its outputs; returns its exit code. */
+static int finish_run(const cli_server *s, const run_files *rf, json_t *answer, long http)
+{
+    json_t *ex = json_object_get(answer, "exit");
+    json_t *out = json_object_get(answer, "stdout"), *err = json_object_get(answer, "stderr");
+    if (json_object_get(answer, "error") || !json_is_integer(ex)) {
+        int code = cli_server_failed(s, answer, http);
+        return code ? code : cli_fail(HV_INTERNAL, s->url, "not a Haven server's answer");
+    }
+    int code = write_outputs(s, rf, json_object_get(answer, "outputs"));
+    if (json_is_string(out))
+        fwrite(json_string_value(out), 1, json_string_length(out), stdout);
+    fflush(stdout);
+    if (json_is_string(err))
+        fwrite(json_string_value(err), 1, json_string_length(err), stderr);
+    json_int_t exit_code = json_integer_value(ex);
+    if (code)
+        return code;
+    return exit_code >= 0 && exit_code < 256 ? (int)exit_code
+                                             : hv_status_exit_code(HV_INTERNAL);
+}
+
+/* Sends the command argv to s's /v1/run; returns the exit code. */
+static int remote_run(cli_server *s, const cli_globals *g, int argc, char **argv)
+{
+    run_files rf = {json_object(), calloc((size_t)argc, sizeof(char *)), 0, 0, 0, 0};
+    json_t *args = json_array(), *body = NULL, *answer = NULL;
+    struct stat st;
+    long http = 0;
+    int code = 0;
+    if (!rf.inputs || !rf.out || !args) {
+        code = cli_fail_status(HV_NOMEM, NULL);
+        goto done;
+    }
+    for (int i = 0; i < argc; i++)
+        if (json_array_append_new(args, json_string(argv[i])) != 0) {
+            code = cli_fail(HV_INVALID, "arguments", "not UTF-8 text");
+            goto done;
+        }
+    scan_files(argc, argv, &rf);
+    if ((code = rf.code))
+        goto done;
+    if (rf.exclusive && rf.nout && lstat(rf.out[0], &st) == 0) {
+        code = cli_fail_status(HV_CANTCREATE, "audit checkpoint: --out: the file exists "
+                                              "already");
+        goto done;
+    }
+    body = json_pack("{s:O, s:b, s:s?, s:O}", "argv", args, "json", g->json, "purpose",
+                     g->purpose, "inputs", rf.inputs);
+    if (!body) {
+        code = cli_fail_status(HV_NOMEM, NULL);
+        goto done;
+    }
+    if ((code = cli_server_call(s, "POST", "/v1/run", body, 1, &answer, &http)))
+        goto done;
+    code = finish_run(s, &rf, answer, http);
+done:
+    json_decref(answer);
+    json_decref(body);
+    json_decref(args);
+    json_decref(rf.inputs);
+    free(rf.out);
+    return code;
+}
+
+/* The session commands: run here, not on the server. */
+static const cli_command *const session_commands[] = {
+    &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami, &cli_cmd_enrol,
+};
+
+int cli_remote_main(const char *server, const cli_globals *g, int argc, char **argv)
+{
+    cli_server *s = NULL;
+    int code;
+    if (g->as_given)
+        return cli_usage_error("--as", "not over --server (the server knows who you are)");
+    if (g->now_text)
+        return cli_usage_error("--now", "not over --server (the server's clock is the "
+                                        "only clock)");
+    if (g->db_given)
+        return cli_usage_error("--db", "not over --server (the server has its database)");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return cli_fail(HV_INTERNAL, "libcurl", "cannot start");
+    for (size_t i = 0; i < sizeof session_commands / sizeof *session_commands; i++)
+        if (argc > 0 && !strcmp(argv[0], session_commands[i]->name)) {
+            code = session_commands[i]->run(g, argc - 1, argv + 1);
+            curl_global_cleanup();
+            return code;
+        }
+    if ((code = cli_server_open(server, &s)) == 0)
+        code = remote_run(s, g, argc, argv);
+    cli_server_free(s);
+    curl_global_cleanup();
+    return code;
+}
