@@ -143,6 +143,13 @@ static void enrol_login_tokens(void **state)
     assert_string_equal(hv_errmsg(e), "login refused: wrong login or password");
     assert_int_equal(refusals(dbp, "bad_password"), 1);
     assert_int_equal(refusals(dbp, "unknown_user"), 2);
+    /* an unknown login is not recorded (it may be a password typed in the
+     * wrong field): the actor is one no login can be */
+    assert_int_equal(tu_count(dbp, "SELECT count(*) FROM events WHERE kind ="
+                                   " 'auth_refused' AND actor = '(unknown)'"
+                                   " AND json_extract(data, '$.reason') ="
+                                   " 'unknown_user'"), 2);
+    assert_int_equal(events_with(dbp, "nobody"), 0);
 
     /* a good login: a token that resolves, stored only as its hash */
     token = login_ok(e, "amal", 3600, 600);
