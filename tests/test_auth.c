@@ -162,6 +162,17 @@ static void enrol_login_tokens(void **state)
     assert_int_equal(tu_count(dbp, "SELECT count(*) FROM auth_tokens WHERE"
                                    " length(hash) = 32"), 1);
 
+    /* last_used is written at most once a minute, not on every request */
+    exec_sql(dbp, "UPDATE auth_tokens SET last_used = last_used - 30");
+    long before = tu_count(dbp, "SELECT last_used FROM auth_tokens");
+    assert_int_equal(hv_auth_token(e, token, NULL, &who), HV_OK);
+    hv_free(who);
+    assert_int_equal(tu_count(dbp, "SELECT last_used FROM auth_tokens"), before);
+    exec_sql(dbp, "UPDATE auth_tokens SET last_used = last_used - 31");
+    assert_int_equal(hv_auth_token(e, token, NULL, &who), HV_OK);
+    hv_free(who);
+    assert_true(tu_count(dbp, "SELECT last_used FROM auth_tokens") >= before + 30);
+
     /* a forged token of the right shape, and garbage */
     char forged[48];
     snprintf(forged, sizeof forged, "%s", token);
