@@ -26,6 +26,9 @@
 #define LAST_USED_EVERY 60          /* last_used written at most this often */
 #define PASSWORD_MAX 1024
 #define CODE_CHARS 16               /* an enrolment code: 4 groups of 4 */
+/* The actor of a refusal that names no known user: not a login (logins
+ * have no parentheses), so no user can be confused with it. */
+#define ANONYMOUS "(unknown)"
 
 /* Without 0/O, 1/I: 32 letters and digits read aloud or typed unmistaken. */
 static const char code_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -93,7 +96,7 @@ static void secret_hash(const hv_engine *e, const char *domain, int64_t user_id,
 }
 
 /* Appends the event kind as actor (not the engine's acting user: the one
- * logging in, or "anonymous") inside the open transaction. */
+ * logging in, or ANONYMOUS) inside the open transaction. */
 static hv_status append_as(hv_engine *e, const char *actor, const char *kind,
                            json_t *data)
 {
@@ -105,7 +108,7 @@ static hv_status append_as(hv_engine *e, const char *actor, const char *kind,
 }
 
 /* Refuses with HV_FORBIDDEN and msg, after recording `auth_refused`
- * (reason, from) in its own transaction as actor (NULL: "anonymous") and,
+ * (reason, from) in its own transaction as actor (NULL: ANONYMOUS) and,
  * when fail_user is not 0, a failed attempt against that account.  The
  * refusal stands even when it cannot be recorded. */
 static hv_status refuse(hv_engine *e, const char *actor, const char *reason,
@@ -122,7 +125,7 @@ static hv_status refuse(hv_engine *e, const char *actor, const char *reason,
                             "DELETE FROM auth_failures WHERE user_id = ?1 AND at <= ?2",
                             "ii", fail_user, wall() - LOCK_WINDOW);
     if (s == HV_OK)
-        s = append_as(e, actor ? actor : "anonymous", "auth_refused", data);
+        s = append_as(e, actor ? actor : ANONYMOUS, "auth_refused", data);
     if (s == HV_OK)
         s = hv__store_commit(e);
     if (s != HV_OK && data)
@@ -237,6 +240,8 @@ HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_
     hv_status s;
     *out_code = NULL;
     hv__clear_error(e);
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "user enrol: libsodium cannot start");
     if (!hv__valid_login(login))
         return hv__fail(e, HV_USAGE, "user enrol: a login is 1 to 64 letters, "
                                      "digits and . _ - @");
@@ -358,7 +363,10 @@ HV_API hv_status hv_auth_enrol(hv_engine *e, const char *login, const char *code
     auth_user u;
     int found = 0, used = 0;
     int64_t n = 0;
+    memset(&u, 0, sizeof u);
     hv__clear_error(e);
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "enrol: libsodium cannot start");
     if (!login || !code || !password)
         return hv__fail(e, HV_USAGE, "enrol: a login, a code and a password are needed");
     size_t len = strlen(password);
@@ -481,7 +489,10 @@ HV_API hv_status hv_auth_login(hv_engine *e, const char *login, const char *pass
     int64_t n = 0;
     *out_token = NULL;
     *out_json = NULL;
+    memset(&u, 0, sizeof u);
     hv__clear_error(e);
+    if (sodium_init() < 0)
+        return hv__fail(e, HV_INTERNAL, "login: libsodium cannot start");
     if (!login || !password || ttl_s <= 0 || idle_s <= 0)
         return hv__fail(e, HV_USAGE, "login: a login, a password and positive "
                                      "lifetimes are needed");
@@ -711,7 +722,7 @@ HV_API hv_status hv_auth_refused(hv_engine *e, const char *reason, const char *f
     if (!data)
         return hv__fail(e, HV_NOMEM, "out of memory");
     hv_status s = hv__store_begin(e);
-    if (s == HV_OK && (s = append_as(e, "anonymous", "auth_refused", data)) == HV_OK)
+    if (s == HV_OK && (s = append_as(e, ANONYMOUS, "auth_refused", data)) == HV_OK)
         s = hv__store_commit(e);
     else if (s != HV_OK)
         hv__store_rollback(e);

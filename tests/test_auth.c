@@ -143,6 +143,13 @@ static void enrol_login_tokens(void **state)
     assert_string_equal(hv_errmsg(e), "login refused: wrong login or password");
     assert_int_equal(refusals(dbp, "bad_password"), 1);
     assert_int_equal(refusals(dbp, "unknown_user"), 2);
+    /* an unknown login is not recorded (it may be a password typed in the
+     * wrong field): the actor is one no login can be */
+    assert_int_equal(tu_count(dbp, "SELECT count(*) FROM events WHERE kind ="
+                                   " 'auth_refused' AND actor = '(unknown)'"
+                                   " AND json_extract(data, '$.reason') ="
+                                   " 'unknown_user'"), 2);
+    assert_int_equal(events_with(dbp, "nobody"), 0);
 
     /* a good login: a token that resolves, stored only as its hash */
     token = login_ok(e, "amal", 3600, 600);
@@ -154,6 +161,17 @@ static void enrol_login_tokens(void **state)
     hv_free(who);
     assert_int_equal(tu_count(dbp, "SELECT count(*) FROM auth_tokens WHERE"
                                    " length(hash) = 32"), 1);
+
+    /* last_used is written at most once a minute, not on every request */
+    exec_sql(dbp, "UPDATE auth_tokens SET last_used = last_used - 30");
+    long before = tu_count(dbp, "SELECT last_used FROM auth_tokens");
+    assert_int_equal(hv_auth_token(e, token, NULL, &who), HV_OK);
+    hv_free(who);
+    assert_int_equal(tu_count(dbp, "SELECT last_used FROM auth_tokens"), before);
+    exec_sql(dbp, "UPDATE auth_tokens SET last_used = last_used - 31");
+    assert_int_equal(hv_auth_token(e, token, NULL, &who), HV_OK);
+    hv_free(who);
+    assert_true(tu_count(dbp, "SELECT last_used FROM auth_tokens") >= before + 30);
 
     /* a forged token of the right shape, and garbage */
     char forged[48];
