@@ -39,11 +39,19 @@ demo: all
 BENCH_BUILD ?= build-bench
 BENCH_DATA  ?= $(BENCH_BUILD)/data
 BENCH_SIZES ?= 10000,100000,1000000
+# havend under load (bench/load.c): LOAD_CLIENTS HTTPS clients for
+# LOAD_SECONDS on the caseload of LOAD_SIZE (one of BENCH_SIZES).
+LOAD_SIZE    ?= 100000
+LOAD_CLIENTS ?= 200
+LOAD_SECONDS ?= 60
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BENCH_BUILD) -j$(JOBS)
 	$(BENCH_BUILD)/haven-bench --haven $(BENCH_BUILD)/haven --source . \
 	    --data $(BENCH_DATA) --sizes $(BENCH_SIZES) --out bench/RESULTS.md
+	$(BENCH_BUILD)/haven-load --haven $(BENCH_BUILD)/haven --havend $(BENCH_BUILD)/havend \
+	    --db $(BENCH_DATA)/gen-$(LOAD_SIZE).db --clients $(LOAD_CLIENTS) \
+	    --seconds $(LOAD_SECONDS) --users 40 --out bench/RESULTS.md
 
 # Fuzzing with libFuzzer (clang): each harness runs FUZZ_SECONDS and adds
 # what it finds to tests/fuzz/corpus/, which `make check` then replays.

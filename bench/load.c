@@ -382,6 +382,8 @@ static void *client_main(void *arg)
             json_decref(v);
         } else {
             cl->errors++;
+            if (code < 0) /* no answer (the daemon is down): do not spin */
+                usleep(50 * 1000);
         }
         free(out);
     }
