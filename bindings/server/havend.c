@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -325,8 +326,8 @@ int main(int argc, char **argv)
     }
     if (!config)
         return usage(stderr, EX_USAGE);
-    if (sodium_init() < 0)
-        return EX_SOFTWARE;
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return EX_SOFTWARE; /* before any thread: OIDC key sets over https */
     char err[512];
     if (hvd_config_load(config, &hvd.cfg, err, sizeof err) ||
         hvd_config_check(&hvd.cfg, err, sizeof err)) {
@@ -363,6 +364,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = serve();
     hvd_engines_close();
+    curl_global_cleanup();
     hvd_oidc_free(hvd.oidc);
     hvd_config_release(&hvd.cfg);
     return rc;
