@@ -568,6 +568,11 @@ static enum MHD_Result route(struct MHD_Connection *c, hv_engine *e, const ident
 static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, const char *url,
                                 const char *method, req_state *r)
 {
+    /* No query strings: what a route needs is in its path (references
+     * only) or its body; a name in a URL would sit in proxies' logs. */
+    if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
+        return reply_error(c, MHD_HTTP_NOT_FOUND, 69,
+                           "no such route (no query strings: names go in bodies)");
     if (!strcmp(url, "/v1/health") && !strcmp(method, "GET")) {
         char *err = NULL;
         hv_engine *e = hvd_thread_engine(&err);
