@@ -38,8 +38,10 @@ static const char code_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 static const char dummy_hash[crypto_pwhash_STRBYTES] =
     "$argon2id$v=19$m=65536,t=2,p=1$42Dx5R39vVC+wWPOryhmPw$"
     "AwFqMFXtf9dPuNfiR4C4COl4vbUfhFHdKCqB1VCKyhE";
-static const char login_refused[] = "login refused: wrong login or password";
-static const char locked_msg[] = "too many failed logins: try again later";
+/* One answer for an unknown login, a wrong password and a locked account
+ * (the audited reasons tell them apart), so no answer tells a login exists. */
+static const char login_refused[] = "login refused: wrong login or password "
+                                    "(or too many attempts: try again later)";
 
 /* A user as authentication reads them. */
 typedef struct {
@@ -357,7 +359,8 @@ fail:
 HV_API hv_status hv_auth_enrol(hv_engine *e, const char *login, const char *code,
                                const char *password, const char *from)
 {
-    static const char bad[] = "enrol refused: wrong login or code";
+    static const char bad[] = "enrol refused: wrong login or code (or too many "
+                              "attempts: try again later)";
     char plain[CODE_CHARS + 1], pwhash[crypto_pwhash_STRBYTES];
     unsigned char hash[32];
     auth_user u;
@@ -382,7 +385,7 @@ HV_API hv_status hv_auth_enrol(hv_engine *e, const char *login, const char *code
     if ((s = failures(e, u.id, &n)))
         goto done;
     if (n >= LOCK_FAILURES) {
-        s = refuse(e, u.login, "locked", from, 0, locked_msg);
+        s = refuse(e, u.login, "locked", from, 0, bad);
         goto done;
     }
     int ok = normalise_code(code, plain);
@@ -452,7 +455,7 @@ static hv_status issue_token(hv_engine *e, const auth_user *u, const char *from,
         goto fail;
     if (n >= LOCK_FAILURES) {
         hv__store_rollback(e);
-        return refuse(e, u->login, "locked", from, 0, locked_msg);
+        return refuse(e, u->login, "locked", from, 0, login_refused);
     }
     if ((s = hv__store_preparef(e, &st, "INSERT INTO auth_tokens (hash, user_id,"
                                 " created_at, expires_at, idle_timeout, last_used)"
@@ -510,7 +513,10 @@ HV_API hv_status hv_auth_login(hv_engine *e, const char *login, const char *pass
     if ((s = failures(e, u.id, &n)))
         goto done;
     if (n >= LOCK_FAILURES) {
-        s = refuse(e, u.login, "locked", from, 0, locked_msg);
+        /* as long as a wrong password takes, and the same answer */
+        int ignored = crypto_pwhash_str_verify(dummy_hash, password, len);
+        (void)ignored;
+        s = refuse(e, u.login, "locked", from, 0, login_refused);
         goto done;
     }
     /* (a stored hash in a buffer of the size libsodium reads) */

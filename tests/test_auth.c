@@ -137,10 +137,10 @@ static void enrol_login_tokens(void **state)
     assert_int_equal(hv_auth_login(e, "amal", "not the password", "10.0.0.9", 3600,
                                    600, &token, &json), HV_FORBIDDEN);
     assert_null(token);
-    assert_string_equal(hv_errmsg(e), "login refused: wrong login or password");
+    assert_string_equal(hv_errmsg(e), "login refused: wrong login or password (or too many attempts: try again later)");
     assert_int_equal(hv_auth_login(e, "nobody", PW, "10.0.0.9", 3600, 600, &token,
                                    &json), HV_FORBIDDEN);
-    assert_string_equal(hv_errmsg(e), "login refused: wrong login or password");
+    assert_string_equal(hv_errmsg(e), "login refused: wrong login or password (or too many attempts: try again later)");
     assert_int_equal(refusals(dbp, "bad_password"), 1);
     assert_int_equal(refusals(dbp, "unknown_user"), 2);
     /* an unknown login is not recorded (it may be a password typed in the
@@ -257,7 +257,7 @@ static void lock_after_failures(void **state)
     /* now even the right password is refused, without a token */
     assert_int_equal(hv_auth_login(e, "bilal", PW, "10.1.1.1", 3600, 600, &token,
                                    &json), HV_FORBIDDEN);
-    assert_string_equal(hv_errmsg(e), "too many failed logins: try again later");
+    assert_string_equal(hv_errmsg(e), "login refused: wrong login or password (or too many attempts: try again later)");
     assert_null(token);
     assert_int_equal(refusals(dbp, "bad_password"), 5);
     assert_int_equal(refusals(dbp, "locked"), 1);

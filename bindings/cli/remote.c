@@ -368,7 +368,10 @@ int cli_server_failed(const cli_server *s, json_t *answer, long http)
         put_clean(s->url);
         fprintf(stderr, ": the server answered HTTP %ld", http);
     }
-    if (http == 401 && !s->token && !s->socket)
+    /* the hint only where a request needed a login (not on a refused
+     * login or enrolment itself, whose answer is the same either way) */
+    if (http == 401 && !s->token && !s->socket && json_is_string(err) &&
+        !strncmp(json_string_value(err), "authentication ", 15))
         fprintf(stderr, " (log in: haven --server %s login LOGIN)", s->url);
     fputc('\n', stderr);
     return code;
