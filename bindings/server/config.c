@@ -117,6 +117,8 @@ static int apply_key(hvd_config *c, const char *k, const char *v, const char **w
         return set_string(&c->oidc_audience, v);
     if (!strcmp(k, "oidc_jwks"))
         return set_string(&c->oidc_jwks, v);
+    if (!strcmp(k, "oidc_ca_file"))
+        return set_string(&c->oidc_ca_file, v);
     if (!strcmp(k, "log_level")) {
         if (!strcmp(v, "error"))
             c->log_level = HVD_LOG_ERROR;
@@ -272,7 +274,7 @@ void hvd_config_release(hvd_config *c)
 {
     char **s[] = {&c->db, &c->listen_unix, &c->https_host, &c->http_host,
                   &c->tls_cert, &c->tls_key, &c->ready_file, &c->oidc_issuer,
-                  &c->oidc_audience, &c->oidc_jwks};
+                  &c->oidc_audience, &c->oidc_jwks, &c->oidc_ca_file};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
         free(*s[i]);
         *s[i] = NULL;

@@ -28,6 +28,7 @@ typedef struct {
     long idle_exit;        /* exit after this many seconds without a request (0: never) */
     char *ready_file;      /* written once every listener is up */
     char *oidc_issuer, *oidc_audience, *oidc_jwks;
+    char *oidc_ca_file;    /* CA certificates for an https:// oidc_jwks (else the system's) */
 } hvd_config;
 
 /* Reads the configuration file path into c (defaults first).  0, or -1

@@ -336,9 +336,11 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     if (hvd.cfg.oidc_issuer &&
-        hvd_oidc_load(hvd.cfg.oidc_issuer, hvd.cfg.oidc_audience, hvd.cfg.oidc_jwks, &hvd.oidc,
-                      err, sizeof err)) {
+        (hvd_oidc_set_ca_file(hvd.cfg.oidc_ca_file) ||
+         hvd_oidc_load(hvd.cfg.oidc_issuer, hvd.cfg.oidc_audience, hvd.cfg.oidc_jwks, &hvd.oidc,
+                       err, sizeof err))) {
         fprintf(stderr, "havend: oidc: %s\n", err);
+        hvd_oidc_set_ca_file(NULL);
         hvd_config_release(&hvd.cfg);
         return EX_CONFIG;
     }
@@ -348,6 +350,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "havend: db: %s\n", oerr ? oerr : "cannot open");
         hv_free(oerr);
         hvd_oidc_free(hvd.oidc);
+        hvd_oidc_set_ca_file(NULL);
         hvd_config_release(&hvd.cfg);
         return EX_CONFIG;
     }
@@ -355,6 +358,7 @@ int main(int argc, char **argv)
     if (check) {
         printf("havend: %s: configuration OK\n", config);
         hvd_oidc_free(hvd.oidc);
+        hvd_oidc_set_ca_file(NULL);
         hvd_config_release(&hvd.cfg);
         return 0;
     }
@@ -364,6 +368,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = serve();
     hvd_engines_close();
+    hvd_oidc_set_ca_file(NULL);
     curl_global_cleanup();
     hvd_oidc_free(hvd.oidc);
     hvd_config_release(&hvd.cfg);

@@ -207,6 +207,17 @@ static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* A PEM file of CA certificates for the key set's URL (oidc_ca_file), or
+ * NULL: the system's. */
+static char *ca_file;
+
+int hvd_oidc_set_ca_file(const char *path)
+{
+    free(ca_file);
+    ca_file = path ? strdup(path) : NULL;
+    return path && !ca_file ? -1 : 0;
+}
+
 /* GETs the key set at an https:// URL (https only, also on redirects;
  * certificate verification on; 10 s; 1 MiB). */
 static json_t *keys_from_url(const char *url, char *err, size_t errlen)
@@ -231,6 +242,8 @@ static json_t *keys_from_url(const char *url, char *err, size_t errlen)
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca_file)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "havend");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);

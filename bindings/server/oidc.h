@@ -48,5 +48,9 @@ int  hvd_oidc_verify(hvd_oidc *o, const char *jwt, time_t now, char **subject,
 
 /* Frees o (NULL is fine). */
 void hvd_oidc_free(hvd_oidc *o);
+/* The CA certificates (a PEM file) that verify the key set's https:// URL
+ * instead of the system's (a private identity provider); NULL: the
+ * system's.  Call before hvd_oidc_load.  0, or -1 out of memory. */
+int hvd_oidc_set_ca_file(const char *path);
 
 #endif
