@@ -468,9 +468,10 @@ done:
     return code;
 }
 
-/* The session commands: run here, not on the server. */
+/* Run here, not on the server: the session commands, and the REPL (its
+ * engine is the server's, lremote.c). */
 static const cli_command *const session_commands[] = {
-    &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami, &cli_cmd_enrol,
+    &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_repl,
 };
 
 int cli_remote_main(const char *server, const cli_globals *g, int argc, char **argv)

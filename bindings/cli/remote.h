@@ -1,8 +1,9 @@
 /*
  * remote.h - `haven --server URL`: the client of havend (issue 16).
  *
- * With --server (or HAVEN_SERVER) every command but login, logout, whoami
- * and enrol goes to the server's POST /v1/run: the client sends the
+ * With --server (or HAVEN_SERVER) every command but login, logout, whoami,
+ * enrol and repl (which runs here, on the server's engine) goes to the
+ * server's POST /v1/run: the client sends the
  * command's arguments and the content of the files it reads, prints the
  * answer's stdout and stderr as they are, writes the files the server
  * returns (only at paths typed in the arguments) and exits with the
