@@ -128,9 +128,19 @@ static int show_like(const cli_globals *g, int argc, char **argv, const char *wh
     return cli_finish(g, e, st, text, render);
 }
 
-/* haven show REF */
+/* Prints a case's summary (hv_case_summary_json) for people. */
+static void render_summary(json_t *v)
+{
+    fprintf(cli_out(), "%s  %s  %s  version %lld\n", str_or(v, "ref", "?"),
+            str_or(v, "stage", "?"), str_or(v, "status", "?"),
+            (long long)json_integer_value(json_object_get(v, "version")));
+}
+
+/* haven show REF [--summary] */
 static int cmd_show(const cli_globals *g, int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--summary"))
+        return show_like(g, 1, argv, "show", hv_case_summary_json, render_summary);
     return show_like(g, argc, argv, "show", hv_case_get_json, render_case);
 }
 
@@ -416,10 +426,12 @@ const cli_command cli_cmd_register = {
 
 const cli_command cli_cmd_show = {
     "show", cmd_show,
-    "haven show REF",
+    "haven show REF [--summary]",
     NULL,
     "Print the case file: identification, child, family, concerns, consent,\n"
-    "stage, tasks, notes and history."};
+    "stage, tasks, notes and history.  --summary: the pseudonymous summary\n"
+    "(stage, status, urgency, risk, version, open tasks; no names), which is\n"
+    "not an audited read."};
 
 const cli_command cli_cmd_list = {
     "list", cmd_list,

@@ -24,6 +24,13 @@ static int cmd_repl(const cli_globals *g, int argc, char **argv)
         else
             return cli_usage_error("repl", "use 'repl [--unsafe] [-e CODE]'");
     }
+    if (g->server && !cli_is_remote()) { /* here, on the server's engine */
+        if (o.unsafe)
+            return cli_usage_error("--unsafe", "not over --server (the full Lua runs "
+                                               "only where the database is)");
+        o.server = g->server;
+        return hv_repl_run(NULL, &o);
+    }
     if ((code = cli_open_engine(g, &e)))
         return code;
     /* The full Lua reaches the files (the key file among them) and every
@@ -128,5 +135,7 @@ const cli_command cli_cmd_repl = {
     "(exit 65 at the first refusal).  The REPL acts only as the user who\n"
     "opened it: its Lua has no io, os, require or debug, no haven.open or\n"
     "haven.init, and no way to switch users.  --unsafe: the full Lua library,\n"
-    "for an administrator only (others: exit 77), recorded in the audit log."};
+    "for an administrator only (others: exit 77), recorded in the audit log.\n"
+    "With --server the REPL runs here and each command on the server, as the\n"
+    "user logged in there (--unsafe refused, 64)."};
 

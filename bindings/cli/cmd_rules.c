@@ -414,13 +414,67 @@ static int workflow_checked(const cli_globals *g, const char *file, hv_workflow 
     return 0;
 }
 
-/* haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid] */
+/* The workflow wf as JSON: {id, name, version, stages: [{id, label}],
+ * lookups: {NAME: [codes]}} (the Lua module's e:workflow()); NULL when out
+ * of memory. */
+static json_t *workflow_json(const hv_workflow *wf)
+{
+    json_t *stages = json_array(), *lookups = json_object();
+    int bad = !stages || !lookups;
+    for (size_t i = 0; !bad && i < hv_workflow_stage_count(wf); i++)
+        bad = json_array_append_new(stages, json_pack("{s:s,s:s}", "id",
+                                                      hv_workflow_stage_id(wf, i), "label",
+                                                      hv_workflow_stage_label(wf, i))) != 0;
+    for (size_t i = 0; !bad && i < hv_workflow_lookup_count(wf); i++) {
+        size_t n;
+        const char *const *codes = hv_workflow_lookup_codes(wf, i, &n);
+        json_t *list = json_array();
+        for (size_t j = 0; list && j < n; j++)
+            bad |= json_array_append_new(list, json_string(codes[j])) != 0;
+        bad |= json_object_set_new(lookups, hv_workflow_lookup_name(wf, i), list) != 0;
+    }
+    if (bad) {
+        json_decref(stages);
+        json_decref(lookups);
+        return NULL;
+    }
+    return json_pack("{s:s,s:s,s:i,s:o,s:o}", "id", hv_workflow_id(wf), "name",
+                     hv_workflow_name(wf), "version", hv_workflow_version(wf), "stages",
+                     stages, "lookups", lookups);
+}
+
+/* haven workflow show: the workflow of the database (as JSON with --json). */
+static int workflow_show(const cli_globals *g, int argc)
+{
+    hv_engine *e = NULL;
+    int code;
+    if (argc != 1)
+        return cli_usage_error("workflow show", "takes no arguments");
+    if ((code = cli_open_engine(g, &e)))
+        return code;
+    const hv_workflow *wf = hv_engine_workflow(e);
+    if (g->json) {
+        code = cli_print_json(workflow_json(wf));
+    } else {
+        fprintf(cli_out(), "workflow %s version %d: %s\nstages:", hv_workflow_id(wf),
+                hv_workflow_version(wf), hv_workflow_name(wf));
+        for (size_t i = 0; i < hv_workflow_stage_count(wf); i++)
+            fprintf(cli_out(), " %s", hv_workflow_stage_id(wf, i));
+        fputc('\n', cli_out());
+    }
+    hv_engine_close(e);
+    return code;
+}
+
+/* haven workflow show | haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid] */
 static int cmd_workflow(const cli_globals *g, int argc, char **argv)
 {
     hv_graph_format fmt = HV_GRAPH_DOT;
     const char *file = NULL;
+    if (argc >= 1 && !strcmp(argv[0], "show"))
+        return workflow_show(g, argc);
     if (argc < 1 || (strcmp(argv[0], "check") && strcmp(argv[0], "graph")))
-        return cli_usage_error("workflow", "use 'workflow check FILE' or "
+        return cli_usage_error("workflow", "use 'workflow show', 'workflow check FILE' or "
                                            "'workflow graph FILE'");
     int graph = !strcmp(argv[0], "graph");
     for (int i = 1; i < argc; i++) {
@@ -463,10 +517,13 @@ static int cmd_workflow(const cli_globals *g, int argc, char **argv)
 
 const cli_command cli_cmd_workflow = {
     "workflow", cmd_workflow,
-    "haven workflow check FILE | haven workflow graph FILE [--dot|--mermaid]",
+    "haven workflow show | haven workflow check FILE | "
+    "haven workflow graph FILE [--dot|--mermaid]",
     NULL,
-    "Check a workflow file (errors give FILE:LINE:COLUMN), or draw it as\n"
-    "Graphviz DOT (the default; pipe into `dot -Tsvg`) or Mermaid."};
+    "show: the database's workflow (its id, version, name and stages; with\n"
+    "--json also its lookups).  Check a workflow file (errors give\n"
+    "FILE:LINE:COLUMN), or draw it as Graphviz DOT (the default; pipe into\n"
+    "`dot -Tsvg`) or Mermaid."};
 
 const cli_command cli_cmd_rules = {
     "rules", cmd_rules,

@@ -1,9 +1,8 @@
 /*
- * remote.c - `haven --server URL COMMAND ...`: the server's URL, the HTTP
- * calls (libcurl), the token file, and POST /v1/run with the files a
- * command reads and writes (remote.h).
+ * remote.c - `haven --server URL COMMAND ...`: the HTTP client of http.c
+ * with its errors printed, writing the token file, and POST /v1/run with
+ * the files a command reads and writes (remote.h).
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,441 +22,40 @@
 
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)       /* a file, as cli_read_input */
 #define MAX_INPUTS_BYTES (64 * 1024 * 1024)     /* every file of a request */
-#define MAX_ANSWER_BYTES (1024L * 1024 * 1024)  /* an answer */
 #define MAX_DIR_FILES 200                       /* files sent of a folder */
-#define MAX_TOKEN_LEN 8192
 
-struct cli_server {
-    char *url;    /* as typed, without a final '/' */
-    char *base;   /* what paths are appended to */
-    char *socket; /* unix:PATH's path, or NULL */
-    int local;    /* a Unix socket or the loopback: no proxy */
-    char *token;  /* the bearer token, or NULL */
-};
-
-/* ---- the URL ---------------------------------------------------------------- */
-
-/* 1 if host[0..n) is a host name or an address in brackets. */
-static int host_ok(const char *host, size_t n)
-{
-    if (n == 0 || n > 253)
-        return 0;
-    if (host[0] == '[') {
-        if (n < 3 || host[n - 1] != ']')
-            return 0;
-        for (size_t i = 1; i + 1 < n; i++)
-            if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.')
-                return 0;
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-')
-            return 0;
-    return host[0] != '-' && host[0] != '.';
-}
-
-/* Checks "HOST[:PORT]" of an http(s) URL; sets *host_len.  1 if good. */
-static int authority_ok(const char *a, size_t *host_len)
-{
-    const char *colon = a[0] == '[' ? strchr(a, ']') : a;
-    if (!colon)
-        return 0;
-    colon = strchr(colon, ':');
-    size_t n = colon ? (size_t)(colon - a) : strlen(a);
-    *host_len = n;
-    if (!host_ok(a, n))
-        return 0;
-    if (!colon)
-        return 1;
-    const char *p = colon + 1;
-    if (!*p || strlen(p) > 5)
-        return 0;
-    for (const char *q = p; *q; q++)
-        if (!isdigit((unsigned char)*q))
-            return 0;
-    long port = strtol(p, NULL, 10);
-    return port >= 1 && port <= 65535;
-}
-
-/* Fills s from url; 0 or 64 after printing. */
-static int parse_url(cli_server *s, const char *url)
-{
-    static const char *const forms = "not unix:PATH, https://HOST[:PORT] or "
-                                     "http://127.0.0.1:PORT";
-    size_t n = strlen(url);
-    if (n == 0 || n > 4096)
-        return cli_usage_error("--server", forms);
-    if (!(s->url = strdup(url)))
-        return cli_fail_status(HV_NOMEM, NULL);
-    if (!strncmp(url, "unix:", 5)) {
-        if (!url[5])
-            return cli_usage_error("--server", "unix: needs the socket's PATH");
-        s->socket = strdup(url + 5);
-        s->base = strdup("http://localhost");
-        s->local = 1;
-        return s->socket && s->base ? 0 : cli_fail_status(HV_NOMEM, NULL);
-    }
-    while (n > 1 && s->url[n - 1] == '/')
-        s->url[--n] = '\0';
-    int https = !strncmp(s->url, "https://", 8);
-    if (!https && strncmp(s->url, "http://", 7))
-        return cli_usage_error("--server", forms);
-    const char *auth = s->url + (https ? 8 : 7);
-    size_t host_len;
-    if (!authority_ok(auth, &host_len))
-        return cli_usage_error("--server", forms);
-    if (!https) {
-        if (!((host_len == 9 && !strncmp(auth, "127.0.0.1", 9)) ||
-              (host_len == 5 && !strncmp(auth, "[::1]", 5))))
-            return cli_usage_error("--server", "plain http only to 127.0.0.1 or [::1] "
-                                               "(use https://)");
-        s->local = 1;
-    }
-    s->base = strdup(s->url);
-    return s->base ? 0 : cli_fail_status(HV_NOMEM, NULL);
-}
-
-/* 1 if token is a plausible bearer token (no space, newline or control). */
-static int token_ok(const char *token)
-{
-    size_t n = strlen(token);
-    if (n == 0 || n > MAX_TOKEN_LEN)
-        return 0;
-    for (const char *p = token; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-._~+/=", *p))
-            return 0;
-    return 1;
-}
+/* ---- http.c, printing its errors ------------------------------------------ */
 
 int cli_server_open(const char *url, cli_server **out)
 {
-    cli_server *s = calloc(1, sizeof *s);
-    *out = NULL;
-    if (!s)
-        return cli_fail_status(HV_NOMEM, NULL);
-    int code = parse_url(s, url);
-    const char *env = getenv("HAVEN_TOKEN");
-    if (!code && env && *env) {
-        if (!token_ok(env))
-            code = cli_usage_error("HAVEN_TOKEN", "not a token");
-        else if (!(s->token = strdup(env)))
-            code = cli_fail_status(HV_NOMEM, NULL);
-    } else if (!code) {
-        s->token = cli_token_load(s->url);
-    }
-    if (code) {
-        cli_server_free(s);
-        return code;
-    }
-    *out = s;
-    return 0;
-}
-
-void cli_server_free(cli_server *s)
-{
-    if (!s)
-        return;
-    if (s->token) {
-        explicit_bzero(s->token, strlen(s->token));
-        free(s->token);
-    }
-    free(s->url);
-    free(s->base);
-    free(s->socket);
-    free(s);
-}
-
-const char *cli_server_url(const cli_server *s)
-{
-    return s->url;
-}
-
-int cli_server_has_token(const cli_server *s)
-{
-    return s->token != NULL;
-}
-
-/* ---- HTTP ----------------------------------------------------------------- */
-
-/* An answer being received. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int too_big;
-} answer_buf;
-
-/* libcurl's write callback: appends to the answer_buf. */
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    answer_buf *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n > (size_t)MAX_ANSWER_BYTES) {
-        b->too_big = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* Sets the options every request has on c; 0 or a CURLcode. */
-static CURLcode set_common(CURL *c, const cli_server *s, char *errbuf)
-{
-    CURLcode rc = CURLE_OK;
-    const char *ca = getenv("HAVEN_CA_FILE");
-#define SET(opt, val) \
-    if (rc == CURLE_OK) \
-        rc = curl_easy_setopt(c, opt, val)
-    SET(CURLOPT_ERRORBUFFER, errbuf);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_CONNECTTIMEOUT, 10L);
-    SET(CURLOPT_TIMEOUT, 300L);
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_USERAGENT, "haven/" HV_VERSION_STRING);
-    if (s->local)
-        SET(CURLOPT_PROXY, "");
-    if (s->socket)
-        SET(CURLOPT_UNIX_SOCKET_PATH, s->socket);
-    if (ca && *ca)
-        SET(CURLOPT_CAINFO, ca);
-#undef SET
-    return rc;
-}
-
-/* The exit code of an HTTP status (the table of SERVER-SPEC.md). */
-static int exit_of_http(long http)
-{
-    switch (http) {
-    case 400: return 64;
-    case 401: case 403: return 77;
-    case 404: return 69;
-    case 413: case 422: return 65;
-    case 503: return 75;
-    default: return http >= 200 && http < 300 ? 0 : 70;
-    }
-}
-
-/* Parses the answer b (HTTP status http) into *answer; 0 or the exit code
- * after printing. */
-static int parse_answer(const cli_server *s, answer_buf *b, long http, json_t **answer)
-{
-    json_error_t jerr;
-    json_t *v = b->data ? json_loadb(b->data, b->len, 0, &jerr) : NULL;
-    if (!json_is_object(v)) {
-        json_decref(v);
-        fprintf(stderr, "haven: %s: not a Haven server's answer (HTTP %ld)\n", s->url,
-                http);
-        return hv_status_exit_code(HV_INTERNAL);
-    }
-    *answer = v;
-    return 0;
+    char err[512];
+    int code = cli_http_open(url, NULL, out, err, sizeof err);
+    if (code)
+        fprintf(cli_err(), "haven: %s\n", err);
+    return code;
 }
 
 int cli_server_call(cli_server *s, const char *method, const char *path,
                     json_t *body, int with_token, json_t **answer, long *http)
 {
-    char errbuf[CURL_ERROR_SIZE] = "", *url = NULL, *auth = NULL, *text = NULL;
-    answer_buf b = {0};
-    struct curl_slist *headers = NULL;
-    CURLcode rc;
-    int code = 0;
-    *answer = NULL;
-    *http = 0;
-    CURL *c = curl_easy_init();
-    if (!c || asprintf(&url, "%s%s", s->base, path) < 0 ||
-        (body && !(text = json_dumps(body, JSON_COMPACT))) ||
-        (with_token && s->token && asprintf(&auth, "Authorization: Bearer %s", s->token) < 0)) {
-        url = NULL;
-        code = cli_fail_status(HV_NOMEM, NULL);
-        goto done;
-    }
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (body)
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-    if (auth)
-        headers = curl_slist_append(headers, auth);
-    rc = set_common(c, s, errbuf);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_URL, url);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (rc == CURLE_OK && body)
-        rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-    if (rc == CURLE_OK && !body && strcmp(method, "GET"))
-        rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(c);
-    if (rc != CURLE_OK && b.too_big) {
-        fprintf(stderr, "haven: %s: the answer is larger than %ld bytes\n", s->url,
-                MAX_ANSWER_BYTES);
-        code = hv_status_exit_code(HV_INVALID);
-    } else if (rc == CURLE_COULDNT_CONNECT && s->socket) {
-        struct stat st;
-        fprintf(stderr, "haven: %s: cannot connect: %s\n", s->url,
-                stat(s->socket, &st) != 0 ? strerror(errno)
-                                          : "nothing listens on the socket "
-                                            "(is havend running?)");
-        code = hv_status_exit_code(HV_NOTFOUND);
-    } else if (rc != CURLE_OK) {
-        fprintf(stderr, "haven: %s: cannot connect: %s\n", s->url,
-                errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        code = hv_status_exit_code(HV_NOTFOUND);
-    } else {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
-        code = parse_answer(s, &b, *http, answer);
-    }
-done:
-    curl_slist_free_all(headers);
-    if (c)
-        curl_easy_cleanup(c);
-    if (auth) {
-        explicit_bzero(auth, strlen(auth));
-        free(auth);
-    }
-    if (text) {
-        explicit_bzero(text, strlen(text));
-        free(text);
-    }
-    free(url);
-    free(b.data);
+    char err[1024];
+    int code = cli_http_call(s, method, path, body, with_token, answer, http, err,
+                             sizeof err);
+    if (code)
+        fprintf(cli_err(), "haven: %s\n", err);
     return code;
-}
-
-/* Prints text on stderr without control characters (a server's message
- * must not drive the terminal). */
-static void put_clean(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
 }
 
 int cli_server_failed(const cli_server *s, json_t *answer, long http)
 {
-    json_t *err = json_object_get(answer, "error");
-    json_t *ex = json_object_get(answer, "exit");
-    if (http >= 200 && http < 300 && !err)
-        return 0;
-    int code = json_is_integer(ex) && json_integer_value(ex) > 0 &&
-                       json_integer_value(ex) < 256
-                   ? (int)json_integer_value(ex)
-                   : exit_of_http(http);
-    if (code == 0)
-        code = hv_status_exit_code(HV_INTERNAL);
-    fputs("haven: ", stderr);
-    if (json_is_string(err)) {
-        put_clean(json_string_value(err));
-    } else {
-        put_clean(s->url);
-        fprintf(stderr, ": the server answered HTTP %ld", http);
-    }
-    /* the hint only where a request needed a login (not on a refused
-     * login or enrolment itself, whose answer is the same either way) */
-    if (http == 401 && !s->token && !s->socket && json_is_string(err) &&
-        !strncmp(json_string_value(err), "authentication ", 15))
-        fprintf(stderr, " (log in: haven --server %s login LOGIN)", s->url);
-    fputc('\n', stderr);
+    char err[1024];
+    int code = cli_http_failed(s, answer, http, err, sizeof err);
+    if (code)
+        fprintf(cli_err(), "haven: %s\n", err);
     return code;
 }
 
-/* ---- the token file ------------------------------------------------------- */
-
-/* The folder of the token file (malloc), or NULL when neither
- * XDG_CONFIG_HOME nor HOME is set. */
-static char *token_dir(void)
-{
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    char *dir = NULL;
-    if (xdg && xdg[0] == '/') {
-        if (asprintf(&dir, "%s/haven", xdg) < 0)
-            dir = NULL;
-    } else if (home && *home) {
-        if (asprintf(&dir, "%s/.config/haven", home) < 0)
-            dir = NULL;
-    }
-    return dir;
-}
-
-/* Reads the token file fd (checked: the user's, mode 0600 or less) into
- * malloc'd text, or NULL with a warning when it is unsafe or unreadable. */
-static char *read_token_file(int fd, const char *path)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
-        fprintf(stderr, "haven: %s: not a token file: ignored\n", path);
-        return NULL;
-    }
-    if (st.st_uid != getuid() || (st.st_mode & 077)) {
-        fprintf(stderr, "haven: %s: readable by others or not yours: ignored "
-                        "(chmod 600 it, then log in again)\n", path);
-        return NULL;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
-    if (n < 0) {
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
-    return text;
-}
-
-/* The token of url in the file's text (malloc), or NULL. */
-static char *find_token(const char *text, const char *url)
-{
-    size_t n = strlen(url);
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (len > n + 1 && !strncmp(line, url, n) && line[n] == ' ') {
-            char *token = strndup(line + n + 1, len - n - 1);
-            if (token && token_ok(token))
-                return token;
-            free(token);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    return NULL;
-}
-
-char *cli_token_load(const char *url)
-{
-    char *dir = token_dir(), *path = NULL, *text = NULL, *token = NULL;
-    if (!dir || asprintf(&path, "%s/tokens", dir) < 0) {
-        free(dir);
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        text = read_token_file(fd, path);
-        close(fd);
-    }
-    if (text) {
-        token = find_token(text, url);
-        explicit_bzero(text, strlen(text));
-        free(text);
-    }
-    free(path);
-    free(dir);
-    return token;
-}
+/* ---- writing the token file --------------------------------------------- */
 
 /* Makes dir (and its parent) mode 0700 if missing, and makes it 0700 if it
  * is the user's.  0, or -1 with errno. */
@@ -522,7 +120,7 @@ static int store_in(const char *dir, const char *url, const char *token)
         goto done;
     int old_fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (old_fd >= 0) {
-        old = read_token_file(old_fd, path);
+        old = cli_token_read_file(old_fd, path);
         close(old_fd);
     }
     if ((fd = mkstemp(tmp)) < 0) /* mode 0600 */
@@ -556,10 +154,10 @@ done:
 
 int cli_token_store(const char *url, const char *token)
 {
-    char *dir = token_dir();
+    char *dir = cli_token_dir();
     if (!dir)
         return cli_fail(HV_CANTCREATE, "tokens", "neither XDG_CONFIG_HOME nor HOME is set");
-    if (token && !token_ok(token)) {
+    if (token && !cli_token_ok(token)) {
         free(dir);
         return cli_fail(HV_INTERNAL, url, "the server's token is not a token");
     }
@@ -782,7 +380,7 @@ static int write_outputs(const cli_server *s, const run_files *rf, json_t *outpu
     int code = 0, in_dir;
     json_object_foreach(outputs, key, v) {
         if (!json_is_string(v) || !output_allowed(rf, key, &in_dir)) {
-            fprintf(stderr, "haven: %s: sent a file not asked for: ignored\n", s->url);
+            fprintf(stderr, "haven: %s: sent a file not asked for: ignored\n", cli_server_url(s));
             continue;
         }
         if (in_dir) {
@@ -812,7 +410,7 @@ static int finish_run(const cli_server *s, const run_files *rf, json_t *answer, 
     json_t *out = json_object_get(answer, "stdout"), *err = json_object_get(answer, "stderr");
     if (json_object_get(answer, "error") || !json_is_integer(ex)) {
         int code = cli_server_failed(s, answer, http);
-        return code ? code : cli_fail(HV_INTERNAL, s->url, "not a Haven server's answer");
+        return code ? code : cli_fail(HV_INTERNAL, cli_server_url(s), "not a Haven server's answer");
     }
     int code = write_outputs(s, rf, json_object_get(answer, "outputs"));
     if (json_is_string(out))
@@ -870,9 +468,10 @@ done:
     return code;
 }
 
-/* The session commands: run here, not on the server. */
+/* Run here, not on the server: the session commands, and the REPL (its
+ * engine is the server's, lremote.c). */
 static const cli_command *const session_commands[] = {
-    &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami, &cli_cmd_enrol,
+    &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_repl,
 };
 
 int cli_remote_main(const char *server, const cli_globals *g, int argc, char **argv)

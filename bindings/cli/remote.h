@@ -1,8 +1,9 @@
 /*
  * remote.h - `haven --server URL`: the client of havend (issue 16).
  *
- * With --server (or HAVEN_SERVER) every command but login, logout, whoami
- * and enrol goes to the server's POST /v1/run: the client sends the
+ * With --server (or HAVEN_SERVER) every command but login, logout, whoami,
+ * enrol and repl (which runs here, on the server's engine) goes to the
+ * server's POST /v1/run: the client sends the
  * command's arguments and the content of the files it reads, prints the
  * answer's stdout and stderr as they are, writes the files the server
  * returns (only at paths typed in the arguments) and exits with the
@@ -22,24 +23,17 @@
 #include <jansson.h>
 
 #include "cli.h"
-
-/* A server: its URL, how to reach it, and the bearer token to send. */
-typedef struct cli_server cli_server;
+#include "http.h"
 
 /* Runs the command argv[0] on argv[1..argc) against server with g's
  * globals (--json, --purpose): a session command (login, logout, whoami,
  * enrol) here, any other through POST /v1/run.  Returns the exit code. */
 int cli_remote_main(const char *server, const cli_globals *g, int argc, char **argv);
 
-/* Checks url (see above) and makes *out (free with cli_server_free), with
- * the token of HAVEN_TOKEN, else of the token file, else none.  Returns 0,
- * or 64 after printing `haven: --server: why`. */
+/* The calls of http.h with their errors printed on cli_err() as
+ * `haven: ERROR`.  cli_server_open: cli_http_open with the token of
+ * HAVEN_TOKEN, else of the token file, else none; 0 or 64. */
 int cli_server_open(const char *url, cli_server **out);
-void cli_server_free(cli_server *s);
-/* The URL as used for the token file and messages (borrowed). */
-const char *cli_server_url(const cli_server *s);
-/* 1 if s sends a bearer token. */
-int cli_server_has_token(const cli_server *s);
 
 /* Sends METHOD path (body: a JSON object, or NULL for none; the token
  * when with_token) and reads the answer.  Returns 0 with *answer (a JSON
@@ -53,9 +47,6 @@ int cli_server_call(cli_server *s, const char *method, const char *path,
  * else one mapped from the status); else returns 0. */
 int cli_server_failed(const cli_server *s, json_t *answer, long http);
 
-/* The token stored for url (malloc, the caller frees), or NULL.  A token
- * file readable by others (or not the user's) is ignored with a warning. */
-char *cli_token_load(const char *url);
 /* Replaces the line of url in the token file by "url token" (token NULL:
  * removes it), atomically, making the folder 0700 and the file 0600.
  * Returns 0, or the exit code after printing the error. */

@@ -8,7 +8,8 @@
  *   for _, t in ipairs(e:due()) do print(t.ref, t.label, t.due_at) end
  *
  * Two userdata types: haven.Engine and haven.Case (a reference to a case on
- * an engine).  An engine acts as the user it was opened as (the `as`
+ * an engine); haven.connect{ server = URL } makes their remote twins, with
+ * the same methods, over a havend server (lremote.c).  An engine acts as the user it was opened as (the `as`
  * option, the command line's --as) for as long as it is open: there is no
  * way to change the acting user of an open engine, so code handed one
  * (the REPL, a scenario) cannot act as anyone else.  Expected failures (a refusal, an unknown reference) return
@@ -25,6 +26,7 @@
 #include <jansson.h>
 
 #include "haven.h"
+#include "lremote.h"
 
 #define ENGINE "haven.Engine"
 #define CASE "haven.Case"
@@ -99,10 +101,15 @@ static int push_failure(lua_State *L, hv_status st, const char *msg)
  * for lhaven_error_code.  Never returns. */
 static int raise_failure(lua_State *L, hv_status st, const char *msg)
 {
-    lua_pushstring(L, msg && *msg ? msg : hv_strerror(st));
+    return lhaven_raise(L, msg && *msg ? msg : hv_strerror(st), hv_status_exit_code(st));
+}
+
+int lhaven_raise(lua_State *L, const char *msg, int exit_code)
+{
+    lua_pushstring(L, msg);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "haven.raised");
-    lua_pushinteger(L, hv_status_exit_code(st));
+    lua_pushinteger(L, exit_code);
     lua_setfield(L, LUA_REGISTRYINDEX, "haven.raised_code");
     return lua_error(L);
 }
@@ -757,7 +764,7 @@ static const luaL_Reg case_methods[] = {
 static const luaL_Reg module_functions[] = {
     {"open", l_open},         {"init", l_init},     {"time", l_time},
     {"iso", l_iso},           {"duration", l_duration},
-    {"rules_check", l_rules_check}, {NULL, NULL}};
+    {"rules_check", l_rules_check}, {"connect", lremote_connect}, {NULL, NULL}};
 
 void lhaven_open_safe_libraries(lua_State *L)
 {
@@ -812,6 +819,7 @@ LHAVEN_API int luaopen_haven(lua_State *L)
         lua_setfield(L, -2, "__eq");
     }
     lua_pop(L, 1);
+    lremote_register(L); /* haven.connect's engines and cases (lremote.c) */
     luaL_newlib(L, module_functions);
     lua_pushstring(L, HV_VERSION_STRING);
     lua_setfield(L, -2, "version");

@@ -10,8 +10,9 @@
 #define LHAVEN_API
 #endif
 
-/* Opens the module: returns the `haven` table (haven.open, haven.init, ...,
- * haven.steps: the lifecycle step verbs in HV_STEP_MAP order). */
+/* Opens the module: returns the `haven` table (haven.open, haven.init,
+ * haven.connect, ..., haven.steps: the lifecycle step verbs in HV_STEP_MAP
+ * order). */
 LHAVEN_API int luaopen_haven(lua_State *L);
 
 /* Opens the standard libraries a sandboxed front end offers (base, string,
@@ -30,6 +31,10 @@ void lhaven_push_borrowed_engine(lua_State *L, void *engine);
  * 64; a field of a case that may not be read), else 0: a front end prints
  * it as the engine's one-line refusal. */
 int lhaven_error_code(lua_State *L, int idx);
+
+/* Raises msg as the engine's refusal with its exit code (what
+ * lhaven_error_code then answers).  Never returns. */
+int lhaven_raise(lua_State *L, const char *msg, int exit_code);
 
 /* The Lua value at idx as JSON (a new reference, the caller's to
  * json_decref); raises "cannot pass WHY to haven" on what is not plain

@@ -25,7 +25,7 @@ function due(filter) render.due(check(E:due(filter))) end
 function search(name) render.search(check(E:search(name))) end
 function list(filter) render.list(check(E:list(filter))) end
 function now() return (E:now()) end
-function advance(d) return (E:advance(d)) end
+function advance(d) return (check(E:advance(d))) end
 
 function show(ref)
   if ref == nil then ref = need_case().ref end

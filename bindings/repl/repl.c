@@ -12,7 +12,9 @@
  * haven.open or haven.init), and base, string, table, math, utf8,
  * coroutine without io, os, package/require, debug, dofile, loadfile or
  * binary chunks.  `--unsafe` gives an administrator (cmd_lua.c checks and
- * records it) the full standard library and module.
+ * records it) the full standard library and module.  Over --server the
+ * engine is haven.connect's (lremote.c): the same commands, each run on
+ * the server as the authenticated user; never unsafe.
  *
  * The history (~/.haven_history, 0600) keeps only lines made of command
  * names, this database's references, codes and short numbers
@@ -38,6 +40,7 @@
 
 #include "haven.h"
 #include "lhaven.h"
+#include "lremote.h"
 #include "render.h"
 #include "repl_prelude.h"
 
@@ -639,14 +642,14 @@ static char *next_statement(lua_State *L, char **acc, const char *line, int *sta
 
 /* The interactive loop on a terminal: reads, runs and prints until Ctrl-D.
  * Returns the exit code. */
-static int interactive(lua_State *L, int unsafe, hv_engine *e)
+static int interactive(lua_State *L, int unsafe, hv_engine *e, const char *actor)
 {
     char prompt[96];
     luaL_Buffer pending;
     int have_pending = 0;
     printf("Haven %s REPL - acting as %s%s. help() lists the commands; "
            "Ctrl-D leaves.\n",
-           HV_VERSION_STRING, hv_engine_actor(e),
+           HV_VERSION_STRING, actor,
            unsafe ? " - UNSAFE: the full Lua standard library, no sandbox" : "");
     completion_state = L;
     refusal_prefix = "! ";
@@ -745,8 +748,19 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
     if (!L)
         return hv_status_exit_code(HV_NOMEM);
     int code = 0;
-    open_libraries(L, o->unsafe);
-    lhaven_push_borrowed_engine(L, e);
+    char actor[128], err[512];
+    open_libraries(L, o->unsafe && !o->server);
+    if (o->server) { /* the server's engine, as the user it authenticates */
+        if ((code = lremote_push_engine(L, o->server, actor, sizeof actor, err,
+                                        sizeof err))) {
+            fprintf(stderr, "haven: %s\n", err);
+            lua_close(L);
+            return code;
+        }
+    } else {
+        snprintf(actor, sizeof actor, "%s", hv_engine_actor(e));
+        lhaven_push_borrowed_engine(L, e);
+    }
     lua_setglobal(L, "engine");
     /* The caseworker commands. */
     static const luaL_Reg renderers[] = {
@@ -781,7 +795,7 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         code = status != LUA_OK ? report_error(L, status) : run_chunk(L);
         fflush(stdout);
     } else if (isatty(STDIN_FILENO)) {
-        code = interactive(L, o->unsafe, e);
+        code = interactive(L, o->unsafe && !o->server, e, actor);
     } else {
         code = batch(L, stdin);
     }

@@ -574,13 +574,17 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
         return reply_error(c, MHD_HTTP_NOT_FOUND, 69,
                            "no such route (no query strings: names go in bodies)");
     if (!strcmp(url, "/v1/health") && !strcmp(method, "GET")) {
-        char *err = NULL;
+        char *err = NULL, now[32] = "";
         hv_engine *e = hvd_thread_engine(&err);
         free(err);
+        long long clock = atomic_load(&hvd.clock);
+        if (e) /* the time commands run at (the Lua module's e:now()) */
+            hv_time_format(clock ? (hv_time)clock : hv_now(e), now, sizeof now);
         return reply_json(c, e ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                          json_pack("{s:s,s:s,s:s}", "status", e ? "ok" : "unavailable",
+                          json_pack("{s:s,s:s,s:s,s:s?}", "status", e ? "ok" : "unavailable",
                                     "version", HV_VERSION_STRING, "clock",
-                                    atomic_load(&hvd.clock) ? "simulated" : "system"));
+                                    clock ? "simulated" : "system", "now",
+                                    e ? now : NULL));
     }
     if (strcmp(method, "GET") && strcmp(method, "POST"))
         return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, 64, "method not allowed");
