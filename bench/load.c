@@ -622,6 +622,8 @@ int main(int argc, char **argv)
     free_clients(cls);
     result inproc = {0};
     if (!kill_test) {
+        /* the daemon's setting (start_daemon), for the engines opened here */
+        setenv("HAVEN_BUSY_TIMEOUT", "30000", 1);
         in_process = 1;
         snapshot(before);
         cls = make_clients();
