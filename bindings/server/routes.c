@@ -115,6 +115,7 @@ static struct {
     char from[80];
     time_t start;
     int failures;
+    int reported;      /* the block was audited in this window */
 } addr_table[256];
 
 /* The slot of from in the failure table (the oldest reused). */
@@ -126,13 +127,18 @@ static int addr_slot(const char *from)
     return (int)(h % 256);
 }
 
-/* 1 if from has failed too often lately. */
-static int addr_blocked(const char *from)
+/* 1 if from has failed too often lately; *first is 1 the first time in
+ * the window (the block is audited once, so a flood of refused requests
+ * cannot flood the audit trail). */
+static int addr_blocked(const char *from, int *first)
 {
     pthread_mutex_lock(&addr_lock);
     int i = addr_slot(from), blocked = 0;
+    *first = 0;
     if (!strcmp(addr_table[i].from, from) && time(NULL) - addr_table[i].start < ADDR_WINDOW)
         blocked = addr_table[i].failures >= ADDR_FAILURES;
+    if (blocked && !addr_table[i].reported)
+        *first = addr_table[i].reported = 1;
     pthread_mutex_unlock(&addr_lock);
     return blocked;
 }
@@ -146,6 +152,7 @@ static void addr_failed(const char *from)
         snprintf(addr_table[i].from, sizeof addr_table[i].from, "%s", from);
         addr_table[i].start = now;
         addr_table[i].failures = 0;
+        addr_table[i].reported = 0;
     }
     addr_table[i].failures++;
     pthread_mutex_unlock(&addr_lock);
@@ -222,8 +229,10 @@ static hv_status authenticate(struct MHD_Connection *c, const char *kind, hv_eng
     long uid;
     peer_of(c, kind, id->from, sizeof id->from, &uid);
     *why = "authentication refused (log in again: haven --server URL login LOGIN)";
-    if (addr_blocked(id->from)) {
-        refused_here(e, "rate_limited", id->from);
+    int first;
+    if (addr_blocked(id->from, &first)) {
+        if (first)
+            refused_here(e, "rate_limited", id->from);
         *why = "too many failed attempts from this address: try again later";
         return HV_DENIED;
     }
@@ -504,8 +513,10 @@ static enum MHD_Result route_login(struct MHD_Connection *c, hv_engine *e, const
     if (!login || !password || (enrol && !code))
         return reply_error(c, 0, 64, enrol ? "enrol: give login, code and password"
                                            : "login: give login and password");
-    if (addr_blocked(from)) {
-        refused_here(e, "rate_limited", from);
+    int first;
+    if (addr_blocked(from, &first)) {
+        if (first)
+            refused_here(e, "rate_limited", from);
         return reply_error(c, MHD_HTTP_UNAUTHORIZED, 77,
                            "too many failed attempts from this address: try again later");
     }
