@@ -646,9 +646,18 @@ enum MHD_Result hvd_handle(void *cls, struct MHD_Connection *c, const char *url,
         atomic_store(&hvd.last_request, (long long)time(NULL));
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoll(cl, NULL, 10) > hvd.cfg.max_body) {
-            r->too_large = r->answered = 1;
-            return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
+        long long length = cl ? strtoll(cl, NULL, 10) : 0;
+        if (length > hvd.cfg.max_body) {
+            /* Read and drop the body (nothing is kept), then answer 413:
+             * answering before it is read lets the closing connection
+             * reset the answer away.  A body far beyond any honest size is
+             * answered at once and the connection closed. */
+            r->too_large = 1;
+            if (length > 16 * hvd.cfg.max_body + (64L << 20)) {
+                r->answered = 1;
+                return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65,
+                                   "request body too large");
+            }
         }
         return MHD_YES;
     }
