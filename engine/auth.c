@@ -150,8 +150,9 @@ static hv_status user_by(hv_engine *e, enum user_key by, const char *key,
         "SELECT id, login, role, active, password_hash, enrol_hash, enrol_expires"
         " FROM users WHERE os_login = ?1",
         "SELECT id, login, role, active, password_hash, enrol_hash, enrol_expires"
-        " FROM users WHERE oidc_identity = ?1 OR oidc_identity = lower(?2)"
-        " ORDER BY oidc_identity = ?1 DESC LIMIT 1"};
+        " FROM users WHERE oidc_identity = ?1 OR (instr(?2, '@') > 0 AND"
+        " instr(?2, '|') = 0 AND instr(oidc_identity, '|') = 0 AND"
+        " oidc_identity = lower(?2)) ORDER BY oidc_identity = ?1 DESC LIMIT 1"};
     sqlite3_stmt *st = NULL;
     memset(u, 0, sizeof *u);
     *found = 0;

@@ -565,17 +565,17 @@ static const char *claims_problem(const hvd_oidc *o, const json_t *claims,
     return NULL;
 }
 
-/* The e-mail to return: the claim when a printable string of at most 320
- * bytes, unless email_verified says false. */
+/* The e-mail to return: the claim only when the provider says it verified
+ * it (email_verified true), a printable address of at most 320 bytes with
+ * an @ and no | (which could pose as an ISSUER|SUBJECT mapping). */
 static const char *claims_email(const json_t *claims)
 {
     json_t *verified = json_object_get(claims, "email_verified");
-    if (json_is_false(verified)
-        || (json_is_string(verified) && strcmp(json_string_value(verified), "false") == 0))
+    const char *email = str_member(claims, "email");
+    if (!json_is_true(verified) || !printable_ok(email, 320) || !strchr(email, '@') ||
+        strchr(email, '|'))
         return NULL;
-    if (!printable_ok(str_member(claims, "email"), 320))
-        return NULL;
-    return str_member(claims, "email");
+    return email;
 }
 
 int hvd_oidc_verify(hvd_oidc *o, const char *jwt, time_t now, char **subject,

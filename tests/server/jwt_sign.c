@@ -134,8 +134,10 @@ static int sign(const options *opt)
     claims = json_pack("{s:s,s:s,s:s,s:I,s:I}", "iss", opt->iss, "aud", opt->aud,
                        "sub", opt->sub, "iat", (json_int_t)now,
                        "exp", (json_int_t)now + opt->exp_in);
-    if (claims && opt->email)
+    if (claims && opt->email) {
         json_object_set_new(claims, "email", json_string(opt->email));
+        json_object_set_new(claims, "email_verified", json_true());
+    }
     payload = claims ? json_dumps(claims, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     jws = payload ? json_pack("{s:o}", "payload", jose_b64_enc(payload, strlen(payload))) : NULL;
     sig = json_pack("{s:{s:s,s:s}}", "protected", "alg", alg, "typ", "JWT");

@@ -94,9 +94,9 @@ static char *sign_token(const json_t *jwk, const json_t *hdr, const json_t *clai
 /* Good claims at NOW: the issuer, the audience, a subject, an e-mail. */
 static json_t *good_claims(void)
 {
-    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}",
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I}",
                           "iss", ISSUER, "aud", AUDIENCE, "sub", "user-7f3a",
-                          "email", "worker@agency.test",
+                          "email", "worker@agency.test", "email_verified", 1,
                           "iat", (json_int_t)NOW - 10, "nbf", (json_int_t)NOW - 10,
                           "exp", (json_int_t)NOW + 300);
     assert_non_null(c);
@@ -221,6 +221,21 @@ static void test_audience_array_and_leeway(void **state)
     char *email;
     c = good_claims();
     json_object_set_new(c, "email_verified", json_false());
+    t = token_with(f->ec, "ES256", "ec-1", c);
+    assert_string_equal(check(f, t, NULL, &email), "");
+    assert_null(email);
+    free(t);
+
+    /* no email_verified, or an "e-mail" that poses as ISSUER|SUBJECT: not
+     * returned either */
+    c = good_claims();
+    json_object_del(c, "email_verified");
+    t = token_with(f->ec, "ES256", "ec-1", c);
+    assert_string_equal(check(f, t, NULL, &email), "");
+    assert_null(email);
+    free(t);
+    c = good_claims();
+    json_object_set_new(c, "email", json_string(ISSUER "|victim@x"));
     t = token_with(f->ec, "ES256", "ec-1", c);
     assert_string_equal(check(f, t, NULL, &email), "");
     assert_null(email);

@@ -101,6 +101,19 @@ api "" GET /v1/whoami
 expect_code 401 "no token over HTTPS (HTTP)"
 
 cp "$ERR" "$WORK/err.last"
+# ---- an e-mail claim that poses as another user's ISSUER|SUBJECT mapping --------
+n=$(last_event)
+with_token "$(jwt issuer "$ISS" mallory --email "$ISS|sub-amal-42")" whoami
+expect_rc 77 "an e-mail claim shaped like amal's ISSUER|SUBJECT mapping"
+no_text "amal (" "$OUT" "the posing e-mail: whoami answered"
+refused_since "$n" unknown_oidc "the posing e-mail is audited"
+# a verified e-mail mapped as an e-mail works
+run --as admin user map bilal --oidc bilal@agency.test
+expect_rc 0 "user map bilal --oidc (an e-mail)"
+with_token "$(jwt issuer "$ISS" some-other-sub --email Bilal@Agency.test)" whoami
+expect_rc 0 "a JWT whose verified e-mail is mapped"
+expect_out '^bilal \(caseworker\) via oidc$' "whoami via the e-mail"
+
 stop_server
 [ "$STOP_RC" = 0 ] && pass || failt "havend stopped with $STOP_RC"
 no_secrets "single sign-on" "$WORK"/err.sso.* "$WORK/err.last"
