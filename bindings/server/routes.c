@@ -39,8 +39,13 @@
 typedef struct {
     char *body;
     size_t len;
-    int too_large;
+    size_t limit;      /* the most this route's body may hold */
+    int too_large;     /* over the limit: read and dropped, then 413 */
     int answered;
+    int refused;       /* authentication failed: the body is dropped, then 401 */
+    const char *why;   /* ... with this reason */
+    char *login;       /* who sends it (authenticated on the headers) */
+    const char *via;
 } req_state;
 
 /* Who asks: the Haven login (malloc), how they proved it, from where. */
@@ -86,6 +91,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, cha
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'");
+    MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"haven\"");
     enum MHD_Result rc = MHD_queue_response(c, status, r);
@@ -229,13 +235,9 @@ static hv_status authenticate(struct MHD_Connection *c, const char *kind, hv_eng
     long uid;
     peer_of(c, kind, id->from, sizeof id->from, &uid);
     *why = "authentication refused (log in again: haven --server URL login LOGIN)";
-    int first;
-    if (addr_blocked(id->from, &first)) {
-        if (first)
-            refused_here(e, "rate_limited", id->from);
-        *why = "too many failed attempts from this address: try again later";
-        return HV_DENIED;
-    }
+    /* A valid token or mapped peer is served even from an address that
+     * failed often (users behind one proxy or NAT share it): the address
+     * limit guards passwords and codes (route_login). */
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_AUTHORIZATION);
     hv_status st;
@@ -271,6 +273,10 @@ static hv_status authenticate(struct MHD_Connection *c, const char *kind, hv_eng
         addr_failed(id->from);
     return st;
 }
+
+/* The largest body a route takes before it is authenticated: a login or
+ * an enrolment is a few short strings. */
+#define LOGIN_BODY_MAX (16 * 1024)
 
 /* The role of login (a static string), or NULL. */
 static const char *role_of(hv_engine *e, const char *login)
@@ -575,6 +581,12 @@ static enum MHD_Result route(struct MHD_Connection *c, hv_engine *e, const ident
     return reply_error(c, MHD_HTTP_NOT_FOUND, 69, "no such route");
 }
 
+/* 1 for the routes that take a password or an enrolment code. */
+static int is_login_route(const char *method, const char *url)
+{
+    return !strcmp(method, "POST") && (!strcmp(url, "/v1/login") || !strcmp(url, "/v1/enrol"));
+}
+
 /* A whole request has arrived: parse, authenticate, route. */
 static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, const char *url,
                                 const char *method, req_state *r)
@@ -617,19 +629,58 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
         return reply_error(c, 0, 69, "the database is unavailable");
     }
     enum MHD_Result rc;
-    if (!strcmp(method, "POST") && (!strcmp(url, "/v1/login") || !strcmp(url, "/v1/enrol"))) {
+    if (is_login_route(method, url)) {
         rc = route_login(c, e, kind, !strcmp(url, "/v1/enrol"), body);
     } else {
-        ident id = {0};
-        const char *why;
-        if (authenticate(c, kind, e, &id, &why) != HV_OK)
-            rc = reply_error(c, MHD_HTTP_UNAUTHORIZED, 77, why);
-        else
-            rc = route(c, e, &id, method, url, body, r->body);
-        hv_free(id.login);
+        /* authenticated on the headers, before the body was read */
+        ident id = {.login = r->login, .via = r->via};
+        long uid;
+        peer_of(c, kind, id.from, sizeof id.from, &uid);
+        rc = route(c, e, &id, method, url, body, r->body);
     }
     json_decref(body);
     return rc;
+}
+
+/* The first call of a request, its headers read: the body's limit, and
+ * who sends it (so that nobody unauthenticated gets a body buffered). */
+static enum MHD_Result begin(struct MHD_Connection *c, const char *kind, const char *url,
+                             const char *method, req_state *r)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long length = cl ? strtoll(cl, NULL, 10) : 0;
+    int open_route = is_login_route(method, url) || !strcmp(url, "/v1/health") ||
+                     (strcmp(method, "GET") && strcmp(method, "POST"));
+    r->limit = is_login_route(method, url) ? LOGIN_BODY_MAX : (size_t)hvd.cfg.max_body;
+    if (length > 0 && (unsigned long long)length > r->limit) {
+        /* Read and drop the body (nothing is kept), then answer 413:
+         * answering before it is read lets the closing connection reset
+         * the answer away.  A body far beyond any honest size is answered
+         * at once and the connection closed. */
+        r->too_large = 1;
+        if (length > 16 * hvd.cfg.max_body + (64L << 20)) {
+            r->answered = 1;
+            return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
+        }
+    }
+    if (open_route)
+        return MHD_YES;
+    char *err = NULL;
+    hv_engine *e = hvd_thread_engine(&err);
+    free(err);
+    ident id = {0};
+    if (!e) {
+        r->refused = 1;
+        r->why = "the database is unavailable";
+    } else if (authenticate(c, kind, e, &id, &r->why) != HV_OK) {
+        r->refused = 1;
+        hv_free(id.login);
+    } else {
+        r->login = id.login;
+        r->via = id.via;
+    }
+    return MHD_YES;
 }
 
 enum MHD_Result hvd_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -644,27 +695,14 @@ enum MHD_Result hvd_handle(void *cls, struct MHD_Connection *c, const char *url,
         *state = r;
         atomic_fetch_add(&hvd.in_flight, 1);
         atomic_store(&hvd.last_request, (long long)time(NULL));
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long long length = cl ? strtoll(cl, NULL, 10) : 0;
-        if (length > hvd.cfg.max_body) {
-            /* Read and drop the body (nothing is kept), then answer 413:
-             * answering before it is read lets the closing connection
-             * reset the answer away.  A body far beyond any honest size is
-             * answered at once and the connection closed. */
-            r->too_large = 1;
-            if (length > 16 * hvd.cfg.max_body + (64L << 20)) {
-                r->answered = 1;
-                return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65,
-                                   "request body too large");
-            }
-        }
-        return MHD_YES;
+        return begin(c, (const char *)cls, url, method, r);
     }
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large || r->len + n > (size_t)hvd.cfg.max_body) {
+        if (r->refused || r->answered)
+            return MHD_YES; /* dropped */
+        if (r->too_large || r->len + n > r->limit) {
             r->too_large = 1;
             free(r->body);
             r->body = NULL;
@@ -683,9 +721,13 @@ enum MHD_Result hvd_handle(void *cls, struct MHD_Connection *c, const char *url,
     if (r->answered)
         return MHD_YES;
     r->answered = 1;
-    if (r->too_large)
-        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
-    enum MHD_Result rc = dispatch(c, (const char *)cls, url, method, r);
+    enum MHD_Result rc;
+    if (r->refused)
+        rc = reply_error(c, MHD_HTTP_UNAUTHORIZED, 77, r->why);
+    else if (r->too_large)
+        rc = reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
+    else
+        rc = dispatch(c, (const char *)cls, url, method, r);
     atomic_fetch_add(&hvd.requests, 1);
     return rc;
 }
@@ -698,6 +740,7 @@ void hvd_completed(void *cls, struct MHD_Connection *c, void **state,
     if (!r)
         return;
     free(r->body);
+    hv_free(r->login);
     free(r);
     *state = NULL;
     atomic_fetch_sub(&hvd.in_flight, 1);
