@@ -14,9 +14,41 @@ if [ -n "${HAVEN_SANITIZED:-}" ] && [ "${HAVEN_SANITIZED}" != OFF ]; then
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
     export ASAN_OPTIONS
 fi
+start_server
+# ---- nobody unauthenticated gets a body kept: 16 bodies of 3 MiB (under the
+# default max_body of 4 MiB) at once, first thing after start (before any
+# Argon2 hash, whose 64 MiB would set the peak), without a token are refused (401, 77) and the daemon's
+# peak memory does not grow by their size ----------------------------------
+head -c 3000000 /dev/zero | tr '\0' 'a' | sed 's/^/{"argv":["list"],"pad":"/; s/$/"}/' >"$WORK/mid.json"
+P0=$(awk '/^VmHWM:/ {print $2}' "/proc/$HPID/status")
+i=0
+pids=
+while [ $i -lt 16 ]; do
+    curl -s --max-time 60 --cacert "$WORK/cert.pem" -H 'Content-Type: application/json' \
+        -o "$WORK/un.$i" -w '%{http_code}' --data-binary "@$WORK/mid.json" \
+        "$HTTPS_URL/v1/run" >"$WORK/un.code.$i" 2>/dev/null &
+    pids="$pids $!"
+    i=$((i + 1))
+done
+# shellcheck disable=SC2086
+wait $pids
+i=0
+while [ $i -lt 16 ]; do
+    [ "$(cat "$WORK/un.code.$i")" = 401 ] && grep -q '"exit":77' "$WORK/un.$i" && pass ||
+        failt "an unauthenticated body $i: HTTP $(cat "$WORK/un.code.$i")"
+    i=$((i + 1))
+done
+P1=$(awk '/^VmHWM:/ {print $2}' "/proc/$HPID/status")
+echo "peak RSS before ${P0} kB, after 16 unauthenticated bodies ${P1} kB"
+[ $((P1 - P0)) -le 16384 ] && pass || failt "the peak grew from $P0 to $P1 kB"
+stop_server
+[ "$STOP_RC" = 0 ] && pass || failt "havend stopped with $STOP_RC"
+
 start_server "max_body = 65536"
 enrol amal "amal-correct-horse-1"
 T=$(token_of amal)
+
+
 
 # an 8 MiB JSON body, and one just over the limit
 { printf '{"argv":["note","CP-2026-00001","text='; head -c 8388608 /dev/zero | tr '\0' a
