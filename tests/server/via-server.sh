@@ -40,8 +40,8 @@
 # Every call is logged in $HAVEN_VIA_WORK/calls.log as "server CMD" or
 # "local WHY CMD"; tests/server/srv-test.sh counts them.  HAVEN_VIA_STRICT=1
 # makes a daemon that does not start an error (70) instead of a local run.
-# The usual call (daemon up, token cached, clock right) costs the client and
-# three small processes; the rest is sh builtins.
+# The usual call (daemon up, token cached, clock right) costs the client
+# only (and `cat` when it wrote to stderr); the rest is sh builtins.
 # POSIX sh, curl and (HTTPS mode) openssl.
 
 : "${HAVEN_REAL:?set HAVEN_REAL to the haven binary}"
@@ -53,6 +53,7 @@ password) ;;
 *) echo "via-server: HAVEN_VIA_AUTH is oidc or password" >&2; exit 64 ;;
 esac
 ISSUER=https://issuer.via.test
+KEYS=$VIA_WORK/issuer
 VIA_WORK=${HAVEN_VIA_WORK:-${TMPDIR:-/tmp}/haven-via-$(id -u)}
 
 note() { [ -d "$VIA_WORK" ] || mkdir -p "$VIA_WORK"; echo "$*" >>"$VIA_WORK/calls.log"; }
@@ -84,6 +85,8 @@ case $CMD in
 ''|-*|init|gen|repl|scenario|train|backup|purge|help|login|logout|enrol|whoami) real "$@" ;;
 esac
 [ -s "$DB" ] || WHY=no-database real "$@"
+# HAVEN_BUSY_TIMEOUT is the local binary's (the server has its own)
+[ -z "${HAVEN_BUSY_TIMEOUT:-}" ] || WHY=client-env real "$@"
 
 # ---- the daemon of this database ------------------------------------------------
 case $DB in
@@ -95,8 +98,18 @@ case $DBPATH in
     DBPATH=$(cd "$(dirname "$DBPATH")" 2>/dev/null && pwd -P)/$(basename "$DBPATH") ||
         real "$@" ;;
 esac
-ID=$(printf '%s' "$DBPATH" | cksum)
-DIR=$VIA_WORK/${ID%% *}
+# The daemon's folder: named after the path (sh builtins only), or its
+# checksum when that would make the socket's path too long.
+ID= rest=${DBPATH#/}
+while [ -n "$rest" ]; do
+    ID=${ID}_${rest%%/*}
+    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+done
+if [ ${#ID} -gt 60 ] || [ ${#VIA_WORK} -gt 30 ]; then
+    ID=$(printf '%s' "$DBPATH" | cksum)
+    ID=_${ID%% *}
+fi
+DIR=$VIA_WORK/$ID
 SOCK=$DIR/sock
 if [ ! -d "$DIR" ]; then
     mkdir -p "$DIR" && chmod 700 "$VIA_WORK" "$DIR" || real "$@"
@@ -114,13 +127,11 @@ lock() {
 }
 unlock() { rmdir "$DIR/lock" 2>/dev/null; }
 
-# alive: the daemon of this very file runs (its socket, its pid, the inode
-# it was started on).
-INODE=$(stat -c %i "$DBPATH" 2>/dev/null)
+# alive: the daemon of this very file runs (its socket, its pid, and the
+# file it was started on: $DIR/db, a hard link to it, is still the same).
 alive() {
-    [ -S "$SOCK" ] && [ -f "$DIR/pid" ] && [ -f "$DIR/inode" ] || return 1
-    read -r pid <"$DIR/pid" && kill -0 "$pid" 2>/dev/null &&
-        read -r ino <"$DIR/inode" && [ "$ino" = "$INODE" ]
+    [ -S "$SOCK" ] && [ -f "$DIR/pid" ] && [ "$DBPATH" -ef "$DIR/db" ] || return 1
+    read -r pid <"$DIR/pid" && kill -0 "$pid" 2>/dev/null
 }
 
 # healthy: the daemon answers on the socket.
@@ -140,7 +151,9 @@ start_daemon() {
         kill "$(cat "$DIR/pid")" 2>/dev/null
         sleep 0.2
     fi
-    rm -rf "$DIR/users" "$SOCK" "$DIR/ready" "$DIR/pid" "$DIR/clock" "$DIR/url"
+    rm -rf "$DIR/users" "$SOCK" "$DIR/ready" "$DIR/pid" "$DIR/clock" "$DIR/url" "$DIR/mode" \
+        "$DIR/db"
+    ln "$DBPATH" "$DIR/db" 2>/dev/null || return 1
     {
         echo "# made by tests/server/via-server.sh"
         echo "db = $DBPATH"
@@ -154,27 +167,37 @@ start_daemon() {
         if [ "$AUTH" = oidc ]; then
             echo "oidc_issuer = $ISSUER"
             echo "oidc_audience = haven"
-            echo "oidc_jwks = $DIR/issuer.jwks"
+            echo "oidc_jwks = $KEYS/issuer.jwks"
         fi
         if [ -n "${HAVEN_VIA_HTTPS:-}" ]; then
             echo "listen_https = 127.0.0.1:0"
-            echo "tls_cert = $DIR/cert.pem"
-            echo "tls_key = $DIR/key.pem"
+            echo "tls_cert = $VIA_WORK/tls/cert.pem"
+            echo "tls_key = $VIA_WORK/tls/key.pem"
         fi
     } >"$DIR/havend.conf"
-    if [ -n "${HAVEN_VIA_HTTPS:-}" ] && [ ! -s "$DIR/cert.pem" ]; then
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-            -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-            -keyout "$DIR/key.pem" -out "$DIR/cert.pem" >/dev/null 2>&1 || return 1
-        chmod 600 "$DIR/key.pem"
+    if [ -n "${HAVEN_VIA_HTTPS:-}" ] && [ ! -s "$VIA_WORK/tls/cert.pem" ]; then
+        # one certificate for every daemon of this folder (as the issuer)
+        tmp=$VIA_WORK/tls.$$
+        mkdir -p "$tmp" && (umask 077 &&
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+                -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+                -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1) ||
+            { rm -rf "$tmp"; return 1; }
+        mv -T "$tmp" "$VIA_WORK/tls" 2>/dev/null || rm -rf "$tmp"
+        [ -s "$VIA_WORK/tls/cert.pem" ] || return 1
     fi
-    if [ "$AUTH" = oidc ] && [ ! -s "$DIR/issuer.jwk" ]; then
-        "$HAVEN_TEST_JWT" --gen "$DIR/issuer.jwk" --jwks "$DIR/issuer.jwks" --alg ES256 \
-            >/dev/null 2>&1 || return 1
+    if [ "$AUTH" = oidc ] && [ ! -s "$KEYS/issuer.jwks" ]; then
+        # one test issuer for every database of this folder, made once
+        # (a folder renamed into place: the first one made wins)
+        tmp=$VIA_WORK/issuer.$$
+        mkdir -p "$tmp" &&
+            "$HAVEN_TEST_JWT" --gen "$tmp/issuer.jwk" --jwks "$tmp/issuer.jwks" --alg ES256 \
+                >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
+        mv -T "$tmp" "$KEYS" 2>/dev/null || rm -rf "$tmp"
+        [ -s "$KEYS/issuer.jwks" ] || return 1
     fi
     "$HAVEND" --config "$DIR/havend.conf" </dev/null >>"$DIR/havend.log" 2>&1 &
     echo $! >"$DIR/pid"
-    echo "$INODE" >"$DIR/inode"
     i=0
     until [ -s "$DIR/ready" ] && healthy; do
         i=$((i + 1))
@@ -182,6 +205,8 @@ start_daemon() {
         kill -0 "$(cat "$DIR/pid")" 2>/dev/null || return 1
         sleep 0.05
     done
+    sqlite3 -readonly "$DBPATH" "SELECT value FROM meta WHERE key = 'clock'" \
+        >"$DIR/mode" 2>/dev/null
     if [ -n "${HAVEN_VIA_HTTPS:-}" ]; then
         port=$(https_port)
         [ -n "$port" ] || return 1
@@ -191,6 +216,26 @@ start_daemon() {
     fi
 }
 
+# mapped LOGIN: 1 if LOGIN is mapped to the test issuer's subject LOGIN.
+mapped() {
+    sqlite3 -readonly "$DBPATH" "SELECT count(*) FROM users WHERE login = '$1'
+        AND oidc_identity = '$ISSUER|$1'" 2>/dev/null
+}
+
+# map_users [LOGIN]: maps LOGIN, or every user of the database not mapped to
+# an identity yet (the test's own mappings are kept), to the test issuer's
+# subject of the same name (`user map` as admin: an audited change).  All
+# at once on the first call, and each new user right after `user add`, so
+# that a test's later fingerprints of the database do not see them.
+map_users() {
+    for l in $(sqlite3 -readonly "$DBPATH" "SELECT login FROM users WHERE
+                   oidc_identity IS NULL${1:+ AND login = '$1'}" 2>/dev/null); do
+        case $l in *[!A-Za-z0-9._@-]*) continue ;; esac
+        "$HAVEN_REAL" --db "$DBPATH" --as admin user map "$l" --oidc "$ISSUER|$l" \
+            >/dev/null 2>&1
+    done
+}
+
 # ensure_user LOGIN: LOGIN has a token ($DIR/users/LOGIN/jwt, or
 # $DIR/users/LOGIN/haven/tokens); 0 or 1.
 ensure_user() {
@@ -198,9 +243,9 @@ ensure_user() {
     [ -s "$cfg/jwt" ] || [ -s "$cfg/haven/tokens" ] && return 0
     mkdir -p "$cfg" && chmod 700 "$DIR/users" "$cfg" || return 1
     if [ "$AUTH" = oidc ]; then
-        "$HAVEN_REAL" --db "$DBPATH" --as admin user map "$1" --oidc "$ISSUER|$1" \
-            >/dev/null 2>&1 || return 1
-        (umask 077 && "$HAVEN_TEST_JWT" --sign "$DIR/issuer.jwk" --iss "$ISSUER" \
+        case $1 in ''|*[!A-Za-z0-9._@-]*) return 1 ;; esac
+        [ "$(mapped "$1")" = 1 ] || { map_users && [ "$(mapped "$1")" = 1 ]; } || return 1
+        (umask 077 && "$HAVEN_TEST_JWT" --sign "$KEYS/issuer.jwk" --iss "$ISSUER" \
             --aud haven --sub "$1" --exp-in 86400 >"$cfg/jwt.tmp" 2>/dev/null) &&
             mv "$cfg/jwt.tmp" "$cfg/jwt"
         return
@@ -209,7 +254,7 @@ ensure_user() {
            sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
     [ -n "$code" ] || return 1
     pw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
-    printf '%s\n' "$pw" | XDG_CONFIG_HOME=$cfg HAVEN_CA_FILE=$DIR/cert.pem \
+    printf '%s\n' "$pw" | XDG_CONFIG_HOME=$cfg HAVEN_CA_FILE=$VIA_WORK/tls/cert.pem \
         "$HAVEN_REAL" --server "$URL" enrol "$1" --code "$code" --password-stdin \
         >/dev/null 2>&1
 }
@@ -254,6 +299,12 @@ if ! ready; then
     if ! alive || ! [ -f "$DIR/url" ]; then
         if ! start_daemon; then
             unlock
+            # a file havend refuses to serve (not a database, readable by
+            # others, damaged): the local answer is the one to compare
+            if grep -q '^havend: db: ' "$DIR/havend.log" 2>/dev/null; then
+                rm -f "$DIR/havend.log"
+                WHY=unservable-db real "$@"
+            fi
             note "havend did not start for $DBPATH (see $DIR/havend.log)"
             [ -z "${HAVEN_VIA_STRICT:-}" ] ||
                 { echo "via-server: havend did not start (see $DIR/havend.log)" >&2; exit 70; }
@@ -261,6 +312,10 @@ if ! ready; then
         fi
     fi
     read -r URL <"$DIR/url"
+    # a live database refuses --now: the local answer, before any mapping
+    MODE=
+    [ ! -f "$DIR/mode" ] || read -r MODE <"$DIR/mode"
+    [ -z "$NOW" ] || [ "$MODE" = simulated ] || { unlock; WHY=live-clock real "$@"; }
     ok=
     ensure_user "$AS" || ok=no-user
     CLOCK=
@@ -300,7 +355,7 @@ err=$DIR/err.$$
 TOKEN=
 [ "$AUTH" != oidc ] || read -r TOKEN <"$DIR/users/$AS/jwt"
 call() {
-    XDG_CONFIG_HOME=$DIR/users/$AS HAVEN_CA_FILE=$DIR/cert.pem HAVEN_TOKEN=$TOKEN \
+    XDG_CONFIG_HOME=$DIR/users/$AS HAVEN_CA_FILE=$VIA_WORK/tls/cert.pem HAVEN_TOKEN=$TOKEN \
         "$HAVEN_REAL" --server "$URL" ${JSON:+--json} ${PURPOSE:+--purpose "$PURPOSE"} \
         "$@" 2>"$err"
 }
@@ -329,7 +384,10 @@ if [ $rc -eq 64 ] && grep -q 'not available over --server' "$err"; then
     WHY=refused stripped_local "$@"
 fi
 [ -z "$HELD" ] || unlock
+if [ $rc -eq 0 ] && [ "$AUTH" = oidc ] && [ "$1" = user ] && [ "${2:-}" = add ] && [ -n "${3:-}" ]; then
+    case $3 in -*) ;; *) map_users "$3" ;; esac
+fi
 note "server $CMD"
-[ ! -s "$err" ] || cat "$err" >&2
-rm -f "$err"
+# (an empty $err is left for srv-test.sh to remove: one process less)
+[ ! -s "$err" ] || { cat "$err" >&2; rm -f "$err"; }
 exit $rc
