@@ -8,7 +8,8 @@
 # locally); the count is printed.  The daemons stop when their socket files
 # go (this script removes its folder), else after their idle_exit.
 #   HAVEN_VIA_HTTPS=1: over HTTPS on 127.0.0.1 (a certificate made by the
-#   wrapper), else over the Unix socket; bearer tokens either way.
+#   wrapper), else over the Unix socket; bearer tokens either way
+#   (HAVEN_VIA_AUTH=oidc, the default, or password: see via-server.sh).
 : "${HAVEN:?set HAVEN to tests/server/via-server.sh}"
 : "${HAVEN_REAL:?set HAVEN_REAL to the haven binary}"
 : "${HAVEND:?set HAVEND to the havend binary}"
@@ -22,7 +23,8 @@ rc=$?
 log=$VIA/calls.log
 server=$(grep -c '^server ' "$log" 2>/dev/null)
 local=$(grep -c '^local ' "$log" 2>/dev/null)
-echo "srv: ${server:-0} calls through havend ($([ -n "${HAVEN_VIA_HTTPS:-}" ] && echo https || echo unix socket)), ${local:-0} run locally:" \
+echo "srv: ${server:-0} calls through havend ($([ -n "${HAVEN_VIA_HTTPS:-}" ] && echo https || echo unix socket)," \
+    "${HAVEN_VIA_AUTH:-oidc} tokens), ${local:-0} run locally:" \
     "$(sed -n 's/^local \([^ ]*\) .*/\1/p' "$log" 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')"
 if grep -q '^havend did not start' "$log" 2>/dev/null; then
     echo "srv: FAIL: a havend did not start:" >&2
