@@ -441,6 +441,11 @@ static int dispatch(const cli_globals *g, int argc, char **argv)
     return c->run(g, argc - 1, argv + 1);
 }
 
+int cli_is_command(const char *name)
+{
+    return name && find_command(name) != NULL;
+}
+
 int cli_run(const cli_globals *g, cli_io *io, int argc, char **argv)
 {
     cli_io *outer = current_io;

@@ -43,4 +43,7 @@ int cli_run(const cli_globals *g, cli_io *io, int argc, char **argv);
  * names a directory on the server (rules diff DIR, rules reload DIR). */
 int cli_remote_allowed(const char *command, const char *subcommand);
 
+/* 1 if name is one of the table's commands. */
+int cli_is_command(const char *name);
+
 #endif

@@ -3,7 +3,6 @@
  * with its errors printed, writing the token file, and POST /v1/run with
  * the files a command reads and writes (remote.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,7 +21,6 @@
 
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)       /* a file, as cli_read_input */
 #define MAX_INPUTS_BYTES (64 * 1024 * 1024)     /* every file of a request */
-#define MAX_DIR_FILES 200                       /* files sent of a folder */
 
 /* ---- http.c, printing its errors ------------------------------------------ */
 
@@ -229,41 +227,15 @@ static void add_file(run_files *rf, const char *key, const char *path)
     }
 }
 
-/* Adds the files of folder dir (and of its folders, depth levels down),
- * each under "dir/NAME" as the command would open it. */
-static void add_dir(run_files *rf, const char *dir, int depth, int *nfiles)
-{
-    DIR *d = opendir(dir);
-    struct dirent *ent;
-    if (!d)
-        return;
-    while (!rf->code && (ent = readdir(d))) {
-        char *path = NULL;
-        struct stat st;
-        if (ent->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, ent->d_name) < 0)
-            continue;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0) {
-            add_dir(rf, path, depth - 1, nfiles);
-        } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (++*nfiles > MAX_DIR_FILES)
-                rf->code = cli_fail(HV_INVALID, dir, "more files than a request may "
-                                                     "carry");
-            add_file(rf, path, path);
-        }
-        free(path);
-    }
-    closedir(d);
-}
-
-/* Adds what path names: a file, stdin ("-") or a folder's files. */
+/* Adds what path names: a file, or stdin ("-").  A folder is never read:
+ * no command takes one over --server (the server refuses them), so nothing
+ * of it leaves this machine. */
 static void add_input(run_files *rf, const char *path)
 {
     struct stat st;
-    int nfiles = 0;
     if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        add_dir(rf, path, 2, &nfiles);
-    else
-        add_file(rf, path, path);
+        return;
+    add_file(rf, path, path);
 }
 
 /* 1 if a (an argument) is one of the NULL-terminated names. */
@@ -277,8 +249,9 @@ static int is_one_of(const char *a, const char *const *names)
 
 /* Finds the files argv names (argv[0] the command): --json-in FILE and
  * --checkpoint FILE read, --out PATH and --html FILE write, and the
- * operands of import FILE, workflow check|graph FILE and rules
- * check|test|reload|diff|apply DIR are read. */
+ * operands of import FILE and workflow check|graph FILE are read.  (rules
+ * check|test|reload|diff|apply DIR are refused by the server: their
+ * folders are not read.) */
 static void scan_files(int argc, char **argv, run_files *rf)
 {
     static const char *const reads[] = {"--json-in", "--checkpoint", NULL};
@@ -287,8 +260,8 @@ static void scan_files(int argc, char **argv, run_files *rf)
                                          "--override", "--expect-version", NULL};
     const char *cmd = argv[0];
     int first = !strcmp(cmd, "import") ? 1
-                : !strcmp(cmd, "workflow") || !strcmp(cmd, "rules") ? 2
-                                                                     : argc;
+                : !strcmp(cmd, "workflow") ? 2
+                                           : argc;
     for (int i = 1; i < argc && !rf->code; i++) {
         const char *a = argv[i];
         if (is_one_of(a, reads) && i + 1 < argc) {
@@ -304,22 +277,13 @@ static void scan_files(int argc, char **argv, run_files *rf)
     }
 }
 
-/* 1 if the server may write key: a path typed after --out/--html, or a
- * file directly in it (export --format csv --out DIR). */
-static int output_allowed(const run_files *rf, const char *key, int *in_dir)
+/* 1 if the server may write key: exactly a path typed after --out or
+ * --html (a server never picks a file name the user did not type). */
+static int output_allowed(const run_files *rf, const char *key)
 {
-    for (int i = 0; i < rf->nout; i++) {
-        size_t n = strlen(rf->out[i]);
-        *in_dir = 0;
+    for (int i = 0; i < rf->nout; i++)
         if (!strcmp(key, rf->out[i]))
             return 1;
-        const char *name = key + n + 1;
-        if (!strncmp(key, rf->out[i], n) && key[n] == '/' && *name &&
-            !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..")) {
-            *in_dir = 1;
-            return 1;
-        }
-    }
     return 0;
 }
 
@@ -377,21 +341,11 @@ static int write_outputs(const cli_server *s, const run_files *rf, json_t *outpu
 {
     const char *key;
     json_t *v;
-    int code = 0, in_dir;
+    int code = 0;
     json_object_foreach(outputs, key, v) {
-        if (!json_is_string(v) || !output_allowed(rf, key, &in_dir)) {
+        if (!json_is_string(v) || !output_allowed(rf, key)) {
             fprintf(stderr, "haven: %s: sent a file not asked for: ignored\n", cli_server_url(s));
             continue;
-        }
-        if (in_dir) {
-            char *dir = strndup(key, (size_t)(strrchr(key, '/') - key));
-            if (!dir || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
-                if (!code)
-                    code = cli_fail(HV_CANTCREATE, key, "cannot create its folder");
-                free(dir);
-                continue;
-            }
-            free(dir);
         }
         int c = write_output(key, json_string_value(v), json_string_length(v),
                              rf->exclusive);
@@ -402,6 +356,29 @@ static int write_outputs(const cli_server *s, const run_files *rf, json_t *outpu
 }
 
 /* ---- POST /v1/run ----------------------------------------------------------- */
+
+/* Writes a server's text to f as it is, except on a terminal: there
+ * control characters but newline and tab (C0, DEL, and C1 as UTF-8) become
+ * '?', so a server cannot drive the user's terminal. */
+static void put_answer(FILE *f, const char *text, size_t n)
+{
+    if (!isatty(fileno(f))) {
+        fwrite(text, 1, n, f);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == 0xc2 && i + 1 < n && (unsigned char)text[i + 1] >= 0x80 &&
+            (unsigned char)text[i + 1] <= 0x9f) {
+            fputc('?', f);
+            i++;
+        } else if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+            fputc('?', f);
+        } else {
+            fputc(ch, f);
+        }
+    }
+}
 
 /* Prints the run answer and writes its outputs; returns its exit code. */
 static int finish_run(const cli_server *s, const run_files *rf, json_t *answer, long http)
@@ -414,10 +391,10 @@ static int finish_run(const cli_server *s, const run_files *rf, json_t *answer, 
     }
     int code = write_outputs(s, rf, json_object_get(answer, "outputs"));
     if (json_is_string(out))
-        fwrite(json_string_value(out), 1, json_string_length(out), stdout);
+        put_answer(stdout, json_string_value(out), json_string_length(out));
     fflush(stdout);
     if (json_is_string(err))
-        fwrite(json_string_value(err), 1, json_string_length(err), stderr);
+        put_answer(stderr, json_string_value(err), json_string_length(err));
     json_int_t exit_code = json_integer_value(ex);
     if (code)
         return code;

@@ -176,8 +176,10 @@ int hvd_config_load(const char *path, hvd_config *c, char *err, size_t errlen)
         return -1;
     }
     int line = 0, rc = 0;
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc;
-         l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = text, *next; l && !rc; l = next) {
+        next = strchr(l, '\n'); /* line by line: blank lines count too */
+        if (next)
+            *next++ = '\0';
         line++;
         for (char *h = strchr(l, '#'); h; h = strchr(h + 1, '#'))
             if (h == l || isspace((unsigned char)h[-1])) {
@@ -240,7 +242,8 @@ int hvd_config_check(const hvd_config *c, char *err, size_t errlen)
     }
     /* The daemon alone holds the database and its keys: no other account
      * may read them (the file mode of haven init is 0600). */
-    static const char *const suffixes[] = {"", "-wal", ".key", ".audit-key"};
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".key", ".audit-key",
+                                           ".checkpoints"};
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s%s", c->db, suffixes[i]);
@@ -262,6 +265,11 @@ int hvd_config_check(const hvd_config *c, char *err, size_t errlen)
     if (c->https_host && (check_pem("tls_cert", c->tls_cert, "CERTIFICATE", err, errlen) ||
                           check_pem("tls_key", c->tls_key, "PRIVATE KEY", err, errlen)))
         return -1;
+    if (c->https_host && stat(c->tls_key, &st) == 0 && (st.st_mode & 0077)) {
+        snprintf(err, errlen, "tls_key: %s: readable by other accounts (chmod 600)",
+                 c->tls_key);
+        return -1;
+    }
     int oidc = !!c->oidc_issuer + !!c->oidc_audience + !!c->oidc_jwks;
     if (oidc && oidc != 3) {
         snprintf(err, errlen, "oidc: oidc_issuer, oidc_audience and oidc_jwks go together");

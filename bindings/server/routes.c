@@ -408,11 +408,27 @@ static enum MHD_Result route_run(struct MHD_Connection *c, const ident *id, json
         (purpose && !json_is_null(purpose) && !json_is_string(purpose)))
         return reply_error(c, 0, 64, "run: give {\"argv\": [COMMAND, ARG...], \"json\": "
                                      "bool, \"purpose\": CODE, \"inputs\": {PATH: TEXT}}");
-    hvd_log(HVD_LOG_INFO, "run", "user", id->login, "command", argv[0], NULL);
+    /* the command's name only when it is one (a typo could be a name) */
+    hvd_log(HVD_LOG_INFO, "run", "user", id->login, "command",
+            cli_is_command(argv[0]) ? argv[0] : "(unknown)", NULL);
     return reply_result(c, run_command(id->login, argc, argv,
                                        json_is_true(json_object_get(body, "json")),
                                        json_string_value(purpose), inputs),
                         0);
+}
+
+/* 1 if verb is a lifecycle step (HV_STEP_MAP). */
+static int is_step(const char *verb)
+{
+    static const char *const steps[] = {
+#define STEP_NAME(v, synopsis, help) #v,
+        HV_STEP_MAP(STEP_NAME)
+#undef STEP_NAME
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (!strcmp(verb, steps[i]))
+            return 1;
+    return 0;
 }
 
 /* The REST routes under /v1/cases and /v1/due: argv from the path (a
@@ -426,7 +442,7 @@ static enum MHD_Result route_cases(struct MHD_Connection *c, const ident *id,
     int nparts = 0, argc = 0;
     for (const char *p = path; *p && nparts < 4;) {
         size_t n = strcspn(p, "/");
-        if (n == 0 || n >= sizeof parts[0])
+        if (n == 0 || n >= sizeof parts[0] || *p == '-') /* never an option */
             return reply_error(c, MHD_HTTP_NOT_FOUND, 69, "no such route");
         memcpy(parts[nparts], p, n);
         parts[nparts++][n] = '\0';
@@ -452,7 +468,7 @@ static enum MHD_Result route_cases(struct MHD_Connection *c, const ident *id,
         if (!json_is_string(json_object_get(body, "text")) || json_object_size(body) != 1)
             return reply_error(c, 0, 64, "notes: give {\"text\": \"...\"}");
         argv[argc++] = "note", argv[argc++] = parts[1];
-    } else if (!get && nparts == 4 && !strcmp(parts[2], "steps")) {
+    } else if (!get && nparts == 4 && !strcmp(parts[2], "steps") && is_step(parts[3])) {
         argv[argc++] = parts[3], argv[argc++] = parts[1];
     } else {
         return reply_error(c, MHD_HTTP_NOT_FOUND, 69, "no such route");
