@@ -157,7 +157,8 @@ static void start_daemon(void)
     if (!f)
         die("cannot write %s", config);
     fprintf(f, "db = %s\nlisten_https = 127.0.0.1:%d\ntls_cert = %s\ntls_key = %s/key.pem\n"
-               "threads = 8\nready_file = %s/ready\nlog_level = error\ntimeout = 120\n",
+               "threads = 8\nready_file = %s/ready\nlog_level = error\ntimeout = 120\n"
+               "max_connections_per_address = 0\n", /* the clients stand for many */
             dbpath, port, cafile, work, work);
     fclose(f);
     char ready[400];

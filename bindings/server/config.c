@@ -141,6 +141,8 @@ static int apply_key(hvd_config *c, const char *k, const char *v, const char **w
         {"max_body", offsetof(hvd_config, max_body), 1024, 64L << 20, "bytes from 1024 to 67108864"},
         {"max_header", offsetof(hvd_config, max_header), 4096, 1L << 20, "bytes from 4096 to 1048576"},
         {"idle_exit", offsetof(hvd_config, idle_exit), 0, 86400, "seconds from 0 to 86400"},
+        {"max_connections_per_address", offsetof(hvd_config, per_address), 0, 100000,
+         "a number from 0 (no limit) to 100000"},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
         if (!strcmp(k, numbers[i].key)) {
@@ -169,6 +171,7 @@ int hvd_config_load(const char *path, hvd_config *c, char *err, size_t errlen)
     c->max_body = 4L << 20;
     c->max_header = 32 * 1024;
     c->timeout = 30;
+    c->per_address = 128;
     c->log_level = HVD_LOG_INFO;
     char *text = hvd_read_file(path);
     if (!text) {

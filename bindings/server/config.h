@@ -24,6 +24,8 @@ typedef struct {
     long max_body;         /* the largest request body in bytes (default 4 MiB) */
     long max_header;       /* per-connection memory for headers (default 32 KiB) */
     int timeout;           /* seconds an idle connection is kept (default 30) */
+    long per_address;      /* connections one client address may hold (default
+                            * 128; 0: no limit; a proxy in front is one address) */
     hvd_log_level log_level;
     long idle_exit;        /* exit after this many seconds without a request (0: never) */
     char *ready_file;      /* written once every listener is up */

@@ -171,14 +171,15 @@ static struct MHD_Daemon *start(int fd, const char *kind, const char *cert, cons
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_EPOLL;
     if (!strcmp(kind, "https"))
         flags |= MHD_USE_TLS;
-    /* TLS 1.2 and 1.3 only; a client address may hold at most 64
-     * connections (a proxy in front counts as one address). */
+    /* TLS 1.2 and 1.3 only; a client address may hold at most
+     * max_connections_per_address connections (a proxy in front counts as
+     * one address). */
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
         {MHD_OPTION_HTTPS_PRIORITIES, 0,
          (void *)"NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)hvd.cfg.per_address, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(
