@@ -257,7 +257,9 @@ static int cmd_whoami(const cli_globals *g, int argc, char **argv)
 }
 
 /* Asks the enrolment code (unless a->code) and the new password (twice on
- * the terminal, once on stdin) into code and password.  0 or 64. */
+ * the terminal; with --password-stdin, the code and the password are two
+ * lines on stdin, so neither is on a command line) into code and
+ * password.  0 or 64. */
 static int ask_enrolment(const session_args *a, char *code, char *password, size_t size)
 {
     char again[SECRET_MAX];
@@ -266,7 +268,8 @@ static int ask_enrolment(const session_args *a, char *code, char *password, size
         if (strlen(a->code) >= size)
             return cli_usage_error("enrol", "--code: too long");
         strcpy(code, a->code);
-    } else if ((rc = read_secret("enrol", "Enrolment code: ", 0, code, size))) {
+    } else if ((rc = read_secret("enrol", "Enrolment code: ", a->password_stdin, code,
+                                 size))) {
         return rc;
     }
     rc = read_secret("enrol", "New password: ", a->password_stdin, password, size);

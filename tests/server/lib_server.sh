@@ -113,8 +113,8 @@ enrol() {
     secret "$code"
     secret "$2"
     mkdir -p "$(cfg_of "$1")"
-    printf '%s\n' "$2" | XDG_CONFIG_HOME=$(cfg_of "$1") \
-        "$HAVEN" --server "${3:-$HTTPS_URL}" enrol "$1" --code "$code" --password-stdin \
+    printf '%s\n%s\n' "$code" "$2" | XDG_CONFIG_HOME=$(cfg_of "$1") \
+        "$HAVEN" --server "${3:-$HTTPS_URL}" enrol "$1" --password-stdin \
         >"$WORK/enrol.out" 2>&1 ||
         { echo "enrol $1 failed: $(cat "$WORK/enrol.out")" >&2; exit 1; }
 }
