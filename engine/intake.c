@@ -68,6 +68,40 @@ static int code_allowed(hv_engine *e, const char *lookup, const char *code,
     return fallback ? in_list(fallback, code) : 0;
 }
 
+/* Writes "female, male, ..." into buf: the codes of the workflow's lookup,
+ * else of the fallback; a list too long for buf ends in "...". Returns
+ * buf. */
+static const char *codes_of(hv_engine *e, const char *lookup,
+                            const char *const *fallback, char *buf,
+                            size_t size)
+{
+    const hv_lookup *l = hv__workflow_lookup(e->wf, lookup);
+    size_t n = 0, count = l ? l->ncodes : 0;
+    buf[0] = '\0';
+    while (!l && fallback && fallback[count])
+        count++;
+    for (size_t i = 0; i < count; i++) {
+        const char *c = l ? l->codes[i] : fallback[i];
+        if (n + strlen(c) + 7 >= size) {
+            snprintf(buf + n, size - n, "%s...", i ? ", " : "");
+            break;
+        }
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", c);
+    }
+    return buf;
+}
+
+/* Refuses the unknown code v of field `where` (lookup, else fallback),
+ * naming the valid codes. */
+static hv_status bad_code(hv_engine *e, const char *where, const char *v,
+                          const char *lookup, const char *const *fallback)
+{
+    char codes[320];
+    return hv__fail(e, HV_INVALID, "register: %s: unknown code '%s' (one of: %s)",
+                    where, echo_code(v),
+                    codes_of(e, lookup, fallback, codes, sizeof codes));
+}
+
 /* A text field of at most max bytes; *out NULL if absent or null, else
  * pointing into obj.  Refuses non-strings, blank or over-long strings and
  * control characters but tabs; `field` names it in the message. */
@@ -196,8 +230,7 @@ static hv_status check_child_obj(hv_engine *e, json_t *child, int max,
         (s = opt_age(e, child, "child.age", max, &r->child_age)))
         return s;
     if (r->child_sex && !code_allowed(e, "sexes", r->child_sex, default_sexes))
-        return hv__fail(e, HV_INVALID, "register: child.sex: unknown code '%s'",
-                        echo_code(r->child_sex));
+        return bad_code(e, "child.sex", r->child_sex, "sexes", default_sexes);
     return r->child_dob ? check_dob(e, child, max, r) : HV_OK;
 }
 
@@ -223,9 +256,8 @@ static hv_status check_concerns(hv_engine *e, hv_intake *r)
             return hv__fail(e, HV_INVALID,
                             "register: concerns[%zu]: must be a code", i);
         if (!code_allowed(e, "concerns", json_string_value(c), NULL))
-            return hv__fail(e, HV_INVALID,
-                            "register: concerns: unknown code '%s'",
-                            echo_code(json_string_value(c)));
+            return bad_code(e, "concerns", json_string_value(c), "concerns",
+                            NULL);
         for (size_t j = 0; j < i; j++)
             if (json_equal(json_array_get(r->concerns, j), c))
                 return hv__fail(e, HV_INVALID,
@@ -286,8 +318,7 @@ static hv_status check_member(hv_engine *e, json_t *m, size_t n,
                         where);
     if (rel && !code_allowed(e, "relationships", rel, NULL) &&
         hv__workflow_lookup(e->wf, "relationships"))
-        return hv__fail(e, HV_INVALID, "register: %s: unknown code '%s'", where,
-                        echo_code(rel));
+        return bad_code(e, where, rel, "relationships", NULL);
     snprintf(where, sizeof where, "family.%zu.name", n);
     if ((s = opt_string(e, m, "name", where, MAX_NAME_BYTES, &name)))
         return s;
@@ -295,8 +326,7 @@ static hv_status check_member(hv_engine *e, json_t *m, size_t n,
     if ((s = opt_string(e, m, "sex", where, MAX_SHORT_BYTES, &sex)))
         return s;
     if (sex && !code_allowed(e, "sexes", sex, default_sexes))
-        return hv__fail(e, HV_INVALID, "register: %s: unknown code '%s'", where,
-                        echo_code(sex));
+        return bad_code(e, where, sex, "sexes", default_sexes);
     snprintf(where, sizeof where, "family.%zu.age", n);
     if ((s = opt_age(e, m, where, HV_MAX_PERSON_AGE, &age)))
         return s;
@@ -336,24 +366,38 @@ static hv_status check_family(hv_engine *e, hv_intake *r)
 static hv_status check_required(hv_engine *e, json_t *in, hv_intake *r)
 {
     const hv_stage *first = &e->wf->stages[0];
-    for (size_t i = 0; i < first->nrequires; i++) {
-        if (!path_present(in, first->requires[i]))
-            return hv__fail(e, HV_INVALID,
-                            "register: missing required field '%s' (workflow "
-                            "%s, stage %s)",
-                            first->requires[i], e->wf->id, first->id);
+    char list[400] = "";
+    size_t n = 0, missing = 0, by_workflow = 0;
+    const char *own[3] = {
+        r->source ? NULL : "source",
+        r->concerns && json_array_size(r->concerns) ? NULL : "concerns",
+        r->consent && json_object_get(r->consent, "registration")
+            ? NULL
+            : "consent.registration"};
+    for (size_t i = 0; i < first->nrequires + 3; i++) {
+        const char *f = i < first->nrequires ? first->requires[i]
+                                             : own[i - first->nrequires];
+        if (!f || (i < first->nrequires && path_present(in, f)))
+            continue;
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "'%s'", f);
+        if (strstr(list, quoted) || n + strlen(quoted) + 3 >= sizeof list)
+            continue;
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+                              missing ? ", " : "", quoted);
+        missing++;
+        by_workflow += i < first->nrequires;
     }
-    if (!r->source)
-        return hv__fail(e, HV_INVALID,
-                        "register: missing required field 'source'");
-    if (!r->concerns || json_array_size(r->concerns) == 0)
-        return hv__fail(e, HV_INVALID,
-                        "register: missing required field 'concerns'");
-    if (!r->consent || !json_object_get(r->consent, "registration"))
-        return hv__fail(e, HV_INVALID,
-                        "register: missing required field "
-                        "'consent.registration' (informed consent or assent)");
-    return HV_OK;
+    if (!missing)
+        return HV_OK;
+    char why[96] = "";
+    if (by_workflow)
+        snprintf(why, sizeof why, " (workflow %s, stage %s)", e->wf->id,
+                 first->id);
+    else if (missing == 1 && !own[0] && !own[1])
+        snprintf(why, sizeof why, " (informed consent or assent)");
+    return hv__fail(e, HV_INVALID, "register: missing required field%s %s%s",
+                    missing == 1 ? "" : "s", list, why);
 }
 
 /* Checks the input against the contract and the workflow; fills r (which
@@ -375,8 +419,7 @@ static hv_status validate(hv_engine *e, json_t *in, hv_intake *r)
                         &r->location)))
         return s;
     if (r->source && !code_allowed(e, "referral_sources", r->source, NULL))
-        return hv__fail(e, HV_INVALID, "register: source: unknown code '%s'",
-                        echo_code(r->source));
+        return bad_code(e, "source", r->source, "referral_sources", NULL);
     r->concerns = json_object_get(in, "concerns");
     r->consent = json_object_get(in, "consent");
     r->family = json_object_get(in, "family");

@@ -90,6 +90,10 @@ void cli_output_drop(cli_output *o);
 int cli_fail(hv_status st, const char *what, const char *why);
 /* cli_fail(HV_USAGE, what, why): a usage error's exit code. */
 int cli_usage_error(const char *what, const char *why);
+/* Prints `haven: command: unknown option OPT (see haven command --help)`
+ * (OPT up to any '=', shortened, control characters shown as '?');
+ * returns the usage exit code. */
+int cli_unknown_option(const char *command, const char *opt);
 /* Prints `haven: msg` (or st's message when msg is NULL or empty) on
  * cli_err(); returns st's exit code. */
 int cli_fail_status(hv_status st, const char *msg);

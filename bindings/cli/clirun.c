@@ -119,6 +119,26 @@ int cli_usage_error(const char *what, const char *why)
     return cli_fail(HV_USAGE, what, why);
 }
 
+/* Copies the word s into buf (size > 4) for an error line: up to any '='
+ * (a value is never echoed), at most 40 bytes, and a byte outside
+ * printable ASCII as '?'. */
+static const char *typed_word(char *buf, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; s[n] && s[n] != '=' && n + 1 < size && n < 40; n++)
+        buf[n] = (s[n] > 0x20 && s[n] < 0x7f) ? s[n] : '?';
+    buf[n] = '\0';
+    return buf;
+}
+
+int cli_unknown_option(const char *command, const char *opt)
+{
+    char word[48];
+    fprintf(cli_err(), "haven: %s: unknown option %s (see haven %s --help)\n", command,
+            typed_word(word, sizeof word, opt), command);
+    return hv_status_exit_code(HV_USAGE);
+}
+
 int cli_fail_status(hv_status st, const char *msg)
 {
     fprintf(cli_err(), "haven: %s\n", msg && *msg ? msg : hv_strerror(st));
@@ -335,6 +355,60 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
+/* The edit distance of a and b (insert, delete, replace or swap two
+ * neighbours: one each), or 3 when more than 2 or a word is long. */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int d[34][34];
+    if (la > 32 || lb > 32)
+        return 3;
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (!i || !j) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] > 2 ? 3 : d[la][lb];
+}
+
+/* Refuses the unknown command (or global option) name: names it, and the
+ * nearest command within 2 edits if any; returns the usage exit code. */
+static int unknown_command(const char *name)
+{
+    char word[48];
+    typed_word(word, sizeof word, name);
+    if (name[0] == '-') {
+        fprintf(cli_err(), "haven: unknown option %s (see haven --help)\n", word);
+        return hv_status_exit_code(HV_USAGE);
+    }
+    const char *near = NULL;
+    int best = 3;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        int d = distance(name, commands[i]->name);
+        if (d < best && (size_t)d < strlen(name)) {
+            best = d;
+            near = commands[i]->name;
+        }
+    }
+    if (near)
+        fprintf(cli_err(), "haven: %s: unknown command; did you mean %s? (see haven --help)\n",
+                word, near);
+    else
+        fprintf(cli_err(), "haven: %s: unknown command (see haven --help)\n", word);
+    return hv_status_exit_code(HV_USAGE);
+}
+
 /* Prints `haven COMMAND --help` of c on cli_out(); returns 0. */
 static int command_help(const cli_command *c)
 {
@@ -387,7 +461,7 @@ static int cmd_help(const cli_globals *g, int argc, char **argv)
     const cli_command *c = find_command(argv[0]);
     if (c)
         return command_help(c);
-    return cli_usage_error(argv[0], "unknown command (see haven --help)");
+    return unknown_command(argv[0]);
 }
 
 /* ---- running a command -------------------------------------------------------- */
@@ -422,9 +496,7 @@ static int dispatch(const cli_globals *g, int argc, char **argv)
     }
     const cli_command *c = find_command(argv[0]);
     if (!c)
-        return cli_usage_error(argv[0], argv[0][0] == '-'
-                                            ? "unknown option (see haven --help)"
-                                            : "unknown command (see haven --help)");
+        return unknown_command(argv[0]);
     for (int j = 1; j < argc; j++)
         if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h"))
             return command_help(c);

@@ -65,8 +65,7 @@ static int parse_register(int argc, char **argv, unsigned *flags,
                 return cli_usage_error("register", "--json-in needs FILE or -");
             *json_in = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            return cli_usage_error("register",
-                                   "unknown option (see haven register --help)");
+            return cli_unknown_option("register", argv[i]);
         } else {
             pairs[(*npairs)++] = argv[i];
         }
@@ -255,8 +254,9 @@ static int parse_list(int argc, char **argv, hv_case_filter *f)
             continue;
         }
         if (!slot)
-            return cli_usage_error("list", "unknown argument (see haven list "
-                                           "--help)");
+            return argv[i][0] == '-' ? cli_unknown_option("list", argv[i])
+                                     : cli_usage_error("list", "unknown argument (see "
+                                                               "haven list --help)");
         if (i + 1 >= argc)
             return cli_usage_error("list", "option needs a value");
         *slot = argv[++i];
@@ -314,8 +314,7 @@ static int parse_note(int argc, char **argv, const char **ref, const char **text
                 return cli_usage_error("note", "text= given twice");
             *text = argv[i] + 5;
         } else if (argv[i][0] == '-') {
-            return cli_usage_error("note", "unknown option (see haven note "
-                                           "--help)");
+            return cli_unknown_option("note", argv[i]);
         } else if (!*ref) {
             *ref = argv[i];
         } else {
@@ -378,7 +377,9 @@ static int parse_due(int argc, char **argv, hv_due_filter *f, int *count)
                 return cli_usage_error("due", "--within takes a duration such as "
                                               "7d or 48h");
         } else {
-            return cli_usage_error("due", "unknown argument (see haven due --help)");
+            return argv[i][0] == '-' ? cli_unknown_option("due", argv[i])
+                                     : cli_usage_error("due", "unknown argument (see "
+                                                              "haven due --help)");
         }
     }
     return 0;

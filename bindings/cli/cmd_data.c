@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "gen.h"
+#include "render.h"
 #include "report.h"
 
 /* ---- export and import ------------------------------------------------------ */
@@ -30,8 +31,9 @@ static int parse_export(int argc, char **argv, hv_export_options *o)
                             : !strcmp(a, "--override") ? &o->override
                                                        : NULL;
         if (!slot && strcmp(a, "--since"))
-            return cli_usage_error("export", "unknown argument (see haven export "
-                                             "--help)");
+            return a[0] == '-' ? cli_unknown_option("export", a)
+                               : cli_usage_error("export", "unknown argument (see haven "
+                                                           "export --help)");
         if (i + 1 >= argc)
             return cli_usage_error("export", "option needs a value");
         if (slot)
@@ -143,8 +145,7 @@ static int parse_import(int argc, char **argv, hv_import_options *o)
                 return cli_usage_error("import", "--format needs csv or json");
             o->format = argv[++i];
         } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("import", "unknown option (see haven import "
-                                             "--help)");
+            return cli_unknown_option("import", a);
         } else if (o->path) {
             return cli_usage_error("import", "one FILE at a time");
         } else {
@@ -228,7 +229,9 @@ static int parse_report(int argc, char **argv, hv_report_options *o, const char 
         const char *a = argv[i];
         if (strcmp(a, "--since") && strcmp(a, "--until") &&
             strcmp(a, "--caseworker") && strcmp(a, "--html"))
-            return cli_usage_error("report", "unknown argument (see haven report --help)");
+            return a[0] == '-' ? cli_unknown_option("report", a)
+                               : cli_usage_error("report", "unknown argument (see haven "
+                                                           "report --help)");
         if (i + 1 >= argc)
             return cli_usage_error("report", "option needs a value");
         const char *v = argv[++i];
@@ -338,7 +341,8 @@ static int gen_option(const char *a, const char *v, gen_options *o,
         io->agency = v;
         *agency_given = 1;
     } else {
-        return cli_usage_error("gen", "unknown argument (see haven gen --help)");
+        return a[0] == '-' ? cli_unknown_option("gen", a)
+                           : cli_usage_error("gen", "unknown argument (see haven gen --help)");
     }
     return 0;
 }
@@ -411,10 +415,10 @@ static int print_generated(const cli_globals *g, const gen_options *o,
             (json_int_t)st->steps, "refused", (json_int_t)st->refused, "caseworkers",
             (json_int_t)st->caseworkers, "supervisors", (json_int_t)st->supervisors,
             "seconds", st->seconds, "cases_per_second", rate));
-    fprintf(cli_out(), "generated %ld cases (seed %llu): %ld open, %ld closed, %ld not "
+    fprintf(cli_out(), "generated %ld case%s (seed %llu): %ld open, %ld closed, %ld not "
            "registered; %ld steps (%ld refused by rules); %ld caseworkers, %ld "
            "supervisors; %.1f s, %.0f cases/s\n",
-           o->cases, o->seed, st->open, st->closed, st->not_registered, st->steps,
+           o->cases, plural_s(o->cases), o->seed, st->open, st->closed, st->not_registered, st->steps,
            st->refused, st->caseworkers, st->supervisors, st->seconds, rate);
     return 0;
 }

@@ -62,7 +62,7 @@ static int parse_scenario(int argc, char **argv, char **files, int *n,
         else if (!strcmp(argv[i], "--show"))
             *show = 1;
         else if (argv[i][0] == '-')
-            return cli_usage_error("scenario", "unknown option");
+            return cli_unknown_option("scenario", argv[i]);
         else
             files[(*n)++] = argv[i];
     }

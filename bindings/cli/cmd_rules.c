@@ -35,9 +35,9 @@ static void duration(json_int_t s, char *buf, size_t size)
         snprintf(buf, size, "%lld day%s", (long long)(s / 86400),
                  s == 86400 ? "" : "s");
     else if (s % 3600 == 0)
-        snprintf(buf, size, "%lld hours", (long long)(s / 3600));
+        snprintf(buf, size, "%lld hour%s", (long long)(s / 3600), plural_s(s / 3600));
     else
-        snprintf(buf, size, "%lld seconds", (long long)s);
+        snprintf(buf, size, "%lld second%s", (long long)s, plural_s(s));
 }
 
 /* Prints " (a, b, c)" for a non-empty list of strings. */
@@ -258,12 +258,13 @@ static void render_apply(json_t *r)
                str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"));
         return;
     }
-    fprintf(cli_out(), "rules: %s %s (sha256 %.12s) in force; %lld of %lld open cases "
+    fprintf(cli_out(), "rules: %s %s (sha256 %.12s) in force; %lld of %lld open case%s "
            "changed (risk and follow-up/review due dates updated, one event "
            "each)\n",
            str_of(r, "name"), str_of(r, "version"), str_of(r, "hash"),
            (long long)json_integer_value(json_object_get(r, "cases_changed")),
-           (long long)json_integer_value(json_object_get(r, "cases_evaluated")));
+           (long long)json_integer_value(json_object_get(r, "cases_evaluated")),
+           plural_s((long long)json_integer_value(json_object_get(r, "cases_evaluated"))));
 }
 
 /* ---- rules ------------------------------------------------------------------ */
@@ -483,7 +484,7 @@ static int cmd_workflow(const cli_globals *g, int argc, char **argv)
         else if (graph && !strcmp(argv[i], "--dot"))
             fmt = HV_GRAPH_DOT;
         else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error("workflow", "unknown option");
+            return cli_unknown_option("workflow", argv[i]);
         else if (!file)
             file = argv[i];
         else

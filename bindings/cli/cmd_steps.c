@@ -53,7 +53,7 @@ static int parse_step(const char *name, int argc, char **argv, step_args *a)
                                            "--expect-version needs a positive number");
             }
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            return cli_usage_error(name, "unknown option (see --help)");
+            return cli_unknown_option(name, argv[i]);
         } else if (!a->ref && !strchr(argv[i], '=')) {
             a->ref = argv[i];
         } else {
@@ -84,10 +84,11 @@ static void render_step(const char *ref, const char *name, json_t *v)
                strcmp(of, "plan") ? " or manager's" : "", of);
     }
     json_t *f = json_object_get(v, "next_followup");
-    if (f)
-        fprintf(cli_out(), "  next follow-up: %s (%s), every %lld days\n",
-               str_or(f, "due", "?"), str_or(f, "method", "?"),
-               (long long)json_integer_value(json_object_get(f, "every")) / 86400);
+    if (f) {
+        long long d = (long long)json_integer_value(json_object_get(f, "every")) / 86400;
+        fprintf(cli_out(), "  next follow-up: %s (%s), every %lld day%s\n",
+               str_or(f, "due", "?"), str_or(f, "method", "?"), d, plural_s(d));
+    }
     json_t *r = json_object_get(v, "next_review");
     if (r)
         fprintf(cli_out(), "  next review: %s\n", str_or(r, "due", "?"));

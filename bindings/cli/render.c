@@ -14,6 +14,11 @@ const char *str_or(json_t *obj, const char *key, const char *dflt)
     return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
+const char *plural_s(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Prints the items of a JSON list of text joined with "; ". */
 static void print_list(const char *label, json_t *list)
 {
@@ -214,7 +219,8 @@ static void print_interval(json_t *every)
     if (sec > 0 && sec % 86400 == 0)
         fprintf(cli_out(), "every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
     else
-        fprintf(cli_out(), "every %lld hour%s", (sec + 3599) / 3600, sec <= 3600 ? "" : "s");
+        fprintf(cli_out(), "every %lld hour%s", (sec + 3599) / 3600,
+               plural_s((sec + 3599) / 3600));
 }
 
 /* The latest rule decisions of the case file (c.decisions): registration,
@@ -415,11 +421,12 @@ void render_users(json_t *arr)
     json_t *u;
     size_t i;
     json_array_foreach(arr, i, u)
-        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open cases%s%s%s%s\n",
+        fprintf(cli_out(), "%-16s %-14s %-16s %s, %lld open case%s%s%s%s%s\n",
                str_or(u, "login", "?"), str_or(u, "role", "?"),
                str_or(u, "supervisor", "-"),
                json_is_true(json_object_get(u, "active")) ? "active" : "disabled",
                (long long)json_integer_value(json_object_get(u, "open_cases")),
+               plural_s((long long)json_integer_value(json_object_get(u, "open_cases"))),
                json_is_true(json_object_get(u, "password")) ? ", password" : "",
                json_is_string(json_object_get(u, "os_login")) ? ", OS login " : "",
                str_or(u, "os_login", ""),

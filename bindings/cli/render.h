@@ -6,6 +6,8 @@
 
 /* The string member key of obj, or dflt. */
 const char *str_or(json_t *obj, const char *key, const char *dflt);
+/* "s" unless n is 1: "%lld day%s", n, plural_s(n) ("1 day", "2 days"). */
+const char *plural_s(long long n);
 /* A case file as in `haven show`. */
 void render_case(json_t *c);
 /* Case summaries as in `haven list` (with_name: as in `haven search`). */

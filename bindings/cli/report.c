@@ -516,8 +516,8 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
     }
     static const char *const all_row[] = {"all"};
     snprintf(title, sizeof title, "%s by kind", what);
-    snprintf(note, sizeof note, "%lld tasks in all, one colour per kind.",
-             (long long)num(g, "total"));
+    snprintf(note, sizeof note, "%lld task%s in all, one colour per kind.",
+             (long long)num(g, "total"), plural_s((long long)num(g, "total")));
     bars b = {title, note, nk ? 1 : 0, nk, (const char **)all_row, kinds, v, 1, "", 0};
     chart_bars(f, &b);
     /* Per person: the rows come ordered by login; the chart shows those
@@ -651,7 +651,8 @@ static void write_page(FILE *f, json_t *r)
             vals[i] = (double)num(v, "count");
         }
         char note[64];
-        snprintf(note, sizeof note, "%lld open cases.", (long long)num(open, "total"));
+        snprintf(note, sizeof note, "%lld open case%s.", (long long)num(open, "total"),
+                 plural_s((long long)num(open, "total")));
         bars b = {"Open cases by stage", note, ns, 1, labels, NULL, vals, 0, "", 0};
         chart_bars(f, &b);
     }
