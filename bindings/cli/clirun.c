@@ -447,7 +447,8 @@ static void usage(FILE *out)
             "\n`haven COMMAND --help` describes one command.\n"
             "Exit codes: 0 ok, 64 usage, 65 bad data or refusal, 66 missing "
             "input file,\n69 not found, 70 internal error, 73 cannot create, "
-            "75 database busy (retry),\n77 permission denied.\n");
+            "74 input/output error\n(e.g. disk full), 75 database busy (retry), "
+            "77 permission denied.\n");
 }
 
 /* haven help [COMMAND] */
