@@ -277,7 +277,7 @@ expect_rc 64 "an option without its value"
 expect_err 'report: option needs a value' "missing value message"
 run --as mona --now "$NOW" report --colour
 expect_rc 64 "an unknown option"
-expect_err 'report: unknown argument' "unknown option message"
+expect_err 'report: unknown option --colour' "unknown option message"
 run --as mona --now "$NOW" report --since 2027-01-01 --until 2026-12-01
 expect_rc 65 "--since after --until"
 expect_err 'since must be before --until' "since after until message"
