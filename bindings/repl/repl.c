@@ -836,6 +836,8 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         lua_close(L);
         return code;
     }
+    snprintf(actor + strlen(actor), sizeof actor - strlen(actor), " (%s)",
+             lua_tostring(L, -1));
     lua_insert(L, -2);
     lua_setglobal(L, "engine");
     /* The caseworker commands, given the engine, the renderers and the
