@@ -1,6 +1,6 @@
 -- prelude.lua - the commands a caseworker types in `haven repl`, defined
 -- over the `haven` module.  Compiled into the binary (repl_prelude.h).
-local E, render = ...
+local E, render, ROLE = ...
 local FRIENDLY = { __name = "haven refusal" }
 local current = nil
 
@@ -20,7 +20,8 @@ local function need_case()
   return current
 end
 
-function whoami() return E:whoami() end
+-- who is acting, with their role (checked when the REPL started)
+function whoami() print(string.format("%s (%s)", E:whoami(), ROLE or "?")) end
 function due(filter) render.due(check(E:due(filter))) end
 function search(name) render.search(check(E:search(name))) end
 function list(filter) render.list(check(E:list(filter))) end
@@ -89,7 +90,8 @@ local HELP = {
   open = "open \"REF\": work on a case; steps then apply to it",
   register = "register{ child = { name=, age=, sex= }, location=, source=, concerns = {...}, consent = { registration = \"caregiver\" } }",
   search = "search \"NAME\": children by name, spelling variants included",
-  whoami = "whoami(): who is acting: the user who opened the REPL, for the whole session (no switching)",
+  whoami = "whoami(): who is acting and their role: the user who opened the REPL, for the whole session (no switching)",
+  list = "list{ stage = \"STAGE\", source = %referral_sources%, concern = %concerns%, assignee = \"LOGIN\", limit = N }: cases, newest first (list() for all you may see)",
   assess = "assess{ kind = \"initial\"|\"comprehensive\"|\"reassessment\", safety = %safety_levels%, needs = {...}, risks = {...}, strengths = {...}, info_needed = {...}, elements = { childs_views=, family_relationships=, safe_environment=, development_identity=, strengths_resources= } }",
   plan = "plan{ goal = \"...\", indicators = {...}, target_date = \"YYYY-MM-DD\", addresses = {...}, actions = { { title=, responsible = \"caseworker\"|\"child\"|\"family\"|\"provider\", type = \"direct_support\"|\"referral\"|\"coordination\", due = \"YYYY-MM-DD\" } } }",
   approve = "approve(): a supervisor approves the plan, closure or transfer waiting (a manager: a closure or transfer); approve{ subject = \"plan\"|\"closure\"|\"transfer\" } when several wait",
@@ -110,7 +112,7 @@ local HELP = {
 function help(what)
   local wf = E:workflow()
   if what == nil then
-    print("Commands: due() show \"REF\" open \"REF\" register{...} search \"NAME\" whoami() help \"STEP\"")
+    print("Commands: due() list{...} show \"REF\" open \"REF\" register{...} search \"NAME\" whoami() help \"STEP\"")
     print("On the open case: " .. table.concat(STEPS, " ") .. " note explain history")
     print("Workflow " .. wf.id .. " v" .. wf.version .. ": " .. wf.name)
     print("Ctrl-D leaves; Ctrl-C cancels the line.")

@@ -102,6 +102,33 @@ static int message_handler(lua_State *L)
  * line's one-line form "haven: WHAT: WHY". */
 static const char *refusal_prefix = "haven: ";
 
+/* The message of the Lua error at idx without the chunk's name: "stdin:1: "
+ * and "prelude:N: " go, "stdin:N: " of a statement over several lines
+ * becomes "line N: " in where (else "").  Returns the message (borrowed
+ * from the stack). */
+static const char *lua_error_text(lua_State *L, int idx, char *where, size_t size)
+{
+    const char *msg = lua_tostring(L, idx);
+    where[0] = '\0';
+    if (!msg)
+        return "error";
+    static const char *const chunks[] = {"stdin:", "prelude:"};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        size_t n = strlen(chunks[i]);
+        const char *p = msg + n, *digits = p;
+        if (strncmp(msg, chunks[i], n))
+            continue;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == digits || p - digits > 9 || p[0] != ':' || p[1] != ' ')
+            continue;
+        if (i == 0 && !(p - digits == 1 && *digits == '1'))
+            snprintf(where, size, "line %.*s: ", (int)(p - digits), digits);
+        return p + 2;
+    }
+    return msg;
+}
+
 /* Prints the error at the top, one line; returns its exit code: a friendly
  * refusal's own, the engine's for a failure the module raised (64 for the
  * clock of a live database), 70 out of memory, else 65 (an error in the
@@ -121,14 +148,16 @@ static int report_error(lua_State *L, int status)
                                                          : "refused";
         fprintf(stderr, "%s%s\n", refusal_prefix, msg);
         lua_pop(L, 2);
-    } else {
-        if (engine_code)
-            code = engine_code;
-        /* the engine's own refusal says what; a Lua error is the REPL's */
-        fprintf(stderr, "%s%s\n",
-                refusal_prefix[0] == '!' || engine_code ? refusal_prefix
-                                                        : "haven: repl: ",
-                lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    } else if (engine_code) { /* the engine's own refusal says what */
+        code = engine_code;
+        fprintf(stderr, "%s%s\n", refusal_prefix,
+                lua_tostring(L, -1) ? lua_tostring(L, -1) : "refused");
+    } else { /* an error in the Lua that was typed: "error: MESSAGE" */
+        char where[32];
+        const char *msg = lua_error_text(L, -1, where, sizeof where);
+        fprintf(stderr, "%s%serror: %s%s\n",
+                refusal_prefix[0] == '!' ? "" : "haven: repl: ",
+                status == LUA_ERRSYNTAX ? "syntax " : "", where, msg);
     }
     lua_pop(L, 1);
     fflush(stderr);
@@ -742,6 +771,46 @@ static int batch(lua_State *L, FILE *in)
     return 0;
 }
 
+/* The acting user's role, looked up through the engine at the top of L's
+ * stack (its users(): only an existing, active user may list them).  Pushes
+ * the role and returns 0; or prints the refusal "haven: WHY", pushes
+ * nothing and returns its exit code (77 for an unknown or disabled user). */
+static int push_acting_role(lua_State *L)
+{
+    static const char check[] =
+        "local E = ...\n"
+        "local users, msg, code = E:users()\n"
+        "if not users then return nil, msg, code end\n"
+        "local me = E:whoami()\n"
+        "for _, u in ipairs(users) do\n"
+        "  if u.login == me and u.active then return u.role end\n"
+        "end\n"
+        "return nil, 'the acting user: no such active user here', 77\n";
+    int top = lua_gettop(L);
+    if (luaL_loadbufferx(L, check, sizeof check - 1, "=repl", "t") != LUA_OK) {
+        lua_settop(L, top);
+        return hv_status_exit_code(HV_INTERNAL);
+    }
+    lua_pushvalue(L, top);
+    if (lua_pcall(L, 1, 3, 0) != LUA_OK) {
+        fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1)
+                                                                  : "error");
+        lua_settop(L, top);
+        return hv_status_exit_code(HV_INTERNAL);
+    }
+    if (lua_type(L, -3) == LUA_TSTRING) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    int isnum = 0, code = (int)lua_tointegerx(L, -1, &isnum);
+    if (!isnum || code <= 0 || code > 125)
+        code = hv_status_exit_code(HV_DENIED);
+    fprintf(stderr, "haven: %s\n",
+            lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "refused");
+    lua_settop(L, top);
+    return code;
+}
+
 int hv_repl_run(hv_engine *e, const hv_repl_options *o)
 {
     lua_State *L = luaL_newstate();
@@ -761,8 +830,18 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         snprintf(actor, sizeof actor, "%s", hv_engine_actor(e));
         lhaven_push_borrowed_engine(L, e);
     }
+    /* Only an existing, active user starts a session: refused here, before
+     * any prompt, rather than at the first command. */
+    if ((code = push_acting_role(L))) {
+        lua_close(L);
+        return code;
+    }
+    snprintf(actor + strlen(actor), sizeof actor - strlen(actor), " (%s)",
+             lua_tostring(L, -1));
+    lua_insert(L, -2);
     lua_setglobal(L, "engine");
-    /* The caseworker commands. */
+    /* The caseworker commands, given the engine, the renderers and the
+     * acting user's role. */
     static const luaL_Reg renderers[] = {
         {"case", r_case}, {"due", r_due}, {"search", r_search}, {"list", r_list},
         {"explain", r_explain}, {"history", r_explain}, {NULL, NULL}};
@@ -772,9 +851,11 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
         lua_close(L);
         return hv_status_exit_code(HV_INTERNAL);
     }
+    lua_insert(L, -2); /* the prelude below the role */
     lua_getglobal(L, "engine");
     luaL_newlib(L, renderers);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    lua_rotate(L, -3, -1); /* prelude, engine, renderers, role */
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
         lua_close(L);
         return hv_status_exit_code(HV_INTERNAL);

@@ -14,7 +14,8 @@ typedef struct {
  * user it authenticates (haven.connect's engine: HAVEN_TOKEN or the token
  * file; never unsafe).  Returns the process exit code: 0, or HV_REFUSED's
  * (65) at the first refusal when not interactive; cannot connect 69, a
- * refused token 77. */
+ * refused token or an acting user who is not an active user here 77
+ * (before any prompt). */
 int hv_repl_run(hv_engine *e, const hv_repl_options *o);
 
 #endif

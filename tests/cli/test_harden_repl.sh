@@ -2,7 +2,7 @@
 # test_harden_repl.sh - REPL failures are one line with the documented exit
 # code (red-team review after issue 15, point 3): the clock of a live
 # database (advance, engine:set_now) is refused `haven: clock: ...` with 64,
-# an error in the Lua that was typed is `haven: repl: stdin:1: ...` with
+# an error in the Lua that was typed is `haven: repl: error: ...` with
 # 65, a syntax error too; never a stack traceback or 70.  haven.open{now=}
 # on a live database fails softly: nil, message, 64.  (The interactive
 # `! ...` lines: tests/test_repl_pty.c.)
@@ -26,18 +26,18 @@ one_line 64 '^haven: clock: this database is live' "engine:set_now on a live dat
 run repl -e 'engine:advance("1w")'
 one_line 64 '^haven: clock: this database is live' "engine:advance on a live database"
 run repl -e 'error("boom")'
-one_line 65 '^haven: repl: stdin:1: boom$' "error() in user code"
+one_line 65 '^haven: repl: error: boom$' "error() in user code"
 run repl -e 'local t = nil; return t.x'
-one_line 65 '^haven: repl: stdin:1: attempt to index' "a Lua error in user code"
+one_line 65 '^haven: repl: error: attempt to index' "a Lua error in user code"
 run repl -e 'x = = 1'
-one_line 65 "^haven: repl: stdin:1: unexpected symbol near '='$" "a syntax error"
+one_line 65 "^haven: repl: syntax error: unexpected symbol near '='$" "a syntax error"
 printf 'x = 1\nadvance("2d")\nprint("not reached")\n' > in.lua
 "$HAVEN" repl < in.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
 one_line 64 '^haven: clock: this database is live' "advance from stdin"
 no_text "not reached" "$OUT" "stdin stops at the first error"
 printf 'error("boom")\n' > in.lua
 "$HAVEN" repl < in.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
-one_line 65 '^haven: repl: stdin:1: boom$' "error() from stdin"
+one_line 65 '^haven: repl: error: boom$' "error() from stdin"
 printf 'x = {\n' > in.lua
 "$HAVEN" repl < in.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
 one_line 65 '^haven: repl: stdin: the input ended inside a statement$' "stdin ends inside a statement"

@@ -20,7 +20,7 @@ LUA
 expect_rc 0 "a REPL session from stdin"
 expect_out 'CP-2026-00001 registered and open' "register in the REPL"
 expect_out 'assessed; stage Comprehensive' "a step on the open case"
-expect_out '"amal"' "whoami prints the acting user"
+expect_out '^amal \(caseworker\)$' "whoami prints the acting user and role"
 expect_out 'Comprehensive assessment' "due() lists the next task"
 [ "$(sql "SELECT actor FROM events WHERE kind='assessed'")" = amal ] && pass || failt "steps recorded under --as"
 

@@ -263,7 +263,7 @@ repl_as() {
 }
 repl_as amal repl -e 'whoami()'
 expect_rc 0 "repl -e over --server"
-expect_out '^"amal"$' "the REPL acts as the logged-in user"
+expect_out '^amal \(caseworker\)$' "the REPL acts as the logged-in user"
 repl_as amal repl -e "show '$REF'"
 expect_rc 0 "show over the REPL"
 expect_out 'Yusuf' "the case file, rendered as the CLI does"
