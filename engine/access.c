@@ -70,6 +70,16 @@ hv_status hv__actor_role(hv_engine *e, char *role, size_t size)
     return s == HV_NOTFOUND ? HV_OK : s;
 }
 
+hv_status hv__begin_admin(hv_engine *e, const char *refusal)
+{
+    char mine[32];
+    hv_status s = hv__store_begin(e);
+    if (s == HV_OK &&
+        (s = hv__require_role(e, "administrator", refusal, mine, sizeof mine)))
+        hv__store_rollback(e);
+    return s;
+}
+
 hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
                            char *role, size_t size)
 {

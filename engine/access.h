@@ -26,6 +26,10 @@ hv_status hv__actor_role(hv_engine *e, char *role, size_t size);
  * out: role, the acting user's role ("" when not a user here). */
 hv_status hv__require_role(hv_engine *e, const char *roles, const char *refusal,
                            char *role, size_t size);
+/* Opens the change of an administrator's call (users.c, auth.c): the
+ * transaction, then the acting user's role checked (refusal: the message
+ * if not an administrator).  On failure nothing is left open. */
+hv_status hv__begin_admin(hv_engine *e, const char *refusal);
 /* 1 for the roles that read case files (caseworker, supervisor). */
 int hv__role_reads_cases(const char *role);
 /* The acting user if their role registers children (caseworkers and

@@ -191,18 +191,6 @@ static hv_status failures(hv_engine *e, int64_t user_id, int64_t *n)
                                0, n, "ii", user_id, wall() - LOCK_WINDOW);
 }
 
-/* Opens an administrator's change (as users.c): the transaction, then the
- * acting user's role checked (refusal: the message if not one). */
-static hv_status begin_admin(hv_engine *e, const char *refusal)
-{
-    char mine[32];
-    hv_status s = hv__store_begin(e);
-    if (s == HV_OK &&
-        (s = hv__require_role(e, "administrator", refusal, mine, sizeof mine)))
-        hv__store_rollback(e);
-    return s;
-}
-
 hv_status hv__auth_revoke_user(hv_engine *e, const char *login, int64_t *count)
 {
     *count = 0;
@@ -248,7 +236,7 @@ HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_
     if (!hv__valid_login(login))
         return hv__fail(e, HV_USAGE, "user enrol: a login is 1 to 64 letters, "
                                      "digits and . _ - @");
-    if ((s = begin_admin(e, "user enrol: only an administrator issues "
+    if ((s = hv__begin_admin(e, "user enrol: only an administrator issues "
                             "enrolment codes")))
         return s;
     if ((s = hv__store_query_int(e, "user enrol", "SELECT id FROM users WHERE"
@@ -785,7 +773,7 @@ HV_API hv_status hv_user_map(hv_engine *e, const char *login, const char *os_log
                                      "digits and . _ -");
     if (oidc_identity && (s = identity_key(e, oidc_identity, &ident)))
         return s;
-    if ((s = begin_admin(e, "user map: only an administrator maps logins")))
+    if ((s = hv__begin_admin(e, "user map: only an administrator maps logins")))
         goto out;
     if ((s = hv__store_query_int(e, "user map", "SELECT count(*) FROM users WHERE"
                                  " login <> ?1 AND (os_login = ?2 OR"

@@ -30,19 +30,6 @@ static int known_role(const char *role)
     return 0;
 }
 
-/* Opens the change of an administrator's call: the transaction, then the
- * acting user's role checked (refusal: the message if not an
- * administrator).  On failure nothing is left open. */
-static hv_status begin_admin(hv_engine *e, const char *refusal)
-{
-    char mine[32];
-    hv_status s = hv__store_begin(e);
-    if (s == HV_OK &&
-        (s = hv__require_role(e, "administrator", refusal, mine, sizeof mine)))
-        hv__store_rollback(e);
-    return s;
-}
-
 /* HV_OK if login is an active user with the supervisor role (only a
  * supervisor gives a team's approvals); else HV_NOTFOUND "no user to
  * supervise" or HV_INVALID naming the role, each prefixed with what. */
@@ -79,7 +66,7 @@ HV_API hv_status hv_user_add(hv_engine *e, const char *login, const char *role,
         return hv__fail(e, HV_USAGE, "user add: --role is one of caseworker, "
                                      "supervisor, manager, administrator, "
                                      "trainer");
-    if ((s = begin_admin(e, "user add: only an administrator adds users")))
+    if ((s = hv__begin_admin(e, "user add: only an administrator adds users")))
         return s;
     if (supervisor && (s = check_supervisor(e, "user add", supervisor)))
         goto fail;
@@ -135,7 +122,7 @@ HV_API hv_status hv_user_update(hv_engine *e, const char *login, int active,
     if (role && !known_role(role))
         return hv__fail(e, HV_USAGE, "user: a role is one of caseworker, "
                                      "supervisor, manager, administrator, trainer");
-    if ((s = begin_admin(e, "user: only an administrator changes users")))
+    if ((s = hv__begin_admin(e, "user: only an administrator changes users")))
         return s;
     if (!strcmp(login, e->actor) && (active == 0 || (role && strcmp(role, "administrator")))) {
         s = hv__fail(e, HV_REFUSED, "user: an administrator cannot disable or "
@@ -247,7 +234,7 @@ HV_API hv_status hv_engine_record_unsafe(hv_engine *e, const char *front_end)
         return hv__fail(e, HV_USAGE, "unsafe session: not a front end's label");
     snprintf(refusal, sizeof refusal, "%s: only an administrator runs code "
              "outside the sandbox", front_end);
-    hv_status s = begin_admin(e, refusal);
+    hv_status s = hv__begin_admin(e, refusal);
     if (s == HV_DENIED) {
         char *keep = hv__strdup(hv_errmsg(e));
         json_t *data = json_pack("{s:s,s:s}", "action", front_end, "why",
@@ -388,7 +375,7 @@ HV_API hv_status hv_case_purge(hv_engine *e, const char *ref)
     hv__clear_error(e);
     if (hv__not_in_batch(e, "purge"))
         return HV_USAGE;
-    if ((s = begin_admin(e, "purge: only an administrator purges cases")))
+    if ((s = hv__begin_admin(e, "purge: only an administrator purges cases")))
         return s;
     if ((s = hv__store_case_lookup(e, ref, &case_id, NULL)) ||
         (s = hv__case_digest_unchanged(e, case_id, ref)) ||
