@@ -659,16 +659,21 @@ static int case_index(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
+    lhaven_case_field(L, key);
+    return 1;
+}
+
+void lhaven_case_field(lua_State *L, const char *key)
+{
     lua_getfield(L, -1, key);
     /* in the case file, stage is {id, label} and risk {level, score} */
     if (lua_istable(L, -1)) {
         if (lua_getfield(L, -1, "id") != LUA_TNIL)
-            return 1;
+            return;
         lua_pop(L, 1);
         if (!strcmp(key, "risk"))
             lua_getfield(L, -1, "level");
     }
-    return 1;
 }
 
 /* tostring(c): "haven.Case REF". */

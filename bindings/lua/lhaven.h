@@ -42,4 +42,9 @@ int lhaven_raise(lua_State *L, const char *msg, int exit_code);
 struct json_t;
 struct json_t *lhaven_to_json(lua_State *L, int idx);
 
+/* Pushes field key of the case table on top of L (a case file or a
+ * summary, local or remote), flattened as a case object reads it: stage
+ * {id, label} gives the id, risk {level, score} the level. */
+void lhaven_case_field(lua_State *L, const char *key);
+
 #endif

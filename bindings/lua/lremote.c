@@ -667,15 +667,7 @@ static int rcase_index(lua_State *L)
     }
     if (in_summary && !strcmp(key, "risk"))
         key = "risk_level";
-    lua_getfield(L, -1, key);
-    /* in the case file, stage is {id, label} and risk {level, score} */
-    if (lua_istable(L, -1)) {
-        if (lua_getfield(L, -1, "id") != LUA_TNIL)
-            return 1;
-        lua_pop(L, 1);
-        if (!strcmp(key, "risk"))
-            lua_getfield(L, -1, "level");
-    }
+    lhaven_case_field(L, key);
     return 1;
 }
 
