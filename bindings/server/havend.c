@@ -80,12 +80,13 @@ static hv_engine *engines[MAX_ENGINES];
 static int nengines;
 static _Thread_local hv_engine *thread_engine;
 
-hv_engine *hvd_thread_engine(char **err)
+hv_engine *hvd_thread_engine(char **err, hv_status *st)
 {
+    *st = HV_OK;
     if (thread_engine)
         return thread_engine;
     hv_engine *e = NULL;
-    if (hv_engine_open(hvd.cfg.db, &e, err) != HV_OK)
+    if ((*st = hv_engine_open(hvd.cfg.db, &e, err)) != HV_OK)
         return NULL;
     hv_engine_set_busy_timeout(e, 10000);
     pthread_mutex_lock(&engines_lock);

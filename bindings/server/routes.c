@@ -45,6 +45,8 @@ typedef struct {
     int refused;       /* authentication failed: the body is dropped, then 401 */
     const char *why;   /* ... with this reason */
     char *login;       /* who sends it (authenticated on the headers) */
+    int open_exit;     /* the database could not be opened: its exit code ... */
+    char *open_msg;    /* ... and the engine's message (hv_free) */
     const char *via;
 } req_state;
 
@@ -614,8 +616,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
                            "no such route (no query strings: names go in bodies)");
     if (!strcmp(url, "/v1/health") && !strcmp(method, "GET")) {
         char *err = NULL, now[32] = "";
-        hv_engine *e = hvd_thread_engine(&err);
-        free(err);
+        hv_status st;
+        hv_engine *e = hvd_thread_engine(&err, &st);
+        hv_free(err);
         long long clock = atomic_load(&hvd.clock);
         if (e) /* the time commands run at (the Lua module's e:now()) */
             hv_time_format(clock ? (hv_time)clock : hv_now(e), now, sizeof now);
@@ -637,12 +640,15 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
         }
     }
     char *err = NULL;
-    hv_engine *e = hvd_thread_engine(&err);
+    hv_status st;
+    hv_engine *e = hvd_thread_engine(&err, &st);
     if (!e) {
         hvd_log(HVD_LOG_ERROR, "cannot open the database", NULL);
-        free(err);
+        enum MHD_Result rc = reply_error(c, 0, hv_status_exit_code(st),
+                                         err ? err : hv_strerror(st));
+        hv_free(err);
         json_decref(body);
-        return reply_error(c, 0, 69, "the database is unavailable");
+        return rc;
     }
     enum MHD_Result rc;
     if (is_login_route(method, url)) {
@@ -683,12 +689,13 @@ static enum MHD_Result begin(struct MHD_Connection *c, const char *kind, const c
     if (open_route)
         return MHD_YES;
     char *err = NULL;
-    hv_engine *e = hvd_thread_engine(&err);
-    free(err);
+    hv_status st;
+    hv_engine *e = hvd_thread_engine(&err, &st);
     ident id = {0};
     if (!e) {
-        r->refused = 1;
-        r->why = "the database is unavailable";
+        /* what a command on the file says (e.g. 65, not a haven database) */
+        r->open_exit = hv_status_exit_code(st);
+        r->open_msg = err;
     } else if (authenticate(c, kind, e, &id, &r->why) != HV_OK) {
         r->refused = 1;
         hv_free(id.login);
@@ -738,7 +745,10 @@ enum MHD_Result hvd_handle(void *cls, struct MHD_Connection *c, const char *url,
         return MHD_YES;
     r->answered = 1;
     enum MHD_Result rc;
-    if (r->refused)
+    if (r->open_exit)
+        rc = reply_error(c, 0, r->open_exit, r->open_msg ? r->open_msg : "cannot open the "
+                                                                          "database");
+    else if (r->refused)
         rc = reply_error(c, MHD_HTTP_UNAUTHORIZED, 77, r->why);
     else if (r->too_large)
         rc = reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
@@ -757,6 +767,7 @@ void hvd_completed(void *cls, struct MHD_Connection *c, void **state,
         return;
     free(r->body);
     hv_free(r->login);
+    hv_free(r->open_msg);
     free(r);
     *state = NULL;
     atomic_fetch_sub(&hvd.in_flight, 1);

@@ -34,8 +34,9 @@ extern hvd_server hvd;
 void hvd_log(hvd_log_level level, const char *msg, ...);
 
 /* The calling worker thread's engine (opened on first use, closed at
- * shutdown by hvd_engines_close), or NULL with *err set. */
-hv_engine *hvd_thread_engine(char **err);
+ * shutdown by hvd_engines_close), or NULL with *st the engine's status and
+ * *err its message (free with hv_free), as a command on the file would say. */
+hv_engine *hvd_thread_engine(char **err, hv_status *st);
 void hvd_engines_close(void);
 
 /* libmicrohttpd's access handler and completion callback (routes.c).  The
