@@ -98,6 +98,15 @@ struct hv_engine {
     unsigned char audit_sk[64]; /* Ed25519 (<db>.audit-key), once loaded */
     int have_audit_sk;
     /* The tables holding a case's rows (digest.c), read once. */
+    /* Offline work (sync.h): on a laptop copy, the change in progress to
+     * append to the outbox (outbox.c); on a server replaying a device's
+     * change, its receipt and original time (syncserver.c).  NULL: none. */
+    struct hv_sync_side {
+        void *state;                          /* the side's own, or NULL */
+        hv_status (*precommit)(hv_engine *e); /* writes its pending row */
+        void (*release)(hv_engine *e);        /* frees state (at close) */
+    } outbox, replay;
+    hv_time replay_at; /* a replayed change's original time; 0: none */
     int digest_ready, digest_tables;
 #define HV_DIGEST_MAX_TABLES 32
     char digest_sql[HV_DIGEST_MAX_TABLES][256];

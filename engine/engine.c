@@ -20,6 +20,7 @@
 #include "sealcheck.h"
 #include "rules.h"
 #include "store.h"
+#include "sync.h"
 
 #define DEFAULT_BUSY_MS 5000
 
@@ -145,6 +146,7 @@ HV_API void hv_engine_close(hv_engine *e)
         hv__store_cache_clear(e);
         sqlite3_close_v2(e->db);
     }
+    hv__sync_release(e);
     hv_workflow_free(e->wf);
     hv__rules_free(e->rules);
     sodium_memzero(e->data_key, sizeof e->data_key);

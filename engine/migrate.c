@@ -421,6 +421,77 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL"
     ");"
     "CREATE INDEX auth_failures_user ON auth_failures(user_id, at);",
+
+    /* 11 -> 12: offline work (sync.h).  On an agency's database: the
+     * devices an administrator enrolled (a laptop bound to one user, its
+     * one-time code and its secret as keyed hashes, the key that encrypts
+     * its copy sealed under this database's key, the head of its change
+     * chain), the receipt of every change a device sent (so an upload sent
+     * twice applies once), and the conflict queue: a change refused because
+     * its case changed here since the laptop's copy, kept whole (sealed)
+     * until a supervisor resolves it.  On a laptop's copy: its outbox (the
+     * engine calls made offline, chained) and the server version of each
+     * case it holds. */
+    "CREATE TABLE devices ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  code_hash BLOB,"
+    "  code_expires INTEGER,"
+    "  secret_hash BLOB,"
+    "  key_sealed BLOB,"
+    "  status TEXT NOT NULL DEFAULT 'enrolled',"
+    "  enrolled_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER,"
+    "  last_seq INTEGER NOT NULL DEFAULT 0,"
+    "  head TEXT,"
+    "  last_sync_at INTEGER"
+    ");"
+    "CREATE TABLE sync_receipts ("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id),"
+    "  seq INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  local_ref TEXT,"
+    "  server_ref TEXT,"
+    "  conflict_id INTEGER,"
+    "  PRIMARY KEY (device_id, seq)"
+    ");"
+    "CREATE TABLE sync_conflicts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER REFERENCES cases(id),"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id),"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  reason TEXT NOT NULL,"
+    "  base_version INTEGER NOT NULL,"
+    "  server_version INTEGER NOT NULL,"
+    "  entries BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open',"
+    "  resolution TEXT,"
+    "  resolved_by INTEGER REFERENCES users(id),"
+    "  resolved_at INTEGER"
+    ");"
+    "CREATE INDEX sync_conflicts_open ON sync_conflicts(status, case_id);"
+    "CREATE TABLE sync_outbox ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  ref TEXT,"
+    "  step TEXT,"
+    "  input BLOB,"
+    "  base_version INTEGER NOT NULL DEFAULT 0,"
+    "  prev TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  sent INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE sync_cases ("
+    "  ref TEXT PRIMARY KEY,"
+    "  server_version INTEGER NOT NULL"
+    ");",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -15,7 +15,7 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 11
+#define HV_SCHEMA_VERSION 12
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "names.h"
 #include "age.h"
+#include "sync.h"
 
 /* SQL function hv_name_keys(name): a JSON array of the name's keys. */
 static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -342,7 +343,10 @@ hv_status hv__store_commit(hv_engine *e)
 {
     /* Outside a batch the change's events are checkpointed as it commits
      * (checkpoint.h); a batch's, as the batch commits (engine.c). */
-    hv_status st = e->batch ? HV_OK : hv__checkpoint_prepare(e, hv_now(e));
+    /* Rows of offline work that belong to this change (sync.h). */
+    hv_status st = hv__sync_precommit(e);
+    if (st == HV_OK && !e->batch)
+        st = hv__checkpoint_prepare(e, hv__wall_now(e));
     if (st) {
         hv__store_rollback(e);
         return st;
@@ -435,6 +439,13 @@ char *hv__column_strdup(sqlite3_stmt *st, int i)
  * the engine, because every write of the store and the event log is
  * stamped with it (and purge measures retention on it). */
 HV_API hv_time hv_now(const hv_engine *e)
+{
+    if (e->replay_at)
+        return e->replay_at; /* a device's change replayed (sync.h) */
+    return hv__wall_now(e);
+}
+
+hv_time hv__wall_now(const hv_engine *e)
 {
     if (e->clock_mode == HV_CLOCK_SYSTEM || !e->simulated)
         return (hv_time)time(NULL);

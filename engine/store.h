@@ -91,6 +91,10 @@ hv_status hv__store_case_touch(hv_engine *e, const char *ref,
                                int64_t case_id, int64_t expected_version,
                                int64_t *new_version);
 
+/* The clock without a replay's time (sync.h): the system time, or a
+ * simulated database's fixed or simulated time. */
+hv_time hv__wall_now(const hv_engine *e);
+
 /* A copy of text column i for hv__free, or NULL for SQL NULL (or when out
  * of memory: the caller cannot tell, so it checks a NOT NULL column). */
 char *hv__column_strdup(sqlite3_stmt *st, int i);

@@ -198,6 +198,10 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "ALTER TABLE users DROP COLUMN password_hash;"
                      "ALTER TABLE users DROP COLUMN enrol_hash;"
                      "ALTER TABLE users DROP COLUMN enrol_expires;"
+                     /* (nor schema 12's) */
+                     "DROP TABLE sync_receipts; DROP TABLE sync_conflicts;"
+                     "DROP TABLE devices; DROP TABLE sync_outbox;"
+                     "DROP TABLE sync_cases;"
                      "PRAGMA user_version=8;"
                      "COMMIT;",
                      NULL, NULL, &msg) != SQLITE_OK)

@@ -700,6 +700,68 @@ HV_API int hv_lua_push_json(struct lua_State *L, const char *json, size_t len);
 HV_API hv_status hv_lua_to_json(struct lua_State *L, int idx, int max_depth,
                                 char **out_json, const char **why);
 
+/* ---- Offline work: devices, sync and the conflict queue ------------------
+ *
+ * A laptop works offline on its own SQLite copy of its user's caseload and
+ * syncs through the agency server (README, "Offline work").  The laptop
+ * records every engine call that changes a case (hv_case_register,
+ * hv_case_step, hv_case_note) in its outbox, chained and keyed with the
+ * device's secret; the server replays each one through the same call as
+ * the authenticated user, at the laptop's original time, and queues a
+ * change whose case changed on the server since the laptop's copy (or that
+ * the engine now refuses) for the case's supervisor, never merging it.
+ */
+
+/* Server side.  An administrator enrols a device for one user: out:
+ * *out_code, a one-time code (valid 72 hours) the laptop gives on its first
+ * sync, for hv_free.  name: [a-z0-9][a-z0-9-]{0,31}. */
+HV_API hv_status hv_device_enrol(hv_engine *e, const char *name,
+                                 const char *login, char **out_code);
+/* An administrator revokes a device: its next sync is refused (HV_DENIED)
+ * and told to wipe its copy's key. */
+HV_API hv_status hv_device_revoke(hv_engine *e, const char *name);
+/* An administrator's list of devices as a JSON array of {name, user,
+ * status, enrolled_at, revoked_at, last_seq, last_sync_at}. */
+HV_API hv_status hv_device_list(hv_engine *e, char **out_json);
+
+/* Answers one sync request of a laptop (the JSON messages of README,
+ * "Offline work": op enrol, checkout or upload) as the acting user, who
+ * must be the device's user.  out: *out_json the answer, also on a refusal
+ * that has one (a revoked device, versions that differ); for hv_free. */
+HV_API hv_status hv_sync_serve(hv_engine *e, const char *request_json,
+                               char **out_json);
+
+/* The conflict queue in the acting user's scope (a supervisor: their
+ * team's cases; a caseworker: their own; a manager: the agency's) as a JSON
+ * array: {id, ref, device, user, reason, created_at, status, base_version,
+ * server_version, ours: [the refused changes, whole], theirs: [the events
+ * of the case since base_version]}.  open_only: only unresolved ones. */
+HV_API hv_status hv_conflict_list(hv_engine *e, int open_only, char **out_json);
+/* A supervisor resolves conflict id: how "theirs" (keep the server's case,
+ * drop the laptop's change), "ours" (apply the refused changes now, through
+ * the engine, on the current case) or "merged" (the supervisor already
+ * recorded the merge by hand).  An audited event on the case either way.
+ * out: *out_json {id, ref, resolution, applied}. */
+HV_API hv_status hv_conflict_resolve(hv_engine *e, int64_t id, const char *how,
+                                     const char *note, char **out_json);
+
+/* Laptop side.  Builds the laptop copy at path (which must not exist) from
+ * a checkout answer of hv_sync_serve, encrypted under the device key it
+ * carries; carry_from (NULL: none) names the copy it replaces, whose unsent
+ * outbox, device secret and chain head are carried over.  The file is
+ * built beside path and renamed into place whole.  *err for hv_free. */
+HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
+                                 const char *carry_from, char **err);
+/* A laptop copy's next sync request (op: upload or checkout) as JSON, with
+ * its unsent outbox entries.  HV_USAGE when e is not a laptop copy. */
+HV_API hv_status hv_device_request(hv_engine *e, const char *op, char **out_json);
+/* Records the server's answer to an upload: marks the entries it received
+ * as sent.  HV_INVALID when the answer does not match the outbox. */
+HV_API hv_status hv_device_ack(hv_engine *e, const char *answer_json);
+/* Wipes a revoked laptop copy's key (its key file), so nothing in it can be
+ * read again. */
+HV_API hv_status hv_device_wipe(const char *path, char **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -182,7 +182,9 @@ if command -v python3 >/dev/null 2>&1; then
         DROP INDEX users_os_login; DROP INDEX users_oidc_identity;
         ALTER TABLE users DROP COLUMN os_login; ALTER TABLE users DROP COLUMN oidc_identity;
         ALTER TABLE users DROP COLUMN password_hash; ALTER TABLE users DROP COLUMN enrol_hash;
-        ALTER TABLE users DROP COLUMN enrol_expires; PRAGMA user_version = 9"
+        ALTER TABLE users DROP COLUMN enrol_expires;
+        DROP TABLE sync_receipts; DROP TABLE sync_conflicts; DROP TABLE devices;
+        DROP TABLE sync_outbox; DROP TABLE sync_cases; PRAGMA user_version = 9"
     rehash downgraded
     run --db downgraded.db --as amal list; expect_rc 0 "the downgraded file is migrated again"
     verify_fails downgraded 'entry 1 differs from the checkpoint of line 1' "a downgrade and re-anchor"
