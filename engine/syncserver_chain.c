@@ -133,8 +133,14 @@ static hv_status chain_check(hv_engine *e, const hv__device *d, const char *secr
                             "made by another user than the device's",
                             (long long)x->seq);
         if (x->seq <= d->last_seq) {
+            /* the receipt's hash, and the content that hash was made of */
             if ((s = entry_known(e, d, x)))
                 return s;
+            if (hv__sync_entry_hmac(secret, x->prev, x->j, mac) != 0)
+                return hv__fail(e, HV_NOMEM, "out of memory");
+            if (sodium_memcmp(mac, x->hash, HV_SYNC_HASH_HEX) != 0)
+                return hv__fail(e, HV_INVALID, "sync upload refused: entry %lld "
+                                "differs from the one received", (long long)x->seq);
             continue;
         }
         if (*first_new == n) {
