@@ -14,9 +14,7 @@
 #include "engine.h"
 #include "error.h"
 #include "events.h"
-#include "migrate.h"
 #include "store.h"
-#include "sync.h"
 
 /* ---- devices ------------------------------------------------------------- */
 

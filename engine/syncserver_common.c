@@ -26,9 +26,11 @@ hv_status hv__sync_refuse(hv_engine *e, hv_status st, const char *device,
     json_t *data = json_pack("{s:s?,s:s?,s:s}", "device",
                              hv__device_name_ok(device) ? device : NULL, "op",
                              op && hv__echo_safe(op) ? op : NULL, "reason", reason);
-    if (data && hv__store_begin(e) == HV_OK &&
-        hv__store_event_commit(e, 0, "sync_refused", data) == HV_OK)
-        data = NULL; /* taken over */
+    /* recorded if it can be; the refusal stands either way */
+    if (data && hv__store_begin(e) == HV_OK) {
+        hv__store_event_commit(e, 0, "sync_refused", data); /* takes data */
+        data = NULL;
+    }
     json_decref(data);
     return hv__fail(e, st, "%s", msg);
 }

@@ -69,6 +69,8 @@ static hv_status serve(fixture *f, json_t *req, json_t **answer)
     free(text);
     if (st != HV_OK && getenv("SYNC_TEST_DEBUG"))
         fprintf(stderr, "serve: %s\n", hv_errmsg(f->e));
+    if (out && getenv("SYNC_TEST_DEBUG"))
+        fprintf(stderr, "answer: %s\n", out);
     *answer = out ? json_loads(out, 0, NULL) : NULL;
     if (out)
         assert_non_null(*answer);
