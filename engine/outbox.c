@@ -488,6 +488,11 @@ HV_API hv_status hv_device_ack(hv_engine *e, const char *answer_json)
     return s;
 }
 
+HV_API void hv_device_fault(const char *point)
+{
+    hv__fault(point);
+}
+
 /* ---- wiping a revoked copy ----------------------------------------------------------- */
 
 /* Overwrites the file at path with zeros, syncs it and removes it.  0, or
