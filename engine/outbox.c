@@ -5,11 +5,14 @@
  * a revoked copy's key.  Building the copy is outbox_build.c. */
 #include "outbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -518,6 +521,52 @@ static int shred(const char *path)
     return unlink(path) == 0 ? 0 : errno;
 }
 
+void hv__outbox_remove_build(const char *dir)
+{
+    static const char *const names[] = {
+        "copy.db.key", "workflow.yaml", "copy.db", "copy.db.audit-key",
+        "copy.db.checkpoints", "copy.db-wal", "copy.db-shm", NULL};
+    for (int i = 0; names[i]; i++) {
+        char *p = hv__asprintf("%s/%s", dir, names[i]);
+        if (p && i == 0)
+            shred(p);
+        else if (p)
+            unlink(p);
+        hv__free(p);
+    }
+    rmdir(dir);
+}
+
+void hv__outbox_remove_builds(const char *path, int64_t min_age)
+{
+    char *copy = hv__strdup(path), *slash = copy ? strrchr(copy, '/') : NULL;
+    if (!copy)
+        return;
+    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+    const char *base = slash ? slash + 1 : copy;
+    if (slash)
+        *slash = '\0';
+    char *prefix = hv__asprintf("%s.sync-", base);
+    DIR *d = prefix ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        struct stat sb;
+        char *full = NULL;
+        if (strncmp(de->d_name, prefix, strlen(prefix)) ||
+            strlen(de->d_name) != strlen(prefix) + 6 ||
+            !(full = hv__asprintf("%s/%s", dir, de->d_name)))
+            continue;
+        if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            time(NULL) - sb.st_mtime >= min_age)
+            hv__outbox_remove_build(full);
+        hv__free(full);
+    }
+    if (d)
+        closedir(d);
+    hv__free(prefix);
+    hv__free(copy);
+}
+
 HV_API hv_status hv_device_wipe(const char *path, char **err)
 {
     *err = NULL;
@@ -530,6 +579,7 @@ HV_API hv_status hv_device_wipe(const char *path, char **err)
     }
     int rc = shred(key);
     int rc2 = shred(enrol);
+    hv__outbox_remove_builds(path, 0); /* a build a kill left: its key too */
     hv_status s = HV_OK;
     if ((rc && rc != ENOENT) || (rc2 && rc2 != ENOENT)) {
         *err = hv__asprintf("%s: cannot wipe the copy's key: %s", path,

@@ -49,5 +49,12 @@ char *hv__outbox_counter_key(hv_engine *e);
  * yet acknowledged when unsent_only, in seq order.  out: *out (a new
  * array). */
 hv_status hv__outbox_entries(hv_engine *e, int unsent_only, json_t **out);
+/* Removes a build folder of hv_device_build and what is in it (its key
+ * file shredded first). */
+void hv__outbox_remove_build(const char *dir);
+/* Removes the build folders of hv_device_build beside the copy at path
+ * ("<path>.sync-XXXXXX", their key files shredded) untouched for min_age
+ * seconds: those a killed build left (0: every one, as a wipe does). */
+void hv__outbox_remove_builds(const char *path, int64_t min_age);
 
 #endif

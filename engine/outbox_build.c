@@ -432,23 +432,6 @@ static hv_status swap_in(build *b, const char *path)
     return HV_OK;
 }
 
-/* Removes the build folder and whatever is left in it. */
-static void remove_folder(build *b)
-{
-    static const char *const names[] = {
-        "workflow.yaml", "copy.db", "copy.db.key", "copy.db.audit-key",
-        "copy.db.checkpoints", "copy.db-wal", "copy.db-shm", NULL};
-    if (!b->dir)
-        return;
-    for (int i = 0; names[i]; i++) {
-        char *p = hv__asprintf("%s/%s", b->dir, names[i]);
-        if (p)
-            unlink(p);
-        hv__free(p);
-    }
-    rmdir(b->dir);
-}
-
 /* Refuses a server whose references could look like local ones, and an
  * environment that would key the copy otherwise than with the device key. */
 static hv_status check_setting(build *b)
@@ -487,6 +470,8 @@ HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
         s = fail(&b, HV_CANTCREATE, "sync: %s: already exists", path);
     if (!s)
         s = check_setting(&b);
+    if (!s) /* those a killed build left (a build takes seconds) */
+        hv__outbox_remove_builds(path, 3600);
     if (!s && carry_from)
         s = read_carry(&b, carry_from);
     if (!s && !b.secret[0])
@@ -496,7 +481,8 @@ HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
         hv__fault("sync:before-swap");
         s = swap_in(&b, path);
     }
-    remove_folder(&b);
+    if (b.dir)
+        hv__outbox_remove_build(b.dir);
     sodium_memzero(b.secret, sizeof b.secret);
     hv__free(b.server_kept);
     json_decref(b.carried);

@@ -92,6 +92,7 @@ HAVEN_FAULT=sync:before-upload "$HAVEN" --db "$LAP" sync >/dev/null 2>&1
 [ $? -eq 137 ] && pass || failt "HAVEN_FAULT=sync:before-upload did not kill the sync"
 HAVEN_FAULT=sync:before-swap "$HAVEN" --db "$LAP" sync >/dev/null 2>&1
 [ $? -eq 137 ] && pass || failt "HAVEN_FAULT=sync:before-swap did not kill the sync"
+[ -n "$(ls -d "$LAP".sync-* 2>/dev/null)" ] && pass || failt "no build folder left by the kill"
 [ "$(applied)" = 5 ] && pass || failt "the 5th entry was not applied before the swap"
 run --db "$LAP" --now "$T1" note "$REF" "text=Fourth visit"
 expect_rc 0 "the copy still works after a kill before the swap"
@@ -114,6 +115,8 @@ run --db "$LAP" sync
 expect_rc 77 "a revoked device's sync"
 grep -q "revoked" "$ERR" && pass || failt "the refusal does not say revoked"
 [ ! -e "$LAP.key" ] && pass || failt "the revoked copy's key is still there"
+[ -z "$(ls -d "$LAP".sync-* 2>/dev/null)" ] && pass ||
+    failt "a build folder a kill left (with its key) survived the wipe"
 run --db "$LAP" --now "$T1" note "$REF" "text=after revocation"
 expect_rc 77 "nothing can be written on a wiped copy"
 finish
