@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,25 @@ done:
     return s;
 }
 
+/* HV_BUSY while a sync is replacing the copy (hv_device_build retired it
+ * less than HV_OUTBOX_RETIRE_SECONDS ago): a change made now would not be
+ * carried into the new copy. */
+static hv_status check_retired(hv_engine *e)
+{
+    char *value = NULL;
+    long long at = 0;
+    long pid = 0;
+    hv_status s = hv__outbox_meta(e, "device_retired", &value);
+    int n = value ? sscanf(value, "%lld %ld", &at, &pid) : 0;
+    hv__free(value);
+    /* a build that was killed (its process gone) retires nothing */
+    if (s || n != 2 || (int64_t)time(NULL) - at >= HV_OUTBOX_RETIRE_SECONDS ||
+        pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        return s;
+    return hv__fail(e, HV_BUSY, "%s: haven sync is replacing this laptop copy; "
+                                "try again when it has finished", e->path);
+}
+
 /* e->outbox.precommit of a laptop copy: the armed call, once. */
 static hv_status outbox_precommit(hv_engine *e)
 {
@@ -239,7 +259,8 @@ static hv_status outbox_precommit(hv_engine *e)
         return HV_OK;
     struct hv_sync_call c = e->sync_call;
     e->sync_call.armed = 0;
-    return append_entry(e, &c);
+    hv_status s = check_retired(e);
+    return s ? s : append_entry(e, &c);
 }
 
 /* hv__device_open_hook: installs the outbox on a laptop copy. */

@@ -27,6 +27,11 @@
 #define HV_OUTBOX_REF_PATTERN "OFF-L-NNNNNN"
 /* The copy's internal administrator, who builds it. */
 #define HV_OUTBOX_ADMIN "_device"
+/* While a sync replaces a copy, the old one refuses changes (meta
+ * device_retired: "WALLTIME PID" of the build) while the build's process
+ * lives, for at most this long: a build takes seconds, and a killed one
+ * leaves the old copy usable at once. */
+#define HV_OUTBOX_RETIRE_SECONDS 900
 /* The associated data of the sealed device secret in meta. */
 #define HV_OUTBOX_SECRET_COLUMN "device_secret"
 

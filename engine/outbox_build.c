@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -45,6 +46,7 @@ typedef struct {
     json_t *carried;          /* unsent entries of the copy replaced */
     char *dir, *db;           /* the build folder and the copy in it */
     char *server_kept;        /* the URL the replaced copy remembered */
+    int retired;              /* the replaced copy refuses changes */
     char **err;
 } build;
 
@@ -118,10 +120,15 @@ static hv_status read_carry(build *b, const char *from)
     hv_engine *e = NULL;
     char *name = NULL, *head = NULL;
     unsigned char bin[32];
+    char now[64];
     hv_status s = hv_engine_open(from, &e, b->err);
     if (s)
         return s;
-    if ((s = hv__outbox_meta(e, "device_name", &name)) ||
+    /* Retired and read under one write lock: a change made after would
+     * not be carried, so the old copy refuses it (outbox.c). */
+    snprintf(now, sizeof now, "%lld %ld", (long long)time(NULL), (long)getpid());
+    if ((s = hv__store_begin(e)) ||
+        (s = hv__outbox_meta(e, "device_name", &name)) ||
         (s = hv__outbox_meta(e, "device_head", &head)))
         goto done;
     if (!name || strcmp(name, b->device)) {
@@ -138,9 +145,14 @@ static hv_status read_carry(build *b, const char *from)
     snprintf(b->head, sizeof b->head, "%s", head ? head : "");
     if (!b->server && !(s = hv__outbox_meta(e, "device_server", &b->server_kept)))
         b->server = b->server_kept; /* keep the URL the copy remembered */
+    if (!s && !(s = hv__outbox_meta_set(e, "device_retired", now)))
+        s = hv__store_commit(e);
+    b->retired = s == HV_OK;
 done:
-    if (s)
+    if (s) {
+        hv__store_rollback(e);
         fail_engine(b, e, s);
+    }
     sodium_memzero(bin, sizeof bin);
     hv__free(name);
     hv__free(head);
@@ -414,6 +426,13 @@ static int place(build *b, const char *path, const char *suffix)
  * then the database itself. */
 static hv_status swap_in(build *b, const char *path)
 {
+    char *wal = hv__asprintf("%s-wal", path);
+    int open_elsewhere = wal && access(wal, F_OK) == 0;
+    hv__free(wal);
+    if (open_elsewhere) /* its WAL would be taken for the new copy's */
+        return fail(b, HV_BUSY, "sync: %s is open in another program (a REPL?); "
+                                "close it and sync again",
+                    path);
     if (!place(b, path, ".checkpoints") || !place(b, path, ".audit-key") ||
         !place(b, path, ".key") || !place(b, path, ""))
         return fail(b, HV_CANTCREATE, "sync: %s: cannot put the new copy in "
@@ -430,6 +449,25 @@ static hv_status swap_in(build *b, const char *path)
     }
     hv__free(dir);
     return HV_OK;
+}
+
+/* Lets the copy that was to be replaced take changes again. */
+static void unretire(const char *from)
+{
+    hv_engine *e = NULL;
+    char *err = NULL;
+    if (hv_engine_open(from, &e, &err) != HV_OK) {
+        hv_free(err);
+        return;
+    }
+    if (hv__store_begin(e) == HV_OK) {
+        if (hv__store_execf(e, "writing the device settings",
+                            "DELETE FROM meta WHERE key = 'device_retired'", ""))
+            hv__store_rollback(e);
+        else
+            hv__store_commit(e);
+    }
+    hv_engine_close(e);
 }
 
 /* Refuses a server whose references could look like local ones, and an
@@ -483,6 +521,8 @@ HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
     }
     if (b.dir)
         hv__outbox_remove_build(b.dir);
+    if (s && b.retired)
+        unretire(carry_from);
     sodium_memzero(b.secret, sizeof b.secret);
     hv__free(b.server_kept);
     json_decref(b.carried);

@@ -375,6 +375,28 @@ static void test_rebuild_carries(void **state)
     hv_engine_close(e);
 }
 
+/* A copy open in another program (a REPL) is not replaced under it: its
+ * WAL would be taken for the new copy's, its next change lost.  The
+ * rebuild is refused (busy) and the copy keeps working. */
+static void test_rebuild_while_open(void **state)
+{
+    fixture *f = *state;
+    hv_engine *e = open_copy(f);
+    char *err = NULL;
+    int64_t version = 0;
+    assert_int_equal(hv_case_note(e, f->ref, NOTE, 0, &version), HV_OK);
+    assert_int_equal(hv_device_build(f->laptop, f->answer, f->laptop, &err), HV_BUSY);
+    assert_non_null(strstr(err, "open in another program"));
+    hv_free(err);
+    assert_int_equal(hv_case_note(e, f->ref, "after the refused rebuild", 0,
+                                  &version), HV_OK);
+    json_t *entries = upload_entries(e, NULL);
+    assert_int_equal(json_array_size(entries), 2);
+    check_chain(entries, "");
+    json_decref(entries);
+    hv_engine_close(e);
+}
+
 /* A wiped copy's key is gone: nothing sealed opens, nothing is recorded. */
 static void test_wipe(void **state)
 {
@@ -417,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_records_each_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_carries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_while_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_copy, setup, teardown),
     };
