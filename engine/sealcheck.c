@@ -194,10 +194,6 @@ static hv_status check_column(hv_engine *e, const struct sealed_table *t,
     hv_status s;
     /* rowid: the row's id (INTEGER PRIMARY KEY), whatever its name */
     snprintf(sql, sizeof sql,
-             "SELECT x.id, c.ref, x.%s FROM %s x LEFT JOIN cases c ON %s%s"
-             " WHERE x.%s IS NOT NULL ORDER BY x.id",
-             column, t->table, t->case_column ? "c.id = x." : "0",
-             t->case_column ? t->case_column : "", column);
              "SELECT x.rowid, c.ref, x.%s FROM %s x LEFT JOIN cases c ON c.id ="
              " %s%s WHERE x.%s IS NOT NULL ORDER BY x.rowid",
              column, t->table, t->case_column ? "x." : "",
