@@ -262,9 +262,9 @@ static hv_status device_read(hv_engine *e, const char *name, device_row *r)
         "SELECT d.id, d.user_id, d.last_seq, coalesce(d.head, ''), u.login,"
         " d.status, d.secret_hash, d.code_hash, coalesce(d.code_expires, 0),"
         " coalesce((SELECT at FROM sync_receipts r WHERE r.device_id = d.id"
-        " ORDER BY seq DESC LIMIT 1), 0)"
+        " AND r.at <= r.received_at + ?2 ORDER BY seq DESC LIMIT 1), 0)"
         " FROM devices d JOIN users u ON u.id = d.user_id WHERE d.name = ?1",
-        "t", name);
+        "ti", name, (int64_t)HV_SYNC_CLOCK_SLACK);
     if (s)
         return s;
     int rc = sqlite3_step(st);
