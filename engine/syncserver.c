@@ -398,13 +398,14 @@ static hv_status op_enrol(hv_engine *e, json_t *req, json_t **answer)
     hv_status s = device_read(e, name, &r);
     if (s)
         return s;
-    if (r.found && r.revoked)
+    /* a revoked device is named so only to its own user */
+    if (r.found && r.revoked && e->actor && !strcmp(e->actor, r.d.login))
         return revoked(e, name, "enrol", answer);
     int ok = code && hv__auth_code_normalise(code, plain);
     if (ok && r.found)
         hv__auth_secret_hash(e, "device-enrol", r.d.id, plain, HV_AUTH_CODE_CHARS, hash);
     sodium_memzero(plain, sizeof plain);
-    if (!ok || !r.found || !r.has_code ||
+    if (!ok || !r.found || r.revoked || !r.has_code ||
         sodium_memcmp(hash, r.code_hash, sizeof hash) != 0 ||
         hv__wall_now(e) >= r.code_expires)
         return hv__sync_refuse(e, HV_DENIED, name, "enrol", "bad_code", bad);
