@@ -453,6 +453,8 @@ static void stale_entries_queued(fixture *f, int64_t ids[3])
     as(f, "sara");
     assert_int_equal(hv_conflict_list(f->e, 1, &out), HV_OK);
     json_t *list = json_loads(out, 0, NULL);
+    if (getenv("SYNC_TEST_DEBUG"))
+        fprintf(stderr, "conflicts: %s\n", out);
     hv_free(out);
     assert_int_equal(json_array_size(list), 3);
     json_t *c0 = json_array_get(list, 0);
