@@ -260,6 +260,10 @@ static void test_outbox_records_each_call(void **state)
     assert_int_equal(hv_case_step(e, f->ref, "assess", "{\"kind\":\"comprehensive\","
                                   "\"safety\":\"ok\"}", 1, &out), HV_CONFLICT);
     assert_int_equal(hv_case_note(e, f->ref, "  ", 0, &(int64_t){0}), HV_INVALID);
+    /* only the device's user works on the copy: the server replays as them */
+    assert_int_equal(hv_engine_set_actor(e, "sara"), HV_OK);
+    assert_int_equal(hv_case_note(e, f->ref, NOTE, 0, &(int64_t){0}), HV_DENIED);
+    assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
     assert_int_equal(tu_count(f->laptop, "SELECT count(*) FROM sync_outbox"), 3);
     assert_int_equal(tu_count(f->laptop, "SELECT value FROM meta WHERE key ="
                                          " 'device_seq'"), 3);
