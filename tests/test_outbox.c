@@ -452,10 +452,10 @@ static char *sync_round(hv_engine *lap, hv_engine *srv, const char *op, hv_statu
     return text;
 }
 
-/* With the server's side (engine/syncserver*.c; skipped where it is
- * still the stub): enrol, check out, work
- * offline, upload (applied with the laptop's time), acknowledge, rebuild;
- * a note on a case that changed on the server is queued, not applied. */
+/* With the server's side (engine/syncserver*.c; skipped where it is still
+ * the stub): enrol, check out, work offline, upload (applied with the
+ * laptop's time), acknowledge, rebuild; a note on a case that changed on
+ * the server is queued, not applied. */
 static void test_with_the_server(void **state)
 {
     fixture *f = *state;
