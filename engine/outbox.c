@@ -252,6 +252,21 @@ static hv_status check_retired(hv_engine *e)
                                 "try again when it has finished", e->path);
 }
 
+/* HV_DENIED unless the acting user is the device's: the server replays
+ * every change as the device's user, so a change made on the copy as
+ * anyone else (--as) could only be refused there. */
+static hv_status check_user(hv_engine *e)
+{
+    char *user = NULL;
+    hv_status s = hv__outbox_meta(e, "device_user", &user);
+    if (!s && (!user || !e->actor || strcmp(user, e->actor)))
+        s = hv__fail(e, HV_DENIED, "%s: a laptop copy records only its "
+                                   "device user's changes (%s)",
+                     e->path, user && hv__echo_safe(user) ? user : "?");
+    hv__free(user);
+    return s;
+}
+
 /* e->outbox.precommit of a laptop copy: the armed call, once. */
 static hv_status outbox_precommit(hv_engine *e)
 {
@@ -260,6 +275,8 @@ static hv_status outbox_precommit(hv_engine *e)
     struct hv_sync_call c = e->sync_call;
     e->sync_call.armed = 0;
     hv_status s = check_retired(e);
+    if (!s)
+        s = check_user(e);
     return s ? s : append_entry(e, &c);
 }
 

@@ -260,6 +260,10 @@ static void test_outbox_records_each_call(void **state)
     assert_int_equal(hv_case_step(e, f->ref, "assess", "{\"kind\":\"comprehensive\","
                                   "\"safety\":\"ok\"}", 1, &out), HV_CONFLICT);
     assert_int_equal(hv_case_note(e, f->ref, "  ", 0, &(int64_t){0}), HV_INVALID);
+    /* only the device's user works on the copy: the server replays as them */
+    assert_int_equal(hv_engine_set_actor(e, "sara"), HV_OK);
+    assert_int_equal(hv_case_note(e, f->ref, NOTE, 0, &(int64_t){0}), HV_DENIED);
+    assert_int_equal(hv_engine_set_actor(e, "amal"), HV_OK);
     assert_int_equal(tu_count(f->laptop, "SELECT count(*) FROM sync_outbox"), 3);
     assert_int_equal(tu_count(f->laptop, "SELECT value FROM meta WHERE key ="
                                          " 'device_seq'"), 3);
@@ -418,6 +422,124 @@ static void test_wipe(void **state)
     assert_int_equal(hv_device_wipe(f->laptop, &err), HV_OK); /* twice: no-op */
 }
 
+/* One sync message to the server's engine as amal: the answer (NULL when
+ * the server is the stub of a branch without it: the caller skips). */
+static json_t *serve(hv_engine *srv, const char *request, hv_status want)
+{
+    char *out = NULL;
+    assert_int_equal(hv_engine_set_actor(srv, "amal"), HV_OK);
+    hv_status st = hv_sync_serve(srv, request, &out);
+    if (st == HV_INTERNAL && strstr(hv_errmsg(srv), "not yet"))
+        return NULL;
+    if (st != want)
+        fail_msg("serve: %s: %s", hv_status_name(st), hv_errmsg(srv));
+    json_t *a = out ? json_loads(out, 0, NULL) : NULL;
+    hv_free(out);
+    return a;
+}
+
+/* The laptop's request op as text, sent to the server; returns its
+ * answer as text (caller frees). */
+static char *sync_round(hv_engine *lap, hv_engine *srv, const char *op, hv_status want)
+{
+    char *req = NULL;
+    if (hv_device_request(lap, op, &req) != HV_OK)
+        fail_msg("request %s: %s", op, hv_errmsg(lap));
+    json_t *a = serve(srv, req, want);
+    hv_free(req);
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+/* With the server's side (engine/syncserver*.c; skipped where it is still
+ * the stub): enrol, check out, work offline, upload (applied with the
+ * laptop's time), acknowledge, rebuild; a note on a case that changed on
+ * the server is queued, not applied. */
+static void test_with_the_server(void **state)
+{
+    fixture *f = *state;
+    hv_engine *srv = NULL, *lap = NULL;
+    char *err = NULL, *code = NULL, laptop2[4300], req[400];
+    snprintf(laptop2, sizeof laptop2, "%s/lap2.db", f->dir);
+    assert_int_equal(hv_engine_open(f->server, &srv, &err), HV_OK);
+    hv_clock_fix(srv, TU_T0 + 600);
+    assert_int_equal(hv_engine_set_actor(srv, "admin"), HV_OK);
+    hv_status st = hv_device_enrol(srv, "lap2", "amal", &code);
+    if (st == HV_INTERNAL) {
+        hv_engine_close(srv);
+        skip();
+    }
+    assert_int_equal(st, HV_OK);
+    snprintf(req, sizeof req, "{\"op\":\"enrol\",\"device\":\"lap2\","
+             "\"code\":\"%s\"}", code);
+    json_t *en = serve(srv, req, HV_OK);
+    const char *secret = json_string_value(json_object_get(en, "secret"));
+    assert_non_null(secret);
+    snprintf(req, sizeof req, "{\"op\":\"checkout\",\"device\":\"lap2\","
+             "\"secret\":\"%s\",\"have\":{}}", secret);
+    json_t *co = serve(srv, req, HV_OK);
+    json_object_set_new(co, "secret", json_string(secret));
+    char *text = json_dumps(co, JSON_COMPACT);
+    if (hv_device_build(laptop2, text, NULL, &err) != HV_OK)
+        fail_msg("build: %s", err);
+    free(text);
+    assert_int_equal(hv_engine_open(laptop2, &lap, &err), HV_OK);
+    hv_clock_fix(lap, TU_T0 + 1200);
+    assert_int_equal(hv_engine_set_actor(lap, "amal"), HV_OK);
+    char *local = offline_work(f, lap);
+    /* the server changes nothing meanwhile: all three apply */
+    hv_clock_fix(srv, TU_T0 + 1800);
+    text = sync_round(lap, srv, "upload", HV_OK);
+    assert_int_equal(hv_device_ack(lap, text), HV_OK);
+    json_t *up = json_loads(text, 0, NULL);
+    free(text);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(up, "results"), i, v)
+        assert_string_equal(json_string_value(json_object_get(v, "outcome")), "applied");
+    assert_int_equal(json_array_size(json_object_get(up, "results")), 3);
+    json_decref(up);
+    assert_int_equal(tu_count(f->server, "SELECT count(*) FROM cases"), 2);
+    /* the note has the laptop's time on the server */
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE kind ="
+             " 'note_added' AND at = %lld", (long long)(TU_T0 + 1200));
+    assert_int_equal(tu_count(f->server, sql), 1);
+    /* rebuild: the case registered offline comes back with a server ref */
+    text = sync_round(lap, srv, "checkout", HV_OK);
+    hv_engine_close(lap);
+    if (hv_device_build(laptop2, text, laptop2, &err) != HV_OK)
+        fail_msg("rebuild: %s", err);
+    free(text);
+    assert_int_equal(tu_count(laptop2, "SELECT count(*) FROM cases"), 2);
+    assert_int_equal(tu_count(laptop2, "SELECT count(*) FROM cases WHERE ref"
+                                       " LIKE 'OFF-L-%'"), 0);
+    /* the same case changed on both sides: queued, not applied */
+    assert_int_equal(hv_engine_set_actor(srv, "amal"), HV_OK);
+    int64_t version = 0;
+    assert_int_equal(hv_case_note(srv, f->ref, "server side", 0, &version), HV_OK);
+    assert_int_equal(hv_engine_open(laptop2, &lap, &err), HV_OK);
+    hv_clock_fix(lap, TU_T0 + 2400);
+    assert_int_equal(hv_engine_set_actor(lap, "amal"), HV_OK);
+    assert_int_equal(hv_case_note(lap, f->ref, "laptop side", 0, &version), HV_OK);
+    hv_clock_fix(srv, TU_T0 + 3000);
+    text = sync_round(lap, srv, "upload", HV_OK);
+    assert_int_equal(hv_device_ack(lap, text), HV_OK);
+    assert_non_null(strstr(text, "\"conflict\""));
+    free(text);
+    assert_int_equal(tu_count(f->server, "SELECT count(*) FROM sync_conflicts"
+                                         " WHERE status = 'open'"), 1);
+    assert_int_equal(tu_count(laptop2, "SELECT count(*) FROM sync_outbox WHERE"
+                                       " sent = 0"), 0);
+    hv_free(local);
+    hv_free(code);
+    json_decref(en);
+    json_decref(co);
+    hv_engine_close(lap);
+    hv_engine_close(srv);
+}
+
 /* A database that is not a laptop copy has no device requests. */
 static void test_not_a_copy(void **state)
 {
@@ -442,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rebuild_while_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_with_the_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

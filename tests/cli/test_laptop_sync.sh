@@ -39,6 +39,16 @@ expect_err "needs --device NAME --code CODE" "a first sync without a code: says 
 run --server "$URL" --db "$LAP" sync --device lap1 --code WRONG
 expect_rc 77 "a wrong enrolment code"
 [ ! -e "$LAP" ] && pass || failt "a refused enrolment made a copy"
+# killed after the enrolment, then after the checkout: the code is used
+# once, the secret kept beside the copy until the copy is built
+HAVEN_FAULT=sync:after-enrol "$HAVEN" --server "$URL" --db "$LAP" sync --device lap1 \
+    --code CODE-123 >/dev/null 2>&1
+[ $? -eq 137 ] && pass || failt "HAVEN_FAULT=sync:after-enrol did not kill the sync"
+[ "$(stat -c %a "$LAP.enrol")" = 600 ] && pass || failt "the kept secret is not 0600"
+HAVEN_FAULT=sync:after-checkout "$HAVEN" --server "$URL" --db "$LAP" sync --device lap1 \
+    --code CODE-123 >/dev/null 2>&1
+[ $? -eq 137 ] && pass || failt "HAVEN_FAULT=sync:after-checkout did not kill the sync"
+[ ! -e "$LAP" ] && pass || failt "a copy was left by a sync killed before the build"
 run --server "$URL" --db "$LAP" sync --device lap1 --code CODE-123
 expect_rc 0 "the first sync"
 expect_out "^sent 0 changes: 0 applied, 0 queued as conflicts; caseload: 1 case \(1 new, 0 changed, 0 gone\)$" \
@@ -63,6 +73,9 @@ expect_out "OFF-L-000003" "an offline registration gets a local ref"
     failt "the outbox does not hold the three changes"
 no_text "Samiyah" "$LAP" "an offline registration's name in the copy's file"
 no_text "mother Amal present" "$LAP" "a note's text in the outbox (not sealed)"
+run --db "$LAP" --as sara --now "$T1" register child.name=Rami child.age=9 child.sex=male \
+    source=community concerns=neglect consent.registration=caregiver location=Hillside
+expect_rc 77 "a change on the copy by another user than the device's"
 run --db "$LAP" --as _device audit verify
 expect_rc 0 "the copy's audit trail verifies"
 run --db "$LAP" sync
