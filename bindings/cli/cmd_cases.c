@@ -385,6 +385,15 @@ static int parse_due(int argc, char **argv, hv_due_filter *f, int *count)
     return 0;
 }
 
+/* Prints the due list text as text, then a supervisor's open conflicts. */
+static void render_due_text(hv_engine *e, const char *text)
+{
+    json_t *v = json_loads(text, 0, NULL);
+    render_due(v);
+    json_decref(v);
+    cli_due_conflicts(e);
+}
+
 /* haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count] */
 static int cmd_due(const cli_globals *g, int argc, char **argv)
 {
@@ -396,7 +405,12 @@ static int cmd_due(const cli_globals *g, int argc, char **argv)
         return code;
     if (!count) {
         hv_status st = hv_task_list_due(e, &f, &text);
-        return cli_finish(g, e, st, text, render_due);
+        if (st != HV_OK || g->json)
+            return cli_finish(g, e, st, text, render_due);
+        render_due_text(e, text);
+        hv_free(text);
+        hv_engine_close(e);
+        return 0;
     }
     int64_t n = 0;
     hv_status st = hv_task_count_due(e, &f, &n);
