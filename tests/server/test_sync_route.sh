@@ -1,0 +1,126 @@
+#!/bin/sh
+# havend end to end (issue 18): POST /v1/sync, the route of a laptop's
+# `haven sync`.  It is authenticated on the headers like every route (no
+# token: 401 and the body dropped; the Unix peer's mapped OS login
+# authenticates), its body has its own limit (max_sync_body; over it: 413,
+# exit 65), a body that is not a JSON object is refused 400/65 with a
+# message that quotes none of it, and the log has the route and the
+# outcome, never the body.  With the engine's side: an enrol op with a
+# wrong code is refused 403/77 and audited; the right code answers a
+# device secret once; a revoked device is refused with its answer.
+. "$HAVEN_SOURCE_DIR/tests/cli/lib.sh"
+. "$SRC/tests/server/lib_server.sh"
+live_db
+start_server "max_sync_body = 65536"
+enrol amal "amal-correct-horse-1"
+T=$(token_of amal)
+MARK=Zarafshanova-7731   # text of a body: in no answer, no log line
+secret "$MARK"
+
+# ---- authentication comes first ---------------------------------------------
+api "" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-1\",\"secret\":\"$MARK\"}"
+expect_code 401 "no token: POST /v1/sync"
+grep -q '"exit":77' "$BODY" && pass || failt "no token: exit not 77: $(cat "$BODY")"
+grep -qi '^WWW-Authenticate: Bearer' "$HDRS" && pass || failt "401 without WWW-Authenticate"
+api "hv1.not-a-real-token-at-all-00000000000000000000" POST /v1/sync '{"op":"enrol"}'
+expect_code 401 "an unknown token: POST /v1/sync"
+# an unauthenticated body over the limit is refused as unauthenticated (the
+# body was never kept), not sized
+{ printf '{"op":"upload","pad":"'; head -c 70000 /dev/zero | tr '\0' x; printf '"}'; } \
+    >"$WORK/over.json"
+curl -s --max-time 60 --cacert "$WORK/cert.pem" -H 'Content-Type: application/json' \
+    -o "$WORK/un.body" -w '%{http_code}' --data-binary "@$WORK/over.json" \
+    "$HTTPS_URL/v1/sync" >"$WORK/un.code"
+[ "$(cat "$WORK/un.code")" = 401 ] && pass ||
+    failt "an unauthenticated oversized body: HTTP $(cat "$WORK/un.code"), want 401"
+
+# ---- the body's limit (max_sync_body = 64 KiB here) ------------------------------
+api_file "$T" POST /v1/sync "$WORK/over.json"
+expect_code 413 "a body over max_sync_body"
+grep -q '"exit":65' "$BODY" && grep -q 'too large' "$BODY" && pass ||
+    failt "413 body: $(cat "$BODY")"
+# the limit is the sync route's own: /v1/run keeps max_body (4 MiB), so the
+# same size there is read and answered (not a JSON command: 400, exit 64)
+{ printf '{"argv":["whoami"],"pad":"'; head -c 70000 /dev/zero | tr '\0' x; printf '"}'; } \
+    >"$WORK/run.json"
+api_file "$T" POST /v1/run "$WORK/run.json"
+[ "$CODE" != 413 ] && pass || failt "/v1/run took max_sync_body as its limit"
+
+# ---- a body that is not a JSON object: 400, exit 65, none of it quoted ---------
+for body in "{\"op\":\"enrol\",\"device\":\"lap-1\",\"code\":\"$MARK" \
+            "[\"$MARK\"]" "\"$MARK\"" "$MARK" \
+            "{\"op\":\"enrol\",\"code\":\"$MARK\",\"code\":\"dup\"}"; do
+    api "$T" POST /v1/sync "$body"
+    expect_code 400 "malformed body ${body%%$MARK*}..."
+    grep -q '"exit":65' "$BODY" && pass || failt "malformed body: exit: $(cat "$BODY")"
+    grep -q "sync: the body is not a JSON object" "$BODY" && pass ||
+        failt "malformed body: message: $(cat "$BODY")"
+    no_text "$MARK" "$BODY" "the refusal of a malformed body"
+done
+# an empty body, and a NUL inside an object
+api "$T" POST /v1/sync ""
+expect_code 400 "an empty body"
+printf '{"op":"enrol","code":"a\000b"}' >"$WORK/nul.json"
+api_file "$T" POST /v1/sync "$WORK/nul.json"
+expect_code 400 "a body with a NUL byte"
+# only POST
+api "$T" GET /v1/sync
+expect_code 404 "GET /v1/sync"
+
+# ---- the Unix socket: the peer's mapped OS login authenticates -------------
+unix_sync() {
+    curl -s --max-time 60 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+        -o "$WORK/unix.body" -w '%{http_code}' --data-binary "$1" \
+        http://localhost/v1/sync >"$WORK/unix.code"
+    CODE=$(cat "$WORK/unix.code")
+    BODY="$WORK/unix.body"
+}
+unix_sync '{"op":"enrol"'
+expect_code 401 "an unmapped Unix peer"
+ME=$(id -un)
+run --as admin user map amal --os-login "$ME"
+expect_rc 0 "map the test's OS login to amal"
+unix_sync "{\"op\":\"enrol\",\"code\":\"$MARK\""
+expect_code 400 "a mapped Unix peer is authenticated (its malformed body is read: 400)"
+no_text "$MARK" "$BODY" "the Unix peer's refusal"
+
+# ---- with the engine (hv_sync_serve) ------------------------------------------------
+run --as admin device enrol lap-amal --user amal --json
+expect_rc 0 "device enrol lap-amal"
+CODE_LAP=$(json_get "$OUT" '$.code')
+[ -n "$CODE_LAP" ] && pass || failt "device enrol printed no code: $(cat "$OUT")"
+secret "$CODE_LAP"
+n0=$(last_event)
+api "$T" POST /v1/sync "{\"op\":\"enrol\",\"device\":\"lap-amal\",\"code\":\"WRONG-$MARK\"}"
+expect_code 403 "an enrol op with a wrong code"
+grep -q '"exit":77' "$BODY" && pass || failt "wrong code: exit: $(cat "$BODY")"
+no_text "$MARK" "$BODY" "the wrong code's refusal"
+[ "$(nevents "seq > $n0 AND data LIKE '%$MARK%'")" = 0 ] && pass ||
+    failt "the wrong code is in an event"
+api "$T" POST /v1/sync "{\"op\":\"enrol\",\"device\":\"lap-amal\",\"code\":\"$CODE_LAP\"}"
+expect_code 200 "the enrol op with the right code"
+S=$(json_get "$BODY" '$.secret')
+case $S in
+????????????????????????????????????????????????????????????????) pass ;;
+*) failt "enrol answered no 64-hex secret: $(head -c 200 "$BODY")" ;;
+esac
+secret "$S"
+api "$T" POST /v1/sync "{\"op\":\"enrol\",\"device\":\"lap-amal\",\"code\":\"$CODE_LAP\"}"
+expect_code 403 "the code again (it is used up)"
+# another user's token cannot sync amal's device
+run --as admin device revoke lap-amal
+expect_rc 0 "device revoke lap-amal"
+api "$T" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
+expect_code 403 "a revoked device's checkout"
+[ "$(json_get "$BODY" '$.status')" = revoked ] && pass ||
+    failt "a revoked device's answer lacks status revoked: $(head -c 300 "$BODY")"
+grep -q '"exit":77' "$BODY" && pass || failt "revoked: the answer lacks exit 77"
+
+# ---- the log: the route and its outcome, never the body --------------------------
+grep -q '"msg":"sync"' "$HLOG" && pass || failt "no sync line in the log"
+grep '"msg":"sync"' "$HLOG" | grep -q '"exit":"65"' && pass ||
+    failt "the log lacks the outcome of a refused sync"
+no_secrets "POST /v1/sync"
+stop_server
+[ "$STOP_RC" = 0 ] && pass || failt "havend stopped with $STOP_RC"
+finish
