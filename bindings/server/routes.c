@@ -527,13 +527,14 @@ static enum MHD_Result route_clock(struct MHD_Connection *c, hv_engine *e, const
 
 /* POST /v1/sync: one request of a laptop's `haven sync` (README "Offline
  * work"), raw (len bytes) answered by hv_sync_serve as the authenticated
- * user, on an engine of its own (a sync sets replay state that must not
+ * user (te: the thread's engine, for a refusal decided here), on an engine
+ * of its own (a sync sets replay state that must not
  * outlive it), at the server's clock.  The engine's answer is the body,
  * also on a refusal that has one (a revoked device, versions that differ),
  * with the refusal's {error, exit} added; the log says the route and the
  * outcome, never what the body held. */
-static enum MHD_Result route_sync(struct MHD_Connection *c, const ident *id, const char *raw,
-                                  size_t len)
+static enum MHD_Result route_sync(struct MHD_Connection *c, hv_engine *te, const ident *id,
+                                  const char *raw, size_t len)
 {
     /* Checked here first, so that nothing of it reaches a message: a
      * parser's error text quotes the input. */
@@ -541,11 +542,21 @@ static enum MHD_Result route_sync(struct MHD_Connection *c, const ident *id, con
                                                            NULL)
                                               : NULL;
     int object = json_is_object(probe);
+    /* an enrolment code is guessed no more than a password (route_login) */
+    int enrol = object && !strcmp(json_string_value(json_object_get(probe, "op")) ?: "", "enrol");
     json_decref(probe);
     if (!object) {
         hvd_log(HVD_LOG_INFO, "sync", "user", id->login, "exit", "65", NULL);
         return reply_error(c, MHD_HTTP_BAD_REQUEST, 65,
                            "sync: the body is not a JSON object");
+    }
+    int first;
+    if (enrol && addr_blocked(id->from, &first)) {
+        if (first)
+            refused_here(te, "rate_limited", id->from);
+        hvd_log(HVD_LOG_INFO, "sync", "user", id->login, "exit", "77", NULL);
+        return reply_error(c, MHD_HTTP_UNAUTHORIZED, 77,
+                           "too many failed attempts from this address: try again later");
     }
     hv_engine *e = NULL;
     char *err = NULL, *out = NULL;
@@ -563,6 +574,8 @@ static enum MHD_Result route_sync(struct MHD_Connection *c, const ident *id, con
     st = hv_engine_set_actor(e, id->login);
     if (st == HV_OK)
         st = hv_sync_serve(e, raw, &out);
+    if (enrol && st == HV_DENIED)
+        addr_failed(id->from);
     int code = hv_status_exit_code(st);
     char exit_text[16];
     snprintf(exit_text, sizeof exit_text, "%d", code);
@@ -642,7 +655,7 @@ static enum MHD_Result route(struct MHD_Connection *c, hv_engine *e, const ident
     if (post && !strcmp(url, "/v1/run"))
         return route_run(c, id, body);
     if (post && !strcmp(url, "/v1/sync"))
-        return route_sync(c, id, raw, len);
+        return route_sync(c, e, id, raw, len);
     if (get && !strcmp(url, "/v1/whoami")) {
         const char *role = role_of(e, id->login);
         return reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s?,s:s}", "user", id->login,

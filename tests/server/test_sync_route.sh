@@ -7,7 +7,8 @@
 # message that quotes none of it, and the log has the route and the
 # outcome, never the body.  With the engine's side: an enrol op with a
 # wrong code is refused 403/77 and audited; the right code answers a
-# device secret once; a revoked device is refused with its answer.
+# device secret once; a revoked device is refused with its answer; 20
+# wrong codes from an address block its enrol ops (401, audited).
 . "$HAVEN_SOURCE_DIR/tests/cli/lib.sh"
 . "$SRC/tests/server/lib_server.sh"
 live_db
@@ -115,6 +116,27 @@ expect_code 403 "a revoked device's checkout"
 [ "$(json_get "$BODY" '$.status')" = revoked ] && pass ||
     failt "a revoked device's answer lacks status revoked: $(head -c 300 "$BODY")"
 grep -q '"exit":77' "$BODY" && pass || failt "revoked: the answer lacks exit 77"
+
+# ---- codes are not guessed: after 20 refused enrol ops from one address, the
+# next is refused before the engine (401) and the block audited once --------------
+run --as admin device enrol lap-two --user amal
+expect_rc 0 "device enrol lap-two"
+secret "$(sed -n 's/^code: //p' "$OUT")"
+i=0
+while [ $i -lt 20 ]; do
+    api "$T" POST /v1/sync "{\"op\":\"enrol\",\"device\":\"lap-two\",\"code\":\"GUESS-$i\"}"
+    i=$((i + 1))
+done
+expect_code 403 "the 20th guess is still the engine's refusal"
+n1=$(last_event)
+api "$T" POST /v1/sync '{"op":"enrol","device":"lap-two","code":"GUESS-21"}'
+expect_code 401 "the 21st guess from the address"
+grep -q 'too many failed attempts' "$BODY" && pass || failt "blocked: $(cat "$BODY")"
+refused_since "$n1" rate_limited "the block is audited"
+# a valid token still syncs from the address (only codes are limited)
+api "$T" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
+expect_code 403 "a checkout from the blocked address still reaches the engine"
+[ "$(json_get "$BODY" '$.status')" = revoked ] && pass || failt "checkout after the block: $(head -c 200 "$BODY")"
 
 # ---- the log: the route and its outcome, never the body --------------------------
 grep -q '"msg":"sync"' "$HLOG" && pass || failt "no sync line in the log"
