@@ -337,8 +337,18 @@ static void ours_column(column *c, json_t *entries)
             column_fields(c, "text", input);
         } else if (json_is_object(input)) {
             column_fields(c, "", input);
-        } else if (!input || json_is_null(input)) {
-            column_add(c, "  (content not shown to your role)");
+        } else if (json_is_array(json_object_get(en, "fields"))) {
+            /* a manager's view: which fields, not their values */
+            size_t k;
+            json_t *f;
+            char names[512] = "";
+            json_array_foreach(json_object_get(en, "fields"), k, f)
+                if (json_is_string(f) && strlen(names) + strlen(json_string_value(f)) + 3 <
+                                             sizeof names)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             k ? ", " : "", json_string_value(f));
+            column_wrap(c, "  ", *names ? names : "(no fields)");
+            column_add(c, "  (values not shown to your role)");
         }
     }
 }
