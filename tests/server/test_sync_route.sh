@@ -108,7 +108,73 @@ esac
 secret "$S"
 api "$T" POST /v1/sync "{\"op\":\"enrol\",\"device\":\"lap-amal\",\"code\":\"$CODE_LAP\"}"
 expect_code 403 "the code again (it is used up)"
-# another user's token cannot sync amal's device
+# another user's token cannot use amal's device
+enrol sara "sara-correct-horse-3"
+TS=$(token_of sara)
+api "$TS" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
+expect_code 403 "sara's token with amal's device"
+
+# ---- a real conflict through the front ends: the laptop's note on a case
+# that changed on the server since its copy is queued; sara sees both sides
+# in `conflicts` and a line in `due`, and resolves it over --server ---------
+CHILD=Qaraqalpaq-5512
+secret "$CHILD"
+as amal register "child.name=$CHILD" child.age=9 child.sex=male source=school \
+    concerns=emotional_distress consent.registration=caregiver location=Riverside
+expect_rc 0 "amal registers a case over the server"
+REF=$(head -1 "$OUT")
+api "$T" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
+expect_code 200 "amal's device checks out"
+V=$(json_get "$BODY" "\$.server_versions.\"$REF\"")
+VERS=$(json_get "$BODY" '$.versions')
+[ -n "$V" ] && [ -n "$VERS" ] && pass || failt "the checkout lacks the case's version or versions"
+as amal note "$REF" "text=online after the copy"
+expect_rc 0 "the case changes on the server after the copy"
+AT=$(( $(date +%s) - 60 ))
+J="{\"at\":$AT,\"base_version\":$V,\"input\":\"offline visit: all well\",\"kind\":\"note\",\"prev\":\"\",\"ref\":\"$REF\",\"seq\":1,\"step\":null,\"user\":\"amal\"}"
+H=$(printf '\n%s' "$J" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$S" -r | cut -d' ' -f1)
+printf '{"op":"upload","device":"lap-amal","secret":"%s","versions":%s,"entries":[%s],"head":"%s"}' \
+    "$S" "$VERS" "${J%\}},\"hash\":\"$H\"}" "$H" >"$WORK/upload.json"
+api_file "$T" POST /v1/sync "$WORK/upload.json"
+expect_code 200 "the upload"
+[ "$(json_get "$BODY" '$.results[0].outcome')" = conflict ] && pass ||
+    failt "the stale note was not queued: $(head -c 300 "$BODY")"
+CID=$(json_get "$BODY" '$.results[0].conflict')
+as sara conflicts
+expect_rc 0 "sara: conflicts over --server"
+expect_out "^conflict #$CID on $REF: waiting for a decision since 20[0-9-]+T[0-9:]+Z\$" \
+    "the conflict's header line"
+expect_out "based on version $V; the case is now at version" "the versions of both sides"
+expect_out '^  OURS .*\| THEIRS ' "the two sides' headings side by side"
+expect_out '^  20[0-9-]+T[0-9:]+Z amal note +\| ' "ours: the laptop's note, its time and author"
+expect_out 'text: offline visit: all well +\|' "ours: the note's text in the left column"
+expect_out "decide: haven conflicts resolve $CID --take theirs\\|ours\\|merged" "the hint"
+as sara due
+expect_rc 0 "sara: due"
+expect_out "^conflict #$CID on $REF: waiting for a decision since 20[0-9-]+T[0-9:]+Z\$" \
+    "due lists the open conflict"
+as sara --json due
+[ "$(sqlite3 :memory: "SELECT json_type(readfile('$OUT'))")" = array ] && pass ||
+    failt "due --json is no longer the list of tasks"
+as amal conflicts
+expect_out "^conflict #$CID on $REF" "amal sees her own conflict"
+as amal due
+no_text "conflict #" "$OUT" "a caseworker's due has no conflict lines"
+as amal conflicts resolve "$CID" --take ours
+expect_rc 77 "a caseworker cannot resolve"
+as sara conflicts resolve "$CID" --take ours --note "checked with amal"
+expect_rc 0 "sara takes ours"
+expect_out "^conflict #$CID on $REF resolved: the laptop's changes applied \(1 change\)\$" \
+    "resolve says what happened"
+as sara conflicts
+expect_out '^no conflicts waiting$' "the queue is empty"
+as sara conflicts --all
+expect_out "^conflict #$CID on $REF: resolved" "--all shows the resolved one"
+expect_out "resolved: took ours by sara" "who took what"
+as sara conflicts resolve "$CID" --take theirs
+expect_rc 65 "a resolved conflict cannot be resolved again"
+as sara show "$REF"
+expect_out 'offline visit: all well' "the laptop's note is on the case"
 run --as admin device revoke lap-amal
 expect_rc 0 "device revoke lap-amal"
 api "$T" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
