@@ -25,7 +25,7 @@
 #define LOCK_WINDOW (15 * 60)       /* ... within this many seconds */
 #define LAST_USED_EVERY 60          /* last_used written at most this often */
 #define PASSWORD_MAX 1024
-#define CODE_CHARS 16               /* an enrolment code: 4 groups of 4 */
+#define CODE_CHARS HV_AUTH_CODE_CHARS /* an enrolment code: 4 groups of 4 */
 /* The actor of a refusal that names no known user: not a login (logins
  * have no parentheses), so no user can be confused with it. */
 #define ANONYMOUS "(unknown)"
@@ -223,6 +223,29 @@ static int normalise_code(const char *code, char out[CODE_CHARS + 1])
     return n == CODE_CHARS;
 }
 
+void hv__auth_new_code(char code[HV_AUTH_CODE_TEXT], char plain[HV_AUTH_CODE_CHARS + 1])
+{
+    for (int i = 0, k = 0; i < CODE_CHARS; i++) {
+        plain[i] = code_alphabet[randombytes_uniform(sizeof code_alphabet - 1)];
+        if (i && i % 4 == 0)
+            code[k++] = '-';
+        code[k++] = plain[i];
+        code[k] = '\0';
+    }
+    plain[CODE_CHARS] = '\0';
+}
+
+int hv__auth_code_normalise(const char *code, char out[HV_AUTH_CODE_CHARS + 1])
+{
+    return normalise_code(code, out);
+}
+
+void hv__auth_secret_hash(const hv_engine *e, const char *domain, int64_t id,
+                          const char *secret, size_t n, unsigned char out[32])
+{
+    secret_hash(e, domain, id, secret, n, out);
+}
+
 HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_code)
 {
     char code[CODE_CHARS + CODE_CHARS / 4], plain[CODE_CHARS + 1];
@@ -254,14 +277,7 @@ HV_API hv_status hv_user_enrol_code(hv_engine *e, const char *login, char **out_
                      hv__echo_safe(login) ? login : "the user");
         goto fail;
     }
-    for (int i = 0, k = 0; i < CODE_CHARS; i++) {
-        plain[i] = code_alphabet[randombytes_uniform(sizeof code_alphabet - 1)];
-        if (i && i % 4 == 0)
-            code[k++] = '-';
-        code[k++] = plain[i];
-        code[k] = '\0';
-    }
-    plain[CODE_CHARS] = '\0';
+    hv__auth_new_code(code, plain);
     secret_hash(e, "enrol", id, plain, CODE_CHARS, hash);
     sodium_memzero(plain, sizeof plain);
     int64_t expires = wall() + HV_ENROL_CODE_TTL;

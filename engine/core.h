@@ -107,6 +107,18 @@ struct hv_engine {
         void (*release)(hv_engine *e);        /* frees state (at close) */
     } outbox, replay;
     hv_time replay_at; /* a replayed change's original time; 0: none */
+    /* While replay_at is set, every event's data carries "offline": the
+     * device, the entry's number in its chain, when the server received
+     * it, and for a conflict resolved "ours" the conflict, the resolver
+     * and the laptop's original time (events.c). */
+    struct hv_replay_mark {
+        char device[40];
+        int64_t seq;
+        hv_time received_at;
+        int64_t conflict;       /* 0: none */
+        char resolved_by[72];   /* "": none */
+        hv_time made_at;        /* 0: none */
+    } replay_mark;
     int digest_ready, digest_tables;
 #define HV_DIGEST_MAX_TABLES 32
     char digest_sql[HV_DIGEST_MAX_TABLES][256];

@@ -270,6 +270,28 @@ static int add_role(hv_engine *e, json_t *full)
     return bad;
 }
 
+/* Adds "offline" to full while a device's change is replayed (sync.h):
+ * which device, its entry, when received (and for a conflict resolved
+ * "ours", the conflict, the resolver, the laptop's time).  Returns nonzero
+ * when the field could not be added. */
+static int add_offline(hv_engine *e, json_t *full)
+{
+    const struct hv_replay_mark *m = &e->replay_mark;
+    if (!e->replay_at)
+        return 0;
+    json_t *o = json_pack("{s:s,s:I,s:I}", "device", m->device, "seq",
+                          (json_int_t)m->seq, "received_at",
+                          (json_int_t)m->received_at);
+    int bad = !o;
+    if (o && m->conflict)
+        bad |= json_object_set_new(o, "conflict", json_integer(m->conflict));
+    if (o && m->resolved_by[0])
+        bad |= json_object_set_new(o, "resolved_by", json_string(m->resolved_by));
+    if (o && m->made_at)
+        bad |= json_object_set_new(o, "made_at", json_integer(m->made_at));
+    return bad | json_object_set_new(full, "offline", o);
+}
+
 /* The event's data as compact text for hv__free: a copy of data (or {})
  * with who acted in which role, and why when a purpose was given (the
  * audit trail's own fields).  NULL when out of memory. */
@@ -281,6 +303,7 @@ static char *event_data_text(hv_engine *e, json_t *data)
     int bad = add_role(e, full);
     if (e->purpose)
         bad |= json_object_set_new(full, "purpose", json_string(e->purpose));
+    bad |= add_offline(e, full);
     char *text = bad ? NULL
                      : json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(full);

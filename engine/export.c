@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "engine.h"
+#include "export.h"
 #include "export_tables.h"
 #include "store.h"
 #include "error.h"
@@ -716,5 +717,85 @@ HV_API hv_status hv_export(hv_engine *e, const hv_export_options *o,
 done:
     free_exporter(&x);
     json_decref(summary);
+    return s;
+}
+
+/* Exports the case id of a checkout (hv__export_offline) and records its
+ * read, with purpose "offline".  Returns HV_OK or a failure. */
+static hv_status offline_case(exporter *x, const char *device, int64_t id)
+{
+    hv_engine *e = x->e;
+    char *ref = NULL;
+    int64_t version = 0;
+    hv_status s = hv__store_query_text(e, "reading a case for a checkout",
+                                       "SELECT ref FROM cases WHERE id = ?1",
+                                       &ref, "i", id);
+    if (s == HV_OK && !ref)
+        s = hv__fail(e, HV_INTERNAL, "checkout: a case vanished");
+    if (s == HV_OK)
+        s = hv__store_query_int(e, "reading a case for a checkout",
+                                "SELECT version FROM cases WHERE id = ?1", 0,
+                                &version, "i", id);
+    if (s == HV_OK)
+        s = export_case(x, id, ref);
+    hv__free(ref);
+    if (s)
+        return s;
+    x->exported++;
+    char *keep = e->purpose;
+    e->purpose = (char *)"offline";
+    /* the device and the version its copy holds: what a change it sends
+     * back was based on (syncserver_upload.c) */
+    json_t *data = json_pack("{s:s,s:s,s:I}", "action", "export", "device",
+                             device, "version", (json_int_t)version);
+    s = data ? hv__store_append_event(e, id, "viewed", data, NULL)
+             : hv__fail(e, HV_NOMEM, "out of memory");
+    e->purpose = keep;
+    json_decref(data);
+    return s;
+}
+
+/* See export.h. */
+hv_status hv__export_offline(hv_engine *e, const char *device,
+                             const int64_t *ids, size_t n, char **out_text)
+{
+    exporter x;
+    hv_export_options o = {.format = "json"};
+    hv_status s;
+    memset(&x, 0, sizeof x);
+    x.e = e;
+    x.o = &o;
+    x.first_case = 1;
+    x.will_export = (int64_t)n;
+    x.scope = "the user's caseload, checked out to their device";
+    *out_text = NULL;
+    if ((s = hv__need_key(e, "checkout")) ||
+        (s = hv__actor(e, &x.me, x.role, sizeof x.role)) ||
+        (s = prepare_tables(&x)) || (s = open_json_file(&x)))
+        goto done;
+    for (size_t i = 0; i < n && !s; i++)
+        s = offline_case(&x, device, ids[i]);
+    if (s)
+        goto done;
+    FILE *f = x.files[0];
+    fputs(x.first_case ? "]\n}\n" : "\n  ]\n}\n", f);
+    long len = fflush(f) == 0 && !ferror(f) ? ftell(f) : -1;
+    char *text = len >= 0 ? hv__malloc((size_t)len + 1) : NULL;
+    if (len < 0) {
+        s = hv__fail(e, HV_IOERR, "checkout: writing the export failed");
+    } else if (!text) {
+        s = hv__fail(e, HV_NOMEM, "out of memory");
+    } else {
+        rewind(f);
+        if (fread(text, 1, (size_t)len, f) != (size_t)len) {
+            hv__free(text);
+            s = hv__fail(e, HV_IOERR, "checkout: reading the export failed");
+        } else {
+            text[len] = '\0';
+            *out_text = text;
+        }
+    }
+done:
+    free_exporter(&x);
     return s;
 }

@@ -20,7 +20,7 @@
  * holds the row's case id.  A new sealed column is added here too. */
 static const struct sealed_table {
     const char *table;
-    const char *case_column;
+    const char *case_column; /* NULL: the table holds no case's rows */
     const char *columns[5]; /* NULL after the last */
 } sealed_tables[] = {
     {"cases", "id", {"location", "form", "transferred_to"}},
@@ -40,6 +40,8 @@ static const struct sealed_table {
     {"reviews", "case_id", {"notes"}},
     {"evaluations", "case_id", {"data"}},
     {"approvals", "case_id", {"reason"}},
+    {"sync_conflicts", "case_id", {"entries"}},
+    {"devices", NULL, {"key_sealed"}}, /* no case */
 };
 
 #define SEALED_TABLES (sizeof sealed_tables / sizeof sealed_tables[0])
@@ -188,9 +190,10 @@ static hv_status check_column(hv_engine *e, const struct sealed_table *t,
     sqlite3_stmt *st = NULL;
     hv_status s;
     snprintf(sql, sizeof sql,
-             "SELECT x.id, c.ref, x.%s FROM %s x LEFT JOIN cases c ON c.id ="
-             " x.%s WHERE x.%s IS NOT NULL ORDER BY x.id",
-             column, t->table, t->case_column, column);
+             "SELECT x.id, c.ref, x.%s FROM %s x LEFT JOIN cases c ON %s%s"
+             " WHERE x.%s IS NOT NULL ORDER BY x.id",
+             column, t->table, t->case_column ? "c.id = x." : "0",
+             t->case_column ? t->case_column : "", column);
     if ((s = hv__store_prepare(e, sql, &st)))
         return s;
     int rc;
