@@ -363,16 +363,36 @@ static void theirs_column(column *c, json_t *events)
         column_add(c, "(no change)");
     json_array_foreach(events, i, ev)
     {
-        char t[32], head[4 * COLUMN];
-        snprintf(head, sizeof head, "%s %s %s",
-                 minute(json_object_get(ev, "at"), t, sizeof t), str_or(ev, "user", "?"),
-                 str_or(ev, "kind", "?"));
-        column_wrap(c, "", head);
+        char t[32], head[4 * COLUMN], version[32] = "";
         json_t *summary = json_object_get(ev, "summary");
-        if (json_is_string(summary) && *json_string_value(summary))
+        json_t *v = json_object_get(summary, "version");
+        if (json_is_integer(v))
+            snprintf(version, sizeof version, " (v%lld)", (long long)json_integer_value(v));
+        snprintf(head, sizeof head, "%s %s %s%s",
+                 minute(json_object_get(ev, "at"), t, sizeof t), str_or(ev, "user", "?"),
+                 str_or(ev, "kind", "?"), version);
+        column_wrap(c, "", head);
+        if (json_is_string(summary) && *json_string_value(summary)) {
             column_wrap(c, "  ", json_string_value(summary));
-        else if (json_is_object(summary) || json_is_array(summary))
+        } else if (json_is_object(summary)) {
+            /* the event's data, less what the heading says or only the
+             * audit trail needs */
+            json_t *rest = json_deep_copy(summary);
+            json_object_del(rest, "version");
+            json_object_del(rest, "by_role");
+            json_t *off = json_object_get(rest, "offline");
+            if (json_is_object(off)) {
+                char line[4 * COLUMN];
+                snprintf(line, sizeof line, "  (made offline on %s)",
+                         str_or(off, "device", "a laptop"));
+                column_wrap(c, "", line);
+                json_object_del(rest, "offline");
+            }
+            column_fields(c, "", rest);
+            json_decref(rest);
+        } else if (json_is_array(summary)) {
             column_fields(c, "", summary);
+        }
     }
 }
 
