@@ -100,7 +100,7 @@ DAY=2026-11-28T15:00:00Z
 n=0
 for r in $REFS; do
     "$HAVEN" --db "$W/lap-cw.db" --as "$CW" --now "$DAY" followup "$r" \
-        method=home_visit safety=ok notes="Visited at home, school attendance improving" \
+        method=home_visit_scheduled safety=ok notes="Visited at home, school attendance improving" \
         >/dev/null 2>&1 && n=$((n + 1))
 done
 m=0

@@ -119,6 +119,17 @@ struct hv_engine {
         char resolved_by[72];   /* "": none */
         hv_time made_at;        /* 0: none */
     } replay_mark;
+    /* The engine call whose change is being committed, for a laptop copy's
+     * outbox (outbox.c): hv_case_register, hv_case_step and hv_case_note
+     * arm it just before their commit and clear it after; the outbox's
+     * precommit records it once (and disarms it).  Borrowed strings. */
+    struct hv_sync_call {
+        int armed;
+        const char *kind;  /* "register", "step" or "note" */
+        const char *ref;   /* the case (for a registration, its new ref) */
+        const char *step;  /* the step's verb, or NULL */
+        const char *input; /* the input's JSON text, or the note's text */
+    } sync_call;
     int digest_ready, digest_tables;
 #define HV_DIGEST_MAX_TABLES 32
     char digest_sql[HV_DIGEST_MAX_TABLES][256];

@@ -391,6 +391,33 @@ static hv_status migrate(hv_engine *e)
     return hv__migrate_finish(e, from, to);
 }
 
+hv_status (*hv__device_open_hook)(hv_engine *e);
+
+/* The outbox precommit of a laptop copy opened by a program without the
+ * laptop side (hv__device_open_hook NULL): refuses every change. */
+static hv_status refuse_unrecorded(hv_engine *e)
+{
+    return hv__fail(e, HV_REFUSED, "this database is a laptop copy and "
+                                   "this program cannot record its "
+                                   "changes for sync; use haven");
+}
+
+/* Installs the outbox of a laptop copy (meta device_name): through the
+ * hook when the laptop side is linked, else refuse_unrecorded. */
+static hv_status device_open(hv_engine *e)
+{
+    if (hv__device_open_hook)
+        return hv__device_open_hook(e);
+    char *name = NULL;
+    hv_status s = hv__store_query_text(e, "reading settings",
+                                       "SELECT value FROM meta WHERE key=?1",
+                                       &name, "t", "device_name");
+    if (s == HV_OK && name && *name)
+        e->outbox.precommit = refuse_unrecorded;
+    hv__free(name);
+    return s;
+}
+
 /* Takes e's message as a caller-owned error string and closes e. */
 static void fail_with_engine(hv_engine *e, char **err)
 {
@@ -445,7 +472,7 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     /* Values sealed before binding are bound to their rows, once. */
     if ((s = hv__seals_bind(e)))
         goto fail;
-    if ((s = load_settings(e)))
+    if ((s = load_settings(e)) || (s = device_open(e)))
         goto fail;
     *out = e;
     return HV_OK;

@@ -19,4 +19,11 @@ int hv__valid_login(const char *login);
  * audited reads). */
 hv_status hv__not_in_batch(hv_engine *e, const char *what);
 
+/* Offline work (sync.h): set, when the laptop side (outbox.c, floor 6) is
+ * linked, to what installs a laptop copy's outbox on every engine that
+ * opens one (a floor below cannot call it).  hv_engine_open calls it after
+ * the settings are read; without it, a laptop copy is opened with every
+ * change refused, so no offline change is ever made unrecorded. */
+extern hv_status (*hv__device_open_hook)(hv_engine *e);
+
 #endif

@@ -76,15 +76,19 @@ HV_API hv_status hv_case_note(hv_engine *e, const char *ref, const char *text,
         (s = hv__store_case_touch(e, ref, case_id, expected_version, &version)) ||
         (s = hv__note_add(e, case_id, user_id, NULL, text, &note_id)))
         goto fail;
-    /* the event holds the note's number, never its text */
+    /* the event holds the note's number, never its text; a laptop copy's
+     * outbox records the call (sync.h) */
+    e->sync_call = (struct hv_sync_call){1, "note", ref, NULL, text};
     if ((s = hv__store_event_commit(e, case_id, "note_added",
                                     json_pack("{s:I,s:I}", "note",
                                               (json_int_t)note_id, "version",
                                               (json_int_t)version))))
         goto fail;
+    e->sync_call = (struct hv_sync_call){0};
     *out_version = version;
     return HV_OK;
 fail:
+    e->sync_call = (struct hv_sync_call){0};
     hv__store_rollback(e);
     hv__audit_pending_refusal(e, "note");
     return s;

@@ -408,7 +408,12 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
             audit_refused_duplicates(e, overridden);
         goto done;
     }
-    if ((s = hv__store_commit(e)))
+    /* a laptop copy's outbox records the call with its new ref (sync.h) */
+    e->sync_call.ref = ref;
+    e->sync_call.armed = e->sync_call.kind != NULL;
+    s = hv__store_commit(e);
+    e->sync_call.armed = 0;
+    if (s)
         goto done;
     *out_ref = ref;
     ref = NULL;
@@ -435,8 +440,10 @@ HV_API hv_status hv_case_register(hv_engine *e, const char *input_json,
     if ((s = hv__intake_read(e, input_json, &in, &r)) ||
         (s = decide(e, &r)))
         goto done;
+    e->sync_call = (struct hv_sync_call){0, "register", NULL, NULL, input_json};
     s = write_registration(e, &r, flags, out_ref);
 done:
+    e->sync_call = (struct hv_sync_call){0};
     json_decref(r.decisions);
     json_decref(in);
     return s;

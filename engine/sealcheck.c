@@ -17,7 +17,8 @@
 #include "store.h"
 
 /* Every column that holds sealed values, by table, with the column that
- * holds the row's case id.  A new sealed column is added here too. */
+ * holds the row's case id (NULL: none).  A new sealed column is added here
+ * too. */
 static const struct sealed_table {
     const char *table;
     const char *case_column; /* NULL: the table holds no case's rows */
@@ -42,6 +43,8 @@ static const struct sealed_table {
     {"approvals", "case_id", {"reason"}},
     {"sync_conflicts", "case_id", {"entries"}},
     {"devices", NULL, {"key_sealed"}}, /* no case */
+    /* a laptop copy's outbox: no case column (NULL), bound to its seq */
+    {"sync_outbox", NULL, {"input"}},
 };
 
 #define SEALED_TABLES (sizeof sealed_tables / sizeof sealed_tables[0])
@@ -89,7 +92,7 @@ static hv_status table_reseal(hv_engine *e, const struct sealed_table *t)
     for (size_t c = 0; t->columns[c]; c++)
         sql_add(sql, sizeof sql, &len, c ? ", " : "", t->columns[c],
                 " = hv_reseal(", t->columns[c], ", '", t->table, "', '",
-                t->columns[c], "', id)", (const char *)NULL);
+                t->columns[c], "', rowid)", (const char *)NULL);
     return hv__store_exec(e, sql);
 }
 
@@ -189,11 +192,12 @@ static hv_status check_column(hv_engine *e, const struct sealed_table *t,
     char sql[512];
     sqlite3_stmt *st = NULL;
     hv_status s;
+    /* rowid: the row's id (INTEGER PRIMARY KEY), whatever its name */
     snprintf(sql, sizeof sql,
-             "SELECT x.id, c.ref, x.%s FROM %s x LEFT JOIN cases c ON %s%s"
-             " WHERE x.%s IS NOT NULL ORDER BY x.id",
-             column, t->table, t->case_column ? "c.id = x." : "0",
-             t->case_column ? t->case_column : "", column);
+             "SELECT x.rowid, c.ref, x.%s FROM %s x LEFT JOIN cases c ON c.id ="
+             " %s%s WHERE x.%s IS NOT NULL ORDER BY x.rowid",
+             column, t->table, t->case_column ? "x." : "",
+             t->case_column ? t->case_column : "NULL", column);
     if ((s = hv__store_prepare(e, sql, &st)))
         return s;
     int rc;

@@ -138,7 +138,15 @@ HV_API hv_status hv_case_step(hv_engine *e, const char *ref, const char *name,
         s = hv__fail(e, HV_NOMEM, "out of memory");
     else if ((s = hv__store_begin(e)) == HV_OK) {
         s = run_step(&sc, run, expected_version, &result);
-        if (s == HV_OK && (s = hv__store_commit(e)) == HV_OK) {
+        if (s == HV_OK) { /* a laptop copy's outbox records it (sync.h) */
+            e->sync_call = (struct hv_sync_call){1, "step", ref, name,
+                                                 input_json && *input_json
+                                                     ? input_json
+                                                     : "{}"};
+            s = hv__store_commit(e);
+            e->sync_call = (struct hv_sync_call){0};
+        }
+        if (s == HV_OK) {
             *out_json = result;
             result = NULL;
         } else {

@@ -262,9 +262,9 @@ static hv_status device_read(hv_engine *e, const char *name, device_row *r)
         "SELECT d.id, d.user_id, d.last_seq, coalesce(d.head, ''), u.login,"
         " d.status, d.secret_hash, d.code_hash, coalesce(d.code_expires, 0),"
         " coalesce((SELECT at FROM sync_receipts r WHERE r.device_id = d.id"
-        " ORDER BY seq DESC LIMIT 1), 0)"
+        " AND r.at <= r.received_at + ?2 ORDER BY seq DESC LIMIT 1), 0)"
         " FROM devices d JOIN users u ON u.id = d.user_id WHERE d.name = ?1",
-        "t", name);
+        "ti", name, (int64_t)HV_SYNC_CLOCK_SLACK);
     if (s)
         return s;
     int rc = sqlite3_step(st);
@@ -398,13 +398,14 @@ static hv_status op_enrol(hv_engine *e, json_t *req, json_t **answer)
     hv_status s = device_read(e, name, &r);
     if (s)
         return s;
-    if (r.found && r.revoked)
+    /* a revoked device is named so only to its own user */
+    if (r.found && r.revoked && e->actor && !strcmp(e->actor, r.d.login))
         return revoked(e, name, "enrol", answer);
     int ok = code && hv__auth_code_normalise(code, plain);
     if (ok && r.found)
         hv__auth_secret_hash(e, "device-enrol", r.d.id, plain, HV_AUTH_CODE_CHARS, hash);
     sodium_memzero(plain, sizeof plain);
-    if (!ok || !r.found || !r.has_code ||
+    if (!ok || !r.found || r.revoked || !r.has_code ||
         sodium_memcmp(hash, r.code_hash, sizeof hash) != 0 ||
         hv__wall_now(e) >= r.code_expires)
         return hv__sync_refuse(e, HV_DENIED, name, "enrol", "bad_code", bad);

@@ -75,17 +75,23 @@ hv_status hv__sync_receipt(hv_engine *e, const hv__device *d,
                            int64_t conflict_id)
 {
     hv_time received = d->received_at ? d->received_at : hv__wall_now(e);
-    hv_status s = hv__store_execf(
-        e, "writing a sync receipt",
-        "INSERT INTO sync_receipts (device_id, seq, hash, at, received_at,"
-        " outcome, local_ref, server_ref, conflict_id) VALUES (?1, ?2, ?3, ?4,"
-        " ?5, ?6, ?7, ?8, nullif(?9, 0))",
-        "iitiittti", d->id, x->seq, x->hash, x->at, (int64_t)received, outcome,
-        local_ref, server_ref, conflict_id);
+    /* the device's head moves from the entry before, or another upload of
+     * the same device got there first */
+    hv_status s = hv__store_execf(e, "moving the device's head",
+                                  "UPDATE devices SET last_seq = ?2, head = ?3,"
+                                  " last_sync_at = ?4 WHERE id = ?1 AND last_seq"
+                                  " = ?2 - 1",
+                                  "iiti", d->id, x->seq, x->hash, (int64_t)received);
+    if (s == HV_OK && sqlite3_changes(e->db) != 1)
+        s = hv__fail(e, HV_BUSY, "sync: another upload of device %s is under "
+                     "way; try again", d->name);
     if (s == HV_OK)
-        s = hv__store_execf(e, "moving the device's head",
-                            "UPDATE devices SET last_seq = ?2, head = ?3,"
-                            " last_sync_at = ?4 WHERE id = ?1",
-                            "iiti", d->id, x->seq, x->hash, (int64_t)received);
+        s = hv__store_execf(
+            e, "writing a sync receipt",
+            "INSERT INTO sync_receipts (device_id, seq, hash, at, received_at,"
+            " outcome, local_ref, server_ref, conflict_id) VALUES (?1, ?2, ?3, ?4,"
+            " ?5, ?6, ?7, ?8, nullif(?9, 0))",
+            "iitiittti", d->id, x->seq, x->hash, x->at, (int64_t)received, outcome,
+            local_ref, server_ref, conflict_id);
     return s;
 }

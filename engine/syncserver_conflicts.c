@@ -141,8 +141,10 @@ static json_t *ours_entry(json_t *x, int pseudonymous)
 {
     const char *input = json_string_value(json_object_get(x, "input"));
     const char *kind = json_string_value(json_object_get(x, "kind"));
-    json_t *o = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "seq",
-                          json_object_get(x, "seq"), "at", json_object_get(x, "at"),
+    char at[32];
+    hv_time_format(json_integer_value(json_object_get(x, "at")), at, sizeof at);
+    json_t *o = json_pack("{s:O,s:s,s:O,s:O,s:O,s:O,s:O}", "seq",
+                          json_object_get(x, "seq"), "at", at,
                           "user", json_object_get(x, "user"), "kind",
                           json_object_get(x, "kind"), "ref", json_object_get(x, "ref"),
                           "step", json_object_get(x, "step"), "base_version",

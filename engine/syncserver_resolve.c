@@ -175,8 +175,10 @@ static hv_status mark_resolved(hv_engine *e, const conflict_row *k, const char *
                                        " NOT NULL AND server_ref IS NULL", "it",
                                        k->id, k->ref)))
         goto fail;
-    if (note && (s = hv__note_add(e, k->case_id, me, "conflict resolved", note,
-                                  &note_id)))
+    int64_t version = 0;
+    if (note && ((s = hv__note_add(e, k->case_id, me, "conflict resolved", note,
+                                   &note_id)) ||
+                 (s = hv__store_case_touch(e, k->ref, k->case_id, 0, &version))))
         goto fail;
     json_t *data = json_pack("{s:I,s:s,s:s,s:I}", "conflict", (json_int_t)k->id,
                              "resolution", how, "device", k->device, "applied",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "crypto.h"
 #include "error.h"
 #include "events.h"
 #include "store.h"
@@ -405,8 +406,8 @@ hv_status hv__sync_upload(hv_engine *e, hv__device *d, const char *secret,
     size_t n = 0, first_new = 0;
     json_t *versions = NULL;
     upload u = {.e = e, .d = d};
-    hv_status s = hv__sync_versions(e, &versions);
-    if (s)
+    hv_status s = hv__need_key(e, "sync upload");
+    if (s || (s = hv__sync_versions(e, &versions)))
         return s;
     if (!json_equal(versions, json_object_get(req, "versions"))) {
         *answer = json_pack("{s:s,s:s,s:O}", "op", "upload", "status", "update",

@@ -453,6 +453,8 @@ static void stale_entries_queued(fixture *f, int64_t ids[3])
     as(f, "sara");
     assert_int_equal(hv_conflict_list(f->e, 1, &out), HV_OK);
     json_t *list = json_loads(out, 0, NULL);
+    if (getenv("SYNC_TEST_DEBUG"))
+        fprintf(stderr, "conflicts: %s\n", out);
     hv_free(out);
     assert_int_equal(json_array_size(list), 3);
     json_t *c0 = json_array_get(list, 0);
@@ -509,6 +511,56 @@ static void conflicts_resolved(fixture *f, const int64_t ids[3])
     assert_int_equal(hv_conflict_list(f->e, 1, &out), HV_OK);
     assert_string_equal(out, "[]");
     hv_free(out);
+}
+
+/* An entry dated after the server's clock is queued ("time out of
+ * order"); a duplicate registered offline and a note on it form one
+ * conflict, and "ours" registers the child and adds the note. */
+static void time_and_registration_ours(fixture *f)
+{
+    json_t *a = NULL;
+    char *out = NULL;
+    laptop *l = &f->lap;
+    json_t *work = json_array();
+    json_array_append_new(work, entry(l, TU_T0 + 2 * DAY, "note", f->noor, NULL,
+                                      "From the future", 4));
+    as(f, "amal");
+    assert_int_equal(serve(f, upload_req(l, work, l->head), &a), HV_OK);
+    json_t *r = json_array_get(json_object_get(a, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "why")), "time out of order");
+    json_decref(a);
+    work = json_array();
+    json_array_append_new(work, entry(l, TU_T0 + 20 * HOUR, "register",
+                                      "OFF-lap-1-0003", NULL, SAMI, 0));
+    json_array_append_new(work, entry(l, TU_T0 + 21 * HOUR, "note", "OFF-lap-1-0003",
+                                      NULL, "Met the family", 0));
+    assert_int_equal(serve(f, upload_req(l, work, l->head), &a), HV_OK);
+    json_t *rs = json_object_get(a, "results");
+    /* not "time out of order": the entry from the future does not count */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rs, 0), "why")),
+                        "possible duplicate");
+    int64_t id = json_integer_value(json_object_get(json_array_get(rs, 0), "conflict"));
+    assert_true(id > 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rs, 1), "conflict")),
+                     id);
+    json_decref(a);
+    long before = count(f, "SELECT count(*) FROM cases");
+    as(f, "sara");
+    assert_int_equal(hv_conflict_resolve(f->e, id, "ours", NULL, &out), HV_OK);
+    json_t *res = json_loads(out, 0, NULL);
+    hv_free(out);
+    assert_int_equal(json_integer_value(json_object_get(res, "applied")), 2);
+    const char *ref = json_string_value(json_object_get(res, "ref"));
+    assert_non_null(ref);
+    assert_int_equal(count(f, "SELECT count(*) FROM cases"), before + 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM notes n JOIN cases c ON c.id ="
+             " n.case_id WHERE c.ref = '%s'", ref);
+    assert_int_equal(count(f, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sync_receipts WHERE"
+             " local_ref = 'OFF-lap-1-0003' AND server_ref = '%s'", ref);
+    assert_int_equal(count(f, sql), 2);
+    json_decref(res);
 }
 
 /* Versions that differ: HV_CONFLICT, status "update", nothing applied. */
@@ -568,6 +620,7 @@ static void offline_work_end_to_end(void **state)
     json_decref(work);
     stale_entries_queued(f, ids);
     conflicts_resolved(f, ids);
+    time_and_registration_ours(f);
     versions_mismatch(f);
     revoked_device(f);
     verify_audit(f);

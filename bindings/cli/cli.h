@@ -145,6 +145,8 @@ extern const cli_command cli_cmd_init, cli_cmd_user, cli_cmd_backup,
 /* cmd_data.c: data in and out. */
 extern const cli_command cli_cmd_export, cli_cmd_import, cli_cmd_report,
     cli_cmd_gen;
+/* cmd_sync.c: a laptop's offline copy and its sync with the server. */
+extern const cli_command cli_cmd_sync;
 /* cmd_lua.c: the Lua front ends. */
 extern const cli_command cli_cmd_repl, cli_cmd_scenario, cli_cmd_train;
 /* cmd_device.c: offline work on the server: devices and the conflict queue. */

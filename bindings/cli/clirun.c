@@ -328,9 +328,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
     &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
     &cli_cmd_import, &cli_cmd_report, &cli_cmd_login, &cli_cmd_logout,
-    &cli_cmd_whoami, &cli_cmd_enrol,
-    &cli_cmd_device, &cli_cmd_conflicts,
-    &help_command,
+    &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_sync, &cli_cmd_device,
+    &cli_cmd_conflicts, &help_command,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -473,7 +472,8 @@ static int cmd_help(const cli_globals *g, int argc, char **argv)
  * files, run scripts or a terminal session, or read folders of the
  * machine they run on. */
 static const char *const local_only[] = {"init",  "gen",    "repl",  "scenario",
-                                         "train", "backup", "purge", NULL};
+                                         "train", "backup", "purge", "sync",
+                                         NULL};
 
 int cli_remote_allowed(const char *command, const char *subcommand)
 {
@@ -511,7 +511,8 @@ static int dispatch(const cli_globals *g, int argc, char **argv)
             snprintf(what, sizeof what, "%s", c->name);
         return cli_remote_refuse(what);
     }
-    if (g->server && !cli_is_remote())
+    /* sync talks to the server itself (cmd_sync.c): --server is its URL */
+    if (g->server && !cli_is_remote() && strcmp(c->name, "sync"))
         return cli_remote_main(g->server, g, argc, argv);
     return c->run(g, argc - 1, argv + 1);
 }

@@ -753,7 +753,11 @@ HV_API hv_status hv_conflict_resolve(hv_engine *e, int64_t id, const char *how,
 HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
                                  const char *carry_from, char **err);
 /* A laptop copy's next sync request (op: upload or checkout) as JSON, with
- * its unsent outbox entries.  HV_USAGE when e is not a laptop copy. */
+ * its unsent outbox entries; op "status": what the copy knows of its
+ * device, nothing secret ({op, device, user, server, last_seq, head,
+ * acked, unsent}).  HV_USAGE when e is not a laptop copy.  checkout_json
+ * of hv_device_build may carry "secret" (the enrol answer's; needed when
+ * nothing is carried) and "server" (the URL to remember). */
 HV_API hv_status hv_device_request(hv_engine *e, const char *op, char **out_json);
 /* Records the server's answer to an upload: marks the entries it received
  * as sent.  HV_INVALID when the answer does not match the outbox. */
@@ -761,6 +765,9 @@ HV_API hv_status hv_device_ack(hv_engine *e, const char *answer_json);
 /* Wipes a revoked laptop copy's key (its key file), so nothing in it can be
  * read again. */
 HV_API hv_status hv_device_wipe(const char *path, char **err);
+/* The fault points of a laptop's sync (README, "Offline work"): the
+ * process is killed there when $HAVEN_FAULT names point.  Tests only. */
+HV_API void hv_device_fault(const char *point);
 
 #ifdef __cplusplus
 }
