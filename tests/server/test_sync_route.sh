@@ -175,6 +175,38 @@ as sara conflicts resolve "$CID" --take theirs
 expect_rc 65 "a resolved conflict cannot be resolved again"
 as sara show "$REF"
 expect_out 'offline visit: all well' "the laptop's note is on the case"
+
+# ---- `haven sync` (the laptop's client) over this route, end to end: a
+# first sync, a note made offline on a case changed since, queued; sara
+# merges by hand; the device revoked, its next sync wipes the copy's key ----
+run --as admin device enrol lap-e2e --user amal --json
+expect_rc 0 "device enrol lap-e2e"
+C2=$(json_get "$OUT" '$.code')
+secret "$C2"
+as amal sync --db "$WORK/laptop.db" --device lap-e2e --code "$C2"
+expect_rc 0 "the laptop's first sync through /v1/sync"
+expect_out 'caseload: [0-9]+ cases? \([0-9]+ new' "the first sync's summary"
+run --db "$WORK/laptop.db" --as amal note "$REF" "text=second offline visit"
+expect_rc 0 "a note on the laptop"
+as amal note "$REF" "text=online again"
+expect_rc 0 "the case changes on the server"
+as amal sync --db "$WORK/laptop.db"
+expect_rc 0 "the second sync"
+expect_out 'sent 1 change: 0 applied, 1 queued as conflicts \(#[0-9]+\)' "the note was queued"
+CID2=$(sed -n 's/.*(#\([0-9]*\)).*/\1/p' "$OUT")
+as sara conflicts
+expect_out "^conflict #$CID2 on $REF: waiting" "sara sees the laptop's conflict"
+expect_out 'text: second offline visit +\|' "ours: the laptop's note"
+as sara conflicts resolve "$CID2" --take merged --note "merged by hand"
+expect_rc 0 "sara merged by hand"
+expect_out "^conflict #$CID2 on $REF resolved: merged by hand\$" "resolve merged says so"
+run --as admin device list
+expect_out '^lap-e2e +amal +[a-z]+ +20[0-9-]+T[0-9:]+Z +20[0-9-]+T[0-9:]+Z +1$' \
+    "the list shows lap-e2e's last sync and its last change received"
+run --as admin device revoke lap-e2e
+expect_rc 0 "revoke lap-e2e"
+as amal sync --db "$WORK/laptop.db"
+expect_rc 77 "a revoked laptop's sync"
 run --as admin device revoke lap-amal
 expect_rc 0 "device revoke lap-amal"
 api "$T" POST /v1/sync "{\"op\":\"checkout\",\"device\":\"lap-amal\",\"secret\":\"$S\",\"have\":{}}"
