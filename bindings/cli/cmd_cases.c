@@ -479,7 +479,9 @@ const cli_command cli_cmd_due = {
     "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count]",
     NULL,
     "What is due and overdue, late first, then by urgency; --count prints how\n"
-    "many tasks the list holds instead (e.g. the agency's overdue count)."};
+    "many tasks the list holds instead (e.g. the agency's overdue count).  A\n"
+    "supervisor's list ends with the open conflicts of their team's cases\n"
+    "(changes made offline waiting for a decision: haven conflicts)."};
 
 const cli_command cli_cmd_explain = {
     "explain", cmd_explain,

@@ -460,8 +460,8 @@ static void render_conflict(json_t *cf)
     column_free(&l);
     column_free(&r);
     if (!strcmp(status, "open"))
-        fprintf(cli_out(), "  decide: haven conflicts resolve %lld --take theirs|ours|merged\n",
-                id);
+        fprintf(cli_out(), "  decide (the case's supervisor or a manager): haven conflicts "
+                           "resolve %lld --take theirs|ours|merged\n", id);
 }
 
 /* Prints the conflict queue (hv_conflict_list). */

@@ -148,7 +148,7 @@ expect_out "based on version $V; the case is now at version" "the versions of bo
 expect_out '^  OURS .*\| THEIRS ' "the two sides' headings side by side"
 expect_out '^  20[0-9-]+T[0-9:]+Z amal note +\| ' "ours: the laptop's note, its time and author"
 expect_out 'text: offline visit: all well +\|' "ours: the note's text in the left column"
-expect_out "decide: haven conflicts resolve $CID --take theirs\\|ours\\|merged" "the hint"
+expect_out "decide \\(the case's supervisor or a manager\\): haven conflicts resolve $CID --take theirs\\|ours\\|merged" "the hint"
 as sara due
 expect_rc 0 "sara: due"
 expect_out "^conflict #$CID on $REF: waiting for a decision since 20[0-9-]+T[0-9:]+Z\$" \
