@@ -149,5 +149,10 @@ extern const cli_command cli_cmd_export, cli_cmd_import, cli_cmd_report,
 extern const cli_command cli_cmd_sync;
 /* cmd_lua.c: the Lua front ends. */
 extern const cli_command cli_cmd_repl, cli_cmd_scenario, cli_cmd_train;
+/* cmd_device.c: offline work on the server: devices and the conflict queue. */
+extern const cli_command cli_cmd_device, cli_cmd_conflicts;
+/* cmd_device.c: for `haven due`: a supervisor's open conflicts, one line
+ * each (nothing for other roles, or when the list is refused). */
+void cli_due_conflicts(hv_engine *e);
 
 #endif

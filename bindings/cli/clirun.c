@@ -328,7 +328,8 @@ static const cli_command *const commands[] = {
     &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
     &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
     &cli_cmd_import, &cli_cmd_report, &cli_cmd_login, &cli_cmd_logout,
-    &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_sync, &help_command,
+    &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_sync, &cli_cmd_device,
+    &cli_cmd_conflicts, &help_command,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

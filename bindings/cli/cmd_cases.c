@@ -385,6 +385,15 @@ static int parse_due(int argc, char **argv, hv_due_filter *f, int *count)
     return 0;
 }
 
+/* Prints the due list text as text, then a supervisor's open conflicts. */
+static void render_due_text(hv_engine *e, const char *text)
+{
+    json_t *v = json_loads(text, 0, NULL);
+    render_due(v);
+    json_decref(v);
+    cli_due_conflicts(e);
+}
+
 /* haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count] */
 static int cmd_due(const cli_globals *g, int argc, char **argv)
 {
@@ -396,7 +405,12 @@ static int cmd_due(const cli_globals *g, int argc, char **argv)
         return code;
     if (!count) {
         hv_status st = hv_task_list_due(e, &f, &text);
-        return cli_finish(g, e, st, text, render_due);
+        if (st != HV_OK || g->json)
+            return cli_finish(g, e, st, text, render_due);
+        render_due_text(e, text);
+        hv_free(text);
+        hv_engine_close(e);
+        return 0;
     }
     int64_t n = 0;
     hv_status st = hv_task_count_due(e, &f, &n);
@@ -465,7 +479,9 @@ const cli_command cli_cmd_due = {
     "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count]",
     NULL,
     "What is due and overdue, late first, then by urgency; --count prints how\n"
-    "many tasks the list holds instead (e.g. the agency's overdue count)."};
+    "many tasks the list holds instead (e.g. the agency's overdue count).  A\n"
+    "supervisor's list ends with the open conflicts of their team's cases\n"
+    "(changes made offline waiting for a decision: haven conflicts)."};
 
 const cli_command cli_cmd_explain = {
     "explain", cmd_explain,

@@ -139,6 +139,8 @@ static int apply_key(hvd_config *c, const char *k, const char *v, const char **w
         {"token_ttl", offsetof(hvd_config, token_ttl), 60, 30L * 86400, "seconds from 60 to 2592000"},
         {"token_idle", offsetof(hvd_config, token_idle), 60, 30L * 86400, "seconds from 60 to 2592000"},
         {"max_body", offsetof(hvd_config, max_body), 1024, 64L << 20, "bytes from 1024 to 67108864"},
+        {"max_sync_body", offsetof(hvd_config, max_sync_body), 1024, 256L << 20,
+         "bytes from 1024 to 268435456"},
         {"max_header", offsetof(hvd_config, max_header), 4096, 1L << 20, "bytes from 4096 to 1048576"},
         {"idle_exit", offsetof(hvd_config, idle_exit), 0, 86400, "seconds from 0 to 86400"},
         {"max_connections_per_address", offsetof(hvd_config, per_address), 0, 100000,
@@ -169,6 +171,7 @@ int hvd_config_load(const char *path, hvd_config *c, char *err, size_t errlen)
     c->token_ttl = 8 * 3600;
     c->token_idle = 30 * 60;
     c->max_body = 4L << 20;
+    c->max_sync_body = 16L << 20;
     c->max_header = 32 * 1024;
     c->timeout = 30;
     c->per_address = 128;

@@ -22,6 +22,8 @@ typedef struct {
     long token_ttl;        /* seconds a token lives (default 8 h) */
     long token_idle;       /* seconds without use before it lapses (default 30 min) */
     long max_body;         /* the largest request body in bytes (default 4 MiB) */
+    long max_sync_body;    /* the largest POST /v1/sync body (a laptop's upload;
+                            * default 16 MiB) */
     long max_header;       /* per-connection memory for headers (default 32 KiB) */
     int timeout;           /* seconds an idle connection is kept (default 30) */
     long per_address;      /* connections one client address may hold (default

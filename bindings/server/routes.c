@@ -13,6 +13,7 @@
  *   POST /v1/cases                        register (the body is the child)
  *   POST /v1/cases/REF/steps/VERB         a lifecycle step ({"key": "value"})
  *   POST /v1/cases/REF/notes              {"text": "..."}
+ *   POST /v1/sync                         a laptop's sync request (hv_sync_serve)
  *
  * No cookies (bearer tokens only: nothing for a cross-site request to
  * ride on), no CORS headers, no case content in URLs (references only).
@@ -524,6 +525,82 @@ static enum MHD_Result route_clock(struct MHD_Connection *c, hv_engine *e, const
     return reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "now", json_string_value(now)));
 }
 
+/* POST /v1/sync: one request of a laptop's `haven sync` (README "Offline
+ * work"), raw (len bytes) answered by hv_sync_serve as the authenticated
+ * user (te: the thread's engine, for a refusal decided here), on an engine
+ * of its own (a sync sets replay state that must not
+ * outlive it), at the server's clock.  The engine's answer is the body,
+ * also on a refusal that has one (a revoked device, versions that differ),
+ * with the refusal's {error, exit} added; the log says the route and the
+ * outcome, never what the body held. */
+static enum MHD_Result route_sync(struct MHD_Connection *c, hv_engine *te, const ident *id,
+                                  const char *raw, size_t len)
+{
+    /* Checked here first, so that nothing of it reaches a message: a
+     * parser's error text quotes the input. */
+    json_t *probe = raw && strlen(raw) == len ? json_loadb(raw, len, JSON_REJECT_DUPLICATES,
+                                                           NULL)
+                                              : NULL;
+    int object = json_is_object(probe);
+    /* an enrolment code is guessed no more than a password (route_login) */
+    int enrol = object && !strcmp(json_string_value(json_object_get(probe, "op")) ?: "", "enrol");
+    json_decref(probe);
+    if (!object) {
+        hvd_log(HVD_LOG_INFO, "sync", "user", id->login, "exit", "65", NULL);
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, 65,
+                           "sync: the body is not a JSON object");
+    }
+    int first;
+    if (enrol && addr_blocked(id->from, &first)) {
+        if (first)
+            refused_here(te, "rate_limited", id->from);
+        hvd_log(HVD_LOG_INFO, "sync", "user", id->login, "exit", "77", NULL);
+        return reply_error(c, MHD_HTTP_UNAUTHORIZED, 77,
+                           "too many failed attempts from this address: try again later");
+    }
+    hv_engine *e = NULL;
+    char *err = NULL, *out = NULL;
+    hv_status st = hv_engine_open(hvd.cfg.db, &e, &err);
+    if (st != HV_OK) {
+        enum MHD_Result rc = reply_error(c, 0, hv_status_exit_code(st),
+                                         err ? err : hv_strerror(st));
+        hv_free(err);
+        return rc;
+    }
+    hv_engine_set_busy_timeout(e, 10000);
+    long long clock = atomic_load(&hvd.clock);
+    if (clock)
+        hv_clock_fix(e, (hv_time)clock); /* a simulated database's clock */
+    st = hv_engine_set_actor(e, id->login);
+    if (st == HV_OK)
+        st = hv_sync_serve(e, raw, &out);
+    if (enrol && st == HV_DENIED)
+        addr_failed(id->from);
+    int code = hv_status_exit_code(st);
+    char exit_text[16];
+    snprintf(exit_text, sizeof exit_text, "%d", code);
+    hvd_log(HVD_LOG_INFO, "sync", "user", id->login, "exit", exit_text, NULL);
+    json_t *answer = out ? json_loads(out, 0, NULL) : NULL;
+    hv_free(out);
+    enum MHD_Result rc;
+    if (st == HV_OK && json_is_object(answer)) {
+        rc = reply_json(c, MHD_HTTP_OK, answer);
+    } else if (st == HV_OK) {
+        json_decref(answer);
+        rc = reply_error(c, 0, 70, "sync: the engine gave no answer");
+    } else if (json_is_object(answer)) {
+        if (!json_object_get(answer, "error"))
+            json_object_set_new(answer, "error", json_string(hv_errmsg(e)));
+        json_object_set_new(answer, "exit", json_integer(code));
+        rc = reply_json(c, hvd_http_status(code), answer);
+    } else {
+        json_decref(answer);
+        rc = reply_error(c, 0, code, hv_errmsg(e));
+    }
+    hv_engine_close(e);
+    return rc;
+}
+
 /* POST /v1/login and /v1/enrol (no identity yet). */
 static enum MHD_Result route_login(struct MHD_Connection *c, hv_engine *e, const char *kind,
                                    int enrol, json_t *body)
@@ -572,11 +649,13 @@ static enum MHD_Result route_login(struct MHD_Connection *c, hv_engine *e, const
 /* Routes an authenticated request. */
 static enum MHD_Result route(struct MHD_Connection *c, hv_engine *e, const ident *id,
                              const char *method, const char *url, json_t *body,
-                             const char *raw)
+                             const char *raw, size_t len)
 {
     int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
     if (post && !strcmp(url, "/v1/run"))
         return route_run(c, id, body);
+    if (post && !strcmp(url, "/v1/sync"))
+        return route_sync(c, e, id, raw, len);
     if (get && !strcmp(url, "/v1/whoami")) {
         const char *role = role_of(e, id->login);
         return reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s?,s:s}", "user", id->login,
@@ -597,6 +676,12 @@ static enum MHD_Result route(struct MHD_Connection *c, hv_engine *e, const ident
         (!strncmp(url + 4, "cases", 5) || !strcmp(url + 4, "due")))
         return route_cases(c, id, method, url + 4, body, raw);
     return reply_error(c, MHD_HTTP_NOT_FOUND, 69, "no such route");
+}
+
+/* 1 for POST /v1/sync (its own body limit, max_sync_body). */
+static int is_sync_route(const char *method, const char *url)
+{
+    return !strcmp(method, "POST") && !strcmp(url, "/v1/sync");
 }
 
 /* 1 for the routes that take a password or an enrolment code. */
@@ -631,8 +716,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
     if (strcmp(method, "GET") && strcmp(method, "POST"))
         return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, 64, "method not allowed");
     json_t *body = NULL;
-    int is_cases_post = !strcmp(url, "/v1/cases");
-    if (r->len && !is_cases_post) {
+    /* the body of a case or a sync is parsed by its route */
+    int raw_body = !strcmp(url, "/v1/cases") || is_sync_route(method, url);
+    if (r->len && !raw_body) {
         body = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(body)) {
             json_decref(body);
@@ -658,7 +744,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *kind, cons
         ident id = {.login = r->login, .via = r->via};
         long uid;
         peer_of(c, kind, id.from, sizeof id.from, &uid);
-        rc = route(c, e, &id, method, url, body, r->body);
+        rc = route(c, e, &id, method, url, body, r->body, r->len);
     }
     json_decref(body);
     return rc;
@@ -674,14 +760,16 @@ static enum MHD_Result begin(struct MHD_Connection *c, const char *kind, const c
     long long length = cl ? strtoll(cl, NULL, 10) : 0;
     int open_route = is_login_route(method, url) || !strcmp(url, "/v1/health") ||
                      (strcmp(method, "GET") && strcmp(method, "POST"));
-    r->limit = is_login_route(method, url) ? LOGIN_BODY_MAX : (size_t)hvd.cfg.max_body;
+    r->limit = is_login_route(method, url)  ? LOGIN_BODY_MAX
+               : is_sync_route(method, url) ? (size_t)hvd.cfg.max_sync_body
+                                            : (size_t)hvd.cfg.max_body;
     if (length > 0 && (unsigned long long)length > r->limit) {
         /* Read and drop the body (nothing is kept), then answer 413:
          * answering before it is read lets the closing connection reset
          * the answer away.  A body far beyond any honest size is answered
          * at once and the connection closed. */
         r->too_large = 1;
-        if (length > 16 * hvd.cfg.max_body + (64L << 20)) {
+        if ((unsigned long long)length > 16 * (unsigned long long)r->limit + (64ULL << 20)) {
             r->answered = 1;
             return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, 65, "request body too large");
         }
