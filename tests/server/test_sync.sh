@@ -179,6 +179,40 @@ n=$(sql "SELECT count(*) FROM events WHERE kind = 'sync_conflict_resolved'")
 [ "$n" -ge 2 ] && pass || failt "each resolution is an audited event ($n)"
 
 # ---- a pack change: the laptop updates before its change is replayed ----------
+# The agency's new pack (2.0.0) screens out children of 10 and over at
+# registration.  amal registered one offline under the old pack, and noted
+# a case: her next sync is told to update, rebuilds her copy under the new
+# pack, then sends both; the note applies, and the registration is
+# screened by the new pack's registration.lua on the server (not
+# registered: a child of 13 no longer meets the criteria), as it would be
+# online.
+cp -R "$SRC/rules/default" "$WORK/pack2"
+sed -i 's/^version: .*/version: "2.0.0"/' "$WORK/pack2/pack.yaml"
+sed -i 's/if age ~= nil and age >= 18 then/if age ~= nil and age >= 10 then/' "$WORK/pack2/registration.lua"
+rm -f "$WORK/pack2/tests/registration_test.lua" # (its cases expect the old age)
+on "$LA" amal --now 2026-11-30T13:00:00Z register child.name=Karimova child.age=13 child.sex=female \
+    source=school concerns=neglect consent.registration=caregiver location=Hillside
+expect_rc 0 "offline: a registration the new pack will screen out"
+on "$LA" amal --now 2026-11-30T13:10:00Z note "$R1" text="Noor settled at school"
+expect_rc 0 "offline: a note before the pack changes"
+run --db "$HAVEN_DB" --as admin rules apply "$WORK/pack2"
+expect_rc 0 "the administrator applies pack 2.0.0 on the server"
+NEWHASH=$(sql "SELECT hash FROM rule_packs ORDER BY id DESC LIMIT 1")
+OLDHASH=$(sqlite3 "$LA" "SELECT hash FROM rule_packs ORDER BY id DESC LIMIT 1")
+[ "$OLDHASH" != "$NEWHASH" ] && pass || failt "the copy still has the old pack"
+clock 2026-11-30T14:00:00Z
+sync_as amal "$LA"
+expect_rc 0 "the sync updates the copy, then sends"
+[ "$(sqlite3 "$LA" "SELECT hash FROM rule_packs ORDER BY id DESC LIMIT 1")" = "$NEWHASH" ] &&
+    pass || failt "the copy runs the server's new pack after the sync"
+n=$(sql "SELECT count(*) FROM events WHERE kind = 'note_added'
+         AND json_extract(data, '\$.offline.device') = 'tab-amal'
+         AND at = strftime('%s', '2026-11-30T13:10:00Z')")
+[ "$n" -eq 1 ] && pass || failt "the note made before the update applied once ($n)"
+st=$(sql "SELECT status FROM cases WHERE registered_at = strftime('%s', '2026-11-30T13:00:00Z')")
+[ "$st" = not_registered ] && pass ||
+    failt "the offline registration was screened by the new pack on the server (status '$st')"
+
 # ---- a revoked device ----------------------------------------------------------
 XDG_CONFIG_HOME=$(cfg_of admin) run --server "$HTTPS_URL" device revoke tab-bilal
 expect_rc 0 "the administrator revokes bilal's tablet"
