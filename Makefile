@@ -52,6 +52,8 @@ bench: deps
 	$(BENCH_BUILD)/haven-load --haven $(BENCH_BUILD)/haven --havend $(BENCH_BUILD)/havend \
 	    --db $(BENCH_DATA)/gen-$(LOAD_SIZE).db --clients $(LOAD_CLIENTS) \
 	    --seconds $(LOAD_SECONDS) --users 40 --out bench/RESULTS.md
+	sh bench/sync.sh $(BENCH_BUILD)/haven $(BENCH_BUILD)/havend $(BENCH_BUILD)/haven-xfer \
+	    . bench/RESULTS.md
 
 # Fuzzing with libFuzzer (clang): each harness runs FUZZ_SECONDS and adds
 # what it finds to tests/fuzz/corpus/, which `make check` then replays.

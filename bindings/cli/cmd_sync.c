@@ -33,6 +33,7 @@ typedef struct {
     long sent, applied;
     json_t *conflicts;  /* conflict ids */
     long cases, added, changed, gone;
+    long long bytes_up, bytes_down; /* the JSON requests and answers */
 } sync_tally;
 
 /* One sync: where, with what, and how it went. */
@@ -82,6 +83,10 @@ static int post(sync_run *r, const char *body_text, json_t **answer)
     json_decref(body);
     if (code)
         return code;
+    r->t.bytes_up += (long long)strlen(body_text);
+    char *got = json_dumps(*answer, JSON_COMPACT);
+    r->t.bytes_down += got ? (long long)strlen(got) : 0;
+    free(got);
     const char *status = answer_status(*answer);
     if (status && !strcmp(status, "revoked")) {
         json_decref(*answer);
@@ -336,10 +341,12 @@ static int first_sync(sync_run *r)
 static void print_summary(const cli_globals *g, const sync_tally *t)
 {
     if (g->json) {
-        cli_print_json(json_pack("{s:i,s:i,s:O,s:i,s:i,s:i,s:i}", "sent", (int)t->sent,
-                                 "applied", (int)t->applied, "conflicts", t->conflicts,
-                                 "cases", (int)t->cases, "new", (int)t->added,
-                                 "changed", (int)t->changed, "gone", (int)t->gone));
+        cli_print_json(json_pack("{s:i,s:i,s:O,s:i,s:i,s:i,s:i,s:I,s:I}", "sent",
+                                 (int)t->sent, "applied", (int)t->applied, "conflicts",
+                                 t->conflicts, "cases", (int)t->cases, "new",
+                                 (int)t->added, "changed", (int)t->changed, "gone",
+                                 (int)t->gone, "bytes_up", (json_int_t)t->bytes_up,
+                                 "bytes_down", (json_int_t)t->bytes_down));
         return;
     }
     size_t nc = json_array_size(t->conflicts), i;
