@@ -216,7 +216,7 @@ static hv_status theirs(hv_engine *e, int64_t case_id, const char *device,
 
 /* Builds one row of the list from st.  Pseudonymous: a manager's view. */
 static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
-                          json_t *arr)
+                          int headers, json_t *arr)
 {
     char created[32], resolved[32];
     int64_t id = sqlite3_column_int64(st, 0), case_id = sqlite3_column_int64(st, 1);
@@ -224,8 +224,8 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     hv_time_format(sqlite3_column_int64(st, 6), created, sizeof created);
     if (sqlite3_column_type(st, 12) != SQLITE_NULL)
         hv_time_format(sqlite3_column_int64(st, 12), resolved, sizeof resolved);
-    hv_status s = e->have_key ? entries_read(e, id, &all) : HV_OK;
-    if (s == HV_OK)
+    hv_status s = e->have_key && !headers ? entries_read(e, id, &all) : HV_OK;
+    if (s == HV_OK && !headers)
         s = theirs(e, case_id, (const char *)sqlite3_column_text(st, 3),
                    sqlite3_column_int64(st, 8), &their);
     if (s == HV_OK && all && (ours = json_array())) {
@@ -249,7 +249,7 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
                                 "resolved_at",
                                 sqlite3_column_type(st, 12) == SQLITE_NULL ? NULL : resolved,
                                 "ours", ours ? ours : json_null(), "theirs",
-                                their ? their : json_array());
+                                their ? their : headers ? json_null() : json_array());
     if (s)
         return s;
     if (!row || json_array_append_new(arr, row))
@@ -265,8 +265,10 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     return s;
 }
 
-HV_API hv_status hv_conflict_list(hv_engine *e, int open_only, char **out_json)
+HV_API hv_status hv_conflict_list(hv_engine *e, int flags, char **out_json)
 {
+    int open_only = (flags & HV_CONFLICTS_OPEN) != 0;
+    int headers = (flags & HV_CONFLICTS_HEADERS) != 0;
     sqlite3_stmt *st = NULL;
     char role[32];
     int64_t me = 0;
@@ -290,7 +292,7 @@ HV_API hv_status hv_conflict_list(hv_engine *e, int open_only, char **out_json)
                                       me, (int64_t)!strcmp(role, "supervisor")))) {
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && !s)
-            s = list_row(e, st, manager, arr);
+            s = list_row(e, st, manager, headers, arr);
         if (!s && rc != SQLITE_DONE && rc != SQLITE_ROW)
             s = hv__sql_fail(e, rc, "reading the conflict queue");
         hv__store_finalize(e, st);

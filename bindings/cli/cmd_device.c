@@ -583,7 +583,7 @@ static int cmd_conflicts(const cli_globals *g, int argc, char **argv)
     int code = cli_open_engine(g, &e);
     if (code)
         return code;
-    hv_status st = hv_conflict_list(e, !all, &text);
+    hv_status st = hv_conflict_list(e, all ? 0 : HV_CONFLICTS_OPEN, &text);
     return cli_finish(g, e, st, text, render_conflicts);
 }
 
@@ -604,7 +604,7 @@ void cli_due_conflicts(hv_engine *e)
         if (!strcmp(str_or(u, "login", ""), me) && !strcmp(str_or(u, "role", ""), "supervisor"))
             supervisor = 1;
     json_decref(arr);
-    if (!supervisor || hv_conflict_list(e, 1, &list) != HV_OK)
+    if (!supervisor || hv_conflict_list(e, HV_CONFLICTS_OPEN | HV_CONFLICTS_HEADERS, &list) != HV_OK)
         return;
     arr = json_loads(list, 0, NULL);
     hv_free(list);

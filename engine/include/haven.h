@@ -735,8 +735,14 @@ HV_API hv_status hv_sync_serve(hv_engine *e, const char *request_json,
  * team's cases; a caseworker: their own; a manager: the agency's) as a JSON
  * array: {id, ref, device, user, reason, created_at, status, base_version,
  * server_version, ours: [the refused changes, whole], theirs: [the events
- * of the case since base_version]}.  open_only: only unresolved ones. */
-HV_API hv_status hv_conflict_list(hv_engine *e, int open_only, char **out_json);
+ * of the case since base_version]}.  flags: HV_CONFLICTS_OPEN, only the
+ * unresolved ones; HV_CONFLICTS_HEADERS, without ours and theirs (null):
+ * nothing of the changes is read, so nothing is audited as viewed (what
+ * `due` shows).  Reading the refused changes identifiably is audited (a
+ * `viewed` event on the case per conflict). */
+#define HV_CONFLICTS_OPEN 1
+#define HV_CONFLICTS_HEADERS 2
+HV_API hv_status hv_conflict_list(hv_engine *e, int flags, char **out_json);
 /* A supervisor resolves conflict id: how "theirs" (keep the server's case,
  * drop the laptop's change), "ours" (apply the refused changes now, through
  * the engine, on the current case) or "merged" (the supervisor already

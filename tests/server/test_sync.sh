@@ -159,8 +159,11 @@ expect_rc 0 "sara lists the conflicts"
 expect_out "$R2" "the conflict names the case"
 expect_out "Visited Rami at home" "ours: the refused change, whole"
 expect_out "sara note_added" "theirs: the server's change beside it"
+V0=$(sql "SELECT count(*) FROM events WHERE kind = 'viewed'")
 as sara due
-expect_out "conflict" "sara's due list shows the waiting conflict"
+expect_out "conflict #[0-9]+ on $R2" "sara's due list shows the waiting conflict"
+[ "$(sql "SELECT count(*) FROM events WHERE kind = 'viewed'")" -eq "$V0" ] && pass ||
+    failt "due reads no refused change (no viewed event), only that one waits"
 as amal conflicts resolve 1 --take ours
 expect_rc 77 "a caseworker cannot resolve a conflict"
 CID=$(sql "SELECT c.id FROM sync_conflicts c JOIN cases k ON k.id = c.case_id WHERE k.ref = '$R2'")
