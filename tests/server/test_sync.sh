@@ -136,6 +136,29 @@ no_text "$LOCAL" "$OUT" "the local reference is gone after the sync"
 n=$(sqlite3 "$LA" "SELECT count(*) FROM sync_outbox WHERE sent = 0")
 [ "$n" -eq 0 ] && pass || failt "the outbox is empty after the sync ($n)"
 
+# ---- what the server changed comes back; a follow-up and the REPL offline -----
+as sara approve "$R1"
+expect_rc 0 "sara approves Noor's plan on the server"
+sync_as amal "$LA"
+expect_rc 0 "amal syncs again"
+expect_out "1 changed" "the approval comes back as a changed case"
+on "$LA" amal show "$R1"
+expect_out "implementation" "the copy has the approved plan (implementation)"
+on "$LA" amal --now 2026-11-30T08:00:00Z followup "$R1" method=home_visit_unannounced safety=ok
+expect_rc 0 "offline: follow-up (a home visit)"
+on "$LA" amal --now 2026-11-30T08:30:00Z repl -e "open \"$R1\"; note \"Written in the REPL offline\""
+expect_rc 0 "offline: a note from the REPL"
+sync_as amal "$LA"
+expect_rc 0 "the follow-up and the REPL's note sync"
+for k in "followed_up:2026-11-30T08:00" "note_added:2026-11-30T08:30"; do
+    kind=${k%%:*} at=${k#*:}
+    n=$(sql "SELECT count(*) FROM events WHERE kind = '$kind'
+             AND strftime('%Y-%m-%dT%H:%M', at, 'unixepoch') = '$at'
+             AND json_extract(data, '\$.offline.device') = 'tab-amal'
+             AND json_extract(data, '\$.offline.received_at') IS NOT NULL")
+    [ "$n" -eq 1 ] && pass || failt "$kind at $at from tab-amal on the server: $n"
+done
+
 # ---- the same case on both sides: one conflict, no overwrite ------------------
 as sara note "$R2" text="Supervisor: family moved to Harbour"
 expect_rc 0 "sara changes Rami's case on the server"
