@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "crypto.h"
 #include "error.h"
@@ -37,6 +38,7 @@ typedef struct {
     int64_t case_id;       /* 0: none (yet) */
     int64_t join;          /* an open conflict to join, or 0 */
     int reg_lost;          /* registered offline, not applied, not queued */
+    int gone;              /* checked out, since out of the user's reach */
 } target;
 
 /* The replay's receipt, written by the change's own commit. */
@@ -78,15 +80,40 @@ static hv_status replay_precommit(hv_engine *e)
     return s;
 }
 
-/* The ref's case, if any, and its device's open conflict on it. */
+/* The ref's case, if any, and its device's open conflict on it.  A case
+ * out of the device user's reach is no case here (the engine then
+ * refuses it as it refuses a ref that does not exist: no conflict on it,
+ * nothing of it shown back) unless this device checked it out (then it
+ * was reassigned since: *gone, queued on the case for its supervisor). */
 static hv_status case_of(hv_engine *e, const hv__device *d, target *t)
 {
+    int all = 0, sup = 0;
+    int64_t me = 0, reach = 0, had = 0;
     hv_status s = hv__store_query_int(e, "looking up a case", "SELECT id FROM"
                                       " cases WHERE ref = ?1", 0, &t->case_id,
                                       "t", t->server_ref);
-    if (s == HV_OK && t->case_id)
-        s = hv__conflict_open(e, d->id, t->case_id, NULL, &t->join);
-    return s;
+    if (s || !t->case_id || (s = hv__list_scope(e, 0, &all, &me, &sup)))
+        return s;
+    if ((s = hv__store_query_int(
+             e, "looking up a case",
+             "SELECT count(*) FROM cases c LEFT JOIN users a ON a.id ="
+             " c.assignee_id WHERE c.id = ?1 AND (c.assignee_id = ?2 OR"
+             " (?3 = 1 AND a.supervisor_id = ?2))", 0, &reach, "iii",
+             t->case_id, me, (int64_t)sup)))
+        return s;
+    if (!reach &&
+        (s = hv__store_query_int(e, "reading the case's history",
+                                 "SELECT count(*) FROM events WHERE case_id = ?1"
+                                 " AND kind = 'viewed' AND json_extract(data,"
+                                 " '$.device') = ?2", 0, &had, "it",
+                                 t->case_id, d->name)))
+        return s;
+    if (!reach && !had) {
+        t->case_id = 0;
+        return HV_OK;
+    }
+    t->gone = !reach;
+    return hv__conflict_open(e, d->id, t->case_id, NULL, &t->join);
 }
 
 /* What entry x is about: a local ref mapped to the case its offline
@@ -304,6 +331,8 @@ static hv_status apply_entry(upload *u, const hv__sync_entry *x)
         s = queue(u, x, &t, "the case's offline registration was not applied");
     } else if (!in_order) {
         s = queue(u, x, &t, "time out of order");
+    } else if (t.gone) {
+        s = queue(u, x, &t, "the case is no longer in the user's caseload");
     } else if (t.case_id && (s = expected_of(e, u->d, x, &t, &expected, &stale))) {
         goto done;
     } else if (stale) {
