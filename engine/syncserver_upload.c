@@ -195,6 +195,30 @@ static hv_status expected_of(hv_engine *e, const hv__device *d,
     return HV_OK;
 }
 
+/* The earliest time entry x can have been made at (*floor): not before
+ * its device was enrolled, nor, for a change to a case, before the
+ * device's first copy of the version it was based on (the checkout's
+ * `viewed` event), less the clock slack either way.  An entry older than
+ * that is backdated (or its laptop's clock is wrong): queued. */
+static hv_status time_floor(hv_engine *e, const hv__device *d,
+                            const hv__sync_entry *x, const target *t,
+                            hv_time *floor)
+{
+    int64_t copied = 0;
+    *floor = d->enrolled_at - HV_SYNC_CLOCK_SLACK;
+    if (!t->case_id || x->base_version <= 0)
+        return HV_OK;
+    hv_status s = hv__store_query_int(
+        e, "reading the case's history",
+        "SELECT coalesce(min(at), 0) FROM events WHERE case_id = ?1 AND kind ="
+        " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
+        " json_extract(data, '$.version') = ?3",
+        0, &copied, "iti", t->case_id, d->name, x->base_version);
+    if (s == HV_OK && copied && copied - HV_SYNC_CLOCK_SLACK > *floor)
+        *floor = copied - HV_SYNC_CLOCK_SLACK;
+    return s;
+}
+
 /* Sets or clears the replay of entry x on e (r NULL: clears). */
 static void replay_set(hv_engine *e, const hv__device *d, const hv__sync_entry *x,
                        replay_state *r)
@@ -319,10 +343,12 @@ static hv_status apply_entry(upload *u, const hv__sync_entry *x)
     target t;
     int64_t expected = 0;
     int stale = 0, written = 0;
+    hv_time floor = 0;
     hv_status s = target_of(e, u->d, x, &t);
-    if (s)
+    if (s || (s = time_floor(e, u->d, x, &t, &floor)))
         goto done;
-    int in_order = x->at > 0 && x->at <= now + HV_SYNC_CLOCK_SLACK && x->at >= u->prev_at;
+    int in_order = x->at > 0 && x->at >= floor &&
+                   x->at <= now + HV_SYNC_CLOCK_SLACK && x->at >= u->prev_at;
     if (in_order)
         u->prev_at = x->at;
     if (t.join) {

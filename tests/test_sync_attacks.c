@@ -304,12 +304,46 @@ static void reassigned_case_queued_without_its_history(void **state)
     verify_audit(f);
 }
 
+/* Backdating: an entry dated before its device was enrolled, or a change
+ * dated before the copy it was based on was checked out, is not applied
+ * with that time: queued as "time out of order" for a supervisor. */
+static void backdated_entries_queued(void **state)
+{
+    fixture *f = *state;
+    json_t *a = NULL;
+    assert_int_equal(hv_clock_fix(f->e, TU_T0 + 10 * DAY), HV_OK);
+    checkout(f); /* the copy of Noor's version 1 made at T0 + 10 days */
+    json_t *w = json_array();
+    json_array_append_new(w, entry(f, TU_T0 - 30 * DAY, "register", "OFF-lap-1-0001",
+                                   NULL, LAYLA, 0));
+    json_array_append_new(w, entry(f, TU_T0 + 2 * DAY, "note", f->noor, NULL,
+                                   "Visit on time (really later)", 1));
+    json_array_append_new(w, entry(f, TU_T0 + 10 * DAY + HOUR, "note", f->noor, NULL,
+                                   "Visit", 1));
+    as(f, "amal");
+    long cases = count(f, "SELECT count(*) FROM cases");
+    assert_int_equal(serve(f, upload_req(f, w), &a), HV_OK);
+    assert_string_equal(why(a, 0), "time out of order");
+    assert_string_equal(why(a, 1), "time out of order");
+    /* joins the case's open conflict: refused, never merged */
+    assert_string_equal(why(a, 2), "the case has an open conflict");
+    json_decref(a);
+    assert_int_equal(count(f, "SELECT count(*) FROM cases"), cases);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE at < %lld AND"
+             " json_extract(data, '$.offline.device') = 'lap-1'",
+             (long long)(TU_T0 + 10 * DAY - 300));
+    assert_int_equal(count(f, sql), 0);
+    verify_audit(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(out_of_reach_case_is_no_case, setup, teardown),
         cmocka_unit_test_setup_teardown(reassigned_case_queued_without_its_history,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(backdated_entries_queued, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
