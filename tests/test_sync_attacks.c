@@ -337,6 +337,82 @@ static void backdated_entries_queued(void **state)
     verify_audit(f);
 }
 
+/* Malformed requests through the C API: each refused with one line, a
+ * documented exit code, and nothing of the cases or the sync tables
+ * changed; never a crash. */
+static void malformed_requests_refused(void **state)
+{
+    fixture *f = *state;
+    checkout(f);
+    char *v = json_dumps(f->versions, JSON_COMPACT), base[512], deep[8200];
+    snprintf(base, sizeof base, "\"op\":\"upload\",\"device\":\"lap-1\",\"secret\":"
+             "\"%s\",\"versions\":%s", f->secret, v);
+    free(v);
+    size_t n = 0;
+    for (int i = 0; i < 4000; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 4000; i++)
+        deep[n++] = ']';
+    deep[n] = 0;
+    char bad[24][1024];
+    int k = 0;
+    snprintf(bad[k++], 1024, "%s", "");
+    snprintf(bad[k++], 1024, "%s", "[]");
+    snprintf(bad[k++], 1024, "%s", "{\"op\":1}");
+    snprintf(bad[k++], 1024, "%s", "{\"op\":\"upload\"}");
+    snprintf(bad[k++], 1024, "%s", "{\"op\":\"checkout\",\"device\":\"../x\"}");
+    snprintf(bad[k++], 1024, "%s", "{\"op\":\"enrol\",\"device\":\"lap-1\",\"code\":7}");
+    snprintf(bad[k++], 1024, "{%s}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":{},\"head\":\"\"}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[],\"head\":\"zz\"}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[1,2],\"head\":\"\"}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{}],\"head\":\"\"}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":-1,\"at\":1,\"user\":\"amal\","
+             "\"kind\":\"note\",\"ref\":\"X\",\"input\":\"t\",\"base_version\":0,"
+             "\"prev\":\"\",\"hash\":\"%064d\"}],\"head\":\"%064d\"}", base, 0, 0);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":9223372036854775807,\"at\":"
+             "-9223372036854775807,\"user\":\"amal\",\"kind\":\"note\",\"ref\":\"X\","
+             "\"input\":\"t\",\"base_version\":-5,\"prev\":\"\",\"hash\":\"%064d\"}],"
+             "\"head\":\"%064d\"}", base, 0, 0);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":1,\"at\":1,\"user\":\"amal\","
+             "\"kind\":\"drop\",\"ref\":\"X\",\"input\":\"t\",\"base_version\":0,"
+             "\"prev\":\"\",\"hash\":\"%064d\"}],\"head\":\"%064d\"}", base, 0, 0);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":1,\"at\":\"1\",\"user\":\"amal\","
+             "\"kind\":\"note\",\"ref\":\"X\",\"input\":\"t\",\"base_version\":0,"
+             "\"prev\":\"\",\"hash\":\"XYZ\"}],\"head\":\"\"}", base);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":1,\"at\":1,\"user\":\"amal\","
+             "\"kind\":\"note\",\"ref\":\"X\",\"input\":{\"a\":1},\"base_version\":0,"
+             "\"prev\":\"\",\"hash\":\"%064d\"}],\"head\":\"%064d\"}", base, 0, 0);
+    snprintf(bad[k++], 1024, "{%s,\"entries\":[{\"seq\":1,\"at\":1,\"user\":\"amal\","
+             "\"kind\":\"note\",\"ref\":\"X\",\"input\":\"t\",\"base_version\":0,"
+             "\"prev\":\"\",\"hash\":\"%064d\"}],\"head\":\"%064d\"}", base, 1, 1);
+    snprintf(bad[k++], 1024, "{\"op\":\"checkout\",\"device\":\"lap-1\",\"secret\":"
+             "\"%s\",\"have\":[1]}", f->secret);
+    snprintf(bad[k++], 1024, "{\"op\":\"upload\",\"op\":\"upload\"}");
+    long before[4];
+    const char *tables[4] = {"SELECT count(*) FROM cases", "SELECT count(*) FROM"
+                             " sync_receipts", "SELECT count(*) FROM sync_conflicts",
+                             "SELECT sum(version) FROM cases"};
+    for (int t = 0; t < 4; t++)
+        before[t] = count(f, tables[t]);
+    as(f, "amal");
+    for (int i = 0; i <= k; i++) {
+        const char *req = i < k ? bad[i] : deep;
+        hv_status st = serve_text(f, req, NULL);
+        int code = hv_status_exit_code(st);
+        if (st == HV_OK || (code != 64 && code != 65 && code != 75 && code != 77))
+            fail_msg("request %d: status %d (exit %d): %s", i, st, code,
+                     hv_errmsg(f->e));
+        const char *msg = hv_errmsg(f->e);
+        if (!msg || !*msg || strchr(msg, '\n'))
+            fail_msg("request %d: not one line: '%s'", i, msg ? msg : "");
+    }
+    for (int t = 0; t < 4; t++)
+        assert_int_equal(count(f, tables[t]), before[t]);
+    assert_int_equal(count(f, "SELECT last_seq FROM devices WHERE name = 'lap-1'"), 0);
+    verify_audit(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reassigned_case_queued_without_its_history,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(backdated_entries_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_requests_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
