@@ -157,7 +157,7 @@ static hv_status target_of(hv_engine *e, const hv__device *d,
  * current one when every change to the case since the laptop's copy of
  * that version (the checkout's `viewed` event recording it) was this
  * device's own.  *stale: a case registered offline that someone else
- * changed since. */
+ * changed since, or a base version this device never checked out. */
 static hv_status expected_of(hv_engine *e, const hv__device *d,
                              const hv__sync_entry *x, const target *t,
                              int64_t *expected, int *stale)
@@ -166,18 +166,22 @@ static hv_status expected_of(hv_engine *e, const hv__device *d,
     *expected = x->base_version;
     *stale = 0;
     hv_status s = hv__sync_case_version(e, t->case_id, &now);
+    if (s == HV_OK && x->base_version > 0 &&
+        (s = hv__store_query_int(
+             e, "reading the case's history",
+             "SELECT max(seq) FROM events WHERE case_id = ?1 AND kind ="
+             " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
+             " json_extract(data, '$.version') = ?3",
+             0, &since, "iti", t->case_id, d->name, x->base_version)) == HV_OK &&
+        !since) {
+        /* a version this device never checked out (a hand-made entry
+         * claiming a copy it has not got): never applied as current */
+        *stale = 1;
+        return HV_OK;
+    }
     if (s || now == x->base_version)
         return s;
-    if (x->base_version > 0) {
-        if ((s = hv__store_query_int(
-                 e, "reading the case's history",
-                 "SELECT max(seq) FROM events WHERE case_id = ?1 AND kind ="
-                 " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
-                 " json_extract(data, '$.version') = ?3",
-                 0, &since, "iti", t->case_id, d->name, x->base_version)) ||
-            !since)
-            return s; /* no such copy: the engine refuses the stale version */
-    } else if (!t->local_ref) {
+    if (x->base_version == 0 && !t->local_ref) {
         *stale = 1;
         return HV_OK;
     }

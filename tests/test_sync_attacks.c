@@ -337,6 +337,35 @@ static void backdated_entries_queued(void **state)
     verify_audit(f);
 }
 
+/* Escaping the conflict queue: the supervisor changed Noor after the
+ * laptop's copy (version 1); a hand-made entry claiming a copy of the
+ * current version, which this device never checked out, is queued, not
+ * applied over the supervisor's change. */
+static void forged_base_version_queued(void **state)
+{
+    fixture *f = *state;
+    json_t *a = NULL;
+    int64_t v = 0;
+    checkout(f);
+    assert_int_equal(hv_clock_fix(f->e, TU_T0 + DAY), HV_OK);
+    as(f, "sara");
+    assert_int_equal(hv_case_note(f->e, f->noor, "Supervisor met the mother", 0, &v),
+                     HV_OK);
+    json_t *w = json_array();
+    json_array_append_new(w, entry(f, TU_T0 + HOUR, "note", f->noor, NULL,
+                                   "Visit", v));
+    as(f, "amal");
+    assert_int_equal(serve(f, upload_req(f, w), &a), HV_OK);
+    assert_string_equal(outcome(a, 0), "conflict");
+    json_decref(a);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT version FROM cases WHERE ref = '%s'", f->noor);
+    assert_int_equal(count(f, sql), v);
+    assert_int_equal(count(f, "SELECT count(*) FROM sync_conflicts WHERE status ="
+                              " 'open' AND case_id IS NOT NULL"), 1);
+    verify_audit(f);
+}
+
 /* Malformed requests through the C API: each refused with one line, a
  * documented exit code, and nothing of the cases or the sync tables
  * changed; never a crash. */
@@ -420,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reassigned_case_queued_without_its_history,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(backdated_entries_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(forged_base_version_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_requests_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
