@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clirun.h"
 #include "testutil.h"
 
 #define DAY ((hv_time)86400)
@@ -211,6 +212,28 @@ static json_t *conflicts(fixture *f, const char *login)
     return j;
 }
 
+/* What `haven conflicts` prints to login (its exit code must be 0). */
+static char *conflicts_text(fixture *f, const char *login)
+{
+    char *out = NULL, *err = NULL, *argv[] = {(char *)"conflicts", NULL};
+    size_t nout = 0, nerr = 0;
+    cli_globals g = {0};
+    g.db = f->db;
+    g.as = login;
+    cli_io io = {0};
+    io.out = open_memstream(&out, &nout);
+    io.err = open_memstream(&err, &nerr);
+    io.outputs = json_object();
+    int code = cli_run(&g, &io, 1, argv);
+    json_decref(io.outputs);
+    fclose(io.out);
+    fclose(io.err);
+    if (code != 0)
+        fail_msg("haven conflicts: exit %d: %s", code, err);
+    free(err);
+    return out;
+}
+
 /* A caseworker's hand-made step and note on another team's child (and on
  * a ref that does not exist) are refused as the engine refuses them
  * online, "no such case" alike: no conflict opened on that child's case,
@@ -257,6 +280,13 @@ static void out_of_reach_case_is_no_case(void **state)
         assert_int_equal(json_integer_value(json_object_get(k, "server_version")), 0);
     }
     json_decref(mine);
+    /* their supervisor is told which ref the laptop named, not "a case
+     * registered offline" */
+    char *text = conflicts_text(f, "sara");
+    if (!strstr(text, "on no case here (the laptop named CP-9999-9999)"))
+        fail_msg("haven conflicts:\n%s", text);
+    assert_null(strstr(text, "registered offline"));
+    free(text);
     json_t *other = conflicts(f, "tariq");
     assert_int_equal(json_array_size(other), 0);
     json_decref(other);

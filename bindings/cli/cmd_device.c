@@ -422,8 +422,18 @@ static void render_conflict(json_t *cf)
     long long id = int_or(cf, "id", 0), base = int_or(cf, "base_version", 0);
     const char *status = str_or(cf, "status", "open");
     const char *ref = str_or(cf, "ref", NULL);
-    fprintf(cli_out(), "conflict #%lld %s%s: ", id, ref ? "on " : "on a case registered offline",
-            ref ? ref : "");
+    json_t *first = json_array_get(json_object_get(cf, "ours"), 0);
+    const char *named = str_or(first, "ref", "?");
+    if (ref)
+        fprintf(cli_out(), "conflict #%lld on %s: ", id, ref);
+    else if (!first || !strcmp(str_or(first, "kind", "register"), "register"))
+        fprintf(cli_out(), "conflict #%lld on a case registered offline: ", id);
+    else { /* a ref the server does not know, or out of the user's reach */
+        fprintf(cli_out(), "conflict #%lld on no case here (the laptop named ", id);
+        for (const char *p = named; *p; p++) /* as sent: no escapes */
+            fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, cli_out());
+        fputs("): ", cli_out());
+    }
     if (!strcmp(status, "open"))
         fprintf(cli_out(), "waiting for a decision since %s\n",
                 when(json_object_get(cf, "created_at"), t, sizeof t, "?"));
