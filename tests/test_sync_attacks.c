@@ -212,10 +212,10 @@ static json_t *conflicts(fixture *f, const char *login)
     return j;
 }
 
-/* What `haven conflicts` prints to login (its exit code must be 0). */
-static char *conflicts_text(fixture *f, const char *login)
+/* What `haven conflicts` (or due) prints to login (its exit code must be 0). */
+static char *conflicts_text(fixture *f, const char *login, const char *command)
 {
-    char *out = NULL, *err = NULL, *argv[] = {(char *)"conflicts", NULL};
+    char *out = NULL, *err = NULL, *argv[] = {(char *)command, NULL};
     size_t nout = 0, nerr = 0;
     cli_globals g = {0};
     g.db = f->db;
@@ -282,11 +282,13 @@ static void out_of_reach_case_is_no_case(void **state)
     json_decref(mine);
     /* their supervisor is told which ref the laptop named, not "a case
      * registered offline" */
-    char *text = conflicts_text(f, "sara");
-    if (!strstr(text, "on no case here (the laptop named CP-9999-9999)"))
-        fail_msg("haven conflicts:\n%s", text);
-    assert_null(strstr(text, "registered offline"));
-    free(text);
+    for (int d = 0; d < 2; d++) {
+        char *text = conflicts_text(f, "sara", d ? "due" : "conflicts");
+        if (!strstr(text, "on no case here (the laptop named CP-9999-9999)"))
+            fail_msg("haven %s:\n%s", d ? "due" : "conflicts", text);
+        assert_null(strstr(text, "registered offline"));
+        free(text);
+    }
     json_t *other = conflicts(f, "tariq");
     assert_int_equal(json_array_size(other), 0);
     json_decref(other);
