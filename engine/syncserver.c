@@ -262,8 +262,8 @@ static hv_status device_read(hv_engine *e, const char *name, device_row *r)
         "SELECT d.id, d.user_id, d.last_seq, coalesce(d.head, ''), u.login,"
         " d.status, d.secret_hash, d.code_hash, coalesce(d.code_expires, 0),"
         " coalesce((SELECT at FROM sync_receipts r WHERE r.device_id = d.id"
-        " AND r.at <= r.received_at + ?2 ORDER BY seq DESC LIMIT 1), 0)"
-        " FROM devices d JOIN users u ON u.id = d.user_id WHERE d.name = ?1",
+        " AND r.at <= r.received_at + ?2 ORDER BY seq DESC LIMIT 1), 0),"
+        " d.enrolled_at FROM devices d JOIN users u ON u.id = d.user_id WHERE d.name = ?1",
         "ti", name, (int64_t)HV_SYNC_CLOCK_SLACK);
     if (s)
         return s;
@@ -283,6 +283,7 @@ static hv_status device_read(hv_engine *e, const char *name, device_row *r)
             memcpy(r->code_hash, sqlite3_column_blob(st, 7), 32);
         r->code_expires = sqlite3_column_int64(st, 8);
         r->d.last_at = sqlite3_column_int64(st, 9);
+        r->d.enrolled_at = sqlite3_column_int64(st, 10);
     } else if (rc != SQLITE_DONE) {
         s = hv__sql_fail(e, rc, "reading devices");
     }

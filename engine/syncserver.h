@@ -32,6 +32,7 @@ typedef struct {
     char login[72];                   /* its user */
     char head[HV_SYNC_HASH_HEX + 1];  /* "" before the first entry */
     hv_time last_at;                  /* the last received entry's time */
+    hv_time enrolled_at;              /* no entry is older than this */
     hv_time received_at;              /* this request's arrival (upload) */
 } hv__device;
 

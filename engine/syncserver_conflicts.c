@@ -121,11 +121,14 @@ hv_status hv__conflict_queue(hv_engine *e, const hv__device *d,
 /* ---- listing ---------------------------------------------------------------- */
 
 /* The conflicts in the acting user's scope: ?1 open only, ?2 all (a
- * manager), ?3 me, ?4 a supervisor. */
+ * manager), ?3 me, ?4 a supervisor.  The last column: the case is in
+ * their reach (a caseworker's own conflict on a case reassigned since
+ * shows nothing of the case's history). */
 #define CONFLICTS                                                              \
     "SELECT k.id, coalesce(k.case_id, 0), c.ref, d.name, u.login, k.reason,"   \
     " k.created_at, k.status, k.base_version, coalesce(c.version, 0),"         \
-    " k.resolution, rb.login, k.resolved_at"                                   \
+    " k.resolution, rb.login, k.resolved_at, (?2 = 1 OR c.assignee_id = ?3"   \
+    "   OR (?4 = 1 AND a.supervisor_id = ?3))"                                 \
     " FROM sync_conflicts k JOIN devices d ON d.id = k.device_id"              \
     " JOIN users u ON u.id = k.user_id"                                        \
     " LEFT JOIN cases c ON c.id = k.case_id"                                   \
@@ -225,8 +228,9 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     if (sqlite3_column_type(st, 12) != SQLITE_NULL)
         hv_time_format(sqlite3_column_int64(st, 12), resolved, sizeof resolved);
     hv_status s = e->have_key && !headers ? entries_read(e, id, &all) : HV_OK;
+    int reach = sqlite3_column_int(st, 13);
     if (s == HV_OK && !headers)
-        s = theirs(e, case_id, (const char *)sqlite3_column_text(st, 3),
+        s = theirs(e, reach ? case_id : 0, (const char *)sqlite3_column_text(st, 3),
                    sqlite3_column_int64(st, 8), &their);
     if (s == HV_OK && all && (ours = json_array())) {
         size_t i;
@@ -243,7 +247,8 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
                                 sqlite3_column_text(st, 5), "created_at", created,
                                 "status", sqlite3_column_text(st, 7), "base_version",
                                 (json_int_t)sqlite3_column_int64(st, 8),
-                                "server_version", (json_int_t)sqlite3_column_int64(st, 9),
+                                "server_version",
+                                (json_int_t)(reach ? sqlite3_column_int64(st, 9) : 0),
                                 "resolution", (const char *)sqlite3_column_text(st, 10),
                                 "resolved_by", (const char *)sqlite3_column_text(st, 11),
                                 "resolved_at",

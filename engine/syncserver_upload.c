@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "access.h"
 #include "alloc.h"
 #include "crypto.h"
 #include "error.h"
@@ -37,6 +38,7 @@ typedef struct {
     int64_t case_id;       /* 0: none (yet) */
     int64_t join;          /* an open conflict to join, or 0 */
     int reg_lost;          /* registered offline, not applied, not queued */
+    int gone;              /* checked out, since out of the user's reach */
 } target;
 
 /* The replay's receipt, written by the change's own commit. */
@@ -78,15 +80,40 @@ static hv_status replay_precommit(hv_engine *e)
     return s;
 }
 
-/* The ref's case, if any, and its device's open conflict on it. */
+/* The ref's case, if any, and its device's open conflict on it.  A case
+ * out of the device user's reach is no case here (the engine then
+ * refuses it as it refuses a ref that does not exist: no conflict on it,
+ * nothing of it shown back) unless this device checked it out (then it
+ * was reassigned since: *gone, queued on the case for its supervisor). */
 static hv_status case_of(hv_engine *e, const hv__device *d, target *t)
 {
+    int all = 0, sup = 0;
+    int64_t me = 0, reach = 0, had = 0;
     hv_status s = hv__store_query_int(e, "looking up a case", "SELECT id FROM"
                                       " cases WHERE ref = ?1", 0, &t->case_id,
                                       "t", t->server_ref);
-    if (s == HV_OK && t->case_id)
-        s = hv__conflict_open(e, d->id, t->case_id, NULL, &t->join);
-    return s;
+    if (s || !t->case_id || (s = hv__list_scope(e, 0, &all, &me, &sup)))
+        return s;
+    if ((s = hv__store_query_int(
+             e, "looking up a case",
+             "SELECT count(*) FROM cases c LEFT JOIN users a ON a.id ="
+             " c.assignee_id WHERE c.id = ?1 AND (c.assignee_id = ?2 OR"
+             " (?3 = 1 AND a.supervisor_id = ?2))", 0, &reach, "iii",
+             t->case_id, me, (int64_t)sup)))
+        return s;
+    if (!reach &&
+        (s = hv__store_query_int(e, "reading the case's history",
+                                 "SELECT count(*) FROM events WHERE case_id = ?1"
+                                 " AND kind = 'viewed' AND json_extract(data,"
+                                 " '$.device') = ?2", 0, &had, "it",
+                                 t->case_id, d->name)))
+        return s;
+    if (!reach && !had) {
+        t->case_id = 0;
+        return HV_OK;
+    }
+    t->gone = !reach;
+    return hv__conflict_open(e, d->id, t->case_id, NULL, &t->join);
 }
 
 /* What entry x is about: a local ref mapped to the case its offline
@@ -130,7 +157,7 @@ static hv_status target_of(hv_engine *e, const hv__device *d,
  * current one when every change to the case since the laptop's copy of
  * that version (the checkout's `viewed` event recording it) was this
  * device's own.  *stale: a case registered offline that someone else
- * changed since. */
+ * changed since, or a base version this device never checked out. */
 static hv_status expected_of(hv_engine *e, const hv__device *d,
                              const hv__sync_entry *x, const target *t,
                              int64_t *expected, int *stale)
@@ -139,18 +166,22 @@ static hv_status expected_of(hv_engine *e, const hv__device *d,
     *expected = x->base_version;
     *stale = 0;
     hv_status s = hv__sync_case_version(e, t->case_id, &now);
+    if (s == HV_OK && x->base_version > 0 &&
+        (s = hv__store_query_int(
+             e, "reading the case's history",
+             "SELECT max(seq) FROM events WHERE case_id = ?1 AND kind ="
+             " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
+             " json_extract(data, '$.version') = ?3",
+             0, &since, "iti", t->case_id, d->name, x->base_version)) == HV_OK &&
+        !since) {
+        /* a version this device never checked out (a hand-made entry
+         * claiming a copy it has not got): never applied as current */
+        *stale = 1;
+        return HV_OK;
+    }
     if (s || now == x->base_version)
         return s;
-    if (x->base_version > 0) {
-        if ((s = hv__store_query_int(
-                 e, "reading the case's history",
-                 "SELECT max(seq) FROM events WHERE case_id = ?1 AND kind ="
-                 " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
-                 " json_extract(data, '$.version') = ?3",
-                 0, &since, "iti", t->case_id, d->name, x->base_version)) ||
-            !since)
-            return s; /* no such copy: the engine refuses the stale version */
-    } else if (!t->local_ref) {
+    if (x->base_version == 0 && !t->local_ref) {
         *stale = 1;
         return HV_OK;
     }
@@ -166,6 +197,30 @@ static hv_status expected_of(hv_engine *e, const hv__device *d,
     else if (!x->base_version)
         *stale = 1;
     return HV_OK;
+}
+
+/* The earliest time entry x can have been made at (*floor): not before
+ * its device was enrolled, nor, for a change to a case, before the
+ * device's first copy of the version it was based on (the checkout's
+ * `viewed` event), less the clock slack either way.  An entry older than
+ * that is backdated (or its laptop's clock is wrong): queued. */
+static hv_status time_floor(hv_engine *e, const hv__device *d,
+                            const hv__sync_entry *x, const target *t,
+                            hv_time *floor)
+{
+    int64_t copied = 0;
+    *floor = d->enrolled_at - HV_SYNC_CLOCK_SLACK;
+    if (!t->case_id || x->base_version <= 0)
+        return HV_OK;
+    hv_status s = hv__store_query_int(
+        e, "reading the case's history",
+        "SELECT coalesce(min(at), 0) FROM events WHERE case_id = ?1 AND kind ="
+        " 'viewed' AND json_extract(data, '$.device') = ?2 AND"
+        " json_extract(data, '$.version') = ?3",
+        0, &copied, "iti", t->case_id, d->name, x->base_version);
+    if (s == HV_OK && copied && copied - HV_SYNC_CLOCK_SLACK > *floor)
+        *floor = copied - HV_SYNC_CLOCK_SLACK;
+    return s;
 }
 
 /* Sets or clears the replay of entry x on e (r NULL: clears). */
@@ -292,10 +347,12 @@ static hv_status apply_entry(upload *u, const hv__sync_entry *x)
     target t;
     int64_t expected = 0;
     int stale = 0, written = 0;
+    hv_time floor = 0;
     hv_status s = target_of(e, u->d, x, &t);
-    if (s)
+    if (s || (s = time_floor(e, u->d, x, &t, &floor)))
         goto done;
-    int in_order = x->at > 0 && x->at <= now + HV_SYNC_CLOCK_SLACK && x->at >= u->prev_at;
+    int in_order = x->at > 0 && x->at >= floor &&
+                   x->at <= now + HV_SYNC_CLOCK_SLACK && x->at >= u->prev_at;
     if (in_order)
         u->prev_at = x->at;
     if (t.join) {
@@ -304,6 +361,8 @@ static hv_status apply_entry(upload *u, const hv__sync_entry *x)
         s = queue(u, x, &t, "the case's offline registration was not applied");
     } else if (!in_order) {
         s = queue(u, x, &t, "time out of order");
+    } else if (t.gone) {
+        s = queue(u, x, &t, "the case is no longer in the user's caseload");
     } else if (t.case_id && (s = expected_of(e, u->d, x, &t, &expected, &stale))) {
         goto done;
     } else if (stale) {

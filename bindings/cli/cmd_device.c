@@ -415,15 +415,34 @@ static void print_columns(const column *l, const column *r)
     }
 }
 
+/* Prints "conflict #ID on WHAT: " for the conflict cf: its case's ref, a
+ * case registered offline, or (no case here, not a registration: a ref
+ * the server does not know or the user does not reach) the ref the
+ * laptop sent, control characters as '?'. */
+static void print_target(json_t *cf)
+{
+    long long id = int_or(cf, "id", 0);
+    const char *ref = str_or(cf, "ref", NULL);
+    json_t *first = json_array_get(json_object_get(cf, "ours"), 0);
+    if (ref) {
+        fprintf(cli_out(), "conflict #%lld on %s: ", id, ref);
+    } else if (!first || !strcmp(str_or(first, "kind", "register"), "register")) {
+        fprintf(cli_out(), "conflict #%lld on a case registered offline: ", id);
+    } else {
+        fprintf(cli_out(), "conflict #%lld on no case here (the laptop named ", id);
+        for (const char *p = str_or(first, "ref", "?"); *p; p++)
+            fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, cli_out());
+        fputs("): ", cli_out());
+    }
+}
+
 /* Prints one conflict of hv_conflict_list. */
 static void render_conflict(json_t *cf)
 {
     char t[32], t2[32], head[4 * COLUMN];
     long long id = int_or(cf, "id", 0), base = int_or(cf, "base_version", 0);
     const char *status = str_or(cf, "status", "open");
-    const char *ref = str_or(cf, "ref", NULL);
-    fprintf(cli_out(), "conflict #%lld %s%s: ", id, ref ? "on " : "on a case registered offline",
-            ref ? ref : "");
+    print_target(cf);
     if (!strcmp(status, "open"))
         fprintf(cli_out(), "waiting for a decision since %s\n",
                 when(json_object_get(cf, "created_at"), t, sizeof t, "?"));
@@ -611,8 +630,8 @@ void cli_due_conflicts(hv_engine *e)
     json_array_foreach(arr, i, u)
     {
         char t[32];
-        fprintf(cli_out(), "conflict #%lld on %s: waiting for a decision since %s\n",
-                int_or(u, "id", 0), str_or(u, "ref", "a case registered offline"),
+        print_target(u);
+        fprintf(cli_out(), "waiting for a decision since %s\n",
                 when(json_object_get(u, "created_at"), t, sizeof t, "?"));
     }
     if (json_array_size(arr))

@@ -54,7 +54,9 @@ for point in sync:before-upload sync:after-upload sync:after-ack sync:after-chec
     AT=$(printf '2026-11-28T1%d:00:00Z' "$k")
     run --db "$LA" --as amal --now "$AT" note "$R1" text="offline note $k"
     expect_rc 0 "offline note before $point"
-    clock 2026-11-29T09:00:00Z
+    # (the server's clock after the note: a change is never dated before
+    # the copy it was made on was checked out)
+    clock "$(printf '2026-11-28T1%d:30:00Z' "$k")"
     HAVEN_FAULT=$point sync_amal
     [ "$RC" -eq 137 ] && pass || failt "$point: the laptop was not killed there (exit $RC)"
     sync_amal
@@ -82,7 +84,7 @@ for point in serve:before-apply serve:after-entry serve:before-synced serve:befo
     login amal "amal-correct-horse-1"
     login admin "admin-correct-horse-4"
     T_ADMIN=$(token_of admin)
-    clock 2026-11-30T09:00:00Z
+    clock "$(printf '2026-11-29T1%d:30:00Z' "$((k - 5))")"
     sync_amal
     expect_rc 0 "the sync after the server was killed at $point"
     check_once "$point" "$AT"
