@@ -227,7 +227,7 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     hv_time_format(sqlite3_column_int64(st, 6), created, sizeof created);
     if (sqlite3_column_type(st, 12) != SQLITE_NULL)
         hv_time_format(sqlite3_column_int64(st, 12), resolved, sizeof resolved);
-    hv_status s = e->have_key && !headers ? entries_read(e, id, &all) : HV_OK;
+    hv_status s = e->have_key ? entries_read(e, id, &all) : HV_OK;
     int reach = sqlite3_column_int(st, 13);
     if (s == HV_OK && !headers)
         s = theirs(e, reach ? case_id : 0, (const char *)sqlite3_column_text(st, 3),
@@ -235,7 +235,15 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     if (s == HV_OK && all && (ours = json_array())) {
         size_t i;
         json_t *x;
-        json_array_foreach(all, i, x) json_array_append_new(ours, ours_entry(x, pseudonymous));
+        json_array_foreach(all, i, x) {
+            /* headers: which change, never its input (nothing viewed) */
+            json_t *o = ours_entry(x, pseudonymous);
+            if (o && headers) {
+                json_object_del(o, "input");
+                json_object_del(o, "fields");
+            }
+            json_array_append_new(ours, o);
+        }
     }
     json_decref(all);
     json_t *row = s ? NULL
@@ -260,7 +268,7 @@ static hv_status list_row(hv_engine *e, sqlite3_stmt *st, int pseudonymous,
     if (!row || json_array_append_new(arr, row))
         return hv__fail(e, HV_NOMEM, "out of memory");
     /* the refused changes were read, identifiably: audited */
-    if (!pseudonymous && ours) {
+    if (!pseudonymous && ours && !headers) {
         json_t *data = json_pack("{s:s,s:I}", "action", "conflicts", "conflict",
                                  (json_int_t)id);
         s = data ? hv__store_append_event(e, case_id, "viewed", data, NULL)

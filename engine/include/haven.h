@@ -736,9 +736,9 @@ HV_API hv_status hv_sync_serve(hv_engine *e, const char *request_json,
  * array: {id, ref, device, user, reason, created_at, status, base_version,
  * server_version, ours: [the refused changes, whole], theirs: [the events
  * of the case since base_version]}.  flags: HV_CONFLICTS_OPEN, only the
- * unresolved ones; HV_CONFLICTS_HEADERS, without ours and theirs (null):
- * nothing of the changes is read, so nothing is audited as viewed (what
- * `due` shows).  Reading the refused changes identifiably is audited (a
+ * unresolved ones; HV_CONFLICTS_HEADERS, ours without the changes' input
+ * (which changes: seq, time, kind, ref, step) and theirs null, so nothing
+ * is audited as viewed (what `due` shows).  Reading the refused changes identifiably is audited (a
  * `viewed` event on the case per conflict). */
 #define HV_CONFLICTS_OPEN 1
 #define HV_CONFLICTS_HEADERS 2

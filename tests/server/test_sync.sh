@@ -144,13 +144,14 @@ expect_rc 0 "amal syncs again"
 expect_out "1 changed" "the approval comes back as a changed case"
 on "$LA" amal show "$R1"
 expect_out "implementation" "the copy has the approved plan (implementation)"
-on "$LA" amal --now 2026-11-30T08:00:00Z followup "$R1" method=home_visit_unannounced safety=ok
+on "$LA" amal --now 2026-11-30T09:30:00Z followup "$R1" method=home_visit_unannounced safety=ok
 expect_rc 0 "offline: follow-up (a home visit)"
-on "$LA" amal --now 2026-11-30T08:30:00Z repl -e "open \"$R1\"; note \"Written in the REPL offline\""
+on "$LA" amal --now 2026-11-30T09:40:00Z repl -e "open \"$R1\"; note \"Written in the REPL offline\""
 expect_rc 0 "offline: a note from the REPL"
+clock 2026-11-30T10:00:00Z
 sync_as amal "$LA"
 expect_rc 0 "the follow-up and the REPL's note sync"
-for k in "followed_up:2026-11-30T08:00" "note_added:2026-11-30T08:30"; do
+for k in "followed_up:2026-11-30T09:30" "note_added:2026-11-30T09:40"; do
     kind=${k%%:*} at=${k#*:}
     n=$(sql "SELECT count(*) FROM events WHERE kind = '$kind'
              AND strftime('%Y-%m-%dT%H:%M', at, 'unixepoch') = '$at'
