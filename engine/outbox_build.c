@@ -451,6 +451,30 @@ static hv_status swap_in(build *b, const char *path)
     return HV_OK;
 }
 
+/* HV_BUSY when the copy being replaced took a change after its outbox was
+ * carried (a sync paused past the retirement's end, a laptop asleep): the
+ * change would be lost at the swap, so the swap waits for the next sync,
+ * which carries it. */
+static hv_status check_unchanged(build *b, const char *from)
+{
+    hv_engine *e = NULL;
+    int64_t seq = -1;
+    char *err = NULL;
+    hv_status s = hv_engine_open(from, &e, &err);
+    if (s == HV_OK)
+        s = hv__store_query_int(e, "reading the device settings",
+                                "SELECT CAST(value AS INTEGER) FROM meta"
+                                " WHERE key = 'device_seq'",
+                                0, &seq, "");
+    hv_engine_close(e);
+    hv_free(err);
+    if (s == HV_OK && seq == b->seq)
+        return HV_OK;
+    return fail(b, HV_BUSY, "sync: %s changed while the sync ran; sync again "
+                            "(nothing is lost)",
+                from);
+}
+
 /* Lets the copy that was to be replaced take changes again. */
 static void unretire(const char *from)
 {
@@ -517,7 +541,8 @@ HV_API hv_status hv_device_build(const char *path, const char *checkout_json,
     if (!s && !(s = make_folder(&b, path)) && !(s = init_copy(&b)) &&
         !(s = fill_copy(&b))) {
         hv__fault("sync:before-swap");
-        s = swap_in(&b, path);
+        if (!carry_from || !(s = check_unchanged(&b, carry_from)))
+            s = swap_in(&b, path);
     }
     if (b.dir)
         hv__outbox_remove_build(b.dir);
