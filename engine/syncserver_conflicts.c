@@ -282,6 +282,7 @@ HV_API hv_status hv_conflict_list(hv_engine *e, int flags, char **out_json)
 {
     int open_only = (flags & HV_CONFLICTS_OPEN) != 0;
     int headers = (flags & HV_CONFLICTS_HEADERS) != 0;
+    int to_decide = (flags & HV_CONFLICTS_TO_DECIDE) != 0;
     sqlite3_stmt *st = NULL;
     char role[32];
     int64_t me = 0;
@@ -295,6 +296,12 @@ HV_API hv_status hv_conflict_list(hv_engine *e, int flags, char **out_json)
         return hv__fail(e, HV_DENIED, "conflicts: a%s %s sees no conflicts "
                         "(caseworkers, supervisors and managers do)",
                         role[0] == 'a' ? "n" : "", role);
+    if (to_decide && strcmp(role, "supervisor")) { /* none to decide */
+        json_t *none = json_array();
+        s = hv__json_out(e, none, out_json);
+        json_decref(none);
+        return s;
+    }
     if ((s = hv__not_in_batch(e, "conflicts")) || (s = hv__store_begin(e)))
         return s;
     json_t *arr = json_array();

@@ -610,20 +610,11 @@ static int cmd_conflicts(const cli_globals *g, int argc, char **argv)
 
 void cli_due_conflicts(hv_engine *e)
 {
-    char *list = NULL, *users = NULL;
-    const char *me = hv_engine_actor(e);
-    int supervisor = 0;
+    char *list = NULL;
     size_t i;
-    json_t *u;
-    if (!me || hv_user_list(e, &users) != HV_OK)
-        return;
-    json_t *arr = json_loads(users, 0, NULL);
-    hv_free(users);
-    json_array_foreach(arr, i, u)
-        if (!strcmp(str_or(u, "login", ""), me) && !strcmp(str_or(u, "role", ""), "supervisor"))
-            supervisor = 1;
-    json_decref(arr);
-    if (!supervisor || hv_conflict_list(e, HV_CONFLICTS_OPEN | HV_CONFLICTS_HEADERS, &list) != HV_OK)
+    json_t *u, *arr;
+    if (hv_conflict_list(e, HV_CONFLICTS_OPEN | HV_CONFLICTS_HEADERS | HV_CONFLICTS_TO_DECIDE,
+                         &list) != HV_OK)
         return;
     arr = json_loads(list, 0, NULL);
     hv_free(list);

@@ -742,6 +742,9 @@ HV_API hv_status hv_sync_serve(hv_engine *e, const char *request_json,
  * `viewed` event on the case per conflict). */
 #define HV_CONFLICTS_OPEN 1
 #define HV_CONFLICTS_HEADERS 2
+/* Only the conflicts the caller decides as their team's supervisor (none
+ * for another role): what a supervisor's `due` lists. */
+#define HV_CONFLICTS_TO_DECIDE 4
 HV_API hv_status hv_conflict_list(hv_engine *e, int flags, char **out_json);
 /* A supervisor resolves conflict id: how "theirs" (keep the server's case,
  * drop the laptop's change), "ours" (apply the refused changes now, through
