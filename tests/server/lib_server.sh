@@ -224,3 +224,20 @@ no_secrets() {
 
 # rss_kb PID: the resident set of PID in kB.
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# clock ISO: the server's (simulated) clock, set by admin (logged in with
+# enrol/login) through POST /v1/clock; exits the test if refused.
+clock() {
+    api "$(token_of admin)" POST /v1/clock "{\"now\":\"$1\"}"
+    [ "$CODE" = 200 ] || { echo "POST /v1/clock $1: $CODE $(cat "$BODY")" >&2; exit 1; }
+}
+
+# devcode DEVICE LOGIN: admin enrols DEVICE for LOGIN over HTTPS; prints its
+# one-time code (remembered as a secret).
+devcode() {
+    c=$(XDG_CONFIG_HOME=$(cfg_of admin) "$HAVEN" --server "$HTTPS_URL" --json \
+        device enrol "$1" --user "$2" | sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
+    [ -n "$c" ] || { echo "no device code for $1" >&2; exit 1; }
+    secret "$c"
+    echo "$c"
+}

@@ -18,12 +18,6 @@ enrol amal "amal-correct-horse-1"
 enrol bilal "bilal-correct-horse-2"
 enrol sara "sara-correct-horse-3"
 enrol admin "admin-correct-horse-4"
-T_ADMIN=$(token_of admin)
-# clock T: the server's (simulated) clock, as an administrator.
-clock() {
-    api "$T_ADMIN" POST /v1/clock "{\"now\":\"$1\"}"
-    [ "$CODE" = 200 ] || { echo "POST /v1/clock $1: $CODE $(cat "$BODY")" >&2; exit 1; }
-}
 clock 2026-11-28T09:00:00Z
 as amal register child.name=Noorzadeh child.age=12 child.sex=female source=school \
     concerns=emotional_distress,school_decline consent.registration=caregiver location=Riverside
@@ -39,13 +33,6 @@ as bilal register child.name=Linaqvist child.age=9 child.sex=female source=healt
 expect_rc 0 "bilal registers Lina on the server"; R3=$(cat "$OUT")
 
 # ---- devices ----------------------------------------------------------------
-devcode() { # DEVICE LOGIN: an administrator enrols the device; prints its code
-    c=$(XDG_CONFIG_HOME=$(cfg_of admin) "$HAVEN" --server "$HTTPS_URL" --json \
-        device enrol "$1" --user "$2" | sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
-    [ -n "$c" ] || { echo "no device code for $1" >&2; exit 1; }
-    secret "$c"
-    echo "$c"
-}
 CA=$(devcode tab-amal amal)
 CB=$(devcode tab-bilal bilal)
 LA="$WORK/amal-laptop.db"

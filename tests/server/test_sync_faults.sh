@@ -12,18 +12,11 @@ chmod 600 "$HAVEN_DB"*
 start_server
 enrol amal "amal-correct-horse-1"
 enrol admin "admin-correct-horse-4"
-T_ADMIN=$(token_of admin)
-clock() {
-    api "$T_ADMIN" POST /v1/clock "{\"now\":\"$1\"}"
-    [ "$CODE" = 200 ] || { echo "POST /v1/clock $1: $CODE $(cat "$BODY")" >&2; exit 1; }
-}
 clock 2026-11-28T09:00:00Z
 as amal register child.name=Noor child.age=12 child.sex=female source=school \
     concerns=emotional_distress,school_decline consent.registration=caregiver location=Riverside
 expect_rc 0 "amal registers Noor"; R1=$(cat "$OUT")
-C=$(XDG_CONFIG_HOME=$(cfg_of admin) "$HAVEN" --server "$HTTPS_URL" --json \
-    device enrol tab-amal --user amal | sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
-secret "$C"
+C=$(devcode tab-amal amal)
 LA="$WORK/amal-laptop.db"
 sync_amal() { XDG_CONFIG_HOME=$(cfg_of amal) run sync --server "$HTTPS_URL" --db "$LA" "$@"; }
 
@@ -83,7 +76,6 @@ for point in serve:before-apply serve:after-entry serve:before-synced serve:befo
     start_server
     login amal "amal-correct-horse-1"
     login admin "admin-correct-horse-4"
-    T_ADMIN=$(token_of admin)
     clock "$(printf '2026-11-29T1%d:30:00Z' "$((k - 5))")"
     sync_amal
     expect_rc 0 "the sync after the server was killed at $point"
