@@ -105,6 +105,48 @@ expect_screenshot() {
     fi
 }
 
+# page_layout PAGE WIDTH HEIGHT: headless Chromium lays out a copy of the
+# HTML file PAGE in a WIDTHxHEIGHT window and prints what it measured, one
+# "name value" per line: scroll_width (the page's width: more than WIDTH
+# means it scrolls sideways), and for every element with a data-check
+# attribute "check NAME LEFT RIGHT TOP BOTTOM WIDTH_OF_TEXT CLIPPED" (its box
+# in pixels; CLIPPED is 1 when its text is wider than its box or it leaves
+# the window).  Also saves a screenshot to $WORK/layout-WIDTH.png.
+page_layout() {
+    _copy="$WORK/layout-$2x$3.html"
+    cp "$1" "$_copy"
+    cat >>"$_copy" <<'JS'
+<script>
+(function () {
+  var w = window.innerWidth, out = [];
+  out.push("scroll_width " + document.documentElement.scrollWidth);
+  document.querySelectorAll("[data-check]").forEach(function (e) {
+    var r = e.getBoundingClientRect(), tw = r.width;
+    if (e.getComputedTextLength) tw = e.getComputedTextLength();
+    else if (e.scrollWidth) tw = e.scrollWidth;
+    var clipped = (tw > r.width + 1 || r.left < 0 || r.right > w + 1) ? 1 : 0;
+    out.push("check " + e.getAttribute("data-check") + " " + Math.round(r.left) +
+             " " + Math.round(r.right) + " " + Math.round(r.top) + " " +
+             Math.round(r.bottom) + " " + Math.round(tw) + " " + clipped);
+  });
+  var pre = document.createElement("pre");
+  pre.id = "haven-layout";
+  pre.textContent = "\n" + out.join("\n") + "\n";
+  document.body.appendChild(pre);
+})();
+</script>
+JS
+    timeout 90 chromium --headless --no-sandbox --disable-gpu \
+        --user-data-dir="$WORK/chromium" --hide-scrollbars \
+        --window-size="$2,$3" --screenshot="$WORK/layout-$2.png" \
+        "file://$_copy" >/dev/null 2>&1
+    timeout 90 chromium --headless --no-sandbox --disable-gpu \
+        --user-data-dir="$WORK/chromium" --window-size="$2,$3" \
+        --dump-dom "file://$_copy" 2>/dev/null |
+        sed -n '/<pre id="haven-layout">/,/<\/pre>/p' |
+        grep -E '^(scroll_width|check) '
+}
+
 init_db() {
     run --as admin --now "$T0" init --simulated --agency CP --workflow "$SRC/workflows/iasc.yaml" \
         --rules "$SRC/rules/default"
