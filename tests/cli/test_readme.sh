@@ -103,7 +103,7 @@ play() {
 line_of() { grep -nF -- "$1" "$README" | head -n 1 | cut -d: -f1; }
 
 # ---- every tested block runs as printed -------------------------------------
-for name in tour caseworker trainer; do
+for name in tour agency trainer; do
     grep -qx "<!-- test: $name -->" "$README" && pass || failt "README.md has no '<!-- test: $name -->' block"
 done
 play "$README" tour "$WORK/tour"
@@ -118,7 +118,7 @@ run audit verify; expect_rc 0 "the tour's database verifies"
 grep -q '<svg' "$WORK/tour/iasc.svg" && pass || failt "the tour drew the workflow"
 
 # The caseworker's day and the supervisor's week share one agency.
-play "$README" caseworker "$WORK/agency"
+play "$README" agency "$WORK/agency"
 expect_rc 0 "the caseworker's day and the supervisor's week run as printed: $(cat "$OUT")"
 n=$(sed -n 's/^ok: \([0-9]*\) commands$/\1/p' "$OUT")
 [ "${n:-0}" -ge 20 ] && pass || failt "the walkthroughs ran only ${n:-0} commands"
@@ -134,7 +134,7 @@ grep -q '<svg' "$WORK/training/noor.html" && pass || failt "the timeline page ha
 # A command that fails: the walkthrough reassigns to a user nobody created.
 line=$(line_of "assign CP-2027-00002 to=bilal")
 sed 's/assign CP-2027-00002 to=bilal/assign CP-2027-00002 to=nobody/' "$README" >"$WORK/broken.md"
-play "$WORK/broken.md" caseworker "$WORK/broken"
+play "$WORK/broken.md" agency "$WORK/broken"
 expect_rc 1 "a README command that fails fails the test"
 expect_out "^README.md:$line: exit 69, want 0" "the failure names the command's line"
 # A printed line that differs.
