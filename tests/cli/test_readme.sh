@@ -96,7 +96,8 @@ play() {
     (cd "$3" && sh "$WORK/play-$2.sh") >"$WORK/play.out" 2>&1
     RC=$?
     OUT="$WORK/play.out"
-    ERR="$WORK/play.out"
+    : >"$WORK/play.err"
+    ERR="$WORK/play.err"     # the report is in OUT, shown by each check
 }
 
 # line_of TEXT: the README line holding TEXT (the first).
