@@ -14,8 +14,10 @@
 # as printed and must exit 0, or N when its line says `# exits N`; a line
 # `# -> TEXT` right after a command is a line that command must print.
 # The first command that does not do so fails the test, named by its line
-# in README.md.  The test also breaks a copy of the README in three ways
-# and checks that each is caught at the right line.
+# in README.md.  No ```sh block in the tour's section or the walkthroughs'
+# goes untested (each needs its marker).  The test also breaks copies of
+# the README (a marker dropped, a command, an output line, a refusal) and
+# checks that each is caught at the right line.
 . "$(dirname "$0")/lib.sh"
 
 README=$SRC/README.md
@@ -55,6 +57,7 @@ EOF
     function quote(s) { gsub(/\047/, "\047\\\047\047", s); return "\047" s "\047" }
     /^<!-- test: [a-z_]+ -->$/ { name = $3; armed = 1; next }
     armed && /^```sh$/ { inblock = (name == want); armed = 0; next }
+    armed && !/^$/ { armed = 0 }
     /^```/ && inblock { flush(); inblock = 0; next }
     !inblock { next }
     heredoc != "" {
@@ -103,10 +106,31 @@ play() {
 # line_of TEXT: the README line holding TEXT (the first).
 line_of() { grep -nF -- "$1" "$README" | head -n 1 | cut -d: -f1; }
 
+# untested README: the line of every ```sh fence in the tour's section or
+# the walkthroughs' that does not come right after its marker.
+untested() {
+    awk '
+    /^```/ {
+        if (!fence && watch && $0 == "```sh" && !marked) print NR
+        fence = !fence; marked = 0; next
+    }
+    fence { next }
+    /^## / { watch = ($0 == "## A tour of the command line" || $0 == "## Three people\047s views") }
+    /^<!-- test: [a-z_]+ -->$/ { marked = 1; next }
+    !/^$/ { marked = 0 }
+    ' "$1"
+}
+
 # ---- every tested block runs as printed -------------------------------------
 for name in tour agency trainer; do
     grep -qx "<!-- test: $name -->" "$README" && pass || failt "README.md has no '<!-- test: $name -->' block"
 done
+bad=$(untested "$README")
+[ -z "$bad" ] && pass || failt "README.md: an untested \`\`\`sh block in the tour or the walkthroughs, at line $bad"
+awk '/^<!-- test: agency -->$/ && !done { done = 1; next } { print }' "$README" >"$WORK/unmarked.md"
+[ "$(untested "$WORK/unmarked.md")" = "$(line_of "<!-- test: agency -->")" ] && pass ||
+    failt "a block left without its marker is found: '$(untested "$WORK/unmarked.md")'"
+
 play "$README" tour "$WORK/tour"
 expect_rc 0 "the tour runs as printed: $(cat "$OUT")"
 n=$(sed -n 's/^ok: \([0-9]*\) commands$/\1/p' "$OUT")
