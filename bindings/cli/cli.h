@@ -49,7 +49,8 @@ typedef int (*cli_command_fn)(const cli_globals *g, int argc, char **argv);
  *  - summary: a few words for the manual's headings and zsh's list (NULL:
  *    the help's first words up to a '.', '(', ',', ';' or ':').
  * A step (HV_STEP_MAP) has no usage but its synopsis: its usage is
- * "haven VERB REF " synopsis, each " | " starting "haven VERB REF " again
+ * "haven VERB REF " synopsis, each " | " starting "haven VERB REF " again,
+ * each form taking [--expect-version N], and a last form with --json-in
  * (cli_print_usage). */
 typedef struct {
     const char *name;

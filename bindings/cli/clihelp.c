@@ -153,7 +153,13 @@ static const char *const description[] = {
     ".I REF",
     "acts on one case by its reference (e.g. CP\\-2026\\-00001);",
     ".I key=value",
-    "pairs give a step's or a registration's fields.",
+    "pairs give a step's or a registration's fields (or",
+    ".B \\-\\-json\\-in",
+    "a JSON object).  The lifecycle steps (assess to update below) move a case",
+    "through the workflow; with",
+    ".BI \\-\\-expect\\-version \" N\"",
+    "a step is refused (exit 65) when the case changed since you read version",
+    ".IR N .",
     NULL,
 };
 
@@ -645,19 +651,30 @@ static void global_list(char *list, size_t size)
 }
 
 /* For each command (and each of its subcommands), a case branch printing
- * its options: `KEY) echo "OPTIONS" ;;` (bash) or an entry `'KEY' 'OPTIONS'`
- * of an associative array (zsh). */
+ * its options but the global ones: `KEY) echo "OPTIONS" ;;` (bash) or an
+ * entry `'KEY' 'OPTIONS'` of an associative array (zsh). */
 static void option_table(FILE *out, int zsh)
 {
     size_t n;
     const cli_command *const *cmds = cli_commands(&n);
+    char globals[512];
+    global_list(globals, sizeof globals);
     for (size_t i = 0; i < n; i++) {
-        char subs[512], opts[1024], key[128];
+        char subs[512], all[1024], opts[1024], key[128];
         subcommands_of(cmds[i], subs, sizeof subs);
         for (const char *p = subs;;) {
             size_t k = strcspn(p, " ");
             snprintf(key, sizeof key, "%.*s", (int)k, p);
-            command_options(cmds[i], key, opts, sizeof opts);
+            command_options(cmds[i], key, all, sizeof all);
+            opts[0] = '\0';
+            for (const char *q = all; *q;) {
+                size_t m = strcspn(q, " ");
+                char word[64];
+                snprintf(word, sizeof word, "%.*s", (int)m, q);
+                if (!has_word(globals, word))
+                    add_word(opts, sizeof opts, q, m);
+                q += m + (q[m] == ' ');
+            }
             if (*opts && !zsh)
                 fprintf(out, "        \"%s%s%s\") echo \"%s\" ;;\n", cmds[i]->name,
                         *key ? " " : "", key, opts);
@@ -729,7 +746,7 @@ static void completion_bash(FILE *out)
           "    if [[ $cur == -* ]]; then\n"
           "        opts=$(_haven_options \"$cmd${sub:+ $sub}\")\n"
           "        [ -n \"$opts\" ] || opts=$(_haven_options \"$cmd\")\n"
-          "        COMPREPLY=($(compgen -W \"$opts --help $_haven_globals\" -- \"$cur\"))\n"
+          "        COMPREPLY=($(compgen -W \"$opts $_haven_globals\" -- \"$cur\"))\n"
           "    fi\n"
           "    # anything else: file names (complete -o default)\n"
           "    return 0\n"
@@ -754,7 +771,11 @@ static void completion_zsh(FILE *out)
         squoted(out, summary_of(cmds[i], sum, sizeof sum), 1);
         fputs("'\n", out);
     }
-    fputs(")\nlocal -A _haven_subs _haven_opts\n_haven_subs=(\n", out);
+    char globals[512];
+    global_list(globals, sizeof globals);
+    fprintf(out, ")\nlocal _haven_globals='%s'\nlocal -A _haven_subs _haven_opts\n"
+                 "_haven_subs=(\n",
+            globals);
     for (size_t i = 0; i < n; i++) {
         char subs[512];
         subcommands_of(cmds[i], subs, sizeof subs);
@@ -796,7 +817,7 @@ static void completion_zsh(FILE *out)
           "    elif [[ $PREFIX == -* ]]; then\n"
           "        (( CURRENT > 2 )) && sub=$words[2]\n"
           "        opts=${_haven_opts[$cmd $sub]:-${_haven_opts[$cmd]}}\n"
-          "        compadd -- ${=opts} --help && ret=0\n"
+          "        compadd -- ${=opts} ${=_haven_globals} && ret=0\n"
           "    else\n"
           "        _files && ret=0\n"
           "    fi\n"

@@ -374,11 +374,16 @@ void cli_print_usage(FILE *out, const cli_command *c)
         fputs(c->usage, out);
         return;
     }
+    /* every step also takes its fields as JSON and --expect-version
+     * (cmd_steps.c) */
     const char *p = c->synopsis;
     fprintf(out, "haven %s REF ", c->name);
     for (const char *bar; (bar = strstr(p, " | ")); p = bar + 3)
-        fprintf(out, "%.*s | haven %s REF ", (int)(bar - p), p, c->name);
-    fputs(p, out);
+        fprintf(out, "%.*s [--expect-version N] | haven %s REF ", (int)(bar - p), p,
+                c->name);
+    fprintf(out, "%s [--expect-version N] | haven %s REF --json-in FILE|- "
+                 "[--expect-version N]",
+            p, c->name);
 }
 
 /* The command called name, or NULL. */
