@@ -421,6 +421,19 @@ void cli_help_command(FILE *out, const cli_command *c)
     }
 }
 
+/* The exit codes in a line ("0 ok, 64 usage, ..."; each code and its word
+ * joined by glue) into buf. */
+static const char *exit_summary(char *buf, size_t size, char glue)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < NEXIT; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%d%c%s%s", i ? ", " : "", exit_codes[i].code,
+                 glue, exit_codes[i].word, i + 1 < NEXIT ? "" : ".");
+    }
+    return buf;
+}
+
 void cli_help_overview(FILE *out)
 {
     size_t n;
@@ -455,13 +468,8 @@ void cli_help_overview(FILE *out)
     fputs("\n`haven COMMAND --help` describes one command; `man haven` describes "
           "them all.\n",
           out);
-    char codes[1024] = "";
-    for (size_t i = 0; i < NEXIT; i++) {
-        size_t used = strlen(codes);
-        snprintf(codes + used, sizeof codes - used, "%s%d\x1f%s%s", i ? ", " : "",
-                 exit_codes[i].code, exit_codes[i].word, i + 1 < NEXIT ? "" : ".");
-    }
-    filled(out, "Exit codes:", 2, codes);
+    char codes[1024];
+    filled(out, "Exit codes:", 2, exit_summary(codes, sizeof codes, '\x1f'));
 }
 
 /* ---- roff ------------------------------------------------------------------- */
@@ -605,7 +613,11 @@ void cli_help_man(FILE *out)
     fputs(".SH COMMANDS\n", out);
     for (size_t i = 0; i < n; i++)
         man_command(out, cmds[i]);
+    char codes[1024];
     fputs(".SH EXIT STATUS\n", out);
+    exit_summary(codes, sizeof codes, ' ');
+    roff_text(out, codes, strlen(codes));
+    fputs("\nErrors are one line on standard error, \\fBhaven: WHAT: WHY\\fR.\n", out);
     for (size_t i = 0; i < NEXIT; i++) {
         fprintf(out, ".TP\n.B %d\n", exit_codes[i].code);
         roff_lines(out, exit_codes[i].text);
