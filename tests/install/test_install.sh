@@ -27,12 +27,14 @@ outside=$(grep -E '^-- (Installing|Up-to-date): ' install.log | grep -v -- "-- [
 [ -z "$outside" ] && pass || failt "installed outside DESTDIR: $(echo "$outside" | head -2)"
 PC=$(find "$ROOT" -name haven.pc -path '*/pkgconfig/*' | head -1)
 for f in bin/haven sbin/havend include/haven.h share/man/man1/haven.1 share/man/man8/havend.8 \
-         share/bash-completion/completions/haven share/zsh/vendor-completions/_haven \
+         share/bash-completion/completions/haven \
          share/haven/workflows/iasc.yaml share/haven/rules/default/pack.yaml; do
     [ -f "$ROOT/$f" ] && pass || failt "not installed: $f"
 done
 [ -n "$PC" ] && pass || failt "haven.pc not installed"
 LIBDIR=$(dirname "$(dirname "$PC")")
+ZDIR=$(dirname "$(find "$ROOT/share/zsh" -name _haven 2>/dev/null | head -1)")
+[ -f "$ZDIR/_haven" ] && pass || failt "the zsh completion _haven is not under share/zsh"
 [ -f "$LIBDIR/cmake/haven/haven-config.cmake" ] && pass ||
     failt "haven-config.cmake not in $LIBDIR/cmake/haven"
 # the installed page is the one made from the table
@@ -148,7 +150,6 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 fi
 
 # ---- zsh completion -----------------------------------------------------------------
-ZDIR=$ROOT/share/zsh/vendor-completions
 if command -v zsh >/dev/null 2>&1; then
     zsh -fc 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -d "$2"
              print -r -- "${_comps[haven]}"; autoload -Uz +X _haven' zsh "$ZDIR" "$WORK/zcd" \
