@@ -61,8 +61,13 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	sh tools/fuzz.sh $(FUZZ_SECONDS)
 
+# `make install [PREFIX=/usr] [DESTDIR=/tmp/stage]`: the programs, libhaven
+# with haven.h, haven.pc, the CMake package (find_package(Haven)), the
+# manual pages, the bash and zsh completions and the shipped workflows,
+# rules and scenarios (PREFIX defaults to the configured one, /usr/local).
+PREFIX ?=
 install: all
-	cmake --install $(BUILD)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

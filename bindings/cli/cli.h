@@ -35,16 +35,30 @@ typedef struct {
  * exit code. */
 typedef int (*cli_command_fn)(const cli_globals *g, int argc, char **argv);
 
-/* One command of the table: its name, what runs it, its usage line(s) and
- * its help.  A step (HV_STEP_MAP) has no usage but its synopsis: its usage
- * is "haven VERB REF " synopsis, each " | " starting "haven VERB REF "
- * again (cli_print_usage). */
+/* One command of the table: its name, what runs it, its usage line(s), its
+ * help and a one-line summary.  `haven --help`, `haven COMMAND --help`, the
+ * manual page (doc/haven.1) and the shell completions are all made from
+ * these fields (clihelp.c), so they cannot drift:
+ *  - usage: the forms of the command, each "haven NAME ...", separated by
+ *    " | haven ".  A lower-case word right after the name is a subcommand
+ *    ("haven rules diff [DIR]"; "disable|enable" names two); every --option
+ *    in a form is completed after that subcommand.
+ *  - help: lines of text.  A line starting "SUB: " (or "SUB, SUB: ") for
+ *    subcommands SUB begins that subcommand's paragraph; every subcommand
+ *    has one (tests/cli/test_guard_manpage.sh).
+ *  - summary: a few words for the manual's headings and zsh's list (NULL:
+ *    the help's first words up to a '.', '(', ',', ';' or ':').
+ * A step (HV_STEP_MAP) has no usage but its synopsis: its usage is
+ * "haven VERB REF " synopsis, each " | " starting "haven VERB REF " again,
+ * each form taking [--expect-version N], and a last form with --json-in
+ * (cli_print_usage). */
 typedef struct {
     const char *name;
     cli_command_fn run;
     const char *usage;
     const char *synopsis;
     const char *help;
+    const char *summary;
 } cli_command;
 
 /* ---- clirun.c: where a command prints, reads and writes ---------------- */
@@ -127,6 +141,14 @@ char *cli_input_json(const char *what, const char *json_in, int npairs,
                      char **pairs, const kv_field *fields, int *code);
 /* Prints the usage line(s) of c, without the final newline. */
 void cli_print_usage(FILE *out, const cli_command *c);
+/* Prints `haven: command: unknown argument 'ARG' (see haven command
+ * --help)` (ARG shortened and shown as cli_unknown_option shows an
+ * option), or for an ARG starting '-' cli_unknown_option's line; returns
+ * the usage exit code. */
+int cli_unknown_argument(const char *command, const char *arg);
+/* Prints `haven: command: OPT needs a value (see haven command --help)`;
+ * returns the usage exit code. */
+int cli_missing_value(const char *command, const char *opt);
 
 /* ---- the commands, by file ----------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "clihelp.h"
 #include "clirun.h"
 #include "haven.h"
 #include "kv.h"
@@ -135,6 +136,24 @@ int cli_unknown_option(const char *command, const char *opt)
 {
     char word[48];
     fprintf(cli_err(), "haven: %s: unknown option %s (see haven %s --help)\n", command,
+            typed_word(word, sizeof word, opt), command);
+    return hv_status_exit_code(HV_USAGE);
+}
+
+int cli_unknown_argument(const char *command, const char *arg)
+{
+    char word[48];
+    if (arg[0] == '-')
+        return cli_unknown_option(command, arg);
+    fprintf(cli_err(), "haven: %s: unknown argument '%s' (see haven %s --help)\n", command,
+            typed_word(word, sizeof word, arg), command);
+    return hv_status_exit_code(HV_USAGE);
+}
+
+int cli_missing_value(const char *command, const char *opt)
+{
+    char word[48];
+    fprintf(cli_err(), "haven: %s: %s needs a value (see haven %s --help)\n", command,
             typed_word(word, sizeof word, opt), command);
     return hv_status_exit_code(HV_USAGE);
 }
@@ -313,26 +332,41 @@ char *cli_input_json(const char *what, const char *json_in, int npairs,
 
 static int cmd_help(const cli_globals *g, int argc, char **argv);
 
-/* haven help [COMMAND]: its entry (the table is clirun.c's). */
-static const cli_command help_command = {"help", cmd_help, "haven help [COMMAND]",
-                                         NULL, "Show help."};
+/* haven help: its entry (the table is clirun.c's). */
+static const cli_command help_command = {
+    "help", cmd_help,
+    "haven help [COMMAND] | haven help --man | haven help --completion bash|zsh",
+    NULL,
+    "Without COMMAND, what `haven --help` prints; with one, what `haven COMMAND\n"
+    "--help` prints.  --man prints this manual page in roff (doc/haven.1 is\n"
+    "that text); --completion prints the bash or zsh completion script (as\n"
+    "installed).  All are made from the one table of commands, so they\n"
+    "never disagree.",
+    "help, the manual page and shell completions"};
 
-/* Every command, in the order `haven --help` lists them. */
+/* Every command, in the order `haven --help` and the manual list them. */
 static const cli_command *const commands[] = {
     &cli_cmd_init, &cli_cmd_register, &cli_cmd_show, &cli_cmd_list,
-    &cli_cmd_search, &cli_cmd_note, &cli_cmd_history, &cli_cmd_workflow,
+    &cli_cmd_search, &cli_cmd_note, &cli_cmd_history, &cli_cmd_explain,
+    &cli_cmd_due,
 #define STEP_COMMAND(verb, synopsis, help) &cli_step_##verb,
     HV_STEP_MAP(STEP_COMMAND)
 #undef STEP_COMMAND
-    &cli_cmd_due, &cli_cmd_user, &cli_cmd_scenario, &cli_cmd_train,
-    &cli_cmd_repl, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_audit,
-    &cli_cmd_purge, &cli_cmd_gen, &cli_cmd_backup, &cli_cmd_export,
-    &cli_cmd_import, &cli_cmd_report, &cli_cmd_login, &cli_cmd_logout,
-    &cli_cmd_whoami, &cli_cmd_enrol, &cli_cmd_sync, &cli_cmd_device,
-    &cli_cmd_conflicts, &help_command,
+    &cli_cmd_workflow, &cli_cmd_rules, &cli_cmd_user, &cli_cmd_audit,
+    &cli_cmd_backup, &cli_cmd_purge, &cli_cmd_export, &cli_cmd_import,
+    &cli_cmd_report, &cli_cmd_gen, &cli_cmd_scenario, &cli_cmd_train,
+    &cli_cmd_repl, &cli_cmd_login, &cli_cmd_logout, &cli_cmd_whoami,
+    &cli_cmd_enrol, &cli_cmd_sync, &cli_cmd_device, &cli_cmd_conflicts,
+    &help_command,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const cli_command *const *cli_commands(size_t *n)
+{
+    *n = NCOMMANDS;
+    return commands;
+}
 
 void cli_print_usage(FILE *out, const cli_command *c)
 {
@@ -340,11 +374,16 @@ void cli_print_usage(FILE *out, const cli_command *c)
         fputs(c->usage, out);
         return;
     }
+    /* every step also takes its fields as JSON and --expect-version
+     * (cmd_steps.c) */
     const char *p = c->synopsis;
     fprintf(out, "haven %s REF ", c->name);
     for (const char *bar; (bar = strstr(p, " | ")); p = bar + 3)
-        fprintf(out, "%.*s | haven %s REF ", (int)(bar - p), p, c->name);
-    fputs(p, out);
+        fprintf(out, "%.*s [--expect-version N] | haven %s REF ", (int)(bar - p), p,
+                c->name);
+    fprintf(out, "%s [--expect-version N] | haven %s REF --json-in FILE|- "
+                 "[--expect-version N]",
+            p, c->name);
 }
 
 /* The command called name, or NULL. */
@@ -410,60 +449,32 @@ static int unknown_command(const char *name)
     return hv_status_exit_code(HV_USAGE);
 }
 
-/* Prints `haven COMMAND --help` of c on cli_out(); returns 0. */
-static int command_help(const cli_command *c)
-{
-    fprintf(cli_out(), "usage: ");
-    cli_print_usage(cli_out(), c);
-    fprintf(cli_out(), "\n\n%s\n", c->help);
-    return 0;
-}
-
-/* Prints the overview of `haven --help` on out. */
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: haven [--db PATH] [--as LOGIN] [--now ISO8601] [--json] "
-            "COMMAND ...\n\n"
-            "Haven %s - child protection case management.\n\n"
-            "Global options:\n"
-            "  --db PATH      the database (default $HAVEN_DB, else "
-            "./haven.db)\n"
-            "  --as LOGIN     the acting user (default $HAVEN_USER, else "
-            "$USER)\n"
-            "  --now TIME     fix the clock of a simulated database (init\n"
-            "                 --simulated), e.g. 2026-11-28T09:00:00Z; a live\n"
-            "                 database refuses it\n"
-            "  --purpose CODE why you act (recorded in the audit trail)\n"
-            "  --json         print JSON instead of text\n"
-            "  --server URL   run on a Haven server (default $HAVEN_SERVER)\n"
-            "  --version, --help\n\nCommands:\n",
-            HV_VERSION_STRING);
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        fputs("  ", out);
-        cli_print_usage(out, commands[i]);
-        fputc('\n', out);
-    }
-    fprintf(out,
-            "\n`haven COMMAND --help` describes one command.\n"
-            "Exit codes: 0 ok, 64 usage, 65 bad data or refusal, 66 missing "
-            "input file,\n69 not found, 70 internal error, 73 cannot create, "
-            "74 input/output error\n(e.g. disk full), 75 database busy (retry), "
-            "77 permission denied.\n");
-}
-
-/* haven help [COMMAND] */
+/* haven help [COMMAND] | help --man | help --completion bash|zsh */
 static int cmd_help(const cli_globals *g, int argc, char **argv)
 {
     (void)g;
     if (argc == 0) {
-        usage(cli_out());
+        cli_help_overview(cli_out());
         return 0;
     }
+    if (!strcmp(argv[0], "--man") && argc == 1) {
+        cli_help_man(cli_out());
+        return 0;
+    }
+    if (!strcmp(argv[0], "--completion")) {
+        if (argc == 2 && !cli_help_completion(cli_out(), argv[1]))
+            return 0;
+        return cli_usage_error("help --completion", "give bash or zsh");
+    }
+    if (argv[0][0] == '-')
+        return cli_unknown_option("help", argv[0]);
     const cli_command *c = find_command(argv[0]);
-    if (c)
-        return command_help(c);
-    return unknown_command(argv[0]);
+    if (!c)
+        return unknown_command(argv[0]);
+    if (argc > 1)
+        return cli_unknown_argument("help", argv[1]);
+    cli_help_command(cli_out(), c);
+    return 0;
 }
 
 /* ---- running a command -------------------------------------------------------- */
@@ -494,15 +505,17 @@ int cli_remote_allowed(const char *command, const char *subcommand)
 static int dispatch(const cli_globals *g, int argc, char **argv)
 {
     if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        usage(argc == 0 ? cli_err() : cli_out());
+        cli_help_overview(argc == 0 ? cli_err() : cli_out());
         return argc == 0 ? hv_status_exit_code(HV_USAGE) : 0;
     }
     const cli_command *c = find_command(argv[0]);
     if (!c)
         return unknown_command(argv[0]);
     for (int j = 1; j < argc; j++)
-        if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h"))
-            return command_help(c);
+        if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+            cli_help_command(cli_out(), c);
+            return 0;
+        }
     if (cli_is_remote() && !cli_remote_allowed(c->name, argc > 1 ? argv[1] : NULL)) {
         char what[64];
         if (cli_remote_allowed(c->name, NULL))

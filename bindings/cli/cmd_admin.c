@@ -83,8 +83,10 @@ static int user_update(const cli_globals *g, int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             if (!strcmp(argv[i], "--supervisor") && i + 1 < argc)
                 sup = argv[++i];
+            else if (!strcmp(argv[i], "--supervisor"))
+                return cli_missing_value("user role", argv[i]);
             else
-                return cli_usage_error("user role", "unknown argument");
+                return cli_unknown_argument("user role", argv[i]);
         }
     } else {
         return cli_usage_error("user", "use 'user disable LOGIN', 'user enable "
@@ -115,8 +117,10 @@ static int user_add(const cli_globals *g, int argc, char **argv)
             role = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--supervisor"))
             supervisor = argv[++i];
+        else if (!strcmp(argv[i], "--role") || !strcmp(argv[i], "--supervisor"))
+            return cli_missing_value("user add", argv[i]);
         else
-            return cli_usage_error("user add", "unknown argument");
+            return cli_unknown_argument("user add", argv[i]);
     }
     if ((code = cli_open_engine(g, &e)))
         return code;
@@ -247,7 +251,13 @@ static int parse_audit(int argc, char **argv, audit_args *a)
         } else if (!strcmp(sub, "log") && !a->ref && argv[i][0] != '-') {
             a->ref = argv[i];
         } else {
-            code = cli_usage_error("audit", "unknown argument");
+            char what[32];
+            snprintf(what, sizeof what, "audit %.20s", sub);
+            const char *w = argv[i];
+            int valued = !strcmp(w, "--checkpoint") || !strcmp(w, "--out") ||
+                         !strcmp(w, "--user") || !strcmp(w, "--since");
+            code = valued && i + 1 == argc ? cli_missing_value(what, w)
+                                           : cli_unknown_argument(what, w);
         }
     }
     if (!code && strcmp(sub, "verify") && strcmp(sub, "checkpoint") && strcmp(sub, "log"))
@@ -332,15 +342,18 @@ const cli_command cli_cmd_init = {
     "haven init --agency CODE --workflow FILE [--rules DIR] "
     "[--ref-pattern PATTERN] [--agency-name NAME] [--simulated]",
     NULL,
-    "Create a new database for an agency, with its workflow.  The acting\n"
-    "user (--as) becomes its first administrator.  PATTERN makes case\n"
-    "references (default AGENCY-YYYY-NNNNN): AGENCY, YYYY or YY, and a run\n"
-    "of 3-9 N's for the number; they never carry identifying data.\n"
+    "Create a new database for an agency, with its workflow (a YAML file such\n"
+    "as workflows/iasc.yaml, installed: see FILES in haven(1)) and its rule\n"
+    "pack.  The acting user (--as) becomes its first administrator.  PATTERN\n"
+    "makes case references (default AGENCY-YYYY-NNNNN): AGENCY, YYYY or YY,\n"
+    "and a run of 3-9 N's for the number; they never carry identifying data.\n"
     "The database is live: every event carries the system time, and --now\n"
     "is refused by every command.  --simulated makes one for training, tests\n"
     "or demonstrations whose clock --now sets (this init's --now included);\n"
-    "show, exports and reports say it is simulated.  Which it is cannot be\n"
-    "changed later."};
+    "show, exports and reports say it is simulated.  The mode is recorded in\n"
+    "the chained 'initialised' event and cannot be changed later: audit\n"
+    "verify fails when the database's meta 'clock' no longer matches it.",
+    "make a new database"};
 
 const cli_command cli_cmd_user = {
     "user", cmd_user,
@@ -348,34 +361,49 @@ const cli_command cli_cmd_user = {
     "haven user disable|enable LOGIN | haven user role LOGIN ROLE [--supervisor LOGIN] | "
     "haven user enrol LOGIN | haven user map LOGIN [--os-login NAME] [--oidc IDENTITY]",
     NULL,
-    "Manage users (an administrator adds them).  Roles: caseworker,\n"
-    "supervisor, manager, administrator, trainer.  Disabling a user revokes\n"
-    "their server tokens.\n"
-    "enrol: a one-time code (72 h; a new one voids the old) with which the\n"
-    "user sets their own password on the agency server; shown once.\n"
-    "map: the OS login (the server's local socket) and the single sign-on\n"
-    "identity (ISSUER|SUBJECT, or an e-mail) the user is known by; a mapping\n"
-    "not given is cleared."};
+    "The users of the database; an administrator manages them.  Roles:\n"
+    "caseworker, supervisor, manager, administrator, trainer.\n"
+    "add: a new user with a role (a caseworker's supervisor with\n"
+    "--supervisor).\n"
+    "list: every user, their role, supervisor and whether they are active.\n"
+    "disable, enable: a disabled user can do nothing and their server tokens\n"
+    "are revoked; enable lets them in again.  Nobody is ever deleted (the\n"
+    "audit trail names them).\n"
+    "role: give the user another role (and supervisor).\n"
+    "enrol: a one-time code (valid 72 hours; a new one voids the old; stored\n"
+    "as a hash, shown once) with which the user sets their own password on\n"
+    "the agency server (haven --server URL enrol).\n"
+    "map: the OS login (the server's Unix socket) and the single sign-on\n"
+    "identity (ISSUER|SUBJECT, or an e-mail) the server knows the user by;\n"
+    "a mapping not given is cleared.",
+    "manage users"};
 
 const cli_command cli_cmd_audit = {
     "audit", cmd_audit,
     "haven audit verify [--deep] [--checkpoint FILE] | "
     "haven audit checkpoint [--out FILE] | "
-    "haven audit log [REF] [--user U] [--since T]",
+    "haven audit log [REF] [--user LOGIN] [--since TIME]",
     NULL,
+    "The tamper-evident audit trail: every change is an event in a keyed hash\n"
+    "chain, and each committing change appends a signed line to\n"
+    "<db>.checkpoints.\n"
     "verify: walk the events' keyed hash chain and check it against the\n"
-    "signed checkpoints in <db>.checkpoints; names the first entry changed,\n"
-    "deleted, reordered or inserted, a moved start, a cut tail or a\n"
-    "checkpoint the chain no longer reaches (exit 65).  Needs the data key\n"
-    "(exit 77 without: the chain cannot be checked); exit 66 when\n"
-    "<db>.checkpoints or <db>.audit-key is missing.  --deep: also every\n"
-    "case's rows against the digest of its last event, naming each case\n"
-    "changed outside haven.  With a checkpoint kept elsewhere: also a\n"
-    "database restored to an older state or rewritten.\n"
+    "signed checkpoints in <db>.checkpoints and the clock mode against the\n"
+    "'initialised' event; names the first entry changed, deleted, reordered\n"
+    "or inserted, a moved start, a cut tail or a checkpoint the chain no\n"
+    "longer reaches (exit 65).  Needs the data key (exit 77 without: the\n"
+    "chain cannot be checked); exit 66 when <db>.checkpoints or\n"
+    "<db>.audit-key is missing.  --deep: also every case's rows against the\n"
+    "digest of its last event, naming each case changed outside haven; such\n"
+    "a case takes no further change (a step, a note, purge, rules apply:\n"
+    "exit 65 naming it) until its rows are restored.  With a checkpoint kept\n"
+    "elsewhere (--checkpoint FILE): also a database restored to an older\n"
+    "state or rewritten.\n"
     "checkpoint: print a signed head (Ed25519; the key is <db>.audit-key),\n"
-    "or write it to a new FILE with --out.\n"
+    "or write it to a new FILE with --out, to keep elsewhere.\n"
     "log: who did what to which case, when (supervisors, managers and\n"
-    "administrators); no case content."};
+    "administrators); no case content.",
+    "the tamper-evident audit trail"};
 
 const cli_command cli_cmd_purge = {
     "purge", cmd_purge,
@@ -383,10 +411,12 @@ const cli_command cli_cmd_purge = {
     NULL,
     "Erase a closed case's identifying data and narrative irrecoverably\n"
     "after the agency's retention period (7 years unless the database's\n"
-    "meta 'retention' says otherwise), keeping its pseudonymous statistics and\n"
-    "audit events; administrators only.  The period runs from the later of\n"
-    "the case's closing and its arrival here (an imported case); a case with\n"
-    "no closing time, or whose rows were changed outside haven, is refused."};
+    "meta 'retention' says otherwise, in seconds), keeping its pseudonymous\n"
+    "statistics and audit events; administrators only.  The period runs from\n"
+    "the later of the case's closing and its arrival here (an imported case's\n"
+    "'case_imported' event); a case with no closing time, or whose rows were\n"
+    "changed outside haven, is refused.",
+    "erase a closed case's identifying data"};
 
 const cli_command cli_cmd_backup = {
     "backup", cmd_backup,
@@ -395,6 +425,7 @@ const cli_command cli_cmd_backup = {
     "A consistent online copy of the database into a new FILE (mode 0600),\n"
     "while others keep working; administrators only.  Also writes\n"
     "FILE.checkpoints (the checkpoints up to the copy's last entry, that\n"
-    "entry signed), so 'audit verify' passes on the copy once the key files\n"
-    "are copied beside it as FILE.key and FILE.audit-key."};
-
+    "entry signed), so 'haven --db FILE audit verify' passes on the copy once\n"
+    "the key files are copied beside it as FILE.key and FILE.audit-key (a\n"
+    "backup never holds them: keep them apart).",
+    "a consistent online copy of the database"};

@@ -55,9 +55,10 @@ int cli_user_map(const cli_globals *g, int argc, char **argv)
             os_login = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--oidc"))
             oidc = argv[++i];
+        else if (!strcmp(argv[i], "--os-login") || !strcmp(argv[i], "--oidc"))
+            return cli_missing_value("user map", argv[i]);
         else
-            return cli_usage_error("user map", "unknown argument (use --os-login "
-                                               "NAME, --oidc IDENTITY)");
+            return cli_unknown_argument("user map", argv[i]);
     }
     int rc = cli_open_engine(g, &e);
     if (rc)

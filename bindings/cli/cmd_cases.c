@@ -437,51 +437,62 @@ const cli_command cli_cmd_register = {
     ".sex / .lives_with_child, form.KEY for agency form fields.  Prints the\n"
     "new reference.  A possible duplicate (same sex, similar name, age\n"
     "within a year, same location) is refused with exit 65 and the matching\n"
-    "references; --force registers anyway and records the override."};
+    "references; --force registers anyway and records the override.",
+    "register a child"};
 
 const cli_command cli_cmd_show = {
     "show", cmd_show,
     "haven show REF [--summary]",
     NULL,
     "Print the case file: identification, child, family, concerns, consent,\n"
-    "stage, tasks, notes and history.  --summary: the pseudonymous summary\n"
-    "(stage, status, urgency, risk, version, open tasks; no names), which is\n"
-    "not an audited read."};
+    "stage, tasks, notes and history (an audited read).  --summary: the\n"
+    "pseudonymous summary (stage, status, urgency, risk, version, open tasks;\n"
+    "no names), which is not an audited read.",
+    "print a case file"};
 
 const cli_command cli_cmd_list = {
     "list", cmd_list,
     "haven list [--stage S] [--source S] [--concern C] [--assignee LOGIN] "
     "[--limit N]",
     NULL,
-    "List cases, newest first, with the given filters."};
+    "List the cases in your scope, newest first, with the given filters.",
+    "list cases"};
 
 const cli_command cli_cmd_search = {
     "search", cmd_search,
     "haven search NAME",
     NULL,
-    "Find children by name, honouring spelling variants (Noor, Nour, Nur)."};
+    "Find children by name, honouring spelling variants (Noor, Nour, Nur).\n"
+    "Needs the data key (exit 77 without).",
+    "find children by name"};
 
 const cli_command cli_cmd_note = {
     "note", cmd_note,
     "haven note REF text=TEXT [--expect-version N]",
     NULL,
     "Add a dated note to a case.  With --expect-version, the note is refused\n"
-    "(exit 65) if the case changed since you read version N."};
+    "(exit 65) if the case changed since you read version N.",
+    "add a note to a case"};
 
 const cli_command cli_cmd_history = {
     "history", cmd_history,
     "haven history REF",
     NULL,
-    "Print a case's events, oldest first."};
+    "Print a case's events, oldest first.",
+    "a case's events"};
 
 const cli_command cli_cmd_due = {
     "due", cmd_due,
     "haven due [--for LOGIN | --team | --agency] [--overdue] [--within 7d] [--count]",
     NULL,
-    "What is due and overdue, late first, then by urgency; --count prints how\n"
-    "many tasks the list holds instead (e.g. the agency's overdue count).  A\n"
-    "supervisor's list ends with the open conflicts of their team's cases\n"
-    "(changes made offline waiting for a decision: haven conflicts)."};
+    "What is due and overdue, late first, then by urgency: yours, a\n"
+    "caseworker's (--for), your team's or the agency's; --overdue only the\n"
+    "late, --within a horizon (7d, 48h); --count prints how many tasks the\n"
+    "list holds instead (e.g. the agency's overdue count).  A supervisor's\n"
+    "list ends with the open conflicts of their team's cases, one line each\n"
+    "(changes made offline waiting for a decision: haven conflicts); --json\n"
+    "keeps the list of tasks alone.",
+    "what is due and overdue"};
 
 const cli_command cli_cmd_explain = {
     "explain", cmd_explain,
@@ -489,5 +500,5 @@ const cli_command cli_cmd_explain = {
     NULL,
     "Why the case is where it is: every rule decision on the case, with the\n"
     "hook, the pack's name, version and content hash, and the reasons or\n"
-    "factors the rule gave."};
-
+    "factors the rule gave.",
+    "why a case is where it is"};

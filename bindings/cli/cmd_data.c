@@ -471,11 +471,13 @@ const cli_command cli_cmd_gen = {
     "simulated (see init --simulated), and gen refuses a live database.  --bulk\n"
     "commits 1,000 registrations (with their histories) per transaction.\n"
     "--history walks only that share of the cases (100); the rest stay as\n"
-    "registered, waiting for their initial assessment."};
+    "registered, waiting for their initial assessment.",
+    "a synthetic caseload for training and benchmarks"};
 
 const cli_command cli_cmd_export = {
     "export", cmd_export,
-    "haven export --format csv|json [--pseudonymous] [--since T] [--override REASON] [--out PATH]",
+    "haven export --format csv|json [--pseudonymous] [--since TIME] [--override REASON] "
+    "[--out PATH]",
     NULL,
     "Export the cases in your scope: CSV (--out DIRECTORY: cases, persons,\n"
     "assessments, plans, actions, referrals, followups, reviews, closures .csv)\n"
@@ -485,7 +487,8 @@ const cli_command cli_cmd_export = {
     "with consent scope export or information_sharing, unless a supervisor\n"
     "gives --override REASON (a code); --pseudonymous drops names, dates of\n"
     "birth (age bands instead), locations below the district and free text.\n"
-    "Every export is audited."};
+    "Every export is audited.",
+    "export cases as CSV or JSON"};
 
 const cli_command cli_cmd_import = {
     "import", cmd_import,
@@ -495,11 +498,12 @@ const cli_command cli_cmd_import = {
     "per row) or whole case histories (a Haven JSON export), in one\n"
     "transaction: every rejected row is reported as 'row N: FIELD: why' and\n"
     "nothing is written (exit 65) unless --skip-bad, which keeps the good\n"
-    "rows (exit 0)."};
+    "rows (exit 0).",
+    "import registrations or case histories"};
 
 const cli_command cli_cmd_report = {
     "report", cmd_report,
-    "haven report [--since T] [--until T] [--caseworker LOGIN] [--html FILE]",
+    "haven report [--since TIME] [--until TIME] [--caseworker LOGIN] [--html FILE]",
     NULL,
     "Where the caller's cases stand and what is late: open cases by stage,\n"
     "risk and urgency; overdue and due-this-week tasks by kind and\n"
@@ -508,5 +512,5 @@ const cli_command cli_cmd_report = {
     "registered and closed per month.  A caseworker sees their cases, a\n"
     "supervisor the team's, a manager the agency's (aggregates, no names).\n"
     "--since/--until bound the period; --html writes one self-contained page\n"
-    "with a chart per figure (mode 0600)."};
-
+    "with a chart per figure (mode 0600).",
+    "where the cases stand and what is late"};

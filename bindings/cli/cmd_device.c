@@ -636,24 +636,32 @@ const cli_command cli_cmd_device = {
     "device", cmd_device,
     "haven device enrol NAME --user LOGIN | haven device revoke NAME | haven device list",
     NULL,
-    "The laptops that work offline (administrators).  enrol: a device NAME\n"
-    "(a-z, 0-9 and '-', up to 32) for the one user who syncs with it; prints\n"
-    "a one-time code (valid 72 hours, shown only once) for its first sync.\n"
+    "The laptops that work offline (administrators; audited).\n"
+    "enrol: a device NAME (a-z, 0-9 and '-', up to 32) for the one user who\n"
+    "syncs with it; prints a one-time code (valid 72 hours, shown only once,\n"
+    "stored as a keyed hash) that its first haven sync gives.\n"
     "revoke: its next sync is refused and wipes the key of its copy, so\n"
-    "nothing on it can be read again.  list: every device, its user, status,\n"
-    "last sync and the last change received."};
+    "nothing on it can be read again.\n"
+    "list: every device, its user, status, enrolment, last sync and the last\n"
+    "change received.",
+    "the laptops that work offline"};
 
 const cli_command cli_cmd_conflicts = {
     "conflicts", cmd_conflicts,
     "haven conflicts [--all] | haven conflicts resolve ID --take theirs|ours|merged "
     "[--note TEXT]",
     NULL,
-    "The changes made offline that the server refused because the case\n"
-    "changed since the laptop's copy (or the rules now refuse them): open\n"
-    "ones, or every one with --all, each with both sides: ours (the laptop's\n"
-    "changes, whole) and theirs (the case's events since the copy).  A\n"
-    "supervisor sees their team's, a caseworker their own, a manager all.\n"
-    "resolve (a supervisor or manager): theirs keeps the server's case and\n"
+    "The changes made offline that the server did not apply because the case\n"
+    "changed since the laptop's copy, a registration looked like a duplicate,\n"
+    "or the rules now refuse them.  Nothing is merged silently and nothing is\n"
+    "lost.  The list: open ones, or every one with --all, each with both\n"
+    "sides: ours (the laptop's changes, whole) and theirs (the case's events\n"
+    "since the copy).  A supervisor sees their team's, a caseworker their\n"
+    "own, a manager all (without free text); administrators and trainers\n"
+    "are refused (77).\n"
+    "resolve: (a supervisor or manager) theirs keeps the server's case and\n"
     "drops the changes, ours applies them now on the current case as their\n"
-    "author, merged records that you entered the merge by hand.  Each\n"
-    "decision is an event on the case; a resolved conflict stays resolved."};
+    "author (the rules decide again), merged records that you entered the\n"
+    "merge by hand.  Each decision is an event on the case; a resolved\n"
+    "conflict stays resolved (65).",
+    "offline changes waiting for a decision"};

@@ -102,14 +102,17 @@ const cli_command cli_cmd_scenario = {
     "scenario", cmd_scenario,
     "haven scenario run [--html FILE] [--show] FILE...",
     NULL,
-    "Run training scenarios, each on a fresh temporary database with a\n"
-    "simulated clock: a transcript, each failed expectation with its file and\n"
-    "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
-    "A scenario file runs in a sandbox like a rule pack's: the scenario API\n"
-    "and the safe parts of Lua (no io, os, debug, require, binary chunks, no\n"
-    "haven module), on its own scratch database only; as(login) switches\n"
-    "between that database's users.  --html writes the first scenario's\n"
-    "timeline page; --show prints each case's file at the end."};
+    "Training scenarios: Lua scripts that walk cases through the workflow\n"
+    "and check what the engine says.\n"
+    "run: run each FILE on a fresh temporary database with a simulated\n"
+    "clock: a transcript, each failed expectation with its file and line, and\n"
+    "'N passed, N failed' (exit 0 iff every expectation holds).  A scenario\n"
+    "file runs in a sandbox like a rule pack's: the scenario API and the safe\n"
+    "parts of Lua (no io, os, debug, require, binary chunks, no haven\n"
+    "module), on its own scratch database only; as(login) switches between\n"
+    "that database's users.  --html writes the timeline page; --show prints\n"
+    "each case's file at the end.",
+    "run training scenarios"};
 
 const cli_command cli_cmd_train = {
     "train", cmd_train,
@@ -122,7 +125,8 @@ const cli_command cli_cmd_train = {
     "checked against the engine's rules, and the model answer beside yours.\n"
     "Answers from a file: 'key: value' lines (needs, risks, strengths,\n"
     "info_needed, goal, indicators, target, action: title | who | when,\n"
-    "followup, review).  Exit 0 when complete, 65 when parts are missing."};
+    "followup, review).  Exit 0 when complete, 65 when parts are missing.",
+    "the trainee exercise"};
 
 const cli_command cli_cmd_repl = {
     "repl", cmd_repl,
@@ -130,12 +134,14 @@ const cli_command cli_cmd_repl = {
     NULL,
     "The caseworker REPL: due(), show \"REF\", open \"REF\", then steps on the\n"
     "open case (followup{ method = ..., safety = ... }), register{...},\n"
-    "search \"NAME\", help(), help \"STEP\", whoami().  Lua expressions print\n"
-    "their value.  Reads statements from stdin when it is not a terminal\n"
-    "(exit 65 at the first refusal).  The REPL acts only as the user who\n"
-    "opened it: its Lua has no io, os, require or debug, no haven.open or\n"
-    "haven.init, and no way to switch users.  --unsafe: the full Lua library,\n"
-    "for an administrator only (others: exit 77), recorded in the audit log.\n"
-    "With --server the REPL runs here and each command on the server, as the\n"
-    "user logged in there (--unsafe refused, 64)."};
+    "search \"NAME\", list{...}, help(), help \"STEP\", whoami().  Lua\n"
+    "expressions print their value; -e runs CODE and exits.  Reads statements\n"
+    "from stdin when it is not a terminal (exit 65 at the first refusal).\n"
+    "The REPL acts only as the user who opened it: its Lua has no io, os,\n"
+    "require or debug, no haven.open or haven.init, and no way to switch\n"
+    "users.  --unsafe: the full Lua library, for an administrator only\n"
+    "(others: exit 77), recorded in the audit log.  With --server the REPL\n"
+    "runs here and each command on the server, as the user logged in there\n"
+    "(--unsafe refused, 64).",
+    "the caseworker REPL"};
 

@@ -521,19 +521,35 @@ const cli_command cli_cmd_workflow = {
     "haven workflow show | haven workflow check FILE | "
     "haven workflow graph FILE [--dot|--mermaid]",
     NULL,
+    "The process a case follows: stages, steps, tasks and their timings.\n"
     "show: the database's workflow (its id, version, name and stages; with\n"
-    "--json also its lookups).  Check a workflow file (errors give\n"
-    "FILE:LINE:COLUMN), or draw it as Graphviz DOT (the default; pipe into\n"
-    "`dot -Tsvg`) or Mermaid."};
+    "--json also its lookups).\n"
+    "check: check a workflow file without a database (errors give\n"
+    "FILE:LINE:COLUMN).\n"
+    "graph: draw a workflow file as Graphviz DOT (the default; pipe into\n"
+    "`dot -Tsvg`) or Mermaid.",
+    "the workflow: show, check, draw"};
 
 const cli_command cli_cmd_rules = {
     "rules", cmd_rules,
     "haven rules check DIR | haven rules test DIR | haven rules reload [DIR] | "
     "haven rules diff [DIR] [--hooks LIST] [--json] | haven rules apply DIR",
     NULL,
+    "The agency's rule pack (a folder of Lua hooks and pack.yaml); only a pack\n"
+    "that passes its check and its tests goes into force.\n"
     "check: load every hook of the pack in DIR and run it on sample cases,\n"
     "reporting each problem as FILE:LINE (exit 65 if any).\n"
     "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"
     "reload: load the pack again (from DIR, or the folder recorded at init)\n"
-    "into the database; a pack that fails to load leaves the one in force."};
-
+    "into the database; a pack that fails to load leaves the one in force.\n"
+    "diff: a dry run: which open cases in your scope the pack in DIR (default:\n"
+    "the pack in force) would decide differently (risk, follow-up and review\n"
+    "intervals, closure verdict), old -> new with the reasons; --hooks LIST\n"
+    "limits it to some of risk,followup,review,closure.  Changes no case\n"
+    "(exit 65 if a rule failed on a case).  A manager's or administrator's\n"
+    "diff runs the rules without the declared form fields, shows levels and\n"
+    "whole-day intervals only, and is recorded (a rules_diffed event).\n"
+    "apply: switch to the pack in DIR and update the affected open cases\n"
+    "(risk, follow-up and review due dates) in one transaction, one event\n"
+    "per case; a rule error on any case changes nothing (administrators).",
+    "the rule pack: check, test, reload, diff, apply"};

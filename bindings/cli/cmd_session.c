@@ -320,19 +320,23 @@ const cli_command cli_cmd_login = {
     "login", cmd_login, "haven --server URL login LOGIN [--password-stdin]", NULL,
     "Log in to a Haven server: asks your password without echo (or reads one\n"
     "line from standard input with --password-stdin) and keeps the server's\n"
-    "token in $XDG_CONFIG_HOME/haven/tokens (default ~/.config/haven, mode 0600).\n"
-    "HAVEN_TOKEN=TOKEN (e.g. your identity provider's) is used instead when set."};
+    "short-lived token in $XDG_CONFIG_HOME/haven/tokens (default\n"
+    "~/.config/haven, mode 0600).  HAVEN_TOKEN=TOKEN (e.g. your identity\n"
+    "provider's) is used instead when set.",
+    "log in to a Haven server"};
 
 const cli_command cli_cmd_logout = {
     "logout", cmd_logout, "haven --server URL logout", NULL,
     "Log out of a Haven server: the server revokes the token and it is removed\n"
-    "from the token file."};
+    "from the token file.",
+    "log out of a Haven server"};
 
 const cli_command cli_cmd_whoami = {
     "whoami", cmd_whoami, "haven [--server URL] whoami", NULL,
     "Who you act as: on a server, the user it takes you for and how (token,\n"
     "peer for its Unix socket, oidc); without --server, the acting user of\n"
-    "--as, HAVEN_USER or USER."};
+    "--as, HAVEN_USER or USER.",
+    "who you act as"};
 
 const cli_command cli_cmd_enrol = {
     "enrol", cmd_enrol, "haven --server URL enrol LOGIN [--code CODE] [--password-stdin]",
@@ -340,4 +344,5 @@ const cli_command cli_cmd_enrol = {
     "Set your password on a Haven server with the one-time code an administrator\n"
     "gave you ('haven user enrol LOGIN'), then log in.  Asks the code and the new\n"
     "password (twice) without echo; --code and --password-stdin (one line) for\n"
-    "scripts.  The password has at least 10 characters."};
+    "scripts.  The password has at least 10 characters.",
+    "set your password on a server"};

@@ -143,6 +143,6 @@ HV_STEP_MAP(STEP_RUN)
 
 /* cli_step_VERB: the command table's entry of each step. */
 #define STEP_ENTRY(verb, synopsis, help)                                       \
-    const cli_command cli_step_##verb = {#verb, run_##verb, NULL, synopsis, help};
+    const cli_command cli_step_##verb = {#verb, run_##verb, NULL, synopsis, help, NULL};
 HV_STEP_MAP(STEP_ENTRY)
 #undef STEP_ENTRY

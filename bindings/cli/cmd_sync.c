@@ -432,8 +432,13 @@ const cli_command cli_cmd_sync = {
     "Make or refresh a laptop copy of your caseload to work offline, and send\n"
     "the changes made on it.  The first time (LAPTOP.db missing) enrols the\n"
     "device with the one-time code an administrator gave ('haven device enrol\n"
-    "NAME --user LOGIN'); later syncs upload the unsent changes, then refresh\n"
-    "the copy (the URL is remembered).  Changes to a case that changed on the\n"
-    "server since the copy are queued for your supervisor, never merged.\n"
-    "Exit 0; 77 revoked (the copy's key is wiped); 65 refused; 69 server\n"
-    "unreachable; 75 busy (retry)."};
+    "NAME --user LOGIN'); the copy is encrypted under a key the server keeps\n"
+    "for the device (LAPTOP.db.key).  Every change made on the copy (the\n"
+    "command line, the REPL, the Lua module) waits in its outbox; later syncs\n"
+    "upload the unsent changes, then refresh the copy (the URL is\n"
+    "remembered).  Changes to a case that changed on the server since the\n"
+    "copy are queued for your supervisor (haven conflicts), never merged.  A\n"
+    "sync cut short is finished by the next.  Exit 0; 77 a wrong code,\n"
+    "another user's device or a revoked one (the copy's key is wiped); 65\n"
+    "refused; 69 server unreachable; 75 busy (retry).",
+    "a laptop's offline copy"};
