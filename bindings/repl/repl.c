@@ -61,14 +61,6 @@ static int with_json(lua_State *L, void (*fn)(json_t *))
     return 0;
 }
 
-/* Prints rule decisions (or a history) as indented JSON. */
-static void render_explain(json_t *arr)
-{
-    char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(t ? t : "[]");
-    free(t);
-}
-
 /* render.case(v) and the other renderers of the prelude: print the Lua
  * value as the command line would (with_json). */
 static int r_case(lua_State *L) { return with_json(L, render_case); }
@@ -76,6 +68,8 @@ static int r_due(lua_State *L) { return with_json(L, render_due); }
 static int r_search(lua_State *L) { return with_json(L, render_found); }
 static int r_list(lua_State *L) { return with_json(L, render_listed); }
 static int r_explain(lua_State *L) { return with_json(L, render_explain); }
+static int r_history(lua_State *L) { return with_json(L, render_history); }
+static int r_step(lua_State *L) { return with_json(L, render_step); }
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -844,7 +838,8 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
      * acting user's role. */
     static const luaL_Reg renderers[] = {
         {"case", r_case}, {"due", r_due}, {"search", r_search}, {"list", r_list},
-        {"explain", r_explain}, {"history", r_explain}, {NULL, NULL}};
+        {"explain", r_explain}, {"history", r_history}, {"step", r_step},
+        {NULL, NULL}};
     if (luaL_loadbufferx(L, repl_prelude, strlen(repl_prelude), "=prelude", "t") !=
         LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));
