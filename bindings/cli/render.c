@@ -291,15 +291,13 @@ static void print_worded_list(const char *label, json_t *list)
     }
 }
 
-/* A follow-up interval in seconds as days (or hours when not whole days). */
+/* A follow-up interval in seconds as people count it ("every 14 days (2
+ * weeks)", "every 1 day", "every 36 hours"). */
 static void print_interval(json_t *every)
 {
-    long long sec = (long long)json_integer_value(every);
-    if (sec > 0 && sec % 86400 == 0)
-        fprintf(cli_out(), "every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
-    else
-        fprintf(cli_out(), "every %lld hour%s", (sec + 3599) / 3600,
-               plural_s((sec + 3599) / 3600));
+    char text[64];
+    format_duration((long long)json_integer_value(every), text, sizeof text);
+    fprintf(cli_out(), "every %s", text);
 }
 
 /* The latest rule decisions of the case file (c.decisions): registration,
@@ -341,6 +339,23 @@ static void print_decisions(json_t *c)
         print_worded_list("unmet", json_object_get(cl, "unmet"));
         fprintf(cli_out(), "  (%s)\n", str_or(cl, "at", "?"));
     }
+}
+
+/* The text items of list joined with sep, as a new JSON string. */
+static json_t *joined(json_t *list, const char *sep)
+{
+    char *text = NULL;
+    size_t len = 0, i;
+    json_t *v;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return json_string("");
+    json_array_foreach(list, i, v)
+        fprintf(f, "%s%s", i ? sep : "", json_is_string(v) ? json_string_value(v) : "?");
+    fclose(f);
+    json_t *s = json_string(text ? text : "");
+    free(text);
+    return s;
 }
 
 /* Prints a case file for a person to read. */
@@ -409,10 +424,19 @@ void render_case(json_t *c)
         const char *key;
         fprintf(cli_out(), "\nForm\n");
         json_object_foreach(form, key, v) {
-            char *text = json_is_string(v) ? NULL
-                                           : json_dumps(v, JSON_ENCODE_ANY);
-            fprintf(cli_out(), "  %s: %s\n", key, text ? text : json_string_value(v));
-            free(text);
+            /* as typed: text and lists of text as they are, yes/no,
+             * numbers; never JSON */
+            fprintf(cli_out(), "  %s: ", key);
+            if (json_is_string(v)) {
+                fputs(json_string_value(v), cli_out());
+            } else if (json_is_array(v)) {
+                json_t *x = joined(v, ", ");
+                fputs(json_string_value(x), cli_out());
+                json_decref(x);
+            } else {
+                put_value(cli_out(), key, v);
+            }
+            fputc('\n', cli_out());
         }
     }
     fprintf(cli_out(), "\nTasks\n");
@@ -436,22 +460,6 @@ void render_case(json_t *c)
     print_events(json_object_get(c, "history"), 0);
 }
 
-/* The text items of list joined with sep, as a new JSON string. */
-static json_t *joined(json_t *list, const char *sep)
-{
-    char *text = NULL;
-    size_t len = 0, i;
-    json_t *v;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return json_string("");
-    json_array_foreach(list, i, v)
-        fprintf(f, "%s%s", i ? sep : "", json_is_string(v) ? json_string_value(v) : "?");
-    fclose(f);
-    json_t *s = json_string(text ? text : "");
-    free(text);
-    return s;
-}
 
 void render_summaries(json_t *arr, int with_name)
 {
