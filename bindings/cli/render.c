@@ -550,9 +550,10 @@ void render_reload(json_t *r)
 void render_verify(json_t *r)
 {
     json_t *deep = json_object_get(r, "deep");
-    fprintf(cli_out(), "audit: ok: %lld entries chained up to entry %lld%s; %lld "
+    long long entries = (long long)json_integer_value(json_object_get(r, "entries"));
+    fprintf(cli_out(), "audit: ok: %lld %s chained up to entry %lld%s; %lld "
            "checkpoint%s match%s (the newest at entry %lld)%s\n",
-           (long long)json_integer_value(json_object_get(r, "entries")),
+           entries, entries == 1 ? "entry" : "entries",
            (long long)json_integer_value(json_object_get(r, "head_seq")),
            json_integer_value(json_object_get(r, "legacy_entries"))
                ? " (older entries predate the chain)" : "",
