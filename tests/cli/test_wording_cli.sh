@@ -2,8 +2,9 @@
 # test_wording_cli.sh - issue 20 (caseworkers, supervisors, administrators):
 # the CLI's wording.  Counts agree with their nouns ("every 1 day", "1 open
 # case", "1 entry", "1 action"); an unknown option names itself and a
-# mistyped command gets a "did you mean"; register lists the valid codes of a bad code and names every
-# missing required field in its one line; the exit-code lists name 74.
+# mistyped command gets a "did you mean"; register lists the valid codes of
+# a bad code and names every missing required field in its one line; the
+# exit-code lists name 74.
 . "$(dirname "$0")/lib.sh"
 
 # ---- 1. grammar ---------------------------------------------------------------
