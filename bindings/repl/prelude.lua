@@ -46,11 +46,16 @@ function case() return need_case() end
 
 function close_case() current = nil; __prompt_case = nil end
 
+-- the case register{} just returned: announced in one line, so the prompt
+-- does not print its whole case file as well
+local announced = nil
+
 function register(t, opts)
   local c = check(E:register(t, opts))
   current = c
   __prompt_case = c.ref
   print(c.ref .. " registered and open")
+  announced = c
   return c
 end
 
@@ -154,9 +159,13 @@ local function pretty(v, indent, seen)
 end
 
 function __print_values(...)
+  local just = announced
+  announced = nil
   for i = 1, select("#", ...) do
     local v = select(i, ...)
-    if type(v) == "userdata" and tostring(v):match("^haven.Case ") then
+    if rawequal(v, just) then
+      -- register{} said "REF registered and open"
+    elseif type(v) == "userdata" and tostring(v):match("^haven.Case ") then
       render.case(check(E:show(v.ref)))
     elseif type(v) == "table" and getmetatable(v) == SHOWN then
       -- printed already (explain(), history())

@@ -19,6 +19,7 @@ LUA
 "$HAVEN" --as amal --now "$T0" repl < session.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
 expect_rc 0 "a REPL session from stdin"
 expect_out 'CP-2026-00001 registered and open' "register in the REPL"
+no_text 'Case CP-2026-00001  (version' "$OUT" "register{} says one line, not the whole case file (as the README shows)"
 expect_out 'assessment recorded; stage Comprehensive' "a step on the open case"
 expect_out '^amal \(caseworker\)$' "whoami prints the acting user and role"
 expect_out 'Comprehensive assessment' "due() lists the next task"
