@@ -46,8 +46,9 @@ function case() return need_case() end
 
 function close_case() current = nil; __prompt_case = nil end
 
--- the case register{} just returned: announced in one line, so the prompt
--- does not print its whole case file as well
+-- what a command just printed in its own words (the case register{} made,
+-- the table explain() or history() returned): the prompt does not print it
+-- again right after (__print_values forgets it once the chunk is over)
 local announced = nil
 
 function register(t, opts)
@@ -72,11 +73,10 @@ for _, name in ipairs(STEPS) do
 end
 function note(text) local c = need_case(); print("version " .. check(c:note(text))) end
 -- explain() and history() print what `haven explain` and `haven history`
--- print, and return the table for scripts (marked as shown, so the prompt
--- does not print it again)
-local SHOWN = { __name = "haven shown" }
+-- print, and return the table for scripts (announced: the prompt does not
+-- print it again, as a table, right after)
 local function shown(t)
-  if type(t) == "table" and getmetatable(t) == nil then setmetatable(t, SHOWN) end
+  announced = t
   return t
 end
 function explain()
@@ -163,12 +163,11 @@ function __print_values(...)
   announced = nil
   for i = 1, select("#", ...) do
     local v = select(i, ...)
-    if rawequal(v, just) then
-      -- register{} said "REF registered and open"
+    if just ~= nil and rawequal(v, just) then
+      -- register{} said "REF registered and open"; explain() and history()
+      -- printed it
     elseif type(v) == "userdata" and tostring(v):match("^haven.Case ") then
       render.case(check(E:show(v.ref)))
-    elseif type(v) == "table" and getmetatable(v) == SHOWN then
-      -- printed already (explain(), history())
     else
       print(pretty(v))
     end

@@ -178,7 +178,8 @@ static void on_sigint(int sig)
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
-/* Runs the chunk on the stack with a message handler; prints results. */
+/* Runs the chunk on the stack with a message handler; prints results
+ * (prelude.lua's __print_values). */
 static int run_chunk(lua_State *L)
 {
     int base = lua_gettop(L);
@@ -192,7 +193,9 @@ static int run_chunk(lua_State *L)
     if (status != LUA_OK)
         return report_error(L, status);
     int n = lua_gettop(L) - base + 1;
-    if (n > 0) {
+    /* called with no values too: the prelude forgets what register{}
+     * announced, once the chunk that registered is over */
+    {
         lua_getglobal(L, "__print_values");
         lua_insert(L, base);
         lua_pushcfunction(L, message_handler);
