@@ -103,7 +103,7 @@ static void the_seed_events(void **state)
                  "consent strengthened: registration; given by both; before: given by "
                  "caregiver; added: child");
     expect_words("reassigned", "{\"to\":\"bilal\"}", NULL, "case reassigned: to bilal");
-    expect_words("note_added", "{\"note\":2,\"version\":5}", NULL, "note added: note 2");
+    expect_words("note_added", "{\"note\":2,\"version\":5}", NULL, "note 2 added");
     expect_words("updated",
                  "{\"changes\":{\"child.age\":{\"from\":11,\"to\":12},\"child.name\":"
                  "\"changed\"}}", NULL,

@@ -311,7 +311,6 @@ static void kind_facts(ev_words *w, const char *kind)
         fact_of(w, "from", "before: given by ");
         fact_of(w, "added", "added: ");
     } else if (!strcmp(kind, "note_added")) {
-        fact_of(w, "note", "note ");
         json_decref(take(w, "version"));
     } else if (!strcmp(kind, "sync_conflict_queued") ||
                !strcmp(kind, "sync_conflict_resolved")) {
@@ -331,7 +330,7 @@ static void kind_facts(ev_words *w, const char *kind)
 
 /* Prints the event's title, with the number of what it is about when it
  * has one: "initial assessment recorded", "action 3 done", "referral 1
- * accepted", "referral 1 sent". */
+ * accepted", "referral 1 sent", "note 2 added". */
 static void put_numbered_title(ev_words *w, const char *kind)
 {
     json_t *v = NULL, *status = NULL;
@@ -339,6 +338,9 @@ static void put_numbered_title(ev_words *w, const char *kind)
         v = take(w, "kind");
         put_words(w->f, json_string_value(v));
         fputs(" assessment recorded", w->f);
+    } else if (!strcmp(kind, "note_added") && json_is_integer(json_object_get(w->d, "note"))) {
+        v = take(w, "note");
+        fprintf(w->f, "note %lld added", (long long)json_integer_value(v));
     } else if (!strcmp(kind, "action_updated") || !strcmp(kind, "referral_updated") ||
                !strcmp(kind, "referred")) {
         const char *what = kind[0] == 'a' ? "action" : "referral";
