@@ -256,9 +256,109 @@ static void refusals_are_one_line(void **state)
     free(dir);
 }
 
+/* Issue 20: completion fits what is being written (a follow-up's method
+ * offers follow-up methods, never a concern such as physical_abuse;
+ * `haven.` and `c:` offer members and methods), and explain()/history()
+ * print what `haven explain` and `haven history` print (worded, in order,
+ * no table dump) while still returning the table. */
+static void completion_and_explain(void **state)
+{
+    (void)state;
+    const char *haven = getenv("HAVEN");
+    if (!haven)
+        skip();
+    char *dir = tu_tempdir();
+    char cmd[32768], wf[4200], rules[4200];
+    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
+    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init --simulated"
+             " --agency CP --workflow %s --rules %s >/dev/null &&"
+             " HAVEN_DB=%s/h.db %s --as admin user add amal --role caseworker"
+             " >/dev/null &&"
+             " HAVEN_DB=%s/h.db %s --as amal --now 2026-11-28T09:00:00Z register"
+             " child.name=Noor child.age=12 child.sex=female location=Riverside"
+             " source=school concerns=emotional_distress,physical_abuse"
+             " consent.registration=caregiver >/dev/null",
+             dir, dir, haven, wf, rules, dir, haven, dir, haven);
+    assert_int_equal(system(cmd), 0);
+    int fd;
+    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char db[4200];
+        snprintf(db, sizeof db, "%s/h.db", dir);
+        setenv("HAVEN_DB", db, 1);
+        setenv("HOME", dir, 1);
+        setenv("TERM", "dumb", 1);
+        execl(haven, haven, "--as", "amal", "--now", "2026-11-29T09:00:00Z", "repl",
+              (char *)NULL);
+        _exit(127);
+    }
+    tlen = 0;
+    EXPECT(fd, 0, "haven> ");
+    /* `method = "ph`: the one follow-up method completes (before, a concern
+     * code matched as well, and nothing was completed). */
+    size_t mark = tlen;
+    send_keys(fd, "followup{ method = \"ph\t");
+    EXPECT(fd, mark, "phone_call");
+    send_keys(fd, "\t\t");
+    send_keys(fd, "\x03");
+    EXPECT(fd, mark, "haven> ");
+    if (strstr(transcript + mark, "physical_abuse"))
+        fail_msg("a concern offered as a follow-up method:\n%s", transcript + mark);
+    /* A free-text value offers nothing. */
+    mark = tlen;
+    send_keys(fd, "note{ text = \"ph\t\t");
+    send_keys(fd, "\x03");
+    EXPECT(fd, mark, "haven> ");
+    if (strstr(transcript + mark, "physical_abuse") || strstr(transcript + mark, "phone_call"))
+        fail_msg("codes offered for free text:\n%s", transcript + mark);
+    /* `haven.` lists the module's members. */
+    mark = tlen;
+    send_keys(fd, "haven.dur\t");
+    EXPECT(fd, mark, "haven.duration");
+    send_keys(fd, "\x03");
+    EXPECT(fd, mark, "haven> ");
+    /* `c:` a case's methods. */
+    mark = tlen;
+    send_keys(fd, "open \"CP-2026-00001\"\r");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    send_keys(fd, "c = case()\r");
+    mark = tlen;
+    send_keys(fd, "c:expl\t");
+    EXPECT(fd, mark, "c:explain");
+    send_keys(fd, "\x03");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    /* explain(): worded, as `haven explain` prints it, and no table. */
+    mark = tlen;
+    send_keys(fd, "explain()\r");
+    EXPECT(fd, mark, "registered, by amal");
+    EXPECT(fd, mark, "initial assessment due within 1 day");
+    EXPECT(fd, mark, "comprehensive assessment due within 14 days (2 weeks)");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    if (strstr(transcript + mark, "initial_due") || strstr(transcript + mark, "{"))
+        fail_msg("explain() dumped its table:\n%s", transcript + mark);
+    /* history(): the CLI's lines; the table is still returned. */
+    mark = tlen;
+    send_keys(fd, "t = history()\r");
+    EXPECT(fd, mark, "registered: urgency immediate; source school");
+    EXPECT(fd, mark, "haven CP-2026-00001> ");
+    if (strstr(transcript + mark, "{\""))
+        fail_msg("history() printed JSON:\n%s", transcript + mark);
+    mark = tlen;
+    send_keys(fd, "print(#t, t[1].kind)\r");
+    EXPECT(fd, mark, "registered");
+    quit_repl(fd, pid);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(drive_the_repl),
-                                       cmocka_unit_test(refusals_are_one_line)};
+                                       cmocka_unit_test(refusals_are_one_line),
+                                       cmocka_unit_test(completion_and_explain)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

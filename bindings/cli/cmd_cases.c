@@ -143,84 +143,11 @@ static int cmd_show(const cli_globals *g, int argc, char **argv)
     return show_like(g, argc, argv, "show", hv_case_get_json, render_case);
 }
 
-/* Prints a case's events (hv_case_history_json), a line each. */
-static void render_history(json_t *arr)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        char *data = json_dumps(json_object_get(v, "data"),
-                                JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(cli_out(), "%lld  %s  %-10s %-14s %s\n",
-               (long long)json_integer_value(json_object_get(v, "seq")),
-               str_or(v, "at", "?"), str_or(v, "actor", "?"),
-               str_or(v, "kind", "?"), data ? data : "");
-        free(data);
-    }
-}
-
 /* haven history REF */
 static int cmd_history(const cli_globals *g, int argc, char **argv)
 {
     return show_like(g, argc, argv, "history", hv_case_history_json,
                      render_history);
-}
-
-/* Prints a code of a rule result, with the wording the pack in force
- * gives it (words: code -> wording) when it differs from the code. */
-static void print_code(const char *code, json_t *words)
-{
-    const char *w = json_string_value(json_object_get(words, code));
-    if (w && strcmp(w, code))
-        fprintf(cli_out(), "%s (%s)", code, w);
-    else
-        fprintf(cli_out(), "%s", code);
-}
-
-/* Prints one rule result x under key: a list on one line, a code with its
- * wording, else its JSON. */
-static void print_result_member(const char *key, json_t *x, json_t *words)
-{
-    size_t k;
-    json_t *item;
-    if (json_is_array(x)) {
-        fprintf(cli_out(), "    %s:", key);
-        json_array_foreach(x, k, item) {
-            fprintf(cli_out(), "%s ", k ? "," : "");
-            print_code(json_string_value(item) ? json_string_value(item) : "?",
-                       words);
-        }
-        fprintf(cli_out(), "%s\n", json_array_size(x) ? "" : " (none)");
-    } else if (json_is_string(x) && json_object_get(words, json_string_value(x))) {
-        fprintf(cli_out(), "    %s: ", key);
-        print_code(json_string_value(x), words);
-        fprintf(cli_out(), "\n");
-    } else {
-        char *t = json_dumps(x, JSON_ENCODE_ANY);
-        fprintf(cli_out(), "    %s: %s\n", key, t ? t : "?");
-        free(t);
-    }
-}
-
-/* Prints a case's rule decisions (hv_case_explain_json). */
-static void render_explain(json_t *arr)
-{
-    size_t i, j;
-    json_t *v, *d, *x;
-    if (json_array_size(arr) == 0)
-        fprintf(cli_out(), "no rule decisions recorded (the workflow's defaults decided)\n");
-    json_array_foreach(arr, i, v) {
-        fprintf(cli_out(), "%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "event", "?"),
-               str_or(v, "actor", "?"));
-        json_array_foreach(json_object_get(v, "decisions"), j, d) {
-            fprintf(cli_out(), "  %s, pack %s %s (sha256 %.12s)\n", str_or(d, "hook", "?"),
-                   str_or(d, "pack", "?"), str_or(d, "version", "?"),
-                   str_or(d, "hash", "?"));
-            const char *key;
-            json_object_foreach(json_object_get(d, "result"), key, x)
-                print_result_member(key, x, json_object_get(d, "wording"));
-        }
-    }
 }
 
 /* haven explain REF */

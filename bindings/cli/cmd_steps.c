@@ -67,38 +67,6 @@ static int parse_step(const char *name, int argc, char **argv, step_args *a)
     return 0;
 }
 
-/* Prints the outcome of a step (hv_case_step's JSON v) for people. */
-static void render_step(const char *ref, const char *name, json_t *v)
-{
-    fprintf(cli_out(), "%s: %s; stage %s (%s), %s, version %lld\n", ref,
-           str_or(v, "event", name), str_or(v, "stage_label", "?"),
-           str_or(v, "stage", "?"), str_or(v, "status", "?"),
-           (long long)json_integer_value(json_object_get(v, "version")));
-    if (json_object_get(v, "risk"))
-        fprintf(cli_out(), "  risk: %s\n", str_or(v, "risk", "?"));
-    if (json_object_get(v, "approval")) {
-        /* "Obtain approval from a supervisor or manager before formal
-         * closure" (seed 001): a manager decides closures and transfers */
-        const char *of = str_or(v, "approval_of", "plan");
-        fprintf(cli_out(), "  waiting for a supervisor's%s approval of the %s\n",
-               strcmp(of, "plan") ? " or manager's" : "", of);
-    }
-    json_t *f = json_object_get(v, "next_followup");
-    if (f) {
-        long long d = (long long)json_integer_value(json_object_get(f, "every")) / 86400;
-        fprintf(cli_out(), "  next follow-up: %s (%s), every %lld day%s\n",
-               str_or(f, "due", "?"), str_or(f, "method", "?"), d, plural_s(d));
-    }
-    json_t *r = json_object_get(v, "next_review");
-    if (r)
-        fprintf(cli_out(), "  next review: %s\n", str_or(r, "due", "?"));
-    if (json_object_get(v, "final_followup_due"))
-        fprintf(cli_out(), "  final follow-up due: %s\n", str_or(v, "final_followup_due", "?"));
-    if (json_object_get(v, "referral"))
-        fprintf(cli_out(), "  referral %lld sent\n",
-               (long long)json_integer_value(json_object_get(v, "referral")));
-}
-
 /* Runs the step name on a case with the arguments argv[0..argc) and prints
  * its outcome.  Returns the exit code. */
 static int run_step(const cli_globals *g, const char *name, int argc, char **argv)
@@ -121,7 +89,7 @@ static int run_step(const cli_globals *g, const char *name, int argc, char **arg
         cli_puts(out);
     } else {
         json_t *v = json_loads(out, 0, NULL);
-        render_step(a.ref, name, v);
+        render_step(v);
         json_decref(v);
     }
 done:

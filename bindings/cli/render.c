@@ -19,6 +19,85 @@ const char *plural_s(long long n)
     return n == 1 ? "" : "s";
 }
 
+/* The columns a code point takes on a terminal: 0 for combining marks
+ * (Latin accents, Arabic harakat), 2 for wide East Asian characters and
+ * emoji, else 1. */
+static int cp_width(unsigned long c)
+{
+    static const unsigned long zero[][2] = {
+        {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A},
+        {0x064B, 0x065F}, {0x0670, 0x0670}, {0x06D6, 0x06DC}, {0x06DF, 0x06E4},
+        {0x06E7, 0x06E8}, {0x06EA, 0x06ED}, {0x200B, 0x200F}, {0x20D0, 0x20FF},
+        {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}};
+    static const unsigned long wide[][2] = {
+        {0x1100, 0x115F}, {0x2E80, 0x303E}, {0x3041, 0x33FF}, {0x3400, 0x4DBF},
+        {0x4E00, 0x9FFF}, {0xA000, 0xA4CF}, {0xAC00, 0xD7A3}, {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F}, {0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x1F300, 0x1F64F},
+        {0x1F900, 0x1F9FF}, {0x20000, 0x3FFFD}};
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        if (c >= zero[i][0] && c <= zero[i][1])
+            return 0;
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if (c >= wide[i][0] && c <= wide[i][1])
+            return 2;
+    return 1;
+}
+
+size_t text_width(const char *s)
+{
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        unsigned long c = *p;
+        int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        if (c >= 0x80 && c < 0xC0) { /* a stray continuation byte */
+            p++;
+            w++;
+            continue;
+        }
+        c &= more == 3 ? 0x07 : more == 2 ? 0x0F : more == 1 ? 0x1F : 0x7F;
+        p++;
+        for (; more > 0 && (*p & 0xC0) == 0x80; more--, p++)
+            c = (c << 6) | (*p & 0x3F);
+        w += (size_t)cp_width(c);
+    }
+    return w;
+}
+
+void put_padded(FILE *f, const char *s, size_t width)
+{
+    fputs(s ? s : "", f);
+    for (size_t w = text_width(s); w < width; w++)
+        fputc(' ', f);
+}
+
+void print_table(json_t *rows, const char *indent, const char *gap)
+{
+    size_t i, j, widths[16] = {0};
+    json_t *row, *cell;
+    json_array_foreach(rows, i, row) {
+        json_array_foreach(row, j, cell) {
+            size_t w = text_width(json_string_value(cell));
+            if (j < 16 && w > widths[j])
+                widths[j] = w;
+        }
+    }
+    json_array_foreach(rows, i, row) {
+        size_t n = json_array_size(row);
+        fputs(indent, cli_out());
+        json_array_foreach(row, j, cell) {
+            const char *text = json_string_value(cell);
+            if (j + 1 < n) {
+                put_padded(cli_out(), text, j < 16 ? widths[j] : 0);
+                fputs(gap, cli_out());
+            } else {
+                fputs(text ? text : "", cli_out());
+            }
+        }
+        fputc('\n', cli_out());
+    }
+}
+
 /* Prints the items of a JSON list of text joined with "; ". */
 static void print_list(const char *label, json_t *list)
 {
@@ -212,15 +291,13 @@ static void print_worded_list(const char *label, json_t *list)
     }
 }
 
-/* A follow-up interval in seconds as days (or hours when not whole days). */
+/* A follow-up interval in seconds as people count it ("every 14 days (2
+ * weeks)", "every 1 day", "every 36 hours"). */
 static void print_interval(json_t *every)
 {
-    long long sec = (long long)json_integer_value(every);
-    if (sec > 0 && sec % 86400 == 0)
-        fprintf(cli_out(), "every %lld day%s", sec / 86400, sec == 86400 ? "" : "s");
-    else
-        fprintf(cli_out(), "every %lld hour%s", (sec + 3599) / 3600,
-               plural_s((sec + 3599) / 3600));
+    char text[64];
+    format_duration((long long)json_integer_value(every), text, sizeof text);
+    fprintf(cli_out(), "every %s", text);
 }
 
 /* The latest rule decisions of the case file (c.decisions): registration,
@@ -262,6 +339,23 @@ static void print_decisions(json_t *c)
         print_worded_list("unmet", json_object_get(cl, "unmet"));
         fprintf(cli_out(), "  (%s)\n", str_or(cl, "at", "?"));
     }
+}
+
+/* The text items of list joined with sep, as a new JSON string. */
+static json_t *joined(json_t *list, const char *sep)
+{
+    char *text = NULL;
+    size_t len = 0, i;
+    json_t *v;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return json_string("");
+    json_array_foreach(list, i, v)
+        fprintf(f, "%s%s", i ? sep : "", json_is_string(v) ? json_string_value(v) : "?");
+    fclose(f);
+    json_t *s = json_string(text ? text : "");
+    free(text);
+    return s;
 }
 
 /* Prints a case file for a person to read. */
@@ -330,10 +424,19 @@ void render_case(json_t *c)
         const char *key;
         fprintf(cli_out(), "\nForm\n");
         json_object_foreach(form, key, v) {
-            char *text = json_is_string(v) ? NULL
-                                           : json_dumps(v, JSON_ENCODE_ANY);
-            fprintf(cli_out(), "  %s: %s\n", key, text ? text : json_string_value(v));
-            free(text);
+            /* as typed: text and lists of text as they are, yes/no,
+             * numbers; never JSON */
+            fprintf(cli_out(), "  %s: ", key);
+            if (json_is_string(v)) {
+                fputs(json_string_value(v), cli_out());
+            } else if (json_is_array(v)) {
+                json_t *x = joined(v, ", ");
+                fputs(json_string_value(x), cli_out());
+                json_decref(x);
+            } else {
+                put_value(cli_out(), key, v);
+            }
+            fputc('\n', cli_out());
         }
     }
     fprintf(cli_out(), "\nTasks\n");
@@ -354,39 +457,40 @@ void render_case(json_t *c)
                    str_or(v, "text", ""));
     }
     fprintf(cli_out(), "\nHistory\n");
-    json_array_foreach(json_object_get(c, "history"), i, v) {
-        char *data = json_dumps(json_object_get(v, "data"),
-                                JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(cli_out(), "  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
-               str_or(v, "actor", "?"), str_or(v, "kind", "?"),
-               data ? data : "");
-        free(data);
-    }
+    print_events(json_object_get(c, "history"), 0);
 }
+
 
 void render_summaries(json_t *arr, int with_name)
 {
-    size_t i, j;
-    json_t *v, *c;
+    size_t i;
+    json_t *v;
     if (json_array_size(arr) == 0) {
         fprintf(cli_out(), "no cases\n");
         return;
     }
-    fprintf(cli_out(), "%-18s %-26s %-8s %-10s %-10s %-20s %s\n", "REF", "STAGE", "STATUS",
-           "SOURCE", "ASSIGNEE", "REGISTERED", with_name ? "NAME" : "CONCERNS");
+    /* `haven search` names the child beside the reference */
+    json_t *rows = json_array();
+    json_array_append_new(rows, with_name
+        ? json_pack("[s,s,s,s,s,s,s,s]", "REF", "NAME", "STAGE", "STATUS", "SOURCE",
+                    "ASSIGNEE", "REGISTERED", "CONCERNS")
+        : json_pack("[s,s,s,s,s,s,s]", "REF", "STAGE", "STATUS", "SOURCE",
+                    "ASSIGNEE", "REGISTERED", "CONCERNS"));
     json_array_foreach(arr, i, v) {
-        fprintf(cli_out(), "%-18s %-26s %-8s %-10s %-10s %-20s ", str_or(v, "ref", "?"),
-               str_or(v, "stage", "?"), str_or(v, "status", "?"),
-               str_or(v, "source", "?"), str_or(v, "assignee", "-"),
-               str_or(v, "registered_at", "?"));
-        if (with_name) {
-            fprintf(cli_out(), "%s", str_or(v, "name", "-"));
-        } else {
-            json_array_foreach(json_object_get(v, "concerns"), j, c)
-                fprintf(cli_out(), "%s%s", j ? "," : "", json_string_value(c));
-        }
-        fprintf(cli_out(), "\n");
+        json_t *row = json_pack("[s]", str_or(v, "ref", "?"));
+        if (with_name)
+            json_array_append_new(row, json_string(str_or(v, "name", "-")));
+        json_t *rest = json_pack("[s,s,s,s,s]", str_or(v, "stage", "?"),
+                                 str_or(v, "status", "?"), str_or(v, "source", "?"),
+                                 str_or(v, "assignee", "-"),
+                                 str_or(v, "registered_at", "?"));
+        json_array_extend(row, rest);
+        json_decref(rest);
+        json_array_append_new(row, joined(json_object_get(v, "concerns"), ","));
+        json_array_append_new(rows, row);
     }
+    print_table(rows, "", "  ");
+    json_decref(rows);
 }
 
 void render_due(json_t *arr)
@@ -397,20 +501,23 @@ void render_due(json_t *arr)
         fprintf(cli_out(), "nothing due\n");
         return;
     }
-    fprintf(cli_out(), "%-20s %-9s %-18s %-12s %-10s %s\n", "DUE", "URGENCY", "REF", "ASSIGNEE",
-           "", "TASK");
+    json_t *rows = json_array();
+    json_array_append_new(rows, json_pack("[s,s,s,s,s,s]", "DUE", "URGENCY", "REF",
+                                          "ASSIGNEE", "LATE", "TASK"));
     json_array_foreach(arr, i, v) {
         char late[32] = "";
         long long late_by = (long long)json_integer_value(json_object_get(v, "late_by"));
         if (json_is_true(json_object_get(v, "overdue")))
             snprintf(late, sizeof late, late_by >= 86400 ? "LATE %lldd" : "LATE %lldh",
                      late_by >= 86400 ? late_by / 86400 : (late_by + 3599) / 3600);
-        fprintf(cli_out(), "%-20s %-9s %-18s %-12s %-10s %s\n", str_or(v, "due_at", "?"),
-               str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
-               str_or(v, "assignee", "(any)"), late, str_or(v, "label", "?"));
+        json_array_append_new(rows, json_pack("[s,s,s,s,s,s]", str_or(v, "due_at", "?"),
+                                              str_or(v, "urgency", "-"), str_or(v, "ref", "?"),
+                                              str_or(v, "assignee", "(any)"), late,
+                                              str_or(v, "label", "?")));
     }
+    print_table(rows, "", "  ");
+    json_decref(rows);
 }
-
 
 void render_listed(json_t *arr) { render_summaries(arr, 0); }
 
@@ -443,9 +550,10 @@ void render_reload(json_t *r)
 void render_verify(json_t *r)
 {
     json_t *deep = json_object_get(r, "deep");
-    fprintf(cli_out(), "audit: ok: %lld entries chained up to entry %lld%s; %lld "
+    long long entries = (long long)json_integer_value(json_object_get(r, "entries"));
+    fprintf(cli_out(), "audit: ok: %lld %s chained up to entry %lld%s; %lld "
            "checkpoint%s match%s (the newest at entry %lld)%s\n",
-           (long long)json_integer_value(json_object_get(r, "entries")),
+           entries, entries == 1 ? "entry" : "entries",
            (long long)json_integer_value(json_object_get(r, "head_seq")),
            json_integer_value(json_object_get(r, "legacy_entries"))
                ? " (older entries predate the chain)" : "",

@@ -46,30 +46,22 @@ function case() return need_case() end
 
 function close_case() current = nil; __prompt_case = nil end
 
+-- what a command just printed in its own words (the case register{} made,
+-- the table explain() or history() returned): the prompt does not print it
+-- again right after (__print_values forgets it once the chunk is over)
+local announced = nil
+
 function register(t, opts)
   local c = check(E:register(t, opts))
   current = c
   __prompt_case = c.ref
   print(c.ref .. " registered and open")
+  announced = c
   return c
 end
 
-local function report(r)
-  local line = string.format("%s: %s; stage %s, %s, version %d",
-    r.ref, r.event or r.step, r.stage_label or r.stage, r.status, r.version)
-  print(line)
-  if r.risk then print("  risk: " .. r.risk) end
-  if r.approval then
-    local of = r.approval_of or "plan"
-    print(string.format("  waiting for a supervisor's%s approval of the %s",
-      of == "plan" and "" or " or manager's", of))
-  end
-  if r.next_followup then
-    print(string.format("  next follow-up: %s (%s)", r.next_followup.due, r.next_followup.method))
-  end
-  if r.next_review then print("  next review: " .. r.next_review.due) end
-  if r.final_followup_due then print("  final follow-up due: " .. r.final_followup_due) end
-end
+-- a step's outcome, worded as the command line words it
+local function report(r) render.step(r) end
 
 -- The step verbs, from haven.h's HV_STEP_MAP (the module's haven.steps).
 local STEPS = haven.steps
@@ -80,8 +72,23 @@ for _, name in ipairs(STEPS) do
   end
 end
 function note(text) local c = need_case(); print("version " .. check(c:note(text))) end
-function explain() render.explain(check(need_case():explain())) end
-function history() render.history(check(need_case():history())) end
+-- explain() and history() print what `haven explain` and `haven history`
+-- print, and return the table for scripts (announced: the prompt does not
+-- print it again, as a table, right after)
+local function shown(t)
+  announced = t
+  return t
+end
+function explain()
+  local t = check(need_case():explain())
+  render.explain(t)
+  return shown(t)
+end
+function history()
+  local t = check(need_case():history())
+  render.history(t)
+  return shown(t)
+end
 
 -- help: the commands, or what one step needs (codes from the workflow).
 local HELP = {
@@ -152,9 +159,14 @@ local function pretty(v, indent, seen)
 end
 
 function __print_values(...)
+  local just = announced
+  announced = nil
   for i = 1, select("#", ...) do
     local v = select(i, ...)
-    if type(v) == "userdata" and tostring(v):match("^haven.Case ") then
+    if just ~= nil and rawequal(v, just) then
+      -- register{} said "REF registered and open"; explain() and history()
+      -- printed it
+    elseif type(v) == "userdata" and tostring(v):match("^haven.Case ") then
       render.case(check(E:show(v.ref)))
     else
       print(pretty(v))

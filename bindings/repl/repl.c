@@ -61,14 +61,6 @@ static int with_json(lua_State *L, void (*fn)(json_t *))
     return 0;
 }
 
-/* Prints rule decisions (or a history) as indented JSON. */
-static void render_explain(json_t *arr)
-{
-    char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(t ? t : "[]");
-    free(t);
-}
-
 /* render.case(v) and the other renderers of the prelude: print the Lua
  * value as the command line would (with_json). */
 static int r_case(lua_State *L) { return with_json(L, render_case); }
@@ -76,6 +68,8 @@ static int r_due(lua_State *L) { return with_json(L, render_due); }
 static int r_search(lua_State *L) { return with_json(L, render_found); }
 static int r_list(lua_State *L) { return with_json(L, render_listed); }
 static int r_explain(lua_State *L) { return with_json(L, render_explain); }
+static int r_history(lua_State *L) { return with_json(L, render_history); }
+static int r_step(lua_State *L) { return with_json(L, render_step); }
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -184,7 +178,8 @@ static void on_sigint(int sig)
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
-/* Runs the chunk on the stack with a message handler; prints results. */
+/* Runs the chunk on the stack with a message handler; prints results
+ * (prelude.lua's __print_values). */
 static int run_chunk(lua_State *L)
 {
     int base = lua_gettop(L);
@@ -198,7 +193,9 @@ static int run_chunk(lua_State *L)
     if (status != LUA_OK)
         return report_error(L, status);
     int n = lua_gettop(L) - base + 1;
-    if (n > 0) {
+    /* called with no values too: the prelude forgets what register{}
+     * announced, once the chunk that registered is over */
+    {
         lua_getglobal(L, "__print_values");
         lua_insert(L, base);
         lua_pushcfunction(L, message_handler);
@@ -296,6 +293,15 @@ static const char *const repl_commands[] = {
 #undef STEP_NAME
     "note", "explain", "history", "now", "advance", NULL};
 
+/* 1 if the n bytes at s are one of words. */
+static int in_list(const char *const *words, const char *s, size_t n)
+{
+    for (const char *const *w = words; *w; w++)
+        if (strlen(*w) == n && !strncmp(*w, s, n))
+            return 1;
+    return 0;
+}
+
 static lua_State *completion_state;
 static json_t *candidates; /* words offered by the generator */
 
@@ -308,19 +314,13 @@ static int add_word(const char *w)
     return json_array_append_new(candidates, json_string(w));
 }
 
-/* Makes the candidates the REPL's commands (the steps from HV_STEP_MAP),
- * the references of recent cases and the workflow's lookup codes; out of
- * memory, none.  Leaves L's stack as it was. */
-static void collect_words(lua_State *L)
+/* Offers the references of recent cases (engine:list, at most 500).
+ * Returns 0, or -1 when out of memory.  Leaves L's stack as it was. */
+static int add_references(lua_State *L)
 {
     int bad = 0;
-    json_decref(candidates);
-    candidates = json_array();
-    for (const char *const *c = repl_commands; *c; c++)
-        bad |= add_word(*c);
     lua_getglobal(L, "engine");
     if (lua_isuserdata(L, -1)) {
-        /* references of recent cases */
         lua_getfield(L, -1, "list");
         lua_pushvalue(L, -2);
         lua_createtable(L, 0, 1);
@@ -332,27 +332,252 @@ static void collect_words(lua_State *L)
                 bad |= add_word(lua_tostring(L, -1));
                 lua_pop(L, 2);
             }
-            lua_pop(L, 1);
         }
         lua_pop(L, 1);
-        /* lookup codes */
+    }
+    lua_pop(L, 1);
+    return bad;
+}
+
+/* Offers the codes of the workflow's lookup `name` (NULL: of every
+ * lookup), or its stage ids when name is "stages".  Returns 0, or -1 when
+ * out of memory.  Leaves L's stack as it was. */
+static int add_lookup(lua_State *L, const char *name)
+{
+    int bad = 0;
+    lua_getglobal(L, "engine");
+    if (lua_isuserdata(L, -1)) {
         lua_getfield(L, -1, "workflow");
         lua_pushvalue(L, -2);
         if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-            lua_getfield(L, -1, "lookups");
+            int stages = name && !strcmp(name, "stages");
+            lua_getfield(L, -1, stages ? "stages" : "lookups");
             lua_pushnil(L);
-            while (lua_next(L, -2)) {
-                for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+            while (lua_istable(L, -2) && lua_next(L, -2)) {
+                if (stages && lua_istable(L, -1)) {
+                    lua_getfield(L, -1, "id");
                     bad |= add_word(lua_tostring(L, -1));
                     lua_pop(L, 1);
+                } else if (!stages && lua_istable(L, -1) &&
+                           (!name || (lua_type(L, -2) == LUA_TSTRING &&
+                                      !strcmp(lua_tostring(L, -2), name)))) {
+                    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+                        bad |= add_word(lua_tostring(L, -1));
+                        lua_pop(L, 1);
+                    }
+                    lua_pop(L, 1);
                 }
-                lua_pop(L, 2);
+                lua_pop(L, 1);
             }
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    return bad;
+}
+
+/* What may be written inside the quotes of `KEY = "...` (or of a list
+ * `KEY = { "...`) in a command: a lookup of the workflow, or a fixed list
+ * of codes (help's synopses).  cmd NULL: any command. */
+static const char *const assessment_kinds[] = {"initial", "comprehensive",
+                                               "reassessment", NULL};
+static const char *const action_states[] = {"in_progress", "done", "dropped", NULL};
+static const char *const referral_states[] = {"accepted", "declined", "completed", NULL};
+static const char *const responsible[] = {"caseworker", "child", "family", "provider",
+                                          NULL};
+static const char *const action_types[] = {"direct_support", "referral",
+                                           "coordination", NULL};
+static const char *const evaluations[] = {"achieved", "partly_achieved",
+                                          "not_achieved", NULL};
+static const char *const subjects[] = {"plan", "closure", "transfer", NULL};
+static const struct {
+    const char *cmd, *key, *lookup;
+    const char *const *codes;
+} value_sources[] = {
+    {NULL, "method", "followup_methods", NULL},
+    {NULL, "safety", "safety_levels", NULL},
+    {NULL, "source", "referral_sources", NULL},
+    {NULL, "concern", "concerns", NULL},
+    {NULL, "concerns", "concerns", NULL},
+    {NULL, "service", "services", NULL},
+    {"evaluate", "outcome", NULL, evaluations},
+    {NULL, "outcome", "review_outcomes", NULL},
+    {"close", "reason", "closure_reasons", NULL},
+    {NULL, "scope", "consent_scopes", NULL},
+    {NULL, "given_by", "consent_givers", NULL},
+    {NULL, "discussed_with", "closure_discussed_with", NULL},
+    {NULL, "changes", "assessment_changes", NULL},
+    {NULL, "kind", NULL, assessment_kinds},
+    {"act", "status", NULL, action_states},
+    {"refer", "status", NULL, referral_states},
+    {NULL, "responsible", NULL, responsible},
+    {NULL, "type", NULL, action_types},
+    {NULL, "subject", NULL, subjects},
+    {NULL, "stage", "stages", NULL},
+};
+
+/* Offers the values that fit key in the command cmd (none for a key
+ * whose value is free text: a name, a goal, notes).  Returns 0, or -1
+ * when out of memory. */
+static int add_values(lua_State *L, const char *cmd, const char *key)
+{
+    for (size_t i = 0; i < sizeof value_sources / sizeof value_sources[0]; i++) {
+        if (strcmp(key, value_sources[i].key) ||
+            (value_sources[i].cmd && strcmp(cmd, value_sources[i].cmd)))
+            continue;
+        if (value_sources[i].lookup)
+            return add_lookup(L, value_sources[i].lookup);
+        int bad = 0;
+        for (const char *const *c = value_sources[i].codes; *c; c++)
+            bad |= add_word(*c);
+        return bad;
+    }
+    return 0;
+}
+
+static int ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+/* The identifier that ends just before line[end] (after spaces) into out;
+ * returns where it starts (or -1 if there is none). */
+static int ident_before(const char *line, int end, char *out, size_t size)
+{
+    while (end > 0 && line[end - 1] == ' ')
+        end--;
+    int begin = end;
+    while (begin > 0 && ident_char(line[begin - 1]))
+        begin--;
+    if (begin == end || (size_t)(end - begin) >= size)
+        return -1;
+    snprintf(out, size, "%.*s", end - begin, line + begin);
+    return begin;
+}
+
+/* Inside a string opened at line[quote]: the key it is the value of
+ * (`key = "`, or `key = { "a", "` for a list) into key ("" when none: a
+ * command's argument, `show "`).  Returns 0, or -1 when the string is
+ * not where a value goes. */
+static int string_key(const char *line, int quote, char *key, size_t size)
+{
+    int i = quote;
+    key[0] = '\0';
+    while (i > 0 && line[i - 1] == ' ')
+        i--;
+    /* a list: back over its items to its `{` */
+    if (i > 0 && (line[i - 1] == ',' || line[i - 1] == '{')) {
+        while (i > 0 && line[i - 1] != '{' && line[i - 1] != '=')
+            i--;
+        if (i == 0 || line[i - 1] != '{')
+            return -1;
+        i--;
+        while (i > 0 && line[i - 1] == ' ')
+            i--;
+        if (i == 0 || line[i - 1] != '=')
+            return 0; /* a command's table with strings in it: no key */
+    }
+    if (i > 0 && line[i - 1] == '=') {
+        if (ident_before(line, i - 1, key, size) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Offers, for `prefix.` or `prefix:` (prefix a global, or a path of
+ * names through tables), the keys of that table, or the methods of a case
+ * or engine (its metatable's "methods" or __index table); `:` offers only
+ * functions.  Reads with raw accesses, so nothing typed runs.  Returns
+ * 0, or -1 when out of memory.  Leaves L's stack as it was. */
+static int add_members(lua_State *L, const char *text, size_t sep)
+{
+    char path[256];
+    int bad = 0, top = lua_gettop(L);
+    int methods_only = text[sep] == ':';
+    if (sep >= sizeof path)
+        return 0;
+    memcpy(path, text, sep);
+    path[sep] = '\0';
+    lua_pushglobaltable(L);
+    for (char *name = path, *dot; name; name = dot) {
+        if ((dot = strchr(name, '.')))
+            *dot++ = '\0';
+        if (!lua_istable(L, -1)) {
+            lua_settop(L, top);
+            return 0;
+        }
+        lua_pushstring(L, name);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+    }
+    if (!lua_istable(L, -1) && lua_getmetatable(L, -1)) {
+        /* a case (its methods) or an engine (its __index table) */
+        lua_pushliteral(L, "methods");
+        lua_rawget(L, -2);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "__index");
+            lua_rawget(L, -2);
+        }
+        lua_remove(L, -2);
+        lua_remove(L, -2);
+    }
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) == LUA_TSTRING &&
+                (!methods_only || lua_isfunction(L, -1))) {
+                char word[300];
+                snprintf(word, sizeof word, "%.*s%s", (int)sep + 1, text,
+                         lua_tostring(L, -2));
+                bad |= add_word(word);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, top);
+    return bad;
+}
+
+/* Makes the candidates for text, the word at line[start..end), from its
+ * context: after `x.` or `x:` the members of x; inside quotes the values
+ * that fit the key being written (`method = "ph` offers follow-up
+ * methods, never a concern; `show "` references; a free-text key
+ * nothing); else the REPL's commands.  Out of memory, none.  Leaves L's
+ * stack as it was. */
+static void collect_words(lua_State *L, const char *line, int start, const char *text)
+{
+    int bad = 0;
+    json_decref(candidates);
+    candidates = json_array();
+    size_t sep = strcspn(text, ".:");
+    char key[64], cmd[64] = "";
+    int cmd_end = 0;
+    while (line[cmd_end] == ' ')
+        cmd_end++;
+    while (ident_char(line[cmd_end]))
+        cmd_end++;
+    ident_before(line, cmd_end, cmd, sizeof cmd);
+    if (text[sep]) {
+        bad |= add_members(L, text, sep);
+    } else if (start > 0 && (line[start - 1] == '"' || line[start - 1] == '\'')) {
+        if (string_key(line, start - 1, key, sizeof key) == 0) {
+            /* a string argument is a reference, but for the commands
+             * whose argument is free text or a login */
+            static const char *const free_text[] = {"note", "search", "reopen",
+                                                    "reject", "assign", NULL};
+            if (key[0])
+                bad |= add_values(L, cmd, key);
+            else if (!in_list(free_text, cmd, strlen(cmd)))
+                bad |= add_references(L);
+        }
+    } else {
+        for (const char *const *c = repl_commands; *c; c++)
+            bad |= add_word(*c);
+        bad |= add_word("haven") | add_word("engine") | add_word("case");
+    }
     if (bad) {
         json_decref(candidates);
         candidates = NULL;
@@ -379,10 +604,9 @@ static char *generator(const char *text, int state)
  * file names. */
 static char **complete(const char *text, int start, int end)
 {
-    (void)start;
     (void)end;
     rl_attempted_completion_over = 1;
-    collect_words(completion_state);
+    collect_words(completion_state, rl_line_buffer, start, text);
     return rl_completion_matches(text, generator);
 }
 
@@ -418,14 +642,6 @@ static const char *const history_never[] = {"register", "search", "note", NULL};
 
 static json_t *history_words; /* known codes and command names (a set) */
 
-/* 1 if the n bytes at s are one of words. */
-static int in_list(const char *const *words, const char *s, size_t n)
-{
-    for (const char *const *w = words; *w; w++)
-        if (strlen(*w) == n && !strncmp(*w, s, n))
-            return 1;
-    return 0;
-}
 
 /* Makes history_words: the REPL's commands, the codes above, and the
  * workflow's lookup codes and stage ids.  Out of memory, none (then no
@@ -844,7 +1060,8 @@ int hv_repl_run(hv_engine *e, const hv_repl_options *o)
      * acting user's role. */
     static const luaL_Reg renderers[] = {
         {"case", r_case}, {"due", r_due}, {"search", r_search}, {"list", r_list},
-        {"explain", r_explain}, {"history", r_explain}, {NULL, NULL}};
+        {"explain", r_explain}, {"history", r_history}, {"step", r_step},
+        {NULL, NULL}};
     if (luaL_loadbufferx(L, repl_prelude, strlen(repl_prelude), "=prelude", "t") !=
         LUA_OK) {
         fprintf(stderr, "haven: repl: %s\n", lua_tostring(L, -1));

@@ -35,7 +35,7 @@ NOW="--now 2026-12-01T09:00:00Z"   # word-split on purpose
 new_case amal Noor consent.transfer=both; A=$REF
 run --as amal $NOW transfer "$A" agency="Northern unit" reason="ZZMOVED the family moved"
 expect_rc 0 "the transfer is requested"
-expect_out 'transfer_requested' "the answer says requested"
+expect_out 'transfer requested;' "the answer says requested"
 [ "$(status "$A")" = open ] && pass || failt "a requested transfer does not close the case ($(status "$A"))"
 [ "$(stage "$A")" = comprehensive_assessment ] && pass || failt "the case stays at its stage ($(stage "$A"))"
 [ "$(sql "SELECT closure_reason IS NULL AND closed_at IS NULL FROM cases WHERE ref = '$A'")" = 1 ] &&
@@ -77,7 +77,7 @@ run --as amal $NOW transfer "$B" agency="Coastal unit"; expect_rc 0 "Lina's tran
 run --as sara $NOW reject "$B"; expect_rc 65 "a rejection needs its reason"
 run --as sara $NOW reject "$B" reason="plan the transfer with the coastal unit first"
 expect_rc 0 "the supervisor rejects the transfer"
-expect_out 'transfer_rejected' "the answer says rejected"
+expect_out 'transfer rejected;' "the answer says rejected"
 [ "$(status "$B")" = open ] && pass || failt "a rejected transfer leaves the case open"
 [ "$(stage "$B")" = comprehensive_assessment ] && pass || failt "at its stage"
 [ "$(sql "SELECT transferred_to IS NULL FROM cases WHERE ref = '$B'")" = 1 ] && pass || failt "the receiving agency is no longer recorded"

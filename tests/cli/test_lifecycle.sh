@@ -293,7 +293,7 @@ due_at 2027-07-12T10:00:00Z --overdue
 due_lists 'Final follow-up' late "the final follow-up is late on 12 July"
 step "final follow-up" --now 2027-07-12T10:00:00Z followup "$REF" method=home_visit_scheduled \
     safety=ok notes="stable; family knows how to ask for help again"
-expect_out 'final_followup' "the final follow-up recorded"
+expect_out 'final follow-up recorded' "the final follow-up recorded"
 due_at 2027-07-12T10:00:00Z; expect_out '^nothing due$' "nothing due after the final follow-up"
 refuse 65 "reopen it first" "another follow-up on the closed case" \
     --now 2027-07-13T10:00:00Z followup "$REF" method=phone_call safety=ok
@@ -305,7 +305,7 @@ expect_out 'version 1, approved' "show: the plan"
 expect_out 'Refer mother to financial assistance.*\[done\]' "show: action 2 done"
 expect_out 'financial' "show: the referral"
 expect_out 'goals_achieved' "show: the closure reason"
-expect_out 'final_followup' "show: the final follow-up in the history"
+expect_out '  final follow-up recorded: safety ok' "show: the final follow-up in the history"
 run --json show "$REF"
 [ "$(json_get "$OUT" '$.closure.reason')" = goals_achieved ] && pass || failt "closure reason in JSON"
 [ "$(json_get "$OUT" '$.plans[0].status')" = approved ] && pass || failt "the plan in JSON"

@@ -19,10 +19,17 @@ LUA
 "$HAVEN" --as amal --now "$T0" repl < session.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
 expect_rc 0 "a REPL session from stdin"
 expect_out 'CP-2026-00001 registered and open' "register in the REPL"
-expect_out 'assessed; stage Comprehensive' "a step on the open case"
+no_text 'Case CP-2026-00001  (version' "$OUT" "register{} says one line, not the whole case file (as the README shows)"
+expect_out 'assessment recorded; stage Comprehensive' "a step on the open case"
 expect_out '^amal \(caseworker\)$' "whoami prints the acting user and role"
 expect_out 'Comprehensive assessment' "due() lists the next task"
 [ "$(sql "SELECT actor FROM events WHERE kind='assessed'")" = amal ] && pass || failt "steps recorded under --as"
+
+# A case kept in a variable still prints as its case file when asked for.
+printf 'c = register{ child = { name = "Rami", age = 11, sex = "male" }, location = "Harbour", source = "family", concerns = { "neglect" }, consent = { registration = "caregiver" } }\nc\n' > kept.lua
+"$HAVEN" --as amal --now "$T0" repl < kept.lua > "$WORK/out" 2> "$WORK/err"; RC=$?
+expect_rc 0 "register into a variable"
+expect_out '^Case CP-2026-00002  \(version 1\)' "the variable typed alone prints the case file"
 
 # Multi-line statements continue; expressions print their value.
 printf 'n = 0\nfor i = 1, 3 do\n  n = n + i\nend\nprint("sum", n)\n{ a = 1 }\n' > multi.lua

@@ -108,7 +108,7 @@ reg Lina Seaview; expect_rc 0 "register Lina"
 L=CP-2026-00003
 ok "the caregiver consents to sharing" --now 2026-11-29T10:00:00Z consent $L scope=information_sharing given_by=caregiver
 ok "consent from both replaces the caregiver's" --now 2026-11-30T10:00:00Z consent $L scope=information_sharing given_by=both
-expect_out 'consent_strengthened' "the event says it was strengthened"
+expect_out 'consent strengthened;' "the event says it was strengthened"
 cid=$(sql "SELECT id FROM cases WHERE ref = '$L'")
 is "$(sql "SELECT group_concat(given_by) FROM consents WHERE case_id = $cid AND scope = 'information_sharing' AND withdrawn_at IS NULL")" \
     both "one active consent, from both"

@@ -63,7 +63,7 @@ run --now 2026-12-09T10:00:00Z plan "$REF" goal="Within six months Noor's well-b
 expect_rc 0 "the plan"
 run --as sara --now 2026-12-09T11:00:00Z approve "$REF" note=agreed; expect_rc 0 "sara approves"
 run show "$REF"; expect_rc 0 "show after approval"
-expect_out '^  Follow-up: +every 14 days, phone_call \(Phone call\); reasons: risk_low \(' \
+expect_out '^  Follow-up: +every 14 days \(2 weeks\), phone_call \(Phone call\); reasons: risk_low \(' \
     "the follow-up decision: frequency, method and reasons worded"
 expect_out '^  Risk: +low ' "the latest risk decision replaces the first"
 no_text "latest_safety_concern ($SAFETY_WORDS)" "$OUT" "the first risk decision's factors are not current"

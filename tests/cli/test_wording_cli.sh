@@ -1,9 +1,10 @@
 #!/bin/sh
 # test_wording_cli.sh - issue 20 (caseworkers, supervisors, administrators):
 # the CLI's wording.  Counts agree with their nouns ("every 1 day", "1 open
-# case"); an unknown option names itself and a mistyped command gets a "did
-# you mean"; register lists the valid codes of a bad code and names every
-# missing required field in its one line; the exit-code lists name 74.
+# case", "1 entry", "1 action"); an unknown option names itself and a
+# mistyped command gets a "did you mean"; register lists the valid codes of
+# a bad code and names every missing required field in its one line; the
+# exit-code lists name 74.
 . "$(dirname "$0")/lib.sh"
 
 # ---- 1. grammar ---------------------------------------------------------------
@@ -111,6 +112,28 @@ expect_rc 65 "consent missing"
 expect_err "^haven: register: missing required field 'consent.registration' \(" \
     "one missing field: the singular"
 [ "$(fingerprint)" = "$before" ] && pass || failt "a refused registration changed the database"
+
+# ---- 3b. more counts (issue 20: "1 open cases" and the like) ------------------
+# An agency made without a rules pack has one audit entry: "1 entry" (through
+# havend the test's wrapper adds its own entries: then "N entries").
+run --db one.db --as admin init --agency CP --workflow "$SRC/workflows/iasc.yaml"
+expect_rc 0 "init without rules"
+run --db one.db --as admin audit verify
+n=$(sed -n 's/^audit: ok: \([0-9]*\) entr.*/\1/p' "$OUT")
+if [ "$n" = 1 ]; then
+    expect_out '^audit: ok: 1 entry chained up to entry 1; 1 checkpoint matches ' "audit verify: 1 entry"
+else
+    expect_out "^audit: ok: $n entries chained up to entry $n; " "audit verify: $n entries"
+fi
+no_text "1 entries" "$OUT" "no '1 entries'"
+# The plan has one action: the history says "1 action".
+run history "$REF"
+expect_out ' plan submitted: version 1; 1 action; ' "history: 1 action"
+no_text "1 actions" "$OUT" "no '1 actions'"
+no_text "every 1 days" "$OUT" "no 'every 1 days' in the history"
+expect_out 'follow-up every 1 day by ' "history: follow-up every 1 day"
+run explain "$REF"
+expect_out '^    follow-up every 1 day$' "explain: every 1 day"
 
 # ---- 4. exit code 74 listed -------------------------------------------------
 run --help

@@ -274,9 +274,9 @@ XDG_CONFIG_HOME="$WORK/cfg-amal" HOME="$WORK" "$HAVEN" --server "$URL" repl <rep
 RC=$?
 expect_rc 0 "statements piped to the REPL over --server"
 expect_out "^$REF open: stage " "open"
-expect_out "^$REF: consent_recorded; stage " "a step on the server"
+expect_out "^$REF: consent recorded; stage " "a step on the server"
 expect_out '^version [0-9]+$' "note"
-expect_out '"kind": "consent_recorded"' "history shows the step"
+expect_out ' amal +consent recorded: referral; given by caregiver$' "history shows the step, worded as the CLI words it"
 expect_out "$REF" "due"
 run --db "$HAVEN_DB" --as amal --json history "$REF"
 expect_out '"actor": "amal"' "the steps were recorded as amal"
