@@ -2,6 +2,7 @@
  * cmd_lua.c - the Lua front ends: the caseworker REPL (bindings/repl),
  * training scenarios and the trainee exercise (bindings/scenario).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static int parse_scenario(int argc, char **argv, char **files, int *n,
                           const char **html, int *show)
 {
     if (argc < 1 || strcmp(argv[0], "run"))
-        return cli_usage_error("scenario", "use 'scenario run [--html FILE] FILE...'");
+        return cli_usage_error("scenario", "use 'scenario run [--html FILE] [--show] SCENARIO...'");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--html") && i + 1 < argc)
             *html = argv[++i];
@@ -67,23 +68,28 @@ static int parse_scenario(int argc, char **argv, char **files, int *n,
             files[(*n)++] = argv[i];
     }
     if (*n == 0)
-        return cli_usage_error("scenario", "give at least one scenario FILE");
+        return cli_usage_error("scenario", "give at least one scenario (a file, or a name such as noor)");
     return 0;
 }
 
-/* haven scenario run [--html FILE] [--show] FILE... */
+/* haven scenario run [--html FILE] [--show] SCENARIO... */
 static int cmd_scenario(const cli_globals *g, int argc, char **argv)
 {
-    (void)g;
     const char *html = NULL;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     int n = 0, show = 0;
+    json_t *json = NULL;
     if (!files)
         return hv_status_exit_code(HV_NOMEM);
     int code = parse_scenario(argc, argv, files, &n, &html, &show);
     if (!code)
-        code = hv_scenario_run(files, n, html, show);
+        code = hv_scenario_run(files, n, html, show, g->json ? &json : NULL);
     free(files);
+    if (json) {
+        int c = cli_print_json(json);
+        if (c && !code)
+            code = c;
+    }
     return code;
 }
 
@@ -100,16 +106,22 @@ static int cmd_train(const cli_globals *g, int argc, char **argv)
 
 const cli_command cli_cmd_scenario = {
     "scenario", cmd_scenario,
-    "haven scenario run [--html FILE] [--show] FILE...",
+    "haven scenario run [--html FILE] [--show] SCENARIO...",
     NULL,
     "Run training scenarios, each on a fresh temporary database with a\n"
     "simulated clock: a transcript, each failed expectation with its file and\n"
     "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
-    "A scenario file runs in a sandbox like a rule pack's: the scenario API\n"
-    "and the safe parts of Lua (no io, os, debug, require, binary chunks, no\n"
-    "haven module), on its own scratch database only; as(login) switches\n"
-    "between that database's users.  --html writes the first scenario's\n"
-    "timeline page; --show prints each case's file at the end."};
+    "A SCENARIO is a file, or a name (noor: scenarios/noor.lua in ./, the\n"
+    "installed share folder or the source tree).  Its workflow and rules are\n"
+    "found beside it, in its parent folder, in ./, in the installed share\n"
+    "folder, then in the source tree.  A scenario file runs in a sandbox like\n"
+    "a rule pack's: the scenario API and the safe parts of Lua (no io, os,\n"
+    "debug, require, binary chunks, no haven module), on its own scratch\n"
+    "database only; as(login) switches between that database's users.\n"
+    "--html writes the timeline page (a section per scenario); --show prints\n"
+    "each case's file at the end; --json prints {scenarios: [{file, name,\n"
+    "passed, failed, steps: [{at, kind, text}]}], passed, failed} instead of\n"
+    "the transcript."};
 
 const cli_command cli_cmd_train = {
     "train", cmd_train,
