@@ -231,9 +231,9 @@ local function timeline(n, ref, file, risk, now)
     local how = ({ done = "done on time", late = t.status == "done" and "done late" or "late",
                    open = "open, not yet due", cancelled = "cancelled" })[k.state]
     local late_class = k.state == "late" and "late" or k.state == "cancelled" and "cancelled" or "ontime"
-    add('<rect class="task %s" data-state="%s" x="%.1f" y="%d" width="%.1f" height="14" fill="%s" opacity="0.9">' ..
+    add('<rect class="task %s" data-state="%s" data-check="bar-%d-%d" x="%.1f" y="%d" width="%.1f" height="14" fill="%s" opacity="0.9">' ..
         '<title>%s: due %s, %s%s</title></rect>',
-      late_class, k.state, x(from), k.y + 5, math.max(x(math.max(to, from)) - x(from), 3), COLOR[k.state],
+      late_class, k.state, n, i, x(from), k.y + 5, math.max(x(math.max(to, from)) - x(from), 3), COLOR[k.state],
       esc(name), day(t.due_at), how, t.done_at and (" on " .. day(t.done_at)) or "")
     add('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="2"/>', x(due), k.y + 1, x(due), k.y + 23)
   end
