@@ -127,14 +127,21 @@ const cli_command cli_cmd_train = {
     "train", cmd_train,
     "haven train NAME",
     NULL,
-    "The trainee exercise (scenarios/train/NAME.lua, run in the scenario\n"
-    "sandbox and returning a table): the referral, then the\n"
-    "template's four parts (assessment summary; SMART goal; three to five key\n"
-    "actions with responsible party and timeline; follow-up and review plan),\n"
-    "checked against the engine's rules, and the model answer beside yours.\n"
-    "Answers from a file: 'key: value' lines (needs, risks, strengths,\n"
+    "The trainee exercise (scenarios/train/NAME.lua in ./, the installed\n"
+    "share folder or the source tree; run in the scenario sandbox and\n"
+    "returning a table): the referral, then the template's four parts\n"
+    "(assessment summary; SMART goal; three to five key actions with\n"
+    "responsible party and timeline; follow-up and review plan), checked\n"
+    "against the engine's rules, and the model answer beside yours.\n"
+    "Answers from a file: 'part: text' lines (needs, risks, strengths,\n"
     "info_needed, goal, indicators, target, action: title | who | when,\n"
-    "followup, review).  Exit 0 when complete, 65 when parts are missing."};
+    "followup, review; the seed's headings such as 'Overall Case Plan Goal:'\n"
+    "and 'Follow-up:' too).  Plain wording is understood: 'weekly', 'every\n"
+    "two weeks', 'fortnightly', 'bi-weekly', 'monthly', 'within a 6-month\n"
+    "period', 'every two weeks for the first two months, then monthly' (the\n"
+    "first frequency is graded, the step-down said back); a goal is checked\n"
+    "part by part (Specific, Measurable, Achievable, Relevant, Time-bound).\n"
+    "Exit 0 when complete, 65 when parts are missing."};
 
 const cli_command cli_cmd_repl = {
     "repl", cmd_repl,

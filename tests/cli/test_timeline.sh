@@ -27,6 +27,22 @@ if [ -n "$now" ] && [ -n "${2:-}" ] && awk -v n="$now" -v x="$1" -v w="$2" 'BEGI
     pass
 else failt "the last stage band ($band) runs past the scenario's end ($now)"; fi
 
+# A day after registration both assessments are open and neither is due
+# yet (48 hours, two weeks): neither is late, whatever the chart's last due
+# date (was: judged against the comprehensive assessment's due date).
+cat > "$WORK/early.lua" <<'LUA'
+scenario{ name = "Early", workflow = "iasc", rules = "default", start = "2026-12-01T09:00:00Z" }
+local c = register{ source = "school", location = "Riverside", concerns = { "emotional_distress" },
+  child = { name = "Rana", age = 9, sex = "female" }, consent = { registration = "both" } }
+advance("1d")
+expect(c.stage).to_be("initial_assessment")
+LUA
+run scenario run --html "$WORK/early.html" "$WORK/early.lua"
+expect_rc 0 "the early scenario"
+no_text 'class="task late"' "$WORK/early.html" "a task not yet due is marked late"
+[ "$(grep -c 'data-state="open"' "$WORK/early.html")" -eq 2 ] && pass ||
+    failt "two open tasks, not yet due, expected"
+
 # A scenario that leaves an assessment open past its due date: late.
 cat > "$WORK/overdue.lua" <<'LUA'
 scenario{ name = "Overdue", workflow = "iasc", rules = "default", start = "2026-12-01T09:00:00Z" }
