@@ -151,7 +151,7 @@ local function timeline(n, ref, file, risk, now)
   local risk_top = y + 40
   local risk_step = 24
   local axis_y = risk_top + 3 * risk_step + 36
-  local H = axis_y + 12
+  local H = axis_y + 34
 
   local out = {}
   local function add(s, ...) out[#out + 1] = string.format(s, ...) end
@@ -159,21 +159,35 @@ local function timeline(n, ref, file, risk, now)
       'preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="%d" role="img" ' ..
       'aria-label="Timeline of case %s" data-check="svg-%d">', W, H, FONT, esc(ref), n)
   add('<rect width="%d" height="%d" fill="#ffffff"/>', W, H)
-  -- month ticks, labelled when there is room
-  local yy, mm = file.registered_at:match("^(%d+)-(%d+)")
-  yy, mm = tonumber(yy), tonumber(mm)
-  local last_label = -1e9
+  -- ticks: days over a short chart, weeks over a few months, else months;
+  -- labelled when there is room
   local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
-  for _ = 1, 240 do
-    mm = mm + 1
-    if mm > 12 then mm, yy = 1, yy + 1 end
-    local t = T(string.format("%04d-%02d-01", yy, mm))
-    if t > t_end then break end
-    local tx = x(t)
+  local ticks = {}
+  if span <= 70 * DAY then
+    local step = span <= 10 * DAY and DAY or 7 * DAY
+    local first = T(file.registered_at:sub(1, 10)) + DAY
+    for t = first, t_end, step do
+      local iso = haven.iso(t)
+      ticks[#ticks + 1] = { t = t, label = MONTHS[tonumber(iso:sub(6, 7))] .. " " .. tonumber(iso:sub(9, 10)) }
+    end
+  else
+    local yy, mm = file.registered_at:match("^(%d+)-(%d+)")
+    yy, mm = tonumber(yy), tonumber(mm)
+    for _ = 1, 240 do
+      mm = mm + 1
+      if mm > 12 then mm, yy = 1, yy + 1 end
+      local t = T(string.format("%04d-%02d-01", yy, mm))
+      if t > t_end then break end
+      ticks[#ticks + 1] = { t = t, label = MONTHS[mm] .. " " .. yy }
+    end
+  end
+  local last_label = -1e9
+  for _, k in ipairs(ticks) do
+    local tx = x(k.t)
     add('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e5e5e5"/>', tx, band_y, tx, axis_y - 16)
-    local label = MONTHS[mm] .. " " .. yy
-    if tx - last_label >= text_w(label) + 12 and tx + text_w(label) / 2 <= W then
-      add('<text x="%.1f" y="%d" fill="#555" text-anchor="middle">%s</text>', tx, axis_y, label)
+    local half = text_w(k.label) / 2
+    if tx - last_label >= 2 * half + 12 and tx + half <= W and tx - half >= left - 10 then
+      add('<text x="%.1f" y="%d" fill="#555" text-anchor="middle">%s</text>', tx, axis_y, k.label)
       last_label = tx
     end
   end
@@ -181,9 +195,10 @@ local function timeline(n, ref, file, risk, now)
   local nx = x(now)
   add('<line class="now" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#333" stroke-dasharray="4 3"/>',
     nx, band_y, nx, axis_y - 16)
-  if t_end > now then
-    add('<text x="%.1f" y="%d" fill="#333" text-anchor="%s">end of scenario</text>', nx + 4, fu_y + 22,
-      nx + 4 + text_w("end of scenario") <= W and "start" or "end")
+  if t_end > now then -- below the dates, under its line
+    local lw = text_w("end of scenario")
+    add('<text x="%.1f" y="%d" fill="#333" text-anchor="middle">end of scenario</text>',
+      math.min(math.max(nx, left + lw / 2), W - RIGHT - lw / 2), axis_y + 24)
   end
   -- stages as bands
   add('<text x="8" y="%d" font-weight="bold">Stages</text>', band_y + 20)
@@ -255,6 +270,10 @@ local function timeline(n, ref, file, risk, now)
   if last then pts[#pts + 1] = string.format("%.1f,%d", x(now), last) end
   if #pts > 0 then
     add('<polyline class="risk" points="%s" fill="none" stroke="#c62828" stroke-width="3"/>', table.concat(pts, " "))
+  end
+  for _, p in ipairs(risk or {}) do -- each change, visible even where the line is short
+    add('<circle cx="%.1f" cy="%d" r="4" fill="#c62828"><title>risk %s from %s</title></circle>',
+      x(p.at), risk_top + LEVEL_Y[p.level] * risk_step, esc(p.level), day(haven.iso(p.at)))
   end
   add('</svg>')
   return table.concat(out, "\n")
