@@ -89,4 +89,14 @@ expect_out 'action 4: no timeline' "the action's missing timeline"
 for leak in 'must be a list of text' 'assess:' 'plan:' 'actions\.' 'target_date' '=\.\.\.'; do
     if grep -q -- "$leak" "$OUT"; then failt "an internal message leaks: $(grep -- "$leak" "$OUT" | head -1)"; else pass; fi
 done
+
+# From outside the checkout the exercise is found all the same (the source
+# tree the binary was built from, after ./scenarios and the installed data).
+cd "$WORK" || exit 1
+train "$WORK/model.txt"
+expect_rc 0 "train noor from outside the checkout"
+expect_out '4 of 4 parts complete' "the exercise found from elsewhere"
+"$HAVEN" train nosuch > "$WORK/out" 2> "$WORK/err"; RC=$?; ERR=$WORK/err
+expect_rc 66 "an unknown exercise"
+expect_err "no exercise 'nosuch'; available: noor" "the exercises available are listed"
 finish
