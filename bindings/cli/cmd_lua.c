@@ -2,6 +2,7 @@
  * cmd_lua.c - the Lua front ends: the caseworker REPL (bindings/repl),
  * training scenarios and the trainee exercise (bindings/scenario).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static int parse_scenario(int argc, char **argv, char **files, int *n,
                           const char **html, int *show)
 {
     if (argc < 1 || strcmp(argv[0], "run"))
-        return cli_usage_error("scenario", "use 'scenario run [--html FILE] FILE...'");
+        return cli_usage_error("scenario", "use 'scenario run [--html FILE] [--show] SCENARIO...'");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--html") && i + 1 < argc)
             *html = argv[++i];
@@ -67,23 +68,28 @@ static int parse_scenario(int argc, char **argv, char **files, int *n,
             files[(*n)++] = argv[i];
     }
     if (*n == 0)
-        return cli_usage_error("scenario", "give at least one scenario FILE");
+        return cli_usage_error("scenario", "give at least one scenario (a file, or a name such as noor)");
     return 0;
 }
 
-/* haven scenario run [--html FILE] [--show] FILE... */
+/* haven scenario run [--html FILE] [--show] SCENARIO... */
 static int cmd_scenario(const cli_globals *g, int argc, char **argv)
 {
-    (void)g;
     const char *html = NULL;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     int n = 0, show = 0;
+    json_t *json = NULL;
     if (!files)
         return hv_status_exit_code(HV_NOMEM);
     int code = parse_scenario(argc, argv, files, &n, &html, &show);
     if (!code)
-        code = hv_scenario_run(files, n, html, show);
+        code = hv_scenario_run(files, n, html, show, g->json ? &json : NULL);
     free(files);
+    if (json) {
+        int c = cli_print_json(json);
+        if (c && !code)
+            code = c;
+    }
     return code;
 }
 
@@ -100,32 +106,45 @@ static int cmd_train(const cli_globals *g, int argc, char **argv)
 
 const cli_command cli_cmd_scenario = {
     "scenario", cmd_scenario,
-    "haven scenario run [--html FILE] [--show] FILE...",
+    "haven scenario run [--html FILE] [--show] SCENARIO...",
     NULL,
     "Training scenarios: Lua scripts that walk cases through the workflow\n"
     "and check what the engine says.\n"
-    "run: run each FILE on a fresh temporary database with a simulated\n"
-    "clock: a transcript, each failed expectation with its file and line, and\n"
-    "'N passed, N failed' (exit 0 iff every expectation holds).  A scenario\n"
-    "file runs in a sandbox like a rule pack's: the scenario API and the safe\n"
-    "parts of Lua (no io, os, debug, require, binary chunks, no haven\n"
-    "module), on its own scratch database only; as(login) switches between\n"
-    "that database's users.  --html writes the timeline page; --show prints\n"
-    "each case's file at the end.",
+    "run: run each SCENARIO on a fresh temporary database with a simulated\n"
+    "clock: a transcript in words, each failed expectation with its file and\n"
+    "line, and 'N passed, N failed' (exit 0 iff every expectation holds).\n"
+    "A SCENARIO is a file, or a name (noor: scenarios/noor.lua in ./, the\n"
+    "installed share folder or the source tree).  Its workflow and rules are\n"
+    "found beside it, in its parent folder, in ./, in the installed share\n"
+    "folder, then in the source tree.  A scenario file runs in a sandbox like\n"
+    "a rule pack's: the scenario API and the safe parts of Lua (no io, os,\n"
+    "debug, require, binary chunks, no haven module), on its own scratch\n"
+    "database only; as(login) switches between that database's users.\n"
+    "--html writes the timeline page (a section per scenario); --show prints\n"
+    "each case's file at the end; with --json it prints {scenarios: [{file,\n"
+    "name, passed, failed, steps: [{at, kind, text}]}], passed, failed}\n"
+    "instead of the transcript.",
     "run training scenarios"};
 
 const cli_command cli_cmd_train = {
     "train", cmd_train,
     "haven train NAME",
     NULL,
-    "The trainee exercise (scenarios/train/NAME.lua, run in the scenario\n"
-    "sandbox and returning a table): the referral, then the\n"
-    "template's four parts (assessment summary; SMART goal; three to five key\n"
-    "actions with responsible party and timeline; follow-up and review plan),\n"
-    "checked against the engine's rules, and the model answer beside yours.\n"
-    "Answers from a file: 'key: value' lines (needs, risks, strengths,\n"
+    "The trainee exercise (scenarios/train/NAME.lua in ./, the installed\n"
+    "share folder or the source tree; run in the scenario sandbox and\n"
+    "returning a table): the referral, then the template's four parts\n"
+    "(assessment summary; SMART goal; three to five key actions with\n"
+    "responsible party and timeline; follow-up and review plan), checked\n"
+    "against the engine's rules, and the model answer beside yours.\n"
+    "Answers from a file: 'part: text' lines (needs, risks, strengths,\n"
     "info_needed, goal, indicators, target, action: title | who | when,\n"
-    "followup, review).  Exit 0 when complete, 65 when parts are missing.",
+    "followup, review; the seed's headings such as 'Overall Case Plan Goal:'\n"
+    "and 'Follow-up:' too).  Plain wording is understood: 'weekly', 'every\n"
+    "two weeks', 'fortnightly', 'bi-weekly', 'monthly', 'within a 6-month\n"
+    "period', 'every two weeks for the first two months, then monthly' (the\n"
+    "first frequency is graded, the step-down said back); a goal is checked\n"
+    "part by part (Specific, Measurable, Achievable, Relevant, Time-bound).\n"
+    "Exit 0 when complete, 65 when parts are missing.",
     "the trainee exercise"};
 
 const cli_command cli_cmd_repl = {

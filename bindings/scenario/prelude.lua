@@ -53,10 +53,25 @@ local function stamp()
   return iso:sub(1, 10) .. " " .. iso:sub(12, 16)
 end
 
+local quiet = host.quiet -- --json: the transcript is gathered, not printed
+
 local function line(kind, text)
   local l = string.format("%s  %-7s %s", stamp(), kind, text)
   S.lines[#S.lines + 1] = { at = E and select(2, E:now()) or 0, kind = kind, text = text }
-  print(l)
+  if not quiet then print(l) end
+end
+
+-- Codes as words: "follow_up_review" -> "follow up review".
+local function words(code) return (tostring(code):gsub("_", " ")) end
+
+-- "14 days", "1 day", "12 hours".
+local function period(secs)
+  if secs % 86400 ~= 0 then
+    local h = secs / 3600
+    return string.format("%g hour%s", h, h == 1 and "" or "s")
+  end
+  local d = secs // 86400
+  return string.format("%d day%s", d, d == 1 and "" or "s")
 end
 
 -- Where the scenario's own code called us from: "file:line".
@@ -209,11 +224,14 @@ for _, name in ipairs(STEPS) do
     if not r then
       error({ message = msg }, 2)
     end
-    local text = string.format("%s %s -> %s (%s)", case_ref[self], r.event or name, r.stage, r.status)
+    -- "CP-2026-00001 followed up; stage: follow up review, risk low,
+    -- next follow-up in 14 days (phone call)": words, not event codes
+    local text = string.format("%s %s; stage: %s", case_ref[self], words(r.event or name), words(r.stage))
+    if r.status and r.status ~= "open" and r.status ~= r.stage then text = text .. ", case " .. words(r.status) end
     if r.risk then text = text .. ", risk " .. r.risk end
     if r.next_followup then
-      text = text .. string.format(", next follow-up in %gd (%s)",
-        r.next_followup.every / 86400, r.next_followup.method)
+      text = text .. string.format(", next follow-up in %s (%s)",
+        period(r.next_followup.every), words(r.next_followup.method))
     end
     line(acting, text)
     record_risk(self)
@@ -256,7 +274,7 @@ function env.register(t, opts)
   case_ref[self] = c.ref
   handles[c.ref] = { [acting] = c }
   S.cases[#S.cases + 1] = c.ref
-  line(acting, string.format("%s registered: %s, urgency %s", c.ref, c.stage, tostring(c.urgency)))
+  line(acting, string.format("%s registered; stage: %s, urgency %s", c.ref, words(c.stage), words(c.urgency)))
   record_risk(self)
   return self
 end
@@ -273,8 +291,11 @@ function control.report_error(err)
   line("ERROR", msg)
 end
 
-function control.finish()
-  line("end", string.format("%d passed, %d failed", S.passed, S.failed))
+-- The end line: the scenario's own counts only when several scenarios run
+-- (one alone: the closing "N passed, N failed" is its count, said once).
+function control.finish(several)
+  if E then S.now = select(2, E:now()) end
+  line("end", several and string.format("%s: %d passed, %d failed", S.name, S.passed, S.failed) or S.name)
   if E then
     for _, ref in ipairs(S.cases) do
       S.files = S.files or {}

@@ -122,7 +122,7 @@ page_layout() {
   out.push("scroll_width " + document.documentElement.scrollWidth);
   document.querySelectorAll("[data-check]").forEach(function (e) {
     var r = e.getBoundingClientRect(), tw = r.width;
-    if (e.getComputedTextLength) tw = e.getComputedTextLength();
+    if (e.getComputedTextLength) tw = e.getComputedTextLength() * (e.getScreenCTM() ? e.getScreenCTM().a : 1);
     else if (e.scrollWidth) tw = e.scrollWidth;
     var clipped = (tw > r.width + 1 || r.left < 0 || r.right > w + 1) ? 1 : 0;
     out.push("check " + e.getAttribute("data-check") + " " + Math.round(r.left) +

@@ -31,7 +31,7 @@ sed -e '/^indicators:/d' -e 's/^action: Coordinate with the school | caseworker 
 "$HAVEN" train noor < "$WORK/incomplete.txt" > "$WORK/out" 2> "$WORK/err"; RC=$?
 expect_rc 65 "an incomplete answer"
 expect_out '1 of 4 parts complete' "an incomplete answer is graded lower"
-expect_out 'missing  SMART goal: no measurable indicator' "says the indicator is missing"
+expect_out 'missing  SMART goal: not Measurable: no indicator' "says the indicator is missing"
 expect_out 'action 4: no timeline' "says the action has no timeline"
 expect_out 'action 4: no responsible party' "says the action has no responsible party"
 expect_out 'does not fit .* risk: the rules give every 14 days' "says the follow-up does not fit the risk"
