@@ -62,6 +62,20 @@ fingerprint() {
 # sql QUERY: one value from the database.
 sql() { sqlite3 "$HAVEN_DB" "$1"; }
 
+# The suite's second run on PostgreSQL (tests/pg/pg-test.sh sets
+# HAVEN_TEST_PG to the socket folder of a throwaway cluster): each test
+# gets a fresh PostgreSQL database as $HAVEN_DB (its key files in $WORK),
+# dropped when it ends; `sql` reads it through haven-sql (the same SQLite
+# query, over the store's virtual tables).
+if [ -n "${HAVEN_TEST_PG:-}" ]; then
+    PGTEST_DB="t_$(basename "$WORK" | tr -c 'a-zA-Z0-9\n' '_' | tr 'A-Z' 'a-z')"
+    createdb -h "$HAVEN_TEST_PG" -U haven "$PGTEST_DB" || exit 1
+    export HAVEN_DB="postgresql:///$PGTEST_DB?host=$HAVEN_TEST_PG&user=haven"
+    export HAVEN_STATE_DIR="$WORK"
+    trap 'dropdb -h "$HAVEN_TEST_PG" -U haven --if-exists "$PGTEST_DB" 2>/dev/null; rm -rf "$WORK"' EXIT
+    sql() { "$HAVEN_SQL" "$HAVEN_DB" "$1"; }
+fi
+
 # json_ok FILE: 1 if FILE is valid JSON (SQLite's JSON parser).
 json_ok() { sqlite3 :memory: "SELECT json_valid(readfile('$1'))"; }
 # json_get FILE PATH: a value from a JSON file.

@@ -1,0 +1,71 @@
+/* pgstore_conn.c - PostgreSQL URLs and connections (pgstore.h). */
+#include "pgstore.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+int hv__pg_is_url(const char *path)
+{
+    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
+}
+
+char *hv__pg_display(const char *url)
+{
+    /* scheme://[user[:password]@]host...: drop ":password" */
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    if (slash && at && at > slash)
+        at = NULL;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    char *out = hv__strdup(url);
+    if (!out || !colon)
+        return out;
+    size_t head = (size_t)(colon - url);
+    memmove(out + head, out + (at - url), strlen(at) + 1);
+    /* and any password=... parameter */
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        if (end)
+            memmove(pw, end + 1, strlen(end + 1) + 1);
+        else
+            pw[pw > out && (pw[-1] == '?' || pw[-1] == '&') ? -1 : 0] = '\0';
+    }
+    return out;
+}
+
+hv_status hv__pg_connect(const char *url, int busy_ms, PGconn **out, char **err)
+{
+    PGconn *conn = PQconnectdb(url);
+    char *shown = hv__pg_display(url);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        /* libpq's message names the host and the reason, never the password */
+        const char *why = PQerrorMessage(conn);
+        size_t len = strcspn(why, "\n");
+        *err = hv__asprintf("%s: cannot connect: %.*s", shown ? shown : "postgresql",
+                            (int)len, why);
+        hv__free(shown);
+        PQfinish(conn);
+        return HV_BUSY;
+    }
+    hv__free(shown);
+    char set[160];
+    snprintf(set, sizeof set, "SET client_encoding = 'UTF8'; SET TimeZone = 'UTC';"
+             " SET lock_timeout = %d; SET client_min_messages = warning",
+             busy_ms > 0 ? busy_ms : 1);
+    PGresult *res = PQexec(conn, set);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        *err = hv__asprintf("cannot set up the PostgreSQL session");
+        PQfinish(conn);
+        return HV_BUSY;
+    }
+    *out = conn;
+    return HV_OK;
+}
+
