@@ -882,3 +882,9 @@ void hv__pg_close(hv_pg *pg)
     hv__free(pg->tables);
     hv__free(pg);
 }
+
+size_t hv__pg_table_count(const hv_pg *pg) { return pg->ntables; }
+
+const char *hv__pg_table_name(const hv_pg *pg, size_t i) { return pg->tables[i].name; }
+
+PGconn *hv__pg_conn(hv_pg *pg) { return pg->conn; }

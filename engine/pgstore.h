@@ -36,6 +36,12 @@ char *hv__pg_display(const char *url);
 struct pg_conn;
 hv_status hv__pg_connect(const char *url, int busy_ms, struct pg_conn **out, char **err);
 
+/* The text of sql for a PostgreSQL store's virtual tables: SQLite's
+ * AUTOINCREMENT record sqlite_sequence is haven_sequence, and index hints
+ * (INDEXED BY name) go.  out: *out, a copy for hv__free, or NULL when sql
+ * needs no change.  Returns 0, or -1 when out of memory. */
+int hv__pg_rewrite(const char *sql, char **out);
+
 /* The PostgreSQL connection of one engine; opaque. */
 typedef struct hv_pg hv_pg;
 
@@ -57,5 +63,17 @@ void hv__pg_close(hv_pg *pg);
  * append-only trigger, and the schema version, in one transaction.
  * HV_CANTCREATE when url already holds a Haven store.  *err on failure. */
 hv_status hv__pg_create(const char *url, const char *src, char **err);
+
+/* Copies the store into the empty SQLite file at path (a backup that
+ * opens as a SQLite store): SQLite's schema as init made it, every row
+ * under one read snapshot, schema version `version`.  db: the engine's
+ * connection (pg's).  HV_CANTCREATE or HV_IOERR with *err on failure. */
+hv_status hv__pg_backup(hv_pg *pg, sqlite3 *db, const char *path, int version, char **err);
+
+/* The stored tables (for the backup): how many, the name of the i-th, the
+ * connection. */
+size_t hv__pg_table_count(const hv_pg *pg);
+const char *hv__pg_table_name(const hv_pg *pg, size_t i);
+struct pg_conn *hv__pg_conn(hv_pg *pg);
 
 #endif

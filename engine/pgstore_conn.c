@@ -69,3 +69,33 @@ hv_status hv__pg_connect(const char *url, int busy_ms, PGconn **out, char **err)
     return HV_OK;
 }
 
+
+int hv__pg_rewrite(const char *sql, char **out)
+{
+    *out = NULL;
+    if (!strstr(sql, "sqlite_sequence") && !strstr(sql, "INDEXED BY"))
+        return 0;
+    size_t len = strlen(sql);
+    char *copy = hv__malloc(len + 1);
+    if (!copy)
+        return -1;
+    size_t n = 0;
+    for (const char *p = sql; *p;) {
+        if (!strncmp(p, "sqlite_sequence", 15)) {
+            memcpy(copy + n, "haven_sequence", 14);
+            n += 14;
+            p += 15;
+        } else if (!strncmp(p, "INDEXED BY", 10)) {
+            /* drop "INDEXED BY name" */
+            p += 10;
+            while (*p == ' ')
+                p++;
+            while (*p && *p != ' ' && *p != ')' && *p != ',')
+                p++;
+        } else
+            copy[n++] = *p++;
+    }
+    copy[n] = '\0';
+    *out = copy;
+    return 0;
+}

@@ -238,6 +238,8 @@ static const char store_tables_sql[] =
     " rowid_col text NOT NULL);\n"
     "CREATE TABLE haven_sequence (name text COLLATE \"C\" PRIMARY KEY,"
     " seq bigint NOT NULL);\n"
+    "CREATE TABLE haven_sqlite_schema (pos integer PRIMARY KEY, type text NOT NULL,"
+    " name text NOT NULL, sql text NOT NULL);\n"
     "CREATE FUNCTION haven_events_append_only() RETURNS trigger LANGUAGE plpgsql"
     " AS $$BEGIN RAISE EXCEPTION 'events are append-only'; END$$;\n"
     "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events"
@@ -278,6 +280,17 @@ static int build_schema(sqlite3 *src, sqlbuf *b)
                                  " AND sql IS NOT NULL", -1, &st, NULL)) {
         while (sqlite3_step(st) == SQLITE_ROW)
             put(&idx, "%s;\n", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    /* SQLite's own schema text, for a backup to a SQLite file */
+    if (!sqlite3_prepare_v2(src, "SELECT type, name, sql FROM sqlite_master WHERE sql"
+                                 " IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                                 " ORDER BY rowid", -1, &st, NULL)) {
+        for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+            put(&idx, "INSERT INTO haven_sqlite_schema VALUES (%d, '%q', '%q', '%q');\n", n,
+                (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2));
         sqlite3_finalize(st);
     }
     put(b, "%s%s%s", store_tables_sql, idx.s ? idx.s : "", fks.s ? fks.s : "");
@@ -361,4 +374,88 @@ done:
     hv__free(schema.s);
     hv__free(tail.s);
     return s;
+}
+
+/* Runs sql on db; 0, or -1 with *err naming what. */
+static int exec_sqlite(sqlite3 *db, const char *sql, const char *what, char **err)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    if (!*err)
+        *err = hv__asprintf("%s: %s", what, sqlite3_errmsg(db));
+    return -1;
+}
+
+/* Makes the SQLite schema of the store in the attached database hv_copy
+ * (its tables, indexes and triggers as SQLite made them). */
+static int copy_schema(PGconn *conn, sqlite3 *db, char **err)
+{
+    PGresult *res = PQexec(conn, "SELECT type, sql FROM haven_sqlite_schema ORDER BY pos");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        *err = hv__asprintf("cannot read the store's SQLite schema");
+        return -1;
+    }
+    int failed = 0;
+    for (int r = 0; !failed && r < PQntuples(res); r++) {
+        /* CREATE TABLE x ... -> CREATE TABLE hv_copy.x ... */
+        const char *text = PQgetvalue(res, r, 1);
+        const char *kw = !strcmp(PQgetvalue(res, r, 0), "index") ? " ON " : NULL;
+        const char *name_at = NULL;
+        if (!strncmp(text, "CREATE TABLE IF NOT EXISTS ", 27))
+            name_at = text + 27;
+        else if (!strncmp(text, "CREATE TABLE ", 13))
+            name_at = text + 13;
+        else if (!strncmp(text, "CREATE UNIQUE INDEX ", 20))
+            name_at = text + 20;
+        else if (!strncmp(text, "CREATE INDEX ", 13))
+            name_at = text + 13;
+        else if (!strncmp(text, "CREATE TRIGGER ", 15))
+            name_at = text + 15;
+        (void)kw;
+        char *sql = name_at ? sqlite3_mprintf("%.*shv_copy.%s", (int)(name_at - text), text,
+                                              name_at)
+                            : NULL;
+        failed = !sql || exec_sqlite(db, sql, "making the backup's schema", err);
+        sqlite3_free(sql);
+    }
+    PQclear(res);
+    return failed ? -1 : 0;
+}
+
+/* The rows of every table into hv_copy (a read snapshot of the store). */
+static int copy_rows_out(hv_pg *pg, sqlite3 *db, char **err)
+{
+    for (size_t i = 0; i < hv__pg_table_count(pg); i++) {
+        const char *name = hv__pg_table_name(pg, i);
+        char *sql = !strcmp(name, "haven_sequence")
+                        ? sqlite3_mprintf("INSERT INTO hv_copy.sqlite_sequence (name, seq)"
+                                          " SELECT name, seq FROM main.haven_sequence")
+                        : sqlite3_mprintf("INSERT INTO hv_copy.\"%w\" SELECT * FROM"
+                                          " main.\"%w\"", name, name);
+        int failed = !sql || exec_sqlite(db, sql, "copying the store's rows", err);
+        sqlite3_free(sql);
+        if (failed)
+            return -1;
+    }
+    return 0;
+}
+
+hv_status hv__pg_backup(hv_pg *pg, sqlite3 *db, const char *path, int version, char **err)
+{
+    char *attach = sqlite3_mprintf("ATTACH DATABASE %Q AS hv_copy", path);
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA hv_copy.user_version=%d", version);
+    int failed = !attach || exec_sqlite(db, attach, "opening the backup", err);
+    sqlite3_free(attach);
+    if (failed)
+        return HV_CANTCREATE;
+    failed = exec_sqlite(db, "BEGIN", "starting the copy", err) ||
+             copy_schema(hv__pg_conn(pg), db, err) || copy_rows_out(pg, db, err) ||
+             exec_sqlite(db, pragma, "setting the backup's version", err) ||
+             exec_sqlite(db, "COMMIT", "writing the backup", err);
+    if (failed)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(db, "DETACH DATABASE hv_copy", NULL, NULL, NULL);
+    return failed ? HV_IOERR : HV_OK;
 }

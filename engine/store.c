@@ -153,17 +153,13 @@ hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt)
         if (!victim)
             victim = slot;
     }
-    /* A PostgreSQL store keeps SQLite's AUTOINCREMENT record as
-     * haven_sequence (pgstore.h); such a query is prepared afresh. */
+    /* A query a PostgreSQL store's virtual tables cannot take as written
+     * (pgstore.h) is rewritten and prepared afresh. */
     char *pg_sql = NULL;
-    if (e->pg && strstr(sql, "sqlite_sequence")) {
-        const char *at = strstr(sql, "sqlite_sequence");
-        pg_sql = hv__asprintf("%.*shaven_sequence%s", (int)(at - sql), sql,
-                              at + strlen("sqlite_sequence"));
-        if (!pg_sql)
-            return hv__fail(e, HV_NOMEM, "out of memory");
+    if (e->pg && hv__pg_rewrite(sql, &pg_sql) != 0)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (pg_sql)
         victim = NULL;
-    }
     int rc = sqlite3_prepare_v3(e->db, pg_sql ? pg_sql : sql, -1,
                                 victim ? SQLITE_PREPARE_PERSISTENT : 0, stmt, NULL);
     hv__free(pg_sql);

@@ -74,6 +74,17 @@ if [ -n "${HAVEN_TEST_PG:-}" ]; then
     export HAVEN_STATE_DIR="$WORK"
     trap 'dropdb -h "$HAVEN_TEST_PG" -U haven --if-exists "$PGTEST_DB" 2>/dev/null; rm -rf "$WORK"' EXIT
     sql() { "$HAVEN_SQL" "$HAVEN_DB" "$1"; }
+    # sqlite3 [OPTIONS] "$HAVEN_DB" [QUERY]: the same through haven-sql
+    # (options dropped; the query from stdin when none is given); any
+    # other file is SQLite's.
+    sqlite3() {
+        _db=0
+        for _a in "$@"; do [ "$_a" = "$HAVEN_DB" ] && _db=1; done
+        [ "$_db" -eq 1 ] || { command sqlite3 "$@"; return; }
+        while [ "$1" != "$HAVEN_DB" ]; do shift; done
+        shift
+        if [ $# -eq 0 ]; then "$HAVEN_SQL" "$HAVEN_DB" "$(cat)"; else "$HAVEN_SQL" "$HAVEN_DB" "$*"; fi
+    }
 fi
 
 # json_ok FILE: 1 if FILE is valid JSON (SQLite's JSON parser).
