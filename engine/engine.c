@@ -229,6 +229,8 @@ HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
     e->busy_ms = ms < 0 ? 0 : ms;
     if (e->db)
         sqlite3_busy_timeout(e->db, e->busy_ms);
+    if (e->pg)
+        hv__pg_busy_timeout(e->pg, e->busy_ms);
 }
 
 HV_API hv_status hv_engine_set_scratch(hv_engine *e)
@@ -436,6 +438,14 @@ static void fail_with_engine(hv_engine *e, char **err)
     if (err && !*err)
         *err = hv__strdup(e->errmsg && e->errmsg[0] ? e->errmsg : "failed");
     hv_engine_close(e);
+}
+
+HV_API int hv_database_exists(const char *path)
+{
+    struct stat sb;
+    if (hv__pg_is_url(path))
+        return hv__pg_exists(path);
+    return stat(path, &sb) == 0;
 }
 
 HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)

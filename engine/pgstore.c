@@ -155,7 +155,7 @@ static int tx_sync(hv_pg *pg, sqlite3_vtab *v)
     }
     if (pg->tx)
         return SQLITE_OK;
-    if (sqlite3_txn_state(pg->db, "main") == SQLITE_TXN_WRITE)
+    if (sqlite3_txn_state(pg->db, NULL) == SQLITE_TXN_WRITE)
         return tx_write(pg, v);
     int rc = pg_command(pg, v, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     if (rc == SQLITE_OK)
@@ -888,3 +888,10 @@ size_t hv__pg_table_count(const hv_pg *pg) { return pg->ntables; }
 const char *hv__pg_table_name(const hv_pg *pg, size_t i) { return pg->tables[i].name; }
 
 PGconn *hv__pg_conn(hv_pg *pg) { return pg->conn; }
+
+void hv__pg_busy_timeout(hv_pg *pg, int busy_ms)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d", busy_ms > 0 ? busy_ms : 1);
+    pg_command(pg, NULL, sql);
+}

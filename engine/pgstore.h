@@ -42,6 +42,10 @@ hv_status hv__pg_connect(const char *url, int busy_ms, struct pg_conn **out, cha
  * needs no change.  Returns 0, or -1 when out of memory. */
 int hv__pg_rewrite(const char *sql, char **out);
 
+/* 1 when url holds a Haven store, 0 when it does not (or cannot be
+ * reached: opening it then says why). */
+int hv__pg_exists(const char *url);
+
 /* The PostgreSQL connection of one engine; opaque. */
 typedef struct hv_pg hv_pg;
 
@@ -54,6 +58,8 @@ typedef struct hv_pg hv_pg;
  * (never the password). */
 hv_status hv__pg_open(const char *url, int busy_ms, sqlite3 *db, hv_pg **out_pg,
                       char **err);
+/* Sets how long a write waits for the store's write lock. */
+void hv__pg_busy_timeout(hv_pg *pg, int busy_ms);
 /* Closes the connection (rolling back an open transaction). NULL: no-op. */
 void hv__pg_close(hv_pg *pg);
 

@@ -99,3 +99,18 @@ int hv__pg_rewrite(const char *sql, char **out)
     *out = copy;
     return 0;
 }
+
+int hv__pg_exists(const char *url)
+{
+    PGconn *conn = NULL;
+    char *err = NULL;
+    if (hv__pg_connect(url, 1000, &conn, &err) != HV_OK) {
+        hv__free(err);
+        return 0;
+    }
+    PGresult *res = PQexec(conn, "SELECT to_regclass('haven_store') IS NOT NULL");
+    int yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    PQfinish(conn);
+    return yes;
+}

@@ -335,8 +335,9 @@ hv_status hv__pg_create(const char *url, const char *src_path, char **err)
     PQclear(res);
     if (exists) {
         char *shown = hv__pg_display(url);
-        *err = hv__asprintf("%s: already holds a haven database; refusing to "
-                            "initialise it again", shown ? shown : "postgresql");
+        *err = hv__asprintf("%s: already exists (it holds a haven database); "
+                            "refusing to initialise it again",
+                            shown ? shown : "postgresql");
         hv__free(shown);
         s = HV_CANTCREATE;
         goto done;
