@@ -15,15 +15,16 @@
 
 #include "core.h"
 #include "error.h"
+#include "fileio.h"
 
 void hv__audit_key_path(const hv_engine *e, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s.audit-key", e->path);
+    hv__side_path(e->path, ".audit-key", buf, size);
 }
 
 void hv__checkpoints_path(const hv_engine *e, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s.checkpoints", e->path);
+    hv__side_path(e->path, ".checkpoints", buf, size);
 }
 
 /* Makes a new signing key at path (0600, never over an existing file)

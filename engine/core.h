@@ -31,7 +31,9 @@ typedef struct {
 
 struct hv_engine {
     sqlite3 *db;
-    char *path;
+    char *path;            /* the file, or a PostgreSQL URL without password */
+    char *conninfo;        /* a PostgreSQL store's URL as given; NULL: a file */
+    struct hv_pg *pg;      /* a PostgreSQL store's connection (pgstore.h) */
     char *errmsg;          /* last detailed message; "" when none */
     char *actor;           /* acting user's login */
     hv_clock_mode clock_mode;

@@ -29,6 +29,7 @@
 #include "alloc.h"
 #include "engine.h"
 #include "error.h"
+#include "fileio.h"
 #include "store.h"
 
 /* A sealed value is SEAL_MAGIC, a random nonce and the ciphertext.  Its
@@ -49,7 +50,7 @@ static void key_file_path(const hv_engine *e, char *buf, size_t size)
     if (env && *env)
         snprintf(buf, size, "%s", env);
     else
-        snprintf(buf, size, "%s.key", e->path);
+        hv__side_path(e->path, ".key", buf, size);
 }
 
 /* Derives the blind-index key and the audit chain's key from the data key

@@ -48,7 +48,8 @@ hv_status hv__keys_load(hv_engine *e);
  *   " hv_seal(?2, 'notes', 'text', new_id) FROM " HV_NEW_ROW("notes")
  * (in the statement's transaction, so no other writer takes it first). */
 #define HV_NEW_ROW(table)                                                      \
-    "(SELECT coalesce(max(id), 0) + 1 AS new_id FROM " table ")"
+    "(SELECT coalesce((SELECT id FROM " table " ORDER BY id DESC LIMIT 1), 0)"  \
+    " + 1 AS new_id)"
 /* Opens a value sealed for table.column of row in C (hv_open in SQL):
  * *out (NUL-terminated, *outlen bytes) for hv__free, NULL without the key.
  * Returns NULL on success, else why it does not open (a static string,

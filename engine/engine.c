@@ -17,6 +17,7 @@
 #include "refs.h"
 #include "error.h"
 #include "migrate.h"
+#include "pgstore.h"
 #include "sealcheck.h"
 #include "rules.h"
 #include "store.h"
@@ -124,7 +125,14 @@ hv_engine *hv__engine_new(const char *path)
     hv_engine *e = hv__calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    e->path = hv__strdup(path);
+    if (hv__pg_is_url(path)) { /* messages and side files never show the password */
+        e->path = hv__pg_display(path);
+        if (!(e->conninfo = hv__strdup(path))) {
+            hv_engine_close(e);
+            return NULL;
+        }
+    } else
+        e->path = hv__strdup(path);
     e->errmsg = hv__strdup("");
     e->actor = hv__strdup("system");
     e->busy_ms = DEFAULT_BUSY_MS;
@@ -146,6 +154,10 @@ HV_API void hv_engine_close(hv_engine *e)
         hv__store_cache_clear(e);
         sqlite3_close_v2(e->db);
     }
+    hv__pg_close(e->pg);
+    if (e->conninfo)
+        sodium_memzero(e->conninfo, strlen(e->conninfo));
+    hv__free(e->conninfo);
     hv__sync_release(e);
     hv_workflow_free(e->wf);
     hv__rules_free(e->rules);
@@ -217,6 +229,8 @@ HV_API void hv_engine_set_busy_timeout(hv_engine *e, int ms)
     e->busy_ms = ms < 0 ? 0 : ms;
     if (e->db)
         sqlite3_busy_timeout(e->db, e->busy_ms);
+    if (e->pg)
+        hv__pg_busy_timeout(e->pg, e->busy_ms);
 }
 
 HV_API hv_status hv_engine_set_scratch(hv_engine *e)
@@ -426,6 +440,14 @@ static void fail_with_engine(hv_engine *e, char **err)
     hv_engine_close(e);
 }
 
+HV_API int hv_database_exists(const char *path)
+{
+    struct stat sb;
+    if (hv__pg_is_url(path))
+        return hv__pg_exists(path);
+    return stat(path, &sb) == 0;
+}
+
 HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
 {
     hv_status s;
@@ -433,7 +455,7 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     *out = NULL;
     if (err)
         *err = NULL;
-    if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+    if (!hv__pg_is_url(path) && (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))) {
         if (err)
             *err = hv__asprintf("%s: no database here (create one with "
                                 "'haven init')",
@@ -443,7 +465,8 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     hv_engine *e = hv__engine_new(path);
     if (!e)
         return HV_NOMEM;
-    if ((s = hv__store_open(path, 0, e->busy_ms, &e->db, err)) != HV_OK) {
+    if ((s = hv__store_open_pg(e->path, e->conninfo, 0, e->busy_ms, &e->db, &e->pg,
+                               err)) != HV_OK) {
         hv_engine_close(e);
         return s;
     }

@@ -101,7 +101,7 @@ static hv_status audit_next(hv_engine *e, int64_t *seq,
     *seq = 1;
     *has_prev = 0;
     if ((s = hv__store_prepare(e,
-                               "SELECT max(coalesce((SELECT max(seq) FROM events),"
+                               "SELECT max(coalesce((SELECT seq FROM events ORDER BY seq DESC LIMIT 1),"
                                " 0), coalesce((SELECT seq FROM sqlite_sequence"
                                " WHERE name = 'events'), 0)), (SELECT hash FROM"
                                " events ORDER BY seq DESC LIMIT 1)",

@@ -2,6 +2,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,4 +44,24 @@ hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
     *out = buf;
     *len = n;
     return HV_OK;
+}
+
+void hv__side_path(const char *path, const char *suffix, char *buf, size_t size)
+{
+    if (strncmp(path, "postgresql://", 13) && strncmp(path, "postgres://", 11)) {
+        snprintf(buf, size, "%s%s", path, suffix);
+        return;
+    }
+    const char *dir = getenv("HAVEN_STATE_DIR");
+    int n = snprintf(buf, size, "%s/", dir && *dir ? dir : ".");
+    for (const char *p = path; *p && n >= 0 && (size_t)n + 1 < size; p++, n++) {
+        char c = *p;
+        buf[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'
+                     ? c : '_';
+    }
+    if (n >= 0 && (size_t)n < size) {
+        buf[n] = '\0';
+        snprintf(buf + n, size - (size_t)n, "%s", suffix);
+    }
 }

@@ -14,4 +14,12 @@
 hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
                         char **out, size_t *len, char **err);
 
+/* The path of a file kept beside the database at path (suffix ".key",
+ * ".audit-key", ".checkpoints") into buf: "<path><suffix>" for a file; for
+ * a PostgreSQL store (path a postgresql:// URL, without its password),
+ * "$HAVEN_STATE_DIR/<the URL with every character but letters, digits,
+ * '.', '-' and '_' as '_'><suffix>" (HAVEN_STATE_DIR unset: the current
+ * folder). */
+void hv__side_path(const char *path, const char *suffix, char *buf, size_t size);
+
 #endif

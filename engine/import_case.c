@@ -454,12 +454,14 @@ static hv_status bump_counter(hv_engine *e, const char *ref)
     char *prefix = hv__asprintf("%.*s#%s", (int)off, ref, ref + off + digits);
     if (!prefix)
         return hv__fail(e, HV_NOMEM, "out of memory");
+    int64_t next = (int64_t)(strtoll(ref + off, NULL, 10) + 1);
     hv_status s = hv__store_execf(e, "counting references",
-                                  "INSERT INTO ref_counters (prefix, next)"
-                                  " VALUES (?1, ?2) ON CONFLICT (prefix) DO"
-                                  " UPDATE SET next = max(next, ?2)",
-                                  "ti", prefix,
-                                  (int64_t)(strtoll(ref + off, NULL, 10) + 1));
+                                  "INSERT OR IGNORE INTO ref_counters (prefix,"
+                                  " next) VALUES (?1, ?2)", "ti", prefix, next);
+    if (s == HV_OK)
+        s = hv__store_execf(e, "counting references",
+                            "UPDATE ref_counters SET next = max(next, ?2)"
+                            " WHERE prefix = ?1", "ti", prefix, next);
     hv__free(prefix);
     return s;
 }

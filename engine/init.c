@@ -19,6 +19,7 @@
 #include "error.h"
 #include "events.h"
 #include "fileio.h"
+#include "pgstore.h"
 #include "migrate.h"
 #include "rules.h"
 #include "rulestest.h"
@@ -244,7 +245,7 @@ static int data_key_path(const char *path, char *buf, size_t size)
         snprintf(buf, size, "%s", env);
         return 1;
     }
-    snprintf(buf, size, "%s.key", path);
+    hv__side_path(path, ".key", buf, size);
     return 0;
 }
 
@@ -420,6 +421,41 @@ static hv_status check_target(const char *path, int *replace_empty, char **err)
     return HV_OK;
 }
 
+/* Creates a PostgreSQL store at url: built whole in a temporary SQLite
+ * file, then copied into the empty PostgreSQL database in one transaction
+ * (pgstore.h); the key files beside it go to HAVEN_STATE_DIR (fileio.h). */
+static hv_status create_database_pg(const char *url, const hv_init_options *o,
+                                    const init_inputs *in, int schema_version,
+                                    char **err)
+{
+    int made_key_file = 0;
+    struct hv_chain_head head = {0};
+    const char *dir = getenv("TMPDIR");
+    char *shown = hv__pg_display(url);
+    char *tmp = hv__asprintf("%s/haven-init-XXXXXX", dir && *dir ? dir : "/tmp");
+    hv_status s = shown && tmp ? HV_OK : HV_NOMEM;
+    int fd = s ? -1 : mkstemp(tmp);
+    if (s == HV_OK && fd < 0) {
+        *err = hv__asprintf("%s: cannot create a temporary file: %s", tmp, strerror(errno));
+        s = HV_CANTCREATE;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (s == HV_OK &&
+        !(s = build_database(shown, tmp, o, in, schema_version, &made_key_file, &head, err)) &&
+        !(s = hv__pg_create(url, tmp, err)))
+        s = make_audit_key(shown, &head, err);
+    if (fd >= 0)
+        remove_temporary(tmp);
+    char key_path[4200];
+    if (s != HV_OK && made_key_file && shown &&
+        !data_key_path(shown, key_path, sizeof key_path))
+        unlink(key_path);
+    hv__free(tmp);
+    hv__free(shown);
+    return s;
+}
+
 /* Creates the database at path from the checked inputs: built whole in a
  * temporary file beside it, then put in place with its audit key, so a
  * failure leaves nothing half-made at the path (and no new key file). */
@@ -429,6 +465,8 @@ static hv_status create_database(const char *path, const hv_init_options *o,
 {
     int replace_empty = 0, made_key_file = 0;
     struct hv_chain_head head = {0};
+    if (hv__pg_is_url(path))
+        return create_database_pg(path, o, in, schema_version, err);
     hv_status s = check_target(path, &replace_empty, err);
     if (s)
         return s;

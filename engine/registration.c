@@ -144,12 +144,19 @@ static hv_status next_reference(hv_engine *e, char **out_ref)
     char *key = hv__ref_counter_key(e->ref_pattern, e->agency_code, year);
     if (!key)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    hv_status s = hv__store_query_int(e, "allocating a reference",
-                                      "INSERT INTO ref_counters (prefix, next)"
-                                      " VALUES (?1, 2) ON CONFLICT (prefix) DO"
-                                      " UPDATE SET next = next + 1"
-                                      " RETURNING next - 1",
-                                      0, &seq, "t", key);
+    /* three plain statements (no UPSERT or RETURNING: the PostgreSQL
+     * store's tables are virtual), in the change's write transaction */
+    hv_status s = hv__store_execf(e, "allocating a reference",
+                                  "INSERT OR IGNORE INTO ref_counters (prefix,"
+                                  " next) VALUES (?1, 1)", "t", key);
+    if (s == HV_OK)
+        s = hv__store_execf(e, "allocating a reference",
+                            "UPDATE ref_counters SET next = next + 1"
+                            " WHERE prefix = ?1", "t", key);
+    if (s == HV_OK)
+        s = hv__store_query_int(e, "allocating a reference",
+                                "SELECT next - 1 FROM ref_counters WHERE prefix = ?1",
+                                0, &seq, "t", key);
     if (s == HV_OK &&
         !(*out_ref = hv__ref_make(e->ref_pattern, e->agency_code, year, seq)))
         s = hv__fail(e, HV_NOMEM, "out of memory");

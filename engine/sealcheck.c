@@ -14,40 +14,9 @@
 #include "core.h"
 #include "crypto.h"
 #include "error.h"
+#include "sealed.h"
 #include "store.h"
 
-/* Every column that holds sealed values, by table, with the column that
- * holds the row's case id (NULL: none).  A new sealed column is added here
- * too. */
-static const struct sealed_table {
-    const char *table;
-    const char *case_column; /* NULL: the table holds no case's rows */
-    const char *columns[5]; /* NULL after the last */
-} sealed_tables[] = {
-    {"cases", "id", {"location", "form", "transferred_to"}},
-    {"persons", "case_id", {"name", "birth_date", "details"}},
-    {"notes", "case_id", {"text"}},
-    {"consents", "case_id", {"withdrawn_reason"}},
-    {"assessments", "case_id", {"data"}},
-    {"plans",
-     "case_id",
-     {"goal", "indicators", "addresses", "decision_reason"}},
-    {"plan_actions", "case_id", {"title", "provider", "status_reason"}},
-    {"referrals",
-     "case_id",
-     {"provider", "outcome", "consent_override_reason"}},
-    {"conferences", "case_id", {"participants", "decisions"}},
-    {"followups", "case_id", {"notes"}},
-    {"reviews", "case_id", {"notes"}},
-    {"evaluations", "case_id", {"data"}},
-    {"approvals", "case_id", {"reason"}},
-    {"sync_conflicts", "case_id", {"entries"}},
-    {"devices", NULL, {"key_sealed"}}, /* no case */
-    /* a laptop copy's outbox: no case column (NULL), bound to its seq */
-    {"sync_outbox", NULL, {"input"}},
-};
-
-#define SEALED_TABLES (sizeof sealed_tables / sizeof sealed_tables[0])
 #define LISTED_MAX 10
 
 /* Appends the pieces (NULL after the last) to sql[size] at *len; the
@@ -67,7 +36,7 @@ static void sql_add(char *sql, size_t size, size_t *len, ...)
 }
 
 /* *bound: 1 when some column of t holds a value in the bound format. */
-static hv_status table_has_bound(hv_engine *e, const struct sealed_table *t,
+static hv_status table_has_bound(hv_engine *e, const hv_sealed_table *t,
                                  int64_t *bound)
 {
     char sql[512] = "";
@@ -83,7 +52,7 @@ static hv_status table_has_bound(hv_engine *e, const struct sealed_table *t,
 }
 
 /* Seals every legacy value of t again, bound to its place (hv_reseal). */
-static hv_status table_reseal(hv_engine *e, const struct sealed_table *t)
+static hv_status table_reseal(hv_engine *e, const hv_sealed_table *t)
 {
     char sql[1024] = "";
     size_t len = 0;
@@ -118,10 +87,10 @@ hv_status hv__seals_bind(hv_engine *e)
     /* Under the write lock: another process may have bound it. */
     if ((s = binding_recorded(e, &done)) || done)
         goto finish;
-    for (size_t t = 0; !s && !bound && t < SEALED_TABLES; t++)
-        s = table_has_bound(e, &sealed_tables[t], &bound);
-    for (size_t t = 0; !s && !bound && t < SEALED_TABLES; t++)
-        s = table_reseal(e, &sealed_tables[t]);
+    for (size_t t = 0; !s && !bound && t < hv__sealed_count; t++)
+        s = table_has_bound(e, &hv__sealed_tables[t], &bound);
+    for (size_t t = 0; !s && !bound && t < hv__sealed_count; t++)
+        s = table_reseal(e, &hv__sealed_tables[t]);
     if (!s)
         s = hv__store_execf(e, "recording the binding of sealed values",
                             "INSERT INTO meta (key, value) VALUES"
@@ -145,7 +114,7 @@ typedef struct {
 
 /* Checks one sealed value of t.column (row id, case ref) and notes it in
  * f when it does not open.  HV_NOMEM when out of memory. */
-static hv_status check_value(hv_engine *e, const struct sealed_table *t,
+static hv_status check_value(hv_engine *e, const hv_sealed_table *t,
                              const char *column, sqlite3_stmt *st,
                              seal_findings *f)
 {
@@ -186,7 +155,7 @@ static hv_status check_value(hv_engine *e, const struct sealed_table *t,
 }
 
 /* Sweeps one sealed column into f. */
-static hv_status check_column(hv_engine *e, const struct sealed_table *t,
+static hv_status check_column(hv_engine *e, const hv_sealed_table *t,
                               const char *column, seal_findings *f)
 {
     char sql[512];
@@ -214,9 +183,9 @@ hv_status hv__seals_check(hv_engine *e)
 {
     seal_findings f = {0};
     hv_status s = HV_OK;
-    for (size_t t = 0; !s && t < SEALED_TABLES; t++)
-        for (size_t c = 0; !s && sealed_tables[t].columns[c]; c++)
-            s = check_column(e, &sealed_tables[t], sealed_tables[t].columns[c],
+    for (size_t t = 0; !s && t < hv__sealed_count; t++)
+        for (size_t c = 0; !s && hv__sealed_tables[t].columns[c]; c++)
+            s = check_column(e, &hv__sealed_tables[t], hv__sealed_tables[t].columns[c],
                              &f);
     if (s || !f.failed)
         return s;

@@ -13,6 +13,7 @@
 #include "names.h"
 #include "age.h"
 #include "sync.h"
+#include "pgstore.h"
 
 /* SQL function hv_name_keys(name): a JSON array of the name's keys. */
 static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -54,12 +55,19 @@ static void sql_age_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 hv_status hv__store_open(const char *path, int create, int busy_ms,
                          sqlite3 **out_db, char **err)
 {
+    return hv__store_open_pg(path, NULL, create, busy_ms, out_db, NULL, err);
+}
+
+hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
+                            int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
+                            char **err)
+{
     sqlite3 *db = NULL;
     hv_status st = HV_OK;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                (create ? SQLITE_OPEN_CREATE : 0);
+                (create || conninfo ? SQLITE_OPEN_CREATE : 0);
     *out_db = NULL;
-    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    int rc = sqlite3_open_v2(conninfo ? ":memory:" : path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         st = rc == SQLITE_NOMEM ? HV_NOMEM
              : rc == SQLITE_READONLY || rc == SQLITE_PERM ? HV_DENIED
@@ -99,6 +107,9 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
                             sqlite3_errmsg(db));
         goto fail;
     }
+    /* A PostgreSQL store: its tables in the connection (pgstore.h). */
+    if (conninfo && (st = hv__pg_open(conninfo, busy_ms, db, out_pg, err)) != HV_OK)
+        goto fail;
     *out_db = db;
     return HV_OK;
 fail:
@@ -142,8 +153,16 @@ hv_status hv__store_prepare(hv_engine *e, const char *sql, sqlite3_stmt **stmt)
         if (!victim)
             victim = slot;
     }
-    int rc = sqlite3_prepare_v3(e->db, sql, -1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
-                                stmt, NULL);
+    /* A query a PostgreSQL store's virtual tables cannot take as written
+     * (pgstore.h) is rewritten and prepared afresh. */
+    char *pg_sql = NULL;
+    if (e->pg && hv__pg_rewrite(sql, &pg_sql) != 0)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (pg_sql)
+        victim = NULL;
+    int rc = sqlite3_prepare_v3(e->db, pg_sql ? pg_sql : sql, -1,
+                                victim ? SQLITE_PREPARE_PERSISTENT : 0, stmt, NULL);
+    hv__free(pg_sql);
     if (rc != SQLITE_OK) {
         *stmt = NULL;
         return hv__sql_fail(e, rc, "preparing a query");
@@ -412,12 +431,18 @@ hv_status hv__store_case_touch(hv_engine *e, const char *ref,
                                int64_t case_id, int64_t expected_version,
                                int64_t *new_version)
 {
-    hv_status s = hv__store_query_int(
+    /* no RETURNING: the PostgreSQL store's tables are virtual */
+    hv_status s = hv__store_execf(
         e, "updating a case",
         "UPDATE cases SET version = version + 1,"
         " updated_at = ?2 WHERE id = ?1 AND"
-        " (?3 = 0 OR version = ?3) RETURNING version",
-        0, new_version, "iii", case_id, (int64_t)hv_now(e), expected_version);
+        " (?3 = 0 OR version = ?3)",
+        "iii", case_id, (int64_t)hv_now(e), expected_version);
+    *new_version = 0;
+    if (s == HV_OK && sqlite3_changes(e->db) == 1)
+        s = hv__store_query_int(e, "updating a case",
+                                "SELECT version FROM cases WHERE id = ?1", 0,
+                                new_version, "i", case_id);
     if (s)
         return s;
     if (*new_version == 0)

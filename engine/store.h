@@ -25,6 +25,15 @@
 hv_status hv__store_open(const char *path, int create, int busy_ms,
                          sqlite3 **out_db, char **err);
 
+/* As hv__store_open, for a PostgreSQL store too: conninfo (the URL with
+ * its password; NULL for a file) opens an in-memory SQLite connection
+ * with the store's tables (pgstore.h), path naming it in messages.
+ * out: *out_pg for hv__pg_close after sqlite3_close (NULL for a file). */
+struct hv_pg;
+hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
+                            int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
+                            char **err);
+
 /* Opens the write transaction of a change (or its savepoint in a batch)
  * and takes the thread's allocation-failure count, which the event append
  * compares against (events.h).  HV_INTERNAL when a change is already open

@@ -13,6 +13,8 @@
 #include "auth.h"
 #include "checkpoint.h"
 #include "alloc.h"
+#include "migrate.h"
+#include "pgstore.h"
 #include "store.h"
 #include "error.h"
 #include "digest.h"
@@ -275,6 +277,32 @@ static hv_status backup_checkpoints(hv_engine *e, sqlite3 *dest, const char *pat
     return hv__checkpoint_copy(e, path, seq, hash, hv_now(e));
 }
 
+/* The backup of a PostgreSQL store: a SQLite file (pgstore.h) with its
+ * checkpoints, audited as a file's is. */
+static hv_status backup_pg(hv_engine *e, const char *path)
+{
+    int version = 0;
+    char *err = NULL;
+    sqlite3 *dest = NULL;
+    hv_status s = hv__store_schema_version(e, &version);
+    if (s == HV_OK && (s = hv__pg_backup(e->pg, e->db, path, version, &err)))
+        s = hv__fail(e, s, "%s: backup failed: %s", path, err ? err : "?");
+    hv__free(err);
+    if (s == HV_OK && sqlite3_open_v2(path, &dest, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        s = hv__fail(e, HV_IOERR, "%s: the backup cannot be read back", path);
+    if (s == HV_OK)
+        s = backup_checkpoints(e, dest, path);
+    sqlite3_close(dest);
+    if (s != HV_OK) {
+        unlink(path);
+        return s;
+    }
+    json_t *data = json_pack("{s:s}", "action", "backup");
+    s = hv__audit_event(e, 0, "backup_made", data);
+    json_decref(data);
+    return s;
+}
+
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
 {
     char mine[32];
@@ -292,6 +320,8 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
         return hv__fail(e, HV_CANTCREATE, "%s: cannot create: %s", path,
                         strerror(errno));
     close(fd);
+    if (e->pg) /* a PostgreSQL store: into a SQLite file (pgstore.h) */
+        return backup_pg(e, path);
     int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE, NULL);
     sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dest, "main", e->db, "main")
                                         : NULL;

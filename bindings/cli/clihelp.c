@@ -81,7 +81,10 @@ typedef struct {
 } env_doc;
 
 static const env_doc environment[] = {
-    {"HAVEN_DB", "The database when --db is not given (else ./haven.db)."},
+    {"HAVEN_DB", "The database when --db is not given (else ./haven.db): a file,\n"
+                 "or a PostgreSQL store (postgresql://...)."},
+    {"HAVEN_STATE_DIR", "For a PostgreSQL store: the folder of its key, audit key\n"
+                        "and checkpoints files (default: the current folder)."},
     {"HAVEN_USER", "The acting user when --as is not given (else USER)."},
     {"USER", "The acting user when neither --as nor HAVEN_USER is given."},
     {"HAVEN_SERVER", "The server when --server is not given (see --server)."},

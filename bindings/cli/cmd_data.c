@@ -378,7 +378,7 @@ static int parse_gen(int argc, char **argv, gen_options *o, hv_init_options *io,
 static int gen_database(const cli_globals *g, hv_init_options *io, int agency_given)
 {
     char wbuf[4096], rbuf[4096], *err = NULL;
-    if (access(g->db, F_OK) == 0) {
+    if (hv_database_exists(g->db)) {
         if (io->workflow_path || io->rules_dir || agency_given)
             return cli_usage_error("gen", "--workflow, --rules and --agency are for "
                                           "a new database; this one exists");

@@ -67,6 +67,10 @@ typedef enum {
 HV_API const char *hv_strerror(hv_status st);
 /* The status's symbolic name ("NOTFOUND"); never NULL. */
 HV_API const char *hv_status_name(hv_status st);
+/* 1 when something is at path: a file, or a PostgreSQL database
+ * (postgresql://...) holding a Haven store; 0 otherwise. */
+HV_API int hv_database_exists(const char *path);
+
 /* The process exit code (sysexits.h) for a status. */
 HV_API int hv_status_exit_code(hv_status st);
 

@@ -62,6 +62,48 @@ fingerprint() {
 # sql QUERY: one value from the database.
 sql() { sqlite3 "$HAVEN_DB" "$1"; }
 
+# The files kept beside the database, and whether it exists (a file here;
+# redefined below for a PostgreSQL store).
+DB_KEY="$HAVEN_DB.key" DB_CHECKPOINTS="$HAVEN_DB.checkpoints" DB_AUDIT_KEY="$HAVEN_DB.audit-key"
+db_exists() { [ -e "$HAVEN_DB" ]; }
+
+# The suite's second run on PostgreSQL (tests/pg/pg-test.sh sets
+# HAVEN_TEST_PG to the socket folder of a throwaway cluster): each test
+# gets a fresh PostgreSQL database as $HAVEN_DB (its key files in $WORK),
+# dropped when it ends; `sql` reads it through haven-sql (the same SQLite
+# query, over the store's virtual tables).
+if [ -n "${HAVEN_TEST_PG:-}" ]; then
+    PGTEST_DB="t_$(basename "$WORK" | tr -c 'a-zA-Z0-9\n' '_' | tr 'A-Z' 'a-z')"
+    createdb -h "$HAVEN_TEST_PG" -U haven "$PGTEST_DB" || exit 1
+    export HAVEN_DB="postgresql:///$PGTEST_DB?host=$HAVEN_TEST_PG&user=haven"
+    export HAVEN_STATE_DIR="$WORK"
+    trap 'dropdb -h "$HAVEN_TEST_PG" -U haven --if-exists "$PGTEST_DB" 2>/dev/null; rm -rf "$WORK"' EXIT
+    sql() { "$HAVEN_SQL" "$HAVEN_DB" "$1"; }
+    # the database's rows, as pg_dump writes them (no schema)
+    fingerprint() {
+        # (without the sequences, which a rolled-back insert moves on, and
+        # pg_dump's random \restrict keys)
+        pg_dump -h "$HAVEN_TEST_PG" -U haven --data-only "$PGTEST_DB" 2>/dev/null |
+            grep -v -e 'setval' -e '^\\restrict' -e '^\\unrestrict' | sha256sum | cut -d' ' -f1
+    }
+    # the files kept beside a store (fileio.h: in HAVEN_STATE_DIR)
+    _side="$WORK/$(printf '%s' "$HAVEN_DB" | tr -c 'a-zA-Z0-9._-' '_')"
+    DB_KEY="$_side.key" DB_CHECKPOINTS="$_side.checkpoints" DB_AUDIT_KEY="$_side.audit-key"
+    # db_exists: 0 when the store holds a Haven database
+    db_exists() { [ "$("$HAVEN_SQL" "$HAVEN_DB" 'SELECT 1' 2>/dev/null)" = 1 ]; }
+    # sqlite3 [OPTIONS] "$HAVEN_DB" [QUERY]: the same through haven-sql
+    # (options dropped; the query from stdin when none is given); any
+    # other file is SQLite's.
+    sqlite3() {
+        _db=0
+        for _a in "$@"; do [ "$_a" = "$HAVEN_DB" ] && _db=1; done
+        [ "$_db" -eq 1 ] || { command sqlite3 "$@"; return; }
+        while [ "$1" != "$HAVEN_DB" ]; do shift; done
+        shift
+        if [ $# -eq 0 ]; then "$HAVEN_SQL" "$HAVEN_DB" "$(cat)"; else "$HAVEN_SQL" "$HAVEN_DB" "$*"; fi
+    }
+fi
+
 # json_ok FILE: 1 if FILE is valid JSON (SQLite's JSON parser).
 json_ok() { sqlite3 :memory: "SELECT json_valid(readfile('$1'))"; }
 # json_get FILE PATH: a value from a JSON file.

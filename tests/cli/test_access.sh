@@ -95,12 +95,12 @@ run --as admin backup copy.db; expect_rc 0 "an administrator makes a backup"
 [ "$(stat -c %a copy.db)" = 600 ] && pass || failt "the backup is 0600"
 [ "$(sqlite3 copy.db 'PRAGMA integrity_check')" = ok ] && pass || failt "the backup is intact"
 [ "$(sqlite3 copy.db 'SELECT count(*) FROM cases')" = "$(sql 'SELECT count(*) FROM cases')" ] && pass || failt "the backup has every case"
-cp haven.db.audit-key copy.db.audit-key; cp haven.db.key copy.db.key
+cp "$DB_AUDIT_KEY" copy.db.audit-key; cp "$DB_KEY" copy.db.key
 run --db copy.db audit verify --checkpoint before-backup.json
 expect_rc 0 "the backup's audit chain verifies against the checkpoint kept with it"
 # The live database's checkpoints have gone on (the backup's own event):
 # against them the backup is an older state.
-cp haven.db.checkpoints copy.db.checkpoints
+cp "$DB_CHECKPOINTS" copy.db.checkpoints
 run --db copy.db audit verify; expect_rc 65 "the backup is older than the live checkpoints"
 expect_err 'older state' "said so"
 rm copy.db.checkpoints

@@ -141,7 +141,7 @@ HAVEN_RULES_LOG=1 sweep_run "rules log" --now 2026-11-29T09:00:00Z note "$REF" t
 # ---- the permanent record: events, checkpoints, the audit log ---------------
 sqlite3 "$HAVEN_DB" "SELECT * FROM events" >"$WORK/events.txt"
 sweep "events table" "$WORK/events.txt"
-sweep "the checkpoints file" "$HAVEN_DB.checkpoints"
+sweep "the checkpoints file" "$DB_CHECKPOINTS"
 sweep_run "admin audit log as JSON" --as admin --json audit log
 sweep_run "audit verify --deep" --as admin audit verify --deep
 grep -q registered "$WORK/events.txt" && pass || failt "events table dump is empty"

@@ -31,10 +31,10 @@ refused() {
 run --as admin --now "$T0" init --agency CP --workflow "$WF" --rules "$RULES"
 expect_rc 64 "init --now on a live database"
 expect_err '--now' "init --now names the flag"
-[ ! -e "$HAVEN_DB" ] && pass || failt "a refused init made a database"
+! db_exists && pass || failt "a refused init made a database"
 run --as admin init --agency CP --workflow "$WF" --rules "$RULES"
 expect_rc 0 "init (live)"; expect_out 'live' "init says the database is live"
-[ ! -e "$HAVEN_DB" ] && exit 1 # (nothing more to test)
+! db_exists && exit 1 # (nothing more to test)
 add_users
 [ "$(sql "SELECT value FROM meta WHERE key = 'clock'")" = live ] && pass ||
     failt "meta records a live clock"

@@ -18,12 +18,12 @@ done
 sqlite3 "$HAVEN_DB" "DELETE FROM meta WHERE key = 'retention'"
 
 sqlite3 "$HAVEN_DB" "PRAGMA user_version = -5"
-rm -f "$HAVEN_DB.key"
+rm -f "$DB_KEY"
 BEFORE=$(sha256sum <"$HAVEN_DB")
 run --as admin show CP-2026-00001
 expect_rc 65 "a negative schema version"; expect_err "not a haven database" "says what it is not"
 run --as admin user list; expect_rc 65 "every command refuses it"
-[ ! -e "$HAVEN_DB.key" ] && pass || failt "a key file was made beside a crafted database"
+[ ! -e "$DB_KEY" ] && pass || failt "a key file was made beside a crafted database"
 [ "$(sha256sum <"$HAVEN_DB")" = "$BEFORE" ] && pass || failt "the crafted file was changed"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -138,7 +138,12 @@ cmp -s trunc.db trunc.orig && pass || failt "truncated database changed"
 
 # A database locked by another process: exit 75 after the busy timeout.
 BEFORE=$(fingerprint)
-( printf 'BEGIN IMMEDIATE;\nSELECT 1;\n'; sleep 3; printf 'ROLLBACK;\n' ) | sqlite3 haven.db >/dev/null &
+if [ -n "${HAVEN_TEST_PG:-}" ]; then # PostgreSQL: the store's write lock (pgstore.h)
+    ( printf 'BEGIN;\nSELECT pg_advisory_xact_lock(4826117935);\n'; sleep 3; printf 'ROLLBACK;\n' ) |
+        psql -q -h "$HAVEN_TEST_PG" -U haven "$PGTEST_DB" >/dev/null &
+else
+    ( printf 'BEGIN IMMEDIATE;\nSELECT 1;\n'; sleep 3; printf 'ROLLBACK;\n' ) | sqlite3 haven.db >/dev/null &
+fi
 LOCKER=$!
 sleep 1
 HAVEN_BUSY_TIMEOUT=200 "$HAVEN" --now "$T0" register child.name=Zara child.age=5 child.sex=female \

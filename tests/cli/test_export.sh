@@ -120,11 +120,11 @@ grep -q '^# identifiable: false' pcsv/cases.csv && pass || failt "header says ps
 [ "$(json_get p.json '$.cases[0].persons[0].age_band')" = 12-14 ] && pass || failt "JSON age band"
 [ "$(json_get p.json '$.cases[0].case.location')" = "Ostrava District" ] && pass || failt "JSON district"
 # without the data key only pseudonymous exports work
-mv "$HAVEN_DB.key" keyaside
+mv "$DB_KEY" keyaside
 run $N export --format json --out nokey.json
 expect_rc 77 "identifiable export needs the key"
 step "pseudonymous without the key" $N export --format json --pseudonymous --out nokey.json
-mv keyaside "$HAVEN_DB.key"
+mv keyaside "$DB_KEY"
 
 # --since
 step "since" --as sara --now 2026-12-01T09:00:00Z export --format json --pseudonymous --since 2026-11-30T12:30:00Z --out since.json

@@ -13,7 +13,7 @@ REF=$(head -n 1 "$OUT" | cut -d' ' -f1)
 run --as amal --now "$T0" note "$REF" text="a visit"; expect_rc 0 "note"
 
 # with_keys NAME: the live key files copied beside NAME.db.
-with_keys() { for k in key audit-key; do cp "haven.db.$k" "$1.db.$k"; done; }
+with_keys() { cp "$DB_KEY" "$1.db.key"; cp "$DB_AUDIT_KEY" "$1.db.audit-key"; }
 
 run --as admin --now "$T0" backup b1.db; expect_rc 0 "backup"
 [ -s b1.db.checkpoints ] && pass || failt "the backup has no checkpoints file"
@@ -31,7 +31,7 @@ last=$(tail -n 1 b1.db.checkpoints)
 # the live file's lines after the backup (its backup_made event) are not copied
 [ "$(sqlite3 b1.db 'SELECT count(*) FROM events WHERE kind = "backup_made"')" = 0 ] && pass ||
     failt "the backup holds its own backup_made event?"
-n_live=$(wc -l <haven.db.checkpoints)
+n_live=$(wc -l <"$DB_CHECKPOINTS")
 n_b1=$(wc -l <b1.db.checkpoints)
 [ "$n_b1" -eq "$n_live" ] && pass || failt "b1 has $n_b1 lines, the live file $n_live (its earlier lines and the head)"
 

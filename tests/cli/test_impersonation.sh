@@ -55,7 +55,7 @@ mkdir -p sc
 cp -r "$SRC/workflows" "$SRC/rules" sc/
 n=0
 for attack in \
-    "local f = io.open(\"$HAVEN_DB.key\", \"rb\"); print(\"KEY\", f:read(\"a\"))" \
+    "local f = io.open(\"$DB_KEY\", \"rb\"); print(\"KEY\", f:read(\"a\"))" \
     "os.execute(\"touch $WORK/pwned\")" \
     "print(debug.getregistry())" \
     "local e = haven.open{ db = \"$HAVEN_DB\", as = \"bilal\" }; print(e:show(\"$REF\").child.name)" \

@@ -11,7 +11,7 @@ run --now "$T0" register child.name=Sami child.age=8 child.sex=male source=commu
 expect_rc 0 "register"; REF=$(head -1 "$OUT")
 BEFORE=$(sqlite3 "$HAVEN_DB" .dump | sha256sum)
 for mode in 644 640 604; do
-    chmod "$mode" "$HAVEN_DB.key"
+    chmod "$mode" "$DB_KEY"
     run show "$REF"
     expect_rc 77 "show with a key file of mode $mode"
     expect_err "chmod 600 .*haven\.db\.key" "the refusal names the chmod to run ($mode)"
@@ -21,7 +21,7 @@ for mode in 644 640 604; do
 done
 [ "$(sqlite3 "$HAVEN_DB" .dump | sha256sum)" = "$BEFORE" ] && pass \
     || failt "the database changed while the key file was exposed"
-chmod 600 "$HAVEN_DB.key"
+chmod 600 "$DB_KEY"
 run show "$REF"; expect_rc 0 "the key the owner's alone again: show works"
 expect_out Sami "the child's name is read again"
 finish

@@ -1,0 +1,116 @@
+/* pgstore_conn.c - PostgreSQL URLs and connections (pgstore.h). */
+#include "pgstore.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+int hv__pg_is_url(const char *path)
+{
+    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
+}
+
+char *hv__pg_display(const char *url)
+{
+    /* scheme://[user[:password]@]host...: drop ":password" */
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    if (slash && at && at > slash)
+        at = NULL;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    char *out = hv__strdup(url);
+    if (!out || !colon)
+        return out;
+    size_t head = (size_t)(colon - url);
+    memmove(out + head, out + (at - url), strlen(at) + 1);
+    /* and any password=... parameter */
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        if (end)
+            memmove(pw, end + 1, strlen(end + 1) + 1);
+        else
+            pw[pw > out && (pw[-1] == '?' || pw[-1] == '&') ? -1 : 0] = '\0';
+    }
+    return out;
+}
+
+hv_status hv__pg_connect(const char *url, int busy_ms, PGconn **out, char **err)
+{
+    PGconn *conn = PQconnectdb(url);
+    char *shown = hv__pg_display(url);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        /* libpq's message names the host and the reason, never the password */
+        const char *why = PQerrorMessage(conn);
+        size_t len = strcspn(why, "\n");
+        *err = hv__asprintf("%s: cannot connect: %.*s", shown ? shown : "postgresql",
+                            (int)len, why);
+        hv__free(shown);
+        PQfinish(conn);
+        return HV_BUSY;
+    }
+    hv__free(shown);
+    char set[160];
+    snprintf(set, sizeof set, "SET client_encoding = 'UTF8'; SET TimeZone = 'UTC';"
+             " SET lock_timeout = %d; SET client_min_messages = warning",
+             busy_ms > 0 ? busy_ms : 1);
+    PGresult *res = PQexec(conn, set);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        *err = hv__asprintf("cannot set up the PostgreSQL session");
+        PQfinish(conn);
+        return HV_BUSY;
+    }
+    *out = conn;
+    return HV_OK;
+}
+
+
+int hv__pg_rewrite(const char *sql, char **out)
+{
+    *out = NULL;
+    if (!strstr(sql, "sqlite_sequence") && !strstr(sql, "INDEXED BY"))
+        return 0;
+    size_t len = strlen(sql);
+    char *copy = hv__malloc(len + 1);
+    if (!copy)
+        return -1;
+    size_t n = 0;
+    for (const char *p = sql; *p;) {
+        if (!strncmp(p, "sqlite_sequence", 15)) {
+            memcpy(copy + n, "haven_sequence", 14);
+            n += 14;
+            p += 15;
+        } else if (!strncmp(p, "INDEXED BY", 10)) {
+            /* drop "INDEXED BY name" */
+            p += 10;
+            while (*p == ' ')
+                p++;
+            while (*p && *p != ' ' && *p != ')' && *p != ',')
+                p++;
+        } else
+            copy[n++] = *p++;
+    }
+    copy[n] = '\0';
+    *out = copy;
+    return 0;
+}
+
+int hv__pg_exists(const char *url)
+{
+    PGconn *conn = NULL;
+    char *err = NULL;
+    if (hv__pg_connect(url, 1000, &conn, &err) != HV_OK) {
+        hv__free(err);
+        return 0;
+    }
+    PGresult *res = PQexec(conn, "SELECT to_regclass('haven_store') IS NOT NULL");
+    int yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    PQfinish(conn);
+    return yes;
+}
