@@ -25,7 +25,8 @@ typedef struct {
 } option_doc;
 
 static const option_doc global_options[] = {
-    {"--db", "PATH", "the database (default $HAVEN_DB, else ./haven.db)", NULL},
+    {"--db", "PATH", "the database: a file, or postgresql://... (default $HAVEN_DB, else\n"
+                    "./haven.db)", NULL},
     {"--as", "LOGIN", "the acting user (default $HAVEN_USER, else $USER)", NULL},
     {"--purpose", "CODE", "why you act (e.g. court_report), recorded with your role\n"
                           "in every event the command writes",
