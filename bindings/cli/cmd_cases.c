@@ -153,7 +153,7 @@ static void render_history(json_t *arr)
                                 JSON_COMPACT | JSON_PRESERVE_ORDER);
         fprintf(cli_out(), "%lld  %s  %-10s %-14s %s\n",
                (long long)json_integer_value(json_object_get(v, "seq")),
-               str_or(v, "at", "?"), str_or(v, "actor", "?"),
+               str_or(v, "at", "?"), str_or(v, "user", "?"),
                str_or(v, "kind", "?"), data ? data : "");
         free(data);
     }
@@ -210,8 +210,8 @@ static void render_explain(json_t *arr)
     if (json_array_size(arr) == 0)
         fprintf(cli_out(), "no rule decisions recorded (the workflow's defaults decided)\n");
     json_array_foreach(arr, i, v) {
-        fprintf(cli_out(), "%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "event", "?"),
-               str_or(v, "actor", "?"));
+        fprintf(cli_out(), "%s  %s by %s\n", str_or(v, "at", "?"), str_or(v, "kind", "?"),
+               str_or(v, "user", "?"));
         json_array_foreach(json_object_get(v, "decisions"), j, d) {
             fprintf(cli_out(), "  %s, pack %s %s (sha256 %.12s)\n", str_or(d, "hook", "?"),
                    str_or(d, "pack", "?"), str_or(d, "version", "?"),

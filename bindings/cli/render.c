@@ -358,7 +358,7 @@ void render_case(json_t *c)
         char *data = json_dumps(json_object_get(v, "data"),
                                 JSON_COMPACT | JSON_PRESERVE_ORDER);
         fprintf(cli_out(), "  %s  %-10s %-14s %s\n", str_or(v, "at", "?"),
-               str_or(v, "actor", "?"), str_or(v, "kind", "?"),
+               str_or(v, "user", "?"), str_or(v, "kind", "?"),
                data ? data : "");
         free(data);
     }
@@ -476,6 +476,6 @@ void render_audit_log(json_t *arr)
         fprintf(cli_out(), "%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
                (long long)json_integer_value(json_object_get(r, "seq")),
                str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
-               str_or(r, "ref", "-"), str_or(r, "action", "?"),
+               str_or(r, "ref", "-"), str_or(r, "kind", "?"),
                str_or(r, "os_user", "-"));
 }
