@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "jbuf.h"
 #include "engine.h"
 #include "store.h"
 #include "error.h"
@@ -141,7 +140,7 @@ static int set_time(json_t *o, const char *key, hv_time t)
 /* Seconds as days, rounded to a tenth: a new real (NULL out of memory). */
 static json_t *days(double seconds)
 {
-    return hv__json_number(round(seconds / DAY * 10.0) / 10.0);
+    return json_real(round(seconds / DAY * 10.0) / 10.0);
 }
 
 /* What each_row calls on each row of its query, with its context; returns
@@ -469,8 +468,8 @@ static hv_status compliance_window(report_query *q, hv_time from, hv_time to,
         return s;
     *out = json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time,
                      "late", late, "not_done", missed, "ratio",
-                     due ? hv__json_number(round((double)on_time / (double)due * 1000.0) /
-                                           1000.0)
+                     due ? json_real(round((double)on_time / (double)due * 1000.0) /
+                                     1000.0)
                          : json_null());
     return *out ? HV_OK : nomem(q);
 }

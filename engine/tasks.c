@@ -3,7 +3,6 @@
  * or registration's new task, tasks done, cancelled or reassigned) and the
  * due lists.  A task's label names its kind, never narrative.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
@@ -226,14 +225,12 @@ static void put_number(hv_jbuf *b, sqlite3_stmt *st, int i)
         hv__jb_raw(b, "null", 4);
         return;
     }
-    json_t *n = hv__json_number(sqlite3_column_double(st, i));
-    char *text = n ? json_dumps(n, JSON_ENCODE_ANY) : NULL;
-    json_decref(n);
-    if (text)
-        hv__jb_raw(b, text, strlen(text));
+    /* a score is in tenths at most (rulescontract.c) */
+    double v = sqlite3_column_double(st, i);
+    if (v == (double)(long long)v)
+        hv__jb_int(b, (long long)v);
     else
-        b->err = 1;
-    free(text);
+        hv__jb_printf(b, "%.10g", v);
 }
 
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
@@ -273,11 +270,13 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         put_column(&b, 0, "stage", st, 6);
         /* risk {level, score}, as in the case file */
         hv__jb_key(&b, 0, "risk");
-        hv__jb_raw(&b, "{\n      \"level\": ", 17);
+        static const char level[] = "{\n      \"level\": ",
+                          score[] = ",\n      \"score\": ", end[] = "\n    }\n  }";
+        hv__jb_raw(&b, level, sizeof level - 1);
         hv__jb_str(&b, (const char *)sqlite3_column_text(st, 7));
-        hv__jb_raw(&b, ",\n      \"score\": ", 18);
+        hv__jb_raw(&b, score, sizeof score - 1);
         put_number(&b, st, 9);
-        hv__jb_raw(&b, "\n    }\n  }", 10);
+        hv__jb_raw(&b, end, sizeof end - 1);
     }
     hv__jb_raw(&b, n ? "\n]" : "]", n ? 2 : 1);
     hv__store_finalize(e, st);
