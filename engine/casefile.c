@@ -110,8 +110,8 @@ static hv_status collect(hv_engine *e, sqlite3_stmt *st, json_t *arr,
     return HV_OK;
 }
 
-/* A person: name, relationship, age now, dob, sex, lives_with_child (only
- * when recorded). */
+/* A person: name, relationship, age now, dob, sex, lives_with_child (null
+ * when not recorded). */
 static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = 0;
@@ -120,9 +120,10 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     r |= json_object_set_new(o, "age", current_age(st, 2, 3, 4, hv_now(e)));
     r |= set_col(o, "dob", st, 4);
     r |= set_col(o, "sex", st, 5);
-    if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-        r |= json_object_set_new(o, "lives_with_child",
-                                 json_boolean(sqlite3_column_int(st, 6)));
+    r |= json_object_set_new(o, "lives_with_child",
+                             sqlite3_column_type(st, 6) == SQLITE_NULL
+                                 ? json_null()
+                                 : json_boolean(sqlite3_column_int(st, 6)));
     return r;
 }
 
@@ -156,7 +157,8 @@ static int event_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 }
 
 /* A generic row: every column by its name; *_at / at columns as ISO
- * times, *_json columns parsed (under the name without _json). */
+ * times, *_json columns parsed and *_bool columns (0 or 1) as false or
+ * true (each under the name without its suffix). */
 static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
@@ -168,6 +170,10 @@ static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
             char key[64];
             snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
             r |= set_json_col(o, key, st, i);
+        } else if (n > 5 && !strcmp(name + n - 5, "_bool")) {
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+            r |= json_object_set_new(o, key, json_boolean(sqlite3_column_int(st, i)));
         } else if ((n >= 3 && !strcmp(name + n - 3, "_at")) || !strcmp(name, "at")) {
             r |= set_time(o, name, st, i);
         } else {
@@ -310,8 +316,8 @@ static const section lifecycle_sections[] = {
      generic_row, "reading the case file"},
     {"followups",
      "SELECT f.at, u.login AS by_user, f.method, f.safety,"
-     " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final"
-     " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
+     " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final AS"
+     " final_bool FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
      " f.case_id = ?1 ORDER BY f.at, f.id",
      generic_row, "reading the case file"},
     {"reviews",

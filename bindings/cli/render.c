@@ -120,7 +120,7 @@ static void print_followup(json_t *v)
 {
     fprintf(cli_out(), "  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
            str_or(v, "method", "?"), str_or(v, "by_user", "?"), str_or(v, "safety", "?"),
-           json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
+           json_is_true(json_object_get(v, "final")) ? " (final follow-up)" : "",
            if_set(v, "notes", ": "), str_or(v, "notes", ""));
 }
 

@@ -180,6 +180,18 @@ check gen "gen" --as admin --db "$WORK/gen.db" gen --cases 3 --seed 7 \
 # last: past the retention period of the transferred case
 check purge "purge" --as admin --now 2040-01-01T00:00:00Z purge "$R2"
 
+# ---- what a schema cannot see ------------------------------------------------------
+# One number form: a whole score prints 13, never 13.0 (show once said 13.0
+# where rules diff said 13); and hashes are lower-case hex everywhere.
+grep -rqE '"(score|risk_score)": [0-9]+[,}]?$' "$WORK/json" && pass ||
+    failt "no whole score printed anywhere: the number form goes unchecked"
+if grep -rnE '"(score|risk_score)": -?[0-9]+\.0+[,}]?$' "$WORK/json" >"$WORK/reals"; then
+    failt "a whole score printed as a real: $(head -3 "$WORK/reals")"
+else pass; fi
+if grep -rnE '"[a-z_]*hash": "[0-9a-fA-F]*[A-F][0-9a-fA-F]*"' "$WORK/json" >"$WORK/upper"; then
+    failt "a hash in upper case: $(head -3 "$WORK/upper")"
+else pass; fi
+
 # ---- every command is covered, or says why not ---------------------------------------
 run help; expect_rc 0 "help"
 commands=$(sed -n '/^Commands:/,/^$/p' "$OUT" |
