@@ -132,6 +132,11 @@ HV_API hv_status hv_audit_checkpoint(hv_engine *e, char **out_json)
         return s;
     hv_time at = hv_now(e);
     hv__checkpoint_sign(e, cs.head_seq, cs.head, at, hash_hex, sig_hex);
+    /* signed in upper case (checkpoint.c); printed, as every hash, in
+     * lower case (hv__checkpoint_parse reads either) */
+    for (char *p = hash_hex; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
     hv__audit_public_key(e, pk);
     sodium_bin2hex(pk_hex, sizeof pk_hex, pk, sizeof pk);
     hv_time_format(at, at_iso, sizeof at_iso);
@@ -193,7 +198,7 @@ HV_API hv_status hv_audit_log(hv_engine *e, const char *ref, const char *user,
                                 (const char *)sqlite3_column_text(st, 3),
                                 "os_user", (const char *)sqlite3_column_text(st, 7),
                                 "ref", (const char *)sqlite3_column_text(st, 4),
-                                "action", sqlite3_column_text(st, 5), "purpose",
+                                "kind", sqlite3_column_text(st, 5), "purpose",
                                 (const char *)sqlite3_column_text(st, 6));
         if (!row || json_array_append_new(arr, row)) {
             json_decref(arr);

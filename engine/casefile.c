@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "age.h"
+#include "jbuf.h"
 #include "alloc.h"
 #include "store.h"
 #include "error.h"
@@ -22,7 +23,7 @@ static int set_col(json_t *obj, const char *key, sqlite3_stmt *st, int i)
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_NULL: v = json_null(); break;
     case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT: v = json_real(sqlite3_column_double(st, i)); break;
+    case SQLITE_FLOAT: v = hv__json_number(sqlite3_column_double(st, i)); break;
     default: v = json_string((const char *)sqlite3_column_text(st, i)); break;
     }
     return json_object_set_new(obj, key, v);
@@ -109,8 +110,8 @@ static hv_status collect(hv_engine *e, sqlite3_stmt *st, json_t *arr,
     return HV_OK;
 }
 
-/* A person: name, relationship, age now, dob, sex, lives_with_child (only
- * when recorded). */
+/* A person: name, relationship, age now, dob, sex, lives_with_child (null
+ * when not recorded). */
 static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = 0;
@@ -119,9 +120,10 @@ static int person_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     r |= json_object_set_new(o, "age", current_age(st, 2, 3, 4, hv_now(e)));
     r |= set_col(o, "dob", st, 4);
     r |= set_col(o, "sex", st, 5);
-    if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-        r |= json_object_set_new(o, "lives_with_child",
-                                 json_boolean(sqlite3_column_int(st, 6)));
+    r |= json_object_set_new(o, "lives_with_child",
+                             sqlite3_column_type(st, 6) == SQLITE_NULL
+                                 ? json_null()
+                                 : json_boolean(sqlite3_column_int(st, 6)));
     return r;
 }
 
@@ -139,21 +141,24 @@ static int task_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
     return r;
 }
 
-/* An event of the history: its data and decision parsed. */
+/* An event of the history: its data and rule decisions parsed ([] when
+ * no rule decided). */
 static int event_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
     static const col_spec cols[] = {{"seq", COL_PLAIN},   {"at", COL_TIME},
-                                    {"actor", COL_PLAIN}, {"kind", COL_PLAIN},
+                                    {"user", COL_PLAIN},  {"kind", COL_PLAIN},
                                     {"data", COL_JSON}};
     int r = set_cols(o, st, 0, cols, sizeof cols / sizeof cols[0]);
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-        r |= set_json_col(o, "decision", st, 5);
+    const char *t = (const char *)sqlite3_column_text(st, 5);
+    json_t *decisions = t ? json_loads(t, 0, NULL) : NULL;
+    r |= json_object_set_new(o, "decisions", decisions ? decisions : json_array());
     return r;
 }
 
 /* A generic row: every column by its name; *_at / at columns as ISO
- * times, *_json columns parsed (under the name without _json). */
+ * times, *_json columns parsed and *_bool columns (0 or 1) as false or
+ * true (each under the name without its suffix). */
 static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     (void)e;
@@ -165,6 +170,10 @@ static int generic_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
             char key[64];
             snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
             r |= set_json_col(o, key, st, i);
+        } else if (n > 5 && !strcmp(name + n - 5, "_bool")) {
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+            r |= json_object_set_new(o, key, json_boolean(sqlite3_column_int(st, i)));
         } else if ((n >= 3 && !strcmp(name + n - 3, "_at")) || !strcmp(name, "at")) {
             r |= set_time(o, name, st, i);
         } else {
@@ -307,8 +316,8 @@ static const section lifecycle_sections[] = {
      generic_row, "reading the case file"},
     {"followups",
      "SELECT f.at, u.login AS by_user, f.method, f.safety,"
-     " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final"
-     " FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
+     " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final AS"
+     " final_bool FROM followups f LEFT JOIN users u ON u.id = f.by_id WHERE"
      " f.case_id = ?1 ORDER BY f.at, f.id",
      generic_row, "reading the case file"},
     {"reviews",
@@ -613,20 +622,25 @@ static int summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
         {"ref", COL_PLAIN},      {"stage", COL_PLAIN},
         {"status", COL_PLAIN},   {"source", COL_PLAIN},
         {"assignee", COL_PLAIN}, {"registered_at", COL_TIME},
-        {"version", COL_PLAIN},  {"urgency", COL_PLAIN},
-        {"risk_level", COL_PLAIN}};
+        {"version", COL_PLAIN},  {"urgency", COL_PLAIN}};
+    static const col_spec risk_cols[] = {{"level", COL_PLAIN},
+                                         {"score", COL_PLAIN}};
     int r = set_cols(o, st, 0, cols, sizeof cols / sizeof cols[0]);
-    const char *t = (const char *)sqlite3_column_text(st, 9);
+    /* risk {level, score}, as in the case file */
+    json_t *risk = json_object();
+    r |= !risk || set_cols(risk, st, 8, risk_cols, 2);
+    r |= json_object_set_new(o, "risk", risk);
+    const char *t = (const char *)sqlite3_column_text(st, 10);
     json_t *codes = t ? json_loads(t, 0, NULL) : NULL;
     r |= json_object_set_new(o, "concerns", codes ? codes : json_array());
     return r;
 }
 
-/* A case summary followed by the child's name (column 10). */
+/* A case summary followed by the child's name (column 11). */
 static int named_summary_row(json_t *o, sqlite3_stmt *st, hv_engine *e)
 {
     int r = summary_row(o, st, e);
-    r |= set_col(o, "name", st, 10);
+    r |= set_col(o, "name", st, 11);
     return r;
 }
 

@@ -13,7 +13,7 @@
  * (the assignee), in the order hv__case_summaries reads them. */
 #define HV_CASE_SUMMARY_COLUMNS                                              \
     "c.ref, c.stage, c.status, c.source, u.login, c.registered_at,"          \
-    " c.version, c.urgency, c.risk_level,"                                   \
+    " c.version, c.urgency, c.risk_level, c.risk_score,"                     \
     " (SELECT json_group_array(code) FROM case_concerns k"                   \
     "  WHERE k.case_id = c.id)"
 

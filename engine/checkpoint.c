@@ -153,6 +153,11 @@ int hv__checkpoint_parse(const char *line, int64_t *seq,
         *seq = json_integer_value(s);
         *at = json_integer_value(t);
         memcpy(hash_hex, hash, 65);
+        /* the statement signs the hash in upper case; `audit checkpoint
+         * --json` prints it in lower case, as every hash Haven prints */
+        for (char *p = hash_hex; *p; p++)
+            if (*p >= 'a' && *p <= 'f')
+                *p = (char)(*p - 'a' + 'A');
         memcpy(sig_hex, sig, 129);
     }
     json_decref(cp);

@@ -219,7 +219,9 @@ static void csv_row(exporter *x, size_t ti, sqlite3_stmt *st, const char *ref)
     for (int i = 0; i < sqlite3_column_count(st); i++) {
         if (hv__export_dropped(kinds[i], x->o->pseudonymous))
             continue;
-        json_t *v = hv__export_column(st, i, kinds[i], x->o->pseudonymous);
+        /* a code list stays its joined text, a flag 0 or 1 */
+        char k = kinds[i] == 'c' || kinds[i] == 'B' ? 'v' : kinds[i];
+        json_t *v = hv__export_column(st, i, k, x->o->pseudonymous);
         csv_value(f, v, 0);
         json_decref(v);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "export_tables.h"
+#include "jbuf.h"
 #include "names.h"
 #include "haven.h"
 
@@ -26,6 +27,9 @@
  *   j  JSON narrative (assessment details, indicators): embedded in JSON,
  *      text in CSV; dropped when pseudonymous
  *   J  JSON of codes only (events): embedded in JSON, text in CSV
+ *   c  codes joined by ';': a JSON array of the codes, the joined text in
+ *      CSV
+ *   B  a flag (0 or 1): true or false in JSON, 0 or 1 in CSV
  */
 const hv__export_table hv__export_tables[] = {
     {"cases", "case", HV__EXPORT_CSV | HV__EXPORT_JSON | HV__EXPORT_ONE,
@@ -44,7 +48,7 @@ const hv__export_table hv__export_tables[] = {
      " JOIN workflows w ON w.id = c.workflow_id"
      " LEFT JOIN users u ON u.id = c.assignee_id"
      " LEFT JOIN users r ON r.id = c.registered_by WHERE c.id = ?1",
-     "vvvvvvlvvvvtvttvvvfvj"},
+     "vvvvvvlvvvvtvttvcvfBj"},
     {"persons", "persons", HV__EXPORT_CSV | HV__EXPORT_JSON,
      "one row per person: the child and the family members",
      "SELECT p.id, p.role, p.relationship, hv_open(p.name, 'persons', 'name',"
@@ -56,7 +60,7 @@ const hv__export_table hv__export_tables[] = {
      " p.sex, p.lives_with_child, hv_open(p.details, 'persons', 'details',"
      " p.id) AS details"
      " FROM persons p WHERE p.case_id = ?1 ORDER BY p.id",
-     "vvvnbxTxavvj"},
+     "vvvnbxTxavBj"},
     {NULL, "consents", HV__EXPORT_JSON, "consents",
      "SELECT k.id, k.scope, k.given_by, k.given_at, u.login AS recorded_by,"
      " k.withdrawn_at, hv_open(k.withdrawn_reason, 'consents',"
@@ -131,7 +135,7 @@ const hv__export_table hv__export_tables[] = {
      " hv_open(f.notes, 'followups', 'notes', f.id) AS notes, f.final FROM"
      " followups f"
      " LEFT JOIN users u ON u.id = f.by_id WHERE f.case_id = ?1 ORDER BY f.id",
-     "vtvvvfv"},
+     "vtvvvfB"},
     {"reviews", "reviews", HV__EXPORT_CSV | HV__EXPORT_JSON,
      "one row per case review",
      "SELECT r.id, r.at, u.login AS by_user, r.outcome, hv_open(r.notes,"
@@ -163,7 +167,8 @@ const hv__export_table hv__export_tables[] = {
      " c.closed_at IS NOT NULL OR c.closure_planned = 1)",
      "vvtfv"},
     {NULL, "history", HV__EXPORT_JSON, "the case's events",
-     "SELECT seq, at, actor, kind, data, decision FROM events"
+     "SELECT seq, at, actor AS user, kind, data, coalesce(decision, '[]')"
+     " AS decisions FROM events"
      " WHERE case_id = ?1 AND kind NOT IN ('viewed', 'access_refused')"
      " ORDER BY seq",
      "vtvvJJ"},
@@ -207,6 +212,20 @@ json_t *hv__export_column(sqlite3_stmt *st, int i, char k, int pseudonymous)
         if (!pseudonymous)
             return json_string(text);
         return hv__location_district(text, buf, sizeof buf) ? json_string(buf) : json_null();
+    case 'c': {
+        json_t *codes = json_array();
+        for (const char *p = text; codes && *p;) {
+            size_t n = strcspn(p, ";");
+            if (json_array_append_new(codes, json_stringn(p, n))) {
+                json_decref(codes);
+                return NULL;
+            }
+            p += n + (p[n] ? 1 : 0);
+        }
+        return codes;
+    }
+    case 'B':
+        return json_boolean(sqlite3_column_int64(st, i) != 0);
     case 'j':
     case 'J': {
         json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -216,7 +235,7 @@ json_t *hv__export_column(sqlite3_stmt *st, int i, char k, int pseudonymous)
         if (type == SQLITE_INTEGER)
             return json_integer(sqlite3_column_int64(st, i));
         if (type == SQLITE_FLOAT)
-            return json_real(sqlite3_column_double(st, i));
+            return hv__json_number(sqlite3_column_double(st, i));
         return json_string(text);
     }
 }

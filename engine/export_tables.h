@@ -33,7 +33,8 @@ int hv__export_dropped(char k, int pseudonymous);
 
 /* Column i of the row st is on, as JSON for kind k: times as ISO 8601,
  * ages as bands, locations cut to their district when pseudonymous, JSON
- * text embedded.  Returns a new value, NULL for a column left out (see
+ * text embedded, code lists as arrays, flags as booleans (the CSV export
+ * writes c and B columns as v: the joined text, 0 or 1).  Returns a new value, NULL for a column left out (see
  * hv__export_dropped) or out of memory. */
 json_t *hv__export_column(sqlite3_stmt *st, int i, char k, int pseudonymous);
 

@@ -389,26 +389,32 @@ static const struct {
     {"tasks", 0, import_task, NULL, NULL},
 };
 /* Appends an imported event ev to the chain, with its original time,
- * actor, kind, data and decision.  Returns HV_OK, HV_REFUSED (the
+ * user, kind, data and decisions (an export before issue 20 says actor
+ * and decision: both are read).  Returns HV_OK, HV_REFUSED (the
  * rejection in ci) or a failure. */
 static hv_status append_history(case_import *ci, json_t *ev)
 {
     hv_engine *e = ci->e;
-    const char *actor = json_string_value(json_object_get(ev, "actor"));
+    json_t *user = json_object_get(ev, "user");
+    const char *actor = json_string_value(user ? user : json_object_get(ev, "actor"));
     const char *kind = json_string_value(json_object_get(ev, "kind"));
     const char *at_text = json_string_value(json_object_get(ev, "at"));
     json_t *data = json_object_get(ev, "data");
-    json_t *decision = json_object_get(ev, "decision");
+    json_t *decision = json_object_get(ev, "decisions");
+    if (!decision)
+        decision = json_object_get(ev, "decision");
     hv_time at;
     if (!actor || !kind || !at_text || hv_time_parse(at_text, &at) ||
         !json_is_object(data))
         return bad(ci, "history", NULL, "an event needs at (a time from 1900 "
-                                        "to 2200), actor, kind and data");
-    char *data_text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    char *decision_text = decision && !json_is_null(decision)
+                                        "to 2200), user, kind and data");
+    /* no rule decided: [] in an export, NULL in the events table */
+    char *decision_text = decision && !json_is_null(decision) &&
+                                  !(json_is_array(decision) && !json_array_size(decision))
                               ? json_dumps(decision, JSON_COMPACT | JSON_ENCODE_ANY |
                                                        JSON_PRESERVE_ORDER)
                               : NULL;
+    char *data_text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
     hv_status s;
     if (!e->simulated && at > hv_now(e))
         /* a live database's history cannot hold an event still to come */
@@ -514,15 +520,28 @@ static hv_status insert_case(case_import *ci, json_t *kase)
                       &ci->case_id);
 }
 
-/* Inserts the case's concerns (kase.concerns, codes separated by ';', each
- * a code of the workflow's `concerns` lookup when it has one).
+/* Inserts the case's concerns (kase.concerns, an array of codes, or
+ * before issue 20 codes separated by ';'; each a code of the workflow's
+ * `concerns` lookup when it has one).
  * Returns HV_OK, HV_REFUSED (the rejection in ci) or a failure. */
 static hv_status insert_concerns(case_import *ci, json_t *kase)
 {
     hv_engine *e = ci->e;
-    const char *concerns = json_string_value(json_object_get(kase, "concerns"));
-    for (const char *p = concerns; p && *p;) {
-        size_t n = strcspn(p, ";");
+    json_t *list = json_object_get(kase, "concerns");
+    const char *concerns = json_string_value(list);
+    size_t i = 0;
+    if (json_is_array(list))
+        for (size_t j = 0; j < json_array_size(list); j++)
+            if (!json_is_string(json_array_get(list, j)))
+                return bad(ci, "case", "concerns", "must be a list of codes");
+    for (const char *p = concerns; (p && *p) || i < json_array_size(list);) {
+        size_t n;
+        if (json_is_array(list)) {
+            p = json_string_value(json_array_get(list, i++));
+            n = strlen(p);
+        } else {
+            n = strcspn(p, ";");
+        }
         char code[80];
         snprintf(code, sizeof code, "%.*s", (int)(n < 79 ? n : 79), p);
         p += n + (p[n] ? 1 : 0);

@@ -139,3 +139,11 @@ void hv__jb_int(hv_jbuf *b, long long v)
     int k = snprintf(n, sizeof n, "%lld", v);
     hv__jb_raw(b, n, (size_t)k);
 }
+
+json_t *hv__json_number(double v)
+{
+    if (v == v && v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
+        v == (double)(long long)v)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}

@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 typedef struct {
     char *text;
     size_t len, cap;
@@ -55,5 +57,10 @@ void hv__jb_str(hv_jbuf *b, const char *s);
 void hv__jb_key(hv_jbuf *b, int first, const char *key);
 /* Appends an integer in decimal. */
 void hv__jb_int(hv_jbuf *b, long long v);
+
+/* The one number form of Haven's JSON output: v as a new JSON integer
+ * when it is whole (a score 13 prints `13`, never `13.0`), else as a real
+ * (`12.5`).  Returns a new value, or NULL out of memory. */
+json_t *hv__json_number(double v);
 
 #endif

@@ -284,7 +284,7 @@ HV_API hv_status hv_case_explain_json(hv_engine *e, const char *ref,
         }
         json_t *row = json_pack("{s:I,s:s,s:s,s:s,s:o}", "seq",
                                 (json_int_t)sqlite3_column_int64(st, 0), "at",
-                                at, "actor", sqlite3_column_text(st, 2), "event",
+                                at, "user", sqlite3_column_text(st, 2), "kind",
                                 sqlite3_column_text(st, 3), "decisions",
                                 decisions ? decisions : json_array());
         if (!row || json_array_append_new(arr, row)) {

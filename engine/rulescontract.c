@@ -4,6 +4,7 @@
  */
 #include "rulescontract.h"
 
+#include "jbuf.h"
 #include "pack.h"
 
 #include <lauxlib.h>
@@ -123,7 +124,7 @@ static int check_number(lua_State *L, const field *f, int t, char *why,
         vals->score = lua_tonumber(L, -1);
     else
         *v = lua_isinteger(L, -1) ? json_integer(lua_tointeger(L, -1))
-                                  : json_real(lua_tonumber(L, -1));
+                                  : hv__json_number(lua_tonumber(L, -1));
     return 0;
 }
 

@@ -146,14 +146,14 @@ static json_t *add_change(hv_diff_run *d, json_t **entry, hv_hook h, const char 
     return json_object_set_new(*entry, key, both) ? NULL : both;
 }
 
-/* entry.key = {now: due, new: new_due} as times; -1 when out of memory. */
+/* entry.key = {old: due, new: new_due} as times; -1 when out of memory. */
 static int set_due(json_t *entry, const char *key, int64_t due, int64_t new_due)
 {
     char a[32], b[32];
     hv_time_format(due, a, sizeof a);
     hv_time_format(new_due, b, sizeof b);
     return json_object_set_new(entry, key,
-                               json_pack("{s:s,s:s}", "now", a, "new", b));
+                               json_pack("{s:s,s:s}", "old", a, "new", b));
 }
 
 /* A rule's interval of s seconds in whole days (rounded, at least 1). */

@@ -204,7 +204,7 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
 #define DUE_LIST_HEAD                                                          \
     "SELECT c.ref, t.kind, t.label, t.due_at, c.urgency,"                      \
     " (SELECT login FROM users WHERE id = t.assignee_id), c.stage,"            \
-    " c.risk_level, t.id"
+    " c.risk_level, t.id, c.risk_score"
 #define DUE_LIST_ORDER                                                         \
     " ORDER BY t.due_at >= ?6, CASE c.urgency WHEN 'immediate' THEN 0 WHEN"    \
     " 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.due_at, t.id"
@@ -216,6 +216,21 @@ static void put_column(hv_jbuf *b, int first, const char *key, sqlite3_stmt *st,
 {
     hv__jb_key(b, first, key);
     hv__jb_str(b, (const char *)sqlite3_column_text(st, i));
+}
+
+/* Appends column i of st as a JSON number (whole: no ".0") or null. */
+static void put_number(hv_jbuf *b, sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        hv__jb_raw(b, "null", 4);
+        return;
+    }
+    /* a score is in tenths at most (rulescontract.c) */
+    double v = sqlite3_column_double(st, i);
+    if (v == (double)(long long)v)
+        hv__jb_int(b, (long long)v);
+    else
+        hv__jb_printf(b, "%.10g", v);
 }
 
 HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
@@ -253,8 +268,15 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
         put_column(&b, 0, "urgency", st, 4);
         put_column(&b, 0, "assignee", st, 5);
         put_column(&b, 0, "stage", st, 6);
-        put_column(&b, 0, "risk", st, 7);
-        hv__jb_raw(&b, "\n  }", 4);
+        /* risk {level, score}, as in the case file */
+        hv__jb_key(&b, 0, "risk");
+        static const char level[] = "{\n      \"level\": ",
+                          score[] = ",\n      \"score\": ", end[] = "\n    }\n  }";
+        hv__jb_raw(&b, level, sizeof level - 1);
+        hv__jb_str(&b, (const char *)sqlite3_column_text(st, 7));
+        hv__jb_raw(&b, score, sizeof score - 1);
+        put_number(&b, st, 9);
+        hv__jb_raw(&b, end, sizeof end - 1);
     }
     hv__jb_raw(&b, n ? "\n]" : "]", n ? 2 : 1);
     hv__store_finalize(e, st);

@@ -8,7 +8,7 @@ PACKAGES="gcc make cmake pkg-config
 liblua5.4-dev lua5.4 libsqlite3-dev sqlite3 libyaml-dev libreadline-dev
 libjansson-dev libcmocka-dev libsodium-dev graphviz
 libmicrohttpd-dev libcurl4-gnutls-dev libjose-dev jose openssl curl
-chromium fonts-dejavu-core python3 zsh bash-completion
+chromium fonts-dejavu-core python3 python3-jsonschema zsh bash-completion
 libpq-dev postgresql"
 
 missing=""

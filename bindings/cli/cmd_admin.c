@@ -67,6 +67,29 @@ static int cmd_init(const cli_globals *g, int argc, char **argv)
 
 /* ---- user ---------------------------------------------------------------- */
 
+/* --json of a user command: the user login's entry as `user list` prints
+ * it (one shape for add, disable, enable and role), from e.  Returns the
+ * exit code. */
+static int print_user_json(hv_engine *e, const char *login)
+{
+    char *text = NULL;
+    hv_status st = hv_user_list(e, &text);
+    if (st != HV_OK)
+        return cli_engine_error(e, st);
+    json_t *all = json_loads(text, 0, NULL), *v, *found = NULL;
+    size_t i;
+    hv_free(text);
+    json_array_foreach(all, i, v) {
+        const char *l = json_string_value(json_object_get(v, "login"));
+        if (!found && l && !strcmp(l, login))
+            found = json_incref(v);
+    }
+    json_decref(all);
+    if (!found)
+        return cli_fail(HV_INTERNAL, login, "not in the list of users");
+    return cli_print_json(found);
+}
+
 /* user disable|enable LOGIN | user role LOGIN ROLE [--supervisor LOGIN]
  * (argc >= 2).  Returns the exit code. */
 static int user_update(const cli_globals *g, int argc, char **argv)
@@ -98,6 +121,8 @@ static int user_update(const cli_globals *g, int argc, char **argv)
     hv_status st = hv_user_update(e, argv[1], active, role, sup);
     if (st != HV_OK)
         code = cli_engine_error(e, st);
+    else if (g->json)
+        code = print_user_json(e, argv[1]);
     else
         fprintf(cli_out(), "user %s %s\n", argv[1],
                active == 0 ? "disabled" : active == 1 ? "enabled" : "changed");
@@ -130,7 +155,7 @@ static int user_add(const cli_globals *g, int argc, char **argv)
     else if (!g->json)
         fprintf(cli_out(), "user %s added (%s)\n", login, role);
     else
-        fprintf(cli_out(), "{\n  \"login\": \"%s\",\n  \"role\": \"%s\"\n}\n", login, role);
+        code = print_user_json(e, login);
     hv_engine_close(e);
     return code;
 }
@@ -190,7 +215,10 @@ static int run_on_one(const cli_globals *g, int argc, char **argv, const char *w
 /* Says that the case ref was purged. */
 static void purged(const cli_globals *g, const char *ref)
 {
-    (void)g;
+    if (g->json) {
+        cli_print_json(json_pack("{s:s,s:b}", "ref", ref, "purged", 1));
+        return;
+    }
     fprintf(cli_out(), "%s: identifying data erased; codes, dates and the audit trail "
            "remain\n", ref);
 }
@@ -205,6 +233,15 @@ static int cmd_purge(const cli_globals *g, int argc, char **argv)
 /* Says that the backup file was written, and which keys it lacks. */
 static void backed_up(const cli_globals *g, const char *file)
 {
+    if (g->json) {
+        char checkpoints[4200], key[4200], audit_key[4200];
+        snprintf(checkpoints, sizeof checkpoints, "%s.checkpoints", file);
+        snprintf(key, sizeof key, "%s.key", g->db);
+        snprintf(audit_key, sizeof audit_key, "%s.audit-key", g->db);
+        cli_print_json(json_pack("{s:s,s:s,s:[s,s]}", "file", file, "checkpoints",
+                                 checkpoints, "keys_not_included", key, audit_key));
+        return;
+    }
     fprintf(cli_out(), "backup written to %s with %s.checkpoints (identifying data stays "
            "sealed in it; the data key %s.key and the audit key "
            "%s.audit-key are not in it)\n",

@@ -254,7 +254,9 @@ static int print_report(const cli_globals *g, json_t *r, const char *html)
     int code = 0;
     if (html) {
         code = report_write_html(html, r);
-        if (code == 0)
+        if (code == 0 && g->json)
+            code = cli_print_json(json_pack("{s:s,s:s}", "report", "caseload", "html", html));
+        else if (code == 0)
             fprintf(cli_out(), "caseload report written to %s\n", html);
     } else if (g->json) {
         /* indented as every --json answer, written as it is made */

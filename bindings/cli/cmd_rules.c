@@ -89,7 +89,7 @@ static void print_schedules(const char *ref, json_t *c)
         duration(json_integer_value(json_object_get(n, "every")), b, sizeof b);
         fprintf(cli_out(), "%s follow-up: every %s by %s → every %s by %s, due %s → %s", ref,
                a, str_of(o, "method"), b, str_of(n, "method"),
-               str_of(due, "now"), str_of(due, "new"));
+               str_of(due, "old"), str_of(due, "new"));
         print_list(json_object_get(n, "reasons"));
         fprintf(cli_out(), "\n");
     }
@@ -100,7 +100,7 @@ static void print_schedules(const char *ref, json_t *c)
         duration(json_integer_value(json_object_get(json_object_get(k, "new"),
                                                     "every")), b, sizeof b);
         fprintf(cli_out(), "%s review: every %s → every %s, due %s → %s\n", ref, a, b,
-               str_of(due, "now"), str_of(due, "new"));
+               str_of(due, "old"), str_of(due, "new"));
     }
 }
 
@@ -317,16 +317,87 @@ static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
     return code;
 }
 
-/* rules check DIR: every hook of the pack loads and keeps its contract.
- * Returns the exit code. */
-static int rules_check(const char *dir)
+/* --json of rules check and rules test: the lines the engine wrote into
+ * buf (len bytes), each line an object made by line(obj, text, dir),
+ * appended to the array key of r, printed.  Returns the exit code code,
+ * or an error's. */
+static int print_lines_json(json_t *r, const char *key, char *buf, size_t len,
+                            const char *dir, int (*line)(json_t *, const char *, const char *),
+                            int code)
 {
-    char *err = NULL;
+    json_t *lines = json_array();
+    int bad = !r || !lines;
+    for (char *p = buf; !bad && p && p < buf + len && *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        json_t *o = json_object();
+        bad |= !o || line(o, p, dir) || json_array_append_new(lines, o);
+        p = nl ? nl + 1 : NULL;
+    }
+    if (bad || json_object_set_new(r, key, lines)) {
+        json_decref(r);
+        return cli_fail_status(HV_NOMEM, NULL);
+    }
+    int printed = cli_print_json(r);
+    return printed ? printed : code;
+}
+
+/* A line of rules check: "DIR: note" (what the pack reads and returns) or
+ * a problem "FILE:LINE: message (sample: ...)". */
+static int check_line(json_t *o, const char *text, const char *dir)
+{
+    size_t n = strlen(dir);
+    int note = !strncmp(text, dir, n) && !strncmp(text + n, ": ", 2);
+    return json_object_set_new(o, "problem", json_boolean(!note)) ||
+           json_object_set_new(o, "text", json_string(note ? text + n + 2 : text));
+}
+
+/* A line of rules test: "ok   FILE: TEST", "FAIL FILE: TEST: WHY" (or
+ * "FAIL FILE: WHY"); the closing "N passed, N failed" is left out. */
+static int test_line(json_t *o, const char *text, const char *dir)
+{
+    (void)dir;
+    int ok = !strncmp(text, "ok   ", 5);
+    if (!ok && strncmp(text, "FAIL ", 5))
+        return json_object_set_new(o, "ok", json_null()) ||
+               json_object_set_new(o, "text", json_string(text));
+    const char *file = text + 5, *colon = strstr(file, ": ");
+    return json_object_set_new(o, "ok", json_boolean(ok)) ||
+           json_object_set_new(o, "file", colon ? json_stringn(file, (size_t)(colon - file))
+                                                : json_string(file)) ||
+           json_object_set_new(o, "text", json_string(colon ? colon + 2 : ""));
+}
+
+/* rules check DIR: every hook of the pack loads and keeps its contract
+ * (with --json: {dir, ok, problems, lines: [{problem, text}]}).
+ * Returns the exit code. */
+static int rules_check(const cli_globals *g, const char *dir)
+{
+    char *err = NULL, *buf = NULL;
+    size_t len = 0;
     int problems = 0;
-    hv_status st = hv_rules_check_dir(dir, cli_out(), &problems, &err);
+    FILE *out = g->json ? open_memstream(&buf, &len) : cli_out();
+    if (!out)
+        return cli_fail_status(HV_NOMEM, NULL);
+    hv_status st = hv_rules_check_dir(dir, out, &problems, &err);
+    if (g->json)
+        fclose(out);
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);
+        free(buf);
+        return code;
+    }
+    if (g->json) {
+        int code = problems ? hv_status_exit_code(HV_INVALID) : 0;
+        if (problems)
+            fprintf(cli_err(), "haven: rules check: %s: %d problem%s\n", dir, problems,
+                    problems == 1 ? "" : "s");
+        code = print_lines_json(json_pack("{s:s,s:b,s:i}", "dir", dir, "ok", !problems,
+                                          "problems", problems),
+                                "lines", buf, len, dir, check_line, code);
+        free(buf);
         return code;
     }
     if (problems) {
@@ -338,18 +409,41 @@ static int rules_check(const char *dir)
     return 0;
 }
 
-/* rules test DIR: runs the pack's tests.  Returns the exit code. */
-static int rules_test(const char *dir)
+/* rules test DIR: runs the pack's tests (with --json: {dir, ok, passed,
+ * failed, tests: [{ok, file, text}]}).  Returns the exit code. */
+static int rules_test(const cli_globals *g, const char *dir)
 {
-    char *err = NULL;
+    char *err = NULL, *buf = NULL;
+    size_t len = 0;
     int passed = 0, failed = 0;
-    hv_status st = hv_rules_test_dir(dir, cli_out(), &passed, &failed, &err);
+    FILE *out = g->json ? open_memstream(&buf, &len) : cli_out();
+    if (!out)
+        return cli_fail_status(HV_NOMEM, NULL);
+    hv_status st = hv_rules_test_dir(dir, out, &passed, &failed, &err);
+    if (g->json)
+        fclose(out);
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);
+        free(buf);
         return code;
     }
-    return failed ? hv_status_exit_code(HV_INVALID) : 0;
+    int code = failed ? hv_status_exit_code(HV_INVALID) : 0;
+    if (g->json) {
+        /* the closing "N passed, N failed" line: the counts say it */
+        char *last = len ? strrchr(buf, '\n') : NULL;
+        if (last && last == buf + len - 1) {
+            *last = '\0';
+            char *prev = strrchr(buf, '\n');
+            *(prev ? prev + 1 : buf) = '\0';
+            len = strlen(buf);
+        }
+        code = print_lines_json(json_pack("{s:s,s:b,s:i,s:i}", "dir", dir, "ok", !failed,
+                                          "passed", passed, "failed", failed),
+                                "tests", buf, len, dir, test_line, code);
+        free(buf);
+    }
+    return code;
 }
 
 /* haven rules check|test|reload|diff|apply ... */
@@ -377,7 +471,7 @@ static int cmd_rules(const cli_globals *g, int argc, char **argv)
     }
     if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
         return cli_usage_error("rules", use);
-    return !strcmp(sub, "check") ? rules_check(argv[1]) : rules_test(argv[1]);
+    return !strcmp(sub, "check") ? rules_check(g, argv[1]) : rules_test(g, argv[1]);
 }
 
 /* ---- workflow ------------------------------------------------------------ */

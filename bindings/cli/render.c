@@ -199,7 +199,7 @@ static void print_followup(json_t *v)
 {
     fprintf(cli_out(), "  %s  %s by %s, safety %s%s%s%s\n", str_or(v, "at", "?"),
            str_or(v, "method", "?"), str_or(v, "by_user", "?"), str_or(v, "safety", "?"),
-           json_integer_value(json_object_get(v, "final")) ? " (final follow-up)" : "",
+           json_is_true(json_object_get(v, "final")) ? " (final follow-up)" : "",
            if_set(v, "notes", ": "), str_or(v, "notes", ""));
 }
 
@@ -584,6 +584,6 @@ void render_audit_log(json_t *arr)
         fprintf(cli_out(), "%6lld  %s  %-10s %-13s %-16s %-20s os: %s\n",
                (long long)json_integer_value(json_object_get(r, "seq")),
                str_or(r, "at", "?"), str_or(r, "user", "?"), str_or(r, "role", "-"),
-               str_or(r, "ref", "-"), str_or(r, "action", "?"),
+               str_or(r, "ref", "-"), str_or(r, "kind", "?"),
                str_or(r, "os_user", "-"));
 }

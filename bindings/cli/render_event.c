@@ -398,7 +398,7 @@ void put_event(FILE *f, json_t *ev)
     const char *kind = str_or(ev, "kind", "?");
     json_t *data = json_object_get(ev, "data");
     ev_words w = {f, json_is_object(data) ? json_deep_copy(data) : json_object(),
-                  json_object_get(ev, "decision"), 0};
+                  json_object_get(ev, "decisions"), 0};
     if (!w.d)
         return;
     json_object_del(w.d, "by_role"); /* the actor's role: the actor is shown */
@@ -457,7 +457,7 @@ void print_events(json_t *events, int numbered)
         char seq[32];
         char *text = event_text(v);
         snprintf(seq, sizeof seq, "%lld", (long long)json_integer_value(json_object_get(v, "seq")));
-        json_t *row = json_pack("[s,s,s]", str_or(v, "at", "?"), str_or(v, "actor", "?"),
+        json_t *row = json_pack("[s,s,s]", str_or(v, "at", "?"), str_or(v, "user", "?"),
                                 text ? text : str_or(v, "kind", "?"));
         if (row && numbered)
             json_array_insert_new(row, 0, json_string(seq));
@@ -606,8 +606,8 @@ void render_explain(json_t *arr)
         fprintf(cli_out(), "no rule decisions recorded (the workflow's defaults decided)\n");
     json_array_foreach(arr, i, v) {
         fprintf(cli_out(), "%s  ", str_or(v, "at", "?"));
-        put_event_title(cli_out(), str_or(v, "event", "?"));
-        fprintf(cli_out(), ", by %s\n", str_or(v, "actor", "?"));
+        put_event_title(cli_out(), str_or(v, "kind", "?"));
+        fprintf(cli_out(), ", by %s\n", str_or(v, "user", "?"));
         json_array_foreach(json_object_get(v, "decisions"), j, d) {
             const char *hook = str_or(d, "hook", "?");
             fprintf(cli_out(), "  %s, pack %s %s (sha256 %.12s)\n", hook,

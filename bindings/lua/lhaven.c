@@ -651,8 +651,6 @@ static int case_index(lua_State *L)
                               : hv_case_get_json(le->e, c->ref, &text);
     if (st != HV_OK)
         return raise_failure(L, st, hv_errmsg(le->e));
-    if (in_summary && !strcmp(key, "risk"))
-        key = "risk_level";
     int pushed = hv_lua_push_json(L, text, strlen(text));
     hv_free(text);
     if (!pushed || !lua_istable(L, -1)) {

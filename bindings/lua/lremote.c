@@ -665,8 +665,6 @@ static int rcase_index(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    if (in_summary && !strcmp(key, "risk"))
-        key = "risk_level";
     lhaven_case_field(L, key);
     return 1;
 }

@@ -279,7 +279,7 @@ expect_out '^version [0-9]+$' "note"
 expect_out ' amal +consent recorded: referral; given by caregiver$' "history shows the step, worded as the CLI words it"
 expect_out "$REF" "due"
 run --db "$HAVEN_DB" --as amal --json history "$REF"
-expect_out '"actor": "amal"' "the steps were recorded as amal"
+expect_out '"user": "amal"' "the steps were recorded as amal"
 grep -c '"kind": "consent_recorded"' "$OUT" | grep -qx 1 && pass || failt "one consent recorded"
 NOTES=$(grep -c '"kind": "note_added"' "$OUT")
 # bilal's REPL: the case is not his (nothing written)
