@@ -19,7 +19,7 @@
 static char *words_of(const char *kind, const char *data, const char *decision)
 {
     json_t *ev = json_pack("{s:s,s:o,s:o?}", "kind", kind, "data",
-                           json_loads(data, 0, NULL), "decision",
+                           json_loads(data, 0, NULL), "decisions",
                            decision ? json_loads(decision, 0, NULL) : NULL);
     assert_non_null(ev);
     char *text = event_text(ev);
