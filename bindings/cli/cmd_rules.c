@@ -339,11 +339,12 @@ static int rules_check(const char *dir)
 }
 
 /* rules test DIR: runs the pack's tests.  Returns the exit code. */
-static int rules_test(const char *dir)
+static int rules_test(const char *dir, const char *workflow)
 {
     char *err = NULL;
     int passed = 0, failed = 0;
-    hv_status st = hv_rules_test_dir(dir, cli_out(), &passed, &failed, &err);
+    hv_status st = hv_rules_test_dir_wf(dir, workflow, cli_out(), &passed,
+                                        &failed, &err);
     if (st != HV_OK) {
         int code = cli_fail_status(st, err);
         hv_free(err);
@@ -355,8 +356,8 @@ static int rules_test(const char *dir)
 /* haven rules check|test|reload|diff|apply ... */
 static int cmd_rules(const cli_globals *g, int argc, char **argv)
 {
-    static const char *const use = "use 'rules check DIR', 'rules test DIR' or "
-                                   "'rules reload [DIR]'";
+    static const char *const use = "use 'rules check DIR', 'rules test DIR "
+                                   "[--workflow FILE]' or 'rules reload [DIR]'";
     if (argc < 1)
         return cli_usage_error("rules", use);
     const char *sub = argv[0];
@@ -375,9 +376,14 @@ static int cmd_rules(const cli_globals *g, int argc, char **argv)
         hv_status st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
         return cli_finish(g, e, st, text, render_reload);
     }
+    if (!strcmp(sub, "test") && argc == 4 && !strcmp(argv[2], "--workflow"))
+        return rules_test(argv[1], argv[3]);
+    if (!strcmp(sub, "test") && argc == 4 && !strcmp(argv[1], "--workflow"))
+        return rules_test(argv[3], argv[2]);
     if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
         return cli_usage_error("rules", use);
-    return !strcmp(sub, "check") ? rules_check(argv[1]) : rules_test(argv[1]);
+    return !strcmp(sub, "check") ? rules_check(argv[1])
+                                 : rules_test(argv[1], NULL);
 }
 
 /* ---- workflow ------------------------------------------------------------ */
