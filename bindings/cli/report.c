@@ -667,6 +667,20 @@ static void write_factors(FILE *f, json_t *factors)
     fputs("</tbody></table></div>\n", f);
 }
 
+
+/* The rows and shares (in %) of the compliance chart from fc: NAN where
+ * nothing fell due (no share to draw; the table says "-"). */
+static void compliance_shares(json_t *fc, const char **rows, double *share)
+{
+    for (int k = 0; k < NWINDOWS; k++) {
+        json_t *ratio = json_object_get(json_object_get(fc, window_names[k][0]),
+                                        "ratio");
+        rows[k] = window_names[k][1];
+        share[k] = json_is_number(ratio) ? json_number_value(ratio) * 100.0
+                                         : NAN;
+    }
+}
+
 /* Writes the whole HTML page of the report r to f. */
 static void write_page(FILE *f, json_t *r)
 {
@@ -745,14 +759,7 @@ static void write_page(FILE *f, json_t *r)
         const char *rows[NWINDOWS];
         double share[NWINDOWS];
         json_t *fc = json_object_get(r, "followup_compliance");
-        for (int k = 0; k < NWINDOWS; k++) {
-            json_t *w = json_object_get(fc, window_names[k][0]);
-            rows[k] = window_names[k][1];
-            json_t *ratio = json_object_get(w, "ratio");
-            /* nothing fell due: no share to draw (the table says "-") */
-            share[k] = json_is_number(ratio) ? json_number_value(ratio) * 100.0
-                                             : NAN;
-        }
+        compliance_shares(fc, rows, share);
         bars b = {"Follow-up compliance",
                   "Share of the follow-ups that fell due in each window that were "
                   "done on or before their due date.",
