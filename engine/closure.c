@@ -86,6 +86,55 @@ static hv_status show_override(hv_step_run *sc)
     return HV_OK;
 }
 
+
+/* The workflow lookup of the closure reasons that close a case from any
+ * open stage (a death, a move out of the area: "when the need for case
+ * management services ceases for other reasons", seed 001), still through
+ * the closure stage and its approval. */
+#define ANY_STAGE "any_stage_closure_reasons"
+
+/* Moves the case to target, a stage the workflow's `next` does not lead
+ * to from here: a closure from any stage, or its rejection going back.
+ * As hv__move_to otherwise (the stage recorded, the event's from/to). */
+static hv_status move_direct(hv_step_run *sc, const hv_stage *target)
+{
+    hv_status s;
+    if (hv__workflow_allows(sc->call.wf, sc->call.stage->id, target->id))
+        return hv__move_to(sc, target);
+    if (target->nrequires)
+        return hv__step_fail(sc, HV_REFUSED,
+                             "stage %s of workflow %s requires fields and "
+                             "is reached only along its stages' next",
+                             target->id, sc->call.wf->id);
+    if ((s = hv__store_execf(sc->e, sc->verb,
+                             "UPDATE cases SET stage = ?2 WHERE id = ?1", "it",
+                             sc->call.case_id, target->id)))
+        return s;
+    hv__step_put(sc, sc->data, "from", json_string(sc->call.stage->id));
+    hv__step_put(sc, sc->data, "to", json_string(target->id));
+    sc->call.stage = target;
+    return HV_OK;
+}
+
+/* Refuses a closure for reason at a stage that does not lead to closure,
+ * naming the reasons that close from any open stage. */
+static hv_status closure_not_here(hv_step_run *sc, const char *reason)
+{
+    const hv_lookup *any = hv__workflow_lookup(sc->call.wf, ANY_STAGE);
+    char list[400] = "";
+    size_t n = 0;
+    for (size_t i = 0; any && i < any->ncodes && n < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+                              any->codes[i]);
+    char why[600];
+    if (n)
+        snprintf(why, sizeof why, "this stage does not lead to closure for "
+                 "reason %s (from any open stage only: %s)", reason, list);
+    else
+        snprintf(why, sizeof why, "this stage does not lead to closure");
+    return hv__wrong_stage(sc, why);
+}
+
 /* Asks closure.lua for its verdict (overridden: a supervisor overrode the
  * missing consent, shown to the rule); a refusal names the unmet
  * conditions.  Without a rule, the final follow-up is 3 months after, none
@@ -125,10 +174,19 @@ static hv_status closure_verdict(hv_step_run *sc, const hv_stage *closure_stage,
                                       w ? w : "", w ? ")" : "");
         }
         json_decref(r);
-        return hv__step_fail(sc, HV_REFUSED,
-                             "closure checks not met (closure.lua, "
-                             "reason %s): %s",
-                             reason, unmet[0] ? unmet : "no reason given");
+        /* what to do: at close, meet them and ask again; at approval, the
+         * request still waits: approve once met, or reject it */
+        int asking = !strcmp(sc->verb, "close");
+        return hv__step_fail(
+            sc, HV_REFUSED,
+            "closure checks not met (closure.lua, reason %s): %s; %s", reason,
+            unmet[0] ? unmet : "no reason given",
+            asking ? "nothing was requested: meet each condition and run "
+                     "close again, or close for another reason ('explain "
+                     "REF' shows the rule's decisions)"
+                   : "the closure request still waits: approve again once "
+                     "each condition is met, or send it back with 'reject "
+                     "REF reason=...'");
     }
     json_decref(r);
     return HV_OK;
@@ -193,7 +251,10 @@ static hv_status pending_approval(hv_step_run *sc, const char *want,
         *detail = json_null();
     if (!*approval_id)
         return hv__step_fail(sc, HV_REFUSED,
-                             "nothing on this case is waiting for %s%s",
+                             "nothing on this case is waiting for %s%s (a "
+                             "plan waits once 'plan REF ...' is accepted, a "
+                             "closure once 'close REF reason=...' is; a "
+                             "refused one asks for nothing)",
                              want ? "approval of a " : "approval",
                              want ? want : "");
     if (other[0])
@@ -309,9 +370,12 @@ static hv_status apply_decision(hv_step_run *sc, int approve,
         return do_close(sc, why ? why : "goals_achieved", final_after);
     }
     /* Rejected: the closure is planned again (a review with outcome
-     * plan_closure) before it is asked for again. */
-    const hv_stage *back = hv__next_with(sc, HV_STEP_FOLLOWUP);
-    s = back ? hv__move_to(sc, back) : HV_OK;
+     * plan_closure) before it is asked for again; a closure asked from
+     * any stage (a death, a move) goes back to the stage it came from. */
+    const char *from = json_string_value(json_object_get(detail, "from"));
+    const hv_stage *came = from ? hv__workflow_stage(sc->call.wf, from) : NULL;
+    const hv_stage *back = came ? came : hv__next_with(sc, HV_STEP_FOLLOWUP);
+    s = came ? move_direct(sc, came) : back ? hv__move_to(sc, back) : HV_OK;
     if (!s)
         s = hv__store_execf(sc->e, sc->verb,
                             "UPDATE cases SET closure_planned = 0 WHERE"
@@ -498,13 +562,19 @@ hv_status hv__step_close(hv_step_run *sc)
     if ((s = none_waiting(sc)))
         return s;
     const hv_stage *target = hv__next_with(sc, HV_STEP_CLOSURE);
+    const char *from = sc->call.stage->id;
+    int any_stage = 0;
+    if (!target && hv__workflow_has_code(sc->call.wf, ANY_STAGE, reason)) {
+        target = hv__workflow_stage_of_step(sc->call.wf, HV_STEP_CLOSURE);
+        any_stage = target != NULL;
+    }
     if (!target)
-        return hv__wrong_stage(sc, "this stage does not lead to closure");
+        return closure_not_here(sc, reason);
     /* Closure is judged on the risk as it is now, not as last scored. */
     if ((s = hv__rescore_risk(sc)) ||
         (s = closure_verdict(sc, target, reason, 0, &final_after)) ||
         (s = hv__closure_prepared(sc, reason, &discussed)) ||
-        (s = hv__move_to(sc, target))) {
+        (s = any_stage ? move_direct(sc, target) : hv__move_to(sc, target))) {
         json_decref(discussed);
         return s;
     }
@@ -515,9 +585,12 @@ hv_status hv__step_close(hv_step_run *sc)
     if ((s = hv__add_note(sc, "Closure requested", notes)))
         return s;
     if (target->approval != HV_APPROVAL_NONE) {
+        /* a closure from any stage remembers where it came from: a
+         * rejection sends the case back there */
         json_t *detail =
-            json_pack("{s:s,s:I}", "reason", reason, "final_followup_after",
-                      (json_int_t)final_after);
+            json_pack("{s:s,s:I,s:s*}", "reason", reason,
+                      "final_followup_after", (json_int_t)final_after,
+                      "from", any_stage ? from : NULL);
         s = hv__request_approval(sc, "closure", 0, detail);
         json_decref(detail);
         sc->event_kind = "closure_requested";

@@ -415,6 +415,25 @@ static hv_status import_row(hv_engine *e, hv_import_report *r, int64_t row,
     return s;
 }
 
+/* Skips a UTF-8 byte-order mark (EF BB BF) at the start of f, as Excel
+ * writes one before a "CSV UTF-8" file.  Returns 0 (a mark skipped, or a
+ * first byte other than EF put back), or -1 when the file starts with EF
+ * but not the whole mark (bytes that cannot all be put back, and that no
+ * column name starts with). */
+static int skip_bom(FILE *f)
+{
+    static const int bom[3] = {0xEF, 0xBB, 0xBF};
+    for (int i = 0; i < 3; i++) {
+        int ch = getc(f);
+        if (ch != bom[i]) {
+            if (i == 0 && ch != EOF)
+                ungetc(ch, f);
+            return i == 0 ? 0 : -1;
+        }
+    }
+    return 0;
+}
+
 /* See import_csv.h. */
 hv_status hv__import_csv(hv_engine *e, FILE *f, const char *path,
                          hv_import_report *r)
@@ -424,6 +443,12 @@ hv_status hv__import_csv(hv_engine *e, FILE *f, const char *path,
     size_t ncols = 0;
     const char *why = NULL;
     hv_status s = HV_OK;
+    if (skip_bom(f) < 0) {
+        s = hv__fail(e, HV_INVALID, "import: %s:1: column 1: not a field "
+                                    "name (it starts with a byte EF that "
+                                    "is not a UTF-8 byte-order mark)", path);
+        goto done;
+    }
     int k = csv_next(&c, &why);
     if (k == 0) {
         s = hv__fail(e, HV_INVALID, "import: %s: no header line (the columns "

@@ -155,6 +155,20 @@ static int jr_after_item(jreader *j, int close)
 
 /* ---- the export's top level ----------------------------------------------------- */
 
+
+/* 1 if s has the shape of an agency code (2 to 12 of A-Z and 0-9, as init
+ * takes): an agency's code is not identifying and is named in messages. */
+static int agency_code_shape(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 2 || n > 12)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= 'A' && s[i] <= 'Z') && !(s[i] >= '0' && s[i] <= '9'))
+            return 0;
+    return 1;
+}
+
 /* Checks the export's "about" (NULL: none came before "cases"): a Haven
  * identifiable export of this agency and workflow, with a "cases" list. */
 static hv_status check_about(hv_engine *e, json_t *about, int has_cases,
@@ -179,9 +193,16 @@ static hv_status check_about(hv_engine *e, json_t *about, int has_cases,
                                        "live exports", path);
     const char *agency = json_string_value(json_object_get(about, "agency"));
     if (!agency || strcmp(agency, e->agency_code))
-        return hv__fail(e, HV_REFUSED, "import: %s: exported by agency %s, "
-                                       "this database is agency %s", path,
-                        agency && hv__echo_safe(agency) ? agency : "?",
+        return hv__fail(e, HV_REFUSED, "import: %s: exported by %s%s%s, this "
+                                       "database is agency %s", path,
+                        agency_code_shape(agency) ? "agency " : "",
+                        agency_code_shape(agency) ? agency : "",
+                        agency_code_shape(agency)
+                            ? ""
+                            : agency && *agency
+                                  ? "an agency whose code is not shown (not "
+                                    "an agency code: 2 to 12 of A-Z and 0-9)"
+                                  : "an unknown agency (the export names none)",
                         e->agency_code);
     json_t *wf = json_object_get(about, "workflow");
     const char *wf_id = json_string_value(json_object_get(wf, "id"));

@@ -224,3 +224,73 @@ void hv__pack_print_needs(const hv_pack *p, FILE *out)
             p->dir ? p->dir : p->name, json_object_size(p->codes),
             json_object_size(p->codes) == 1 ? "" : "s");
 }
+
+/* Writes "a, b, c" (the keys of spec, or of the declared form fields) to
+ * buf. */
+static void list_members(const member *spec, const hv_pack *p, char *buf,
+                         size_t size)
+{
+    size_t n = 0;
+    const char *name;
+    json_t *type;
+    buf[0] = '\0';
+    if (!spec) {
+        json_object_foreach((json_t *)p->fields, name, type) {
+            (void)type;
+            if (n < size)
+                n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+                                      name);
+        }
+        if (!n)
+            snprintf(buf, size, "none: pack.yaml declares no form field");
+        return;
+    }
+    for (; spec->key && n < size; spec++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+                              spec->key);
+}
+
+/* hv__view_unknown for the object v under spec (NULL: the form) at path
+ * (a prefix, "" at the top). */
+static int unknown_in(const json_t *v, const member *spec, const hv_pack *p,
+                      const char *at, char *path, size_t psize, char *allowed,
+                      size_t asize)
+{
+    const char *key;
+    json_t *x;
+    if (!json_is_object(v))
+        return 0;
+    json_object_foreach((json_t *)v, key, x) {
+        const member *m = spec;
+        while (m && m->key && strcmp(m->key, key))
+            m++;
+        if (spec ? !m->key : !json_object_get(p->fields, key)) {
+            snprintf(path, psize, "%s%s", at, key);
+            list_members(spec, p, allowed, asize);
+            return 1;
+        }
+        if (!spec)
+            continue;
+        char sub[200];
+        if (m->kind == K_OBJECT || m->kind == K_FORM) {
+            snprintf(sub, sizeof sub, "%s%s.", at, key);
+            if (unknown_in(x, m->kind == K_FORM ? NULL : m->spec, p, sub, path,
+                           psize, allowed, asize))
+                return 1;
+        } else if (m->kind == K_LIST && json_is_array(x)) {
+            for (size_t i = 0; i < json_array_size(x); i++) {
+                snprintf(sub, sizeof sub, "%s%s[%zu].", at, key, i + 1);
+                if (unknown_in(json_array_get(x, i), m->spec, p, sub, path,
+                               psize, allowed, asize))
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int hv__view_unknown(const json_t *view, const hv_pack *p, char *path,
+                     size_t psize, char *allowed, size_t asize)
+{
+    return unknown_in(view, root_spec, p, "", path, psize, allowed, asize);
+}

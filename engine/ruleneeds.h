@@ -55,6 +55,13 @@ int hv__view_field_ok(const json_t *v, const char *type);
  * NULL when it names none (or loc is NULL). */
 json_t *hv__view_location(const char *loc);
 
+/* Whether view (a test's synthetic case, `rules test`) holds a member the
+ * view does not have (a typo: `chid`): 1 with its path ("child.agee",
+ * "followups[2].metod", "form.x" for a field pack.yaml does not declare)
+ * in path and the members allowed there in allowed; else 0. */
+int hv__view_unknown(const json_t *view, const hv_pack *p, char *path,
+                     size_t psize, char *allowed, size_t asize);
+
 /* Writes to out what pack p's hooks read: the minimised view and the form
  * fields it declares, and how many codes it declares (rules check). */
 void hv__pack_print_needs(const hv_pack *p, FILE *out);

@@ -72,6 +72,10 @@ struct hv_rules {
     /* the last failed call: its kind and hook (hv__rules_error_brief) */
     hv_rule_error_kind err_kind;
     hv_hook err_hook;
+    /* a bad result's replay (return_line): the hook watched, the line of
+     * its last return, 0 until seen */
+    int ret_watch;
+    int ret_line;
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -111,6 +115,16 @@ static hv_rules *rules_of(lua_State *L)
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     hv_rules *r = rules_of(L);
+    if (ar->event == LUA_HOOKRET) {
+        /* a bad result's replay: the line of the hook function's return
+         * (the function defined at the hook file's `return function`) */
+        if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+            ar->linedefined == r->hook_line[r->ret_watch] &&
+            strcmp(ar->source + (ar->source[0] == '@'),
+                   r->paths[r->ret_watch]) == 0)
+            r->ret_line = ar->currentline;
+        return;
+    }
     if (!r->exceeded) {
         r->used += HOOK_STEP;
         if (r->used <= r->budget)
@@ -379,9 +393,10 @@ static void push_env(hv_rules *r, int extra_idx)
 
 /* ---- calling -------------------------------------------------------------- */
 
-/* The message handler of every call: a string error as it is; any other
- * error object named by its type and where it was raised (never calling
- * the rule's __tostring). */
+/* The message handler of every call: a string error as it is (Lua put
+ * the place of the error() before it, unless the rule asked for none with
+ * error(msg, 0)); any other error object named by its type and where it
+ * was raised (never calling the rule's __tostring). */
 static int message_handler(lua_State *L)
 {
     if (lua_type(L, 1) != LUA_TSTRING) {
@@ -515,6 +530,38 @@ static int call_trampoline(lua_State *L)
     return a->push ? 1 : 0;
 }
 
+/* The line of the `return` that gave a's bad result: the call made again
+ * (rules are pure: each call runs the hook file afresh) with a return hook
+ * beside the count hook, its budget and limits put back afterwards; the
+ * `return function` line when the return is not seen (a tail call). */
+static int return_line(hv_rules *r, const call_args *a)
+{
+    lua_State *L = r->L;
+    call_args again = *a;
+    again.result = NULL;
+    long used = r->used;
+    int exceeded = r->exceeded, hit = r->mem.hit, top = lua_gettop(L);
+    lua_Hook hook = lua_gethook(L);
+    int mask = lua_gethookmask(L), count = lua_gethookcount(L);
+    r->used = 0;
+    r->exceeded = 0;
+    r->ret_watch = a->h;
+    r->ret_line = 0;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT | LUA_MASKRET, HOOK_STEP);
+    lua_pushcfunction(L, call_trampoline);
+    lua_pushlightuserdata(L, &again);
+    r->depth++;
+    (void)lua_pcall(L, 1, 0, 0);
+    r->depth--;
+    lua_settop(L, top);
+    json_decref(again.result);
+    lua_sethook(L, hook, mask, count);
+    r->used = used;
+    r->exceeded = exceeded;
+    r->mem.hit = hit;
+    return r->ret_line > 0 ? r->ret_line : r->hook_line[a->h];
+}
+
 /* Calls the hook a->h with a's arguments under the budget.  HV_OK with
  * a->result set (and, on the bulk path, the result table left on top);
  * else HV_REFUSED with *err (hv__free), the stack restored and, outside
@@ -552,7 +599,7 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         *err = error_text(r, status);
     else
         *err = hv__asprintf("%s:%d: %s result: %s", r->paths[h],
-                            r->hook_line[h], hv__hook_name(h), a->why);
+                            return_line(r, a), hv__hook_name(h), a->why);
     r->current = saved;
     json_decref(a->result);
     a->result = NULL;

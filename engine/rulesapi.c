@@ -114,19 +114,30 @@ static void test_log(void *ud, const char *hook, const char *line)
 HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
                                    int *failed, char **err)
 {
+    return hv_rules_test_dir_wf(dir, NULL, out, passed, failed, err);
+}
+
+HV_API hv_status hv_rules_test_dir_wf(const char *dir, const char *workflow,
+                                      FILE *out, int *passed, int *failed,
+                                      char **err)
+{
     hv_rules *r = NULL;
     hv_pack *pack = NULL;
+    hv_workflow *wf = NULL;
     char tests[4096];
     *passed = *failed = 0;
     *err = NULL;
-    hv_status s = hv__pack_read_dir(dir, &pack, err);
+    hv_status s = workflow ? hv_workflow_load_file(workflow, &wf, err) : HV_OK;
+    if (s == HV_OK)
+        s = hv__pack_read_dir(dir, &pack, err);
     if (s == HV_OK)
         s = hv__rules_new(pack, 0, test_log, out, &r, err);
-    if (s != HV_OK)
-        return s;
-    snprintf(tests, sizeof tests, "%s/tests", dir);
-    s = hv__rules_run_tests(r, tests, out, passed, failed, err);
+    if (s == HV_OK) {
+        snprintf(tests, sizeof tests, "%s/tests", dir);
+        s = hv__rules_run_tests_wf(r, wf, tests, out, passed, failed, err);
+    }
     hv__rules_free(r);
+    hv_workflow_free(wf);
     return s;
 }
 

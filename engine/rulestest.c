@@ -12,6 +12,8 @@
 
 #include "alloc.h"
 #include "luajson.h"
+#include "ruleneeds.h"
+#include "workflow.h"
 
 #define TEST_BUDGET_FACTOR 50 /* a test may call several hooks */
 
@@ -75,6 +77,7 @@ static const char prelude[] =
     "    registered_at = at('2026-11-28T09:00:00Z'), assessments = {},\n"
     "    followups = {}, reviews = {}, form = {} }\n"
     "  for k, v in pairs(t or {}) do c[k] = v end\n"
+    "  __check(c)\n"
     "  return c\n"
     "end\n"
     "local function with_reason(ctx, reason)\n"
@@ -100,6 +103,155 @@ static int t_at(lua_State *L)
     return 1;
 }
 
+/* ---- checking a test's synthetic case (as register checks its input) -- */
+
+/* The codes register accepts where the workflow has no such lookup
+ * (intake.c's fallbacks); NULL: any code. */
+static const char *const fallback_sexes[] = {"female", "male", "other",
+                                             "unknown", NULL};
+static const char *const fallback_givers[] = {"child", "caregiver", "both",
+                                              "guardian", NULL};
+static const char *const fallback_safety[] = {"ok", "concern", "urgent", NULL};
+
+/* Raises the message at the top of the stack at the test file's line: the
+ * first frame of a file (the test calling case{} or a hook) before it. */
+static int raise_at_test(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.source[0] == '@' && ar.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline,
+                            lua_tostring(L, -1));
+            break;
+        }
+    }
+    return lua_error(L);
+}
+
+/* Whether v (a string) is a code of the workflow's lookup (else of
+ * fallback; neither: any code is).  If not, pushes "case: WHERE: unknown
+ * code 'V' (one of: ...)" (a value that does not look like a code is not
+ * echoed) and returns 1. */
+static int bad_code(lua_State *L, const hv_workflow *wf, const char *where,
+                    const json_t *v, const char *lookup,
+                    const char *const *fallback)
+{
+    const hv_lookup *l = wf ? hv__workflow_lookup(wf, lookup) : NULL;
+    const char *code = json_string_value(v);
+    if (!code || (!l && !fallback))
+        return 0;
+    size_t n = 0;
+    if (l)
+        n = l->ncodes;
+    else
+        while (fallback[n])
+            n++;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(code, l ? l->codes[i] : fallback[i]))
+            return 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "case: %s: unknown code '%s' (one of: ", where,
+                    hv__pack_is_code(code) ? code : "(value not shown)");
+    luaL_addvalue(&b);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            luaL_addstring(&b, ", ");
+        luaL_addstring(&b, l ? l->codes[i] : fallback[i]);
+    }
+    luaL_addstring(&b, ")");
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* bad_code for member key of every object in the list `list` of view. */
+static int bad_list_code(lua_State *L, const hv_workflow *wf,
+                         const json_t *view, const char *list, const char *key,
+                         const char *lookup, const char *const *fallback)
+{
+    const json_t *items = json_object_get(view, list), *x;
+    size_t i;
+    char where[80];
+    json_array_foreach(items, i, x) {
+        snprintf(where, sizeof where, "%s[%zu].%s", list, i + 1, key);
+        if (bad_code(L, wf, where, json_object_get(x, key), lookup, fallback))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a synthetic case view breaks what register checks: a member the
+ * view does not have (the same table, ruleneeds.c) or a code the workflow
+ * does not allow (wf NULL: register's fallbacks).  1 with the message
+ * pushed. */
+static int bad_view(lua_State *L, const hv_rules *r, const hv_workflow *wf,
+                    const json_t *view)
+{
+    char path[200], allowed[600], where[80];
+    if (hv__view_unknown(view, hv__rules_pack(r), path, sizeof path, allowed,
+                         sizeof allowed)) {
+        int shown = 1;
+        for (const char *c = path; *c; c++)
+            if (!(*c == '_' || *c == '.' || *c == '[' || *c == ']' ||
+                  (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+                shown = 0;
+        lua_pushfstring(L, "case: unknown field '%s' (one of: %s)",
+                        shown ? path : "(name not shown)", allowed);
+        return 1;
+    }
+    const json_t *x, *c = json_object_get(view, "concerns");
+    const char *key;
+    size_t i;
+    if (bad_code(L, wf, "source", json_object_get(view, "source"),
+                 "referral_sources", NULL))
+        return 1;
+    json_array_foreach(c, i, x) {
+        snprintf(where, sizeof where, "concerns[%zu]", i + 1);
+        if (bad_code(L, wf, where, x, "concerns", NULL))
+            return 1;
+    }
+    json_object_foreach(json_object_get(view, "consent"), key, x) {
+        json_t *k = json_string(key);
+        int bad = bad_code(L, wf, "consent", k, "consent_scopes", NULL);
+        json_decref(k);
+        snprintf(where, sizeof where, "consent.%.40s", key);
+        if (bad || bad_code(L, wf, where, x, "consent_givers", fallback_givers))
+            return 1;
+    }
+    return bad_code(L, wf, "child.sex",
+                    json_object_get(json_object_get(view, "child"), "sex"),
+                    "sexes", fallback_sexes) ||
+           bad_list_code(L, wf, view, "family", "sex", "sexes",
+                         fallback_sexes) ||
+           bad_list_code(L, wf, view, "family", "relationship",
+                         "relationships", NULL) ||
+           bad_list_code(L, wf, view, "followups", "method",
+                         "followup_methods", NULL) ||
+           bad_list_code(L, wf, view, "followups", "safety", "safety_levels",
+                         fallback_safety) ||
+           bad_list_code(L, wf, view, "assessments", "safety",
+                         "safety_levels", fallback_safety) ||
+           bad_list_code(L, wf, view, "reviews", "outcome", "review_outcomes",
+                         NULL);
+}
+
+/* __check(case): raises at the test when the case{} it built has a member
+ * or code register would refuse. */
+static int t_check(lua_State *L)
+{
+    hv_rules *r = lua_touserdata(L, lua_upvalueindex(1));
+    const hv_workflow *wf = lua_touserdata(L, lua_upvalueindex(2));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const char *why = NULL;
+    json_t *view = hv__lua_to_json(L, 1, HV_RULES_MAX_DEPTH, &why);
+    if (!view)
+        return luaL_error(L, "the case: %s", why ? why : "out of memory");
+    int bad = bad_view(L, r, wf, view);
+    json_decref(view);
+    return bad ? raise_at_test(L) : 0;
+}
+
 /* __call(hook, case, ctx): calls the pack's hook on a synthetic case. */
 static int t_call(lua_State *L)
 {
@@ -122,6 +274,14 @@ static int t_call(lua_State *L)
         json_decref(view);
         json_decref(ctx);
         return luaL_error(L, "the context: %s", why ? why : "must be a table");
+    }
+    const hv_workflow *wf = lua_touserdata(L, lua_upvalueindex(2));
+    /* (the closure reason is not checked: a pack's test may give an
+     * unknown one to see its hook refuse it) */
+    if (bad_view(L, r, wf, view)) {
+        json_decref(view);
+        json_decref(ctx);
+        return raise_at_test(L);
     }
     const hv_pack *p = hv__rules_pack(r);
     int bad = 0;
@@ -154,7 +314,9 @@ static int t_call(lua_State *L)
 }
 
 /* Protected: builds the test API table X (writable, over the allow-list)
- * and runs the prelude in it.  Leaves X on the stack. */
+ * for the host (argument 1) and the workflow whose codes a test's case
+ * must use (argument 2, or NULL), and runs the prelude in it.  Leaves X on
+ * the stack. */
 static int setup_api(lua_State *L)
 {
     hv_rules *r = lua_touserdata(L, 1);
@@ -166,8 +328,13 @@ static int setup_api(lua_State *L)
     lua_pushcfunction(L, t_at);
     lua_setfield(L, -2, "at");
     lua_pushlightuserdata(L, r);
-    lua_pushcclosure(L, t_call, 1);
+    lua_pushlightuserdata(L, lua_touserdata(L, 2));
+    lua_pushcclosure(L, t_call, 2);
     lua_setfield(L, -2, "__call");
+    lua_pushlightuserdata(L, r);
+    lua_pushlightuserdata(L, lua_touserdata(L, 2));
+    lua_pushcclosure(L, t_check, 2);
+    lua_setfield(L, -2, "__check");
     lua_newtable(L);
     lua_setfield(L, -2, "__tests");
     if (luaL_loadbufferx(L, prelude, sizeof prelude - 1, "=test api", "t"))
@@ -219,6 +386,14 @@ static char **list_lua_files(const char *dir, size_t *count)
 hv_status hv__rules_run_tests(hv_rules *r, const char *tests_dir, FILE *out,
                               int *passed, int *failed, char **err)
 {
+    return hv__rules_run_tests_wf(r, NULL, tests_dir, out, passed, failed,
+                                  err);
+}
+
+hv_status hv__rules_run_tests_wf(hv_rules *r, const hv_workflow *wf,
+                                 const char *tests_dir, FILE *out,
+                                 int *passed, int *failed, char **err)
+{
     lua_State *L = hv__rules_lua(r);
     size_t nfiles = 0;
     char **files = NULL;
@@ -228,7 +403,8 @@ hv_status hv__rules_run_tests(hv_rules *r, const char *tests_dir, FILE *out,
     lua_settop(L, 0);
     lua_pushcfunction(L, setup_api);
     lua_pushlightuserdata(L, r);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_pushlightuserdata(L, (void *)wf);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
         *err = hv__asprintf("rules test: cannot set up: %s", lua_tostring(L, -1));
         lua_settop(L, 0);
         return HV_INTERNAL;

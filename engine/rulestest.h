@@ -8,12 +8,19 @@
 #include <stdio.h>
 
 #include "rules.h"
+#include "workflow.h"
 
 /* Runs the pack's tests (every *.lua in tests_dir, sorted), printing a line
  * per test to out and the closing "N passed, N failed".  out: *passed and
  * *failed; on failure *err (hv__free). */
 hv_status hv__rules_run_tests(hv_rules *r, const char *tests_dir, FILE *out,
                               int *passed, int *failed, char **err);
+/* hv__rules_run_tests where a test's synthetic case (case{} and the hook
+ * calls) must use the codes of workflow wf, as register does (wf NULL:
+ * register's fallback codes; its members are always checked). */
+hv_status hv__rules_run_tests_wf(hv_rules *r, const hv_workflow *wf,
+                                 const char *tests_dir, FILE *out,
+                                 int *passed, int *failed, char **err);
 
 /* Runs every hook against built-in sample cases and checks the shapes;
  * prints each problem as "FILE:LINE: message" to out.  out: *problems. */

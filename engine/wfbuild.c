@@ -206,14 +206,17 @@ static int lookup_has(const hv_workflow *wf, const char *lookup, const char *cod
 
 /* The lookups that name closure reasons needing a planned closure
  * (`planned_closure_reasons`: a review planned it) or an evaluation
- * (`evaluated_closure_reasons`) may name only codes of `closure_reasons`.
+ * (`evaluated_closure_reasons`), and those that close a case from any open
+ * stage (`any_stage_closure_reasons`), may name only codes of
+ * `closure_reasons`.
  * map is the `lookups` mapping, already read into wf.
  * Returns HV_OK or HV_INVALID. */
 static hv_status check_closure_lookups(loader *ld, const node *map,
                                        const hv_workflow *wf)
 {
     static const char *const names[] = {"planned_closure_reasons",
-                                        "evaluated_closure_reasons", NULL};
+                                        "evaluated_closure_reasons",
+                                        "any_stage_closure_reasons", NULL};
     for (size_t i = 0; i < map->nitems / 2; i++) {
         const node *name = map->items[2 * i], *list = map->items[2 * i + 1];
         if (key_index(names, name->text) < 0)

@@ -81,6 +81,41 @@ static void stage_notes(const hv_stage *stage, char *buf, size_t size)
         snprintf(buf + used, size - used, "\ncheck: rule");
 }
 
+/* The step that moves a case from stage `from` to stage `to`: the command
+ * (and, where one command leads to several stages, its outcome) that an
+ * edge is labelled with. */
+static const char *edge_label(const hv_stage *from, const hv_stage *to)
+{
+    hv_step f = from->step, t = to->step;
+    if (t == HV_STEP_NOT_ELIGIBLE)
+        return "register: not eligible";
+    if (f == HV_STEP_REGISTRATION)
+        return "register: eligible";
+    if (f == HV_STEP_CLOSED)
+        return "reopen";
+    if (t == HV_STEP_CLOSURE)
+        return "close";
+    if (t == HV_STEP_CLOSED)
+        return "approve closure";
+    if (f == HV_STEP_CLOSURE)
+        return "reject closure";
+    if (f == HV_STEP_INITIAL_ASSESSMENT)
+        return "assess initial";
+    if (t == HV_STEP_COMPREHENSIVE_ASSESSMENT ||
+        f == HV_STEP_COMPREHENSIVE_ASSESSMENT)
+        return "assess comprehensive";
+    if (t == HV_STEP_IMPLEMENTATION)
+        return f == HV_STEP_PLANNING ? "approve plan" : "review: continue";
+    if (t == HV_STEP_PLANNING)
+        return f == HV_STEP_EVALUATION ? "evaluate: goals not met"
+                                       : "review: adjust_plan";
+    if (t == HV_STEP_EVALUATION)
+        return "evaluate";
+    if (t == HV_STEP_FOLLOWUP)
+        return "followup";
+    return "move";
+}
+
 /* Writes wf as a Graphviz digraph into b. */
 static void graph_dot(const hv_workflow *wf, hv_jbuf *b)
 {
@@ -101,16 +136,19 @@ static void graph_dot(const hv_workflow *wf, hv_jbuf *b)
         hv__jb_printf(b, "    \"%s\" [label=\"", stage->id);
         buffer_add_dot_text(b, stage->label);
         buffer_add_dot_text(b, notes);
+        /* a terminal stage: a box of the same size, with a double border */
         hv__jb_printf(b, "\"%s];\n",
-                      stage->terminal ? ", shape=doublecircle"
+                      stage->terminal ? ", peripheries=2"
                       : i == 0        ? ", penwidth=2"
                                       : "");
     }
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
-        for (size_t j = 0; j < stage->nnext; j++)
-            hv__jb_printf(b, "    \"%s\" -> \"%s\";\n", stage->id,
-                          wf->stages[stage->next[j]].id);
+        for (size_t j = 0; j < stage->nnext; j++) {
+            const hv_stage *to = &wf->stages[stage->next[j]];
+            hv__jb_printf(b, "    \"%s\" -> \"%s\" [label=\"%s\"];\n",
+                          stage->id, to->id, edge_label(stage, to));
+        }
     }
     hv__jb_raw(b, "}\n", 2);
 }
@@ -130,17 +168,20 @@ static void graph_mermaid(const hv_workflow *wf, hv_jbuf *b)
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
         stage_notes(stage, notes, sizeof notes);
+        /* a terminal stage: a box with a double border ("[[...]]") */
         hv__jb_printf(b, "    %s%s\"", mermaid_id(stage),
-                      stage->terminal ? "((" : "[");
+                      stage->terminal ? "[[" : "[");
         buffer_add_mermaid_text(b, stage->label);
         buffer_add_mermaid_text(b, notes);
-        hv__jb_printf(b, "\"%s\n", stage->terminal ? "))" : "]");
+        hv__jb_printf(b, "\"%s\n", stage->terminal ? "]]" : "]");
     }
     for (size_t i = 0; i < wf->nstages; i++) {
         const hv_stage *stage = &wf->stages[i];
-        for (size_t j = 0; j < stage->nnext; j++)
-            hv__jb_printf(b, "    %s --> %s\n", mermaid_id(stage),
-                          mermaid_id(&wf->stages[stage->next[j]]));
+        for (size_t j = 0; j < stage->nnext; j++) {
+            const hv_stage *to = &wf->stages[stage->next[j]];
+            hv__jb_printf(b, "    %s -->|\"%s\"| %s\n", mermaid_id(stage),
+                          edge_label(stage, to), mermaid_id(to));
+        }
     }
 }
 

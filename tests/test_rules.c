@@ -362,8 +362,8 @@ static void wrong_shapes_are_rule_errors(void **state)
         fixture *f = make_pack(rule, 0, 0, HV_OK, NULL);
         char *msg = NULL;
         hv_status st = call(f, NOOR_VIEW, NULL, &msg);
-        /* file:line names where the hook function is defined (line 2) */
-        if (st != HV_REFUSED || !strstr(msg, shapes[i].want) || !strstr(msg, "registration.lua:2:"))
+        /* file:line names the line of the return that gave the result (3) */
+        if (st != HV_REFUSED || !strstr(msg, shapes[i].want) || !strstr(msg, "registration.lua:3:"))
             fail_msg("shape %zu: %s '%s'", i, hv_status_name(st), msg ? msg : "");
         /* never the value the rule returned */
         if (strstr(msg, "Riverside") || strstr(msg, "school") || strstr(msg, "undeclared"))
@@ -402,7 +402,7 @@ static void intervals_must_be_positive(void **state)
     assert_int_equal(hv__rules_new(pack, 0, NULL, NULL, &r, &err), HV_OK);
     json_t *view = json_loads(NOOR_VIEW, 0, NULL), *ctx = json_object(), *res = NULL;
     assert_int_equal(hv__rules_call(r, HV_HOOK_FOLLOWUP, view, ctx, &res, &err), HV_REFUSED);
-    assert_non_null(strstr(err, "followup.lua:1: followup result: 'every'"));
+    assert_non_null(strstr(err, "followup.lua:2: followup result: 'every'"));
     hv_free(err);
     json_decref(view);
     json_decref(ctx);

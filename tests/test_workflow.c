@@ -320,19 +320,25 @@ static void graphs_show_every_transition(void **state)
         for (size_t j = 0; j < from->nnext; j++) {
             const char *to = wf->stages[from->next[j]].id;
             char edge[256];
-            snprintf(edge, sizeof edge, "\"%s\" -> \"%s\";", from->id, to);
+            snprintf(edge, sizeof edge, "\"%s\" -> \"%s\" [label=\"", from->id, to);
             assert_non_null(strstr(dot, edge));
-            snprintf(edge, sizeof edge, "    %s --> %s\n", from->id, to);
+            snprintf(edge, sizeof edge, "    %s -->|\"", from->id);
+            assert_non_null(strstr(mermaid, edge));
+            snprintf(edge, sizeof edge, "\"| %s\n", to);
             assert_non_null(strstr(mermaid, edge));
             edges++;
         }
     }
     assert_int_equal(count_of(dot, "->"), edges);
     assert_int_equal(count_of(mermaid, "-->"), edges);
-    assert_non_null(strstr(dot, "\"closed\" [label=\"Closed\", shape=doublecircle]"));
+    /* a terminal stage: a box with a double border, every edge labelled */
+    assert_non_null(strstr(dot, "\"closed\" [label=\"Closed\", peripheries=2]"));
+    assert_null(strstr(dot, "circle"));
+    assert_int_equal(count_of(dot, "[label=\"register: eligible\"]"), 1);
+    assert_int_equal(count_of(dot, "[label=\"approve closure\"]"), 1);
     assert_non_null(strstr(dot, "due: rule (default 48h)"));
     assert_non_null(strstr(dot, "approval: supervisor"));
-    assert_non_null(strstr(mermaid, "closed((\"Closed\"))"));
+    assert_non_null(strstr(mermaid, "closed[[\"Closed\"]]"));
     hv_free(dot);
     hv_free(mermaid);
 

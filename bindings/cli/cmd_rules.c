@@ -409,9 +409,10 @@ static int rules_check(const cli_globals *g, const char *dir)
     return 0;
 }
 
-/* rules test DIR: runs the pack's tests (with --json: {dir, ok, passed,
- * failed, tests: [{ok, file, text}]}).  Returns the exit code. */
-static int rules_test(const cli_globals *g, const char *dir)
+/* rules test DIR [--workflow FILE]: runs the pack's tests (with --json:
+ * {dir, ok, passed, failed, tests: [{ok, file, text}]}).  Returns the exit
+ * code. */
+static int rules_test(const cli_globals *g, const char *dir, const char *workflow)
 {
     char *err = NULL, *buf = NULL;
     size_t len = 0;
@@ -419,7 +420,7 @@ static int rules_test(const cli_globals *g, const char *dir)
     FILE *out = g->json ? open_memstream(&buf, &len) : cli_out();
     if (!out)
         return cli_fail_status(HV_NOMEM, NULL);
-    hv_status st = hv_rules_test_dir(dir, out, &passed, &failed, &err);
+    hv_status st = hv_rules_test_dir_wf(dir, workflow, out, &passed, &failed, &err);
     if (g->json)
         fclose(out);
     if (st != HV_OK) {
@@ -449,8 +450,8 @@ static int rules_test(const cli_globals *g, const char *dir)
 /* haven rules check|test|reload|diff|apply ... */
 static int cmd_rules(const cli_globals *g, int argc, char **argv)
 {
-    static const char *const use = "use 'rules check DIR', 'rules test DIR' or "
-                                   "'rules reload [DIR]'";
+    static const char *const use = "use 'rules check DIR', 'rules test DIR "
+                                   "[--workflow FILE]' or 'rules reload [DIR]'";
     if (argc < 1)
         return cli_usage_error("rules", use);
     const char *sub = argv[0];
@@ -469,9 +470,13 @@ static int cmd_rules(const cli_globals *g, int argc, char **argv)
         hv_status st = hv_rules_reload(e, argc == 2 ? argv[1] : NULL, &text);
         return cli_finish(g, e, st, text, render_reload);
     }
+    if (!strcmp(sub, "test") && argc == 4 && !strcmp(argv[2], "--workflow"))
+        return rules_test(g, argv[1], argv[3]);
+    if (!strcmp(sub, "test") && argc == 4 && !strcmp(argv[1], "--workflow"))
+        return rules_test(g, argv[3], argv[2]);
     if ((strcmp(sub, "check") && strcmp(sub, "test")) || argc != 2)
         return cli_usage_error("rules", use);
-    return !strcmp(sub, "check") ? rules_check(g, argv[1]) : rules_test(g, argv[1]);
+    return !strcmp(sub, "check") ? rules_check(g, argv[1]) : rules_test(g, argv[1], NULL);
 }
 
 /* ---- workflow ------------------------------------------------------------ */
@@ -626,14 +631,16 @@ const cli_command cli_cmd_workflow = {
 
 const cli_command cli_cmd_rules = {
     "rules", cmd_rules,
-    "haven rules check DIR | haven rules test DIR | haven rules reload [DIR] | "
+    "haven rules check DIR | haven rules test DIR [--workflow FILE] | haven rules reload [DIR] | "
     "haven rules diff [DIR] [--hooks LIST] [--json] | haven rules apply DIR",
     NULL,
     "The agency's rule pack (a folder of Lua hooks and pack.yaml); only a pack\n"
     "that passes its check and its tests goes into force.\n"
     "check: load every hook of the pack in DIR and run it on sample cases,\n"
     "reporting each problem as FILE:LINE (exit 65 if any).\n"
-    "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'.\n"
+    "test: run DIR/tests/*.lua, a line per test and 'N passed, N failed'; a\n"
+    "test's case{} is checked as register checks its input (its fields, and\n"
+    "with --workflow FILE the workflow's codes).\n"
     "reload: load the pack again (from DIR, or the folder recorded at init)\n"
     "into the database; a pack that fails to load leaves the one in force.\n"
     "diff: a dry run: which open cases in your scope the pack in DIR (default:\n"

@@ -5,6 +5,7 @@
  */
 #include "report.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -270,6 +271,9 @@ typedef struct {
     int stacked;
     const char *unit;        /* after each value ("", "%", " d") */
     double max;              /* 0: the largest bar */
+    const char **colour;     /* series' colours (NULL: the palette's) */
+    const char *missing;     /* shown for a NAN value (nothing to measure:
+                              * no bar is drawn), NULL: "-" */
 } bars;
 
 #define LABEL_W 190
@@ -279,7 +283,15 @@ typedef struct {
 /* Opens a chart's section with its title and note (may be NULL) on f. */
 static void chart_open(FILE *f, const char *title, const char *note)
 {
-    fputs("<section class=\"chart\"><h2>", f);
+    /* data-check: the title in lower case, words joined by '-' (the
+     * tests measure each chart's box, tests/cli/lib.sh page_layout) */
+    fputs("<section class=\"chart\" data-check=\"", f);
+    for (const char *c = title; *c; c++)
+        if (isalnum((unsigned char)*c))
+            fputc(tolower((unsigned char)*c), f);
+        else if (c[1] && isalnum((unsigned char)c[1]) && c != title)
+            fputc('-', f);
+    fputs("\"><h2>", f);
     esc(f, title);
     fputs("</h2>\n", f);
     if (note) {
@@ -289,14 +301,16 @@ static void chart_open(FILE *f, const char *title, const char *note)
     }
 }
 
-/* Writes the legend of a chart's n series, labels[0..n), to f. */
-static void legend(FILE *f, size_t n, const char **labels)
+/* Writes the legend of a chart's n series, labels[0..n), to f, in their
+ * colours (NULL: the palette's, in order). */
+static void legend(FILE *f, size_t n, const char **labels,
+                   const char **colours)
 {
     fputs("<p class=\"legend\">", f);
     for (size_t s = 0; s < n; s++) {
         fprintf(f, "<span><svg width=\"12\" height=\"12\" aria-hidden=\"true\">"
                    "<rect width=\"12\" height=\"12\" fill=\"%s\"/></svg> ",
-                palette[s % NPALETTE]);
+                colours ? colours[s] : palette[s % NPALETTE]);
         esc(f, labels[s]);
         fputs("</span> ", f);
     }
@@ -337,6 +351,8 @@ static void chart_bars(FILE *f, const bars *b)
         double sum = 0;
         for (size_t s = 0; s < b->series; s++) {
             double x = b->v[r * b->series + s];
+            if (isnan(x))
+                continue;
             if (b->stacked)
                 sum += x;
             else if (x > max)
@@ -350,8 +366,11 @@ static void chart_bars(FILE *f, const bars *b)
     int bar_h = per_row > 1 ? 12 : 18;
     int row_h = per_row > 1 ? (int)per_row * (bar_h + 2) + 8 : ROW_H;
     int w = LABEL_W + BAR_W + 90, h = (int)b->rows * row_h + 6;
-    if (b->series > 1)
-        legend(f, b->series, b->series_label);
+    /* a legend for several series, and for task kinds even when one kind
+     * alone is drawn (its name and colour, the same as in other charts) */
+    int named = b->series_label && (b->series > 1 || b->colour);
+    if (named)
+        legend(f, b->series, b->series_label, b->colour);
     svg_open(f, b->title, w, h);
     char val[48];
     for (size_t r = 0; r < b->rows; r++) {
@@ -363,6 +382,18 @@ static void chart_bars(FILE *f, const bars *b)
         double x = LABEL_W, sum = 0;
         for (size_t s = 0; s < b->series; s++) {
             double v = b->v[r * b->series + s];
+            const char *fill = b->colour ? b->colour[s] : palette[s % NPALETTE];
+            if (isnan(v)) {
+                /* nothing to measure (nothing fell due): no bar, a word */
+                int by = b->stacked || per_row == 1
+                             ? y + (row_h - bar_h) / 2
+                             : y + 4 + (int)s * (bar_h + 2);
+                if (!b->stacked)
+                    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"val none\">%s"
+                               "</text>\n", LABEL_W + 4, by + bar_h - 3,
+                            b->missing ? b->missing : "-");
+                continue;
+            }
             double len = v / max * BAR_W;
             int by = b->stacked || per_row == 1 ? y + (row_h - bar_h) / 2
                                                 : y + 4 + (int)s * (bar_h + 2);
@@ -371,9 +402,9 @@ static void chart_bars(FILE *f, const bars *b)
             if (v > 0) {
                 fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
                            "fill=\"%s\"><title>",
-                        x, by, len < 1 ? 1 : len, bar_h, palette[s % NPALETTE]);
+                        x, by, len < 1 ? 1 : len, bar_h, fill);
                 esc(f, b->row_label[r]);
-                if (b->series > 1) {
+                if (named) {
                     fputs(", ", f);
                     esc(f, b->series_label[s]);
                 }
@@ -407,7 +438,7 @@ static void chart_months(FILE *f, const char *title, json_t *months)
         fputs("<p class=\"none\">None in the period.</p></section>\n", f);
         return;
     }
-    legend(f, 2, (const char **)names);
+    legend(f, 2, (const char **)names, NULL);
     int left = 50, right = 40, top = 12, bottom = 46, plot_w = 540, plot_h = 220;
     int w = left + plot_w + right, h = top + plot_h + bottom;
     json_int_t max = 1;
@@ -420,13 +451,17 @@ static void chart_months(FILE *f, const char *title, json_t *months)
             max = num(m, "closed");
     }
     svg_open(f, title, w, h);
-    /* Axes with three grid lines. */
+    /* Axes with three grid lines at 0, step and 2 x step: the scale's top
+     * is 2 x step (a whole step at least half the largest value), so every
+     * label is a whole number drawn where that number is. */
+    json_int_t gstep = (max + 1) / 2;
+    max = 2 * gstep;
     for (int k = 0; k <= 2; k++) {
         double y = top + plot_h - plot_h * k / 2.0;
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
                    "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"val\">%lld</text>\n",
                 left, y, left + plot_w, y, left - 6, y + 4,
-                (long long)(max * k / 2));
+                (long long)(gstep * k));
     }
     double step = n > 1 ? (double)plot_w / (double)(n - 1) : 0;
     size_t every = n <= 12 ? 1 : (n + 11) / 12;
@@ -486,11 +521,31 @@ static void chart_object(FILE *f, const char *title, const char *note, json_t *o
             labels[r] = k;
             v[r++] = (double)json_integer_value(x);
         }
-        bars b = {title, note, r, 1, labels, NULL, v, 0, "", 0};
+        bars b = {title, note, r, 1, labels, NULL, v, 0, "", 0, NULL, NULL};
         chart_bars(f, &b);
     }
     free(labels);
     free(v);
+}
+
+/* The colour of a task kind, the same in every chart: a fixed map of the
+ * kinds the engine makes, else one picked by the kind's name (never by
+ * its place in a chart's list, which changes from chart to chart). */
+static const char *kind_colour(const char *kind)
+{
+    static const char *const map[][2] = {
+        {"initial_assessment", "#1b4f72"}, {"comprehensive_assessment", "#d35400"},
+        {"followup", "#27ae60"},           {"review", "#8e44ad"},
+        {"action", "#c0392b"},             {"approval", "#7f8c8d"},
+        {"referral_outcome", "#2e86c1"},   {"final_followup", "#b7950b"},
+        {"evaluation", "#16a085"},         {"intake_assessment", "#1b4f72"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(kind, map[i][0]))
+            return map[i][1];
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (const char *c = kind; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return palette[h % NPALETTE];
 }
 
 #define MAX_PEOPLE_IN_CHART 25
@@ -506,6 +561,7 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
     double *v = calloc((np + 1) * (nk + 1), sizeof *v);
     char title[128], note[160];
     const char *k;
+    const char **colours = NULL;
     json_t *x, *p;
     size_t i = 0;
     if (!kinds || !rows || !v)
@@ -514,11 +570,17 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
         kinds[i] = k;
         v[i++] = (double)json_integer_value(x);
     }
+    colours = calloc(nk + 1, sizeof *colours);
+    if (!colours)
+        goto done;
+    for (size_t c = 0; c < nk; c++)
+        colours[c] = kind_colour(kinds[c]);
     static const char *const all_row[] = {"all"};
     snprintf(title, sizeof title, "%s by kind", what);
     snprintf(note, sizeof note, "%lld task%s in all, one colour per kind.",
              (long long)num(g, "total"), plural_s((long long)num(g, "total")));
-    bars b = {title, note, nk ? 1 : 0, nk, (const char **)all_row, kinds, v, 1, "", 0};
+    bars b = {title, note, nk ? 1 : 0, nk, (const char **)all_row, kinds, v, 1, "", 0,
+              colours, NULL};
     chart_bars(f, &b);
     /* Per person: the rows come ordered by login; the chart shows those
      * with the most tasks when there are many. */
@@ -546,9 +608,10 @@ static void chart_tasks(FILE *f, const char *what, json_t *g)
                                     "stacked by kind.", shown, np);
     else
         snprintf(note, sizeof note, "Whom the tasks are assigned to; stacked by kind.");
-    bars c = {title, note, shown, nk, rows, kinds, v, 1, "", 0};
+    bars c = {title, note, shown, nk, rows, kinds, v, 1, "", 0, colours, NULL};
     chart_bars(f, &c);
 done:
+    free(colours);
     free(kinds);
     free(rows);
     free(v);
@@ -604,6 +667,20 @@ static void write_factors(FILE *f, json_t *factors)
     fputs("</tbody></table></div>\n", f);
 }
 
+
+/* The rows and shares (in %) of the compliance chart from fc: NAN where
+ * nothing fell due (no share to draw; the table says "-"). */
+static void compliance_shares(json_t *fc, const char **rows, double *share)
+{
+    for (int k = 0; k < NWINDOWS; k++) {
+        json_t *ratio = json_object_get(json_object_get(fc, window_names[k][0]),
+                                        "ratio");
+        rows[k] = window_names[k][1];
+        share[k] = json_is_number(ratio) ? json_number_value(ratio) * 100.0
+                                         : NAN;
+    }
+}
+
 /* Writes the whole HTML page of the report r to f. */
 static void write_page(FILE *f, json_t *r)
 {
@@ -653,7 +730,8 @@ static void write_page(FILE *f, json_t *r)
         char note[64];
         snprintf(note, sizeof note, "%lld open case%s.", (long long)num(open, "total"),
                  plural_s((long long)num(open, "total")));
-        bars b = {"Open cases by stage", note, ns, 1, labels, NULL, vals, 0, "", 0};
+        bars b = {"Open cases by stage", note, ns, 1, labels, NULL, vals, 0, "", 0,
+                  NULL, NULL};
         chart_bars(f, &b);
     }
     free(labels);
@@ -681,15 +759,11 @@ static void write_page(FILE *f, json_t *r)
         const char *rows[NWINDOWS];
         double share[NWINDOWS];
         json_t *fc = json_object_get(r, "followup_compliance");
-        for (int k = 0; k < NWINDOWS; k++) {
-            json_t *w = json_object_get(fc, window_names[k][0]);
-            rows[k] = window_names[k][1];
-            share[k] = json_number_value(json_object_get(w, "ratio")) * 100.0;
-        }
+        compliance_shares(fc, rows, share);
         bars b = {"Follow-up compliance",
                   "Share of the follow-ups that fell due in each window that were "
                   "done on or before their due date.",
-                  NWINDOWS, 1, rows, NULL, share, 0, "%", 100};
+                  NWINDOWS, 1, rows, NULL, share, 0, "%", 100, NULL, "none due"};
         chart_bars(f, &b);
         fputs("<table><thead><tr><th>Fell due in</th><th>Due</th><th>On time</th>"
               "<th>Late</th><th>Not done</th><th>Share</th></tr></thead><tbody>\n", f);
@@ -714,13 +788,16 @@ static void write_page(FILE *f, json_t *r)
         for (int k = 0; k < NMILESTONES; k++) {
             json_t *m = json_object_get(tt, milestone_names[k][0]);
             rows[k] = milestone_names[k][1];
-            d[k * 2] = json_number_value(json_object_get(m, "median_days"));
-            d[k * 2 + 1] = json_number_value(json_object_get(m, "p90_days"));
+            json_t *md = json_object_get(m, "median_days");
+            json_t *p9 = json_object_get(m, "p90_days");
+            d[k * 2] = json_is_number(md) ? json_number_value(md) : NAN;
+            d[k * 2 + 1] = json_is_number(p9) ? json_number_value(p9) : NAN;
         }
         bars b = {"Days from registration to each milestone",
                   "Median and 90th percentile (nearest rank) over the cases that "
                   "reached the milestone in the period.",
-                  NMILESTONES, 2, rows, (const char **)series, d, 0, " d", 0};
+                  NMILESTONES, 2, rows, (const char **)series, d, 0, " d", 0,
+                  NULL, "none"};
         chart_bars(f, &b);
         fputs("<table><thead><tr><th>Milestone</th><th>Cases</th><th>Median days</th>"
               "<th>90th percentile days</th></tr></thead><tbody>\n", f);
@@ -744,7 +821,7 @@ static void write_page(FILE *f, json_t *r)
             vals[i] = (double)num(v, "count");
         }
         bars b = {"Closure reasons", "Cases closed (or transferred) in the period.",
-                  nr, 1, labels, NULL, vals, 0, "", 0};
+                  nr, 1, labels, NULL, vals, 0, "", 0, NULL, NULL};
         chart_bars(f, &b);
     }
     free(labels);

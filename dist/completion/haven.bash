@@ -46,6 +46,7 @@ _haven_options()
         "consent") echo "--expect-version --json-in" ;;
         "update") echo "--expect-version --json-in" ;;
         "workflow graph") echo "--dot --mermaid" ;;
+        "rules test") echo "--workflow" ;;
         "rules diff") echo "--hooks" ;;
         "user add") echo "--role --supervisor" ;;
         "user role") echo "--supervisor" ;;

@@ -476,6 +476,13 @@ HV_API hv_status hv_rules_check_dir(const char *dir, FILE *out, int *problems,
  * "N passed, N failed" to out. */
 HV_API hv_status hv_rules_test_dir(const char *dir, FILE *out, int *passed,
                                    int *failed, char **err);
+/* hv_rules_test_dir where the tests' synthetic cases must use the codes of
+ * the workflow file `workflow` (concerns, sources, ...) as register does;
+ * NULL: only register's fallback codes (sexes, consent givers).  Every
+ * case's members are checked against the case view either way. */
+HV_API hv_status hv_rules_test_dir_wf(const char *dir, const char *workflow,
+                                      FILE *out, int *passed, int *failed,
+                                      char **err);
 /* Reloads the engine's rule pack from dir (NULL: the folder recorded at
  * init or the last reload).  A pack that fails to load leaves the pack in
  * force as it is and says why.  out: *out_json {name, version, hash,

@@ -31,7 +31,7 @@ return function(c)
   return { level = "severe", score = 3, factors = {} }
 end'
 run rules check shape; expect_rc 65 "wrong shape"
-expect_out 'shape/risk.lua:2: risk result:.*level' "wrong shape named with file:line"
+expect_out 'shape/risk.lua:3: risk result:.*level' "wrong shape named with the line of its return"
 mkdir -p shape/tests && printf 'test("fails", function() expect(1).to_be(2) end)\n' > shape/tests/extra_test.lua
 run rules test shape; expect_rc 65 "a failing pack test"; expect_out 'FAIL extra_test.lua: fails' "failing test line"
 expect_out '[0-9]+ passed, [1-9][0-9]* failed' "failing closing line"

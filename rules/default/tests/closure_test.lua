@@ -11,7 +11,7 @@ local function safe_followups(n, from)
 end
 
 local function plan(status)
-  return { goal = "g", target_date = approved + months(6), approved_at = approved, version = 1,
+  return { target_date = approved + months(6), approved_at = approved, version = 1,
     actions = { { status = "done", due = approved + weeks(2) }, { status = status, due = approved + months(1) } } }
 end
 

@@ -22,7 +22,7 @@ test("Noor: \"every two weeks for the first two months, then monthly\"", functio
   local c = case {
     concerns = { "emotional_distress", "school_decline" },
     risk = { level = "low", score = 4 },
-    plan = { goal = "g", target_date = approved + months(6), approved_at = approved, version = 1, actions = {} },
+    plan = { target_date = approved + months(6), approved_at = approved, version = 1, actions = {} },
   }
   local early = followup(c, { now = approved + weeks(1) })
   expect(early.every).to_be(weeks(2))
@@ -33,7 +33,7 @@ end)
 
 test("the first two months never slow a higher-risk case down", function()
   local c = case { risk = { level = "high", score = 14 },
-    plan = { goal = "g", target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
+    plan = { target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
   expect(followup(c, { now = t0 + days(1) }).every).to_be(weeks(1))
 end)
 

@@ -15,7 +15,7 @@ local function safe_followups(n)
   return f
 end
 
-local done_plan = { goal = "g", target_date = t0 + months(6), approved_at = t0 + weeks(3), version = 1,
+local done_plan = { target_date = t0 + months(6), approved_at = t0 + weeks(3), version = 1,
   actions = { { status = "done", due = t0 + months(1) } } }
 
 test("goals achieved with a safety re-assessment in the last 30 days: closes", function()

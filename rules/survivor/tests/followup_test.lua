@@ -11,7 +11,7 @@ end)
 
 test("weekly during the first month of the plan, even at low risk", function()
   local c = case { risk = { level = "low", score = 3 },
-    plan = { goal = "g", target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
+    plan = { target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
   local r = followup(c, { now = t0 + weeks(2) })
   expect(r.every).to_be(weeks(1))
   expect(r.reasons).to_contain("first_month_of_plan")

@@ -8,7 +8,7 @@ local function visits(n, gap, safety)
   return f
 end
 
-local done_plan = { goal = "g", target_date = t0 + months(6), approved_at = t0, version = 1,
+local done_plan = { target_date = t0 + months(6), approved_at = t0, version = 1,
   actions = { { status = "done", due = t0 + weeks(2) }, { status = "dropped", due = t0 + weeks(4) } } }
 
 test("\"if the goals have been met and there are no new problems\" the case closes", function()
@@ -74,7 +74,7 @@ end)
 
 test("an evaluation of the plan counts as the evaluation held", function()
   local c = case{ concerns = { "trafficking" }, risk = { level = "low", score = 2 },
-    plan = { goal = "reintegration", target_date = at("2027-06-01T00:00:00Z"), version = 1,
+    plan = { target_date = at("2027-06-01T00:00:00Z"), version = 1,
              approved_at = at("2026-12-05T00:00:00Z"), actions = { { status = "done", due = at("2027-01-01T00:00:00Z") } } },
     evaluations = { { at = at("2027-01-20T10:00:00Z"), outcome = "achieved" } } }
   local r = closure(c, "goals_achieved", { now = at("2027-02-01T00:00:00Z") })

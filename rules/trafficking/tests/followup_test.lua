@@ -26,7 +26,7 @@ end)
 
 test("a returnee is followed every two weeks in the first three months of reintegration", function()
   local c = case { concerns = { "trafficking" }, form = { returnee = true }, risk = { level = "low", score = 4 },
-    plan = { goal = "g", target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
+    plan = { target_date = t0 + months(6), approved_at = t0, version = 1, actions = {} } }
   local r = followup(c, { now = t0 + months(2) })
   expect(r.every).to_be(weeks(2))
   expect(r.reasons).to_contain("returnee_reintegration_period")
