@@ -31,7 +31,7 @@ expect_err "not allowed at stage case_planning .*: this stage does not lead to c
 # death from planning: requested, waiting for the supervisor
 run --now 2026-11-28T11:00:00Z close "$REF" reason=death
 expect_rc 0 "death closes from planning"
-expect_out "closure_requested; stage Case closure \\(closure\\)" "the case waits at the closure stage"
+expect_out "closure requested; stage Case closure \\(closure\\)" "the case waits at the closure stage"
 expect_out "waiting for a supervisor's or manager's approval of the closure" "the approval kept"
 [ "$(sql "SELECT status FROM cases WHERE ref = '$REF'")" = open ] && pass || failt "still open until approved"
 run --now 2026-11-28T11:05:00Z approve "$REF"
