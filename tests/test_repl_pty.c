@@ -73,12 +73,11 @@ static void quit_repl(int fd, pid_t pid)
     close(fd);
 }
 
-static void drive_the_repl(void **state)
+/* Makes a simulated database in a new folder (returned, for free) with
+ * the caseworker amal and Noor registered with concerns, then starts
+ * `haven --as amal repl` on it in a pseudo-terminal.  out: *fd, *pid. */
+static char *start_noor_repl(const char *haven, const char *concerns, int *fd, pid_t *pid)
 {
-    (void)state;
-    const char *haven = getenv("HAVEN");
-    if (!haven)
-        skip();
     char *dir = tu_tempdir();
     char cmd[32768], wf[4200], rules[4200];
     snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
@@ -90,14 +89,13 @@ static void drive_the_repl(void **state)
              " >/dev/null &&"
              " HAVEN_DB=%s/h.db %s --as amal --now 2026-11-28T09:00:00Z register"
              " child.name=Noor child.age=12 child.sex=female location=Riverside"
-             " source=school concerns=emotional_distress"
+             " source=school concerns=%s"
              " consent.registration=caregiver >/dev/null",
-             dir, dir, haven, wf, rules, dir, haven, dir, haven);
+             dir, dir, haven, wf, rules, dir, haven, dir, haven, concerns);
     assert_int_equal(system(cmd), 0);
-    int fd;
-    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
-    assert_true(pid >= 0);
-    if (pid == 0) {
+    *pid = forkpty(fd, NULL, NULL, NULL);
+    assert_true(*pid >= 0);
+    if (*pid == 0) {
         char db[4200];
         snprintf(db, sizeof db, "%s/h.db", dir);
         setenv("HAVEN_DB", db, 1);
@@ -107,6 +105,19 @@ static void drive_the_repl(void **state)
               (char *)NULL);
         _exit(127);
     }
+    return dir;
+}
+
+static void drive_the_repl(void **state)
+{
+    (void)state;
+    const char *haven = getenv("HAVEN");
+    if (!haven)
+        skip();
+    int fd;
+    pid_t pid;
+    char *dir = start_noor_repl(haven, "emotional_distress", &fd, &pid);
+    char cmd[4400];
     EXPECT(fd, 0, "haven> ");
     /* Tab completion: a command, then a case reference. */
     size_t mark = tlen;
@@ -267,34 +278,10 @@ static void completion_and_explain(void **state)
     const char *haven = getenv("HAVEN");
     if (!haven)
         skip();
-    char *dir = tu_tempdir();
-    char cmd[32768], wf[4200], rules[4200];
-    snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
-    snprintf(rules, sizeof rules, "%s", tu_source_path("rules/default"));
-    snprintf(cmd, sizeof cmd,
-             "cd %s && HAVEN_DB=%s/h.db %s --as admin --now 2026-11-28T09:00:00Z init --simulated"
-             " --agency CP --workflow %s --rules %s >/dev/null &&"
-             " HAVEN_DB=%s/h.db %s --as admin user add amal --role caseworker"
-             " >/dev/null &&"
-             " HAVEN_DB=%s/h.db %s --as amal --now 2026-11-28T09:00:00Z register"
-             " child.name=Noor child.age=12 child.sex=female location=Riverside"
-             " source=school concerns=emotional_distress,physical_abuse"
-             " consent.registration=caregiver >/dev/null",
-             dir, dir, haven, wf, rules, dir, haven, dir, haven);
-    assert_int_equal(system(cmd), 0);
     int fd;
-    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        char db[4200];
-        snprintf(db, sizeof db, "%s/h.db", dir);
-        setenv("HAVEN_DB", db, 1);
-        setenv("HOME", dir, 1);
-        setenv("TERM", "dumb", 1);
-        execl(haven, haven, "--as", "amal", "--now", "2026-11-29T09:00:00Z", "repl",
-              (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid;
+    char *dir = start_noor_repl(haven, "emotional_distress,physical_abuse", &fd, &pid);
+    char cmd[4400];
     tlen = 0;
     EXPECT(fd, 0, "haven> ");
     /* `method = "ph`: the one follow-up method completes (before, a concern
