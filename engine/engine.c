@@ -17,6 +17,7 @@
 #include "refs.h"
 #include "error.h"
 #include "migrate.h"
+#include "fileio.h"
 #include "pgstore.h"
 #include "sealcheck.h"
 #include "rules.h"
@@ -125,7 +126,7 @@ hv_engine *hv__engine_new(const char *path)
     hv_engine *e = hv__calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    if (hv__pg_is_url(path)) { /* messages and side files never show the password */
+    if (hv__is_pg_url(path)) { /* messages and side files never show the password */
         e->path = hv__pg_display(path);
         if (!(e->conninfo = hv__strdup(path))) {
             hv_engine_close(e);
@@ -443,7 +444,7 @@ static void fail_with_engine(hv_engine *e, char **err)
 HV_API int hv_database_exists(const char *path)
 {
     struct stat sb;
-    if (hv__pg_is_url(path))
+    if (hv__is_pg_url(path))
         return hv__pg_exists(path);
     return stat(path, &sb) == 0;
 }
@@ -455,7 +456,7 @@ HV_API hv_status hv_engine_open(const char *path, hv_engine **out, char **err)
     *out = NULL;
     if (err)
         *err = NULL;
-    if (!hv__pg_is_url(path) && (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))) {
+    if (!hv__is_pg_url(path) && (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))) {
         if (err)
             *err = hv__asprintf("%s: no database here (create one with "
                                 "'haven init')",

@@ -46,9 +46,14 @@ hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
     return HV_OK;
 }
 
+int hv__is_pg_url(const char *path)
+{
+    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
+}
+
 void hv__side_path(const char *path, const char *suffix, char *buf, size_t size)
 {
-    if (strncmp(path, "postgresql://", 13) && strncmp(path, "postgres://", 11)) {
+    if (!hv__is_pg_url(path)) {
         snprintf(buf, size, "%s%s", path, suffix);
         return;
     }

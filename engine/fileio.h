@@ -14,6 +14,9 @@
 hv_status hv__read_file(const char *path, size_t limit, int missing_ok,
                         char **out, size_t *len, char **err);
 
+/* 1 when path names a PostgreSQL database (postgresql:// or postgres://). */
+int hv__is_pg_url(const char *path);
+
 /* The path of a file kept beside the database at path (suffix ".key",
  * ".audit-key", ".checkpoints") into buf: "<path><suffix>" for a file; for
  * a PostgreSQL store (path a postgresql:// URL, without its password),

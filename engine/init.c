@@ -465,7 +465,7 @@ static hv_status create_database(const char *path, const hv_init_options *o,
 {
     int replace_empty = 0, made_key_file = 0;
     struct hv_chain_head head = {0};
-    if (hv__pg_is_url(path))
+    if (hv__is_pg_url(path))
         return create_database_pg(path, o, in, schema_version, err);
     hv_status s = check_target(path, &replace_empty, err);
     if (s)

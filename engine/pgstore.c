@@ -84,6 +84,9 @@ static int pg_code(hv_pg *pg, const PGresult *res)
 static void pg_message(sqlite3_vtab *v, hv_pg *pg, const PGresult *res)
 {
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (msg && state && !strncmp(state, "22", 2))
+        msg = "a value does not fit its column"; /* the primary text quotes it */
     if (!msg)
         msg = PQstatus(pg->conn) == CONNECTION_OK ? "failed"
                                                   : "the connection was lost";

@@ -23,8 +23,7 @@
 
 #include "core.h"
 
-/* 1 when path names a PostgreSQL database (postgresql:// or postgres://). */
-int hv__pg_is_url(const char *path);
+/* (Whether a path names a PostgreSQL store: hv__is_pg_url, fileio.h.) */
 
 /* The URL without its password, for messages (e.g. "postgresql://haven@
  * host/db"): a copy for hv__free, NULL when out of memory. */

@@ -7,10 +7,6 @@
 
 #include "alloc.h"
 
-int hv__pg_is_url(const char *path)
-{
-    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
-}
 
 char *hv__pg_display(const char *url)
 {

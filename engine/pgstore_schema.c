@@ -189,6 +189,11 @@ static int copy_rows(sqlite3 *src, PGconn *conn, const char *name, char **err)
     if (rc)
         return -1;
     int ncol = sqlite3_column_count(st);
+    if (ncol > 64) { /* more than a Haven table has */
+        sqlite3_finalize(st);
+        *err = hv__asprintf("copying %s: too many columns", name);
+        return -1;
+    }
     sqlbuf ins = {0};
     put(&ins, "INSERT INTO \"%w\" (", name);
     for (int i = 0; i < ncol; i++)
@@ -202,7 +207,7 @@ static int copy_rows(sqlite3 *src, PGconn *conn, const char *name, char **err)
         const char *vals[64];
         int lens[64], fmts[64];
         char nums[64][32];
-        for (int i = 0; i < ncol && i < 64; i++) {
+        for (int i = 0; i < ncol; i++) {
             int type = sqlite3_column_type(st, i);
             fmts[i] = type == SQLITE_BLOB;
             lens[i] = sqlite3_column_bytes(st, i);
@@ -401,7 +406,6 @@ static int copy_schema(PGconn *conn, sqlite3 *db, char **err)
     for (int r = 0; !failed && r < PQntuples(res); r++) {
         /* CREATE TABLE x ... -> CREATE TABLE hv_copy.x ... */
         const char *text = PQgetvalue(res, r, 1);
-        const char *kw = !strcmp(PQgetvalue(res, r, 0), "index") ? " ON " : NULL;
         const char *name_at = NULL;
         if (!strncmp(text, "CREATE TABLE IF NOT EXISTS ", 27))
             name_at = text + 27;
@@ -413,7 +417,6 @@ static int copy_schema(PGconn *conn, sqlite3 *db, char **err)
             name_at = text + 13;
         else if (!strncmp(text, "CREATE TRIGGER ", 15))
             name_at = text + 15;
-        (void)kw;
         char *sql = name_at ? sqlite3_mprintf("%.*shv_copy.%s", (int)(name_at - text), text,
                                               name_at)
                             : NULL;

@@ -277,30 +277,38 @@ static hv_status backup_checkpoints(hv_engine *e, sqlite3 *dest, const char *pat
     return hv__checkpoint_copy(e, path, seq, hash, hv_now(e));
 }
 
-/* The backup of a PostgreSQL store: a SQLite file (pgstore.h) with its
- * checkpoints, audited as a file's is. */
-static hv_status backup_pg(hv_engine *e, const char *path)
+/* Copies a PostgreSQL store into the new file at path (pgstore.h: a SQLite
+ * file that opens as a file store).  out: *dest, the copy opened. */
+static hv_status copy_pg(hv_engine *e, const char *path, sqlite3 **dest)
 {
     int version = 0;
     char *err = NULL;
-    sqlite3 *dest = NULL;
     hv_status s = hv__store_schema_version(e, &version);
     if (s == HV_OK && (s = hv__pg_backup(e->pg, e->db, path, version, &err)))
         s = hv__fail(e, s, "%s: backup failed: %s", path, err ? err : "?");
     hv__free(err);
-    if (s == HV_OK && sqlite3_open_v2(path, &dest, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    if (s == HV_OK && sqlite3_open_v2(path, dest, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         s = hv__fail(e, HV_IOERR, "%s: the backup cannot be read back", path);
-    if (s == HV_OK)
-        s = backup_checkpoints(e, dest, path);
-    sqlite3_close(dest);
-    if (s != HV_OK) {
-        unlink(path);
-        return s;
-    }
-    json_t *data = json_pack("{s:s}", "action", "backup");
-    s = hv__audit_event(e, 0, "backup_made", data);
-    json_decref(data);
     return s;
+}
+
+/* Copies the database file into the new file at path, in one step under a
+ * consistent read.  out: *dest, the copy opened. */
+static hv_status copy_file(hv_engine *e, const char *path, sqlite3 **dest)
+{
+    int rc = sqlite3_open_v2(path, dest, SQLITE_OPEN_READWRITE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(*dest, "main", e->db, "main")
+                                        : NULL;
+    if (!b)
+        return hv__fail(e, HV_CANTCREATE, "%s: cannot write the backup: %s", path,
+                        *dest ? sqlite3_errmsg(*dest) : sqlite3_errstr(rc));
+    rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc == SQLITE_DONE)
+        return HV_OK;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+               ? hv__fail(e, HV_BUSY, "backup: the database is busy; try again")
+               : hv__fail(e, HV_IOERR, "%s: backup failed: %s", path, sqlite3_errstr(rc));
 }
 
 HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
@@ -320,27 +328,8 @@ HV_API hv_status hv_engine_backup(hv_engine *e, const char *path)
         return hv__fail(e, HV_CANTCREATE, "%s: cannot create: %s", path,
                         strerror(errno));
     close(fd);
-    if (e->pg) /* a PostgreSQL store: into a SQLite file (pgstore.h) */
-        return backup_pg(e, path);
-    int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE, NULL);
-    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dest, "main", e->db, "main")
-                                        : NULL;
-    if (!b) {
-        s = hv__fail(e, HV_CANTCREATE, "%s: cannot write the backup: %s", path,
-                     dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
-        goto fail;
-    }
-    /* One step copies everything under a consistent read. */
-    rc = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        s = rc == SQLITE_BUSY || rc == SQLITE_LOCKED
-                ? hv__fail(e, HV_BUSY, "backup: the database is busy; try again")
-                : hv__fail(e, HV_IOERR, "%s: backup failed: %s", path,
-                           sqlite3_errstr(rc));
-        goto fail;
-    }
-    if ((s = backup_checkpoints(e, dest, path)))
+    if ((s = e->pg ? copy_pg(e, path, &dest) : copy_file(e, path, &dest)) ||
+        (s = backup_checkpoints(e, dest, path)))
         goto fail;
     sqlite3_close(dest);
     json_t *data = json_pack("{s:s}", "action", "backup");

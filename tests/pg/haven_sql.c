@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fileio.h"
 #include "pgstore.h"
 #include "store.h"
 
@@ -18,7 +19,7 @@ int main(int argc, char **argv)
     sqlite3 *db = NULL;
     struct hv_pg *pg = NULL;
     char *err = NULL;
-    int is_pg = hv__pg_is_url(argv[1]);
+    int is_pg = hv__is_pg_url(argv[1]);
     char *shown = is_pg ? hv__pg_display(argv[1]) : NULL;
     hv_status s = hv__store_open_pg(is_pg ? shown : argv[1], is_pg ? argv[1] : NULL, 0,
                                     5000, &db, &pg, &err);
