@@ -76,37 +76,11 @@ static hv_status serve(fixture *f, json_t *req, json_t **answer)
     return st;
 }
 
-static void entry_hash(const char *secret, const char *prev, json_t *x, char out[65])
-{
-    unsigned char key[32], mac[32];
-    assert_int_equal(sodium_hex2bin(key, sizeof key, secret, 64, NULL, NULL, NULL), 0);
-    json_t *copy = json_deep_copy(x);
-    json_object_del(copy, "hash");
-    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(copy);
-    crypto_auth_hmacsha256_state h;
-    crypto_auth_hmacsha256_init(&h, key, sizeof key);
-    crypto_auth_hmacsha256_update(&h, (const unsigned char *)prev, strlen(prev));
-    crypto_auth_hmacsha256_update(&h, (const unsigned char *)"\n", 1);
-    crypto_auth_hmacsha256_update(&h, (const unsigned char *)text, strlen(text));
-    crypto_auth_hmacsha256_final(&h, mac);
-    free(text);
-    sodium_bin2hex(out, 65, mac, sizeof mac);
-}
-
 /* amal's laptop's next entry, chained and keyed with the real secret. */
 static json_t *entry(fixture *f, hv_time at, const char *kind, const char *ref,
                      const char *step, const char *input, int64_t base)
 {
-    char hash[65];
-    json_t *x = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:s?,s:s,s:I,s:s}", "seq",
-                          (json_int_t)++f->seq, "at", (json_int_t)at, "user",
-                          "amal", "kind", kind, "ref", ref, "step", step, "input",
-                          input, "base_version", (json_int_t)base, "prev", f->head);
-    entry_hash(f->secret, f->head, x, hash);
-    json_object_set_new(x, "hash", json_string(hash));
-    snprintf(f->head, sizeof f->head, "%s", hash);
-    return x;
+    return tu_sync_entry(f->secret, f->head, &f->seq, at, kind, ref, step, input, base);
 }
 
 static json_t *upload_req(fixture *f, json_t *entries)

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 const char *tu_source_path(const char *relative)
 {
     static char buf[4096];
@@ -166,4 +169,31 @@ done:
     sqlite3_finalize(tables);
     sqlite3_close(db);
     return out;
+}
+
+json_t *tu_sync_entry(const char *secret, char head[65], int64_t *seq, int64_t at,
+                      const char *kind, const char *ref, const char *step,
+                      const char *input, int64_t base)
+{
+    json_t *x = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:s?,s:s,s:I,s:s}", "seq",
+                          (json_int_t)++*seq, "at", (json_int_t)at, "user", "amal",
+                          "kind", kind, "ref", ref, "step", step, "input", input,
+                          "base_version", (json_int_t)base, "prev", head);
+    assert_non_null(x);
+    unsigned char key[32], mac[32];
+    assert_int_equal(sodium_hex2bin(key, sizeof key, secret, 64, NULL, NULL, NULL), 0);
+    char *text = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(text);
+    crypto_auth_hmacsha256_state h;
+    crypto_auth_hmacsha256_init(&h, key, sizeof key);
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)head, strlen(head));
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)"\n", 1);
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)text, strlen(text));
+    crypto_auth_hmacsha256_final(&h, mac);
+    free(text);
+    char hash[65];
+    sodium_bin2hex(hash, sizeof hash, mac, sizeof mac);
+    json_object_set_new(x, "hash", json_string(hash));
+    snprintf(head, 65, "%s", hash);
+    return x;
 }

@@ -18,6 +18,15 @@ void tu_rmtree(const char *dir);
 /* Reads a whole file into a malloc'd NUL-terminated buffer, or NULL. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* A laptop's next outbox entry for the sync tests (SYNC-SPEC: chained to
+ * head and keyed with the device secret: the hex HMAC-SHA256 over prev
+ * "\n" and the entry without "hash", compact with sorted keys), made by
+ * the user amal; *seq and head move on.  The caller owns the entry. */
+struct json_t;
+struct json_t *tu_sync_entry(const char *secret, char head[65], int64_t *seq, int64_t at,
+                             const char *kind, const char *ref, const char *step,
+                             const char *input, int64_t base);
+
 #endif
 
 #include "haven.h"
