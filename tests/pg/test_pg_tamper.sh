@@ -10,7 +10,7 @@
 # match their digest, a change to such a case is refused, and what the
 # DBA can read of the children is ciphertext.  (The same attacks on a
 # SQLite file: tests/cli/test_audit.sh, test_deep_verify.sh,
-# test_guard_tamper.sh, test_seal_binding.sh.)
+# test_guard_tamper.sh, test_guard_clock_meta.sh, test_seal_binding.sh.)
 . "$(dirname "$0")/../cli/lib.sh"
 [ -n "${HAVEN_TEST_PG:-}" ] || { echo "test_pg_tamper: PostgreSQL only (pg-test.sh)" >&2; exit 1; }
 
@@ -70,6 +70,13 @@ tamper actor "UPDATE events SET actor = 'mallory' WHERE seq = 7" 'entry 7 was ch
 tamper truncated "DELETE FROM events WHERE seq = 10" 'entries after 9 are missing'
 tamper blanked "UPDATE events SET hash = NULL, prev_hash = NULL WHERE seq <= 3" 'entry 1 has no hash'
 tamper moved_start "UPDATE meta SET value = '4' WHERE key = 'audit_chain_from'" 'start was moved'
+
+# The clock mode edited in meta (a simulated store marked live): verify
+# compares it with the chained initialised event.
+copy
+$PSQL -d "$C" -c "UPDATE meta SET value = 'live' WHERE key = 'clock'"
+run --db "$URL" audit verify; expect_rc 65 "a simulated store marked live"
+expect_err "clock is live \(meta clock\) but it was initialised simulated" "names both"
 
 # Rows edited in place (the chain itself stays whole): --deep names the
 # cases whose rows no longer match the digest their last event recorded.
