@@ -2,9 +2,12 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 
@@ -51,6 +54,31 @@ int hv__is_pg_url(const char *path)
     return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
 }
 
+/* The database a PostgreSQL URL names, as libpq resolves it without
+ * connecting: its dbname, else its user, else $PGDATABASE, $PGUSER, the
+ * login.  A copy for hv__free, or NULL. */
+static char *pg_database_name(const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    const char *db = NULL, *user = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!strcmp(o->keyword, "dbname") && o->val && *o->val)
+            db = o->val;
+        else if (!strcmp(o->keyword, "user") && o->val && *o->val)
+            user = o->val;
+    }
+    const char *env = getenv("PGDATABASE");
+    if (!db)
+        db = user ? user : env && *env ? env : getenv("PGUSER");
+    if (!db || !*db) {
+        struct passwd *pw = getpwuid(geteuid());
+        db = pw ? pw->pw_name : "postgres";
+    }
+    char *name = hv__strdup(db);
+    PQconninfoFree(opts);
+    return name;
+}
+
 void hv__side_path(const char *path, const char *suffix, char *buf, size_t size)
 {
     if (!hv__is_pg_url(path)) {
@@ -58,15 +86,17 @@ void hv__side_path(const char *path, const char *suffix, char *buf, size_t size)
         return;
     }
     const char *dir = getenv("HAVEN_STATE_DIR");
-    int n = snprintf(buf, size, "%s/", dir && *dir ? dir : ".");
-    for (const char *p = path; *p && n >= 0 && (size_t)n + 1 < size; p++, n++) {
+    char *db = pg_database_name(path);
+    int n = snprintf(buf, size, "%s/pg-", dir && *dir ? dir : ".");
+    for (const char *p = db ? db : "postgres"; *p && n >= 0 && (size_t)n + 1 < size; p++, n++) {
         char c = *p;
         buf[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'
+                         (c >= '0' && c <= '9') || c == '-' || c == '_'
                      ? c : '_';
     }
     if (n >= 0 && (size_t)n < size) {
         buf[n] = '\0';
         snprintf(buf + n, size - (size_t)n, "%s", suffix);
     }
+    hv__free(db);
 }

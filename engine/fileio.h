@@ -19,10 +19,11 @@ int hv__is_pg_url(const char *path);
 
 /* The path of a file kept beside the database at path (suffix ".key",
  * ".audit-key", ".checkpoints") into buf: "<path><suffix>" for a file; for
- * a PostgreSQL store (path a postgresql:// URL, without its password),
- * "$HAVEN_STATE_DIR/<the URL with every character but letters, digits,
- * '.', '-' and '_' as '_'><suffix>" (HAVEN_STATE_DIR unset: the current
- * folder). */
+ * a PostgreSQL store (path a postgresql:// URL), "$HAVEN_STATE_DIR/pg-<the
+ * database's name, every character but letters, digits, '-' and '_' as
+ * '_'><suffix>" (HAVEN_STATE_DIR unset: the current folder).  Named after
+ * the database, not the URL: every URL of one store (another host list,
+ * a password or not, the standby after a failover) finds the same files. */
 void hv__side_path(const char *path, const char *suffix, char *buf, size_t size);
 
 #endif

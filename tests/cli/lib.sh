@@ -87,7 +87,7 @@ if [ -n "${HAVEN_TEST_PG:-}" ]; then
             grep -v -e 'setval' -e '^\\restrict' -e '^\\unrestrict' | sha256sum | cut -d' ' -f1
     }
     # the files kept beside a store (fileio.h: in HAVEN_STATE_DIR)
-    _side="$WORK/$(printf '%s' "$HAVEN_DB" | tr -c 'a-zA-Z0-9._-' '_')"
+    _side="$WORK/pg-$PGTEST_DB"
     DB_KEY="$_side.key" DB_CHECKPOINTS="$_side.checkpoints" DB_AUDIT_KEY="$_side.audit-key"
     # db_exists: 0 when the store holds a Haven database
     db_exists() { [ "$("$HAVEN_SQL" "$HAVEN_DB" 'SELECT 1' 2>/dev/null)" = 1 ]; }

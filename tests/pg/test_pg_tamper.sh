@@ -43,7 +43,7 @@ copy() {
     COPIES="$COPIES $c"
     createdb -h "$HAVEN_TEST_PG" -U haven -T "$PGTEST_DB" "$c" || failt "createdb $c"
     URL="postgresql:///$c?host=$HAVEN_TEST_PG&user=haven"
-    side="$WORK/$(printf '%s' "$URL" | tr -c 'a-zA-Z0-9._-' '_')"
+    side="$WORK/pg-$c"
     cp "$DB_KEY" "$side.key"; cp "$DB_AUDIT_KEY" "$side.audit-key"
     cp "$DB_CHECKPOINTS" "$side.checkpoints"
     C=$c
@@ -125,7 +125,7 @@ copy
 OLD=$C
 run --as amal --now 2026-11-30T09:00:00Z note CP-2026-00002 text="Called the family"
 expect_rc 0 "a note after the copy"
-cp "$DB_CHECKPOINTS" "$WORK/$(printf '%s' "$URL" | tr -c 'a-zA-Z0-9._-' '_').checkpoints"
+cp "$DB_CHECKPOINTS" "$WORK/pg-$OLD.checkpoints"
 run --db "$URL" audit verify
 expect_rc 65 "a store restored to an older state is detected"
 expect_err 'restored to an older state' "the rollback is named"
