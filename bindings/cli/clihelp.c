@@ -85,7 +85,11 @@ static const env_doc environment[] = {
     {"HAVEN_DB", "The database when --db is not given (else ./haven.db): a file,\n"
                  "or a PostgreSQL store (postgresql://...)."},
     {"HAVEN_STATE_DIR", "For a PostgreSQL store: the folder of its key, audit key\n"
-                        "and checkpoints files (default: the current folder)."},
+                        "and checkpoints files (default: the current folder), named\n"
+                        "pg-DATABASE.key etc. after the store's database."},
+    {"PGDATABASE", "For a postgresql:// URL that names no database: the database\n"
+                   "(as libpq reads it; else PGUSER, then the login)."},
+    {"PGUSER", "For a postgresql:// URL that names neither database nor user."},
     {"HAVEN_USER", "The acting user when --as is not given (else USER)."},
     {"USER", "The acting user when neither --as nor HAVEN_USER is given."},
     {"HAVEN_SERVER", "The server when --server is not given (see --server)."},
