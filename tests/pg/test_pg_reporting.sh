@@ -118,6 +118,8 @@ got=$(bi "SELECT count(*) FROM haven_report.tasks WHERE status = 'open'")
 [ "$got" = "$want" ] && [ "$got" -gt 0 ] && pass || failt "open tasks: view $got, due $want"
 [ "$(bi "SELECT count(*) FROM haven_report.tasks WHERE status = 'done' AND kind = 'initial_assessment'")" = 2 ] &&
     pass || failt "two initial assessments done"
+[ "$(bi "SELECT bool_or(late) FROM haven_report.tasks WHERE status = 'done'")" = f ] && pass ||
+    failt "the assessments done in time are not late"
 # the cases as registered: concerns, staff, persons and their age bands
 [ "$(bi "SELECT concerns || '/' || assignee || '/' || team || '/' || source FROM haven_report.cases
          WHERE ref = '$IGN'")" = "neglect;school_decline/bilal/sara/police" ] && pass ||
