@@ -160,9 +160,8 @@ static const char comments_sql[] =
     " cancelled ones left out';\n";
 
 /* Drops the views of haven_report (not the schema, nor anything of a
- * DBA's: a view another object depends on fails the drop), makes the
- * schema when missing, then the role when missing and allowed, and its
- * grants. */
+ * DBA's: a view another object depends on fails the drop) and makes the
+ * schema when missing, closed to PUBLIC. */
 static const char before_sql[] =
     "DO $$DECLARE v record; BEGIN"
     " FOR v IN SELECT c.relname FROM pg_class c JOIN pg_namespace n"
@@ -172,6 +171,9 @@ static const char before_sql[] =
     "CREATE SCHEMA IF NOT EXISTS haven_report;\n"
     "REVOKE ALL ON SCHEMA haven_report FROM PUBLIC;\n";
 
+/* The role when missing and the store's user may make it (else a warning
+ * with the statements a DBA runs; another store's init making it at the
+ * same moment is no failure), and its grants when it exists. */
 static const char role_sql[] =
     "DO $$BEGIN"
     " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'haven_reporting') THEN"
