@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "pgstore_report.h"
 #include "sealed.h"
 
 /* A growing SQL text. */
@@ -368,6 +369,7 @@ hv_status hv__pg_create(const char *url, const char *src_path, char **err)
     if (failed || run(conn, tail.s, "recording the schema", err) ||
         run(conn, "COMMIT", "committing", err))
         goto rollback;
+    hv__pg_report_ensure(conn); /* the reporting views (pgstore_report.h) */
     s = HV_OK;
     goto done;
 rollback:

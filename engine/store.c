@@ -14,6 +14,7 @@
 #include "age.h"
 #include "sync.h"
 #include "pgstore.h"
+#include "pgstore_report.h"
 
 /* SQL function hv_name_keys(name): a JSON array of the name's keys. */
 static void sql_name_keys(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -110,6 +111,8 @@ hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
     /* A PostgreSQL store: its tables in the connection (pgstore.h). */
     if (conninfo && (st = hv__pg_open(conninfo, busy_ms, db, out_pg, err)) != HV_OK)
         goto fail;
+    if (conninfo) /* its reporting views, when missing or older (pgstore_report.h) */
+        hv__pg_report_ensure(hv__pg_conn(*out_pg));
     *out_db = db;
     return HV_OK;
 fail:
