@@ -57,7 +57,7 @@ typedef struct {
 static figure figures[64];
 static int nfigures;
 static long processes_size; /* the caseload the 5. figures ran on */
-long loop_round_trips;      /* bench.h */
+long loop_round_trips, loop_bytes_in; /* bench.h */
 
 /* Seconds on the monotonic clock (bench.h). */
 double bench_now(void)
@@ -342,7 +342,7 @@ double haven_registrations(const char *path, int n, int batch, long seed)
 {
     hv_engine *e = fresh_engine(path);
     char in[4096];
-    long trips = pg_round_trips;
+    long trips = pg_round_trips, bytes = pg_bytes_in;
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
         if (batch > 1 && i % batch == 0 && hv_engine_batch_begin(e) != HV_OK)
@@ -362,6 +362,7 @@ double haven_registrations(const char *path, int n, int batch, long seed)
     }
     double t = bench_now() - t0;
     loop_round_trips = pg_round_trips - trips;
+    loop_bytes_in = pg_bytes_in - bytes;
     hv_engine_close(e);
     return n / t;
 }
@@ -401,7 +402,7 @@ double haven_followups(const char *path, int n)
     hv_engine_set_actor(e, "sup");
     step(e, ref, "approve", "{}");
     hv_engine_set_actor(e, "cw");
-    long trips = pg_round_trips;
+    long trips = pg_round_trips, bytes = pg_bytes_in;
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
         hv_clock_advance(e, 3600);
@@ -411,6 +412,7 @@ double haven_followups(const char *path, int n)
     }
     double t = bench_now() - t0;
     loop_round_trips = pg_round_trips - trips;
+    loop_bytes_in = pg_bytes_in - bytes;
     hv_free(ref);
     hv_engine_close(e);
     return n / t;

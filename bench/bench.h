@@ -98,19 +98,24 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
               const char *haven_bin, int reps);
 /* Messages libpq has sent PostgreSQL from this process (each a round
  * trip), and those of the timed loop of the last haven_registrations or
- * haven_followups (bench.c). */
+ * haven_followups and the bytes it received (bench.c). */
 extern long pg_round_trips;
-extern long loop_round_trips;
+/* Bytes libpq has received from PostgreSQL in this process. */
+extern long pg_bytes_in;
+extern long loop_round_trips, loop_bytes_in;
 
 /* ---- pg_raw.c: PostgreSQL's raw limits over libpq ------------------------------ */
 
 /* Rows per second: n one-row INSERTs into a new table r (shaped as
  * raw_inserts's) in the database of conninfo, `per` to a committed
- * transaction (1: each its own, autocommit). */
-double pg_raw_inserts(const char *conninfo, int n, int per);
+ * transaction (1: each its own, autocommit); each waited for, or
+ * (pipelined 1) a transaction's sent in libpq's pipeline mode. */
+double pg_raw_inserts(const char *conninfo, int n, int per, int pipelined);
 /* Seconds per one-row SELECT by primary key on that table (n rows): one
  * round trip each. */
 double pg_raw_select(const char *conninfo, int n);
+/* Seconds per run of sql (no parameters), q runs on one connection. */
+double pg_raw_query(const char *conninfo, const char *sql, int q);
 
 /* ---- baseline.c --------------------------------------------------------------- */
 

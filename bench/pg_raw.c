@@ -37,8 +37,33 @@ static void raw_exec(PGconn *c, const char *sql)
     PQclear(r);
 }
 
-/* Rows per second: n one-row INSERTs, `per` to a transaction (bench.h). */
-double pg_raw_inserts(const char *conninfo, int n, int per)
+/* Reads the results of a pipeline up to its sync; dies on an error. */
+static void pipeline_results(PGconn *c)
+{
+    for (;;) {
+        PGresult *r = PQgetResult(c);
+        if (!r)
+            continue; /* the end of one query's results */
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC)
+            return;
+        if (st != PGRES_COMMAND_OK)
+            bench_die("pg raw pipeline: %s", PQerrorMessage(c));
+    }
+}
+
+/* Sends one statement of a pipeline; dies on failure. */
+static void pipeline_send(PGconn *c, const char *sql)
+{
+    if (!PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0))
+        bench_die("pg raw pipeline: %s", PQerrorMessage(c));
+}
+
+/* Rows per second: n one-row INSERTs, `per` to a transaction, each
+ * waited for, or (pipelined) a transaction's statements sent in libpq's
+ * pipeline mode and their answers read at its end (bench.h). */
+double pg_raw_inserts(const char *conninfo, int n, int per, int pipelined)
 {
     PGconn *c = raw_connect(conninfo);
     PQsetNoticeProcessor(c, quiet, NULL);
@@ -51,19 +76,38 @@ double pg_raw_inserts(const char *conninfo, int n, int per)
     char body[400];
     memset(body, 'x', sizeof body - 1);
     body[sizeof body - 1] = '\0';
+    if (pipelined && !PQenterPipelineMode(c))
+        bench_die("pg raw: no pipeline mode: %s", PQerrorMessage(c));
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
-        if (per > 1 && i % per == 0)
-            raw_exec(c, "BEGIN");
+        if (per > 1 && i % per == 0) {
+            if (pipelined)
+                pipeline_send(c, "BEGIN");
+            else
+                raw_exec(c, "BEGIN");
+        }
         char ref[32];
         snprintf(ref, sizeof ref, "RAW-%d", i);
         const char *vals[2] = {ref, body};
-        PGresult *r = PQexecPrepared(c, "ins", 2, vals, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            bench_die("pg raw insert: %s", PQerrorMessage(c));
-        PQclear(r);
-        if (per > 1 && (i % per == per - 1 || i == n - 1))
-            raw_exec(c, "COMMIT");
+        if (pipelined) {
+            if (!PQsendQueryPrepared(c, "ins", 2, vals, NULL, NULL, 0))
+                bench_die("pg raw insert: %s", PQerrorMessage(c));
+        } else {
+            PGresult *r = PQexecPrepared(c, "ins", 2, vals, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                bench_die("pg raw insert: %s", PQerrorMessage(c));
+            PQclear(r);
+        }
+        if (per > 1 && (i % per == per - 1 || i == n - 1)) {
+            if (!pipelined) {
+                raw_exec(c, "COMMIT");
+                continue;
+            }
+            pipeline_send(c, "COMMIT");
+            if (!PQpipelineSync(c))
+                bench_die("pg raw pipeline: %s", PQerrorMessage(c));
+            pipeline_results(c);
+        }
     }
     double t = bench_now() - t0;
     PQfinish(c);
@@ -87,6 +131,23 @@ double pg_raw_select(const char *conninfo, int n)
         PGresult *r = PQexecPrepared(c, "sel", 1, vals, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
             bench_die("pg raw select: %s", PQerrorMessage(c));
+        PQclear(r);
+    }
+    double t = (bench_now() - t0) / q;
+    PQfinish(c);
+    return t;
+}
+
+/* Seconds per run of sql (no parameters, rows read and dropped), q runs
+ * on one connection to conninfo (bench.h). */
+double pg_raw_query(const char *conninfo, const char *sql, int q)
+{
+    PGconn *c = raw_connect(conninfo);
+    double t0 = bench_now();
+    for (int i = 0; i < q; i++) {
+        PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            bench_die("pg raw %s: %s", sql, PQerrorMessage(c));
         PQclear(r);
     }
     double t = (bench_now() - t0) / q;
