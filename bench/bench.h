@@ -114,8 +114,9 @@ double pg_raw_inserts(const char *conninfo, int n, int per, int pipelined);
 /* Seconds per one-row SELECT by primary key on that table (n rows): one
  * round trip each. */
 double pg_raw_select(const char *conninfo, int n);
-/* Seconds per run of sql (no parameters), q runs on one connection. */
-double pg_raw_query(const char *conninfo, const char *sql, int q);
+/* Seconds per run of sql (no parameters), q runs on one connection;
+ * out: their round trips and the bytes received. */
+double pg_raw_query(const char *conninfo, const char *sql, int q, long *trips, long *bytes);
 
 /* ---- baseline.c --------------------------------------------------------------- */
 

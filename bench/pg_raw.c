@@ -139,10 +139,12 @@ double pg_raw_select(const char *conninfo, int n)
 }
 
 /* Seconds per run of sql (no parameters, rows read and dropped), q runs
- * on one connection to conninfo (bench.h). */
-double pg_raw_query(const char *conninfo, const char *sql, int q)
+ * on one connection to conninfo; out: the round trips and bytes received
+ * of the runs (bench.h). */
+double pg_raw_query(const char *conninfo, const char *sql, int q, long *trips, long *bytes)
 {
     PGconn *c = raw_connect(conninfo);
+    long t_before = pg_round_trips, b_before = pg_bytes_in;
     double t0 = bench_now();
     for (int i = 0; i < q; i++) {
         PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
@@ -151,6 +153,8 @@ double pg_raw_query(const char *conninfo, const char *sql, int q)
         PQclear(r);
     }
     double t = (bench_now() - t0) / q;
+    *trips = pg_round_trips - t_before;
+    *bytes = pg_bytes_in - b_before;
     PQfinish(c);
     return t;
 }
