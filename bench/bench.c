@@ -12,8 +12,8 @@
  * for the next run (delete the folder to make them again).  With --pg, the
  * section "SQLite file vs PostgreSQL" (bench_pg.c) runs the figures on
  * both stores on the caseload of --pg-size cases (default: the first of
- * --sizes) in the cluster listening in SOCKET_DIR; --pg-only 1 runs that
- * section alone.
+ * --sizes) in a throwaway cluster it starts in SOCKET_DIR; --pg-only 1
+ * runs that section alone; --pg-skip WHY says why it is left out.
  */
 #include <errno.h>
 #include <lauxlib.h>
@@ -885,7 +885,7 @@ static void pg_section(void)
         return;
     }
     long rss;
-    bench_pg(pg_dir, caseload(pg_size, &rss), pg_size, data_dir, haven_bin, reps);
+    bench_pg(pg_dir, caseload(pg_size, &rss), pg_size, data_dir, haven_bin, reps, source);
 }
 
 int main(int argc, char **argv)

@@ -90,12 +90,14 @@ double raw_select(const char *path, int n);
  * removes the key files kept for it in HAVEN_STATE_DIR, for a new store. */
 void pg_empty_store(const char *url);
 /* The section "SQLite file vs PostgreSQL": every figure on the caseload
- * file `caseload` (size cases) and on a PostgreSQL copy of it, in the
- * cluster listening in socket_dir, with the raw limits of both stores;
+ * file `caseload` (size cases) and on a PostgreSQL copy of it, in a
+ * throwaway cluster started in socket_dir (source/tests/pg/cluster.sh,
+ * durable; stopped after; none: the section says so), with the raw limits
+ * of both stores;
  * data_dir: where the files of the run go; haven_bin: the haven program;
  * reps: repetitions of each figure. */
 void bench_pg(const char *socket_dir, const char *caseload, long size, const char *data_dir,
-              const char *haven_bin, int reps);
+              const char *haven_bin, int reps, const char *source);
 /* Messages libpq has sent PostgreSQL from this process (each a round
  * trip), and those of the timed loop of the last haven_registrations or
  * haven_followups and the bytes it received (bench.c). */

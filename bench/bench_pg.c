@@ -6,9 +6,11 @@
  * the repetitions of the two stores interleaved, and each store's raw
  * limits (plain SQLite; plain libpq, pg_raw.c) measured the same way.
  *
- * The cluster is make bench's (tests/pg/cluster.sh start DIR durable): a
- * Unix socket, fsync and synchronous_commit on, so a commit on either
- * store returns once it is on the disk (SQLite: WAL, synchronous=FULL).
+ * The cluster is started for this section alone and stopped after it
+ * (tests/pg/cluster.sh start DIR durable): a Unix socket, fsync and
+ * synchronous_commit on, so a commit on either store returns once it is on
+ * the disk (SQLite: WAL, synchronous=FULL).  Without a PostgreSQL server
+ * the section says so and is left out.
  *
  * Round trips: every message libpq sends this process's PostgreSQL
  * connections is counted (send() below, which libpq calls through the
@@ -28,6 +30,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -611,12 +615,70 @@ static void explain(pair *commit, pair *batch, pair *piped, pair *sel, pair *ask
         median(&piped->p));
 }
 
+/* Where the cluster's files are against the SQLite files', in words. */
+static void disk_of(const char *pg_dir, const char *data_dir, char *buf, size_t size)
+{
+    struct stat a, b;
+    struct statfs f;
+    if (statfs(pg_dir, &f) == 0 && f.f_type == 0x01021994) /* TMPFS_MAGIC */
+        snprintf(buf, size, "in memory (tmpfs: its fsync costs nothing, so its commits "
+                            "are not durable and its writes not comparable; give "
+                            "BENCH_PG_DIR a folder on the disk)");
+    else if (stat(pg_dir, &a) == 0 && stat(data_dir, &b) == 0 && a.st_dev == b.st_dev)
+        snprintf(buf, size, "on the same file system as the SQLite files");
+    else
+        snprintf(buf, size, "on another file system than the SQLite files");
+}
+
+/* The cluster's script and folder, for cluster_stop at exit. */
+static char cluster_script[4200], cluster_dir[4200];
+
+/* Runs `sh cluster.sh verb dir [durable]`, its output on stderr; returns
+ * its exit status (-1: it did not run). */
+static int cluster(const char *verb)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(2, 1);
+        execl("/bin/sh", "sh", cluster_script, verb, cluster_dir,
+              strcmp(verb, "start") ? (char *)NULL : "durable", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* Stops the cluster (at exit, also when a figure fails). */
+static void cluster_stop(void)
+{
+    if (*cluster_dir && cluster("stop") != 0)
+        fprintf(stderr, "haven-bench: could not stop the cluster in %s\n", cluster_dir);
+    *cluster_dir = '\0';
+}
+
 /* The section (bench.h). */
 void bench_pg(const char *socket_dir, const char *caseload, long size, const char *data_dir,
-              const char *haven_bin, int reps)
+              const char *haven_bin, int reps, const char *source)
 {
     char url[4200], state[4200], version[64], login[64];
     sock = socket_dir;
+    snprintf(cluster_script, sizeof cluster_script, "%s/tests/pg/cluster.sh", source);
+    snprintf(cluster_dir, sizeof cluster_dir, "%s", socket_dir);
+    int rc = cluster("start");
+    if (rc == 69) { /* no PostgreSQL server (cluster.sh) */
+        *cluster_dir = '\0';
+        out("\n## SQLite file vs PostgreSQL\n\nNot measured in this run: no PostgreSQL "
+            "server on this machine (tools/install-deps.sh installs it).\n");
+        return;
+    }
+    if (rc != 0)
+        bench_die("cannot start a PostgreSQL cluster in %s (tests/pg/cluster.sh: %d)",
+                  socket_dir, rc);
+    atexit(cluster_stop);
     snprintf(state, sizeof state, "%s/pg-state", data_dir);
     if (mkdir(state, 0700) && errno != EEXIST)
         bench_die("%s: %s", state, strerror(errno));
@@ -647,13 +709,15 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
     fprintf(stderr, "haven-bench: PostgreSQL: reads...\n");
     read_pairs(caseload, url, haven_bin, reps, &due, &overdue, &show, &file_read, login,
                sizeof login);
+    char where[256];
+    disk_of(socket_dir, data_dir, where, sizeof where);
     char due_what[128];
     snprintf(due_what, sizeof due_what, "4. due list of %s", login);
     due.what = due_what;
     out("\n## SQLite file vs PostgreSQL\n\n"
         "The same figures on both stores in this run, their repetitions interleaved "
         "(median of %d, min – max).  SQLite: a file, WAL, synchronous=FULL.  %s: "
-        "a throwaway cluster on the same disk (tests/pg/cluster.sh `durable`: fsync, "
+        "a throwaway cluster %s (tests/pg/cluster.sh `durable`: fsync, "
         "synchronous_commit and full_page_writes on), reached over its Unix socket; "
         "Haven's store in it through the engine's virtual tables (engine/pgstore.c).  "
         "Writes on a new store of each kind; reads on the %ld-case caseload file and "
@@ -666,7 +730,7 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
         "in process.\n\n"
         "| figure | SQLite file | PostgreSQL | PostgreSQL's time ÷ SQLite's | round "
         "trips, received (PostgreSQL) | faster |\n|---|---|---|---|---|---|\n",
-        reps, version, size, rows, copy_s);
+        reps, version, where, size, rows, copy_s);
     pair *raws[] = {&commit, &batch, &piped, &sel, &asked, &indexed};
     pair *all[] = {&reg, &fu, &due, &overdue, &file_read, &show};
     for (size_t i = 0; i < sizeof raws / sizeof raws[0]; i++)
@@ -674,4 +738,5 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         pair_row(all[i]);
     explain(&commit, &batch, &piped, &sel, &asked, &indexed, all, (int)(sizeof all / sizeof all[0]) - 1);
+    cluster_stop();
 }
