@@ -711,6 +711,13 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
                sizeof login);
     char where[256];
     disk_of(socket_dir, data_dir, where, sizeof where);
+    char load[64] = "unknown";
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fscanf(lf, "%63s", load) != 1)
+            snprintf(load, sizeof load, "unknown");
+        fclose(lf);
+    }
     char due_what[128];
     snprintf(due_what, sizeof due_what, "4. due list of %s", login);
     due.what = due_what;
@@ -727,10 +734,12 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
         "(bench/bench_raw.c) and plain libpq (bench/pg_raw.c, prepared statements) on "
         "a table shaped alike (an integer key, a reference, a 399-byte body).  Round "
         "trips: the messages libpq sent per item, and the bytes it received, counted "
-        "in process.\n\n"
+        "in process.  The machine's load average at the end of the section: %s on "
+        "%ld cores (other work running slows both stores alike, the round trips "
+        "most).\n\n"
         "| figure | SQLite file | PostgreSQL | PostgreSQL's time ÷ SQLite's | round "
         "trips, received (PostgreSQL) | faster |\n|---|---|---|---|---|---|\n",
-        reps, version, where, size, rows, copy_s);
+        reps, version, where, size, rows, copy_s, load, sysconf(_SC_NPROCESSORS_ONLN));
     pair *raws[] = {&commit, &batch, &piped, &sel, &asked, &indexed};
     pair *all[] = {&reg, &fu, &due, &overdue, &file_read, &show};
     for (size_t i = 0; i < sizeof raws / sizeof raws[0]; i++)
