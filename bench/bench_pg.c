@@ -1,10 +1,11 @@
 /*
  * bench_pg.c - the SQLite file against the PostgreSQL store (issue 17),
  * side by side in one run: the same engine calls and commands on the same
- * caseload (the SQLite caseload copied row for row into PostgreSQL with the
- * copy `haven init` makes a PostgreSQL store with, its key files beside it),
- * the repetitions of the two stores interleaved, and each store's raw
- * limits (plain SQLite; plain libpq, pg_raw.c) measured the same way.
+ * caseload (the SQLite caseload copied row for row into a PostgreSQL store
+ * that `haven init`'s own code makes from the file's schema, its key files
+ * beside it), the repetitions of the two stores interleaved, and each
+ * store's raw limits (plain SQLite; plain libpq, pg_raw.c) measured the
+ * same way.
  *
  * The cluster is started for this section alone and stopped after it
  * (tests/pg/cluster.sh start DIR durable): a Unix socket, fsync and
@@ -181,6 +182,7 @@ typedef struct {
     size_t n, cap;
 } text;
 
+/* Adds the n bytes at p to t; dies when out of memory. */
 static void text_put(text *t, const char *p, size_t n)
 {
     if (t->n + n + 1 > t->cap) {
@@ -192,7 +194,7 @@ static void text_put(text *t, const char *p, size_t n)
     t->n += n;
 }
 
-/* Value v of a SQLite row in COPY's text format. */
+/* Column c of the row st in COPY's text format, onto t. */
 static void copy_value(text *t, sqlite3_stmt *st, int c)
 {
     static const char hex[] = "0123456789abcdef";
