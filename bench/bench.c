@@ -3,12 +3,17 @@
  *
  *   haven-bench --haven build/haven --source . [--data DIR] [--sizes LIST]
  *               [--reps N] [--out bench/RESULTS.md] [--writes-only 1]
+ *               [--pg SOCKET_DIR [--pg-size N] [--pg-only 1] | --pg-skip WHY]
  *
  * Each figure is measured --reps times (at least 5) in this one run, and the
  * median, min and max are printed beside the raw limit measured the same
  * way on the same disk, with the ratio and the target it is held to.
  * Caseloads are made with `haven gen --bulk` into --data and kept there
- * for the next run (delete the folder to make them again).
+ * for the next run (delete the folder to make them again).  With --pg, the
+ * section "SQLite file vs PostgreSQL" (bench_pg.c) runs the figures on
+ * both stores on the caseload of --pg-size cases (default: the first of
+ * --sizes) in a throwaway cluster it starts in SOCKET_DIR; --pg-only 1
+ * runs that section alone; --pg-skip WHY says why it is left out.
  */
 #include <errno.h>
 #include <lauxlib.h>
@@ -30,8 +35,6 @@
 #include "gen.h"
 #include "haven.h"
 
-#define MAX_REPS 64
-
 static const char *haven_bin = "build/haven";
 static const char *source = ".";
 static const char *data_dir = "build/bench-data";
@@ -39,6 +42,10 @@ static int reps = 5;
 static FILE *md;          /* RESULTS.md being written */
 static int misses;        /* targets missed */
 static const char *baseline; /* figures from before issue 15 (baseline.c) */
+static const char *pg_dir;   /* the PostgreSQL cluster's socket folder (--pg) */
+static const char *pg_skip;  /* why the PostgreSQL figures are not measured */
+static long pg_size;         /* the caseload they run on (--pg-size) */
+static int pg_only;          /* --pg-only 1: the heading and that section alone */
 
 /* Every figure of the run, for the cost table against the baseline. */
 typedef struct {
@@ -50,6 +57,7 @@ typedef struct {
 static figure figures[64];
 static int nfigures;
 static long processes_size; /* the caseload the 5. figures ran on */
+long loop_round_trips, loop_bytes_in; /* bench.h */
 
 /* Seconds on the monotonic clock (bench.h). */
 double bench_now(void)
@@ -71,8 +79,8 @@ void bench_die(const char *fmt, ...)
     exit(1);
 }
 
-/* Both outputs: the terminal and RESULTS.md. */
-static void out(const char *fmt, ...)
+/* Both outputs: the terminal and RESULTS.md (bench.h). */
+void out(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -86,11 +94,6 @@ static void out(const char *fmt, ...)
     fflush(stdout);
 }
 
-typedef struct {
-    double v[MAX_REPS];
-    int n;
-} series;
-
 /* qsort's order of doubles, ascending. */
 static int cmp_double(const void *a, const void *b)
 {
@@ -98,22 +101,22 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The median of the series s (sorts it). */
-static double median(series *s)
+/* The median of the series s (sorts it) (bench.h). */
+double median(series *s)
 {
     qsort(s->v, (size_t)s->n, sizeof s->v[0], cmp_double);
     return s->n % 2 ? s->v[s->n / 2] : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
 }
 
-/* Adds v to the series s (beyond MAX_REPS, dropped). */
-static void push(series *s, double v)
+/* Adds v to the series s (beyond MAX_REPS, dropped) (bench.h). */
+void push(series *s, double v)
 {
     if (s->n < MAX_REPS)
         s->v[s->n++] = v;
 }
 
-/* A number with its unit, in a short form. */
-static void fmt_num(char *buf, size_t size, double v, const char *unit)
+/* A number with its unit, in a short form (bench.h). */
+void fmt_num(char *buf, size_t size, double v, const char *unit)
 {
     if (!strcmp(unit, "s")) {
         if (v < 1e-3)
@@ -163,7 +166,7 @@ static void row(const char *what, series *h, const char *unit, series *raw,
 
 /* Runs argv with stdout/stderr to /dev/null; returns wall seconds, and the
  * peak RSS in KiB through *rss_kib.  Dies if it fails. */
-static double run_process(const char *const argv[], long *rss_kib)
+double run_process(const char *const argv[], long *rss_kib)
 {
     double t0 = bench_now();
     pid_t pid = fork();
@@ -288,17 +291,23 @@ static const char *caseload(long n, long *gen_rss)
 
 /* ---- Haven in process ------------------------------------------------------- */
 
+/* A new database at path (a file, or a PostgreSQL store: bench_pg.c
+ * empties its database first) with a supervisor sup and a caseworker cw,
+ * acting as cw on the simulated clock. */
 static hv_engine *fresh_engine(const char *path)
 {
     char wf[4096], rules[4096], *err = NULL;
     snprintf(wf, sizeof wf, "%s/workflows/iasc.yaml", source);
     snprintf(rules, sizeof rules, "%s/rules/default", source);
     const char *ext[] = {"", "-wal", "-shm", ".key", ".audit-key"};
-    for (int i = 0; i < 5; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", path, ext[i]);
-        unlink(p);
-    }
+    if (!strncmp(path, "postgresql://", 13))
+        pg_empty_store(path);
+    else
+        for (int i = 0; i < 5; i++) {
+            char p[4200];
+            snprintf(p, sizeof p, "%s%s", path, ext[i]);
+            unlink(p);
+        }
     hv_init_options o = {.agency = "BENCH", .workflow_path = wf, .rules_dir = rules,
                          .admin = "admin", .simulated = 1};
     if (hv_engine_init(path, &o, &err) != HV_OK)
@@ -314,8 +323,8 @@ static hv_engine *fresh_engine(const char *path)
     return e;
 }
 
-/* Opens the database at path acting as login as; dies on failure. */
-static hv_engine *open_engine(const char *path, const char *as)
+/* Opens the database at path acting as login as; dies on failure (bench.h). */
+hv_engine *open_engine(const char *path, const char *as)
 {
     char *err = NULL;
     hv_engine *e = NULL;
@@ -329,10 +338,11 @@ static hv_engine *open_engine(const char *path, const char *as)
 
 /* Registrations per second: n children, batch per transaction (1: each
  * its own durable transaction). */
-static double haven_registrations(const char *path, int n, int batch, long seed)
+double haven_registrations(const char *path, int n, int batch, long seed)
 {
     hv_engine *e = fresh_engine(path);
     char in[4096];
+    long trips = pg_round_trips, bytes = pg_bytes_in;
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
         if (batch > 1 && i % batch == 0 && hv_engine_batch_begin(e) != HV_OK)
@@ -351,6 +361,8 @@ static double haven_registrations(const char *path, int n, int batch, long seed)
             bench_die("commit: %s", hv_errmsg(e));
     }
     double t = bench_now() - t0;
+    loop_round_trips = pg_round_trips - trips;
+    loop_bytes_in = pg_bytes_in - bytes;
     hv_engine_close(e);
     return n / t;
 }
@@ -367,7 +379,7 @@ static void step(hv_engine *e, const char *ref, const char *verb, const char *js
 /* Follow-ups per second on an open case in its plan (each its own
  * durable transaction: the follow-up, risk re-scored, the next one
  * scheduled, the event). */
-static double haven_followups(const char *path, int n)
+double haven_followups(const char *path, int n)
 {
     hv_engine *e = fresh_engine(path);
     char in[4096], *ref = NULL;
@@ -390,6 +402,7 @@ static double haven_followups(const char *path, int n)
     hv_engine_set_actor(e, "sup");
     step(e, ref, "approve", "{}");
     hv_engine_set_actor(e, "cw");
+    long trips = pg_round_trips, bytes = pg_bytes_in;
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
         hv_clock_advance(e, 3600);
@@ -398,13 +411,15 @@ static double haven_followups(const char *path, int n)
                         : "{\"method\":\"home_visit_scheduled\",\"safety\":\"ok\"}");
     }
     double t = bench_now() - t0;
+    loop_round_trips = pg_round_trips - trips;
+    loop_bytes_in = pg_bytes_in - bytes;
     hv_free(ref);
     hv_engine_close(e);
     return n / t;
 }
 
-/* Seconds per call of the due list of one caseworker (the busiest). */
-static double due_list(hv_engine *e, const char *login)
+/* Seconds per call of the due list of one caseworker (the busiest) (bench.h). */
+double due_list(hv_engine *e, const char *login)
 {
     hv_due_filter f = {.login = login};
     int n = 50;
@@ -420,7 +435,7 @@ static double due_list(hv_engine *e, const char *login)
 
 /* Seconds per run of the agency's overdue count (hv_task_count_due); out:
  * *count. */
-static double overdue_count(hv_engine *e, int64_t *count)
+double overdue_count(hv_engine *e, int64_t *count)
 {
     hv_due_filter f = {.agency = 1, .overdue_only = 1};
     int n = 5;
@@ -555,6 +570,14 @@ static void parse_options(int argc, char **argv, const char **sizes_arg,
             baseline = v;
         else if (!strcmp(a, "--writes-only"))
             *writes_only = atoi(v);
+        else if (!strcmp(a, "--pg"))
+            pg_dir = v;
+        else if (!strcmp(a, "--pg-skip"))
+            pg_skip = v;
+        else if (!strcmp(a, "--pg-size"))
+            pg_size = strtol(v, NULL, 10);
+        else if (!strcmp(a, "--pg-only"))
+            pg_only = atoi(v);
         else
             bench_die("unknown option %s", a);
     }
@@ -657,7 +680,7 @@ static double bench_caseload(const char *db_path, long size)
 /* A case reference (ref) and a child's name (name, kept when none is
  * found) to look up on the caseload big, from its busiest caseworker
  * (login). */
-static void sample_lookups(const char *big, char *login, size_t login_size, char *ref,
+void sample_lookups(const char *big, char *login, size_t login_size, char *ref,
                            size_t ref_size, char *name, size_t name_size)
 {
     sqlite3 *db;
@@ -852,6 +875,19 @@ static void cost_table(void)
         out("| (no figure of this run is in the baseline file) | - | - | - | - |\n");
 }
 
+/* The section "SQLite file vs PostgreSQL" (bench_pg.c) on the caseload
+ * of pg_size cases (made if missing), or why it is not measured. */
+static void pg_section(void)
+{
+    if (!pg_dir || !*pg_dir) {
+        out("\n## SQLite file vs PostgreSQL\n\nNot measured in this run: %s.\n",
+            pg_skip ? pg_skip : "no PostgreSQL cluster given (--pg)");
+        return;
+    }
+    long rss;
+    bench_pg(pg_dir, caseload(pg_size, &rss), pg_size, data_dir, haven_bin, reps, source);
+}
+
 int main(int argc, char **argv)
 {
     const char *sizes_arg = "10000,100000,1000000", *out_path = NULL;
@@ -869,7 +905,15 @@ int main(int argc, char **argv)
         if (*p == ',')
             p++;
     }
+    if (pg_size <= 0)
+        pg_size = sizes[0];
     header();
+    if (pg_only) {
+        pg_section();
+        if (md)
+            fclose(md);
+        return 0;
+    }
     bench_writes();
     if (writes_only) {
         cost_table();
@@ -899,6 +943,7 @@ int main(int argc, char **argv)
     bench_processes(db_of[nsizes - 1], sizes[nsizes - 1], info[nsizes - 1].gen_rss);
     caseload_table(nsizes, sizes, info);
     out("\nMade with `haven gen --seed 42 --bulk --history P` (bench.c, caseload()).\n");
+    pg_section();
     cost_table();
     out("\n%d target%s missed.\n", misses, misses == 1 ? "" : "s");
     if (md)

@@ -421,3 +421,28 @@ const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size)
     sqlite3_finalize(st);
     return buf;
 }
+
+/* Seconds per one-row SELECT by primary key on the raw database at path
+ * (bench.h): the same 1,000 lookups as pg_raw_select. */
+double raw_select(const char *path, int n)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT ref, body FROM r WHERE id = ?1", -1, &st, NULL) !=
+            SQLITE_OK)
+        bench_die("raw select %s", path);
+    int q = 1000;
+    double t0 = bench_now();
+    for (int i = 0; i < q; i++) {
+        sqlite3_bind_int64(st, 1, 1 + (i * 7919L) % n);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            bench_die("raw select: no row");
+        sqlite3_column_text(st, 1);
+        sqlite3_reset(st);
+    }
+    double t = (bench_now() - t0) / q;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return t;
+}
