@@ -23,6 +23,7 @@
 # standby it lacks.  initdb refuses to run as root: as root, both belong
 # to the unprivileged user nobody (as in cluster.sh).
 set -eu
+cd / # (the server's account may not enter the caller's folder)
 cmd=$1
 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
