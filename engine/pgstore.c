@@ -230,11 +230,13 @@ static int x_sync(sqlite3_vtab *vt)
         pg->broken |= lost || !res;
         pg->doomed = 1;
         sqlite3_free(vt->zErrMsg);
-        vt->zErrMsg = lost || !res
-            ? sqlite3_mprintf("PostgreSQL: the connection to the server was lost while "
-                              "committing: the change may or may not have been saved; "
-                              "look before making it again")
-            : hv__pg_message(pg->conn, res, 0);
+        vt->zErrMsg = !res ? sqlite3_mprintf("PostgreSQL: the connection to the server "
+                                             "was lost: the change was not saved; try again")
+                      : lost ? sqlite3_mprintf("PostgreSQL: the connection to the server was "
+                                               "lost while committing: the change may or may "
+                                               "not have been saved; look before making it "
+                                               "again")
+                             : hv__pg_message(pg->conn, res, 0);
     }
     PQclear(res);
     return rc;

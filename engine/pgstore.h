@@ -30,8 +30,11 @@
 char *hv__pg_display(const char *url);
 
 /* Connects to url with Haven's session settings (UTF-8, UTC, a lock
- * waited for at most busy_ms).  out: *out for PQfinish.  HV_BUSY when it
- * cannot connect, with *err (libpq's reason, never the password). */
+ * waited for at most busy_ms), and unless url says otherwise a server
+ * that does not answer given up in seconds (connect_timeout 10, TCP
+ * keepalives after 30 s idle, tcp_user_timeout 30 s).  out: *out for
+ * PQfinish.  HV_BUSY when it cannot connect, with *err (libpq's reason,
+ * never the password). */
 struct pg_conn;
 hv_status hv__pg_connect(const char *url, int busy_ms, struct pg_conn **out, char **err);
 

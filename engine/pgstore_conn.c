@@ -51,7 +51,14 @@ static int session(PGconn *conn, int busy_ms)
 
 hv_status hv__pg_connect(const char *url, int busy_ms, PGconn **out, char **err)
 {
-    PGconn *conn = PQconnectdb(url);
+    /* Defaults the URL may override (its values come after): a server
+     * that does not answer (its machine gone) is given up in seconds, not
+     * minutes, so that a failover is found (pgstore.h, hv__pg_reset). */
+    static const char *const keys[] = {"connect_timeout", "keepalives_idle",
+                                       "keepalives_interval", "keepalives_count",
+                                       "tcp_user_timeout", "dbname", NULL};
+    const char *values[] = {"10", "30", "10", "3", "30000", url, NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
     char *shown = hv__pg_display(url);
     if (PQstatus(conn) != CONNECTION_OK) {
         /* libpq's message names the host and the reason, never the password */
