@@ -15,6 +15,10 @@
 /* The advisory lock every write transaction takes (pg_advisory_xact_lock):
  * one writer at a time, as on a SQLite file. */
 #define HV_PG_WRITE_LOCK "4826117935"
+/* ...and then marks: a row every writer updates (with no change), so that
+ * a REPEATABLE READ snapshot that turns into a write after another writer
+ * committed fails as PostgreSQL's serialization failure (tx_write). */
+#define HV_PG_WRITE_MARK "UPDATE haven_store SET value = value WHERE key = 'schema_version'"
 /* How many times a transaction's start is tried (pgstore.h). */
 #define HV_PG_TRIES 4
 
@@ -145,9 +149,9 @@ static int doomed(sqlite3_vtab *v)
 }
 
 /* Starts a write transaction: READ COMMITTED (each statement sees every
- * committed write) under the write lock, taken first: as every writer
- * takes it before its first read, writers never meet a serialization
- * failure or deadlock among themselves. */
+ * committed write) under the write lock, taken first, and the writers'
+ * mark: as every writer takes the lock before its first read, writers
+ * never meet a serialization failure or deadlock among themselves. */
 static int tx_write(hv_pg *pg, sqlite3_vtab *v)
 {
     if (pg->doomed)
@@ -155,29 +159,24 @@ static int tx_write(hv_pg *pg, sqlite3_vtab *v)
     if (pg->tx == 2)
         return SQLITE_OK;
     if (pg->tx == 0) {
-        int rc = tx_start(pg, v, "BEGIN; SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK ")");
+        int rc = tx_start(pg, v, "BEGIN; SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK "); "
+                          HV_PG_WRITE_MARK);
         pg->tx = rc == SQLITE_OK ? 2 : 0;
         return rc;
     }
-    /* A read snapshot that turns into a write: the lock now, then whether
-     * a writer committed since the snapshot (an xid assigned since it, or
-     * one running then has committed).  If so, what was read is stale:
-     * busy, as SQLite's own snapshot (SQLITE_BUSY_SNAPSHOT), never a write
-     * made on it.  (Another transaction of the cluster counts too: busy
-     * more often than needed, never less.) */
-    PGresult *res = PQexec(pg->conn,
-        "SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK ");"
-        " SELECT pg_snapshot_xmax(pg_current_snapshot()) = pg_current_xact_id() AND"
-        " NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) x"
-        " WHERE pg_xact_status(x) = 'committed')");
-    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? SQLITE_OK : pg_fail(pg, v, res);
-    if (rc == SQLITE_OK && PQgetvalue(res, 0, 0)[0] != 't') {
+    /* A read snapshot that turns into a write: the lock now, then the
+     * writers' mark, which PostgreSQL refuses (40001) when a writer
+     * committed since the snapshot: what was read is stale, so busy, as
+     * SQLite's own snapshot (SQLITE_BUSY_SNAPSHOT), never a write made on
+     * it (a chain entry after a stale head would fork the chain). */
+    int retry = 0;
+    int rc = pg_run(pg, v, "SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK "); "
+                    HV_PG_WRITE_MARK, &retry);
+    if (rc != SQLITE_OK && retry && !pg->broken) {
         sqlite3_free(v->zErrMsg);
         v->zErrMsg = sqlite3_mprintf("PostgreSQL: another writer changed the store since "
                                      "this transaction began reading; try again");
-        rc = SQLITE_BUSY;
     }
-    PQclear(res);
     if (rc == SQLITE_OK)
         pg->tx = 2; /* else the snapshot stays, for SQLite's rollback */
     return rc;

@@ -135,6 +135,9 @@ char *hv__pg_message(PGconn *conn, const PGresult *res, int lost)
         return sqlite3_mprintf("PostgreSQL: the connection to the server was lost%s; "
                                "the change (if any) was not saved; try again",
                                PQstatus(conn) == CONNECTION_OK ? " (it is read-only now)" : "");
+    if (state && !strcmp(state, "55P03"))
+        return sqlite3_mprintf("PostgreSQL: the store is locked by another writer "
+                               "(waited too long); try again");
     if (msg && state && !strncmp(state, "22", 2))
         msg = "a value does not fit its column"; /* the primary text quotes it */
     if (msg && state && (!strcmp(state, "40001") || !strcmp(state, "40P01")))

@@ -75,7 +75,9 @@ static void stale_snapshot(void)
 {
     run("BEGIN");
     run("SELECT count(*) FROM haven_sequence");
+    /* (the other writer starts as the store's writers do: the lock, the mark) */
     other_run("BEGIN; SELECT pg_advisory_xact_lock(4826117935);"
+              " UPDATE haven_store SET value = value WHERE key = 'schema_version';"
               " INSERT INTO haven_sequence (name, seq) VALUES ('hv_t_other', 1); COMMIT");
     int rc = run("INSERT INTO haven_sequence (name, seq) VALUES ('hv_t_stale', 1)");
     check(busy_with(rc, "another writer changed the store"), "stale snapshot: busy",
