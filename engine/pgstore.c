@@ -19,7 +19,7 @@
  * a REPEATABLE READ snapshot that turns into a write after another writer
  * committed fails as PostgreSQL's serialization failure (tx_write). */
 #define HV_PG_WRITE_MARK "UPDATE haven_store SET value = value WHERE key = 'schema_version'"
-/* How many times a transaction's start is tried (pgstore.h). */
+/* How many times a transaction's start is tried (tx_start). */
 #define HV_PG_TRIES 4
 
 struct hv_pg {

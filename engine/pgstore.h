@@ -14,7 +14,20 @@
  * and opens a PostgreSQL transaction, committed or rolled back with
  * SQLite's (its commit and rollback hooks); so writers are serialised as
  * on a SQLite file, and the audit chain stays one line with many writers.
- * A read transaction is one REPEATABLE READ snapshot.
+ * A read transaction is one REPEATABLE READ snapshot; one that turns into
+ * a write after another writer committed is busy (as SQLite's snapshot).
+ *
+ * Failures: a write committed is committed in PostgreSQL (COMMIT in
+ * xSync), so a COMMIT that fails fails SQLite's too: never success.  A
+ * lost connection (the server gone, or no longer the primary) fails what
+ * runs on it as busy (SQLITE_BUSY, so HV_BUSY, 75: try again) and is made
+ * again (PQreset) when the next transaction starts: with a multi-host URL
+ * and target_session_attrs=read-write, to whichever server is now the
+ * primary.  A transaction's start, where nothing has been read or written
+ * yet, is tried again a few times after a lost connection, a
+ * serialization failure or a deadlock; later in a transaction these are
+ * busy, everything of it rolled back (retrying there would replay SQLite
+ * statements whose reads were already used).
  */
 #ifndef HV_PGSTORE_H
 #define HV_PGSTORE_H
