@@ -51,6 +51,9 @@ static hv_status sql_status(int primary)
 hv_status hv__sql_fail(hv_engine *e, int rc, const char *what)
 {
     int primary = rc & 0xff;
+    const char *msg = e->db ? sqlite3_errmsg(e->db) : "";
+    if (primary == SQLITE_BUSY && !strncmp(msg, "PostgreSQL: ", 12))
+        return hv__fail(e, HV_BUSY, "%s: %s: %s", e->path, what, msg); /* pgstore.h */
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         return hv__fail(e, HV_BUSY,
                         "%s: database is locked by another process (%s); "

@@ -8,31 +8,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 
 /* The advisory lock every write transaction takes (pg_advisory_xact_lock):
  * one writer at a time, as on a SQLite file. */
 #define HV_PG_WRITE_LOCK "4826117935"
-#define HV_PG_MAX_COLS 40
-#define HV_PG_MAX_ARGS 64
-
-/* A stored table as PostgreSQL describes it. */
-typedef struct {
-    char *name;
-    int ncol;
-    char *cols[HV_PG_MAX_COLS];
-    char types[HV_PG_MAX_COLS];        /* i bigint, r double, t text, b bytea */
-    unsigned char dflt[HV_PG_MAX_COLS]; /* has a default: omit a NULL on insert */
-    int rowid;                         /* the INTEGER PRIMARY KEY column, or -1:
-                                        * the hidden "rid" column */
-} pg_table;
+/* ...and then marks: a row every writer updates (with no change), so that
+ * a REPEATABLE READ snapshot that turns into a write after another writer
+ * committed fails as PostgreSQL's serialization failure (tx_write). */
+#define HV_PG_WRITE_MARK "UPDATE haven_store SET value = value WHERE key = 'schema_version'"
+/* How many times a transaction's start is tried (tx_start). */
+#define HV_PG_TRIES 4
 
 struct hv_pg {
     PGconn *conn;
     sqlite3 *db;
     int tx;       /* 0 none, 1 a read snapshot, 2 a write (locked) */
-    int broken;   /* the connection was lost */
+    int broken;   /* the connection was lost: made again between transactions */
+    int busy_ms;  /* the lock_timeout of its session */
+    int doomed;   /* a COMMIT failed: SQLite must roll back before anything */
     /* SQLite's savepoint levels mirrored in PostgreSQL (hv_sp<level>),
      * lowest first: every table of a transaction reports the same
      * levels, and a table joining late reports the current one again. */
@@ -55,59 +51,55 @@ typedef struct {
 
 /* ---- talking to PostgreSQL ---------------------------------------------- */
 
-/* The SQLite code for a PostgreSQL failure (res may be NULL). */
-static int pg_code(hv_pg *pg, const PGresult *res)
+/* The SQLite code for a failure, and v's message when v (pgstore.h). */
+static int pg_fail(hv_pg *pg, sqlite3_vtab *v, const PGresult *res)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
-        pg->broken = 1;
-        return SQLITE_IOERR;
+    int lost = 0, rc = hv__pg_code(pg->conn, res, &lost);
+    pg->broken |= lost;
+    if (v) {
+        sqlite3_free(v->zErrMsg);
+        v->zErrMsg = hv__pg_message(pg->conn, res, lost);
     }
-    if (!state)
-        return SQLITE_ERROR;
-    if (!strncmp(state, "23", 2))
-        return SQLITE_CONSTRAINT;
-    if (!strcmp(state, "40001") || !strcmp(state, "40P01") ||
-        !strcmp(state, "55P03") || !strcmp(state, "57014"))
-        return SQLITE_BUSY;
-    if (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3)) {
-        pg->broken = 1;
-        return SQLITE_IOERR;
-    }
-    if (!strcmp(state, "53100"))
-        return SQLITE_FULL;
-    return SQLITE_ERROR;
-}
-
-/* Sets v's message from a failure: PostgreSQL's primary message only (its
- * DETAIL can quote the row's values). */
-static void pg_message(sqlite3_vtab *v, hv_pg *pg, const PGresult *res)
-{
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (msg && state && !strncmp(state, "22", 2))
-        msg = "a value does not fit its column"; /* the primary text quotes it */
-    if (!msg)
-        msg = PQstatus(pg->conn) == CONNECTION_OK ? "failed"
-                                                  : "the connection was lost";
-    sqlite3_free(v->zErrMsg);
-    v->zErrMsg = sqlite3_mprintf("PostgreSQL: %s", msg);
+    return rc;
 }
 
 /* Runs a command with no parameters; SQLITE_OK or the failure's code (and
- * v's message when v). */
-static int pg_command(hv_pg *pg, sqlite3_vtab *v, const char *sql)
+ * v's message when v).  *retry (when given): 1 when it failed as a
+ * serialization failure or deadlock. */
+static int pg_run(hv_pg *pg, sqlite3_vtab *v, const char *sql, int *retry)
 {
     PGresult *res = PQexec(pg->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     int rc = SQLITE_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        rc = pg_code(pg, res);
-        if (v)
-            pg_message(v, pg, res);
+        rc = pg_fail(pg, v, res);
+        if (retry)
+            *retry = hv__pg_retryable(res);
     }
     PQclear(res);
     return rc;
+}
+
+static int pg_command(hv_pg *pg, sqlite3_vtab *v, const char *sql)
+{
+    return pg_run(pg, v, sql, NULL);
+}
+
+/* Between transactions, a lost connection is made again (to the primary
+ * of the moment); SQLITE_BUSY with v's message when none answers. */
+static int pg_revive(hv_pg *pg, sqlite3_vtab *v)
+{
+    if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK)
+        return SQLITE_OK;
+    char why[200];
+    if (hv__pg_reset(pg->conn, pg->busy_ms, why, sizeof why)) {
+        sqlite3_free(v->zErrMsg);
+        v->zErrMsg = sqlite3_mprintf("PostgreSQL: the connection to the server was "
+                                     "lost and no primary answers (%s); try again", why);
+        return SQLITE_BUSY;
+    }
+    pg->broken = 0;
+    return SQLITE_OK;
 }
 
 /* ---- transactions -------------------------------------------------------- */
@@ -120,29 +112,74 @@ static int tx_end(hv_pg *pg, int commit)
     pg->tx = 0;
     pg->nsp = 0;
     if (pg->broken)
-        return SQLITE_IOERR;
+        return SQLITE_BUSY;
     return pg_command(pg, NULL, commit ? "COMMIT" : "ROLLBACK");
 }
 
+/* Starts a PostgreSQL transaction with sql.  Nothing of it has been read
+ * or written yet, so trying again is safe: a connection found lost is
+ * made again (pg_revive) and a serialization failure or deadlock waited
+ * out, up to HV_PG_TRIES times in all; then SQLITE_BUSY. */
+static int tx_start(hv_pg *pg, sqlite3_vtab *v, const char *sql)
+{
+    int rc = SQLITE_BUSY;
+    for (int i = 0; i < HV_PG_TRIES; i++) {
+        if (i && !pg->broken)
+            usleep(20000u << i); /* a serialization failure: let the other finish */
+        int retry = 0;
+        if ((rc = pg_revive(pg, v)) != SQLITE_OK)
+            return rc;
+        if ((rc = pg_run(pg, v, sql, &retry)) == SQLITE_OK)
+            return rc;
+        if (!pg->broken && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+            pg_command(pg, NULL, "ROLLBACK");
+        if (!pg->broken && !retry)
+            return rc;
+    }
+    return rc;
+}
+
+/* After a failed COMMIT, until SQLite has rolled back: busy. */
+static int doomed(sqlite3_vtab *v)
+{
+    sqlite3_free(v->zErrMsg);
+    v->zErrMsg = sqlite3_mprintf("PostgreSQL: this transaction's COMMIT failed; "
+                                 "roll it back");
+    return SQLITE_BUSY;
+}
+
 /* Starts a write transaction: READ COMMITTED (each statement sees every
- * committed write) under the write lock, taken first. */
+ * committed write) under the write lock, taken first, and the writers'
+ * mark: as every writer takes the lock before its first read, writers
+ * never meet a serialization failure or deadlock among themselves. */
 static int tx_write(hv_pg *pg, sqlite3_vtab *v)
 {
+    if (pg->doomed)
+        return doomed(v);
     if (pg->tx == 2)
         return SQLITE_OK;
-    /* a snapshot that turns into a write: the lock now; a row another
-     * writer changed since the snapshot fails as busy (40001). */
-    const char *sql = pg->tx == 1 ? "SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK ")"
-                                  : "BEGIN; SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK ")";
-    int rc = pg_command(pg, v, sql);
-    if (rc != SQLITE_OK) {
-        if (pg->tx == 0)
-            pg_command(pg, NULL, "ROLLBACK");
-        pg->tx = 0;
+    if (pg->tx == 0) {
+        int rc = tx_start(pg, v, "BEGIN; SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK "); "
+                          HV_PG_WRITE_MARK);
+        pg->tx = rc == SQLITE_OK ? 2 : 0;
         return rc;
     }
-    pg->tx = 2;
-    return SQLITE_OK;
+    /* A read snapshot that turns into a write: the lock now, then the
+     * writers' mark, which PostgreSQL refuses (40001) when a writer
+     * committed since the snapshot: what was read is stale, so busy, as
+     * SQLite's own snapshot (SQLITE_BUSY_SNAPSHOT), never a write made on
+     * it (a chain entry after a stale head would fork the chain). */
+    int retry = 0;
+    int rc = pg_run(pg, v, "SELECT pg_advisory_xact_lock(" HV_PG_WRITE_LOCK "); "
+                    HV_PG_WRITE_MARK, &retry);
+    if (rc != SQLITE_OK && retry && !pg->broken) {
+        sqlite3_free(v->zErrMsg);
+        v->zErrMsg = sqlite3_mprintf("PostgreSQL: another writer changed the store since "
+                                     "this transaction began reading; try again");
+    }
+    if (rc == SQLITE_OK)
+        pg->tx = 2; /* else the snapshot stays, for SQLite's rollback */
+    return rc;
 }
 
 /* Brings the PostgreSQL transaction in line with SQLite's before a read or
@@ -151,30 +188,76 @@ static int tx_write(hv_pg *pg, sqlite3_vtab *v)
  * transaction when SQLite holds its write lock (BEGIN IMMEDIATE). */
 static int tx_sync(hv_pg *pg, sqlite3_vtab *v)
 {
+    if (pg->doomed)
+        return doomed(v);
     if (sqlite3_get_autocommit(pg->db)) {
         if (pg->tx == 1)
             tx_end(pg, 1);
-        return SQLITE_OK;
+        return pg->tx ? SQLITE_OK : pg_revive(pg, v);
     }
     if (pg->tx)
         return SQLITE_OK;
     if (sqlite3_txn_state(pg->db, NULL) == SQLITE_TXN_WRITE)
         return tx_write(pg, v);
-    int rc = pg_command(pg, v, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    int rc = tx_start(pg, v, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     if (rc == SQLITE_OK)
         pg->tx = 1;
     return rc;
 }
 
+/* xSync: SQLite commits a transaction that wrote.  COMMIT here, not in
+ * the commit hook, so that a failure keeps its code and message: a
+ * connection lost at COMMIT is busy (75) and never success, though the
+ * server may have made the change durable before it went (its outcome
+ * cannot be known here). */
+static int x_sync(sqlite3_vtab *vt)
+{
+    hv_pg *pg = ((pg_vtab *)vt)->pg;
+    if (pg->doomed)
+        return doomed(vt);
+    if (pg->tx != 2)
+        return SQLITE_OK; /* committed by another table's xSync */
+    pg->tx = 0;
+    pg->nsp = 0;
+    PGresult *res = pg->broken ? NULL : PQexec(pg->conn, "COMMIT");
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(res), "COMMIT")
+                 ? SQLITE_OK : SQLITE_BUSY;
+    if (rc != SQLITE_OK) {
+        int lost = 0;
+        rc = res && PQresultStatus(res) == PGRES_COMMAND_OK ? SQLITE_BUSY
+                                                            : hv__pg_code(pg->conn, res, &lost);
+        pg->broken |= lost || !res;
+        pg->doomed = 1;
+        sqlite3_free(vt->zErrMsg);
+        vt->zErrMsg = !res ? sqlite3_mprintf("PostgreSQL: the connection to the server "
+                                             "was lost: the change was not saved; try again")
+                      : lost ? sqlite3_mprintf("PostgreSQL: the connection to the server was "
+                                               "lost while committing: the change may or may "
+                                               "not have been saved; look before making it "
+                                               "again")
+                             : hv__pg_message(pg->conn, res, 0);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* A read-only transaction (or a write one that wrote nothing) ends here:
+ * nothing to lose if its COMMIT fails. */
 static int on_commit(void *arg)
 {
     hv_pg *pg = arg;
-    if (pg->tx && tx_end(pg, 1) != SQLITE_OK)
-        return 1; /* SQLite rolls back; PostgreSQL did */
+    if (pg->doomed)
+        return 1;
+    tx_end(pg, 1);
     return 0;
 }
 
-static void on_rollback(void *arg) { tx_end(arg, 0); }
+static void on_rollback(void *arg)
+{
+    hv_pg *pg = arg;
+    pg->doomed = 0;
+    tx_end(pg, 0);
+}
 
 /* ---- the module ---------------------------------------------------------- */
 
@@ -229,177 +312,9 @@ static int x_disconnect(sqlite3_vtab *v)
     return SQLITE_OK;
 }
 
-/* The column's name for SQL ("rid" for the hidden rowid). */
-static const char *col_name(const pg_table *t, int i)
-{
-    if (i < 0)
-        return t->rowid >= 0 ? t->cols[t->rowid] : "rid";
-    return t->cols[i];
-}
-
-static char col_type(const pg_table *t, int i)
-{
-    return i < 0 ? 'i' : t->types[i];
-}
-
-/* The operator of a constraint PostgreSQL can take, or NULL. */
-static const char *op_text(int op)
-{
-    switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
-    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
-    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
-    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
-    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
-    case SQLITE_INDEX_CONSTRAINT_NE: return "<>";
-    case SQLITE_INDEX_CONSTRAINT_IS: return "IS NOT DISTINCT FROM";
-    case SQLITE_INDEX_CONSTRAINT_ISNOT: return "IS DISTINCT FROM";
-    case SQLITE_INDEX_CONSTRAINT_ISNULL: return "IS NULL";
-    case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return "IS NOT NULL";
-    default: return NULL;
-    }
-}
-
-/* Appends text to *sql (sqlite3_mprintf'd); 0 when out of memory. */
-static int append(char **sql, const char *fmt, const char *a, const char *b)
-{
-    char *next = sqlite3_mprintf(fmt, *sql ? *sql : "", a, b);
-    sqlite3_free(*sql);
-    *sql = next;
-    return next != NULL;
-}
-
-/* The WHERE clause of the constraints pushed to PostgreSQL (text and
- * integer columns, and equality on blobs), numbering their arguments.
- * out: *all 1 when every usable constraint went. */
-static int plan_where(pg_table *t, sqlite3_index_info *ii, char **where,
-                      int *nargs, int *all, double *cost)
-{
-    *all = 1;
-    for (int i = 0; i < ii->nConstraint; i++) {
-        const struct sqlite3_index_constraint *c = &ii->aConstraint[i];
-        if (!c->usable || c->op == SQLITE_INDEX_CONSTRAINT_LIMIT ||
-            c->op == SQLITE_INDEX_CONSTRAINT_OFFSET)
-            continue;
-        const char *op = op_text(c->op);
-        char type = col_type(t, c->iColumn);
-        if (!op || (type == 'b' && c->op != SQLITE_INDEX_CONSTRAINT_EQ &&
-                    c->op != SQLITE_INDEX_CONSTRAINT_ISNULL &&
-                    c->op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL)) {
-            *all = 0;
-            continue;
-        }
-        const char *collate = type == 't' ? " COLLATE \"C\"" : "";
-        char arg[32] = "";
-        if (c->op != SQLITE_INDEX_CONSTRAINT_ISNULL &&
-            c->op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL) {
-            if (*nargs >= HV_PG_MAX_ARGS) {
-                *all = 0;
-                continue;
-            }
-            ii->aConstraintUsage[i].argvIndex = ++*nargs;
-            snprintf(arg, sizeof arg, " $%d", *nargs);
-        }
-        ii->aConstraintUsage[i].omit = 1;
-        char piece[200];
-        snprintf(piece, sizeof piece, "\"%s\"%s %s%s", col_name(t, c->iColumn),
-                 collate, op, arg);
-        if (!append(where, "%s%s%s", *where ? " AND " : " WHERE ", piece))
-            return SQLITE_NOMEM;
-        int key = c->iColumn < 0 || c->iColumn == t->rowid;
-        *cost /= c->op == SQLITE_INDEX_CONSTRAINT_EQ ? (key ? 100000 : 50) : 4;
-    }
-    return SQLITE_OK;
-}
-
-/* ORDER BY for PostgreSQL when every term is a column (SQLite's order:
- * NULLs first ascending, bytes for text).  out: *consumed. */
-static int plan_order(pg_table *t, sqlite3_index_info *ii, char **order, int *consumed)
-{
-    *consumed = 0;
-    if (ii->nOrderBy == 0)
-        return SQLITE_OK;
-    for (int i = 0; i < ii->nOrderBy; i++)
-        if (col_type(t, ii->aOrderBy[i].iColumn) == 'b')
-            return SQLITE_OK;
-    for (int i = 0; i < ii->nOrderBy; i++) {
-        int col = ii->aOrderBy[i].iColumn, desc = ii->aOrderBy[i].desc;
-        char piece[160];
-        snprintf(piece, sizeof piece, "\"%s\"%s %s", col_name(t, col),
-                 col_type(t, col) == 't' ? " COLLATE \"C\"" : "",
-                 desc ? "DESC NULLS LAST" : "ASC NULLS FIRST");
-        if (!append(order, "%s%s%s", *order ? ", " : " ORDER BY ", piece))
-            return SQLITE_NOMEM;
-    }
-    *consumed = 1;
-    ii->orderByConsumed = 1;
-    return SQLITE_OK;
-}
-
-/* LIMIT and OFFSET, when every other constraint and the order went to
- * PostgreSQL too. */
-static int plan_limit(sqlite3_index_info *ii, char **limit, int *nargs)
-{
-    for (int i = 0; i < ii->nConstraint; i++) {
-        const struct sqlite3_index_constraint *c = &ii->aConstraint[i];
-        if (!c->usable || (c->op != SQLITE_INDEX_CONSTRAINT_LIMIT &&
-                           c->op != SQLITE_INDEX_CONSTRAINT_OFFSET) ||
-            *nargs >= HV_PG_MAX_ARGS)
-            continue;
-        ii->aConstraintUsage[i].argvIndex = ++*nargs;
-        ii->aConstraintUsage[i].omit = 1;
-        char piece[40];
-        snprintf(piece, sizeof piece, "%s $%d",
-                 c->op == SQLITE_INDEX_CONSTRAINT_LIMIT ? "LIMIT" : "OFFSET", *nargs);
-        if (!append(limit, "%s %s%s", piece, ""))
-            return SQLITE_NOMEM;
-    }
-    return SQLITE_OK;
-}
-
-/* The plan is the whole SELECT, in idxStr: the rowid, then every column
- * the statement uses (NULL for the rest, so positions stay fixed). */
 static int x_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
 {
-    pg_vtab *v = (pg_vtab *)vt;
-    pg_table *t = v->t;
-    char *where = NULL, *order = NULL, *limit = NULL, *sql = NULL;
-    int nargs = 0, all = 1, consumed = 0, rc;
-    double cost = 1e7;
-    if ((rc = plan_where(t, ii, &where, &nargs, &all, &cost)) ||
-        (rc = plan_order(t, ii, &order, &consumed)))
-        goto done;
-    if (all && (ii->nOrderBy == 0 || consumed) && (rc = plan_limit(ii, &limit, &nargs)))
-        goto done;
-    if (!append(&sql, "%sSELECT \"%s\"%s", col_name(t, -1), "")) {
-        rc = SQLITE_NOMEM;
-        goto done;
-    }
-    for (int i = 0; i < t->ncol; i++) {
-        int used = i >= 63 || (ii->colUsed & ((sqlite3_uint64)1 << i));
-        if (!append(&sql, used ? "%s, \"%s\"" : "%s, NULL%s", used ? t->cols[i] : "", ""))
-            goto nomem;
-    }
-    if (!append(&sql, "%s FROM \"%s\"", t->name, "") ||
-        (where && !append(&sql, "%s%s", where, "")) ||
-        (order && !append(&sql, "%s%s", order, "")) ||
-        (limit && !append(&sql, "%s%s", limit, "")))
-        goto nomem;
-    ii->idxStr = sql;
-    ii->needToFreeIdxStr = 1;
-    ii->idxNum = nargs;
-    ii->estimatedCost = cost;
-    ii->estimatedRows = (sqlite3_int64)(cost > 1 ? cost / 10 : 1);
-    sql = NULL;
-    goto done;
-nomem:
-    rc = SQLITE_NOMEM;
-done:
-    sqlite3_free(where);
-    sqlite3_free(order);
-    sqlite3_free(limit);
-    sqlite3_free(sql);
-    return rc;
+    return hv__pg_plan(((pg_vtab *)vt)->t, ii);
 }
 
 static int x_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
@@ -421,53 +336,6 @@ static int x_close(sqlite3_vtab_cursor *cur)
     return SQLITE_OK;
 }
 
-/* Parameter values for libpq from SQLite values: text for numbers and
- * text, binary for blobs.  num: buffers for the numbers' text. */
-typedef struct {
-    const char *vals[HV_PG_MAX_ARGS + HV_PG_MAX_COLS + 1];
-    int lens[HV_PG_MAX_ARGS + HV_PG_MAX_COLS + 1];
-    int fmts[HV_PG_MAX_ARGS + HV_PG_MAX_COLS + 1];
-    char num[HV_PG_MAX_ARGS + HV_PG_MAX_COLS + 1][32];
-    int n;
-} pg_params;
-
-static void param_add(pg_params *p, sqlite3_value *v, char type)
-{
-    int i = p->n++;
-    p->fmts[i] = 0;
-    p->lens[i] = 0;
-    switch (sqlite3_value_type(v)) {
-    case SQLITE_NULL:
-        p->vals[i] = NULL;
-        break;
-    case SQLITE_INTEGER:
-        snprintf(p->num[i], sizeof p->num[i], "%lld", (long long)sqlite3_value_int64(v));
-        p->vals[i] = p->num[i];
-        break;
-    case SQLITE_FLOAT:
-        snprintf(p->num[i], sizeof p->num[i], "%.17g", sqlite3_value_double(v));
-        p->vals[i] = p->num[i];
-        break;
-    case SQLITE_BLOB:
-        if (type != 't') {
-            p->vals[i] = sqlite3_value_blob(v);
-            p->lens[i] = sqlite3_value_bytes(v);
-            p->fmts[i] = 1;
-            if (!p->vals[i])
-                p->vals[i] = "";
-            break;
-        }
-        /* a blob into text is its bytes as text */
-        __attribute__((fallthrough));
-    default:
-        p->vals[i] = (const char *)sqlite3_value_text(v);
-        if (type == 'b') { /* text into bytea: its bytes */
-            p->lens[i] = sqlite3_value_bytes(v);
-            p->fmts[i] = 1;
-        }
-    }
-}
-
 static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
                     int argc, sqlite3_value **argv)
 {
@@ -481,16 +349,20 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
     pg_params p;
     p.n = 0;
     for (int i = 0; i < argc && i < HV_PG_MAX_ARGS; i++)
-        param_add(&p, argv[i], 't' + (sqlite3_value_type(argv[i]) == SQLITE_BLOB) * ('b' - 't'));
-    PQclear(c->res);
-    c->res = PQexecParams(pg->conn, idx_str, p.n, NULL, p.vals, p.lens, p.fmts, 1);
-    if (PQresultStatus(c->res) != PGRES_TUPLES_OK) {
-        rc = pg_code(pg, c->res);
-        pg_message(&v->base, pg, c->res);
+        hv__pg_param_add(&p, argv[i], 't' + (sqlite3_value_type(argv[i]) == SQLITE_BLOB) * ('b' - 't'));
+    for (int again = pg->tx == 0; ; again = 0) {
+        PQclear(c->res);
+        c->res = PQexecParams(pg->conn, idx_str, p.n, NULL, p.vals, p.lens, p.fmts, 1);
+        if (PQresultStatus(c->res) == PGRES_TUPLES_OK)
+            break;
+        rc = pg_fail(pg, &v->base, c->res);
         PQclear(c->res);
         c->res = NULL;
         c->nrows = c->row = 0;
-        return rc;
+        /* a read outside a transaction: once more on a connection made
+         * again, when it was lost */
+        if (!again || !pg->broken || pg_revive(pg, &v->base) != SQLITE_OK)
+            return rc;
     }
     c->row = 0;
     c->nrows = PQntuples(c->res);
@@ -556,72 +428,6 @@ static int x_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *out)
     return SQLITE_OK;
 }
 
-/* Builds the INSERT of argv (xUpdate's) into sql and p: a NULL where the
- * column has a default is left to PostgreSQL; a NULL rowid column gets
- * the next number (max + 1: writers are serialised). */
-static int build_insert(pg_table *t, sqlite3 *db, sqlite3_value **argv,
-                        char **sql, pg_params *p)
-{
-    char *cols = NULL, *vals = NULL;
-    for (int i = 0; i < t->ncol; i++) {
-        sqlite3_value *val = argv[2 + i];
-        if (i == t->rowid && sqlite3_value_type(val) == SQLITE_NULL)
-            val = argv[1];
-        int null = sqlite3_value_type(val) == SQLITE_NULL;
-        if (null && t->dflt[i])
-            continue;
-        char ph[96];
-        if (null && i == t->rowid)
-            snprintf(ph, sizeof ph, "(SELECT coalesce(max(\"%s\"), 0) + 1 FROM \"%s\")",
-                     t->cols[i], t->name);
-        else {
-            param_add(p, val, t->types[i]);
-            snprintf(ph, sizeof ph, "$%d", p->n);
-        }
-        if (!append(&cols, "%s%s\"%s\"", cols ? ", " : "", t->cols[i]) ||
-            !append(&vals, "%s%s%s", vals ? ", " : "", ph)) {
-            sqlite3_free(cols);
-            sqlite3_free(vals);
-            return SQLITE_NOMEM;
-        }
-    }
-    int conflict = sqlite3_vtab_on_conflict(db);
-    *sql = sqlite3_mprintf("INSERT INTO \"%s\" (%s) VALUES (%s)%s RETURNING \"%s\"",
-                           t->name, cols ? cols : "", vals ? vals : "",
-                           conflict == SQLITE_IGNORE ? " ON CONFLICT DO NOTHING" : "",
-                           col_name(t, -1));
-    sqlite3_free(cols);
-    sqlite3_free(vals);
-    return *sql ? SQLITE_OK : SQLITE_NOMEM;
-}
-
-/* The UPDATE of row argv[0] (the columns SQLite changes). */
-static int build_update(pg_table *t, sqlite3_value **argv, char **sql, pg_params *p)
-{
-    char *sets = NULL;
-    for (int i = 0; i < t->ncol; i++) {
-        if (sqlite3_value_nochange(argv[2 + i]))
-            continue;
-        param_add(p, argv[2 + i], t->types[i]);
-        char ph[16];
-        snprintf(ph, sizeof ph, "$%d", p->n);
-        if (!append(&sets, "%s%s\"%s\" = ", sets ? ", " : "", t->cols[i]) ||
-            !append(&sets, "%s%s%s", ph, "")) {
-            sqlite3_free(sets);
-            return SQLITE_NOMEM;
-        }
-    }
-    if (!sets) {
-        *sql = NULL; /* nothing changes */
-        return SQLITE_OK;
-    }
-    param_add(p, argv[0], 'i');
-    *sql = sqlite3_mprintf("UPDATE \"%s\" SET %s WHERE \"%s\" = $%d", t->name, sets,
-                           col_name(t, -1), p->n);
-    sqlite3_free(sets);
-    return *sql ? SQLITE_OK : SQLITE_NOMEM;
-}
-
 /* Runs one write inside a savepoint, so a refused row (a constraint the
  * engine expects to meet) leaves the transaction usable, as in SQLite. */
 static int run_write(pg_vtab *v, const char *sql, pg_params *p, sqlite3_int64 *rowid,
@@ -634,8 +440,7 @@ static int run_write(pg_vtab *v, const char *sql, pg_params *p, sqlite3_int64 *r
     PGresult *res = PQexecParams(pg->conn, sql, p->n, NULL, p->vals, p->lens, p->fmts, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        rc = pg_code(pg, res);
-        pg_message(&v->base, pg, res);
+        rc = pg_fail(pg, &v->base, res);
         PQclear(res);
         if (!pg->broken)
             pg_command(pg, NULL, "ROLLBACK TO SAVEPOINT hv_row");
@@ -659,18 +464,18 @@ static int x_update(sqlite3_vtab *vt, int argc, sqlite3_value **argv, sqlite3_in
     char *sql = NULL;
     int insert = argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL;
     if (argc == 1) {
-        param_add(&p, argv[0], 'i');
+        hv__pg_param_add(&p, argv[0], 'i');
         sql = sqlite3_mprintf("DELETE FROM \"%s\" WHERE \"%s\" = $1", t->name,
-                              col_name(t, -1));
+                              hv__pg_col_name(t, -1));
         rc = sql ? SQLITE_OK : SQLITE_NOMEM;
     } else if (insert)
-        rc = build_insert(t, v->pg->db, argv, &sql, &p);
+        rc = hv__pg_build_insert(t, v->pg->db, argv, &sql, &p);
     else if (sqlite3_value_int64(argv[0]) != sqlite3_value_int64(argv[1])) {
         sqlite3_free(vt->zErrMsg);
         vt->zErrMsg = sqlite3_mprintf("hv_pg: a row's number cannot change");
         return SQLITE_CONSTRAINT;
     } else
-        rc = build_update(t, argv, &sql, &p);
+        rc = hv__pg_build_update(t, argv, &sql, &p);
     if (rc == SQLITE_OK && sql)
         rc = run_write(v, sql, &p, rowid, insert);
     sqlite3_free(sql);
@@ -755,7 +560,7 @@ static sqlite3_module pg_module = {
     .xRowid = x_rowid,
     .xUpdate = x_update,
     .xBegin = x_begin,
-    .xSync = x_noop,
+    .xSync = x_sync,
     .xCommit = x_noop,   /* the commit hook commits, once for all tables */
     .xRollback = x_noop, /* likewise the rollback hook */
     .xSavepoint = x_savepoint,
@@ -833,6 +638,7 @@ hv_status hv__pg_open(const char *url, int busy_ms, sqlite3 *db, hv_pg **out_pg,
     if (!pg)
         return HV_NOMEM;
     pg->db = db;
+    pg->busy_ms = busy_ms;
     hv_status s = hv__pg_connect(url, busy_ms, &pg->conn, err);
     int version = s == HV_OK ? stored_version(pg) : 0;
     if (s == HV_OK && version < 0) {
@@ -896,5 +702,6 @@ void hv__pg_busy_timeout(hv_pg *pg, int busy_ms)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "SET lock_timeout = %d", busy_ms > 0 ? busy_ms : 1);
+    pg->busy_ms = busy_ms;
     pg_command(pg, NULL, sql);
 }

@@ -242,7 +242,12 @@ static int check_pem(const char *key, const char *path, const char *what, char *
 int hvd_config_check(const hvd_config *c, char *err, size_t errlen)
 {
     struct stat st;
-    if (stat(c->db, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* A PostgreSQL store (db = postgresql://...): its rows are the
+     * server's, its key files are in HAVEN_STATE_DIR (made 0600 by haven
+     * init); the engine says at the first request if it cannot be reached
+     * (it may be down while havend starts, or failing over). */
+    int url = !strncmp(c->db, "postgresql://", 13) || !strncmp(c->db, "postgres://", 11);
+    if (!url && (stat(c->db, &st) != 0 || !S_ISREG(st.st_mode))) {
         snprintf(err, errlen, "db: %s: no such database (make it with haven init)", c->db);
         return -1;
     }
@@ -250,7 +255,7 @@ int hvd_config_check(const hvd_config *c, char *err, size_t errlen)
      * may read them (the file mode of haven init is 0600). */
     static const char *const suffixes[] = {"", "-wal", "-shm", ".key", ".audit-key",
                                            ".checkpoints"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    for (size_t i = 0; !url && i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s%s", c->db, suffixes[i]);
         if (stat(path, &st) == 0 && (st.st_mode & 0077)) {

@@ -230,8 +230,9 @@ static hv_status token_identity(hv_engine *e, const char *token, ident *id)
     return st;
 }
 
-/* Establishes who sends request c: HV_OK with id filled, or HV_DENIED
- * (audited) with *why set to the one-line reason for the client. */
+/* Establishes who sends request c: HV_OK with id filled, HV_BUSY when the
+ * store cannot tell now (hv_errmsg says why), or HV_DENIED (audited) with
+ * *why set to the one-line reason for the client. */
 static hv_status authenticate(struct MHD_Connection *c, const char *kind, hv_engine *e,
                               ident *id, const char **why)
 {
@@ -272,6 +273,8 @@ static hv_status authenticate(struct MHD_Connection *c, const char *kind, hv_eng
         *why = "authentication required (haven --server URL login LOGIN)";
         return HV_DENIED;
     }
+    if (st == HV_BUSY)
+        return st; /* the store is busy or failing over: no refusal */
     if (st != HV_OK)
         addr_failed(id->from);
     return st;
@@ -784,7 +787,12 @@ static enum MHD_Result begin(struct MHD_Connection *c, const char *kind, const c
         /* what a command on the file says (e.g. 65, not a haven database) */
         r->open_exit = hv_status_exit_code(st);
         r->open_msg = err;
-    } else if (authenticate(c, kind, e, &id, &r->why) != HV_OK) {
+    } else if ((st = authenticate(c, kind, e, &id, &r->why)) == HV_BUSY) {
+        /* busy (75): the client tries again (hv_free is free) */
+        r->open_exit = hv_status_exit_code(st);
+        r->open_msg = strdup(hv_errmsg(e));
+        hv_free(id.login);
+    } else if (st != HV_OK) {
         r->refused = 1;
         hv_free(id.login);
     } else {
