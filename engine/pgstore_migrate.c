@@ -43,8 +43,13 @@ static hv_status store_query(hv_engine *e, const char *sql, const char *what, PG
         return HV_OK;
     }
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    hv_status s = hv__fail(e, HV_INTERNAL, "%s: migrating the store: %s: PostgreSQL: %s",
-                           e->path, what, msg ? msg : "failed");
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    /* a lock not had in time (another session still reads a table) */
+    int busy = state && (!strcmp(state, "55P03") || !strcmp(state, "40001") ||
+                         !strcmp(state, "40P01"));
+    hv_status s = hv__fail(e, busy ? HV_BUSY : HV_INTERNAL,
+                           "%s: migrating the store: %s: PostgreSQL: %s", e->path, what,
+                           msg ? msg : "failed");
     PQclear(res);
     return s;
 }
@@ -163,7 +168,8 @@ hv_status hv__pg_migrate_store(hv_engine *e)
     char *err = NULL;
     s = hv__pg_fill(hv__pg_conn(e->pg), e->db, &err);
     if (s != HV_OK)
-        s = hv__fail(e, s, "%s: migrating the store: %s", e->path, err ? err : "failed");
+        s = hv__fail(e, s == HV_NOMEM ? HV_NOMEM : HV_INTERNAL, "%s: migrating the store: %s",
+                     e->path, err ? err : "failed");
     hv__free(err);
     return s;
 }

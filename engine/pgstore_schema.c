@@ -224,6 +224,9 @@ static int copy_rows(sqlite3 *src, PGconn *conn, const char *name, char **err)
         PGresult *res = PQexecParams(conn, ins.s, ncol, NULL, vals, lens, fmts, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (msg && state && !strncmp(state, "22", 2))
+                msg = "a value does not fit its column"; /* the text quotes it */
             *err = hv__asprintf("PostgreSQL: copying %s: %s", name, msg ? msg : "failed");
             result = -1;
         }
