@@ -94,6 +94,7 @@ static struct {
 } tu_pg_dbs[TU_PG_MAX];
 static int tu_pg_n;
 static char tu_pg_state[4096];
+static pid_t tu_pg_owner; /* the process that made them (not a forked child) */
 
 int tu_pg(void)
 {
@@ -123,6 +124,8 @@ static int tu_pg_admin(const char *sql)
 
 static void tu_pg_cleanup(void)
 {
+    if (getpid() != tu_pg_owner)
+        return;
     for (int i = 0; i < tu_pg_n; i++)
         if (tu_pg_dbs[i].dir[0])
             tu_rmtree(tu_pg_dbs[i].dir);
@@ -142,6 +145,7 @@ static const char *tu_pg_url(const char *dir)
         snprintf(tu_pg_state, sizeof tu_pg_state, "%s", state);
         free(state);
         setenv("HAVEN_STATE_DIR", tu_pg_state, 1);
+        tu_pg_owner = getpid();
         atexit(tu_pg_cleanup);
     }
     if (tu_pg_n == TU_PG_MAX)
