@@ -6,6 +6,7 @@
 #include "core.h"
 #include "error.h"
 #include "events.h"
+#include "pgstore_migrate.h"
 #include "store.h"
 
 /*
@@ -560,17 +561,33 @@ hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to)
         return HV_OK;
     if ((st = hv__store_begin(e)) != HV_OK)
         return st;
-    /* Re-read under the write lock: another process may have migrated. */
-    if ((st = hv__store_schema_version(e, &version)) != HV_OK) {
+    /* Re-read under the write lock: another process may have migrated.
+     * (A PostgreSQL store's version is the stored one: pgstore_migrate.h.) */
+    st = e->pg ? hv__pg_migrate_lock(e, &version) : hv__store_schema_version(e, &version);
+    if (st != HV_OK) {
         hv__store_rollback(e);
         return st;
     }
-    if (version >= target)
-        return hv__store_commit(e);
+    if (e->pg && version > HV_SCHEMA_VERSION) {
+        hv__store_rollback(e);
+        return hv__fail(e, HV_INVALID,
+                        "%s: database schema version %d is newer than this "
+                        "haven understands (%d); upgrade haven",
+                        e->path, version, HV_SCHEMA_VERSION);
+    }
+    if (version >= target) {
+        st = hv__store_commit(e);
+        return st == HV_OK && e->pg ? hv__pg_migrate_reattach(e) : st;
+    }
     if (version < 0) {
         hv__store_rollback(e);
         return hv__fail(e, HV_CORRUPT, "%s: not a haven database (schema "
                         "version %d)", e->path, version);
+    }
+    /* On PostgreSQL the steps run on local copies of the stored tables. */
+    if (e->pg && (st = hv__pg_migrate_localise(e)) != HV_OK) {
+        hv__store_rollback(e);
+        return st;
     }
     *from = version;
     return HV_OK;
@@ -579,9 +596,14 @@ hv_status hv__migrate_begin(hv_engine *e, int up_to, int *from, int *to)
 hv_status hv__migrate_finish(hv_engine *e, int from, int to)
 {
     hv_status st = hv__store_migrate_steps(e, from, to);
+    /* a PostgreSQL store's tables made again from the migrated copies, in
+     * the same transaction (pgstore_migrate.h) */
+    if (st == HV_OK && e->pg)
+        st = hv__pg_migrate_store(e);
     if (st != HV_OK) {
         hv__store_rollback(e);
         return st;
     }
-    return hv__store_commit(e);
+    st = hv__store_commit(e);
+    return st == HV_OK && e->pg ? hv__pg_migrate_reattach(e) : st;
 }

@@ -1,8 +1,11 @@
 /*
  * migrate.h - the schema and its migrations (internal, floor 2).
  *
- * The schema version is SQLite's PRAGMA user_version; migration i takes
- * version i to i + 1, and a shipped migration is never edited.  A
+ * The schema version is SQLite's PRAGMA user_version (a PostgreSQL store
+ * records its own in its table haven_store); migration i takes version i
+ * to i + 1, and a shipped migration is never edited.  The steps are SQLite
+ * text, written once: a PostgreSQL store runs them on local copies of its
+ * tables and is made again from the result (pgstore_migrate.h).  A
  * migration runs inside one write transaction, re-reading the version
  * under the lock (another process may have migrated first).  From schema
  * HV_SCHEMA_KEYED on, the schema holds the wrapped data key, which the

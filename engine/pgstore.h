@@ -107,6 +107,12 @@ void hv__pg_close(hv_pg *pg);
  * HV_CANTCREATE when url already holds a Haven store.  *err on failure. */
 hv_status hv__pg_create(const char *url, const char *src, char **err);
 
+/* The part of hv__pg_create inside its transaction on conn: the tables,
+ * keys, indexes, rows and schema version of the SQLite database src (its
+ * main schema), made in PostgreSQL by the same DDL generator.  Also how a
+ * migrated store is remade (pgstore_migrate.h).  *err on failure. */
+hv_status hv__pg_fill(struct pg_conn *conn, sqlite3 *src, char **err);
+
 /* Copies the store into the empty SQLite file at path (a backup that
  * opens as a SQLite store): SQLite's schema as init made it, every row
  * under one read snapshot, schema version `version`.  db: the engine's

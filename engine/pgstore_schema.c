@@ -225,6 +225,9 @@ static int copy_rows(sqlite3 *src, PGconn *conn, const char *name, char **err)
         PGresult *res = PQexecParams(conn, ins.s, ncol, NULL, vals, lens, fmts, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (msg && state && !strncmp(state, "22", 2))
+                msg = "a value does not fit its column"; /* the text quotes it */
             *err = hv__asprintf("PostgreSQL: copying %s: %s", name, msg ? msg : "failed");
             result = -1;
         }
@@ -328,11 +331,37 @@ static int put_versions(sqlite3 *src, sqlbuf *b)
     return version > 0 ? 0 : -1;
 }
 
+hv_status hv__pg_fill(struct pg_conn *conn, sqlite3 *src, char **err)
+{
+    sqlbuf schema = {0}, tail = {0};
+    hv_status s = HV_CANTCREATE;
+    sqlite3_stmt *st = NULL;
+    if (build_schema(src, &schema) || put_versions(src, &tail)) {
+        *err = hv__asprintf("cannot read the new database to copy");
+        s = schema.oom || tail.oom ? HV_NOMEM : HV_INTERNAL;
+        goto done;
+    }
+    if (run(conn, schema.s, "making the tables", err) ||
+        sqlite3_prepare_v2(src, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+                           -1, &st, NULL))
+        goto done;
+    int failed = 0;
+    while (!failed && sqlite3_step(st) == SQLITE_ROW)
+        failed = copy_rows(src, conn, (const char *)sqlite3_column_text(st, 0), err);
+    if (!failed && !run(conn, tail.s, "recording the schema", err))
+        s = HV_OK;
+done:
+    sqlite3_finalize(st);
+    hv__free(schema.s);
+    hv__free(tail.s);
+    return s;
+}
+
 hv_status hv__pg_create(const char *url, const char *src_path, char **err)
 {
     sqlite3 *src = NULL;
     PGconn *conn = NULL;
-    sqlbuf schema = {0}, tail = {0};
     hv_status s = hv__pg_connect(url, 5000, &conn, err);
     if (s != HV_OK)
         return s == HV_BUSY ? HV_CANTCREATE : s;
@@ -348,29 +377,20 @@ hv_status hv__pg_create(const char *url, const char *src_path, char **err)
         s = HV_CANTCREATE;
         goto done;
     }
-    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        build_schema(src, &schema) || put_versions(src, &tail)) {
+    if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         *err = hv__asprintf("cannot read the new database to copy");
-        s = schema.oom || tail.oom ? HV_NOMEM : HV_INTERNAL;
+        s = HV_INTERNAL;
         goto done;
     }
-    s = HV_CANTCREATE;
-    if (run(conn, "BEGIN", "starting", err) || run(conn, schema.s, "making the tables", err))
+    if (run(conn, "BEGIN", "starting", err)) {
+        s = HV_CANTCREATE;
         goto rollback;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(src, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                                " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-                           -1, &st, NULL))
+    }
+    if ((s = hv__pg_fill(conn, src, err)) != HV_OK || run(conn, "COMMIT", "committing", err)) {
+        s = s == HV_OK ? HV_CANTCREATE : s;
         goto rollback;
-    int failed = 0;
-    while (!failed && sqlite3_step(st) == SQLITE_ROW)
-        failed = copy_rows(src, conn, (const char *)sqlite3_column_text(st, 0), err);
-    sqlite3_finalize(st);
-    if (failed || run(conn, tail.s, "recording the schema", err) ||
-        run(conn, "COMMIT", "committing", err))
-        goto rollback;
+    }
     hv__pg_report_ensure(conn); /* the reporting views (pgstore_report.h) */
-    s = HV_OK;
     goto done;
 rollback:
     run(conn, "ROLLBACK", "rolling back", err);
@@ -379,8 +399,6 @@ rollback:
 done:
     sqlite3_close(src);
     PQfinish(conn);
-    hv__free(schema.s);
-    hv__free(tail.s);
     return s;
 }
 

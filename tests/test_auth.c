@@ -16,12 +16,12 @@
  * attacker with the file, or a test moving time, would). */
 static void exec_sql(const char *db_path, const char *sql)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3 *db = tu_sql_open(db_path);
+    assert_non_null(db);
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
+    tu_sql_close(db);
 }
 
 /* How many auth_refused events carry reason. */

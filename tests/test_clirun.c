@@ -79,7 +79,7 @@ static int setup(void **state)
     char line[2048];
     work = tu_tempdir();
     static char path[1024];
-    snprintf(path, sizeof path, "%s/haven.db", work);
+    snprintf(path, sizeof path, "%s", tu_db_path(work));
     db_path = path;
     snprintf(line, sizeof line, "init --agency CP --workflow %s",
              tu_source_path("workflows/iasc.yaml"));

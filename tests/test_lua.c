@@ -17,9 +17,13 @@ static void run_lua(const char *code)
     luaL_requiref(L, "haven", luaopen_haven, 0);
     lua_pop(L, 1);
     char db[4200];
-    snprintf(db, sizeof db, "%s/haven.db", dir);
+    snprintf(db, sizeof db, "%s", tu_db_path(dir));
     lua_pushstring(L, db);
     lua_setglobal(L, "DB");
+    /* a database that is not there (on PostgreSQL: an empty one) */
+    char *empty = tu_tempdir();
+    lua_pushstring(L, tu_db_path(empty));
+    lua_setglobal(L, "MISSING");
     lua_pushstring(L, tu_source_path("workflows/iasc.yaml"));
     lua_setglobal(L, "WORKFLOW");
     lua_pushstring(L, tu_source_path("rules/default"));
@@ -29,6 +33,8 @@ static void run_lua(const char *code)
     lua_close(L);
     tu_rmtree(dir);
     free(dir);
+    tu_rmtree(empty);
+    free(empty);
 }
 
 static void the_whole_api_from_lua(void **state)
@@ -103,7 +109,7 @@ static void opening_what_is_not_there_fails_softly(void **state)
 {
     (void)state;
     run_lua("local haven = require 'haven'\n"
-            "local e, msg, code = haven.open(DB .. '.missing')\n"
+            "local e, msg, code = haven.open(MISSING)\n"
             "assert(e == nil and code == 66 and msg:find('haven init'), msg)\n"
             "local ok, m, c = haven.init{ db = DB, agency = 'bad code', workflow = WORKFLOW }\n"
             "assert(ok == nil and c == 64, m)\n");

@@ -44,11 +44,10 @@ typedef struct {
 /* The stored rule pack of the server as {name, version, hash, source}. */
 static json_t *stored_pack(const char *db_path)
 {
-    sqlite3 *db = NULL;
+    sqlite3 *db = tu_sql_open(db_path);
     sqlite3_stmt *st = NULL;
     json_t *o = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL),
-                     SQLITE_OK);
+    assert_non_null(db);
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT name, version, hash, source"
                                             " FROM rule_packs ORDER BY id DESC"
                                             " LIMIT 1", -1, &st, NULL),
@@ -59,7 +58,7 @@ static json_t *stored_pack(const char *db_path)
                       sqlite3_column_text(st, 2), "source",
                       sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    tu_sql_close(db);
     assert_non_null(o);
     return o;
 }
@@ -106,7 +105,9 @@ static int setup(void **state)
     char *err = NULL;
     hv_engine *e = NULL;
     f->dir = tu_tempdir();
-    snprintf(f->server, sizeof f->server, "%s/server.db", f->dir);
+    /* the agency's database (PostgreSQL's when tu_pg); a laptop's copy is
+     * always a SQLite file */
+    snprintf(f->server, sizeof f->server, "%s", tu_db_path(f->dir));
     snprintf(f->laptop, sizeof f->laptop, "%s/laptop.db", f->dir);
     char wf[4096], rules[4096];
     snprintf(wf, sizeof wf, "%s", tu_source_path("workflows/iasc.yaml"));
@@ -133,6 +134,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     char cmd[4400];
+    tu_rmtree(f->dir); /* the server's PostgreSQL database too */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         fail_msg("cannot remove %s", f->dir);

@@ -179,10 +179,10 @@ static json_t *normalise(json_t *v)
 static void bulk_view_equals_case_view(void **state)
 {
     fixture *f = *state;
-    sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int compared = 0;
-    assert_int_equal(sqlite3_open(tu_db_path(f->dir), &db), SQLITE_OK);
+    sqlite3 *db = tu_sql_open(tu_db_path(f->dir));
+    assert_non_null(db);
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, status FROM cases ORDER BY id",
                                         -1, &st, NULL), SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -247,7 +247,7 @@ static void bulk_view_equals_case_view(void **state)
         json_decref(bulk);
     }
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    tu_sql_close(db);
     assert_int_equal(compared, 4);
 }
 

@@ -28,8 +28,11 @@ char *tu_tempdir(void)
     return strdup(buf);
 }
 
+static void tu_pg_drop(const char *dir);
+
 void tu_rmtree(const char *dir)
 {
+    tu_pg_drop(dir);
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -67,11 +70,202 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
+
+#include "alloc.h"
+#include "fileio.h"
+#include "pgstore.h"
+#include "store.h"
+
+/* ---- the PostgreSQL mode ---------------------------------------------------
+ * With HAVEN_TEST_PG set to the socket folder of the test cluster
+ * (tests/pg/cluster.sh), tu_db_path names a fresh PostgreSQL database per
+ * folder (made on the first call, dropped by tu_rmtree), the files kept
+ * beside a store go to one state folder of this process, and tu_count and
+ * tu_fingerprint read the store through the engine's own virtual tables. */
+
+#define TU_PG_MAX 64
+
+static struct {
+    char dir[4096];
+    char url[512];
+    char name[64];
+} tu_pg_dbs[TU_PG_MAX];
+static int tu_pg_n;
+static char tu_pg_state[4096];
+static pid_t tu_pg_owner; /* the process that made them (not a forked child) */
+
+int tu_pg(void)
+{
+    const char *host = getenv("HAVEN_TEST_PG");
+    return host && *host;
+}
+
+/* Runs sql on the cluster's maintenance database; 0 or -1. */
+static int tu_pg_admin(const char *sql)
+{
+    char conninfo[4200];
+    snprintf(conninfo, sizeof conninfo, "postgresql:///postgres?host=%s&user=haven",
+             getenv("HAVEN_TEST_PG"));
+    PGconn *conn = PQconnectdb(conninfo);
+    int ok = PQstatus(conn) == CONNECTION_OK;
+    if (ok) {
+        PGresult *res = PQexec(conn, sql);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            fprintf(stderr, "testutil: %s: %s", sql, PQerrorMessage(conn));
+        PQclear(res);
+    } else
+        fprintf(stderr, "testutil: cannot reach the test cluster: %s", PQerrorMessage(conn));
+    PQfinish(conn);
+    return ok ? 0 : -1;
+}
+
+static void tu_pg_cleanup(void)
+{
+    if (getpid() != tu_pg_owner)
+        return;
+    for (int i = 0; i < tu_pg_n; i++)
+        if (tu_pg_dbs[i].dir[0])
+            tu_rmtree(tu_pg_dbs[i].dir);
+    if (tu_pg_state[0])
+        tu_rmtree(tu_pg_state);
+}
+
+/* The URL of the database of dir, made on the first call. */
+static const char *tu_pg_url(const char *dir)
+{
+    for (int i = 0; i < tu_pg_n; i++)
+        if (!strcmp(tu_pg_dbs[i].dir, dir))
+            return tu_pg_dbs[i].url;
+    if (!tu_pg_state[0]) {
+        char *state = tu_tempdir();
+        assert_non_null(state);
+        snprintf(tu_pg_state, sizeof tu_pg_state, "%s", state);
+        free(state);
+        setenv("HAVEN_STATE_DIR", tu_pg_state, 1);
+        tu_pg_owner = getpid();
+        atexit(tu_pg_cleanup);
+    }
+    if (tu_pg_n == TU_PG_MAX)
+        fail_msg("testutil: more than %d PostgreSQL databases in one test", TU_PG_MAX);
+    int i = tu_pg_n++;
+    snprintf(tu_pg_dbs[i].dir, sizeof tu_pg_dbs[i].dir, "%s", dir);
+    char name[64];
+    snprintf(name, sizeof name, "u_%ld_%d", (long)getpid(), i);
+    snprintf(tu_pg_dbs[i].name, sizeof tu_pg_dbs[i].name, "%s", name);
+    snprintf(tu_pg_dbs[i].url, sizeof tu_pg_dbs[i].url,
+             "postgresql:///%s?host=%s&user=haven", name, getenv("HAVEN_TEST_PG"));
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", tu_pg_dbs[i].name);
+    tu_pg_admin(sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", tu_pg_dbs[i].name);
+    if (tu_pg_admin(sql))
+        fail_msg("testutil: cannot make the test database %s", tu_pg_dbs[i].name);
+    return tu_pg_dbs[i].url;
+}
+
+/* Drops the database of dir (if it has one) and its side files. */
+static void tu_pg_drop(const char *dir)
+{
+    for (int i = 0; i < tu_pg_n; i++) {
+        if (strcmp(tu_pg_dbs[i].dir, dir))
+            continue;
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+                 tu_pg_dbs[i].name);
+        tu_pg_admin(sql);
+        static const char *const sides[] = {".key", ".audit-key", ".checkpoints"};
+        char *shown = hv__pg_display(tu_pg_dbs[i].url);
+        for (size_t k = 0; shown && k < sizeof sides / sizeof sides[0]; k++) {
+            char side[4600];
+            hv__side_path(shown, sides[k], side, sizeof side);
+            unlink(side);
+        }
+        hv__free(shown);
+        tu_pg_dbs[i].dir[0] = '\0';
+    }
+}
+
+/* Opens db_path read-only (a file) or as a store (a URL).  out: *pg. */
+static sqlite3 *tu_open(const char *db_path, struct hv_pg **pg)
+{
+    sqlite3 *db = NULL;
+    *pg = NULL;
+    if (!hv__is_pg_url(db_path)) {
+        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            sqlite3_close(db);
+            return NULL;
+        }
+        return db;
+    }
+    char *err = NULL, *shown = hv__pg_display(db_path);
+    hv_status s = hv__store_open_pg(shown, db_path, 0, 5000, &db, pg, &err);
+    hv__free(shown);
+    hv__free(err);
+    return s == HV_OK ? db : NULL;
+}
+
+static void tu_close(sqlite3 *db, struct hv_pg *pg)
+{
+    sqlite3_close(db);
+    hv__pg_close(pg);
+}
+
+/* The stores tu_sql_open opened, by their SQLite connection. */
+static struct {
+    sqlite3 *db;
+    struct hv_pg *pg;
+} tu_opened[16];
+
+sqlite3 *tu_sql_open(const char *db_path)
+{
+    sqlite3 *db = NULL;
+    if (!hv__is_pg_url(db_path)) {
+        if (sqlite3_open(db_path, &db) != SQLITE_OK) {
+            sqlite3_close(db);
+            return NULL;
+        }
+        return db;
+    }
+    struct hv_pg *pg = NULL;
+    char *err = NULL, *shown = hv__pg_display(db_path);
+    hv_status s = hv__store_open_pg(shown, db_path, 0, 5000, &db, &pg, &err);
+    hv__free(shown);
+    if (s != HV_OK)
+        fprintf(stderr, "testutil: %s\n", err ? err : "cannot open the store");
+    hv__free(err);
+    if (s != HV_OK)
+        return NULL;
+    for (size_t i = 0; i < sizeof tu_opened / sizeof tu_opened[0]; i++)
+        if (!tu_opened[i].db) {
+            tu_opened[i].db = db;
+            tu_opened[i].pg = pg;
+            return db;
+        }
+    tu_close(db, pg);
+    return NULL;
+}
+
+void tu_sql_close(sqlite3 *db)
+{
+    for (size_t i = 0; db && i < sizeof tu_opened / sizeof tu_opened[0]; i++)
+        if (tu_opened[i].db == db) {
+            tu_close(db, tu_opened[i].pg);
+            tu_opened[i].db = NULL;
+            return;
+        }
+    sqlite3_close(db);
+}
 
 const char *tu_db_path(const char *dir)
 {
     static char buf[4096];
+    if (tu_pg()) {
+        snprintf(buf, sizeof buf, "%s", tu_pg_url(dir));
+        return buf;
+    }
     snprintf(buf, sizeof buf, "%s/haven.db", dir);
     return buf;
 }
@@ -119,26 +313,27 @@ hv_engine *tu_fresh_engine_rules(char **dir, const char *rules_dir)
 
 long tu_count(const char *db_path, const char *sql)
 {
-    sqlite3 *db = NULL;
+    struct hv_pg *pg = NULL;
+    sqlite3 *db = tu_open(db_path, &pg);
     sqlite3_stmt *st = NULL;
     long n = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    tu_close(db, pg);
     return n;
 }
 
 char *tu_fingerprint(const char *db_path)
 {
-    sqlite3 *db = NULL;
+    struct hv_pg *pg = NULL;
+    sqlite3 *db = tu_open(db_path, &pg);
     sqlite3_stmt *tables = NULL, *rows = NULL;
     size_t cap = 4096, len = 0;
     char *out = malloc(cap);
     out[0] = '\0';
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    if (!db)
         goto done;
     sqlite3_prepare_v2(db,
                        "SELECT name FROM sqlite_schema WHERE type='table'"
@@ -167,7 +362,7 @@ char *tu_fingerprint(const char *db_path)
     }
 done:
     sqlite3_finalize(tables);
-    sqlite3_close(db);
+    tu_close(db, pg);
     return out;
 }
 
