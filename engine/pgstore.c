@@ -577,7 +577,7 @@ static hv_status load_tables(hv_pg *pg, char **err)
 {
     PGresult *res = PQexec(pg->conn,
         "SELECT h.name, h.rowid_col, a.attname, format_type(a.atttypid, NULL),"
-        " a.atthasdef FROM haven_tables h JOIN pg_attribute a"
+        " a.atthasdef, a.attnotnull FROM haven_tables h JOIN pg_attribute a"
         " ON a.attrelid = to_regclass(quote_ident(h.name)) AND a.attnum > 0"
         " AND NOT a.attisdropped ORDER BY h.pos, a.attnum");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -609,6 +609,7 @@ static hv_status load_tables(hv_pg *pg, char **err)
                             : !strcmp(type, "double precision") ? 'r'
                             : !strcmp(type, "bytea") ? 'b' : 't';
         t->dflt[t->ncol] = PQgetvalue(res, r, 4)[0] == 't';
+        t->notnull[t->ncol] = PQgetvalue(res, r, 5)[0] == 't';
         if (!strcmp(PQgetvalue(res, r, 1), col))
             t->rowid = t->ncol;
         t->ncol++;

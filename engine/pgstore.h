@@ -137,6 +137,7 @@ typedef struct {
     char *cols[HV_PG_MAX_COLS];
     char types[HV_PG_MAX_COLS];        /* i bigint, r double, t text, b bytea */
     unsigned char dflt[HV_PG_MAX_COLS]; /* has a default: omit a NULL on insert */
+    unsigned char notnull[HV_PG_MAX_COLS]; /* NOT NULL in PostgreSQL */
     int rowid;                         /* the INTEGER PRIMARY KEY column, or -1:
                                         * the hidden "rid" column */
 } pg_table;

@@ -103,9 +103,13 @@ static int plan_order(const pg_table *t, sqlite3_index_info *ii, char **order, i
     for (int i = 0; i < ii->nOrderBy; i++) {
         int col = ii->aOrderBy[i].iColumn, desc = ii->aOrderBy[i].desc;
         char piece[160];
+        /* (SQLite's NULL order; a column that cannot be NULL is left
+         * without it, so PostgreSQL can walk its index instead of sorting) */
+        int notnull = col < 0 || t->notnull[col];
         snprintf(piece, sizeof piece, "\"%s\"%s %s", hv__pg_col_name(t, col),
                  col_type(t, col) == 't' ? " COLLATE \"C\"" : "",
-                 desc ? "DESC NULLS LAST" : "ASC NULLS FIRST");
+                 notnull ? (desc ? "DESC" : "ASC")
+                         : desc ? "DESC NULLS LAST" : "ASC NULLS FIRST");
         if (!append(order, "%s%s%s", *order ? ", " : " ORDER BY ", piece))
             return SQLITE_NOMEM;
     }
