@@ -5,12 +5,14 @@
 # own; one havend whose db is the multi-host URL of both with
 # target_session_attrs=read-write; P clients (haven --server over havend's
 # Unix socket, as the OS login mapped to amal) each making N registrations
-# and a note on each, every acknowledged one recorded (its reference),
+# with a note on each, and N follow-ups (seed 001: "Follow-up ... as often
+# as the risk demands") on a case of its own already in implementation,
+# every acknowledged one recorded (its reference),
 # retrying on busy (75).  Mid-run the primary is SIGKILLed (postmaster and
 # every process of it) and the standby promoted; the same havend, never
 # restarted, goes on (each engine's connection is made again to the new
-# primary).  Then, on the new primary: every acknowledged registration
-# and note is there, the chain is one line, `audit verify` passes (the
+# primary).  Then, on the new primary: every acknowledged registration,
+# note and follow-up is there, the chain is one line, `audit verify` passes (the
 # same URL as havend's, so the same key files in HAVEN_STATE_DIR), and
 # havend, the same process, serves.
 . "$HAVEN_SOURCE_DIR/tests/cli/lib.sh"
@@ -47,6 +49,26 @@ expect_rc 0 "init on the primary, through the multi-host URL"
 add_users
 run --as admin user map amal --os-login "$(id -un)"
 expect_rc 0 "user map amal --os-login"
+
+# one case per client taken to implementation (assessed, planned, the plan
+# approved), for its follow-ups
+for k in $(seq 1 "$P"); do
+    run --as amal register --force "child.name=Followed $k" child.age=11 child.sex=male \
+        source=school concerns=neglect consent.registration=caregiver "location=Vale $k"
+    expect_rc 0 "register the followed case $k"
+    ref=$(cat "$OUT")
+    run --as amal assess "$ref" kind=initial safety=ok
+    run --as amal assess "$ref" kind=comprehensive elements.childs_views=a \
+        elements.family_relationships=b elements.safe_environment=c \
+        elements.development_identity=d elements.strengths_resources=e
+    run --as amal plan "$ref" goal="Within 6 months school attendance improves" \
+        indicators.1=attendance target_date=2027-06-01 addresses.1=schooling \
+        actions.1.title=Tutoring actions.1.responsible=provider actions.1.provider=School \
+        actions.1.type=coordination actions.1.due=2027-03-01
+    run --as sara approve "$ref"
+    expect_rc 0 "the plan of case $k approved"
+    echo "$ref" >"$WORK/followed.$k"
+done
 
 {
     echo "db = $HAVEN_DB"
@@ -85,10 +107,12 @@ call() {
     done
 }
 
-# client K: N registrations and a note on each; one line per acknowledged
-# change ("registered REF", "noted REF"), "failed RC WHAT" otherwise.
+# client K: N registrations, a note on each and a follow-up on its own
+# case; one line per acknowledged change ("registered REF", "noted REF",
+# "followed REF"), "failed RC WHAT" otherwise.
 client() {
     k=$1 log="$WORK/client.$1"
+    mine=$(cat "$WORK/followed.$1")
     : >"$log"
     for n in $(seq 1 "$N"); do
         if call "$WORK/c$k.out" register --force "child.name=Child $k $n" child.age=$((5 + n % 10)) \
@@ -105,10 +129,15 @@ client() {
         else
             echo "failed $? note $ref" >>"$log"
         fi
+        if call "$WORK/c$k.out" followup "$mine" method=phone_call safety=ok "notes=call $n"; then
+            echo "followed $mine" >>"$log"
+        else
+            echo "failed $? followup $mine" >>"$log"
+        fi
     done
 }
 
-acked() { cat "$WORK"/client.* 2>/dev/null | grep -c '^registered\|^noted'; }
+acked() { cat "$WORK"/client.* 2>/dev/null | grep -c '^registered\|^noted\|^followed'; }
 
 for k in $(seq 1 "$P"); do
     client "$k" &
@@ -116,7 +145,7 @@ for k in $(seq 1 "$P"); do
 done
 # mid-run: a third of the changes acknowledged, the primary dies
 i=0
-while [ "$(acked)" -lt $((P * N * 2 / 3)) ] && [ $i -lt 1200 ]; do
+while [ "$(acked)" -lt $((P * N)) ] && [ $i -lt 1200 ]; do
     i=$((i + 1))
     sleep 0.1
 done
@@ -165,6 +194,15 @@ grep '^noted' "$WORK/all" | cut -d' ' -f2 | sort | uniq -c | awk '{print $2, $1}
 missing=$(join -a1 -e 0 -o 1.1,1.2,2.2 "$WORK/noted" "$WORK/stored" | awk '$3 < $2' | wc -l)
 [ "$(wc -l <"$WORK/noted")" -eq $((P * N)) ] && pass || failt "notes acknowledged: $(wc -l <"$WORK/noted")"
 [ "$missing" = 0 ] && pass || failt "$missing acknowledged notes missing on the new primary"
+
+# every acknowledged follow-up is there
+sql "SELECT c.ref, count(f.id) FROM cases c JOIN followups f ON f.case_id = c.id GROUP BY c.ref" |
+    tr '|' ' ' | sort >"$WORK/fstored"
+grep '^followed' "$WORK/all" | cut -d' ' -f2 | sort | uniq -c | awk '{print $2, $1}' >"$WORK/followed"
+fmissing=$(join -a1 -e 0 -o 1.1,1.2,2.2 "$WORK/followed" "$WORK/fstored" | awk '$3 < $2' | wc -l)
+[ "$(grep -c '^followed' "$WORK/all")" -eq $((P * N)) ] && pass ||
+    failt "follow-ups acknowledged: $(grep -c '^followed' "$WORK/all") of $((P * N))"
+[ "$fmissing" = 0 ] && pass || failt "$fmissing cases miss acknowledged follow-ups on the new primary"
 
 # the chain is one line: numbered without gaps, each entry after the one before
 [ "$(sql 'SELECT max(seq) = count(*) FROM events')" = 1 ] && pass || failt "gaps in the chain"
