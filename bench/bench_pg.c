@@ -441,9 +441,10 @@ static double sqlite_query(const char *path, const char *sql)
     return t;
 }
 
-/* The chain head (the newest event) as the store's virtual table asks
- * PostgreSQL for it (SQLite's order: descending, nulls last), and in the
- * primary key index's own order, on the caseload of both stores. */
+/* The chain head (the newest event) in SQLite's NULL order (descending,
+ * nulls last) and in the primary key index's own order (as the store's
+ * virtual table asks for a NOT NULL column), on the caseload of both
+ * stores. */
 static void head_pairs(const char *caseload, int reps, pair *asked, pair *indexed)
 {
     static const char *const q[2] = {
@@ -586,15 +587,15 @@ static void explain(pair *commit, pair *batch, pair *piped, pair *sel, pair *ask
     out("\nthe rest is the engine's own work (the same on both stores) and "
         "PostgreSQL's work per statement: parse, plan, execute, and the rows sent (a "
         "due list scans the whole `cases` table, the overdue count every open task "
-        "and then one query per task for its case).  One statement stands out: the "
-        "chain head.  The store asks for the newest event with SQLite's order, `ORDER "
-        "BY seq DESC NULLS LAST LIMIT 1`, which PostgreSQL cannot read from the "
+        "and then one query per task for its case).  One statement shows what the "
+        "order of a scan costs: the chain head.  Asked in SQLite's NULL order, `ORDER "
+        "BY seq DESC NULLS LAST LIMIT 1`, PostgreSQL cannot read it from the "
         "primary key's index (ascending, nulls last: read backwards it gives nulls "
         "first), so it sorts every event: %.2f ms on this caseload against %.2f ms in "
-        "the index's order (`DESC`); reading a case file (it records the view in the "
-        "chain) asks for it twice, most of that figure.  `seq` is never null, so the "
-        "virtual table could leave `NULLS LAST` out for a NOT NULL column "
-        "(engine/pgstore.c).  `haven show` adds a connection (a new backend process) "
+        "the index's order (`DESC`); a case file read (it records the view in the "
+        "chain) asks for it twice.  The virtual table leaves the NULL order out for a "
+        "column that cannot be NULL (engine/pgstore_sql.c), so the store asks the "
+        "second.  `haven show` adds a connection (a new backend process) "
         "and the store's catalogue to a process's start.\n\n",
         median(&asked->p) * 1e3, median(&indexed->p) * 1e3);
     out("Durability is not what separates them: a one-row durable commit runs at "
@@ -695,8 +696,8 @@ void bench_pg(const char *socket_dir, const char *caseload, long size, const cha
          batch = {.what = "raw: one-row INSERTs, 1,000 per transaction", .unit = "/s"},
          piped = {.what = "raw: the same, pipelined on PostgreSQL (SQLite: the same batches again)", .unit = "/s"},
          sel = {.what = "raw: one-row SELECT by primary key", .unit = "s"},
-         asked = {.what = "raw: the newest event, `ORDER BY seq DESC NULLS LAST LIMIT 1` (as the store asks)", .unit = "s"},
-         indexed = {.what = "raw: the same, `ORDER BY seq DESC LIMIT 1` (the index's order)", .unit = "s"},
+         asked = {.what = "raw: the newest event, `ORDER BY seq DESC NULLS LAST LIMIT 1` (SQLite's NULL order)", .unit = "s"},
+         indexed = {.what = "raw: the same, `ORDER BY seq DESC LIMIT 1` (the index's order: as the store asks)", .unit = "s"},
          reg = {.what = "1. durable registration, each its own transaction", .unit = "/s"},
          fu = {.what = "3. follow-up recorded (rules, next task), durable", .unit = "/s"},
          due = {.what = "4. due list", .unit = "s"},
