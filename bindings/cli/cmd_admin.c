@@ -35,9 +35,7 @@ static int cmd_init(const cli_globals *g, int argc, char **argv)
                             : !strcmp(a, "--ref-pattern") ? &o.ref_pattern
                                                           : NULL;
         if (!slot)
-            return a[0] == '-' ? cli_unknown_option("init", a)
-                               : cli_usage_error("init", "unknown argument (see haven "
-                                                         "init --help)");
+            return cli_unknown_argument("init", a);
         if (i + 1 >= argc)
             return cli_usage_error("init", "option needs a value");
         *slot = argv[++i];

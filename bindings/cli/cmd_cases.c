@@ -181,9 +181,7 @@ static int parse_list(int argc, char **argv, hv_case_filter *f)
             continue;
         }
         if (!slot)
-            return argv[i][0] == '-' ? cli_unknown_option("list", argv[i])
-                                     : cli_usage_error("list", "unknown argument (see "
-                                                               "haven list --help)");
+            return cli_unknown_argument("list", argv[i]);
         if (i + 1 >= argc)
             return cli_usage_error("list", "option needs a value");
         *slot = argv[++i];
@@ -304,9 +302,7 @@ static int parse_due(int argc, char **argv, hv_due_filter *f, int *count)
                 return cli_usage_error("due", "--within takes a duration such as "
                                               "7d or 48h");
         } else {
-            return argv[i][0] == '-' ? cli_unknown_option("due", argv[i])
-                                     : cli_usage_error("due", "unknown argument (see "
-                                                              "haven due --help)");
+            return cli_unknown_argument("due", argv[i]);
         }
     }
     return 0;

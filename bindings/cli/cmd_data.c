@@ -31,9 +31,7 @@ static int parse_export(int argc, char **argv, hv_export_options *o)
                             : !strcmp(a, "--override") ? &o->override
                                                        : NULL;
         if (!slot && strcmp(a, "--since"))
-            return a[0] == '-' ? cli_unknown_option("export", a)
-                               : cli_usage_error("export", "unknown argument (see haven "
-                                                           "export --help)");
+            return cli_unknown_argument("export", a);
         if (i + 1 >= argc)
             return cli_usage_error("export", "option needs a value");
         if (slot)
@@ -229,9 +227,7 @@ static int parse_report(int argc, char **argv, hv_report_options *o, const char 
         const char *a = argv[i];
         if (strcmp(a, "--since") && strcmp(a, "--until") &&
             strcmp(a, "--caseworker") && strcmp(a, "--html"))
-            return a[0] == '-' ? cli_unknown_option("report", a)
-                               : cli_usage_error("report", "unknown argument (see haven "
-                                                           "report --help)");
+            return cli_unknown_argument("report", a);
         if (i + 1 >= argc)
             return cli_usage_error("report", "option needs a value");
         const char *v = argv[++i];
@@ -343,8 +339,7 @@ static int gen_option(const char *a, const char *v, gen_options *o,
         io->agency = v;
         *agency_given = 1;
     } else {
-        return a[0] == '-' ? cli_unknown_option("gen", a)
-                           : cli_usage_error("gen", "unknown argument (see haven gen --help)");
+        return cli_unknown_argument("gen", a);
     }
     return 0;
 }
@@ -362,8 +357,9 @@ static int parse_gen(int argc, char **argv, gen_options *o, hv_init_options *io,
             continue;
         }
         if (!v)
-            return cli_usage_error("gen", "unknown argument or option without a "
-                                          "value (see haven gen --help)");
+            return a[0] == '-' ? cli_usage_error("gen", "unknown option or option without "
+                                                        "a value (see haven gen --help)")
+                               : cli_unknown_argument("gen", a);
         i++;
         if ((code = gen_option(a, v, o, io, agency_given)))
             return code;

@@ -1,6 +1,7 @@
 #!/bin/sh
-# An argument that `user add|role|map` or `audit verify|checkpoint|log` does
-# not take is named in the error, with where to look (issue 20: they said
+# An argument that `user add|role|map`, `audit verify|checkpoint|log`,
+# `list`, `due`, `export`, `report`, `gen` or `init` does not take is
+# named in the error, with where to look (issue 20: they said
 # "unknown argument" without naming it): `haven: user add: unknown argument
 # 'extra' (see haven user add --help)`, exit 64, nothing changed.  An
 # option is named as an option, an option missing its value says so, and a
@@ -58,6 +59,19 @@ usage_err "audit log: --since without its value" \
 usage_err "a control character" \
     "^haven: user add: unknown argument 'a\?b' " \
     --as admin user add bob --role caseworker "$(printf 'a\033b')"
+# list, due, export, report, gen and init name it too
+for cmd in list due export report gen; do
+    usage_err "$cmd: a stray word" \
+        "^haven: $cmd: unknown argument 'bogus' \(see haven $cmd --help\)$" \
+        --as admin "$cmd" bogus
+done
+usage_err "gen: a stray word after its options" \
+    "^haven: gen: unknown argument 'bogus' \(see haven gen --help\)$" \
+    --as admin gen --cases 5 bogus
+usage_err "init: a stray word" \
+    "^haven: init: unknown argument 'bogus' \(see haven init --help\)$" \
+    --as admin --db "$WORK/other.db" init --agency CP --workflow "$SRC/workflows/iasc.yaml" bogus
+[ ! -e "$WORK/other.db" ] && pass || failt "a refused init made a database"
 [ "$(fingerprint)" = "$before" ] && pass || failt "a refused argument changed the database"
 # and the named help exists and describes the subcommand
 run user add --help
