@@ -51,6 +51,12 @@ char *hv__pg_display(const char *url);
 struct pg_conn;
 hv_status hv__pg_connect(const char *url, int busy_ms, struct pg_conn **out, char **err);
 
+/* Runs sql on conn outside the virtual tables (init's copy, the reporting
+ * views).  HV_OK, or HV_DENIED (insufficient privilege), HV_BUSY (a lock
+ * not had, a serialization failure) or HV_INTERNAL, with *err (when err is
+ * given and *err is NULL) "PostgreSQL: what: PostgreSQL's reason". */
+hv_status hv__pg_run(struct pg_conn *conn, const char *sql, const char *what, char **err);
+
 /* After the connection was lost: connects again with the same URL (with a
  * multi-host URL and target_session_attrs=read-write, to whichever server
  * is now the primary) and sets the session up again.  0, or -1 with why

@@ -189,3 +189,23 @@ int hv__pg_exists(const char *url)
     PQfinish(conn);
     return yes;
 }
+
+hv_status hv__pg_run(PGconn *conn, const char *sql, const char *what, char **err)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(res);
+        return HV_OK;
+    }
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    hv_status s = state && (!strncmp(state, "42501", 5)) ? HV_DENIED
+                  : state && (!strncmp(state, "55P03", 5) || !strncmp(state, "40", 2))
+                      ? HV_BUSY
+                      : HV_INTERNAL;
+    if (err && !*err)
+        *err = hv__asprintf("PostgreSQL: %s: %s", what, msg ? msg : PQerrorMessage(conn));
+    PQclear(res);
+    return s;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "pgstore.h"
 
 /* A lock of its own, so that two processes opening a store without views
  * make them once (the second finds them made). */
@@ -201,48 +202,26 @@ static int recorded_version(PGconn *conn)
     return v;
 }
 
-/* Runs sql on conn; HV_OK, or a failure with *err (when err is given)
- * saying what was being done and PostgreSQL's reason. */
-static hv_status run(PGconn *conn, const char *sql, const char *what, char **err)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(res);
-        return HV_OK;
-    }
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    hv_status s = state && (!strncmp(state, "42501", 5)) ? HV_DENIED
-                  : state && (!strncmp(state, "55P03", 5) || !strncmp(state, "40", 2))
-                      ? HV_BUSY
-                      : HV_INTERNAL;
-    if (err && !*err)
-        *err = hv__asprintf("PostgreSQL: %s: %s", what, msg ? msg : PQerrorMessage(conn));
-    PQclear(res);
-    return s;
-}
-
 hv_status hv__pg_report_create(PGconn *conn, char **err)
 {
     char mark[160];
     snprintf(mark, sizeof mark,
              "INSERT INTO haven_store VALUES ('report_views', '%d') ON CONFLICT (key)"
              " DO UPDATE SET value = EXCLUDED.value", HV_PG_REPORT_VIEWS);
-    hv_status s = run(conn, "BEGIN", "starting", err);
+    hv_status s = hv__pg_run(conn, "BEGIN", "starting", err);
     if (s)
         return s;
-    if (!(s = run(conn, "SELECT pg_advisory_xact_lock(" REPORT_LOCK ")",
+    if (!(s = hv__pg_run(conn, "SELECT pg_advisory_xact_lock(" REPORT_LOCK ")",
                   "waiting to make the reporting views", err)) &&
         recorded_version(conn) >= HV_PG_REPORT_VIEWS) /* made meanwhile */
-        return run(conn, "COMMIT", "committing", err);
-    if (s || (s = run(conn, before_sql, "making the schema haven_report", err)) ||
-        (s = run(conn, views_sql, "making the reporting views", err)) ||
-        (s = run(conn, comments_sql, "describing the reporting views", err)) ||
-        (s = run(conn, role_sql, "granting the reporting role", err)) ||
-        (s = run(conn, mark, "recording the reporting views", err)) ||
-        (s = run(conn, "COMMIT", "committing the reporting views", err))) {
-        run(conn, "ROLLBACK", "rolling back", NULL);
+        return hv__pg_run(conn, "COMMIT", "committing", err);
+    if (s || (s = hv__pg_run(conn, before_sql, "making the schema haven_report", err)) ||
+        (s = hv__pg_run(conn, views_sql, "making the reporting views", err)) ||
+        (s = hv__pg_run(conn, comments_sql, "describing the reporting views", err)) ||
+        (s = hv__pg_run(conn, role_sql, "granting the reporting role", err)) ||
+        (s = hv__pg_run(conn, mark, "recording the reporting views", err)) ||
+        (s = hv__pg_run(conn, "COMMIT", "committing the reporting views", err))) {
+        hv__pg_run(conn, "ROLLBACK", "rolling back", NULL);
         return s;
     }
     return HV_OK;

@@ -47,23 +47,6 @@ static void put(sqlbuf *b, const char *fmt, ...)
     sqlite3_free(piece);
 }
 
-/* Runs sql on conn; 0, or -1 with *err set (PostgreSQL's primary message
- * and what was being made). */
-static int run(PGconn *conn, const char *sql, const char *what, char **err)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(res);
-        return 0;
-    }
-    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (!*err)
-        *err = hv__asprintf("PostgreSQL: %s: %s", what, msg ? msg : PQerrorMessage(conn));
-    PQclear(res);
-    return -1;
-}
-
 /* Appends the CHECK constraints of a CREATE TABLE text (SQLite's, whose
  * expressions PostgreSQL reads alike) as table constraints. */
 static void put_checks(sqlbuf *b, const char *create)
@@ -341,7 +324,7 @@ hv_status hv__pg_fill(struct pg_conn *conn, sqlite3 *src, char **err)
         s = schema.oom || tail.oom ? HV_NOMEM : HV_INTERNAL;
         goto done;
     }
-    if (run(conn, schema.s, "making the tables", err) ||
+    if (hv__pg_run(conn, schema.s, "making the tables", err) ||
         sqlite3_prepare_v2(src, "SELECT name FROM sqlite_master WHERE type = 'table'"
                                 " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
                            -1, &st, NULL))
@@ -349,7 +332,7 @@ hv_status hv__pg_fill(struct pg_conn *conn, sqlite3 *src, char **err)
     int failed = 0;
     while (!failed && sqlite3_step(st) == SQLITE_ROW)
         failed = copy_rows(src, conn, (const char *)sqlite3_column_text(st, 0), err);
-    if (!failed && !run(conn, tail.s, "recording the schema", err))
+    if (!failed && !hv__pg_run(conn, tail.s, "recording the schema", err))
         s = HV_OK;
 done:
     sqlite3_finalize(st);
@@ -382,18 +365,18 @@ hv_status hv__pg_create(const char *url, const char *src_path, char **err)
         s = HV_INTERNAL;
         goto done;
     }
-    if (run(conn, "BEGIN", "starting", err)) {
+    if (hv__pg_run(conn, "BEGIN", "starting", err)) {
         s = HV_CANTCREATE;
         goto rollback;
     }
-    if ((s = hv__pg_fill(conn, src, err)) != HV_OK || run(conn, "COMMIT", "committing", err)) {
+    if ((s = hv__pg_fill(conn, src, err)) != HV_OK || hv__pg_run(conn, "COMMIT", "committing", err)) {
         s = s == HV_OK ? HV_CANTCREATE : s;
         goto rollback;
     }
     hv__pg_report_ensure(conn); /* the reporting views (pgstore_report.h) */
     goto done;
 rollback:
-    run(conn, "ROLLBACK", "rolling back", err);
+    hv__pg_run(conn, "ROLLBACK", "rolling back", err);
     if (!*err)
         *err = hv__asprintf("cannot copy the new database into PostgreSQL");
 done:
