@@ -53,8 +53,12 @@ LOAD_SECONDS ?= 60
 BENCH_PG      ?= 1
 BENCH_PG_DIR  ?= /tmp/haven-bench-pg
 BENCH_PG_SIZE ?= 10000
+# The profile (bench/profile.sh, callgrind) runs re-scoring on the caseload
+# of BENCH_PROFILE_SIZE cases.
+BENCH_PROFILE_SIZE ?= 10000
 bench: deps
-	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@sh tools/install-deps.sh bench
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g >/dev/null
 	cmake --build $(BENCH_BUILD) -j$(JOBS)
 	$(BENCH_BUILD)/haven-bench --haven $(BENCH_BUILD)/haven --source . \
 	    --data $(BENCH_DATA) --sizes $(BENCH_SIZES) --out bench/RESULTS.md \
@@ -64,6 +68,8 @@ bench: deps
 	    --seconds $(LOAD_SECONDS) --users 40 --out bench/RESULTS.md
 	sh bench/sync.sh $(BENCH_BUILD)/haven $(BENCH_BUILD)/havend $(BENCH_BUILD)/haven-xfer \
 	    . bench/RESULTS.md
+	sh bench/profile.sh $(BENCH_BUILD)/haven-bench $(BENCH_DATA) . \
+	    $(BENCH_DATA)/gen-$(BENCH_PROFILE_SIZE).db bench/RESULTS.md
 
 # Fuzzing with libFuzzer (clang): each harness runs FUZZ_SECONDS and adds
 # what it finds to tests/fuzz/corpus/, which `make check` then replays.

@@ -41,6 +41,10 @@ double run_process(const char *const argv[], long *rss_kib);
 /* Opens the store at path (a file or a postgresql:// URL) acting as as,
  * its clock fixed at the caseloads' day; dies on failure. */
 hv_engine *open_engine(const char *path, const char *as);
+/* A new store at path (a file or a PostgreSQL URL, emptied first) with a
+ * supervisor sup and a caseworker cw, acting as cw on the simulated
+ * clock; dies on failure. */
+hv_engine *fresh_engine(const char *path);
 /* Registrations per second: n children into a new store at path, batch
  * per transaction (1: each its own durable transaction). */
 double haven_registrations(const char *path, int n, int batch, long seed);
@@ -55,6 +59,19 @@ double overdue_count(hv_engine *e, int64_t *count);
  * case's reference and its child's name. */
 void sample_lookups(const char *big, char *login, size_t login_size, char *ref,
                     size_t ref_size, char *name, size_t name_size);
+
+/* ---- profile.c: the loops bench/profile.sh profiles ----------------------------- */
+
+/* Seconds for n registrations into e, batch to a transaction (1: each its
+ * own durable transaction); seed varies the children. */
+double profiled_registrations(hv_engine *e, int n, int batch, long seed);
+/* Seconds for re-scoring the open cases e's actor may see with risk.lua
+ * (hv_rules_diff, the pack in force); out: *evaluated, the cases. */
+double profiled_rescore(hv_engine *e, long *evaluated);
+/* `haven-bench --profile what`: "register" (into DATA/profile.db) or
+ * "rescore" (on the caseload db); once: one run, else the median of 5;
+ * prints "items µs-per-item".  Returns the exit status. */
+int profile_run(const char *what, const char *data_dir, const char *db, int once);
 
 /* ---- bench_raw.c -------------------------------------------------------------- */
 
@@ -80,9 +97,28 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases);
  * (cw0001 when none) into buf; returns buf. */
 const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size);
 
+/* Seconds to count the agency's open late tasks over the tasks_due index
+ * in plain SQLite; out: *count. */
+double raw_index_count(sqlite3 *db, int64_t *count);
+/* Seconds to read the rows an agency report reads, one plain SQLite pass
+ * per table. */
+double raw_report(sqlite3 *db);
+
 /* Seconds per one-row SELECT by primary key on the raw database at path
  * (made by raw_inserts: n rows). */
 double raw_select(const char *path, int n);
+
+/* ---- curve.c: the agency-wide commands and the cost curve ---------------------- */
+
+/* The sections "Agency-wide commands" and "The cost curve" on the
+ * caseloads db_of[0..nsizes) of sizes cases (see curve.c). */
+void bench_curve(int nsizes, const long *sizes, char **db_of, const char *haven_bin,
+                 const char *source, const char *data_dir, int reps);
+/* One row of a figures table: what, Haven's series h beside the raw
+ * limit's (NULL: none) in unit, the target and whether it is met (-1: no
+ * target; 0 counts a miss). */
+void bench_row(const char *what, series *h, const char *unit, series *raw,
+               int higher_is_better, const char *target, int met);
 
 /* ---- bench_pg.c: the SQLite file against the PostgreSQL store ------------------ */
 

@@ -446,3 +446,62 @@ double raw_select(const char *path, int n)
     sqlite3_close(db);
     return t;
 }
+
+/* ---- the agency-wide commands' raw limits (curve.c) -------------------------- */
+
+/* Seconds to count the agency's open late tasks in plain SQLite over the
+ * tasks_due index (status, due_at) alone (bench.h). */
+double raw_index_count(sqlite3 *db, int64_t *count)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM tasks INDEXED BY tasks_due"
+                           " WHERE status = 'open' AND due_at < ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        bench_die("raw index count: %s", sqlite3_errmsg(db));
+    sqlite3_bind_int64(st, 1, 1795856400);
+    double t0 = bench_now();
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *count = sqlite3_column_int64(st, 0);
+    double t = bench_now() - t0;
+    sqlite3_finalize(st);
+    return t;
+}
+
+/* Reads every row of sql (no parameters) and adds the columns' integer
+ * values and text lengths into *sum (so nothing read is skipped). */
+static void raw_pass(sqlite3 *db, const char *sql, long long *sum)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        bench_die("raw pass: %s", sqlite3_errmsg(db));
+    int ncol = sqlite3_column_count(st);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < ncol; i++)
+            *sum += sqlite3_column_type(st, i) == SQLITE_TEXT ? sqlite3_column_bytes(st, i)
+                                                               : sqlite3_column_int64(st, i);
+    sqlite3_finalize(st);
+}
+
+/* Seconds for the rows an agency report reads, in one plain SQLite pass
+ * per table (bench.h). */
+double raw_report(sqlite3 *db)
+{
+    static const char *const passes[] = {
+        "SELECT status, stage, risk_level, urgency, assignee_id, registered_at,"
+        " closed_at, closure_reason FROM cases",
+        "SELECT case_id, kind, status, assignee_id, due_at, done_at FROM tasks",
+        "SELECT case_id, kind, at FROM assessments",
+        "SELECT case_id, status, decided_at FROM plans",
+        "SELECT case_id, subject, status, requested_at FROM approvals",
+        "SELECT id, login, role, supervisor_id FROM users",
+    };
+    long long sum = 0;
+    double t0 = bench_now();
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+        raw_pass(db, passes[i], &sum);
+    double t = bench_now() - t0;
+    if (sum == 42) /* keeps the sum (and the reads) from being optimised out */
+        fputc(' ', stderr);
+    return t;
+}

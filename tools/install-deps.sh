@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages Haven needs to build, test and run.
-# Idempotent: checks each package with dpkg-query first; runs apt-get update
+# `install-deps.sh bench` adds what `make bench` needs besides (valgrind,
+# for bench/profile.sh).  Idempotent: checks each package with dpkg-query first; runs apt-get update
 # and apt-get install only when something is missing; silent when nothing is.
 set -eu
 
@@ -10,6 +11,7 @@ libjansson-dev libcmocka-dev libsodium-dev graphviz
 libmicrohttpd-dev libcurl4-gnutls-dev libjose-dev jose openssl curl
 chromium fonts-dejavu-core python3 python3-jsonschema zsh bash-completion
 libpq-dev postgresql"
+[ "${1:-}" = bench ] && PACKAGES="$PACKAGES valgrind"
 
 missing=""
 for p in $PACKAGES; do
