@@ -4,6 +4,8 @@
  *   haven-bench --haven build/haven --source . [--data DIR] [--sizes LIST]
  *               [--reps N] [--out bench/RESULTS.md] [--writes-only 1]
  *               [--pg SOCKET_DIR [--pg-size N] [--pg-only 1] | --pg-skip WHY]
+ *               [--curve-only 1]
+ *   haven-bench --profile register|rescore [--profile-db DB] [--profile-once 1]
  *
  * Each figure is measured --reps times (at least 5) in this one run, and the
  * median, min and max are printed beside the raw limit measured the same
@@ -49,6 +51,7 @@ static int pg_only;          /* --pg-only 1: the heading and that section alone 
 static const char *profile_what; /* --profile register|rescore (profile.c) */
 static const char *profile_db;   /* --profile-db: the caseload re-scored */
 static int profile_once;         /* --profile-once 1: one run (under callgrind) */
+static int curve_only;           /* --curve-only 1: the agency-wide commands alone */
 
 /* Every figure of the run, for the cost table against the baseline. */
 typedef struct {
@@ -561,6 +564,8 @@ static void parse_options(int argc, char **argv, const char **sizes_arg,
             profile_db = v;
         else if (!strcmp(a, "--profile-once"))
             profile_once = atoi(v);
+        else if (!strcmp(a, "--curve-only"))
+            curve_only = atoi(v);
         else
             bench_die("unknown option %s", a);
     }
@@ -893,6 +898,17 @@ int main(int argc, char **argv)
     header();
     if (pg_only) {
         pg_section();
+        if (md)
+            fclose(md);
+        return 0;
+    }
+    if (curve_only) {
+        char *dbs[8];
+        long rss;
+        for (int k = 0; k < nsizes; k++)
+            if (!(dbs[k] = strdup(caseload(sizes[k], &rss))))
+                bench_die("out of memory");
+        bench_curve(nsizes, sizes, dbs, haven_bin, source, data_dir, reps);
         if (md)
             fclose(md);
         return 0;

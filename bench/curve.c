@@ -27,30 +27,19 @@ typedef struct {
     double t[8];
 } agency_command;
 
-/* `cp -r from to` for a rule pack folder, with risk.lua's first "high"
- * threshold moved, so that a diff has changes to find.  Dies on failure. */
+/* A copy of source's rules/default at to with risk.lua's "high" threshold
+ * moved from 12 to 10 (a change of policy a rule writer might try), so
+ * that a diff has changes to find.  Dies on failure. */
 static void changed_pack(const char *source, const char *to)
 {
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/rules/default' '%s'", to, source, to);
-    if (system(cmd) != 0)
-        bench_die("copying the rule pack to %s", to);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/risk.lua", to);
-    FILE *f = fopen(path, "a");
-    if (!f)
-        bench_die("%s: cannot write", path);
-    /* a wrapper on the pack's own function: one level up for a case with
-     * three concerns or more (a change of policy a rule writer might try) */
-    fputs("\n-- haven-bench: the changed pack\n", f);
-    fclose(f);
+    char cmd[22000];
     snprintf(cmd, sizeof cmd,
-             "sed -i 's/^return risk$/local inner = risk\\n"
-             "return function(c, ctx) local r = inner(c, ctx) if r and r.score then"
-             " r.score = r.score + 1 end return r end/' '%s'",
-             path);
+             "rm -rf '%s' && cp -r '%s/rules/default' '%s' &&"
+             " sed -i 's/if score >= 12 then return \"high\"/if score >= 10 then return"
+             " \"high\"/' '%s/risk.lua' && grep -q 'score >= 10 then' '%s/risk.lua'",
+             to, source, to, to, to);
     if (system(cmd) != 0)
-        bench_die("changing %s", path);
+        bench_die("making the changed pack %s", to);
 }
 
 /* Seconds for the raw work of a diff on db: the open cases read raw and

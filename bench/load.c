@@ -40,6 +40,10 @@
 #include "clirun.h"
 
 #define MAX_USERS 64
+/* The kinds of request in the mix, in client_main's order. */
+enum { OP_SHOW, OP_DUE, OP_SEARCH, OP_NOTE, OP_FOLLOWUP, OP_REGISTER, NOPS };
+static const char *const op_names[NOPS] = {"show REF", "due", "search NAME", "note",
+                                           "follow-up", "register"};
 #define MAX_REFS 16
 
 typedef struct {
@@ -52,6 +56,7 @@ typedef struct {
     int id;
     user *u;
     double *lat;                 /* seconds, one per request */
+    unsigned char *op;           /* its kind (OP_*), one per request */
     size_t nlat, caplat;
     long ok, errors, notes, followups, registers;
     char (*registered)[32];      /* refs a registration answered */
@@ -289,12 +294,16 @@ static void enrol_users(void)
 
 /* ---- the mix --------------------------------------------------------------------- */
 
-static void push_lat(client *cl, double s)
+static void push_lat(client *cl, double s, int op)
 {
     if (cl->nlat == cl->caplat) {
         cl->caplat = cl->caplat ? cl->caplat * 2 : 1024;
         cl->lat = realloc(cl->lat, cl->caplat * sizeof *cl->lat);
+        cl->op = realloc(cl->op, cl->caplat * sizeof *cl->op);
+        if (!cl->lat || !cl->op)
+            die("out of memory");
     }
+    cl->op[cl->nlat] = (unsigned char)op;
     cl->lat[cl->nlat++] = s;
 }
 
@@ -343,6 +352,8 @@ static void *client_main(void *arg)
         const char *ref = cl->u->refs[rand_r(&cl->seed) % (unsigned)cl->u->nrefs];
         const char *argv[16];
         int argc = 0, kind = 0; /* 1 note, 2 follow-up, 3 register */
+        int op = r < 35 ? OP_SHOW : r < 55 ? OP_DUE : r < 65 ? OP_SEARCH : r < 80 ? OP_NOTE
+                 : r < 90 ? OP_FOLLOWUP : OP_REGISTER;
         char text[96], name[64];
         if (r < 35) {
             argv[argc++] = "show", argv[argc++] = ref;
@@ -367,7 +378,7 @@ static void *client_main(void *arg)
         double t0 = now_s();
         char *out = NULL;
         int code = run_once(cl, c, argc, argv, &out);
-        push_lat(cl, now_s() - t0);
+        push_lat(cl, now_s() - t0, op);
         if (code == 0) {
             cl->ok++;
             cl->notes += kind == 1, cl->followups += kind == 2, cl->registers += kind == 3;
@@ -422,7 +433,33 @@ static long count_rows(const char *kind)
 typedef struct {
     double secs, rps, p50, p99;
     long ok, errors, notes, followups, registers, peak_kib;
+    double op_p50[NOPS], op_p99[NOPS]; /* ms, by kind of request */
+    long op_n[NOPS];
 } result;
+
+/* The p50 and p99 (ms) of each kind of request of the clients cls into r. */
+static void per_op(client *cls, result *r)
+{
+    for (int op = 0; op < NOPS; op++) {
+        size_t n = 0;
+        for (int i = 0; i < nclients; i++)
+            for (size_t j = 0; j < cls[i].nlat; j++)
+                n += cls[i].op[j] == op;
+        double *v = malloc((n + 1) * sizeof *v);
+        if (!v)
+            die("out of memory");
+        size_t k = 0;
+        for (int i = 0; i < nclients; i++)
+            for (size_t j = 0; j < cls[i].nlat; j++)
+                if (cls[i].op[j] == op)
+                    v[k++] = cls[i].lat[j];
+        qsort(v, n, sizeof *v, cmp_d);
+        r->op_n[op] = (long)n;
+        r->op_p50[op] = n ? v[n / 2] * 1000 : 0;
+        r->op_p99[op] = n ? v[(size_t)((double)n * 0.99)] * 1000 : 0;
+        free(v);
+    }
+}
 
 /* One run of the mix; with kill, the daemon is killed half-way and restarted. */
 static result run_mix(client *cls, int kill_half)
@@ -460,6 +497,7 @@ static result run_mix(client *cls, int kill_half)
         res.followups += cls[i].followups, res.registers += cls[i].registers;
     }
     qsort(all, total, sizeof *all, cmp_d);
+    per_op(cls, &res);
     res.rps = (double)total / res.secs;
     res.p50 = total ? all[total / 2] * 1000 : 0;
     res.p99 = total ? all[(size_t)((double)total * 0.99)] * 1000 : 0;
@@ -483,6 +521,7 @@ static void free_clients(client *cls)
 {
     for (int i = 0; i < nclients; i++) {
         free(cls[i].lat);
+        free(cls[i].op);
         free(cls[i].registered);
     }
     free(cls);
@@ -647,6 +686,18 @@ int main(int argc, char **argv)
         if (!kill_test)
             report(outs[i], "in process (cli_run)", &inproc);
         fprintf(outs[i], "\nNo request lost or doubled: %s.\n", bad ? "NO (see above)" : "yes");
+        if (!kill_test) {
+            fprintf(outs[i], "\nThe same requests side by side, by kind: through havend "
+                             "(HTTPS, a token, the daemon's engine) and in process (the same "
+                             "command run by cli_run on the client's thread), under the same "
+                             "load.\n\n| request | requests (havend / in process) | p50 "
+                             "havend | p50 in process | p99 havend | p99 in process |\n"
+                             "|---|---|---|---|---|---|\n");
+            for (int op = 0; op < NOPS; op++)
+                fprintf(outs[i], "| %s | %ld / %ld | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n",
+                        op_names[op], http.op_n[op], inproc.op_n[op], http.op_p50[op],
+                        inproc.op_p50[op], http.op_p99[op], inproc.op_p99[op]);
+        }
     }
     if (md)
         fclose(md);
