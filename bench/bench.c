@@ -641,20 +641,27 @@ static double bench_caseload(const char *db_path, long size)
     busiest_caseworker(db, login, sizeof login);
     hv_engine *e = open_engine(db_path, login);
     series hd = {0}, rd = {0}, ho = {0}, ro = {0};
-    int64_t c1 = 0, c2 = 0;
+    int64_t c1 = 0, c2 = 0, c3 = 0;
     hv_engine *m = open_engine(db_path, "manager1");
     for (int i = 0; i < reps; i++) {
         push(&hd, due_list(e, login));
         push(&rd, raw_due_list(db, login));
         push(&ho, overdue_count(m, &c1));
-        push(&ro, raw_overdue_count(db, &c2));
+        push(&ro, raw_index_count(db, &c3));
     }
+    /* the count checked against a recount joined with the cases, as the
+     * due list's scope counts them */
+    raw_overdue_count(db, &c2);
     snprintf(what, sizeof what, "4. due list of %s, %ld cases", login, size);
     bench_row(what, &hd, "s", &rd, 0, size >= 1000000 ? "≤ 1 ms" : "(≤ 1 ms at 1M)",
         size >= 1000000 ? median(&hd) <= 1e-3 : -1);
     snprintf(what, sizeof what, "4. agency overdue count (%lld), %ld cases",
              (long long)c1, size);
-    bench_row(what, &ho, "s", &ro, 0, "≤ 2 × raw", median(&ho) <= 2 * median(&ro) && c1 == c2);
+    if (c1 != c2)
+        out("\n**The overdue count %lld differs from a recount %lld.**\n\n", (long long)c1,
+            (long long)c2);
+    bench_row(what, &ho, "s", &ro, 0, size >= 1000000 ? "≤ 1 ms" : "(≤ 1 ms at 1M)",
+              c1 != c2 ? 0 : size >= 1000000 ? median(&ho) <= 1e-3 : -1);
     hv_engine_close(m);
     hv_engine_close(e);
     if (size >= 100000)
@@ -930,11 +937,22 @@ int main(int argc, char **argv)
     double rescore_rate[8] = {0};
     for (int k = 0; k < nsizes; k++)
         rescore_rate[k] = bench_caseload(db_of[k], sizes[k]);
+    out("\nRaw limits: a due list is the same indexed query in plain SQL; the overdue "
+        "count is the agency's open late tasks counted in plain SQLite over the "
+        "`tasks_due` index alone (the floor without a counter; Haven's count is also "
+        "checked against a recount joined with the cases); re-scoring, see the rows.\n");
     for (int k = 1; k < nsizes; k++)
-        if (rescore_rate[k] > 0 && rescore_rate[k - 1] > 0)
+        if (rescore_rate[k] > 0 && rescore_rate[k - 1] > 0) {
+            double lin = rescore_rate[k] / rescore_rate[k - 1];
+            /* linear: the rate per case holds (within 20 %) as the caseload grows */
+            int held = sizes[k] >= 1000000 && sizes[k - 1] >= 100000;
             out("\nRe-scoring rate at %ld cases is %.2f × the rate at %ld (1.00 is "
-                "linear; a rate falling with size is worse than linear).\n",
-                sizes[k], rescore_rate[k] / rescore_rate[k - 1], sizes[k - 1]);
+                "linear; a rate falling with size is worse than linear)%s.\n",
+                sizes[k], lin, sizes[k - 1],
+                !held ? "" : lin >= 0.8 ? ": target ≥ 0.8, met" : ": target ≥ 0.8, **missed**");
+            if (held && lin < 0.8)
+                misses++;
+        }
     /* The caseloads: made now, or (gen-N.db.info) when they were made. */
     caseload_info info[8] = {{0}};
     read_caseload_info(nsizes, db_of, info);
