@@ -753,15 +753,15 @@ static void bench_processes(const char *big, long bigsize, long gen_rss)
     for (int i = 0; i < reps; i++)
         push(&bare_t, run_process(bare_argv, &rss));
     command cmds[] = {
-        {"show REF", {haven_bin, "--db", big, "--as", login, "show", ref, NULL}, 0},
-        {"search NAME", {haven_bin, "--db", big, "--as", login, "search", name, NULL}, 0},
-        {"list (own cases)", {haven_bin, "--db", big, "--as", login, "list", NULL}, 0},
-        {"due", {haven_bin, "--db", big, "--as", login, "due", NULL}, 0},
+        {"show REF", {haven_bin, "--db", big, "--as", login, "show", ref, NULL}, 0, 0},
+        {"search NAME", {haven_bin, "--db", big, "--as", login, "search", name, NULL}, 0, 0},
+        {"list (own cases)", {haven_bin, "--db", big, "--as", login, "list", NULL}, 0, 0},
+        {"due", {haven_bin, "--db", big, "--as", login, "due", NULL}, 0, 0},
         {"due --agency --overdue --count", {haven_bin, "--db", big, "--as", "manager1", "due", "--agency", "--overdue", "--count", NULL}, 0, 1},
         {"report (manager)", {haven_bin, "--db", big, "--as", "manager1", "report", NULL}, 0, 1},
         {"rules diff (the pack against itself)", {haven_bin, "--db", big, "--as", "admin", "rules", "diff", NULL}, 0, 1},
         {"audit verify", {haven_bin, "--db", big, "--as", "admin", "audit", "verify", NULL}, 0, 1},
-        {"export --format json --pseudonymous (a team)", {haven_bin, "--db", big, "--as", "sup001", "export", "--format", "json", "--pseudonymous", NULL}, 0},
+        {"export --format json --pseudonymous (a team)", {haven_bin, "--db", big, "--as", "sup001", "export", "--format", "json", "--pseudonymous", NULL}, 0, 0},
     };
     size_t ncmds = sizeof cmds / sizeof cmds[0];
     bench_commands(cmds, ncmds, &bare_t);
