@@ -81,6 +81,66 @@ static hv_status check_anchor(hv_engine *e, const hv_chain_state *cs,
     return HV_OK;
 }
 
+/* Feeds column c of st into h as text with its NUL (NULL: the byte 0xff),
+ * hashed in place from SQLite's row (as hv__hash_text: the engine binds
+ * no text with a NUL inside, so its length is SQLite's; a NUL planted
+ * inside one is hashed too, and caught). */
+static void feed_text(crypto_generichash_state *h, sqlite3_stmt *st, int c)
+{
+    static const unsigned char none = 0xff;
+    const unsigned char *t = sqlite3_column_text(st, c);
+    if (t)
+        crypto_generichash_update(h, t, (unsigned long long)sqlite3_column_bytes(st, c) + 1);
+    else
+        crypto_generichash_update(h, &none, 1);
+}
+
+/* Puts v little-endian at p (8 bytes). */
+static unsigned char *put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+    return p + 8;
+}
+
+/* The keyed hash of the walk's current row of st (columns as
+ * hv__chain_walk selects them) following prev (NULL: none) into out:
+ * hv__audit_hash_keyed's bytes (events.h), the short fields gathered into
+ * one buffer, the texts hashed in place. */
+static void entry_hash(const unsigned char key[32], const unsigned char *prev,
+                       sqlite3_stmt *st, unsigned char out[HV_AUDIT_HASH_BYTES])
+{
+    static const unsigned char genesis[HV_AUDIT_HASH_BYTES] = {0};
+    crypto_generichash_state h;
+    unsigned char head[15 + HV_AUDIT_HASH_BYTES + 16], mid[8],
+        tail[8 + 1 + HV_AUDIT_HASH_BYTES], *p = head;
+    memcpy(p, "haven-audit-v2", 15);
+    memcpy(p + 15, prev ? prev : genesis, HV_AUDIT_HASH_BYTES);
+    p = put_u64(p + 15 + HV_AUDIT_HASH_BYTES, (uint64_t)sqlite3_column_int64(st, 0));
+    put_u64(p, (uint64_t)sqlite3_column_int64(st, 1));
+    crypto_generichash_init(&h, key, 32, HV_AUDIT_HASH_BYTES);
+    crypto_generichash_update(&h, head, sizeof head);
+    feed_text(&h, st, 2); /* actor */
+    put_u64(mid, (uint64_t)sqlite3_column_int64(st, 3)); /* case_id */
+    crypto_generichash_update(&h, mid, sizeof mid);
+    feed_text(&h, st, 4); /* kind */
+    feed_text(&h, st, 5); /* data */
+    feed_text(&h, st, 6); /* decision */
+    put_u64(mid, sqlite3_column_type(st, 9) == SQLITE_NULL
+                     ? (uint64_t)-1 : (uint64_t)sqlite3_column_int64(st, 9));
+    crypto_generichash_update(&h, mid, sizeof mid);
+    feed_text(&h, st, 10); /* os_login */
+    size_t n = 1;
+    tail[0] = 0xff;
+    if (sqlite3_column_bytes(st, 11) == HV_AUDIT_HASH_BYTES) {
+        tail[0] = 0x01;
+        memcpy(tail + 1, sqlite3_column_blob(st, 11), HV_AUDIT_HASH_BYTES);
+        n += HV_AUDIT_HASH_BYTES;
+    }
+    crypto_generichash_update(&h, tail, n);
+    crypto_generichash_final(&h, out, HV_AUDIT_HASH_BYTES);
+}
+
 /* Checks one chained entry (the walk's current row of st, whose hash
  * follows last when have_last) against its link and hash.  out: hash. */
 static hv_status check_entry(hv_engine *e, const hv_chain_state *cs,
@@ -104,33 +164,23 @@ static hv_status check_entry(hv_engine *e, const hv_chain_state *cs,
                         "audit verify: entry %lld does not follow entry %lld "
                         "(inserted, reordered or an earlier entry replaced)",
                         (long long)seq, (long long)seq - 1);
-    const char *actor = (const char *)sqlite3_column_text(st, 2);
-    const char *kind = (const char *)sqlite3_column_text(st, 4);
-    const char *data = (const char *)sqlite3_column_text(st, 5);
-    const char *decision = (const char *)sqlite3_column_text(st, 6);
-    if (seq < cs->keyed_from) {
+    if (seq < cs->keyed_from)
         hv__audit_hash(have_last ? last : NULL, seq, sqlite3_column_int64(st, 1),
-                       actor, sqlite3_column_int64(st, 3), kind, data, decision,
-                       calc);
-    } else {
-        hv_event_row r = {
-            .seq = seq, .at = sqlite3_column_int64(st, 1),
-            .case_id = sqlite3_column_int64(st, 3), .actor = actor,
-            .kind = kind, .data = data, .decision = decision,
-            .os_uid = sqlite3_column_type(st, 9) == SQLITE_NULL
-                          ? -1 : sqlite3_column_int64(st, 9),
-            .os_login = (const char *)sqlite3_column_text(st, 10),
-            .digest = sqlite3_column_bytes(st, 11) == HV_AUDIT_HASH_BYTES
-                          ? sqlite3_column_blob(st, 11) : NULL};
-        hv__audit_hash_keyed(e->chain_key, have_last ? last : NULL, &r, calc);
-    }
+                       (const char *)sqlite3_column_text(st, 2),
+                       sqlite3_column_int64(st, 3),
+                       (const char *)sqlite3_column_text(st, 4),
+                       (const char *)sqlite3_column_text(st, 5),
+                       (const char *)sqlite3_column_text(st, 6), calc);
+    else
+        entry_hash(e->chain_key, have_last ? last : NULL, st, calc);
     if (memcmp(calc, hash, HV_AUDIT_HASH_BYTES) != 0)
         return hv__fail(e, HV_INVALID, "audit verify: entry %lld was changed "
                                        "(its hash does not match its content)",
                         (long long)seq);
     memcpy(hash_out, hash, HV_AUDIT_HASH_BYTES);
     if (seq == cs->keyed_from)
-        return check_anchor(e, cs, kind, data);
+        return check_anchor(e, cs, (const char *)sqlite3_column_text(st, 4),
+                            (const char *)sqlite3_column_text(st, 5));
     return HV_OK;
 }
 

@@ -54,6 +54,8 @@ typedef struct hv_diff_run {
     hv_view_side s[2];       /* old, new */
     int same;  /* both sides are the same pack (same content hash): each
                 * hook runs once and its result stands for both */
+    int from_digest; /* a diff answered from the packs' digests alone
+                      * (the same pack: nothing can change), no rule run */
     int brief_errors; /* the user's scope does not include the cases (a
                        * manager, an administrator): a rule error is listed
                        * as the hook's file and its kind (never its line nor
@@ -82,6 +84,11 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
  * other parts are read when a rule first reads them.  HV_OK with *more 1
  * on a case, 0 after the last; else the failure (message set). */
 hv_status hv__diff_next_case(hv_diff_run *d, int *more);
+/* *n: the number of open cases a run with this scope (as
+ * hv__diff_prepare's, any case) would evaluate, by one count.  HV_OK or
+ * the failure (message set). */
+hv_status hv__diff_count_open(hv_engine *e, int all, int64_t me, int supervisor,
+                              int64_t *n);
 /* Finalizes d's statements (again is fine). */
 void hv__diff_close(hv_diff_run *d);
 

@@ -115,6 +115,12 @@ static void col_cell_value(hv_view_case *rec, hv_view_cell *c,
  * row id: 8 bytes) followed by the value as stored, for open_sealed. */
 #define PLACE_MAX 96
 
+/* The open cases of a run: in scope (?1 all, else the user ?2's own and,
+ * for a supervisor (?3), their team's), only case ?4 (0: any). */
+#define OPEN_IN_SCOPE                                                         \
+    "c.status = 'open' AND (?4 = 0 OR c.id = ?4) AND (?1 = 1 OR"              \
+    " c.assignee_id = ?2 OR (?3 = 1 AND a.supervisor_id = ?2))"
+
 /* Keeps a sealed column (of table.column in row) as it is stored, with its
  * place (opened only if a rule reads it; text there does not open: it
  * was written around the engine, but for a purge's placeholder); json:
@@ -391,6 +397,16 @@ hv_status hv__diff_next_case(hv_diff_run *d, int *more)
     return HV_OK;
 }
 
+hv_status hv__diff_count_open(hv_engine *e, int all, int64_t me, int supervisor,
+                              int64_t *n)
+{
+    return hv__store_query_int(e, "counting the open cases",
+                               "SELECT count(*) FROM cases c LEFT JOIN users a"
+                               " ON a.id = c.assignee_id WHERE " OPEN_IN_SCOPE,
+                               0, n, "iiii", (int64_t)all, me,
+                               (int64_t)supervisor, (int64_t)0);
+}
+
 void hv__diff_close(hv_diff_run *d)
 {
     for (int k = 0; k < S_COUNT; k++) {
@@ -415,9 +431,7 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
              "SELECT c.id, c.ref, c.stage, c.status, c.source, c.location,"
              " c.urgency, c.risk_level, c.risk_score, c.registered_at, c.form"
              " FROM cases c LEFT JOIN users a ON a.id = c.assignee_id"
-             " WHERE c.status = 'open' AND (?4 = 0 OR c.id = ?4) AND"
-             " (?1 = 1 OR c.assignee_id = ?2 OR (?3 = 1 AND a.supervisor_id ="
-             " ?2)) ORDER BY c.id",
+             " WHERE " OPEN_IN_SCOPE " ORDER BY c.id",
              &d->cases)))
         return s;
     sqlite3_bind_int(d->cases, 1, all);

@@ -112,67 +112,91 @@ typedef struct {
     size_t len;
 } seal_findings;
 
-/* Checks one sealed value of t.column (row id, case ref) and notes it in
- * f when it does not open.  HV_NOMEM when out of memory. */
+/* Notes in f that t.column of row (of case case_id, 0: none) does not
+ * open (why); the case named by its reference only when it looks like
+ * one. */
+static hv_status note_failure(hv_engine *e, const hv_sealed_table *t,
+                              const char *column, int64_t row, int64_t case_id,
+                              const char *why, seal_findings *f)
+{
+    if (!strcmp(why, "out of memory"))
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (f->failed++ >= LISTED_MAX)
+        return HV_OK;
+    /* a reference edited in the file may hold anything: echoed only when
+     * it looks like one */
+    char *ref = NULL;
+    hv_status s = case_id ? hv__store_query_text(e, "reading the sealed values",
+                                                 "SELECT ref FROM cases WHERE"
+                                                 " id = ?1",
+                                                 &ref, "i", case_id)
+                          : HV_OK;
+    if (s)
+        return s;
+    int w = snprintf(f->text + f->len, sizeof f->text - f->len,
+                     "%s%s.%s row %lld (case %s)", f->len ? "; " : "", t->table,
+                     column, (long long)row,
+                     !ref                 ? "none"
+                     : hv__echo_safe(ref) ? ref
+                                          : "not shown");
+    hv__free(ref);
+    if (w > 0 && (size_t)w < sizeof f->text - f->len)
+        f->len += (size_t)w;
+    return HV_OK;
+}
+
+/* Checks sealed column i (of t, named column) of st's row (rowid, case
+ * id, the columns) and notes it in f when it does not open.  HV_NOMEM
+ * when out of memory. */
 static hv_status check_value(hv_engine *e, const hv_sealed_table *t,
-                             const char *column, sqlite3_stmt *st,
+                             const char *column, sqlite3_stmt *st, int i,
                              seal_findings *f)
 {
     int64_t row = sqlite3_column_int64(st, 0);
     const char *why = "the value is not sealed";
     char *plain = NULL;
     size_t n = 0;
-    if (sqlite3_column_type(st, 2) != SQLITE_BLOB &&
-        hv__seal_placeholder(sqlite3_column_text(st, 2),
-                             (size_t)sqlite3_column_bytes(st, 2)))
+    int type = sqlite3_column_type(st, i);
+    if (type == SQLITE_NULL)
+        return HV_OK;
+    if (type != SQLITE_BLOB &&
+        hv__seal_placeholder(sqlite3_column_text(st, i),
+                             (size_t)sqlite3_column_bytes(st, i)))
         why = NULL;
-    else if (sqlite3_column_type(st, 2) == SQLITE_BLOB)
-        why = hv__crypto_open(e, t->table, column, row,
-                              sqlite3_column_blob(st, 2),
-                              (size_t)sqlite3_column_bytes(st, 2), &plain, &n);
+    else if (type == SQLITE_BLOB)
+        why = hv__crypto_open(e, t->table, column, row, sqlite3_column_blob(st, i),
+                              (size_t)sqlite3_column_bytes(st, i), &plain, &n);
     if (plain) {
         sodium_memzero(plain, n);
         hv__free(plain);
     }
-    if (!why)
-        return HV_OK;
-    if (!strcmp(why, "out of memory"))
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    if (f->failed++ < LISTED_MAX) {
-        /* a reference edited in the file may hold anything: echoed only
-         * when it looks like one */
-        const char *ref = (const char *)sqlite3_column_text(st, 1);
-        int w = snprintf(f->text + f->len, sizeof f->text - f->len,
-                         "%s%s.%s row %lld (case %s)", f->len ? "; " : "",
-                         t->table, column, (long long)row,
-                         !ref                 ? "none"
-                         : hv__echo_safe(ref) ? ref
-                                              : "not shown");
-        if (w > 0 && (size_t)w < sizeof f->text - f->len)
-            f->len += (size_t)w;
-    }
-    return HV_OK;
+    return why ? note_failure(e, t, column, row, sqlite3_column_int64(st, 1), why, f)
+               : HV_OK;
 }
 
-/* Sweeps one sealed column into f. */
-static hv_status check_column(hv_engine *e, const hv_sealed_table *t,
-                              const char *column, seal_findings *f)
+/* Sweeps the sealed columns of t into f: one scan of the table, every
+ * sealed column of each row (the case's reference read only for a value
+ * that does not open). */
+static hv_status check_table(hv_engine *e, const hv_sealed_table *t,
+                             seal_findings *f)
 {
-    char sql[512];
+    char sql[512] = "";
+    size_t len = 0;
     sqlite3_stmt *st = NULL;
-    hv_status s;
+    hv_status s = HV_OK;
     /* rowid: the row's id (INTEGER PRIMARY KEY), whatever its name */
-    snprintf(sql, sizeof sql,
-             "SELECT x.rowid, c.ref, x.%s FROM %s x LEFT JOIN cases c ON c.id ="
-             " %s%s WHERE x.%s IS NOT NULL ORDER BY x.rowid",
-             column, t->table, t->case_column ? "x." : "",
-             t->case_column ? t->case_column : "NULL", column);
+    sql_add(sql, sizeof sql, &len, "SELECT rowid, ",
+            t->case_column ? t->case_column : "NULL", (const char *)NULL);
+    for (size_t c = 0; t->columns[c]; c++)
+        sql_add(sql, sizeof sql, &len, ", ", t->columns[c], (const char *)NULL);
+    sql_add(sql, sizeof sql, &len, " FROM ", t->table, " ORDER BY rowid",
+            (const char *)NULL);
     if ((s = hv__store_prepare(e, sql, &st)))
         return s;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((s = check_value(e, t, column, st, f)))
-            break;
+    int rc = SQLITE_DONE;
+    while (!s && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        for (size_t c = 0; !s && t->columns[c]; c++)
+            s = check_value(e, t, t->columns[c], st, (int)c + 2, f);
     hv__store_finalize(e, st);
     if (!s && rc != SQLITE_DONE)
         s = hv__sql_fail(e, rc, "reading the sealed values");
@@ -184,9 +208,7 @@ hv_status hv__seals_check(hv_engine *e)
     seal_findings f = {0};
     hv_status s = HV_OK;
     for (size_t t = 0; !s && t < hv__sealed_count; t++)
-        for (size_t c = 0; !s && hv__sealed_tables[t].columns[c]; c++)
-            s = check_column(e, &hv__sealed_tables[t], hv__sealed_tables[t].columns[c],
-                             &f);
+        s = check_table(e, &hv__sealed_tables[t], &f);
     if (s || !f.failed)
         return s;
     return hv__fail(e, HV_INVALID,

@@ -191,6 +191,9 @@ static void print_diff_summary(json_t *r, long long listed, long long rule_error
            (long long)json_integer_value(json_object_get(r, "cases_changed")),
            str_of(old, "name"), str_of(old, "version"), str_of(old, "hash"),
            str_of(new, "name"), str_of(new, "version"), str_of(new, "hash"));
+    if (!strcmp(str_of(r, "answered_from"), "digest"))
+        fprintf(cli_out(), "answered from the packs' digest: the same pack as the one "
+               "in force, so no decision can change (no rule was run)\n");
     json_object_foreach(counts, key, v)
         fprintf(cli_out(), "  %s: %lld\n", key, (long long)json_integer_value(v));
     if (json_is_true(json_object_get(r, "outside_scope"))) {

@@ -633,7 +633,10 @@ typedef struct {
  * closure_final_followup_changed} (only kinds seen), errors_total, errors,
  * changed:[{ref, risk:{old,new}, followup:{old,new,due:{now,new}},
  * review:{old,new,due:{now,new}}, closure:{old,new,reason}}]} where old
- * and new are the hooks' results (with their reasons or factors). */
+ * and new are the hooks' results (with their reasons or factors).  The
+ * same pack as the one in force (the same SHA-256 of its files) is
+ * answered without running the rules: every open case in scope counted,
+ * none changed, no errors looked for, and "answered_from": "digest". */
 HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
                                const hv_rules_diff_options *o, char **out_json);
 /* Administrators only.  In one transaction: stores the pack in
