@@ -23,6 +23,7 @@
 #include "access.h"
 #include "context.h"
 #include "sealcheck.h"
+#include "tasks.h"
 
 /* A checkpoint given with --checkpoint (the JSON of hv_audit_checkpoint,
  * kept elsewhere): signed with this database's audit key, and the chain
@@ -62,9 +63,24 @@ static hv_status check_given(hv_engine *e, const hv_chain_state *cs,
     return s;
 }
 
+/* The counters kept beside the rows (tasks.h: the open tasks per due
+ * day) against a recount: HV_INVALID when they differ. */
+static hv_status check_counters(hv_engine *e)
+{
+    int64_t wrong = 0;
+    hv_status s = hv__task_due_days_check(e, &wrong);
+    if (s == HV_OK && wrong)
+        s = hv__fail(e, HV_INVALID,
+                     "audit verify --deep: the count of open tasks per due "
+                     "day differs from a recount of the tasks on %lld day%s "
+                     "(changed outside haven)",
+                     (long long)wrong, wrong == 1 ? "" : "s");
+    return s;
+}
+
 /* audit verify [--deep]: the walk, the checkpoints file (unless a
  * checkpoint is given and the file is missing), the given checkpoint,
- * then (deep) every case's rows. */
+ * then (deep) every case's rows and the counters. */
 static hv_status verify(hv_engine *e, const char *checkpoint_json, int deep,
                         char **out_json)
 {
@@ -80,7 +96,7 @@ static hv_status verify(hv_engine *e, const char *checkpoint_json, int deep,
     if ((s = hv__chain_verify(e, &cs, checkpoint_json != NULL,
                               deep ? &cases : NULL)) ||
         (checkpoint_json && (s = check_given(e, &cs, checkpoint_json))) ||
-        (s = hv__seals_check(e))) {
+        (s = hv__seals_check(e)) || (deep && (s = check_counters(e)))) {
         json_decref(cases);
         return s;
     }

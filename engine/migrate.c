@@ -18,6 +18,19 @@
  * Schema migrations, in order: migrations[i] takes user_version i to i+1.
  * Never edit a shipped migration; add a new one.
  */
+/* The row of task_due_days (migrate.h) of the task row t (NEW or OLD)
+ * changed by counted and hidden, expressions of k (1 when an agency's due
+ * list counts the task): TASK_DUE_DAYS_HEAD, then any more of its WHERE
+ * (" AND ..."), then TASK_DUE_DAYS_UPSERT. */
+#define TASK_DUE_DAYS_UPSERT                                                   \
+    " ON CONFLICT (due_day) DO UPDATE SET counted = counted +"                 \
+    " excluded.counted, hidden = hidden + excluded.hidden"
+#define TASK_DUE_DAYS_HEAD(t, counted, hidden)                                 \
+    "INSERT INTO task_due_days (due_day, counted, hidden) SELECT d, "         \
+    counted ", " hidden " FROM (SELECT " HV_DUE_DAY(t ".due_at") " AS d,"      \
+    " coalesce(" t ".kind = 'final_followup' OR (SELECT status FROM cases"     \
+    " WHERE id = " t ".case_id) = 'open', 0) AS k) WHERE true"
+
 static const char *const migrations[] = {
     /* 0 -> 1: the first schema. */
     "CREATE TABLE meta ("
@@ -493,6 +506,40 @@ static const char *const migrations[] = {
     "  ref TEXT PRIMARY KEY,"
     "  server_version INTEGER NOT NULL"
     ");",
+
+    /* 12 -> 13: the open tasks per due day (migrate.h), so an agency's
+     * count of what is overdue reads a few hundred rows, not every open
+     * task.  Kept by triggers on every write of a task and of a case's
+     * status, filled here from a recount. */
+    "CREATE TABLE task_due_days ("
+    "  due_day INTEGER PRIMARY KEY,"
+    "  counted INTEGER NOT NULL DEFAULT 0,"
+    "  hidden INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "INSERT INTO task_due_days (due_day, counted, hidden) "
+    HV_TASK_DUE_DAYS_RECOUNT ";"
+    "CREATE TRIGGER task_due_days_insert AFTER INSERT ON tasks"
+    "  WHEN NEW.status = 'open' BEGIN "
+    TASK_DUE_DAYS_HEAD("NEW", "k", "1 - k") TASK_DUE_DAYS_UPSERT "; END;"
+    "CREATE TRIGGER task_due_days_delete AFTER DELETE ON tasks"
+    "  WHEN OLD.status = 'open' BEGIN "
+    TASK_DUE_DAYS_HEAD("OLD", "-k", "k - 1") TASK_DUE_DAYS_UPSERT "; END;"
+    "CREATE TRIGGER task_due_days_update AFTER UPDATE OF status, due_at,"
+    "  kind, case_id ON tasks WHEN OLD.status = 'open' OR NEW.status ="
+    "  'open' BEGIN "
+    TASK_DUE_DAYS_HEAD("OLD", "-k", "k - 1") " AND OLD.status = 'open' "
+    TASK_DUE_DAYS_UPSERT ";"
+    TASK_DUE_DAYS_HEAD("NEW", "k", "1 - k") " AND NEW.status = 'open' "
+    TASK_DUE_DAYS_UPSERT "; END;"
+    /* a case closed or opened: its open tasks other than the final
+     * follow-up move between counted and hidden */
+    "CREATE TRIGGER task_due_days_case AFTER UPDATE OF status ON cases"
+    "  WHEN (OLD.status = 'open') IS NOT (NEW.status = 'open') BEGIN"
+    "  INSERT INTO task_due_days (due_day, counted, hidden)"
+    "  SELECT " HV_DUE_DAY("due_at") ", sum(s), -sum(s) FROM"
+    "  (SELECT due_at, CASE NEW.status WHEN 'open' THEN 1 ELSE -1 END AS s"
+    "   FROM tasks WHERE case_id = NEW.id AND status = 'open' AND kind <>"
+    "   'final_followup') WHERE true GROUP BY 1 " TASK_DUE_DAYS_UPSERT "; END;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -18,7 +18,7 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 12
+#define HV_SCHEMA_VERSION 13
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7
@@ -26,6 +26,23 @@
  * (its migration anchors an older chain: hv__chain_anchor, which needs
  * the chain key, so the data key too). */
 #define HV_SCHEMA_CHAIN_KEYED 10
+
+/* The open tasks per due day (schema 13, table task_due_days), kept by
+ * triggers in the same transaction as every write of tasks or of a case's
+ * status (on a PostgreSQL store, by PostgreSQL triggers: pgstore_schema.c).
+ * counted: the open tasks an agency due list counts (the case is open, or
+ * the task is its final follow-up); hidden: the other open tasks (a case
+ * closed with an open task other than its final follow-up, which the
+ * engine's own writes never leave: closing, transferring and reopening
+ * cancel them).  HV_DUE_DAY(t) is the day (UTC, floored) of the time t, in
+ * SQL both SQLite and PostgreSQL read alike. */
+#define HV_DUE_DAY(t) "((" t " - ((" t " % 86400) + 86400) % 86400) / 86400)"
+/* The counter recounted from the tasks: rows (due_day, counted, hidden). */
+#define HV_TASK_DUE_DAYS_RECOUNT                                               \
+    "SELECT " HV_DUE_DAY("t.due_at") " AS due_day, sum(t.k) AS counted,"       \
+    " count(*) - sum(t.k) AS hidden FROM (SELECT x.due_at, coalesce(x.kind ="  \
+    " 'final_followup' OR c.status = 'open', 0) AS k FROM tasks x LEFT JOIN"   \
+    " cases c ON c.id = x.case_id WHERE x.status = 'open') t GROUP BY 1"
 
 /* Reads PRAGMA user_version.  out: *version (0 on failure). */
 hv_status hv__store_schema_version(hv_engine *e, int *version);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "migrate.h"
 #include "pgstore_report.h"
 #include "sealed.h"
 
@@ -243,6 +244,45 @@ static const char store_tables_sql[] =
     "CREATE TRIGGER events_sequence AFTER INSERT ON events"
     " FOR EACH ROW EXECUTE FUNCTION haven_events_sequence();\n";
 
+/* The open tasks per due day (migrate.h's task_due_days), kept as
+ * SQLite's triggers keep them, by PostgreSQL's own: the store's tables are
+ * virtual tables to SQLite, which takes no trigger on them.  Made after
+ * the rows are copied (the copied counter is the recount). */
+#define TASK_DUE_DAYS_UPSERT                                                   \
+    " ON CONFLICT (due_day) DO UPDATE SET counted = task_due_days.counted +"   \
+    " EXCLUDED.counted, hidden = task_due_days.hidden + EXCLUDED.hidden;"
+#define TASK_COUNTED(t)                                                        \
+    "k := CASE WHEN " t ".kind = 'final_followup' OR (SELECT status FROM"      \
+    " cases WHERE id = " t ".case_id) = 'open' THEN 1 ELSE 0 END;"
+static const char task_due_days_sql[] =
+    "CREATE OR REPLACE FUNCTION haven_task_due_days() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$DECLARE k integer; BEGIN"
+    " IF TG_OP <> 'INSERT' AND OLD.status = 'open' THEN " TASK_COUNTED("OLD")
+    " INSERT INTO task_due_days (due_day, counted, hidden) VALUES ("
+    HV_DUE_DAY("OLD.due_at") ", -k, k - 1)" TASK_DUE_DAYS_UPSERT " END IF;"
+    " IF TG_OP <> 'DELETE' AND NEW.status = 'open' THEN " TASK_COUNTED("NEW")
+    " INSERT INTO task_due_days (due_day, counted, hidden) VALUES ("
+    HV_DUE_DAY("NEW.due_at") ", k, 1 - k)" TASK_DUE_DAYS_UPSERT " END IF;"
+    " RETURN NULL; END$$;\n"
+    "CREATE TRIGGER task_due_days_write AFTER INSERT OR DELETE ON tasks"
+    " FOR EACH ROW EXECUTE FUNCTION haven_task_due_days();\n"
+    "CREATE TRIGGER task_due_days_update AFTER UPDATE ON tasks FOR EACH ROW"
+    " WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.due_at IS DISTINCT"
+    " FROM NEW.due_at OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.case_id"
+    " IS DISTINCT FROM NEW.case_id)"
+    " EXECUTE FUNCTION haven_task_due_days();\n"
+    /* a case closed or opened: its open tasks but the final follow-up */
+    "CREATE OR REPLACE FUNCTION haven_case_task_due_days() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$DECLARE s integer := CASE WHEN NEW.status ="
+    " 'open' THEN 1 ELSE -1 END; BEGIN"
+    " INSERT INTO task_due_days (due_day, counted, hidden) SELECT "
+    HV_DUE_DAY("due_at") ", s * count(*), -s * count(*) FROM tasks WHERE"
+    " case_id = NEW.id AND status = 'open' AND kind <> 'final_followup'"
+    " GROUP BY 1" TASK_DUE_DAYS_UPSERT " RETURN NULL; END$$;\n"
+    "CREATE TRIGGER task_due_days_case AFTER UPDATE ON cases FOR EACH ROW"
+    " WHEN ((OLD.status = 'open') IS DISTINCT FROM (NEW.status = 'open'))"
+    " EXECUTE FUNCTION haven_case_task_due_days();\n";
+
 /* Builds the schema text: every table, then haven_tables' rows, the
  * indexes and the foreign keys. */
 static int build_schema(sqlite3 *src, sqlbuf *b)
@@ -311,6 +351,13 @@ static int put_versions(sqlite3 *src, sqlbuf *b)
         sqlite3_finalize(st);
     }
     put(b, "INSERT INTO haven_store VALUES ('schema_version', '%d');\n", version);
+    /* the counters' triggers, when the schema has the counters */
+    if (!sqlite3_prepare_v2(src, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'task_due_days'", -1, &st, NULL)) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            put(b, "%s", task_due_days_sql);
+        sqlite3_finalize(st);
+    }
     return version > 0 ? 0 : -1;
 }
 
@@ -435,11 +482,15 @@ static int copy_rows_out(hv_pg *pg, sqlite3 *db, char **err)
 {
     for (size_t i = 0; i < hv__pg_table_count(pg); i++) {
         const char *name = hv__pg_table_name(pg, i);
+        /* the counters as stored, not as the copy's triggers made them */
         char *sql = !strcmp(name, "haven_sequence")
                         ? sqlite3_mprintf("INSERT INTO hv_copy.sqlite_sequence (name, seq)"
                                           " SELECT name, seq FROM main.haven_sequence")
-                        : sqlite3_mprintf("INSERT INTO hv_copy.\"%w\" SELECT * FROM"
-                                          " main.\"%w\"", name, name);
+                        : sqlite3_mprintf("%sINSERT INTO hv_copy.\"%w\" SELECT * FROM"
+                                          " main.\"%w\"",
+                                          strcmp(name, "task_due_days") ? ""
+                                          : "DELETE FROM hv_copy.task_due_days;",
+                                          name, name);
         int failed = !sql || exec_sqlite(db, sql, "copying the store's rows", err);
         sqlite3_free(sql);
         if (failed)

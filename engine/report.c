@@ -20,6 +20,7 @@
 #include "store.h"
 #include "error.h"
 #include "access.h"
+#include "report_tasks.h"
 #include "rulesapi.h"
 
 #define DAY 86400
@@ -433,67 +434,130 @@ done:
 /* ---- follow-up compliance ----------------------------------------------------- */
 
 /* Follow-up tasks (kinds followup and final_followup, not cancelled) that
- * fell due in [from, to): how many, done on or before the due date, done
- * after it, still not done; on_time / due as the ratio. */
-static hv_status compliance_window(report_query *q, hv_time from, hv_time to,
-                                   json_t **out)
+ * fell due in each window [from, to) of the three: how many, done on or
+ * before the due date, done after it, still not done.  One pass over the
+ * tasks for all three; the agency's without a lookup of each task's case
+ * (every task has its case: the foreign key). */
+#define WINDOW_SUMS(f, t)                                                      \
+    " coalesce(sum(t.due_at >= " f " AND t.due_at < " t "), 0),"               \
+    " coalesce(sum(t.due_at >= " f " AND t.due_at < " t " AND t.status ="      \
+    " 'done' AND t.done_at <= t.due_at), 0),"                                  \
+    " coalesce(sum(t.due_at >= " f " AND t.due_at < " t " AND t.status ="      \
+    " 'done' AND t.done_at > t.due_at), 0),"                                   \
+    " coalesce(sum(t.due_at >= " f " AND t.due_at < " t " AND t.status ="      \
+    " 'open'), 0)"
+#define COMPLIANCE_SUMS                                                        \
+    "SELECT" WINDOW_SUMS(":f1", ":t1") "," WINDOW_SUMS(":f2", ":t2") ","        \
+    WINDOW_SUMS(":f3", ":t3")
+#define COMPLIANCE_WHERE                                                       \
+    " AND t.kind IN ('followup', 'final_followup')"                            \
+    " AND t.due_at < max(:t1, :t2, :t3)"
+
+/* The figures of one window (due, on time, late, not done: n[0..3]) as
+ * {due, on_time, late, not_done, ratio} (NULL out of memory). */
+static json_t *compliance_figures(const int64_t n[4])
 {
-    sqlite3_stmt *st = NULL;
-    json_int_t due = 0, on_time = 0, late = 0, missed = 0;
-    *out = NULL;
-    hv_status s = prepare(q,
-                          "SELECT count(*),"
-                          " coalesce(sum(t.status = 'done' AND t.done_at <="
-                          " t.due_at), 0),"
-                          " coalesce(sum(t.status = 'done' AND t.done_at >"
-                          " t.due_at), 0),"
-                          " coalesce(sum(t.status = 'open'), 0)"
-                          " FROM tasks t JOIN cases c ON c.id = t.case_id"
-                              " WHERE t.status IN ('open', 'done')"
-                          "   AND t.due_at >= :from AND t.due_at < :to"
-                          "   AND t.kind IN ('followup', 'final_followup')"
-                          "   AND" SCOPE_WHERE,
-                          from, to, &st);
-    if (s)
-        return s;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        due = sqlite3_column_int64(st, 0);
-        on_time = sqlite3_column_int64(st, 1);
-        late = sqlite3_column_int64(st, 2);
-        missed = sqlite3_column_int64(st, 3);
-        rc = SQLITE_DONE;
-    }
-    if ((s = stepped(q, st, rc, "report: follow-up compliance")))
-        return s;
-    *out = json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time,
+    json_int_t due = n[0], on_time = n[1], late = n[2], missed = n[3];
+    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time,
                      "late", late, "not_done", missed, "ratio",
                      due ? json_real(round((double)on_time / (double)due * 1000.0) /
                                      1000.0)
                          : json_null());
-    return *out ? HV_OK : nomem(q);
+}
+
+/* The three windows of follow-up compliance: their keys and the bounds
+ * [from, to) of each for q. */
+static const char *const window_keys[3] = {"last_30_days", "last_90_days", "period"};
+static void compliance_windows(const report_query *q, hv_time from[3], hv_time to[3])
+{
+    static const int window_days[3] = {30, 90, 0};
+    for (int i = 0; i < 3; i++) {
+        from[i] = window_days[i] ? q->now - (hv_time)window_days[i] * DAY : q->since;
+        to[i] = window_days[i] || q->until > q->now ? q->now : q->until;
+    }
+}
+
+/* Sets out's members, the windows' figures from n.  Returns HV_OK or
+ * HV_NOMEM. */
+static hv_status put_compliance(report_query *q, hv_report_compliance *n, json_t *out)
+{
+    int bad = 0;
+    for (int i = 0; i < 3; i++)
+        bad |= json_object_set_new(out, window_keys[i], compliance_figures((*n)[i]));
+    return bad ? nomem(q) : HV_OK;
 }
 
 /* Follow-up compliance over the last 30 days, the last 90 days and the
  * period, into out.  Returns HV_OK or a failure. */
 static hv_status followup_compliance(report_query *q, json_t *out)
 {
-    static const struct {
-        const char *key;
-        int days;
-    } windows[] = {{"last_30_days", 30}, {"last_90_days", 90}, {"period", 0}};
-    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
-        json_t *w = NULL;
-        hv_time from = windows[i].days ? q->now - (hv_time)windows[i].days * DAY
-                                       : q->since;
-        hv_time to = windows[i].days || q->until > q->now ? q->now : q->until;
-        hv_status s = compliance_window(q, from, to, &w);
-        if (s)
-            return s;
-        if (json_object_set_new(out, windows[i].key, w))
-            return nomem(q);
+    static const char *const params[3][2] = {{":f1", ":t1"}, {":f2", ":t2"},
+                                             {":f3", ":t3"}};
+    sqlite3_stmt *st = NULL;
+    hv_time from[3], to[3];
+    hv_report_compliance n;
+    hv_status s = prepare(q,
+                          q->all && !q->cw
+                              ? COMPLIANCE_SUMS " FROM tasks t WHERE"
+                                " +t.status IN ('open', 'done')" COMPLIANCE_WHERE
+                              : COMPLIANCE_SUMS " FROM tasks t JOIN cases c ON"
+                                " c.id = t.case_id WHERE t.status IN ('open',"
+                                " 'done')" COMPLIANCE_WHERE " AND" SCOPE_WHERE,
+                          0, 0, &st);
+    if (s)
+        return s;
+    compliance_windows(q, from, to);
+    for (int i = 0; i < 3; i++) {
+        bind_named(st, params[i][0], from[i]);
+        bind_named(st, params[i][1], to[i]);
     }
-    return HV_OK;
+    int rc = sqlite3_step(st);
+    for (int i = 0; rc == SQLITE_ROW && i < 12; i++)
+        n[i / 4][i % 4] = sqlite3_column_int64(st, i);
+    if ((s = stepped(q, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
+                     "report: follow-up compliance")))
+        return s;
+    return put_compliance(q, &n, out);
+}
+
+/* One due row of the task pass (report_tasks.h) into the due_groups ctx. */
+static int due_pass_row(void *ctx, const char *kind, const char *login, int overdue,
+                        int64_t n)
+{
+    due_groups *g = ctx;
+    return task_group_add(overdue ? g->overdue : g->week, kind, login, n);
+}
+
+/* The due tasks (into tasks) and the follow-up compliance (into
+ * compliance).  A manager's agency report counts both in one pass over the
+ * tasks when the open tasks per due day (migrate.h) hold no open task of a
+ * closed case due before the week's end (so no task's case needs looking
+ * up); otherwise a query for each.  Returns HV_OK or a failure. */
+static hv_status task_figures(report_query *q, json_t *tasks, json_t *compliance)
+{
+    int64_t hidden = 1;
+    hv_status s;
+    if (q->all && !q->cw &&
+        (s = hv__store_query_int(q->e, "report: counting due tasks",
+                                 "SELECT coalesce(sum(hidden), 0) FROM"
+                                 " task_due_days WHERE due_day <= ?1",
+                                 1, &hidden, "i",
+                                 (int64_t)((q->now + WEEK) / DAY + 1))))
+        return s;
+    if (hidden)
+        return (s = tasks_due(q, tasks)) ? s : followup_compliance(q, compliance);
+    due_groups g = {task_group(), task_group()};
+    hv_time from[3], to[3];
+    hv_report_compliance n;
+    compliance_windows(q, from, to);
+    int bad = json_object_set(tasks, "overdue", g.overdue);
+    bad |= json_object_set(tasks, "due_this_week", g.week);
+    s = bad ? nomem(q)
+            : hv__report_task_pass(q->e, q->now, q->now + WEEK, from, to,
+                                   due_pass_row, &g, &n);
+    json_decref(g.overdue);
+    json_decref(g.week);
+    return s ? s : put_compliance(q, &n, compliance);
 }
 
 /* ---- time from registration to a milestone --------------------------------------- */
@@ -786,9 +850,8 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
         goto done;
     }
     if ((s = open_cases(&q, open)) || (s = risk_factors(&q, factors)) ||
-        (s = tasks_due(&q, tasks)) ||
-        (s = approvals_pending(&q, approvals)) ||
-        (s = followup_compliance(&q, compliance)) || (s = time_to(&q, times)) ||
+        (s = task_figures(&q, tasks, compliance)) ||
+        (s = approvals_pending(&q, approvals)) || (s = time_to(&q, times)) ||
         (s = closure_reasons(&q, reasons)) || (s = per_month(&q, months)))
         goto done;
     /* hv__json_out's text, with reals to 12 digits so a ratio of 1/3 reads

@@ -40,5 +40,9 @@ hv_status hv__tasks_reassign(hv_engine *e, int64_t case_id, int64_t user_id);
 /* How many open tasks of kind the case has.  out: *count. */
 hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
                          int64_t *count);
+/* Compares the open tasks per due day kept by triggers (migrate.h's
+ * task_due_days) with a recount from the tasks.  out: *wrong, how many
+ * days differ (0: the counter is right). */
+hv_status hv__task_due_days_check(hv_engine *e, int64_t *wrong);
 
 #endif

@@ -251,6 +251,12 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "DROP TABLE sync_receipts; DROP TABLE sync_conflicts;"
                      "DROP TABLE devices; DROP TABLE sync_outbox;"
                      "DROP TABLE sync_cases;"
+                     /* (nor schema 13's) */
+                     "DROP TRIGGER task_due_days_insert;"
+                     "DROP TRIGGER task_due_days_delete;"
+                     "DROP TRIGGER task_due_days_update;"
+                     "DROP TRIGGER task_due_days_case;"
+                     "DROP TABLE task_due_days;"
                      "PRAGMA user_version=8;"
                      "COMMIT;",
                      NULL, NULL, &msg) != SQLITE_OK)

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "migrate.h"
 #include "testutil.h"
 
 #define NOOR                                                                 \
@@ -83,7 +84,7 @@ static char *make_answer(fixture *f, hv_engine *e)
         "s:[{s:s,s:s,s:b},{s:s,s:s,s:b},{s:s,s:s,s:s,s:b}],s:o,s:{s:i},"
         "s:{s:[s],s:[],s:[]},s:{s:i,s:s},s:s}",
         "op", "checkout", "device", "lap1", "user", "amal", "versions", "schema",
-        12, "workflow", "abc", "pack", json_object_get(pack, "hash"), "agency",
+        HV_SCHEMA_VERSION, "workflow", "abc", "pack", json_object_get(pack, "hash"), "agency",
         "code", "CP", "name", "CP", "ref_pattern", "AGENCY-YYYY-NNNNN",
         "simulated", 1, "now", (json_int_t)(TU_T0 + 3600), "workflow", wf,
         "pack", pack, "key", DEVKEY, "users", "login", "admin", "role",
@@ -303,7 +304,7 @@ static void test_request_and_ack(void **state)
     assert_string_equal(json_string_value(json_object_get(request, "device")), "lap1");
     assert_string_equal(json_string_value(json_object_get(request, "secret")), SECRET);
     assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(request, "versions"), "schema")), 12);
+                         json_object_get(request, "versions"), "schema")), HV_SCHEMA_VERSION);
     assert_string_equal(json_string_value(json_object_get(request, "head")),
                         json_string_value(json_object_get(json_array_get(entries, 2),
                                                           "hash")));

@@ -1,0 +1,37 @@
+/*
+ * report_tasks.h - the agency's task figures of the report (report.c) in
+ * one pass over the tasks, aggregated in C (internal, floor 4): the open
+ * tasks overdue and due within the week by kind and assignee, and the
+ * follow-up compliance of three windows.  For a manager's report without
+ * --caseworker only: it looks up no task's case, so the caller checks
+ * first that no open task of a closed case falls due before the week's end
+ * (migrate.h's task_due_days), and relies on every task having its case
+ * (the foreign key).
+ */
+#ifndef HV_REPORT_TASKS_H
+#define HV_REPORT_TASKS_H
+
+#include "engine.h"
+
+/* What the pass gives: per window i, [i][0] the follow-ups (kinds followup
+ * and final_followup, open or done) due in [from[i], to[i]), [i][1] done
+ * on or before the due time, [i][2] done after it, [i][3] still open. */
+typedef int64_t hv_report_compliance[3][4];
+
+/* Called once per (kind, assignee's login (NULL: none), overdue) with the
+ * count n of open tasks due before week_end, in the order login (NULL
+ * last), kind, overdue, each byte-wise as SQLite's BINARY collation
+ * orders.  Returns 0, or nonzero to stop (no memory). */
+typedef int (*hv_report_due_fn)(void *ctx, const char *kind, const char *login,
+                                int overdue, int64_t n);
+
+/* Reads every open or done task once: those open and due before week_end
+ * (overdue: before now) to row(ctx, ...), the follow-ups into *compliance.
+ * Returns HV_OK, HV_NOMEM (also when row said so) or the store's failure
+ * naming what. */
+hv_status hv__report_task_pass(hv_engine *e, hv_time now, hv_time week_end,
+                               const hv_time from[3], const hv_time to[3],
+                               hv_report_due_fn row, void *ctx,
+                               hv_report_compliance *compliance);
+
+#endif
