@@ -279,6 +279,11 @@ typedef struct {
     hv_time now;
     int64_t case_id;       /* set by insert_case */
     hv_name_index keys;    /* the child's blind keys, made once */
+    struct {
+        const hv_stage *stage;
+        hv_time due;
+    } tasks[2];            /* the first tasks (plan_tasks) */
+    int ntasks;
 } new_case;
 
 /* Inserts the case's row with reference ref; sets c->case_id. */
@@ -344,17 +349,18 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
     return HV_OK;
 }
 
-/* Schedules the first tasks of an eligible child: the entry stage (the
- * initial assessment) and, if the workflow has one, the comprehensive
- * assessment, each due when the rules said, else by the stage's own
- * deadline, else in DEFAULT_DUE_SECONDS; a stage with no deadline at all
- * gets no task. */
-static hv_status first_tasks(hv_engine *e, const new_case *c)
+/* Plans the first tasks of an eligible child into c->tasks: the entry
+ * stage (the initial assessment) and, if the workflow has one, the
+ * comprehensive assessment, each due when the rules said, else by the
+ * stage's own deadline, else in DEFAULT_DUE_SECONDS; a stage with no
+ * deadline at all gets no task.  Refuses (HV_INVALID, as hv__task_add
+ * would) a task due after HV_TIME_MAX, before anything is written. */
+static hv_status plan_tasks(hv_engine *e, new_case *c)
 {
     const hv_intake *r = c->r;
     const hv_stage *comp =
         hv__workflow_stage_of_step(e->wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
-    hv_status s;
+    c->ntasks = 0;
     for (int k = 0; k < 2 && r->eligible; k++) {
         const hv_stage *ts = k == 0 ? c->stage : comp;
         int64_t rule_due = k == 0 ? r->initial_due : r->comprehensive_due;
@@ -365,10 +371,25 @@ static hv_status first_tasks(hv_engine *e, const new_case *c)
         int64_t due = rule_due > 0           ? rule_due
                       : ts->due_seconds > 0 ? ts->due_seconds
                                             : DEFAULT_DUE_SECONDS;
-        if ((s = hv__task_add(e, c->case_id, ts->id, ts->label, c->now + due,
+        if (due > HV_TIME_MAX - c->now)
+            return hv__fail(e, HV_INVALID, "the %s task would fall due after "
+                            "2200-01-01, the last time Haven takes; nothing "
+                            "changed", ts->id);
+        c->tasks[c->ntasks].stage = ts;
+        c->tasks[c->ntasks++].due = c->now + due;
+    }
+    return HV_OK;
+}
+
+/* Writes the tasks plan_tasks planned. */
+static hv_status first_tasks(hv_engine *e, const new_case *c)
+{
+    hv_status s;
+    for (int k = 0; k < c->ntasks; k++)
+        if ((s = hv__task_add(e, c->case_id, c->tasks[k].stage->id,
+                              c->tasks[k].stage->label, c->tasks[k].due,
                               c->user_id, 0)))
             return s;
-    }
     return HV_OK;
 }
 
@@ -432,7 +453,9 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
     if ((s = hv__name_index_make(e, r->child_name, r->child_sex, r->location,
                                  &c.keys)))
         return s;
-    if ((s = hv__store_begin(e)))
+    /* Every refusal comes before the first write, so inside a batch the
+     * registration needs no savepoint of its own (store.h). */
+    if ((s = plan_tasks(e, &c)) || (s = hv__store_begin_unguarded(e)))
         goto done;
     if ((s = check_duplicates(e, r, &c.keys, flags, &overridden)) ||
         (s = hv__registrar(e, "register", &c.user_id)) ||
