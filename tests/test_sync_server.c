@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate.h"
 #include "testutil.h"
 
 #define DAY ((hv_time)86400)
@@ -206,7 +207,7 @@ static void checkout(fixture *f)
     assert_string_equal(json_string_value(json_object_get(a, "user")), "amal");
     assert_int_equal(strlen(json_string_value(json_object_get(a, "key"))), 64);
     json_t *v = json_object_get(a, "versions");
-    assert_int_equal(json_integer_value(json_object_get(v, "schema")), 12);
+    assert_int_equal(json_integer_value(json_object_get(v, "schema")), HV_SCHEMA_VERSION);
     assert_int_equal(strlen(json_string_value(json_object_get(v, "workflow"))), 64);
     assert_true(json_is_null(json_object_get(v, "pack")));
     f->lap.versions = json_incref(v);

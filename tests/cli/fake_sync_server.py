@@ -38,11 +38,12 @@ def checkout(req):
                      " ORDER BY id DESC LIMIT 1").fetchone()
     users = [{"login": l, "role": r, "active": True} for l, r in
              db.execute("SELECT login, role FROM users ORDER BY id")]
+    schema = db.execute("PRAGMA user_version").fetchone()[0]
     db.close()
     have = req.get("have", {})
     return 200, {
         "op": "checkout", "device": state["device"], "user": "amal",
-        "versions": {"schema": 12, "workflow": "wf", "pack": row[2]},
+        "versions": {"schema": schema, "workflow": "wf", "pack": row[2]},
         "agency": {"code": "CP", "name": "CP"}, "ref_pattern": "AGENCY-YYYY-NNNNN",
         "simulated": True, "now": 1795856400, "workflow": open(WORKFLOW).read(),
         "pack": {"name": row[0], "version": row[1], "hash": row[2], "source": row[3]},
