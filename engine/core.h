@@ -64,7 +64,10 @@ struct hv_engine {
     } who;
     hv_stmt_slot stmts[HV_STMT_CACHE]; /* prepared statements (store.c) */
     int batch;             /* inside hv_engine_batch_begin (one transaction) */
-    int batch_change;      /* a change's savepoint is open in the batch */
+    int batch_change;      /* a change is open in the batch: 1 in its
+                            * savepoint, 2 without one (store.h,
+                            * hv__store_begin_unguarded) */
+    sqlite3_int64 changes_at_begin; /* rows changed before it began (2) */
     /* hv__alloc_failures() when the open change began (hv__store_begin):
      * the event append fails the change if it has grown since. */
     unsigned long alloc_failures_at_begin;

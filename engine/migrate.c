@@ -540,6 +540,15 @@ static const char *const migrations[] = {
     "  (SELECT due_at, CASE NEW.status WHEN 'open' THEN 1 ELSE -1 END AS s"
     "   FROM tasks WHERE case_id = NEW.id AND status = 'open' AND kind <>"
     "   'final_followup') WHERE true GROUP BY 1 " TASK_DUE_DAYS_UPSERT "; END;",
+
+    /* 13 -> 14 (registration speed, issue 21): only a child's name is
+     * searched and compared (search.h), so the family's name keys go; and
+     * the CHECKs
+     * of cases and tasks that list more than two values are written as
+     * ORs (lean_checks below: SQLite 3.40 builds a temporary b-tree for
+     * an IN list of three or more on every INSERT). */
+    "DELETE FROM person_name_keys WHERE person_id IN"
+    "  (SELECT id FROM persons WHERE role <> 'child');",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -562,6 +571,70 @@ hv_status hv__store_schema_version(hv_engine *e, int *version)
     return HV_OK;
 }
 
+/* The CHECKs of schema 1 that list three or more values, and the same
+ * written as ORs (the same rows pass: a NULL passes both). */
+static const char *const lean_checks_from_to[][2] = {
+    {"CHECK (status IN ('open',         'not_registered','closed','transferred'))",
+     "CHECK (status = 'open' OR status = 'not_registered' OR status = 'closed'"
+     " OR status = 'transferred')"},
+    {"CHECK (urgency IN ('immediate','high','normal'))",
+     "CHECK (urgency = 'immediate' OR urgency = 'high' OR urgency = 'normal')"},
+    {"CHECK (risk_level IN ('low','medium','high','critical'))",
+     "CHECK (risk_level = 'low' OR risk_level = 'medium' OR risk_level ="
+     " 'high' OR risk_level = 'critical')"},
+    {"CHECK (status IN ('open','done',         'cancelled'))",
+     "CHECK (status = 'open' OR status = 'done' OR status = 'cancelled')"},
+};
+
+/* Schema 13's CHECKs of cases and tasks as ORs: the text of the tables'
+ * definitions edited in place (SQLite's documented way for a change that
+ * leaves every stored row as it is: writable_schema, then the schema
+ * version bumped so every connection reads the schema again), inside the
+ * migration's transaction.  Defensive mode, which forbids it, is off for
+ * these statements only.  A definition already written so is left as it
+ * is. */
+static hv_status lean_checks(hv_engine *e)
+{
+    int version = 0;
+    hv_status s = HV_OK;
+    sqlite3_stmt *st = NULL;
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 1, (int *)NULL);
+    int rc = sqlite3_prepare_v2(e->db, "PRAGMA schema_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(e->db, "UPDATE sqlite_schema SET sql ="
+                                       " replace(sql, ?1, ?2) WHERE type = 'table'"
+                                       " AND name IN ('cases', 'tasks')"
+                                       " AND instr(sql, ?1) > 0",
+                                -1, &st, NULL);
+    for (size_t i = 0; rc == SQLITE_OK &&
+                       i < sizeof lean_checks_from_to / sizeof lean_checks_from_to[0];
+         i++) {
+        sqlite3_bind_text(st, 1, lean_checks_from_to[i][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, lean_checks_from_to[i][1], -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA schema_version=%d", version + 1);
+        rc = sqlite3_exec(e->db, pragma, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        s = hv__sql_fail(e, rc, "migrating the schema's checks");
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0, (int *)NULL);
+    sqlite3_db_config(e->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    return s;
+}
+
 hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)
 {
     for (int v = from; v < to; v++) {
@@ -577,6 +650,8 @@ hv_status hv__store_migrate_steps(hv_engine *e, int from, int to)
         }
         hv_status st;
         if (v + 1 == HV_SCHEMA_CHAIN_KEYED && (st = hv__chain_anchor(e, from)))
+            return st;
+        if (v + 1 == HV_SCHEMA_LEAN_CHECKS && (st = lean_checks(e)))
             return st;
     }
     /* An older schema (init for the tests of migrations) has no keyed

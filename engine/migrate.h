@@ -18,7 +18,7 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 13
+#define HV_SCHEMA_VERSION 14
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7
@@ -26,6 +26,9 @@
  * (its migration anchors an older chain: hv__chain_anchor, which needs
  * the chain key, so the data key too). */
 #define HV_SCHEMA_CHAIN_KEYED 10
+/* The first schema version whose CHECKs of three or more values are ORs
+ * (its migration edits the tables' definitions: migrate.c, lean_checks). */
+#define HV_SCHEMA_LEAN_CHECKS 14
 
 /* The open tasks per due day (schema 13, table task_due_days), kept by
  * triggers in the same transaction as every write of tasks or of a case's

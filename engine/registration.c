@@ -164,33 +164,51 @@ static hv_status next_reference(hv_engine *e, char **out_ref)
     return s;
 }
 
-/* Inserts one person of case_id and indexes their name (a child's
- * duplicate keys too, given the case's location). */
-static hv_status insert_person(hv_engine *e, int64_t case_id, const char *role,
-                               json_t *p, const char *location)
+/* The id the next row of table takes, as HV_NEW_ROW makes it (the
+ * largest id + 1), inside the write transaction (no other writer can take
+ * it first); rows after it in the same change take the ids after it.
+ * table is a literal name.  out: *id. */
+static hv_status next_id(hv_engine *e, const char *sql, int64_t *id)
+{
+    hv_status s = hv__store_query_int(e, "numbering a row", sql, 0, id, "");
+    *id += 1;
+    return s;
+}
+#define NEXT_ID_SQL(table) \
+    "SELECT coalesce((SELECT id FROM " table " ORDER BY id DESC LIMIT 1), 0)"
+
+/* Inserts person id of case_id; a child's name goes into the index with
+ * its keys made already (keys, NULL for a family member: only children
+ * are searched and compared). */
+static hv_status insert_person(hv_engine *e, int64_t id, int64_t case_id,
+                               const char *role, json_t *p,
+                               const hv_name_index *keys)
 {
     const char *name = json_string_value(json_object_get(p, "name"));
     const char *sex = json_string_value(json_object_get(p, "sex"));
     json_t *age = json_object_get(p, "age");
     json_t *lw = json_object_get(p, "lives_with_child");
     /* -1: not given (an age is 0 or more, lives_with_child 0 or 1) */
+    /* the id bound, as HV_NEW_ROW would make it (next_id): an INSERT
+     * ... SELECT from its own table copies its row through a temporary
+     * table first */
     hv_status s = hv__store_execf(
         e, "recording a person",
         "INSERT INTO persons (id, case_id, role, relationship, name,"
         " birth_date, age, age_recorded_at, sex, lives_with_child, details)"
-        " SELECT new_id, ?1, ?2, ?3, hv_seal(?4, 'persons', 'name', new_id),"
-        " hv_seal(?5, 'persons', 'birth_date', new_id), nullif(?6,-1), CASE"
+        " VALUES (?10, ?1, ?2, ?3, hv_seal(?4, 'persons', 'name', ?10),"
+        " hv_seal(?5, 'persons', 'birth_date', ?10), nullif(?6,-1), CASE"
         " WHEN ?6 >= 0 THEN ?7 END, ?8, nullif(?9,-1), hv_seal('{}',"
-        " 'persons', 'details', new_id) FROM " HV_NEW_ROW("persons"),
-        "ittttiiti", case_id, role,
+        " 'persons', 'details', ?10))",
+        "ittttiitii", case_id, role,
         json_string_value(json_object_get(p, "relationship")), name,
         json_string_value(json_object_get(p, "dob")),
         (int64_t)(json_is_integer(age) ? json_integer_value(age) : -1),
-        (int64_t)hv_now(e), sex, (int64_t)(json_is_boolean(lw) ? json_is_true(lw) : -1));
-    if (s)
+        (int64_t)hv_now(e), sex, (int64_t)(json_is_boolean(lw) ? json_is_true(lw) : -1),
+        id);
+    if (s || !keys)
         return s;
-    return hv__index_name(e, sqlite3_last_insert_rowid(e->db), name, sex,
-                          location);
+    return hv__index_keys(e, id, keys);
 }
 
 /* The stage a newly registered case enters: the first non-terminal stage
@@ -238,10 +256,10 @@ static void join_refs(json_t *refs, char *buf, size_t size)
  * naming the cases unless flags has HV_REGISTER_FORCE.  out: *found, the
  * references (a new array, the caller's; NULL on failure). */
 static hv_status check_duplicates(hv_engine *e, const hv_intake *r,
-                                  unsigned flags, json_t **found)
+                                  const hv_name_index *keys, unsigned flags,
+                                  json_t **found)
 {
-    hv_status s = hv__duplicates_find(e, r->child_name, r->child_sex,
-                                      r->child_age, r->location, found);
+    hv_status s = hv__duplicates_find_keys(e, keys, r->child_age, found);
     if (s || json_array_size(*found) == 0 || (flags & HV_REGISTER_FORCE))
         return s;
     char refs[512];
@@ -260,30 +278,39 @@ typedef struct {
     int64_t user_id;       /* the registrar, the case's first assignee */
     hv_time now;
     int64_t case_id;       /* set by insert_case */
+    hv_name_index keys;    /* the child's blind keys, made once */
+    struct {
+        const hv_stage *stage;
+        hv_time due;
+    } tasks[2];            /* the first tasks (plan_tasks) */
+    int ntasks;
 } new_case;
 
 /* Inserts the case's row with reference ref; sets c->case_id. */
 static hv_status insert_case(hv_engine *e, new_case *c, const char *ref)
 {
     const hv_intake *r = c->r;
+    hv_status s = next_id(e, NEXT_ID_SQL("cases"), &c->case_id);
+    if (s)
+        return s;
     char *form_text = r->form ? json_dumps(r->form, JSON_COMPACT |
                                                         JSON_PRESERVE_ORDER)
                               : hv__strdup("{}");
     if (!form_text)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    hv_status s = hv__store_execf(
+    s = hv__store_execf(
         e, "recording the case",
         "INSERT INTO cases (id, ref, agency_id, workflow_id, stage, source,"
         " location, assignee_id, registered_at, registered_by, updated_at,"
-        " form, status, urgency) SELECT new_id, ?1, ?2, ?3, ?4, ?5,"
-        " hv_seal(?6, 'cases', 'location', new_id), ?7, ?8, ?7, ?8,"
-        " hv_seal(?9, 'cases', 'form', new_id), ?10, ?11 FROM "
-        HV_NEW_ROW("cases"),
-        "tiitttiittt", ref, e->agency_id, e->workflow_row, c->stage->id,
+        " form, status, urgency) VALUES (?12, ?1, ?2, ?3, ?4, ?5,"
+        " hv_seal(?6, 'cases', 'location', ?12), ?7, ?8, ?7, ?8,"
+        " hv_seal(?9, 'cases', 'form', ?12), ?10, ?11)",
+        "tiitttiittti", ref, e->agency_id, e->workflow_row, c->stage->id,
         r->source, r->location, c->user_id, (int64_t)c->now, form_text,
-        r->eligible ? "open" : "not_registered", r->urgency);
+        r->eligible ? "open" : "not_registered", r->urgency, c->case_id);
     free(form_text);
-    c->case_id = s ? 0 : sqlite3_last_insert_rowid(e->db);
+    if (s)
+        c->case_id = 0;
     return s;
 }
 
@@ -297,10 +324,14 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
     size_t i;
     json_t *v;
     const char *scope;
-    if (child && (s = insert_person(e, c->case_id, "child", child, r->location)))
+    int64_t id = 0;
+    if ((child || json_array_size(r->family)) &&
+        (s = next_id(e, NEXT_ID_SQL("persons"), &id)))
+        return s;
+    if (child && (s = insert_person(e, id++, c->case_id, "child", child, &c->keys)))
         return s;
     json_array_foreach(r->family, i, v) {
-        if ((s = insert_person(e, c->case_id, "family", v, NULL)))
+        if ((s = insert_person(e, id++, c->case_id, "family", v, NULL)))
             return s;
     }
     json_array_foreach(r->concerns, i, v) {
@@ -318,17 +349,18 @@ static hv_status insert_records(hv_engine *e, const new_case *c)
     return HV_OK;
 }
 
-/* Schedules the first tasks of an eligible child: the entry stage (the
- * initial assessment) and, if the workflow has one, the comprehensive
- * assessment, each due when the rules said, else by the stage's own
- * deadline, else in DEFAULT_DUE_SECONDS; a stage with no deadline at all
- * gets no task. */
-static hv_status first_tasks(hv_engine *e, const new_case *c)
+/* Plans the first tasks of an eligible child into c->tasks: the entry
+ * stage (the initial assessment) and, if the workflow has one, the
+ * comprehensive assessment, each due when the rules said, else by the
+ * stage's own deadline, else in DEFAULT_DUE_SECONDS; a stage with no
+ * deadline at all gets no task.  Refuses (HV_INVALID, as hv__task_add
+ * would) a task due after HV_TIME_MAX, before anything is written. */
+static hv_status plan_tasks(hv_engine *e, new_case *c)
 {
     const hv_intake *r = c->r;
     const hv_stage *comp =
         hv__workflow_stage_of_step(e->wf, HV_STEP_COMPREHENSIVE_ASSESSMENT);
-    hv_status s;
+    c->ntasks = 0;
     for (int k = 0; k < 2 && r->eligible; k++) {
         const hv_stage *ts = k == 0 ? c->stage : comp;
         int64_t rule_due = k == 0 ? r->initial_due : r->comprehensive_due;
@@ -339,10 +371,25 @@ static hv_status first_tasks(hv_engine *e, const new_case *c)
         int64_t due = rule_due > 0           ? rule_due
                       : ts->due_seconds > 0 ? ts->due_seconds
                                             : DEFAULT_DUE_SECONDS;
-        if ((s = hv__task_add(e, c->case_id, ts->id, ts->label, c->now + due,
+        if (due > HV_TIME_MAX - c->now)
+            return hv__fail(e, HV_INVALID, "the %s task would fall due after "
+                            "2200-01-01, the last time Haven takes; nothing "
+                            "changed", ts->id);
+        c->tasks[c->ntasks].stage = ts;
+        c->tasks[c->ntasks++].due = c->now + due;
+    }
+    return HV_OK;
+}
+
+/* Writes the tasks plan_tasks planned. */
+static hv_status first_tasks(hv_engine *e, const new_case *c)
+{
+    hv_status s;
+    for (int k = 0; k < c->ntasks; k++)
+        if ((s = hv__task_add(e, c->case_id, c->tasks[k].stage->id,
+                              c->tasks[k].stage->label, c->tasks[k].due,
                               c->user_id, 0)))
             return s;
-    }
     return HV_OK;
 }
 
@@ -402,9 +449,15 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
     c.stage = r->eligible ? entry_stage(e->wf) : not_eligible_stage(e->wf);
     hv_status s;
     *out_ref = NULL;
-    if ((s = hv__store_begin(e)))
+    /* the child's blind keys, made once for the check and the index */
+    if ((s = hv__name_index_make(e, r->child_name, r->child_sex, r->location,
+                                 &c.keys)))
         return s;
-    if ((s = check_duplicates(e, r, flags, &overridden)) ||
+    /* Every refusal comes before the first write, so inside a batch the
+     * registration needs no savepoint of its own (store.h). */
+    if ((s = plan_tasks(e, &c)) || (s = hv__store_begin_unguarded(e)))
+        goto done;
+    if ((s = check_duplicates(e, r, &c.keys, flags, &overridden)) ||
         (s = hv__registrar(e, "register", &c.user_id)) ||
         (s = next_reference(e, &ref)) || (s = insert_case(e, &c, ref)) ||
         (s = insert_records(e, &c)) || (s = first_tasks(e, &c)) ||
@@ -425,6 +478,7 @@ static hv_status write_registration(hv_engine *e, const hv_intake *r,
     *out_ref = ref;
     ref = NULL;
 done:
+    hv__name_index_free(&c.keys);
     json_decref(overridden);
     hv__free(ref);
     return s;

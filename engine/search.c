@@ -4,6 +4,7 @@
  * message or an event. */
 #include "search.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -14,12 +15,7 @@
 #include "access.h"
 #include "crypto.h"
 #include "events.h"
-
-/* The duplicate key of a spelling key, a sex and a location, as SQL: the
- * one expression both the index and the duplicate check use. */
-#define DUPLICATE_KEY(key, sex, location)                                     \
-    "hv_blind('d:' || " key " || '|' || " sex " || '|' ||"                    \
-    " replace(replace(lower(" location "), ' ', ''), char(9), ''))"
+#include "core.h"
 
 /* The spelling keys of name as compact JSON array text, for the caller to
  * free(); *n is how many.  Returns NULL when out of memory. */
@@ -34,29 +30,147 @@ static char *name_keys_text(const char *name, size_t *n)
     return text;
 }
 
+/* The blind key of the n bytes at text into out: the first HV_BLIND_BYTES
+ * of their HMAC-SHA-256 under the index key, as SQL's hv_blind makes it
+ * (crypto.c), from the state keyed once per engine. */
+static void blind(hv_engine *e, const char *text, size_t n,
+                  unsigned char out[HV_BLIND_BYTES])
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state hs = e->index_mac;
+    crypto_auth_hmacsha256_update(&hs, (const unsigned char *)text, n);
+    crypto_auth_hmacsha256_final(&hs, mac);
+    memcpy(out, mac, HV_BLIND_BYTES);
+    sodium_memzero(&hs, sizeof hs);
+    sodium_memzero(mac, sizeof mac);
+}
+
+/* The text of the duplicate key of a spelling key, a sex and a location
+ * ("d:" key "|" sex "|" the location lower-cased (ASCII, as SQL's lower)
+ * without spaces or tabs: schema 8's migration makes the same in SQL) into
+ * buf (size bytes).  Returns its length, or 0 when it does not fit. */
+static size_t duplicate_text(const char *key, const char *sex,
+                             const char *location, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "d:%s|%s|", key, sex);
+    if (n < 0 || (size_t)n >= size)
+        return 0;
+    size_t used = (size_t)n;
+    for (const char *p = location; *p; p++) {
+        char c = *p;
+        if (c == ' ' || c == '\t')
+            continue;
+        if (used + 1 >= size)
+            return 0;
+        buf[used++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    buf[used] = '\0';
+    return used;
+}
+
+void hv__name_index_free(hv_name_index *x)
+{
+    if (!x)
+        return;
+    hv__free(x->keys);
+    x->keys = NULL;
+    x->nplain = x->ndup = 0;
+}
+
+hv_status hv__name_index_make(hv_engine *e, const char *name, const char *sex,
+                              const char *location, hv_name_index *x)
+{
+    json_t *keys = json_array();
+    size_t i;
+    json_t *v;
+    x->keys = NULL;
+    x->nplain = x->ndup = 0;
+    if (!keys || (name && hv__name_keys(name, keys) != 0)) {
+        json_decref(keys);
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    }
+    size_t n = json_array_size(keys);
+    int dup = sex && location;
+    if (n && !(x->keys = hv__malloc(n * (dup ? 2 : 1) * HV_BLIND_BYTES))) {
+        json_decref(keys);
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    }
+    hv_status s = HV_OK;
+    json_array_foreach(keys, i, v) {
+        const char *k = json_string_value(v);
+        blind(e, k, strlen(k), x->keys[x->nplain++]);
+    }
+    for (i = 0; dup && i < n; i++) {
+        char text[1024];
+        size_t len = duplicate_text(json_string_value(json_array_get(keys, i)),
+                                    sex, location, text, sizeof text);
+        if (!len) {
+            s = hv__fail(e, HV_INVALID, "a name or location too long to index");
+            break;
+        }
+        blind(e, text, len, x->keys[n + x->ndup++]);
+        sodium_memzero(text, len);
+    }
+    json_decref(keys);
+    if (s)
+        hv__name_index_free(x);
+    return s;
+}
+
+/* Name-key rows written by one statement (a child's name of up to four
+ * parts in one). */
+enum { KEYS_PER_INSERT = 16 };
+
+hv_status hv__index_keys(hv_engine *e, int64_t person_id, const hv_name_index *x)
+{
+    size_t n = x->nplain + x->ndup;
+    hv_status s = HV_OK;
+    /* one multi-row INSERT per KEYS_PER_INSERT keys: its text depends only
+     * on how many, so the statement cache keeps one of each */
+    for (size_t from = 0; from < n && s == HV_OK; from += KEYS_PER_INSERT) {
+        size_t k = n - from < KEYS_PER_INSERT ? n - from : KEYS_PER_INSERT;
+        char sql[96 + KEYS_PER_INSERT * 12];
+        size_t used = (size_t)snprintf(sql, sizeof sql,
+                                       "INSERT OR IGNORE INTO person_name_keys"
+                                       " (person_id, key) VALUES");
+        for (size_t i = 0; i < k; i++)
+            used += (size_t)snprintf(sql + used, sizeof sql - used,
+                                     "%s(?1,?%zu)", i ? "," : " ", i + 2);
+        sqlite3_stmt *st = NULL;
+        if ((s = hv__store_prepare(e, sql, &st)))
+            break;
+        sqlite3_bind_int64(st, 1, person_id);
+        for (size_t i = 0; i < k; i++)
+            sqlite3_bind_blob(st, (int)i + 2, x->keys[from + i], HV_BLIND_BYTES,
+                              SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        hv__store_finalize(e, st);
+        if (rc != SQLITE_DONE)
+            s = hv__sql_fail(e, rc, "indexing a name");
+    }
+    return s;
+}
+
 hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
                          const char *sex, const char *location)
 {
-    size_t nkeys;
+    char *role = NULL;
+    hv_name_index x;
     if (!name)
         return HV_OK;
-    /* the name's spelling keys, made once for both statements */
-    char *text = name_keys_text(name, &nkeys);
-    if (!text)
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    hv_status s = hv__store_execf(e, "indexing a name",
-                                  "INSERT OR IGNORE INTO person_name_keys"
-                                  " (person_id, key) SELECT ?1,"
-                                  " hv_blind(value) FROM json_each(?2)",
-                                  "it", person_id, text);
-    if (s == HV_OK && sex && location)
-        s = hv__store_execf(e, "indexing a name",
-                            "INSERT OR IGNORE INTO person_name_keys"
-                            " (person_id, key) SELECT ?1, "
-                            DUPLICATE_KEY("value", "?3", "?4")
-                            " FROM json_each(?2)",
-                            "ittt", person_id, text, sex, location);
-    free(text);
+    /* only a child's name is searched and compared (hv_case_search and
+     * the duplicate check look at children alone) */
+    hv_status s = hv__store_query_text(e, "indexing a name",
+                                       "SELECT role FROM persons WHERE id = ?1",
+                                       &role, "i", person_id);
+    int child = s == HV_OK && role && !strcmp(role, "child");
+    hv__free(role);
+    if (s || !child)
+        return s;
+    if ((s = hv__name_index_make(e, name, sex, location, &x)))
+        return s;
+    s = hv__index_keys(e, person_id, &x);
+    hv__name_index_free(&x);
     return s;
 }
 
@@ -111,59 +225,64 @@ static int newest_move(newest_cases *c, json_t *refs)
     return bad ? -1 : 0;
 }
 
-/* Collects the case ids and references of the rows of st (the duplicate
- * query) into refs, newest first.  Finalises nothing. */
-static hv_status duplicate_rows(hv_engine *e, sqlite3_stmt *st, json_t *refs)
+hv_status hv__duplicates_find_keys(hv_engine *e, const hv_name_index *x,
+                                   int age, json_t **out)
 {
     newest_cases c;
+    json_t *refs = json_array();
+    hv_status s = HV_OK;
     int rc = SQLITE_DONE, bad = 0;
+    *out = NULL;
     c.n = 0;
-    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        bad = newest_add(&c, sqlite3_column_int64(st, 0),
-                         (const char *)sqlite3_column_text(st, 1));
-    if (newest_move(&c, refs) || bad)
+    if (!refs)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    if (rc != SQLITE_DONE)
-        return hv__sql_fail(e, rc, "looking for duplicates");
+    /* each duplicate key one indexed probe (the key leads the table's
+     * primary key); a child found under several keys is kept once */
+    for (size_t i = 0; age >= 0 && i < x->ndup && s == HV_OK && !bad; i++) {
+        sqlite3_stmt *st = NULL;
+        if ((s = hv__store_prepare(
+                 e,
+                 "SELECT c.id, c.ref FROM person_name_keys k"
+                 " JOIN persons p ON p.id = k.person_id"
+                 " JOIN cases c ON c.id = p.case_id"
+                 " WHERE k.key = ?1"
+                 "   AND abs(hv_age_now(hv_open(p.birth_date, 'persons',"
+                 "       'birth_date', p.id), p.age, p.age_recorded_at, ?3) - ?2)"
+                 "       <= 1",
+                 &st)))
+            break;
+        sqlite3_bind_blob(st, 1, x->keys[x->nplain + i], HV_BLIND_BYTES,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, age);
+        sqlite3_bind_int64(st, 3, hv_now(e));
+        while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            bad = newest_add(&c, sqlite3_column_int64(st, 0),
+                             (const char *)sqlite3_column_text(st, 1));
+        hv__store_finalize(e, st);
+        if (!bad && rc != SQLITE_DONE)
+            s = hv__sql_fail(e, rc, "looking for duplicates");
+    }
+    if (newest_move(&c, refs) || bad)
+        s = s ? s : hv__fail(e, HV_NOMEM, "out of memory");
+    if (s) {
+        json_decref(refs);
+        return s;
+    }
+    *out = refs;
     return HV_OK;
 }
 
 hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
                               int age, const char *location, json_t **out)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *refs = json_array();
-    char *keys_text = NULL;
-    size_t nkeys = 0;
-    hv_status s = HV_OK;
+    hv_name_index x;
     *out = NULL;
-    if (!refs || !(keys_text = name_keys_text(name ? name : "", &nkeys))) {
-        s = hv__fail(e, HV_NOMEM, "out of memory");
-        goto done;
-    }
-    if (!name || nkeys == 0 || !sex || age < 0 || !location)
-        goto found; /* not enough to compare: no candidates */
-    if ((s = hv__store_preparef(
-             e, &st,
-             "SELECT c.id, c.ref FROM person_name_keys k"
-             " JOIN persons p ON p.id = k.person_id"
-             " JOIN cases c ON c.id = p.case_id"
-             " WHERE k.key IN (SELECT " DUPLICATE_KEY("value", "?2", "?3")
-             "       FROM json_each(?1))"
-             "   AND abs(hv_age_now(hv_open(p.birth_date, 'persons',"
-             "       'birth_date', p.id), p.age, p.age_recorded_at, ?5) - ?4)"
-             "       <= 1",
-             "tttii", keys_text, sex, location, (int64_t)age, hv_now(e))))
-        goto done;
-    if ((s = duplicate_rows(e, st, refs)))
-        goto done;
-found:
-    *out = refs;
-    refs = NULL;
-done:
-    hv__store_finalize(e, st);
-    json_decref(refs);
-    free(keys_text);
+    if (!name || !sex || age < 0 || !location) /* not enough to compare */
+        return (*out = json_array()) ? HV_OK : hv__fail(e, HV_NOMEM, "out of memory");
+    hv_status s = hv__name_index_make(e, name, sex, location, &x);
+    if (s == HV_OK)
+        s = hv__duplicates_find_keys(e, &x, age, out);
+    hv__name_index_free(&x);
     return s;
 }
 

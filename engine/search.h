@@ -4,8 +4,9 @@
  * hv_case_search (declared in haven.h).
  *
  * A name is never stored in the index: each part's spelling keys
- * (names.h) go into person_name_keys as blind indexes (hv_blind), and a
- * child's keys also as duplicate keys that bind the key to the child's
+ * (names.h) go into person_name_keys as blind indexes (hv_blind), a
+ * child's only (search and the duplicate check look at children alone;
+ * schema 14 dropped the family's), and also as duplicate keys that bind the key to the child's
  * sex and the case's location ("d:" key "|" sex "|" location, the
  * location lower-cased without spaces or tabs).
  */
@@ -15,11 +16,33 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "core.h"
 
-/* Indexes a person's name for search (nothing when name is NULL), and,
- * when sex and location are both given (a child), for the duplicate check.
- * Runs in the caller's transaction.  Returns HV_OK, or a failure with the
- * engine's message set. */
+/* A name's blind keys, made once and used for both the duplicate check
+ * and the index: keys[0..nplain) its spelling keys, then (a child with a
+ * sex and a location) keys[nplain..nplain+ndup) its duplicate keys, each
+ * HV_BLIND_BYTES bytes as hv_blind makes them.  Freed with
+ * hv__name_index_free (which accepts one already freed). */
+typedef struct {
+    unsigned char (*keys)[HV_BLIND_BYTES];
+    size_t nplain, ndup;
+} hv_name_index;
+
+/* Makes the blind keys of name (none when NULL), with its duplicate keys
+ * when sex and location are both given.  out: *x (empty on failure). */
+hv_status hv__name_index_make(hv_engine *e, const char *name, const char *sex,
+                              const char *location, hv_name_index *x);
+void hv__name_index_free(hv_name_index *x);
+
+/* Writes the keys of x for person person_id (a child) into the index, in
+ * the caller's transaction. */
+hv_status hv__index_keys(hv_engine *e, int64_t person_id, const hv_name_index *x);
+
+/* Indexes a person's name for search (nothing when name is NULL or the
+ * person is not a child: only children are searched and compared), and,
+ * when sex and location are both given, for the duplicate check.  Runs in
+ * the caller's transaction.  Returns HV_OK, or a failure with the engine's
+ * message set. */
 hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
                          const char *sex, const char *location);
 
@@ -32,6 +55,12 @@ hv_status hv__index_name(hv_engine *e, int64_t person_id, const char *name,
  * (NULL on failure). */
 hv_status hv__duplicates_find(hv_engine *e, const char *name, const char *sex,
                               int age, const char *location, json_t **out);
+
+/* The same check from a child's keys made already (x, with its duplicate
+ * keys; none: an empty list), age as above: one indexed probe per
+ * duplicate key. */
+hv_status hv__duplicates_find_keys(hv_engine *e, const hv_name_index *x,
+                                   int age, json_t **out);
 
 /* Records that the duplicate check found someone else's child: one
  * `duplicate_checked` event on each case in refs (its answer) that lies

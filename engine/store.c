@@ -361,6 +361,22 @@ hv_status hv__store_begin(hv_engine *e)
     return HV_OK;
 }
 
+hv_status hv__store_begin_unguarded(hv_engine *e)
+{
+    if (!e->batch || e->pg)
+        return hv__store_begin(e);
+    if (sqlite3_get_autocommit(e->db))
+        return hv__fail(e, HV_INTERNAL, "the batch was undone by an earlier "
+                                        "failure; roll it back and start again");
+    if (e->batch_change)
+        return hv__fail(e, HV_INTERNAL, "a change is already open in this batch");
+    e->batch_change = 2;
+    e->changes_at_begin = sqlite3_total_changes64(e->db);
+    e->alloc_failures_at_begin = hv__alloc_failures();
+    e->head_saved = e->head;
+    return HV_OK;
+}
+
 hv_status hv__store_commit(hv_engine *e)
 {
     /* Outside a batch the change's events are checkpointed as it commits
@@ -373,7 +389,8 @@ hv_status hv__store_commit(hv_engine *e)
         hv__store_rollback(e);
         return st;
     }
-    int rc = run_cached(e, e->batch ? "RELEASE hv_change" : "COMMIT");
+    int rc = e->batch_change == 2 ? SQLITE_OK
+             : run_cached(e, e->batch ? "RELEASE hv_change" : "COMMIT");
     if (rc != SQLITE_OK) {
         st = hv__sql_fail(e, rc, "committing");
         hv__store_rollback(e);
@@ -387,6 +404,18 @@ hv_status hv__store_commit(hv_engine *e)
 
 void hv__store_rollback(hv_engine *e)
 {
+    if (e->batch && e->batch_change == 2) {
+        /* a change without a savepoint (hv__store_begin_unguarded): what
+         * it wrote goes with the whole batch */
+        e->batch_change = 0;
+        if (sqlite3_total_changes64(e->db) == e->changes_at_begin)
+            return;
+        e->head = e->head_saved;
+        hv__checkpoint_forget(e);
+        if (!sqlite3_get_autocommit(e->db))
+            sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+        return;
+    }
     if (e->batch) {
         /* not through the cache: a failed prepare would replace the
          * message of the failure being undone */

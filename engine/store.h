@@ -39,6 +39,15 @@ hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
  * compares against (events.h).  HV_INTERNAL when a change is already open
  * in the batch or the batch was undone; HV_BUSY when locked. */
 hv_status hv__store_begin(hv_engine *e);
+/* As hv__store_begin, for a change that refuses nothing after its first
+ * write (every check before it: a registration).  Inside a batch on a
+ * SQLite file the change takes no savepoint of its own (journalling each
+ * page it touches is the costliest part of a bulk registration): if it
+ * fails before writing anything, hv__store_rollback leaves the batch as
+ * it was; if it fails after (the disk, memory, a constraint), the whole
+ * batch is undone, so nothing of the change is kept, and the batch
+ * reports it at its commit.  Elsewhere it is hv__store_begin. */
+hv_status hv__store_begin_unguarded(hv_engine *e);
 /* Commits the change; on failure rolls it back and returns why.  Outside
  * a batch, a change that appended events signs the chain's head before
  * the COMMIT (no audit key: refused, rolled back) and appends it to

@@ -157,7 +157,10 @@ HV_API hv_status hv_engine_set_scratch(hv_engine *e);
  * hv_engine_batch_commit share one transaction (one fsync).  Each call in
  * the batch still succeeds or fails on its own (a failed call changes
  * nothing), but nothing is durable, or visible to other processes, until
- * the commit; hv_engine_batch_rollback (or closing the engine) undoes every
+ * the commit.  One exception, for speed: a registration refused (bad
+ * input, a duplicate, the rules, access) leaves the batch as it was, but
+ * one that fails while writing (disk, memory; a SQLite file only) undoes
+ * the whole batch, and hv_engine_batch_commit then says so; hv_engine_batch_rollback (or closing the engine) undoes every
  * change of the batch.  Nested batches are refused (HV_USAGE). */
 HV_API hv_status hv_engine_batch_begin(hv_engine *e);
 HV_API hv_status hv_engine_batch_commit(hv_engine *e);
