@@ -63,6 +63,7 @@ struct hv_rules {
     void *log_ud;
     int quiet;             /* log() lines dropped (hv__rules_quiet) */
     const char *current;   /* hook being called, for log() */
+    int calling;           /* its hv_hook, -1 between calls */
     char paths[HV_HOOK_COUNT][512]; /* "dir/hook.lua", for messages */
     /* arguments pushed once for several calls (hv__rules_pin): the
      * caller's view and ctx, the minimised view shown for pin[0] */
@@ -582,10 +583,13 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         *err = hv__strdup("rules: stack exhausted");
         return HV_REFUSED;
     }
+    int saved_calling = r->calling;
     r->current = r->paths[h];
+    r->calling = (int)h;
     lua_pushcfunction(L, call_trampoline);
     lua_pushlightuserdata(L, a);
     int status = budgeted_pcall(r, 1, a->push ? 1 : 0);
+    r->calling = saved_calling;
     if (status == LUA_OK && a->result) {
         r->current = saved;
         return HV_OK;
@@ -818,6 +822,7 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
     r->log_fn = log_fn;
     r->log_ud = log_ud;
     r->base_ref = LUA_NOREF;
+    r->calling = -1;
     r->pin_ref[0] = r->pin_ref[1] = LUA_NOREF;
     for (int i = 0; i < HV_HOOK_COUNT; i++) {
         r->hook_ref[i] = LUA_NOREF;
@@ -864,6 +869,8 @@ void hv__rules_free(hv_rules *r)
 const hv_pack *hv__rules_pack(const hv_rules *r) { return r->pack; }
 
 void hv__rules_quiet(hv_rules *r, int quiet) { r->quiet = quiet; }
+
+int hv__rules_calling(const hv_rules *r) { return r->calling; }
 
 int hv__rules_has(const hv_rules *r, hv_hook h)
 {
