@@ -45,6 +45,7 @@
 typedef struct {
     size_t used, cap;
     int hit; /* an allocation was refused by the cap during this call */
+    hv_pool *pool; /* the state's small blocks (alloc.h) */
 } mem_state;
 
 struct hv_rules {
@@ -81,14 +82,16 @@ struct hv_rules {
 
 /* ---- memory -------------------------------------------------------------- */
 
-/* The Lua allocator: hv__realloc under the engine's memory cap (ud, a
- * mem_state); a refused allocation sets m->hit and returns NULL. */
+/* The Lua allocator: the state's pool (small blocks from slabs, the rest
+ * hv__realloc) under the engine's memory cap (ud, a mem_state), which
+ * counts every byte Lua asks for; a refused allocation sets m->hit and
+ * returns NULL. */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mem_state *m = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        hv__free(ptr);
+        hv__pool_release(m->pool, ptr, old);
         m->used -= old;
         return NULL;
     }
@@ -96,7 +99,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         m->hit = 1;
         return NULL;
     }
-    void *p = hv__realloc(ptr, nsize);
+    void *p = hv__pool_realloc(m->pool, ptr, old, nsize);
     if (p)
         m->used = m->used - old + nsize;
     return p;
@@ -829,7 +832,8 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
         snprintf(r->paths[i], sizeof r->paths[i], "%s/%s",
                  pack->dir ? pack->dir : pack->name, hv__hook_file((hv_hook)i));
     }
-    r->L = lua_newstate(capped_alloc, &r->mem);
+    r->mem.pool = hv__pool_new();
+    r->L = r->mem.pool ? lua_newstate(capped_alloc, &r->mem) : NULL;
     if (!r->L) {
         hv__rules_free(r);
         return HV_NOMEM;
@@ -861,6 +865,7 @@ void hv__rules_free(hv_rules *r)
         return;
     if (r->L)
         lua_close(r->L);
+    hv__pool_free(r->mem.pool);
     json_decref(r->pin_view);
     hv__pack_free(r->pack);
     hv__free(r);
