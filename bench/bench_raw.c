@@ -304,6 +304,8 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
     snprintf(path, sizeof path, "%s/rules/default/risk.lua", source);
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
+    /* generational GC: each case's tables die young (as Haven's run) */
+    lua_gc(L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(L, raw_has);
     lua_setglobal(L, "has");
     /* the sandbox's durations, in seconds (rules.c) */
