@@ -60,6 +60,7 @@ struct hv_rules {
                                    * every call for a fresh function */
     int hook_line[HV_HOOK_COUNT];
     int base_ref;          /* the frozen allow-list (real table) */
+    int env_mt_ref;        /* the metatable of envs over it alone */
     hv_rules_log_fn log_fn;
     void *log_ud;
     int quiet;             /* log() lines dropped (hv__rules_quiet) */
@@ -82,10 +83,8 @@ struct hv_rules {
 
 /* ---- memory -------------------------------------------------------------- */
 
-/* The Lua allocator: the state's pool (small blocks from slabs, the rest
- * hv__realloc) under the engine's memory cap (ud, a mem_state), which
- * counts every byte Lua asks for; a refused allocation sets m->hit and
- * returns NULL. */
+/* The Lua allocator: the state's pool (alloc.h) under the engine's memory
+ * cap (ud, a mem_state); a refused allocation sets m->hit, returns NULL. */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mem_state *m = ud;
@@ -383,15 +382,24 @@ static void build_sandbox(hv_rules *r)
 static void push_env(hv_rules *r, int extra_idx)
 {
     lua_State *L = r->L;
-    lua_newtable(L); /* env */
-    lua_newtable(L); /* mt */
-    if (extra_idx) {
-        lua_pushvalue(L, extra_idx);
-    } else {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
+    lua_newtable(L); /* env: fresh for every call; over the allow-list
+                      * alone, one locked (hidden) metatable for all */
+    if (!extra_idx && r->env_mt_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_mt_ref);
+        lua_setmetatable(L, -2);
+        return;
     }
+    lua_newtable(L); /* mt */
+    if (extra_idx)
+        lua_pushvalue(L, extra_idx);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
     lua_setfield(L, -2, "__index");
     hv__proxy_lock(L, NULL, NULL);
+    if (!extra_idx) {
+        lua_pushvalue(L, -1);
+        r->env_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     lua_setmetatable(L, -2);
 }
 
@@ -825,6 +833,7 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
     r->log_fn = log_fn;
     r->log_ud = log_ud;
     r->base_ref = LUA_NOREF;
+    r->env_mt_ref = LUA_NOREF;
     r->calling = -1;
     r->pin_ref[0] = r->pin_ref[1] = LUA_NOREF;
     for (int i = 0; i < HV_HOOK_COUNT; i++) {

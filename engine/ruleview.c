@@ -161,6 +161,17 @@ static const char *cell_ready(hv_view *v, hv_view_cell *c)
         if (rec->nomem)
             return "out of memory";
     }
+    if (c->json == 2 && c->type == HV_CELL_TEXT) {
+        /* an assessment's data: only its counts and changes are shown */
+        int unsure = 0;
+        json_t *j = hv__view_assessment_data(rec->text + c->off, c->len, &unsure);
+        if (j || !unsure) {
+            if (!j)
+                return "out of memory";
+            c->type = HV_CELL_JSON;
+            c->j = j;
+        }
+    }
     if (c->json && c->type == HV_CELL_TEXT) {
         json_t *j = json_loadb(rec->text + c->off, c->len, 0, NULL);
         c->type = j ? HV_CELL_JSON : HV_CELL_NIL;
@@ -311,6 +322,8 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         set_cell(L, v, "kind", &row[0]);
         set_cell(L, v, "at", &row[1]);
         set_cell(L, v, "safety", &row[2]);
+        if (row[3].json)
+            row[3].json = 2; /* counted, not parsed whole (cell_ready) */
         const char *why = cell_ready(v, &row[3]);
         if (why)
             luaL_error(L, "the case view: %s", why);

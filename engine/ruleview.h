@@ -33,7 +33,9 @@ typedef enum {
 } hv_cell_type;
 typedef struct {
     hv_cell_type type;
-    int json;        /* parse the text as JSON once opened (nil if it is not) */
+    int json;        /* parse the text as JSON once opened (nil if it is not);
+                      * 2: an assessment's data, read for its counts and
+                      * changes alone (hv__view_assessment_data) */
     int64_t i;
     double d;
     size_t off, len; /* in the case's text */
