@@ -14,7 +14,8 @@
  *    error;
  *  - all memory comes from an allocator with a cap; running into it fails
  *    the call the same way;
- *  - the case view and context are read-only proxies; results are read with
+ *  - a step's view and every ctx are read-only proxies (the bulk path's
+ *    view: tables made for that one call, ruleview.c); results are read with
  *    raw accesses only (no metamethod of the rule's ever runs in C's hands)
  *    and checked field by field against the hook's contract;
  *  - setmetatable refuses __gc, so no finalizer can run (or loop) later;

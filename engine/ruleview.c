@@ -1,7 +1,8 @@
 /*
  * ruleview.c - the case view as Lua tables, for the bulk path (rulesdiff):
- * one case held in C, shown to a hook as a read-only lazy table built
- * field by field on first use.  See ruleview.h.
+ * one case held in C, shown to each hook call as fresh plain tables (the
+ * fields its source names built first, the rest when reached).  See
+ * ruleview.h.
  */
 #include "ruleview.h"
 
