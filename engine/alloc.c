@@ -116,3 +116,97 @@ char *hv__asprintf(const char *fmt, ...)
     va_end(ap);
     return buf;
 }
+
+/* ---- a pool of small blocks (one per Lua state) ---------------------------- */
+
+#define POOL_GRAIN 16                  /* block sizes are multiples of this */
+#define POOL_CLASSES (HV_POOL_MAX / POOL_GRAIN)
+#define POOL_SLAB (64u << 10)          /* bytes taken from hv__malloc at a time */
+
+typedef struct pool_block {
+    struct pool_block *next;
+} pool_block;
+
+typedef struct pool_slab {
+    struct pool_slab *next;
+    max_align_t align[]; /* the blocks */
+} pool_slab;
+
+struct hv_pool {
+    pool_block *free[POOL_CLASSES]; /* freed blocks, by size class */
+    pool_slab *slabs;               /* every slab, for hv__pool_free */
+    char *bump, *end;               /* the rest of the newest slab */
+};
+
+hv_pool *hv__pool_new(void) { return hv__calloc(1, sizeof(hv_pool)); }
+
+void hv__pool_free(hv_pool *p)
+{
+    if (!p)
+        return;
+    while (p->slabs) {
+        pool_slab *next = p->slabs->next;
+        hv__free(p->slabs);
+        p->slabs = next;
+    }
+    hv__free(p);
+}
+
+/* The size class of a block of n bytes (1 <= n <= HV_POOL_MAX). */
+static size_t pool_class(size_t n) { return (n - 1) / POOL_GRAIN; }
+
+/* A block of class k, or NULL when no slab can be had. */
+static void *pool_take(hv_pool *p, size_t k)
+{
+    pool_block *b = p->free[k];
+    if (b) {
+        p->free[k] = b->next;
+        return b;
+    }
+    size_t size = (k + 1) * POOL_GRAIN;
+    if ((size_t)(p->end - p->bump) < size) {
+        pool_slab *s = hv__malloc(sizeof(pool_slab) + POOL_SLAB);
+        if (!s)
+            return NULL;
+        s->next = p->slabs;
+        p->slabs = s;
+        p->bump = (char *)s->align;
+        p->end = p->bump + POOL_SLAB;
+    }
+    void *v = p->bump;
+    p->bump += size;
+    return v;
+}
+
+void hv__pool_release(hv_pool *p, void *ptr, size_t size)
+{
+    if (!ptr)
+        return;
+    if (size > HV_POOL_MAX) {
+        hv__free(ptr);
+        return;
+    }
+    pool_block *b = ptr;
+    size_t k = pool_class(size);
+    b->next = p->free[k];
+    p->free[k] = b;
+}
+
+void *hv__pool_realloc(hv_pool *p, void *ptr, size_t old, size_t n)
+{
+    if (!ptr || old == 0) {
+        if (n > HV_POOL_MAX)
+            return hv__malloc(n);
+        return pool_take(p, pool_class(n));
+    }
+    if (old > HV_POOL_MAX && n > HV_POOL_MAX)
+        return hv__realloc(ptr, n);
+    if (old <= HV_POOL_MAX && n <= HV_POOL_MAX && pool_class(old) == pool_class(n))
+        return ptr;
+    void *q = n > HV_POOL_MAX ? hv__malloc(n) : pool_take(p, pool_class(n));
+    if (!q)
+        return NULL;
+    memcpy(q, ptr, old < n ? old : n);
+    hv__pool_release(p, ptr, old);
+    return q;
+}

@@ -49,4 +49,22 @@ void hv__alloc_fail_after(long n);
  * appends fails and the next allocation succeeds.)  n < 0: off. */
 void hv__alloc_fail_until_free(long n);
 
+/* A pool of small blocks for one owner (a Lua state): blocks of at most
+ * HV_POOL_MAX bytes come from slabs taken with hv__malloc and go back to
+ * the pool's free lists, larger ones straight to hv__malloc.  The caller
+ * says each block's size when it resizes or releases it (as Lua does), so
+ * blocks carry no header.  Not shared between threads. */
+#define HV_POOL_MAX 256
+typedef struct hv_pool hv_pool;
+/* A new empty pool, or NULL (for hv__pool_free). */
+hv_pool *hv__pool_new(void);
+/* Frees the pool and every block it gave (NULL is fine). */
+void hv__pool_free(hv_pool *p);
+/* A block of n bytes (n > 0) holding the first bytes of ptr (old bytes;
+ * NULL or old 0: a new block); ptr is released when moved.  NULL on
+ * failure, ptr then untouched. */
+void *hv__pool_realloc(hv_pool *p, void *ptr, size_t old, size_t n);
+/* Gives back ptr, a block of size bytes (NULL is fine). */
+void hv__pool_release(hv_pool *p, void *ptr, size_t size);
+
 #endif

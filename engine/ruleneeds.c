@@ -294,3 +294,298 @@ int hv__view_unknown(const json_t *view, const hv_pack *p, char *path,
 {
     return unknown_in(view, root_spec, p, "", path, psize, allowed, asize);
 }
+
+/* ---- an assessment's data, read for its counts alone ---------------------- */
+
+/* A pass over JSON text that checks it as jansson would and keeps only
+ * what the view shows of an assessment.  unsure: the text holds what this
+ * pass does not decide alike (\u escapes, bytes over 0x7f, numbers other
+ * than short integers, deep nesting): jansson reads it instead.  bad: not
+ * JSON (the view then shows nothing of it, as for a value jansson
+ * refuses). */
+typedef struct {
+    const char *p, *end;
+    int unsure, bad;
+} json_scan;
+
+/* The members of an assessment's data the view shows (ruleneeds.h). */
+static const char *const counted[] = {"needs", "risks", "strengths", "info_needed"};
+
+static void scan_ws(json_scan *s)
+{
+    while (s->p < s->end &&
+           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* A string at s->p (the opening quote); *start, *len: its text between
+ * the quotes, *plain: without escapes.  0, or -1 (s->bad or s->unsure). */
+static int scan_string(json_scan *s, const char **start, size_t *len, int *plain)
+{
+    *plain = 1;
+    *start = ++s->p;
+    while (s->p < s->end && *s->p != '"') {
+        unsigned char c = (unsigned char)*s->p;
+        if (c < 0x20) {
+            s->bad = 1;
+            return -1;
+        }
+        if (c > 0x7f) {
+            s->unsure = 1;
+            return -1;
+        }
+        if (c == '\\') {
+            *plain = 0;
+            if (++s->p >= s->end || !strchr("\"\\/bfnrtu", *s->p) || *s->p == 'u') {
+                if (s->p < s->end && *s->p == 'u')
+                    s->unsure = 1;
+                else
+                    s->bad = 1;
+                return -1;
+            }
+        }
+        s->p++;
+    }
+    if (s->p >= s->end) {
+        s->bad = 1;
+        return -1;
+    }
+    *len = (size_t)(s->p - *start);
+    s->p++;
+    return 0;
+}
+
+/* A number at s->p: 0 with *v when it is an integer of at most 18 digits;
+ * else -1 (s->bad, or s->unsure for any other number). */
+static int scan_integer(json_scan *s, json_int_t *v)
+{
+    const char *q = s->p;
+    int neg = q < s->end && *q == '-';
+    q += neg;
+    const char *digits = q;
+    json_int_t n = 0;
+    while (q < s->end && *q >= '0' && *q <= '9')
+        n = n * 10 + (*q++ - '0');
+    size_t nd = (size_t)(q - digits);
+    if (nd == 0 || (nd > 1 && *digits == '0')) {
+        s->bad = 1;
+        return -1;
+    }
+    if (nd > 18 || (q < s->end && (*q == '.' || *q == 'e' || *q == 'E'))) {
+        s->unsure = 1;
+        return -1;
+    }
+    s->p = q;
+    *v = neg ? -n : n;
+    return 0;
+}
+
+static int scan_value(json_scan *s, int depth);
+
+/* The members of an array at s->p, each skipped; *n: how many.  Strings
+ * among them are appended to texts when it is not NULL. */
+static int scan_array(json_scan *s, int depth, json_int_t *n, json_t *texts)
+{
+    *n = 0;
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        scan_ws(s);
+        if (texts && s->p < s->end && *s->p == '"') {
+            const char *t;
+            size_t len;
+            int plain;
+            if (scan_string(s, &t, &len, &plain))
+                return -1;
+            if (!plain) { /* an escaped code: decoded by jansson */
+                s->unsure = 1;
+                return -1;
+            }
+            if (json_array_append_new(texts, json_stringn(t, len))) {
+                s->unsure = 1; /* out of memory: jansson's way fails alike */
+                return -1;
+            }
+        } else if (scan_value(s, depth + 1)) {
+            return -1;
+        }
+        (*n)++;
+        scan_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            return 0;
+        }
+        s->bad = 1;
+        return -1;
+    }
+}
+
+/* Skips the object at s->p (on '{'); its members to on_member. */
+static int scan_object(json_scan *s, int depth, json_t *out);
+
+static int scan_value(json_scan *s, int depth)
+{
+    json_int_t n;
+    const char *t;
+    size_t len;
+    int plain;
+    if (depth > 512) {
+        s->unsure = 1;
+        return -1;
+    }
+    scan_ws(s);
+    if (s->p >= s->end) {
+        s->bad = 1;
+        return -1;
+    }
+    switch (*s->p) {
+    case '{': return scan_object(s, depth, NULL);
+    case '[': return scan_array(s, depth, &n, NULL);
+    case '"': return scan_string(s, &t, &len, &plain);
+    case 't':
+    case 'f':
+    case 'n': {
+        const char *word = *s->p == 't' ? "true" : *s->p == 'f' ? "false" : "null";
+        size_t k = strlen(word);
+        if ((size_t)(s->end - s->p) < k || memcmp(s->p, word, k)) {
+            s->bad = 1;
+            return -1;
+        }
+        s->p += k;
+        return 0;
+    }
+    default:
+        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+            return scan_integer(s, &n);
+        s->bad = 1;
+        return -1;
+    }
+}
+
+/* The value of member key (at s->p) into out (the top object only). */
+static int scan_member(json_scan *s, int depth, const char *key, size_t klen,
+                       json_t *out)
+{
+    int which = -1;
+    json_int_t n = 0;
+    for (int k = 0; out && k < 4; k++)
+        if (strlen(counted[k]) == klen && !memcmp(counted[k], key, klen))
+            which = k;
+    int changes = out && klen == 7 && !memcmp(key, "changes", 7);
+    scan_ws(s);
+    if (which < 0 && !changes)
+        return scan_value(s, depth + 1);
+    if (s->p < s->end && *s->p == '[') {
+        json_t *texts = changes ? json_array() : NULL;
+        if (changes && !texts) {
+            s->unsure = 1;
+            return -1;
+        }
+        int rc = scan_array(s, depth + 1, &n, texts);
+        if (!rc && changes ? json_object_set_new(out, "changes", texts)
+                           : (json_decref(texts), 0))
+            rc = -1, s->unsure = 1;
+        if (rc || changes)
+            return rc;
+    } else if (s->p < s->end && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
+        if (scan_integer(s, &n))
+            return -1;
+        if (changes) {
+            json_object_del(out, "changes"); /* not a list: no codes */
+            return 0;
+        }
+    } else {
+        if (scan_value(s, depth + 1))
+            return -1;
+        if (changes) {
+            json_object_del(out, "changes");
+            return 0;
+        }
+    }
+    /* a list: its size; an integer: itself; anything else: 0 */
+    if (json_object_set_new(out, counted[which], json_integer(n))) {
+        s->unsure = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int scan_object(json_scan *s, int depth, json_t *out)
+{
+    s->p++;
+    scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *key;
+        size_t klen;
+        int plain;
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != '"' || scan_string(s, &key, &klen, &plain)) {
+            s->bad |= !s->unsure;
+            return -1;
+        }
+        if (!plain && out) { /* an escaped key may spell a counted one */
+            s->unsure = 1;
+            return -1;
+        }
+        scan_ws(s);
+        if (s->p >= s->end || *s->p != ':') {
+            s->bad = 1;
+            return -1;
+        }
+        s->p++;
+        if (scan_member(s, depth, key, klen, out))
+            return -1;
+        scan_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        s->bad = 1;
+        return -1;
+    }
+}
+
+json_t *hv__view_assessment_data(const char *text, size_t n, int *unsure)
+{
+    json_scan s = {text, text + n, 0, 0};
+    json_t *out = json_object();
+    *unsure = 0;
+    if (!out)
+        return NULL;
+    scan_ws(&s);
+    if (s.p < s.end && *s.p == '{' && scan_object(&s, 1, out) == 0) {
+        scan_ws(&s);
+        if (s.p != s.end)
+            s.bad = 1;
+    } else if (!s.unsure) {
+        /* not an object (an array or not JSON): nothing of it is shown */
+        s.bad = 1;
+    }
+    if (s.unsure) {
+        json_decref(out);
+        *unsure = 1;
+        return NULL;
+    }
+    if (s.bad) {
+        json_object_clear(out);
+        return out;
+    }
+    /* a counted list that is absent or not a list or integer counts 0,
+     * as hv__view_count says */
+    return out;
+}

@@ -47,6 +47,16 @@ json_t *hv__view_form(const json_t *form, const hv_pack *p);
  * itself when already a count (an integer); 0 otherwise. */
 json_int_t hv__view_count(const json_t *v);
 
+/* What the view shows of an assessment's data (text[0..n), JSON): an
+ * object of the counts of needs, risks, strengths and info_needed (those
+ * present) and the changes (the list's strings), as hv__view_count and
+ * the view read them from jansson's parse of it; empty when the text is
+ * not a JSON object.  Read in one pass with no copy of the free text.
+ * NULL with *unsure 1 when the text holds what the pass leaves to jansson
+ * (\u escapes, bytes over 0x7f, numbers other than short integers): then
+ * parse it with jansson.  NULL with *unsure 0: out of memory. */
+json_t *hv__view_assessment_data(const char *text, size_t n, int *unsure);
+
 /* 1 if the value v of a form field has the declared type ("code",
  * "number" or "boolean"), else 0. */
 int hv__view_field_ok(const json_t *v, const char *type);

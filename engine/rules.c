@@ -14,7 +14,8 @@
  *    error;
  *  - all memory comes from an allocator with a cap; running into it fails
  *    the call the same way;
- *  - the case view and context are read-only proxies; results are read with
+ *  - a step's view and every ctx are read-only proxies (the bulk path's
+ *    view: tables made for that one call, ruleview.c); results are read with
  *    raw accesses only (no metamethod of the rule's ever runs in C's hands)
  *    and checked field by field against the hook's contract;
  *  - setmetatable refuses __gc, so no finalizer can run (or loop) later;
@@ -45,6 +46,7 @@
 typedef struct {
     size_t used, cap;
     int hit; /* an allocation was refused by the cap during this call */
+    hv_pool *pool; /* the state's small blocks (alloc.h) */
 } mem_state;
 
 struct hv_rules {
@@ -59,10 +61,12 @@ struct hv_rules {
                                    * every call for a fresh function */
     int hook_line[HV_HOOK_COUNT];
     int base_ref;          /* the frozen allow-list (real table) */
+    int env_mt_ref;        /* the metatable of envs over it alone */
     hv_rules_log_fn log_fn;
     void *log_ud;
     int quiet;             /* log() lines dropped (hv__rules_quiet) */
     const char *current;   /* hook being called, for log() */
+    int calling;           /* its hv_hook, -1 between calls */
     char paths[HV_HOOK_COUNT][512]; /* "dir/hook.lua", for messages */
     /* arguments pushed once for several calls (hv__rules_pin): the
      * caller's view and ctx, the minimised view shown for pin[0] */
@@ -80,14 +84,14 @@ struct hv_rules {
 
 /* ---- memory -------------------------------------------------------------- */
 
-/* The Lua allocator: hv__realloc under the engine's memory cap (ud, a
- * mem_state); a refused allocation sets m->hit and returns NULL. */
+/* The Lua allocator: the state's pool (alloc.h) under the engine's memory
+ * cap (ud, a mem_state); a refused allocation sets m->hit, returns NULL. */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mem_state *m = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        hv__free(ptr);
+        hv__pool_release(m->pool, ptr, old);
         m->used -= old;
         return NULL;
     }
@@ -95,7 +99,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         m->hit = 1;
         return NULL;
     }
-    void *p = hv__realloc(ptr, nsize);
+    void *p = hv__pool_realloc(m->pool, ptr, old, nsize);
     if (p)
         m->used = m->used - old + nsize;
     return p;
@@ -379,15 +383,24 @@ static void build_sandbox(hv_rules *r)
 static void push_env(hv_rules *r, int extra_idx)
 {
     lua_State *L = r->L;
-    lua_newtable(L); /* env */
-    lua_newtable(L); /* mt */
-    if (extra_idx) {
-        lua_pushvalue(L, extra_idx);
-    } else {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
+    lua_newtable(L); /* env: fresh for every call; over the allow-list
+                      * alone, one locked (hidden) metatable for all */
+    if (!extra_idx && r->env_mt_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_mt_ref);
+        lua_setmetatable(L, -2);
+        return;
     }
+    lua_newtable(L); /* mt */
+    if (extra_idx)
+        lua_pushvalue(L, extra_idx);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->base_ref);
     lua_setfield(L, -2, "__index");
     hv__proxy_lock(L, NULL, NULL);
+    if (!extra_idx) {
+        lua_pushvalue(L, -1);
+        r->env_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     lua_setmetatable(L, -2);
 }
 
@@ -582,10 +595,13 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
         *err = hv__strdup("rules: stack exhausted");
         return HV_REFUSED;
     }
+    int saved_calling = r->calling;
     r->current = r->paths[h];
+    r->calling = (int)h;
     lua_pushcfunction(L, call_trampoline);
     lua_pushlightuserdata(L, a);
     int status = budgeted_pcall(r, 1, a->push ? 1 : 0);
+    r->calling = saved_calling;
     if (status == LUA_OK && a->result) {
         r->current = saved;
         return HV_OK;
@@ -818,13 +834,16 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
     r->log_fn = log_fn;
     r->log_ud = log_ud;
     r->base_ref = LUA_NOREF;
+    r->env_mt_ref = LUA_NOREF;
+    r->calling = -1;
     r->pin_ref[0] = r->pin_ref[1] = LUA_NOREF;
     for (int i = 0; i < HV_HOOK_COUNT; i++) {
         r->hook_ref[i] = LUA_NOREF;
         snprintf(r->paths[i], sizeof r->paths[i], "%s/%s",
                  pack->dir ? pack->dir : pack->name, hv__hook_file((hv_hook)i));
     }
-    r->L = lua_newstate(capped_alloc, &r->mem);
+    r->mem.pool = hv__pool_new();
+    r->L = r->mem.pool ? lua_newstate(capped_alloc, &r->mem) : NULL;
     if (!r->L) {
         hv__rules_free(r);
         return HV_NOMEM;
@@ -856,6 +875,7 @@ void hv__rules_free(hv_rules *r)
         return;
     if (r->L)
         lua_close(r->L);
+    hv__pool_free(r->mem.pool);
     json_decref(r->pin_view);
     hv__pack_free(r->pack);
     hv__free(r);
@@ -864,6 +884,8 @@ void hv__rules_free(hv_rules *r)
 const hv_pack *hv__rules_pack(const hv_rules *r) { return r->pack; }
 
 void hv__rules_quiet(hv_rules *r, int quiet) { r->quiet = quiet; }
+
+int hv__rules_calling(const hv_rules *r) { return r->calling; }
 
 int hv__rules_has(const hv_rules *r, hv_hook h)
 {

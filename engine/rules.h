@@ -42,6 +42,8 @@ const hv_pack *hv__rules_pack(const hv_rules *r);
  * a run over cases the user may not see (rules diff by a manager) must
  * not print what a rule logs of them. */
 void hv__rules_quiet(hv_rules *r, int quiet);
+/* The hook (hv_hook) being called on r, or -1 between calls. */
+int hv__rules_calling(const hv_rules *r);
 /* 1 if the pack has this hook. */
 int hv__rules_has(const hv_rules *r, hv_hook h);
 

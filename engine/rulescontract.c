@@ -162,22 +162,26 @@ static int enum_ok(const field *f, const char *s)
 }
 
 /* 0 when s (of len bytes) is a code the pack declares; else -1 with why
- * naming what (the field, or the field and item) - never the text, which
- * may quote the case. */
+ * naming what (the field name, and item i when i > 0) - never the text,
+ * which may quote the case.  The name is formatted only on failure. */
 static int code_ok(const char *s, size_t len, const json_t *codes,
-                   const char *what, char *why, size_t size)
+                   const char *name, size_t i, char *why, size_t size)
 {
-    if (!s || strlen(s) != len || !hv__pack_is_code(s)) {
+    int known = s && strlen(s) == len && hv__pack_is_code(s);
+    if (known && json_object_get(codes, s))
+        return 0;
+    char what[80];
+    if (i)
+        snprintf(what, sizeof what, "'%s'[%zu]", name, i);
+    else
+        snprintf(what, sizeof what, "'%s'", name);
+    if (!known)
         snprintf(why, size, "%s must be a code ([a-z][a-z0-9_]*, at most 64 "
                  "bytes) that pack.yaml declares under codes:", what);
-        return -1;
-    }
-    if (!json_object_get(codes, s)) {
+    else
         snprintf(why, size, "%s is a code pack.yaml does not declare (add it "
                  "with its wording under codes:)", what);
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
 /* F_ENUM (one of its values; vals->level its position) and F_CODE (a
@@ -198,12 +202,8 @@ static int check_word(lua_State *L, const field *f, int t, char *why,
         snprintf(why, size, "'%s' must be one of %s", f->name, list);
         return -1;
     }
-    if (f->type == F_CODE) {
-        char what[64];
-        snprintf(what, sizeof what, "'%s'", f->name);
-        if (code_ok(s, len, codes, what, why, size))
-            return -1;
-    }
+    if (f->type == F_CODE && code_ok(s, len, codes, f->name, 0, why, size))
+        return -1;
     if (vals && f->type == F_ENUM) {
         vals->level = 0;
         for (const char *const *e = f->values; strcmp(*e, s); e++)
@@ -222,11 +222,9 @@ static int check_item(lua_State *L, const field *f, size_t i, json_t *list,
                       const json_t *codes, char *why, size_t size)
 {
     size_t len = 0;
-    char what[80];
-    snprintf(what, sizeof what, "'%s'[%zu]", f->name, i);
     int t = lua_rawgeti(L, -1, (lua_Integer)i);
     const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-    int bad = code_ok(s, len, codes, what, why, size);
+    int bad = code_ok(s, len, codes, f->name, i, why, size);
     json_t *item = !bad && list ? json_string(s) : NULL;
     lua_pop(L, 1);
     if (bad)

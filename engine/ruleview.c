@@ -1,7 +1,8 @@
 /*
  * ruleview.c - the case view as Lua tables, for the bulk path (rulesdiff):
- * one case held in C, shown to a hook as a read-only lazy table built
- * field by field on first use.  See ruleview.h.
+ * one case held in C, shown to each hook call as fresh plain tables (the
+ * fields its source names built first, the rest when reached).  See
+ * ruleview.h.
  */
 #include "ruleview.h"
 
@@ -161,6 +162,17 @@ static const char *cell_ready(hv_view *v, hv_view_cell *c)
         if (rec->nomem)
             return "out of memory";
     }
+    if (c->json == 2 && c->type == HV_CELL_TEXT) {
+        /* an assessment's data: only its counts and changes are shown */
+        int unsure = 0;
+        json_t *j = hv__view_assessment_data(rec->text + c->off, c->len, &unsure);
+        if (j || !unsure) {
+            if (!j)
+                return "out of memory";
+            c->type = HV_CELL_JSON;
+            c->j = j;
+        }
+    }
     if (c->json && c->type == HV_CELL_TEXT) {
         json_t *j = json_loadb(rec->text + c->off, c->len, 0, NULL);
         c->type = j ? HV_CELL_JSON : HV_CELL_NIL;
@@ -180,14 +192,12 @@ static void need(lua_State *L, hv_view *v, int k)
 
 /* ---- the view, as Lua ----------------------------------------------------- */
 
-enum { VIEW_ROOT, VIEW_CHILD };
 static const char *const root_fields[] = {
     "ref", "stage", "status", "source", "location", "urgency", "registered_at",
     "form", "concerns", "consent", "child", "family", "risk", "evaluations",
     "assessments", "followups", "reviews", "plan", "closure", NULL};
-/* the minimised view (ruleneeds.h): never the date of birth */
-static const char *const child_fields[] = {"age", "sex", NULL};
-static const char *const *const view_fields[] = {root_fields, child_fields};
+/* the child: age and sex (the minimised view, ruleneeds.h: never the
+ * date of birth) */
 
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 
@@ -243,21 +253,16 @@ static void set_cell(lua_State *L, hv_view *v, const char *name, hv_view_cell *c
     set_top(L, name);
 }
 
-/* Pushes the side's one empty read-only list. */
+/* Pushes a fresh empty list (each call its own: a rule may write into
+ * what it is given, never into what another call sees). */
 static void push_empty(lua_State *L, hv_view_side *sd)
 {
-    if (sd->empty_ref == LUA_NOREF) {
-        lua_newtable(L);
-        hv__proxy_make(L);
-        lua_pushvalue(L, -1);
-        sd->empty_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        return;
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, sd->empty_ref);
+    (void)sd;
+    lua_createtable(L, 0, 0);
 }
 
-/* Pushes a read-only list of rows (each a read-only table of names), or of
- * the first cells when names is NULL. */
+/* Pushes a list of rows (each a table of names), or of the first cells
+ * when names is NULL: fresh tables. */
 static void push_rows(lua_State *L, hv_view_side *sd, hv_view_rows *r,
                       const char *const *names)
 {
@@ -275,11 +280,9 @@ static void push_rows(lua_State *L, hv_view_side *sd, hv_view_rows *r,
             lua_createtable(L, 0, r->width);
             for (int k = 0; k < r->width; k++)
                 set_cell(L, v, names[k], &row[k]);
-            hv__proxy_make(L);
         }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    hv__proxy_make(L);
 }
 
 /* What an assessment records as changed: its codes (text items only), a
@@ -299,7 +302,6 @@ static void push_changes(lua_State *L, hv_view_side *sd, json_t *codes)
         lua_pushstring(L, json_string_value(c));
         lua_rawseti(L, -2, (lua_Integer)++n);
     }
-    hv__proxy_make(L);
 }
 
 /* The assessments: kind, at, safety, the four lists of their data (as
@@ -321,6 +323,8 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         set_cell(L, v, "kind", &row[0]);
         set_cell(L, v, "at", &row[1]);
         set_cell(L, v, "safety", &row[2]);
+        if (row[3].json)
+            row[3].json = 2; /* counted, not parsed whole (cell_ready) */
         const char *why = cell_ready(v, &row[3]);
         if (why)
             luaL_error(L, "the case view: %s", why);
@@ -334,10 +338,8 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         push_changes(L, sd, row[3].type == HV_CELL_JSON
                                 ? json_object_get(row[3].j, "changes") : NULL);
         set_top(L, "changes");
-        hv__proxy_make(L);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    hv__proxy_make(L);
 }
 
 /* Pushes the consents: scope -> given_by; a later row of a scope wins. */
@@ -350,7 +352,6 @@ static void push_consents(lua_State *L, hv_view *v)
         push_cell(L, v, &row[1]);
         lua_setfield(L, -2, c->text + row[0].off);
     }
-    hv__proxy_make(L);
 }
 
 /* Pushes the risk {level, score}: the pack's own result when the call
@@ -373,7 +374,6 @@ static void push_risk(lua_State *L, hv_view_side *sd)
         lua_pushnumber(L, c->risk_score);
     }
     lua_setfield(L, -2, "score");
-    hv__proxy_make(L);
 }
 
 /* Pushes the plan in force {target_date, version, actions, approved_at}
@@ -397,10 +397,7 @@ static void push_plan(lua_State *L, hv_view_side *sd)
         lua_pushinteger(L, (lua_Integer)c->plan_approved_at);
         lua_setfield(L, -2, "approved_at");
     }
-    hv__proxy_make(L);
 }
-
-static void push_lazy(lua_State *L, hv_view_side *sd, int kind);
 
 /* Pushes the location cut to its district (ruleneeds.h), or nil. */
 static void push_location(lua_State *L, hv_view *v)
@@ -439,7 +436,15 @@ static void push_form(lua_State *L, hv_view_side *sd)
         hv__lua_push_json(L, v, 1); /* a scalar: code, number or boolean */
         lua_setfield(L, -2, name);
     }
-    hv__proxy_make(L);
+}
+
+/* Pushes the child {age, sex} (the age today: push_child_age). */
+static void push_child(lua_State *L, hv_view *v)
+{
+    lua_createtable(L, 0, 2);
+    push_child_age(L, v);
+    set_top(L, "age");
+    set_cell(L, v, "sex", &v->rec.child[1]);
 }
 
 /* Pushes field k (of root_fields) of the view's root (nil when the case
@@ -477,7 +482,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     case 9: push_consents(L, v); break;
     case 10:
         if (c->has_child)
-            push_lazy(L, sd, VIEW_CHILD);
+            push_child(L, v);
         else
             lua_pushnil(L);
         break;
@@ -495,7 +500,6 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
             lua_createtable(L, 0, 1);
             lua_pushboolean(L, 1);
             lua_setfield(L, -2, "consent_overridden");
-            hv__proxy_make(L);
         } else {
             lua_pushnil(L);
         }
@@ -504,121 +508,203 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     }
 }
 
-/* __index of a lazy table.  Upvalues: the real table, the built fields (a
- * bit mask), the view's generation, the kind, the side, the field numbers
- * (push_field_numbers). */
-static int lazy_index(lua_State *L)
+/* The root fields a hook's source names (a bit per root_fields entry):
+ * every identifier and every word inside a string literal, comments left
+ * out.  A field named nowhere is built only if the rule reaches it some
+ * other way (a computed key, pairs): root_index builds it then. */
+static unsigned named_fields(const char *src)
+{
+    unsigned mask = 0;
+    const char *p = src;
+    while (p && *p) {
+        if (p[0] == '-' && p[1] == '-') {
+            /* a comment: long (--[==[ ... ]==]) or to the end of the line */
+            p += 2;
+            int level = -1;
+            if (*p == '[') {
+                const char *q = p + 1;
+                int eq = 0;
+                while (*q == '=')
+                    q++, eq++;
+                if (*q == '[')
+                    level = eq, p = q + 1;
+            }
+            if (level < 0) {
+                p += strcspn(p, "\n");
+                continue;
+            }
+            for (; *p; p++)
+                if (*p == ']') {
+                    const char *q = p + 1;
+                    int eq = 0;
+                    while (*q == '=')
+                        q++, eq++;
+                    if (*q == ']' && eq == level) {
+                        p = q + 1;
+                        break;
+                    }
+                }
+            continue;
+        }
+        if (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "_0123456789");
+            for (int k = 0; root_fields[k]; k++)
+                if (strlen(root_fields[k]) == n && !memcmp(root_fields[k], p, n))
+                    mask |= 1u << k;
+            p += n;
+            continue;
+        }
+        p++;
+    }
+    return mask;
+}
+
+/* The fields built with the root for the hook being called on side sd:
+ * those its source names (made once per side and hook). */
+static unsigned eager_fields(hv_view_side *sd)
+{
+    int h = hv__rules_calling(sd->r);
+    if (h < 0 || h >= HV_HOOK_COUNT)
+        return 0;
+    if (!(sd->eager_known & (1u << h))) {
+        sd->eager[h] = named_fields(hv__rules_pack(sd->r)->sources[h]);
+        sd->eager_known |= 1u << h;
+    }
+    return sd->eager[h];
+}
+
+/* Builds root field k into the root at idx (when not nil) and marks it
+ * built. */
+static void build_into(lua_State *L, hv_view_side *sd, int idx, int k)
+{
+    build_root_field(L, sd, k);
+    sd->built |= 1u << k;
+    if (lua_isnil(L, -1))
+        lua_pop(L, 1);
+    else
+        lua_setfield(L, idx, root_fields[k]);
+}
+
+/* Pushes the root of the view being shown on side sd, or raises when t
+ * (at 1) is not it (a view from an earlier call). */
+static hv_view_side *current_root(lua_State *L)
+{
+    hv_view_side *sd = lua_touserdata(L, lua_upvalueindex(1));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sd->root_ref);
+    int current = lua_rawequal(L, 1, -1);
+    lua_pop(L, 1);
+    if (!current)
+        luaL_error(L, "the case view can be read only during the rule's call");
+    return sd;
+}
+
+/* __index of the view's root: builds a field no one built yet (a field
+ * the hook's source does not name, reached by a computed key).  Upvalues:
+ * the side, the field numbers (push_field_numbers). */
+static int root_index(lua_State *L)
 {
     lua_settop(L, 2);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
-        return 1;
-    int kind = (int)lua_tointeger(L, lua_upvalueindex(4));
-    /* the field's number: names -> kind * 64 + k (upvalue 6) */
-    lua_pushvalue(L, 2);
-    lua_Integer code = lua_rawget(L, lua_upvalueindex(6)) == LUA_TNUMBER
-                           ? lua_tointeger(L, -1)
-                           : -1;
+    int k = lua_rawget(L, lua_upvalueindex(2)) == LUA_TNUMBER
+                ? (int)lua_tointeger(L, -1) : -1;
     lua_pop(L, 1);
-    int k = (int)(code & 63);
-    lua_Integer built = lua_tointeger(L, lua_upvalueindex(2));
-    if (code < 0 || code >> 6 != kind || (built & ((lua_Integer)1 << k)))
-        return 1; /* nil */
-    hv_view_side *sd = lua_touserdata(L, lua_upvalueindex(5));
-    if (lua_tointeger(L, lua_upvalueindex(3)) != sd->v->gen)
-        return luaL_error(L, "the case view can be read only during the "
-                             "rule's call");
-    lua_pop(L, 1);
+    if (k < 0)
+        return 0;
+    hv_view_side *sd = current_root(L);
+    if (sd->built & (1u << k))
+        return 0; /* built: nil, or taken away by the rule */
     luaL_checkstack(L, 12, "the case view");
-    if (kind == VIEW_CHILD && k == 0)
-        push_child_age(L, sd->v);
-    else if (kind == VIEW_CHILD)
-        push_cell(L, sd->v, &sd->v->rec.child[k]);
-    else
-        build_root_field(L, sd, k);
-    lua_pushinteger(L, built | ((lua_Integer)1 << k));
-    lua_replace(L, lua_upvalueindex(2));
-    if (!lua_isnil(L, -1)) {
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, lua_upvalueindex(1));
-    }
+    build_into(L, sd, 1, k);
+    lua_rawget(L, 1);
     return 1;
 }
 
-/* __pairs: builds every field (through the proxy's __index closure), then
- * walks the real table (the closure's first upvalue). */
-static int lazy_pairs(lua_State *L)
+/* next(t, k) for the root's pairs (a rule's own next may be hidden). */
+static int plain_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs of the view's root: builds every field, then walks the table
+ * (a plain table: next). */
+static int root_pairs(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    if (!lua_getmetatable(L, 1) || lua_getfield(L, 2, "__index") != LUA_TFUNCTION ||
-        lua_tocfunction(L, 3) != lazy_index)
-        return luaL_error(L, "not a case view");
-    lua_getupvalue(L, 3, 4);
-    int kind = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    for (const char *const *n = view_fields[kind]; *n; n++) {
-        lua_pushvalue(L, 3);
-        lua_pushvalue(L, 1);
-        lua_pushstring(L, *n);
-        lua_call(L, 2, 0);
-    }
-    lua_getupvalue(L, 3, 1);
-    lua_pushcclosure(L, hv__proxy_next, 1);
+    hv_view_side *sd = current_root(L);
+    luaL_checkstack(L, 12, "the case view");
+    for (int k = 0; root_fields[k]; k++)
+        if (!(sd->built & (1u << k)))
+            build_into(L, sd, 1, k);
+    lua_pushcfunction(L, plain_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
 
-/* __len of a lazy table: 0 (it is a record, not a list). */
-static int lazy_len(lua_State *L)
+/* Pushes the table of the root's field names -> numbers. */
+static void push_field_numbers(lua_State *L)
 {
-    lua_pushinteger(L, 0);
-    return 1;
+    lua_createtable(L, 0, 24);
+    for (int k = 0; root_fields[k]; k++) {
+        lua_pushinteger(L, k);
+        lua_setfield(L, -2, root_fields[k]);
+    }
 }
 
-/* Pushes the table of the lazy views' field names -> kind * 64 + number
- * (one per side, made on first use). */
-static void push_field_numbers(lua_State *L, hv_view_side *sd)
+/* Pushes the side's metatable of roots (made on first use): __index and
+ * __pairs build what is missing; the metatable is hidden (__metatable),
+ * so no rule can take it off or change it. */
+static void push_root_meta(lua_State *L, hv_view_side *sd)
 {
-    if (sd->names_ref != LUA_NOREF) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, sd->names_ref);
+    if (sd->root_mt_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sd->root_mt_ref);
         return;
     }
-    lua_createtable(L, 0, 24);
-    for (int kind = 0; kind < 2; kind++)
-        for (int k = 0; view_fields[kind][k]; k++) {
-            /* one number per name: no name may be a field of two kinds */
-            if (lua_getfield(L, -1, view_fields[kind][k]) != LUA_TNIL)
-                luaL_error(L, "the case view: field %s twice", view_fields[kind][k]);
-            lua_pop(L, 1);
-            lua_pushinteger(L, (lua_Integer)kind * 64 + k);
-            lua_setfield(L, -2, view_fields[kind][k]);
-        }
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, sd);
+    push_field_numbers(L);
+    lua_pushcclosure(L, root_index, 2);
+    lua_setfield(L, -2, "__index");
+    lua_pushlightuserdata(L, sd);
+    lua_pushcclosure(L, root_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_pushvalue(L, -1);
-    sd->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    sd->root_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* Pushes a lazy read-only table of the kind (the root or the child). */
-static void push_lazy(lua_State *L, hv_view_side *sd, int kind)
+/* Pushes the root of the view: a fresh plain table per call holding the
+ * fields the hook's source names (built now), the others built when
+ * reached.  Fresh tables for every call: whatever a rule writes into what
+ * it is given dies with the call (test_ruleview). */
+static void push_root(lua_State *L, hv_view_side *sd)
 {
-    luaL_checkstack(L, 10, "the case view");
-    lua_createtable(L, 0, 0);                           /* proxy */
-    lua_createtable(L, 0, 5);                           /* proxy mt */
-    lua_createtable(L, 0, kind == VIEW_ROOT ? 19 : 3);  /* real */
-    int real = lua_gettop(L);
-    lua_pushvalue(L, real);
-    lua_pushinteger(L, 0);
-    lua_pushinteger(L, (lua_Integer)sd->v->gen);
-    lua_pushinteger(L, kind);
-    lua_pushlightuserdata(L, sd);
-    push_field_numbers(L, sd);
-    lua_pushcclosure(L, lazy_index, 6);
-    lua_setfield(L, real - 1, "__index");
-    lua_pop(L, 1); /* real */
-    hv__proxy_lock(L, lazy_len, lazy_pairs);
-    lua_setmetatable(L, -2);
+    unsigned eager = eager_fields(sd);
+    luaL_checkstack(L, 12, "the case view");
+    if (sd->root_ref == LUA_NOREF) {
+        lua_pushboolean(L, 0);
+        sd->root_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    sd->built = 0;
+    lua_createtable(L, 0, 8);
+    int root = lua_gettop(L);
+    lua_pushvalue(L, root);
+    lua_rawseti(L, LUA_REGISTRYINDEX, sd->root_ref);
+    for (int k = 0; root_fields[k]; k++)
+        if (eager & (1u << k))
+            build_into(L, sd, root, k);
+    push_root_meta(L, sd);
+    lua_setmetatable(L, root);
 }
 
 /* Pushes the read-only ctx {now, pack = {name, version}, reason}; without
@@ -657,7 +743,7 @@ void hv__view_push(lua_State *L, void *ud)
     hv_view_args *a = ud;
     a->sd->v->gen++;
     a->sd->args = a;
-    push_lazy(L, a->sd, VIEW_ROOT);
+    push_root(L, a->sd);
     push_ctx(L, a);
 }
 
@@ -665,8 +751,9 @@ void hv__view_side_init(hv_view_side *sd, hv_view *v, hv_rules *r)
 {
     sd->r = r;
     sd->v = v;
-    sd->ctx_ref = sd->empty_ref = sd->names_ref = LUA_NOREF;
+    sd->ctx_ref = sd->root_mt_ref = sd->root_ref = LUA_NOREF;
     sd->args = NULL;
+    sd->built = sd->eager_known = 0;
 }
 
 void hv__view_side_release(hv_view_side *sd)
@@ -675,9 +762,10 @@ void hv__view_side_release(hv_view_side *sd)
         return;
     lua_State *L = hv__rules_lua(sd->r);
     luaL_unref(L, LUA_REGISTRYINDEX, sd->ctx_ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, sd->empty_ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, sd->names_ref);
-    sd->ctx_ref = sd->empty_ref = sd->names_ref = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, sd->root_mt_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, sd->root_ref);
+    sd->ctx_ref = sd->root_mt_ref = sd->root_ref = LUA_NOREF;
+    sd->eager_known = 0;
     lua_gc(L, LUA_GCINC, 0, 0, 0);
 }
 
@@ -712,9 +800,14 @@ static json_t *deep_json(lua_State *L, int idx, int depth)
         }
     } else {
         int top = lua_gettop(L);
-        luaL_getmetafield(L, idx, "__pairs");
-        lua_pushvalue(L, idx);
-        lua_call(L, 1, 3);
+        if (luaL_getmetafield(L, idx, "__pairs") == LUA_TNIL) {
+            lua_pushcfunction(L, plain_next);
+            lua_pushvalue(L, idx);
+            lua_pushnil(L);
+        } else {
+            lua_pushvalue(L, idx);
+            lua_call(L, 1, 3);
+        }
         while (!bad) {
             lua_pushvalue(L, -3);
             lua_pushvalue(L, -3);
@@ -744,7 +837,7 @@ static int view_json_trampoline(lua_State *L)
     hv_view_args a = {sd, NULL, 0, {0}};
     sd->v->gen++;
     sd->args = &a;
-    push_lazy(L, sd, VIEW_ROOT);
+    push_root(L, sd);
     *out = deep_json(L, -1, 0);
     return 0;
 }

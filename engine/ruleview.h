@@ -3,14 +3,18 @@
  * ruleview.c).
  *
  * One case is held in C (hv_view_case: cells and rows of cells, their text
- * in one buffer) and shown to a hook as a read-only lazy table: each field
- * is built on first use, so a rule pays only for what it reads, and a
- * sealed value is opened only if read.  The case's parts are read through
- * the caller's load callback when a rule first reads them (the rules host
- * never touches the store), sealed values through its open callback.
- * Reading a field that was not yet built after the hook call returned is
- * an error.  pairs() builds every field first; the lists and small tables
- * inside are built whole, as read-only proxies like a step's view.
+ * in one buffer) and shown to a hook as plain Lua tables, fresh for every
+ * call: the root holds the fields the hook's source names (built before
+ * the call), and builds any other field when the rule reaches it (by a
+ * computed key, or pairs(): the root's hidden metatable), so a rule pays
+ * for little more than what it reads, and a sealed value is opened only
+ * if shown.  The case's parts are read through the caller's load callback
+ * (the rules host never touches the store), sealed values through its open
+ * callback.  A rule may write into the tables it is given: they are its
+ * own, made for this call and no other, so nothing it writes reaches
+ * another case or hook call (test_ruleview); the ctx stays a shared
+ * read-only proxy.  Reading a field not yet built from the root of an
+ * earlier call is an error.
  */
 #ifndef HV_RULEVIEW_H
 #define HV_RULEVIEW_H
@@ -29,7 +33,9 @@ typedef enum {
 } hv_cell_type;
 typedef struct {
     hv_cell_type type;
-    int json;        /* parse the text as JSON once opened (nil if it is not) */
+    int json;        /* parse the text as JSON once opened (nil if it is not);
+                      * 2: an assessment's data, read for its counts and
+                      * changes alone (hv__view_assessment_data) */
     int64_t i;
     double d;
     size_t off, len; /* in the case's text */
@@ -112,9 +118,12 @@ struct hv_view_args;
 typedef struct {
     hv_rules *r;
     hv_view *v;
-    int ctx_ref;   /* {now, pack} read-only */
-    int empty_ref; /* one empty read-only list for every empty list */
-    int names_ref; /* the lazy views' field numbers */
+    int ctx_ref;     /* {now, pack} read-only */
+    int root_mt_ref; /* the metatable of the roots (hidden, shared) */
+    int root_ref;    /* a registry slot: the root of the call under way */
+    unsigned built;  /* its fields built so far (a bit per field) */
+    unsigned eager[HV_HOOK_COUNT]; /* per hook: the fields its source names */
+    unsigned eager_known;          /* the hooks whose eager[] is known */
     const struct hv_view_args *args; /* of the call under way */
 } hv_view_side;
 
