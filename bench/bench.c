@@ -618,7 +618,7 @@ static double bench_rescore(const char *db_path, sqlite3 *db, long size)
     for (int i = 0; i < reps; i++) {
         push(&hs, rescore(a, &ev));
         push(&rs, raw_scan(db, &rows));
-        push(&rl, raw_rescore(db, source, &lrows));
+        push(&rl, raw_rescore(db, source, NULL, &lrows));
     }
     snprintf(what, sizeof what, "6. re-scoring %ld open cases (risk.lua), %ld cases",
              ev, size);

@@ -91,8 +91,10 @@ double raw_scan(sqlite3 *db, long *rows);
  * a transaction. */
 double raw_replay(const char *src, const char *path, int per);
 /* Open cases per second: the rows of a re-scoring read raw from db and
- * given to source/rules/default/risk.lua on plain Lua tables; out: *cases. */
-double raw_rescore(sqlite3 *db, const char *source, long *cases);
+ * given to source/rules/default/risk.lua on plain Lua tables (and, with
+ * second not NULL, to second/risk.lua on the same tables: a diff's raw);
+ * out: *cases. */
+double raw_rescore(sqlite3 *db, const char *source, const char *second, long *cases);
 /* Writes the login of the caseworker with the most open tasks in db
  * (cw0001 when none) into buf; returns buf. */
 const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size);

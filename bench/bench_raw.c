@@ -303,10 +303,11 @@ static int raw_has(lua_State *L)
  * strengths (counts of 0: less work than Haven's, which opens and counts
  * them), and the child's age as recorded (Haven derives it from the date
  * of birth, sealed). */
-double raw_rescore(sqlite3 *db, const char *source, long *cases)
+double raw_rescore(sqlite3 *db, const char *source, const char *second, long *cases)
 {
-    char path[4200];
+    char path[4200], path2[4200];
     snprintf(path, sizeof path, "%s/rules/default/risk.lua", source);
+    snprintf(path2, sizeof path2, "%s/risk.lua", second ? second : "");
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     /* generational GC: each case's tables die young (as Haven's run) */
@@ -322,7 +323,12 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
         bench_die("raw durations: %s", lua_tostring(L, -1));
     if (luaL_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
         bench_die("raw risk.lua: %s", lua_tostring(L, -1));
-    int fn = lua_gettop(L);
+    int fn = lua_gettop(L), fn2 = 0;
+    if (second) { /* a diff's second pack: its risk.lua on the same tables */
+        if (luaL_loadfile(L, path2) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+            bench_die("raw second risk.lua: %s", lua_tostring(L, -1));
+        fn2 = lua_gettop(L);
+    }
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, 1795856400);
     lua_setfield(L, -2, "now");
@@ -352,7 +358,6 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
     long n = 0;
     while (sqlite3_step(c) == SQLITE_ROW) {
         sqlite3_int64 id = sqlite3_column_int64(c, 0);
-        lua_pushvalue(L, fn);
         lua_createtable(L, 0, 4);
         for (int i = 0; i < NSTREAMS; i++) {
             while (row[i] && sqlite3_column_int64(q[i], 0) < id)
@@ -396,12 +401,18 @@ double raw_rescore(sqlite3 *db, const char *source, long *cases)
             }
             lua_setfield(L, -2, field[i]);
         }
-        lua_pushvalue(L, ctx);
-        if (lua_pcall(L, 2, 1, 0) != LUA_OK)
-            bench_die("raw risk.lua: %s", lua_tostring(L, -1));
-        lua_getfield(L, -1, "level");
-        lua_getfield(L, -2, "score");
-        lua_pop(L, 3);
+        int view = lua_gettop(L);
+        for (int k = 0; k < (fn2 ? 2 : 1); k++) {
+            lua_pushvalue(L, k ? fn2 : fn);
+            lua_pushvalue(L, view);
+            lua_pushvalue(L, ctx);
+            if (lua_pcall(L, 2, 1, 0) != LUA_OK)
+                bench_die("raw risk.lua: %s", lua_tostring(L, -1));
+            lua_getfield(L, -1, "level");
+            lua_getfield(L, -2, "score");
+            lua_pop(L, 3);
+        }
+        lua_pop(L, 1);
         n++;
     }
     double t = bench_now() - t0;

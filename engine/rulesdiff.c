@@ -613,7 +613,7 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
         lua_gc(hv__rules_lua(d.s[i].r), LUA_GCGEN, 0, 0);
         hv__rules_quiet(d.s[i].r, all);
     }
-    if (d.same) {
+    if (d.same && !(o && o->full)) {
         /* The same pack (same digest of its files): putting it in force
          * changes no code, so no decision, whatever the rules do; the
          * answer is the open cases in scope, none changed (answered_from

@@ -254,7 +254,7 @@ static void bulk_view_equals_case_view(void **state)
 static json_t *diff(fixture *f, const char *dir, unsigned hooks)
 {
     char *out = NULL;
-    hv_rules_diff_options o = {hooks, NULL, NULL};
+    hv_rules_diff_options o = {hooks, NULL, NULL, 0};
     hv_status s = hv_rules_diff(f->e, dir, &o, &out);
     if (s != HV_OK)
         fail_msg("rules diff: %s", hv_errmsg(f->e));

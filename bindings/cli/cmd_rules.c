@@ -222,11 +222,11 @@ static void print_diff_summary(json_t *r, long long listed, long long rule_error
  * prints each changed case as it comes (text lines, or the JSON document
  * when json), then the counts and any rule errors.  out: *rule_errors (the
  * number of cases a rule failed on).  Returns the engine's status. */
-static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks,
+static hv_status rules_diff(hv_engine *e, const char *dir, unsigned hooks, int full,
                             int json, long long *rule_errors)
 {
     printer p = {json, 0};
-    hv_rules_diff_options o = {hooks, on_change, &p};
+    hv_rules_diff_options o = {hooks, on_change, &p, full};
     char *text = NULL;
     *rule_errors = 0;
     if (json)
@@ -272,18 +272,20 @@ static void render_apply(json_t *r)
 
 /* ---- rules ------------------------------------------------------------------ */
 
-/* rules diff [DIR] [--hooks LIST] [--json] | rules apply DIR (argv[0] is
- * "diff" or "apply").  Returns the exit code. */
+/* rules diff [DIR] [--hooks LIST] [--full] [--json] | rules apply DIR
+ * (argv[0] is "diff" or "apply").  Returns the exit code. */
 static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
 {
     const char *dir = NULL;
     unsigned hooks = 0;
-    int json = g->json, code;
+    int json = g->json, full = 0, code;
     hv_engine *e = NULL;
     int apply = !strcmp(argv[0], "apply");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json") && !apply)
             json = 1;
+        else if (!strcmp(argv[i], "--full") && !apply)
+            full = 1;
         else if (!strcmp(argv[i], "--hooks") && i + 1 < argc && !apply) {
             if (!(hooks = diff_hooks(argv[++i])))
                 return cli_usage_error("rules diff", "--hooks takes a list of "
@@ -293,7 +295,7 @@ static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
         else
             return cli_usage_error(apply ? "rules apply" : "rules diff",
                                    apply ? "use 'rules apply DIR'"
-                                         : "use 'rules diff [DIR] [--hooks LIST] [--json]'");
+                                         : "use 'rules diff [DIR] [--hooks LIST] [--full] [--json]'");
     }
     if (apply && !dir)
         return cli_usage_error("rules apply", "use 'rules apply DIR'");
@@ -308,7 +310,7 @@ static int cmd_rules_diff(const cli_globals *g, int argc, char **argv)
         return cli_finish(g, e, st, text, render_apply);
     }
     long long rule_errors = 0;
-    hv_status st = rules_diff(e, dir, hooks, json, &rule_errors);
+    hv_status st = rules_diff(e, dir, hooks, full, json, &rule_errors);
     if (st != HV_OK)
         code = cli_engine_error(e, st);
     else if (rule_errors) {
@@ -635,7 +637,7 @@ const cli_command cli_cmd_workflow = {
 const cli_command cli_cmd_rules = {
     "rules", cmd_rules,
     "haven rules check DIR | haven rules test DIR [--workflow FILE] | haven rules reload [DIR] | "
-    "haven rules diff [DIR] [--hooks LIST] [--json] | haven rules apply DIR",
+    "haven rules diff [DIR] [--hooks LIST] [--full] [--json] | haven rules apply DIR",
     NULL,
     "The agency's rule pack (a folder of Lua hooks and pack.yaml); only a pack\n"
     "that passes its check and its tests goes into force.\n"
@@ -649,7 +651,10 @@ const cli_command cli_cmd_rules = {
     "diff: a dry run: which open cases in your scope the pack in DIR (default:\n"
     "the pack in force) would decide differently (risk, follow-up and review\n"
     "intervals, closure verdict), old -> new with the reasons; --hooks LIST\n"
-    "limits it to some of risk,followup,review,closure.  Changes no case\n"
+    "limits it to some of risk,followup,review,closure.  The same pack as the\n"
+    "one in force (the same files) is answered from their digest without\n"
+    "running the rules; --full runs them anyway (to find the cases the pack\n"
+    "in force fails on, or to time them).  Changes no case\n"
     "(exit 65 if a rule failed on a case).  A manager's or administrator's\n"
     "diff runs the rules without the declared form fields, shows levels and\n"
     "whole-day intervals only, and is recorded (a rules_diffed event).\n"

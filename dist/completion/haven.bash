@@ -47,7 +47,7 @@ _haven_options()
         "update") echo "--expect-version --json-in" ;;
         "workflow graph") echo "--dot --mermaid" ;;
         "rules test") echo "--workflow" ;;
-        "rules diff") echo "--hooks" ;;
+        "rules diff") echo "--hooks --full" ;;
         "user add") echo "--role --supervisor" ;;
         "user role") echo "--supervisor" ;;
         "user map") echo "--os-login --oidc" ;;

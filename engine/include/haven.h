@@ -618,6 +618,9 @@ typedef struct {
                                  * (memory grows with them; on a large
                                  * caseload stream them here instead) */
     void *ud;
+    int full; /* run the rules even when the new pack is the one in force
+               * (to time them, or to find the cases the pack in force errs
+               * on); 0: such a diff is answered from the digest */
 } hv_rules_diff_options;
 
 /* Evaluates every open case in the acting user's scope (caseworkers their

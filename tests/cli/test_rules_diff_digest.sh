@@ -4,7 +4,7 @@
 # pack.yaml and the hook files, not the folder's path) without running the
 # rules: every open case in scope counted, none changed, "answered_from":
 # "digest".  A pack that differs by one byte in any of those files is run
-# in full (issue 21).
+# in full (issue 21), and so is the same pack with --full.
 . "$(dirname "$0")/lib.sh"
 NEW="${HAVEN_FIXTURES:?set HAVEN_FIXTURES to the build's fixtures folder}/rules/child_labour"
 init_db
@@ -56,6 +56,17 @@ run --as sara --now $NOW rules diff --json
 [ "$(sql "SELECT count(*) FROM events WHERE kind = 'rules_diffed'
           AND json_extract(data, '\$.answered_from') = 'digest'")" = 4 ] && pass ||
     failt "the audited diffs say answered_from digest"
+
+# ---- --full: the same pack run all the same (a rule writer's check, a timing) ---
+run --as mona --now $NOW rules diff --full --json
+expect_rc 0 "same pack --full"
+[ "$(json_get "$OUT" '$.answered_from')" = "" ] && pass || failt "--full is not answered from the digest"
+[ "$(json_get "$OUT" '$.cases_evaluated') $(json_get "$OUT" '$.cases_changed')" = "3 0" ] &&
+    pass || failt "--full: 3 evaluated, none changed"
+run --as mona --now $NOW rules diff --full
+no_text "answered from the packs' digest" "$OUT" "no digest line with --full"
+run --as mona --now $NOW rules apply "$WORK/copy" --full
+expect_rc 64 "--full is rules diff's"
 
 # ---- one byte different in a hook file, or in pack.yaml: run in full -------------
 for f in risk.lua pack.yaml; do
