@@ -60,8 +60,17 @@ start)
 kill-primary)
     pid=$(head -1 "$dir/p/data/postmaster.pid")
     kids=$(ps -o pid= --ppid "$pid" | tr -d ' ' | tr '\n' ' ')
-    # shellcheck disable=SC2086
-    kill -KILL "$pid" $kids
+    kill -KILL "$pid"
+    # one by one: a backend may have ended since ps listed it
+    for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+    # the postmaster gone (or a zombie nobody has reaped yet) is what counts
+    i=0
+    while state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) &&
+          [ -n "$state" ] && [ "$state" != Z ]; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { echo "standby.sh: the postmaster $pid outlived SIGKILL" >&2; exit 1; }
+        sleep 0.05
+    done
     echo "standby.sh: primary killed (postmaster $pid and its processes $kids)"
     ;;
 promote)
