@@ -495,6 +495,12 @@ static void header(void)
         "Made by `make bench` (bench/bench.c).\n\n",
         date, u.sysname, u.release, cpu, sysconf(_SC_NPROCESSORS_ONLN), mem,
         sqlite3_libversion(), LUA_RELEASE, data_dir, reps);
+    /* other work on the machine slows Haven and the raw limits alike, but
+     * the absolute targets (rates, seconds) only Haven */
+    double load[3];
+    if (getloadavg(load, 3) == 3)
+        out("Load average when the run began: %.2f (1 min), %.2f (5 min) on %ld cores.\n\n",
+            load[0], load[1], sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* Starts a table of figures under the heading title. */
