@@ -100,9 +100,11 @@ def summary(work, name, title, unit, skip):
     print("| engine function (with all it calls) | share | µs per " + unit + " |")
     print("|---|---|---|")
     n = 0
+    seen = set()  # a function can be listed under two spellings of its file
     for ir, f, fn, o in sorted(incl_rows, key=lambda r: -r[0]):
-        if not re.match(r"hv_|hv__", fn) or "'" in fn or fn in skip:
+        if not re.match(r"hv_|hv__", fn) or "'" in fn or fn in skip or fn in seen:
             continue
+        seen.add(fn)
         share = ir / all_ir if all_ir else 0
         if share < 0.02:
             break
