@@ -364,8 +364,13 @@ static int scan_integer(json_scan *s, json_int_t *v)
     q += neg;
     const char *digits = q;
     json_int_t n = 0;
-    while (q < s->end && *q >= '0' && *q <= '9')
-        n = n * 10 + (*q++ - '0');
+    /* past 18 digits the number is unsure (below): stop adding before
+     * the value could overflow */
+    while (q < s->end && *q >= '0' && *q <= '9') {
+        if (q - digits < 18)
+            n = n * 10 + (*q - '0');
+        q++;
+    }
     size_t nd = (size_t)(q - digits);
     if (nd == 0 || (nd > 1 && *digits == '0')) {
         s->bad = 1;
