@@ -385,6 +385,17 @@ static int scan_integer(json_scan *s, json_int_t *v)
     return 0;
 }
 
+/* After an array's or object's item: 1 at a comma (another item
+ * follows), 0 at close (the end, passed), else -1 (s->bad). */
+static int scan_next(json_scan *s, char close)
+{
+    scan_ws(s);
+    if (s->p < s->end && (*s->p == ',' || *s->p == close))
+        return *s->p++ == ',';
+    s->bad = 1;
+    return -1;
+}
+
 static int scan_value(json_scan *s, int depth);
 
 /* The members of an array at s->p, each skipped; *n: how many.  Strings
@@ -418,17 +429,9 @@ static int scan_array(json_scan *s, int depth, json_int_t *n, json_t *texts)
             return -1;
         }
         (*n)++;
-        scan_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            return 0;
-        }
-        s->bad = 1;
-        return -1;
+        int more = scan_next(s, ']');
+        if (more <= 0)
+            return more;
     }
 }
 
@@ -551,17 +554,9 @@ static int scan_object(json_scan *s, int depth, json_t *out)
         s->p++;
         if (scan_member(s, depth, key, klen, out))
             return -1;
-        scan_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        s->bad = 1;
-        return -1;
+        int more = scan_next(s, '}');
+        if (more <= 0)
+            return more;
     }
 }
 

@@ -151,7 +151,8 @@ hv_status hv__tasks_open(hv_engine *e, int64_t case_id, const char *kind,
     " WHERE t.status = 'open'" DUE_WINDOW " AND" DUE_SCOPE
 
 /* Prepares the due query (head: what to select) for the filter, with the
- * caller's scope checked.  out: *st. */
+ * caller's scope checked.  out: *st, and (when not NULL) *agency_all: a
+ * manager's --agency (no scope to check). */
 static hv_status due_query(hv_engine *e, const hv_due_filter *f,
                            const char *sql, const char *agency_sql,
                            sqlite3_stmt **st, int *agency_all)
@@ -181,7 +182,8 @@ static hv_status due_query(hv_engine *e, const hv_due_filter *f,
     int64_t me = 0;
     if ((s = hv__list_scope(e, 0, &all, &me, &sup)))
         return s;
-    *agency_all = f->agency && all;
+    if (agency_all)
+        *agency_all = f->agency && all;
     if (f->agency && !all && !sup)
         return hv__fail(e, HV_DENIED,
                         "due: --agency is for supervisors and "
@@ -241,12 +243,10 @@ HV_API hv_status hv_task_list_due(hv_engine *e, const hv_due_filter *f,
     sqlite3_stmt *st = NULL;
     hv_status s;
     hv_due_filter none = {0};
-    int agency_all = 0;
     *out_json = NULL;
     hv__clear_error(e);
     if ((s = due_query(e, f ? f : &none, DUE_LIST_HEAD DUE_FROM DUE_LIST_ORDER,
-                       DUE_LIST_HEAD DUE_FROM_AGENCY DUE_LIST_ORDER, &st,
-                       &agency_all)))
+                       DUE_LIST_HEAD DUE_FROM_AGENCY DUE_LIST_ORDER, &st, NULL)))
         return s;
     /* Written as text row by row: a supervisor's or the agency's list can
      * hold thousands of tasks. */
