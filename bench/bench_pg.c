@@ -586,8 +586,8 @@ static void explain(pair *commit, pair *batch, pair *piped, pair *sel, pair *ask
     }
     out("\nthe rest is the engine's own work (the same on both stores) and "
         "PostgreSQL's work per statement: parse, plan, execute, and the rows sent (a "
-        "due list scans the whole `cases` table, the overdue count every open task "
-        "and then one query per task for its case).  One statement shows what the "
+        "due list scans the whole `cases` table; the agency overdue count reads the "
+        "per-day counter `task_due_days` and the limit's own day from `tasks_due`).  One statement shows what the "
         "order of a scan costs: the chain head.  Asked in SQLite's NULL order, `ORDER "
         "BY seq DESC NULLS LAST LIMIT 1`, PostgreSQL cannot read it from the "
         "primary key's index (ascending, nulls last: read backwards it gives nulls "
