@@ -81,6 +81,11 @@ static hv_status check_options(const hv_init_options *o, char **err)
                           "takes a time");
         return HV_USAGE;
     }
+    if (o->scratch && !o->simulated) {
+        *err = hv__strdup("init: a scratch database (thrown away after use) "
+                          "is a simulated one; a live one is always durable");
+        return HV_USAGE;
+    }
     hv_time t;
     if (o->now && hv_time_parse(o->now, &t) != HV_OK) {
         *err = hv__strdup("init: --now: not an ISO 8601 time from 1900 to "
@@ -277,6 +282,11 @@ static hv_status build_database(const char *path, const char *tmp,
         hv_clock_fix(e, now);
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)) ||
         (s = hv__crypto_register(e)))
+        goto done;
+    /* A scratch database is deleted after its run: its build need not
+     * survive a power cut, so its commits do not wait for the disk (as
+     * hv_engine_set_scratch for its later engines). */
+    if (o->scratch && (s = hv_engine_set_scratch(e)))
         goto done;
     if (schema_version == 0 || schema_version >= HV_SCHEMA_KEYED) {
         char key_path[4200];
@@ -486,7 +496,7 @@ static hv_status create_database(const char *path, const hv_init_options *o,
         !(s = place_file(tmp, path, replace_empty, err))) {
         if ((s = make_audit_key(path, &head, err)))
             unlink(path);
-        else
+        else if (!o->scratch)
             sync_folder_of(tmp);
     }
     remove_temporary(tmp);
