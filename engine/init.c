@@ -287,6 +287,7 @@ static hv_status build_database(const char *path, const char *tmp,
     if (!e)
         return HV_NOMEM;
     e->no_checkpoints = 1; /* the first is written once the file is placed */
+    e->scratch = o->scratch != 0;
     /* (the login was checked with the options: only memory can fail) */
     if (o->admin && (s = hv_engine_set_actor(e, o->admin))) {
         *err = hv__strdup(hv_errmsg(e));
@@ -348,11 +349,14 @@ static hv_status place_file(const char *tmp, const char *path,
 /* Makes the audit signing key beside the database at path (not in it),
  * unless it is there, and starts "<path>.checkpoints" (replacing one a
  * deleted database left) with the signed head of the new chain (none
- * for an old schema's).  *err on failure. */
-static hv_status make_audit_key(const char *path,
+ * for an old schema's); a scratch database's key is not fsynced.  *err
+ * on failure. */
+static hv_status make_audit_key(const char *path, int scratch,
                                 const struct hv_chain_head *head, char **err)
 {
     hv_engine *k = hv__engine_new(path);
+    if (k)
+        k->scratch = scratch;
     hv_status s = k ? hv__audit_key_load(k, 1) : HV_NOMEM;
     if (s == HV_OK && head->pending) {
         k->head = *head;
@@ -473,7 +477,7 @@ static hv_status create_database_pg(const char *url, const hv_init_options *o,
     if (s == HV_OK &&
         !(s = build_database(shown, tmp, o, in, schema_version, &made_key_file, &head, err)) &&
         !(s = hv__pg_create(url, tmp, err)))
-        s = make_audit_key(shown, &head, err);
+        s = make_audit_key(shown, o->scratch, &head, err);
     if (fd >= 0)
         remove_temporary(tmp);
     char key_path[4200];
@@ -513,7 +517,7 @@ static hv_status create_database(const char *path, const hv_init_options *o,
     if (!(s = build_database(path, tmp, o, in, schema_version, &made_key_file,
                              &head, err)) &&
         !(s = place_file(tmp, path, replace_empty, err))) {
-        if ((s = make_audit_key(path, &head, err)))
+        if ((s = make_audit_key(path, o->scratch, &head, err)))
             unlink(path);
         else if (!o->scratch)
             sync_folder_of(tmp);
