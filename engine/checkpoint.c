@@ -41,7 +41,7 @@ static hv_status make_key(hv_engine *e, const char *path)
     sodium_bin2hex(hex, sizeof hex, e->audit_sk, crypto_sign_SECRETKEYBYTES);
     size_t want = strlen(hex);
     ssize_t n = write(fd, hex, want);
-    int synced = fsync(fd) == 0;
+    int synced = e->scratch || fsync(fd) == 0;
     close(fd);
     sodium_memzero(hex, sizeof hex);
     if (n != (ssize_t)want || !synced) {

@@ -99,6 +99,8 @@ struct hv_engine {
         unsigned char hash[32];
     } head, head_saved;
     int no_checkpoints;    /* init's build: the first one is written after */
+    int scratch;           /* a throwaway database's init: its key files are
+                            * not fsynced (hv_init_options.scratch) */
     char checkpoint_line[400]; /* signed before COMMIT, appended after */
     unsigned char audit_sk[64]; /* Ed25519 (<db>.audit-key), once loaded */
     int have_audit_sk;

@@ -81,6 +81,11 @@ static hv_status check_options(const hv_init_options *o, char **err)
                           "takes a time");
         return HV_USAGE;
     }
+    if (o->scratch && !o->simulated) {
+        *err = hv__strdup("init: a scratch database (thrown away after use) "
+                          "is a simulated one; a live one is always durable");
+        return HV_USAGE;
+    }
     hv_time t;
     if (o->now && hv_time_parse(o->now, &t) != HV_OK) {
         *err = hv__strdup("init: --now: not an ISO 8601 time from 1900 to "
@@ -93,6 +98,19 @@ static hv_status check_options(const hv_init_options *o, char **err)
         return HV_NOINPUT;
     }
     return HV_OK;
+}
+
+/* HV_OK when the pack in dir loads with every hook compiled; else why
+ * (*err). */
+static hv_status compile_pack(const char *dir, char **err)
+{
+    hv_pack *pack = NULL;
+    hv_rules *r = NULL;
+    hv_status s = hv__pack_read_dir(dir, &pack, err);
+    if (s == HV_OK)
+        s = hv__rules_new(pack, 0, NULL, NULL, &r, err);
+    hv__rules_free(r);
+    return s;
 }
 
 /* Reads the workflow (once: parsed here and kept in the database) and the
@@ -110,8 +128,14 @@ static hv_status read_inputs(const hv_init_options *o, init_inputs *in,
         return s;
     if (!o->rules_dir || !o->rules_dir[0])
         return HV_OK;
-    /* The pack goes into force only if it passes its check and tests. */
-    if ((s = hv__pack_vet(o->rules_dir, err)) ||
+    /* The pack goes into force only if it passes its check and tests.  A
+     * scratch database holds no case records and is deleted after its run
+     * (a scenario's, a training exercise's): its pack must load, every
+     * hook compiled, but is not put through its check and tests again,
+     * which would cost half of a scenario's run (`haven rules test` and
+     * `rules check` vet a pack being written). */
+    if ((s = o->scratch ? compile_pack(o->rules_dir, err)
+                        : hv__pack_vet(o->rules_dir, err)) ||
         (s = hv__pack_read_dir(o->rules_dir, &in->pack, err)))
         return s;
     return HV_OK;
@@ -263,6 +287,7 @@ static hv_status build_database(const char *path, const char *tmp,
     if (!e)
         return HV_NOMEM;
     e->no_checkpoints = 1; /* the first is written once the file is placed */
+    e->scratch = o->scratch != 0;
     /* (the login was checked with the options: only memory can fail) */
     if (o->admin && (s = hv_engine_set_actor(e, o->admin))) {
         *err = hv__strdup(hv_errmsg(e));
@@ -277,6 +302,11 @@ static hv_status build_database(const char *path, const char *tmp,
         hv_clock_fix(e, now);
     if ((s = hv__store_open(tmp, 1, e->busy_ms, &e->db, err)) ||
         (s = hv__crypto_register(e)))
+        goto done;
+    /* A scratch database is deleted after its run: its build need not
+     * survive a power cut, so its commits do not wait for the disk (as
+     * hv_engine_set_scratch for its later engines). */
+    if (o->scratch && (s = hv_engine_set_scratch(e)))
         goto done;
     if (schema_version == 0 || schema_version >= HV_SCHEMA_KEYED) {
         char key_path[4200];
@@ -319,11 +349,14 @@ static hv_status place_file(const char *tmp, const char *path,
 /* Makes the audit signing key beside the database at path (not in it),
  * unless it is there, and starts "<path>.checkpoints" (replacing one a
  * deleted database left) with the signed head of the new chain (none
- * for an old schema's).  *err on failure. */
-static hv_status make_audit_key(const char *path,
+ * for an old schema's); a scratch database's key is not fsynced.  *err
+ * on failure. */
+static hv_status make_audit_key(const char *path, int scratch,
                                 const struct hv_chain_head *head, char **err)
 {
     hv_engine *k = hv__engine_new(path);
+    if (k)
+        k->scratch = scratch;
     hv_status s = k ? hv__audit_key_load(k, 1) : HV_NOMEM;
     if (s == HV_OK && head->pending) {
         k->head = *head;
@@ -444,7 +477,7 @@ static hv_status create_database_pg(const char *url, const hv_init_options *o,
     if (s == HV_OK &&
         !(s = build_database(shown, tmp, o, in, schema_version, &made_key_file, &head, err)) &&
         !(s = hv__pg_create(url, tmp, err)))
-        s = make_audit_key(shown, &head, err);
+        s = make_audit_key(shown, o->scratch, &head, err);
     if (fd >= 0)
         remove_temporary(tmp);
     char key_path[4200];
@@ -484,9 +517,9 @@ static hv_status create_database(const char *path, const hv_init_options *o,
     if (!(s = build_database(path, tmp, o, in, schema_version, &made_key_file,
                              &head, err)) &&
         !(s = place_file(tmp, path, replace_empty, err))) {
-        if ((s = make_audit_key(path, &head, err)))
+        if ((s = make_audit_key(path, o->scratch, &head, err)))
             unlink(path);
-        else
+        else if (!o->scratch)
             sync_folder_of(tmp);
     }
     remove_temporary(tmp);

@@ -137,12 +137,31 @@ static void a_live_database_refuses_the_clock(void **state)
             "assert(math.abs(now - os.time()) < 600, now)\n");
 }
 
+/* A scratch database (built without fsyncs, issue 21) is a simulated one
+ * only: init{scratch = true} on a live one fails softly (nil, message,
+ * 64) and makes nothing; a simulated scratch one opens and works. */
+static void a_scratch_database_is_simulated_only(void **state)
+{
+    (void)state;
+    run_lua("local haven = require 'haven'\n"
+            "local ok, m, c = haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW,\n"
+            "                             as = 'admin', scratch = true }\n"
+            "assert(ok == nil and c == 64 and m:find('scratch'), m)\n"
+            "assert(haven.open(DB) == nil, 'a refused init made a database')\n"
+            "assert(haven.init{ db = DB, agency = 'CP', workflow = WORKFLOW, rules = RULES,\n"
+            "                   as = 'admin', simulated = true, scratch = true })\n"
+            "local e <close> = assert(haven.open{ db = DB, as = 'admin', scratch = true,\n"
+            "                                     now = '2026-11-28T09:00:00Z' })\n"
+            "assert(e:user_add('amal', 'caseworker'))\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_whole_api_from_lua),
         cmocka_unit_test(opening_what_is_not_there_fails_softly),
         cmocka_unit_test(a_live_database_refuses_the_clock),
+        cmocka_unit_test(a_scratch_database_is_simulated_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

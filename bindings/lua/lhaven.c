@@ -234,7 +234,7 @@ static int l_open(lua_State *L)
 }
 
 /* haven.init{ db, agency, workflow, rules, ref_pattern, agency_name, as,
- * simulated, now } */
+ * simulated, now, scratch } */
 static int l_init(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -251,6 +251,11 @@ static int l_init(lua_State *L)
     /* simulated = true: a database whose clock may be set (now = ...) */
     lua_getfield(L, 1, "simulated");
     o.simulated = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    /* scratch = true: a throwaway simulated database (built without
+     * fsyncs: hv_init_options.scratch) */
+    lua_getfield(L, 1, "scratch");
+    o.scratch = lua_toboolean(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, 1, "db");
     const char *db = luaL_optstring(L, -1, NULL);

@@ -144,7 +144,7 @@ function env.scenario(t)
   local ok, msg = haven.init{ db = db, agency = t.agency or "CP",
     workflow = host.find("workflows", t.workflow or "iasc", ".yaml"),
     rules = t.rules ~= false and host.find("rules", t.rules or "default", "") or nil,
-    as = "admin", simulated = true }
+    as = "admin", simulated = true, scratch = true }
   if not ok then error("scenario setup: " .. tostring(msg), 2) end
   DB = db
   -- the scenario's own temporary database, removed after the run: it need
@@ -205,8 +205,9 @@ Case.__index = function(self, k)
   return v
 end
 
-local function record_risk(c)
-  local level = handle(c).risk
+-- level: the risk a step just gave (nil: read it from the case).
+local function record_risk(c, level)
+  level = level or handle(c).risk
   local ref = case_ref[c]
   local r = S.risk[ref] or {}
   S.risk[ref] = r
@@ -234,7 +235,7 @@ for _, name in ipairs(STEPS) do
         period(r.next_followup.every), words(r.next_followup.method))
     end
     line(acting, text)
-    record_risk(self)
+    record_risk(self, r.risk)
     rawset(self, "last", r)
     if r.next_followup then rawset(self, "every", r.next_followup.every) end
     return r
@@ -293,10 +294,12 @@ end
 
 -- The end line: the scenario's own counts only when several scenarios run
 -- (one alone: the closing "N passed, N failed" is its count, said once).
-function control.finish(several)
+-- with_files: each case's file is read too (for --show and --html only:
+-- a read of the whole file, audited, that a plain run never shows).
+function control.finish(several, with_files)
   if E then S.now = select(2, E:now()) end
   line("end", several and string.format("%s: %d passed, %d failed", S.name, S.passed, S.failed) or S.name)
-  if E then
+  if E and with_files then
     for _, ref in ipairs(S.cases) do
       S.files = S.files or {}
       S.files[ref] = E:show(ref)

@@ -431,7 +431,8 @@ static int after_run(lua_State *L, int haven_idx, int control, const char *file,
 {
     int code = 0;
     lua_pushboolean(L, ro->several);
-    if (call_control(L, control, "finish", 1, 2) == LUA_OK) {
+    lua_pushboolean(L, ro->show || ro->html); /* the case files: shown */
+    if (call_control(L, control, "finish", 2, 2) == LUA_OK) {
         *passed += (int)lua_tointeger(L, -2);
         *failed += (int)lua_tointeger(L, -1);
     } else {

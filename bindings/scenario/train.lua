@@ -245,16 +245,18 @@ else
 end
 for _, n in ipairs(notes) do say("note: " .. n) end
 
--- A scratch case, assessed with the trainee's summary, for the rules to judge.
+-- A scratch case, assessed with the trainee's summary, for the rules to judge
+-- (on a temporary database removed after the run: nothing waits for the disk).
 local db = host.database()
 assert(haven.init{ db = db, agency = "TR", workflow = host.find("workflows", X.workflow, ".yaml"),
-                   rules = host.find("rules", X.rules, ""), as = "admin", simulated = true })
-local E <close> = assert(haven.open{ db = db, as = "admin", now = X.start })
+                   rules = host.find("rules", X.rules, ""), as = "admin", simulated = true,
+                   scratch = true })
+local E <close> = assert(haven.open{ db = db, as = "admin", now = X.start, scratch = true })
 assert(E:user_add("supervisor", "supervisor"))
 assert(E:user_add("trainee", "caseworker", "supervisor"))
 -- One engine per user (an open engine acts as its one user): from here E
 -- is the trainee's; the supervisor's opens when approval needs it.
-local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start })
+local E <close> = assert(haven.open{ db = db, as = "trainee", now = X.start, scratch = true })
 local c = assert(E:register(X.registration))
 
 local report = {}
@@ -433,7 +435,8 @@ local p4 = {}
 local F = followup_plan(A.followup)
 local r = c:approve()
 if not r then
-  local V <close> = assert(haven.open{ db = db, as = "supervisor", now = select(2, E:now()) })
+  local V <close> = assert(haven.open{ db = db, as = "supervisor", now = select(2, E:now()),
+                                       scratch = true })
   local vc = assert(V:case(c.ref))
   r = vc:approve()
 end
