@@ -100,19 +100,6 @@ static hv_status check_options(const hv_init_options *o, char **err)
     return HV_OK;
 }
 
-/* HV_OK when the pack in dir loads with every hook compiled; else why
- * (*err). */
-static hv_status compile_pack(const char *dir, char **err)
-{
-    hv_pack *pack = NULL;
-    hv_rules *r = NULL;
-    hv_status s = hv__pack_read_dir(dir, &pack, err);
-    if (s == HV_OK)
-        s = hv__rules_new(pack, 0, NULL, NULL, &r, err);
-    hv__rules_free(r);
-    return s;
-}
-
 /* Reads the workflow (once: parsed here and kept in the database) and the
  * rule pack, which must load (every hook compiles) before anything is
  * made.  out: *in's fields, the caller's to free even on failure; *err. */
@@ -128,14 +115,8 @@ static hv_status read_inputs(const hv_init_options *o, init_inputs *in,
         return s;
     if (!o->rules_dir || !o->rules_dir[0])
         return HV_OK;
-    /* The pack goes into force only if it passes its check and tests.  A
-     * scratch database holds no case records and is deleted after its run
-     * (a scenario's, a training exercise's): its pack must load, every
-     * hook compiled, but is not put through its check and tests again,
-     * which would cost half of a scenario's run (`haven rules test` and
-     * `rules check` vet a pack being written). */
-    if ((s = o->scratch ? compile_pack(o->rules_dir, err)
-                        : hv__pack_vet(o->rules_dir, err)) ||
+    /* The pack goes into force only if it passes its check and tests. */
+    if ((s = hv__pack_vet(o->rules_dir, err)) ||
         (s = hv__pack_read_dir(o->rules_dir, &in->pack, err)))
         return s;
     return HV_OK;

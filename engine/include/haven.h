@@ -121,12 +121,10 @@ typedef struct {
     int scratch;               /* 1: a throwaway simulated database (a
                                 * scenario's, deleted after its run): built
                                 * without waiting for the disk (no fsync
-                                * of its file or folder), its rule pack
-                                * loaded and compiled but not put through
-                                * its check and tests; every safeguard of
-                                * the records (keys, chain, checkpoints,
-                                * digests) as for any database.  HV_USAGE
-                                * on a live one */
+                                * of its file or folder); every safeguard
+                                * (keys, chain, checkpoints, digests, the
+                                * pack's vetting) as for any database.
+                                * HV_USAGE on a live one */
 } hv_init_options;
 
 /* Creates and initialises a new database at path.  Refuses an existing,
