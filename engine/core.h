@@ -99,7 +99,8 @@ struct hv_engine {
         unsigned char hash[32];
     } head, head_saved;
     int no_checkpoints;    /* init's build: the first one is written after */
-    char checkpoint_line[400]; /* signed before COMMIT, appended after */
+    char checkpoint_line[400]; /* signed beside COMMIT, appended after */
+    struct hv_sign_job *checkpoint_job; /* the line's signing thread, if running */
     unsigned char audit_sk[64]; /* Ed25519 (<db>.audit-key), once loaded */
     int have_audit_sk;
     /* The tables holding a case's rows (digest.c), read once. */

@@ -125,6 +125,7 @@ static hv_status audit_next(hv_engine *e, int64_t *seq,
  * rows changed outside Haven since); any other event digests the rows as
  * the change left them. */
 static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
+                              const char *const *written,
                               unsigned char out[HV_AUDIT_HASH_BYTES], int *has)
 {
     *has = 0;
@@ -132,7 +133,9 @@ static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
         return HV_OK;
     if (!hv__event_is_read(kind)) {
         *has = 1;
-        return hv__case_digest(e, case_id, out);
+        /* a case made in this change: only the tables it wrote */
+        return written ? hv__case_digest_new(e, case_id, written, out)
+                       : hv__case_digest(e, case_id, out);
     }
     int last = 0;
     hv_status s = hv__case_last_digest(e, case_id, out, &last);
@@ -188,9 +191,12 @@ static hv_status no_chain_key(hv_engine *e)
                     e->path);
 }
 
-hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
-                                int64_t case_id, const char *kind,
-                                const char *data_text, const char *decision_text)
+/* hv__store_chain_event; written: NULL, or for a case made in this
+ * change the tables it wrote rows into (hv__case_digest_new). */
+static hv_status chain_event(hv_engine *e, hv_time at, const char *actor,
+                             int64_t case_id, const char *kind,
+                             const char *data_text, const char *decision_text,
+                             const char *const *written)
 {
     sqlite3_stmt *st = NULL;
     unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
@@ -206,7 +212,7 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
         return s;
     if (e->chain_legacy)
         return chain_legacy_event(e, &r, has_prev ? prev : NULL);
-    if ((s = event_digest(e, case_id, kind, digest, &has_digest)))
+    if ((s = event_digest(e, case_id, kind, written, digest, &has_digest)))
         return s;
     os_account(e);
     r.os_uid = e->os.uid;
@@ -247,6 +253,14 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
         memcpy(e->head.hash, hash, sizeof hash);
     }
     return s;
+}
+
+hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
+                                int64_t case_id, const char *kind,
+                                const char *data_text, const char *decision_text)
+{
+    return chain_event(e, at, actor, case_id, kind, data_text, decision_text,
+                       NULL);
 }
 
 /* Adds by_role to full: the call context's role when it knows the acting
@@ -310,9 +324,10 @@ static char *event_data_text(hv_engine *e, json_t *data)
     return text;
 }
 
-hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
-                                 const char *kind, json_t *data,
-                                 json_t *decision)
+/* hv__store_append_event; written as chain_event's. */
+static hv_status append_event(hv_engine *e, int64_t case_id, const char *kind,
+                              json_t *data, json_t *decision,
+                              const char *const *written)
 {
     char *data_text = NULL, *decision_text = NULL;
     hv_status s = HV_OK;
@@ -335,12 +350,27 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
         s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
         goto done;
     }
-    s = hv__store_chain_event(e, hv_now(e), e->actor, case_id, kind, data_text,
-                              decision_text);
+    s = chain_event(e, hv_now(e), e->actor, case_id, kind, data_text,
+                    decision_text, written);
 done:
     hv__free(data_text);
     hv__free(decision_text);
     return s;
+}
+
+hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data,
+                                 json_t *decision)
+{
+    return append_event(e, case_id, kind, data, decision, NULL);
+}
+
+hv_status hv__store_append_event_new(hv_engine *e, int64_t case_id,
+                                     const char *kind, json_t *data,
+                                     json_t *decision,
+                                     const char *const *written)
+{
+    return append_event(e, case_id, kind, data, decision, written);
 }
 
 hv_status hv__store_event_commit(hv_engine *e, int64_t case_id,

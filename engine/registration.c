@@ -399,6 +399,10 @@ static hv_status first_tasks(hv_engine *e, const new_case *c)
 static hv_status append_registered(hv_engine *e, const new_case *c,
                                    json_t *overridden)
 {
+    /* the tables a registration writes rows of the case into (besides
+     * cases): its digest reads only these (hv__case_digest_new) */
+    static const char *const written[] = {"case_concerns", "consents",
+                                          "persons", "tasks", NULL};
     const hv_intake *r = c->r;
     const char *scope;
     json_t *v;
@@ -417,10 +421,11 @@ static hv_status append_registered(hv_engine *e, const new_case *c,
     if (r->urgency)
         bad |= json_object_set_new(data, "urgency", json_string(r->urgency));
     hv_status s = bad ? hv__fail(e, HV_NOMEM, "out of memory")
-                      : hv__store_append_event(
+                      : hv__store_append_event_new(
                             e, c->case_id,
                             r->eligible ? "registered" : "not_registered", data,
-                            json_array_size(r->decisions) ? r->decisions : NULL);
+                            json_array_size(r->decisions) ? r->decisions : NULL,
+                            written);
     json_decref(data);
     return s;
 }
