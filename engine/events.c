@@ -13,6 +13,7 @@
 #include "core.h"
 #include "digest.h"
 #include "error.h"
+#include "jbuf.h"
 #include "store.h"
 
 void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
@@ -318,8 +319,7 @@ static char *event_data_text(hv_engine *e, json_t *data)
     if (e->purpose)
         bad |= json_object_set_new(full, "purpose", json_string(e->purpose));
     bad |= add_offline(e, full);
-    char *text = bad ? NULL
-                     : json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = bad ? NULL : hv__json_compact(full);
     json_decref(full);
     return text;
 }
@@ -338,8 +338,7 @@ static hv_status append_event(hv_engine *e, int64_t case_id, const char *kind,
     data_text = event_data_text(e, data);
     if (!data_text)
         return hv__fail(e, HV_NOMEM, "out of memory writing an event");
-    if (decision && !(decision_text = json_dumps(decision, JSON_COMPACT |
-                                                               JSON_PRESERVE_ORDER))) {
+    if (decision && !(decision_text = hv__json_compact(decision))) {
         s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
         goto done;
     }
