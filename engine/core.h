@@ -137,6 +137,7 @@ struct hv_engine {
         const char *input; /* the input's JSON text, or the note's text */
     } sync_call;
     int digest_ready, digest_tables;
+    unsigned digest_keyed; /* bit i: table i's first column is its key */
 #define HV_DIGEST_MAX_TABLES 32
     char digest_sql[HV_DIGEST_MAX_TABLES][256];
 };
