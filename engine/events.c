@@ -101,6 +101,16 @@ static hv_status audit_next(hv_engine *e, int64_t *seq,
     hv_status s;
     *seq = 1;
     *has_prev = 0;
+    /* In a batch, an event of its open transaction is the head already
+     * (nothing else writes while the batch holds the write lock; a change
+     * undone sets the head back, store.c): the later changes' events
+     * follow it without reading it again. */
+    if (e->batch && e->head.pending && e->head.seq > 0 && !e->chain_legacy) {
+        *seq = e->head.seq + 1;
+        memcpy(prev, e->head.hash, HV_AUDIT_HASH_BYTES);
+        *has_prev = 1;
+        return HV_OK;
+    }
     if ((s = hv__store_prepare(e,
                                "SELECT max(coalesce((SELECT seq FROM events ORDER BY seq DESC LIMIT 1),"
                                " 0), coalesce((SELECT seq FROM sqlite_sequence"
