@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,14 +192,62 @@ static void signed_line(hv_engine *e, int64_t seq, const unsigned char *hash,
              (long long)seq, hash_hex, (long long)at, sig_hex);
 }
 
+/* The signing of a checkpoint line on a thread of its own, while the
+ * COMMIT it follows waits for the disk (an Ed25519 signature costs about
+ * as much CPU as the rest of a commit's own work). */
+struct hv_sign_job {
+    pthread_t thread;
+    hv_engine *e; /* only e->audit_sk is read, e->checkpoint_line written */
+    int64_t seq;
+    unsigned char hash[32];
+    hv_time at;
+};
+
+static void *sign_job_run(void *arg)
+{
+    struct hv_sign_job *j = arg;
+    signed_line(j->e, j->seq, j->hash, j->at, j->e->checkpoint_line,
+                sizeof j->e->checkpoint_line);
+    return NULL;
+}
+
+/* Waits for the signing thread, if one runs: then e->checkpoint_line holds
+ * the signed line. */
+static void sign_job_wait(hv_engine *e)
+{
+    struct hv_sign_job *j = e->checkpoint_job;
+    if (!j)
+        return;
+    pthread_join(j->thread, NULL);
+    sodium_memzero(j, sizeof *j);
+    free(j);
+    e->checkpoint_job = NULL;
+}
+
 hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at)
 {
+    sign_job_wait(e);
     e->checkpoint_line[0] = '\0';
     if (!e->head.pending || e->no_checkpoints)
         return HV_OK;
     hv_status s = hv__audit_key_load(e, 0);
     if (s || (s = checkpoints_private(e)))
         return s;
+    /* The key is here, so the line will be signed: on a thread beside the
+     * COMMIT when one can be started, else now.  Either way the line is
+     * whole before hv__checkpoint_append or _forget returns. */
+    struct hv_sign_job *j = calloc(1, sizeof *j);
+    if (j) {
+        j->e = e;
+        j->seq = e->head.seq;
+        memcpy(j->hash, e->head.hash, sizeof j->hash);
+        j->at = at;
+        if (pthread_create(&j->thread, NULL, sign_job_run, j) == 0) {
+            e->checkpoint_job = j;
+            return HV_OK;
+        }
+        free(j);
+    }
     signed_line(e, e->head.seq, e->head.hash, at, e->checkpoint_line,
                 sizeof e->checkpoint_line);
     return HV_OK;
@@ -221,6 +270,7 @@ static int drop_torn(int fd, off_t written)
 void hv__checkpoint_append(hv_engine *e, int fresh)
 {
     char path[4200];
+    sign_job_wait(e);
     size_t n = strlen(e->checkpoint_line);
     e->head.pending = 0;
     if (n == 0)
@@ -242,6 +292,7 @@ void hv__checkpoint_append(hv_engine *e, int fresh)
 
 void hv__checkpoint_forget(hv_engine *e)
 {
+    sign_job_wait(e);
     e->head.pending = 0;
     e->checkpoint_line[0] = '\0';
 }

@@ -54,8 +54,11 @@ int hv__checkpoint_parse(const char *line, int64_t *seq,
 
 /* Before a COMMIT: when this transaction appended events (e->head
  * pending) and checkpoints are on, loads the key and signs the head at
- * time `at` into e->checkpoint_line.  Returns why it cannot (the change
- * must then be rolled back), else HV_OK. */
+ * time `at` into e->checkpoint_line, on a thread of its own while the
+ * COMMIT runs (else at once).  Returns why it cannot (the change must
+ * then be rolled back), else HV_OK; after HV_OK the caller must call
+ * hv__checkpoint_append or hv__checkpoint_forget, which wait for the
+ * signature. */
 hv_status hv__checkpoint_prepare(hv_engine *e, hv_time at);
 /* After the COMMIT: appends the prepared line to "<db>.checkpoints"
  * (created 0600; truncated first when fresh is 1: a new database's first

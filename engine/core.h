@@ -101,7 +101,8 @@ struct hv_engine {
     int no_checkpoints;    /* init's build: the first one is written after */
     int scratch;           /* a throwaway database's init: its key files are
                             * not fsynced (hv_init_options.scratch) */
-    char checkpoint_line[400]; /* signed before COMMIT, appended after */
+    char checkpoint_line[400]; /* signed beside COMMIT, appended after */
+    struct hv_sign_job *checkpoint_job; /* the line's signing thread, if running */
     unsigned char audit_sk[64]; /* Ed25519 (<db>.audit-key), once loaded */
     int have_audit_sk;
     /* The tables holding a case's rows (digest.c), read once. */
@@ -138,6 +139,7 @@ struct hv_engine {
         const char *input; /* the input's JSON text, or the note's text */
     } sync_call;
     int digest_ready, digest_tables;
+    unsigned digest_keyed; /* bit i: table i's first column is its key */
 #define HV_DIGEST_MAX_TABLES 32
     char digest_sql[HV_DIGEST_MAX_TABLES][256];
 };

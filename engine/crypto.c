@@ -248,15 +248,38 @@ static size_t seal_ad(char ad[SEAL_AD_MAX], const char *table,
                       const char *column, int64_t row)
 {
     const char *names[2] = {table, column};
+    size_t lens[2];
     for (int i = 0; i < 2; i++) {
         size_t n = names[i] ? strlen(names[i]) : 0;
         if (n == 0 || n > 40 ||
             strspn(names[i], "abcdefghijklmnopqrstuvwxyz_") != n)
             return 0;
+        lens[i] = n;
     }
-    int len = snprintf(ad, SEAL_AD_MAX, "haven-v2 %s.%s#%lld", table, column,
-                       (long long)row);
-    return len > 0 && len < SEAL_AD_MAX ? (size_t)len : 0;
+    /* written by hand (it is made for every value sealed or opened): 9 +
+     * 40 + 1 + 40 + 1 + at most 20 characters of the row id fit */
+    char digits[24];
+    size_t nd = 0;
+    uint64_t v = row < 0 ? (uint64_t)0 - (uint64_t)row : (uint64_t)row;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (row < 0)
+        digits[nd++] = '-';
+    size_t len = 0;
+    memcpy(ad, "haven-v2 ", 9);
+    len = 9;
+    memcpy(ad + len, table, lens[0]);
+    len += lens[0];
+    ad[len++] = '.';
+    memcpy(ad + len, column, lens[1]);
+    len += lens[1];
+    ad[len++] = '#';
+    while (nd)
+        ad[len++] = digits[--nd];
+    ad[len] = '\0';
+    return len;
 }
 
 /* Seals text[0..n) under e's data key with the associated data ad, in the

@@ -79,7 +79,9 @@ static hv_status load_tables(hv_engine *e)
     sqlite3_stmt *st = NULL;
     hv_status s = hv__store_prepare(
         e,
-        "SELECT m.name, (SELECT count(*) FROM pragma_table_info(m.name))"
+        "SELECT m.name, (SELECT count(*) FROM pragma_table_info(m.name)),"
+        " (SELECT count(*) = 1 AND sum(cid = 0 AND upper(type) = 'INTEGER') = 1"
+        " FROM pragma_table_info(m.name) WHERE pk > 0)"
         " FROM sqlite_schema m WHERE m.type = 'table' AND m.name <> 'events'"
         " AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p"
         " WHERE p.name = 'case_id') ORDER BY m.name",
@@ -87,6 +89,7 @@ static hv_status load_tables(hv_engine *e)
     if (s)
         return s;
     int rc, n = 0;
+    e->digest_keyed = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         int cols = sqlite3_column_int(st, 1);
@@ -96,6 +99,8 @@ static hv_status load_tables(hv_engine *e)
             return hv__fail(e, HV_CORRUPT, "%s: an unexpected table in the "
                                            "schema (case digests)", e->path);
         }
+        if (sqlite3_column_int(st, 2))
+            e->digest_keyed |= 1u << n;
         char *sql = e->digest_sql[n++];
         size_t used = (size_t)snprintf(sql, sizeof e->digest_sql[0],
                                        "SELECT * FROM %s WHERE case_id = ?1 "
@@ -120,10 +125,12 @@ static hv_status load_tables(hv_engine *e)
 /* Feeds every row of sql (bound to case_id) into h, then their number,
  * each after the table's name (name_len bytes and a NUL) when name is not
  * NULL.  With skip_empty, a table without a row of the case feeds
- * nothing at all (the name goes in before its first row). */
+ * nothing at all (the name goes in before its first row).  With ordered
+ * not NULL, *ordered becomes 0 as soon as a row's first column is not an
+ * integer above the row before's, and nothing more is fed. */
 static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
                            const char *sql, int64_t case_id, const char *name,
-                           size_t name_len, int skip_empty)
+                           size_t name_len, int skip_empty, int *ordered)
 {
     static const unsigned char nul = 0;
     sqlite3_stmt *st = NULL;
@@ -133,7 +140,18 @@ static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
     sqlite3_bind_int64(st, 1, case_id);
     int rc;
     uint64_t rows = 0;
+    int64_t last = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ordered) {
+            int64_t first = sqlite3_column_int64(st, 0);
+            if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+                (rows > 0 && first <= last)) {
+                *ordered = 0;
+                hv__store_finalize(e, st);
+                return HV_OK;
+            }
+            last = first;
+        }
         if (name && rows == 0) {
             crypto_generichash_update(h, (const unsigned char *)name, name_len);
             crypto_generichash_update(h, &nul, 1);
@@ -154,11 +172,52 @@ static hv_status feed_rows(hv_engine *e, crypto_generichash_state *h,
     return HV_OK;
 }
 
+/* feed_rows of table i's query (every row of the case, ordered by all its
+ * columns).  When the table's first column is its integer key (so ordered
+ * by it alone the rows are in that order), the rows are read first as the
+ * case's index gives them, without the sort, and taken when their keys
+ * ascend (a case's rows mostly come in the order they were added); else
+ * the hash is set back and the sorted query read.  Not on a PostgreSQL
+ * store, whose rows come in no order. */
+static hv_status feed_table(hv_engine *e, crypto_generichash_state *h, int i,
+                            int64_t case_id, int version)
+{
+    const char *sql = e->digest_sql[i];
+    const char *name = sql + strlen("SELECT * FROM ");
+    size_t len = strcspn(name, " ");
+    const char *order = strstr(sql, " ORDER BY ");
+    if (version == 2 && !e->pg && (e->digest_keyed & (1u << i)) && order) {
+        char unsorted[sizeof e->digest_sql[0]];
+        crypto_generichash_state before = *h;
+        int ordered = 1;
+        memcpy(unsorted, sql, (size_t)(order - sql));
+        unsorted[order - sql] = '\0';
+        hv_status s = feed_rows(e, h, unsorted, case_id, name, len, 1, &ordered);
+        if (s || ordered) {
+            sodium_memzero(&before, sizeof before);
+            return s;
+        }
+        *h = before;
+        sodium_memzero(&before, sizeof before);
+    }
+    return feed_rows(e, h, sql, case_id, name, len, version == 2, NULL);
+}
+
+/* 1 when the NULL-ended list names the table name (len bytes). */
+static int listed(const char *const *list, const char *name, size_t len)
+{
+    for (; *list; list++)
+        if (strlen(*list) == len && !memcmp(*list, name, len))
+            return 1;
+    return 0;
+}
+
 /* The digest of case_id's rows, version 2 (the tables without a row of
  * the case feed nothing, so a table a migration adds changes no digest)
  * or version 1 (every table by name, with its number of rows, written by
  * the first databases with digests). */
 static hv_status digest_version(hv_engine *e, int64_t case_id, int version,
+                                const char *const *only,
                                 unsigned char out[HV_DIGEST_BYTES])
 {
     crypto_generichash_state h;
@@ -175,14 +234,17 @@ static hv_status digest_version(hv_engine *e, int64_t case_id, int version,
     hv__hash_text(&h, version == 2 ? "haven-case-digest-v2" : "haven-case-digest-v1");
     hv__hash_u64(&h, (uint64_t)case_id);
     if ((s = feed_rows(e, &h, "SELECT * FROM cases WHERE id = ?1", case_id,
-                       "cases", strlen("cases"), 0)))
+                       "cases", strlen("cases"), 0, NULL)))
         return s;
     for (int i = 0; i < e->digest_tables; i++) {
         /* the table's name (not its query, whose ORDER BY grows with a
          * column a migration adds) */
         const char *name = e->digest_sql[i] + strlen("SELECT * FROM ");
-        if ((s = feed_rows(e, &h, e->digest_sql[i], case_id, name,
-                           strcspn(name, " "), version == 2)))
+        /* a table left out holds no row of the case: in version 2 it
+         * feeds nothing, as when read */
+        if (only && version == 2 && !listed(only, name, strcspn(name, " ")))
+            continue;
+        if ((s = feed_table(e, &h, i, case_id, version)))
             return s;
     }
     crypto_generichash_final(&h, out, HV_DIGEST_BYTES);
@@ -192,7 +254,14 @@ static hv_status digest_version(hv_engine *e, int64_t case_id, int version,
 hv_status hv__case_digest(hv_engine *e, int64_t case_id,
                           unsigned char out[HV_DIGEST_BYTES])
 {
-    return digest_version(e, case_id, 2, out);
+    return digest_version(e, case_id, 2, NULL, out);
+}
+
+hv_status hv__case_digest_new(hv_engine *e, int64_t case_id,
+                              const char *const *written,
+                              unsigned char out[HV_DIGEST_BYTES])
+{
+    return digest_version(e, case_id, 2, written, out);
 }
 
 hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
@@ -202,11 +271,11 @@ hv_status hv__case_digest_matches(hv_engine *e, int64_t case_id,
     unsigned char have[HV_DIGEST_BYTES];
     hv_status s;
     *match = 0;
-    if ((s = digest_version(e, case_id, 2, have)))
+    if ((s = digest_version(e, case_id, 2, NULL, have)))
         return s;
     if (sodium_memcmp(want, have, HV_DIGEST_BYTES) != 0) {
         /* an event written before version 2 */
-        if ((s = digest_version(e, case_id, 1, have)))
+        if ((s = digest_version(e, case_id, 1, NULL, have)))
             return s;
     }
     *match = sodium_memcmp(want, have, HV_DIGEST_BYTES) == 0;

@@ -13,6 +13,7 @@
 #include "core.h"
 #include "digest.h"
 #include "error.h"
+#include "jbuf.h"
 #include "store.h"
 
 void hv__audit_hash(const unsigned char *prev, int64_t seq, int64_t at,
@@ -100,6 +101,16 @@ static hv_status audit_next(hv_engine *e, int64_t *seq,
     hv_status s;
     *seq = 1;
     *has_prev = 0;
+    /* In a batch, an event of its open transaction is the head already
+     * (nothing else writes while the batch holds the write lock; a change
+     * undone sets the head back, store.c): the later changes' events
+     * follow it without reading it again. */
+    if (e->batch && e->head.pending && e->head.seq > 0 && !e->chain_legacy) {
+        *seq = e->head.seq + 1;
+        memcpy(prev, e->head.hash, HV_AUDIT_HASH_BYTES);
+        *has_prev = 1;
+        return HV_OK;
+    }
     if ((s = hv__store_prepare(e,
                                "SELECT max(coalesce((SELECT seq FROM events ORDER BY seq DESC LIMIT 1),"
                                " 0), coalesce((SELECT seq FROM sqlite_sequence"
@@ -125,6 +136,7 @@ static hv_status audit_next(hv_engine *e, int64_t *seq,
  * rows changed outside Haven since); any other event digests the rows as
  * the change left them. */
 static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
+                              const char *const *written,
                               unsigned char out[HV_AUDIT_HASH_BYTES], int *has)
 {
     *has = 0;
@@ -132,7 +144,9 @@ static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
         return HV_OK;
     if (!hv__event_is_read(kind)) {
         *has = 1;
-        return hv__case_digest(e, case_id, out);
+        /* a case made in this change: only the tables it wrote */
+        return written ? hv__case_digest_new(e, case_id, written, out)
+                       : hv__case_digest(e, case_id, out);
     }
     int last = 0;
     hv_status s = hv__case_last_digest(e, case_id, out, &last);
@@ -188,9 +202,12 @@ static hv_status no_chain_key(hv_engine *e)
                     e->path);
 }
 
-hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
-                                int64_t case_id, const char *kind,
-                                const char *data_text, const char *decision_text)
+/* hv__store_chain_event; written: NULL, or for a case made in this
+ * change the tables it wrote rows into (hv__case_digest_new). */
+static hv_status chain_event(hv_engine *e, hv_time at, const char *actor,
+                             int64_t case_id, const char *kind,
+                             const char *data_text, const char *decision_text,
+                             const char *const *written)
 {
     sqlite3_stmt *st = NULL;
     unsigned char prev[HV_AUDIT_HASH_BYTES], hash[HV_AUDIT_HASH_BYTES];
@@ -206,7 +223,7 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
         return s;
     if (e->chain_legacy)
         return chain_legacy_event(e, &r, has_prev ? prev : NULL);
-    if ((s = event_digest(e, case_id, kind, digest, &has_digest)))
+    if ((s = event_digest(e, case_id, kind, written, digest, &has_digest)))
         return s;
     os_account(e);
     r.os_uid = e->os.uid;
@@ -247,6 +264,14 @@ hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
         memcpy(e->head.hash, hash, sizeof hash);
     }
     return s;
+}
+
+hv_status hv__store_chain_event(hv_engine *e, hv_time at, const char *actor,
+                                int64_t case_id, const char *kind,
+                                const char *data_text, const char *decision_text)
+{
+    return chain_event(e, at, actor, case_id, kind, data_text, decision_text,
+                       NULL);
 }
 
 /* Adds by_role to full: the call context's role when it knows the acting
@@ -304,15 +329,15 @@ static char *event_data_text(hv_engine *e, json_t *data)
     if (e->purpose)
         bad |= json_object_set_new(full, "purpose", json_string(e->purpose));
     bad |= add_offline(e, full);
-    char *text = bad ? NULL
-                     : json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = bad ? NULL : hv__json_compact(full);
     json_decref(full);
     return text;
 }
 
-hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
-                                 const char *kind, json_t *data,
-                                 json_t *decision)
+/* hv__store_append_event; written as chain_event's. */
+static hv_status append_event(hv_engine *e, int64_t case_id, const char *kind,
+                              json_t *data, json_t *decision,
+                              const char *const *written)
 {
     char *data_text = NULL, *decision_text = NULL;
     hv_status s = HV_OK;
@@ -323,8 +348,7 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
     data_text = event_data_text(e, data);
     if (!data_text)
         return hv__fail(e, HV_NOMEM, "out of memory writing an event");
-    if (decision && !(decision_text = json_dumps(decision, JSON_COMPACT |
-                                                               JSON_PRESERVE_ORDER))) {
+    if (decision && !(decision_text = hv__json_compact(decision))) {
         s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
         goto done;
     }
@@ -335,12 +359,27 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
         s = hv__fail(e, HV_NOMEM, "out of memory writing an event");
         goto done;
     }
-    s = hv__store_chain_event(e, hv_now(e), e->actor, case_id, kind, data_text,
-                              decision_text);
+    s = chain_event(e, hv_now(e), e->actor, case_id, kind, data_text,
+                    decision_text, written);
 done:
     hv__free(data_text);
     hv__free(decision_text);
     return s;
+}
+
+hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
+                                 const char *kind, json_t *data,
+                                 json_t *decision)
+{
+    return append_event(e, case_id, kind, data, decision, NULL);
+}
+
+hv_status hv__store_append_event_new(hv_engine *e, int64_t case_id,
+                                     const char *kind, json_t *data,
+                                     json_t *decision,
+                                     const char *const *written)
+{
+    return append_event(e, case_id, kind, data, decision, written);
 }
 
 hv_status hv__store_event_commit(hv_engine *e, int64_t case_id,

@@ -53,6 +53,16 @@ hv_status hv__store_append_event(hv_engine *e, int64_t case_id,
                                  const char *kind, json_t *data,
                                  json_t *decision);
 
+/* hv__store_append_event for the first event of a case made in this
+ * change (registration): its digest reads only `cases` and the tables in
+ * written, a NULL-ended list of the tables the change wrote rows of the
+ * case into (hv__case_digest_new; a table missed there makes `audit
+ * verify --deep` report the case). */
+hv_status hv__store_append_event_new(hv_engine *e, int64_t case_id,
+                                     const char *kind, json_t *data,
+                                     json_t *decision,
+                                     const char *const *written);
+
 /* Ends a change: appends the event kind (as hv__store_append_event, no
  * decision) with data, taken over and released here (NULL, from a
  * json_pack out of memory: HV_NOMEM), then commits.  On any failure the

@@ -147,3 +147,93 @@ json_t *hv__json_number(double v)
         return json_integer((json_int_t)v);
     return json_real(v);
 }
+
+/* Appends the n bytes at s as a JSON string, when they are printable
+ * ASCII or control characters (escaped as jansson escapes them).  Returns
+ * -1 for a byte of 0x80 or more (UTF-8, which jansson checks: left to
+ * it), else 0. */
+static int compact_str(hv_jbuf *b, const char *s, size_t n)
+{
+    hv__jb_raw(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80)
+            return -1;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        hv__jb_raw(b, s + run, i - run);
+        char esc[8];
+        escape_char(c, esc);
+        hv__jb_raw(b, esc, strlen(esc));
+        run = i + 1;
+    }
+    hv__jb_raw(b, s + run, n - run);
+    hv__jb_raw(b, "\"", 1);
+    return 0;
+}
+
+/* Appends v as json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) writes
+ * it.  Returns -1 for what it leaves to jansson (a real, a string or key
+ * that is not ASCII, nesting deeper than 32), else 0. */
+static int compact(hv_jbuf *b, const json_t *v, int depth)
+{
+    const char *key;
+    size_t key_len, i;
+    json_t *m;
+    if (depth > 32)
+        return -1;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        hv__jb_raw(b, "{", 1);
+        i = 0;
+        json_object_keylen_foreach((json_t *)v, key, key_len, m) {
+            if (i++)
+                hv__jb_raw(b, ",", 1);
+            if (compact_str(b, key, key_len))
+                return -1;
+            hv__jb_raw(b, ":", 1);
+            if (compact(b, m, depth + 1))
+                return -1;
+        }
+        hv__jb_raw(b, "}", 1);
+        return 0;
+    case JSON_ARRAY:
+        hv__jb_raw(b, "[", 1);
+        json_array_foreach((json_t *)v, i, m) {
+            if (i)
+                hv__jb_raw(b, ",", 1);
+            if (compact(b, m, depth + 1))
+                return -1;
+        }
+        hv__jb_raw(b, "]", 1);
+        return 0;
+    case JSON_STRING:
+        return compact_str(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        hv__jb_int(b, (long long)json_integer_value(v));
+        return 0;
+    case JSON_TRUE:
+        hv__jb_raw(b, "true", 4);
+        return 0;
+    case JSON_FALSE:
+        hv__jb_raw(b, "false", 5);
+        return 0;
+    case JSON_NULL:
+        hv__jb_raw(b, "null", 4);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+char *hv__json_compact(const json_t *v)
+{
+    hv_jbuf b = HV_JBUF_INIT;
+    if (!v)
+        return NULL;
+    if (compact(&b, v, 0) == 0)
+        return hv__jb_detach(&b, NULL);
+    hv__jb_release(&b);
+    return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}

@@ -144,16 +144,18 @@ static hv_status next_reference(hv_engine *e, char **out_ref)
     char *key = hv__ref_counter_key(e->ref_pattern, e->agency_code, year);
     if (!key)
         return hv__fail(e, HV_NOMEM, "out of memory");
-    /* three plain statements (no UPSERT or RETURNING: the PostgreSQL
-     * store's tables are virtual), in the change's write transaction */
+    /* plain statements (no UPSERT or RETURNING: the PostgreSQL store's
+     * tables are virtual), in the change's write transaction: the
+     * counter moved on, or, the year's first, made at 2 */
     hv_status s = hv__store_execf(e, "allocating a reference",
-                                  "INSERT OR IGNORE INTO ref_counters (prefix,"
-                                  " next) VALUES (?1, 1)", "t", key);
-    if (s == HV_OK)
+                                  "UPDATE ref_counters SET next = next + 1"
+                                  " WHERE prefix = ?1", "t", key);
+    seq = 1;
+    if (s == HV_OK && sqlite3_changes(e->db) == 0)
         s = hv__store_execf(e, "allocating a reference",
-                            "UPDATE ref_counters SET next = next + 1"
-                            " WHERE prefix = ?1", "t", key);
-    if (s == HV_OK)
+                            "INSERT INTO ref_counters (prefix, next)"
+                            " VALUES (?1, 2)", "t", key);
+    else if (s == HV_OK)
         s = hv__store_query_int(e, "allocating a reference",
                                 "SELECT next - 1 FROM ref_counters WHERE prefix = ?1",
                                 0, &seq, "t", key);
@@ -399,6 +401,10 @@ static hv_status first_tasks(hv_engine *e, const new_case *c)
 static hv_status append_registered(hv_engine *e, const new_case *c,
                                    json_t *overridden)
 {
+    /* the tables a registration writes rows of the case into (besides
+     * cases): its digest reads only these (hv__case_digest_new) */
+    static const char *const written[] = {"case_concerns", "consents",
+                                          "persons", "tasks", NULL};
     const hv_intake *r = c->r;
     const char *scope;
     json_t *v;
@@ -417,10 +423,11 @@ static hv_status append_registered(hv_engine *e, const new_case *c,
     if (r->urgency)
         bad |= json_object_set_new(data, "urgency", json_string(r->urgency));
     hv_status s = bad ? hv__fail(e, HV_NOMEM, "out of memory")
-                      : hv__store_append_event(
+                      : hv__store_append_event_new(
                             e, c->case_id,
                             r->eligible ? "registered" : "not_registered", data,
-                            json_array_size(r->decisions) ? r->decisions : NULL);
+                            json_array_size(r->decisions) ? r->decisions : NULL,
+                            written);
     json_decref(data);
     return s;
 }

@@ -129,13 +129,22 @@ hv_status hv__index_keys(hv_engine *e, int64_t person_id, const hv_name_index *x
      * on how many, so the statement cache keeps one of each */
     for (size_t from = 0; from < n && s == HV_OK; from += KEYS_PER_INSERT) {
         size_t k = n - from < KEYS_PER_INSERT ? n - from : KEYS_PER_INSERT;
+        static const char head[] = "INSERT OR IGNORE INTO person_name_keys"
+                                   " (person_id, key) VALUES";
         char sql[96 + KEYS_PER_INSERT * 12];
-        size_t used = (size_t)snprintf(sql, sizeof sql,
-                                       "INSERT OR IGNORE INTO person_name_keys"
-                                       " (person_id, key) VALUES");
-        for (size_t i = 0; i < k; i++)
-            used += (size_t)snprintf(sql + used, sizeof sql - used,
-                                     "%s(?1,?%zu)", i ? "," : " ", i + 2);
+        size_t used = sizeof head - 1;
+        memcpy(sql, head, used);
+        /* " (?1,?2),(?1,?3)...": written by hand, at every registration */
+        for (size_t i = 0; i < k; i++) {
+            size_t p = i + 2;
+            memcpy(sql + used, i ? ",(?1,?" : " (?1,?", 6);
+            used += 6;
+            if (p >= 10)
+                sql[used++] = (char)('0' + p / 10);
+            sql[used++] = (char)('0' + p % 10);
+            sql[used++] = ')';
+        }
+        sql[used] = '\0';
         sqlite3_stmt *st = NULL;
         if ((s = hv__store_prepare(e, sql, &st)))
             break;

@@ -127,10 +127,18 @@ fail:
  * running inside another's loop) is prepared afresh and finalized after. */
 static uint32_t sql_hash(const char *sql)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
+    /* eight bytes a step (a query's text is hashed at every use) */
+    size_t n = strlen(sql), i = 0;
+    uint64_t h = 14695981039346656037u ^ (uint64_t)n;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, sql + i, sizeof w);
+        h = (h ^ w) * 1099511628211u;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)sql[i]) * 1099511628211u;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 #define HV_STMT_PROBES 8

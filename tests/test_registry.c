@@ -7,7 +7,11 @@
 
 #include <jansson.h>
 
+#include <sqlite3.h>
+
 #include "alloc.h"
+#include "core.h"
+#include "digest.h"
 #include "testutil.h"
 
 /* Noor, from seed 001 section 8: "a 12-year-old girl, was referred to your
@@ -529,10 +533,62 @@ static void a_failed_registration_in_a_batch_leaves_nothing(void **state)
     hv_free(report);
 }
 
+/* A case's digest is read without the sort when the case's index gives
+ * its rows in key order, and sorted otherwise (digest.c feed_table): both
+ * must be the digest of the rows ordered by all their columns, the one
+ * the registration's event recorded (hv__case_digest_new) and verify
+ * recomputes.  Case 1's consents come out of their index out of key order
+ * (referral before registration), and later its tasks too (a done task
+ * before an open one); case 2's in order. */
+static void case_digests_read_unsorted_are_the_sorted_ones(void **state)
+{
+    fixture *f = *state;
+    char *ref = NULL;
+    const char *two_consents =
+        "{\"source\":\"school\",\"location\":\"Camp\",\"concerns\":[\"neglect\"],"
+        "\"child\":{\"name\":\"Zqx\",\"age\":9,\"sex\":\"male\"},"
+        "\"consent\":{\"registration\":\"caregiver\",\"referral\":\"caregiver\"}}";
+    assert_int_equal(hv_case_register(f->e, two_consents, 0, &ref), HV_OK);
+    hv_free(ref);
+    assert_int_equal(hv_case_register(f->e, NOOR, 0, &ref), HV_OK);
+    hv_free(ref);
+    for (int round = 0; round < 2; round++) {
+        for (int64_t id = 1; id <= 2; id++) {
+            unsigned char fast[HV_DIGEST_BYTES], sorted[HV_DIGEST_BYTES];
+            unsigned char recorded[HV_DIGEST_BYTES];
+            int last = 0;
+            assert_int_equal(hv__case_digest(f->e, id, fast), HV_OK);
+            unsigned keyed = f->e->digest_keyed;
+            assert_true(tu_pg() || keyed != 0); /* persons, consents, tasks... */
+            f->e->digest_keyed = 0; /* every table read sorted */
+            assert_int_equal(hv__case_digest(f->e, id, sorted), HV_OK);
+            f->e->digest_keyed = keyed;
+            assert_memory_equal(fast, sorted, HV_DIGEST_BYTES);
+            assert_int_equal(hv__case_last_digest(f->e, id, recorded, &last), HV_OK);
+            assert_int_equal(last, HV_LAST_DIGEST);
+            if (round == 0) /* as registered */
+                assert_memory_equal(fast, recorded, HV_DIGEST_BYTES);
+        }
+        if (round == 0 && !tu_pg()) {
+            /* the second task done: the index gives it first */
+            sqlite3 *raw = tu_sql_open(db(f));
+            assert_non_null(raw);
+            assert_int_equal(sqlite3_exec(raw, "UPDATE tasks SET status = 'done' WHERE"
+                                               " id = (SELECT max(id) FROM tasks WHERE"
+                                               " case_id = 1)", NULL, NULL, NULL),
+                             SQLITE_OK);
+            assert_int_equal(sqlite3_changes(raw), 1);
+            tu_sql_close(raw);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(registers_noor_in_one_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(case_digests_read_unsorted_are_the_sorted_ones, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(references_are_sequential_and_carry_no_identity, setup, teardown),
         cmocka_unit_test(a_custom_reference_pattern),
         cmocka_unit_test_setup_teardown(refuses_bad_input_and_changes_nothing, setup, teardown),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "jbuf.h"
 #include "migrate.h"
 #include "store.h"
 #include "testutil.h"
@@ -334,10 +335,62 @@ static void the_clock_is_fixed_or_simulated(void **state)
     free(dir);
 }
 
+/* The event's JSON text written directly (jbuf.c hv__json_compact) is
+ * byte for byte jansson's compact text, which the audit chain hashes:
+ * escapes, a NUL inside a string, empty and nested containers, keys in
+ * insertion order, and what it leaves to jansson (reals, UTF-8). */
+static void event_text_is_janssons(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{}", "[]", "{\"a\":[],\"b\":{}}",
+        "{\"z\":1,\"a\":-9223372036854775807,\"m\":[true,false,null]}",
+        "{\"q\":\"say \\\"hi\\\" \\\\ / \\b\\f\\n\\r\\t \\u0001\\u001f \\u007f\"}",
+        "{\"nul\":\"a\\u0000b\"}",
+        "{\"score\":12.5,\"whole\":3.0}",
+        "[\"Noor \\u00c7elik\", \"\\u2028\"]",
+        "{\"deep\":[[[[[[[[[[[[[[[[[[[["
+        "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]]]]]]]]]]}",
+        "{\"hook\":\"registration.lua\",\"result\":{\"eligible\":true,"
+        "\"reasons\":[\"young_child_neglect\"]},\"n\":0}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_error_t err;
+        json_t *v = json_loads(docs[i], JSON_ALLOW_NUL, &err);
+        if (!v)
+            print_message("doc %zu: %s\n", i, err.text);
+        assert_non_null(v);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *have = hv__json_compact(v);
+        assert_non_null(want);
+        assert_non_null(have);
+        assert_string_equal(have, want);
+        hv__free(want);
+        hv__free(have);
+        json_decref(v);
+    }
+    /* a key order that is not sorted stays as inserted; a NUL in a key */
+    json_t *o = json_object();
+    json_object_setn_new(o, "k\0ey", 4, json_integer(1));
+    json_object_set_new(o, "source", json_string("school"));
+    json_object_set_new(o, "by_role", json_string("caseworker"));
+    json_object_set_new(o, "source", json_string("police"));
+    char *have = hv__json_compact(o);
+    char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(have, want);
+    assert_string_equal(have, "{\"k\\u0000ey\":1,\"source\":\"police\","
+                              "\"by_role\":\"caseworker\"}");
+    hv__free(want);
+    hv__free(have);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(init_sets_up_the_database),
+        cmocka_unit_test(event_text_is_janssons),
         cmocka_unit_test(events_are_append_only),
         cmocka_unit_test(init_refuses_an_existing_database),
         cmocka_unit_test(init_validates_its_options),
