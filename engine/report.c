@@ -273,29 +273,19 @@ static int factor_row(sqlite3_stmt *st, void *ctx)
 /* The factors of the current risk decision (the latest risk.lua decision
  * in the case's events) of the open cases in scope: each factor code with
  * the wording of the pack in force and how many cases' decision holds it,
- * most frequent first, appended to the list out.  Counts only.  Returns
- * HV_OK or a failure. */
+ * most frequent first, appended to the list out.  Counts only, from the
+ * factors kept per case (migrate.h's case_risk_factors: one row per case
+ * and factor).  Returns HV_OK or a failure. */
 static hv_status risk_factors(report_query *q, json_t *out)
 {
     /* a stored pack that no longer loads leaves the codes unworded */
     factor_rows f = {out, hv__rules_for_words(q->e)};
-    /* per case, the events index walked back to its latest risk decision
-     * (the LIKE skips the events of other hooks unparsed) */
-    return each_row(
-        q,
-        "SELECT fa.value, count(DISTINCT c.id)" SCOPE_FROM
-        " JOIN events ev ON ev.seq = (SELECT x.seq FROM events x"
-        "  WHERE x.case_id = c.id AND x.decision LIKE '%risk.lua%'"
-        "    AND EXISTS (SELECT 1 FROM json_each(x.decision) y"
-        "     WHERE json_extract(y.value, '$.hook') = 'risk.lua')"
-        "  ORDER BY x.seq DESC LIMIT 1)"
-        " JOIN json_each(ev.decision) d"
-        " JOIN json_each(d.value, '$.result.factors') fa"
-        " WHERE c.status = 'open' AND" SCOPE_WHERE
-        "   AND json_extract(d.value, '$.hook') = 'risk.lua'"
-        "   AND fa.type = 'text'"
-        " GROUP BY 1 ORDER BY 2 DESC, 1",
-        "report: counting risk factors", factor_row, &f);
+    return each_row(q,
+                    "SELECT f.factor, count(*)" SCOPE_FROM
+                    " JOIN case_risk_factors f ON f.for_case = c.id"
+                    " WHERE c.status = 'open' AND" SCOPE_WHERE
+                    " GROUP BY 1 ORDER BY 2 DESC, 1",
+                    "report: counting risk factors", factor_row, &f);
 }
 
 /* ---- overdue and due-this-week tasks by kind and by caseworker ------------- */
