@@ -68,11 +68,15 @@
     " json_each(" ev ".decision) d JOIN json_each(d.value) dh JOIN"            \
     " json_each(d.value, '$.result.factors') fa WHERE " HV_RISK_HOOK("d", "dh") \
     " AND fa.type = 'text'"
-/* The summary recounted from the events: rows (for_case, factor). */
+/* The summary recounted from the events: rows (for_case, factor).  (The
+ * events in the table's order, NOT INDEXED: walking the events_case index
+ * would look up every event's row out of order, random reads over the
+ * whole file.) */
 #define HV_RISK_FACTORS_RECOUNT                                                \
     "SELECT DISTINCT l.case_id AS for_case, fa.value AS factor FROM (SELECT"   \
-    " x.case_id, max(x.seq) AS seq FROM events x WHERE x.case_id IS NOT NULL"  \
-    " AND " HV_RISK_DECISION("x") " GROUP BY x.case_id) l JOIN events ev ON"    \
+    " x.case_id, max(x.seq) AS seq FROM events x NOT INDEXED WHERE"            \
+    " x.case_id IS NOT NULL AND " HV_RISK_DECISION("x") " GROUP BY x.case_id)" \
+    " l JOIN events ev ON"                                                     \
     " ev.seq = l.seq JOIN" HV_RISK_FACTORS_OF("ev")
 
 /* Reads PRAGMA user_version.  out: *version (0 on failure). */
