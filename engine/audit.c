@@ -22,6 +22,7 @@
 #include "store.h"
 #include "access.h"
 #include "context.h"
+#include "riskfacts.h"
 #include "sealcheck.h"
 #include "tasks.h"
 
@@ -63,17 +64,24 @@ static hv_status check_given(hv_engine *e, const hv_chain_state *cs,
     return s;
 }
 
-/* The counters kept beside the rows (tasks.h: the open tasks per due
- * day) against a recount: HV_INVALID when they differ. */
+/* The counters and summaries kept beside the rows (tasks.h: the open
+ * tasks per due day; riskfacts.h: the factors of each case's current risk
+ * decision) against a recount: HV_INVALID when they differ. */
 static hv_status check_counters(hv_engine *e)
 {
     int64_t wrong = 0;
     hv_status s = hv__task_due_days_check(e, &wrong);
     if (s == HV_OK && wrong)
+        return hv__fail(e, HV_INVALID,
+                        "audit verify --deep: the count of open tasks per due "
+                        "day differs from a recount of the tasks on %lld day%s "
+                        "(changed outside haven)",
+                        (long long)wrong, wrong == 1 ? "" : "s");
+    if (s == HV_OK && (s = hv__risk_factors_check(e, &wrong)) == HV_OK && wrong)
         s = hv__fail(e, HV_INVALID,
-                     "audit verify --deep: the count of open tasks per due "
-                     "day differs from a recount of the tasks on %lld day%s "
-                     "(changed outside haven)",
+                     "audit verify --deep: the risk factors kept per case "
+                     "differ from a recount of the risk decisions in %lld "
+                     "row%s (changed outside haven)",
                      (long long)wrong, wrong == 1 ? "" : "s");
     return s;
 }

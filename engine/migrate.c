@@ -549,6 +549,28 @@ static const char *const migrations[] = {
      * an IN list of three or more on every INSERT). */
     "DELETE FROM person_name_keys WHERE person_id IN"
     "  (SELECT id FROM persons WHERE role <> 'child');",
+
+    /* 14 -> 15 (report speed, issue 21): the factors of each case's
+     * current risk decision (migrate.h), so the report's risk factors read
+     * a small table instead of walking every open case's events back to
+     * its latest risk decision.  Kept by a trigger on every event appended
+     * (any path: registration, assessments, rules apply, import, sync);
+     * filled here from a recount.  An event older than the case's latest
+     * risk decision (never appended: seq only grows) changes nothing. */
+    "CREATE TABLE case_risk_factors ("
+    "  for_case INTEGER NOT NULL,"
+    "  factor TEXT NOT NULL,"
+    "  PRIMARY KEY (for_case, factor)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO case_risk_factors (for_case, factor) "
+    HV_RISK_FACTORS_RECOUNT ";"
+    "CREATE TRIGGER case_risk_factors_event AFTER INSERT ON events"
+    "  WHEN NEW.case_id IS NOT NULL AND " HV_RISK_DECISION("NEW")
+    "  AND NOT EXISTS (SELECT 1 FROM events x WHERE x.case_id = NEW.case_id"
+    "   AND x.seq > NEW.seq AND " HV_RISK_DECISION("x") ") BEGIN"
+    "  DELETE FROM case_risk_factors WHERE for_case = NEW.case_id;"
+    "  INSERT OR IGNORE INTO case_risk_factors (for_case, factor)"
+    "  SELECT NEW.case_id, fa.value FROM" HV_RISK_FACTORS_OF("NEW") "; END;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

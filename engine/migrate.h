@@ -18,7 +18,7 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 14
+#define HV_SCHEMA_VERSION 15
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7
@@ -46,6 +46,38 @@
     " count(*) - sum(t.k) AS hidden FROM (SELECT x.due_at, coalesce(x.kind ="  \
     " 'final_followup' OR c.status = 'open', 0) AS k FROM tasks x LEFT JOIN"   \
     " cases c ON c.id = x.case_id WHERE x.status = 'open') t GROUP BY 1"
+
+/* The factors of each case's current risk decision (schema 15, table
+ * case_risk_factors: for_case, factor), for the report's risk factors
+ * without walking each case's events.  A case's current risk decision is
+ * its latest event (by seq) whose decision holds a risk.lua hook; its
+ * factors are the text items of that hook's result.factors.  Kept by a
+ * trigger on events in the same transaction as every event appended (on a
+ * PostgreSQL store, a PostgreSQL trigger: pgstore_schema.c).  Factor codes
+ * only.  The column is for_case, not case_id: the summary is derived from
+ * the events, so it is no row of the case's digest (digest.c). */
+/* (JSON read with json_each only: with trusted_schema off, SQLite 3.40
+ * refuses json_extract in a trigger.) */
+#define HV_RISK_HOOK(d, h)                                                     \
+    d ".type = 'object' AND " h ".key = 'hook' AND " h ".type = 'text' AND "  \
+    h ".value = 'risk.lua'"
+#define HV_RISK_DECISION(ev)                                                   \
+    ev ".decision LIKE '%risk.lua%' AND EXISTS (SELECT 1 FROM json_each("      \
+    ev ".decision) y JOIN json_each(y.value) yh WHERE " HV_RISK_HOOK("y", "yh") ")"
+#define HV_RISK_FACTORS_OF(ev)                                                 \
+    " json_each(" ev ".decision) d JOIN json_each(d.value) dh JOIN"            \
+    " json_each(d.value, '$.result.factors') fa WHERE " HV_RISK_HOOK("d", "dh") \
+    " AND fa.type = 'text'"
+/* The summary recounted from the events: rows (for_case, factor).  (The
+ * events in the table's order, NOT INDEXED: walking the events_case index
+ * would look up every event's row out of order, random reads over the
+ * whole file.) */
+#define HV_RISK_FACTORS_RECOUNT                                                \
+    "SELECT DISTINCT l.case_id AS for_case, fa.value AS factor FROM (SELECT"   \
+    " x.case_id, max(x.seq) AS seq FROM events x NOT INDEXED WHERE"            \
+    " x.case_id IS NOT NULL AND " HV_RISK_DECISION("x") " GROUP BY x.case_id)" \
+    " l JOIN events ev ON"                                                     \
+    " ev.seq = l.seq JOIN" HV_RISK_FACTORS_OF("ev")
 
 /* Reads PRAGMA user_version.  out: *version (0 on failure). */
 hv_status hv__store_schema_version(hv_engine *e, int *version);

@@ -283,6 +283,32 @@ static const char task_due_days_sql[] =
     " WHEN ((OLD.status = 'open') IS DISTINCT FROM (NEW.status = 'open'))"
     " EXECUTE FUNCTION haven_case_task_due_days();\n";
 
+/* The factors of each case's current risk decision (migrate.h's
+ * case_risk_factors), kept as SQLite's trigger keeps them: on every event
+ * appended whose decision holds a risk.lua hook (and no later event of the
+ * case does), the case's rows become that hook's text factors.  Made after
+ * the rows are copied (the copied summary is the recount). */
+#define RISK_HOOKS(d) "json_array_elements(CASE WHEN json_typeof(" d ") ="      \
+    " 'array' THEN " d " ELSE '[]'::json END)"
+static const char case_risk_factors_sql[] =
+    "CREATE OR REPLACE FUNCTION haven_case_risk_factors() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$DECLARE d json; BEGIN"
+    " IF NEW.case_id IS NULL OR NEW.decision IS NULL OR NEW.decision NOT LIKE"
+    " '%risk.lua%' THEN RETURN NULL; END IF;"
+    " d := NEW.decision::json;"
+    " IF NOT EXISTS (SELECT 1 FROM " RISK_HOOKS("d") " y WHERE y->>'hook' ="
+    " 'risk.lua') OR EXISTS (SELECT 1 FROM events x WHERE x.case_id ="
+    " NEW.case_id AND x.seq > NEW.seq AND x.decision LIKE '%risk.lua%')"
+    " THEN RETURN NULL; END IF;"
+    " DELETE FROM case_risk_factors WHERE for_case = NEW.case_id;"
+    " INSERT INTO case_risk_factors (for_case, factor) SELECT DISTINCT"
+    " NEW.case_id, fa #>> '{}' FROM " RISK_HOOKS("d") " y, "
+    RISK_HOOKS("y->'result'->'factors'") " fa WHERE y->>'hook' = 'risk.lua'"
+    " AND json_typeof(fa) = 'string';"
+    " RETURN NULL; END$$;\n"
+    "CREATE TRIGGER case_risk_factors_event AFTER INSERT ON events"
+    " FOR EACH ROW EXECUTE FUNCTION haven_case_risk_factors();\n";
+
 /* Builds the schema text: every table, then haven_tables' rows, the
  * indexes and the foreign keys. */
 static int build_schema(sqlite3 *src, sqlbuf *b)
@@ -351,11 +377,14 @@ static int put_versions(sqlite3 *src, sqlbuf *b)
         sqlite3_finalize(st);
     }
     put(b, "INSERT INTO haven_store VALUES ('schema_version', '%d');\n", version);
-    /* the counters' triggers, when the schema has the counters */
-    if (!sqlite3_prepare_v2(src, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
-                                 " AND name = 'task_due_days'", -1, &st, NULL)) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            put(b, "%s", task_due_days_sql);
+    /* the counters' and summaries' triggers, when the schema has them */
+    if (!sqlite3_prepare_v2(src, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                 " AND name IN ('task_due_days', 'case_risk_factors')",
+                            -1, &st, NULL)) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            put(b, "%s", strcmp((const char *)sqlite3_column_text(st, 0),
+                                "task_due_days") ? case_risk_factors_sql
+                                                 : task_due_days_sql);
         sqlite3_finalize(st);
     }
     return version > 0 ? 0 : -1;
@@ -488,8 +517,11 @@ static int copy_rows_out(hv_pg *pg, sqlite3 *db, char **err)
                                           " SELECT name, seq FROM main.haven_sequence")
                         : sqlite3_mprintf("%sINSERT INTO hv_copy.\"%w\" SELECT * FROM"
                                           " main.\"%w\"",
-                                          strcmp(name, "task_due_days") ? ""
-                                          : "DELETE FROM hv_copy.task_due_days;",
+                                          !strcmp(name, "task_due_days")
+                                              ? "DELETE FROM hv_copy.task_due_days;"
+                                          : !strcmp(name, "case_risk_factors")
+                                              ? "DELETE FROM hv_copy.case_risk_factors;"
+                                              : "",
                                           name, name);
         int failed = !sql || exec_sqlite(db, sql, "copying the store's rows", err);
         sqlite3_free(sql);

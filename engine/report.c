@@ -20,6 +20,7 @@
 #include "store.h"
 #include "error.h"
 #include "access.h"
+#include "report_cases.h"
 #include "report_tasks.h"
 #include "rulesapi.h"
 
@@ -173,15 +174,25 @@ typedef struct {
     json_int_t total;
 } open_counts;
 
+/* Adds n open cases of (stage, risk level, urgency) (NULL: none) to the
+ * open_counts ctx. */
+static int open_case_add(void *ctx, const char *stage, const char *risk,
+                         const char *urgency, int64_t n)
+{
+    open_counts *c = ctx;
+    c->total += n;
+    return add_count(c->stage_counts, stage ? stage : "?", n) |
+           add_count(c->by_risk, risk ? risk : "unscored", n) |
+           add_count(c->by_urgency, urgency ? urgency : "unset", n);
+}
+
 /* Adds one row (stage, risk level, urgency, count) to the open_counts ctx. */
 static int open_case_row(sqlite3_stmt *st, void *ctx)
 {
-    open_counts *c = ctx;
-    json_int_t n = sqlite3_column_int64(st, 3);
-    c->total += n;
-    return add_count(c->stage_counts, col_text(st, 0, "?"), n) |
-           add_count(c->by_risk, col_text(st, 1, "unscored"), n) |
-           add_count(c->by_urgency, col_text(st, 2, "unset"), n);
+    return open_case_add(ctx, (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1),
+                         (const char *)sqlite3_column_text(st, 2),
+                         sqlite3_column_int64(st, 3));
 }
 
 /* Appends to by_stage each stage of stage_counts with its label and count:
@@ -210,46 +221,6 @@ static int list_stages(const hv_workflow *wf, json_t *stage_counts, json_t *by_s
     return bad;
 }
 
-/* The open cases in scope: their total, by stage, by risk level and by
- * urgency (every level and urgency listed, at 0 when none), into out.
- * Returns HV_OK or a failure. */
-static hv_status open_cases(report_query *q, json_t *out)
-{
-    static const char *const risks[] = {"low", "medium", "high", "critical",
-                                        "unscored", NULL};
-    static const char *const urgencies[] = {"immediate", "high", "normal",
-                                            "unset", NULL};
-    open_counts c = {json_object(), json_object(), json_object(), 0};
-    json_t *by_stage = json_array();
-    int bad = !c.stage_counts || !by_stage || !c.by_risk || !c.by_urgency;
-    for (int i = 0; !bad && risks[i]; i++)
-        bad |= json_object_set_new(c.by_risk, risks[i], json_integer(0));
-    for (int i = 0; !bad && urgencies[i]; i++)
-        bad |= json_object_set_new(c.by_urgency, urgencies[i], json_integer(0));
-    hv_status s = bad ? nomem(q)
-                      : each_row(q,
-                                 "SELECT c.stage, c.risk_level, c.urgency,"
-                                 " count(*)" SCOPE_FROM
-                                 " WHERE c.status = 'open' AND" SCOPE_WHERE
-                                 " GROUP BY 1, 2, 3",
-                                 "report: counting open cases", open_case_row, &c);
-    if (s)
-        goto done;
-    bad |= list_stages(q->e->wf, c.stage_counts, by_stage);
-    bad |= json_object_set_new(out, "total", json_integer(c.total));
-    bad |= json_object_set(out, "by_stage", by_stage);
-    bad |= json_object_set(out, "by_risk", c.by_risk);
-    bad |= json_object_set(out, "by_urgency", c.by_urgency);
-    if (bad)
-        s = nomem(q);
-done:
-    json_decref(c.stage_counts);
-    json_decref(by_stage);
-    json_decref(c.by_risk);
-    json_decref(c.by_urgency);
-    return s;
-}
-
 /* ---- risk factors across the caseload -------------------------------------- */
 
 /* The list of risk factors being written, and the rules that word them. */
@@ -258,81 +229,43 @@ typedef struct {
     const hv_rules *rules;
 } factor_rows;
 
-/* Appends one row (factor code, open cases) to the list of the
- * factor_rows ctx, worded by its rules. */
-static int factor_row(sqlite3_stmt *st, void *ctx)
+/* Appends a factor code (NULL: "?") held by n open cases to the list of
+ * the factor_rows ctx, worded by its rules. */
+static int factor_add(void *ctx, const char *code, int64_t n)
 {
     factor_rows *f = ctx;
-    const char *code = col_text(st, 0, "?");
+    code = code ? code : "?";
     return json_array_append_new(
         f->out, json_pack("{s:s,s:s,s:I}", "code", code, "wording",
-                          hv__rules_word(f->rules, code), "open_cases",
-                          (json_int_t)sqlite3_column_int64(st, 1)));
+                          hv__rules_word(f->rules, code), "open_cases", (json_int_t)n));
+}
+
+/* Appends one row (factor code, open cases) to the factor_rows ctx. */
+static int factor_row(sqlite3_stmt *st, void *ctx)
+{
+    return factor_add(ctx, (const char *)sqlite3_column_text(st, 0),
+                      sqlite3_column_int64(st, 1));
 }
 
 /* The factors of the current risk decision (the latest risk.lua decision
  * in the case's events) of the open cases in scope: each factor code with
  * the wording of the pack in force and how many cases' decision holds it,
- * most frequent first, appended to the list out.  Counts only.  Returns
- * HV_OK or a failure. */
+ * most frequent first, appended to the list out.  Counts only, from the
+ * factors kept per case (migrate.h's case_risk_factors: one row per case
+ * and factor).  Returns HV_OK or a failure. */
 static hv_status risk_factors(report_query *q, json_t *out)
 {
     /* a stored pack that no longer loads leaves the codes unworded */
     factor_rows f = {out, hv__rules_for_words(q->e)};
-    /* per case, the events index walked back to its latest risk decision
-     * (the LIKE skips the events of other hooks unparsed) */
-    return each_row(
-        q,
-        "SELECT fa.value, count(DISTINCT c.id)" SCOPE_FROM
-        " JOIN events ev ON ev.seq = (SELECT x.seq FROM events x"
-        "  WHERE x.case_id = c.id AND x.decision LIKE '%risk.lua%'"
-        "    AND EXISTS (SELECT 1 FROM json_each(x.decision) y"
-        "     WHERE json_extract(y.value, '$.hook') = 'risk.lua')"
-        "  ORDER BY x.seq DESC LIMIT 1)"
-        " JOIN json_each(ev.decision) d"
-        " JOIN json_each(d.value, '$.result.factors') fa"
-        " WHERE c.status = 'open' AND" SCOPE_WHERE
-        "   AND json_extract(d.value, '$.hook') = 'risk.lua'"
-        "   AND fa.type = 'text'"
-        " GROUP BY 1 ORDER BY 2 DESC, 1",
-        "report: counting risk factors", factor_row, &f);
+    return each_row(q,
+                    "SELECT f.factor, count(*)" SCOPE_FROM
+                    " JOIN case_risk_factors f ON f.for_case = c.id"
+                    " WHERE c.status = 'open' AND" SCOPE_WHERE
+                    " GROUP BY 1 ORDER BY 2 DESC, 1",
+                    "report: counting risk factors", factor_row, &f);
 }
 
 /* ---- overdue and due-this-week tasks by kind and by caseworker ------------- */
-
-/* A new group of task counts {total, by_kind, by_caseworker} (NULL out
- * of memory). */
-static json_t *task_group(void)
-{
-    return json_pack("{s:i,s:{},s:[]}", "total", 0, "by_kind", "by_caseworker");
-}
-
-/* Adds n tasks of kind for login (NULL: unassigned) to group g; rows come
- * ordered by login, so a login's entry is the last one or a new one.
- * Returns 0, or nonzero out of memory. */
-static int task_group_add(json_t *g, const char *kind, const char *login,
-                          json_int_t n)
-{
-    int bad = add_count(g, "total", n);
-    bad |= add_count(json_object_get(g, "by_kind"), kind, n);
-    json_t *people = json_object_get(g, "by_caseworker");
-    size_t len = json_array_size(people);
-    json_t *last = len ? json_array_get(people, len - 1) : NULL;
-    json_t *who = last ? json_object_get(last, "caseworker") : NULL;
-    int same = last && (login ? json_is_string(who) &&
-                                    !strcmp(json_string_value(who), login)
-                              : json_is_null(who));
-    if (!same) {
-        last = json_pack("{s:s?,s:i,s:{}}", "caseworker", login, "total", 0,
-                         "by_kind");
-        bad |= json_array_append_new(people, last);
-    }
-    if (!last)
-        return -1;
-    bad |= add_count(last, "total", n);
-    bad |= add_count(json_object_get(last, "by_kind"), kind, n);
-    return bad;
-}
 
 /* The two groups of tasks_due. */
 typedef struct {
@@ -343,7 +276,7 @@ typedef struct {
 static int due_task_row(sqlite3_stmt *st, void *ctx)
 {
     due_groups *g = ctx;
-    return task_group_add(sqlite3_column_int(st, 2) ? g->overdue : g->week,
+    return hv__report_task_group_add(sqlite3_column_int(st, 2) ? g->overdue : g->week,
                           col_text(st, 0, "?"),
                           (const char *)sqlite3_column_text(st, 1),
                           sqlite3_column_int64(st, 3));
@@ -353,7 +286,7 @@ static int due_task_row(sqlite3_stmt *st, void *ctx)
  * caseworker, into out.  Returns HV_OK or a failure. */
 static hv_status tasks_due(report_query *q, json_t *out)
 {
-    due_groups g = {task_group(), task_group()};
+    due_groups g = {hv__report_task_group(), hv__report_task_group()};
     /* out holds the groups themselves: the rows fill them in place */
     int bad = json_object_set(out, "overdue", g.overdue);
     bad |= json_object_set(out, "due_this_week", g.week);
@@ -453,40 +386,6 @@ done:
     " AND t.kind IN ('followup', 'final_followup')"                            \
     " AND t.due_at < max(:t1, :t2, :t3)"
 
-/* The figures of one window (due, on time, late, not done: n[0..3]) as
- * {due, on_time, late, not_done, ratio} (NULL out of memory). */
-static json_t *compliance_figures(const int64_t n[4])
-{
-    json_int_t due = n[0], on_time = n[1], late = n[2], missed = n[3];
-    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time,
-                     "late", late, "not_done", missed, "ratio",
-                     due ? json_real(round((double)on_time / (double)due * 1000.0) /
-                                     1000.0)
-                         : json_null());
-}
-
-/* The three windows of follow-up compliance: their keys and the bounds
- * [from, to) of each for q. */
-static const char *const window_keys[3] = {"last_30_days", "last_90_days", "period"};
-static void compliance_windows(const report_query *q, hv_time from[3], hv_time to[3])
-{
-    static const int window_days[3] = {30, 90, 0};
-    for (int i = 0; i < 3; i++) {
-        from[i] = window_days[i] ? q->now - (hv_time)window_days[i] * DAY : q->since;
-        to[i] = window_days[i] || q->until > q->now ? q->now : q->until;
-    }
-}
-
-/* Sets out's members, the windows' figures from n.  Returns HV_OK or
- * HV_NOMEM. */
-static hv_status put_compliance(report_query *q, hv_report_compliance *n, json_t *out)
-{
-    int bad = 0;
-    for (int i = 0; i < 3; i++)
-        bad |= json_object_set_new(out, window_keys[i], compliance_figures((*n)[i]));
-    return bad ? nomem(q) : HV_OK;
-}
-
 /* Follow-up compliance over the last 30 days, the last 90 days and the
  * period, into out.  Returns HV_OK or a failure. */
 static hv_status followup_compliance(report_query *q, json_t *out)
@@ -506,7 +405,7 @@ static hv_status followup_compliance(report_query *q, json_t *out)
                           0, 0, &st);
     if (s)
         return s;
-    compliance_windows(q, from, to);
+    hv__report_compliance_windows(q->now, q->since, q->until, from, to);
     for (int i = 0; i < 3; i++) {
         bind_named(st, params[i][0], from[i]);
         bind_named(st, params[i][1], to[i]);
@@ -517,7 +416,7 @@ static hv_status followup_compliance(report_query *q, json_t *out)
     if ((s = stepped(q, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
                      "report: follow-up compliance")))
         return s;
-    return put_compliance(q, &n, out);
+    return hv__report_compliance_json(&n, out) ? nomem(q) : HV_OK;
 }
 
 /* One due row of the task pass (report_tasks.h) into the due_groups ctx. */
@@ -525,7 +424,7 @@ static int due_pass_row(void *ctx, const char *kind, const char *login, int over
                         int64_t n)
 {
     due_groups *g = ctx;
-    return task_group_add(overdue ? g->overdue : g->week, kind, login, n);
+    return hv__report_task_group_add(overdue ? g->overdue : g->week, kind, login, n);
 }
 
 /* The due tasks (into tasks) and the follow-up compliance (into
@@ -546,10 +445,10 @@ static hv_status task_figures(report_query *q, json_t *tasks, json_t *compliance
         return s;
     if (hidden)
         return (s = tasks_due(q, tasks)) ? s : followup_compliance(q, compliance);
-    due_groups g = {task_group(), task_group()};
+    due_groups g = {hv__report_task_group(), hv__report_task_group()};
     hv_time from[3], to[3];
     hv_report_compliance n;
-    compliance_windows(q, from, to);
+    hv__report_compliance_windows(q->now, q->since, q->until, from, to);
     int bad = json_object_set(tasks, "overdue", g.overdue);
     bad |= json_object_set(tasks, "due_this_week", g.week);
     s = bad ? nomem(q)
@@ -557,7 +456,7 @@ static hv_status task_figures(report_query *q, json_t *tasks, json_t *compliance
                                    due_pass_row, &g, &n);
     json_decref(g.overdue);
     json_decref(g.week);
-    return s ? s : put_compliance(q, &n, compliance);
+    return s ? s : hv__report_compliance_json(&n, compliance) ? nomem(q) : HV_OK;
 }
 
 /* ---- time from registration to a milestone --------------------------------------- */
@@ -591,6 +490,17 @@ static int64_t rank_of(int p, int64_t n)
 {
     int64_t r = (p * n + 99) / 100;
     return r < 1 ? 1 : r;
+}
+
+/* The figures of a milestone reached by n cases, the median and 90th
+ * percentile in seconds, as {cases, median_days, p90_days} into *out. */
+static hv_status milestone_json(report_query *q, int64_t n, int64_t median,
+                                int64_t p90, json_t **out)
+{
+    *out = json_pack("{s:I,s:o,s:o}", "cases", (json_int_t)n, "median_days",
+                     n ? days((double)median) : json_null(), "p90_days",
+                     n ? days((double)p90) : json_null());
+    return *out ? HV_OK : nomem(q);
 }
 
 /* Cases in scope that reached the milestone within the period: their count
@@ -645,10 +555,7 @@ static hv_status milestone(report_query *q, const char *reached,
         if (n == 0)
             break;
     }
-    *out = json_pack("{s:I,s:o,s:o}", "cases", (json_int_t)n, "median_days",
-                     n ? days((double)median) : json_null(), "p90_days",
-                     n ? days((double)p90) : json_null());
-    return *out ? HV_OK : nomem(q);
+    return milestone_json(q, n, median, p90, out);
 }
 
 /* The time from registration to each milestone, into out.
@@ -668,12 +575,19 @@ static hv_status time_to(report_query *q, json_t *out)
 
 /* ---- closure reasons and the monthly series ---------------------------------------- */
 
+/* Appends a reason (NULL: "?") of n closures to the list ctx. */
+static int reason_add(void *ctx, const char *reason, int64_t n)
+{
+    return json_array_append_new(ctx, json_pack("{s:s,s:I}", "reason",
+                                                 reason ? reason : "?", "count",
+                                                 (json_int_t)n));
+}
+
 /* Appends one row (reason, count) to the list ctx. */
 static int reason_row(sqlite3_stmt *st, void *ctx)
 {
-    return json_array_append_new(
-        ctx, json_pack("{s:s,s:I}", "reason", col_text(st, 0, "?"), "count",
-                       (json_int_t)sqlite3_column_int64(st, 1)));
+    return reason_add(ctx, (const char *)sqlite3_column_text(st, 0),
+                      sqlite3_column_int64(st, 1));
 }
 
 /* The reasons of the cases closed in the period, most frequent first,
@@ -712,14 +626,12 @@ static int month_append(month_series *m, int year, int month, json_int_t reg,
                                                    closed));
 }
 
-/* Adds one row (YYYY-MM, registered, closed) to the month_series ctx,
- * after the months between with nothing in them. */
-static int month_row(sqlite3_stmt *st, void *ctx)
+/* Adds the month (y, mo) with its registrations and closures to the
+ * month_series ctx, after the months between with nothing in them. */
+static int month_add(void *ctx, int y, int mo, int64_t registered, int64_t closed)
 {
     month_series *m = ctx;
-    int y, mo, bad = 0;
-    if (sscanf(col_text(st, 0, ""), "%d-%d", &y, &mo) != 2)
-        return 0;
+    int bad = 0;
     for (;;) {
         int year = m->year, month = m->month + 1;
         if (month > 12) {
@@ -730,8 +642,16 @@ static int month_row(sqlite3_stmt *st, void *ctx)
             break;
         bad |= month_append(m, year, month, 0, 0);
     }
-    return bad | month_append(m, y, mo, sqlite3_column_int64(st, 1),
-                              sqlite3_column_int64(st, 2));
+    return bad | month_append(m, y, mo, registered, closed);
+}
+
+/* Adds one row (YYYY-MM, registered, closed) to the month_series ctx. */
+static int month_row(sqlite3_stmt *st, void *ctx)
+{
+    int y, mo;
+    if (sscanf(col_text(st, 0, ""), "%d-%d", &y, &mo) != 2)
+        return 0;
+    return month_add(ctx, y, mo, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
 }
 
 /* Cases registered and closed per calendar month (UTC) in the period, every
@@ -753,6 +673,104 @@ static hv_status per_month(report_query *q, json_t *out)
         "    AND c.closed_at < :until AND" SCOPE_WHERE
         ") GROUP BY m ORDER BY m",
         "report: registrations and closures per month", month_row, &m);
+}
+
+/* ---- the agency's case figures in one pass ------------------------------------- */
+
+/* The figures the agency's pass (report_cases.h) fills besides the open
+ * cases, and whether it did (0: the ids were too sparse; the queries). */
+typedef struct {
+    json_t *factors, *times, *reasons, *months;
+    int done;
+} agency_figures;
+
+/* The contexts of the pass's callbacks. */
+typedef struct {
+    open_counts *open;
+    factor_rows factors;
+    json_t *reasons;
+    month_series months;
+} agency_pass;
+
+static int agency_open(void *ctx, const char *stage, const char *risk,
+                       const char *urgency, int64_t n)
+{
+    return open_case_add(((agency_pass *)ctx)->open, stage, risk, urgency, n);
+}
+static int agency_factor(void *ctx, const char *code, int64_t n)
+{
+    return factor_add(&((agency_pass *)ctx)->factors, code, n);
+}
+static int agency_reason(void *ctx, const char *reason, int64_t n)
+{
+    return reason_add(((agency_pass *)ctx)->reasons, reason, n);
+}
+static int agency_month(void *ctx, int year, int month, int64_t registered,
+                        int64_t closed)
+{
+    return month_add(&((agency_pass *)ctx)->months, year, month, registered, closed);
+}
+
+/* The agency's pass: the open cases into c, the other figures into f.
+ * Returns HV_OK (f->done 0 when the queries must count instead) or a
+ * failure. */
+static hv_status agency_counts(report_query *q, open_counts *c, agency_figures *f)
+{
+    agency_pass a = {c, {f->factors, hv__rules_for_words(q->e)}, f->reasons,
+                     {f->months, 0, 0}};
+    hv_report_case_fns fns = {&a, agency_open, agency_factor, agency_reason,
+                              agency_month};
+    hv_report_milestone ms[3];
+    hv_status s = hv__report_case_pass(q->e, q->since, q->until, &fns, ms, &f->done);
+    for (size_t i = 0; !s && f->done && i < 3; i++) {
+        json_t *m = NULL;
+        if (!(s = milestone_json(q, ms[i].n, ms[i].median, ms[i].p90, &m)) &&
+            json_object_set_new(f->times, milestones[i].key, m))
+            s = nomem(q);
+    }
+    return s;
+}
+
+/* The open cases in scope: their total, by stage, by risk level and by
+ * urgency (every level and urgency listed, at 0 when none), into out.
+ * With f (a manager's agency report), counted by the agency's pass, which
+ * fills f's figures too (f->done).  Returns HV_OK or a failure. */
+static hv_status open_cases(report_query *q, json_t *out, agency_figures *f)
+{
+    static const char *const risks[] = {"low", "medium", "high", "critical",
+                                        "unscored", NULL};
+    static const char *const urgencies[] = {"immediate", "high", "normal",
+                                            "unset", NULL};
+    open_counts c = {json_object(), json_object(), json_object(), 0};
+    json_t *by_stage = json_array();
+    int bad = !c.stage_counts || !by_stage || !c.by_risk || !c.by_urgency;
+    for (int i = 0; !bad && risks[i]; i++)
+        bad |= json_object_set_new(c.by_risk, risks[i], json_integer(0));
+    for (int i = 0; !bad && urgencies[i]; i++)
+        bad |= json_object_set_new(c.by_urgency, urgencies[i], json_integer(0));
+    hv_status s = bad ? nomem(q) : f ? agency_counts(q, &c, f) : HV_OK;
+    if (!s && !(f && f->done))
+        s = each_row(q,
+                     "SELECT c.stage, c.risk_level, c.urgency,"
+                     " count(*)" SCOPE_FROM
+                     " WHERE c.status = 'open' AND" SCOPE_WHERE
+                     " GROUP BY 1, 2, 3",
+                     "report: counting open cases", open_case_row, &c);
+    if (s)
+        goto done;
+    bad |= list_stages(q->e->wf, c.stage_counts, by_stage);
+    bad |= json_object_set_new(out, "total", json_integer(c.total));
+    bad |= json_object_set(out, "by_stage", by_stage);
+    bad |= json_object_set(out, "by_risk", c.by_risk);
+    bad |= json_object_set(out, "by_urgency", c.by_urgency);
+    if (bad)
+        s = nomem(q);
+done:
+    json_decref(c.stage_counts);
+    json_decref(by_stage);
+    json_decref(c.by_risk);
+    json_decref(c.by_urgency);
+    return s;
 }
 
 /* ---- the report ------------------------------------------------------------------ */
@@ -849,10 +867,12 @@ HV_API hv_status hv_report_json(hv_engine *e, const hv_report_options *o,
         s = hv__fail(e, HV_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = open_cases(&q, open)) || (s = risk_factors(&q, factors)) ||
-        (s = task_figures(&q, tasks, compliance)) ||
-        (s = approvals_pending(&q, approvals)) || (s = time_to(&q, times)) ||
-        (s = closure_reasons(&q, reasons)) || (s = per_month(&q, months)))
+    /* a manager's agency report: the case figures in one pass */
+    agency_figures ag = {factors, times, reasons, months, 0};
+    if ((s = open_cases(&q, open, q.all && !q.cw ? &ag : NULL)) ||
+        (!ag.done && ((s = risk_factors(&q, factors)) || (s = time_to(&q, times)) ||
+                      (s = closure_reasons(&q, reasons)) || (s = per_month(&q, months)))) ||
+        (s = task_figures(&q, tasks, compliance)) || (s = approvals_pending(&q, approvals)))
         goto done;
     /* hv__json_out's text, with reals to 12 digits so a ratio of 1/3 reads
      * 0.333, not 0.33300000000000002. */

@@ -6,6 +6,7 @@
  */
 #include "report_tasks.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,4 +249,69 @@ hv_status hv__report_task_pass(hv_engine *e, hv_time now, hv_time week_end,
     hv__free(p.user_ids);
     hv__free(p.logins);
     return s;
+}
+
+/* Adds n to the integer member key of obj (created at 0).  Returns 0, or
+ * nonzero out of memory. */
+static int add_count(json_t *obj, const char *key, json_int_t n)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v)
+        return json_integer_set(v, json_integer_value(v) + n);
+    return json_object_set_new(obj, key, json_integer(n));
+}
+
+json_t *hv__report_task_group(void)
+{
+    return json_pack("{s:i,s:{},s:[]}", "total", 0, "by_kind", "by_caseworker");
+}
+
+int hv__report_task_group_add(json_t *g, const char *kind, const char *login,
+                              json_int_t n)
+{
+    int bad = add_count(g, "total", n);
+    bad |= add_count(json_object_get(g, "by_kind"), kind, n);
+    json_t *people = json_object_get(g, "by_caseworker");
+    size_t len = json_array_size(people);
+    json_t *last = len ? json_array_get(people, len - 1) : NULL;
+    json_t *who = last ? json_object_get(last, "caseworker") : NULL;
+    int same = last && (login ? json_is_string(who) &&
+                                    !strcmp(json_string_value(who), login)
+                              : json_is_null(who));
+    if (!same) {
+        last = json_pack("{s:s?,s:i,s:{}}", "caseworker", login, "total", 0,
+                         "by_kind");
+        bad |= json_array_append_new(people, last);
+    }
+    if (!last)
+        return -1;
+    bad |= add_count(last, "total", n);
+    bad |= add_count(json_object_get(last, "by_kind"), kind, n);
+    return bad;
+}
+
+void hv__report_compliance_windows(hv_time now, hv_time since, hv_time until,
+                                   hv_time from[3], hv_time to[3])
+{
+    static const int window_days[3] = {30, 90, 0};
+    for (int i = 0; i < 3; i++) {
+        from[i] = window_days[i] ? now - (hv_time)window_days[i] * 86400 : since;
+        to[i] = window_days[i] || until > now ? now : until;
+    }
+}
+
+int hv__report_compliance_json(const hv_report_compliance *n, json_t *out)
+{
+    static const char *const keys[3] = {"last_30_days", "last_90_days", "period"};
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        json_int_t due = (*n)[i][0], on_time = (*n)[i][1];
+        bad |= json_object_set_new(
+            out, keys[i],
+            json_pack("{s:I,s:I,s:I,s:I,s:o}", "due", due, "on_time", on_time, "late",
+                      (json_int_t)(*n)[i][2], "not_done", (json_int_t)(*n)[i][3], "ratio",
+                      due ? json_real(round((double)on_time / (double)due * 1000.0) / 1000.0)
+                          : json_null()));
+    }
+    return bad;
 }

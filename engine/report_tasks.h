@@ -34,4 +34,22 @@ hv_status hv__report_task_pass(hv_engine *e, hv_time now, hv_time week_end,
                                hv_report_due_fn row, void *ctx,
                                hv_report_compliance *compliance);
 
+/* A new group of task counts {total, by_kind, by_caseworker} (NULL out
+ * of memory). */
+json_t *hv__report_task_group(void);
+/* Adds n tasks of kind for login (NULL: unassigned) to group g; rows come
+ * ordered by login, so a login's entry is the last one or a new one.
+ * Returns 0, or nonzero out of memory. */
+int hv__report_task_group_add(json_t *g, const char *kind, const char *login,
+                              json_int_t n);
+
+/* The keys of the three windows of follow-up compliance (the last 30
+ * days, the last 90 days, the period [since, until)), and their bounds
+ * [from, to) at now (each ends at now at the latest). */
+void hv__report_compliance_windows(hv_time now, hv_time since, hv_time until,
+                                   hv_time from[3], hv_time to[3]);
+/* Sets out's members, each window's figures from n as {due, on_time,
+ * late, not_done, ratio}.  Returns 0, or nonzero out of memory. */
+int hv__report_compliance_json(const hv_report_compliance *n, json_t *out);
+
 #endif

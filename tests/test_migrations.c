@@ -257,6 +257,9 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "DROP TRIGGER task_due_days_update;"
                      "DROP TRIGGER task_due_days_case;"
                      "DROP TABLE task_due_days;"
+                     /* (nor schema 15's) */
+                     "DROP TRIGGER case_risk_factors_event;"
+                     "DROP TABLE case_risk_factors;"
                      "PRAGMA user_version=8;"
                      "COMMIT;",
                      NULL, NULL, &msg) != SQLITE_OK)

@@ -187,7 +187,9 @@ if command -v python3 >/dev/null 2>&1; then
         DROP TABLE sync_outbox; DROP TABLE sync_cases;
         DROP TRIGGER task_due_days_insert; DROP TRIGGER task_due_days_delete;
         DROP TRIGGER task_due_days_update; DROP TRIGGER task_due_days_case;
-        DROP TABLE task_due_days; PRAGMA user_version = 9"
+        DROP TABLE task_due_days;
+        DROP TRIGGER case_risk_factors_event; DROP TABLE case_risk_factors;
+        PRAGMA user_version = 9"
     rehash downgraded
     run --db downgraded.db --as amal list; expect_rc 0 "the downgraded file is migrated again"
     verify_fails downgraded 'entry 1 differs from the checkpoint of line 1' "a downgrade and re-anchor"
