@@ -145,19 +145,16 @@ static void seal_cell(hv_view_case *rec, hv_view_cell *c, sqlite3_stmt *st,
                                         : (const void *)sqlite3_column_text(st, i);
     size_t n = (size_t)sqlite3_column_bytes(st, i);
     size_t t = strlen(table) + 1, k = strlen(column) + 1;
-    char *cell = t + k <= PLACE_MAX ? hv__malloc(t + k + 8 + n + 1) : NULL;
-    if (!cell) {
+    char place[PLACE_MAX + 8];
+    if (t + k > PLACE_MAX) {
         rec->nomem = 1;
         c->type = HV_CELL_NIL;
         return;
     }
-    memcpy(cell, table, t);
-    memcpy(cell + t, column, k);
-    memcpy(cell + t + k, &row, 8);
-    if (n)
-        memcpy(cell + t + k + 8, v, n);
-    hv__view_cell_text(rec, c, cell, t + k + 8 + n);
-    hv__free(cell);
+    memcpy(place, table, t);
+    memcpy(place + t, column, k);
+    memcpy(place + t + k, &row, 8);
+    hv__view_cell_join(rec, c, place, t + k + 8, v, n);
     if (c->type == HV_CELL_TEXT)
         c->type = HV_CELL_SEALED;
 }
