@@ -495,7 +495,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         [10] = HV_VIEW_PERSONS,     [11] = HV_VIEW_PERSONS,
         [13] = HV_VIEW_EVALUATIONS, [14] = HV_VIEW_ASSESSMENTS,
         [15] = HV_VIEW_FOLLOWUPS,   [16] = HV_VIEW_REVIEWS,
-        [17] = HV_VIEW_PLANS};
+        [17] = HV_VIEW_PLANS,       [18] = HV_VIEW_CLOSURE};
     hv_view *v = sd->v;
     hv_view_case *c = &v->rec;
     hv_view_cell *cells[] = {&c->ref, &c->stage, &c->status, &c->source,
@@ -508,7 +508,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         push_cell(L, v, cells[k]);
         return;
     }
-    if (k >= 8 && k != 12 && k < 18)
+    if (k >= 8 && k != 12)
         need(L, v, part[k]);
     switch (k) {
     case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
@@ -529,8 +529,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     case 16: push_rows(L, sd, &c->reviews, review); break;
     case 17: push_plan(L, sd); break;
     case 18:
-        /* read with the case (hv__diff_next_case): a flag, never the
-         * override's reason */
+        /* a flag, never the override's reason */
         if (c->closure_overridden) {
             lua_createtable(L, 0, 1);
             lua_pushboolean(L, 1);
