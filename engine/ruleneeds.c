@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "names.h"
 
 /* The kinds of member a view may hold. */
@@ -304,7 +305,7 @@ int hv__view_unknown(const json_t *view, const hv_pack *p, char *path,
  * JSON (the view then shows nothing of it, as for a value jansson
  * refuses). */
 typedef struct {
-    const char *p, *end;
+    const char *p, *end, *base;
     int unsure, bad;
 } json_scan;
 
@@ -398,9 +399,25 @@ static int scan_next(json_scan *s, char close)
 
 static int scan_value(json_scan *s, int depth);
 
+int hv__view_assessment_change(hv_assess_view *out, size_t off, size_t len)
+{
+    if (out->nchanges == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8;
+        size_t *grown = hv__realloc(out->changes, cap * 2 * sizeof *grown);
+        if (!grown)
+            return -1;
+        out->changes = grown;
+        out->cap = cap;
+    }
+    out->changes[2 * out->nchanges] = off;
+    out->changes[2 * out->nchanges + 1] = len;
+    out->nchanges++;
+    return 0;
+}
+
 /* The members of an array at s->p, each skipped; *n: how many.  Strings
- * among them are appended to texts when it is not NULL. */
-static int scan_array(json_scan *s, int depth, json_int_t *n, json_t *texts)
+ * among them are added to texts' changes when it is not NULL. */
+static int scan_array(json_scan *s, int depth, json_int_t *n, hv_assess_view *texts)
 {
     *n = 0;
     s->p++;
@@ -421,7 +438,7 @@ static int scan_array(json_scan *s, int depth, json_int_t *n, json_t *texts)
                 s->unsure = 1;
                 return -1;
             }
-            if (json_array_append_new(texts, json_stringn(t, len))) {
+            if (hv__view_assessment_change(texts, (size_t)(t - s->base), len)) {
                 s->unsure = 1; /* out of memory: jansson's way fails alike */
                 return -1;
             }
@@ -436,7 +453,7 @@ static int scan_array(json_scan *s, int depth, json_int_t *n, json_t *texts)
 }
 
 /* Skips the object at s->p (on '{'); its members to on_member. */
-static int scan_object(json_scan *s, int depth, json_t *out);
+static int scan_object(json_scan *s, int depth, hv_assess_view *out);
 
 static int scan_value(json_scan *s, int depth)
 {
@@ -477,9 +494,11 @@ static int scan_value(json_scan *s, int depth)
     }
 }
 
-/* The value of member key (at s->p) into out (the top object only). */
+/* The value of member key (at s->p) into out (the top object only): a
+ * later member of the same name replaces an earlier one, as jansson's
+ * object keeps the last. */
 static int scan_member(json_scan *s, int depth, const char *key, size_t klen,
-                       json_t *out)
+                       hv_assess_view *out)
 {
     int which = -1;
     json_int_t n = 0;
@@ -490,42 +509,29 @@ static int scan_member(json_scan *s, int depth, const char *key, size_t klen,
     scan_ws(s);
     if (which < 0 && !changes)
         return scan_value(s, depth + 1);
+    if (changes)
+        out->nchanges = 0; /* this member replaces an earlier one */
     if (s->p < s->end && *s->p == '[') {
-        json_t *texts = changes ? json_array() : NULL;
-        if (changes && !texts) {
-            s->unsure = 1;
-            return -1;
-        }
-        int rc = scan_array(s, depth + 1, &n, texts);
-        if (!rc && changes ? json_object_set_new(out, "changes", texts)
-                           : (json_decref(texts), 0))
-            rc = -1, s->unsure = 1;
+        int rc = scan_array(s, depth + 1, &n, changes ? out : NULL);
         if (rc || changes)
             return rc;
     } else if (s->p < s->end && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
         if (scan_integer(s, &n))
             return -1;
-        if (changes) {
-            json_object_del(out, "changes"); /* not a list: no codes */
-            return 0;
-        }
+        if (changes)
+            return 0; /* not a list: no codes */
     } else {
         if (scan_value(s, depth + 1))
             return -1;
-        if (changes) {
-            json_object_del(out, "changes");
+        if (changes)
             return 0;
-        }
     }
     /* a list: its size; an integer: itself; anything else: 0 */
-    if (json_object_set_new(out, counted[which], json_integer(n))) {
-        s->unsure = 1;
-        return -1;
-    }
+    out->count[which] = n;
     return 0;
 }
 
-static int scan_object(json_scan *s, int depth, json_t *out)
+static int scan_object(json_scan *s, int depth, hv_assess_view *out)
 {
     s->p++;
     scan_ws(s);
@@ -560,13 +566,11 @@ static int scan_object(json_scan *s, int depth, json_t *out)
     }
 }
 
-json_t *hv__view_assessment_data(const char *text, size_t n, int *unsure)
+int hv__view_assessment_scan(const char *text, size_t n, hv_assess_view *out)
 {
-    json_scan s = {text, text + n, 0, 0};
-    json_t *out = json_object();
-    *unsure = 0;
-    if (!out)
-        return NULL;
+    json_scan s = {text, text + n, text, 0, 0};
+    memset(out->count, 0, sizeof out->count);
+    out->nchanges = 0;
     scan_ws(&s);
     if (s.p < s.end && *s.p == '{' && scan_object(&s, 1, out) == 0) {
         scan_ws(&s);
@@ -576,16 +580,13 @@ json_t *hv__view_assessment_data(const char *text, size_t n, int *unsure)
         /* not an object (an array or not JSON): nothing of it is shown */
         s.bad = 1;
     }
-    if (s.unsure) {
-        json_decref(out);
-        *unsure = 1;
-        return NULL;
-    }
+    if (s.unsure)
+        return 1;
     if (s.bad) {
-        json_object_clear(out);
-        return out;
+        memset(out->count, 0, sizeof out->count);
+        out->nchanges = 0;
     }
     /* a counted list that is absent or not a list or integer counts 0,
      * as hv__view_count says */
-    return out;
+    return 0;
 }

@@ -47,15 +47,27 @@ json_t *hv__view_form(const json_t *form, const hv_pack *p);
  * itself when already a count (an integer); 0 otherwise. */
 json_int_t hv__view_count(const json_t *v);
 
-/* What the view shows of an assessment's data (text[0..n), JSON): an
- * object of the counts of needs, risks, strengths and info_needed (those
- * present) and the changes (the list's strings), as hv__view_count and
- * the view read them from jansson's parse of it; empty when the text is
- * not a JSON object.  Read in one pass with no copy of the free text.
- * NULL with *unsure 1 when the text holds what the pass leaves to jansson
- * (\u escapes, bytes over 0x7f, numbers other than short integers): then
- * parse it with jansson.  NULL with *unsure 0: out of memory. */
-json_t *hv__view_assessment_data(const char *text, size_t n, int *unsure);
+/* What the view shows of an assessment's data: the counts of needs,
+ * risks, strengths and info_needed (0 when absent), and the changes (the
+ * list's strings, as offsets and lengths in the text: changes[2i],
+ * changes[2i+1]), as hv__view_count and the view read them from
+ * jansson's parse of it.  changes is the caller's (hv__free), grown as
+ * needed and kept from one scan to the next. */
+typedef struct {
+    json_int_t count[4];
+    size_t *changes;
+    size_t nchanges, cap;
+} hv_assess_view;
+
+/* Scans an assessment's data (text[0..n), JSON) into *out in one pass
+ * with no copy of the free text: all zero and no changes when the text
+ * is not a JSON object.  0, or 1 when the text holds what the pass
+ * leaves to jansson (\u escapes, bytes over 0x7f, numbers other than
+ * short integers; or out of memory): then parse it with jansson. */
+int hv__view_assessment_scan(const char *text, size_t n, hv_assess_view *out);
+/* Adds a change at off, len bytes, to out's changes; 0, or -1 when out
+ * of memory. */
+int hv__view_assessment_change(hv_assess_view *out, size_t off, size_t len);
 
 /* 1 if the value v of a form field has the declared type ("code",
  * "number" or "boolean"), else 0. */

@@ -23,8 +23,8 @@
 
 /* The streams: the view's parts, then what the engine itself decides on. */
 enum {
+    HV_DIFF_CLOSURE_WAITING = HV_VIEW_CLOSURE, /* a closure waiting for approval */
     HV_DIFF_TASKS = HV_VIEW_PARTS, /* the open follow-up and review tasks */
-    HV_DIFF_CLOSURE_WAITING,       /* a closure waiting for approval */
     HV_DIFF_STREAMS
 };
 

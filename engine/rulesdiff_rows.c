@@ -145,19 +145,16 @@ static void seal_cell(hv_view_case *rec, hv_view_cell *c, sqlite3_stmt *st,
                                         : (const void *)sqlite3_column_text(st, i);
     size_t n = (size_t)sqlite3_column_bytes(st, i);
     size_t t = strlen(table) + 1, k = strlen(column) + 1;
-    char *cell = t + k <= PLACE_MAX ? hv__malloc(t + k + 8 + n + 1) : NULL;
-    if (!cell) {
+    char place[PLACE_MAX + 8];
+    if (t + k > PLACE_MAX) {
         rec->nomem = 1;
         c->type = HV_CELL_NIL;
         return;
     }
-    memcpy(cell, table, t);
-    memcpy(cell + t, column, k);
-    memcpy(cell + t + k, &row, 8);
-    if (n)
-        memcpy(cell + t + k + 8, v, n);
-    hv__view_cell_text(rec, c, cell, t + k + 8 + n);
-    hv__free(cell);
+    memcpy(place, table, t);
+    memcpy(place + t, column, k);
+    memcpy(place + t + k, &row, 8);
+    hv__view_cell_join(rec, c, place, t + k + 8, v, n);
     if (c->type == HV_CELL_TEXT)
         c->type = HV_CELL_SEALED;
 }
@@ -391,8 +388,10 @@ hv_status hv__diff_next_case(hv_diff_run *d, int *more)
     c->risk_score = sqlite3_column_double(st, 8);
     c->registered_at = sqlite3_column_int64(st, 9);
     seal_cell(c, &c->form, st, 10, 1, "cases", "form", c->id);
-    /* what the engine itself decides on; the rest when a rule reads it */
-    if ((s = load_stream(d, S_TASKS)) || (s = load_stream(d, S_CLOSURE)))
+    /* what the engine itself decides on (the waiting closure when the
+     * closure hook is evaluated); the rest when a rule reads it */
+    if ((s = load_stream(d, S_TASKS)) ||
+        ((d->hooks & HV_DIFF_CLOSURE) && (s = load_stream(d, S_CLOSURE))))
         return s;
     return HV_OK;
 }
@@ -426,12 +425,16 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
     d->view.load = load_part;
     d->view.open = open_sealed;
     d->view.ud = d;
+#define CASE_COLUMNS                                                          \
+    "SELECT c.id, c.ref, c.stage, c.status, c.source, c.location, c.urgency," \
+    " c.risk_level, c.risk_score, c.registered_at, c.form FROM cases c"
+    /* every open case (?1 = 1): the same rows without the assignee's row */
     if ((s = hv__store_prepare(
              d->e,
-             "SELECT c.id, c.ref, c.stage, c.status, c.source, c.location,"
-             " c.urgency, c.risk_level, c.risk_score, c.registered_at, c.form"
-             " FROM cases c LEFT JOIN users a ON a.id = c.assignee_id"
-             " WHERE " OPEN_IN_SCOPE " ORDER BY c.id",
+             all ? CASE_COLUMNS " WHERE c.status = 'open' AND (?4 = 0 OR c.id = ?4)"
+                                " ORDER BY c.id"
+                 : CASE_COLUMNS " LEFT JOIN users a ON a.id = c.assignee_id"
+                                " WHERE " OPEN_IN_SCOPE " ORDER BY c.id",
              &d->cases)))
         return s;
     sqlite3_bind_int(d->cases, 1, all);
@@ -447,8 +450,8 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
         return s;
     for (int k = 0; k < S_COUNT; k++) {
         hv_diff_stream *sm = &d->streams[k];
-        /* the waiting closure is read for every hook: its override flag
-         * is part of the view (closure.consent_overridden) */
+        /* the waiting closure may be read for any hook: its override
+         * flag is part of the view (closure.consent_overridden) */
         sm->used = k == S_TASKS ? (h & (HV_DIFF_FOLLOWUP | HV_DIFF_REVIEW)) != 0
                                 : 1;
         if (!sm->used)

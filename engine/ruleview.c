@@ -76,9 +76,9 @@ const char *hv__view_cell_str(const hv_view_case *rec, const hv_view_cell *c)
     return rec->text + c->off;
 }
 
-/* Appends t[0..n) and a NUL to the case's text; 0, or -1 when out of
- * memory. */
-static int text_append(hv_view_case *rec, const char *t, size_t n)
+/* Makes room for n bytes and a NUL at the end of the case's text; 0, or
+ * -1 when out of memory. */
+static int text_reserve(hv_view_case *rec, size_t n)
 {
     if (rec->text_len + n + 1 > rec->text_cap) {
         size_t cap = rec->text_cap ? rec->text_cap : 1024;
@@ -90,28 +90,34 @@ static int text_append(hv_view_case *rec, const char *t, size_t n)
         rec->text = grown;
         rec->text_cap = cap;
     }
-    memcpy(rec->text + rec->text_len, t, n);
-    rec->text_len += n;
-    rec->text[rec->text_len++] = '\0';
     return 0;
+}
+
+void hv__view_cell_join(hv_view_case *rec, hv_view_cell *c, const char *t,
+                        size_t n, const void *more, size_t m)
+{
+    size_t off = rec->text_len;
+    c->type = HV_CELL_NIL;
+    if (!t)
+        return;
+    if (text_reserve(rec, n + m)) {
+        rec->nomem = 1;
+        return;
+    }
+    memcpy(rec->text + off, t, n);
+    if (m)
+        memcpy(rec->text + off + n, more, m);
+    rec->text_len += n + m;
+    rec->text[rec->text_len++] = '\0';
+    c->type = HV_CELL_TEXT;
+    c->off = off;
+    c->len = n + m;
 }
 
 void hv__view_cell_text(hv_view_case *rec, hv_view_cell *c, const char *t,
                         size_t n)
 {
-    size_t off = rec->text_len;
-    if (!t) {
-        c->type = HV_CELL_NIL;
-        return;
-    }
-    if (text_append(rec, t, n)) {
-        rec->nomem = 1;
-        c->type = HV_CELL_NIL;
-        return;
-    }
-    c->type = HV_CELL_TEXT;
-    c->off = off;
-    c->len = n;
+    hv__view_cell_join(rec, c, t, n, NULL, 0);
 }
 
 void hv__view_case_reset(hv_view_case *rec)
@@ -143,6 +149,65 @@ void hv__view_case_free(hv_view_case *rec)
     hv__free(rec->text);
     rec->text = NULL;
     rec->text_cap = 0;
+    hv__free(rec->assess.changes);
+    memset(&rec->assess, 0, sizeof rec->assess);
+}
+
+static const char *const assessment_lists[] = {"needs", "risks", "strengths",
+                                               "info_needed"};
+
+/* What the view shows of c's opened text by jansson's parse (where the
+ * one-pass scan leaves it to jansson) into rec->assess: the counts
+ * (hv__view_count) and the changes' strings, appended to the case's text.
+ * 0, or -1 when out of memory. */
+static int count_by_jansson(hv_view_case *rec, hv_view_cell *c)
+{
+    hv_assess_view *a = &rec->assess;
+    json_t *j = json_loadb(rec->text + c->off, c->len, 0, NULL), *item;
+    size_t i;
+    int bad = 0;
+    for (int l = 0; l < 4; l++)
+        a->count[l] = hv__view_count(json_object_get(j, assessment_lists[l]));
+    a->nchanges = 0;
+    json_array_foreach(json_object_get(j, "changes"), i, item) {
+        const char *t = json_string_value(item);
+        hv_view_cell copy;
+        if (t && !bad) {
+            hv__view_cell_text(rec, &copy, t, strlen(t));
+            bad = rec->nomem ||
+                  hv__view_assessment_change(a, copy.off - c->off, copy.len);
+        }
+    }
+    json_decref(j);
+    return bad ? -1 : 0;
+}
+
+/* Reads the opened assessment data in c into a counts record in the
+ * case's text (HV_CELL_COUNTS).  0, or -1 when out of memory. */
+static int count_assessment(hv_view_case *rec, hv_view_cell *c)
+{
+    hv_assess_view *a = &rec->assess;
+    if (hv__view_assessment_scan(rec->text + c->off, c->len, a) &&
+        count_by_jansson(rec, c))
+        return -1;
+    uint64_t head[5];
+    for (int k = 0; k < 4; k++)
+        head[k] = (uint64_t)a->count[k];
+    head[4] = a->nchanges;
+    size_t n = sizeof head + a->nchanges * 2 * sizeof(uint64_t);
+    if (text_reserve(rec, n))
+        return -1;
+    size_t at = rec->text_len;
+    memcpy(rec->text + at, head, sizeof head);
+    for (size_t i = 0; i < 2 * a->nchanges; i++) {
+        uint64_t v = a->changes[i];
+        memcpy(rec->text + at + sizeof head + i * sizeof v, &v, sizeof v);
+    }
+    rec->text_len += n;
+    rec->text[rec->text_len++] = '\0';
+    c->type = HV_CELL_COUNTS;
+    c->i = (int64_t)at;
+    return 0;
 }
 
 /* Opens a sealed cell (nil without the key) and parses it when it holds
@@ -162,17 +227,8 @@ static const char *cell_ready(hv_view *v, hv_view_cell *c)
         if (rec->nomem)
             return "out of memory";
     }
-    if (c->json == 2 && c->type == HV_CELL_TEXT) {
-        /* an assessment's data: only its counts and changes are shown */
-        int unsure = 0;
-        json_t *j = hv__view_assessment_data(rec->text + c->off, c->len, &unsure);
-        if (j || !unsure) {
-            if (!j)
-                return "out of memory";
-            c->type = HV_CELL_JSON;
-            c->j = j;
-        }
-    }
+    if (c->json == 2 && c->type == HV_CELL_TEXT && count_assessment(rec, c))
+        return "out of memory"; /* an assessment's data: counts, changes */
     if (c->json && c->type == HV_CELL_TEXT) {
         json_t *j = json_loadb(rec->text + c->off, c->len, 0, NULL);
         c->type = j ? HV_CELL_JSON : HV_CELL_NIL;
@@ -253,24 +309,14 @@ static void set_cell(lua_State *L, hv_view *v, const char *name, hv_view_cell *c
     set_top(L, name);
 }
 
-/* Pushes a fresh empty list (each call its own: a rule may write into
- * what it is given, never into what another call sees). */
-static void push_empty(lua_State *L, hv_view_side *sd)
-{
-    (void)sd;
-    lua_createtable(L, 0, 0);
-}
-
 /* Pushes a list of rows (each a table of names), or of the first cells
- * when names is NULL: fresh tables. */
+ * when names is NULL: fresh tables (each call its own, even an empty
+ * list: a rule may write into what it is given, never into what another
+ * call sees). */
 static void push_rows(lua_State *L, hv_view_side *sd, hv_view_rows *r,
                       const char *const *names)
 {
     hv_view *v = sd->v;
-    if (r->n == 0) {
-        push_empty(L, sd);
-        return;
-    }
     lua_createtable(L, (int)r->n, 0);
     for (size_t i = 0; i < r->n; i++) {
         hv_view_cell *row = r->cells + i * (size_t)r->width;
@@ -285,37 +331,34 @@ static void push_rows(lua_State *L, hv_view_side *sd, hv_view_rows *r,
     }
 }
 
-/* What an assessment records as changed: its codes (text items only), a
- * read-only list. */
-static void push_changes(lua_State *L, hv_view_side *sd, json_t *codes)
+/* Sets the counts and the changes of the assessment data cell c (an
+ * HV_CELL_COUNTS; else none: zeros) into the table on top. */
+static void push_counts(lua_State *L, hv_view_case *rec, const hv_view_cell *c)
 {
-    size_t i, n = 0;
-    json_t *c;
-    if (json_array_size(codes) == 0) {
-        push_empty(L, sd);
-        return;
+    const char *at = rec->text + c->i;
+    uint64_t head[5] = {0, 0, 0, 0, 0};
+    if (c->type == HV_CELL_COUNTS)
+        memcpy(head, at, sizeof head);
+    for (int l = 0; l < 4; l++) {
+        lua_pushinteger(L, (lua_Integer)(int64_t)head[l]);
+        lua_setfield(L, -2, assessment_lists[l]);
     }
-    lua_createtable(L, (int)json_array_size(codes), 0);
-    json_array_foreach(codes, i, c) {
-        if (!json_is_string(c))
-            continue;
-        lua_pushstring(L, json_string_value(c));
-        lua_rawseti(L, -2, (lua_Integer)++n);
+    lua_createtable(L, (int)head[4], 0);
+    for (uint64_t i = 0; i < head[4]; i++) {
+        uint64_t pair[2];
+        memcpy(pair, at + sizeof head + i * sizeof pair, sizeof pair);
+        lua_pushlstring(L, rec->text + c->off + pair[0], (size_t)pair[1]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
+    lua_setfield(L, -2, "changes");
 }
 
 /* The assessments: kind, at, safety, the four lists of their data (as
  * counts) and what changed (codes). */
 static void push_assessments(lua_State *L, hv_view_side *sd)
 {
-    static const char *const lists[] = {"needs", "risks", "strengths",
-                                        "info_needed"};
     hv_view *v = sd->v;
     hv_view_rows *r = &v->rec.assessments;
-    if (r->n == 0) {
-        push_empty(L, sd);
-        return;
-    }
     lua_createtable(L, (int)r->n, 0);
     for (size_t i = 0; i < r->n; i++) {
         hv_view_cell *row = r->cells + i * 4;
@@ -329,15 +372,7 @@ static void push_assessments(lua_State *L, hv_view_side *sd)
         if (why)
             luaL_error(L, "the case view: %s", why);
         /* free text: how many items each list holds, never their text */
-        for (int l = 0; l < 4; l++) {
-            json_t *j = row[3].type == HV_CELL_JSON
-                            ? json_object_get(row[3].j, lists[l]) : NULL;
-            lua_pushinteger(L, (lua_Integer)hv__view_count(j));
-            set_top(L, lists[l]);
-        }
-        push_changes(L, sd, row[3].type == HV_CELL_JSON
-                                ? json_object_get(row[3].j, "changes") : NULL);
-        set_top(L, "changes");
+        push_counts(L, &v->rec, &row[3]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
 }
@@ -460,7 +495,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         [10] = HV_VIEW_PERSONS,     [11] = HV_VIEW_PERSONS,
         [13] = HV_VIEW_EVALUATIONS, [14] = HV_VIEW_ASSESSMENTS,
         [15] = HV_VIEW_FOLLOWUPS,   [16] = HV_VIEW_REVIEWS,
-        [17] = HV_VIEW_PLANS};
+        [17] = HV_VIEW_PLANS,       [18] = HV_VIEW_CLOSURE};
     hv_view *v = sd->v;
     hv_view_case *c = &v->rec;
     hv_view_cell *cells[] = {&c->ref, &c->stage, &c->status, &c->source,
@@ -473,7 +508,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
         push_cell(L, v, cells[k]);
         return;
     }
-    if (k >= 8 && k != 12 && k < 18)
+    if (k >= 8 && k != 12)
         need(L, v, part[k]);
     switch (k) {
     case 6: lua_pushinteger(L, (lua_Integer)c->registered_at); break;
@@ -494,8 +529,7 @@ static void build_root_field(lua_State *L, hv_view_side *sd, int k)
     case 16: push_rows(L, sd, &c->reviews, review); break;
     case 17: push_plan(L, sd); break;
     case 18:
-        /* read with the case (hv__diff_next_case): a flag, never the
-         * override's reason */
+        /* a flag, never the override's reason */
         if (c->closure_overridden) {
             lua_createtable(L, 0, 1);
             lua_pushboolean(L, 1);

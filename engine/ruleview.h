@@ -24,23 +24,29 @@
 #include <jansson.h>
 
 #include "haven.h"
+#include "ruleneeds.h"
 #include "rules.h"
 
 /* A value as SQLite (or a parsed JSON) gave it. */
 typedef enum {
     HV_CELL_NIL, HV_CELL_INT, HV_CELL_REAL, HV_CELL_TEXT, HV_CELL_BOOL,
-    HV_CELL_JSON, HV_CELL_SEALED
+    HV_CELL_JSON, HV_CELL_SEALED, HV_CELL_COUNTS
 } hv_cell_type;
 typedef struct {
     hv_cell_type type;
     int json;        /* parse the text as JSON once opened (nil if it is not);
                       * 2: an assessment's data, read for its counts and
-                      * changes alone (hv__view_assessment_data) */
+                      * changes alone (hv__view_assessment_scan) */
     int64_t i;
     double d;
     size_t off, len; /* in the case's text */
     json_t *j;       /* HV_CELL_JSON, owned */
 } hv_view_cell;
+/* HV_CELL_COUNTS: an assessment's data as the view shows it, kept in the
+ * case's text at i: four int64 counts (needs, risks, strengths,
+ * info_needed), the number of changes, then each change's offset (from
+ * off, the opened data) and length, all uint64 (hv__view_assessment_scan
+ * made it; no JSON object is built). */
 
 /* A growable list of rows of `width` cells. */
 typedef struct {
@@ -53,6 +59,7 @@ typedef struct {
 enum {
     HV_VIEW_CONCERNS, HV_VIEW_CONSENTS, HV_VIEW_PERSONS, HV_VIEW_ASSESSMENTS,
     HV_VIEW_FOLLOWUPS, HV_VIEW_REVIEWS, HV_VIEW_EVALUATIONS, HV_VIEW_PLANS,
+    HV_VIEW_CLOSURE, /* a closure waiting for approval */
     HV_VIEW_PARTS
 };
 
@@ -87,6 +94,7 @@ typedef struct {
     unsigned loaded;
     char *text;       /* the cells' text, each ended by a NUL */
     size_t text_len, text_cap;
+    hv_assess_view assess; /* scratch for an assessment's data, kept */
     int nomem;
 } hv_view_case;
 
@@ -147,6 +155,9 @@ hv_view_cell *hv__view_rows_add(hv_view_case *rec, hv_view_rows *r);
  * rec->nomem set when out of memory).  Offsets stay valid as it grows. */
 void hv__view_cell_text(hv_view_case *rec, hv_view_cell *c, const char *t,
                         size_t n);
+/* The same for t[0..n) followed by more[0..m), as one cell. */
+void hv__view_cell_join(hv_view_case *rec, hv_view_cell *c, const char *t,
+                        size_t n, const void *more, size_t m);
 /* Sets c to the integer v. */
 void hv__view_cell_int(hv_view_cell *c, int64_t v);
 /* Empties c (nil), freeing its JSON. */

@@ -1,6 +1,6 @@
 /*
  * test_ruleneeds.c - what the view shows of an assessment's data, read in
- * one pass (hv__view_assessment_data, issue 21), against jansson's parse
+ * one pass (hv__view_assessment_scan, issue 21), against jansson's parse
  * of the same text read by the view's rule (hv__view_count and the
  * changes' strings): alike on every text, or left to jansson (unsure).
  */
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "alloc.h"
 #include "ruleneeds.h"
 
 /* What the view shows of text by jansson's parse (the old way). */
@@ -39,16 +40,23 @@ static json_t *by_jansson(const char *text)
 static json_t *by_scan(const char *text, int *unsure)
 {
     static const char *const lists[] = {"needs", "risks", "strengths", "info_needed"};
-    json_t *j = hv__view_assessment_data(text, strlen(text), unsure);
-    if (!j)
+    hv_assess_view a = {{0}, NULL, 0, 0};
+    /* stale counts and changes from an earlier scan must not show */
+    hv__view_assessment_scan("{\"risks\": [1], \"changes\": [\"stale\"]}", 36, &a);
+    *unsure = hv__view_assessment_scan(text, strlen(text), &a);
+    if (*unsure) {
+        hv__free(a.changes);
         return NULL;
+    }
     json_t *out = json_object();
     for (int l = 0; l < 4; l++)
-        json_object_set_new(out, lists[l],
-                            json_integer(hv__view_count(json_object_get(j, lists[l]))));
-    json_t *ch = json_object_get(j, "changes");
-    json_object_set_new(out, "changes", json_is_array(ch) ? json_copy(ch) : json_array());
-    json_decref(j);
+        json_object_set_new(out, lists[l], json_integer(a.count[l]));
+    json_t *ch = json_array();
+    for (size_t i = 0; i < a.nchanges; i++)
+        json_array_append_new(ch, json_stringn(text + a.changes[2 * i],
+                                               a.changes[2 * i + 1]));
+    json_object_set_new(out, "changes", ch);
+    hv__free(a.changes);
     return out;
 }
 
@@ -93,6 +101,15 @@ static void counts_as_jansson(void **state)
     alike("{risks: [1]}", 0);
     alike("{\"a\" 1}", 0);
     alike("{\"a\": \"\\x\"}", 0);
+    /* long strings: a quote, an escape, a control byte or a byte over
+     * 0x7f at any place in them */
+    alike("{\"changes\": [\"a_long_code_of_forty_bytes_or_so_here_ok\", \"short\"],"
+          " \"risks\": [\"abcdefghijk\\\"lmnopqrstuvwxyz0123\", \"abcdefgh\"]}", 0);
+    alike("{\"risks\": [\"abcdefghijklmnop\\\\\", \"abcdefg\\\"\"], \"needs\": [1]}", 0);
+    alike("{\"risks\": [\"abcdefghijkl\tmn\"], \"needs\": [1]}", 0);
+    alike("{\"risks\": [\"abcdefghijklmnopqrstuvw\x01\"], \"needs\": [1]}", 0);
+    alike("{\"risks\": [\"abcdefghijklmnopqrstuvwxyz", 0);
+    alike("{\"needs\": [\"abcdefghij\xc3\xa9klmnop\"]}", 1);
     /* left to jansson */
     alike("{\"risks\": [\"\\u00e9\"]}", 1);
     alike("{\"needs\": [\"caf\xc3\xa9\"]}", 1);
