@@ -121,18 +121,21 @@ client() {
             ref=$(cat "$WORK/c$k.out")
             echo "registered $ref" >>"$log"
         else
-            echo "failed $? register $k $n" >>"$log"
+            rc=$?
+            echo "failed $rc register $k $n: $(tail -n 1 "$WORK/c$k.out.err")" >>"$log"
             continue
         fi
         if call "$WORK/c$k.out" note "$ref" "text=follow-up $k $n"; then
             echo "noted $ref" >>"$log"
         else
-            echo "failed $? note $ref" >>"$log"
+            rc=$?
+            echo "failed $rc note $ref: $(tail -n 1 "$WORK/c$k.out.err")" >>"$log"
         fi
         if call "$WORK/c$k.out" followup "$mine" method=phone_call safety=ok "notes=call $n"; then
             echo "followed $mine" >>"$log"
         else
-            echo "failed $? followup $mine" >>"$log"
+            rc=$?
+            echo "failed $rc followup $mine: $(tail -n 1 "$WORK/c$k.out.err")" >>"$log"
         fi
     done
 }
