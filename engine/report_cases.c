@@ -366,7 +366,8 @@ static int64_t rank_of(int pct, int64_t n)
 static void milestone_of(case_pass *p, hv_report_milestone *m)
 {
     int64_t n = (int64_t)p->ndur;
-    qsort(p->dur, p->ndur, sizeof *p->dur, int64_order);
+    if (n) /* qsort of no rows: p->dur may still be NULL */
+        qsort(p->dur, p->ndur, sizeof *p->dur, int64_order);
     m->n = n;
     m->median = n ? p->dur[rank_of(50, n) - 1] : 0;
     m->p90 = n ? p->dur[rank_of(90, n) - 1] : 0;
