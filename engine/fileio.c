@@ -2,7 +2,7 @@
 #include "fileio.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <pwd.h>
 #include <stdlib.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * and opening a store. */
 #include "pgstore.h"
 
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -47,7 +47,7 @@ char *hv__pg_display(const char *url);
  * that does not answer given up in seconds (connect_timeout 10, TCP
  * keepalives after 30 s idle, tcp_user_timeout 30 s).  out: *out for
  * PQfinish.  HV_BUSY when it cannot connect, with *err (libpq's reason,
- * never the password). */
+ * never the password); HV_NOTFOUND when libpq cannot be loaded (pqlib.h). */
 struct pg_conn;
 hv_status hv__pg_connect(const char *url, int busy_ms, struct pg_conn **out, char **err);
 

@@ -1,7 +1,7 @@
 /* pgstore_conn.c - PostgreSQL URLs and connections (pgstore.h). */
 #include "pgstore.h"
 
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +58,10 @@ hv_status hv__pg_connect(const char *url, int busy_ms, PGconn **out, char **err)
                                        "keepalives_interval", "keepalives_count",
                                        "tcp_user_timeout", "dbname", NULL};
     const char *values[] = {"10", "30", "10", "3", "30000", url, NULL};
+    /* libpq itself is opened now, the first time (pqlib.h) */
+    hv_status loaded = hv__pq_load(err);
+    if (loaded != HV_OK)
+        return loaded;
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     char *shown = hv__pg_display(url);
     if (PQstatus(conn) != CONNECTION_OK) {

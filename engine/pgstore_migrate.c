@@ -4,7 +4,7 @@
 #include "pgstore_migrate.h"
 #include "pgstore_report.h"
 
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <stdlib.h>
 #include <string.h>
 

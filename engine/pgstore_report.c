@@ -2,7 +2,7 @@
  * role that reads them (pgstore_report.h). */
 #include "pgstore_report.h"
 
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * transaction. */
 #include "pgstore.h"
 
-#include <libpq-fe.h>
+#include "pqlib.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

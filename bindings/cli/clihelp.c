@@ -65,7 +65,9 @@ static const exit_doc exit_codes[] = {
                                 "the rules say no"},
     {66, "missing input file", "an input file is missing or cannot be read"},
     {69, "not found", "not found or unavailable: no such case, user or pack; a\n"
-                      "server that cannot be reached"},
+                      "server that cannot be reached; a library that cannot be\n"
+                      "loaded (libpq for postgresql://, libcurl for --server and\n"
+                      "sync: opened only then)"},
     {70, "internal error", "an internal error (a bug: please report it)"},
     {73, "cannot create", "an output file cannot be created (it exists already)"},
     {74, "input/output error (e.g. disk full)", "an input/output error, e.g. a full disk"},

@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "cli.h"
+#include "curllib.h"
 #include "remote.h"
 
 /* What a sync did, for its summary. */
@@ -411,9 +411,11 @@ static int cmd_sync(const cli_globals *g, int argc, char **argv)
         r.url = remembered = remembered_url(r.db);
     if (!r.url)
         return cli_usage_error("sync", "needs --server URL (or HAVEN_SERVER)");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    char why[400];
+    hv_status started = cli_http_start(why, sizeof why); /* loads libcurl */
+    if (started != HV_OK) {
         free(remembered);
-        return cli_fail(HV_INTERNAL, "libcurl", "cannot start");
+        return cli_fail(started, "sync", why);
     }
     r.t.conflicts = json_array();
     code = r.t.conflicts ? run_sync(&r, exists) : cli_fail_status(HV_NOMEM, NULL);
@@ -421,7 +423,7 @@ static int cmd_sync(const cli_globals *g, int argc, char **argv)
         print_summary(g, &r.t);
     json_decref(r.t.conflicts);
     cli_server_free(r.s);
-    curl_global_cleanup();
+    cli_http_stop();
     free(remembered);
     return code;
 }

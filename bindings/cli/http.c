@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "curllib.h"
 #include "haven.h"
 #include "http.h"
 
@@ -297,6 +297,8 @@ int cli_http_call(cli_server *s, const char *method, const char *path, json_t *b
     int code = 0;
     *answer = NULL;
     *http = 0;
+    if (!cli_curl_ready()) /* cli_http_start was not run */
+        return http_fail(err, errlen, HV_INTERNAL, "libcurl is not started");
     CURL *c = curl_easy_init();
     if (!c || asprintf(&url, "%s%s", s->base, path) < 0 ||
         (body && !(text = json_dumps(body, JSON_COMPACT))) ||

@@ -12,7 +12,7 @@
  * function that fails writes a one-line message (without "haven: ") into
  * err and returns an exit code (64 a bad URL or token, 69 cannot connect,
  * 70 an answer that is not Haven's JSON, 65 one over the size limit).
- * The caller has run curl_global_init.
+ * The caller has run cli_http_start (curllib.h: it loads libcurl).
  */
 #ifndef HV_CLI_HTTP_H
 #define HV_CLI_HTTP_H

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "cli.h"
+#include "curllib.h"
 #include "remote.h"
 
 #define MAX_INPUT_BYTES (4 * 1024 * 1024)       /* a file, as cli_read_input */
@@ -462,17 +462,19 @@ int cli_remote_main(const char *server, const cli_globals *g, int argc, char **a
                                         "only clock)");
     if (g->db_given)
         return cli_usage_error("--db", "not over --server (the server has its database)");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return cli_fail(HV_INTERNAL, "libcurl", "cannot start");
+    char why[400];
+    hv_status started = cli_http_start(why, sizeof why); /* loads libcurl */
+    if (started != HV_OK)
+        return cli_fail(started, "--server", why);
     for (size_t i = 0; i < sizeof session_commands / sizeof *session_commands; i++)
         if (argc > 0 && !strcmp(argv[0], session_commands[i]->name)) {
             code = session_commands[i]->run(g, argc - 1, argv + 1);
-            curl_global_cleanup();
+            cli_http_stop();
             return code;
         }
     if ((code = cli_server_open(server, &s)) == 0)
         code = remote_run(s, g, argc, argv);
     cli_server_free(s);
-    curl_global_cleanup();
+    cli_http_stop();
     return code;
 }

@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "haven.h"
+#include "curllib.h"
 #include "http.h"
 #include "lhaven.h"
 
@@ -242,10 +242,9 @@ static int connect_to(rengine *re, const char *url, const char *token, char *err
     static int curl_ready;
     json_t *answer = NULL;
     long http = 0;
-    if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "libcurl: cannot start");
-        return hv_status_exit_code(HV_INTERNAL);
-    }
+    hv_status started = curl_ready ? HV_OK : cli_http_start(err, errlen); /* loads libcurl */
+    if (started != HV_OK)
+        return hv_status_exit_code(started);
     curl_ready = 1;
     int code = cli_http_open(url, token, &re->s, err, errlen);
     if (!code)
