@@ -96,6 +96,17 @@ check() {
     plain "$HAVEN_DB" 2027-01-25T13:37:11Z "$2" 2026-12-01T13:00:00Z 2027-01-09T10:30:00Z
 }
 
+# schema 16's trigger of case_risk_factors no longer looks for a later
+# risk decision of the case (always none: seq only grows)
+if [ -z "${HAVEN_TEST_PG:-}" ]; then
+    trig=$(sql "SELECT sql FROM sqlite_master WHERE name = 'case_risk_factors_event'")
+    case "$trig" in
+        *"x.seq > NEW.seq"*) failt "the risk factors' trigger still looks for a later event" ;;
+        *"case_risk_factors"*) pass ;;
+        *) failt "no trigger of case_risk_factors" ;;
+    esac
+fi
+
 reg() { # reg TIME NAME AGE CONCERNS: amal registers a child, sets REF
     run --as amal --now "$1" register child.name="$2" child.age="$3" child.sex=female \
         location=Riverside source=school concerns="$4" consent.registration=caregiver
