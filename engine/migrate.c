@@ -39,8 +39,7 @@
     " ON CONFLICT (due_day, kind, assignee, state) DO UPDATE SET n = n +"      \
     " excluded.n"
 #define TASK_DAY_DROP(t)                                                       \
-    "DELETE FROM task_day_counts WHERE n = 0 AND (due_day, kind, assignee,"    \
-    " state) = (SELECT " HV_TASK_DAY_KEY(t) ")"
+    "DELETE FROM task_day_counts WHERE n = 0 AND " HV_TASK_DAY_ROW(t)
 
 static const char *const migrations[] = {
     /* 0 -> 1: the first schema. */

@@ -91,15 +91,24 @@
  * cases up).  Kept by triggers in the same transaction as every write of a
  * task (on a PostgreSQL store, by PostgreSQL triggers: pgstore_schema.c).
  * HV_TASK_DAY_COUNTED(t) is 1 when the task row t (NEW, OLD or a table's
- * alias) is counted; HV_TASK_DAY_KEY(t) its key (four columns). */
+ * alias) is counted; HV_TASK_DAY_KEY(t) its key (four columns), made of
+ * the day, the kind, HV_TASK_DAY_ASSIGNEE(t) and HV_TASK_DAY_STATE(t). */
 #define HV_TASK_DAY_COUNTED(t)                                                 \
     "(" t ".status = 'open' OR (" t ".status = 'done' AND (" t ".kind ="       \
     " 'followup' OR " t ".kind = 'final_followup')))"
+#define HV_TASK_DAY_ASSIGNEE(t)                                                \
+    "CASE WHEN " t ".status = 'open' THEN coalesce(" t ".assignee_id, 0)"      \
+    " ELSE 0 END"
+#define HV_TASK_DAY_STATE(t)                                                   \
+    "CASE WHEN " t ".status = 'open' THEN 0 WHEN " t ".done_at IS NULL THEN"   \
+    " 3 WHEN " t ".done_at <= " t ".due_at THEN 1 ELSE 2 END"
 #define HV_TASK_DAY_KEY(t)                                                     \
-    HV_DUE_DAY(t ".due_at") ", " t ".kind, CASE WHEN " t ".status = 'open'"    \
-    " THEN coalesce(" t ".assignee_id, 0) ELSE 0 END, CASE WHEN " t ".status"  \
-    " = 'open' THEN 0 WHEN " t ".done_at IS NULL THEN 3 WHEN " t ".done_at <=" \
-    " " t ".due_at THEN 1 ELSE 2 END"
+    HV_DUE_DAY(t ".due_at") ", " t ".kind, " HV_TASK_DAY_ASSIGNEE(t) ", "      \
+    HV_TASK_DAY_STATE(t)
+/* The condition on task_day_counts' row of the key of t. */
+#define HV_TASK_DAY_ROW(t)                                                     \
+    "due_day = " HV_DUE_DAY(t ".due_at") " AND kind = " t ".kind AND"          \
+    " assignee = " HV_TASK_DAY_ASSIGNEE(t) " AND state = " HV_TASK_DAY_STATE(t)
 /* The counter recounted from the tasks: rows (due_day, kind, assignee,
  * state, n). */
 #define HV_TASK_DAY_COUNTS_RECOUNT                                             \

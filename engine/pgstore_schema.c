@@ -316,8 +316,7 @@ static const char case_risk_factors_sql[] =
     " (due_day, kind, assignee, state, n) SELECT " HV_TASK_DAY_KEY(t) ", " d   \
     " ON CONFLICT (due_day, kind, assignee, state) DO UPDATE SET n ="          \
     " task_day_counts.n + EXCLUDED.n; DELETE FROM task_day_counts WHERE n = 0" \
-    " AND (due_day, kind, assignee, state) = (SELECT " HV_TASK_DAY_KEY(t)      \
-    "); END IF;"
+    " AND " HV_TASK_DAY_ROW(t) "; END IF;"
 static const char task_day_counts_sql[] =
     "CREATE OR REPLACE FUNCTION haven_task_day_counts() RETURNS trigger"
     " LANGUAGE plpgsql AS $$BEGIN"
