@@ -22,6 +22,7 @@
 #include "store.h"
 #include "access.h"
 #include "context.h"
+#include "report_tasks.h"
 #include "riskfacts.h"
 #include "sealcheck.h"
 #include "tasks.h"
@@ -66,7 +67,8 @@ static hv_status check_given(hv_engine *e, const hv_chain_state *cs,
 
 /* The counters and summaries kept beside the rows (tasks.h: the open
  * tasks per due day; riskfacts.h: the factors of each case's current risk
- * decision) against a recount: HV_INVALID when they differ. */
+ * decision; report_tasks.h: the tasks per due day, kind, assignee and
+ * state) against a recount: HV_INVALID when they differ. */
 static hv_status check_counters(hv_engine *e)
 {
     int64_t wrong = 0;
@@ -82,6 +84,12 @@ static hv_status check_counters(hv_engine *e)
                      "audit verify --deep: the risk factors kept per case "
                      "differ from a recount of the risk decisions in %lld "
                      "row%s (changed outside haven)",
+                     (long long)wrong, wrong == 1 ? "" : "s");
+    if (s == HV_OK && (s = hv__task_day_counts_check(e, &wrong)) == HV_OK && wrong)
+        s = hv__fail(e, HV_INVALID,
+                     "audit verify --deep: the counts of tasks per due day, "
+                     "kind, assignee and state differ from a recount of the "
+                     "tasks in %lld row%s (changed outside haven)",
                      (long long)wrong, wrong == 1 ? "" : "s");
     return s;
 }

@@ -18,7 +18,7 @@
 #include "haven.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define HV_SCHEMA_VERSION 15
+#define HV_SCHEMA_VERSION 16
 /* The first schema version whose migration seals data under the data key
  * (its SQL calls hv_wrapped_key(): the key must exist first). */
 #define HV_SCHEMA_KEYED 7
@@ -78,6 +78,42 @@
     " x.case_id IS NOT NULL AND " HV_RISK_DECISION("x") " GROUP BY x.case_id)" \
     " l JOIN events ev ON"                                                     \
     " ev.seq = l.seq JOIN" HV_RISK_FACTORS_OF("ev")
+
+/* The tasks the agency report counts, per due day (schema 16, table
+ * task_day_counts: due_day, kind, assignee, state, n), so a manager's
+ * report reads a few rows per day instead of every task.  A row counts n
+ * tasks of its key: the open tasks (state 0) per kind and assignee (0: no
+ * assignee), and the done follow-ups (kinds followup and final_followup)
+ * per kind by state: 1 done on or before the due time, 2 after it, 3 no
+ * done time recorded (assignee 0).  Cancelled tasks and other done tasks
+ * are not counted; a row whose count falls to 0 goes.  The case's status
+ * plays no part (task_due_days' hidden says when the report must look the
+ * cases up).  Kept by triggers in the same transaction as every write of a
+ * task (on a PostgreSQL store, by PostgreSQL triggers: pgstore_schema.c).
+ * HV_TASK_DAY_COUNTED(t) is 1 when the task row t (NEW, OLD or a table's
+ * alias) is counted; HV_TASK_DAY_KEY(t) its key (four columns), made of
+ * the day, the kind, HV_TASK_DAY_ASSIGNEE(t) and HV_TASK_DAY_STATE(t). */
+#define HV_TASK_DAY_COUNTED(t)                                                 \
+    "(" t ".status = 'open' OR (" t ".status = 'done' AND (" t ".kind ="       \
+    " 'followup' OR " t ".kind = 'final_followup')))"
+#define HV_TASK_DAY_ASSIGNEE(t)                                                \
+    "CASE WHEN " t ".status = 'open' THEN coalesce(" t ".assignee_id, 0)"      \
+    " ELSE 0 END"
+#define HV_TASK_DAY_STATE(t)                                                   \
+    "CASE WHEN " t ".status = 'open' THEN 0 WHEN " t ".done_at IS NULL THEN"   \
+    " 3 WHEN " t ".done_at <= " t ".due_at THEN 1 ELSE 2 END"
+#define HV_TASK_DAY_KEY(t)                                                     \
+    HV_DUE_DAY(t ".due_at") ", " t ".kind, " HV_TASK_DAY_ASSIGNEE(t) ", "      \
+    HV_TASK_DAY_STATE(t)
+/* The condition on task_day_counts' row of the key of t. */
+#define HV_TASK_DAY_ROW(t)                                                     \
+    "due_day = " HV_DUE_DAY(t ".due_at") " AND kind = " t ".kind AND"          \
+    " assignee = " HV_TASK_DAY_ASSIGNEE(t) " AND state = " HV_TASK_DAY_STATE(t)
+/* The counter recounted from the tasks: rows (due_day, kind, assignee,
+ * state, n). */
+#define HV_TASK_DAY_COUNTS_RECOUNT                                             \
+    "SELECT " HV_TASK_DAY_KEY("t") ", count(*) FROM tasks t WHERE "            \
+    HV_TASK_DAY_COUNTED("t") " GROUP BY 1, 2, 3, 4"
 
 /* Reads PRAGMA user_version.  out: *version (0 on failure). */
 hv_status hv__store_schema_version(hv_engine *e, int *version);

@@ -285,9 +285,9 @@ static const char task_due_days_sql[] =
 
 /* The factors of each case's current risk decision (migrate.h's
  * case_risk_factors), kept as SQLite's trigger keeps them: on every event
- * appended whose decision holds a risk.lua hook (and no later event of the
- * case does), the case's rows become that hook's text factors.  Made after
- * the rows are copied (the copied summary is the recount). */
+ * appended whose decision holds a risk.lua hook (the latest of its case:
+ * seq only grows), the case's rows become that hook's text factors.  Made
+ * after the rows are copied (the copied summary is the recount). */
 #define RISK_HOOKS(d) "json_array_elements(CASE WHEN json_typeof(" d ") ="      \
     " 'array' THEN " d " ELSE '[]'::json END)"
 static const char case_risk_factors_sql[] =
@@ -297,9 +297,7 @@ static const char case_risk_factors_sql[] =
     " '%risk.lua%' THEN RETURN NULL; END IF;"
     " d := NEW.decision::json;"
     " IF NOT EXISTS (SELECT 1 FROM " RISK_HOOKS("d") " y WHERE y->>'hook' ="
-    " 'risk.lua') OR EXISTS (SELECT 1 FROM events x WHERE x.case_id ="
-    " NEW.case_id AND x.seq > NEW.seq AND x.decision LIKE '%risk.lua%')"
-    " THEN RETURN NULL; END IF;"
+    " 'risk.lua') THEN RETURN NULL; END IF;"
     " DELETE FROM case_risk_factors WHERE for_case = NEW.case_id;"
     " INSERT INTO case_risk_factors (for_case, factor) SELECT DISTINCT"
     " NEW.case_id, fa #>> '{}' FROM " RISK_HOOKS("d") " y, "
@@ -308,6 +306,30 @@ static const char case_risk_factors_sql[] =
     " RETURN NULL; END$$;\n"
     "CREATE TRIGGER case_risk_factors_event AFTER INSERT ON events"
     " FOR EACH ROW EXECUTE FUNCTION haven_case_risk_factors();\n";
+
+/* The tasks per due day, kind, assignee and state (migrate.h's
+ * task_day_counts), kept as SQLite's triggers keep them: a task's row
+ * leaves its old key and joins its new one, a row at 0 goes.  Made after
+ * the rows are copied (the copied counter is the recount). */
+#define TASK_DAY_MOVE(t, d)                                                    \
+    " IF " HV_TASK_DAY_COUNTED(t) " THEN INSERT INTO task_day_counts"          \
+    " (due_day, kind, assignee, state, n) SELECT " HV_TASK_DAY_KEY(t) ", " d   \
+    " ON CONFLICT (due_day, kind, assignee, state) DO UPDATE SET n ="          \
+    " task_day_counts.n + EXCLUDED.n; DELETE FROM task_day_counts WHERE n = 0" \
+    " AND " HV_TASK_DAY_ROW(t) "; END IF;"
+static const char task_day_counts_sql[] =
+    "CREATE OR REPLACE FUNCTION haven_task_day_counts() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$BEGIN"
+    " IF TG_OP <> 'INSERT' THEN" TASK_DAY_MOVE("OLD", "-1") " END IF;"
+    " IF TG_OP <> 'DELETE' THEN" TASK_DAY_MOVE("NEW", "1") " END IF;"
+    " RETURN NULL; END$$;\n"
+    "CREATE TRIGGER task_day_counts_write AFTER INSERT OR DELETE ON tasks"
+    " FOR EACH ROW EXECUTE FUNCTION haven_task_day_counts();\n"
+    "CREATE TRIGGER task_day_counts_update AFTER UPDATE ON tasks FOR EACH ROW"
+    " WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.due_at IS DISTINCT"
+    " FROM NEW.due_at OR OLD.done_at IS DISTINCT FROM NEW.done_at OR OLD.kind"
+    " IS DISTINCT FROM NEW.kind OR OLD.assignee_id IS DISTINCT FROM"
+    " NEW.assignee_id) EXECUTE FUNCTION haven_task_day_counts();\n";
 
 /* Builds the schema text: every table, then haven_tables' rows, the
  * indexes and the foreign keys. */
@@ -379,12 +401,15 @@ static int put_versions(sqlite3 *src, sqlbuf *b)
     put(b, "INSERT INTO haven_store VALUES ('schema_version', '%d');\n", version);
     /* the counters' and summaries' triggers, when the schema has them */
     if (!sqlite3_prepare_v2(src, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                                 " AND name IN ('task_due_days', 'case_risk_factors')",
+                                 " AND name IN ('task_due_days', 'case_risk_factors',"
+                                 " 'task_day_counts')",
                             -1, &st, NULL)) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            put(b, "%s", strcmp((const char *)sqlite3_column_text(st, 0),
-                                "task_due_days") ? case_risk_factors_sql
-                                                 : task_due_days_sql);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            put(b, "%s", !strcmp(name, "task_due_days")     ? task_due_days_sql
+                         : !strcmp(name, "task_day_counts") ? task_day_counts_sql
+                                                            : case_risk_factors_sql);
+        }
         sqlite3_finalize(st);
     }
     return version > 0 ? 0 : -1;
@@ -521,6 +546,8 @@ static int copy_rows_out(hv_pg *pg, sqlite3 *db, char **err)
                                               ? "DELETE FROM hv_copy.task_due_days;"
                                           : !strcmp(name, "case_risk_factors")
                                               ? "DELETE FROM hv_copy.case_risk_factors;"
+                                          : !strcmp(name, "task_day_counts")
+                                              ? "DELETE FROM hv_copy.task_day_counts;"
                                               : "",
                                           name, name);
         int failed = !sql || exec_sqlite(db, sql, "copying the store's rows", err);

@@ -428,17 +428,20 @@ static int due_pass_row(void *ctx, const char *kind, const char *login, int over
 }
 
 /* The due tasks (into tasks) and the follow-up compliance (into
- * compliance).  A manager's agency report counts both in one pass over the
- * tasks when the open tasks per due day (migrate.h) hold no open task of a
- * closed case due before the week's end (so no task's case needs looking
- * up); otherwise a query for each.  Returns HV_OK or a failure. */
+ * compliance).  A manager's agency report counts both from the counters
+ * kept beside the tasks (report_tasks.h) when the open tasks per due day
+ * (migrate.h) hold no open task of a closed case due before the week's end
+ * (so no task's case needs looking up) and no user has the id 0 (the
+ * counters' "no assignee"); otherwise a query for each.  Returns HV_OK or
+ * a failure. */
 static hv_status task_figures(report_query *q, json_t *tasks, json_t *compliance)
 {
     int64_t hidden = 1;
     hv_status s;
     if (q->all && !q->cw &&
         (s = hv__store_query_int(q->e, "report: counting due tasks",
-                                 "SELECT coalesce(sum(hidden), 0) FROM"
+                                 "SELECT coalesce(sum(hidden), 0) + (SELECT"
+                                 " count(*) FROM users WHERE id = 0) FROM"
                                  " task_due_days WHERE due_day <= ?1",
                                  1, &hidden, "i",
                                  (int64_t)((q->now + WEEK) / DAY + 1))))

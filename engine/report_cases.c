@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "countmap.h"
 #include "error.h"
 #include "store.h"
 
@@ -26,20 +27,12 @@ typedef struct {
     size_t nslots;
 } strtab;
 
-/* A count per 64-bit key (open addressing, at most half full). */
-typedef struct {
-    uint64_t *key;
-    int64_t *n;
-    unsigned char *used;
-    size_t cap, count;
-} countmap;
-
 /* The pass's state. */
 typedef struct {
     hv_engine *e;
     hv_time since, until;
     strtab strs;
-    countmap open, factors, reasons, months; /* months: key month * 2 + closed */
+    hv_countmap open, factors, reasons, months; /* months: key month * 2 + closed */
     unsigned char *flag;                     /* by case id */
     int64_t *reg, *reached;                  /* by case id */
     size_t ncap;                             /* ids < ncap */
@@ -99,61 +92,6 @@ static int64_t intern(strtab *t, const char *s)
 static const char *str_of(const strtab *t, int64_t i)
 {
     return i ? t->s[i - 1] : NULL;
-}
-
-static size_t slot_of(const countmap *m, uint64_t key)
-{
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    size_t i = (size_t)(h ^ h >> 31) & (m->cap - 1);
-    while (m->used[i] && m->key[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-/* Adds n to key's count in m.  Returns 0, or -1 out of memory. */
-static int count_add(countmap *m, uint64_t key, int64_t n)
-{
-    if (2 * (m->count + 1) > m->cap) {
-        countmap g = {0};
-        g.cap = m->cap ? 2 * m->cap : 64;
-        g.key = hv__calloc(g.cap, sizeof *g.key);
-        g.n = hv__calloc(g.cap, sizeof *g.n);
-        g.used = hv__calloc(g.cap, 1);
-        if (!g.key || !g.n || !g.used) {
-            hv__free(g.key);
-            hv__free(g.n);
-            hv__free(g.used);
-            return -1;
-        }
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->used[i]) {
-                size_t j = slot_of(&g, m->key[i]);
-                g.used[j] = 1;
-                g.key[j] = m->key[i];
-                g.n[j] = m->n[i];
-            }
-        g.count = m->count;
-        hv__free(m->key);
-        hv__free(m->n);
-        hv__free(m->used);
-        *m = g;
-    }
-    size_t i = slot_of(m, key);
-    if (!m->used[i]) {
-        m->used[i] = 1;
-        m->key[i] = key;
-        m->n[i] = 0;
-        m->count++;
-    }
-    m->n[i] += n;
-    return 0;
-}
-
-static void count_free(countmap *m)
-{
-    hv__free(m->key);
-    hv__free(m->n);
-    hv__free(m->used);
 }
 
 /* Makes id a slot of the tables by id.  Returns 0; 1 when the ids are too
@@ -277,7 +215,7 @@ static int case_row(case_pass *p, sqlite3_stmt *st)
         if ((s | k | u) >= (int64_t)1 << 21)
             return p->sparse = 1; /* (no room in the key) */
         if (s < 0 || k < 0 || u < 0 ||
-            count_add(&p->open, (uint64_t)s | (uint64_t)k << 21 | (uint64_t)u << 42, 1))
+            hv__countmap_add(&p->open, (uint64_t)s | (uint64_t)k << 21 | (uint64_t)u << 42, 1))
             return -1;
     }
     int64_t mk = month_key(reg);
@@ -285,7 +223,7 @@ static int case_row(case_pass *p, sqlite3_stmt *st)
         reg < p->until) {
         if (mk == -2)
             return p->sparse = 1;
-        if (mk >= 0 && count_add(&p->months, (uint64_t)mk * 2, 1))
+        if (mk >= 0 && hv__countmap_add(&p->months, (uint64_t)mk * 2, 1))
             return -1;
     }
     int64_t at = sqlite3_column_int64(st, 6), d;
@@ -295,8 +233,8 @@ static int case_row(case_pass *p, sqlite3_stmt *st)
     int64_t why = intern(&p->strs, reason ? reason : "unknown");
     if ((mk = month_key(at)) == -2)
         return p->sparse = 1;
-    if (why < 0 || count_add(&p->reasons, (uint64_t)why, 1) ||
-        (mk >= 0 && count_add(&p->months, (uint64_t)mk * 2 + 1, 1)))
+    if (why < 0 || hv__countmap_add(&p->reasons, (uint64_t)why, 1) ||
+        (mk >= 0 && hv__countmap_add(&p->months, (uint64_t)mk * 2 + 1, 1)))
         return -1;
     if (duration(p, id, at, &d))
         return 1;
@@ -331,7 +269,7 @@ static int factor_row(case_pass *p, sqlite3_stmt *st)
         !(p->flag[id] & C_OPEN))
         return 0;
     int64_t k = intern(&p->strs, TEXT(st, 1));
-    return k < 0 || count_add(&p->factors, (uint64_t)k, 1) ? -1 : 0;
+    return k < 0 || hv__countmap_add(&p->factors, (uint64_t)k, 1) ? -1 : 0;
 }
 
 /* One row (case_id, time) of a milestone: the case's earliest kept. */
@@ -429,7 +367,7 @@ static int key_order(const void *x, const void *y)
 
 /* m's groups, sorted by order (triples: the key three string indexes of
  * t; strings: one). */
-static group *groups_of(const strtab *t, const countmap *m, int strings,
+static group *groups_of(const strtab *t, const hv_countmap *m, int strings,
                         int (*order)(const void *, const void *))
 {
     group *g = hv__malloc((m->count ? m->count : 1) * sizeof *g);
@@ -518,10 +456,10 @@ hv_status hv__report_case_pass(hv_engine *e, hv_time since, hv_time until,
         hv__free(p.strs.s[i]);
     hv__free(p.strs.s);
     hv__free(p.strs.slot);
-    count_free(&p.open);
-    count_free(&p.factors);
-    count_free(&p.reasons);
-    count_free(&p.months);
+    hv__countmap_free(&p.open);
+    hv__countmap_free(&p.factors);
+    hv__countmap_free(&p.reasons);
+    hv__countmap_free(&p.months);
     hv__free(p.flag);
     hv__free(p.reg);
     hv__free(p.reached);

@@ -1,12 +1,13 @@
 /*
- * report_tasks.h - the agency's task figures of the report (report.c) in
- * one pass over the tasks, aggregated in C (internal, floor 4): the open
- * tasks overdue and due within the week by kind and assignee, and the
- * follow-up compliance of three windows.  For a manager's report without
- * --caseworker only: it looks up no task's case, so the caller checks
- * first that no open task of a closed case falls due before the week's end
- * (migrate.h's task_due_days), and relies on every task having its case
- * (the foreign key).
+ * report_tasks.h - the agency's task figures of the report (report.c)
+ * from the counters kept beside the tasks (migrate.h's task_day_counts),
+ * aggregated in C (internal, floor 4): the open tasks overdue and due
+ * within the week by kind and assignee, and the follow-up compliance of
+ * three windows.  For a manager's report without --caseworker only: it
+ * looks up no task's case, so the caller checks first that no open task of
+ * a closed case falls due before the week's end (migrate.h's
+ * task_due_days) and that no user has the id 0 (the counters' "no
+ * assignee"), and relies on every task having its case (the foreign key).
  */
 #ifndef HV_REPORT_TASKS_H
 #define HV_REPORT_TASKS_H
@@ -25,8 +26,10 @@ typedef int64_t hv_report_compliance[3][4];
 typedef int (*hv_report_due_fn)(void *ctx, const char *kind, const char *login,
                                 int overdue, int64_t n);
 
-/* Reads every open or done task once: those open and due before week_end
- * (overdue: before now) to row(ctx, ...), the follow-ups into *compliance.
+/* Counts the open tasks due before week_end (overdue: before now) to
+ * row(ctx, ...), the follow-ups into *compliance, as a pass over every
+ * open or done task would: each window's whole days from the counters,
+ * the days its edges cut from their tasks (the tasks_due index).
  * Returns HV_OK, HV_NOMEM (also when row said so) or the store's failure
  * naming what. */
 hv_status hv__report_task_pass(hv_engine *e, hv_time now, hv_time week_end,
@@ -51,5 +54,9 @@ void hv__report_compliance_windows(hv_time now, hv_time since, hv_time until,
 /* Sets out's members, each window's figures from n as {due, on_time,
  * late, not_done, ratio}.  Returns 0, or nonzero out of memory. */
 int hv__report_compliance_json(const hv_report_compliance *n, json_t *out);
+
+/* Compares the counters (migrate.h's task_day_counts) with a recount from
+ * the tasks.  out: *wrong, how many rows differ either way (0: right). */
+hv_status hv__task_day_counts_check(hv_engine *e, int64_t *wrong);
 
 #endif

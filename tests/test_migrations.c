@@ -257,6 +257,11 @@ static void schema_8_text_name_keys_become_blobs(void **state)
                      "DROP TRIGGER task_due_days_update;"
                      "DROP TRIGGER task_due_days_case;"
                      "DROP TABLE task_due_days;"
+                     /* (nor schema 16's) */
+                     "DROP TRIGGER task_day_counts_insert;"
+                     "DROP TRIGGER task_day_counts_delete;"
+                     "DROP TRIGGER task_day_counts_update;"
+                     "DROP TABLE task_day_counts;"
                      /* (nor schema 15's) */
                      "DROP TRIGGER case_risk_factors_event;"
                      "DROP TABLE case_risk_factors;"

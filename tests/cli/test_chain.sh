@@ -189,6 +189,8 @@ if command -v python3 >/dev/null 2>&1; then
         DROP TRIGGER task_due_days_update; DROP TRIGGER task_due_days_case;
         DROP TABLE task_due_days;
         DROP TRIGGER case_risk_factors_event; DROP TABLE case_risk_factors;
+        DROP TRIGGER task_day_counts_insert; DROP TRIGGER task_day_counts_delete;
+        DROP TRIGGER task_day_counts_update; DROP TABLE task_day_counts;
         PRAGMA user_version = 9"
     rehash downgraded
     run --db downgraded.db --as amal list; expect_rc 0 "the downgraded file is migrated again"
