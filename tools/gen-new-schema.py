@@ -3,9 +3,12 @@
 new_schema[]: the schema objects of DB (a database that init built step by
 step, every migration one after another), in the order they were made.
 
-Used when HV_NEW_SCHEMA_VERSION moves on: build a database with the
-migrations alone (hv__store_migrate_steps from 0), run this on it and
-replace the array.  tests/test_migrations.c fails while the two differ."""
+Used when HV_NEW_SCHEMA_VERSION moves on: run this on a new database
+(`haven init`: the array so far plus the later migrations, whose schema
+tests/test_migrations.c proves the same as one migrated step by step),
+replace the array, set the version, and add to new_schema_rows the rows
+the later migrations write into an empty file, if any.  The test fails
+while the two differ."""
 import sqlite3
 import sys
 
