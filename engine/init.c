@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "pgstore.h"
 #include "migrate.h"
+#include "newschema.h"
 #include "rules.h"
 #include "rulestest.h"
 #include "store.h"
@@ -215,8 +216,8 @@ static hv_status init_contents(hv_engine *e, const hv_init_options *o,
         goto done;
     /* Under the write lock: refuse a file another process initialised. */
     if ((s = refuse_initialised(e)) ||
-        (s = hv__store_migrate_steps(
-             e, 0, schema_version > 0 ? schema_version : HV_SCHEMA_VERSION)) ||
+        (s = hv__store_create_schema(
+             e, schema_version > 0 ? schema_version : HV_SCHEMA_VERSION)) ||
         (s = write_agency(e, o, rules_abs, now)) ||
         (s = hv__store_execf(e, "writing the administrator",
                              "INSERT INTO users (login, agency_id, role,"

@@ -449,6 +449,105 @@ static void older_schemas_are_migrated_on_open(void **state)
     free(fresh_dir);
 }
 
+/* The schema of the SQLite database at path, as text: every object of
+ * sqlite_schema in the order made (type, name, table, SQL), the settings
+ * a file keeps (user_version, application_id, page size, auto-vacuum,
+ * journal mode, encoding), the settings' names in meta with their types
+ * (the values are the database's own: keys, where its chain starts) and
+ * the AUTOINCREMENT counters' tables.  malloc'd. */
+static char *sqlite_schema_text(const char *path)
+{
+    static const char *const parts[] = {
+        "SELECT group_concat(type || ' ' || name || ' ' || tbl_name || ' ' ||"
+        " coalesce(sql, '-'), char(10)) FROM (SELECT * FROM sqlite_schema"
+        " ORDER BY rowid)",
+        "SELECT 'user_version ' || user_version FROM pragma_user_version",
+        "SELECT 'application_id ' || application_id FROM pragma_application_id",
+        "SELECT 'page_size ' || page_size FROM pragma_page_size",
+        "SELECT 'auto_vacuum ' || auto_vacuum FROM pragma_auto_vacuum",
+        "SELECT 'journal_mode ' || journal_mode FROM pragma_journal_mode",
+        "SELECT 'encoding ' || encoding FROM pragma_encoding",
+        "SELECT group_concat(key || ':' || typeof(value), ',') FROM (SELECT"
+        " key, value FROM meta ORDER BY key)",
+        "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_sequence"
+        " ORDER BY name)"};
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    size_t len = 0;
+    char *all = calloc(1, 1);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, parts[i], -1, &st, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", parts[i], sqlite3_errmsg(db));
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        const char *part = (const char *)sqlite3_column_text(st, 0);
+        part = part ? part : "";
+        all = realloc(all, len + strlen(part) + 2);
+        len += (size_t)sprintf(all + len, "%s\n", part);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return all;
+}
+
+/* The schema text of the database at path: sqlite_schema_text, or a
+ * PostgreSQL store's (pg_schema). */
+static char *schema_text(const char *path)
+{
+    return tu_pg() ? pg_schema(path) : sqlite_schema_text(path);
+}
+
+/* Fails naming where got and want first differ. */
+static void same_text(const char *what, const char *got, const char *want)
+{
+    size_t at = 0;
+    while (got[at] && got[at] == want[at])
+        at++;
+    if (got[at] || want[at])
+        fail_msg("%s differs at ...%.200s\nwant: ...%.200s", what,
+                 got + (at > 80 ? at - 80 : 0), want + (at > 80 ? at - 80 : 0));
+}
+
+/* A new database (made at once at a recent schema: newschema.h) has
+ * exactly the schema of one made at version 1 and migrated on open, every
+ * step one after another: each object with its SQL, in the same order, and
+ * the same settings; likewise one made at each version between and
+ * migrated.  And it holds the rows the migrations write into an empty
+ * file: the chain keyed from its first entry, the data key. */
+static void a_new_database_is_the_one_every_migration_makes(void **state)
+{
+    (void)state;
+    char fresh_path[4200];
+    char *fresh_dir = init_at(HV_SCHEMA_VERSION, fresh_path);
+    char *want = schema_text(fresh_path);
+    /* (on PostgreSQL, from version 1 only: each store is slow to make) */
+    int last = tu_pg() ? 1 : HV_SCHEMA_VERSION - 1;
+    for (int v = 1; v <= last; v++) {
+        char path[4200], what[64];
+        char *dir = init_at(v, path);
+        hv_engine_close(open_at(path));
+        char *got = schema_text(path);
+        snprintf(what, sizeof what, "schema %d migrated", v);
+        same_text(what, got, want);
+        free(got);
+        tu_rmtree(dir);
+        free(dir);
+    }
+    assert_int_equal(tu_count(fresh_path, "SELECT count(*) FROM meta WHERE"
+                                          " key IN ('audit_chain_from',"
+                                          " 'audit_chain_keyed_from')"
+                                          " AND value = '1'"), 2);
+    assert_int_equal(tu_count(fresh_path, "SELECT count(*) FROM meta WHERE key ="
+                                          " 'data_key' AND length(value) > 0"), 1);
+    assert_int_equal(tu_count(fresh_path, "SELECT count(*) FROM events"), 1);
+    hv_engine *e = open_at(fresh_path);
+    audit_passes(e);
+    hv_engine_close(e);
+    free(want);
+    tu_rmtree(fresh_dir);
+    free(fresh_dir);
+}
+
 /* A step that fails (here the table schema 12 adds is in the way) rolls the
  * whole migration back: the database is as it was, at its old version; once
  * the obstacle is gone it migrates. */
@@ -502,6 +601,7 @@ int main(void)
         cmocka_unit_test(a_newer_schema_is_refused_untouched),
         cmocka_unit_test(schema_8_text_name_keys_become_blobs),
         cmocka_unit_test(older_schemas_are_migrated_on_open),
+        cmocka_unit_test(a_new_database_is_the_one_every_migration_makes),
         cmocka_unit_test(a_failed_migration_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,7 +235,9 @@ for _, name in ipairs(STEPS) do
         period(r.next_followup.every), words(r.next_followup.method))
     end
     line(acting, text)
-    record_risk(self, r.risk)
+    -- a case's risk changes only when a step scores it again, and every
+    -- such step says so (r.risk): without it there is nothing to read
+    if r.risk then record_risk(self, r.risk) end
     rawset(self, "last", r)
     if r.next_followup then rawset(self, "every", r.next_followup.every) end
     return r

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""gen-new-schema.py DB - prints the C text of engine/newschema.c's
+new_schema[]: the schema objects of DB (a database that init built step by
+step, every migration one after another), in the order they were made.
+
+Used when HV_NEW_SCHEMA_VERSION moves on: run this on a new database
+(`haven init`: the array so far plus the later migrations, whose schema
+tests/test_migrations.c proves the same as one migrated step by step),
+replace the array, set the version, and add to new_schema_rows the rows
+the later migrations write into an empty file, if any.  The test fails
+while the two differ."""
+import sqlite3
+import sys
+
+def main():
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    print("/* schema %d, made by tools/gen-new-schema.py */" % version)
+    for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND"
+            " name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"):
+        text = sql.replace("\\", "\\\\").replace('"', '\\"')
+        lines = text.split("\n")
+        out = []
+        for i, line in enumerate(lines):
+            piece = line + ("\\n" if i + 1 < len(lines) else "")
+            while len(piece) > 72:
+                cut = piece.rfind(" ", 0, 72)
+                if cut <= 0 or piece[cut - 1] == "\\":
+                    cut = 72
+                    while piece[cut - 1] == "\\":
+                        cut -= 1
+                out.append(piece[:cut])
+                piece = piece[cut:]
+            out.append(piece)
+        for j, piece in enumerate(out):
+            end = "," if j + 1 == len(out) else ""
+            print('    "%s"%s' % (piece, end))
+
+main()
