@@ -18,7 +18,7 @@
 #include "haven.h"
 
 /* The schema version new_schema[] (newschema.c) is. */
-#define HV_NEW_SCHEMA_VERSION 15
+#define HV_NEW_SCHEMA_VERSION 16
 
 /* Writes the schema of version `to` (1 to HV_SCHEMA_VERSION) on e's empty
  * file inside the caller's transaction, with the rows its migrations write
