@@ -138,6 +138,24 @@ struct hv_engine {
         const char *step;  /* the step's verb, or NULL */
         const char *input; /* the input's JSON text, or the note's text */
     } sync_call;
+    /* The case digest this connection last committed (store.c): the
+     * case, the digest its last event records, and PRAGMA data_version
+     * then.  While the data version holds, no other connection has
+     * committed since, so the case's rows are still the ones digested and
+     * the next change of the case need not read them again to check
+     * (digest.c).  A SQLite file outside a batch only; case_id 0: none.
+     * seen_tx: what the open change's events noted (events.c). */
+    struct hv_digest_seen {
+        int64_t case_id;
+        unsigned char digest[32];
+        int64_t data_version;
+    } seen;
+    struct {
+        struct hv_digest_seen last; /* the last change event's fresh digest */
+        int changes;                /* change events appended (not reads) */
+        int reads;                  /* read events appended */
+        int64_t total_changes;      /* sqlite3_total_changes64 at begin */
+    } seen_tx;
     int digest_ready, digest_tables;
     unsigned digest_keyed; /* bit i: table i's first column is its key */
 #define HV_DIGEST_MAX_TABLES 32

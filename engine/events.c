@@ -262,6 +262,9 @@ static hv_status chain_event(hv_engine *e, hv_time at, const char *actor,
         e->head.pending = 1;
         e->head.seq = r.seq;
         memcpy(e->head.hash, hash, sizeof hash);
+        /* a read carries the last digest on unchecked: never a fresh one */
+        int read = hv__event_is_read(kind);
+        hv__store_note_event(e, case_id, read, has_digest && !read ? digest : NULL);
     }
     return s;
 }

@@ -350,6 +350,72 @@ static int run_cached(hv_engine *e, const char *sql)
     return rc;
 }
 
+/* ---- the case digest last committed (core.h: e->seen) ---------------------- */
+
+/* The connection's PRAGMA data_version into *v; 0, or -1 when unread. */
+static int data_version(hv_engine *e, int64_t *v)
+{
+    sqlite3_stmt *st = NULL;
+    if (hv__store_prepare(e, "PRAGMA data_version", &st) != HV_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    *v = sqlite3_column_int64(st, 0);
+    hv__store_finalize(e, st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* A change starts: nothing noted yet.  Inside a batch (whose changes
+ * commit together, later) or on a PostgreSQL store (whose other writers
+ * no data version counts) nothing is kept at all. */
+static void seen_begin(hv_engine *e)
+{
+    sodium_memzero(&e->seen_tx, sizeof e->seen_tx);
+    e->seen_tx.total_changes = sqlite3_total_changes64(e->db);
+    if (e->batch || e->pg)
+        sodium_memzero(&e->seen, sizeof e->seen);
+}
+
+void hv__store_note_event(hv_engine *e, int64_t case_id, int read,
+                          const unsigned char *digest)
+{
+    if (read) {
+        e->seen_tx.reads++;
+        return;
+    }
+    e->seen_tx.changes++;
+    e->seen_tx.last.case_id = digest && case_id > 0 ? case_id : 0;
+    if (e->seen_tx.last.case_id)
+        memcpy(e->seen_tx.last.digest, digest, sizeof e->seen_tx.last.digest);
+}
+
+/* The change committed.  One that appended change events keeps the fresh
+ * digest of the last (or nothing, when it digested no case's rows); one
+ * that wrote nothing but read events (a "viewed") changed no case's row
+ * and keeps what was kept; any other forgets it. */
+static void seen_commit(hv_engine *e)
+{
+    int64_t v = 0;
+    int reads_only = e->seen_tx.changes == 0 &&
+                     sqlite3_total_changes64(e->db) - e->seen_tx.total_changes ==
+                         e->seen_tx.reads;
+    if (e->batch || e->pg || !reads_only)
+        sodium_memzero(&e->seen, sizeof e->seen);
+    if (!e->batch && !e->pg && e->seen_tx.changes && e->seen_tx.last.case_id &&
+        data_version(e, &v) == 0) {
+        e->seen = e->seen_tx.last;
+        e->seen.data_version = v;
+    }
+    sodium_memzero(&e->seen_tx, sizeof e->seen_tx);
+}
+
+int hv__store_digest_seen(hv_engine *e, int64_t case_id, const unsigned char *digest)
+{
+    int64_t v = 0;
+    return !e->batch && !e->pg && case_id > 0 && e->seen.case_id == case_id &&
+           sodium_memcmp(e->seen.digest, digest, sizeof e->seen.digest) == 0 &&
+           data_version(e, &v) == 0 && v == e->seen.data_version;
+}
+
 /* Inside a batch (hv_engine_batch_begin) each change is a savepoint of
  * the batch's one transaction: it succeeds or fails on its own, and the
  * batch commits them together. */
@@ -366,6 +432,7 @@ hv_status hv__store_begin(hv_engine *e)
     e->batch_change = e->batch;
     e->alloc_failures_at_begin = hv__alloc_failures();
     e->head_saved = e->head;
+    seen_begin(e);
     return HV_OK;
 }
 
@@ -382,6 +449,7 @@ hv_status hv__store_begin_unguarded(hv_engine *e)
     e->changes_at_begin = sqlite3_total_changes64(e->db);
     e->alloc_failures_at_begin = hv__alloc_failures();
     e->head_saved = e->head;
+    seen_begin(e);
     return HV_OK;
 }
 
@@ -405,6 +473,7 @@ hv_status hv__store_commit(hv_engine *e)
         return st;
     }
     e->batch_change = 0;
+    seen_commit(e);
     if (!e->batch)
         hv__checkpoint_append(e, 0);
     return HV_OK;
@@ -412,6 +481,7 @@ hv_status hv__store_commit(hv_engine *e)
 
 void hv__store_rollback(hv_engine *e)
 {
+    sodium_memzero(&e->seen, sizeof e->seen);
     if (e->batch && e->batch_change == 2) {
         /* a change without a savepoint (hv__store_begin_unguarded): what
          * it wrote goes with the whole batch */

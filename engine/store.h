@@ -57,6 +57,18 @@ hv_status hv__store_commit(hv_engine *e);
  * message of the failure being undone. */
 void hv__store_rollback(hv_engine *e);
 
+/* The event append (events.c) notes each event of the open change: a read
+ * (read 1), or a change with, when it digested case_id's rows afresh, the
+ * digest it records (else NULL).  hv__store_commit keeps the last fresh
+ * digest of a committed change with the connection's data version. */
+void hv__store_note_event(hv_engine *e, int64_t case_id, int read,
+                          const unsigned char *digest);
+/* 1 when this connection's last committed change left case_id's rows with
+ * digest (its last event's) and no other connection has committed since
+ * (PRAGMA data_version): the rows are the ones digested, unread.  Never on
+ * a PostgreSQL store or inside a batch. */
+int hv__store_digest_seen(hv_engine *e, int64_t case_id, const unsigned char *digest);
+
 /* Prepares sql (or takes it from the engine's statement cache) or records
  * a message.  out: *stmt, to give back with hv__store_finalize (NULL on
  * failure). */

@@ -1044,6 +1044,60 @@ static void unknown_case_and_step(void **state)
     free(after);
 }
 
+/* Another connection edits the case's rows (sql) between two changes made
+ * by one long-lived engine (a REPL, havend, a scenario): the engine knows
+ * the digest it last committed, but another writer has committed since, so
+ * the next change reads the rows again and refuses; after a read of the
+ * case file (a "viewed" event, which carries the last digest on unchecked)
+ * as well. */
+static void tampered_between_changes(fixture *f, const char *sql, int read_first)
+{
+    to_comprehensive(f); /* this engine's change: it digested the rows */
+    sqlite3 *other = tu_sql_open(db(f));
+    assert_non_null(other);
+    char *err = NULL;
+    if (sqlite3_exec(other, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err ? err : "?");
+    tu_sql_close(other);
+    if (read_first) {
+        char *file = NULL;
+        assert_int_equal(hv_case_get_json(f->e, f->ref, &file), HV_OK);
+        hv_free(file);
+    }
+    advance(f, DAY);
+    refused(f, "assess", BIA, HV_INVALID, "changed outside Haven");
+}
+
+static void rows_edited_beside_a_live_engine_are_refused(void **state)
+{
+    tampered_between_changes(*state, "UPDATE cases SET urgency = CASE urgency WHEN 'high' "
+                                     "THEN 'normal' ELSE 'high' END", 0);
+}
+
+static void rows_edited_beside_a_live_engine_are_refused_after_a_read(void **state)
+{
+    tampered_between_changes(*state, "UPDATE tasks SET due_at = due_at + 86400", 1);
+}
+
+static void rows_edited_before_another_cases_change_are_refused(void **state)
+{
+    fixture *f = *state;
+    to_comprehensive(f);
+    sqlite3 *other = tu_sql_open(db(f));
+    assert_non_null(other);
+    assert_int_equal(sqlite3_exec(other, "UPDATE persons SET sex = 'male' WHERE "
+                                         "role = 'child'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    tu_sql_close(other);
+    /* this engine's next change is another case's: it must not bless the
+     * first's edited rows either */
+    char *second = NULL;
+    assert_int_equal(hv_case_register(f->e, NOOR, HV_REGISTER_FORCE, &second), HV_OK);
+    hv_free(second);
+    advance(f, DAY);
+    refused(f, "assess", BIA, HV_INVALID, "changed outside Haven");
+}
+
 /* ---- the due list ----------------------------------------------------------- */
 
 static json_t *due_list(fixture *f, const hv_due_filter *flt)
@@ -1169,6 +1223,9 @@ int main(void)
         T(assign_moves_the_case_and_its_tasks),
         T(stale_version_conflicts_then_current_works),
         T(unknown_case_and_step),
+        T(rows_edited_beside_a_live_engine_are_refused),
+        T(rows_edited_beside_a_live_engine_are_refused_after_a_read),
+        T(rows_edited_before_another_cases_change_are_refused),
         T(due_list_orders_overdue_first_and_filters),
 #undef T
     };
