@@ -20,6 +20,7 @@
 #include "events.h"
 #include "fileio.h"
 #include "pgstore.h"
+#include "pqlib.h"
 #include "migrate.h"
 #include "newschema.h"
 #include "rules.h"
@@ -443,6 +444,11 @@ static hv_status create_database_pg(const char *url, const hv_init_options *o,
                                     const init_inputs *in, int schema_version,
                                     char **err)
 {
+    /* without libpq nothing is built first (not even the key file, whose
+     * name comes from the URL libpq parses) */
+    hv_status loaded = hv__pq_load(err);
+    if (loaded)
+        return loaded;
     int made_key_file = 0;
     struct hv_chain_head head = {0};
     const char *dir = getenv("TMPDIR");

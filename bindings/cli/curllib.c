@@ -42,6 +42,12 @@ static void curl_open(void)
     curl_loaded = 1;
 }
 
+/* Starts made and not yet stopped (under start_lock): curl_global_init
+ * runs on the first, curl_global_cleanup on the last stop, so two threads
+ * never run either at once (neither is thread safe before libcurl 7.84). */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static long starts;
+
 hv_status cli_http_start(char *err, size_t errlen)
 {
     (void)pthread_once(&curl_once, curl_open); /* fails only on misuse */
@@ -49,21 +55,30 @@ hv_status cli_http_start(char *err, size_t errlen)
         snprintf(err, errlen, "needs libcurl (%s): %s", HAVEN_CURL_SONAME, curl_why);
         return HV_NOTFOUND;
     }
-    if (cli_curl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    hv_status s = HV_OK;
+    pthread_mutex_lock(&start_lock);
+    if (starts == 0 && cli_curl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl: cannot start");
-        return HV_INTERNAL;
+        s = HV_INTERNAL;
+    } else {
+        starts++;
     }
-    return HV_OK;
+    pthread_mutex_unlock(&start_lock);
+    return s;
 }
 
 int cli_curl_ready(void)
 {
-    (void)pthread_once(&curl_once, curl_open);
-    return curl_loaded;
+    pthread_mutex_lock(&start_lock);
+    int ready = starts > 0;
+    pthread_mutex_unlock(&start_lock);
+    return ready;
 }
 
 void cli_http_stop(void)
 {
-    if (curl_loaded)
+    pthread_mutex_lock(&start_lock);
+    if (starts > 0 && --starts == 0)
         cli_curl.curl_global_cleanup();
+    pthread_mutex_unlock(&start_lock);
 }

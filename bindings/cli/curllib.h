@@ -39,10 +39,11 @@ extern cli_curl_api cli_curl;
  * with a line (without "haven: ") in err: HV_NOTFOUND (exit 69) when
  * libcurl cannot be loaded ("needs libcurl (SONAME): why"), HV_INTERNAL
  * when it does not start.  Each successful start is ended by one
- * cli_http_stop. */
+ * cli_http_stop; starts and stops may come from any thread (libcurl's
+ * global start runs on the first, its cleanup on the last stop). */
 hv_status cli_http_start(char *err, size_t errlen);
 void cli_http_stop(void);
-/* 1 when libcurl is loaded (a cli_http_start succeeded once). */
+/* 1 when libcurl is started (a cli_http_start not yet stopped). */
 int cli_curl_ready(void);
 
 #ifndef CLI_CURLLIB_INSIDE

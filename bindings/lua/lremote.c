@@ -239,13 +239,13 @@ static void push_rcase(lua_State *L, int engine_idx, const char *ref)
 static int connect_to(rengine *re, const char *url, const char *token, char *err,
                       size_t errlen)
 {
-    static int curl_ready;
     json_t *answer = NULL;
     long http = 0;
-    hv_status started = curl_ready ? HV_OK : cli_http_start(err, errlen); /* loads libcurl */
+    /* loads libcurl the first time; kept started for the process's life
+     * (a connection may outlive this state's others) */
+    hv_status started = cli_http_start(err, errlen);
     if (started != HV_OK)
         return hv_status_exit_code(started);
-    curl_ready = 1;
     int code = cli_http_open(url, token, &re->s, err, errlen);
     if (!code)
         code = cli_http_call(re->s, "GET", "/v1/whoami", NULL, 1, &answer, &http, err,

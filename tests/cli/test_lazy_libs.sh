@@ -59,6 +59,21 @@ for dir in broken wrong; do
     expect_err '^haven: postgresql:// needs libpq \(libpq\.so\.[0-9]+\): ' \
         "a postgresql:// URL without libpq ($dir)"
     no_text "nobody" "$WORK/err" "the URL's user stays out of the message ($dir)"
+    # init of a postgresql:// store: the missing library is said before
+    # anything is built (no key file, no temporary database left behind).
+    mkdir "$WORK/initdir-$dir"
+    ( cd "$WORK/initdir-$dir" &&
+      TMPDIR="$WORK/initdir-$dir" HAVEN_STATE_DIR="$WORK/initdir-$dir" \
+          LD_LIBRARY_PATH="$WORK/$dir" "$HAVEN" --db "$BAD_PG" --as admin \
+          --now 2026-11-29T09:00:00Z init --simulated --agency CP \
+          --workflow "$SRC/workflows/iasc.yaml" --rules "$SRC/rules/default" \
+          >"$WORK/out" 2>"$WORK/err" )
+    RC=$?
+    expect_rc 69 "init of a postgresql:// store without libpq ($dir)"
+    expect_err '^haven: postgresql:// needs libpq \(libpq\.so\.[0-9]+\): ' \
+        "init of a postgresql:// store without libpq ($dir)"
+    left=$(ls -A "$WORK/initdir-$dir")
+    [ -z "$left" ] && pass || failt "init without libpq left files behind ($dir): $left"
     # --server without libcurl: one line, 69, before any connection.
     run_without "$WORK/$dir" --server "unix:$WORK/no.sock" show "$REF"
     expect_rc 69 "--server without libcurl ($dir)"
