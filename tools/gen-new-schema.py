@@ -3,12 +3,24 @@
 new_schema[]: the schema objects of DB (a database that init built step by
 step, every migration one after another), in the order they were made.
 
-Used when HV_NEW_SCHEMA_VERSION moves on: run this on a new database
-(`haven init`: the array so far plus the later migrations, whose schema
-tests/test_migrations.c proves the same as one migrated step by step),
-replace the array, set the version, and add to new_schema_rows the rows
-the later migrations write into an empty file, if any.  The test fails
-while the two differ."""
+Used when HV_NEW_SCHEMA_VERSION moves on (engine/newschema.h says it all):
+after adding a migration (schema N to N+1), run this on a new database (`haven init`: the
+array so far plus the later migrations, whose schema tests/test_migrations.c
+proves the same as one migrated step by step), replace the array and set
+HV_NEW_SCHEMA_VERSION.  This prints objects only, never rows: by hand,
+  - add to new_schema_rows (newschema.c) every row the migrations passed
+    write into an empty file, in their order;
+  - mirror in hv__store_create_schema what a C hook of those migrations
+    writes on an empty file (migrate.c's hv__store_migrate_steps calls
+    hv__chain_anchor after the step to HV_SCHEMA_CHAIN_KEYED, mirrored by
+    hv__chain_anchor(e, 0); lean_checks after the step to
+    HV_SCHEMA_LEAN_CHECKS edits sqlite_schema, which this script reads);
+  - undo the new step in the tests' hand-written downgrades of a new
+    database: tests/test_migrations.c schema_8_text_name_keys_become_blobs
+    and tests/cli/test_chain.sh section 9 ("Downgrading the schema").
+test_migrations (a_new_database_is_the_one_every_migration_makes) compares
+an empty file made at once with one made by every step from 0, schema and
+every row, and fails while the two differ."""
 import sqlite3
 import sys
 
