@@ -5,6 +5,7 @@
  */
 #include "sealcheck.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,53 +105,32 @@ finish:
     return hv__store_commit(e);
 }
 
-/* The sweep's findings: how many values do not open, and the first
- * LISTED_MAX of them named in text. */
+/* A value that does not open: where, and why (a constant string). */
 typedef struct {
-    int64_t failed;
-    char text[LISTED_MAX * 80];
-    size_t len;
-} seal_findings;
+    const hv_sealed_table *t;
+    const char *column, *why;
+    int64_t row, case_id;
+} seal_failure;
 
-/* Notes in f that t.column of row (of case case_id, 0: none) does not
- * open (why); the case named by its reference only when it looks like
- * one. */
-static hv_status note_failure(hv_engine *e, const hv_sealed_table *t,
-                              const char *column, int64_t row, int64_t case_id,
-                              const char *why, seal_findings *f)
-{
-    if (!strcmp(why, "out of memory"))
-        return hv__fail(e, HV_NOMEM, "out of memory");
-    if (f->failed++ >= LISTED_MAX)
-        return HV_OK;
-    /* a reference edited in the file may hold anything: echoed only when
-     * it looks like one */
-    char *ref = NULL;
-    hv_status s = case_id ? hv__store_query_text(e, "reading the sealed values",
-                                                 "SELECT ref FROM cases WHERE"
-                                                 " id = ?1",
-                                                 &ref, "i", case_id)
-                          : HV_OK;
-    if (s)
-        return s;
-    int w = snprintf(f->text + f->len, sizeof f->text - f->len,
-                     "%s%s.%s row %lld (case %s)", f->len ? "; " : "", t->table,
-                     column, (long long)row,
-                     !ref                 ? "none"
-                     : hv__echo_safe(ref) ? ref
-                                          : "not shown");
-    hv__free(ref);
-    if (w > 0 && (size_t)w < sizeof f->text - f->len)
-        f->len += (size_t)w;
-    return HV_OK;
-}
+/* One sweep over the sealed columns on db (the engine's own connection,
+ * or a reading connection of its own on a thread: seal_job), opening the
+ * values with e's key (which it only reads).  Its findings: how many
+ * values do not open and the first LISTED_MAX of them; rc and nomem: the
+ * sweep did not finish (SQLite's code, or out of memory). */
+typedef struct {
+    hv_engine *e;
+    sqlite3 *db;
+    int64_t failed;
+    seal_failure listed[LISTED_MAX];
+    int rc, nomem;
+    _Atomic int stop; /* the thread's sweep is no longer wanted */
+} seal_sweep;
 
 /* Checks sealed column i (of t, named column) of st's row (rowid, case
- * id, the columns) and notes it in f when it does not open.  HV_NOMEM
- * when out of memory. */
-static hv_status check_value(hv_engine *e, const hv_sealed_table *t,
-                             const char *column, sqlite3_stmt *st, int i,
-                             seal_findings *f)
+ * id, the sealed columns...): a BLOB must open for this place (or, without
+ * the key, be in the bound format); text only as a placeholder. */
+static void check_value(seal_sweep *w, const hv_sealed_table *t, const char *column,
+                        sqlite3_stmt *st, int i)
 {
     int64_t row = sqlite3_column_int64(st, 0);
     const char *why = "the value is not sealed";
@@ -158,32 +138,37 @@ static hv_status check_value(hv_engine *e, const hv_sealed_table *t,
     size_t n = 0;
     int type = sqlite3_column_type(st, i);
     if (type == SQLITE_NULL)
-        return HV_OK;
+        return;
     if (type != SQLITE_BLOB &&
         hv__seal_placeholder(sqlite3_column_text(st, i),
                              (size_t)sqlite3_column_bytes(st, i)))
         why = NULL;
     else if (type == SQLITE_BLOB)
-        why = hv__crypto_open(e, t->table, column, row, sqlite3_column_blob(st, i),
+        why = hv__crypto_open(w->e, t->table, column, row, sqlite3_column_blob(st, i),
                               (size_t)sqlite3_column_bytes(st, i), &plain, &n);
     if (plain) {
         sodium_memzero(plain, n);
         hv__free(plain);
     }
-    return why ? note_failure(e, t, column, row, sqlite3_column_int64(st, 1), why, f)
-               : HV_OK;
+    if (!why)
+        return;
+    if (!strcmp(why, "out of memory")) {
+        w->nomem = 1;
+        return;
+    }
+    if (w->failed < LISTED_MAX)
+        w->listed[w->failed] = (seal_failure){t, column, why, row,
+                                              sqlite3_column_int64(st, 1)};
+    w->failed++;
 }
 
-/* Sweeps the sealed columns of t into f: one scan of the table, every
- * sealed column of each row (the case's reference read only for a value
- * that does not open). */
-static hv_status check_table(hv_engine *e, const hv_sealed_table *t,
-                             seal_findings *f)
+/* Sweeps the sealed columns of t: one scan of the table, every sealed
+ * column of each row. */
+static void check_table(seal_sweep *w, const hv_sealed_table *t)
 {
     char sql[512] = "";
     size_t len = 0;
     sqlite3_stmt *st = NULL;
-    hv_status s = HV_OK;
     /* rowid: the row's id (INTEGER PRIMARY KEY), whatever its name */
     sql_add(sql, sizeof sql, &len, "SELECT rowid, ",
             t->case_column ? t->case_column : "NULL", (const char *)NULL);
@@ -191,30 +176,136 @@ static hv_status check_table(hv_engine *e, const hv_sealed_table *t,
         sql_add(sql, sizeof sql, &len, ", ", t->columns[c], (const char *)NULL);
     sql_add(sql, sizeof sql, &len, " FROM ", t->table, " ORDER BY rowid",
             (const char *)NULL);
-    if ((s = hv__store_prepare(e, sql, &st)))
-        return s;
-    int rc = SQLITE_DONE;
-    while (!s && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        for (size_t c = 0; !s && t->columns[c]; c++)
-            s = check_value(e, t, t->columns[c], st, (int)c + 2, f);
-    hv__store_finalize(e, st);
-    if (!s && rc != SQLITE_DONE)
-        s = hv__sql_fail(e, rc, "reading the sealed values");
-    return s;
+    int rc = sqlite3_prepare_v2(w->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        w->rc = rc;
+        return;
+    }
+    while (!w->nomem && !w->stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        for (size_t c = 0; !w->nomem && t->columns[c]; c++)
+            check_value(w, t, t->columns[c], st, (int)c + 2);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        w->rc = rc;
+}
+
+static void sweep(seal_sweep *w)
+{
+    for (size_t t = 0; !w->rc && !w->nomem && !w->stop && t < hv__sealed_count; t++)
+        check_table(w, &hv__sealed_tables[t]);
+}
+
+/* The sweep's outcome on e: HV_OK when every value opens; else HV_INVALID
+ * with one line naming each value that does not (table.column, row id and
+ * the case, by its reference only when it looks like one: a reference
+ * edited in the file may hold anything), the first LISTED_MAX. */
+static hv_status report(hv_engine *e, const seal_sweep *w)
+{
+    char text[LISTED_MAX * 80];
+    size_t len = 0;
+    if (w->nomem)
+        return hv__fail(e, HV_NOMEM, "out of memory");
+    if (w->rc)
+        return hv__sql_fail(e, w->rc, "reading the sealed values");
+    if (!w->failed)
+        return HV_OK;
+    text[0] = '\0';
+    for (int64_t k = 0; k < w->failed && k < LISTED_MAX; k++) {
+        const seal_failure *f = &w->listed[k];
+        char *ref = NULL;
+        hv_status s = f->case_id ? hv__store_query_text(e, "reading the sealed values",
+                                                        "SELECT ref FROM cases WHERE"
+                                                        " id = ?1",
+                                                        &ref, "i", f->case_id)
+                                 : HV_OK;
+        if (s)
+            return s;
+        int n = snprintf(text + len, sizeof text - len, "%s%s.%s row %lld (case %s)",
+                         len ? "; " : "", f->t->table, f->column, (long long)f->row,
+                         !ref                 ? "none"
+                         : hv__echo_safe(ref) ? ref
+                                              : "not shown");
+        hv__free(ref);
+        if (n > 0 && (size_t)n < sizeof text - len)
+            len += (size_t)n;
+    }
+    return hv__fail(e, HV_INVALID,
+                    "audit verify: %lld sealed value%s do%s not open (moved or "
+                    "copied from another row or column, or changed): %s%s",
+                    (long long)w->failed, w->failed == 1 ? "" : "s",
+                    w->failed == 1 ? "es" : "", text,
+                    w->failed > LISTED_MAX ? "; and more" : "");
 }
 
 hv_status hv__seals_check(hv_engine *e)
 {
-    seal_findings f = {0};
+    seal_sweep w = {.e = e, .db = e->db};
+    sweep(&w);
+    return report(e, &w);
+}
+
+/* ---- the sweep on a thread of its own --------------------------------------- */
+
+struct hv_seal_job {
+    pthread_t thread;
+    seal_sweep w;
+};
+
+static void *sweep_thread(void *arg)
+{
+    struct hv_seal_job *job = arg;
+    seal_sweep *w = &job->w;
+    /* one read transaction: one snapshot of every table */
+    int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        sweep(w);
+    else
+        w->rc = rc;
+    sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+hv_seal_job *hv__seals_check_start(hv_engine *e)
+{
+    if (e->pg || !e->path)
+        return NULL;
+    struct hv_seal_job *job = hv__calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->w.e = e;
+    /* (as the engine's own connection: no trust in the file's schema) */
+    if (sqlite3_open_v2(e->path, &job->w.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(job->w.db, 5000) != SQLITE_OK ||
+        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL) ||
+        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL) ||
+        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
+                          (int *)NULL) ||
+        sqlite3_exec(job->w.db, "PRAGMA cache_size=-8192", NULL, NULL, NULL) ||
+        pthread_create(&job->thread, NULL, sweep_thread, job) != 0) {
+        sqlite3_close(job->w.db);
+        hv__free(job);
+        return NULL;
+    }
+    return job;
+}
+
+hv_status hv__seals_check_end(hv_engine *e, hv_seal_job *job, int wanted)
+{
+    if (!job)
+        return wanted ? hv__seals_check(e) : HV_OK;
+    if (!wanted) {
+        job->w.stop = 1;
+        sqlite3_interrupt(job->w.db); /* (thread safe) */
+    }
+    pthread_join(job->thread, NULL);
+    sqlite3_close(job->w.db);
+    job->w.db = e->db;
     hv_status s = HV_OK;
-    for (size_t t = 0; !s && t < hv__sealed_count; t++)
-        s = check_table(e, &hv__sealed_tables[t], &f);
-    if (s || !f.failed)
-        return s;
-    return hv__fail(e, HV_INVALID,
-                    "audit verify: %lld sealed value%s do%s not open (moved or "
-                    "copied from another row or column, or changed): %s%s",
-                    (long long)f.failed, f.failed == 1 ? "" : "s",
-                    f.failed == 1 ? "es" : "", f.text,
-                    f.failed > LISTED_MAX ? "; and more" : "");
+    if (wanted)
+        /* a sweep the thread could not finish runs again here, where its
+         * failure is the engine's to report */
+        s = job->w.rc || job->w.nomem ? hv__seals_check(e) : report(e, &job->w);
+    hv__free(job);
+    return s;
 }

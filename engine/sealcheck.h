@@ -31,4 +31,14 @@ hv_status hv__seals_bind(hv_engine *e);
  * case's reference; never a value), the first 10 of them. */
 hv_status hv__seals_check(hv_engine *e);
 
+/* The same sweep on a thread of its own, beside the chain's walk: started
+ * on a reading connection of its own to the SQLite file (one snapshot; e's
+ * key, which it only reads); NULL when it cannot be (a PostgreSQL store, no
+ * thread, no connection).  hv__seals_check_end waits for it and, when
+ * wanted, reports as hv__seals_check (with job NULL, runs it here); a sweep
+ * the thread could not finish (busy, out of memory) runs again here. */
+typedef struct hv_seal_job hv_seal_job;
+hv_seal_job *hv__seals_check_start(hv_engine *e);
+hv_status hv__seals_check_end(hv_engine *e, hv_seal_job *job, int wanted);
+
 #endif
