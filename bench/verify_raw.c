@@ -34,7 +34,9 @@
  * with its associated data "haven-v2 TABLE.COLUMN#ROWID" into one reused
  * buffer (placeholders {} and [] are text and skipped, as the engine
  * does).  raw_verify is the two together: the same checks as `audit
- * verify`, each done the plainest way.
+ * verify`, each done the plainest way, side by side on two threads (each
+ * with a connection of its own), as `audit verify` runs them on a SQLite
+ * file: its time is the wall time of both.
  *
  * What all of them leave out, which `audit verify` also does and which
  * costs little: the chain's two starts and the anchor in meta, the check
@@ -47,6 +49,7 @@
  */
 #include "verify_raw.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -295,11 +298,32 @@ double raw_verify_seals(const char *db_path, long *bytes)
     return now_sec() - t0;
 }
 
+/* raw_verify_seals on a thread of its own (its own connection). */
+typedef struct {
+    const char *db_path;
+    long opened;
+} seals_arg;
+
+static void *seals_thread(void *p)
+{
+    seals_arg *a = p;
+    raw_verify_seals(a->db_path, &a->opened);
+    return NULL;
+}
+
 double raw_verify(const char *db_path, long *bytes)
 {
-    long hashed = 0, opened = 0;
-    double t = raw_verify_chain(db_path, &hashed) + raw_verify_seals(db_path, &opened);
+    long hashed = 0;
+    seals_arg a = {db_path, 0};
+    pthread_t th;
+    double t0 = now_sec();
+    /* the two jobs side by side on two cores, as the engine does them */
+    if (pthread_create(&th, NULL, seals_thread, &a) != 0)
+        die("cannot start a thread", db_path);
+    raw_verify_chain(db_path, &hashed);
+    pthread_join(th, NULL);
+    double t = now_sec() - t0;
     if (bytes)
-        *bytes = hashed + opened;
+        *bytes = hashed + a.opened;
     return t;
 }

@@ -7,9 +7,10 @@
 #ifndef HV_VERIFY_RAW_H
 #define HV_VERIFY_RAW_H
 
-/* The same checks as `audit verify`, raw: raw_verify_chain then
- * raw_verify_seals; out: *bytes, the bytes hashed plus the sealed bytes
- * opened (may be NULL). */
+/* The same checks as `audit verify`, raw: raw_verify_chain beside
+ * raw_verify_seals on a second thread (as the engine runs them on a SQLite
+ * file); seconds of wall time; out: *bytes, the bytes hashed plus the
+ * sealed bytes opened (may be NULL). */
 double raw_verify(const char *db_path, long *bytes);
 
 /* The keyed audit chain of the database at db_path checked with plain
