@@ -156,6 +156,11 @@ struct hv_engine {
         int reads;                  /* read events appended */
         int64_t total_changes;      /* sqlite3_total_changes64 at begin */
     } seen_tx;
+    /* PRAGMA schema_version when the schema was last compared with the
+     * one Haven makes (digest.c; 0: never, as no file's is), and whether
+     * it was that one. */
+    int64_t schema_checked;
+    int schema_havens;
     int digest_ready, digest_tables;
     unsigned digest_keyed; /* bit i: table i's first column is its key */
 #define HV_DIGEST_MAX_TABLES 32

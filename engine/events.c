@@ -262,9 +262,13 @@ static hv_status chain_event(hv_engine *e, hv_time at, const char *actor,
         e->head.pending = 1;
         e->head.seq = r.seq;
         memcpy(e->head.hash, hash, sizeof hash);
-        /* a read carries the last digest on unchecked: never a fresh one */
+        /* a read carries the last digest on unchecked, and a new case's
+         * covers only the tables it wrote (rows planted beforehand under
+         * its id in others are for the next change's full check to find):
+         * neither is a fresh digest of all the case's rows */
         int read = hv__event_is_read(kind);
-        hv__store_note_event(e, case_id, read, has_digest && !read ? digest : NULL);
+        hv__store_note_event(e, case_id, read,
+                             has_digest && !read && !written ? digest : NULL);
     }
     return s;
 }

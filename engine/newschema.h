@@ -20,8 +20,8 @@
  * changed (the snapshot, then the steps after it); to make them at N+1
  * directly, move the snapshot on:
  *  1. Build: `haven init` a new database (the snapshot plus the new step)
- *     and run tools/gen-new-schema.py on it; replace new_schema[]
- *     (newschema.c) with what it prints and set HV_NEW_SCHEMA_VERSION.
+ *     and run tools/gen-new-schema.py on it; replace hv__new_schema[]
+ *     (schemasql.c) with what it prints and set HV_NEW_SCHEMA_VERSION.
  *  2. Rows: the script prints objects only.  Add to new_schema_rows every
  *     row the steps passed write into an EMPTY file, in their order (as it
  *     mirrors the step to schema 5's audit_chain_from and the step to 7's
@@ -52,7 +52,12 @@
 
 #include "haven.h"
 
-/* The schema version new_schema[] (newschema.c) is. */
+/* The schema version hv__new_schema[] (schemasql.c) is.  While a file's
+ * schema is exactly that one (hv__schema_is_new_schema: no trigger
+ * planted to edit rows behind its digests), a long-lived engine may skip
+ * re-reading a case it changed last (digest.c); after a migration that
+ * changes the schema and the snapshot has not caught up with, it always
+ * re-reads. */
 #define HV_NEW_SCHEMA_VERSION 16
 
 /* Writes the schema of version `to` (1 to HV_SCHEMA_VERSION) on e's empty

@@ -352,12 +352,15 @@ static int run_cached(hv_engine *e, const char *sql)
 
 /* ---- the case digest last committed (core.h: e->seen) ---------------------- */
 
-/* The connection's PRAGMA data_version into *v; 0, or -1 when unread. */
+/* The connection's PRAGMA data_version into *v; 0, or -1 when unread
+ * (leaving no error behind: only a speed-up is lost). */
 static int data_version(hv_engine *e, int64_t *v)
 {
     sqlite3_stmt *st = NULL;
-    if (hv__store_prepare(e, "PRAGMA data_version", &st) != HV_OK)
+    if (hv__store_prepare(e, "PRAGMA data_version", &st) != HV_OK) {
+        hv__clear_error(e);
         return -1;
+    }
     int rc = sqlite3_step(st);
     *v = sqlite3_column_int64(st, 0);
     hv__store_finalize(e, st);
@@ -388,23 +391,30 @@ void hv__store_note_event(hv_engine *e, int64_t case_id, int read,
         memcpy(e->seen_tx.last.digest, digest, sizeof e->seen_tx.last.digest);
 }
 
+/* Just before COMMIT, while the change still holds the write lock (no
+ * other connection can commit in between): the data version the kept
+ * digest will go with (after the COMMIT, another writer could already
+ * have committed and be counted in it).  0 when there is none to keep. */
+static void seen_precommit(hv_engine *e)
+{
+    if (e->batch || e->pg || !e->seen_tx.changes || !e->seen_tx.last.case_id ||
+        data_version(e, &e->seen_tx.last.data_version) != 0)
+        e->seen_tx.last.case_id = 0;
+}
+
 /* The change committed.  One that appended change events keeps the fresh
  * digest of the last (or nothing, when it digested no case's rows); one
  * that wrote nothing but read events (a "viewed") changed no case's row
  * and keeps what was kept; any other forgets it. */
 static void seen_commit(hv_engine *e)
 {
-    int64_t v = 0;
     int reads_only = e->seen_tx.changes == 0 &&
                      sqlite3_total_changes64(e->db) - e->seen_tx.total_changes ==
                          e->seen_tx.reads;
     if (e->batch || e->pg || !reads_only)
         sodium_memzero(&e->seen, sizeof e->seen);
-    if (!e->batch && !e->pg && e->seen_tx.changes && e->seen_tx.last.case_id &&
-        data_version(e, &v) == 0) {
+    if (e->seen_tx.last.case_id)
         e->seen = e->seen_tx.last;
-        e->seen.data_version = v;
-    }
     sodium_memzero(&e->seen_tx, sizeof e->seen_tx);
 }
 
@@ -465,6 +475,7 @@ hv_status hv__store_commit(hv_engine *e)
         hv__store_rollback(e);
         return st;
     }
+    seen_precommit(e);
     int rc = e->batch_change == 2 ? SQLITE_OK
              : run_cached(e, e->batch ? "RELEASE hv_change" : "COMMIT");
     if (rc != SQLITE_OK) {

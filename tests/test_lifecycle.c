@@ -1098,6 +1098,105 @@ static void rows_edited_before_another_cases_change_are_refused(void **state)
     refused(f, "assess", BIA, HV_INVALID, "changed outside Haven");
 }
 
+/* Another process commits in the moment after this engine's COMMIT (made
+ * real with a statement trace: the first statement after it runs the
+ * other writer's edit).  The data version the engine keeps must be the
+ * one from before that commit, so its next change reads the rows again. */
+static struct {
+    int armed, after_commit;
+    const char *path;
+} race;
+
+static int edit_after_commit(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type, (void)ctx, (void)x;
+    const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+    if (!race.armed || !sql)
+        return 0;
+    if (!strcmp(sql, "COMMIT")) {
+        race.after_commit = 1;
+    } else if (race.after_commit) {
+        race.armed = 0;
+        sqlite3 *other = NULL;
+        if (sqlite3_open(race.path, &other) != SQLITE_OK ||
+            sqlite3_exec(other, "UPDATE cases SET urgency = CASE urgency WHEN 'high' "
+                                "THEN 'normal' ELSE 'high' END", NULL, NULL, NULL) != SQLITE_OK)
+            race.path = NULL; /* (the test fails below) */
+        sqlite3_close(other);
+    }
+    return 0;
+}
+
+static void rows_edited_just_after_a_commit_are_refused(void **state)
+{
+    fixture *f = *state;
+    TU_SKIP_ON_PG("the SQLite file's data version");
+    race.path = db(f);
+    race.armed = 1;
+    race.after_commit = 0;
+    sqlite3_trace_v2(f->e->db, SQLITE_TRACE_STMT, edit_after_commit, NULL);
+    to_comprehensive(f);
+    sqlite3_exec(f->e->db, "SELECT 1", NULL, NULL, NULL); /* (if nothing ran after) */
+    sqlite3_trace_v2(f->e->db, 0, NULL, NULL);
+    assert_int_equal(race.armed, 0);
+    assert_non_null(race.path);
+    advance(f, DAY);
+    refused(f, "assess", BIA, HV_INVALID, "changed outside Haven");
+}
+
+/* A trigger planted in the file edits the child's rows after each of the
+ * engine's digests: the change that first runs it passes (its rows were
+ * as digested before it), the next one must not take the rows on trust
+ * (the schema is no longer Haven's own). */
+static void a_planted_trigger_is_not_trusted(void **state)
+{
+    fixture *f = *state;
+    TU_SKIP_ON_PG("a trigger in the SQLite file");
+    to_comprehensive(f);
+    sqlite3 *other = tu_sql_open(db(f));
+    assert_non_null(other);
+    assert_int_equal(sqlite3_exec(other, "CREATE TRIGGER planted AFTER INSERT ON events"
+                                         " WHEN NEW.kind <> 'viewed' BEGIN UPDATE persons"
+                                         " SET sex = 'male' WHERE role = 'child'; END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    tu_sql_close(other);
+    advance(f, 6 * DAY);
+    ok(f, "assess", BIA);
+    advance(f, DAY);
+    refused(f, "plan", PLAN, HV_INVALID, "changed outside Haven");
+}
+
+/* Rows planted beforehand under the id the next case will get (ids are
+ * predictable): a new case's digest covers only the tables registration
+ * wrote, so the engine must not take it for all the case's rows. */
+static void rows_planted_for_the_next_case_are_refused(void **state)
+{
+    fixture *f = *state;
+    TU_SKIP_ON_PG("rows planted in the SQLite file past its foreign keys");
+    sqlite3 *other = tu_sql_open(db(f));
+    assert_non_null(other);
+    char *err = NULL;
+    sqlite3_exec(other, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
+    if (sqlite3_exec(other, "INSERT INTO approvals (case_id, subject, status, requested_at,"
+                            " requested_by) VALUES ((SELECT max(id) + 1 FROM cases),"
+                            " 'closure', 'approved', 0, 1)",
+                     NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s", err ? err : "?");
+    tu_sql_close(other);
+    char *second = NULL, *out = NULL;
+    assert_int_equal(hv_case_register(f->e, NOOR, HV_REGISTER_FORCE, &second), HV_OK);
+    advance(f, DAY);
+    hv_status st = hv_case_step(f->e, second, "assess",
+                                "{\"kind\":\"initial\",\"safety\":\"ok\","
+                                "\"needs\":[\"psychosocial_support\"]}",
+                                0, &out);
+    hv_free(out);
+    hv_free(second);
+    assert_int_equal(st, HV_INVALID);
+    assert_non_null(strstr(hv_errmsg(f->e), "changed outside Haven"));
+}
+
 /* ---- the due list ----------------------------------------------------------- */
 
 static json_t *due_list(fixture *f, const hv_due_filter *flt)
@@ -1226,6 +1325,9 @@ int main(void)
         T(rows_edited_beside_a_live_engine_are_refused),
         T(rows_edited_beside_a_live_engine_are_refused_after_a_read),
         T(rows_edited_before_another_cases_change_are_refused),
+        T(rows_edited_just_after_a_commit_are_refused),
+        T(a_planted_trigger_is_not_trusted),
+        T(rows_planted_for_the_next_case_are_refused),
         T(due_list_orders_overdue_first_and_filters),
 #undef T
     };

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""gen-new-schema.py DB - prints the C text of engine/newschema.c's
-new_schema[]: the schema objects of DB (a database that init built step by
+"""gen-new-schema.py DB - prints the C text of engine/schemasql.c's
+hv__new_schema[]: the schema objects of DB (a database that init built step by
 step, every migration one after another), in the order they were made.
 
 Used when HV_NEW_SCHEMA_VERSION moves on (engine/newschema.h says it all):

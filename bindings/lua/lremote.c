@@ -21,6 +21,7 @@
 #include "lremote.h"
 
 #include <lauxlib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,15 @@ static void push_rcase(lua_State *L, int engine_idx, const char *ref)
     lua_setiuservalue(L, -2, 1);
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static hv_status curl_started;
+static char curl_why[400];
+
+static void curl_start(void)
+{
+    curl_started = cli_http_start(curl_why, sizeof curl_why);
+}
+
 /* Opens url (with token, or NULL for HAVEN_TOKEN / the token file) into re
  * and asks the server who we are.  0, or the exit code with err. */
 static int connect_to(rengine *re, const char *url, const char *token, char *err,
@@ -241,11 +251,13 @@ static int connect_to(rengine *re, const char *url, const char *token, char *err
 {
     json_t *answer = NULL;
     long http = 0;
-    /* loads libcurl the first time; kept started for the process's life
-     * (a connection may outlive this state's others) */
-    hv_status started = cli_http_start(err, errlen);
-    if (started != HV_OK)
-        return hv_status_exit_code(started);
+    /* libcurl loaded and started once for the process's life (a
+     * connection may outlive the state that made it) */
+    pthread_once(&curl_once, curl_start);
+    if (curl_started != HV_OK) {
+        snprintf(err, errlen, "%s", curl_why);
+        return hv_status_exit_code(curl_started);
+    }
     int code = cli_http_open(url, token, &re->s, err, errlen);
     if (!code)
         code = cli_http_call(re->s, "GET", "/v1/whoami", NULL, 1, &answer, &http, err,
