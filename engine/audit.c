@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "chainverify.h"
 #include "checkpoint.h"
+#include "digest.h"
 #include "engine.h"
 #include "error.h"
 #include "events.h"
@@ -119,7 +120,8 @@ static hv_status verify(hv_engine *e, const char *checkpoint_json, int deep,
         json_decref(cases);
         return s;
     }
-    if ((s = hv__seals_check_end(e, seals, 1)) || (deep && (s = check_counters(e)))) {
+    if ((s = hv__seals_check_end(e, seals, 1)) || (s = hv__schema_guard(e)) ||
+        (deep && (s = check_counters(e)))) {
         json_decref(cases);
         return s;
     }

@@ -161,6 +161,8 @@ struct hv_engine {
      * it was that one. */
     int64_t schema_checked;
     int schema_havens;
+    int schema_foreign; /* triggers and views Haven did not make (-1: unread) */
+    char schema_foreign_names[200];
     int digest_ready, digest_tables;
     unsigned digest_keyed; /* bit i: table i's first column is its key */
 #define HV_DIGEST_MAX_TABLES 32

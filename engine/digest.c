@@ -314,28 +314,53 @@ void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size)
         snprintf(buf, size, "case #%lld", (long long)case_id);
 }
 
-/* 1 when the file's schema is exactly the one Haven makes
- * (schemasql.h), checked again only when PRAGMA schema_version moves.
- * (After a migration the snapshot has not caught up with, the two differ
- * and every change re-reads its case.) */
-static int schema_is_havens(hv_engine *e)
+/* Reads the file's schema again when PRAGMA schema_version has moved
+ * since (e->schema_checked): whether it is exactly the one Haven makes
+ * (schemasql.h) and which triggers and views it holds that Haven did not
+ * make.  0, or -1 when the version cannot be read. */
+static int schema_read(hv_engine *e)
 {
     sqlite3_stmt *st = NULL;
     int64_t version = -1;
     if (hv__store_prepare(e, "PRAGMA schema_version", &st) != HV_OK) {
         hv__clear_error(e);
-        return 0;
+        return -1;
     }
     if (sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int64(st, 0);
     hv__store_finalize(e, st);
     if (version < 0)
-        return 0;
+        return -1;
     if (version != e->schema_checked) {
         e->schema_checked = version;
         e->schema_havens = hv__schema_is_new_schema(e->db);
+        e->schema_foreign = hv__schema_foreign_code(e->db, e->schema_foreign_names,
+                                                    sizeof e->schema_foreign_names);
     }
-    return e->schema_havens;
+    return 0;
+}
+
+/* 1 when the file's schema is exactly the one Haven makes.  (After a
+ * migration the snapshot has not caught up with, the two differ and every
+ * change re-reads its case.) */
+static int schema_is_havens(hv_engine *e)
+{
+    return schema_read(e) == 0 && e->schema_havens;
+}
+
+hv_status hv__schema_guard(hv_engine *e)
+{
+    if (e->pg || schema_read(e) != 0 || e->schema_foreign <= 0)
+        return HV_OK;
+    return hv__fail(e, HV_INVALID,
+                    "%s: the database holds %d trigger%s or view%s Haven did not "
+                    "make (%s), which could change rows behind the audit chain; "
+                    "nothing is recorded while %s there: drop %s, then run "
+                    "haven audit verify --deep",
+                    e->path, e->schema_foreign, e->schema_foreign == 1 ? "" : "s",
+                    e->schema_foreign == 1 ? "" : "s", e->schema_foreign_names,
+                    e->schema_foreign == 1 ? "it is" : "they are",
+                    e->schema_foreign == 1 ? "it" : "them");
 }
 
 hv_status hv__case_digest_unchanged(hv_engine *e, int64_t case_id,

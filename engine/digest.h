@@ -60,6 +60,13 @@ hv_status hv__case_last_digest(hv_engine *e, int64_t case_id,
  * when hv__echo_safe allows it, else "case #ID", into buf. */
 void hv__case_name(const char *ref, int64_t case_id, char *buf, size_t size);
 
+/* HV_INVALID (naming them, never their code) when the SQLite file holds a
+ * trigger or view Haven did not make: code planted in the file runs inside
+ * Haven's own writes, so it could change a case's rows before or after its
+ * digest is taken.  Every change event of a case and `audit verify` ask
+ * first; read again only when the schema changes.  HV_OK on PostgreSQL. */
+hv_status hv__schema_guard(hv_engine *e);
+
 /* Before a change to case_id: its rows must still digest as its last
  * event recorded (else a change would record a fresh digest over rows
  * edited outside Haven, and bless them).  HV_OK when they do, when the

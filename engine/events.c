@@ -143,6 +143,9 @@ static hv_status event_digest(hv_engine *e, int64_t case_id, const char *kind,
     if (case_id <= 0)
         return HV_OK;
     if (!hv__event_is_read(kind)) {
+        hv_status g = hv__schema_guard(e);
+        if (g)
+            return g;
         *has = 1;
         /* a case made in this change: only the tables it wrote */
         return written ? hv__case_digest_new(e, case_id, written, out)

@@ -337,3 +337,44 @@ int hv__schema_is_new_schema(sqlite3 *db)
     sqlite3_finalize(st);
     return same && rc == SQLITE_DONE && matched == hv__new_schema_count;
 }
+
+int hv__schema_foreign_code(sqlite3 *db, char *names, size_t size)
+{
+    static const char sql[] =
+        "SELECT name, sql FROM sqlite_schema WHERE type IN ('trigger', 'view')"
+        " ORDER BY name";
+    sqlite3_stmt *st = NULL;
+    size_t used = 0;
+    int n = 0, rc;
+    if (size)
+        names[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        size_t i = 0;
+        while (text && i < hv__new_schema_count && strcmp(text, hv__new_schema[i]))
+            i++;
+        if (text && i < hv__new_schema_count)
+            continue;
+        n++;
+        /* a name written into the file may hold anything: shown only when
+         * it is a plain identifier */
+        int plain = name && *name && strlen(name) <= 64;
+        for (const char *p = name; plain && *p; p++)
+            plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '_';
+        const char *shown = plain ? name : "(a name not shown)";
+        if (n <= 5 && used + strlen(shown) + 3 < size) {
+            memcpy(names + used, n > 1 ? ", " : "", n > 1 ? 2 : 0);
+            used += n > 1 ? 2 : 0;
+            memcpy(names + used, shown, strlen(shown) + 1);
+            used += strlen(shown);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? n : -1;
+}

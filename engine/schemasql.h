@@ -22,4 +22,10 @@ extern const size_t hv__new_schema_count;
  * when the schema cannot be read. */
 int hv__schema_is_new_schema(sqlite3 *db);
 
+/* How many triggers and views of db's main database are not among
+ * hv__new_schema (code that could change rows behind Haven's back), the
+ * first five named in names[size] (a name that is not a plain identifier
+ * as "(a name not shown)"); -1 when the schema cannot be read. */
+int hv__schema_foreign_code(sqlite3 *db, char *names, size_t size);
+
 #endif

@@ -92,6 +92,29 @@ sqlite3 "$HAVEN_DB" "INSERT INTO later_things (case_id, code) VALUES (1, 'x')"
 refused "a row added to a new table" --as amal --now $N note CP-2026-00001 text=x
 sqlite3 "$HAVEN_DB" "DELETE FROM later_things"
 
+# Code planted in the file: a trigger runs inside Haven's own writes, so it
+# could edit a case's rows before or after the digest is taken.  While the
+# file holds a trigger or view Haven did not make, no change is recorded
+# (65, naming it, nothing written) and audit verify fails naming it; once
+# dropped, both work again.
+run audit verify --deep; expect_rc 0 "clean before the planted trigger"
+sqlite3 "$HAVEN_DB" "CREATE TRIGGER planted_edit AFTER INSERT ON events BEGIN
+    UPDATE cases SET urgency = 'high' WHERE id = NEW.case_id; END"
+before=$(fingerprint)
+run --as amal --now $N note CP-2026-00002 text="with the trigger there"
+expect_rc 65 "a change while a planted trigger is there"
+expect_err "trigger or view Haven did not make \\(planted_edit\\)" "names the trigger"
+[ "$(fingerprint)" = "$before" ] && pass || failt "the refused change wrote something"
+run --as amal --now $N register --force child.name=Zqxguard4 child.age=9 child.sex=male \
+    location=Camp source=community concerns=child_labour consent.registration=caregiver
+expect_rc 65 "a registration while a planted trigger is there"
+run audit verify; expect_rc 65 "audit verify names the planted trigger"
+expect_err "planted_edit" "audit verify: the trigger's name"
+sqlite3 "$HAVEN_DB" "DROP TRIGGER planted_edit"
+run audit verify --deep; expect_rc 0 "the trigger dropped: verify passes"
+run --as amal --now $N note CP-2026-00002 text="the trigger gone"
+expect_rc 0 "the trigger dropped: changes go on"
+
 # A case whose last event predates the digests (an upgraded database) is
 # changed as before, and checked from then on.
 sqlite3 old.db < "$SRC/tests/fixtures/schema_v1.sql"
