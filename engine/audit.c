@@ -72,27 +72,32 @@ static hv_status check_given(hv_engine *e, const hv_chain_state *cs,
  * state) against a recount: HV_INVALID when they differ. */
 static hv_status check_counters(hv_engine *e)
 {
-    int64_t wrong = 0;
-    hv_status s = hv__task_due_days_check(e, &wrong);
-    if (s == HV_OK && wrong)
-        return hv__fail(e, HV_INVALID,
-                        "audit verify --deep: the count of open tasks per due "
-                        "day differs from a recount of the tasks on %lld day%s "
-                        "(changed outside haven)",
-                        (long long)wrong, wrong == 1 ? "" : "s");
-    if (s == HV_OK && (s = hv__risk_factors_check(e, &wrong)) == HV_OK && wrong)
-        s = hv__fail(e, HV_INVALID,
-                     "audit verify --deep: the risk factors kept per case "
-                     "differ from a recount of the risk decisions in %lld "
-                     "row%s (changed outside haven)",
-                     (long long)wrong, wrong == 1 ? "" : "s");
-    if (s == HV_OK && (s = hv__task_day_counts_check(e, &wrong)) == HV_OK && wrong)
-        s = hv__fail(e, HV_INVALID,
-                     "audit verify --deep: the counts of tasks per due day, "
-                     "kind, assignee and state differ from a recount of the "
-                     "tasks in %lld row%s (changed outside haven)",
-                     (long long)wrong, wrong == 1 ? "" : "s");
-    return s;
+    /* each counter's recount, what differs and in what unit (one line) */
+    static const struct {
+        hv_status (*check)(hv_engine *e, int64_t *wrong);
+        const char *what, *unit;
+    } counters[] = {
+        {hv__task_due_days_check,
+         "the count of open tasks per due day differs from a recount of the tasks on", "day"},
+        {hv__risk_factors_check,
+         "the risk factors kept per case differ from a recount of the risk decisions in",
+         "row"},
+        {hv__task_day_counts_check,
+         "the counts of tasks per due day, kind, assignee and state differ from a "
+         "recount of the tasks in", "row"},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        int64_t wrong = 0;
+        hv_status s = counters[i].check(e, &wrong);
+        if (s)
+            return s;
+        if (wrong)
+            return hv__fail(e, HV_INVALID,
+                            "audit verify --deep: %s %lld %s%s (changed outside haven)",
+                            counters[i].what, (long long)wrong, counters[i].unit,
+                            wrong == 1 ? "" : "s");
+    }
+    return HV_OK;
 }
 
 /* audit verify [--deep]: the walk, the checkpoints file (unless a

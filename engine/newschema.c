@@ -1,14 +1,13 @@
 /* newschema.c - a new database made directly at a recent schema
  * (newschema.h). */
 #include "newschema.h"
-#include "schemasql.h"
 
 #include "core.h"
 #include "error.h"
 #include "events.h"
 #include "migrate.h"
+#include "schemasql.h"
 #include "store.h"
-
 
 /* The rows migrations 0 to HV_NEW_SCHEMA_VERSION write into an empty
  * database, in their order: migration 5's start of the chain (entry 1)

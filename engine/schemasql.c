@@ -304,6 +304,17 @@ const char *const hv__new_schema[] = {
 
 const size_t hv__new_schema_count = sizeof hv__new_schema / sizeof hv__new_schema[0];
 
+/* The index of text among hv__new_schema (those marked in taken, when
+ * given, left out), or hv__new_schema_count when it is none of them. */
+static size_t index_of(const char *text, const unsigned char *taken)
+{
+    size_t i = 0;
+    while (text && i < hv__new_schema_count &&
+           ((taken && taken[i]) || strcmp(text, hv__new_schema[i])))
+        i++;
+    return text ? i : hv__new_schema_count;
+}
+
 int hv__schema_is_new_schema(sqlite3 *db)
 {
     /* every object with SQL but SQLite's own bookkeeping tables (whose
@@ -323,10 +334,7 @@ int hv__schema_is_new_schema(sqlite3 *db)
     size_t matched = 0;
     int rc, same = 1;
     while (same && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        size_t i = 0;
-        while (i < hv__new_schema_count && (seen[i] || strcmp(text, hv__new_schema[i])))
-            i++;
+        size_t i = index_of((const char *)sqlite3_column_text(st, 0), seen);
         if (i == hv__new_schema_count) {
             same = 0;
         } else {
@@ -354,11 +362,7 @@ int hv__schema_foreign_code(sqlite3 *db, char *names, size_t size)
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
-        const char *text = (const char *)sqlite3_column_text(st, 1);
-        size_t i = 0;
-        while (text && i < hv__new_schema_count && strcmp(text, hv__new_schema[i]))
-            i++;
-        if (text && i < hv__new_schema_count)
+        if (index_of((const char *)sqlite3_column_text(st, 1), NULL) < hv__new_schema_count)
             continue;
         n++;
         /* a name written into the file may hold anything: shown only when

@@ -304,7 +304,6 @@ hv_status hv__seals_check_end(hv_engine *e, hv_seal_job *job, int wanted)
     }
     pthread_join(job->thread, NULL);
     sqlite3_close(job->w.db);
-    job->w.db = e->db;
     hv_status s = HV_OK;
     if (wanted)
         /* a sweep the thread could not finish runs again here, where its
