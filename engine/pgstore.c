@@ -570,6 +570,22 @@ static sqlite3_module pg_module = {
 
 /* ---- opening a store ----------------------------------------------------- */
 
+/* HV_BUSY with *err "the connection to the server was lost ... try
+ * again" when res failed because the server went away (a failover, a
+ * restart: hv__pg_code), so the caller retries as on a lock; else HV_OK
+ * (the failure is the caller's to name). */
+static hv_status lost_connection(hv_pg *pg, const PGresult *res, char **err)
+{
+    int lost = 0;
+    hv__pg_code(pg->conn, res, &lost);
+    if (!lost)
+        return HV_OK;
+    char *msg = hv__pg_message(pg->conn, res, 1);
+    *err = hv__asprintf("%s", msg ? msg : "PostgreSQL: the connection to the server was lost");
+    sqlite3_free(msg);
+    return *err ? HV_BUSY : HV_NOMEM;
+}
+
 /* Reads the stored tables' columns into pg->tables (haven_tables lists
  * them with their rowid column; information about the columns from the
  * PostgreSQL catalogue). */
@@ -581,11 +597,16 @@ static hv_status load_tables(hv_pg *pg, char **err)
         " ON a.attrelid = to_regclass(quote_ident(h.name)) AND a.attnum > 0"
         " AND NOT a.attisdropped ORDER BY h.pos, a.attnum");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        *err = hv__asprintf("cannot read the store's tables: %s",
-                            PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                                ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "failed");
+        hv_status s = lost_connection(pg, res, err);
+        if (!s) {
+            *err = hv__asprintf("cannot read the store's tables: %s",
+                                PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                                    ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                                    : "failed");
+            s = HV_CORRUPT;
+        }
         PQclear(res);
-        return HV_CORRUPT;
+        return s;
     }
     int n = PQntuples(res);
     pg->tables = hv__calloc((size_t)n + 1, sizeof *pg->tables);
@@ -621,14 +642,17 @@ static hv_status load_tables(hv_pg *pg, char **err)
     return s;
 }
 
-/* The stored schema version (haven_store), or -1 when there is none. */
-static int stored_version(hv_pg *pg)
+/* The stored schema version (haven_store) into *version, -1 when there
+ * is none; HV_BUSY (lost_connection) when the server went away. */
+static hv_status stored_version(hv_pg *pg, int *version, char **err)
 {
     PGresult *res = PQexec(pg->conn, "SELECT value FROM haven_store WHERE key = 'schema_version'");
-    int v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
-                ? atoi(PQgetvalue(res, 0, 0)) : -1;
+    hv_status s = PQresultStatus(res) == PGRES_TUPLES_OK ? HV_OK
+                                                         : lost_connection(pg, res, err);
+    *version = s == HV_OK && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                   ? atoi(PQgetvalue(res, 0, 0)) : -1;
     PQclear(res);
-    return v;
+    return s;
 }
 
 hv_status hv__pg_open(const char *url, int busy_ms, sqlite3 *db, hv_pg **out_pg,
@@ -641,7 +665,9 @@ hv_status hv__pg_open(const char *url, int busy_ms, sqlite3 *db, hv_pg **out_pg,
     pg->db = db;
     pg->busy_ms = busy_ms;
     hv_status s = hv__pg_connect(url, busy_ms, &pg->conn, err);
-    int version = s == HV_OK ? stored_version(pg) : 0;
+    int version = 0;
+    if (s == HV_OK)
+        s = stored_version(pg, &version, err);
     if (s == HV_OK && version < 0) {
         char *shown = hv__pg_display(url);
         *err = hv__asprintf("%s: no haven database here (create one with 'haven init')",
