@@ -51,7 +51,6 @@
 #include "error.h"
 #include "access.h"
 
-#define MAX_ERRORS_LISTED 100
 #define GC_EVERY 4096 /* cases between explicit GC steps */
 
 /* ---- evaluating one case --------------------------------------------------------- */
@@ -75,7 +74,7 @@ static void add_error(hv_diff_run *d, int side_no, hv_hook h, char *msg)
         msg = hv__strdup(brief);
     }
     d->nerrors++;
-    if (d->nerrors <= MAX_ERRORS_LISTED) {
+    if (d->nerrors <= HV_DIFF_ERRORS_LISTED) {
         json_t *o = json_pack("{s:s%,s:s,s:s,s:s}", "ref",
                               hv__view_cell_str(&d->view.rec, &d->view.rec.ref),
                               d->view.rec.ref.len,
@@ -415,8 +414,7 @@ static json_t *pack_info(const hv_rules *r)
                      "hash", p->hash);
 }
 
-/* A second rules host for the stored pack in force.  out: *out. */
-static hv_status copy_rules(hv_engine *e, hv_rules *from, hv_rules **out)
+hv_status hv__diff_copy_host(hv_engine *e, const hv_rules *from, hv_rules **out)
 {
     char *err = NULL;
     hv_pack *pack = NULL;
@@ -473,7 +471,7 @@ hv_status hv__diff_init(hv_diff_run *d, hv_engine *e, const char *new_pack_dir,
         return hv__fail(e, HV_USAGE, "%s: the database has no rule pack in "
                                      "force to compare with", what);
     s = new_pack_dir ? load_new_pack(e, new_pack_dir, what, fresh)
-                     : copy_rules(e, current, fresh);
+                     : hv__diff_copy_host(e, current, fresh);
     if (s)
         return s;
     hv__view_side_init(&d->s[0], &d->view, current);
@@ -515,8 +513,7 @@ static int outsider_note(hv_diff_run *d, json_t *j)
     return bad ? -1 : 0;
 }
 
-/* The summary as JSON (a new reference; NULL when out of memory). */
-static json_t *summary(hv_diff_run *d)
+json_t *hv__diff_summary(hv_diff_run *d)
 {
     json_t *j = json_pack("{s:O,s:O,s:I,s:I,s:O,s:I,s:O}", "old", d->old_info,
                           "new", d->new_info, "cases_evaluated",
@@ -538,105 +535,6 @@ static json_t *summary(hv_diff_run *d)
         return NULL;
     }
     return j;
-}
-
-/* Audits a diff run over every open case (a manager's or an
- * administrator's): the packs compared, the hooks, the counts.  HV_OK or
- * the failure (message set). */
-static hv_status audit_diff(hv_diff_run *d, const char *new_pack_dir)
-{
-    json_t *data = json_pack("{s:O,s:O,s:s,s:i,s:I,s:I,s:I}", "old", d->old_info,
-                             "new", d->new_info, "new_from",
-                             new_pack_dir ? "folder" : "the pack in force",
-                             "hooks", (int)d->hooks, "cases_evaluated",
-                             (json_int_t)d->evaluated, "cases_changed",
-                             (json_int_t)d->nchanged, "rule_errors",
-                             (json_int_t)d->nerrors);
-    if (data && d->from_digest &&
-        json_object_set_new(data, "answered_from", json_string("digest"))) {
-        json_decref(data);
-        data = NULL;
-    }
-    if (!data)
-        return hv__fail(d->e, HV_NOMEM, "out of memory");
-    hv_status s = hv__audit_event(d->e, 0, "rules_diffed", data);
-    json_decref(data);
-    return s;
-}
-
-/* The diff's evaluation: one snapshot, a read transaction that writes
- * nothing, over every open case in scope.  HV_OK or the failure. */
-static hv_status run_scan(hv_diff_run *d, int all, int64_t me, int supervisor)
-{
-    hv_engine *e = d->e;
-    hv_status s;
-    if ((s = hv__store_exec(e, "BEGIN")))
-        return s;
-    if ((s = hv__diff_prepare(d, all, me, supervisor, 0)) == HV_OK)
-        s = hv__diff_scan(d);
-    hv__diff_close(d);
-    hv_status c = hv__store_exec(e, "COMMIT");
-    if (s == HV_OK)
-        s = c;
-    if (c)
-        sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
-    return s;
-}
-
-HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
-                               const hv_rules_diff_options *o, char **out_json)
-{
-    hv_diff_run d;
-    hv_rules *fresh = NULL;
-    hv_status s;
-    int all, supervisor;
-    int64_t me;
-    *out_json = NULL;
-    hv__clear_error(e);
-    memset(&d, 0, sizeof d);
-    /* managers and administrators (who change packs) see every open case,
-     * by reference and codes only; caseworkers and supervisors their own */
-    if ((s = hv__list_scope(e, 1, &all, &me, &supervisor)))
-        return s;
-    d.hooks = o && o->hooks ? o->hooks : HV_DIFF_ALL;
-    d.on_change = o ? o->on_change : NULL;
-    d.ud = o ? o->ud : NULL;
-    /* a manager's or an administrator's scope holds no case content: rule
-     * errors are listed briefly, log() lines dropped, the run audited */
-    d.brief_errors = all;
-    if ((s = hv__diff_init(&d, e, new_pack_dir, "rules diff", &fresh)))
-        goto done;
-    /* and the rules see the base view: no declared form field (rules
-     * apply keeps them: its decisions are stored, never shown) */
-    d.view.base_only = all;
-    for (int i = 0; i < 2; i++) {
-        lua_gc(hv__rules_lua(d.s[i].r), LUA_GCGEN, 0, 0);
-        hv__rules_quiet(d.s[i].r, all);
-    }
-    if (d.same && !(o && o->full)) {
-        /* The same pack (same digest of its files): putting it in force
-         * changes no code, so no decision, whatever the rules do; the
-         * answer is the open cases in scope, none changed (answered_from
-         * "digest"; the rules are not run, so their errors are not looked
-         * for). */
-        d.from_digest = 1;
-        s = hv__diff_count_open(e, all, me, supervisor, &d.evaluated);
-    } else {
-        s = run_scan(&d, all, me, supervisor);
-    }
-    if (s == HV_OK && all)
-        s = audit_diff(&d, new_pack_dir);
-    if (s == HV_OK) {
-        json_t *j = summary(&d);
-        s = j ? hv__json_out(e, j, out_json) : hv__fail(e, HV_NOMEM, "out of memory");
-        json_decref(j);
-    }
-done:
-    if (d.s[0].r)
-        hv__rules_quiet(d.s[0].r, 0); /* the engine's host lives on */
-    hv__diff_free(&d);
-    hv__rules_free(fresh);
-    return s;
 }
 
 /* ---- for tests: the bulk view of one case as JSON -------------------------- */

@@ -60,6 +60,8 @@ typedef struct hv_diff_run {
                        * manager, an administrator): a rule error is listed
                        * as the hook's file and its kind (never its line nor
                        * message: hv__rules_error_brief) */
+    int64_t lo, hi; /* a part of the run: the cases with lo <= id < hi
+                     * (hi 0: no bound above; rulesdiff_run.c) */
     hv_diff_stream streams[HV_DIFF_STREAMS];
     sqlite3_stmt *cases, *actions;
     hv_status fatal; /* a stream failed to read during a rule call */
@@ -71,11 +73,15 @@ typedef struct hv_diff_run {
     json_t *old_info, *new_info;
 } hv_diff_run;
 
+/* The rule errors a run lists (the others are counted only). */
+#define HV_DIFF_ERRORS_LISTED 100
+
 /* ---- rulesdiff_rows.c: reading the open cases ---- */
 
 /* Prepares the statements of d (d->hooks says which streams are read).
  * Scope: all open cases (all), else the acting user's (me) and, for
- * supervisors, their team's; only_case (0: any): that case only.  Wires
+ * supervisors, their team's; only_case (0: any): that case only; the
+ * cases of d->lo and d->hi only.  Wires
  * the view's load and open callbacks.  HV_OK or the failure (message set). */
 hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
                            int64_t only_case);
@@ -101,11 +107,26 @@ void hv__diff_close(hv_diff_run *d);
  * what names the command in messages.  HV_OK or the failure (message set). */
 hv_status hv__diff_init(hv_diff_run *d, hv_engine *e, const char *new_pack_dir,
                         const char *what, hv_rules **fresh);
+/* A second rules host of the pack of from (its copy, loaded afresh: its
+ * own Lua state).  out: *out.  HV_OK or the failure (message set). */
+hv_status hv__diff_copy_host(hv_engine *e, const hv_rules *from, hv_rules **out);
+/* The summary of a finished run as JSON (a new reference; NULL when out
+ * of memory). */
+json_t *hv__diff_summary(hv_diff_run *d);
 /* Evaluates every open case of the prepared statements.  HV_OK or the
  * failure (message set). */
 hv_status hv__diff_scan(hv_diff_run *d);
 /* Frees what d holds (not the new pack's host). */
 void hv__diff_free(hv_diff_run *d);
+
+/* ---- rulesdiff_run.c: hv_rules_diff, on one thread or in parts ---- */
+
+/* For tests: a diff of every open case runs in parts on that many
+ * threads (0: one per core, the default; 1: always one thread) when its
+ * case ids span min_span or more (the default 4096). */
+void hv__diff_parts_set(int parts, int64_t min_span);
+/* The threads the calling thread's last diff ran on (1: one). */
+int hv__diff_parts_last(void);
 
 /* For tests (test_rulesdiff): the bulk view of one open case as JSON.
  * out: *out (a new reference). */

@@ -432,15 +432,18 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
     if ((s = hv__store_prepare(
              d->e,
              all ? CASE_COLUMNS " WHERE c.status = 'open' AND (?4 = 0 OR c.id = ?4)"
-                                " ORDER BY c.id"
+                                " AND c.id >= ?5 AND c.id < ?6 ORDER BY c.id"
                  : CASE_COLUMNS " LEFT JOIN users a ON a.id = c.assignee_id"
-                                " WHERE " OPEN_IN_SCOPE " ORDER BY c.id",
+                                " WHERE " OPEN_IN_SCOPE " AND c.id >= ?5 AND"
+                                " c.id < ?6 ORDER BY c.id",
              &d->cases)))
         return s;
     sqlite3_bind_int(d->cases, 1, all);
     sqlite3_bind_int64(d->cases, 2, me);
     sqlite3_bind_int(d->cases, 3, supervisor);
     sqlite3_bind_int64(d->cases, 4, only_case);
+    sqlite3_bind_int64(d->cases, 5, d->lo);
+    sqlite3_bind_int64(d->cases, 6, d->hi ? d->hi : INT64_MAX);
     /* the plan's actions (not its goal: free text the view never gives) */
     if ((s = hv__store_prepare(d->e,
                                "SELECT 1, status, due_at, type, responsible"
@@ -458,7 +461,7 @@ hv_status hv__diff_prepare(hv_diff_run *d, int all, int64_t me, int supervisor,
             continue;
         if ((s = hv__store_prepare(d->e, stream_sql[k], &sm->st)))
             return s;
-        sqlite3_bind_int64(sm->st, 1, only_case);
+        sqlite3_bind_int64(sm->st, 1, only_case ? only_case : d->lo);
         if ((s = stream_step(d->e, sm)))
             return s;
     }

@@ -267,25 +267,15 @@ static void *sweep_thread(void *arg)
 
 hv_seal_job *hv__seals_check_start(hv_engine *e)
 {
-    /* the file the engine has open (not the path as given: a long-lived
-     * engine's may have been renamed over since), outside any transaction
-     * of the engine's (a batch's unwritten values are the engine's alone) */
-    const char *file = e->pg ? NULL : sqlite3_db_filename(e->db, "main");
-    if (!file || !*file || !sqlite3_get_autocommit(e->db))
+    /* outside any transaction of the engine's (a batch's unwritten values
+     * are the engine's alone) */
+    if (e->pg || !sqlite3_get_autocommit(e->db))
         return NULL;
     struct hv_seal_job *job = hv__calloc(1, sizeof *job);
     if (!job)
         return NULL;
     job->w.e = e;
-    /* (as the engine's own connection: no trust in the file's schema) */
-    if (sqlite3_open_v2(file, &job->w.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(job->w.db, 5000) != SQLITE_OK ||
-        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL) ||
-        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL) ||
-        sqlite3_db_config(job->w.db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
-                          (int *)NULL) ||
-        sqlite3_exec(job->w.db, "PRAGMA cache_size=-8192", NULL, NULL, NULL) ||
+    if (!(job->w.db = hv__store_reader_open(e)) ||
         pthread_create(&job->thread, NULL, sweep_thread, job) != 0) {
         sqlite3_close(job->w.db);
         hv__free(job);

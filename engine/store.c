@@ -59,6 +59,29 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
     return hv__store_open_pg(path, NULL, create, busy_ms, out_db, NULL, err);
 }
 
+sqlite3 *hv__store_reader_open(hv_engine *e)
+{
+    /* the file the engine has open (not the path as given: a long-lived
+     * engine's may have been renamed over since) */
+    const char *file = e->pg ? NULL : sqlite3_db_filename(e->db, "main");
+    sqlite3 *db = NULL;
+    if (!file || !*file)
+        return NULL;
+    /* configured as the engine's own connection: no trust in the file's
+     * schema, no extensions */
+    if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+        sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL) ||
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL) ||
+        sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL) ||
+        sqlite3_exec(db, "PRAGMA cache_size=-8192", NULL, NULL, NULL)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
 hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
                             int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
                             char **err)

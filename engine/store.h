@@ -34,6 +34,11 @@ hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
                             int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
                             char **err);
 
+/* A read-only connection of its own to the SQLite file e has open,
+ * configured as the engine's (no trust in the file's schema), for a
+ * reader on another thread (SQLITE_OPEN_NOMUTEX: one thread at a time).
+ * NULL: a PostgreSQL store, a database in memory, or it does not open. */
+sqlite3 *hv__store_reader_open(hv_engine *e);
 /* Opens the write transaction of a change (or its savepoint in a batch)
  * and takes the thread's allocation-failure count, which the event append
  * compares against (events.h).  HV_INTERNAL when a change is already open

@@ -6,7 +6,9 @@
  * approval, follow-ups, a review and a closure request, so every part of
  * the view (child, family, consents, form, assessments, plan and actions,
  * follow-ups, reviews) is compared - as every hook sees it: minimised
- * (ruleneeds.h). */
+ * (ruleneeds.h).  An agency-wide diff run in parts on several threads
+ * answers byte for byte as one thread does (changes, counts, the errors
+ * listed, the changes as they come). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 
 hv_status hv__case_view(hv_engine *e, int64_t case_id, json_t **out);
 hv_status hv__rules_bulk_view(hv_engine *e, int64_t case_id, json_t **out);
+void hv__diff_parts_set(int parts, int64_t min_span);
+int hv__diff_parts_last(void);
 
 #define CHILD(name, age, concerns)                                            \
     "{\"source\":\"school\",\"location\":\"Riverside/Block 4\",\"concerns\":["\
@@ -304,6 +308,132 @@ static void heavier_concern_lists_exactly_its_cases(void **state)
     json_decref(j);
 }
 
+
+/* ---- a diff in parts ------------------------------------------------------ */
+
+/* Writes text to dir/name. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* A pack made from rules/default in a new folder (returned): its risk.lua
+ * raises on a case with neglect and otherwise scores 7 a concern. */
+static char *raising_pack(void)
+{
+    static const char *const hooks[] = {"pack.yaml", "registration.lua",
+                                        "assessment.lua", "followup.lua",
+                                        "review.lua", "closure.lua"};
+    char *dir = tu_tempdir();
+    char src[256];
+    for (size_t i = 0; i < sizeof hooks / sizeof *hooks; i++) {
+        snprintf(src, sizeof src, "rules/default/%s", hooks[i]);
+        char *text = tu_read_file(tu_source_path(src), NULL);
+        assert_non_null(text);
+        write_file(dir, hooks[i], text);
+        free(text);
+    }
+    write_file(dir, "risk.lua",
+               "return function(case, ctx)\n"
+               "  local n = 0\n"
+               "  for _, c in ipairs(case.concerns or {}) do\n"
+               "    if c == 'neglect' then error('neglect is not scored here') end\n"
+               "    n = n + 1\n"
+               "  end\n"
+               "  return { level = n > 1 and 'high' or 'low', score = 7 * n,"
+               " factors = {} }\n"
+               "end\n");
+    return dir;
+}
+
+/* The changes a diff hands its callback, one line each. */
+static void collect(void *ud, const char *case_json)
+{
+    char **all = ud;
+    size_t had = *all ? strlen(*all) : 0, n = strlen(case_json);
+    *all = realloc(*all, had + n + 2);
+    memcpy(*all + had, case_json, n);
+    memcpy(*all + had + n, "\n", 2);
+}
+
+/* The text of a diff as the administrator on parts threads (1: one), and
+ * in *lines the changes as they came (when lines is not NULL). */
+static char *diff_text(fixture *f, const char *dir, int parts, char **lines)
+{
+    char *out = NULL;
+    /* (the pack in force against itself: run, not answered from its
+     * digest) */
+    hv_rules_diff_options o = {0, lines ? collect : NULL, lines, dir == NULL};
+    hv__diff_parts_set(parts, 1);
+    hv_status s = hv_rules_diff(f->e, dir, &o, &out);
+    hv__diff_parts_set(0, 4096);
+    if (s != HV_OK)
+        fail_msg("rules diff: %s", hv_errmsg(f->e));
+    assert_int_equal(hv__diff_parts_last(), parts);
+    char *copy = strdup(out);
+    hv_free(out);
+    return copy;
+}
+
+static void parts_answer_as_one_thread(void **state)
+{
+    fixture *f = *state;
+    static const char *const concerns[] = {
+        "\"child_labour\"", "\"neglect\"", "\"child_labour\",\"neglect\"",
+        "\"school_dropout\"", "\"child_labour\",\"school_dropout\""};
+    /* more children than the errors a diff lists (100): the first ones
+     * listed, in case order, must be the same */
+    assert_int_equal(hv_engine_batch_begin(f->e), HV_OK);
+    for (int i = 0; i < 260; i++) {
+        char with[2048];
+        snprintf(with, sizeof with, CHILD("Child", 9, "%s"), concerns[i % 5]);
+        hv_free(reg(f, with));
+    }
+    assert_int_equal(hv_engine_batch_commit(f->e), HV_OK);
+    as(f, "admin");
+    char pack[4096];
+    const char *fixtures = getenv("HAVEN_FIXTURES");
+    assert_non_null(fixtures);
+    snprintf(pack, sizeof pack, "%s/rules/child_labour", fixtures);
+    char *raising = raising_pack();
+    const char *packs[] = {pack, raising, NULL};
+    for (int k = 0; k < 3; k++) {
+        char *lines1 = NULL, *lines4 = NULL;
+        char *one = diff_text(f, packs[k], 1, &lines1);
+        char *four = diff_text(f, packs[k], 4, &lines4);
+        assert_string_equal(one, four);
+        assert_string_equal(lines1 ? lines1 : "", lines4 ? lines4 : "");
+        free(four);
+        free(lines4);
+        /* and listed in the answer (no callback) */
+        char *listed1 = diff_text(f, packs[k], 1, NULL);
+        char *listed3 = diff_text(f, packs[k], 3, NULL);
+        assert_string_equal(listed1, listed3);
+        json_t *j = json_loads(listed1, 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(json_object_get(j, "cases_evaluated")), 264);
+        if (k == 0) /* the open children with child labour: 3 + 3 in 5 */
+            assert_int_equal(json_integer_value(json_object_get(j, "cases_changed")),
+                             3 + 156);
+        if (k == 1) { /* neglect: 2 in 5 of the 260 and Lina */
+            assert_int_equal(json_integer_value(json_object_get(j, "errors_total")), 105);
+            assert_int_equal(json_array_size(json_object_get(j, "errors")), 100);
+        }
+        json_decref(j);
+        free(one);
+        free(lines1);
+        free(listed1);
+        free(listed3);
+    }
+    tu_rmtree(raising);
+    free(raising);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +442,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(heavier_concern_lists_exactly_its_cases,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(parts_answer_as_one_thread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
