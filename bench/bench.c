@@ -619,19 +619,27 @@ static double bench_rescore(const char *db_path, sqlite3 *db, long size)
 {
     char what[160];
     hv_engine *a = open_engine(db_path, "admin");
-    series hs = {0}, rs = {0}, rl = {0};
-    long ev = 0, rows = 0, lrows = 0;
+    series hs = {0}, rs = {0}, rl = {0}, rt = {0};
+    long ev = 0, rows = 0, lrows = 0, trows = 0;
+    int threads = bench_threads();
     for (int i = 0; i < reps; i++) {
         push(&hs, rescore(a, &ev));
         push(&rs, raw_scan(db, &rows));
         push(&rl, raw_rescore(db, source, NULL, &lrows));
+        push(&rt, raw_rescore_on(db, source, NULL, threads, &trows));
     }
-    snprintf(what, sizeof what, "6. re-scoring %ld open cases (risk.lua), %ld cases",
-             ev, size);
-    bench_row(what, &hs, "/s", &rs, 1, "≥ 200,000/s, linear", median(&hs) >= 200000);
+    /* Haven's agency-wide run is on every core (rulesdiff_run.c): its
+     * target is against the raw work on as many threads */
+    snprintf(what, sizeof what, "6. re-scoring %ld open cases (risk.lua, %d threads),"
+             " %ld cases, against the raw work on %d threads", ev, threads, size, threads);
+    bench_row(what, &hs, "/s", &rt, 1, "≥ 200,000/s and ≥ 0.8 × raw, linear",
+              median(&hs) >= 200000 && median(&hs) >= 0.8 * median(&rt));
     snprintf(what, sizeof what, "6. the same, against a raw pass over the same"
-             " rows and risk.lua on plain Lua tables (%ld cases)", lrows);
-    bench_row(what, &hs, "/s", &rl, 1, "(the raw work itself)", -1);
+             " rows and risk.lua on plain Lua tables on one thread (%ld cases)", lrows);
+    bench_row(what, &hs, "/s", &rl, 1, "(the raw work on one core)", -1);
+    snprintf(what, sizeof what, "6. the same, against a raw read of the same rows"
+             " (no Lua, one thread)");
+    bench_row(what, &hs, "/s", &rs, 1, "(SQLite's reading)", -1);
     hv_engine_close(a);
     return median(&hs);
 }

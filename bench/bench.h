@@ -95,6 +95,14 @@ double raw_replay(const char *src, const char *path, int per);
  * second not NULL, to second/risk.lua on the same tables: a diff's raw);
  * out: *cases. */
 double raw_rescore(sqlite3 *db, const char *source, const char *second, long *cases);
+/* As raw_rescore on threads threads (each its own connection to db's file
+ * and its own Lua state, the open cases cut into equal parts), the wall
+ * time of all. */
+double raw_rescore_on(sqlite3 *db, const char *source, const char *second, int threads,
+                      long *cases);
+/* The threads Haven's agency-wide diff runs on: one per core, up to 8
+ * (rulesdiff_run.c). */
+int bench_threads(void);
 /* Writes the login of the caseworker with the most open tasks in db
  * (cw0001 when none) into buf; returns buf. */
 const char *busiest_caseworker(sqlite3 *db, char *buf, size_t size);

@@ -5,6 +5,8 @@
  * rows of a re-scoring read raw and given to risk.lua on plain Lua tables.
  */
 #include <lauxlib.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <lualib.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -298,12 +300,13 @@ static int raw_has(lua_State *L)
  * columns risk.lua reads), made into plain Lua tables (no proxies, no
  * sandbox, no budget, no result checks) in one reused Lua state with
  * generational GC, and given to the pack's risk.lua: the raw SQLite and
- * Lua work of a re-scoring, on one core (Haven's run is on one core too).
+ * Lua work of a re-scoring of the open cases lo <= id < hi on db.
  * Assessment data is sealed, so the raw side gives risk.lua no risks and
  * strengths (counts of 0: less work than Haven's, which opens and counts
  * them), and the child's age as recorded (Haven derives it from the date
  * of birth, sealed). */
-double raw_rescore(sqlite3 *db, const char *source, const char *second, long *cases)
+static long rescore_range(sqlite3 *db, const char *source, const char *second,
+                          int64_t lo, int64_t hi)
 {
     char path[4200], path2[4200];
     snprintf(path, sizeof path, "%s/rules/default/risk.lua", source);
@@ -335,24 +338,30 @@ double raw_rescore(sqlite3 *db, const char *source, const char *second, long *ca
     int ctx = lua_gettop(L);
     enum { CONCERNS, CHILD, ASSESSMENTS, FOLLOWUPS, NSTREAMS };
     const char *sql[NSTREAMS] = {
-        "SELECT case_id, code FROM case_concerns ORDER BY case_id",
+        "SELECT case_id, code FROM case_concerns WHERE case_id >= ?1 AND"
+        " case_id < ?2 ORDER BY case_id",
         "SELECT case_id, age FROM persons INDEXED BY persons_case WHERE role ="
-        " 'child' ORDER BY case_id",
+        " 'child' AND case_id >= ?1 AND case_id < ?2 ORDER BY case_id",
         "SELECT case_id, kind, at, safety FROM assessments INDEXED BY"
-        " assessments_case ORDER BY case_id, at",
+        " assessments_case WHERE case_id >= ?1 AND case_id < ?2 ORDER BY"
+        " case_id, at",
         "SELECT case_id, at, method, safety FROM followups INDEXED BY"
-        " followups_case WHERE final = 0 ORDER BY case_id, at"};
+        " followups_case WHERE final = 0 AND case_id >= ?1 AND case_id < ?2"
+        " ORDER BY case_id, at"};
     const char *field[NSTREAMS] = {"concerns", "child", "assessments", "followups"};
     static const char *const names[2][3] = {{"kind", "at", "safety"},
                                              {"at", "method", "safety"}};
     sqlite3_stmt *c, *q[NSTREAMS];
     int row[NSTREAMS];
-    sqlite3_prepare_v2(db, "SELECT id FROM cases WHERE status = 'open' ORDER BY id", -1,
-                       &c, NULL);
-    double t0 = bench_now();
+    sqlite3_prepare_v2(db, "SELECT id FROM cases WHERE status = 'open' AND id >= ?1"
+                           " AND id < ?2 ORDER BY id", -1, &c, NULL);
+    sqlite3_bind_int64(c, 1, lo);
+    sqlite3_bind_int64(c, 2, hi);
     for (int i = 0; i < NSTREAMS; i++) {
         if (sqlite3_prepare_v2(db, sql[i], -1, &q[i], NULL) != SQLITE_OK)
             bench_die("raw rescore: %s", sqlite3_errmsg(db));
+        sqlite3_bind_int64(q[i], 1, lo);
+        sqlite3_bind_int64(q[i], 2, hi);
         row[i] = sqlite3_step(q[i]) == SQLITE_ROW;
     }
     long n = 0;
@@ -415,13 +424,89 @@ double raw_rescore(sqlite3 *db, const char *source, const char *second, long *ca
         lua_pop(L, 1);
         n++;
     }
-    double t = bench_now() - t0;
     for (int i = 0; i < NSTREAMS; i++)
         sqlite3_finalize(q[i]);
     sqlite3_finalize(c);
     lua_close(L);
+    return n;
+}
+
+/* One thread of a raw re-scoring: its own connection to the file. */
+typedef struct {
+    const char *file, *source, *second;
+    int64_t lo, hi;
+    long n;
+    pthread_t thread;
+} raw_part;
+
+static void *raw_part_main(void *arg)
+{
+    raw_part *p = arg;
+    sqlite3 *db;
+    if (sqlite3_open_v2(p->file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        bench_die("raw rescore: open %s", p->file);
+    p->n = rescore_range(db, p->source, p->second, p->lo, p->hi);
+    sqlite3_close(db);
+    return NULL;
+}
+
+int bench_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+double raw_rescore_on(sqlite3 *db, const char *source, const char *second, int threads,
+                      long *cases)
+{
+    raw_part parts[8];
+    int64_t open = 0, cut[9];
+    sqlite3_stmt *st;
+    if (threads < 1 || threads > 8)
+        threads = 1;
+    /* the open cases cut into equal parts by count (one pass over the
+     * case ids, timed with the work) */
+    double t0 = bench_now();
+    cut[0] = INT64_MIN;
+    cut[threads] = INT64_MAX;
+    if (threads > 1) {
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM cases WHERE status = 'open'", -1, &st,
+                           NULL);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            open = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_prepare_v2(db, "SELECT id FROM cases WHERE status = 'open' ORDER BY id"
+                               " LIMIT 1 OFFSET ?1", -1, &st, NULL);
+        for (int k = 1; k < threads; k++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, open * k / threads);
+            cut[k] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+                                                    : INT64_MAX;
+        }
+        sqlite3_finalize(st);
+    }
+    for (int k = 0; k < threads; k++) {
+        parts[k] = (raw_part){sqlite3_db_filename(db, "main"), source, second, cut[k],
+                              cut[k + 1], 0, 0};
+        if (threads > 1 && pthread_create(&parts[k].thread, NULL, raw_part_main, &parts[k]))
+            bench_die("raw rescore: no thread");
+    }
+    long n = 0;
+    if (threads == 1)
+        parts[0].n = rescore_range(db, source, second, INT64_MIN, INT64_MAX);
+    for (int k = 0; k < threads; k++) {
+        if (threads > 1)
+            pthread_join(parts[k].thread, NULL);
+        n += parts[k].n;
+    }
+    double t = bench_now() - t0;
     *cases = n;
     return n / t;
+}
+
+double raw_rescore(sqlite3 *db, const char *source, const char *second, long *cases)
+{
+    return raw_rescore_on(db, source, second, 1, cases);
 }
 
 /* The caseworker with the most open tasks (bench.h). */

@@ -44,12 +44,13 @@ static void changed_pack(const char *source, const char *to)
 
 /* Seconds for the raw work of a diff on db: the open cases read raw once
  * and given to the pack in force's risk.lua on plain Lua tables, and to
- * the changed pack's (when changed is not NULL) on the same tables
- * (raw_rescore); out: *cases. */
+ * the changed pack's (when changed is not NULL) on the same tables, on
+ * as many threads as Haven's agency-wide diff (raw_rescore_on); out:
+ * *cases. */
 static double raw_rescore_time(sqlite3 *db, const char *source, const char *changed,
                                long *cases)
 {
-    double rate = raw_rescore(db, source, changed, cases);
+    double rate = raw_rescore_on(db, source, changed, bench_threads(), cases);
     return rate > 0 ? (double)*cases / rate : 0;
 }
 
@@ -99,8 +100,8 @@ void bench_curve(int nsizes, const long *sizes, char **db_of, const char *haven_
         "Raw limits: for the count, the agency's open late tasks counted in plain SQLite\n"
         "over the `tasks_due` index; for the report, the same rows the report reads, read\n"
         "in one plain SQLite pass each (bench_raw.c raw_report); for a diff, the same\n"
-        "open cases read raw once and given to each pack's risk.lua on plain Lua tables\n"
-        "(raw_rescore); for audit verify, the same event bytes read with plain SQLite\n"
+        "open cases read raw once and given to each pack's risk.lua on plain Lua tables,\n"
+        "on as many threads as Haven's diff (raw_rescore_on); for audit verify, the same event bytes read with plain SQLite\n"
         "and hashed with keyed BLAKE2b (verify_raw.c).\n\n"
         "| figure | Haven | raw limit | ratio | target | |\n|---|---|---|---|---|---|\n",
         reps);
