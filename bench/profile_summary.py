@@ -128,7 +128,8 @@ def main():
     summary(work, "register", "Bulk registration (1,000 per transaction)", "registration",
             {"hv_case_register"})
     summary(work, "rescore",
-            f"Re-scoring with risk.lua (the open cases of {os.path.basename(caseload)})",
+            f"Re-scoring with risk.lua (the open cases of {os.path.basename(caseload)}, "
+            "on one thread: the work of each case, wherever it runs)",
             "case", {"hv_rules_diff"})
 
 
