@@ -210,3 +210,33 @@ void *hv__pool_realloc(hv_pool *p, void *ptr, size_t old, size_t n)
     hv__pool_release(p, ptr, old);
     return q;
 }
+
+void *hv__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    hv_capped *m = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) { /* (a free never disarms: Lua's collection frees) */
+        hv__pool_release(m->pool, ptr, old);
+        m->used -= old;
+        return NULL;
+    }
+    int retry = m->armed && ptr == m->retry_ptr && osize == m->retry_osize &&
+                nsize == m->retry_nsize;
+    m->armed = 0;
+    if (nsize > old && m->used - old + nsize > m->cap) {
+        if (!m->hit && !retry) { /* the first refusal: Lua may ask again */
+            m->armed = 1;
+            m->retry_ptr = ptr;
+            m->retry_osize = osize;
+            m->retry_nsize = nsize;
+        }
+        m->hit = 1;
+        return NULL;
+    }
+    void *p = hv__pool_realloc(m->pool, ptr, old, nsize);
+    if (p)
+        m->used = m->used - old + nsize;
+    if (p && retry)
+        m->hit = 0; /* granted once the garbage was collected */
+    return p;
+}

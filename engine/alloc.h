@@ -67,4 +67,22 @@ void *hv__pool_realloc(hv_pool *p, void *ptr, size_t old, size_t n);
 /* Gives back ptr, a block of size bytes (NULL is fine). */
 void hv__pool_release(hv_pool *p, void *ptr, size_t size);
 
+/* A pool under a memory cap, for a Lua state: hv__capped_alloc is its
+ * lua_Alloc (ud: the hv_capped).  A refused allocation sets hit and
+ * returns NULL.  Lua asks again after a full emergency collection: the
+ * first refusal of a call stays armed until the next allocation, and
+ * granted then (it was garbage in the way, not the call's own memory) hit
+ * is cleared, so whether a call fails does not depend on the garbage the
+ * state held before it (one thread or many, the same answer).  The owner
+ * clears hit and armed when a call begins. */
+typedef struct {
+    size_t used, cap;
+    int hit;   /* an allocation was refused by the cap during this call */
+    int armed; /* the first refusal, awaiting Lua's second asking */
+    void *retry_ptr;
+    size_t retry_osize, retry_nsize;
+    hv_pool *pool; /* the state's small blocks */
+} hv_capped;
+void *hv__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
 #endif

@@ -43,11 +43,7 @@
 
 #define HOOK_STEP 1000          /* instructions between budget checks */
 
-typedef struct {
-    size_t used, cap;
-    int hit; /* an allocation was refused by the cap during this call */
-    hv_pool *pool; /* the state's small blocks (alloc.h) */
-} mem_state;
+typedef hv_capped mem_state; /* the state's memory under its cap (alloc.h) */
 
 struct hv_rules {
     lua_State *L;
@@ -83,27 +79,6 @@ struct hv_rules {
 };
 
 /* ---- memory -------------------------------------------------------------- */
-
-/* The Lua allocator: the state's pool (alloc.h) under the engine's memory
- * cap (ud, a mem_state); a refused allocation sets m->hit, returns NULL. */
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    mem_state *m = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        hv__pool_release(m->pool, ptr, old);
-        m->used -= old;
-        return NULL;
-    }
-    if (nsize > old && m->used - old + nsize > m->cap) {
-        m->hit = 1;
-        return NULL;
-    }
-    void *p = hv__pool_realloc(m->pool, ptr, old, nsize);
-    if (p)
-        m->used = m->used - old + nsize;
-    return p;
-}
 
 /* The host of a Lua state (kept in its extra space). */
 static hv_rules *rules_of(lua_State *L)
@@ -148,7 +123,7 @@ static void start_budget(hv_rules *r)
 {
     r->used = 0;
     r->exceeded = 0;
-    r->mem.hit = 0;
+    r->mem.hit = r->mem.armed = 0;
     lua_sethook(r->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
@@ -623,7 +598,7 @@ static hv_status call_hook(hv_rules *r, call_args *a, char **err)
     if (r->depth == 0) {
         /* leave the state clean for the next call */
         r->exceeded = 0;
-        r->mem.hit = 0;
+        r->mem.hit = r->mem.armed = 0;
         lua_gc(L, LUA_GCCOLLECT);
     }
     if (!*err)
@@ -729,7 +704,7 @@ char *hv__rules_error_text(hv_rules *r, int status)
     char *t = error_text(r, status);
     if (r->depth == 0) {
         r->exceeded = 0;
-        r->mem.hit = 0;
+        r->mem.hit = r->mem.armed = 0;
     }
     return t;
 }
@@ -801,7 +776,7 @@ static hv_status load_hook(hv_rules *r, hv_hook h, char **err)
     lua_settop(r->L, 0);
     r->current = NULL;
     r->exceeded = 0;
-    r->mem.hit = 0;
+    r->mem.hit = r->mem.armed = 0;
     if (a.err) {
         *err = a.err;
         return HV_INVALID;
@@ -843,7 +818,7 @@ hv_status hv__rules_new(hv_pack *pack, size_t memory_cap,
                  pack->dir ? pack->dir : pack->name, hv__hook_file((hv_hook)i));
     }
     r->mem.pool = hv__pool_new();
-    r->L = r->mem.pool ? lua_newstate(capped_alloc, &r->mem) : NULL;
+    r->L = r->mem.pool ? lua_newstate(hv__capped_alloc, &r->mem) : NULL;
     if (!r->L) {
         hv__rules_free(r);
         return HV_NOMEM;

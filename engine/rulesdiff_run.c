@@ -30,6 +30,7 @@
 
 #include <lua.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,36 +60,42 @@ int hv__diff_parts_last(void) { return parts_last; }
 
 /* ---- the parts --------------------------------------------------------------- */
 
-/* The results of one range. */
+enum { RANGE_OPEN, RANGE_DONE, RANGE_FAILED };
+
+/* The results of one range (its JSON NULL once given to the run). */
 typedef struct {
     json_t *changed, *errors, *counts;
     int64_t evaluated, nchanged, nerrors;
-    int done;
+    int state;       /* RANGE_..., under the lock */
+    hv_status s;     /* RANGE_FAILED: the failure and its message */
+    char *msg;
 } chunk_out;
 
 /* What the parts share: the ranges and the next one to take. */
 typedef struct {
     pthread_mutex_t lock;
     int next;        /* the next range no part has taken */
-    int stop;        /* a part failed: no part takes another */
+    int stop;        /* a range failed: no part takes another */
+    int given;       /* ranges given to the run so far (the caller's) */
     int64_t lo, step; /* range k: ids lo + k * step .. (the last: no end) */
     chunk_out out[CHUNKS];
 } shared;
 
 typedef struct {
     shared *sh;
+    hv_diff_run *run;   /* part 0 (the caller's thread): the run it gives
+                         * the finished ranges to, in order; else NULL */
     hv_engine *e;       /* the shadow engine (shadow_new) */
     hv_rules *host[2];  /* its hosts of the old and the new pack */
     hv_diff_run d;
     pthread_t thread;
     int thread_started;
-    hv_status s;
 } part;
 
 /* A shadow of e for a part's thread: a read-only connection of its own to
  * the file, its own statements and message, the data key (to open what a
- * rule reads); the path borrowed (messages name the file).  NULL when the
- * file does not open again or out of memory. */
+ * rule reads) and the clock; the path borrowed (messages name the file).
+ * NULL when the file does not open again or out of memory. */
 static hv_engine *shadow_new(hv_engine *e)
 {
     hv_engine *w = hv__calloc(1, sizeof *w);
@@ -102,6 +109,7 @@ static hv_engine *shadow_new(hv_engine *e)
     w->busy_ms = e->busy_ms;
     w->clock_mode = e->clock_mode;
     w->clock_time = e->clock_time;
+    w->simulated = e->simulated;
     w->agency_id = e->agency_id;
     w->have_key = e->have_key;
     memcpy(w->data_key, e->data_key, sizeof w->data_key);
@@ -113,7 +121,7 @@ static void shadow_free(hv_engine *w)
     if (!w)
         return;
     hv__store_cache_clear(w);
-    sqlite3_close(w->db);
+    sqlite3_close_v2(w->db);
     hv__free(w->errmsg);
     sodium_memzero(w->data_key, sizeof w->data_key);
     hv__free(w);
@@ -154,17 +162,17 @@ static void part_free(part *p)
     shadow_free(p->e);
 }
 
-/* Evaluates range k into its results.  HV_OK or the failure (the
- * shadow's message set). */
-static hv_status run_chunk(part *p, int k)
+/* Evaluates range k into its results; records how it ended. */
+static void run_chunk(part *p, int k)
 {
     shared *sh = p->sh;
     chunk_out *o = &sh->out[k];
     hv_diff_run *d = &p->d;
     hv_status s;
+    /* (the part's count goes on across its ranges: its GC steps) */
+    int64_t evaluated = d->evaluated, nchanged = d->nchanged, nerrors = d->nerrors;
     d->lo = sh->lo + (int64_t)k * sh->step;
     d->hi = k + 1 < CHUNKS ? d->lo + sh->step : 0;
-    d->evaluated = d->nchanged = d->nerrors = 0;
     d->changed = o->changed = json_array();
     d->errors = o->errors = json_array();
     d->counts = o->counts = json_object();
@@ -173,16 +181,86 @@ static hv_status run_chunk(part *p, int k)
     else if ((s = hv__diff_prepare(d, 1, 0, 0, 0)) == HV_OK)
         s = hv__diff_scan(d);
     hv__diff_close(d);
-    o->evaluated = d->evaluated;
-    o->nchanged = d->nchanged;
-    o->nerrors = d->nerrors;
-    o->done = s == HV_OK;
+    o->evaluated = d->evaluated - evaluated;
+    o->nchanged = d->nchanged - nchanged;
+    o->nerrors = d->nerrors - nerrors;
+    o->s = s;
+    o->msg = s ? hv__strdup(hv_errmsg(p->e)) : NULL;
     d->changed = d->errors = d->counts = NULL; /* the range's */
-    return s;
+    pthread_mutex_lock(&sh->lock);
+    o->state = s ? RANGE_FAILED : RANGE_DONE;
+    sh->stop |= s != HV_OK;
+    pthread_mutex_unlock(&sh->lock);
 }
 
-/* A part's loop: takes the next range until none is left or a part
- * failed. */
+/* Gives range o's results to the run d (its changes to the caller's
+ * callback as they come, or listed; its counts; errors up to the listed
+ * many), and frees them.  -1 when out of memory. */
+static int give_range(hv_diff_run *d, chunk_out *o)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    int bad = 0;
+    d->evaluated += o->evaluated;
+    d->nchanged += o->nchanged;
+    d->nerrors += o->nerrors;
+    json_array_foreach(o->errors, i, v)
+        if (json_array_size(d->errors) < HV_DIFF_ERRORS_LISTED)
+            bad |= json_array_append(d->errors, v);
+    json_object_foreach(o->counts, key, v) {
+        json_t *had = json_object_get(d->counts, key);
+        bad |= json_object_set_new(d->counts, key,
+                                   json_integer(json_integer_value(v) +
+                                                (had ? json_integer_value(had) : 0)));
+    }
+    json_array_foreach(o->changed, i, v) {
+        if (d->on_change) {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (text)
+                d->on_change(d->ud, text);
+            free(text);
+        } else {
+            bad |= json_array_append(d->changed, v);
+        }
+    }
+    json_decref(o->changed);
+    json_decref(o->errors);
+    json_decref(o->counts);
+    o->changed = o->errors = o->counts = NULL;
+    return bad ? -1 : 0;
+}
+
+/* On the caller's thread: gives the run the ranges finished since the
+ * last, in order, stopping at one not finished; a failed range's changes
+ * before its failure are given too (as one thread would have). */
+static void give_finished(part *p)
+{
+    shared *sh = p->sh;
+    while (sh->given < CHUNKS) {
+        chunk_out *o = &sh->out[sh->given];
+        pthread_mutex_lock(&sh->lock);
+        int state = o->state;
+        pthread_mutex_unlock(&sh->lock);
+        if (state == RANGE_OPEN)
+            return;
+        if (give_range(p->run, o) && state == RANGE_DONE) {
+            o->state = RANGE_FAILED; /* (no part writes it again) */
+            o->s = HV_NOMEM;
+            o->msg = hv__strdup("out of memory");
+            state = RANGE_FAILED;
+            pthread_mutex_lock(&sh->lock);
+            sh->stop = 1;
+            pthread_mutex_unlock(&sh->lock);
+        }
+        if (state == RANGE_FAILED)
+            return;
+        sh->given++;
+    }
+}
+
+/* A part's loop: takes the next range until none is left or one failed;
+ * the caller's part gives the finished ones to the run as it goes. */
 static void *part_main(void *arg)
 {
     part *p = arg;
@@ -193,30 +271,50 @@ static void *part_main(void *arg)
         pthread_mutex_unlock(&sh->lock);
         if (k >= CHUNKS)
             break;
-        if ((p->s = run_chunk(p, k))) {
-            pthread_mutex_lock(&sh->lock);
-            sh->stop = 1;
-            pthread_mutex_unlock(&sh->lock);
-            break;
-        }
+        run_chunk(p, k);
+        if (p->run)
+            give_finished(p);
     }
     sqlite3_exec(p->e->db, "COMMIT", NULL, NULL, NULL); /* (only read) */
     return NULL;
 }
 
+/* The state the connection db reads: the audit chain's last entry (its
+ * sequence and keyed hash: every change appends one), into out[48]; 0, or
+ * -1 when it does not read. */
+static int fingerprint(sqlite3 *db, unsigned char out[48])
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db, "SELECT seq, hash FROM events ORDER BY seq DESC"
+                                    " LIMIT 1", -1, &st, NULL) == SQLITE_OK;
+    memset(out, 0, 48);
+    int rc = ok ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        int n = sqlite3_column_bytes(st, 1);
+        memcpy(out, &seq, sizeof seq);
+        if (n > 0)
+            memcpy(out + 8, sqlite3_column_blob(st, 1), n < 40 ? (size_t)n : 40);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Begins every part's read while e's own connection holds the write
- * lock: one snapshot for all.  0, or -1 when the lock is not had (then no
- * part is left in a transaction). */
+ * lock: one snapshot for all, checked to be the state e's connection
+ * reads (the same file: not one renamed over it since the engine opened
+ * it).  0, or -1 when not (then no part is left in a transaction). */
 static int begin_snapshot(hv_engine *e, part *parts, int n)
 {
-    /* (a writer holding it long: one thread, not a long wait) */
+    unsigned char mine[48], theirs[48];
+    /* (a writer holding the lock long: one thread, not a long wait) */
     sqlite3_busy_timeout(e->db, e->busy_ms < LOCK_WAIT_MS ? e->busy_ms : LOCK_WAIT_MS);
-    int ok = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    int ok = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             fingerprint(e->db, mine) == 0;
     sqlite3_busy_timeout(e->db, e->busy_ms);
-    int i = 0;
-    for (; ok && i < n; i++)
-        ok = sqlite3_exec(parts[i].e->db, "BEGIN; SELECT 1 FROM cases LIMIT 1", NULL,
-                          NULL, NULL) == SQLITE_OK;
+    for (int i = 0; ok && i < n; i++)
+        ok = sqlite3_exec(parts[i].e->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+             fingerprint(parts[i].e->db, theirs) == 0 && !memcmp(mine, theirs, 48);
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
     if (!ok)
@@ -226,15 +324,27 @@ static int begin_snapshot(hv_engine *e, part *parts, int n)
     return ok ? 0 : -1;
 }
 
+/* The cores this process may run on (its affinity), at least 1. */
+static int cores(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > PARTS_MAX ? PARTS_MAX : (int)n;
+}
+
 /* How many parts a run over every open case (all) takes: 1 unless a SQLite
- * file outside a transaction, a machine of more than one core and case ids
- * spanning span_min or more.  *lo, *step: the ranges. */
+ * file outside a transaction, more than one core and case ids spanning
+ * span_min or more.  *lo, *step: the ranges. */
 static int plan_parts(hv_diff_run *d, int all, int64_t *lo, int64_t *step)
 {
     hv_engine *e = d->e;
     int64_t min = 0, max = 0;
-    long cpus = parts_set ? parts_set : sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cpus < 1 ? 1 : cpus > PARTS_MAX ? PARTS_MAX : (int)cpus;
+    int n = parts_set ? parts_set : cores();
+    if (n > PARTS_MAX)
+        n = PARTS_MAX;
     if (!all || n < 2 || e->pg || !sqlite3_get_autocommit(e->db) ||
         hv__store_query_int(e, "reading the case ids", "SELECT min(id) FROM cases",
                             0, &min, "") ||
@@ -244,59 +354,16 @@ static int plan_parts(hv_diff_run *d, int all, int64_t *lo, int64_t *step)
         hv__clear_error(e);
         return 1;
     }
+    /* (the first range from the smallest id there is: a case is never
+     * given an id below it) */
     *lo = min;
     *step = (max - min) / CHUNKS + 1;
     return n;
 }
 
-/* Puts the ranges' results together, in range order, into d: the
- * changes (to the caller's callback, or listed), the counts, the first
- * errors.  HV_OK or out of memory (message set). */
-static hv_status merge(hv_diff_run *d, shared *sh)
-{
-    int bad = 0;
-    for (int k = 0; k < CHUNKS && !bad; k++) {
-        chunk_out *o = &sh->out[k];
-        const char *key;
-        json_t *v;
-        size_t i;
-        d->evaluated += o->evaluated;
-        d->nchanged += o->nchanged;
-        d->nerrors += o->nerrors;
-        json_array_foreach(o->errors, i, v)
-            if (json_array_size(d->errors) < HV_DIFF_ERRORS_LISTED)
-                bad |= json_array_append(d->errors, v);
-        json_object_foreach(o->counts, key, v) {
-            json_t *had = json_object_get(d->counts, key);
-            bad |= json_object_set_new(d->counts, key,
-                                       json_integer(json_integer_value(v) +
-                                                    (had ? json_integer_value(had) : 0)));
-        }
-        json_array_foreach(o->changed, i, v) {
-            if (d->on_change) {
-                char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                if (text)
-                    d->on_change(d->ud, text);
-                free(text);
-            } else {
-                bad |= json_array_append(d->changed, v);
-            }
-        }
-    }
-    return bad ? hv__fail(d->e, HV_NOMEM, "out of memory") : HV_OK;
-}
-
-/* The first failure of the parts, as the engine's (its message copied). */
-static hv_status part_failure(hv_engine *e, part *parts, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (parts[i].s)
-            return hv__fail(e, parts[i].s, "%s", hv_errmsg(parts[i].e));
-    return HV_OK;
-}
-
 /* The diff's evaluation in parts (the head of this file).  *done 0: the
- * run was not made (the caller runs it on one thread); else its status. */
+ * run was not made (the caller runs it on one thread); else its status:
+ * a failure is the lowest failed range's (its message). */
 static hv_status run_parts(hv_diff_run *d, int all, int *done)
 {
     part parts[PARTS_MAX];
@@ -317,10 +384,12 @@ static hv_status run_parts(hv_diff_run *d, int all, int *done)
     if (ready == n && begin_snapshot(d->e, parts, n) == 0 &&
         pthread_mutex_init(&sh.lock, NULL) == 0) {
         *done = 1;
-        parts_last = n;
-        for (int i = 1; i < n; i++)
+        parts[0].run = d;
+        for (int i = 1; i < n; i++) {
             parts[i].thread_started =
                 pthread_create(&parts[i].thread, NULL, part_main, &parts[i]) == 0;
+            parts_last += parts[i].thread_started;
+        }
         part_main(&parts[0]); /* the caller's thread is part 0 */
         for (int i = 1; i < n; i++) {
             if (parts[i].thread_started)
@@ -328,17 +397,21 @@ static hv_status run_parts(hv_diff_run *d, int all, int *done)
             else /* (no thread: its ranges were taken by the others) */
                 sqlite3_exec(parts[i].e->db, "COMMIT", NULL, NULL, NULL);
         }
+        give_finished(&parts[0]);
         pthread_mutex_destroy(&sh.lock);
-        s = part_failure(d->e, parts, n);
-        if (s == HV_OK)
-            s = merge(d, &sh);
-    }
-    if (!*done)
+        if (sh.given < CHUNKS) {
+            chunk_out *o = &sh.out[sh.given];
+            s = hv__fail(d->e, o->s ? o->s : HV_INTERNAL, "%s",
+                         o->msg ? o->msg : "a part of the run did not finish");
+        }
+    } else {
         hv__clear_error(d->e); /* (a part not set up: one thread instead) */
+    }
     for (int k = 0; k < CHUNKS; k++) {
         json_decref(sh.out[k].changed);
         json_decref(sh.out[k].errors);
         json_decref(sh.out[k].counts);
+        hv__free(sh.out[k].msg);
     }
     for (int i = 0; i < n; i++)
         part_free(&parts[i]);

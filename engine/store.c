@@ -61,8 +61,10 @@ hv_status hv__store_open(const char *path, int create, int busy_ms,
 
 sqlite3 *hv__store_reader_open(hv_engine *e)
 {
-    /* the file the engine has open (not the path as given: a long-lived
-     * engine's may have been renamed over since) */
+    /* the file at the path the engine opened (resolved by SQLite, so not
+     * moved by a change of directory; a file renamed over the engine's
+     * since is another: a caller needing the engine's state checks it,
+     * rulesdiff_run.c) */
     const char *file = e->pg ? NULL : sqlite3_db_filename(e->db, "main");
     sqlite3 *db = NULL;
     if (!file || !*file)

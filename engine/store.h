@@ -34,7 +34,7 @@ hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
                             int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
                             char **err);
 
-/* A read-only connection of its own to the SQLite file e has open,
+/* A read-only connection of its own to the SQLite file at the path e opened,
  * configured as the engine's (no trust in the file's schema), for a
  * reader on another thread (SQLITE_OPEN_NOMUTEX: one thread at a time).
  * NULL: a PostgreSQL store, a database in memory, or it does not open. */
