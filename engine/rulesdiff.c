@@ -1,6 +1,7 @@
 /*
- * rulesdiff.c - dry runs of rule changes (hv_rules_diff), and the run that
- * rules apply (rulesapply.c) shares.
+ * rulesdiff.c - the evaluation of dry runs of rule changes (hv_rules_diff,
+ * rulesdiff_run.c: on one thread or in parts), and the run that rules
+ * apply (rulesapply.c) shares.
  *
  * Every open case in scope is evaluated under the pack in force and under
  * the new pack: risk, follow-up interval, review interval and the closure
