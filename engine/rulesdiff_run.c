@@ -279,42 +279,21 @@ static void *part_main(void *arg)
     return NULL;
 }
 
-/* The state the connection db reads: the audit chain's last entry (its
- * sequence and keyed hash: every change appends one), into out[48]; 0, or
- * -1 when it does not read. */
-static int fingerprint(sqlite3 *db, unsigned char out[48])
-{
-    sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(db, "SELECT seq, hash FROM events ORDER BY seq DESC"
-                                    " LIMIT 1", -1, &st, NULL) == SQLITE_OK;
-    memset(out, 0, 48);
-    int rc = ok ? sqlite3_step(st) : SQLITE_ERROR;
-    if (rc == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        int n = sqlite3_column_bytes(st, 1);
-        memcpy(out, &seq, sizeof seq);
-        if (n > 0)
-            memcpy(out + 8, sqlite3_column_blob(st, 1), n < 40 ? (size_t)n : 40);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* Begins every part's read while e's own connection holds the write
  * lock: one snapshot for all, checked to be the state e's connection
  * reads (the same file: not one renamed over it since the engine opened
  * it).  0, or -1 when not (then no part is left in a transaction). */
 static int begin_snapshot(hv_engine *e, part *parts, int n)
 {
-    unsigned char mine[48], theirs[48];
+    unsigned char mine[HV_FINGERPRINT_BYTES], theirs[HV_FINGERPRINT_BYTES];
     /* (a writer holding the lock long: one thread, not a long wait) */
     sqlite3_busy_timeout(e->db, e->busy_ms < LOCK_WAIT_MS ? e->busy_ms : LOCK_WAIT_MS);
     int ok = sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-             fingerprint(e->db, mine) == 0;
+             hv__store_fingerprint(e->db, mine) == 0;
     sqlite3_busy_timeout(e->db, e->busy_ms);
     for (int i = 0; ok && i < n; i++)
         ok = sqlite3_exec(parts[i].e->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
-             fingerprint(parts[i].e->db, theirs) == 0 && !memcmp(mine, theirs, 48);
+             hv__store_fingerprint(parts[i].e->db, theirs) == 0 && !memcmp(mine, theirs, sizeof mine);
     if (!sqlite3_get_autocommit(e->db))
         sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
     if (!ok)

@@ -255,12 +255,9 @@ static void *sweep_thread(void *arg)
 {
     struct hv_seal_job *job = arg;
     seal_sweep *w = &job->w;
-    /* one read transaction: one snapshot of every table */
-    int rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        sweep(w);
-    else
-        w->rc = rc;
+    /* one read transaction (begun by hv__seals_check_start): one snapshot
+     * of every table */
+    sweep(w);
     sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
     return NULL;
 }
@@ -275,7 +272,14 @@ hv_seal_job *hv__seals_check_start(hv_engine *e)
     if (!job)
         return NULL;
     job->w.e = e;
+    /* its read begun here, on the state the engine's connection reads
+     * (not a file renamed over the engine's since it opened it, nor a
+     * commit between the two: else the sweep runs on the engine's) */
+    unsigned char mine[HV_FINGERPRINT_BYTES], theirs[HV_FINGERPRINT_BYTES];
     if (!(job->w.db = hv__store_reader_open(e)) ||
+        sqlite3_exec(job->w.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        hv__store_fingerprint(job->w.db, theirs) ||
+        hv__store_fingerprint(e->db, mine) || memcmp(mine, theirs, sizeof mine) ||
         pthread_create(&job->thread, NULL, sweep_thread, job) != 0) {
         sqlite3_close(job->w.db);
         hv__free(job);

@@ -84,6 +84,26 @@ sqlite3 *hv__store_reader_open(hv_engine *e)
     return db;
 }
 
+int hv__store_fingerprint(sqlite3 *db, unsigned char out[HV_FINGERPRINT_BYTES])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT seq, hash FROM events ORDER BY seq DESC"
+                                    " LIMIT 1", -1, &st, NULL);
+    memset(out, 0, HV_FINGERPRINT_BYTES);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        memcpy(out, &seq, sizeof seq);
+        if (n)
+            memcpy(out + 8, sqlite3_column_blob(st, 1),
+                   n < HV_FINGERPRINT_BYTES - 8 ? n : HV_FINGERPRINT_BYTES - 8);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
                             int busy_ms, sqlite3 **out_db, struct hv_pg **out_pg,
                             char **err)

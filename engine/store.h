@@ -39,6 +39,12 @@ hv_status hv__store_open_pg(const char *path, const char *conninfo, int create,
  * reader on another thread (SQLITE_OPEN_NOMUTEX: one thread at a time).
  * NULL: a PostgreSQL store, a database in memory, or it does not open. */
 sqlite3 *hv__store_reader_open(hv_engine *e);
+/* The state the connection db reads: the audit chain's last entry (its
+ * sequence and keyed hash: every change appends one), into out.  Two
+ * connections with the same read the same file at the same commit (a
+ * reader beside the engine's checks it).  0, or -1 when it does not read. */
+#define HV_FINGERPRINT_BYTES 48
+int hv__store_fingerprint(sqlite3 *db, unsigned char out[HV_FINGERPRINT_BYTES]);
 /* Opens the write transaction of a change (or its savepoint in a batch)
  * and takes the thread's allocation-failure count, which the event append
  * compares against (events.h).  HV_INTERNAL when a change is already open

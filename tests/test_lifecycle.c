@@ -1292,6 +1292,40 @@ static void due_list_orders_overdue_first_and_filters(void **state)
     hv_free(ref2);
 }
 
+/* A file renamed over the engine's since it opened it, its sealed value
+ * damaged: the engine's audit verify checks the file it has open (the
+ * sweep of the sealed values does not read the other file on its second
+ * connection). */
+static void verify_reads_the_engines_file_not_one_renamed_over(void **state)
+{
+    fixture *f = *state;
+    char copy[4200], *out = NULL;
+    if (tu_pg())
+        skip(); /* (no file) */
+    snprintf(copy, sizeof copy, "%s.copy", db(f));
+    sqlite3 *other = tu_sql_open(db(f));
+    char *sql = sqlite3_mprintf("VACUUM INTO %Q", copy);
+    assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    tu_sql_close(other);
+    other = tu_sql_open(copy);
+    assert_int_equal(sqlite3_exec(other, "UPDATE cases SET location = zeroblob(64)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    tu_sql_close(other);
+    to_comprehensive(f); /* the engine's file moves on: the copy is behind */
+    assert_int_equal(hv_audit_verify(f->e, NULL, &out), HV_OK);
+    hv_free(out);
+    other = tu_sql_open(db(f));
+    assert_int_equal(sqlite3_exec(other, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    tu_sql_close(other);
+    assert_int_equal(rename(copy, db(f)), 0);
+    hv_status s = hv_audit_verify(f->e, NULL, &out);
+    if (s != HV_OK)
+        fail_msg("audit verify of the engine's own file: %s", hv_errmsg(f->e));
+    hv_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1326,6 +1360,7 @@ int main(void)
         T(rows_edited_just_after_a_commit_are_refused),
         T(a_planted_trigger_is_not_trusted),
         T(rows_planted_for_the_next_case_are_refused),
+        T(verify_reads_the_engines_file_not_one_renamed_over),
         T(due_list_orders_overdue_first_and_filters),
 #undef T
     };
