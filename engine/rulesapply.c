@@ -241,9 +241,6 @@ HV_API hv_status hv_rules_apply(hv_engine *e, const char *new_pack_dir,
     }
     s = apply_answer(e, p, 0, 0, 0, out_json);
 done:
-    if (d.s[0].r)
-        hv__rules_quiet(d.s[0].r, 0); /* the engine's host lives on */
-    hv__diff_free(&d);
-    hv__rules_free(fresh);
+    hv__diff_end(&d, fresh);
     return s;
 }

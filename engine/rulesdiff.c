@@ -394,6 +394,14 @@ hv_status hv__diff_scan(hv_diff_run *d)
     return s;
 }
 
+void hv__diff_end(hv_diff_run *d, hv_rules *fresh)
+{
+    if (d->s[0].r)
+        hv__rules_quiet(d->s[0].r, 0); /* the engine's host lives on */
+    hv__diff_free(d);
+    hv__rules_free(fresh);
+}
+
 void hv__diff_free(hv_diff_run *d)
 {
     hv__diff_close(d);

@@ -118,6 +118,9 @@ json_t *hv__diff_summary(hv_diff_run *d);
 hv_status hv__diff_scan(hv_diff_run *d);
 /* Frees what d holds (not the new pack's host). */
 void hv__diff_free(hv_diff_run *d);
+/* The end of a command's run: the engine's host (the pack in force) made
+ * to log again, d freed, and fresh (the new pack's host, NULL is fine). */
+void hv__diff_end(hv_diff_run *d, hv_rules *fresh);
 
 /* ---- rulesdiff_run.c: hv_rules_diff, on one thread or in parts ---- */
 

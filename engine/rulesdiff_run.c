@@ -106,11 +106,9 @@ static hv_engine *shadow_new(hv_engine *e)
         return NULL;
     }
     w->path = e->path;
-    w->busy_ms = e->busy_ms;
     w->clock_mode = e->clock_mode;
     w->clock_time = e->clock_time;
     w->simulated = e->simulated;
-    w->agency_id = e->agency_id;
     w->have_key = e->have_key;
     memcpy(w->data_key, e->data_key, sizeof w->data_key);
     return w;
@@ -303,14 +301,13 @@ static int begin_snapshot(hv_engine *e, part *parts, int n)
     return ok ? 0 : -1;
 }
 
-/* The cores this process may run on (its affinity), at least 1. */
+/* The cores this process may run on (its affinity), 1 to PARTS_MAX. */
 static int cores(void)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > PARTS_MAX ? PARTS_MAX : (int)n;
 }
 
@@ -322,8 +319,6 @@ static int plan_parts(hv_diff_run *d, int all, int64_t *lo, int64_t *step)
     hv_engine *e = d->e;
     int64_t min = 0, max = 0;
     int n = parts_set ? parts_set : cores();
-    if (n > PARTS_MAX)
-        n = PARTS_MAX;
     if (!all || n < 2 || e->pg || !sqlite3_get_autocommit(e->db) ||
         hv__store_query_int(e, "reading the case ids", "SELECT min(id) FROM cases",
                             0, &min, "") ||
@@ -493,10 +488,7 @@ HV_API hv_status hv_rules_diff(hv_engine *e, const char *new_pack_dir,
         json_decref(j);
     }
 done:
-    if (d.s[0].r)
-        hv__rules_quiet(d.s[0].r, 0); /* the engine's host lives on */
-    hv__diff_free(&d);
-    hv__rules_free(fresh);
+    hv__diff_end(&d, fresh);
     return s;
 }
 
